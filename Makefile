@@ -1,0 +1,46 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DESK_DIR := .desk
+DEMO_DB := sqlite:///$(CURDIR)/$(DESK_DIR)/demo.sqlite
+DEMO_TICKETS ?= 2000
+PYTEST_ARGS ?=
+
+.PHONY: run test bench dashboard serve clean-demo install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+$(DESK_DIR)/demo.sqlite: | $(VENV)/.installed
+	mkdir -p $(DESK_DIR)
+	$(BIN)/esimdesk --db $(DEMO_DB) demo --tickets $(DEMO_TICKETS) --seed 7
+
+# Opens the console on the embedded demo desk (created on first use).
+run: $(VENV)/.installed $(DESK_DIR)/demo.sqlite
+	$(BIN)/esimdesk --db $(DEMO_DB) db upgrade
+	$(BIN)/esimdesk --db $(DEMO_DB)
+
+dashboard: $(VENV)/.installed $(DESK_DIR)/demo.sqlite
+	$(BIN)/esimdesk --db $(DEMO_DB) dashboard
+
+serve: $(VENV)/.installed $(DESK_DIR)/demo.sqlite
+	$(BIN)/esimdesk --db $(DEMO_DB) serve
+
+# Sets up and runs every test: SQLite always; PostgreSQL too when its server
+# binaries are on this machine (tests/pg_cluster.sh starts a throwaway cluster).
+test: $(VENV)/.installed
+	bash tests/run_suite.sh $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean-demo:
+	rm -rf $(DESK_DIR)

@@ -1,0 +1,1 @@
+"""The `esimdesk` command line (contracts/cli.md)."""

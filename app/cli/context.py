@@ -1,0 +1,43 @@
+"""What every sub-command shares: the config and a lazily opened database."""
+from __future__ import annotations
+
+import argparse
+from functools import cached_property
+
+from app.config import DeskConfig, load_config
+
+
+class CliContext:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self._desk = None
+
+    @cached_property
+    def config(self) -> DeskConfig:
+        return load_config()
+
+    @property
+    def db_url(self) -> str:
+        from app.db import resolve_url
+
+        return resolve_url(getattr(self.args, "db", None), self.config)
+
+    @property
+    def desk(self):  # -> app.db.Desk
+        """The opened (and migrated, if new) database."""
+        if self._desk is None:
+            from app.db import open_desk
+
+            self._desk = open_desk(self.db_url)
+        return self._desk
+
+    def actor(self):
+        """The staff member running this command (OS login, or --as on a demo desk)."""
+        from app.identity import resolve_actor
+
+        with self.desk.session() as session:
+            return resolve_actor(session, getattr(self.args, "as_login", None))
+
+    def close(self) -> None:
+        if self._desk is not None:
+            self._desk.dispose()

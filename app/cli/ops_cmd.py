@@ -1,0 +1,69 @@
+"""`esimdesk backup PATH`, `esimdesk restore PATH [--force]`,
+`esimdesk retention [--older-than DAYS] [--apply]` (admins, or root)."""
+from __future__ import annotations
+
+import json
+import os
+
+
+def register(sub) -> None:
+    b = sub.add_parser("backup", help="write a consistent copy of the live database to PATH")
+    b.add_argument("path", metavar="PATH")
+    b.set_defaults(func=backup_cmd)
+    r = sub.add_parser("restore", help="restore a backup made by `esimdesk backup` into the database")
+    r.add_argument("path", metavar="PATH")
+    r.add_argument("--force", action="store_true", help="replace a database that already holds a desk")
+    r.set_defaults(func=restore_cmd)
+    t = sub.add_parser("retention", help="anonymise personal data of customers whose tickets closed long ago (dry run unless --apply)")
+    t.add_argument("--older-than", type=int, metavar="DAYS", help="retention period in days (default: config retention.days)")
+    t.add_argument("--apply", action="store_true", help="make the changes (default: only list them)")
+    t.set_defaults(func=retention_cmd)
+
+
+def _authorise(ctx, permission: str) -> str | None:
+    """The acting login after checking `permission`; root may always."""
+    if os.getuid() == 0:
+        return "root"
+    actor = ctx.actor()
+    actor.require(permission)
+    return actor.login
+
+
+def backup_cmd(args, ctx) -> int:
+    from app.backup import backup
+
+    _authorise(ctx, "backup")
+    print(json.dumps(backup(ctx.desk, args.path)))
+    return 0
+
+
+def restore_cmd(args, ctx) -> int:
+    from app.backup import has_tables, restore
+
+    url = ctx.db_url
+    if has_tables(url):
+        # replacing an existing desk: its admins (or root) only, and only on purpose
+        if not args.force:
+            from app.errors import InputError
+
+            raise InputError("the target database already holds a desk; pass --force to replace it")
+        _authorise(ctx, "backup")
+    print(json.dumps(restore(url, args.path, force=args.force)))
+    return 0
+
+
+def retention_cmd(args, ctx) -> int:
+    from app import retention
+    from app.tickets import utcnow
+
+    login = _authorise(ctx, "retention")
+    days = args.older_than if args.older_than is not None else ctx.config.retention_days
+    now = utcnow()
+    if args.apply:
+        with ctx.desk.session() as session:
+            result = retention.apply(session, days, now, actor=None if login == "root" else login)
+    else:
+        with ctx.desk.reader() as session:
+            result = retention.plan(session, days, now)
+    print(json.dumps(result.as_dict()))
+    return 0

@@ -1,0 +1,153 @@
+"""Streaming ticket export (contracts/export.md).
+
+Tickets are read in keyset pages of `PAGE` rows ordered by id, so memory stays
+flat however many tickets there are; each page's handlers come from one
+query over the history.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from app.errors import InputError
+from models import Customer, Order, RefundCase, Staff, Ticket, TicketEvent
+from models.enums import TicketKind, TicketStatus
+
+PAGE = 2000
+FIELDS = [
+    "reference", "kind", "status", "received_at", "acknowledged_at", "ack_due_at", "resolution_due_at",
+    "final_response_due_at", "extensions", "closed_at", "escalation_of", "assignee", "reviewer", "handlers",
+    "order_number", "customer_email", "policy", "outcome", "sla_state",
+    "brand", "priority", "due_at", "due_clock", "region", "out_of_scope", "close_reason",
+]
+
+
+def mask_email(email: str | None) -> str | None:
+    """j***@e***.com: first letters kept, the rest hidden, the top-level domain kept."""
+    if not email:
+        return email
+    local, _, domain = email.partition("@")
+    name, dot, tld = domain.rpartition(".")
+    if not dot:
+        name, tld = domain, ""
+    masked_domain = (name[:1] + "***" + (("." + tld) if tld else "")) if domain else "***"
+    return f"{local[:1]}***@{masked_domain}"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def iter_tickets(
+    session: Session, kind: str | None = None, status: str | None = None, mask_pii: bool = False, now: datetime | None = None,
+    at_risk_share: float = 0.25,
+) -> Iterator[dict]:
+    from app.sla_clocks import ticket_sla_state
+    from app.tickets import utcnow
+
+    if kind is not None and kind not in {k.value for k in TicketKind}:
+        raise InputError(f"unknown kind {kind!r} (complaint, escalation, refund, inquiry)")
+    if status is not None and status not in {s.value for s in TicketStatus}:
+        raise InputError(f"unknown status {status!r}")
+    now = now or utcnow()
+    assignee = aliased(Staff)
+    reviewer = aliased(Staff)
+    original = aliased(Ticket)
+    stmt = (
+        select(
+            Ticket,
+            Customer.email,
+            Order.number,
+            assignee.login,
+            reviewer.login,
+            original.reference,
+            RefundCase.policy,
+            RefundCase.outcome,
+        )
+        .outerjoin(Customer, Customer.id == Ticket.customer_id)
+        .outerjoin(Order, Order.id == Ticket.order_id)
+        .outerjoin(assignee, assignee.id == Ticket.assignee_id)
+        .outerjoin(reviewer, reviewer.id == Ticket.reviewer_id)
+        .outerjoin(original, original.id == Ticket.escalation_of_id)
+        .outerjoin(RefundCase, RefundCase.ticket_id == Ticket.id)
+        .order_by(Ticket.id)
+        .limit(PAGE)
+    )
+    if kind:
+        stmt = stmt.where(Ticket.kind == kind)
+    if status:
+        stmt = stmt.where(Ticket.status == status)
+    last_id = 0
+    while True:
+        rows = session.execute(stmt.where(Ticket.id > last_id)).all()
+        if not rows:
+            return
+        ids = [r[0].id for r in rows]
+        who: dict[int, set[str]] = {}
+        for tid, actor in session.execute(
+            select(TicketEvent.ticket_id, TicketEvent.actor)
+            .where(TicketEvent.ticket_id.in_(ids), TicketEvent.actor.is_not(None))
+            .distinct()
+        ):
+            who.setdefault(tid, set()).add(actor)
+        for t, email, order_number, assignee_login, reviewer_login, original_ref, policy, outcome in rows:
+            state = ticket_sla_state(t, now, at_risk_share)
+            yield {
+                "reference": t.reference,
+                "kind": t.kind,
+                "status": t.status,
+                "received_at": _iso(t.received_at),
+                "acknowledged_at": _iso(t.acknowledged_at),
+                "ack_due_at": _iso(t.ack_due_at),
+                "resolution_due_at": _iso(t.resolution_due_at),
+                "final_response_due_at": _iso(t.final_response_due_at),
+                "extensions": t.extensions,
+                "closed_at": _iso(t.closed_at),
+                "escalation_of": original_ref,
+                "assignee": assignee_login,
+                "reviewer": reviewer_login,
+                "handlers": sorted(who.get(t.id, ())),
+                "order_number": order_number,
+                "customer_email": mask_email(email) if mask_pii else email,
+                "policy": policy if t.kind == TicketKind.REFUND else None,
+                "outcome": outcome if t.kind == TicketKind.REFUND else None,
+                "sla_state": state.value if state is not None else None,
+                "brand": t.brand,
+                "priority": t.priority,
+                "due_at": _iso(t.due_at),
+                "due_clock": t.due_clock,
+                "region": t.region,
+                "out_of_scope": t.out_of_scope,
+                "close_reason": t.close_reason,
+            }
+        last_id = ids[-1]
+        session.expunge_all()
+
+
+def write_jsonl(rows: Iterator[dict], out) -> int:
+    n = 0
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        n += 1
+    return n
+
+
+def write_csv(rows: Iterator[dict], out) -> int:
+    writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    n = 0
+    for row in rows:
+        row = dict(row)
+        row["handlers"] = ";".join(row["handlers"])
+        writer.writerow(row)
+        n += 1
+    return n
+
+
+__all__ = ["FIELDS", "iter_tickets", "mask_email", "write_csv", "write_jsonl"]

@@ -1,0 +1,63 @@
+"""The ticket's append-only history.
+
+`record` is the only way events are written; nothing in esimdesk updates or
+deletes a TicketEvent (and the database triggers refuse it).
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from models import TicketEvent
+
+
+def record(
+    session: Session,
+    ticket_id: int,
+    actor: str | None,
+    action: str,
+    at: datetime,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    **detail: Any,
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket_id=ticket_id,
+        at=at,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        detail=json.dumps(detail, default=str, sort_keys=True) if detail else None,
+    )
+    session.add(event)
+    return event
+
+
+def events(session: Session, ticket_id: int) -> list[TicketEvent]:
+    return list(
+        session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.at, TicketEvent.id))
+    )
+
+
+def detail_of(event: TicketEvent) -> dict:
+    return json.loads(event.detail) if event.detail else {}
+
+
+def handlers(session: Session, ticket_id: int) -> list[str]:
+    """Every staff login with at least one event on the ticket."""
+    rows = session.execute(
+        select(TicketEvent.actor).where(TicketEvent.ticket_id == ticket_id, TicketEvent.actor.is_not(None)).distinct()
+    )
+    return sorted(r[0] for r in rows)
+
+
+def has_touched(session: Session, ticket_id: int, login: str) -> bool:
+    row = session.execute(
+        select(TicketEvent.id).where(TicketEvent.ticket_id == ticket_id, TicketEvent.actor == login).limit(1)
+    ).first()
+    return row is not None

@@ -1,0 +1,73 @@
+"""Apply and check schema migrations (Alembic) from inside esimdesk."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+
+from app.errors import DeskError
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if engine is not None:
+        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    return cfg
+
+
+def head_revision() -> str:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if len(heads) != 1:
+        raise DeskError(f"migrations have {len(heads)} heads; expected one")
+    return heads[0]
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Bring the schema to `revision`; returns (before, after)."""
+    before = current_revision(engine)
+    _check_known(before)
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return before, current_revision(engine) or ""
+
+
+def _check_known(revision: str | None) -> None:
+    if revision is None:
+        return
+    script = ScriptDirectory.from_config(alembic_config())
+    try:
+        script.get_revision(revision)
+    except Exception:  # alembic raises several kinds for an unknown id
+        raise DeskError(
+            f"the database schema ({revision}) is newer than this esimdesk knows ({head_revision()}); update esimdesk"
+        ) from None
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Migrate a brand-new database; refuse one that is older or newer than the code."""
+    current = current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        if inspect(engine).get_table_names():
+            raise DeskError("the database has tables but no esimdesk schema version; is it another program's database?")
+        upgrade(engine)
+        return
+    _check_known(current)
+    raise DeskError(f"the database schema ({current}) is older than this esimdesk ({head}); run: esimdesk db upgrade")

@@ -1,0 +1,64 @@
+"""Who else has a ticket open: console presence shared through the database.
+
+Each console process has a session id and sends a heartbeat every few seconds
+naming the ticket it shows (or none). A row whose heartbeat is older than the
+time-to-live counts as gone (its console died or lost its connection) and is
+deleted by the next heartbeat of any console.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from models import Presence
+
+DEFAULT_TTL = timedelta(seconds=15)
+HEARTBEAT_EVERY_SECONDS = 5.0
+
+
+def new_session_id() -> str:
+    """A fresh id for one console process."""
+    return uuid.uuid4().hex
+
+
+def heartbeat(session: Session, session_id: str, login: str, ticket_id: int | None, now: datetime, ttl: timedelta = DEFAULT_TTL) -> None:
+    """Record that `session_id` (staff `login`) is alive and shows `ticket_id`."""
+    row = session.get(Presence, session_id)
+    if row is None:
+        session.add(Presence(session_id=session_id, login=login, ticket_id=ticket_id, heartbeat_at=now))
+    else:
+        row.login = login
+        row.ticket_id = ticket_id
+        row.heartbeat_at = now
+    cleanup(session, now, ttl)
+
+
+def cleanup(session: Session, now: datetime, ttl: timedelta = DEFAULT_TTL) -> int:
+    """Delete expired rows (a dead console's presence); returns how many."""
+    result = session.execute(delete(Presence).where(Presence.heartbeat_at < now - ttl))
+    return result.rowcount or 0
+
+
+def who_else(session: Session, ticket_id: int, my_session_id: str | None, now: datetime, ttl: timedelta | float = DEFAULT_TTL) -> list[str]:
+    """Logins of the other live consoles showing `ticket_id`, sorted, distinct."""
+    if not isinstance(ttl, timedelta):
+        ttl = timedelta(seconds=float(ttl))
+    stmt = (
+        select(Presence.login)
+        .where(Presence.ticket_id == ticket_id, Presence.heartbeat_at >= now - ttl)
+        .distinct()
+    )
+    if my_session_id:
+        stmt = stmt.where(Presence.session_id != my_session_id)
+    return sorted(r[0] for r in session.execute(stmt))
+
+
+def drop(session: Session, session_id: str) -> None:
+    """Forget a console's presence (on clean exit)."""
+    session.execute(delete(Presence).where(Presence.session_id == session_id))
+
+
+__all__ = ["DEFAULT_TTL", "HEARTBEAT_EVERY_SECONDS", "cleanup", "drop", "heartbeat", "new_session_id", "who_else"]

@@ -1,0 +1,25 @@
+"""Refund decisions under the desk's written policies (contracts/refund-decision.md).
+
+Policies are data (app/data/policies/*.json) walked step by step with small
+named predicates; see engine.py. Domain code: no Textual, no Rich.
+"""
+from __future__ import annotations
+
+from app.refunds.engine import (
+    StepResult,
+    chargeback_consequences,
+    decide,
+    decision_from_steps,
+    evaluate_step,
+    iter_walk,
+    walk,
+)
+from app.refunds.facts import FACT_NAMES, REASONS, Facts, fact_prompt, parse_facts
+from app.refunds.milestones import milestones, notice_text
+from app.refunds.policies import Step, policy_ids, policy_steps, section_numbers, section_text, version_for
+
+__all__ = [
+    "FACT_NAMES", "REASONS", "Facts", "Step", "StepResult", "chargeback_consequences", "decide",
+    "decision_from_steps", "evaluate_step", "fact_prompt", "iter_walk", "milestones", "notice_text", "parse_facts",
+    "policy_ids", "policy_steps", "section_numbers", "section_text", "version_for", "walk",
+]

@@ -1,0 +1,179 @@
+"""The refund decision engine: walk a policy's steps over the facts; the first
+decisive step wins. `decide` is `walk` plus `decision_from_steps`, so the
+console wizard (which shows the same StepResults one at a time) and the CLI
+can never disagree."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.errors import InputError
+from app.refunds.facts import Facts, parse_facts
+from app.refunds.policies import PolicyVersion, Step, get_version, version_for
+from app.refunds.predicates import PREDICATES, NeedFacts, method_sections, refund_method_for
+
+METHOD_TEXT = {
+    "original_payment": "to your original payment method",
+    "airmoney": "as Airmoney to your Airalo account",
+    "credit_points_or_credit_note": "as Airalo credit points or a credit note",
+    "none": "",
+}
+REFUNDING = ("full_refund", "partial_refund", "case_by_case", "investigate")
+# what each fact means to the customer, for a needs_info explanation
+ASK = {
+    "documentation_provided": "supporting documents (for example a medical certificate, a notice of the travel restriction, or screenshots)",
+    "provider_fault_confirmed": "the result of our check whether the fault is on our side (we may ask you for screenshots of error messages)",
+    "instructions_followed": "how the eSIM was installed (screenshots or photos of the installation attempt)",
+    "troubleshooting_completed": "a troubleshooting session with you (please send a screenshot of your device settings)",
+    "invoice_received_at": "the date you received the invoice, why the amount is wrong and, if possible, the amount you believe you owe",
+    "partial_amount": "the agreed amount of the partial refund",
+    "delivered_at": "when the eSIM was delivered",
+}
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One visited step: the answer the facts give and what it means."""
+
+    section: str
+    question: str
+    answer: str
+    finding: str
+    decisive: bool
+    step_id: str = ""
+    missing: tuple[str, ...] = ()
+    lead: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"section": self.section, "question": self.question, "answer": self.answer, "finding": self.finding}
+
+
+def _prepare(policy_id: str, facts: Facts | dict) -> tuple[Facts, PolicyVersion, str | None]:
+    f = parse_facts(facts)
+    pv, note = version_for(policy_id, f.purchase_at)
+    if f.alternative is not None and f.alternative not in pv.allowed_alternatives:
+        allowed = ", ".join(pv.allowed_alternatives) or "none"
+        raise InputError(f"facts: alternative: {f.alternative!r} is not offered by the {policy_id} policy (offered: {allowed})")
+    return f, pv, note
+
+
+def evaluate_step(step: Step, facts: Facts) -> StepResult:
+    """Answer one step from the facts (the wizard calls this for the current step)."""
+    try:
+        answer = PREDICATES[step.predicate](facts, **step.params)
+    except NeedFacts as need:
+        names = tuple(need.names)
+        return StepResult(
+            section=step.section, question=step.question, answer="unknown",
+            finding="Not established yet: " + ", ".join(names) + ". Ask the customer or establish it before deciding.",
+            decisive=True, step_id=step.id, missing=names,
+            lead={"outcome": "needs_info", "cite": [step.section], "missing": list(names)},
+        )
+    lead = step.leads[answer]
+    return StepResult(
+        section=step.section, question=step.question, answer=answer, finding=lead.get("finding", ""),
+        decisive=not lead.get("next", False), step_id=step.id, missing=tuple(lead.get("missing", ())), lead=lead,
+    )
+
+
+def iter_walk(policy_id: str, facts: Facts | dict) -> Iterator[StepResult]:
+    """Yield the visited steps one at a time, stopping after the decisive one."""
+    f, pv, _note = _prepare(policy_id, facts)
+    for step in pv.steps:
+        result = evaluate_step(step, f)
+        yield result
+        if result.decisive:
+            return
+
+
+def walk(policy_id: str, facts: Facts | dict) -> list[StepResult]:
+    return list(iter_walk(policy_id, facts))
+
+
+def _num(x: float) -> float | int:
+    """The amount as given (never rounded up past what was paid); 20.0 -> 20."""
+    return int(x) if float(x).is_integer() else x
+
+
+def _money(x: float) -> str:
+    return f"{x:.2f}" if round(x, 2) == x else repr(float(x))
+
+
+def decision_from_steps(policy_id: str, facts: Facts | dict, results: list[StepResult]) -> dict[str, Any]:
+    """Build the contract's Decision from a completed walk."""
+    f, pv, note = _prepare(policy_id, facts)
+    if not results or not results[-1].decisive:
+        raise InputError("refund walk not finished: no decisive step yet")
+    last = results[-1]
+    lead = last.lead
+    outcome = lead["outcome"]
+    refund = lead.get("refund", "none")
+    if outcome == "needs_info" or refund == "none":
+        max_refund = 0
+    elif refund == "partial":
+        max_refund = min(f.partial_amount or 0, f.amount_paid)
+    else:  # full, cap
+        max_refund = f.amount_paid
+    max_refund = _num(min(max_refund, f.amount_paid))
+    method = refund_method_for(pv.refund_method_rule, f) if (outcome in REFUNDING and max_refund > 0) else "none"
+
+    sections: list[str] = []
+    for s in lead.get("cite", [last.section]):
+        if s not in sections:
+            sections.append(s)
+    if method != "none":
+        for s in method_sections(pv.refund_method_rule, f):
+            if s not in sections:
+                sections.append(s)
+    for r in results[:-1]:  # noted findings (chargeback, compatibility) come after
+        if r.lead.get("note"):
+            for s in r.lead.get("cite", [r.section]):
+                if s not in sections:
+                    sections.append(s)
+
+    values = {
+        "amount": _money(max_refund if max_refund else f.amount_paid),
+        "credit": _money(f.amount_paid),
+        "currency": f.currency,
+        "method_text": METHOD_TEXT[method],
+    }
+    explanation = lead.get("explanation", "")
+    if outcome == "needs_info" and not explanation:
+        wanted = "; ".join(ASK.get(n, n.replace("_", " ")) for n in last.missing)
+        explanation = (f"To decide on your refund request under our policy (section {last.section}) "
+                       f"we still need: {wanted}. We will decide as soon as we have it.")
+    explanation = explanation.format_map(values).replace("  ", " ").replace(" ,", ",").replace(" .", ".")
+
+    decision: dict[str, Any] = {
+        "policy": pv.policy,
+        "policy_version": pv.version,
+        "outcome": outcome,
+        "sections": sections,
+        "explanation": explanation,
+        "steps": [r.as_dict() for r in results],
+        "max_refund": max_refund,
+        "currency": f.currency,
+        "refund_method": method,
+        "processing_fee_may_apply": bool(lead.get("fee", False)) and outcome not in ("denied", "refer", "needs_info"),
+        "refer_to": lead.get("refer_to") if outcome == "refer" else None,
+        "missing": list(last.missing) if outcome == "needs_info" else [],
+        # additions (the contract allows more fields)
+        "effective_from": pv.effective_from.isoformat(),
+        "version_note": note,
+        "decisive_step": last.step_id,
+        "store_credit_min": _num(f.amount_paid) if lead.get("store_credit") else None,
+        "chargeback_consequences": list(pv.chargeback_consequences) if f.chargeback_filed else [],
+    }
+    return decision
+
+
+def decide(policy_id: str, facts: Facts | dict) -> dict[str, Any]:
+    """Decide a refund case: the Decision of contracts/refund-decision.md."""
+    f = parse_facts(facts)
+    return decision_from_steps(policy_id, f, walk(policy_id, f))
+
+
+def chargeback_consequences(policy_id: str, version: str | None = None) -> list[str]:
+    """What the policy says happens after a chargeback, in its own words."""
+    return list(get_version(policy_id, version).chargeback_consequences)

@@ -1,0 +1,224 @@
+"""Chargeback evidence pack (esimium 7.3): purchase record, delivery
+confirmation, usage data, the communication history and every timestamp, from
+the database, as a Markdown file (or a plain PDF) a bank can read.
+
+Customer text is untrusted: it goes into fenced blocks (never interpreted) and
+is stripped of control characters."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app.errors import InputError, NotFound
+from models import Customer, Message, Order, RefundCase, Ticket, TicketEvent
+from models.enums import MessageKind
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _clean(text: Any) -> str:
+    return _CONTROL.sub("", "" if text is None else str(text))
+
+
+def _ts(dt: datetime | None) -> str:
+    if dt is None:
+        return "—"
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)  # stored as UTC
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _inline(text: Any, plain: bool = False) -> str:
+    """One-line cell text, Markdown's inline special characters escaped (unless plain)."""
+    s = _clean(text).replace("\n", " ").replace("\t", " ")
+    return s if plain else re.sub(r"([\\`*_\[\]<>|])", r"\\\1", s)
+
+
+def _fenced(text: str) -> list[str]:
+    body = _clean(text).replace("\r\n", "\n")
+    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + "text", body, fence]
+
+
+def _table(rows: list[tuple[str, Any]], plain: bool = False) -> list[str]:
+    out = ["| Field | Value |", "|---|---|"]
+    out += [f"| {k} | {_inline(v, plain) if v not in (None, '') else '—'} |" for k, v in rows]
+    return out
+
+
+def build_evidence_markdown(session: Session, ticket_reference: str, now: datetime | None = None,
+                            plain: bool = False) -> str:
+    """The evidence pack's Markdown text for one ticket (plain: no Markdown escapes, for the PDF)."""
+
+    def inl(v: Any) -> str:
+        return _inline(v, plain)
+
+    def tbl(rows: list[tuple[str, Any]]) -> list[str]:
+        return _table(rows, plain)
+
+    ticket = session.exec(select(Ticket).where(Ticket.reference == ticket_reference)).first()
+    if ticket is None:
+        raise NotFound(f"no ticket {ticket_reference!r}")
+    order = session.get(Order, ticket.order_id) if ticket.order_id else None
+    customer = session.get(Customer, ticket.customer_id) if ticket.customer_id else None
+    if customer is None and order is not None:
+        customer = session.get(Customer, order.customer_id)
+    case = session.exec(select(RefundCase).where(RefundCase.ticket_id == ticket.id)).first()
+    messages = session.exec(
+        select(Message).where(Message.ticket_id == ticket.id).order_by(Message.created_at, Message.id)
+    ).all()
+    events = session.exec(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.at, TicketEvent.id)
+    ).all()
+    now = now or datetime.now(UTC)
+
+    L: list[str] = [f"# Chargeback evidence pack: {inl(ticket.reference)}", ""]
+    L += [f"Prepared {_ts(now)} by the support desk. All times are UTC.", ""]
+    L += ["## Purchase record", ""]
+    if order is None:
+        L += ["No order is linked to this ticket.", ""]
+    else:
+        L += tbl([
+            ("Order number", order.number), ("Purchased at", _ts(order.purchased_at)),
+            ("Amount", f"{order.amount} {order.currency}"), ("Payment method", order.payment_method),
+            ("Quantity", order.quantity), ("Plan", order.plan), ("Validity (days)", order.validity_days),
+            ("Customer", customer.name if customer else None), ("Customer email", customer.email if customer else None),
+            ("Customer type", customer.customer_type if customer else None),
+        ]) + [""]
+    L += ["## Delivery confirmation", ""]
+    if order is None:
+        L += ["—", ""]
+    elif order.delivered_at is None:
+        L += ["The eSIM profile has no recorded delivery.", ""]
+    else:
+        L += [f"The eSIM profile was delivered at {_ts(order.delivered_at)} "
+              f"(after payment at {_ts(order.purchased_at)}).", ""]
+    L += ["## Usage data", ""]
+    if order is None:
+        L += ["—", ""]
+    else:
+        L += tbl([
+            ("Installed on a device", "yes" if order.installed else "no"),
+            ("Activated", "yes" if order.activated else "no"),
+            ("Data used (MB)", f"{order.data_used_mb:g}"),
+        ]) + [""]
+    L += ["## Refund case", ""]
+    if case is None:
+        L += ["No refund case is recorded for this ticket.", ""]
+    else:
+        decision: dict[str, Any] = {}
+        if case.decision:
+            try:
+                decision = json.loads(case.decision)
+            except ValueError:
+                decision = {}
+        L += tbl([
+            ("Policy", case.policy), ("Policy version", case.policy_version), ("Outcome", case.outcome),
+            ("Sections", ", ".join(decision.get("sections", []))),
+            ("Maximum refund", f"{case.max_refund} {case.currency or ''}" if case.max_refund is not None else None),
+            ("Refund method", case.refund_method), ("Alternative", case.alternative),
+            ("Chargeback filed", "yes" if case.chargeback_filed else "no"),
+            ("Approved at", _ts(case.approved_at) if case.approved_at else None),
+            ("Initiated at", _ts(case.initiated_at) if case.initiated_at else None),
+            ("Sent to processor at", _ts(case.sent_to_processor_at) if case.sent_to_processor_at else None),
+            ("Completed at", _ts(case.completed_at) if case.completed_at else None),
+        ]) + [""]
+        if decision.get("explanation"):
+            L += ["Decision as explained to the customer:", ""] + _fenced(decision["explanation"]) + [""]
+    L += ["## Ticket", ""]
+    L += tbl([
+        ("Reference", ticket.reference), ("Kind", ticket.kind), ("Status", ticket.status),
+        ("Received at", _ts(ticket.received_at)), ("Acknowledged at", _ts(ticket.acknowledged_at) if ticket.acknowledged_at else None),
+        ("Decided at", _ts(ticket.decided_at) if ticket.decided_at else None),
+        ("Closed at", _ts(ticket.closed_at) if ticket.closed_at else None),
+    ]) + [""]
+    shown = [m for m in messages if m.kind != MessageKind.NOTE.value]
+    L += [f"## Communication history ({len(shown)} messages; internal notes omitted)", ""]
+    for i, m in enumerate(shown, 1):
+        direction = "From the customer" if m.kind == MessageKind.INBOUND.value else "To the customer"
+        L += [f"### {i}. {direction}, {_ts(m.sent_at or m.created_at)}", ""]
+        L += tbl([
+            ("From", f"{m.from_name or ''} <{m.from_addr or ''}>".strip() if m.from_addr or m.from_name else m.author),
+            ("To", m.to_addr), ("Subject", m.subject), ("Recorded at", _ts(m.created_at)),
+            ("Delivery", m.delivery if m.kind == MessageKind.OUTBOUND.value else None),
+        ]) + [""] + _fenced(m.body) + [""]
+    if not shown:
+        L += ["No messages.", ""]
+    L += [f"## Timeline ({len(events)} events)", ""]
+    L += ["| When (UTC) | Who | What | From | To |", "|---|---|---|---|---|"]
+    for e in events:
+        L.append(f"| {_ts(e.at)} | {inl(e.actor or 'customer/system')} | {inl(e.action)} | "
+                 f"{inl(e.from_status or '')} | {inl(e.to_status or '')} |")
+    L.append("")
+    return "\n".join(L)
+
+
+def build_evidence_text(session: Session, ticket_reference: str, now: datetime | None = None) -> str:
+    """The same pack without Markdown escapes (for the PDF)."""
+    return build_evidence_markdown(session, ticket_reference, now, plain=True)
+
+
+def _pdf_escape(s: str) -> str:
+    s = s.encode("latin-1", "replace").decode("latin-1")
+    return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def markdown_to_pdf(text: str) -> bytes:
+    """A plain, valid PDF (Courier, A4) of the text, wrapped at 95 columns."""
+    lines: list[str] = []
+    for raw in text.splitlines():
+        while len(raw) > 95:
+            lines.append(raw[:95])
+            raw = raw[95:]
+        lines.append(raw)
+    per_page = 64
+    pages = [lines[i:i + per_page] for i in range(0, max(len(lines), 1), per_page)] or [[]]
+    objs: list[bytes] = []
+    kids = []
+    n_pages = len(pages)
+    # objects: 1 catalog, 2 pages, 3 font, then (page, content) pairs
+    for p, chunk in enumerate(pages):
+        page_id, content_id = 4 + 2 * p, 5 + 2 * p
+        kids.append(f"{page_id} 0 R")
+        stream = "BT /F1 9 Tf 11 TL 40 800 Td\n" + "".join(f"({_pdf_escape(line)}) Tj T*\n" for line in chunk) + "ET"
+        data = stream.encode("latin-1")
+        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {content_id} 0 R >>".encode())
+        objs.append(b"<< /Length " + str(len(data)).encode() + b" >>\nstream\n" + data + b"\nendstream")
+    head = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {n_pages} >>".encode(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>",
+    ]
+    allobjs = head + objs
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(allobjs, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(allobjs) + 1}\n0000000000 65535 f \n".encode()
+    for off in offsets:
+        out += f"{off:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(allobjs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def write_evidence_pack(session: Session, ticket_reference: str, path: str | Path, fmt: str = "md") -> Path:
+    """Write the evidence pack for a ticket to `path` (fmt 'md' or 'pdf'); returns the path."""
+    if fmt not in ("md", "pdf"):
+        raise InputError(f"unknown evidence format {fmt!r} (md, pdf)")
+    p = Path(path)
+    try:
+        if fmt == "md":
+            p.write_text(build_evidence_markdown(session, ticket_reference), encoding="utf-8")
+        else:
+            p.write_bytes(markdown_to_pdf(build_evidence_text(session, ticket_reference)))
+    except OSError as exc:
+        raise InputError(f"cannot write evidence pack to {p}: {exc.strerror or exc}") from None
+    return p

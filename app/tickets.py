@@ -1,0 +1,55 @@
+"""Loading tickets and writing them safely (optimistic locking).
+
+Every change to a ticket goes through `lock` + `touch`:
+- `lock(session, reference, expected_version)` reads the row for update
+  (SELECT … FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already holds
+  the write lock) and refuses with StaleTicket if someone changed it since the
+  caller read version `expected_version`;
+- `touch(ticket, actor, now)` bumps the version and records who changed it.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.errors import NotFound, StaleTicket
+from models import Ticket
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def get(session: Session, reference: str) -> Ticket:
+    ticket = session.scalars(select(Ticket).where(Ticket.reference == reference.strip().upper())).first()
+    if ticket is None:
+        raise NotFound(f"no ticket {reference!r}")
+    return ticket
+
+
+def get_by_id(session: Session, ticket_id: int) -> Ticket:
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"no ticket with id {ticket_id}")
+    return ticket
+
+
+def lock(session: Session, reference: str, expected_version: int | None = None) -> Ticket:
+    """The ticket, locked for this transaction; StaleTicket if it moved on."""
+    stmt = select(Ticket).where(Ticket.reference == reference.strip().upper()).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    ticket = session.scalars(stmt).first()
+    if ticket is None:
+        raise NotFound(f"no ticket {reference!r}")
+    if expected_version is not None and ticket.version != expected_version:
+        raise StaleTicket(ticket.reference, ticket.updated_by, ticket.updated_at)
+    return ticket
+
+
+def touch(ticket: Ticket, actor: str | None, now: datetime) -> None:
+    ticket.version += 1
+    ticket.updated_at = now
+    ticket.updated_by = actor

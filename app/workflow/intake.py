@@ -1,0 +1,317 @@
+"""Creating complaints and inquiries, and checking a complaint's intake fields.
+
+The policy ("How to File a Complaint") asks for: the date of contact or
+incident, a clear description, and contact details (full name, email address,
+phone number); an earlier inquiry reference is optional. From the console a
+complaint with any missing or malformed field is refused, naming every one;
+from email it is logged anyway, flagged `info_needed` (the missing fields),
+and its acknowledgment asks the customer for them.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from dateutil import parser as dateparser
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app import history
+from app.business_calendar import desk_calendar
+from app.config import DeskConfig, load_config
+from app.errors import InputError
+from app.identity import Actor
+from app.references import next_reference
+from app.sla_clocks import ACK_BUSINESS_DAYS
+from app.workflow import regions
+from app.workflow.guard import aware, refresh_due
+from models import Customer, Message, Order, Ticket
+from models.enums import MessageKind, TicketKind, TicketStatus
+
+EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+PHONE_CHARS_RE = re.compile(r"^\+?[0-9 ()./-]+$")
+MIN_DESCRIPTION = 20
+DEFAULT_SUBJECT = "Complaint Regarding eSIM Service"
+SOURCES = ("email", "console")
+
+# field id -> what the customer is asked for
+FIELD_LABELS: dict[str, str] = {
+    "incident_date": "the date of contact or incident",
+    "description": "a clear description of the problem (what happened, what you expected, the impact)",
+    "name": "your full name",
+    "email": "your email address",
+    "phone": "a phone number where we can reach you",
+}
+CONTACT_FIELDS = ("name", "email", "phone")
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    message: str
+
+
+def _blank(v: object) -> bool:
+    return v is None or not str(v).strip()
+
+
+def parse_incident_date(value: str) -> date:
+    """YYYY-MM-DD, or a written date such as '3 March 2026' or '03/03/2026'
+    (day first); InputError otherwise."""
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return dateparser.parse(text, dayfirst=True, fuzzy=False, default=datetime(2000, 1, 1)).date()
+    except (ValueError, OverflowError, TypeError):
+        raise InputError(f"date of contact or incident {text!r} is not a date (e.g. 2026-03-03)") from None
+
+
+def validate_complaint(
+    *, name=None, email=None, phone=None, description=None, incident_date=None, inquiry_reference=None, region=None,
+    received_at: datetime | None = None,
+) -> list[FieldProblem]:
+    """Every missing or malformed intake field, in the policy's order."""
+    problems: list[FieldProblem] = []
+    if _blank(incident_date):
+        problems.append(FieldProblem("incident_date", "date of contact or incident is missing"))
+    else:
+        try:
+            d = parse_incident_date(incident_date)
+            if received_at is not None and d > received_at.date() and (d - received_at.date()).days > 1:
+                problems.append(FieldProblem("incident_date", f"date of contact or incident {incident_date!s} is in the future"))
+        except InputError as exc:
+            problems.append(FieldProblem("incident_date", str(exc)))
+    if _blank(description):
+        problems.append(FieldProblem("description", "description of the problem is missing"))
+    elif len("".join(str(description).split())) < MIN_DESCRIPTION:
+        problems.append(FieldProblem("description", f"description of the problem is too short to investigate (at least {MIN_DESCRIPTION} characters)"))
+    if _blank(name):
+        problems.append(FieldProblem("name", "full name is missing"))
+    elif "@" in str(name) or any(ch.isdigit() for ch in str(name)) or len(str(name).strip()) < 2 or len(str(name)) > 300:
+        problems.append(FieldProblem("name", f"full name {str(name)!r} does not look like a name"))
+    if _blank(email):
+        problems.append(FieldProblem("email", "email address is missing"))
+    elif not EMAIL_RE.match(str(email).strip()) or len(str(email).strip()) > 320:
+        problems.append(FieldProblem("email", f"email address {str(email)!r} is malformed"))
+    if _blank(phone):
+        problems.append(FieldProblem("phone", "phone number is missing"))
+    else:
+        digits = sum(ch.isdigit() for ch in str(phone))
+        if not PHONE_CHARS_RE.match(str(phone).strip()) or not 7 <= digits <= 15:
+            problems.append(FieldProblem("phone", f"phone number {str(phone)!r} is malformed (7 to 15 digits, optional leading +)"))
+    if not _blank(inquiry_reference) and len(str(inquiry_reference).strip()) > 64:
+        problems.append(FieldProblem("inquiry_reference", "inquiry reference is longer than 64 characters"))
+    if not _blank(region):
+        try:
+            regions.parse(region)
+        except InputError as exc:
+            problems.append(FieldProblem("region", str(exc)))
+    return problems
+
+
+def problems_line(problems: list[FieldProblem]) -> str:
+    return "complaint cannot be logged: " + "; ".join(p.message for p in problems)
+
+
+def info_needed_of(problems: list[FieldProblem]) -> str | None:
+    """The comma list stored in Ticket.info_needed (fields the customer must supply)."""
+    fields = [p.field for p in problems if p.field in FIELD_LABELS]
+    return ",".join(dict.fromkeys(fields)) or None
+
+
+def missing_info_text(info_needed: str | None) -> str:
+    """The acknowledgment's paragraph asking for what is missing ('' when nothing)."""
+    if not info_needed:
+        return ""
+    lines = [f"- {FIELD_LABELS.get(f, f)}" for f in info_needed.split(",") if f]
+    return "\nTo investigate your complaint we still need:\n" + "\n".join(lines) + "\nPlease reply to this email with these details.\n"
+
+
+def find_or_create_customer(session: Session, *, email: str | None, name: str | None, phone: str | None, now: datetime) -> Customer:
+    """The customer with this email (case-insensitive), blanks filled in; or a new one."""
+    email_n = (email or "").strip()
+    c = None
+    if email_n:
+        c = session.scalars(select(Customer).where(func.lower(Customer.email) == email_n.lower()).order_by(Customer.id)).first()
+    if c is None:
+        c = Customer(email=email_n, name=(name or "").strip() or None, phone=(phone or "").strip() or None, created_at=now)
+        session.add(c)
+        session.flush()
+        return c
+    if not c.name and not _blank(name):
+        c.name = str(name).strip()
+    if not c.phone and not _blank(phone):
+        c.phone = str(phone).strip()
+    return c
+
+
+def _order_id(session: Session, order_number: str | None) -> int | None:
+    if _blank(order_number):
+        return None
+    o = session.scalars(select(Order).where(Order.number == str(order_number).strip().upper())).first()
+    if o is None:
+        raise InputError(f"no order {order_number!r}")
+    return o.id
+
+
+def _attach(session: Session, t: Ticket, message: Message | None) -> None:
+    if message is None:
+        return
+    message.ticket_id = t.id
+    if not message.kind:
+        message.kind = MessageKind.INBOUND.value
+    session.add(message)
+
+
+def create_complaint(
+    session: Session,
+    *,
+    received_at: datetime,
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    subject: str | None = None,
+    description: str | None = None,
+    incident_date: str | None = None,
+    inquiry_reference: str | None = None,
+    region: str | None = None,
+    source: str = "email",
+    actor: Actor | None = None,
+    message: Message | None = None,
+    order_number: str | None = None,
+    priority: int = 2,
+    config: DeskConfig | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Log a complaint (status submitted, reference CMP-YYYY-NNNNNN); its
+    acknowledgment clock (2 business days) starts at `received_at`.
+
+    source "console": `actor` (work_tickets) required and every field must be
+    valid (InputError naming each problem). source "email": logged whatever
+    is missing; `info_needed` lists the missing contact/intake fields.
+    `message` (the inbound mail, if any) is attached to the ticket.
+    """
+    aware(received_at, "received_at")
+    now = aware(now or received_at)
+    if source not in SOURCES:
+        raise InputError(f"unknown source {source!r} (email or console)")
+    if source == "console":
+        if actor is None:
+            raise InputError("a complaint logged from the console needs the acting staff member")
+        actor.require("work_tickets", "log complaints")
+    config = config or load_config()
+    cal = desk_calendar(config)
+    if message is not None and source == "email":
+        email = email or message.from_addr
+        name = name or message.from_name
+    problems = validate_complaint(
+        name=name, email=email, phone=phone, description=description, incident_date=incident_date,
+        inquiry_reference=inquiry_reference, region=region, received_at=received_at,
+    )
+    if problems and source == "console":
+        raise InputError(problems_line(problems))
+    bad = {p.field for p in problems}
+    region_v = None if "region" in bad else regions.parse(region)
+    customer = find_or_create_customer(
+        session, email=None if "email" in bad else email, name=None if "name" in bad else name,
+        phone=None if "phone" in bad else phone, now=now,
+    )
+    year = cal.local_date(received_at).year
+    t = Ticket(
+        reference=next_reference(session, TicketKind.COMPLAINT, year),
+        kind=TicketKind.COMPLAINT.value,
+        status=TicketStatus.SUBMITTED.value,
+        subject=(subject or "").strip()[:500] or DEFAULT_SUBJECT,
+        description=description,
+        priority=priority,
+        region=region_v.value if region_v else None,
+        incident_date=None if _blank(incident_date) else str(incident_date).strip()[:32],
+        inquiry_reference=None if _blank(inquiry_reference) or "inquiry_reference" in bad else str(inquiry_reference).strip(),
+        info_needed=info_needed_of(problems),
+        customer_id=customer.id,
+        order_id=_order_id(session, order_number),
+        received_at=received_at,
+        ack_due_at=cal.due_at(received_at, ACK_BUSINESS_DAYS),
+        created_at=now,
+        updated_at=now,
+        updated_by=actor.login if actor else None,
+    )
+    refresh_due(t)
+    session.add(t)
+    session.flush()
+    _attach(session, t, message)
+    history.record(
+        session, t.id, actor.login if actor else None, "created", now, None, t.status,
+        kind=t.kind, source=source, info_needed=t.info_needed, region=t.region,
+    )
+    return t
+
+
+def create_inquiry(
+    session: Session,
+    *,
+    received_at: datetime,
+    email: str | None = None,
+    name: str | None = None,
+    phone: str | None = None,
+    subject: str | None = None,
+    description: str | None = None,
+    region: str | None = None,
+    source: str = "email",
+    actor: Actor | None = None,
+    message: Message | None = None,
+    now: datetime | None = None,
+    config: DeskConfig | None = None,
+) -> Ticket:
+    """Log a message that is not (yet) a complaint: kind inquiry, status
+    submitted, reference INQ-…; no complaint clock starts (triage decides:
+    out of scope, answered, or reopened as a complaint)."""
+    aware(received_at, "received_at")
+    now = aware(now or received_at)
+    if source not in SOURCES:
+        raise InputError(f"unknown source {source!r} (email or console)")
+    if actor is not None:
+        actor.require("work_tickets", "log inquiries")
+    if message is not None:
+        email = email or message.from_addr
+        name = name or message.from_name
+    try:
+        region_v = regions.parse(region)
+    except InputError:
+        if source == "console":
+            raise
+        region_v = None
+    customer = find_or_create_customer(session, email=email, name=name, phone=phone, now=now)
+    cal = desk_calendar(config or load_config())
+    t = Ticket(
+        reference=next_reference(session, TicketKind.INQUIRY, cal.local_date(received_at).year),
+        kind=TicketKind.INQUIRY.value,
+        status=TicketStatus.SUBMITTED.value,
+        subject=(subject or "").strip()[:500],
+        description=description,
+        region=region_v.value if region_v else None,
+        customer_id=customer.id,
+        received_at=received_at,
+        created_at=now,
+        updated_at=now,
+        updated_by=actor.login if actor else None,
+    )
+    session.add(t)
+    session.flush()
+    _attach(session, t, message)
+    history.record(session, t.id, actor.login if actor else None, "created", now, None, t.status, kind=t.kind, source=source)
+    return t
+
+
+def problems_of_ticket(session: Session, t: Ticket) -> list[FieldProblem]:
+    """The intake problems of a stored ticket (its fields and its customer's)."""
+    c = session.get(Customer, t.customer_id) if t.customer_id else None
+    return validate_complaint(
+        name=c.name if c else None, email=c.email if c else None, phone=c.phone if c else None,
+        description=t.description, incident_date=t.incident_date, inquiry_reference=t.inquiry_reference,
+        region=t.region, received_at=t.received_at,
+    )

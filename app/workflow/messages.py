@@ -1,0 +1,154 @@
+"""Internal notes, customer-facing replies, the customer's replies, and the
+merged timeline the console shows.
+
+A note (Message kind "note") is never sent; a reply (kind "outbound") is
+queued in the outbox in the same transaction; an inbound message is the
+customer's own text (untrusted: the timeline makes it inert).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app import history, tickets
+from app.business_calendar import desk_calendar
+from app.config import DeskConfig
+from app.errors import AccessDenied, InputError
+from app.identity import Actor
+from app.untrusted import inert
+from app.workflow import outbox, waiting
+from app.workflow.guard import aware, begin, finish
+from app.workflow.templates import Rendered
+from models import Message, Ticket, TicketEvent
+from models.enums import MessageKind, TicketKind, TicketStatus
+
+MAX_TEXT = 20000
+
+
+def _text(text: str | None, what: str) -> str:
+    if text is None or not str(text).strip():
+        raise InputError(f"{what} is empty")
+    if len(text) > MAX_TEXT:
+        raise InputError(f"{what} is longer than {MAX_TEXT} characters")
+    return str(text)
+
+
+def _reviewer_guard(session: Session, t: Ticket, actor: Actor) -> None:
+    """The reviewer of a complaint's escalation works on the escalation, never
+    on the complaint (an event there would break the impartiality record)."""
+    if t.kind != TicketKind.COMPLAINT.value:
+        return
+    esc = session.scalars(select(Ticket).where(Ticket.escalation_of_id == t.id)).first()
+    if esc is not None and esc.reviewer_id == actor.id:
+        raise AccessDenied(f"{actor.login} reviews {esc.reference}: write on the escalation, not on the complaint {t.reference}")
+
+
+def write_note(session: Session, t: Ticket, login: str | None, text: str, now: datetime, subject: str = "") -> Message:
+    """The note itself plus its "note" event (no locking; for services)."""
+    msg = Message(ticket_id=t.id, kind=MessageKind.NOTE.value, subject=subject, body=text, author=login, created_at=now)
+    session.add(msg)
+    session.flush()
+    history.record(session, t.id, login, "note", now, t.status, t.status, message_id=msg.id, subject=subject or None)
+    return msg
+
+
+def add_note(
+    session: Session, actor: Actor, reference: str, text: str, *, expected_version: int | None = None, now: datetime,
+    config: DeskConfig | None = None,
+) -> Message:
+    """An internal note (never sent to the customer). Allowed on any ticket, open or closed."""
+    now = aware(now)
+    t = begin(session, actor, reference, expected_version, "work_tickets", "add notes")
+    text = _text(text, "note")
+    _reviewer_guard(session, t, actor)
+    msg = write_note(session, t, actor.login, text, now)
+    finish(t, actor.login, now)
+    return msg
+
+
+def reply(
+    session: Session, actor: Actor, reference: str, text: str, *, expected_version: int | None = None, now: datetime,
+    config: DeskConfig, subject: str | None = None,
+) -> Message:
+    """A free-text customer-facing reply, queued in the outbox."""
+    now = aware(now)
+    t = begin(session, actor, reference, expected_version, "work_tickets", "reply to customers")
+    text = _text(text, "reply")
+    _reviewer_guard(session, t, actor)
+    if t.kind == TicketKind.ESCALATION.value and t.reviewer_id != actor.id:
+        raise AccessDenied(f"only the reviewer of {t.reference} may write to the customer about it")
+    subj = f"[{t.reference}] {' '.join((subject or t.subject or 'Your message').split())}"[:998]
+    msg = outbox.queue_rendered(session, t, Rendered("reply", subj, text.rstrip() + "\n"), now=now, author=actor.login, config=config)
+    if msg is None:
+        raise InputError(f"{t.reference}: the customer has no email address on file; nothing can be sent")
+    history.record(session, t.id, actor.login, "reply", now, t.status, t.status, message_id=msg.id, template="reply")
+    finish(t, actor.login, now)
+    return msg
+
+
+def customer_replied(session: Session, reference: str, *, message: Message, now: datetime, config: DeskConfig | None = None) -> Ticket:
+    """The customer wrote to an existing ticket (intake calls this): the
+    message is attached, a "reply" event (actor None) is recorded, and a
+    ticket waiting on the customer resumes (its clock moves by the business
+    days waited). Works on closed tickets too (the message is kept)."""
+    from app.config import load_config
+
+    now = aware(now)
+    t = tickets.lock(session, reference, None)
+    message.ticket_id = t.id
+    message.kind = MessageKind.INBOUND.value
+    if message.created_at is None:
+        message.created_at = now
+    session.add(message)
+    session.flush()
+    history.record(session, t.id, None, "reply", now, t.status, t.status, message_id=message.id, inbound=True)
+    if t.paused_since is not None and t.status != TicketStatus.CLOSED.value:
+        waiting.resume(session, t, now, desk_calendar(config or load_config()))
+    finish(t, None, now)
+    return t
+
+
+# -- the timeline ----------------------------------------------------------------
+@dataclass(frozen=True)
+class TimelineItem:
+    kind: str  # "event", "inbound", "outbound", "note"
+    actor: str | None
+    at: datetime
+    text: str  # plain text, inert (no control characters); display as text, never markup
+    action: str | None = None  # events: the action
+    subject: str | None = None  # messages
+    delivery: str | None = None  # outbound: queued / sent / failed
+    ref_id: int | None = None  # event id or message id
+
+
+def _event_text(e: TicketEvent) -> str:
+    d = history.detail_of(e)
+    parts = [e.action]
+    if e.from_status and e.to_status and e.from_status != e.to_status:
+        parts.append(f"{e.from_status} → {e.to_status}")
+    for key in ("reason", "close_reason", "category", "before", "after", "template", "escalation", "complaint", "reviewer", "source", "info_needed"):
+        if d.get(key) not in (None, "", []):
+            parts.append(f"{key}: {d[key]}")
+    return inert(" · ".join(str(p) for p in parts), single_line=True)
+
+
+def timeline(session: Session, ticket_id: int) -> list[TimelineItem]:
+    """Events and messages of a ticket merged in time order (events before
+    messages at the same instant). Event entries that only announce a message
+    (note/reply) are kept: the history is shown whole."""
+    items: list[tuple] = []
+    for e in history.events(session, ticket_id):
+        items.append((e.at, 0, e.id, TimelineItem("event", e.actor, e.at, _event_text(e), action=e.action, ref_id=e.id)))
+    msgs = session.scalars(select(Message).where(Message.ticket_id == ticket_id).order_by(Message.created_at, Message.id))
+    for m in msgs:
+        who = m.author if m.kind != MessageKind.INBOUND.value else (m.from_name or m.from_addr)
+        items.append((
+            m.created_at, 1, m.id,
+            TimelineItem(m.kind, inert(who, single_line=True) or None, m.created_at, inert(m.body),
+                         subject=inert(m.subject, single_line=True), delivery=m.delivery, ref_id=m.id),
+        ))
+    items.sort(key=lambda x: (x[0], x[1], x[2]))
+    return [i[3] for i in items]

@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` runs every module's `run()` and prints each figure beside its target."""

@@ -1,0 +1,24 @@
+"""The data model (SQLModel tables and enums). No Textual, no business rules."""
+from models.customer import Customer, Order
+from models.desk import DeskSetting, Presence, ReferenceCounter
+from models.history import TicketEvent
+from models.message import Attachment, Message
+from models.quarantine import Quarantine
+from models.refund import RefundCase
+from models.staff import Staff
+from models.ticket import Ticket
+
+__all__ = [
+    "Attachment",
+    "Customer",
+    "DeskSetting",
+    "Message",
+    "Order",
+    "Presence",
+    "Quarantine",
+    "ReferenceCounter",
+    "RefundCase",
+    "Staff",
+    "Ticket",
+    "TicketEvent",
+]

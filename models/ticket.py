@@ -1,0 +1,67 @@
+"""The ticket: one complaint, escalation, refund case or inquiry.
+
+Every clock's start and due instant is stored here when it starts, so the
+queue can sort and filter by deadline in SQL; `due_at` is the deadline of the
+clock that governs the ticket now (null when no clock runs).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from models.enums import TicketStatus
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        Index("ix_ticket_status_due", "status", "due_at"),
+        Index("ix_ticket_kind_status_due", "kind", "status", "due_at"),
+        Index("ix_ticket_assignee_status_due", "assignee_id", "status", "due_at"),
+        Index("ix_ticket_status_received", "status", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=24, unique=True, index=True)
+    kind: str = Field(max_length=16, index=True)
+    status: str = Field(default=TicketStatus.SUBMITTED.value, max_length=32, index=True)
+    subject: str = Field(default="", max_length=500)
+    description: str | None = None
+    brand: str | None = Field(default=None, max_length=16)  # refund policy id for refunds
+    priority: int = 2  # 1 high, 2 normal, 3 low
+    region: str | None = Field(default=None, max_length=24)
+    incident_date: str | None = Field(default=None, max_length=32)  # as the customer gave it
+    inquiry_reference: str | None = Field(default=None, max_length=64)
+    info_needed: str | None = Field(default=None, max_length=200)  # comma list of missing intake fields
+    out_of_scope: str | None = Field(default=None, max_length=24)
+    close_reason: str | None = Field(default=None, max_length=24)
+
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    order_id: int | None = Field(default=None, foreign_key="esim_order.id", index=True)
+    assignee_id: int | None = Field(default=None, foreign_key="staff.id")
+    reviewer_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    escalation_of_id: int | None = Field(default=None, foreign_key="ticket.id", unique=True)
+
+    # clocks (all instants timezone-aware, stored as UTC)
+    received_at: datetime
+    ack_due_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+    resolution_communicated_at: datetime | None = None
+    final_response_due_at: datetime | None = None
+    final_response_at: datetime | None = None
+    review_due_at: datetime | None = None
+    decided_at: datetime | None = None
+    extensions: int = 0
+    paused_since: datetime | None = None  # waiting on the customer
+    due_at: datetime | None = None  # the governing clock's deadline
+    due_clock: str | None = Field(default=None, max_length=24)
+    closed_at: datetime | None = None
+
+    # optimistic locking and change tracking
+    version: int = 1
+    created_at: datetime
+    updated_at: datetime = Field(index=True)
+    updated_by: str | None = Field(default=None, max_length=64)

@@ -1,0 +1,93 @@
+"""Shared fixtures: fresh desks and a frozen demo desk for screens and reports."""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+# A fixed instant: the demo desk is generated around it and screens freeze
+# their clocks at it, so snapshots never change with the wall clock.
+FROZEN_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+DEMO_SEED = 7
+DEMO_TICKETS = 400
+DEMO_LOGIN = "olivia"  # the demo's supervisor
+
+
+def frozen_now() -> datetime:
+    return FROZEN_NOW
+
+
+@pytest.fixture(autouse=True)
+def _isolated_config(tmp_path_factory, monkeypatch):
+    """No test reads the developer's own config file or database."""
+    cfg = tmp_path_factory.getbasetemp() / "empty-config.toml"
+    if not cfg.exists():
+        cfg.write_text("")
+    monkeypatch.setenv("ESIMDESK_CONFIG", str(cfg))
+    monkeypatch.delenv("ESIMDESK_DB", raising=False)
+
+
+@pytest.fixture
+def desk_url(tmp_path) -> str:
+    """URL of a fresh, empty SQLite desk (migrated on first open)."""
+    return f"sqlite:///{tmp_path}/desk.sqlite"
+
+
+@pytest.fixture
+def desk(desk_url):
+    from app.db import open_desk
+
+    d = open_desk(desk_url)
+    yield d
+    d.dispose()
+
+
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory) -> Path:
+    from app.business_calendar import BusinessCalendar
+    from app.db import open_desk
+    from app.demo import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    d = open_desk(f"sqlite:///{path}")
+    with d.session() as s:
+        build_demo(s, DEMO_TICKETS, DEMO_SEED, FROZEN_NOW, BusinessCalendar("EE", None, "Europe/Tallinn"), login=os_login_or_root())
+    d.engine.dispose()
+    return path
+
+
+def os_login_or_root() -> str:
+    from app.identity import os_login
+
+    return os_login()
+
+
+@pytest.fixture
+def demo_url(_demo_template, tmp_path) -> str:
+    """A private copy of the frozen demo desk (400 tickets, seed 7, FROZEN_NOW)."""
+    target = tmp_path / "demo.sqlite"
+    shutil.copyfile(_demo_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def demo_desk(demo_url):
+    from app.db import open_desk
+
+    d = open_desk(demo_url)
+    yield d
+    d.dispose()
+
+
+def pytest_collection_modifyitems(config, items):
+    """`pg` tests need ESIMDESK_TEST_PG (tests/run_suite.sh starts a server)."""
+    if os.environ.get("ESIMDESK_TEST_PG"):
+        return
+    require = os.environ.get("ESIMDESK_REQUIRE_PG") == "1"
+    skip = pytest.mark.skip(reason="no PostgreSQL server (set ESIMDESK_TEST_PG; `make test` starts one)")
+    for item in items:
+        if "pg" in item.keywords and not require:
+            item.add_marker(skip)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole suite: SQLite always; PostgreSQL too when the server binaries are
+# on this machine (a throwaway cluster on a loopback port, stopped afterwards).
+# Extra arguments go to pytest.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+status=0
+
+echo "== suite on SQLite =="
+"$PY" -m pytest -n 2 --dist loadfile "$@"
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 5 ] && status=$rc
+
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then
+  echo "== suite on PostgreSQL =="
+  url=$(bash tests/pg_cluster.sh start) || { echo "could not start PostgreSQL" >&2; exit 1; }
+  trap 'bash tests/pg_cluster.sh stop >/dev/null 2>&1' EXIT
+  ESIMDESK_TEST_PG="$url" ESIMDESK_REQUIRE_PG=1 "$PY" -m pytest -m pg "$@"
+  rc=$?
+  [ $rc -ne 0 ] && [ $rc -ne 5 ] && status=$rc
+else
+  echo "PostgreSQL server binaries not found: PostgreSQL tests not run" >&2
+  [ "${CI:-}" = "true" ] && status=1
+fi
+exit $status

@@ -1,0 +1,43 @@
+"""Domain code never loads Textual or Rich (Harlequin's import-hygiene idea)."""
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# The only app/ modules allowed to import Textual: the App classes and the CLI entry that opens them.
+UI_MODULES = {"app.console", "app.wall", "app.cli.console_cmd", "app.cli.dashboard_cmd"}
+
+
+def domain_modules() -> list[str]:
+    names = ["models"]
+    for pkg in ("models", "app"):
+        for info in pkgutil.walk_packages([str(ROOT / pkg)], prefix=f"{pkg}."):
+            if info.name.startswith("app.migrations") or info.name in UI_MODULES:
+                continue
+            names.append(info.name)
+    return sorted(names)
+
+
+def test_domain_imports_without_textual_or_rich():
+    modules = domain_modules()
+    assert "app.tickets" in modules and "models.ticket" in modules
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}:\n"
+        "    importlib.import_module(m)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "", f"domain code loaded: {out.stdout.strip()}"
+
+
+def test_the_check_would_catch_textual():
+    """The probe itself works: importing textual is seen."""
+    code = "import textual.app, sys; print(any(m.startswith('textual') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True"
