@@ -116,15 +116,15 @@ def ingest_raw(desk, rm: RawMessage, now: datetime | None = None, *, config: Des
         with desk.session() as session:
             dup = _find_duplicate(session, parsed.message_id, key)
             if dup is not None:
-                return Item(rm.source, parsed.message_id, DUPLICATE, dup)
+                return Item(rm.source, parsed.message_id, DUPLICATE, dup or None)
             result, reference = route_message(session, parsed, received=received, now=now, config=config, dedupe=key)
-            return Item(rm.source, parsed.message_id, result, reference)
+        return Item(rm.source, parsed.message_id, result, reference)
     except IntegrityError:
         # a concurrent intake committed the same message first
         with desk.reader() as session:
             dup = _find_duplicate(session, parsed.message_id, key)
         if dup is not None:
-            return Item(rm.source, parsed.message_id, DUPLICATE, dup)
+            return Item(rm.source, parsed.message_id, DUPLICATE, dup or None)
         log.exception("intake: integrity error on %s", rm.source)
         return quarantine_raw(desk, rm, "could not be stored (integrity error)", now, parsed.message_id, key)
     except Exception as exc:  # never lose a message: keep it for a person
@@ -205,71 +205,64 @@ def route_message(
     session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig, dedupe: str,
     forced_kind: str | None = None,
 ) -> tuple[str, str]:
-    """Create or link the ticket for `parsed`, store the message; (result, reference)."""
+    """Create or link the ticket for `parsed` and store the message with its
+    attachments; returns (result, ticket reference). `forced_kind` skips the
+    routing rules (a quarantined message released as a new ticket)."""
     from app.mail import tickets as wf
 
+    msg = wf.inbound_message(parsed, dedupe, now)
     intent = classify(parsed.subject, parsed.body)
+    result, t = CREATED, None
     if forced_kind is None:
-        if intent.kind == "escalation":
-            complaint = _ticket(session, intent.escalates or "")
-            if complaint is not None and complaint.kind == "complaint":
-                existing = session.scalars(select(Ticket).where(Ticket.escalation_of_id == complaint.id)).first()
-                if existing is None:
-                    t = wf.escalate(session, complaint, parsed, received=received, now=now, config=config)
-                    if t is not None:
-                        _store(session, t, parsed, dedupe, now)
-                        return CREATED, t.reference
-                    # the workflow refused (e.g. nothing to escalate yet): correspondence
-                    return LINKED, _link(session, complaint, parsed, dedupe, now, config)
-                # one level only: a second request is correspondence on the escalation
-                return LINKED, _link(session, existing, parsed, dedupe, now, config)
-            if complaint is not None:
-                return LINKED, _link(session, complaint, parsed, dedupe, now, config)
-            # an unknown reference: triage decides
-            intent = Intent("inquiry", references=intent.references, is_reply=intent.is_reply)
-        thread = _thread_ticket(session, parsed)
-        if thread is None and threads_by_subject(intent):
-            thread = _subject_ticket(session, intent)
-        if thread is not None:
-            return LINKED, _link(session, thread, parsed, dedupe, now, config)
-    kind = forced_kind or intent.kind
-    if kind == "complaint":
-        t = wf.new_complaint(session, parsed, received=received, now=now, config=config)
-    elif kind == "refund":
-        t = wf.new_refund(session, parsed, order_number=intent.order_number, received=received, now=now, config=config)
-    else:
-        t = wf.new_inquiry(session, parsed, received=received, now=now, config=config)
-    msg = _store(session, t, parsed, dedupe, now)
-    if kind == "refund":
-        wf.after_refund_stored(session, t, msg, order_number=intent.order_number, now=now, config=config)
-    return CREATED, t.reference
+        result, t = _route_existing(session, parsed, intent, msg, received=received, now=now, config=config)
+    if t is None:
+        kind = forced_kind or intent.kind
+        if kind == "complaint":
+            t = wf.new_complaint(session, parsed, msg, received=received, now=now, config=config)
+        elif kind == "refund":
+            t = wf.new_refund(session, parsed, msg, order_number=intent.order_number, received=received, now=now, config=config)
+        else:
+            t = wf.new_inquiry(session, parsed, msg, received=received, now=now, config=config)
+        result = CREATED
+    session.flush()
+    _attachments(session, t, msg, parsed, now)
+    return result, t.reference
 
 
-def _link(session: Session, t: Ticket, parsed: ParsedMessage, dedupe: str, now: datetime, config: DeskConfig) -> str:
+def _route_existing(
+    session: Session, parsed: ParsedMessage, intent: Intent, msg: Message, *, received: datetime, now: datetime, config: DeskConfig,
+) -> tuple[str, Ticket | None]:
+    """Escalations and replies: (result, ticket), or (created, None) when the
+    message asks for a new ticket."""
     from app.mail import tickets as wf
 
-    msg = _store(session, t, parsed, dedupe, now)
-    wf.replied(session, t, msg, now=now, config=config)
-    return t.reference
+    if intent.kind == "escalation":
+        complaint = _ticket(session, intent.escalates or "")
+        if complaint is not None and complaint.kind == "complaint":
+            existing = session.scalars(select(Ticket).where(Ticket.escalation_of_id == complaint.id)).first()
+            if existing is None:
+                t = wf.escalate(session, complaint, parsed, msg, received=received, now=now, config=config)
+                if t is not None:
+                    return CREATED, t
+                wf.replied(session, complaint, msg, now=now, config=config)  # the workflow refused: correspondence
+                return LINKED, complaint
+            # one level only: a second request is correspondence on the escalation
+            wf.replied(session, existing, msg, now=now, config=config)
+            return LINKED, existing
+        if complaint is not None:
+            wf.replied(session, complaint, msg, now=now, config=config)
+            return LINKED, complaint
+        return CREATED, None  # an unknown reference: a new inquiry for triage
+    thread = _thread_ticket(session, parsed)
+    if thread is None and threads_by_subject(intent):
+        thread = _subject_ticket(session, intent)
+    if thread is not None:
+        wf.replied(session, thread, msg, now=now, config=config)
+        return LINKED, thread
+    return CREATED, None
 
 
-def _store(session: Session, t: Ticket, parsed: ParsedMessage, dedupe: str, now: datetime) -> Message:
-    """The inbound Message row and its attachments."""
-    msg = Message(
-        ticket_id=t.id,
-        message_id=parsed.message_id,
-        dedupe_key=dedupe,
-        in_reply_to=parsed.in_reply_to,
-        from_addr=parsed.from_addr,
-        from_name=parsed.from_name,
-        to_addr=parsed.to_addr,
-        subject=parsed.subject,
-        body=parsed.body,
-        sent_at=parsed.date,
-        created_at=now,
-    )
-    session.add(msg)
-    session.flush()
+def _attachments(session: Session, t: Ticket, msg: Message, parsed: ParsedMessage, now: datetime) -> None:
     big = []
     for a in parsed.attachments:
         session.add(Attachment(message_id=msg.id, filename=a.filename, content_type=a.content_type, size=a.size, data=a.data))
@@ -278,8 +271,8 @@ def _store(session: Session, t: Ticket, parsed: ParsedMessage, dedupe: str, now:
     if big:
         from app import history
 
-        history.record(session, t.id, None, "attachment_not_stored", now, sizes=big, note="larger than the storage cap; name, type and size recorded")
-    return msg
+        history.record(session, t.id, None, "attachment_not_stored", now, sizes=big,
+                       note="larger than the storage cap; name, type and size recorded")
 
 
 def count_messages(desk) -> int:  # noqa: ANN001

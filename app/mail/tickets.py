@@ -1,0 +1,165 @@
+"""What an inbound message does to tickets: the calls into app.workflow.
+
+Complaints, inquiries, escalations and replies follow the workflow package's
+rules; refund requests are created here (a refund ticket with its RefundCase,
+the order linked by number, and a question to the customer when the order
+number is missing or unknown).
+"""
+from __future__ import annotations
+
+import importlib
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app import history
+from app.business_calendar import desk_calendar
+from app.config import DeskConfig
+from app.errors import DeskError
+from app.mail.parse import ParsedMessage
+from app.references import next_reference
+from app.sla_clocks import clock_due
+from app.workflow import intake as wf_intake
+from models import Message, Order, RefundCase, Ticket
+from models.enums import Clock, MessageKind, TicketKind, TicketStatus
+
+ORDER_QUESTION_TEMPLATE = "refund_order_number"
+
+
+def _workflow(name: str):  # noqa: ANN202
+    """A workflow function by name, or None while that module is not written."""
+    for module in ("app.workflow", "app.workflow.intake", "app.workflow.escalations", "app.workflow.replies",
+                   "app.workflow.complaints", "app.workflow.refunds"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError:
+            continue
+        fn = getattr(mod, name, None)
+        if fn is not None:
+            return fn
+    return None
+
+
+def inbound_message(parsed: ParsedMessage, dedupe: str, now: datetime) -> Message:
+    """The inbound Message row for `parsed` (ticket_id set when attached)."""
+    return Message(
+        kind=MessageKind.INBOUND.value,
+        message_id=parsed.message_id,
+        dedupe_key=dedupe,
+        in_reply_to=parsed.in_reply_to,
+        from_addr=parsed.from_addr,
+        from_name=parsed.from_name,
+        to_addr=parsed.to_addr,
+        subject=parsed.subject,
+        body=parsed.body,
+        sent_at=parsed.date,
+        created_at=now,
+    )
+
+
+def new_complaint(session: Session, parsed: ParsedMessage, msg: Message, *, received: datetime, now: datetime, config: DeskConfig) -> Ticket:
+    return wf_intake.create_complaint(
+        session, received_at=received, subject=parsed.subject, description=parsed.body,
+        source="email", message=msg, config=config, now=now,
+    )
+
+
+def new_inquiry(session: Session, parsed: ParsedMessage, msg: Message, *, received: datetime, now: datetime, config: DeskConfig) -> Ticket:
+    return wf_intake.create_inquiry(
+        session, received_at=received, subject=parsed.subject, description=parsed.body,
+        source="email", message=msg, config=config, now=now,
+    )
+
+
+def new_refund(
+    session: Session, parsed: ParsedMessage, msg: Message, *, order_number: str | None, received: datetime, now: datetime, config: DeskConfig,
+) -> Ticket:
+    """A refund ticket (RFD-…) with its RefundCase; the review clock starts at
+    receipt. Without a known order an outbound question asks for the number."""
+    fn = _workflow("create_refund")
+    if fn is not None:
+        return fn(session, received_at=received, subject=parsed.subject, description=parsed.body, order_number=order_number,
+                  source="email", message=msg, config=config, now=now)
+    cal = desk_calendar(config)
+    order = session.scalars(select(Order).where(Order.number == order_number)).first() if order_number else None
+    customer = wf_intake.find_or_create_customer(session, email=parsed.from_addr, name=parsed.from_name, phone=None, now=now)
+    t = Ticket(
+        reference=next_reference(session, TicketKind.REFUND, cal.local_date(received).year),
+        kind=TicketKind.REFUND.value,
+        status=TicketStatus.SUBMITTED.value,
+        subject=(parsed.subject or "Refund Request").strip()[:500],
+        description=parsed.body,
+        brand=order.brand if order else "esimium",
+        customer_id=customer.id,
+        order_id=order.id if order else None,
+        info_needed=None if order else "order_number",
+        received_at=received,
+        review_due_at=clock_due(cal, Clock.REFUND_REVIEW, received),
+        created_at=now,
+        updated_at=now,
+    )
+    from app.workflow.guard import refresh_due
+
+    refresh_due(t)
+    session.add(t)
+    session.flush()
+    session.add(RefundCase(ticket_id=t.id, policy=(order.brand if order else None) or "esimium"))
+    msg.ticket_id = t.id
+    session.add(msg)
+    history.record(session, t.id, None, "created", now, None, t.status, kind=t.kind, source="email",
+                   order=order.number if order else None, order_given=order_number)
+    if order is None:
+        _ask_order_number(session, t, order_number, now=now, config=config)
+    return t
+
+
+def _ask_order_number(session: Session, t: Ticket, given: str | None, *, now: datetime, config: DeskConfig) -> None:
+    from app.workflow.outbox import queue_rendered
+    from app.workflow.templates import Rendered
+
+    problem = (f"We could not find an order with the number {given} in our records."
+               if given else "Your message did not include the order number.")
+    body = (
+        "Hello,\n\nthank you for your refund request. " + problem + "\n"
+        "Please reply to this email with your order number; it looks like ORD-1234567890-ABCD and is shown in "
+        "your order confirmation email.\n\nWe will review your request as soon as we have it.\n\n"
+        f"Reference: {t.reference}\n"
+    )
+    rendered = Rendered(ORDER_QUESTION_TEMPLATE, f"Your refund request {t.reference}: order number needed", body)
+    queued = queue_rendered(session, t, rendered, now=now, author=None, config=config)
+    history.record(session, t.id, None, "info_requested", now, t.status, t.status, missing="order_number",
+                   queued=queued is not None)
+
+
+def escalate(session: Session, complaint: Ticket, parsed: ParsedMessage, msg: Message, *, received: datetime, now: datetime, config: DeskConfig) -> Ticket | None:
+    """The escalation ticket, or None when the workflow refuses (the message
+    then stays correspondence on the complaint)."""
+    fn = _workflow("create_escalation")
+    if fn is None:
+        return None
+    try:
+        with session.begin_nested():
+            return fn(session, complaint.reference, received_at=received, reason=parsed.body or parsed.subject,
+                      message=msg, config=config, now=now)
+    except DeskError:
+        return None
+
+
+def replied(session: Session, t: Ticket, msg: Message, *, now: datetime, config: DeskConfig) -> None:
+    """The customer wrote on ticket `t`: store the message and tell the workflow."""
+    msg.ticket_id = t.id
+    session.add(msg)
+    session.flush()
+    fn = _workflow("customer_replied")
+    if fn is not None:
+        try:
+            with session.begin_nested():
+                fn(session, t.reference, message=msg, now=now)
+            return
+        except TypeError:
+            raise
+        except DeskError as exc:
+            history.record(session, t.id, None, "customer_reply", now, t.status, t.status, message=msg.id, note=str(exc)[:200])
+            return
+    history.record(session, t.id, None, "customer_reply", now, t.status, t.status, message=msg.id)

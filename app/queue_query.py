@@ -1,0 +1,228 @@
+"""The queue's SQL: views, filter text, sorts, count and one page of light rows.
+
+No Textual here. The console asks only for the rows in view (`page`), so the
+cost of a screen does not grow with the desk. Deadline states are computed in
+SQL from `due_at`, the governing clock's start and `now`, by the rule of
+app.sla_clocks.clock_state (at risk: less than `at_risk_share` of the clock's
+length left; breached: past due; a paused ticket is judged when it paused).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from app.errors import InputError
+from models import Customer, Order, Staff, Ticket
+from models.enums import Clock, TicketKind, TicketStatus
+
+# (id, title) in the order of the keys 1-9
+VIEWS: tuple[tuple[str, str], ...] = (
+    ("my", "My tickets"),
+    ("unassigned", "Unassigned"),
+    ("due_today", "Due today"),
+    ("at_risk", "At risk"),
+    ("breached", "Breached"),
+    ("escalations", "Escalations"),
+    ("refunds", "Refunds"),
+    ("out_of_scope", "Out of scope"),
+    ("all", "All"),
+)
+VIEW_TITLES = dict(VIEWS)
+SORTS: tuple[str, ...] = ("due", "age", "priority")
+CLOSED = TicketStatus.CLOSED.value
+
+
+class QueueRow(NamedTuple):
+    """One queue line: only what the table shows (customer text still raw)."""
+
+    id: int
+    reference: str
+    kind: str
+    status: str
+    priority: int
+    customer: str | None
+    subject: str
+    assignee: str | None
+    received_at: datetime
+    due_at: datetime | None
+    due_clock: str | None
+    clock_start: datetime | None
+    paused_since: datetime | None
+    version: int
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """What the queue shows: a view, filter text and a sort, as of `now`."""
+
+    view: str = "all"
+    text: str = ""
+    sort: str = "due"
+    actor_id: int | None = None
+    tz: str = "Europe/Tallinn"
+    at_risk_share: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.view not in VIEW_TITLES:
+            raise InputError(f"unknown queue view {self.view!r} (one of: {', '.join(VIEW_TITLES)})")
+        if self.sort not in SORTS:
+            raise InputError(f"unknown sort {self.sort!r} (one of: {', '.join(SORTS)})")
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt if dt.utcoffset() is not None else dt.replace(tzinfo=UTC)
+
+
+def _clock_start():
+    """SQL: the start instant of the governing clock named by due_clock."""
+    return case(
+        (Ticket.due_clock == Clock.RESOLUTION.value, Ticket.acknowledged_at),
+        (Ticket.due_clock == Clock.REFUND_INITIATION.value, Ticket.decided_at),
+        else_=Ticket.received_at,
+    )
+
+
+def _seconds(session: Session, expr):
+    """SQL: an instant column as seconds (for arithmetic on both engines)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.julianday(expr) * 86400.0
+    return func.extract("epoch", expr)
+
+
+def _now_seconds(session: Session, now: datetime):
+    now = now.astimezone(UTC)
+    if session.get_bind().dialect.name == "sqlite":
+        return func.julianday(literal(now.strftime("%Y-%m-%d %H:%M:%S.%f"))) * 86400.0
+    return literal(now.timestamp())
+
+
+def _open():
+    return Ticket.status != CLOSED
+
+
+def _text_filter(text: str):
+    """Reference, customer name/email, subject or order number contains `text`."""
+    needle = text.strip()
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    cust = select(Customer.id).where(or_(Customer.name.ilike(pattern, escape="\\"), Customer.email.ilike(pattern, escape="\\")))
+    orders = select(Order.id).where(Order.number.ilike(pattern, escape="\\"))
+    return or_(
+        Ticket.reference.ilike(pattern, escape="\\"),
+        Ticket.subject.ilike(pattern, escape="\\"),
+        Ticket.customer_id.in_(cust),
+        Ticket.order_id.in_(orders),
+    )
+
+
+def conditions(session: Session, q: QueueQuery, now: datetime) -> list:
+    """The WHERE clauses of the view and the filter text."""
+    now = _aware(now)
+    conds: list = []
+    v = q.view
+    if v == "my":
+        conds += [_open(), or_(Ticket.assignee_id == (q.actor_id or -1), Ticket.reviewer_id == (q.actor_id or -1))]
+    elif v == "unassigned":
+        conds += [_open(), Ticket.assignee_id.is_(None)]
+    elif v == "due_today":
+        tz = ZoneInfo(q.tz)
+        local = now.astimezone(tz).date()
+        start = datetime.combine(local, time(0), tz)
+        end = datetime.combine(local + timedelta(days=1), time(0), tz)
+        conds += [_open(), Ticket.due_at >= start, Ticket.due_at < end]
+    elif v == "breached":
+        conds += [_open(), Ticket.due_at < now, or_(Ticket.paused_since.is_(None), Ticket.paused_since > Ticket.due_at)]
+    elif v == "at_risk":
+        share = float(q.at_risk_share)
+        due_s = _seconds(session, Ticket.due_at)
+        start_s = _seconds(session, _clock_start())
+        now_s = _now_seconds(session, now)
+        eff_now = case(
+            (and_(Ticket.paused_since.is_not(None), Ticket.paused_since < now), _seconds(session, Ticket.paused_since)),
+            else_=now_s,
+        )
+        conds += [
+            _open(),
+            Ticket.due_at.is_not(None),
+            due_s >= eff_now,
+            due_s - eff_now < (due_s - start_s) * share,
+        ]
+    elif v == "escalations":
+        conds += [_open(), Ticket.kind == TicketKind.ESCALATION.value]
+    elif v == "refunds":
+        conds += [_open(), Ticket.kind == TicketKind.REFUND.value]
+    elif v == "out_of_scope":
+        conds += [or_(Ticket.out_of_scope.is_not(None), and_(Ticket.kind == TicketKind.INQUIRY.value, _open()))]
+    if q.text.strip():
+        conds.append(_text_filter(q.text))
+    return conds
+
+
+def _order(q: QueueQuery):
+    due_nulls_last = case((Ticket.due_at.is_(None), 1), else_=0)
+    if q.sort == "age":
+        return (Ticket.received_at.asc(), Ticket.id.asc())
+    if q.sort == "priority":
+        return (Ticket.priority.asc(), due_nulls_last, Ticket.due_at.asc(), Ticket.id.asc())
+    return (due_nulls_last, Ticket.due_at.asc(), Ticket.id.asc())
+
+
+def count(session: Session, q: QueueQuery, now: datetime) -> int:
+    """How many tickets the view holds (with the filter applied)."""
+    stmt = select(func.count(Ticket.id)).where(*conditions(session, q, now))
+    return int(session.scalar(stmt) or 0)
+
+
+_Assignee = aliased(Staff)
+
+
+def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int) -> list[QueueRow]:
+    """Rows [offset, offset+limit) of the view in its sort order.
+
+    Only the ticket ids of the page are found on the ticket table (index
+    order); customer and assignee are looked up for those rows alone.
+    """
+    if limit <= 0:
+        return []
+    offset = max(0, int(offset))
+    ids_stmt = select(Ticket.id).where(*conditions(session, q, now)).order_by(*_order(q)).offset(offset).limit(limit)
+    ids = list(session.scalars(ids_stmt))
+    if not ids:
+        return []
+    stmt = (
+        select(
+            Ticket.id, Ticket.reference, Ticket.kind, Ticket.status, Ticket.priority, Customer.name, Ticket.subject,
+            _Assignee.login, Ticket.received_at, Ticket.due_at, Ticket.due_clock, _clock_start(), Ticket.paused_since,
+            Ticket.version, Customer.email,
+        )
+        .select_from(Ticket)
+        .outerjoin(Customer, Customer.id == Ticket.customer_id)
+        .outerjoin(_Assignee, _Assignee.id == Ticket.assignee_id)
+        .where(Ticket.id.in_(ids))
+    )
+    by_id = {}
+    for r in session.execute(stmt):
+        by_id[r[0]] = QueueRow(
+            r[0], r[1], r[2], r[3], r[4], r[5] or r[14], r[6] or "", r[7], _aware(r[8]), _aware(r[9]), r[10],
+            _aware(r[11]), _aware(r[12]), r[13],
+        )
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def position_of(session: Session, q: QueueQuery, now: datetime, ticket_id: int, scan_limit: int = 5000) -> int | None:
+    """Index of `ticket_id` in the view's first `scan_limit` rows, or None."""
+    ids_stmt = select(Ticket.id).where(*conditions(session, q, now)).order_by(*_order(q)).limit(scan_limit)
+    for i, tid in enumerate(session.scalars(ids_stmt)):
+        if tid == ticket_id:
+            return i
+    return None
+
+
+__all__ = ["QueueQuery", "QueueRow", "SORTS", "VIEWS", "VIEW_TITLES", "count", "conditions", "page", "position_of"]
