@@ -8,6 +8,7 @@ length left; breached: past due; a paused ticket is judged when it paused).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import NamedTuple
@@ -55,6 +56,7 @@ class QueueRow(NamedTuple):
     clock_start: datetime | None
     paused_since: datetime | None
     version: int
+    stopped_at: datetime | None  # the governing clock was met at this instant
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,16 @@ def _clock_start():
     )
 
 
+def _clock_stop():
+    """SQL: when the governing clock was stopped (met), or NULL while it runs."""
+    return case(
+        (Ticket.due_clock == Clock.RESOLUTION.value, Ticket.resolution_communicated_at),
+        (Ticket.due_clock == Clock.FINAL_RESPONSE.value, Ticket.final_response_at),
+        (Ticket.due_clock == Clock.ACKNOWLEDGMENT.value, Ticket.acknowledged_at),
+        else_=None,
+    )
+
+
 def _seconds(session: Session, expr):
     """SQL: an instant column as seconds (for arithmetic on both engines)."""
     if session.get_bind().dialect.name == "sqlite":
@@ -108,18 +120,51 @@ def _open():
     return Ticket.status != CLOSED
 
 
-def _text_filter(text: str):
-    """Reference, customer name/email, subject or order number contains `text`."""
+_REF_PREFIX = re.compile(r"^(CMP|ESC|RFD|INQ)-[0-9-]*$", re.IGNORECASE)
+_ORDER_PREFIX = re.compile(r"^ORD-[0-9A-Z-]+$", re.IGNORECASE)
+
+
+def _like(session: Session, col, pattern: str):
+    # SQLite's LIKE is already case-insensitive for ASCII and much cheaper than lower()
+    if session.get_bind().dialect.name == "sqlite":
+        return col.like(pattern, escape="\\")
+    return col.ilike(pattern, escape="\\")
+
+
+def _text_filter(session: Session, text: str):
+    """Reference, customer name/email, subject or order number contains `text`.
+
+    A reference or order-number prefix ("CMP-2026-00012") is a range on the
+    unique index; anything else is a substring match over the joined rows.
+    """
     needle = text.strip()
+    if _REF_PREFIX.match(needle):
+        up = needle.upper()
+        return and_(Ticket.reference >= up, Ticket.reference < up + "\uffff")
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    cust = select(Customer.id).where(or_(Customer.name.ilike(pattern, escape="\\"), Customer.email.ilike(pattern, escape="\\")))
-    orders = select(Order.id).where(Order.number.ilike(pattern, escape="\\"))
+    if _ORDER_PREFIX.match(needle) and len(needle) > 5:
+        up = needle.upper()
+        return Ticket.order_id.in_(select(Order.id).where(Order.number >= up, Order.number < up + "\uffff"))
     return or_(
-        Ticket.reference.ilike(pattern, escape="\\"),
-        Ticket.subject.ilike(pattern, escape="\\"),
-        Ticket.customer_id.in_(cust),
-        Ticket.order_id.in_(orders),
+        _like(session, Ticket.reference, pattern),
+        _like(session, Ticket.subject, pattern),
+        _like(session, Customer.name, pattern),
+        _like(session, Customer.email, pattern),
+        _like(session, Order.number, pattern),
     )
+
+
+def _needs_join(q: "QueueQuery") -> bool:
+    needle = q.text.strip()
+    return bool(needle) and not _REF_PREFIX.match(needle) and not (_ORDER_PREFIX.match(needle) and len(needle) > 5)
+
+
+def _from(stmt, q: "QueueQuery"):
+    if _needs_join(q):
+        stmt = stmt.select_from(Ticket).outerjoin(Customer, Customer.id == Ticket.customer_id).outerjoin(
+            Order, Order.id == Ticket.order_id
+        )
+    return stmt
 
 
 def conditions(session: Session, q: QueueQuery, now: datetime) -> list:
@@ -138,7 +183,7 @@ def conditions(session: Session, q: QueueQuery, now: datetime) -> list:
         end = datetime.combine(local + timedelta(days=1), time(0), tz)
         conds += [_open(), Ticket.due_at >= start, Ticket.due_at < end]
     elif v == "breached":
-        conds += [_open(), Ticket.due_at < now, or_(Ticket.paused_since.is_(None), Ticket.paused_since > Ticket.due_at)]
+        conds += [_open(), Ticket.due_at < now, _clock_stop().is_(None), or_(Ticket.paused_since.is_(None), Ticket.paused_since > Ticket.due_at)]
     elif v == "at_risk":
         share = float(q.at_risk_share)
         due_s = _seconds(session, Ticket.due_at)
@@ -151,6 +196,7 @@ def conditions(session: Session, q: QueueQuery, now: datetime) -> list:
         conds += [
             _open(),
             Ticket.due_at.is_not(None),
+            _clock_stop().is_(None),
             due_s >= eff_now,
             due_s - eff_now < (due_s - start_s) * share,
         ]
@@ -161,7 +207,7 @@ def conditions(session: Session, q: QueueQuery, now: datetime) -> list:
     elif v == "out_of_scope":
         conds += [or_(Ticket.out_of_scope.is_not(None), and_(Ticket.kind == TicketKind.INQUIRY.value, _open()))]
     if q.text.strip():
-        conds.append(_text_filter(q.text))
+        conds.append(_text_filter(session, q.text))
     return conds
 
 
@@ -176,7 +222,7 @@ def _order(q: QueueQuery):
 
 def count(session: Session, q: QueueQuery, now: datetime) -> int:
     """How many tickets the view holds (with the filter applied)."""
-    stmt = select(func.count(Ticket.id)).where(*conditions(session, q, now))
+    stmt = _from(select(func.count(Ticket.id)), q).where(*conditions(session, q, now))
     return int(session.scalar(stmt) or 0)
 
 
@@ -192,7 +238,7 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
     if limit <= 0:
         return []
     offset = max(0, int(offset))
-    ids_stmt = select(Ticket.id).where(*conditions(session, q, now)).order_by(*_order(q)).offset(offset).limit(limit)
+    ids_stmt = _from(select(Ticket.id), q).where(*conditions(session, q, now)).order_by(*_order(q)).offset(offset).limit(limit)
     ids = list(session.scalars(ids_stmt))
     if not ids:
         return []
@@ -200,7 +246,7 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
         select(
             Ticket.id, Ticket.reference, Ticket.kind, Ticket.status, Ticket.priority, Customer.name, Ticket.subject,
             _Assignee.login, Ticket.received_at, Ticket.due_at, Ticket.due_clock, _clock_start(), Ticket.paused_since,
-            Ticket.version, Customer.email,
+            Ticket.version, Customer.email, _clock_stop(),
         )
         .select_from(Ticket)
         .outerjoin(Customer, Customer.id == Ticket.customer_id)
@@ -211,14 +257,14 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
     for r in session.execute(stmt):
         by_id[r[0]] = QueueRow(
             r[0], r[1], r[2], r[3], r[4], r[5] or r[14], r[6] or "", r[7], _aware(r[8]), _aware(r[9]), r[10],
-            _aware(r[11]), _aware(r[12]), r[13],
+            _aware(r[11]), _aware(r[12]), r[13], _aware(r[15]),
         )
     return [by_id[i] for i in ids if i in by_id]
 
 
 def position_of(session: Session, q: QueueQuery, now: datetime, ticket_id: int, scan_limit: int = 5000) -> int | None:
     """Index of `ticket_id` in the view's first `scan_limit` rows, or None."""
-    ids_stmt = select(Ticket.id).where(*conditions(session, q, now)).order_by(*_order(q)).limit(scan_limit)
+    ids_stmt = _from(select(Ticket.id), q).where(*conditions(session, q, now)).order_by(*_order(q)).limit(scan_limit)
     for i, tid in enumerate(session.scalars(ids_stmt)):
         if tid == ticket_id:
             return i

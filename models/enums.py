@@ -32,7 +32,7 @@ REFERENCE_PREFIX: dict[TicketKind, str] = {
 
 class TicketStatus(StrEnum):
     """Workflow states. Which kind may be in which state, and the legal moves
-    between them, live in the workflow services (app/complaints.py, ...)."""
+    between them, live in the workflow services (app/workflow/)."""
 
     SUBMITTED = "submitted"  # received, nothing done yet (all kinds)
     # complaint: the policy's 9 steps

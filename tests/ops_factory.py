@@ -45,10 +45,10 @@ def ticket(s, ref: str, now: datetime, cust: Customer | None, closed_days_ago: i
 def dump_tables(engine) -> dict[str, list[tuple]]:
     """Every row of every table, ordered, for exact comparisons."""
     out = {}
-    names = sorted(inspect(engine).get_table_names())
+    insp = inspect(engine)
+    columns = {name: [c["name"] for c in insp.get_columns(name)] for name in sorted(insp.get_table_names())}
     with engine.connect() as conn:
-        for name in names:
-            cols = [c["name"] for c in inspect(engine).get_columns(name)]
+        for name, cols in columns.items():
             rows = conn.execute(text(f'SELECT * FROM "{name}" ORDER BY ' + ", ".join(f'"{c}"' for c in cols))).all()
             out[name] = [tuple(r) for r in rows]
     return out

@@ -15,11 +15,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from app.config import DeskConfig
+from app.errors import DeskError
 from app.mail import sources
 from app.mail.parse import FUTURE_DATE_SLACK, ParsedMessage, Unparseable, parse_message, peek_message_id, raw_key, storable
 from app.mail.route import Intent, classify, threads_by_subject
@@ -127,42 +128,37 @@ def ingest_raw(desk, rm: RawMessage, now: datetime | None = None, *, config: Des
             return Item(rm.source, parsed.message_id, DUPLICATE, dup or None)
         log.exception("intake: integrity error on %s", rm.source)
         return quarantine_raw(desk, rm, "could not be stored (integrity error)", now, parsed.message_id, key)
+    except OperationalError as exc:  # the database, not the message: stop; a re-run resumes
+        raise DeskError(f"database error while ingesting {rm.source}: {str(exc.orig or exc).splitlines()[0]}") from None
     except Exception as exc:  # never lose a message: keep it for a person
         log.exception("intake: routing failed for %s", rm.source)
         reason = f"could not be routed: {type(exc).__name__}: {exc}".replace("\n", " ")[:500]
         return quarantine_raw(desk, rm, reason, now, parsed.message_id, key)
 
 
+# one round trip: the ticket already holding this message (by dedupe key or
+# Message-ID), or "" when it is held in quarantine; no row when it is new
+_DUPLICATE_SQL = text(
+    "SELECT t.reference FROM message m JOIN ticket t ON t.id = m.ticket_id WHERE m.dedupe_key = :key "
+    "UNION ALL SELECT t.reference FROM message m JOIN ticket t ON t.id = m.ticket_id WHERE m.message_id = :mid "
+    "UNION ALL SELECT coalesce(t.reference, '') FROM quarantine q LEFT JOIN ticket t ON t.id = q.ticket_id "
+    "WHERE q.dedupe_key = :key LIMIT 1"
+)
+
+
 def _find_duplicate(session: Session, message_id: str | None, key: str) -> str | None:
     """The reference of the ticket that already holds this message ("" when it
     is held in quarantine), or None when the message is new."""
-    cond = Message.dedupe_key == key
-    if message_id:
-        cond = or_(cond, Message.message_id == message_id)
-    row = session.execute(
-        select(Message.id, Ticket.reference).join(Ticket, Ticket.id == Message.ticket_id).where(cond).limit(1)
-    ).first()
-    if row is not None:
-        return row[1]
-    q = session.execute(select(Quarantine.id, Quarantine.ticket_id).where(Quarantine.dedupe_key == key).limit(1)).first()
-    if q is not None:
-        if q[1] is not None:
-            t = session.get(Ticket, q[1])
-            return t.reference if t else ""
-        return ""
-    return None
+    row = session.connection().execute(_DUPLICATE_SQL, {"key": key, "mid": message_id}).first()
+    return None if row is None else row[0]
 
 
 def quarantine_raw(desk, rm: RawMessage, reason: str, now: datetime, message_id: str | None = None, key: str | None = None) -> Item:  # noqa: ANN001
     key = key or raw_key(rm.raw)
     with desk.session() as session:
-        dup = session.execute(select(Quarantine.id).where(Quarantine.dedupe_key == key)).first()
-        if dup is not None:
-            return Item(rm.source, message_id, DUPLICATE, None)
-        if message_id:
-            existing = _find_duplicate(session, message_id, key)
-            if existing:
-                return Item(rm.source, message_id, DUPLICATE, existing)
+        existing = _find_duplicate(session, message_id, key)
+        if existing is not None:
+            return Item(rm.source, message_id, DUPLICATE, existing or None)
         session.add(
             Quarantine(
                 received_at=_utc(rm.mtime or now) if rm.mtime and rm.mtime <= now else now,
@@ -210,62 +206,66 @@ def route_message(
     routing rules (a quarantined message released as a new ticket)."""
     from app.mail import tickets as wf
 
-    msg = wf.inbound_message(parsed, dedupe, now)
     intent = classify(parsed.subject, parsed.body)
-    result, t = CREATED, None
-    if forced_kind is None:
+    if forced_kind is None and (intent.kind == "escalation" or intent.references or parsed.in_reply_to or parsed.references):
+        msg = wf.inbound_message(parsed, dedupe, now)
         result, t = _route_existing(session, parsed, intent, msg, received=received, now=now, config=config)
-    if t is None:
-        kind = forced_kind or intent.kind
-        if kind == "complaint":
-            t = wf.new_complaint(session, parsed, msg, received=received, now=now, config=config)
-        elif kind == "refund":
-            t = wf.new_refund(session, parsed, msg, order_number=intent.order_number, received=received, now=now, config=config)
-        else:
-            t = wf.new_inquiry(session, parsed, msg, received=received, now=now, config=config)
-        result = CREATED
-    session.flush()
-    _attachments(session, t, msg, parsed, now)
-    return result, t.reference
+        if t is not None:
+            session.flush()
+            _attachments(session, t, msg.id, parsed, now)
+            return result, t.reference
+    # a new ticket; the message row goes in through Core (the hot path of a batch)
+    kind = forced_kind or ("inquiry" if intent.kind == "escalation" else intent.kind)
+    if kind == "complaint":
+        t = wf.new_complaint(session, parsed, received=received, now=now, config=config)
+    elif kind == "refund":
+        t = wf.new_refund(session, parsed, order_number=intent.order_number, received=received, now=now, config=config)
+    else:
+        t = wf.new_inquiry(session, parsed, received=received, now=now, config=config)
+    message_id = session.connection().execute(_INSERT_MESSAGE, wf.inbound_row(parsed, dedupe, now, t.id)).inserted_primary_key[0]
+    _attachments(session, t, message_id, parsed, now)
+    if t.kind == "refund" and t.info_needed == "order_number":
+        wf.ask_order_number(session, t, intent.order_number, now=now, config=config)
+    return CREATED, t.reference
 
 
 def _route_existing(
     session: Session, parsed: ParsedMessage, intent: Intent, msg: Message, *, received: datetime, now: datetime, config: DeskConfig,
 ) -> tuple[str, Ticket | None]:
-    """Escalations and replies: (result, ticket), or (created, None) when the
+    """Replies and escalations: (result, ticket), or (created, None) when the
     message asks for a new ticket."""
     from app.mail import tickets as wf
 
+    thread = _thread_ticket(session, parsed)  # In-Reply-To/References name one of our messages
+    if thread is not None and (intent.is_reply or intent.kind != "escalation"):
+        return LINKED, wf.replied(session, thread, msg, now=now, config=config)
     if intent.kind == "escalation":
-        complaint = _ticket(session, intent.escalates or "")
-        if complaint is not None and complaint.kind == "complaint":
-            existing = session.scalars(select(Ticket).where(Ticket.escalation_of_id == complaint.id)).first()
-            if existing is None:
-                t = wf.escalate(session, complaint, parsed, msg, received=received, now=now, config=config)
-                if t is not None:
-                    return CREATED, t
-                wf.replied(session, complaint, msg, now=now, config=config)  # the workflow refused: correspondence
-                return LINKED, complaint
-            # one level only: a second request is correspondence on the escalation
-            wf.replied(session, existing, msg, now=now, config=config)
-            return LINKED, existing
-        if complaint is not None:
-            wf.replied(session, complaint, msg, now=now, config=config)
-            return LINKED, complaint
+        target = _ticket(session, intent.escalates or "")
+        if target is not None and target.kind == "complaint":
+            created, t = wf.escalate(session, target, parsed, msg, received=received, now=now, config=config)
+            return (CREATED if created else LINKED), t
+        if target is not None:
+            return LINKED, wf.replied(session, target, msg, now=now, config=config)
         return CREATED, None  # an unknown reference: a new inquiry for triage
-    thread = _thread_ticket(session, parsed)
-    if thread is None and threads_by_subject(intent):
-        thread = _subject_ticket(session, intent)
-    if thread is not None:
-        wf.replied(session, thread, msg, now=now, config=config)
-        return LINKED, thread
+    if threads_by_subject(intent):
+        t = _subject_ticket(session, intent)
+        if t is not None:
+            return LINKED, wf.replied(session, t, msg, now=now, config=config)
     return CREATED, None
 
 
-def _attachments(session: Session, t: Ticket, msg: Message, parsed: ParsedMessage, now: datetime) -> None:
+_INSERT_MESSAGE = insert(Message.__table__)
+_INSERT_ATTACHMENT = insert(Attachment.__table__)
+
+
+def _attachments(session: Session, t: Ticket, message_id: int, parsed: ParsedMessage, now: datetime) -> None:
+    if not parsed.attachments:
+        return
+    conn = session.connection()
     big = []
     for a in parsed.attachments:
-        session.add(Attachment(message_id=msg.id, filename=a.filename, content_type=a.content_type, size=a.size, data=a.data))
+        conn.execute(_INSERT_ATTACHMENT, {"message_id": message_id, "filename": a.filename, "content_type": a.content_type,
+                                          "size": a.size, "data": a.data})
         if a.data is None:
             big.append(a.size)
     if big:

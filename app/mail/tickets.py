@@ -16,11 +16,12 @@ from sqlmodel import Session
 from app import history
 from app.business_calendar import desk_calendar
 from app.config import DeskConfig
-from app.errors import DeskError
 from app.mail.parse import ParsedMessage
 from app.references import next_reference
 from app.sla_clocks import clock_due
 from app.workflow import intake as wf_intake
+from app.workflow.escalations import create_escalation
+from app.workflow.messages import customer_replied
 from models import Message, Order, RefundCase, Ticket
 from models.enums import Clock, MessageKind, TicketKind, TicketStatus
 
@@ -28,9 +29,8 @@ ORDER_QUESTION_TEMPLATE = "refund_order_number"
 
 
 def _workflow(name: str):  # noqa: ANN202
-    """A workflow function by name, or None while that module is not written."""
-    for module in ("app.workflow", "app.workflow.intake", "app.workflow.escalations", "app.workflow.replies",
-                   "app.workflow.complaints", "app.workflow.refunds"):
+    """A workflow function that may not exist in this build (refund creation)."""
+    for module in ("app.workflow", "app.workflow.refunds"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError:
@@ -58,29 +58,42 @@ def inbound_message(parsed: ParsedMessage, dedupe: str, now: datetime) -> Messag
     )
 
 
-def new_complaint(session: Session, parsed: ParsedMessage, msg: Message, *, received: datetime, now: datetime, config: DeskConfig) -> Ticket:
+def inbound_row(parsed: ParsedMessage, dedupe: str, now: datetime, ticket_id: int) -> dict:
+    """The same row as `inbound_message`, as parameters for a Core insert."""
+    return {
+        "ticket_id": ticket_id, "kind": MessageKind.INBOUND.value, "message_id": parsed.message_id, "dedupe_key": dedupe,
+        "in_reply_to": parsed.in_reply_to, "from_addr": parsed.from_addr, "from_name": parsed.from_name,
+        "to_addr": parsed.to_addr, "subject": parsed.subject, "body": parsed.body, "template": None, "author": None,
+        "sent_at": parsed.date, "created_at": now, "delivery": None, "attempts": 0, "next_attempt_at": None, "last_error": None,
+    }
+
+
+def new_complaint(session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig) -> Ticket:
+    """A complaint from the mail's sender; the caller stores the message."""
     return wf_intake.create_complaint(
-        session, received_at=received, subject=parsed.subject, description=parsed.body,
-        source="email", message=msg, config=config, now=now,
+        session, received_at=received, email=parsed.from_addr, name=parsed.from_name, subject=parsed.subject,
+        description=parsed.body, source="email", config=config, now=now,
     )
 
 
-def new_inquiry(session: Session, parsed: ParsedMessage, msg: Message, *, received: datetime, now: datetime, config: DeskConfig) -> Ticket:
+def new_inquiry(session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig) -> Ticket:
+    """An inquiry for triage; the caller stores the message."""
     return wf_intake.create_inquiry(
-        session, received_at=received, subject=parsed.subject, description=parsed.body,
-        source="email", message=msg, config=config, now=now,
+        session, received_at=received, email=parsed.from_addr, name=parsed.from_name, subject=parsed.subject,
+        description=parsed.body, source="email", config=config, now=now,
     )
 
 
 def new_refund(
-    session: Session, parsed: ParsedMessage, msg: Message, *, order_number: str | None, received: datetime, now: datetime, config: DeskConfig,
+    session: Session, parsed: ParsedMessage, *, order_number: str | None, received: datetime, now: datetime, config: DeskConfig,
 ) -> Ticket:
     """A refund ticket (RFD-…) with its RefundCase; the review clock starts at
-    receipt. Without a known order an outbound question asks for the number."""
+    receipt. Without a known order `info_needed` is "order_number" and the
+    caller, once the message is stored, asks with `ask_order_number`."""
     fn = _workflow("create_refund")
     if fn is not None:
-        return fn(session, received_at=received, subject=parsed.subject, description=parsed.body, order_number=order_number,
-                  source="email", message=msg, config=config, now=now)
+        return fn(session, received_at=received, email=parsed.from_addr, name=parsed.from_name, subject=parsed.subject,
+                  description=parsed.body, order_number=order_number, source="email", config=config, now=now)
     cal = desk_calendar(config)
     order = session.scalars(select(Order).where(Order.number == order_number)).first() if order_number else None
     customer = wf_intake.find_or_create_customer(session, email=parsed.from_addr, name=parsed.from_name, phone=None, now=now)
@@ -105,16 +118,12 @@ def new_refund(
     session.add(t)
     session.flush()
     session.add(RefundCase(ticket_id=t.id, policy=(order.brand if order else None) or "esimium"))
-    msg.ticket_id = t.id
-    session.add(msg)
     history.record(session, t.id, None, "created", now, None, t.status, kind=t.kind, source="email",
                    order=order.number if order else None, order_given=order_number)
-    if order is None:
-        _ask_order_number(session, t, order_number, now=now, config=config)
     return t
 
 
-def _ask_order_number(session: Session, t: Ticket, given: str | None, *, now: datetime, config: DeskConfig) -> None:
+def ask_order_number(session: Session, t: Ticket, given: str | None, *, now: datetime, config: DeskConfig) -> None:
     from app.workflow.outbox import queue_rendered
     from app.workflow.templates import Rendered
 
@@ -132,34 +141,19 @@ def _ask_order_number(session: Session, t: Ticket, given: str | None, *, now: da
                    queued=queued is not None)
 
 
-def escalate(session: Session, complaint: Ticket, parsed: ParsedMessage, msg: Message, *, received: datetime, now: datetime, config: DeskConfig) -> Ticket | None:
-    """The escalation ticket, or None when the workflow refuses (the message
-    then stays correspondence on the complaint)."""
-    fn = _workflow("create_escalation")
-    if fn is None:
-        return None
-    try:
-        with session.begin_nested():
-            return fn(session, complaint.reference, received_at=received, reason=parsed.body or parsed.subject,
-                      message=msg, config=config, now=now)
-    except DeskError:
-        return None
+def escalate(
+    session: Session, complaint: Ticket, parsed: ParsedMessage, msg: Message, *, received: datetime, now: datetime, config: DeskConfig,
+) -> tuple[bool, Ticket]:
+    """(created, ticket): the new escalation, or, when the workflow declines
+    (second escalation, nothing to escalate yet), the ticket that received the
+    message as correspondence."""
+    outcome = create_escalation(session, complaint.reference, received_at=received, reason=None, message=msg, config=config, now=now)
+    if outcome.created and outcome.escalation is not None:
+        return True, outcome.escalation
+    return False, outcome.complaint
 
 
-def replied(session: Session, t: Ticket, msg: Message, *, now: datetime, config: DeskConfig) -> None:
-    """The customer wrote on ticket `t`: store the message and tell the workflow."""
-    msg.ticket_id = t.id
-    session.add(msg)
-    session.flush()
-    fn = _workflow("customer_replied")
-    if fn is not None:
-        try:
-            with session.begin_nested():
-                fn(session, t.reference, message=msg, now=now)
-            return
-        except TypeError:
-            raise
-        except DeskError as exc:
-            history.record(session, t.id, None, "customer_reply", now, t.status, t.status, message=msg.id, note=str(exc)[:200])
-            return
-    history.record(session, t.id, None, "customer_reply", now, t.status, t.status, message=msg.id)
+def replied(session: Session, t: Ticket, msg: Message, *, now: datetime, config: DeskConfig) -> Ticket:
+    """The customer wrote on ticket `t` (the workflow attaches the message,
+    records the reply and resumes a ticket that waited on the customer)."""
+    return customer_replied(session, t.reference, message=msg, now=now, config=config)

@@ -20,11 +20,11 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app import history
+from app import history, tickets
 from app.business_calendar import desk_calendar
 from app.config import DeskConfig
 from app.errors import AccessDenied, IllegalTransition, InputError
-from app.identity import Actor, staff_by_login
+from app.identity import Actor
 from app.sla_clocks import RESOLUTION_BUSINESS_DAYS, validate_extension
 from app.workflow import outbox, states
 from app.workflow import templates as tpl
@@ -32,7 +32,7 @@ from app.workflow.guard import aware, begin, finish
 from app.workflow.intake import missing_info_text
 from app.workflow.messages import write_note
 from models import Message, Staff, Ticket
-from models.enums import CloseReason, MessageKind, TicketKind, TicketStatus
+from models.enums import MessageKind, TicketKind, TicketStatus
 
 S = TicketStatus
 PROPOSAL_SUBJECT = "Proposed resolution"
@@ -212,9 +212,7 @@ def extend(
     now = aware(now)
     if actor is None:
         raise AccessDenied("extending a deadline needs a staff member")
-    from app import tickets as _tickets
-
-    t = _tickets.lock(session, reference, expected_version)
+    t = tickets.lock(session, reference, expected_version)
     if not (actor.can("extend") or (actor.can("work_tickets") and t.assignee_id is not None and t.assignee_id == actor.id)):
         raise AccessDenied(f"{actor.login} ({actor.role}) may not extend {t.reference}: supervisors or its assigned agent only")
     states.check_kind(t, TicketKind.COMPLAINT, doing="extend the resolution deadline")
@@ -244,8 +242,7 @@ def move(
 ) -> Ticket:
     """Move a ticket to `status` through the service that owns that step
     (the CLI's `ticket move`). Escalation needs `escalate`; closing needs a reason."""
-    from app import tickets as _tickets
-    from app.workflow import escalations
+    from app.workflow import escalations  # late: escalations imports this package's modules
 
     status = str(status).strip().lower()
     if status not in {s.value for s in TicketStatus}:
@@ -260,7 +257,7 @@ def move(
         return propose(session, actor, reference, text, expected_version=expected_version, now=now, config=config)
     if status == S.RESOLUTION_COMMUNICATED:
         communicate(session, actor, reference, text, expected_version=expected_version, now=now, config=config)
-        return _tickets.get(session, reference)
+        return tickets.get(session, reference)
     if status == S.CLOSED:
         if not reason:
             raise InputError("closing needs a reason: use `ticket close REF --reason accepted|no_reply|withdrawn|answered`")
@@ -269,7 +266,7 @@ def move(
         raise IllegalTransition("a complaint is escalated by an escalation request: use `ticket escalate REF --reason ...`")
     if status == S.IN_REVIEW:
         return escalations.take_review(session, actor, reference, expected_version=expected_version, now=now, config=config)
-    t = _tickets.get(session, reference)
+    t = tickets.get(session, reference)
     raise IllegalTransition(f"{t.reference} ({t.kind}) is {t.status}: cannot move to {status} here")
 
 
@@ -277,7 +274,4 @@ def assignee_login(session: Session, t: Ticket) -> str | None:
     return _login_of(session, t.assignee_id)
 
 
-__all__ = [
-    "acknowledge", "request_info", "propose", "communicate", "close", "extend", "move", "latest_proposal",
-    "staff_by_login", "CloseReason",
-]
+__all__ = ["acknowledge", "request_info", "propose", "communicate", "close", "extend", "move", "latest_proposal", "assignee_login"]

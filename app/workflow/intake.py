@@ -268,8 +268,11 @@ def create_inquiry(
     config: DeskConfig | None = None,
 ) -> Ticket:
     """Log a message that is not (yet) a complaint: kind inquiry, status
-    submitted, reference INQ-…; no complaint clock starts (triage decides:
-    out of scope, answered, or reopened as a complaint)."""
+    submitted, reference INQ-…. Triage decides (out of scope, answered, or
+    reopened as a complaint). Until then the acknowledgment clock (2 business
+    days from receipt) runs, as app.sla_clocks/app.deadlines define it for
+    inquiries: the message may be a complaint whose acknowledgment is due
+    then. Closing it stops the clock; triage out of scope clears it."""
     aware(received_at, "received_at")
     now = aware(now or received_at)
     if source not in SOURCES:
@@ -296,10 +299,12 @@ def create_inquiry(
         region=region_v.value if region_v else None,
         customer_id=customer.id,
         received_at=received_at,
+        ack_due_at=cal.due_at(received_at, ACK_BUSINESS_DAYS),
         created_at=now,
         updated_at=now,
         updated_by=actor.login if actor else None,
     )
+    refresh_due(t)
     session.add(t)
     session.flush()
     _attach(session, t, message)

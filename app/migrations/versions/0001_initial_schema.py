@@ -31,6 +31,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customer_email'), ['email'], unique=False)
+        batch_op.create_index('ix_customer_email_lower', [sa.text('lower(email)')], unique=False)  # case-insensitive lookup (intake)
 
     op.create_table('desk_setting',
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -342,6 +343,7 @@ def downgrade() -> None:
     op.drop_table('desk_setting')
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customer_email'))
+        batch_op.drop_index('ix_customer_email_lower')
 
     op.drop_table('customer')
     # ### end Alembic commands ###

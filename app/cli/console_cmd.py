@@ -1,0 +1,22 @@
+"""`esimdesk` (no sub-command) and `esimdesk console`: open the console.
+
+The staff member is resolved BEFORE Textual is imported: an unknown OS
+account gets a one-line refusal (exit 2) and never sees a byte of desk data.
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> None:  # sub: argparse subparsers
+    p = sub.add_parser("console", help="open the keyboard-first console (the default command)")
+    p.set_defaults(func=open_console)
+
+
+def open_console(args: argparse.Namespace, ctx) -> int:
+    actor = ctx.actor()  # raises AccessDenied (one line, exit 2) before any screen exists
+    from app.console import EsimdeskApp
+
+    app = EsimdeskApp(ctx.desk, actor, ctx.config)
+    app.run()
+    return int(app.return_code or 0)

@@ -1,0 +1,90 @@
+"""`esimdesk dashboard` (the wall display in this terminal) and `esimdesk serve`
+(the same display in a browser, through textual-serve).
+
+Both need the `dashboard` permission (supervisor or admin). `serve` starts one
+dashboard process per browser connection with this environment's own Python
+(`sys.executable -m app.cli.main ... dashboard --kiosk`), so it works without
+the project's environment on PATH. The served processes run as the OS user that
+started `serve`: that account must be a supervisor or admin on the desk, and
+anyone who can reach the port sees the (read-only, PII-free) dashboard. Keep
+the default 127.0.0.1 and put a reverse proxy that handles login in front.
+Textual is imported only when a command runs.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+
+from app.errors import InputError
+
+
+def register(sub) -> None:  # sub: argparse subparsers
+    p = sub.add_parser("dashboard", help="open the supervisors' wall display (read-only)",
+                       description="Open straight into the supervisors' wall display (read-only).")
+    p.add_argument("--kiosk", action="store_true", help="hide the key footer (unattended wall screen)")
+    p.add_argument("--refresh", type=float, metavar="S", help="seconds between refreshes (default: dashboard.refresh_seconds, 5)")
+    p.set_defaults(func=run_dashboard)
+
+    s = sub.add_parser("serve", help="serve the wall display to a browser (textual-serve)",
+                       description="Serve the wall display to a browser. Bound to 127.0.0.1 by default: "
+                                   "put a reverse proxy that handles login in front of it.")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    s.add_argument("--refresh", type=float, metavar="S", help="seconds between refreshes")
+    s.add_argument("--public-url", metavar="URL", help="the URL browsers use, when behind a reverse proxy (e.g. https://wall.example.com)")
+    s.set_defaults(func=run_serve)
+
+
+def _refresh(args: argparse.Namespace) -> float | None:
+    if args.refresh is None:
+        return None
+    if not args.refresh > 0 or args.refresh != args.refresh:
+        raise InputError(f"--refresh must be a positive number of seconds, got {args.refresh}")
+    return float(args.refresh)
+
+
+def run_dashboard(args: argparse.Namespace, ctx) -> int:
+    refresh = _refresh(args)
+    actor = ctx.actor()
+    actor.require("dashboard", "open the dashboard")
+    from app.tickets import utcnow
+    from app.wall import WallApp
+
+    WallApp(ctx.desk, actor, ctx.config, now=utcnow, kiosk=args.kiosk, refresh_seconds=refresh).run()
+    return 0
+
+
+def serve_command(args: argparse.Namespace, db_url: str) -> tuple[str, dict[str, str]]:
+    """The command textual-serve runs per connection, and the environment
+    it needs (the database URL travels in ESIMDESK_DB, not on the command
+    line, so a password never shows in the process list or page title)."""
+    parts = [sys.executable, "-m", "app.cli.main"]
+    if getattr(args, "config", None):
+        parts += ["--config", os.path.abspath(args.config)]
+    if getattr(args, "as_login", None):
+        parts += ["--as", args.as_login]
+    parts += ["dashboard", "--kiosk"]
+    refresh = _refresh(args)
+    if refresh is not None:
+        parts += ["--refresh", repr(refresh)]
+    return " ".join(shlex.quote(p) for p in parts), {"ESIMDESK_DB": db_url}
+
+
+def run_serve(args: argparse.Namespace, ctx) -> int:
+    if not 0 < args.port < 65536:
+        raise InputError(f"--port out of range: {args.port}")
+    actor = ctx.actor()
+    actor.require("dashboard", "serve the dashboard")
+    command, env = serve_command(args, ctx.db_url)
+    os.environ.update(env)
+    # the served processes import the project from its root, whatever the cwd
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    from textual_serve.server import Server
+
+    server = Server(command, host=args.host, port=args.port, title="esimdesk — wall display", public_url=args.public_url)
+    print(f"esimdesk: serving the wall display on http://{args.host}:{args.port} (as {actor.login}); Ctrl+C stops", file=sys.stderr)
+    server.serve()
+    return 0

@@ -1,0 +1,94 @@
+"""`esimdesk intake PATH... [--watch MAILDIR] [--interval S]` (contracts/intake.md).
+
+Prints one JSON summary object for the PATHs. With --watch, keeps polling the
+Maildir's new/ folder: each message is ingested in its own transaction, then
+moved to cur/ (flag S), and one JSON summary line is printed per pass that read
+anything. SIGTERM/SIGINT end the watch between two messages (exit 0).
+Exit 2 only when a PATH (or the watched Maildir) cannot be read at all.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.errors import InputError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("intake", help="ingest email (.eml files, Maildir folders, mbox files) into tickets")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=".eml file, Maildir folder or mbox file")
+    p.add_argument("--watch", metavar="MAILDIR", help="keep ingesting new mail arriving in this Maildir (new/ -> cur/)")
+    p.add_argument("--interval", type=float, default=10.0, metavar="S", help="seconds between polls with --watch (default 10)")
+    p.set_defaults(func=handler)
+
+
+def _emit(summary: dict) -> None:
+    sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def handler(args, ctx) -> int:  # noqa: ANN001
+    from app.mail.ingest import ingest_paths
+    from app.mail.sources import is_maildir
+
+    if not args.paths and not args.watch:
+        raise InputError("intake needs at least one PATH or --watch MAILDIR")
+    if args.interval <= 0:
+        raise InputError(f"--interval must be positive, got {args.interval}")
+    watch = Path(args.watch) if args.watch else None
+    if watch is not None and not is_maildir(watch):
+        raise InputError(f"cannot watch {watch}: not a Maildir (needs new/ and cur/)")
+    config = ctx.config
+    desk = ctx.desk
+    if args.paths:
+        summary = ingest_paths(desk, args.paths, config=config)
+        _emit(summary.as_dict())
+    if watch is not None:
+        return _watch(desk, watch, args.interval, config)
+    return 0
+
+
+def _watch(desk, maildir: Path, interval: float, config) -> int:  # noqa: ANN001
+    from app.mail.ingest import Summary, ingest_raw
+    from app.mail.sources import RawMessage, maildir_files
+
+    stop = {"now": False}
+
+    def _stop(_signum, _frame) -> None:  # noqa: ANN001
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stop["now"]:
+        summary = Summary()
+        for file in maildir_files(maildir, ("new",)):
+            if stop["now"]:
+                break
+            try:
+                raw = file.read_bytes()
+                mtime = file.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            rm = RawMessage(source=str(file), raw=raw, mtime=datetime.fromtimestamp(mtime, UTC), path=file)
+            summary.items.append(ingest_raw(desk, rm, config=config))
+            _mark_seen(maildir, file)
+        if summary.items:
+            _emit(summary.as_dict())
+        deadline = time.monotonic() + interval
+        while not stop["now"] and time.monotonic() < deadline:
+            time.sleep(min(0.2, interval))
+    return 0
+
+
+def _mark_seen(maildir: Path, file: Path) -> None:
+    """new/NAME -> cur/NAME:2,S (the Maildir convention for a message taken in)."""
+    name = file.name if ":2," in file.name else file.name + ":2,S"
+    try:
+        os.replace(file, maildir / "cur" / name)
+    except FileNotFoundError:
+        pass

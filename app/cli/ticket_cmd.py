@@ -1,0 +1,260 @@
+"""`esimdesk ticket ...`: work one ticket from the shell (same services as the console).
+
+    esimdesk ticket show REF                      JSON: the ticket, guidance, next actions, timeline
+    esimdesk ticket ack REF                       acknowledge a complaint
+    esimdesk ticket note REF TEXT                 internal note
+    esimdesk ticket reply REF TEXT                customer-facing reply (queued)
+    esimdesk ticket request-info REF TEXT         ask the customer for information
+    esimdesk ticket move REF STATUS [--text T] [--reason R]
+    esimdesk ticket assign REF LOGIN
+    esimdesk ticket escalate REF --reason TEXT    register the customer's escalation request
+    esimdesk ticket review REF                    a senior takes an escalation's review
+    esimdesk ticket final REF TEXT                the reviewer's final response
+    esimdesk ticket extend REF --to YYYY-MM-DD --reason TEXT
+    esimdesk ticket close REF --reason accepted|no_reply|withdrawn|answered
+    esimdesk ticket triage REF CATEGORY           close as out of scope with a redirect
+    esimdesk ticket reopen REF                    reopen an inquiry as a complaint
+    esimdesk ticket set REF FIELD VALUE           change an intake/contact detail
+Every changing command takes --version N (the version you read): a stale
+version is refused, nothing overwritten.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from models.enums import CloseReason, OutOfScope, TicketStatus
+
+
+def register(sub) -> None:
+    p = sub.add_parser("ticket", help="work one ticket: show, ack, note, move, assign, escalate, extend, close, triage")
+    tsub = p.add_subparsers(dest="ticket_command", metavar="ACTION", parser_class=type(p))
+    tsub.required = True
+
+    def cmd(name: str, help_: str, func, *, text: bool = False, version: bool = True):
+        c = tsub.add_parser(name, help=help_)
+        c.add_argument("reference", metavar="REF")
+        if text:
+            c.add_argument("text", metavar="TEXT")
+        if version:
+            c.add_argument("--version", type=int, metavar="N", help="the version you read (optimistic lock)")
+        c.set_defaults(func=func)
+        return c
+
+    cmd("show", "the ticket as JSON (with timeline, guidance and next actions)", show, version=False)
+    cmd("ack", "acknowledge a complaint (starts the resolution clock)", ack)
+    cmd("note", "add an internal note (never sent)", note, text=True)
+    cmd("reply", "queue a customer-facing reply", reply, text=True)
+    cmd("request-info", "ask the customer for information", request_info, text=True)
+    m = cmd("move", "move to another workflow state", move)
+    m.add_argument("status", metavar="STATUS", help=", ".join(s.value for s in TicketStatus))
+    m.add_argument("--text", help="proposal / resolution text")
+    m.add_argument("--reason", help="close reason when STATUS is closed")
+    a = cmd("assign", "assign to a staff member (escalations: impartial senior only)", assign)
+    a.add_argument("login", metavar="LOGIN")
+    e = cmd("escalate", "register the customer's escalation request", escalate)
+    e.add_argument("--reason", required=True, help="why the customer is not satisfied")
+    cmd("review", "take an escalation's review (seniors)", review)
+    cmd("final", "give an escalation's final response", final, text=True)
+    x = cmd("extend", "extend a complaint's resolution deadline", extend)
+    x.add_argument("--to", required=True, metavar="YYYY-MM-DD", dest="to")
+    x.add_argument("--reason", required=True)
+    c = cmd("close", "close a complaint or inquiry", close)
+    c.add_argument("--reason", required=True, choices=[r.value for r in CloseReason])
+    t = cmd("triage", "close as out of scope with a courteous redirect", triage)
+    t.add_argument("category", metavar="CATEGORY", help=", ".join(c.value for c in OutOfScope))
+    f = cmd("set", "change an intake or contact detail (name, email, phone, incident_date, region, ...)", set_field)
+    f.add_argument("field", metavar="FIELD")
+    f.add_argument("value", metavar="VALUE")
+    r = cmd("reopen", "reopen a (triaged) inquiry as a complaint, keeping its receipt time", reopen)
+    r.add_argument("--reason")
+
+
+def _iso(v: datetime | None) -> str | None:
+    return v.isoformat() if v is not None else None
+
+
+def ticket_json(session, t, actor=None) -> dict:
+    from app import history
+    from app.workflow import actions, regions
+    from app.workflow.messages import timeline
+    from models import Customer, Staff, Ticket
+
+    def login(staff_id):
+        s = session.get(Staff, staff_id) if staff_id else None
+        return s.login if s else None
+
+    c = session.get(Customer, t.customer_id) if t.customer_id else None
+    esc_of = session.get(Ticket, t.escalation_of_id) if t.escalation_of_id else None
+    from sqlalchemy import select
+
+    esc = session.scalars(select(Ticket).where(Ticket.escalation_of_id == t.id)).first() if t.id else None
+    out = {
+        "reference": t.reference, "kind": t.kind, "status": t.status, "version": t.version, "subject": t.subject,
+        "description": t.description, "priority": t.priority, "region": t.region,
+        "region_guidance": regions.guidance(t.region) if t.region else None,
+        "incident_date": t.incident_date, "inquiry_reference": t.inquiry_reference, "info_needed": t.info_needed,
+        "out_of_scope": t.out_of_scope, "close_reason": t.close_reason,
+        "customer": {"name": c.name, "email": c.email, "phone": c.phone} if c else None,
+        "assignee": login(t.assignee_id), "reviewer": login(t.reviewer_id),
+        "escalation_of": esc_of.reference if esc_of else None, "escalation": esc.reference if esc else None,
+        "received_at": _iso(t.received_at), "ack_due_at": _iso(t.ack_due_at), "acknowledged_at": _iso(t.acknowledged_at),
+        "resolution_due_at": _iso(t.resolution_due_at), "resolution_communicated_at": _iso(t.resolution_communicated_at),
+        "final_response_due_at": _iso(t.final_response_due_at), "final_response_at": _iso(t.final_response_at),
+        "extensions": t.extensions, "paused_since": _iso(t.paused_since), "due_at": _iso(t.due_at), "due_clock": t.due_clock,
+        "closed_at": _iso(t.closed_at), "updated_at": _iso(t.updated_at), "updated_by": t.updated_by,
+        "handlers": history.handlers(session, t.id),
+    }
+    if actor is not None:
+        out["next_actions"] = actions.next_actions(t, actor, session)
+    out["timeline"] = [
+        {"kind": i.kind, "at": _iso(i.at), "actor": i.actor, "action": i.action, "subject": i.subject,
+         "delivery": i.delivery, "text": i.text}
+        for i in timeline(session, t.id)
+    ]
+    return out
+
+
+def _summary(t) -> dict:
+    return {"reference": t.reference, "kind": t.kind, "status": t.status, "version": t.version,
+            "due_at": _iso(t.due_at), "due_clock": t.due_clock, "close_reason": t.close_reason}
+
+
+def _run(args, ctx, fn) -> int:
+    from app.tickets import get, utcnow
+
+    actor = ctx.actor()
+    with ctx.desk.session() as session:
+        result = fn(session, actor, utcnow())
+        t = get(session, args.reference)
+        out = _summary(t)
+        if isinstance(result, dict):
+            out.update(result)
+    print(json.dumps(out))
+    return 0
+
+
+def show(args, ctx) -> int:
+    from app.tickets import get
+
+    actor = ctx.actor()
+    with ctx.desk.reader() as session:
+        print(json.dumps(ticket_json(session, get(session, args.reference), actor), ensure_ascii=False))
+    return 0
+
+
+def ack(args, ctx) -> int:
+    from app.workflow import acknowledge
+
+    return _run(args, ctx, lambda s, a, now: acknowledge(s, a, args.reference, expected_version=args.version, now=now, config=ctx.config))
+
+
+def note(args, ctx) -> int:
+    from app.workflow import add_note
+
+    return _run(args, ctx, lambda s, a, now: add_note(s, a, args.reference, args.text, expected_version=args.version, now=now))
+
+
+def reply(args, ctx) -> int:
+    from app.workflow import reply as reply_
+
+    return _run(args, ctx, lambda s, a, now: reply_(s, a, args.reference, args.text, expected_version=args.version, now=now, config=ctx.config))
+
+
+def request_info(args, ctx) -> int:
+    from app.workflow import request_info as ri
+
+    return _run(args, ctx, lambda s, a, now: ri(s, a, args.reference, args.text, expected_version=args.version, now=now, config=ctx.config))
+
+
+def move(args, ctx) -> int:
+    from app.workflow import move as move_
+
+    return _run(args, ctx, lambda s, a, now: move_(
+        s, a, args.reference, args.status, expected_version=args.version, now=now, config=ctx.config, text=args.text, reason=args.reason))
+
+
+def assign(args, ctx) -> int:
+    from app.workflow import assign as assign_
+
+    return _run(args, ctx, lambda s, a, now: assign_(s, a, args.reference, args.login, expected_version=args.version, now=now, config=ctx.config))
+
+
+def escalate(args, ctx) -> int:
+    from app.errors import IllegalTransition
+    from app.tickets import utcnow
+    from app.workflow import create_escalation
+
+    actor = ctx.actor()
+    now = utcnow()
+    with ctx.desk.session() as session:
+        outcome = create_escalation(session, args.reference, received_at=now, reason=args.reason, actor=actor,
+                                    config=ctx.config, now=now, expected_version=args.version)
+        out = {"complaint": outcome.complaint.reference, "complaint_status": outcome.complaint.status,
+               "escalation": outcome.escalation.reference if outcome.escalation else None,
+               "created": outcome.created, "linked_as_correspondence": outcome.linked_as_correspondence}
+        if outcome.escalation is not None and outcome.created:
+            out["final_response_due_at"] = _iso(outcome.escalation.final_response_due_at)
+    if not outcome.created:  # committed as correspondence; report the refusal
+        raise IllegalTransition(f"escalation refused and kept as correspondence on {out['complaint']}: {outcome.reason}")
+    print(json.dumps(out))
+    return 0
+
+
+def review(args, ctx) -> int:
+    from app.workflow import take_review
+
+    return _run(args, ctx, lambda s, a, now: take_review(s, a, args.reference, expected_version=args.version, now=now, config=ctx.config))
+
+
+def final(args, ctx) -> int:
+    from app.workflow import final_response
+
+    return _run(args, ctx, lambda s, a, now: final_response(s, a, args.reference, args.text, expected_version=args.version, now=now, config=ctx.config))
+
+
+def extend(args, ctx) -> int:
+    from app.workflow import extend as extend_
+
+    def fn(s, a, now):
+        t = extend_(s, a, args.reference, new_due=args.to, reason=args.reason, expected_version=args.version, now=now, config=ctx.config)
+        return {"resolution_due_at": _iso(t.resolution_due_at), "extensions": t.extensions}
+
+    return _run(args, ctx, fn)
+
+
+def close(args, ctx) -> int:
+    from app.workflow import close as close_
+
+    return _run(args, ctx, lambda s, a, now: close_(s, a, args.reference, args.reason, expected_version=args.version, now=now, config=ctx.config))
+
+
+def triage(args, ctx) -> int:
+    from app.workflow import triage as triage_
+
+    return _run(args, ctx, lambda s, a, now: triage_(s, a, args.reference, args.category, expected_version=args.version, now=now, config=ctx.config))
+
+
+def reopen(args, ctx) -> int:
+    from app.workflow import reopen_as_complaint
+
+    return _run(args, ctx, lambda s, a, now: reopen_as_complaint(
+        s, a, args.reference, expected_version=args.version, now=now, config=ctx.config, reason=args.reason))
+
+
+def set_field(args, ctx) -> int:
+    from app.errors import InputError
+    from app.workflow import update_details
+
+    value: object = args.value
+    if args.field == "priority":
+        try:
+            value = int(args.value)
+        except ValueError:
+            raise InputError(f"priority must be 1, 2 or 3, got {args.value!r}") from None
+
+    def fn(s, a, now):
+        changed = update_details(s, a, args.reference, expected_version=args.version, now=now, config=ctx.config, **{args.field: value})
+        return {"changed": changed}
+
+    return _run(args, ctx, fn)

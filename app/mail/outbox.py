@@ -1,0 +1,327 @@
+"""Delivering the outbox: queued outbound Messages -> SMTP, or a Maildir folder.
+
+- A message is claimed (its next attempt pushed out by CLAIM_LEASE in a
+  committed transaction) before it is sent, so two senders never send the
+  same row at once; it is marked `sent` only after the server accepted it.
+  A crash between acceptance and that commit sends it again next time
+  (at-least-once; the Message-ID is kept, so the copy is recognisable).
+- Temporary failures (4xx replies, connection errors) retry with exponential
+  backoff (BACKOFF_BASE * 2**(attempts-1), capped at BACKOFF_CAP) until
+  `smtp.max_attempts`; a 5xx reply, an unusable address or the last attempt
+  failing marks the message `failed` and records a TicketEvent
+  "delivery_failed" on its ticket, which the ticket and dashboard show.
+- Without `[smtp] host` the message is written to a Maildir instead
+  (`[outbox] maildir`, default `outbox/` next to the SQLite file, else in the
+  user data dir), so a demo desk works offline.
+Every subject carries the ticket reference so replies thread back.
+"""
+from __future__ import annotations
+
+import logging
+import mailbox
+import smtplib
+import ssl
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.engine import make_url
+
+from app import history
+from app.config import DeskConfig
+from models import Message, Ticket
+from models.enums import DeliveryState, MessageKind
+
+log = logging.getLogger("esimdesk.outbox")
+
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=6)
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+class TemporaryFailure(Exception):
+    """Try again later; `fatal_for_batch` when the server itself is unreachable."""
+
+    def __init__(self, message: str, fatal_for_batch: bool = False) -> None:
+        super().__init__(message)
+        self.fatal_for_batch = fatal_for_batch
+
+
+class PermanentFailure(Exception):
+    """The server (or the address) refuses this message for good."""
+
+
+@dataclass
+class Delivery:
+    id: int
+    ticket: str
+    to: str | None
+    result: str  # sent | retry | failed
+    attempts: int
+    error: str | None = None
+    next_attempt_at: str | None = None
+
+
+@dataclass
+class OutboxSummary:
+    transport: str
+    items: list[Delivery] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        counts = {k: sum(1 for i in self.items if i.result == k) for k in ("sent", "retry", "failed")}
+        return {"transport": self.transport, "attempted": len(self.items), **counts, "items": [asdict(i) for i in self.items]}
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt number `attempts + 1`."""
+    return min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+
+
+def outbox_maildir(config: DeskConfig, db_url: str | None) -> Path:
+    if config.outbox_maildir:
+        return Path(config.outbox_maildir).expanduser()
+    if db_url:
+        url = make_url(db_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            return Path(url.database).expanduser().resolve().parent / "outbox"
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("esimdesk")) / "outbox"
+
+
+# -- transports ------------------------------------------------------------------
+class SmtpTransport:
+    name = "smtp"
+
+    def __init__(self, config: DeskConfig) -> None:
+        self.cfg = config.smtp
+        self.conn: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self.cfg
+        try:
+            if cfg.tls == "ssl":
+                conn = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=ssl.create_default_context())
+            else:
+                conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+                if cfg.tls == "starttls":
+                    conn.starttls(context=ssl.create_default_context())
+            if cfg.username:
+                conn.login(cfg.username, cfg.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise TemporaryFailure(f"SMTP login refused ({exc.smtp_code}); check [smtp] username/password", True) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryFailure(f"cannot reach SMTP server {cfg.host}:{cfg.port}: {exc}", True) from None
+        return conn
+
+    def send(self, em: EmailMessage, sender: str, recipient: str) -> None:
+        if self.conn is None:
+            self.conn = self._connect()
+        try:
+            refused = self.conn.send_message(em, from_addr=sender, to_addrs=[recipient])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()), (0, b""))
+            self._raise(code, text, "recipient refused")
+        except smtplib.SMTPResponseException as exc:
+            self._raise(exc.smtp_code, exc.smtp_error, "refused")
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self.close()
+            raise TemporaryFailure(f"connection lost: {exc}", True) from None
+        if refused:
+            code, text = next(iter(refused.values()))
+            self._raise(code, text, "recipient refused")
+
+    @staticmethod
+    def _raise(code: int, text: bytes | str, what: str) -> None:
+        detail = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+        message = f"{what}: {code} {detail}".strip()
+        if 500 <= int(code) < 600:
+            raise PermanentFailure(message)
+        raise TemporaryFailure(message)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.quit()
+            except (OSError, smtplib.SMTPException):
+                try:
+                    self.conn.close()
+                except OSError:
+                    pass
+            self.conn = None
+
+
+class MaildirTransport:
+    name = "maildir"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def send(self, em: EmailMessage, sender: str, recipient: str) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            box = mailbox.Maildir(str(self.path), create=True)
+            box.add(em.as_bytes())
+        except OSError as exc:
+            raise TemporaryFailure(f"cannot write outbox Maildir {self.path}: {exc}", True) from None
+
+    def close(self) -> None:
+        pass
+
+
+def transport_for(config: DeskConfig, db_url: str | None):  # noqa: ANN201
+    if config.smtp.host:
+        return SmtpTransport(config)
+    return MaildirTransport(outbox_maildir(config, db_url))
+
+
+# -- the message -------------------------------------------------------------------
+def _one_line(value: str | None) -> str:
+    return " ".join((value or "").split())
+
+
+def build_email(row: Message, reference: str, config: DeskConfig, now: datetime) -> EmailMessage:
+    """The MIME message for an outbound row; PermanentFailure when its
+    address or headers are unusable."""
+    subject = _one_line(row.subject)
+    if reference not in subject:
+        subject = f"{subject} [{reference}]".strip()
+    to = _one_line(row.to_addr)
+    if "@" not in to:
+        raise PermanentFailure(f"no usable recipient address {to!r}")
+    em = EmailMessage()
+    try:
+        em["From"] = _one_line(row.from_addr) or config.desk_address
+        em["To"] = to
+        em["Subject"] = subject
+        em["Date"] = format_datetime(now.astimezone(UTC))
+        em["Message-ID"] = row.message_id
+        if row.in_reply_to:
+            em["In-Reply-To"] = _one_line(row.in_reply_to)
+            em["References"] = _one_line(row.in_reply_to)
+        em["X-Esimdesk-Ticket"] = reference
+        em.set_content(row.body or "")
+    except (ValueError, TypeError, IndexError) as exc:
+        raise PermanentFailure(f"unusable header: {exc}") from None
+    return em
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2] or "esimdesk.invalid"
+
+
+# -- delivering ------------------------------------------------------------------------
+def _due(now: datetime):  # noqa: ANN202
+    return (
+        (Message.kind == MessageKind.OUTBOUND.value)
+        & (Message.delivery == DeliveryState.QUEUED.value)
+        & or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)
+    )
+
+
+def _claim(desk, message_id: int, now: datetime, config: DeskConfig) -> tuple[Message, str] | None:  # noqa: ANN001
+    """Claim one due message (pushes its next attempt out by CLAIM_LEASE and
+    gives it a Message-ID); None if another sender took it."""
+    with desk.session() as session:
+        res = session.execute(
+            update(Message).where(Message.id == message_id, _due(now)).values(next_attempt_at=now + CLAIM_LEASE)
+        )
+        if res.rowcount != 1:
+            return None
+        row = session.get(Message, message_id)
+        session.refresh(row)
+        if not row.message_id:
+            row.message_id = make_msgid(domain=_domain(config.desk_address))
+        ticket = session.get(Ticket, row.ticket_id)
+        reference = ticket.reference if ticket else ""
+    return row, reference
+
+
+def deliver(desk, config: DeskConfig, *, now: datetime | None = None, limit: int | None = None, db_url: str | None = None) -> OutboxSummary:  # noqa: ANN001
+    """Send what is due; one transaction per message."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    transport = transport_for(config, db_url or getattr(desk, "url", None))
+    summary = OutboxSummary(transport.name)
+    with desk.reader() as session:
+        stmt = select(Message.id).where(_due(now)).order_by(Message.next_attempt_at, Message.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        ids = list(session.scalars(stmt))
+    try:
+        for message_id in ids:
+            claimed = _claim(desk, message_id, now, config)
+            if claimed is None:
+                continue
+            row, reference = claimed
+            outcome = _attempt(transport, row, reference, config, now)
+            summary.items.append(_record(desk, row, reference, outcome, config, now))
+            if isinstance(outcome, TemporaryFailure) and outcome.fatal_for_batch:
+                break  # the server is unreachable: the rest wait for the next run
+    finally:
+        transport.close()
+    return summary
+
+
+def _attempt(transport, row: Message, reference: str, config: DeskConfig, now: datetime) -> Exception | None:  # noqa: ANN001
+    try:
+        em = build_email(row, reference, config, now)
+        transport.send(em, config.smtp.from_addr or config.desk_address, em["To"].addresses[0].addr_spec if em["To"].addresses else row.to_addr)
+    except (TemporaryFailure, PermanentFailure) as exc:
+        return exc
+    return None
+
+
+def _record(desk, row: Message, reference: str, outcome: Exception | None, config: DeskConfig, now: datetime) -> Delivery:  # noqa: ANN001
+    with desk.session() as session:
+        msg = session.get(Message, row.id)
+        msg.attempts += 1
+        msg.message_id = row.message_id
+        if outcome is None:
+            msg.delivery = DeliveryState.SENT.value
+            msg.sent_at = now
+            msg.next_attempt_at = None
+            msg.last_error = None
+            result = "sent"
+        elif isinstance(outcome, TemporaryFailure) and msg.attempts < max(1, config.smtp.max_attempts):
+            msg.last_error = str(outcome)[:1000]
+            msg.next_attempt_at = now + backoff(msg.attempts)
+            result = "retry"
+        else:
+            reason = str(outcome) if isinstance(outcome, PermanentFailure) else f"gave up after {msg.attempts} attempts: {outcome}"
+            msg.delivery = DeliveryState.FAILED.value
+            msg.last_error = reason[:1000]
+            msg.next_attempt_at = None
+            history.record(session, msg.ticket_id, None, "delivery_failed", now, message=msg.id, attempts=msg.attempts,
+                           error=reason[:300], template=msg.template)
+            result = "failed"
+            log.warning("outbox: message %s of %s failed permanently: %s", msg.id, reference, reason)
+        delivery = Delivery(
+            id=msg.id, ticket=reference, to=msg.to_addr, result=result, attempts=msg.attempts, error=msg.last_error,
+            next_attempt_at=msg.next_attempt_at.isoformat() if msg.next_attempt_at else None,
+        )
+    return delivery
+
+
+def list_outbox(desk, states: tuple[str, ...] = ("queued", "failed"), limit: int = 200) -> list[dict]:  # noqa: ANN001
+    """Outbound messages in `states`, oldest first (the subject and address
+    are as stored: make them inert before showing them on a screen)."""
+    with desk.reader() as session:
+        rows = session.execute(
+            select(Message, Ticket.reference)
+            .join(Ticket, Ticket.id == Message.ticket_id)
+            .where(Message.kind == MessageKind.OUTBOUND.value, Message.delivery.in_(states))
+            .order_by(Message.created_at, Message.id)
+            .limit(limit)
+        ).all()
+        return [
+            {
+                "id": m.id, "ticket": ref, "to": m.to_addr, "subject": m.subject, "template": m.template, "delivery": m.delivery,
+                "attempts": m.attempts, "created_at": m.created_at.isoformat(),
+                "next_attempt_at": m.next_attempt_at.isoformat() if m.next_attempt_at else None,
+                "sent_at": m.sent_at.isoformat() if m.sent_at else None, "last_error": m.last_error,
+            }
+            for m, ref in rows
+        ]

@@ -1,0 +1,188 @@
+"""Reviewing quarantined mail: list, review, release (as a ticket) or discard.
+
+Every call checks the actor's "quarantine" permission. A release creates a
+ticket (inquiry by default, for triage) holding the message, and records
+"released_from_quarantine" on it; a discard keeps the row and its bytes,
+marked discarded with who and when. Both are logged (logger
+"esimdesk.quarantine"). Previews are inert (app.untrusted) and bounded: only
+the first PREVIEW_BYTES of a message are ever decoded for a screen.
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app import history
+from app.config import DeskConfig
+from app.errors import IllegalTransition, InputError, NotFound
+from app.identity import Actor
+from app.mail.parse import (
+    MAX_MESSAGE_BYTES,
+    ParsedMessage,
+    Unparseable,
+    _decode_words,
+    _fix_surrogates,
+    decode_text,
+    parse_message,
+    storable,
+)
+from app.untrusted import inert
+from models import Message, Quarantine
+from models.enums import QuarantineState
+
+log = logging.getLogger("esimdesk.quarantine")
+
+PREVIEW_BYTES = 64 * 1024
+PREVIEW_CHARS = 20_000
+RELEASE_KINDS = ("inquiry", "complaint", "refund")
+
+
+@dataclass(frozen=True)
+class QuarantineView:
+    """What a screen may show of a quarantined message (all text inert)."""
+
+    id: int
+    received_at: datetime
+    source: str
+    message_id: str
+    reason: str
+    state: str
+    size: int
+    sender: str
+    subject: str
+    preview: str
+    ticket_id: int | None
+
+
+def _headers(raw: bytes) -> tuple[str, str]:
+    head = raw[:PREVIEW_BYTES]
+    try:
+        msg = email.message_from_bytes(head, policy=email.policy.compat32)
+        sender = _decode_words(_fix_surrogates(str(msg.get("from", "") or "")))
+        subject = _decode_words(_fix_surrogates(str(msg.get("subject", "") or "")))
+    except Exception:
+        return "", ""
+    return sender, subject
+
+
+def _view(q: Quarantine, with_preview: bool) -> QuarantineView:
+    raw = q.raw or b""
+    sender, subject = _headers(raw)
+    preview = ""
+    if with_preview:
+        text = decode_text(raw[:PREVIEW_BYTES], None)
+        if len(raw) > PREVIEW_BYTES:
+            text += f"\n… ({len(raw) - PREVIEW_BYTES} more bytes not shown)"
+        preview = inert(text, limit=PREVIEW_CHARS)
+    return QuarantineView(
+        id=q.id, received_at=q.received_at, source=inert(q.source, 300, True), message_id=inert(q.message_id, 200, True),
+        reason=inert(q.reason, 500, True), state=q.state, size=len(raw), sender=inert(sender, 300, True),
+        subject=inert(subject, 300, True), preview=preview, ticket_id=q.ticket_id,
+    )
+
+
+def count_held(session: Session) -> int:
+    return session.execute(select(func.count(Quarantine.id)).where(Quarantine.state == QuarantineState.HELD.value)).scalar_one()
+
+
+def list_quarantine(session: Session, actor: Actor, state: str = QuarantineState.HELD.value, limit: int = 200) -> list[QuarantineView]:
+    actor.require("quarantine", "review quarantined mail")
+    rows = session.scalars(
+        select(Quarantine).where(Quarantine.state == state).order_by(Quarantine.received_at.desc(), Quarantine.id.desc()).limit(limit)
+    )
+    return [_view(q, False) for q in rows]
+
+
+def review(session: Session, actor: Actor, quarantine_id: int) -> QuarantineView:
+    actor.require("quarantine", "review quarantined mail")
+    return _view(_get(session, quarantine_id), True)
+
+
+def _get(session: Session, quarantine_id: int, lock: bool = False) -> Quarantine:
+    stmt = select(Quarantine).where(Quarantine.id == quarantine_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    q = session.scalars(stmt.execution_options(populate_existing=True)).first()
+    if q is None:
+        raise NotFound(f"no quarantined message {quarantine_id}")
+    return q
+
+
+def _held(q: Quarantine) -> None:
+    if q.state != QuarantineState.HELD.value:
+        raise IllegalTransition(f"quarantined message {q.id} was already {q.state} by {q.resolved_by or 'someone'}")
+
+
+def lenient_parse(raw: bytes, fallback_sender: str = "") -> ParsedMessage:
+    """A ParsedMessage for a message a person decided to accept anyway."""
+    try:
+        return parse_message(raw)
+    except Unparseable:
+        pass
+    sender, subject = _headers(raw)
+    if len(raw) > MAX_MESSAGE_BYTES:
+        body = f"(message of {len(raw)} bytes kept in quarantine; too large to import)"
+    else:
+        body = decode_text(raw, None)
+        sep = body.find("\n\n")
+        body = body[sep + 2:] if sep >= 0 else body
+    return ParsedMessage(
+        message_id=None, from_addr=fallback_sender, from_name=storable(sender)[:300] or None, to_addr=None,
+        subject=storable(" ".join(subject.split()))[:998], body=storable(body), date=None, date_header="",
+    )
+
+
+def release(
+    session: Session, actor: Actor, quarantine_id: int, *, kind: str = "inquiry", now: datetime | None = None,
+    config: DeskConfig | None = None,
+) -> str:
+    """Create a ticket of `kind` from the quarantined message; its reference."""
+    from app.mail.ingest import route_message
+
+    actor.require("quarantine", "release quarantined mail")
+    if kind not in RELEASE_KINDS:
+        raise InputError(f"cannot release as {kind!r} (one of {', '.join(RELEASE_KINDS)})")
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    if config is None:
+        from app.config import load_config
+
+        config = load_config()
+    q = _get(session, quarantine_id, lock=True)
+    _held(q)
+    parsed = lenient_parse(q.raw)
+    if parsed.message_id and session.scalars(select(Message.id).where(Message.message_id == parsed.message_id)).first():
+        parsed.message_id = None  # the same Message-ID is already on a ticket
+    received = q.received_at if q.received_at.tzinfo else q.received_at.replace(tzinfo=UTC)
+    _result, reference = route_message(
+        session, parsed, received=parsed.received_at(received) if parsed.date else received, now=now, config=config,
+        dedupe=q.dedupe_key or parsed.dedupe_key, forced_kind=kind,
+    )
+    from app.tickets import get
+
+    ticket = get(session, reference)
+    q.state = QuarantineState.RELEASED.value
+    q.resolved_by = actor.login
+    q.resolved_at = now
+    q.ticket_id = ticket.id
+    history.record(session, ticket.id, actor.login, "released_from_quarantine", now, None, ticket.status,
+                   quarantine=q.id, reason=q.reason[:200])
+    log.info("quarantine %s released by %s as %s", q.id, actor.login, reference)
+    return reference
+
+
+def discard(session: Session, actor: Actor, quarantine_id: int, *, now: datetime | None = None) -> None:
+    """Mark the message discarded (its bytes stay, for the record)."""
+    actor.require("quarantine", "discard quarantined mail")
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    q = _get(session, quarantine_id, lock=True)
+    _held(q)
+    q.state = QuarantineState.DISCARDED.value
+    q.resolved_by = actor.login
+    q.resolved_at = now
+    log.info("quarantine %s discarded by %s (%s)", q.id, actor.login, q.reason)

@@ -1,0 +1,161 @@
+"""Escalation queue for seniors: only escalations they may review (the
+impartiality rule, app.workflow.ineligibility), each with its 5-business-day
+countdown; the original complaint's resolution and the customer's reason side
+by side for the highlighted one. Supervisors see every open escalation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from app.queue_query import QueueQuery, QueueRow
+from app.untrusted import inert
+from widgets.ticket_table import TicketTable
+
+
+class ListSource:
+    """A TicketTable source over rows already in memory (a short list)."""
+
+    def __init__(self, rows: list[QueueRow]) -> None:
+        self.rows = rows
+
+    def count(self) -> int:
+        return len(self.rows)
+
+    def page(self, offset: int, limit: int) -> list[QueueRow]:
+        return self.rows[offset:offset + limit]
+
+
+def reviewable(session, actor, now) -> list[QueueRow]:
+    """Open escalations `actor` may review (all of them for a supervisor)."""
+    from app import queue_query
+    from app.workflow import ineligibility
+    from models import Ticket
+
+    q = QueueQuery(view="escalations", sort="due")
+    rows = queue_query.page(session, q, now, 0, 100_000)
+    if not actor.can("review_escalations"):
+        return rows if actor.can("review_queue_view") else []
+    out = []
+    for r in rows:
+        t = session.get(Ticket, r.id)
+        if t.reviewer_id not in (None, actor.id):
+            continue
+        if t.reviewer_id == actor.id or ineligibility(session, t, actor) is None:
+            out.append(r)
+    return out
+
+
+@dataclass
+class SideBySide:
+    reference: str
+    complaint: str
+    resolution: str
+    reason: str
+
+
+def side_by_side(session, ticket_id: int) -> SideBySide:
+    from sqlalchemy import select
+
+    from app.workflow.complaints import latest_proposal
+    from models import Message, Ticket
+    from models.enums import MessageKind
+
+    esc = session.get(Ticket, ticket_id)
+    orig = session.get(Ticket, esc.escalation_of_id) if esc and esc.escalation_of_id else None
+    resolution = latest_proposal(session, orig) if orig else None
+    if orig and not resolution:  # what the customer was told (the communicated resolution)
+        resolution = session.scalars(
+            select(Message.body).where(Message.ticket_id == orig.id, Message.kind == MessageKind.OUTBOUND.value,
+                                       Message.template == "proposed_resolution")
+            .order_by(Message.created_at.desc(), Message.id.desc()).limit(1)
+        ).first()
+    resolution = resolution or "(no resolution recorded)"
+    first = session.scalars(
+        select(Message.body).where(Message.ticket_id == ticket_id, Message.kind == MessageKind.INBOUND.value)
+        .order_by(Message.created_at, Message.id).limit(1)
+    ).first()
+    reason = first or (esc.description if esc else None) or "(no reason given)"
+    return SideBySide(esc.reference if esc else "?", orig.reference if orig else "?", resolution, reason)
+
+
+class EscalationQueueScreen(Screen):
+    """Escalations awaiting a senior's final response."""
+
+    CSS_PATH = "escalation_queue.tcss"
+    BINDINGS = [Binding("escape", "back", "Back", id="back")]
+
+    class Rows(Message):
+        def __init__(self, rows: list[QueueRow]) -> None:
+            super().__init__()
+            self.rows = rows
+
+    class Side(Message):
+        def __init__(self, sbs: SideBySide) -> None:
+            super().__init__()
+            self.sbs = sbs
+
+    def compose(self) -> ComposeResult:
+        yield Static("Escalation queue  ·  loading…", id="esc-title", classes="bar", markup=False)
+        yield TicketTable(self.app.now, at_risk_share=self.app.config.at_risk_share, id="esc-table")
+        with Horizontal(id="esc-side"):
+            yield Static("", id="esc-resolution", markup=False)
+            yield Static("", id="esc-reason", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TicketTable).focus()
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="esc-load")
+    def load(self) -> None:
+        with self.app.desk.reader() as s:
+            rows = reviewable(s, self.app.actor, self.app.now())
+        self.post_message(self.Rows(rows))
+
+    def on_escalation_queue_screen_rows(self, message: Rows) -> None:
+        actor = self.app.actor
+        who = "you may review" if actor.can("review_escalations") else "open"
+        self.query_one("#esc-title", Static).update(
+            Text.assemble(("Escalation queue", "bold"), f"  ·  {len(message.rows):,} escalations {who}  ·  {actor.login} ({actor.role})"))
+        table = self.query_one(TicketTable)
+        table.set_source(ListSource(message.rows), keep_cursor=True)
+        if not message.rows:
+            self.query_one("#esc-resolution", Static).update("")
+            self.query_one("#esc-reason", Static).update("")
+
+    @on(TicketTable.Highlighted)
+    def _highlighted(self, message: TicketTable.Highlighted) -> None:
+        self.load_side(message.row.id)
+
+    @work(thread=True, exclusive=True, group="esc-side")
+    def load_side(self, ticket_id: int) -> None:
+        with self.app.desk.reader() as s:
+            sbs = side_by_side(s, ticket_id)
+        self.post_message(self.Side(sbs))
+
+    def on_escalation_queue_screen_side(self, message: Side) -> None:
+        sbs = message.sbs
+        self.query_one("#esc-resolution", Static).update(
+            Text.assemble((f"Original resolution ({sbs.complaint})\n", "bold"), inert(sbs.resolution, limit=2000)))
+        self.query_one("#esc-reason", Static).update(
+            Text.assemble((f"Customer's reason ({sbs.reference})\n", "bold"), inert(sbs.reason, limit=2000)))
+
+    @on(TicketTable.Selected)
+    def _open(self, message: TicketTable.Selected) -> None:
+        from screens.ticket_detail import TicketDetailScreen
+
+        self.app.push_screen(TicketDetailScreen(message.row.reference))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

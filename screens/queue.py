@@ -1,0 +1,200 @@
+"""The queue: the home screen. A virtual table over the desk's tickets, views
+one key away (1-9), filter as you type (/), sorts (s), live countdowns, and
+colleagues' changes picked up within two seconds (change-marker poll)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from app.change_marker import POLL_SECONDS, Watcher
+from app.db import Desk
+from app.queue_query import SORTS, VIEW_TITLES, VIEWS, QueueQuery, QueueRow, count, page
+from widgets.ticket_table import TicketTable
+
+
+SHORT_TITLES = {"my": "Mine", "unassigned": "Unassig.", "due_today": "Today", "at_risk": "Risk", "breached": "Breach",
+                "escalations": "Esc", "refunds": "Refund", "out_of_scope": "OOS", "all": "All"}
+
+
+class QueueSource:
+    """The table's backend: one QueueQuery against the desk (runs in workers)."""
+
+    def __init__(self, desk: Desk, query: QueueQuery, now: Callable[[], datetime]) -> None:
+        self.desk, self.query, self.now = desk, query, now
+
+    def count(self) -> int:
+        with self.desk.reader() as s:
+            return count(s, self.query, self.now())
+
+    def page(self, offset: int, limit: int) -> list[QueueRow]:
+        with self.desk.reader() as s:
+            return page(s, self.query, self.now(), offset, limit)
+
+
+class QueueScreen(Screen):
+    """Tickets in view order; enter opens one."""
+
+    CSS_PATH = "queue.tcss"
+    COMPONENT_CLASSES = {"queue--view", "queue--view-current", "queue--key"}
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", key_display="/", id="filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
+        Binding("s", "cycle_sort", "Sort", id="sort"),
+        Binding("w", "refund_wizard", "Refund wizard", id="refund_wizard"),
+        *[
+            Binding(str(i), f"view('{view}')", title, show=False, id=f"view_{i}")
+            for i, (view, title) in enumerate(VIEWS, start=1)
+        ],
+    ]
+
+    class Changed(Message):
+        """The desk changed since the last poll."""
+
+    def __init__(self, view: str | None = None) -> None:
+        super().__init__()
+        self.view = view or "all"
+        self.sort = "due"
+        self.text = ""
+        self.total: int | None = None
+        self.watcher = Watcher()
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="queue-title", classes="bar", markup=False)
+        yield Static(id="queue-views", markup=False)
+        with Horizontal(id="queue-filter-row"):
+            yield Static("/", id="queue-filter-label", markup=False)
+            yield Input(placeholder="reference, customer, email, subject or order number", id="queue-filter")
+        yield TicketTable(self.app.now, at_risk_share=self.app.config.at_risk_share, id="queue-table")
+        yield Footer()
+
+    @property
+    def table(self) -> TicketTable:
+        return self.query_one(TicketTable)
+
+    def on_mount(self) -> None:
+        self.query_one("#queue-filter-row").display = False
+        self._render_bars()
+        self.table.focus()
+        self._load()
+        self.set_interval(POLL_SECONDS, self._poll)
+
+    def on_resize(self) -> None:
+        self._render_bars()
+
+    def on_screen_resume(self) -> None:
+        self.table.reload()
+        self.table.focus() if not self.query_one(Input).has_focus else None
+
+    # -- query ---------------------------------------------------------------
+    def current_query(self) -> QueueQuery:
+        cal = self.app.config.calendar
+        return QueueQuery(view=self.view, text=self.text, sort=self.sort, actor_id=self.app.actor.id,
+                          tz=cal.timezone, at_risk_share=self.app.config.at_risk_share)
+
+    def _load(self, keep_cursor: bool = False) -> None:
+        self.total = None if not keep_cursor else self.total
+        self.table.set_source(QueueSource(self.app.desk, self.current_query(), self.app.now), keep_cursor=keep_cursor)
+        self._render_bars()
+
+    def _render_bars(self) -> None:
+        total = "…" if self.total is None else f"{self.total:,}"
+        actor = self.app.actor
+        title = Text.assemble(("esimdesk", "bold"), f"  {actor.login} ({actor.role})  ·  ",
+                              (VIEW_TITLES[self.view], "bold"), f"  ·  {total} tickets  ·  sort: {self.sort}")
+        if self.text:
+            title.append(f"  ·  filter: {self.text}")
+        self.query_one("#queue-title", Static).update(title)
+        views = Text()
+        cur = self.get_component_rich_style("queue--view-current")
+        normal = self.get_component_rich_style("queue--view")
+        key = self.get_component_rich_style("queue--key")
+        short = self.size.width < 120
+        for i, (view, name) in enumerate(VIEWS, start=1):
+            if short:
+                name = SHORT_TITLES.get(view, name)
+            style = cur if view == self.view else normal
+            views.append(f" {i}", style=style + key)
+            views.append(f" {name} ", style=style)
+        self.query_one("#queue-views", Static).update(views)
+
+    @on(TicketTable.Counted)
+    def _counted(self, message: TicketTable.Counted) -> None:
+        self.total = message.count
+        self._render_bars()
+
+    @on(TicketTable.Selected)
+    def _open(self, message: TicketTable.Selected) -> None:
+        from screens.ticket_detail import TicketDetailScreen
+
+        self.app.push_screen(TicketDetailScreen(message.row.reference))
+
+    # -- actions -------------------------------------------------------------
+    def action_view(self, view: str) -> None:
+        if view not in VIEW_TITLES:
+            return
+        self.view = view
+        self._load()
+        self.table.focus()
+
+    def action_cycle_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self._load()
+
+    def action_filter(self) -> None:
+        row = self.query_one("#queue-filter-row")
+        row.display = True
+        self.query_one(Input).focus()
+
+    def action_clear_filter(self) -> None:
+        inp = self.query_one(Input)
+        if self.text or inp.value:
+            inp.value = ""
+            self.text = ""
+            self._load()
+        self.query_one("#queue-filter-row").display = False
+        self.table.focus()
+
+    def action_refund_wizard(self) -> None:
+        row = self.table.current
+        if row is None or row.kind != "refund":
+            self.notify("the refund wizard works on a refund ticket: move the cursor to one", severity="warning")
+            return
+        self.app.open_refund_wizard(row.reference)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "refund_wizard":
+            return self.app.actor.can("refund_decide")
+        if action == "clear_filter":
+            return bool(self.text) or self.query_one("#queue-filter-row").display
+        return True
+
+    @on(Input.Changed, "#queue-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.text = event.value
+        self._load()
+
+    @on(Input.Submitted, "#queue-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not self.text:
+            self.query_one("#queue-filter-row").display = False
+        self.table.focus()
+
+    # -- colleagues' changes ---------------------------------------------------
+    @work(thread=True, exclusive=True, group="queue-poll")
+    def _poll(self) -> None:
+        with self.app.desk.reader() as s:
+            changed = self.watcher.changed(s)
+        if changed:
+            self.post_message(self.Changed())
+
+    def on_queue_screen_changed(self, message: Changed) -> None:
+        self.table.reload()

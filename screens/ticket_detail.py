@@ -1,0 +1,435 @@
+"""Ticket detail: header with live clocks, customer and order, the region's
+guidance, the timeline, and only the next legal actions (from the workflow's
+`next_actions`). Every change goes through the workflow services in a worker;
+their refusals become notifications, a stale edit names who changed the
+ticket and reloads. Shows who else has the ticket open (presence)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from string import Template
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from app.errors import DeskError, StaleTicket
+from app.untrusted import inert
+from widgets.ticket_header import TicketHeader
+from widgets.timeline import Timeline
+
+# action id -> (default key, footer words); the workflow decides which apply
+ACTIONS: dict[str, tuple[str, str]] = {
+    "acknowledge": ("a", "Acknowledge"),
+    "request_info": ("f", "Request info"),
+    "investigate": ("i", "Investigate"),
+    "note": ("n", "Note"),
+    "reply": ("r", "Reply"),
+    "propose": ("p", "Propose"),
+    "communicate": ("m", "Communicate"),
+    "extend": ("x", "Extend"),
+    "escalate": ("e", "Escalate"),
+    "close": ("c", "Close"),
+    "triage": ("t", "Triage"),
+    "refund_wizard": ("w", "Refund wizard"),
+    "take_review": ("v", "Take review"),
+    "final_response": ("F", "Final response"),
+    "assign": ("A", "Assign"),
+    "reopen": ("o", "Reopen as complaint"),
+}
+
+
+@dataclass
+class DetailData:
+    """Everything the screen shows, read in one worker pass (detached)."""
+
+    ticket: object
+    customer: str = ""
+    customer_lines: list[str] = field(default_factory=list)
+    order_lines: list[str] = field(default_factory=list)
+    assignee: str | None = None
+    reviewer: str | None = None
+    timeline: list = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    guidance: str = ""
+    related: list[str] = field(default_factory=list)
+    proposal: str | None = None
+    close_reasons: list[str] = field(default_factory=list)
+    templates: dict[str, str] = field(default_factory=dict)
+    staff: list[tuple[str, str]] = field(default_factory=list)
+    reviewers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def load_detail(session, reference: str, actor) -> DetailData:
+    """Read the ticket and all it shows (domain calls only)."""
+    from sqlalchemy import select
+
+    from app import tickets
+    from app.workflow import next_actions, states, timeline
+    from app.workflow import templates as tpl
+    from app.workflow.complaints import latest_proposal
+    from app.workflow.escalations import eligible_reviewers
+    from app.workflow.regions import guidance, label
+    from models import Customer, Order, Staff, Ticket
+    from models.enums import CloseReason, Role, TicketKind, TicketStatus
+
+    t = tickets.get(session, reference)
+    data = DetailData(ticket=t)
+    c = session.get(Customer, t.customer_id) if t.customer_id else None
+    if c is not None:
+        data.customer = c.name or c.email or "customer"
+        data.customer_lines = [
+            f"name: {inert(c.name, limit=120, single_line=True) or '—'}",
+            f"email: {inert(c.email, limit=120, single_line=True)}",
+            f"phone: {inert(c.phone, limit=64, single_line=True) or '—'}",
+            f"type: {c.customer_type.replace('_', ' ')}",
+        ]
+    o = session.get(Order, t.order_id) if t.order_id else None
+    if o is not None:
+        data.order_lines = [
+            f"{o.number}  ({o.brand})",
+            f"{inert(o.plan, single_line=True) or 'plan ?'} · {o.amount} {o.currency} · {o.payment_method.replace('_', ' ')}",
+            f"bought {o.purchased_at:%Y-%m-%d %H:%M} UTC · installed {'yes' if o.installed else 'no'} · "
+            f"activated {'yes' if o.activated else 'no'} · {o.data_used_mb:g} MB used",
+        ]
+    logins = dict(session.execute(select(Staff.id, Staff.login)).all())
+    data.assignee = logins.get(t.assignee_id)
+    data.reviewer = logins.get(t.reviewer_id)
+    data.timeline = timeline(session, t.id)
+    acts = list(next_actions(t, actor, session))
+    if t.kind == TicketKind.COMPLAINT and actor.can("work_tickets") and TicketStatus.INVESTIGATION in states.allowed(t) \
+            and t.status != TicketStatus.RESOLUTION_PROPOSED:
+        acts.insert(acts.index("note") + 1 if "note" in acts else 0, "investigate")
+    data.actions = acts
+    if t.region:
+        try:
+            data.guidance = guidance(t.region)
+        except DeskError:
+            data.guidance = ""
+    if t.escalation_of_id:
+        orig = session.get(Ticket, t.escalation_of_id)
+        if orig is not None:
+            data.related.append(f"escalation of {orig.reference} ({orig.status.replace('_', ' ')})")
+            prop = latest_proposal(session, orig)
+            if prop:
+                data.related.append("original resolution: " + inert(prop, limit=400, single_line=True))
+    esc = session.scalars(select(Ticket).where(Ticket.escalation_of_id == t.id)).first()
+    if esc is not None:
+        data.related.append(f"escalated as {esc.reference} ({esc.status.replace('_', ' ')})")
+    if t.region:
+        try:
+            data.related.append(f"region: {label(t.region)}")
+        except Exception:  # noqa: BLE001 - an unknown stored region is shown raw
+            data.related.append(f"region: {inert(t.region, single_line=True)}")
+    if t.kind == TicketKind.COMPLAINT:
+        data.proposal = latest_proposal(session, t)
+    service_only = set(states.SERVICE_ONLY_REASONS)
+    data.close_reasons = [r for r in states.CLOSE_REASONS.get(t.kind, {}).get(t.status, ()) if r not in service_only]
+    if "reply" in acts:
+        values = {"reference": t.reference, "customer_name": (c.name or "customer") if c else "customer"}
+        for name in tpl.names():
+            raw = (tpl.TEMPLATE_DIR / f"{name}.txt").read_text(encoding="utf-8").partition("\n")[2]
+            data.templates[name] = Template(raw).safe_substitute(values).strip() + "\n"
+    if "assign" in acts:
+        if t.kind == TicketKind.ESCALATION:
+            data.reviewers = [(s.login, f"{s.login} — {s.name}") for s in eligible_reviewers(session, t)]
+        else:
+            rows = session.scalars(select(Staff).where(Staff.active.is_(True), Staff.role.in_((Role.AGENT, Role.SENIOR))).order_by(Staff.login))
+            data.staff = [(s.login, f"{s.login} — {s.name} ({s.role})") for s in rows]
+    _ = CloseReason
+    session.expunge(t)
+    return data
+
+
+class TicketDetailScreen(Screen):
+    """One ticket, worked from the keyboard."""
+
+    CSS_PATH = "ticket_detail.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        *[Binding(key, f"act('{name}')", words, id=name) for name, (key, words) in ACTIONS.items()],
+        Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
+    ]
+
+    class Loaded(Message):
+        def __init__(self, data: DetailData | None, error: str | None = None) -> None:
+            super().__init__()
+            self.data, self.error = data, error
+
+    class Done(Message):
+        def __init__(self, text: str, severity: str, reload: bool, go: str | None = None) -> None:
+            super().__init__()
+            self.text, self.severity, self.reload, self.go = text, severity, reload, go
+
+    class Presence(Message):
+        def __init__(self, others: list[str]) -> None:
+            super().__init__()
+            self.others = others
+
+    class Moved(Message):
+        def __init__(self, version: int, by: str | None) -> None:
+            super().__init__()
+            self.version, self.by = version, by
+
+    def __init__(self, reference: str) -> None:
+        super().__init__()
+        self.reference = reference
+        self.data: DetailData | None = None
+        self.busy = False
+        self.title = reference
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.app.config.calendar.timezone)
+
+    def compose(self) -> ComposeResult:
+        yield Vertical(Static(f"{self.reference}  loading…", markup=False), id="detail-header")
+        with Horizontal(id="detail-body"):
+            yield Timeline(self.tz, id="detail-timeline")
+            with VerticalScroll(id="detail-side"):
+                yield Static("", id="detail-also", markup=False)
+                yield Static("", id="detail-actions", markup=False)
+                yield Static("", id="detail-related", markup=False)
+                yield Static("", id="detail-customer", markup=False)
+                yield Static("", id="detail-order", markup=False)
+                yield Static("", id="detail-guidance", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-also").display = False
+        self.load()
+        self._heartbeat()
+        from app.presence import HEARTBEAT_EVERY_SECONDS
+
+        self.set_interval(HEARTBEAT_EVERY_SECONDS, self._heartbeat)
+        self.set_interval(1.0, self._poll)
+
+    def on_unmount(self) -> None:
+        app, login = self.app, self.app.actor.login
+
+        def leave() -> None:
+            from app.presence import heartbeat
+
+            try:
+                with app.desk.session() as s:
+                    heartbeat(s, app.session_id, login, None, app.now())
+            except Exception:  # noqa: BLE001 - presence is best effort on the way out
+                pass
+
+        app.run_worker(leave, thread=True, group="presence-leave")
+
+    # -- loading ---------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="detail-load")
+    def load(self) -> None:
+        try:
+            with self.app.desk.reader() as s:
+                data = load_detail(s, self.reference, self.app.actor)
+        except DeskError as exc:
+            self.post_message(self.Loaded(None, str(exc)))
+            return
+        self.post_message(self.Loaded(data))
+
+    def on_ticket_detail_screen_loaded(self, message: Loaded) -> None:
+        if message.data is None:
+            self.notify(message.error or "cannot load the ticket", severity="error")
+            self.app.pop_screen()
+            return
+        self.data = d = message.data
+        t = d.ticket
+        header_box = self.query_one("#detail-header")
+        header_box.remove_children()
+        header_box.mount(TicketHeader(t, customer=d.customer, assignee=d.assignee, reviewer=d.reviewer,
+                                      now=self.app.now, tz=self.tz, share=self.app.config.at_risk_share))
+        self.query_one(Timeline).show(d.timeline)
+        acts = Text("Next steps\n", style="bold")
+        if not d.actions:
+            acts.append("none for you on this ticket\n")
+        for name in d.actions:
+            key, words = ACTIONS.get(name, ("", name))
+            acts.append(f" {self._key_of(name, key):>6} ", style="bold")
+            acts.append(words + "\n")
+        self.query_one("#detail-actions", Static).update(acts)
+        self._section("#detail-related", "Related", d.related)
+        self._section("#detail-customer", "Customer", d.customer_lines or ["—"])
+        self._section("#detail-order", "Order", d.order_lines or ["no order on file"])
+        self._section("#detail-guidance", "Regional guidance", [d.guidance] if d.guidance else [])
+        self.refresh_bindings()
+
+    def _key_of(self, action_id: str, default: str) -> str:
+        keys = self.app.config.keys.get(action_id)
+        return (keys or default).split(",")[0]
+
+    def _section(self, selector: str, title: str, lines: list[str]) -> None:
+        w = self.query_one(selector, Static)
+        w.display = bool(lines)
+        if lines:
+            w.update(Text.assemble((title + "\n", "bold"), "\n".join(lines)))
+
+    # -- presence and colleagues' changes ----------------------------------------
+    @work(thread=True, exclusive=True, group="detail-presence")
+    def _heartbeat(self) -> None:
+        from app.presence import heartbeat, who_else
+
+        app = self.app
+        if self.data is None:
+            with app.desk.reader() as s:
+                from app import tickets
+
+                try:
+                    tid = tickets.get(s, self.reference).id
+                except DeskError:
+                    return
+        else:
+            tid = self.data.ticket.id
+        with app.desk.session() as s:
+            heartbeat(s, app.session_id, app.actor.login, tid, app.now())
+            others = [o for o in who_else(s, tid, app.session_id, app.now()) if o]
+        self.post_message(self.Presence(others))
+
+    def on_ticket_detail_screen_presence(self, message: Presence) -> None:
+        w = self.query_one("#detail-also", Static)
+        w.display = bool(message.others)
+        w.update(Text("also here: " + ", ".join(message.others), style="bold"))
+
+    @work(thread=True, exclusive=True, group="detail-poll")
+    def _poll(self) -> None:
+        if self.data is None or self.busy:
+            return
+        from sqlalchemy import select
+
+        from models import Ticket
+
+        with self.app.desk.reader() as s:
+            row = s.execute(select(Ticket.version, Ticket.updated_by).where(Ticket.id == self.data.ticket.id)).first()
+        if row is not None and row[0] != self.data.ticket.version:
+            self.post_message(self.Moved(row[0], row[1]))
+
+    def on_ticket_detail_screen_moved(self, message: Moved) -> None:
+        if self.data is None or message.version == self.data.ticket.version or self.busy:
+            return
+        if message.by and message.by != self.app.actor.login:
+            self.notify(f"{self.reference} was just changed by {message.by}; reloaded", severity="warning")
+        self.data.ticket.version = message.version
+        self.load()
+
+    # -- actions -------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "act":
+            return self.data is not None and parameters and parameters[0] in self.data.actions
+        return True
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_act(self, name: str) -> None:
+        if self.data is None or name not in self.data.actions:
+            return
+        d = self.data
+        t = d.ticket
+        from screens.prompts import ChoicePrompt, ExtendPrompt, ReplyPrompt, TextPrompt
+
+        def ask(screen, then: Callable) -> None:
+            self.app.push_screen(screen, lambda value: then(value) if value is not None else None)
+
+        if name == "acknowledge":
+            self.run_service("acknowledged", lambda wf, s, now, **kw: wf.acknowledge(s, *kw["a"], **kw["k"]))
+        elif name == "investigate":
+            self.run_service("moved to investigation", lambda wf, s, now, **kw: wf.move(s, *kw["a"], "investigation", **kw["k"]))
+        elif name == "request_info":
+            ask(TextPrompt(f"{t.reference}: request information", "What do you need from the customer?"),
+                lambda text: self.run_service("information requested",
+                                              lambda wf, s, now, **kw: wf.request_info(s, *kw["a"], text, **kw["k"])))
+        elif name == "note":
+            ask(TextPrompt(f"{t.reference}: internal note", "Note (never sent to the customer)"),
+                lambda text: self.run_service("note added", lambda wf, s, now, **kw: wf.add_note(s, *kw["a"], text, **kw["k"])))
+        elif name == "reply":
+            ask(ReplyPrompt(f"{t.reference}: reply to the customer", d.templates),
+                lambda text: self.run_service("reply queued", lambda wf, s, now, **kw: wf.reply(s, *kw["a"], text, **kw["k"])))
+        elif name == "propose":
+            ask(TextPrompt(f"{t.reference}: propose a resolution", "The proposed resolution"),
+                lambda text: self.run_service("resolution proposed", lambda wf, s, now, **kw: wf.propose(s, *kw["a"], text, **kw["k"])))
+        elif name == "communicate":
+            ask(TextPrompt(f"{t.reference}: communicate the resolution", "Resolution as sent to the customer", initial=d.proposal or ""),
+                lambda text: self.run_service("resolution communicated",
+                                              lambda wf, s, now, **kw: wf.communicate(s, *kw["a"], text, **kw["k"])))
+        elif name == "extend":
+            current = t.resolution_due_at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if t.resolution_due_at else ""
+            ask(ExtendPrompt(f"{t.reference}: extend the resolution deadline", current),
+                lambda v: self.run_service("deadline extended",
+                                           lambda wf, s, now, **kw: wf.extend(s, *kw["a"], new_due=v[0], reason=v[1], **kw["k"])))
+        elif name == "escalate":
+            ask(TextPrompt(f"{t.reference}: escalate", "The customer's reason for escalating"),
+                lambda text: self.run_service("escalated", lambda wf, s, now, **kw: self._escalate(wf, s, now, text)))
+        elif name == "close":
+            if not d.close_reasons:
+                self.notify(f"{t.reference} cannot be closed from {t.status}", severity="error")
+                return
+            ask(ChoicePrompt(f"{t.reference}: close as…", [(r, r.replace("_", " ")) for r in d.close_reasons]),
+                lambda reason: self.run_service(f"closed ({reason})", lambda wf, s, now, **kw: wf.close(s, *kw["a"], reason, **kw["k"])))
+        elif name == "triage":
+            from app.workflow.triage import REDIRECT_TO
+
+            ask(ChoicePrompt(f"{t.reference}: out of scope because…",
+                             [(c.value, f"{c.value.replace('_', ' ')} → {words}") for c, words in REDIRECT_TO.items()]),
+                lambda cat: self.run_service("triaged out of scope", lambda wf, s, now, **kw: wf.triage(s, *kw["a"], cat, **kw["k"])))
+        elif name == "take_review":
+            self.run_service("review taken", lambda wf, s, now, **kw: wf.take_review(s, *kw["a"], **kw["k"]))
+        elif name == "final_response":
+            ask(TextPrompt(f"{t.reference}: final response", "The final response to the customer"),
+                lambda text: self.run_service("final response sent",
+                                              lambda wf, s, now, **kw: wf.final_response(s, *kw["a"], text, **kw["k"])))
+        elif name == "assign":
+            options = d.reviewers if t.kind == "escalation" else d.staff
+            if not options:
+                self.notify("nobody can take this ticket", severity="warning")
+                return
+            ask(ChoicePrompt(f"{t.reference}: assign to…", options),
+                lambda login: self.run_service(f"assigned to {login}", lambda wf, s, now, **kw: wf.assign(s, *kw["a"], login, **kw["k"])))
+        elif name == "reopen":
+            self.run_service("reopened as a complaint", lambda wf, s, now, **kw: wf.reopen_as_complaint(s, *kw["a"], **kw["k"]))
+        elif name == "refund_wizard":
+            self.app.open_refund_wizard(t.reference)
+
+    def _escalate(self, wf, s, now, reason: str):
+        out = wf.create_escalation(s, self.reference, received_at=now, reason=reason, actor=self.app.actor,
+                                   config=self.app.config, now=now, expected_version=self.data.ticket.version)
+        if not out.created:
+            raise DeskError(out.reason or "escalation refused")
+        return out
+
+    @work(thread=True, exclusive=True, group="detail-action")
+    def run_service(self, done: str, call: Callable) -> None:
+        """Run one workflow service in its own transaction, off the event loop."""
+        import app.workflow as wf
+
+        app = self.app
+        self.busy = True
+        try:
+            now = app.now()
+            kw = {"a": (app.actor, self.reference),
+                  "k": {"expected_version": self.data.ticket.version, "now": now, "config": app.config}}
+            with app.desk.session() as s:
+                call(wf, s, now, **kw)
+        except StaleTicket as exc:
+            self.post_message(self.Done(str(exc), "warning", True))
+        except DeskError as exc:
+            self.post_message(self.Done(str(exc), "error", False))
+        else:
+            self.post_message(self.Done(f"{self.reference}: {done}", "information", True))
+        finally:
+            self.busy = False
+
+    def on_ticket_detail_screen_done(self, message: Done) -> None:
+        self.notify(message.text, severity=message.severity, timeout=6 if message.severity == "error" else 3)
+        if message.reload:
+            self.load()

@@ -1,0 +1,51 @@
+"""Shared helpers for the console's Pilot and snapshot tests."""
+from __future__ import annotations
+
+from sqlmodel import select
+
+from conftest import frozen_now
+
+
+def make_app(desk, login: str = "olivia", config=None):
+    from app.business_calendar import BusinessCalendar
+    from app.console import EsimdeskApp
+    from app.identity import resolve_actor
+
+    with desk.session() as s:
+        actor = resolve_actor(s, login)
+    return EsimdeskApp(desk, actor, config, now=frozen_now, calendar=BusinessCalendar("EE", None, "Europe/Tallinn"))
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    """Let workers finish and their messages land."""
+    app = pilot.app
+    for _ in range(rounds):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def find_ticket(desk, **where):
+    from models import Ticket
+
+    with desk.reader() as s:
+        stmt = select(Ticket)
+        for k, v in where.items():
+            stmt = stmt.where(getattr(Ticket, k) == v)
+        t = s.exec(stmt.order_by(Ticket.id)).first()
+        s.expunge(t)
+        return t
+
+
+def reload_ticket(desk, reference: str):
+    from app import tickets
+
+    with desk.reader() as s:
+        t = tickets.get(s, reference)
+        s.expunge(t)
+        return t
+
+
+def screen_text(app) -> str:
+    """All the text on the current screen (what a person would read)."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join(strip.text.rstrip() for strip in strips)

@@ -1,0 +1,145 @@
+"""`esimdesk intake` and `esimdesk outbox` as processes: JSON summaries, exit codes,
+a batch killed with SIGKILL and re-run, and the --watch service."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mail_helpers import DATA, eml, make_maildir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(tmp_path: Path) -> dict:
+    cfg = tmp_path / "config.toml"
+    if not cfg.exists():
+        cfg.write_text("")
+    env = dict(os.environ, ESIMDESK_CONFIG=str(cfg), PYTHONPATH=str(ROOT))
+    env.pop("ESIMDESK_DB", None)
+    return env
+
+
+def esimdesk(tmp_path: Path, *args: str, db: Path | None = None) -> subprocess.CompletedProcess:
+    db = db or tmp_path / "desk.sqlite"
+    return subprocess.run([sys.executable, "-m", "app.cli.main", "--db", f"sqlite:///{db}", *args],
+                          capture_output=True, text=True, env=_env(tmp_path), cwd=ROOT, timeout=300)
+
+
+def db_count(db: Path, sql: str) -> int:
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute(sql).fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_intake_prints_the_contract_summary(tmp_path):
+    p = esimdesk(tmp_path, "intake", str(DATA / "multipart_alternative.eml"), str(DATA / "no_from.eml"), str(DATA / "complaints.mbox"))
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert list(s) == ["read", "created", "linked", "duplicate", "quarantined", "items"]
+    assert (s["read"], s["created"], s["linked"], s["duplicate"], s["quarantined"]) == (5, 4, 0, 0, 1)
+    assert s["items"][0] == {"source": str(DATA / "multipart_alternative.eml"), "message_id": "<alt-0001@mail.example.ee>",
+                             "result": "created", "ticket": "CMP-2026-000001", "reason": None}
+    assert s["items"][1]["reason"] == "no From address"
+    again = json.loads(esimdesk(tmp_path, "intake", str(DATA / "multipart_alternative.eml")).stdout)
+    assert (again["read"], again["duplicate"], again["items"][0]["ticket"]) == (1, 1, "CMP-2026-000001")
+
+
+def test_intake_unreadable_path_exits_2_with_one_line(tmp_path):
+    p = esimdesk(tmp_path, "intake", str(DATA / "latin1.eml"), str(tmp_path / "nope.eml"))
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.count("\n") == 1 and "nope.eml" in p.stderr and "Traceback" not in p.stderr
+    p = esimdesk(tmp_path, "intake")
+    assert p.returncode == 2 and "PATH" in p.stderr
+
+
+def test_killed_batch_rerun_loses_nothing_and_duplicates_nothing(tmp_path):
+    n = 600
+    md = make_maildir(tmp_path / "Maildir", {
+        f"{1795000000 + i}.M{i}.host": eml(f"Question number {i}", f"Body of message {i}", sender=f"c{i % 97}@example.com",
+                                           msgid=f"<kill-{i}@example.com>")
+        for i in range(n)
+    })
+    db = tmp_path / "desk.sqlite"
+    cmd = [sys.executable, "-m", "app.cli.main", "--db", f"sqlite:///{db}", "intake", str(md)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(tmp_path), cwd=ROOT)
+    deadline = time.monotonic() + 120
+    committed = 0
+    while time.monotonic() < deadline:
+        committed = db_count(db, "SELECT count(*) FROM message")
+        if committed >= 40 or proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "the batch finished before it could be killed"
+    before = db_count(db, "SELECT count(*) FROM message")
+    assert 40 <= before < n
+    assert db_count(db, "SELECT count(*) FROM ticket") == before  # each message and its ticket commit together
+
+    p = esimdesk(tmp_path, "intake", str(md), db=db)
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert s["read"] == n and s["duplicate"] == before and s["created"] == n - before and s["quarantined"] == 0
+    assert db_count(db, "SELECT count(*) FROM message") == n
+    assert db_count(db, "SELECT count(DISTINCT message_id) FROM message") == n
+    assert db_count(db, "SELECT count(*) FROM ticket") == n
+
+
+def test_watch_ingests_new_mail_moves_it_to_cur_and_stops_on_sigterm(tmp_path):
+    md = make_maildir(tmp_path / "Maildir", {})
+    db = tmp_path / "desk.sqlite"
+    esimdesk(tmp_path, "db", "upgrade", db=db)
+    cmd = [sys.executable, "-m", "app.cli.main", "--db", f"sqlite:///{db}", "intake", "--watch", str(md), "--interval", "0.2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path), cwd=ROOT)
+    try:
+        for i in range(2):
+            tmpfile = md / "tmp" / f"179500000{i}.M1.host"
+            tmpfile.write_bytes(eml(f"Complaint Regarding eSIM Service {i}", msgid=f"<watch-{i}@example.com>"))
+            os.rename(tmpfile, md / "new" / tmpfile.name)  # how an MDA delivers
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and db_count(db, "SELECT count(*) FROM message") < i + 1:
+                time.sleep(0.05)
+            assert db_count(db, "SELECT count(*) FROM message") == i + 1
+            line = json.loads(proc.stdout.readline())
+            assert (line["read"], line["created"], line["items"][0]["message_id"]) == (1, 1, f"<watch-{i}@example.com>")
+        assert sorted(p.name for p in (md / "cur").iterdir()) == ["1795000000.M1.host:2,S", "1795000001.M1.host:2,S"]
+        assert list((md / "new").iterdir()) == []
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
+
+
+def test_watch_refuses_a_folder_that_is_not_a_maildir(tmp_path):
+    p = esimdesk(tmp_path, "intake", "--watch", str(tmp_path))
+    assert p.returncode == 2 and "not a Maildir" in p.stderr
+
+
+def test_outbox_commands(tmp_path):
+    db = tmp_path / "desk.sqlite"
+    f = tmp_path / "r.eml"
+    f.write_bytes(eml("Refund Request", "no order number here"))
+    assert esimdesk(tmp_path, "intake", str(f), db=db).returncode == 0
+    listed = json.loads(esimdesk(tmp_path, "outbox", "list", db=db).stdout)["messages"]
+    assert len(listed) == 1 and listed[0]["delivery"] == "queued" and listed[0]["ticket"].startswith("RFD-")
+    p = esimdesk(tmp_path, "outbox", "send", db=db)
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert (s["transport"], s["sent"], s["failed"]) == ("maildir", 1, 0)
+    files = list((tmp_path / "outbox" / "new").iterdir())  # next to the SQLite file
+    assert len(files) == 1 and listed[0]["ticket"].encode() in files[0].read_bytes()
+    assert json.loads(esimdesk(tmp_path, "outbox", "list", db=db).stdout)["messages"] == []
+    assert esimdesk(tmp_path, "outbox", "send", "--limit", "0", db=db).returncode == 2

@@ -1,0 +1,326 @@
+"""The queue's virtual table: a ScrollView on the Line API.
+
+It never holds the whole queue. A `TableSource` (count + page) is asked, in a
+thread worker, for a window of rows around what is on screen; rows arrive as
+a message and are cached; only the lines in view are rendered. Customer text
+is made inert (app.untrusted.inert) and drawn as plain segments, never parsed
+as markup. The SLA column is recomputed from `now()` once a second, for the
+visible lines only.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from rich.cells import set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events, work
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from app.queue_query import QueueRow
+from app.untrusted import inert
+from widgets.countdown import STATE_CLASS, countdown_words, row_state
+
+PREFETCH = 120  # rows fetched beyond each edge of the screen
+KEEP = 600  # rows kept in the cache around the screen
+
+
+class TableSource(Protocol):
+    """What the table asks for; both run in a worker thread."""
+
+    def count(self) -> int: ...
+
+    def page(self, offset: int, limit: int) -> list[QueueRow]: ...
+
+
+class Column:
+    __slots__ = ("key", "title", "width")
+
+    def __init__(self, key: str, title: str, width: int) -> None:
+        self.key, self.title, self.width = key, title, width
+
+
+def layout(width: int) -> list[Column]:
+    """Columns for a table `width` cells wide (subject takes what is left)."""
+    if width >= 120:
+        cols = [Column("reference", "Reference", 15), Column("kind", "Kind", 10), Column("status", "Status", 23),
+                Column("customer", "Customer", 24), Column("subject", "Subject", 0), Column("assignee", "Assignee", 8),
+                Column("sla", "SLA", 16)]
+    else:
+        cols = [Column("reference", "Reference", 15), Column("status", "Status", 13), Column("customer", "Customer", 14),
+                Column("subject", "Subject", 0), Column("sla", "SLA", 13)]
+    fixed = sum(c.width for c in cols) + len(cols) - 1
+    for c in cols:
+        if c.key == "subject":
+            c.width = max(6, width - fixed)
+    return cols
+
+
+class TicketTable(ScrollView, can_focus=True):
+    """A virtual, backend-driven ticket table with a cursor."""
+
+    COMPONENT_CLASSES = {
+        "ticket-table--header", "ticket-table--cursor", "ticket-table--loading", "ticket-table--empty",
+        "ticket-table--priority",
+        *("ticket-table--" + c for c in STATE_CLASS.values()),
+    }
+    BINDINGS = [
+        Binding("j,down", "cursor_down", "Down", show=False, id="cursor_down"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="cursor_up"),
+        Binding("pagedown,ctrl+d,space", "page_down", "Page down", show=False, id="page_down"),
+        Binding("pageup,ctrl+u", "page_up", "Page up", show=False, id="page_up"),
+        Binding("home,g", "first", "First", show=False, id="first"),
+        Binding("end,G", "last", "Last", show=False, id="last"),
+        Binding("enter", "select", "Open", id="open"),
+    ]
+
+    class Selected(Message):
+        """The agent pressed enter on a row."""
+
+        def __init__(self, row: QueueRow) -> None:
+            super().__init__()
+            self.row = row
+
+    class Loaded(Message):
+        """Rows (and maybe the count) fetched by the worker."""
+
+        def __init__(self, generation: int, offset: int, rows: list[QueueRow], count: int | None) -> None:
+            super().__init__()
+            self.generation, self.offset, self.rows, self.count = generation, offset, rows, count
+
+    class Highlighted(Message):
+        """The cursor is on a (loaded) row."""
+
+        def __init__(self, row: QueueRow) -> None:
+            super().__init__()
+            self.row = row
+
+    class Counted(Message):
+        """The table learnt how many rows its source holds."""
+
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
+
+    def __init__(self, now: Callable[[], datetime], *, at_risk_share: float = 0.25, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.now = now
+        self.share = at_risk_share
+        self.source: TableSource | None = None
+        self.generation = 0
+        self.row_count = 0
+        self.count_known = False
+        self.cursor = 0
+        self.cache: dict[int, QueueRow] = {}
+        self._pending: tuple[int, int, int] | None = None  # (generation, offset, limit) in flight
+        self.loaded_once = False
+        self._cache_generation = -1
+        self._announced: QueueRow | None = None
+
+    # -- data --------------------------------------------------------------
+    def set_source(self, source: TableSource, *, keep_cursor: bool = False) -> None:
+        """Show `source`; the rows are fetched in a worker."""
+        self.source = source
+        self.generation += 1
+        if not keep_cursor:
+            self.cursor = 0
+            self.scroll_to(y=0, animate=False, immediate=True)
+        self._pending = None
+        if not keep_cursor:
+            self.count_known = False
+        offset, limit = self._window()
+        self._fetch(self.generation, source, offset, limit, True)
+
+    def reload(self) -> None:
+        """Fetch the rows in view again (a colleague changed something)."""
+        if self.source is not None:
+            self.set_source(self.source, keep_cursor=True)
+
+    @work(thread=True, exclusive=True, group="ticket-table")
+    def _fetch(self, generation: int, source: TableSource, offset: int, limit: int, with_count: bool) -> None:
+        rows = source.page(offset, limit)
+        complete = offset == 0 and len(rows) < limit
+        self.post_message(self.Loaded(generation, offset, rows, len(rows) if complete else None))
+        if with_count and not complete:
+            self.post_message(self.Loaded(generation, offset, [], source.count()))
+
+    def on_ticket_table_loaded(self, message: Loaded) -> None:
+        message.stop()
+        if message.generation != self.generation:
+            return
+        if self._cache_generation != message.generation and (message.rows or message.count is not None):
+            self.cache = {}
+            self._cache_generation = message.generation
+        for i, row in enumerate(message.rows):
+            self.cache[message.offset + i] = row
+        if message.rows:
+            self._pending = None
+        if message.count is not None:
+            self.row_count = message.count
+            self.count_known = True
+            self.post_message(self.Counted(message.count))
+        elif message.rows and not self.count_known:
+            self.row_count = max(self.row_count, message.offset + len(message.rows))
+        self.loaded_once = True
+        self._trim()
+        self.cursor = min(self.cursor, max(0, self.row_count - 1))
+        self.virtual_size = Size(self.size.width, self.row_count + 1)
+        self.refresh()
+        self.call_after_refresh(self._ensure_window)
+        self._announce()
+
+    def _announce(self) -> None:
+        row = self.cache.get(self.cursor)
+        if row is not None and row is not self._announced:
+            self._announced = row
+            self.post_message(self.Highlighted(row))
+
+    def _trim(self) -> None:
+        top = int(self.scroll_offset.y)
+        if len(self.cache) > KEEP * 2:
+            lo, hi = top - KEEP, top + KEEP
+            self.cache = {i: r for i, r in self.cache.items() if lo <= i <= hi}
+
+    def _window(self) -> tuple[int, int]:
+        top = int(self.scroll_offset.y)
+        visible = max(1, self.size.height - 1)
+        start = max(0, top - PREFETCH)
+        return start, visible + 2 * PREFETCH + (top - start)
+
+    def _ensure_window(self) -> None:
+        """Fetch the rows in view (plus a margin) that are not cached yet."""
+        if self.source is None or not self.loaded_once:
+            return
+        top = int(self.scroll_offset.y)
+        visible = max(1, self.size.height - 1)
+        last = min(self.row_count, top + visible)
+        missing = any(i not in self.cache for i in range(top, last))
+        near_edge = any(i not in self.cache for i in range(max(0, top - PREFETCH // 3), min(self.row_count, last + PREFETCH // 3)))
+        if not (missing or near_edge):
+            return
+        offset, limit = self._window()
+        want = (self.generation, offset, limit)
+        if self._pending == want:
+            return
+        self._pending = want
+        self._fetch(self.generation, self.source, offset, limit, False)
+
+    # -- cursor --------------------------------------------------------------
+    @property
+    def current(self) -> QueueRow | None:
+        return self.cache.get(self.cursor)
+
+    def move_to(self, index: int) -> None:
+        if self.row_count == 0:
+            return
+        old = self.cursor
+        self.cursor = max(0, min(self.row_count - 1, index))
+        visible = max(1, self.size.height - 1)
+        top = int(self.scroll_offset.y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + visible:
+            self.scroll_to(y=self.cursor - visible + 1, animate=False, immediate=True)
+        if int(self.scroll_offset.y) == top:
+            self.refresh_line(old - top + 1)
+            self.refresh_line(self.cursor - top + 1)
+        else:
+            self.refresh()
+        self._ensure_window()
+        self._announce()
+
+    def refresh_line(self, y: int) -> None:
+        from textual.geometry import Region
+
+        self.refresh(Region(0, y, self.size.width, 1))
+
+    def action_cursor_down(self) -> None:
+        self.move_to(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_to(self.cursor - 1)
+
+    def action_page_down(self) -> None:
+        self.move_to(self.cursor + max(1, self.size.height - 2))
+
+    def action_page_up(self) -> None:
+        self.move_to(self.cursor - max(1, self.size.height - 2))
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.move_to(self.row_count - 1)
+
+    def action_select(self) -> None:
+        row = self.current
+        if row is not None:
+            self.post_message(self.Selected(row))
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= 1:
+            self.move_to(int(self.scroll_offset.y) + event.y - 1)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.call_after_refresh(self._ensure_window)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(self.size.width, self.row_count + 1)
+        self._ensure_window()
+
+    # -- drawing -------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        if self.row_count and self.screen.is_current:
+            self.refresh()
+
+    def _cells(self, cols: list[Column], values: list[tuple[str, Style | None]], base: Style) -> Strip:
+        segs: list[Segment] = []
+        for i, (col, (text, style)) in enumerate(zip(cols, values)):
+            if i:
+                segs.append(Segment(" ", base))
+            segs.append(Segment(set_cell_size(text, col.width), base + style if style else base))
+        return Strip(segs)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        cols = layout(width)
+        base = self.rich_style
+        if y == 0:
+            header = self.get_component_rich_style("ticket-table--header")
+            return self._cells(cols, [(c.title, None) for c in cols], base + header).extend_cell_length(width, base + header)
+        index = int(self.scroll_offset.y) + y - 1
+        if index >= self.row_count:
+            if index == 0 and self.loaded_once:
+                empty = self.get_component_rich_style("ticket-table--empty")
+                return Strip([Segment(set_cell_size("  no tickets in this view", width), base + empty)])
+            return Strip.blank(width, base)
+        row = self.cache.get(index)
+        if row is None:
+            loading = self.get_component_rich_style("ticket-table--loading")
+            return Strip([Segment(set_cell_size("  …", width), base + loading)])
+        if index == self.cursor:
+            base = base + self.get_component_rich_style("ticket-table--cursor", partial=True)
+        now = self.now()
+        state = row_state(row.clock_start, row.due_at, now, row.stopped_at, row.paused_since, self.share)
+        sla_style = self.get_component_rich_style("ticket-table--" + STATE_CLASS[state], partial=True) if state else None
+        prio = self.get_component_rich_style("ticket-table--priority", partial=True) if row.priority == 1 else None
+        values = {
+            "reference": (row.reference, prio),
+            "kind": (row.kind, None),
+            "status": (row.status.replace("_", " "), None),
+            "customer": (inert(row.customer, limit=80, single_line=True), None),
+            "subject": (inert(row.subject, limit=300, single_line=True), None),
+            "assignee": (row.assignee or "—", None),
+            "sla": (countdown_words(row.due_at, now, state, row.paused_since), sla_style),
+        }
+        return self._cells(cols, [values[c.key] for c in cols], base).extend_cell_length(width, base)
