@@ -147,46 +147,28 @@ def _epoch(expr, dialect: str):
     return func.extract("epoch", expr)
 
 
-def _governing() -> tuple[ColumnElement, ColumnElement, ColumnElement, ColumnElement]:
-    """(clock, start, due, stopped) of the governing clock, as SQL CASEs
-    mirroring app.sla_clocks.governing_clock for an open ticket."""
+def _running_clock() -> tuple[ColumnElement, ColumnElement, ColumnElement]:
+    """(running, start, due) of an open ticket's governing clock in SQL.
+
+    `Ticket.due_at`/`due_clock` hold the governing clock's deadline (kept by
+    the workflow, see app.workflow.guard.refresh_due); a clock that has
+    stopped (resolution communicated, final response sent, inquiry
+    acknowledged) is not running even if a stale due_at was left behind.
+    The start follows app.sla_clocks.governing_clock.
+    """
     k = Ticket.kind
-    complaint_ack = and_(k == TicketKind.COMPLAINT.value, Ticket.acknowledged_at.is_(None))
-    complaint_res = and_(k == TicketKind.COMPLAINT.value, Ticket.acknowledged_at.is_not(None))
-    escalation = k == TicketKind.ESCALATION.value
-    refund_review = and_(k == TicketKind.REFUND.value, Ticket.decided_at.is_(None))
-    refund_init = and_(k == TicketKind.REFUND.value, Ticket.decided_at.is_not(None), Ticket.due_clock == Clock.REFUND_INITIATION.value)
-    inquiry = k == TicketKind.INQUIRY.value
-    clock = case(
-        (complaint_ack, literal(Clock.ACKNOWLEDGMENT.value)),
-        (complaint_res, literal(Clock.RESOLUTION.value)),
-        (escalation, literal(Clock.FINAL_RESPONSE.value)),
-        (refund_review, literal(Clock.REFUND_REVIEW.value)),
-        (refund_init, literal(Clock.REFUND_INITIATION.value)),
-        (inquiry, literal(Clock.ACKNOWLEDGMENT.value)),
+    stopped = or_(
+        and_(k == TicketKind.COMPLAINT.value, Ticket.acknowledged_at.is_not(None), Ticket.resolution_communicated_at.is_not(None)),
+        and_(k == TicketKind.ESCALATION.value, Ticket.final_response_at.is_not(None)),
+        and_(k == TicketKind.INQUIRY.value, Ticket.acknowledged_at.is_not(None)),
     )
     start = case(
-        (complaint_ack, Ticket.received_at),
-        (complaint_res, Ticket.acknowledged_at),
-        (escalation, Ticket.received_at),
-        (refund_review, Ticket.received_at),
-        (refund_init, Ticket.decided_at),
-        (inquiry, Ticket.received_at),
+        (Ticket.due_clock == Clock.RESOLUTION.value, Ticket.acknowledged_at),
+        (Ticket.due_clock == Clock.REFUND_INITIATION.value, Ticket.decided_at),
+        else_=Ticket.received_at,
     )
-    due = case(
-        (complaint_ack, Ticket.ack_due_at),
-        (complaint_res, Ticket.resolution_due_at),
-        (escalation, Ticket.final_response_due_at),
-        (refund_review, Ticket.review_due_at),
-        (refund_init, Ticket.due_at),
-        (inquiry, Ticket.ack_due_at),
-    )
-    stopped = case(
-        (complaint_res, Ticket.resolution_communicated_at),
-        (escalation, Ticket.final_response_at),
-        (inquiry, Ticket.acknowledged_at),
-    )
-    return clock, start, due, stopped
+    running = and_(Ticket.due_at.is_not(None), start.is_not(None), ~stopped)
+    return running, start, Ticket.due_at
 
 
 def _overdue(due, paused, now: datetime) -> ColumnElement:
@@ -260,49 +242,41 @@ def _statements(dialect: str, at_risk_share: float) -> dict:
     bounds = [_p(f"b{i}") for i in range(TREND_DAYS + 1)]
     today_start, tomorrow_start = bounds[-2], bounds[-1]
 
-    # The governing clock of every open ticket, computed once per row
-    # (MATERIALIZED keeps the CASEs from being re-evaluated per use).
-    clock, start, due, stopped = _governing()
-    gov = (
-        select(
-            Ticket.reference.label("reference"), Ticket.kind.label("kind"), Ticket.status.label("status"),
-            Ticket.assignee_id.label("assignee_id"), Ticket.reviewer_id.label("reviewer_id"),
-            Ticket.decided_at.label("decided_at"), Ticket.acknowledged_at.label("acknowledged_at"),
-            Ticket.ack_due_at.label("ack_due_at"), Ticket.extensions.label("extensions"),
-            Ticket.paused_since.label("paused"), clock.label("clock"), start.label("start"), due.label("due"),
-            stopped.label("stopped"),
-        )
-        .where(Ticket.status != _CLOSED)
-        .cte("gov")
-        .prefix_with("MATERIALIZED")
-    )
-    g = gov.c
-    running = and_(g.start.is_not(None), g.due.is_not(None), g.stopped.is_(None))
-    overdue = _overdue(g.due, g.paused, now)
+    # Tiles: one pass over the open tickets, one row out (no GROUP BY: a
+    # sorter over tens of thousands of rows costs more than the sums).
+    running, start, due = _running_clock()
+    is_open = Ticket.status != _CLOSED
+    overdue = _overdue(due, Ticket.paused_since, now)
     breached = and_(running, overdue)
-    paused_before = and_(g.paused.is_not(None), g.paused < now)
-    eff_now_e = case((paused_before, _epoch(g.paused, dialect)), else_=bindparam("now_e", type_=Float()))
-    due_e, start_e = _epoch(g.due, dialect), _epoch(g.start, dialect)
-    at_risk = and_(running, ~overdue, (due_e - eff_now_e) < (due_e - start_e) * at_risk_share)
-    kind = g.kind
+    paused_before = and_(Ticket.paused_since.is_not(None), Ticket.paused_since < now)
+    eff_now_e = case((paused_before, _epoch(Ticket.paused_since, dialect)), else_=bindparam("now_e", type_=Float()))
+    due_e, start_e = _epoch(due, dialect), _epoch(start, dialect)
+    kind = Ticket.kind
     out: dict = {}
     out["tiles"] = select(
-        g.assignee_id,
         func.count(),
-        _sum(at_risk),
-        _sum(breached),
         _sum(kind == TicketKind.COMPLAINT.value),
-        _sum(and_(kind == TicketKind.COMPLAINT.value, g.acknowledged_at.is_(None),
-                  g.ack_due_at >= today_start, g.ack_due_at < tomorrow_start)),
-        _sum(and_(kind == TicketKind.ESCALATION.value, g.reviewer_id.is_(None))),
-        _sum(and_(kind == TicketKind.REFUND.value, g.decided_at.is_(None))),
-        _sum(and_(kind == TicketKind.REFUND.value, g.status == TicketStatus.PROCESSING.value)),
-        _sum(and_(kind == TicketKind.COMPLAINT.value, g.extensions > 0)),
-    ).group_by(g.assignee_id)
-
-    cols = (g.reference, g.kind, g.clock, g.due, g.assignee_id)
-    upcoming_q = select(*cols, literal(0).label("part")).where(running, ~overdue).order_by(g.due, g.reference).limit(NEXT_DEADLINES)
-    overdue_q = select(*cols, literal(1).label("part")).where(breached).order_by(g.due, g.reference).limit(BREACHED_LIST_LIMIT)
+        _sum(and_(kind == TicketKind.COMPLAINT.value, Ticket.acknowledged_at.is_(None),
+                  Ticket.ack_due_at >= today_start, Ticket.ack_due_at < tomorrow_start)),
+        _sum(and_(kind == TicketKind.ESCALATION.value, Ticket.reviewer_id.is_(None))),
+        _sum(and_(kind == TicketKind.REFUND.value, Ticket.decided_at.is_(None))),
+        _sum(and_(kind == TicketKind.REFUND.value, Ticket.status == TicketStatus.PROCESSING.value)),
+        _sum(and_(kind == TicketKind.COMPLAINT.value, Ticket.extensions > 0)),
+    ).where(is_open)
+    # Per-agent load and the at-risk/breached totals: the clock state of each
+    # open ticket (0 none or on track, 1 at risk, 2 breached), grouped by
+    # assignee and state (a small sort key; the CASE stops at the first match,
+    # so the date arithmetic runs only for running clocks not yet overdue).
+    state = case(
+        (~running, 0),
+        (overdue, 2),
+        ((due_e - eff_now_e) < (due_e - start_e) * at_risk_share, 1),
+        else_=0,
+    ).label("state")
+    out["agents"] = select(Ticket.assignee_id, state, func.count()).where(is_open).group_by(Ticket.assignee_id, state)
+    cols = (Ticket.reference, Ticket.kind, Ticket.due_clock, due, Ticket.assignee_id)
+    upcoming_q = select(*cols, literal(0).label("part")).where(is_open, running, ~overdue).order_by(due, Ticket.reference).limit(NEXT_DEADLINES)
+    overdue_q = select(*cols, literal(1).label("part")).where(is_open, running, overdue, due < now).order_by(due, Ticket.reference).limit(BREACHED_LIST_LIMIT)
     out["lists"] = union_all(upcoming_q.subquery().select(), overdue_q.subquery().select())
 
     # Compliance and breaches per day. One scan of the ticket table: slot "a"
@@ -375,15 +349,18 @@ def snapshot(session: Session, now: datetime, cal: BusinessCalendar, at_risk_sha
     week_start_day = today - timedelta(days=today.weekday())
     days = tuple(today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS))
 
-    # 1. tiles and per-agent load: one pass over the open tickets
-    totals = [0] * 9
-    loads: list[tuple[int | None, int, int, int]] = []
-    for assignee_id, *counts in session.execute(q["tiles"], params):
-        for i, v in enumerate(counts):
-            totals[i] += int(v or 0)
-        loads.append((assignee_id, int(counts[0]), int(counts[1] or 0), int(counts[2] or 0)))
-    (open_total, at_risk_n, breached_n, open_complaints, acks_today, esc_waiting, refunds_waiting,
-     refunds_processing, extended_open) = totals
+    # 1. tiles and per-agent load
+    (open_total, open_complaints, acks_today, esc_waiting, refunds_waiting,
+     refunds_processing, extended_open) = (int(v or 0) for v in session.execute(q["tiles"], params).one())
+    per_agent: dict[int | None, list[int]] = {}
+    for assignee_id, st, n in session.execute(q["agents"], params):
+        counts = per_agent.setdefault(assignee_id, [0, 0, 0])
+        counts[0] += int(n)
+        if st:
+            counts[int(st)] += int(n)
+    loads = [(a, n, r, b) for a, (n, r, b) in per_agent.items()]
+    at_risk_n = sum(r for _a, _n, r, _b in loads)
+    breached_n = sum(b for _a, _n, _r, b in loads)
     timings["tiles"] = _time.perf_counter() - t0
 
     # 2. the lists: next deadlines and breached clocks (no customer columns)

@@ -179,6 +179,8 @@ def record_facts(session: Session, actor: Actor, reference: str, facts: dict[str
         raise IllegalTransition(f"{t.reference}: the refund was approved on {case.approved_at.date().isoformat()}; its facts can no longer change")
     f = parse_facts(facts)
     d = record_decision(case, f)
+    if t.paused_since is not None and d["outcome"] != "needs_info":  # the facts arrived: the wait is over
+        waiting.resume(session, t, now, _cal(cal, None), actor)
     if t.status == S.SUBMITTED.value:
         if t.assignee_id is None:
             t.assignee_id = actor.id
@@ -198,8 +200,6 @@ def record_facts(session: Session, actor: Actor, reference: str, facts: dict[str
         t.status = S.DECIDED.value
         t.decided_at = now
         t.due_at, t.due_clock = None, None  # the review clock stopped; approval starts initiation
-        if t.paused_since is not None:  # decided while waiting: the wait is over
-            t.paused_since = None
     _finish(t, actor.login, now)
     return d
 
@@ -231,8 +231,9 @@ def missing_request_text(decision: dict[str, Any]) -> str:
 def request_information(session: Session, actor: Actor, reference: str, *, expected_version: int | None, now: datetime,
                         config: DeskConfig | None = None, request: str | None = None) -> Message | None:
     """For a needs_info decision: queue an information request naming what to
-    send, and pause the review clock (event "pause", paused_since). Returns the
-    queued message (None when the customer has no email address)."""
+    send, and pause the review clock (event "pause", paused_since; a repeated
+    request while already waiting keeps the first pause). Returns the queued
+    message (None when the customer has no email address)."""
     now = aware(now)
     t = _begin(session, actor, reference, expected_version, "request information")
     _need_status(t, (S.UNDER_REVIEW.value,), "request information")
@@ -243,7 +244,12 @@ def request_information(session: Session, actor: Actor, reference: str, *, expec
     text = (request or "").strip() or missing_request_text(d)
     msg = outbox.queue(session, t, "refund_information_request", now=now, author=actor.login,
                        config=config or DeskConfig(), request=text)
-    waiting.pause(session, t, actor, now, reason="information requested: " + ", ".join(d.get("missing", [])))
+    wanted = ", ".join(d.get("missing", []))
+    if t.paused_since is None:
+        waiting.pause(session, t, actor, now, reason="information requested: " + wanted)
+    else:  # already waiting since an earlier request: the clock stays paused from then
+        history.record(session, t.id, actor.login, "information_requested", now, t.status, t.status,
+                       missing=d.get("missing", []), waiting_since=t.paused_since)
     _finish(t, actor.login, now)
     return msg
 

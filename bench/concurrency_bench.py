@@ -56,8 +56,10 @@ def seed(url: str, tickets: int, staff: int = WORKERS) -> list[str]:
         desk.dispose()
 
 
-def agent(url: str, worker: int, refs: list[str], n_actions: int, rng_seed: int, start, out) -> None:  # noqa: ANN001
-    """One agent process: `n_actions` attempts on random tickets; puts a result dict on `out`."""
+def agent(url: str, worker: int, refs: list[str], n_actions: int, rng_seed: int, start, out, ready=None) -> None:  # noqa: ANN001
+    """One agent process: `n_actions` attempts on random tickets; puts a result dict on `out`.
+
+    Signals `ready` once connected, then waits for `start`, so all agents begin at once."""
     result = {"worker": worker, "ok": Counter(), "refused": 0, "retries": 0, "latencies": [], "errors": [], "locked": 0}
     try:
         from sqlalchemy import select
@@ -74,7 +76,9 @@ def agent(url: str, worker: int, refs: list[str], n_actions: int, rng_seed: int,
         with desk.reader() as s:
             staff_ids = list(s.scalars(select(Staff.id)))
         rng = random.Random(rng_seed)
-        start.wait(60)
+        if ready is not None:
+            ready.put(worker)
+        start.wait(300)
         for i in range(n_actions):
             ref = rng.choice(refs)
             action = ACTIONS[rng.randrange(len(ACTIONS))]
@@ -132,14 +136,19 @@ def run_agents(url: str, workers: int = WORKERS, actions: int = 50, tickets: int
     ctx = mp.get_context("spawn")
     start = ctx.Event()
     out = ctx.Queue()
-    procs = [ctx.Process(target=agent, args=(url, w, refs, actions, 1000 + w, start, out), daemon=True) for w in range(workers)]
+    ready = ctx.Queue()
+    procs = [ctx.Process(target=agent, args=(url, w, refs, actions, 1000 + w, start, out, ready), daemon=True) for w in range(workers)]
     for p in procs:
         p.start()
-    time.sleep(0.2)
     results = []
-    # give every process time to import and connect before the gun
-    _wait_ready = time.monotonic()
-    time.sleep(min(3.0, 0.4 * workers))
+    # every process imports and connects first; then they all start at once
+    import queue
+
+    for _ in procs:
+        try:
+            ready.get(timeout=300)
+        except queue.Empty:
+            break
     t0 = time.perf_counter()
     start.set()
     for _ in procs:

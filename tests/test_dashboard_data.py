@@ -13,6 +13,7 @@ from sqlalchemy import event, func, select
 from app.business_calendar import BusinessCalendar
 from app.dashboard_data import BREACHED_LIST_LIMIT, NEXT_DEADLINES, TREND_DAYS, Share, snapshot
 from app.export import iter_tickets
+from app.workflow.guard import refresh_due
 from models import Message, Quarantine, Ticket
 from conftest import FROZEN_NOW
 
@@ -145,13 +146,13 @@ def test_breaches_per_day_count_missed_clocks_by_due_day(demo_desk):
     with demo_desk.session() as s:
         t = s.scalars(select(Ticket).where(Ticket.kind == "complaint", Ticket.status == "submitted")).first()
         due = datetime.combine(CAL.local_date(FROZEN_NOW) - timedelta(days=3), time(23, 59, 59), tzinfo=CAL.tz)
-        before = None
     with demo_desk.reader() as s:
         before = snapshot(s, FROZEN_NOW, CAL)
     with demo_desk.session() as s:
         t = s.get(Ticket, t.id)
         t.ack_due_at = due.astimezone(timezone.utc)
         t.received_at = (due - timedelta(days=2)).astimezone(timezone.utc)
+        refresh_due(t)  # as every workflow change does
     with demo_desk.reader() as s:
         after = snapshot(s, FROZEN_NOW, CAL)
     idx = TREND_DAYS - 1 - 3
@@ -166,6 +167,7 @@ def test_paused_clock_is_frozen_not_breached(demo_desk):
         t.received_at = FROZEN_NOW - timedelta(days=10)
         t.review_due_at = FROZEN_NOW - timedelta(days=2)
         t.paused_since = FROZEN_NOW - timedelta(days=5)  # paused before the deadline
+        refresh_due(t)
         ref = t.reference
     with demo_desk.reader() as s:
         data = snapshot(s, FROZEN_NOW, CAL)

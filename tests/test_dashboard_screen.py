@@ -197,3 +197,20 @@ def test_domain_module_does_not_import_textual():
 
     code = "import sys, app.dashboard_data, app.cli.dashboard_cmd; assert 'textual' not in sys.modules, 'textual imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
+
+
+async def test_console_opens_the_dashboard_and_escape_returns(demo_desk):
+    """Supervisors reach the wall display from the console with `d`."""
+    console = pytest.importorskip("app.console")
+    app_cls = next(v for v in vars(console).values()
+                   if isinstance(v, type) and v.__module__ == "app.console" and hasattr(v, "action_dashboard"))
+    app = app_cls(demo_desk, SUPERVISOR, DeskConfig(), now=frozen_now)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        before = app.screen
+        app.action_dashboard()
+        screen = await settle(app, pilot)
+        assert screen.data is not None and screen.data.breached_now > 0
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is before

@@ -143,3 +143,15 @@ def test_outbox_commands(tmp_path):
     assert len(files) == 1 and listed[0]["ticket"].encode() in files[0].read_bytes()
     assert json.loads(esimdesk(tmp_path, "outbox", "list", db=db).stdout)["messages"] == []
     assert esimdesk(tmp_path, "outbox", "send", "--limit", "0", db=db).returncode == 2
+
+
+def test_watch_once_for_cron(tmp_path):
+    md = make_maildir(tmp_path / "Maildir", {"1.M1.host": eml("Hello", msgid="<once@example.com>")})
+    (md / "cur" / "0.M0.host:2,S").write_bytes(eml("Old, already seen", msgid="<old@example.com>"))
+    p = esimdesk(tmp_path, "intake", "--watch", str(md), "--once")
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert (s["read"], s["created"]) == (1, 1)  # only new/ is read; cur/ holds mail already taken in
+    assert sorted(x.name for x in (md / "cur").iterdir()) == ["0.M0.host:2,S", "1.M1.host:2,S"]
+    assert json.loads(esimdesk(tmp_path, "intake", "--watch", str(md), "--once").stdout)["read"] == 0
+    assert esimdesk(tmp_path, "intake", str(md), "--once").returncode == 2

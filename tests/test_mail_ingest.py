@@ -255,3 +255,20 @@ def test_attachment_over_the_cap_is_recorded_not_stored(desk, tmp_path, monkeypa
             save_attachment(s, infos[0].id, tmp_path)
         saved = save_attachment(s, infos[1].id, tmp_path)
     assert saved.parent == tmp_path and saved.read_bytes() == b"\x89PNG small"
+
+
+def test_reply_with_the_order_number_links_the_order(desk, tmp_path):
+    add_order(desk, "ORD-5555555555-WXYZ", brand="airalo")
+    f = tmp_path / "r.eml"
+    f.write_bytes(eml("Refund Request", "refund please", sender="payer@example.com", msgid="<rr1@example.com>"))
+    ref = run(desk, f)["items"][0]["ticket"]
+    answer = tmp_path / "a.eml"
+    answer.write_bytes(eml(f"Re: Your refund request {ref}: order number needed", "It is ORD-5555555555-WXYZ, thanks",
+                           sender="payer@example.com", msgid="<rr2@example.com>"))
+    assert run(desk, answer)["items"][0]["result"] == "linked"
+    t = ticket(desk, ref)
+    with desk.session() as s:
+        case = s.scalars(select(RefundCase).where(RefundCase.ticket_id == t.id)).one()
+        linked = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "order_linked")).one()
+    assert t.order_id is not None and t.info_needed is None and t.brand == "airalo" and case.policy == "airalo"
+    assert "ORD-5555555555-WXYZ" in linked.detail

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.config import SmtpConfig
 from app.mail.ingest import ingest_paths
-from app.mail.outbox import backoff, deliver, outbox_maildir
+from app.mail.outbox import backoff, deliver, delivery_counts, outbox_maildir
 from mail_helpers import CONFIG, NOW, eml, new_desk
 from models import Message, Ticket, TicketEvent
 
@@ -130,6 +130,8 @@ def test_permanent_refusal_fails_at_once_and_shows_on_the_ticket(desk, tmp_path,
         t = sess.scalars(select(Ticket).where(Ticket.reference == ref)).one()
         ev = sess.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "delivery_failed")).one()
     assert "550" in ev.detail
+    with desk.session() as sess:
+        assert delivery_counts(sess) == {"queued": 0, "sent": 0, "failed": 1}
     assert deliver(desk, cfg, now=NOW + timedelta(days=1)).items == []  # never retried
 
 

@@ -178,3 +178,32 @@ def test_order_number_from_body_and_prefixes():
     assert find_order_number("ORD-123-ABCD") is None
     assert strip_prefixes("Re: AW: Fwd: hello") == ("hello", True)
     assert strip_prefixes("Regarding X") == ("Regarding X", False)
+
+
+def test_deeply_nested_multipart_does_not_crash():
+    depth = 3000
+    head = b"From: a@example.com\nSubject: nest\n"
+    parts = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i) for i in range(depth))
+    raw = head + parts + b"Content-Type: text/plain\n\ninner text\n"
+    try:
+        p = parse_message(raw)
+    except Unparseable as exc:
+        assert "undecodable" in str(exc)
+    else:
+        assert p.from_addr == "a@example.com"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=600), st.sampled_from([b"", b"From: a@example.com\n", b"From: a@example.com\nContent-Type: multipart/mixed; boundary=x\n"]))
+def test_any_bytes_parse_or_are_unparseable(data, head):
+    try:
+        p = parse_message(head + data)
+    except Unparseable:
+        return
+    for text in (p.subject, p.body, p.from_addr, p.from_name or "", *(a.filename for a in p.attachments)):
+        assert "\x00" not in text
+        text.encode("utf-8")  # storable

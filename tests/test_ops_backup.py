@@ -116,6 +116,9 @@ def test_backup_while_eight_writers_run_is_consistent(engine_url, tmp_path):  # 
     assert result["errors"] == []
     assert paths, "no backup was taken while the writers ran"
     mid_storm = 0
+    if len(paths) > 6:  # restoring is the slow part: check six spread over the storm
+        step = len(paths) / 6
+        paths = [paths[int(i * step)] for i in range(6)]
     for i, p in enumerate(paths):
         with _target(engine_url, tmp_path / f"r{i}") as target:
             restore(target, p)

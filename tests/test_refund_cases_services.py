@@ -266,3 +266,37 @@ def test_load_prefills_from_order(setup):
     assert view.facts["amount_paid"] == 20.0 and view.facts["currency"] == "EUR"
     assert view.facts["request_at"].startswith("2026-03-09T08:00")
     assert "reason" not in view.facts and view.case.policy == "esimium" and view.customer_name == "Maria Tamm"
+
+
+def test_facts_recorded_while_waiting_resume_the_clock_first(setup):
+    desk, actor = setup
+    f = facts_for(desk, reason="medical_emergency")
+    run(desk, refund_cases.record_facts, actor, REF, f, expected_version=1, now=NOW)
+    run(desk, refund_cases.request_information, actor, REF, expected_version=version(desk), now=NOW)
+    later = NOW + timedelta(days=1)
+    d = run(desk, refund_cases.record_facts, actor, REF, {**f, "documentation_provided": True},
+            expected_version=version(desk), now=later, cal=CAL)
+    assert d["outcome"] == "case_by_case"
+    t = ticket(desk)
+    assert t.paused_since is None and t.status == "decided"
+    actions = [e[0] for e in events(desk)]
+    assert actions[-3:] == ["pause", "resume", "decided"]
+    # re-deciding before approval is allowed (alternative accepted later)
+    d2 = run(desk, refund_cases.record_facts, actor, REF, {**f, "documentation_provided": False},
+             expected_version=version(desk), now=later, cal=CAL)
+    assert d2["outcome"] == "denied" and events(desk)[-1][1:3] == ("decided", "decided")
+
+
+def test_second_information_request_keeps_the_first_pause(setup):
+    desk, actor = setup
+    f = facts_for(desk, reason="force_majeure")
+    run(desk, refund_cases.record_facts, actor, REF, f, expected_version=1, now=NOW)
+    run(desk, refund_cases.request_information, actor, REF, expected_version=version(desk), now=NOW)
+    later = NOW + timedelta(days=2)
+    # still unknown after saving again: the clock stays paused from the first request
+    run(desk, refund_cases.record_facts, actor, REF, f, expected_version=version(desk), now=later)
+    assert ticket(desk).paused_since == NOW
+    run(desk, refund_cases.request_information, actor, REF, expected_version=version(desk), now=later)
+    assert ticket(desk).paused_since == NOW
+    assert events(desk)[-1][0] == "information_requested"
+    assert len(outbound(desk)) == 2

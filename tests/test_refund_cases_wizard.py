@@ -282,7 +282,7 @@ async def test_full_money_path_from_the_wizard(desk, agent):
         screen = app.screen
         assert screen.available_keys() == []  # step pages offer no service
         await walk_to_decision(pilot)
-        assert screen.available_keys() == ["s"]
+        assert screen.available_keys() == ["s", "left", "escape"]
         await _press_and_wait(pilot, "m")  # not legal yet: nothing happens
         assert screen.view.ticket.status == "submitted"
         for key, status in (("s", "decided"), ("a", "decided"), ("m", "processing"), ("c", "closed")):
@@ -316,3 +316,26 @@ async def test_deny_and_refer_from_the_wizard(desk, agent, case_facts, key, reas
         assert (t.status, t.close_reason) == ("closed", reason)
         body = s.scalars(select(Message.body).where(Message.ticket_id == t.id)).one()
         assert decide("esimium", case_facts)["explanation"] in body
+
+
+async def test_invoice_date_typed_in_for_a_disputed_charge(desk, agent):
+    ref = "RFD-2026-000111"
+    f = facts(reason="billing_error")
+    with desk.session() as s:
+        add_case(s, ref, "airalo", f)
+    app = app_for(desk, agent, ref)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        while screen.results[screen.page].answer != "unknown":
+            await pilot.press("right")
+        assert "Establish invoice_received_at" in page_text(screen)
+        await pilot.press(*"yesterday", "enter")  # not a date: refused, nothing changes
+        await pilot.pause()
+        assert screen.facts.get("invoice_received_at") is None
+        screen.query_one("#fact-input").value = "2025-03-11T09:00:00Z"
+        await pilot.press("enter")
+        await pilot.pause()
+        await walk_to_decision(pilot)
+        expected = decide("airalo", {**f, "invoice_received_at": "2025-03-11T09:00:00Z"})
+        assert screen.decision() == expected and expected["outcome"] == "partial_refund"

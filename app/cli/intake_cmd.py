@@ -1,9 +1,10 @@
-"""`esimdesk intake PATH... [--watch MAILDIR] [--interval S]` (contracts/intake.md).
+"""`esimdesk intake PATH... [--watch MAILDIR [--interval S] [--once]]` (contracts/intake.md).
 
 Prints one JSON summary object for the PATHs. With --watch, keeps polling the
 Maildir's new/ folder: each message is ingested in its own transaction, then
 moved to cur/ (flag S), and one JSON summary line is printed per pass that read
-anything. SIGTERM/SIGINT end the watch between two messages (exit 0).
+anything; --once makes a single pass (always printing its summary) for cron.
+SIGTERM/SIGINT end the watch between two messages (exit 0).
 Exit 2 only when a PATH (or the watched Maildir) cannot be read at all.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ def register(sub) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help=".eml file, Maildir folder or mbox file")
     p.add_argument("--watch", metavar="MAILDIR", help="keep ingesting new mail arriving in this Maildir (new/ -> cur/)")
     p.add_argument("--interval", type=float, default=10.0, metavar="S", help="seconds between polls with --watch (default 10)")
+    p.add_argument("--once", action="store_true", help="with --watch: one pass over new/, then exit (for cron)")
     p.set_defaults(func=handler)
 
 
@@ -49,11 +51,13 @@ def handler(args, ctx) -> int:  # noqa: ANN001
         summary = ingest_paths(desk, args.paths, config=config)
         _emit(summary.as_dict())
     if watch is not None:
-        return _watch(desk, watch, args.interval, config)
+        return _watch(desk, watch, args.interval, config, once=args.once)
+    if args.once:
+        raise InputError("--once goes with --watch MAILDIR")
     return 0
 
 
-def _watch(desk, maildir: Path, interval: float, config) -> int:  # noqa: ANN001
+def _watch(desk, maildir: Path, interval: float, config, once: bool = False) -> int:  # noqa: ANN001
     from app.mail.ingest import Summary, ingest_raw
     from app.mail.sources import RawMessage, maildir_files
 
@@ -77,8 +81,10 @@ def _watch(desk, maildir: Path, interval: float, config) -> int:  # noqa: ANN001
             rm = RawMessage(source=str(file), raw=raw, mtime=datetime.fromtimestamp(mtime, UTC), path=file)
             summary.items.append(ingest_raw(desk, rm, config=config))
             _mark_seen(maildir, file)
-        if summary.items:
+        if summary.items or once:
             _emit(summary.as_dict())
+        if once:
+            break
         deadline = time.monotonic() + interval
         while not stop["now"] and time.monotonic() < deadline:
             time.sleep(min(0.2, interval))

@@ -1,6 +1,15 @@
-"""Email in and out: parsing, sources, routing, ingest, quarantine and the outbox.
+"""Email in and out (issue 6, contracts/intake.md).
 
-Customer text parsed here is stored exactly as received (apart from NUL and
-unpaired surrogates, which no database column can hold); displaying it safely
-is app.untrusted.inert's job.
+- parse.parse_message(bytes) -> ParsedMessage (Unparseable(reason) for quarantine)
+- sources: .eml files, Maildir folders (new/ and cur/), mbox files
+- route.classify(subject, body) -> Intent (pure routing rules)
+- ingest.ingest_paths(desk, paths, now=None, *, config=None) -> Summary (one transaction per message)
+- quarantine: list_quarantine / review / release / discard (role "quarantine")
+- outbox.deliver(desk, config, *, now=None, limit=None, db_url=None) -> OutboxSummary;
+  list_outbox, delivery_counts
+- attachments: list_attachments (no bytes), save_attachment
+
+Customer text is stored exactly as received (apart from NUL and unpaired
+surrogates, which no database column can hold); displaying it safely is
+app.untrusted.inert's job.
 """

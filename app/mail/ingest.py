@@ -87,8 +87,7 @@ def ingest_paths(
     """Ingest every message under `paths` (.eml, Maildir, mbox).
 
     InputError before anything is read when a PATH cannot be read at all.
-    `on_item` is called after each message's transaction (the watcher moves
-    Maildir files with it)."""
+    `on_item(item, raw_message)` is called after each message's transaction."""
     checked = sources.check_paths([Path(p) for p in paths])
     config = config or _config(desk)
     summary = Summary()
@@ -126,13 +125,13 @@ def ingest_raw(desk, rm: RawMessage, now: datetime | None = None, *, config: Des
             dup = _find_duplicate(session, parsed.message_id, key)
         if dup is not None:
             return Item(rm.source, parsed.message_id, DUPLICATE, dup or None)
-        log.exception("intake: integrity error on %s", rm.source)
+        log.warning("intake: integrity error on %s", rm.source)
         return quarantine_raw(desk, rm, "could not be stored (integrity error)", now, parsed.message_id, key)
     except OperationalError as exc:  # the database, not the message: stop; a re-run resumes
         raise DeskError(f"database error while ingesting {rm.source}: {str(exc.orig or exc).splitlines()[0]}") from None
     except Exception as exc:  # never lose a message: keep it for a person
-        log.exception("intake: routing failed for %s", rm.source)
         reason = f"could not be routed: {type(exc).__name__}: {exc}".replace("\n", " ")[:500]
+        log.warning("intake: %s %s", rm.source, reason, exc_info=log.isEnabledFor(logging.DEBUG))
         return quarantine_raw(desk, rm, reason, now, parsed.message_id, key)
 
 
@@ -169,7 +168,7 @@ def quarantine_raw(desk, rm: RawMessage, reason: str, now: datetime, message_id:
                 raw=rm.raw,
             )
         )
-    log.warning("intake: quarantined %s: %s", rm.source, reason)
+    log.info("intake: quarantined %s: %s", rm.source, reason)
     return Item(rm.source, message_id, QUARANTINED, None, reason)
 
 

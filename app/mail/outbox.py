@@ -325,3 +325,15 @@ def list_outbox(desk, states: tuple[str, ...] = ("queued", "failed"), limit: int
             }
             for m, ref in rows
         ]
+
+
+def delivery_counts(session) -> dict[str, int]:  # noqa: ANN001
+    """Outbound messages per delivery state (for the dashboard: failed > 0 needs a person)."""
+    from sqlalchemy import func
+
+    rows = session.execute(
+        select(Message.delivery, func.count(Message.id)).where(Message.kind == MessageKind.OUTBOUND.value).group_by(Message.delivery)
+    ).all()
+    counts = {s.value: 0 for s in DeliveryState}
+    counts.update({state: n for state, n in rows if state})
+    return counts

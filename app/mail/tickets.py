@@ -7,7 +7,6 @@ number is missing or unknown).
 """
 from __future__ import annotations
 
-import importlib
 from datetime import datetime
 
 from sqlalchemy import select
@@ -17,6 +16,7 @@ from app import history
 from app.business_calendar import desk_calendar
 from app.config import DeskConfig
 from app.mail.parse import ParsedMessage
+from app.mail.route import find_order_number
 from app.references import next_reference
 from app.sla_clocks import clock_due
 from app.workflow import intake as wf_intake
@@ -26,19 +26,6 @@ from models import Message, Order, RefundCase, Ticket
 from models.enums import Clock, MessageKind, TicketKind, TicketStatus
 
 ORDER_QUESTION_TEMPLATE = "refund_order_number"
-
-
-def _workflow(name: str):  # noqa: ANN202
-    """A workflow function that may not exist in this build (refund creation)."""
-    for module in ("app.workflow", "app.workflow.refunds"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError:
-            continue
-        fn = getattr(mod, name, None)
-        if fn is not None:
-            return fn
-    return None
 
 
 def inbound_message(parsed: ParsedMessage, dedupe: str, now: datetime) -> Message:
@@ -90,10 +77,6 @@ def new_refund(
     """A refund ticket (RFD-…) with its RefundCase; the review clock starts at
     receipt. Without a known order `info_needed` is "order_number" and the
     caller, once the message is stored, asks with `ask_order_number`."""
-    fn = _workflow("create_refund")
-    if fn is not None:
-        return fn(session, received_at=received, email=parsed.from_addr, name=parsed.from_name, subject=parsed.subject,
-                  description=parsed.body, order_number=order_number, source="email", config=config, now=now)
     cal = desk_calendar(config)
     order = session.scalars(select(Order).where(Order.number == order_number)).first() if order_number else None
     customer = wf_intake.find_or_create_customer(session, email=parsed.from_addr, name=parsed.from_name, phone=None, now=now)
@@ -156,4 +139,23 @@ def escalate(
 def replied(session: Session, t: Ticket, msg: Message, *, now: datetime, config: DeskConfig) -> Ticket:
     """The customer wrote on ticket `t` (the workflow attaches the message,
     records the reply and resumes a ticket that waited on the customer)."""
-    return customer_replied(session, t.reference, message=msg, now=now, config=config)
+    t = customer_replied(session, t.reference, message=msg, now=now, config=config)
+    if t.kind == TicketKind.REFUND.value and t.order_id is None:
+        _link_order_from_reply(session, t, msg, now)
+    return t
+
+
+def _link_order_from_reply(session: Session, t: Ticket, msg: Message, now: datetime) -> None:
+    """The customer answered the order-number question: link the order."""
+    number = find_order_number(msg.subject, msg.body)
+    order = session.scalars(select(Order).where(Order.number == number)).first() if number else None
+    if order is None:
+        return
+    t.order_id = order.id
+    t.brand = order.brand
+    if t.info_needed == "order_number":
+        t.info_needed = None
+    case = session.scalars(select(RefundCase).where(RefundCase.ticket_id == t.id)).first()
+    if case is not None and case.decision is None:
+        case.policy = order.brand or "esimium"
+    history.record(session, t.id, None, "order_linked", now, t.status, t.status, order=order.number, message_id=msg.id)
