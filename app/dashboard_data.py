@@ -332,9 +332,79 @@ def _statements(dialect: str, at_risk_share: float) -> dict:
     return out
 
 
+def _period_figures(session: Session, q: dict, params: dict, days: tuple[date, ...], week_start_day: date):
+    """(compliance rows, breaches per day, {received, closed} per day)."""
+    # 3. compliance and breaches per day
+    shares: dict[tuple[str, bool], list[Share]] = {}
+    breaches = [0] * TREND_DAYS
+    for key, ext, ev_i, due_i, is_met, is_breach, n in session.execute(q["compliance"], params):
+        split = (key, bool(ext) and key == "resolution")
+        per_day = shares.setdefault(split, [Share()] * TREND_DAYS)
+        if ev_i is not None:
+            per_day[int(ev_i)] = per_day[int(ev_i)] + Share(int(n) if is_met else 0, int(n))
+        if is_breach and due_i is not None:
+            breaches[int(due_i)] += int(n)
+    compliance: list[ComplianceRow] = []
+    week_idx = [i for i, d in enumerate(days) if d >= week_start_day]
+    for jc in _judged_clocks():
+        variants = [(False, jc.key, jc.label, jc.promise)]
+        if jc.key == "resolution":
+            variants.append((True, "resolution_extended", "Resolution, extended", "extended with reason"))
+        for ext, key, label, promise in variants:
+            per_day = shares.get((jc.key, ext), [Share()] * TREND_DAYS)
+            compliance.append(ComplianceRow(
+                key, label, promise,
+                today=per_day[-1],
+                week=sum((per_day[i] for i in week_idx), Share()),
+                month=sum(per_day, Share()),
+            ))
+
+    # 4. received and closed per day
+    per_day_counts: dict[str, list[int]] = {}
+    for name in ("received", "closed"):
+        counts = [0] * TREND_DAYS
+        for i, n in session.execute(q[name], params):
+            if i is not None:
+                counts[int(i)] += int(n)
+        per_day_counts[name] = counts
+
+    return tuple(compliance), tuple(breaches), per_day_counts
+
+
+class PeriodCache:
+    """Keeps the 30-day figures for `max_age` seconds between snapshots (the
+    wall display passes one; without it every snapshot computes them)."""
+
+    def __init__(self, max_age: float = 60.0) -> None:
+        self.max_age = max_age
+        self._key: tuple | None = None
+        self._value = None
+        self._at = 0.0
+
+    def get(self, key: tuple):
+        import time as _time
+
+        if self._key == key and _time.monotonic() - self._at < self.max_age:
+            return self._value
+        return None
+
+    def put(self, key: tuple, value) -> None:
+        import time as _time
+
+        self._key, self._value, self._at = key, value, _time.monotonic()
+
+    def clear(self) -> None:
+        self._key = self._value = None
+
+
 # -- the snapshot --------------------------------------------------------------
-def snapshot(session: Session, now: datetime, cal: BusinessCalendar, at_risk_share: float = 0.25) -> DashboardData:
-    """Every figure of the wall display at `now` (aware), read-only."""
+def snapshot(session: Session, now: datetime, cal: BusinessCalendar, at_risk_share: float = 0.25,
+             cache: PeriodCache | None = None) -> DashboardData:
+    """Every figure of the wall display at `now` (aware), read-only.
+
+    With a `cache`, the 30-day figures (compliance, trends) are recomputed at
+    most every `cache.max_age` seconds (and whenever the local day changes);
+    the tiles, lists and agent load are always live."""
     import time as _time
 
     if now.utcoffset() is None:
@@ -382,43 +452,17 @@ def snapshot(session: Session, now: datetime, cal: BusinessCalendar, at_risk_sha
     upcoming = sorted((_row(r) for r in listed if r[5] == 0), key=lambda d: (d.due, d.reference))
     overdue_rows = sorted((_row(r) for r in listed if r[5] == 1), key=lambda d: (d.due, d.reference))
 
-    # 3. compliance and breaches per day
+    # 3-4. the 30-day figures (compliance, trends), reused from `cache`
+    # while it is fresh: they move slowly and cost the most
     t2 = _time.perf_counter()
-    shares: dict[tuple[str, bool], list[Share]] = {}
-    breaches = [0] * TREND_DAYS
-    for key, ext, ev_i, due_i, is_met, is_breach, n in session.execute(q["compliance"], params):
-        split = (key, bool(ext) and key == "resolution")
-        per_day = shares.setdefault(split, [Share()] * TREND_DAYS)
-        if ev_i is not None:
-            per_day[int(ev_i)] = per_day[int(ev_i)] + Share(int(n) if is_met else 0, int(n))
-        if is_breach and due_i is not None:
-            breaches[int(due_i)] += int(n)
-    compliance: list[ComplianceRow] = []
-    week_idx = [i for i, d in enumerate(days) if d >= week_start_day]
-    for jc in _judged_clocks():
-        variants = [(False, jc.key, jc.label, jc.promise)]
-        if jc.key == "resolution":
-            variants.append((True, "resolution_extended", "Resolution, extended", "extended with reason"))
-        for ext, key, label, promise in variants:
-            per_day = shares.get((jc.key, ext), [Share()] * TREND_DAYS)
-            compliance.append(ComplianceRow(
-                key, label, promise,
-                today=per_day[-1],
-                week=sum((per_day[i] for i in week_idx), Share()),
-                month=sum(per_day, Share()),
-            ))
-    timings["compliance"] = _time.perf_counter() - t2
-
-    # 4. received and closed per day
-    t3 = _time.perf_counter()
-    per_day_counts: dict[str, list[int]] = {}
-    for name in ("received", "closed"):
-        counts = [0] * TREND_DAYS
-        for i, n in session.execute(q[name], params):
-            if i is not None:
-                counts[int(i)] += int(n)
-        per_day_counts[name] = counts
-    timings["trends"] = _time.perf_counter() - t3
+    period_key = (today, float(at_risk_share), cal.key(), id(session.get_bind()))
+    period = cache.get(period_key) if cache is not None else None
+    if period is None:
+        period = _period_figures(session, q, params, days, week_start_day)
+        if cache is not None:
+            cache.put(period_key, period)
+    compliance, breaches, per_day_counts = period
+    timings["period"] = _time.perf_counter() - t2
 
     # 5. mail
     t4 = _time.perf_counter()
@@ -442,14 +486,14 @@ def snapshot(session: Session, now: datetime, cal: BusinessCalendar, at_risk_sha
         quarantined_mail=int(quarantined),
         outbound_failed=int(failed or 0),
         outbound_stuck=int(stuck or 0),
-        compliance=tuple(compliance),
+        compliance=compliance,
         next_deadlines=tuple(upcoming),
         breached=tuple(overdue_rows),
         agents=tuple(agents),
         trend_days=days,
         received_per_day=tuple(per_day_counts["received"]),
         closed_per_day=tuple(per_day_counts["closed"]),
-        breaches_per_day=tuple(breaches),
+        breaches_per_day=breaches,
         timings=timings,
     )
 
@@ -462,4 +506,4 @@ def _aware(dt: datetime) -> datetime:
     return dt if dt.utcoffset() is not None else dt.replace(tzinfo=timezone.utc)
 
 
-__all__ = ["AgentLoad", "ComplianceRow", "DashboardData", "DeadlineRow", "Share", "Tile", "snapshot"]
+__all__ = ["AgentLoad", "ComplianceRow", "DashboardData", "DeadlineRow", "PeriodCache", "Share", "Tile", "snapshot"]

@@ -149,6 +149,8 @@ def ticket_sla_state(ticket, now: datetime, at_risk_share: float = DEFAULT_AT_RI
     clock, start, due, stopped = governing_clock(ticket)
     if clock is None and getattr(ticket, "status", None) == TicketStatus.CLOSED.value:
         clock, start, due, stopped = last_clock(ticket)
+        if stopped is None:  # closed, but no instant to judge the clock by
+            return None
     if clock is None or start is None or due is None:
         return None
     paused = getattr(ticket, "paused_since", None)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import queue
 import random
 import subprocess
 import sys
@@ -129,10 +130,9 @@ def agent(url: str, worker: int, refs: list[str], n_actions: int, rng_seed: int,
     out.put(result)
 
 
-def run_agents(url: str, workers: int = WORKERS, actions: int = 50, tickets: int = 4, seed_desk: bool = True) -> dict:
-    """Seed the desk, run `workers` agent processes at once; aggregated results."""
-    refs = seed(url, tickets) if seed_desk else None
-    assert refs is not None
+def run_agents(url: str, workers: int = WORKERS, actions: int = 50, tickets: int = 4) -> dict:
+    """Seed the (empty) desk at `url`, run `workers` agent processes at once; aggregated results."""
+    refs = seed(url, tickets)
     ctx = mp.get_context("spawn")
     start = ctx.Event()
     out = ctx.Queue()
@@ -142,17 +142,22 @@ def run_agents(url: str, workers: int = WORKERS, actions: int = 50, tickets: int
         p.start()
     results = []
     # every process imports and connects first; then they all start at once
-    import queue
-
-    for _ in procs:
+    n_ready = 0
+    while n_ready + sum(not p.is_alive() for p in procs) < workers:
         try:
-            ready.get(timeout=300)
+            ready.get(timeout=1)
+            n_ready += 1
         except queue.Empty:
-            break
+            continue
     t0 = time.perf_counter()
     start.set()
-    for _ in procs:
-        results.append(out.get(timeout=600))
+    while len(results) < workers:
+        try:
+            results.append(out.get(timeout=1))
+        except queue.Empty:
+            if not any(p.is_alive() for p in procs) and out.empty():
+                break  # a process died without reporting
+    missing = workers - len(results)
     wall = time.perf_counter() - t0
     for p in procs:
         p.join(30)
@@ -172,7 +177,7 @@ def run_agents(url: str, workers: int = WORKERS, actions: int = 50, tickets: int
         "ok_by_ref": dict(ok),
         "refused": sum(r["refused"] for r in results),
         "retries": sum(r["retries"] for r in results),
-        "errors": [e for r in results for e in r["errors"]],
+        "errors": [e for r in results for e in r["errors"]] + ["an agent process died without a result"] * missing,
         "locked": sum(r["locked"] for r in results),
         "wall_s": wall,
         "tps": successes / wall if wall > 0 else 0.0,

@@ -14,7 +14,7 @@ def run(quick: bool = False) -> list[dict]:
     from sqlalchemy import text
 
     from app.business_calendar import BusinessCalendar
-    from app.dashboard_data import snapshot
+    from app.dashboard_data import PeriodCache, snapshot
     from app.db import open_desk
     from app.demo import build_demo
 
@@ -25,8 +25,11 @@ def run(quick: bool = False) -> list[dict]:
         desk = open_desk(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
         with desk.session() as s:
             build_demo(s, n, 7, now, cal, login="bench")
-        walls, cpus, scans = [], [], []
+        walls, cpus, scans, live = [], [], [], []
         data = None
+        cache = PeriodCache(3600)
+        with desk.reader() as s:
+            snapshot(s, now, cal, cache=cache)
         for _ in range(7):
             with desk.reader() as s:
                 t0 = time.perf_counter()
@@ -36,6 +39,9 @@ def run(quick: bool = False) -> list[dict]:
                 data = snapshot(s, now, cal)
                 walls.append(time.perf_counter() - w0)
                 cpus.append(time.process_time() - c0)
+                w0 = time.perf_counter()
+                snapshot(s, now, cal, cache=cache)
+                live.append(time.perf_counter() - w0)
         desk.dispose()
     wall = statistics.median(walls[1:]) * 1000
     parts = ", ".join(f"{k} {v * 1000:.0f}" for k, v in data.timings.items() if k != "total")
@@ -43,6 +49,8 @@ def run(quick: bool = False) -> list[dict]:
         {"name": f"dashboard snapshot, {n:,} tickets ({data.open_total:,} open), median", "value": round(wall, 1),
          "unit": "ms", "target": "< 300 ms" if n == 100_000 else None, "ok": wall < 300 if n == 100_000 else None},
         {"name": "  same, CPU time", "value": round(statistics.median(cpus[1:]) * 1000, 1), "unit": "ms"},
+        {"name": "  a wall refresh (30-day figures cached), median", "value": round(statistics.median(live[1:]) * 1000, 1),
+         "unit": "ms"},
         {"name": f"  last run by part: {parts}"[:58], "value": None, "unit": ""},
         {"name": "  yardstick: full scan count of open tickets", "value": round(statistics.median(scans[1:]) * 1000, 1), "unit": "ms"},
     ]

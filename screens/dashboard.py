@@ -29,7 +29,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Sparkline, Static
 
 from app.business_calendar import desk_calendar
-from app.dashboard_data import DashboardData, DeadlineRow, Share, snapshot
+from app.dashboard_data import DashboardData, DeadlineRow, PeriodCache, Share, snapshot
 from widgets.tiles import NumberTile
 
 CLOCK_LABEL = {
@@ -112,6 +112,7 @@ class DashboardScreen(Screen):
         self.stale_reason: str | None = None
         self.failures = 0
         self.refreshes = 0
+        self.period_cache = PeriodCache(PERIOD_MAX_AGE)
 
     # -- layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -179,7 +180,7 @@ class DashboardScreen(Screen):
         try:
             now = app.now()
             with app.desk.reader() as session:
-                data = snapshot(session, now, self._cal, self._share)
+                data = snapshot(session, now, self._cal, self._share, cache=self.period_cache)
         except Exception as exc:  # noqa: BLE001 - any database failure means "stale"
             self._post(self._mark_stale, _one_line(exc))
             return
@@ -192,6 +193,7 @@ class DashboardScreen(Screen):
             pass
 
     def action_refresh_now(self) -> None:
+        self.period_cache.clear()
         self.refresh_figures()
 
     def action_leave(self) -> None:
@@ -362,7 +364,8 @@ class DashboardScreen(Screen):
         return cells
 
 
-NEXT_SHOWN_MIN = 5
+NEXT_SHOWN_MIN = 5  # upcoming deadlines kept in view even when many are breached
+PERIOD_MAX_AGE = 60.0  # seconds the 30-day figures are reused between refreshes
 
 
 def _left(due: datetime, now: datetime) -> str:

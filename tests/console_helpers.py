@@ -16,12 +16,22 @@ def make_app(desk, login: str = "olivia", config=None):
     return EsimdeskApp(desk, actor, config, now=frozen_now, calendar=BusinessCalendar("EE", None, "Europe/Tallinn"))
 
 
-async def settle(pilot, rounds: int = 3) -> None:
-    """Let workers finish and their messages land."""
+async def settle(pilot, rounds: int = 30) -> None:
+    """Let workers finish and their messages land (until two quiet rounds)."""
+    from textual.worker import WorkerCancelled, WorkerFailed, WorkerState
+
     app = pilot.app
+    quiet = 0
     for _ in range(rounds):
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except (WorkerCancelled, WorkerFailed):
+            pass
         await pilot.pause()
+        busy = any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers)
+        quiet = 0 if busy else quiet + 1
+        if quiet >= 2:
+            return
 
 
 def find_ticket(desk, **where):

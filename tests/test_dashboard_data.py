@@ -228,3 +228,29 @@ def test_memory_stays_flat_over_200_refreshes(demo_desk):
     finally:
         tracemalloc.stop()
     assert current - base < 512 * 1024, f"grew {current - base} bytes over 200 refreshes"
+
+
+def test_period_cache_reuses_the_30_day_figures_only(demo_desk):
+    from app.dashboard_data import PeriodCache
+
+    cache = PeriodCache(max_age=3600)
+    with demo_desk.reader() as s:
+        first = snapshot(s, FROZEN_NOW, CAL, cache=cache)
+    with demo_desk.session() as s:  # a new complaint arrives: live tiles move at once
+        t = s.scalars(select(Ticket).where(Ticket.kind == "complaint", Ticket.status == "closed",
+                                           Ticket.closed_at >= FROZEN_NOW - timedelta(days=20))).first()
+        t.status, t.closed_at = "investigation", None
+    with demo_desk.reader() as s:
+        second = snapshot(s, FROZEN_NOW, CAL, cache=cache)
+        fresh = snapshot(s, FROZEN_NOW, CAL)
+    assert second.compliance is first.compliance and second.closed_per_day == first.closed_per_day
+    assert second.open_complaints == first.open_complaints + 1 == fresh.open_complaints
+    assert sum(fresh.closed_per_day) == sum(first.closed_per_day) - 1
+    # the next local day (or an expired cache) recomputes
+    with demo_desk.reader() as s:
+        tomorrow = snapshot(s, FROZEN_NOW + timedelta(days=1), CAL, cache=cache)
+    assert tomorrow.compliance is not first.compliance
+    cache.clear()
+    with demo_desk.reader() as s:
+        again = snapshot(s, FROZEN_NOW, CAL, cache=cache)
+    assert again.closed_per_day == fresh.closed_per_day

@@ -154,4 +154,5 @@ def test_watch_once_for_cron(tmp_path):
     assert (s["read"], s["created"]) == (1, 1)  # only new/ is read; cur/ holds mail already taken in
     assert sorted(x.name for x in (md / "cur").iterdir()) == ["0.M0.host:2,S", "1.M1.host:2,S"]
     assert json.loads(esimdesk(tmp_path, "intake", "--watch", str(md), "--once").stdout)["read"] == 0
-    assert esimdesk(tmp_path, "intake", str(md), "--once").returncode == 2
+    p = esimdesk(tmp_path, "intake", str(md), "--once")
+    assert p.returncode == 2 and p.stdout == "" and "--once" in p.stderr

@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 
 from app.db import open_desk
 from app.mail.ingest import ingest_paths
-from mail_helpers import CONFIG, DATA, NOW, add_order, eml
+from app.mail import quarantine as qsvc
+from mail_helpers import CONFIG, DATA, NOW, add_order, add_staff, eml
 from models import Message, Quarantine, Ticket
 from pg_fixtures import engine_url  # noqa: F401  (fixture)
 
@@ -32,5 +33,12 @@ def test_batch_dedupe_threading_and_refunds_on_each_engine(engine_url, tmp_path)
             assert sess.execute(select(func.count(Quarantine.id))).scalar_one() == 1
             hostile = sess.scalars(select(Message.subject).where(Message.message_id == "<hostile-0001@example.net>")).one()
             assert "\x1b[2J" in hostile
+        agent = add_staff(desk, "alice", "agent")
+        with desk.session() as sess:
+            (held,) = qsvc.list_quarantine(sess, agent)
+            assert held.reason == "no From address" and held.size == (DATA / "no_from.eml").stat().st_size
+            assert "Who sent this?" in qsvc.review(sess, agent, held.id).preview
+            ref2 = qsvc.release(sess, agent, held.id, now=NOW, config=CONFIG)
+        assert ref2.startswith("INQ-")
     finally:
         desk.dispose()

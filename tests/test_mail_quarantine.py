@@ -37,6 +37,7 @@ def test_review_is_inert_and_role_checked(desk, tmp_path):
     with desk.session() as s:
         (row,) = qsvc.list_quarantine(s, agent)
         assert (row.id, row.reason, row.message_id) == (qid, "no From address", "<q1@example.com>")
+        assert "body  text" in row.preview and "\x1b" not in row.preview  # a short inert preview in the list too
         v = qsvc.review(s, agent, qid)
         assert v.subject == "[bold]x[/bold] hi" and "\x1b" not in v.preview and "body  text" in v.preview
         assert s.get(Quarantine, qid).raw == HOSTILE_NO_FROM  # kept byte for byte
@@ -52,6 +53,9 @@ def test_big_message_preview_is_bounded(desk, tmp_path):
     with desk.session() as s:
         v = qsvc.review(s, agent, qid)
     assert v.size > 500_000 and len(v.preview) <= qsvc.PREVIEW_CHARS
+    with desk.session() as s:
+        (row,) = qsvc.list_quarantine(s, agent)
+    assert len(row.preview) < 4200 and "more bytes not shown" in row.preview
 
 
 def test_release_creates_a_ticket_and_logs_it(desk, tmp_path):

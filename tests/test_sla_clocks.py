@@ -81,7 +81,10 @@ def test_governing_clock_by_kind_and_progress():
     assert governing_clock(ticket(kind="refund", decided_at=decided, due_clock=None))[0] is None
     assert governing_clock(ticket(kind="inquiry"))[0] is Clock.ACKNOWLEDGMENT
     assert governing_clock(ticket(status="closed")) == (None, None, None, None)
-    assert ticket_sla_state(ticket(status="closed"), T0) is None
+    assert ticket_sla_state(ticket(status="closed"), T0) is None  # no closing instant: nothing to judge
+    # a closed ticket is judged by the last clock it ran: met or missed
+    assert ticket_sla_state(ticket(status="closed", closed_at=T0 + timedelta(hours=1)), T0) is ClockState.MET
+    assert ticket_sla_state(ticket(status="closed", closed_at=DUE + timedelta(days=1)), T0) is ClockState.MISSED
 
 
 def test_ticket_state_breached_and_frozen_while_paused():

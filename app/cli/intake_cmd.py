@@ -40,6 +40,8 @@ def handler(args, ctx) -> int:  # noqa: ANN001
 
     if not args.paths and not args.watch:
         raise InputError("intake needs at least one PATH or --watch MAILDIR")
+    if args.once and not args.watch:
+        raise InputError("--once goes with --watch MAILDIR")
     if args.interval <= 0:
         raise InputError(f"--interval must be positive, got {args.interval}")
     watch = Path(args.watch) if args.watch else None
@@ -52,8 +54,6 @@ def handler(args, ctx) -> int:  # noqa: ANN001
         _emit(summary.as_dict())
     if watch is not None:
         return _watch(desk, watch, args.interval, config, once=args.once)
-    if args.once:
-        raise InputError("--once goes with --watch MAILDIR")
     return 0
 
 

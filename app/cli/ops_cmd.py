@@ -20,11 +20,26 @@ def register(sub) -> None:
     t.set_defaults(func=retention_cmd)
 
 
-def _authorise(ctx, permission: str) -> str | None:
-    """The acting login after checking `permission`; root may always."""
+def _authorise(ctx, permission: str, migrate: bool = True) -> str | None:
+    """The acting login after checking `permission`; root may always.
+
+    With `migrate=False` the schema version is not checked, so a desk can be
+    backed up before (or after a failed) `esimdesk db upgrade`.
+    """
     if os.getuid() == 0:
         return "root"
-    actor = ctx.actor()
+    if migrate:
+        actor = ctx.actor()
+    else:
+        from app.db import open_desk
+        from app.identity import resolve_actor
+
+        desk = open_desk(ctx.db_url, migrate=False)
+        try:
+            with desk.reader() as session:
+                actor = resolve_actor(session, getattr(ctx.args, "as_login", None))
+        finally:
+            desk.dispose()
     actor.require(permission)
     return actor.login
 
@@ -32,8 +47,8 @@ def _authorise(ctx, permission: str) -> str | None:
 def backup_cmd(args, ctx) -> int:
     from app.backup import backup
 
-    _authorise(ctx, "backup")
-    print(json.dumps(backup(ctx.desk, args.path)))
+    _authorise(ctx, "backup", migrate=False)
+    print(json.dumps(backup(ctx.db_url, args.path)))
     return 0
 
 

@@ -38,8 +38,9 @@ from models.enums import QuarantineState
 
 log = logging.getLogger("esimdesk.quarantine")
 
-PREVIEW_BYTES = 64 * 1024
+PREVIEW_BYTES = 64 * 1024  # review(): the first 64 KB of the message
 PREVIEW_CHARS = 20_000
+LIST_PREVIEW_BYTES = 4096  # list_quarantine(): a short preview per row
 RELEASE_KINDS = ("inquiry", "complaint", "refund")
 
 
@@ -71,20 +72,29 @@ def _headers(raw: bytes) -> tuple[str, str]:
     return sender, subject
 
 
-def _view(q: Quarantine, with_preview: bool) -> QuarantineView:
-    raw = q.raw or b""
-    sender, subject = _headers(raw)
-    preview = ""
-    if with_preview:
-        text = decode_text(raw[:PREVIEW_BYTES], None)
-        if len(raw) > PREVIEW_BYTES:
-            text += f"\n… ({len(raw) - PREVIEW_BYTES} more bytes not shown)"
-        preview = inert(text, limit=PREVIEW_CHARS)
-    return QuarantineView(
-        id=q.id, received_at=q.received_at, source=inert(q.source, 300, True), message_id=inert(q.message_id, 200, True),
-        reason=inert(q.reason, 500, True), state=q.state, size=len(raw), sender=inert(sender, 300, True),
-        subject=inert(subject, 300, True), preview=preview, ticket_id=q.ticket_id,
-    )
+def _views(session: Session, where, preview_bytes: int, limit: int) -> list[QuarantineView]:  # noqa: ANN001
+    """Views built from the first `preview_bytes` of each message only (the
+    bytes of a big message never leave the database for a screen)."""
+    rows = session.execute(
+        select(Quarantine.id, Quarantine.received_at, Quarantine.source, Quarantine.message_id, Quarantine.reason,
+               Quarantine.state, Quarantine.ticket_id, func.length(Quarantine.raw), func.substr(Quarantine.raw, 1, preview_bytes))
+        .where(where)
+        .order_by(Quarantine.received_at.desc(), Quarantine.id.desc())
+        .limit(limit)
+    ).all()
+    out = []
+    for qid, received_at, source, message_id, reason, state, ticket_id, size, head in rows:
+        head = bytes(head or b"")
+        sender, subject = _headers(head)
+        text = decode_text(head, None)
+        if size > len(head):
+            text += f"\n… ({size - len(head)} more bytes not shown)"
+        out.append(QuarantineView(
+            id=qid, received_at=received_at, source=inert(source, 300, True), message_id=inert(message_id, 200, True),
+            reason=inert(reason, 500, True), state=state, size=size, sender=inert(sender, 300, True),
+            subject=inert(subject, 300, True), preview=inert(text, limit=PREVIEW_CHARS), ticket_id=ticket_id,
+        ))
+    return out
 
 
 def count_held(session: Session) -> int:
@@ -93,15 +103,15 @@ def count_held(session: Session) -> int:
 
 def list_quarantine(session: Session, actor: Actor, state: str = QuarantineState.HELD.value, limit: int = 200) -> list[QuarantineView]:
     actor.require("quarantine", "review quarantined mail")
-    rows = session.scalars(
-        select(Quarantine).where(Quarantine.state == state).order_by(Quarantine.received_at.desc(), Quarantine.id.desc()).limit(limit)
-    )
-    return [_view(q, False) for q in rows]
+    return _views(session, Quarantine.state == state, LIST_PREVIEW_BYTES, limit)
 
 
 def review(session: Session, actor: Actor, quarantine_id: int) -> QuarantineView:
     actor.require("quarantine", "review quarantined mail")
-    return _view(_get(session, quarantine_id), True)
+    views = _views(session, Quarantine.id == quarantine_id, PREVIEW_BYTES, 1)
+    if not views:
+        raise NotFound(f"no quarantined message {quarantine_id}")
+    return views[0]
 
 
 def _get(session: Session, quarantine_id: int, lock: bool = False) -> Quarantine:
