@@ -183,8 +183,8 @@ class _Builder:
         return min(out, self.now - timedelta(minutes=1)).replace(microsecond=0)
 
     def finish(self, row: dict) -> dict:
-        clock, _start, due, _stopped = governing_clock(SimpleNamespace(**row))
-        if row["status"] == "closed" or clock is None:
+        clock, _start, due, stopped = governing_clock(SimpleNamespace(**row))
+        if row["status"] == "closed" or clock is None or stopped is not None:
             row["due_at"], row["due_clock"] = None, None
         else:
             row["due_at"], row["due_clock"] = due, clock.value if due else None
@@ -434,6 +434,8 @@ class _Builder:
         self.event(tid, received, None, "created", None, "submitted", source="email")
         self.message(tid, "inbound", received, subject, t["description"], cust=cust)
         agent = rng.choice(self.agents)
+        if kind == "open":  # awaiting triage: the desk answers within 2 business days
+            t["ack_due_at"] = clock_due(self.cal, Clock.ACKNOWLEDGMENT, received)
         if kind == "oos":
             at = self.later(received, 0.5, 30)
             t["status"], t["out_of_scope"], t["close_reason"], t["closed_at"] = "closed", cat.value, CloseReason.OUT_OF_SCOPE.value, at

@@ -183,10 +183,41 @@ Match Group {GROUP}
         for path, mode in restore_modes:
             os.chmod(path, mode)
         for user in created_users:
-            subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True)
+            _end_processes_of(user)
             subprocess.run(["userdel", user], capture_output=True)
         subprocess.run(["groupdel", GROUP], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _pids_of(uid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def _end_processes_of(user: str) -> None:
+    """Wait for the test account's processes (its console) to end; kill leftovers by pid."""
+    import pwd
+    import signal
+
+    try:
+        uid = pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return
+    deadline = time.monotonic() + 5
+    while _pids_of(uid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in _pids_of(uid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _ssh_in_tmux(env: dict, user: str, name: str) -> None:
