@@ -65,7 +65,10 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (no lost update, no "database is
+        # locked" half-way); readers (Desk.reader) need no lock in WAL mode.
+        read_only = conn.get_execution_options().get("esimdesk_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -113,7 +116,7 @@ class Desk:
     @contextmanager
     def reader(self) -> Iterator[Session]:
         """A session for reads only (never commits)."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.engine.execution_options(esimdesk_read_only=True), expire_on_commit=False) as session:
             try:
                 yield session
             finally:

@@ -34,7 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ACTIONS = ("note", "assign", "priority", "acknowledge")
 WORKERS = 8
 MAX_RETRIES = 10_000
-TARGET_TPS = {"sqlite": 100.0, "postgresql": 100.0}
+# Targets: a busy desk of 8 people does well under 1 write a second; 50 tx/s
+# leaves a 50x margin for bursts and scripts. A p99 under 250 ms keeps a key
+# press feeling instant even when colleagues write at the same moment.
+TARGET_TPS = {"sqlite": 50.0, "postgresql": 50.0}
 TARGET_P99_MS = 250.0
 
 

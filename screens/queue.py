@@ -119,7 +119,7 @@ class QueueScreen(Screen):
         cur = self.get_component_rich_style("queue--view-current")
         normal = self.get_component_rich_style("queue--view")
         key = self.get_component_rich_style("queue--key")
-        short = self.size.width < 120
+        short = self.app.size.width < 120
         for i, (view, name) in enumerate(VIEWS, start=1):
             if short:
                 name = SHORT_TITLES.get(view, name)

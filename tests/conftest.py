@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pg_fixtures import engine_url, pg_url  # noqa: F401  (each test on SQLite and, marked `pg`, PostgreSQL)
+
 # A fixed instant: the demo desk is generated around it and screens freeze
 # their clocks at it, so snapshots never change with the wall clock.
 FROZEN_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
