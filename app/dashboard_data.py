@@ -455,7 +455,7 @@ def snapshot(session: Session, now: datetime, cal: BusinessCalendar, at_risk_sha
     # 3-4. the 30-day figures (compliance, trends), reused from `cache`
     # while it is fresh: they move slowly and cost the most
     t2 = _time.perf_counter()
-    period_key = (today, float(at_risk_share), cal.key(), id(session.get_bind()))
+    period_key = (today, float(at_risk_share), cal.key(), session.get_bind().url.render_as_string(hide_password=True))
     period = cache.get(period_key) if cache is not None else None
     if period is None:
         period = _period_figures(session, q, params, days, week_start_day)

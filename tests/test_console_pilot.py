@@ -398,7 +398,16 @@ async def test_hostile_names_render_as_plain_text(demo_desk):
     app = make_app(demo_desk)
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
-        for needle, shown in (("Mallory", "[bold red]Mallory[/] [@click=app.quit]x[/]"), ("Eve", "Eve Evil")):
+        from models import Customer, Ticket
+
+        cases = []
+        with demo_desk.reader() as s:
+            for needle, shown in (("Mallory", "[bold red]Mallory[/] [@click=app.quit]x[/]"), ("Evil", "Eve Evil"), ("Trudy", "Trudy gnp.exe")):
+                has = s.exec(select(Ticket.id).join(Customer, Customer.id == Ticket.customer_id).where(Customer.name.like(f"%{needle}%"))).first()
+                if has:
+                    cases.append((needle, shown))
+        assert cases, "the demo desk has hostile customers with tickets"
+        for needle, shown in cases:
             await pilot.press("slash", *list(needle))
             await settle(pilot)
             text = screen_text(app)

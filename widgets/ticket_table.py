@@ -27,8 +27,16 @@ from app.queue_query import QueueRow
 from app.untrusted import inert
 from widgets.countdown import STATE_CLASS, countdown_words, row_state
 
-PREFETCH = 120  # rows fetched beyond each edge of the screen
-KEEP = 600  # rows kept in the cache around the screen
+PREFETCH = 300  # rows fetched beyond each edge of the screen
+KEEP = 1200  # rows kept in the cache around the screen
+
+
+# statuses in 13 cells, for narrow terminals
+SHORT_STATUS = {
+    "information_gathering": "info needed", "resolution_proposed": "res. proposed",
+    "resolution_communicated": "res. told", "acknowledged": "acknowledged", "investigation": "investigating",
+    "under_review": "under review",
+}
 
 
 class TableSource(Protocol):
@@ -122,6 +130,8 @@ class TicketTable(ScrollView, can_focus=True):
         self.loaded_once = False
         self._cache_generation = -1
         self._announced: QueueRow | None = None
+        self._tt_styles: dict[str, Style] | None = None
+        self._tt_layout: tuple[int, list[Column]] | None = None
 
     # -- data --------------------------------------------------------------
     def set_source(self, source: TableSource, *, keep_cursor: bool = False) -> None:
@@ -201,7 +211,7 @@ class TicketTable(ScrollView, can_focus=True):
         visible = max(1, self.size.height - 1)
         last = min(self.row_count, top + visible)
         missing = any(i not in self.cache for i in range(top, last))
-        near_edge = any(i not in self.cache for i in range(max(0, top - PREFETCH // 3), min(self.row_count, last + PREFETCH // 3)))
+        near_edge = any(i not in self.cache for i in range(max(0, top - PREFETCH // 2), min(self.row_count, last + PREFETCH // 2)))
         if not (missing or near_edge):
             return
         offset, limit = self._window()
@@ -283,6 +293,33 @@ class TicketTable(ScrollView, can_focus=True):
         if self.row_count and self.screen.is_current:
             self.refresh()
 
+    def notify_style_update(self) -> None:
+        self._tt_styles = None
+        super().notify_style_update()
+
+    def _on_focus(self, event) -> None:
+        self._tt_styles = None
+        super()._on_focus(event)
+
+    def _on_blur(self, event) -> None:
+        self._tt_styles = None
+        super()._on_blur(event)
+
+    def _styles(self) -> dict[str, Style]:
+        """The component styles, computed once per style change (they are costly to look up per line)."""
+        if self._tt_styles is None:
+            cache = {"base": self.rich_style}
+            for name in self.COMPONENT_CLASSES:
+                cache[name] = self.get_component_rich_style(name, partial=True)
+            cache["ticket-table--header-full"] = self.get_component_rich_style("ticket-table--header")
+            self._tt_styles = cache
+        return self._tt_styles
+
+    def _layout(self, width: int) -> list[Column]:
+        if self._tt_layout is None or self._tt_layout[0] != width:
+            self._tt_layout = (width, layout(width))
+        return self._tt_layout[1]
+
     def _cells(self, cols: list[Column], values: list[tuple[str, Style | None]], base: Style) -> Strip:
         segs: list[Segment] = []
         for i, (col, (text, style)) in enumerate(zip(cols, values)):
@@ -293,31 +330,30 @@ class TicketTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        cols = layout(width)
-        base = self.rich_style
+        cols = self._layout(width)
+        st = self._styles()
+        base = st["base"]
         if y == 0:
-            header = self.get_component_rich_style("ticket-table--header")
-            return self._cells(cols, [(c.title, None) for c in cols], base + header).extend_cell_length(width, base + header)
+            header = base + st["ticket-table--header-full"]
+            return self._cells(cols, [(c.title, None) for c in cols], header).extend_cell_length(width, header)
         index = int(self.scroll_offset.y) + y - 1
         if index >= self.row_count:
             if index == 0 and self.loaded_once:
-                empty = self.get_component_rich_style("ticket-table--empty")
-                return Strip([Segment(set_cell_size("  no tickets in this view", width), base + empty)])
+                return Strip([Segment(set_cell_size("  no tickets in this view", width), base + st["ticket-table--empty"])])
             return Strip.blank(width, base)
         row = self.cache.get(index)
         if row is None:
-            loading = self.get_component_rich_style("ticket-table--loading")
-            return Strip([Segment(set_cell_size("  …", width), base + loading)])
+            return Strip([Segment(set_cell_size("  …", width), base + st["ticket-table--loading"])])
         if index == self.cursor:
-            base = base + self.get_component_rich_style("ticket-table--cursor", partial=True)
+            base = base + st["ticket-table--cursor"]
         now = self.now()
         state = row_state(row.clock_start, row.due_at, now, row.stopped_at, row.paused_since, self.share)
-        sla_style = self.get_component_rich_style("ticket-table--" + STATE_CLASS[state], partial=True) if state else None
-        prio = self.get_component_rich_style("ticket-table--priority", partial=True) if row.priority == 1 else None
+        sla_style = st["ticket-table--" + STATE_CLASS[state]] if state else None
+        prio = st["ticket-table--priority"] if row.priority == 1 else None
         values = {
             "reference": (row.reference, prio),
             "kind": (row.kind, None),
-            "status": (row.status.replace("_", " "), None),
+            "status": ((SHORT_STATUS.get(row.status) if width < 120 else None) or row.status.replace("_", " "), None),
             "customer": (inert(row.customer, limit=80, single_line=True), None),
             "subject": (inert(row.subject, limit=300, single_line=True), None),
             "assignee": (row.assignee or "—", None),

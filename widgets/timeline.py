@@ -1,6 +1,7 @@
 """A ticket's timeline: every event and message in time order, internal notes
-visibly apart from what the customer sees. Items come from
-app.workflow.timeline (already inert) and are drawn as plain Text."""
+visibly apart from what the customer sees (a coloured bar and label per
+kind). Items come from app.workflow.timeline (already inert) and are drawn as
+one plain Text (never markup), so a long history costs one widget."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,49 +20,68 @@ KIND_LABEL = {
     "note": "INTERNAL NOTE (not sent)",
     "event": "",
 }
+KINDS = ("inbound", "outbound", "note", "event")
 
 
 def when(at: datetime, tz: ZoneInfo) -> str:
     return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-class TimelineEntry(Static):
-    """One item; its CSS class says which kind (timeline--note, ...)."""
-
-
 class Timeline(VerticalScroll, can_focus=True):
-    """Scrollable list of timeline items (newest last)."""
+    """Scrollable timeline (newest last)."""
+
+    COMPONENT_CLASSES = {f"timeline--{k}" for k in KINDS} | {f"timeline--{k}-bar" for k in KINDS}
 
     def __init__(self, tz: ZoneInfo, id: str | None = None) -> None:
         super().__init__(id=id)
         self.tz = tz
+        self.items: list = []
 
     def compose(self) -> ComposeResult:
-        yield Static("loading…", classes="timeline--empty", markup=False)
+        yield Static("loading…", id="timeline-body", markup=False)
 
     def show(self, items: list) -> None:
         """Replace the entries with `items` (app.workflow.TimelineItem)."""
-        self.remove_children()
-        entries = [self._entry(i) for i in items] or [Static("nothing yet", classes="timeline--empty", markup=False)]
-        self.mount_all(entries)
+        self.items = items
+        self.query_one("#timeline-body", Static).update(self.render_items(items))
         self.call_after_refresh(self.scroll_end, animate=False)
 
-    def _entry(self, item) -> Static:
-        head = Text()
-        head.append(when(item.at, self.tz), style="bold")
-        head.append("  ")
-        label = KIND_LABEL.get(item.kind, item.kind.upper())
-        if label:
-            head.append(label + "  ", style="bold")
-        head.append(inert(item.actor or "system", single_line=True))
-        if item.kind == "outbound" and item.delivery:
-            head.append(f"  [{item.delivery}]")
-        body = Text()
-        if item.kind == "event":
-            head.append("  " + inert(item.text, single_line=True))
-        else:
+    def render_items(self, items: list) -> Text:
+        out = Text()
+        if not items:
+            out.append("nothing yet")
+            return out
+        styles = {k: self.get_component_rich_style(f"timeline--{k}", partial=True) for k in KINDS}
+        bars = {k: self.get_component_rich_style(f"timeline--{k}-bar", partial=True) for k in KINDS}
+        previous = None
+        for item in items:
+            kind = item.kind if item.kind in KINDS else "event"
+            if previous is not None and (kind != "event" or previous != "event"):
+                out.append("\n")
+            previous = kind
+            bar = ("  " if kind == "event" else "▌ ", bars[kind])
+            head = Text.assemble(bar, (when(item.at, self.tz), "bold"), "  ")
+            label = KIND_LABEL.get(kind, kind.upper())
+            if label:
+                head.append(label + "  ", style="bold")
+            head.append(inert(item.actor or "system", single_line=True))
+            if kind == "outbound" and item.delivery:
+                head.append(f"  [{item.delivery}]")
+            if kind == "event":
+                head.append("  " + inert(item.text, single_line=True))
+            head.stylize(styles[kind])
+            out.append_text(head)
+            out.append("\n")
+            if kind == "event":
+                continue
+            lines = []
             if item.subject:
-                body.append(inert(item.subject, single_line=True) + "\n", style="italic")
-            body.append(inert(item.text).rstrip())
-        content = head if not body.plain else Text.assemble(head, "\n", body)
-        return TimelineEntry(content, classes=f"timeline--{item.kind}", markup=False)
+                lines.append(Text(inert(item.subject, single_line=True), style="italic"))
+            lines += [Text(line) for line in inert(item.text).rstrip().split("\n")]
+            for line in lines:
+                row = Text.assemble(bar, line)
+                row.stylize(styles[kind])
+                out.append_text(row)
+                out.append("\n")
+        out.rstrip()
+        return out
