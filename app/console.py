@@ -73,12 +73,15 @@ class EsimdeskApp(App):
             self._calendar = desk_calendar(self.config)
         return self._calendar
 
+    def get_default_screen(self) -> Screen:
+        """The queue is the home screen (no blank screen composed first)."""
+        from screens.queue import QueueScreen
+
+        return QueueScreen()
+
     def on_mount(self) -> None:
         if self.config.keys:
             self.set_keymap(dict(self.config.keys))
-        from screens.queue import QueueScreen
-
-        self.push_screen(QueueScreen())
 
     # -- app-wide actions ----------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Numeric
+from sqlalchemy import Index, Numeric, text
 from sqlmodel import Field, SQLModel
 
 from models.enums import CustomerType, PaymentMethod
@@ -12,6 +12,7 @@ from models.enums import CustomerType, PaymentMethod
 
 class Customer(SQLModel, table=True):
     __tablename__ = "customer"
+    __table_args__ = (Index("ix_customer_email_lower", text("lower(email)")),)  # case-insensitive lookup (intake)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str | None = Field(default=None, max_length=300)

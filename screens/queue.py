@@ -93,8 +93,10 @@ class QueueScreen(Screen):
         self._render_bars()
 
     def on_screen_resume(self) -> None:
-        self.table.reload()
-        self.table.focus() if not self.query_one(Input).has_focus else None
+        # no reload here: the change-marker poll refreshes the rows only if something changed
+        self._poll()
+        if not self.query_one(Input).has_focus:
+            self.table.focus()
 
     # -- query ---------------------------------------------------------------
     def current_query(self) -> QueueQuery:

@@ -33,9 +33,17 @@ def _isolated_config(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
-def desk_url(tmp_path) -> str:
-    """URL of a fresh, empty SQLite desk (migrated on first open)."""
-    return f"sqlite:///{tmp_path}/desk.sqlite"
+def desk_url(tmp_path):
+    """URL of a fresh, empty desk (migrated on first open): an SQLite file, or
+    a brand-new PostgreSQL database when the suite runs with
+    ESIMDESK_TEST_ENGINE=pg (tests/run_suite.sh does, for its second pass)."""
+    if os.environ.get("ESIMDESK_TEST_ENGINE") == "pg":
+        from pg_fixtures import fresh_pg_database, require_pg
+
+        with fresh_pg_database(require_pg()) as url:
+            yield url
+        return
+    yield f"sqlite:///{tmp_path}/desk.sqlite"
 
 
 @pytest.fixture
@@ -85,7 +93,19 @@ def demo_desk(demo_url):
 
 
 def pytest_collection_modifyitems(config, items):
-    """`pg` tests need ESIMDESK_TEST_PG (tests/run_suite.sh starts a server)."""
+    """`pg` tests need ESIMDESK_TEST_PG (tests/run_suite.sh starts a server).
+
+    With ESIMDESK_TEST_ENGINE=pg (the suite's PostgreSQL pass) only the tests
+    that run on a desk (`desk_url`, `desk`, `pg`-marked) are kept: each of
+    them gets a fresh PostgreSQL database instead of an SQLite file."""
+    if os.environ.get("ESIMDESK_TEST_ENGINE") == "pg":
+        keep, drop = [], []
+        for item in items:
+            uses_desk = "desk_url" in getattr(item, "fixturenames", ())
+            (keep if uses_desk or "pg" in item.keywords else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
     if os.environ.get("ESIMDESK_TEST_PG"):
         return
     require = os.environ.get("ESIMDESK_REQUIRE_PG") == "1"

@@ -18,7 +18,8 @@ if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/de
   echo "== suite on PostgreSQL =="
   url=$(bash tests/pg_cluster.sh start) || { echo "could not start PostgreSQL" >&2; exit 1; }
   trap 'bash tests/pg_cluster.sh stop >/dev/null 2>&1' EXIT
-  ESIMDESK_TEST_PG="$url" ESIMDESK_REQUIRE_PG=1 "$PY" -m pytest -m pg "$@"
+  # every test that runs on a desk, now on a fresh PostgreSQL database each
+  ESIMDESK_TEST_ENGINE=pg ESIMDESK_TEST_PG="$url" ESIMDESK_REQUIRE_PG=1 "$PY" -m pytest -n 2 --dist loadfile "$@"
   rc=$?
   [ $rc -ne 0 ] && [ $rc -ne 5 ] && status=$rc
 else

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +54,7 @@ def test_unknown_account_is_refused_with_no_data(desk_url):
 
     d = open_desk(desk_url)
     with d.engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE staff SET login = 'someone_else' WHERE login = ?", (os_login(),))
+        conn.execute(text("UPDATE staff SET login = 'someone_else' WHERE login = :me"), {"me": os_login()})
     d.dispose()
     proc = cli("--db", desk_url, "export")
     assert "not registered as staff" in one_line_error(proc)
