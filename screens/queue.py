@@ -44,6 +44,7 @@ class QueueScreen(Screen):
     """Tickets in view order; enter opens one."""
 
     CSS_PATH = "queue.tcss"
+    AUTO_FOCUS = "#queue-table"
     COMPONENT_CLASSES = {"queue--view", "queue--view-current", "queue--key"}
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),

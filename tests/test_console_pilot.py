@@ -420,3 +420,30 @@ async def test_hostile_names_render_as_plain_text(demo_desk):
             await pilot.press("escape", "escape")
             await settle(pilot)
         assert app.is_running  # the [@click=app.quit] name did nothing
+
+
+async def test_w_opens_the_refund_wizard_on_a_refund_ticket(demo_desk):
+    pytest.importorskip("screens.refund_wizard")
+    from screens.refund_wizard import RefundWizardScreen
+
+    t = find_ticket(demo_desk, kind="refund", status="under_review")
+    app = make_app(demo_desk, "alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        await open_ticket(pilot, t.reference)
+        assert "refund_wizard" in app.screen.data.actions
+        await pilot.press("w")
+        await settle(pilot)
+        assert isinstance(app.screen, RefundWizardScreen)
+
+
+async def test_d_opens_the_dashboard_for_a_supervisor(demo_desk):
+    pytest.importorskip("screens.dashboard")
+    from screens.dashboard import DashboardScreen
+
+    app = make_app(demo_desk)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)

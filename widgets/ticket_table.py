@@ -349,7 +349,7 @@ class TicketTable(ScrollView, can_focus=True):
         now = self.now()
         state = row_state(row.clock_start, row.due_at, now, row.stopped_at, row.paused_since, self.share)
         sla_style = st["ticket-table--" + STATE_CLASS[state]] if state else None
-        prio = st["ticket-table--priority"] if row.priority == 1 else None
+        prio = st["ticket-table--priority"] if row.priority == 1 and index != self.cursor else None
         values = {
             "reference": (row.reference, prio),
             "kind": (row.kind, None),
