@@ -70,3 +70,9 @@ def test_references_are_unique_and_sequential(desk):
     with desk.session() as s:
         refs = [next_reference(s, "complaint", 2026) for _ in range(3)] + [next_reference(s, "refund", 2026)]
     assert refs == ["CMP-2026-000001", "CMP-2026-000002", "CMP-2026-000003", "RFD-2026-000001"]
+
+
+def test_fast_path_head_matches_the_migrations():
+    from app.migrations_runner import HEAD_REVISION, head_revision
+
+    assert HEAD_REVISION == head_revision()
