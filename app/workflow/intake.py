@@ -240,15 +240,7 @@ def create_complaint(
         updated_at=now,
         updated_by=actor.login if actor else None,
     )
-    refresh_due(t)
-    session.add(t)
-    session.flush()
-    _attach(session, t, message)
-    history.record(
-        session, t.id, actor.login if actor else None, "created", now, None, t.status,
-        kind=t.kind, source=source, info_needed=t.info_needed, region=t.region,
-    )
-    return t
+    return _store_new(session, t, message, actor, now, source=source, info_needed=t.info_needed, region=t.region)
 
 
 def create_inquiry(
@@ -304,11 +296,16 @@ def create_inquiry(
         updated_at=now,
         updated_by=actor.login if actor else None,
     )
+    return _store_new(session, t, message, actor, now, source=source)
+
+
+def _store_new(session: Session, t: Ticket, message: Message | None, actor: Actor | None, now: datetime, **detail) -> Ticket:
+    """Insert a new ticket with its governing deadline, its inbound message and its "created" event."""
     refresh_due(t)
     session.add(t)
     session.flush()
     _attach(session, t, message)
-    history.record(session, t.id, actor.login if actor else None, "created", now, None, t.status, kind=t.kind, source=source)
+    history.record(session, t.id, actor.login if actor else None, "created", now, None, t.status, kind=t.kind, **detail)
     return t
 
 
