@@ -247,7 +247,6 @@ def _statements(dialect: str, at_risk_share: float) -> dict:
     running, start, due = _running_clock()
     is_open = Ticket.status != _CLOSED
     overdue = _overdue(due, Ticket.paused_since, now)
-    breached = and_(running, overdue)
     paused_before = and_(Ticket.paused_since.is_not(None), Ticket.paused_since < now)
     eff_now_e = case((paused_before, _epoch(Ticket.paused_since, dialect)), else_=bindparam("now_e", type_=Float()))
     due_e, start_e = _epoch(due, dialect), _epoch(start, dialect)

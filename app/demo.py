@@ -27,7 +27,7 @@ from models import (
     Customer, DeskSetting, Message, Order, Quarantine, ReferenceCounter, RefundCase, Staff, Ticket, TicketEvent,
 )
 from models.enums import (
-    REFERENCE_PREFIX, Clock, CloseReason, CustomerType, OutOfScope, PaymentMethod, Region, TicketKind, TicketStatus,
+    REFERENCE_PREFIX, Clock, CloseReason, OutOfScope, PaymentMethod, Region, TicketKind,
 )
 
 STAFF = [

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from string import Template
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -78,7 +77,7 @@ def load_detail(session, reference: str, actor) -> DetailData:
     from app.workflow.escalations import eligible_reviewers
     from app.workflow.regions import guidance, label
     from models import Customer, Order, Staff, Ticket
-    from models.enums import CloseReason, Role, TicketKind, TicketStatus
+    from models.enums import CloseReason, Role, TicketKind
 
     t = tickets.get(session, reference)
     data = DetailData(ticket=t)
@@ -103,11 +102,7 @@ def load_detail(session, reference: str, actor) -> DetailData:
     data.assignee = logins.get(t.assignee_id)
     data.reviewer = logins.get(t.reviewer_id)
     data.timeline = timeline(session, t.id)
-    acts = list(next_actions(t, actor, session))
-    if t.kind == TicketKind.COMPLAINT and actor.can("work_tickets") and TicketStatus.INVESTIGATION in states.allowed(t) \
-            and t.status != TicketStatus.RESOLUTION_PROPOSED:
-        acts.insert(acts.index("note") + 1 if "note" in acts else 0, "investigate")
-    data.actions = acts
+    data.actions = acts = list(next_actions(t, actor, session))
     if t.region:
         try:
             data.guidance = guidance(t.region)

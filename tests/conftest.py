@@ -60,19 +60,14 @@ def _demo_template(tmp_path_factory) -> Path:
     from app.business_calendar import BusinessCalendar
     from app.db import open_desk
     from app.demo import build_demo
+    from app.identity import os_login
 
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     d = open_desk(f"sqlite:///{path}")
     with d.session() as s:
-        build_demo(s, DEMO_TICKETS, DEMO_SEED, FROZEN_NOW, BusinessCalendar("EE", None, "Europe/Tallinn"), login=os_login_or_root())
+        build_demo(s, DEMO_TICKETS, DEMO_SEED, FROZEN_NOW, BusinessCalendar("EE", None, "Europe/Tallinn"), login=os_login())
     d.engine.dispose()
     return path
-
-
-def os_login_or_root() -> str:
-    from app.identity import os_login
-
-    return os_login()
 
 
 @pytest.fixture

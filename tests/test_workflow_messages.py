@@ -175,3 +175,16 @@ def test_region_parsing():
     assert "Outback" in regions.guidance("australia_nz")
     with pytest.raises(InputError, match="unknown region"):
         regions.parse("Antarctica")
+
+
+@pytest.mark.parametrize(
+    "state, offered",
+    [("acknowledged", True), ("information_gathering", True), ("investigation", False), ("resolution_proposed", False)],
+)
+def test_investigation_is_offered_where_the_workflow_allows_it(desk, state, offered):
+    """Step 4 (into investigation) is one of the next actions, so every front end offers it."""
+    staff = team(desk)
+    ref = new_complaint(desk)
+    walk(desk, ref, staff["alice"], state)
+    with desk.reader() as s:
+        assert ("investigate" in next_actions(tickets.get(s, ref), staff["alice"])) is offered

@@ -15,7 +15,7 @@ from models.enums import TicketKind, TicketStatus
 
 S = TicketStatus
 ACTIONS = (
-    "acknowledge", "request_info", "note", "reply", "propose", "communicate", "extend", "escalate", "close", "triage",
+    "acknowledge", "request_info", "note", "investigate", "reply", "propose", "communicate", "extend", "escalate", "close", "triage",
     "reopen", "refund_wizard", "assign", "take_review", "final_response",
 )
 
@@ -31,6 +31,10 @@ def next_actions(ticket: Ticket, actor: Actor, session: Session | None = None) -
             out.append("acknowledge")
         if t.status in states.REQUEST_INFO_FROM:
             out.append("request_info")
+        # step 4: into investigation (from acknowledged or information gathering;
+        # going back from a proposed resolution is the service's `move`, not offered here)
+        if S.INVESTIGATION in states.allowed(t) and t.status != S.RESOLUTION_PROPOSED:
+            out.append("investigate")
         if not closed:
             out.append("reply")
         if t.status == S.INVESTIGATION:

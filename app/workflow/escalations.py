@@ -209,10 +209,17 @@ def eligible_reviewers(session: Session, escalation: Ticket) -> list[Staff]:
     return [s for s in seniors if ineligibility(session, escalation, s) is None]
 
 
-def _escalation(session: Session, reference: str, expected_version: int | None) -> Ticket:
+def _escalation(
+    session: Session, actor: Actor | None, reference: str, expected_version: int | None, doing: str, *, open_only: bool = True
+) -> Ticket:
+    """The escalation, locked for this transaction, for a staff member to act on."""
+    if actor is None:
+        raise AccessDenied(f"{doing} needs a staff member")
     t = tickets.lock(session, reference, expected_version)
     if t.kind != TicketKind.ESCALATION.value:
         raise IllegalTransition(f"{t.reference} is a {t.kind} ticket, not an escalation")
+    if open_only and t.status == S.CLOSED:
+        raise IllegalTransition(f"{t.reference} is closed (final response given)")
     return t
 
 
@@ -222,11 +229,7 @@ def take_review(
 ) -> Ticket:
     """A senior takes an escalation's review (submitted -> in_review)."""
     now = aware(now)
-    if actor is None:
-        raise AccessDenied("taking a review needs a staff member")
-    t = _escalation(session, reference, expected_version)
-    if t.status == S.CLOSED:
-        raise IllegalTransition(f"{t.reference} is closed (final response given)")
+    t = _escalation(session, actor, reference, expected_version, "taking a review")
     if t.reviewer_id is not None:
         who = session.get(Staff, t.reviewer_id)
         raise IllegalTransition(f"{t.reference} is already reviewed by {who.login if who else t.reviewer_id}; a supervisor may reassign it")
@@ -250,11 +253,7 @@ def assign_reviewer(
 ) -> Ticket:
     """A supervisor assigns or reassigns an escalation to an eligible senior."""
     now = aware(now)
-    if actor is None:
-        raise AccessDenied("assigning a reviewer needs a staff member")
-    t = _escalation(session, reference, expected_version)
-    if t.status == S.CLOSED:
-        raise IllegalTransition(f"{t.reference} is closed (final response given)")
+    t = _escalation(session, actor, reference, expected_version, "assigning a reviewer")
     if not actor.can("reassign"):
         refuse(session, t, actor.login, now, f"{actor.login} ({actor.role}) may not assign reviewers: supervisors only",
                attempt="assign_reviewer", target=login)
@@ -284,9 +283,7 @@ def final_response(
     """Step 9: the reviewer's final response is queued; the escalation and
     its complaint close (final_response)."""
     now = aware(now)
-    if actor is None:
-        raise AccessDenied("a final response needs a staff member")
-    t = _escalation(session, reference, expected_version)
+    t = _escalation(session, actor, reference, expected_version, "a final response", open_only=False)
     if t.status != S.IN_REVIEW:
         raise IllegalTransition(f"{t.reference} is {t.status}: a final response is given in review (in_review)")
     if t.reviewer_id != actor.id:
