@@ -12,7 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.prepared import Prepared
 from models import TicketEvent
+
+_INSERT_EVENT = Prepared.insert(TicketEvent.__table__)
 
 
 def record(
@@ -24,18 +27,18 @@ def record(
     from_status: str | None = None,
     to_status: str | None = None,
     **detail: Any,
-) -> TicketEvent:
-    event = TicketEvent(
-        ticket_id=ticket_id,
-        at=at,
-        actor=actor,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        detail=json.dumps(detail, default=str, sort_keys=True) if detail else None,
-    )
-    session.add(event)
-    return event
+) -> None:
+    """Append one event, written at once (a prepared insert in the session's
+    transaction: no ORM object, no flush; the ticket row must exist)."""
+    _INSERT_EVENT.run(session, {
+        "ticket_id": ticket_id,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "detail": json.dumps(detail, default=str, sort_keys=True) if detail else None,
+    })
 
 
 def events(session: Session, ticket_id: int) -> list[TicketEvent]:

@@ -12,15 +12,16 @@ import re
 from sqlalchemy import text
 from sqlmodel import Session
 
+from app.prepared import Prepared
 from models.enums import REFERENCE_PREFIX, TicketKind
 
 REFERENCE_RE = re.compile(r"\b(CMP|ESC|RFD|INQ)-(\d{4})-(\d{6,})\b")
 
-_UPSERT = text(
+_UPSERT = Prepared(text(
     "INSERT INTO reference_counter (prefix, year, last) VALUES (:prefix, :year, :n) "
     "ON CONFLICT (prefix, year) DO UPDATE SET last = reference_counter.last + :n "
     "RETURNING last"
-)
+))
 
 
 def format_reference(kind: TicketKind | str, year: int, number: int) -> str:
@@ -30,7 +31,7 @@ def format_reference(kind: TicketKind | str, year: int, number: int) -> str:
 def reserve(session: Session, kind: TicketKind | str, year: int, count: int = 1) -> int:
     """Reserve `count` numbers; returns the first one."""
     prefix = REFERENCE_PREFIX[TicketKind(kind)]
-    last = session.execute(_UPSERT, {"prefix": prefix, "year": year, "n": count}).scalar_one()
+    last = _UPSERT.scalar(session, {"prefix": prefix, "year": year, "n": count})
     return int(last) - count + 1
 
 

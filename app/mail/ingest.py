@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
@@ -25,6 +25,7 @@ from app.mail import sources
 from app.mail.parse import FUTURE_DATE_SLACK, ParsedMessage, Unparseable, parse_message, peek_message_id, raw_key, storable
 from app.mail.route import Intent, classify, threads_by_subject
 from app.mail.sources import RawMessage
+from app.prepared import Prepared
 from models import Attachment, Message, Quarantine, Ticket
 
 log = logging.getLogger("esimdesk.intake")
@@ -137,18 +138,18 @@ def ingest_raw(desk, rm: RawMessage, now: datetime | None = None, *, config: Des
 
 # one round trip: the ticket already holding this message (by dedupe key or
 # Message-ID), or "" when it is held in quarantine; no row when it is new
-_DUPLICATE_SQL = text(
+_DUPLICATE_SQL = Prepared(text(
     "SELECT t.reference FROM message m JOIN ticket t ON t.id = m.ticket_id WHERE m.dedupe_key = :key "
     "UNION ALL SELECT t.reference FROM message m JOIN ticket t ON t.id = m.ticket_id WHERE m.message_id = :mid "
     "UNION ALL SELECT coalesce(t.reference, '') FROM quarantine q LEFT JOIN ticket t ON t.id = q.ticket_id "
     "WHERE q.dedupe_key = :key LIMIT 1"
-)
+))
 
 
 def _find_duplicate(session: Session, message_id: str | None, key: str) -> str | None:
     """The reference of the ticket that already holds this message ("" when it
     is held in quarantine), or None when the message is new."""
-    row = session.connection().execute(_DUPLICATE_SQL, {"key": key, "mid": message_id}).first()
+    row = _DUPLICATE_SQL.first(session, {"key": key, "mid": message_id})
     return None if row is None else row[0]
 
 
@@ -173,27 +174,27 @@ def quarantine_raw(desk, rm: RawMessage, reason: str, now: datetime, message_id:
 
 
 # -- routing ------------------------------------------------------------------------
-def _thread_ticket(session: Session, parsed: ParsedMessage) -> Ticket | None:
-    """The ticket whose stored message this one answers (In-Reply-To/References)."""
+def _thread_ticket(session: Session, parsed: ParsedMessage) -> str | None:
+    """The reference of the ticket whose stored message this one answers (In-Reply-To/References)."""
     ids = [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
     if not ids:
         return None
-    row = session.execute(
-        select(Ticket).join(Message, Message.ticket_id == Ticket.id).where(Message.message_id.in_(ids)).order_by(Message.id.desc()).limit(1)
-    ).first()
-    return row[0] if row else None
+    return session.connection().execute(
+        select(Ticket.reference).join(Message, Message.ticket_id == Ticket.id).where(Message.message_id.in_(ids))
+        .order_by(Message.id.desc()).limit(1)
+    ).scalar()
 
 
-def _ticket(session: Session, reference: str) -> Ticket | None:
-    return session.scalars(select(Ticket).where(Ticket.reference == reference)).first()
+_KIND_OF = Prepared(select(Ticket.kind).where(Ticket.reference == bindparam("reference")))
 
 
-def _subject_ticket(session: Session, intent: Intent) -> Ticket | None:
-    for ref in intent.references:
-        t = _ticket(session, ref)
-        if t is not None:
-            return t
-    return None
+def _kind_of(session: Session, reference: str) -> str | None:
+    """The kind of ticket `reference`, None when there is no such ticket."""
+    return _KIND_OF.scalar(session, {"reference": reference})
+
+
+def _subject_ticket(session: Session, intent: Intent) -> str | None:
+    return next((ref for ref in intent.references if _kind_of(session, ref) is not None), None)
 
 
 def route_message(
@@ -206,14 +207,14 @@ def route_message(
     from app.mail import tickets as wf
 
     intent = classify(parsed.subject, parsed.body)
+    row = wf.inbound_row(parsed, dedupe, now)
     if forced_kind is None and (intent.kind == "escalation" or intent.references or parsed.in_reply_to or parsed.references):
-        msg = wf.inbound_message(parsed, dedupe, now)
-        result, t = _route_existing(session, parsed, intent, msg, received=received, now=now, config=config)
-        if t is not None:
-            session.flush()
-            _attachments(session, t, msg.id, parsed, now)
-            return result, t.reference
-    # a new ticket; the message row goes in through Core (the hot path of a batch)
+        routed = _route_existing(session, parsed, intent, row, received=received, now=now, config=config)
+        if routed is not None:
+            result, ticket_id, reference, message_id = routed
+            _attachments(session, ticket_id, message_id, parsed, now)
+            return result, reference
+    # a new ticket
     kind = forced_kind or ("inquiry" if intent.kind == "escalation" else intent.kind)
     if kind == "complaint":
         t = wf.new_complaint(session, parsed, received=received, now=now, config=config)
@@ -221,56 +222,61 @@ def route_message(
         t = wf.new_refund(session, parsed, order_number=intent.order_number, received=received, now=now, config=config)
     else:
         t = wf.new_inquiry(session, parsed, received=received, now=now, config=config)
-    message_id = session.connection().execute(_INSERT_MESSAGE, wf.inbound_row(parsed, dedupe, now, t.id)).inserted_primary_key[0]
-    _attachments(session, t, message_id, parsed, now)
+    message_id = _INSERT_MESSAGE.scalar(session, {**row, "ticket_id": t.id})
+    _attachments(session, t.id, message_id, parsed, now)
     if t.kind == "refund" and t.info_needed == "order_number":
         wf.ask_order_number(session, t, intent.order_number, now=now, config=config)
     return CREATED, t.reference
 
 
 def _route_existing(
-    session: Session, parsed: ParsedMessage, intent: Intent, msg: Message, *, received: datetime, now: datetime, config: DeskConfig,
-) -> tuple[str, Ticket | None]:
-    """Replies and escalations: (result, ticket), or (created, None) when the
-    message asks for a new ticket."""
+    session: Session, parsed: ParsedMessage, intent: Intent, row: dict, *, received: datetime, now: datetime, config: DeskConfig,
+) -> tuple[str, int, str, int] | None:
+    """Replies and escalations: (result, ticket id, reference, message id),
+    or None when the message asks for a new ticket."""
     from app.mail import tickets as wf
+
+    def linked(reference: str) -> tuple[str, int, str, int]:
+        logged = wf.replied(session, reference, row, now=now, config=config)
+        return LINKED, logged.ticket_id, logged.reference, logged.message_id
 
     thread = _thread_ticket(session, parsed)  # In-Reply-To/References name one of our messages
     if thread is not None and (intent.is_reply or intent.kind != "escalation"):
-        return LINKED, wf.replied(session, thread, msg, now=now, config=config)
+        return linked(thread)
     if intent.kind == "escalation":
-        target = _ticket(session, intent.escalates or "")
-        if target is not None and target.kind == "complaint":
-            created, t = wf.escalate(session, target, parsed, msg, received=received, now=now, config=config)
-            return (CREATED if created else LINKED), t
-        if target is not None:
-            return LINKED, wf.replied(session, target, msg, now=now, config=config)
-        return CREATED, None  # an unknown reference: a new inquiry for triage
+        target = intent.escalates or ""
+        kind = _kind_of(session, target)
+        if kind == "complaint":
+            created, ticket_id, reference, message_id = wf.escalate(session, target, parsed, row, received=received, now=now, config=config)
+            return (CREATED if created else LINKED), ticket_id, reference, message_id
+        if kind is not None:
+            return linked(target)
+        return None  # an unknown reference: a new inquiry for triage
     if threads_by_subject(intent):
-        t = _subject_ticket(session, intent)
-        if t is not None:
-            return LINKED, wf.replied(session, t, msg, now=now, config=config)
-    return CREATED, None
+        reference = _subject_ticket(session, intent)
+        if reference is not None:
+            return linked(reference)
+    return None
 
 
-_INSERT_MESSAGE = insert(Message.__table__)
-_INSERT_ATTACHMENT = insert(Attachment.__table__)
+_INSERT_MESSAGE = Prepared.insert(Message.__table__, returning="id")
+_INSERT_ATTACHMENT = Prepared.insert(Attachment.__table__)
 
 
-def _attachments(session: Session, t: Ticket, message_id: int, parsed: ParsedMessage, now: datetime) -> None:
+def _attachments(session: Session, ticket_id: int, message_id: int, parsed: ParsedMessage, now: datetime) -> None:
     if not parsed.attachments:
         return
     conn = session.connection()
     big = []
     for a in parsed.attachments:
-        conn.execute(_INSERT_ATTACHMENT, {"message_id": message_id, "filename": a.filename, "content_type": a.content_type,
+        _INSERT_ATTACHMENT.run(conn, {"message_id": message_id, "filename": a.filename, "content_type": a.content_type,
                                           "size": a.size, "data": a.data})
         if a.data is None:
             big.append(a.size)
     if big:
         from app import history
 
-        history.record(session, t.id, None, "attachment_not_stored", now, sizes=big,
+        history.record(session, ticket_id, None, "attachment_not_stored", now, sizes=big,
                        note="larger than the storage cap; name, type and size recorded")
 
 

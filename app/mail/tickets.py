@@ -9,44 +9,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from app import history
+from app import history, tickets
 from app.business_calendar import desk_calendar
 from app.config import DeskConfig
 from app.mail.parse import ParsedMessage
 from app.mail.route import find_order_number
+from app.prepared import Prepared
 from app.references import next_reference
 from app.sla_clocks import clock_due
 from app.workflow import intake as wf_intake
 from app.workflow.escalations import create_escalation
-from app.workflow.messages import customer_replied
+from app.workflow.intake import NewTicket
+from app.workflow.messages import ReplyLogged, log_customer_reply
 from models import Message, Order, RefundCase, Ticket
 from models.enums import Clock, MessageKind, TicketKind, TicketStatus
 
 ORDER_QUESTION_TEMPLATE = "refund_order_number"
 
 
-def inbound_message(parsed: ParsedMessage, dedupe: str, now: datetime) -> Message:
-    """The inbound Message row for `parsed` (ticket_id set when attached)."""
-    return Message(
-        kind=MessageKind.INBOUND.value,
-        message_id=parsed.message_id,
-        dedupe_key=dedupe,
-        in_reply_to=parsed.in_reply_to,
-        from_addr=parsed.from_addr,
-        from_name=parsed.from_name,
-        to_addr=parsed.to_addr,
-        subject=parsed.subject,
-        body=parsed.body,
-        sent_at=parsed.date,
-        created_at=now,
-    )
-
-
-def inbound_row(parsed: ParsedMessage, dedupe: str, now: datetime, ticket_id: int) -> dict:
-    """The same row as `inbound_message`, as parameters for a Core insert."""
+def inbound_row(parsed: ParsedMessage, dedupe: str, now: datetime, ticket_id: int | None = None) -> dict:
+    """The inbound message's column values (ticket_id set once its ticket is known)."""
     return {
         "ticket_id": ticket_id, "kind": MessageKind.INBOUND.value, "message_id": parsed.message_id, "dedupe_key": dedupe,
         "in_reply_to": parsed.in_reply_to, "from_addr": parsed.from_addr, "from_name": parsed.from_name,
@@ -55,17 +40,17 @@ def inbound_row(parsed: ParsedMessage, dedupe: str, now: datetime, ticket_id: in
     }
 
 
-def new_complaint(session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig) -> Ticket:
+def new_complaint(session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig) -> NewTicket:
     """A complaint from the mail's sender; the caller stores the message."""
-    return wf_intake.create_complaint(
+    return wf_intake.log_complaint(
         session, received_at=received, email=parsed.from_addr, name=parsed.from_name, subject=parsed.subject,
         description=parsed.body, source="email", config=config, now=now,
     )
 
 
-def new_inquiry(session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig) -> Ticket:
+def new_inquiry(session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig) -> NewTicket:
     """An inquiry for triage; the caller stores the message."""
-    return wf_intake.create_inquiry(
+    return wf_intake.log_inquiry(
         session, received_at=received, email=parsed.from_addr, name=parsed.from_name, subject=parsed.subject,
         description=parsed.body, source="email", config=config, now=now,
     )
@@ -73,41 +58,41 @@ def new_inquiry(session: Session, parsed: ParsedMessage, *, received: datetime, 
 
 def new_refund(
     session: Session, parsed: ParsedMessage, *, order_number: str | None, received: datetime, now: datetime, config: DeskConfig,
-) -> Ticket:
+) -> NewTicket:
     """A refund ticket (RFD-…) with its RefundCase; the review clock starts at
     receipt. Without a known order `info_needed` is "order_number" and the
     caller, once the message is stored, asks with `ask_order_number`."""
     cal = desk_calendar(config)
-    order = session.scalars(select(Order).where(Order.number == order_number)).first() if order_number else None
-    customer = wf_intake.find_or_create_customer(session, email=parsed.from_addr, name=parsed.from_name, phone=None, now=now)
-    t = Ticket(
+    order = _FIND_ORDER.first(session, {"number": order_number}) if order_number else None
+    order_id, number, brand = order if order is not None else (None, None, None)
+    customer_id = wf_intake.customer_id_for(session, email=parsed.from_addr, name=parsed.from_name, phone=None, now=now)
+    values = dict(
         reference=next_reference(session, TicketKind.REFUND, cal.local_date(received).year),
         kind=TicketKind.REFUND.value,
         status=TicketStatus.SUBMITTED.value,
         subject=(parsed.subject or "Refund Request").strip()[:500],
         description=parsed.body,
-        brand=order.brand if order else "esimium",
-        customer_id=customer.id,
-        order_id=order.id if order else None,
-        info_needed=None if order else "order_number",
+        brand=brand or "esimium",
+        customer_id=customer_id,
+        order_id=order_id,
+        info_needed=None if order_id else "order_number",
         received_at=received,
         review_due_at=clock_due(cal, Clock.REFUND_REVIEW, received),
         created_at=now,
         updated_at=now,
     )
-    from app.workflow.guard import refresh_due
-
-    refresh_due(t)
-    session.add(t)
-    session.flush()
-    session.add(RefundCase(ticket_id=t.id, policy=(order.brand if order else None) or "esimium"))
-    history.record(session, t.id, None, "created", now, None, t.status, kind=t.kind, source="email",
-                   order=order.number if order else None, order_given=order_number)
+    t = wf_intake.store_new(session, values, None, None, now, source="email", order=number,
+                            order_given=order_number)
+    _INSERT_CASE.run(session, {"ticket_id": t.id, "policy": brand or "esimium"})
     return t
 
 
-def ask_order_number(session: Session, t: Ticket, given: str | None, *, now: datetime, config: DeskConfig) -> None:
-    from app.workflow.outbox import queue_rendered
+_FIND_ORDER = Prepared(select(Order.id, Order.number, Order.brand).where(Order.number == bindparam("number")))
+_INSERT_CASE = Prepared.insert(RefundCase.__table__)
+
+
+def ask_order_number(session: Session, t: NewTicket, given: str | None, *, now: datetime, config: DeskConfig) -> None:
+    from app.workflow.outbox import queue_message
     from app.workflow.templates import Rendered
 
     problem = (f"We could not find an order with the number {given} in our records."
@@ -119,38 +104,42 @@ def ask_order_number(session: Session, t: Ticket, given: str | None, *, now: dat
         f"Reference: {t.reference}\n"
     )
     rendered = Rendered(ORDER_QUESTION_TEMPLATE, f"Your refund request {t.reference}: order number needed", body)
-    queued = queue_rendered(session, t, rendered, now=now, author=None, config=config)
+    queued = queue_message(session, t, rendered, now=now, author=None, config=config)
     history.record(session, t.id, None, "info_requested", now, t.status, t.status, missing="order_number",
                    queued=queued is not None)
 
 
 def escalate(
-    session: Session, complaint: Ticket, parsed: ParsedMessage, msg: Message, *, received: datetime, now: datetime, config: DeskConfig,
-) -> tuple[bool, Ticket]:
-    """(created, ticket): the new escalation, or, when the workflow declines
-    (second escalation, nothing to escalate yet), the ticket that received the
-    message as correspondence."""
-    outcome = create_escalation(session, complaint.reference, received_at=received, reason=None, message=msg, config=config, now=now)
-    if outcome.created and outcome.escalation is not None:
-        return True, outcome.escalation
-    return False, outcome.complaint
+    session: Session, complaint: str, parsed: ParsedMessage, row: dict, *, received: datetime, now: datetime, config: DeskConfig,
+) -> tuple[bool, int, str, int | None]:
+    """(created, ticket id, reference, message id): the new escalation, or,
+    when the workflow declines (second escalation, nothing to escalate yet),
+    the ticket that received the message as correspondence."""
+    msg = Message(**row)
+    outcome = create_escalation(session, complaint, received_at=received, reason=None, message=msg, config=config, now=now)
+    t = outcome.escalation if outcome.created and outcome.escalation is not None else outcome.complaint
+    session.flush()
+    return outcome.created and outcome.escalation is not None, t.id, t.reference, msg.id
 
 
-def replied(session: Session, t: Ticket, msg: Message, *, now: datetime, config: DeskConfig) -> Ticket:
-    """The customer wrote on ticket `t` (the workflow attaches the message,
-    records the reply and resumes a ticket that waited on the customer)."""
-    t = customer_replied(session, t.reference, message=msg, now=now, config=config)
-    if t.kind == TicketKind.REFUND.value and t.order_id is None:
-        _link_order_from_reply(session, t, msg, now)
-    return t
+def replied(session: Session, reference: str, row: dict, *, now: datetime, config: DeskConfig) -> ReplyLogged:
+    """The customer wrote on ticket `reference` (the workflow stores the
+    message, records the reply and resumes a ticket that waited on the
+    customer); a refund still missing its order is linked to the order the
+    reply names."""
+    logged = log_customer_reply(session, reference, row, now=now, config=config)
+    if logged.kind == TicketKind.REFUND.value and logged.order_id is None:
+        _link_order_from_reply(session, logged, row, now)
+    return logged
 
 
-def _link_order_from_reply(session: Session, t: Ticket, msg: Message, now: datetime) -> None:
+def _link_order_from_reply(session: Session, logged: ReplyLogged, row: dict, now: datetime) -> None:
     """The customer answered the order-number question: link the order."""
-    number = find_order_number(msg.subject, msg.body)
+    number = find_order_number(row.get("subject"), row.get("body"))
     order = session.scalars(select(Order).where(Order.number == number)).first() if number else None
     if order is None:
         return
+    t = tickets.lock(session, logged.reference)
     t.order_id = order.id
     t.brand = order.brand
     if t.info_needed == "order_number":
@@ -158,4 +147,4 @@ def _link_order_from_reply(session: Session, t: Ticket, msg: Message, now: datet
     case = session.scalars(select(RefundCase).where(RefundCase.ticket_id == t.id)).first()
     if case is not None and case.decision is None:
         case.policy = order.brand or "esimium"
-    history.record(session, t.id, None, "order_linked", now, t.status, t.status, order=order.number, message_id=msg.id)
+    history.record(session, t.id, None, "order_linked", now, t.status, t.status, order=order.number, message_id=logged.message_id)

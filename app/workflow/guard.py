@@ -32,14 +32,18 @@ def begin(
     return tickets.lock(session, reference, expected_version)
 
 
-def refresh_due(t: Ticket) -> None:
-    """due_at/due_clock = the running governing clock's deadline (None when
-    no clock runs, the clock has stopped, or it has no stored deadline)."""
+def due_of(t) -> tuple[datetime | None, str | None]:  # noqa: ANN001  a Ticket or anything with its fields
+    """(due_at, due_clock): the running governing clock's deadline, or (None,
+    None) when no clock runs, the clock has stopped, or it has no stored deadline."""
     clock, _start, due, stopped = governing_clock(t)
     if clock is None or due is None or stopped is not None:
-        t.due_at, t.due_clock = None, None
-    else:
-        t.due_at, t.due_clock = due, clock.value
+        return None, None
+    return due, clock.value
+
+
+def refresh_due(t: Ticket) -> None:
+    """Point t.due_at/t.due_clock at the governing clock's deadline (`due_of`)."""
+    t.due_at, t.due_clock = due_of(t)
 
 
 def finish(t: Ticket, login: str | None, now: datetime) -> None:

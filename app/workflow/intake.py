@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import SimpleNamespace
 
 from dateutil import parser as dateparser
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
 from app import history
@@ -22,10 +23,11 @@ from app.business_calendar import desk_calendar
 from app.config import DeskConfig, load_config
 from app.errors import InputError
 from app.identity import Actor
+from app.prepared import Prepared
 from app.references import next_reference
 from app.sla_clocks import ACK_BUSINESS_DAYS
 from app.workflow import regions
-from app.workflow.guard import aware, refresh_due
+from app.workflow.guard import aware, due_of
 from models import Customer, Message, Order, Ticket
 from models.enums import MessageKind, TicketKind, TicketStatus
 
@@ -131,22 +133,31 @@ def missing_info_text(info_needed: str | None) -> str:
     return "\nTo investigate your complaint we still need:\n" + "\n".join(lines) + "\nPlease reply to this email with these details.\n"
 
 
-def find_or_create_customer(session: Session, *, email: str | None, name: str | None, phone: str | None, now: datetime) -> Customer:
-    """The customer with this email (case-insensitive), blanks filled in; or a new one."""
+_FIND_CUSTOMER = Prepared(
+    select(Customer.id, Customer.name, Customer.phone).where(func.lower(Customer.email) == bindparam("email")).order_by(Customer.id).limit(1)
+)
+_INSERT_CUSTOMER = Prepared.insert(Customer.__table__, returning="id")
+_FILL_CUSTOMER = Prepared(
+    update(Customer.__table__).where(Customer.__table__.c.id == bindparam("cid"))
+    .values(name=func.coalesce(Customer.__table__.c.name, bindparam("name")), phone=func.coalesce(Customer.__table__.c.phone, bindparam("phone")))
+)
+
+
+def customer_id_for(session: Session, *, email: str | None, name: str | None, phone: str | None, now: datetime) -> int:
+    """The id of the customer with this email (case-insensitive), blanks in
+    its name and phone filled in; or of a new customer. Core statements: this
+    runs once per message on the intake path."""
+    conn = session.connection()  # once: every statement below runs on it
     email_n = (email or "").strip()
-    c = None
-    if email_n:
-        c = session.scalars(select(Customer).where(func.lower(Customer.email) == email_n.lower()).order_by(Customer.id)).first()
-    if c is None:
-        c = Customer(email=email_n, name=(name or "").strip() or None, phone=(phone or "").strip() or None, created_at=now)
-        session.add(c)
-        session.flush()
-        return c
-    if not c.name and not _blank(name):
-        c.name = str(name).strip()
-    if not c.phone and not _blank(phone):
-        c.phone = str(phone).strip()
-    return c
+    name_n = None if _blank(name) else str(name).strip()
+    phone_n = None if _blank(phone) else str(phone).strip()
+    row = _FIND_CUSTOMER.first(conn, {"email": email_n.lower()}) if email_n else None
+    if row is None:
+        return _INSERT_CUSTOMER.scalar(conn, {"email": email_n, "name": name_n, "phone": phone_n, "created_at": now})
+    cid, has_name, has_phone = row
+    if (name_n and not has_name) or (phone_n and not has_phone):
+        _FILL_CUSTOMER.run(conn, {"cid": cid, "name": name_n, "phone": phone_n})
+    return cid
 
 
 def _order_id(session: Session, order_number: str | None) -> int | None:
@@ -158,16 +169,7 @@ def _order_id(session: Session, order_number: str | None) -> int | None:
     return o.id
 
 
-def _attach(session: Session, t: Ticket, message: Message | None) -> None:
-    if message is None:
-        return
-    message.ticket_id = t.id
-    if not message.kind:
-        message.kind = MessageKind.INBOUND.value
-    session.add(message)
-
-
-def create_complaint(
+def log_complaint(
     session: Session,
     *,
     received_at: datetime,
@@ -186,7 +188,7 @@ def create_complaint(
     priority: int = 2,
     config: DeskConfig | None = None,
     now: datetime | None = None,
-) -> Ticket:
+) -> NewTicket:
     """Log a complaint (status submitted, reference CMP-YYYY-NNNNNN); its
     acknowledgment clock (2 business days) starts at `received_at`.
 
@@ -216,12 +218,13 @@ def create_complaint(
         raise InputError(problems_line(problems))
     bad = {p.field for p in problems}
     region_v = None if "region" in bad else regions.parse(region)
-    customer = find_or_create_customer(
+    customer_id = customer_id_for(
         session, email=None if "email" in bad else email, name=None if "name" in bad else name,
         phone=None if "phone" in bad else phone, now=now,
     )
     year = cal.local_date(received_at).year
-    t = Ticket(
+    info_needed = info_needed_of(problems)
+    values = dict(
         reference=next_reference(session, TicketKind.COMPLAINT, year),
         kind=TicketKind.COMPLAINT.value,
         status=TicketStatus.SUBMITTED.value,
@@ -231,8 +234,8 @@ def create_complaint(
         region=region_v.value if region_v else None,
         incident_date=None if _blank(incident_date) else str(incident_date).strip()[:32],
         inquiry_reference=None if _blank(inquiry_reference) or "inquiry_reference" in bad else str(inquiry_reference).strip(),
-        info_needed=info_needed_of(problems),
-        customer_id=customer.id,
+        info_needed=info_needed,
+        customer_id=customer_id,
         order_id=_order_id(session, order_number),
         received_at=received_at,
         ack_due_at=cal.due_at(received_at, ACK_BUSINESS_DAYS),
@@ -240,10 +243,10 @@ def create_complaint(
         updated_at=now,
         updated_by=actor.login if actor else None,
     )
-    return _store_new(session, t, message, actor, now, source=source, info_needed=t.info_needed, region=t.region)
+    return store_new(session, values, message, actor, now, source=source, info_needed=info_needed, region=values["region"])
 
 
-def create_inquiry(
+def log_inquiry(
     session: Session,
     *,
     received_at: datetime,
@@ -258,7 +261,7 @@ def create_inquiry(
     message: Message | None = None,
     now: datetime | None = None,
     config: DeskConfig | None = None,
-) -> Ticket:
+) -> NewTicket:
     """Log a message that is not (yet) a complaint: kind inquiry, status
     submitted, reference INQ-…. Triage decides (out of scope, answered, or
     reopened as a complaint). Until then the acknowledgment clock (2 business
@@ -280,31 +283,62 @@ def create_inquiry(
         if source == "console":
             raise
         region_v = None
-    customer = find_or_create_customer(session, email=email, name=name, phone=phone, now=now)
+    customer_id = customer_id_for(session, email=email, name=name, phone=phone, now=now)
     cal = desk_calendar(config or load_config())
-    t = Ticket(
+    values = dict(
         reference=next_reference(session, TicketKind.INQUIRY, cal.local_date(received_at).year),
         kind=TicketKind.INQUIRY.value,
         status=TicketStatus.SUBMITTED.value,
         subject=(subject or "").strip()[:500],
         description=description,
         region=region_v.value if region_v else None,
-        customer_id=customer.id,
+        customer_id=customer_id,
         received_at=received_at,
         ack_due_at=cal.due_at(received_at, ACK_BUSINESS_DAYS),
         created_at=now,
         updated_at=now,
         updated_by=actor.login if actor else None,
     )
-    return _store_new(session, t, message, actor, now, source=source)
+    return store_new(session, values, message, actor, now, source=source)
 
 
-def _store_new(session: Session, t: Ticket, message: Message | None, actor: Actor | None, now: datetime, **detail) -> Ticket:
-    """Insert a new ticket with its governing deadline, its inbound message and its "created" event."""
-    refresh_due(t)
-    session.add(t)
-    session.flush()
-    _attach(session, t, message)
+def create_complaint(session: Session, **fields) -> Ticket:
+    """`log_complaint`, returning the stored Ticket (for services and the console)."""
+    return session.get(Ticket, log_complaint(session, **fields).id)
+
+
+def create_inquiry(session: Session, **fields) -> Ticket:
+    """`log_inquiry`, returning the stored Ticket."""
+    return session.get(Ticket, log_inquiry(session, **fields).id)
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    """What the caller of a `log_*` function learns about the ticket it stored."""
+
+    id: int
+    reference: str
+    kind: str
+    status: str
+    customer_id: int | None
+    info_needed: str | None
+
+
+_INSERT_TICKET = Prepared.insert(Ticket.__table__, returning="id")
+
+
+def store_new(session: Session, values: dict, message: Message | None, actor: Actor | None, now: datetime, **detail) -> NewTicket:
+    """Insert a new ticket (column values; its governing deadline is added
+    here) with its inbound message and its "created" event. Core statements,
+    no ORM object: this is the hot path of an intake batch."""
+    values = {**_INSERT_TICKET.defaults, **values}
+    values["due_at"], values["due_clock"] = due_of(SimpleNamespace(**values))
+    t = NewTicket(_INSERT_TICKET.scalar(session, values), values["reference"], values["kind"], values["status"],
+                  values["customer_id"], values["info_needed"])
+    if message is not None:
+        message.ticket_id = t.id
+        message.kind = message.kind or MessageKind.INBOUND.value
+        session.add(message)
     history.record(session, t.id, actor.login if actor else None, "created", now, None, t.status, kind=t.kind, **detail)
     return t
 

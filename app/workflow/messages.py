@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from app import history, tickets
 from app.business_calendar import desk_calendar
 from app.config import DeskConfig
-from app.errors import AccessDenied, InputError
+from app.errors import AccessDenied, InputError, NotFound
 from app.identity import Actor
+from app.prepared import Prepared
 from app.untrusted import inert
 from app.workflow import outbox, waiting
 from app.workflow.guard import aware, begin, finish
@@ -89,26 +90,61 @@ def reply(
     return msg
 
 
-def customer_replied(session: Session, reference: str, *, message: Message, now: datetime, config: DeskConfig | None = None) -> Ticket:
-    """The customer wrote to an existing ticket (intake calls this): the
-    message is attached, a "reply" event (actor None) is recorded, and a
-    ticket waiting on the customer resumes (its clock moves by the business
-    days waited). Works on closed tickets too (the message is kept)."""
-    from app.config import load_config
+@dataclass(frozen=True)
+class ReplyLogged:
+    """What `log_customer_reply` stored: the message, on which ticket."""
 
+    ticket_id: int
+    reference: str
+    kind: str
+    status: str
+    order_id: int | None
+    message_id: int
+
+
+_T = Ticket.__table__
+_REPLY_TARGET = Prepared(
+    select(_T.c.id, _T.c.reference, _T.c.kind, _T.c.status, _T.c.paused_since.is_not(None), _T.c.order_id)
+    .where(_T.c.reference == bindparam("reference")).with_for_update()  # FOR UPDATE on PostgreSQL; SQLite holds the write lock
+)
+_TOUCH = Prepared(
+    update(_T).where(_T.c.id == bindparam("tid"))
+    .values(version=_T.c.version + 1, updated_at=bindparam("now", type_=_T.c.updated_at.type), updated_by=None)
+)
+_INSERT_MESSAGE = Prepared.insert(Message.__table__, returning="id")
+
+
+def log_customer_reply(session: Session, reference: str, row: dict, *, now: datetime, config: DeskConfig | None = None) -> ReplyLogged:
+    """The customer wrote to an existing ticket (intake calls this with the
+    message's column values): the message is stored, a "reply" event (actor
+    None) is recorded and the ticket's version moves on; a ticket waiting on
+    the customer resumes (its clock moves by the business days waited).
+    Works on closed tickets too (the message is kept)."""
     now = aware(now)
-    t = tickets.lock(session, reference, None)
-    message.ticket_id = t.id
-    message.kind = MessageKind.INBOUND.value
-    if message.created_at is None:
-        message.created_at = now
-    session.add(message)
-    session.flush()
-    history.record(session, t.id, None, "reply", now, t.status, t.status, message_id=message.id, inbound=True)
-    if t.paused_since is not None and t.status != TicketStatus.CLOSED.value:
+    target = _REPLY_TARGET.first(session, {"reference": reference.strip().upper()})
+    if target is None:
+        raise NotFound(f"no ticket {reference!r}")
+    tid, ref, kind, status, paused, order_id = target
+    mid = _INSERT_MESSAGE.scalar(session, {**row, "ticket_id": tid, "kind": MessageKind.INBOUND.value,
+                                           "created_at": row.get("created_at") or now})
+    history.record(session, tid, None, "reply", now, status, status, message_id=mid, inbound=True)
+    if paused and status != TicketStatus.CLOSED.value:
+        from app.config import load_config
+
+        t = tickets.lock(session, ref)
         waiting.resume(session, t, now, desk_calendar(config or load_config()))
-    finish(t, None, now)
-    return t
+        finish(t, None, now)
+    else:
+        _TOUCH.run(session, {"tid": tid, "now": now})
+    return ReplyLogged(tid, ref, kind, status, order_id, mid)
+
+
+def customer_replied(session: Session, reference: str, *, message: Message, now: datetime, config: DeskConfig | None = None) -> Ticket:
+    """`log_customer_reply` for a Message object (it is stored as a new row;
+    the object gets the row's id and ticket); returns the ticket."""
+    logged = log_customer_reply(session, reference, message.model_dump(exclude={"id", "ticket_id", "kind"}), now=now, config=config)
+    message.id, message.ticket_id, message.kind = logged.message_id, logged.ticket_id, MessageKind.INBOUND.value
+    return session.get(Ticket, logged.ticket_id, populate_existing=True)
 
 
 # -- the timeline ----------------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from app.config import DeskConfig
+from app.prepared import Prepared
 from app.workflow.templates import Rendered, render
 from models import Customer, Message, Ticket
 from models.enums import DeliveryState, MessageKind
@@ -24,39 +25,38 @@ def base_values(session: Session, t: Ticket, config: DeskConfig) -> dict[str, st
     return {"reference": t.reference, "customer_name": name or "customer", "desk_address": config.desk_address}
 
 
-def _last_inbound_id(session: Session, t: Ticket) -> str | None:
-    return session.scalars(
-        select(Message.message_id)
-        .where(Message.ticket_id == t.id, Message.kind == MessageKind.INBOUND.value, Message.message_id.is_not(None))
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(1)
-    ).first()
+_C, _M = Customer.__table__, Message.__table__
+_CUSTOMER_EMAIL = Prepared(select(_C.c.email).where(_C.c.id == bindparam("cid")))
+_LAST_INBOUND_ID = Prepared(
+    select(_M.c.message_id)
+    .where(_M.c.ticket_id == bindparam("tid"), _M.c.kind == MessageKind.INBOUND.value, _M.c.message_id.is_not(None))
+    .order_by(_M.c.created_at.desc(), _M.c.id.desc()).limit(1)
+)
+_INSERT_MESSAGE = Prepared.insert(_M, returning="id")
+
+
+def queue_message(session: Session, t, rendered: Rendered, *, now: datetime, author: str | None, config: DeskConfig) -> int | None:  # noqa: ANN001  t: a Ticket or NewTicket
+    """Queue an outbound message; its id, or None (nothing queued) when the
+    customer has no email address on file. Prepared statements: intake
+    queues questions on its hot path."""
+    assert t.reference in rendered.subject, "every customer subject names the reference"
+    if session.new or session.dirty:
+        session.flush()  # the statements below read what the ORM may still hold
+    email = _CUSTOMER_EMAIL.scalar(session, {"cid": t.customer_id}) if t.customer_id else None
+    if not (email or "").strip():
+        return None
+    return _INSERT_MESSAGE.scalar(session, {
+        "ticket_id": t.id, "kind": MessageKind.OUTBOUND.value, "from_addr": config.desk_address, "to_addr": email,
+        "subject": rendered.subject, "body": rendered.body, "template": rendered.template, "author": author,
+        "in_reply_to": _LAST_INBOUND_ID.scalar(session, {"tid": t.id}), "created_at": now,
+        "delivery": DeliveryState.QUEUED.value, "next_attempt_at": now,
+    })
 
 
 def queue_rendered(session: Session, t: Ticket, rendered: Rendered, *, now: datetime, author: str | None, config: DeskConfig) -> Message | None:
-    """Queue an outbound message; None (nothing queued) when the customer has
-    no email address on file."""
-    assert t.reference in rendered.subject, "every customer subject names the reference"
-    c = customer_of(session, t)
-    if c is None or not (c.email or "").strip():
-        return None
-    msg = Message(
-        ticket_id=t.id,
-        kind=MessageKind.OUTBOUND.value,
-        from_addr=config.desk_address,
-        to_addr=c.email,
-        subject=rendered.subject,
-        body=rendered.body,
-        template=rendered.template,
-        author=author,
-        in_reply_to=_last_inbound_id(session, t),
-        created_at=now,
-        delivery=DeliveryState.QUEUED.value,
-        next_attempt_at=now,
-    )
-    session.add(msg)
-    session.flush()
-    return msg
+    """`queue_message`, returning the queued Message (None when nothing was queued)."""
+    mid = queue_message(session, t, rendered, now=now, author=author, config=config)
+    return None if mid is None else session.get(Message, mid)
 
 
 def queue(session: Session, t: Ticket, template: str, *, now: datetime, author: str | None, config: DeskConfig, **values) -> Message | None:
