@@ -36,6 +36,7 @@ class SmtpConfig:
     from_addr: str = "complaints@esimdesk.example"
     timeout: float = 20.0
     max_attempts: int = 6
+    ca_file: str | None = None  # PEM bundle that verifies the server (a private CA); None = system CAs
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,33 @@ def _typed(table: dict, key: str, kind: type | tuple[type, ...], where: str, def
     return value
 
 
+def _smtp_ca_file(smtp: dict, tls: str, source: str | None) -> str | None:
+    """`[smtp] ca_file` as an absolute path (a relative one is taken from the
+    config file's folder), checked to be a readable PEM bundle of CA certificates."""
+    value = _typed(smtp, "ca_file", str, "smtp", None)
+    if value is None:
+        return None
+    if not str(value).strip():
+        raise ConfigError("config: smtp.ca_file is empty; remove it to verify the server against the system CAs")
+    if tls == "none":
+        raise ConfigError("config: smtp.ca_file is set but smtp.tls is none; set tls to starttls or ssl")
+    path = Path(str(value)).expanduser()
+    if not path.is_absolute() and source:
+        path = Path(source).expanduser().resolve().parent / path
+    path = path.resolve()
+    if not path.is_file():
+        raise ConfigError(f"config: smtp.ca_file {path} does not exist or is not a file")
+    import re
+    import ssl
+
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except OSError as exc:  # ssl.SSLError is an OSError too
+        detail = re.sub(r"\s*\(_ssl\.c:\d+\)$", "", str(getattr(exc, "strerror", None) or exc))
+        raise ConfigError(f"config: smtp.ca_file {path} is not a readable PEM bundle of CA certificates: {detail}") from None
+    return str(path)
+
+
 def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
     known = {"database", "calendar", "sla", "smtp", "outbox", "desk", "dashboard", "retention", "keys"}
     unknown = sorted(set(raw) - known)
@@ -143,6 +171,7 @@ def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
     port = _typed(smtp, "port", int, "smtp", 25)
     if not 0 < port < 65536:  # type: ignore[operator]
         raise ConfigError(f"config: smtp.port out of range: {port}")
+    ca_file = _smtp_ca_file(smtp, tls, source)
     refresh = float(_typed(dash, "refresh_seconds", (int, float), "dashboard", 5.0))  # type: ignore[arg-type]
     if refresh <= 0:
         raise ConfigError("config: dashboard.refresh_seconds must be positive")
@@ -165,6 +194,7 @@ def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
             from_addr=str(_typed(smtp, "from_addr", str, "smtp", "complaints@esimdesk.example")),
             timeout=float(_typed(smtp, "timeout", (int, float), "smtp", 20.0)),  # type: ignore[arg-type]
             max_attempts=int(_typed(smtp, "max_attempts", int, "smtp", 6)),  # type: ignore[arg-type]
+            ca_file=ca_file,
         ),
         outbox_maildir=_typed(outbox, "maildir", str, "outbox", None),  # type: ignore[arg-type]
         desk_address=str(_typed(desk, "address", str, "desk", "complaints@esimdesk.example")),

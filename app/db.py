@@ -8,8 +8,8 @@ a colleague's update. PostgreSQL runs through psycopg 3.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -92,6 +92,17 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+@contextmanager
+def _committed(session: Session) -> Iterator[Session]:
+    """Commit `session` when the block succeeds, roll it back when it fails."""
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
 class Desk:
     """One desk's database: the engine plus a session factory."""
 
@@ -105,13 +116,27 @@ class Desk:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session whose transaction commits on success, rolls back on error."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        with Session(self.engine, expire_on_commit=False) as session, _committed(session):
+            yield session
+
+    @contextmanager
+    def batch(self) -> Iterator[Callable[[], AbstractContextManager[Session]]]:
+        """For a batch of small writes (intake): one connection and one session
+        held for the batch, and `transaction()` giving a transaction per item
+        (`with transaction() as session:` commits on success, rolls back on
+        error). Between items no transaction is open, so nothing stays
+        locked; each item only saves a pool checkout and a new session."""
+        with self.engine.connect() as conn, Session(bind=conn, expire_on_commit=False) as session:
+
+            @contextmanager
+            def transaction() -> Iterator[Session]:
+                try:
+                    with _committed(session):
+                        yield session
+                finally:
+                    session.expunge_all()
+
+            yield transaction
 
     @contextmanager
     def reader(self) -> Iterator[Session]:

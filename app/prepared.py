@@ -10,6 +10,7 @@ a SQLAlchemy Core expression (one text for SQLite and PostgreSQL), compiled
 by SQLAlchemy's own compiler, and each parameter passes through its column
 type's bind processor exactly as in a normal execution.
 
+Driver errors surface as SQLAlchemy's exceptions, as from `Connection.execute`.
 Limits, by design: parameters are bound by name and every one must be given
 (no column defaults are filled in); results are raw DBAPI values, so a
 statement returns only integers and strings (no date decoding).
@@ -85,7 +86,13 @@ class Prepared:
                 values[name] = proc(values[name])
         args = tuple(values[n] for n in compiled.names) if compiled.names is not None else values
         cursor = conn.connection.dbapi_connection.cursor()
-        cursor.execute(compiled.sql, args)
+        try:
+            cursor.execute(compiled.sql, args)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            # raised as SQLAlchemy's own execution raises it (IntegrityError,
+            # OperationalError, ...), a dead connection invalidated; the one
+            # private SQLAlchemy call here, pinned by tests/test_foundation_prepared.py
+            conn._handle_dbapi_exception(exc, compiled.sql, args, cursor, None)
         return cursor
 
     def first(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> tuple | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -84,6 +85,12 @@ def _seed_orders(desk) -> None:  # noqa: ANN001
             s.add(Order(number=f"ORD-{1000000000 + k:010d}-ABCD", customer_id=c.id, brand="esimium", purchased_at=now, amount=Decimal("9.99")))
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the parse worker)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def run(quick: bool = False) -> list[dict]:
     from app.config import DeskConfig
     from app.db import open_desk
@@ -97,9 +104,9 @@ def run(quick: bool = False) -> list[dict]:
         try:
             _seed_orders(desk)
             config = DeskConfig()
-            t, cpu = time.perf_counter(), time.process_time()
+            t, cpu = time.perf_counter(), _cpu_seconds()
             summary = ingest_paths(desk, [maildir], config=config)
-            elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
+            elapsed, cpu = time.perf_counter() - t, _cpu_seconds() - cpu
             d = summary.as_dict()
             t = time.perf_counter()
             again = ingest_paths(desk, [maildir], config=config).as_dict()
@@ -107,14 +114,15 @@ def run(quick: bool = False) -> list[dict]:
         finally:
             desk.dispose()
     rate = d["read"] / elapsed
-    exact = d["read"] == d["created"] + d["linked"] + d["duplicate"] + d["quarantined"]
+    # exact, and nothing quarantined: every message of this batch is routable
+    exact = d["read"] == d["created"] + d["linked"] + d["duplicate"] + d["quarantined"] and d["quarantined"] == 0
     return [
         {"name": f"intake: {d['read']} messages, one transaction each (messages/s)", "value": round(rate, 1), "unit": "msg/s",
          "target": f">= {TARGET_PER_S:.0f}", "ok": rate >= TARGET_PER_S and exact},
-        {"name": "intake: the same, per CPU-second of the process (less sensitive to a busy machine)",
+        {"name": "intake: the same, per CPU-second (process and parse worker; less sensitive to a busy machine)",
          "value": round(d["read"] / cpu, 1), "unit": "msg/cpu-s", "target": f">= {TARGET_PER_S:.0f}", "ok": d["read"] / cpu >= TARGET_PER_S},
         {"name": f"intake: read (created {d['created']}, linked {d['linked']}, duplicate {d['duplicate']}, "
-                 f"quarantined {d['quarantined']})", "value": d["read"], "unit": "messages", "target": "sum = read", "ok": exact},
+                 f"quarantined {d['quarantined']})", "value": d["read"], "unit": "messages", "target": "sum = read, none quarantined", "ok": exact},
         {"name": "intake: re-run of the same batch (all duplicates, messages/s)", "value": round(again["read"] / rerun, 1), "unit": "msg/s",
          "target": "duplicate = read", "ok": again["duplicate"] == again["read"]},
     ]

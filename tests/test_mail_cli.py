@@ -65,6 +65,14 @@ def test_intake_unreadable_path_exits_2_with_one_line(tmp_path):
     assert p.returncode == 2 and "PATH" in p.stderr
 
 
+def _children(pid: int) -> list[int]:
+    """Live child processes of `pid` (Linux /proc)."""
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        kids += [int(k) for k in task.read_text().split()]
+    return kids
+
+
 def test_killed_batch_rerun_loses_nothing_and_duplicates_nothing(tmp_path):
     n = 600
     md = make_maildir(tmp_path / "Maildir", {
@@ -82,9 +90,16 @@ def test_killed_batch_rerun_loses_nothing_and_duplicates_nothing(tmp_path):
         if committed >= 40 or proc.poll() is not None:
             break
         time.sleep(0.02)
+    helpers = _children(proc.pid)  # the parse worker (and multiprocessing's tracker)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, "the batch finished before it could be killed"
+    if len(os.sched_getaffinity(0)) > 1:
+        assert helpers, "with a second CPU a 600-message batch parses ahead in a worker process"
+    gone_by = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in helpers) and time.monotonic() < gone_by:
+        time.sleep(0.1)
+    assert not [pid for pid in helpers if Path(f"/proc/{pid}").exists()], "helper processes outlived the killed intake"
     before = db_count(db, "SELECT count(*) FROM message")
     assert 40 <= before < n
     assert db_count(db, "SELECT count(*) FROM ticket") == before  # each message and its ticket commit together

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,8 @@ from sqlmodel import Session
 from app.config import DeskConfig
 from app.errors import DeskError
 from app.mail import sources
-from app.mail.parse import FUTURE_DATE_SLACK, ParsedMessage, Unparseable, parse_message, peek_message_id, raw_key, storable
+from app.mail.parse import FUTURE_DATE_SLACK, ParsedMessage, Unparseable, peek_message_id, raw_key, storable
+from app.mail.parse_ahead import parse_outcome, parsed_stream
 from app.mail.route import Intent, classify, threads_by_subject
 from app.mail.sources import RawMessage
 from app.prepared import Prepared
@@ -92,29 +94,39 @@ def ingest_paths(
     checked = sources.check_paths([Path(p) for p in paths])
     config = config or _config(desk)
     summary = Summary()
-    for path, kind in checked:
-        for rm in sources.iter_messages(path, kind):
-            item = ingest_raw(desk, rm, now=now, config=config)
+    messages = (rm for path, kind in checked for rm in sources.iter_messages(path, kind))
+    with desk.batch() as transaction:
+        for rm, outcome in parsed_stream(messages):
+            item = ingest_raw(desk, rm, now=now, config=config, parsed=outcome, transaction=transaction)
             summary.items.append(item)
             if on_item is not None:
                 on_item(item, rm)
     return summary
 
 
-def ingest_raw(desk, rm: RawMessage, now: datetime | None = None, *, config: DeskConfig | None = None) -> Item:  # noqa: ANN001
-    """One message, in its own transaction."""
+Transaction = Callable[[], AbstractContextManager[Session]]
+
+
+def ingest_raw(
+    desk, rm: RawMessage, now: datetime | None = None, *, config: DeskConfig | None = None,  # noqa: ANN001
+    parsed: ParsedMessage | Unparseable | None = None, transaction: Transaction | None = None,
+) -> Item:
+    """One message, in its own transaction (`parsed`: its parse outcome, when
+    parsed ahead, else it is parsed here; `transaction`: from
+    `Desk.batch`, else a session of its own)."""
     now = _utc(now or datetime.now(UTC))
     config = config or _config(desk)
-    try:
-        parsed = parse_message(rm.raw)
-    except Unparseable as exc:
-        return quarantine_raw(desk, rm, str(exc), now, peek_message_id(rm.raw))
+    transaction = transaction or desk.session
+    if parsed is None:
+        parsed = parse_outcome(rm.raw)
+    if isinstance(parsed, Unparseable):
+        return quarantine_raw(desk, rm, str(parsed), now, peek_message_id(rm.raw), transaction=transaction)
     received = _utc(parsed.date or rm.mtime or now)
     if received > now + FUTURE_DATE_SLACK:
         received = now
     key = parsed.dedupe_key
     try:
-        with desk.session() as session:
+        with transaction() as session:
             dup = _find_duplicate(session, parsed.message_id, key)
             if dup is not None:
                 return Item(rm.source, parsed.message_id, DUPLICATE, dup or None)
@@ -127,13 +139,13 @@ def ingest_raw(desk, rm: RawMessage, now: datetime | None = None, *, config: Des
         if dup is not None:
             return Item(rm.source, parsed.message_id, DUPLICATE, dup or None)
         log.warning("intake: integrity error on %s", rm.source)
-        return quarantine_raw(desk, rm, "could not be stored (integrity error)", now, parsed.message_id, key)
+        return quarantine_raw(desk, rm, "could not be stored (integrity error)", now, parsed.message_id, key, transaction=transaction)
     except OperationalError as exc:  # the database, not the message: stop; a re-run resumes
         raise DeskError(f"database error while ingesting {rm.source}: {str(exc.orig or exc).splitlines()[0]}") from None
     except Exception as exc:  # never lose a message: keep it for a person
         reason = f"could not be routed: {type(exc).__name__}: {exc}".replace("\n", " ")[:500]
         log.warning("intake: %s %s", rm.source, reason, exc_info=log.isEnabledFor(logging.DEBUG))
-        return quarantine_raw(desk, rm, reason, now, parsed.message_id, key)
+        return quarantine_raw(desk, rm, reason, now, parsed.message_id, key, transaction=transaction)
 
 
 # one round trip: the ticket already holding this message (by dedupe key or
@@ -153,9 +165,12 @@ def _find_duplicate(session: Session, message_id: str | None, key: str) -> str |
     return None if row is None else row[0]
 
 
-def quarantine_raw(desk, rm: RawMessage, reason: str, now: datetime, message_id: str | None = None, key: str | None = None) -> Item:  # noqa: ANN001
+def quarantine_raw(
+    desk, rm: RawMessage, reason: str, now: datetime, message_id: str | None = None, key: str | None = None,  # noqa: ANN001
+    *, transaction: Transaction | None = None,
+) -> Item:
     key = key or raw_key(rm.raw)
-    with desk.session() as session:
+    with (transaction or desk.session)() as session:
         existing = _find_duplicate(session, message_id, key)
         if existing is not None:
             return Item(rm.source, message_id, DUPLICATE, existing or None)

@@ -10,6 +10,11 @@
   `smtp.max_attempts`; a 5xx reply, an unusable address or the last attempt
   failing marks the message `failed` and records a TicketEvent
   "delivery_failed" on its ticket, which the ticket and dashboard show.
+- `[smtp] tls` starttls/ssl always verifies the server's certificate and host
+  name (system CAs, or `[smtp] ca_file`); a verification failure, a refused
+  login or an unreachable server is a desk configuration problem, so it is a
+  temporary failure that stops the batch (only the first message spends an
+  attempt) and shows as that message's `last_error`.
 - Without `[smtp] host` the message is written to a Maildir instead
   (`[outbox] maildir`, default `outbox/` next to the SQLite file, else in the
   user data dir), so a demo desk works offline.
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import mailbox
+import re
 import smtplib
 import ssl
 from dataclasses import asdict, dataclass, field
@@ -101,20 +107,30 @@ class SmtpTransport:
         self.conn: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
+        """An open (and, when configured, encrypted and logged-in) connection.
+
+        Every failure here is a TemporaryFailure that stops the batch: the
+        problem is the server or the desk's [smtp] settings, not a message.
+        """
         cfg = self.cfg
+        where = f"{cfg.host}:{cfg.port}"
+        context = tls_context(cfg) if cfg.tls in ("starttls", "ssl") else None
+        conn: smtplib.SMTP | None = None
         try:
             if cfg.tls == "ssl":
-                conn = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=ssl.create_default_context())
+                conn = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=context)
             else:
                 conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
                 if cfg.tls == "starttls":
-                    conn.starttls(context=ssl.create_default_context())
+                    conn.starttls(context=context)
             if cfg.username:
                 conn.login(cfg.username, cfg.password or "")
-        except smtplib.SMTPAuthenticationError as exc:
-            raise TemporaryFailure(f"SMTP login refused ({exc.smtp_code}); check [smtp] username/password", True) from None
-        except (OSError, smtplib.SMTPException) as exc:
-            raise TemporaryFailure(f"cannot reach SMTP server {cfg.host}:{cfg.port}: {exc}", True) from None
+        except (OSError, smtplib.SMTPException) as exc:  # ssl.SSLError is an OSError
+            _discard(conn)
+            raise _connect_failure(exc, where, cfg.tls) from None
+        except BaseException:
+            _discard(conn)
+            raise
         return conn
 
     def send(self, em: EmailMessage, sender: str, recipient: str) -> None:
@@ -152,6 +168,43 @@ class SmtpTransport:
                 except OSError:
                     pass
             self.conn = None
+
+
+def tls_context(cfg) -> ssl.SSLContext:  # noqa: ANN001
+    """The verifying client context: `[smtp] ca_file` when set, else the system CAs.
+    Certificate and host name checks always stay on."""
+    try:
+        return ssl.create_default_context(cafile=cfg.ca_file) if cfg.ca_file else ssl.create_default_context()
+    except OSError as exc:  # the file went away or changed since the config was loaded
+        raise TemporaryFailure(f"cannot load [smtp] ca_file {cfg.ca_file}: {_ssl_detail(exc)}", True) from None
+
+
+def _ssl_detail(exc: BaseException) -> str:
+    return re.sub(r"\s*\(_ssl\.c:\d+\)$", "", str(getattr(exc, "strerror", None) or exc))
+
+
+def _connect_failure(exc: OSError | smtplib.SMTPException, where: str, tls: str) -> TemporaryFailure:
+    """Map what connecting/STARTTLS/login raised to a one-line TemporaryFailure."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return TemporaryFailure(
+            f"TLS certificate verification failed for SMTP server {where}: {exc.verify_message or _ssl_detail(exc)}; "
+            "check [smtp] host, or set [smtp] ca_file to the relay's CA bundle", True)
+    if isinstance(exc, ssl.SSLError):
+        return TemporaryFailure(f"TLS handshake with SMTP server {where} failed ({_ssl_detail(exc)}); "
+                                f"check [smtp] tls = {tls!r} and port", True)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return TemporaryFailure(f"SMTP login refused ({exc.smtp_code}); check [smtp] username/password", True)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return TemporaryFailure(f"SMTP server {where}: {exc}; check [smtp] tls and username", True)
+    return TemporaryFailure(f"cannot reach SMTP server {where}: {exc}", True)
+
+
+def _discard(conn: smtplib.SMTP | None) -> None:
+    if conn is not None:
+        try:
+            conn.close()
+        except OSError:
+            pass
 
 
 class MaildirTransport:
