@@ -171,3 +171,36 @@ def test_watch_once_for_cron(tmp_path):
     assert json.loads(esimdesk(tmp_path, "intake", "--watch", str(md), "--once").stdout)["read"] == 0
     p = esimdesk(tmp_path, "intake", str(md), "--once")
     assert p.returncode == 2 and p.stdout == "" and "--once" in p.stderr
+
+
+def test_attachments_are_listed_on_the_ticket_and_saved_byte_for_byte(desk, desk_url, capsys, tmp_path):
+    """Evidence: `ticket show` lists the screenshot (inert name, type, size),
+    `ticket attachment` writes its exact bytes; another ticket's attachment
+    and a missing folder are one-line refusals (exit 2)."""
+    from app.cli.main import main
+    from app.identity import os_login
+    from mail_helpers import add_staff
+
+    add_staff(desk, os_login(), "agent")
+    assert main(["--db", desk_url, "intake", str(DATA / "attachment_png.eml"), str(DATA / "latin1.eml")]) == 0
+    items = json.loads(capsys.readouterr().out)["items"]
+    with_png, other = items[0]["ticket"], items[1]["ticket"]
+
+    assert main(["--db", desk_url, "ticket", "show", with_png]) == 0
+    shown = json.loads(capsys.readouterr().out)["attachments"]
+    assert [a["filename"] for a in shown][0] == "screenshot.png"
+    assert all(a["content_type"] == "image/png" and a["stored"] for a in shown)
+    first = shown[0]
+    assert first["size"] == (DATA / "screenshot.png").stat().st_size
+
+    out_dir = tmp_path / "evidence"
+    out_dir.mkdir()
+    assert main(["--db", desk_url, "ticket", "attachment", with_png, str(first["id"]), "--to", str(out_dir)]) == 0
+    saved = Path(json.loads(capsys.readouterr().out)["path"])
+    assert saved.parent == out_dir and saved.read_bytes() == (DATA / "screenshot.png").read_bytes()
+
+    assert main(["--db", desk_url, "ticket", "attachment", other, str(first["id"]), "--to", str(out_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{other} has no attachment {first['id']}" in err
+    assert main(["--db", desk_url, "ticket", "attachment", with_png, str(first["id"]), "--to", str(tmp_path / "nope")]) == 2
+    assert "no such folder" in capsys.readouterr().err

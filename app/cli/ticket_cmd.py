@@ -68,6 +68,9 @@ def register(sub) -> None:
     f.add_argument("value", metavar="VALUE")
     r = cmd("reopen", "reopen a (triaged) inquiry as a complaint, keeping its receipt time", reopen)
     r.add_argument("--reason")
+    s = cmd("attachment", "save one of the ticket's attachments (evidence) to a folder", save_attachment, version=False)
+    s.add_argument("attachment_id", metavar="ID", type=int, help="the id listed under attachments by `ticket show`")
+    s.add_argument("--to", metavar="DIR", default=".", help="folder to write into (default: the current folder)")
 
 
 def _iso(v: datetime | None) -> str | None:
@@ -76,6 +79,8 @@ def _iso(v: datetime | None) -> str | None:
 
 def ticket_json(session, t, actor=None) -> dict:
     from app import history
+    from app.mail.attachments import list_attachments
+    from app.untrusted import inert
     from app.workflow import actions, regions
     from app.workflow.messages import timeline
     from models import Customer, Staff, Ticket
@@ -107,6 +112,11 @@ def ticket_json(session, t, actor=None) -> dict:
     }
     if actor is not None:
         out["next_actions"] = actions.next_actions(t, actor, session)
+    out["attachments"] = [
+        {"id": a.id, "filename": inert(a.filename, single_line=True), "content_type": inert(a.content_type, single_line=True),
+         "size": a.size, "stored": a.stored}
+        for a in list_attachments(session, t.id)
+    ]
     out["timeline"] = [
         {"kind": i.kind, "at": _iso(i.at), "actor": i.actor, "action": i.action, "subject": i.subject,
          "delivery": i.delivery, "text": i.text}
@@ -258,3 +268,24 @@ def set_field(args, ctx) -> int:
         return {"changed": changed}
 
     return _run(args, ctx, fn)
+
+
+def save_attachment(args, ctx) -> int:
+    from pathlib import Path
+
+    from app.errors import InputError, NotFound
+    from app.mail.attachments import list_attachments, save_attachment as save
+    from app.tickets import get
+
+    ctx.actor()  # staff only
+    folder = Path(args.to)
+    if not folder.is_dir():
+        raise InputError(f"--to {folder}: no such folder")
+    with ctx.desk.reader() as session:
+        t = get(session, args.reference)
+        if args.attachment_id not in {a.id for a in list_attachments(session, t.id)}:
+            raise NotFound(f"{t.reference} has no attachment {args.attachment_id} (see `esimdesk ticket show {t.reference}`)")
+        path = save(session, args.attachment_id, folder)
+        reference = t.reference
+    print(json.dumps({"reference": reference, "attachment": args.attachment_id, "path": str(path)}))
+    return 0
