@@ -78,3 +78,15 @@ def test_an_unusable_worker_falls_back_to_inline_parsing(monkeypatch):
     batch = _batch(parse_ahead.MIN_BATCH_FOR_WORKER + parse_ahead.CHUNK)
     out = list(parse_ahead.parsed_stream(batch, worker=True))
     assert [_summary(o) for _, o in out] == [_summary(parse_ahead.parse_outcome(rm.raw)) for rm in batch]
+
+
+def test_chunks_are_bounded_by_count_and_by_bytes(monkeypatch):
+    monkeypatch.setattr(parse_ahead, "CHUNK_BYTES", 10_000)
+    small = [RawMessage(f"s{i}", b"x" * 100, None) for i in range(150)]
+    big = [RawMessage(f"b{i}", b"y" * 4_000, None) for i in range(7)]
+    huge = [RawMessage("h", b"z" * 50_000, None)]  # larger than a chunk: a chunk of its own
+    chunks = list(parse_ahead._chunks([], iter(small + big + huge + small[:3])))
+    assert [rm.source for c in chunks for rm in c] == [rm.source for rm in small + big + huge + small[:3]]
+    assert all(len(c) <= parse_ahead.CHUNK for c in chunks)
+    assert all(sum(len(rm.raw) for rm in c) <= 10_000 for c in chunks if len(c) > 1)
+    assert [rm.source for rm in next(c for c in chunks if c[0].source == "h")] == ["h"]

@@ -25,14 +25,15 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from itertools import islice
+from itertools import chain, islice
 
 from app.mail.parse import ParsedMessage, Unparseable, parse_message
 from app.mail.sources import RawMessage
 
 log = logging.getLogger("esimdesk.intake")
 
-CHUNK = 64  # messages a worker parses per round trip
+CHUNK = 64  # messages a worker parses per round trip ...
+CHUNK_BYTES = 8 * 1024 * 1024  # ... or fewer, when they are large (memory stays bounded)
 IN_FLIGHT = 4  # chunks submitted ahead of the writer
 START_INLINE = 2  # chunks the writer parses itself while the worker process starts
 PARENT_POLL_S = 0.5
@@ -80,9 +81,15 @@ def parsed_stream(messages: Iterable[RawMessage], *, worker: bool | None = None)
     """(message, outcome) for every message, in order. `worker` None: use a
     worker process when the batch is large and a second CPU exists."""
     it = iter(messages)
-    first = list(islice(it, MIN_BATCH_FOR_WORKER))
+    first: list[RawMessage] = []
+    size = 0
+    for rm in it:  # look ahead: is this batch large enough for a worker?
+        first.append(rm)
+        size += len(rm.raw)
+        if len(first) == MIN_BATCH_FOR_WORKER or size >= 2 * CHUNK_BYTES:
+            break
     if worker is None:
-        worker = len(first) == MIN_BATCH_FOR_WORKER and _cpus() > 1
+        worker = (len(first) == MIN_BATCH_FOR_WORKER or size >= 2 * CHUNK_BYTES) and _cpus() > 1
     if not worker:
         yield from _inline(first)
         yield from _inline(it)
@@ -124,7 +131,14 @@ def parsed_stream(messages: Iterable[RawMessage], *, worker: bool | None = None)
 
 
 def _chunks(first: list[RawMessage], rest: Iterator[RawMessage]) -> Iterator[list[RawMessage]]:
-    for i in range(0, len(first), CHUNK):
-        yield first[i:i + CHUNK]
-    while chunk := list(islice(rest, CHUNK)):
+    """Chunks of at most CHUNK messages and, past one message, CHUNK_BYTES bytes."""
+    chunk: list[RawMessage] = []
+    size = 0
+    for rm in chain(first, rest):
+        if chunk and (len(chunk) == CHUNK or size + len(rm.raw) > CHUNK_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(rm)
+        size += len(rm.raw)
+    if chunk:
         yield chunk
