@@ -8,17 +8,22 @@ command palette lists every action that works on the current screen.
 """
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 
 from app.config import DeskConfig
 from app.db import Desk
 from app.identity import Actor
+
+
+OPEN_PATIENCE = 0.25  # seconds a ticket's read may take before its screen is shown half-filled
 
 
 def _utcnow() -> datetime:
@@ -63,6 +68,15 @@ class EsimdeskApp(App):
         self._calendar = calendar
         self.session_id = new_session_id()
         self.sub_title = f"{actor.name} ({actor.login}, {actor.role})"
+        self._heap_frozen = False
+        self._opening: object | None = None  # token of the open_ticket in flight
+
+    class TicketRead(Message):
+        """open_ticket's worker read the ticket (data) or could not (error)."""
+
+        def __init__(self, token: object, reference: str, origin: Screen, data, error: str | None) -> None:
+            super().__init__()
+            self.token, self.reference, self.origin, self.data, self.error = token, reference, origin, data, error
 
     @property
     def calendar(self):
@@ -82,6 +96,19 @@ class EsimdeskApp(App):
     def on_mount(self) -> None:
         if self.config.keys:
             self.set_keymap(dict(self.config.keys))
+        gc.freeze()
+
+    def freeze_heap(self) -> None:
+        """Keep the start-up objects out of the cyclic collector's way (once).
+
+        Without this a full collection walks every object the imports, the
+        ORM and the widgets made (~240k) and pauses the console 100-200 ms in
+        the middle of a key press; frozen, it walks only what was made since.
+        The queue calls this once its first rows are on screen.
+        """
+        if not self._heap_frozen:
+            self._heap_frozen = True
+            gc.freeze()
 
     # -- app-wide actions ----------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -119,6 +146,53 @@ class EsimdeskApp(App):
 
         if not isinstance(self.screen, QuarantineScreen):
             self.push_screen(QuarantineScreen())
+
+    def open_ticket(self, reference: str) -> None:
+        """Show ticket `reference`, read first in a worker.
+
+        The detail screen is pushed once its data is in, so it is composed
+        complete (one layout, no "loading" frame). Should the read take longer
+        than OPEN_PATIENCE the screen is shown at once and reads for itself.
+        """
+        token = self._opening = object()
+        origin = self.screen
+        self.run_worker(partial(self._read_ticket, token, reference, origin), thread=True, exclusive=True,
+                        group="open-ticket")
+        self.set_timer(OPEN_PATIENCE, partial(self._open_unread, token, reference, origin))
+
+    def _read_ticket(self, token: object, reference: str, origin: Screen) -> None:
+        from app.errors import DeskError
+        from screens.ticket_detail import load_detail
+
+        try:
+            with self.desk.reader() as s:
+                data = load_detail(s, reference, self.actor)
+        except DeskError as exc:
+            self.post_message(self.TicketRead(token, reference, origin, None, str(exc)))
+        else:
+            self.post_message(self.TicketRead(token, reference, origin, data, None))
+
+    def on_esimdesk_app_ticket_read(self, message: TicketRead) -> None:
+        if message.token is not self._opening:
+            return  # superseded, or the screen was already shown by _open_unread
+        self._opening = None
+        if self.screen is not message.origin:
+            return  # the person went elsewhere meanwhile
+        if message.data is None:
+            self.notify(message.error or "cannot load the ticket", severity="error")
+            return
+        from screens.ticket_detail import TicketDetailScreen
+
+        self.push_screen(TicketDetailScreen(message.reference, data=message.data))
+
+    def _open_unread(self, token: object, reference: str, origin: Screen) -> None:
+        if token is not self._opening:
+            return
+        self._opening = None
+        if self.screen is origin:
+            from screens.ticket_detail import TicketDetailScreen
+
+            self.push_screen(TicketDetailScreen(reference))
 
     def open_refund_wizard(self, reference: str) -> None:
         """Push the refund wizard for `reference` (if that screen is built)."""

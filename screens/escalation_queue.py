@@ -13,10 +13,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from app.queue_query import QueueQuery, QueueRow
 from app.untrusted import inert
+from widgets.key_footer import KeyFooter
 from widgets.ticket_table import TicketTable
 
 
@@ -108,7 +109,7 @@ class EscalationQueueScreen(Screen):
         with Horizontal(id="esc-side"):
             yield Static("", id="esc-resolution", markup=False)
             yield Static("", id="esc-reason", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(TicketTable).focus()
@@ -153,9 +154,7 @@ class EscalationQueueScreen(Screen):
 
     @on(TicketTable.Selected)
     def _open(self, message: TicketTable.Selected) -> None:
-        from screens.ticket_detail import TicketDetailScreen
-
-        self.app.push_screen(TicketDetailScreen(message.row.reference))
+        self.app.open_ticket(message.row.reference)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -3,21 +3,24 @@ one key away (1-9), filter as you type (/), sorts (s), live countdowns, and
 colleagues' changes picked up within two seconds (change-marker poll)."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
 from rich.text import Text
+from sqlalchemy.exc import OperationalError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from app.change_marker import POLL_SECONDS, Watcher
 from app.db import Desk
 from app.queue_query import SORTS, VIEW_TITLES, VIEWS, QueueQuery, QueueRow, count, page
+from widgets.key_footer import KeyFooter
 from widgets.ticket_table import TicketTable
 
 
@@ -26,18 +29,57 @@ SHORT_TITLES = {"my": "Mine", "unassigned": "Unassig.", "due_today": "Today", "a
 
 
 class QueueSource:
-    """The table's backend: one QueueQuery against the desk (runs in workers)."""
+    """The table's backend: one QueueQuery against the desk (runs in workers).
+
+    `cancel()` (called when the table drops this source) interrupts a query
+    still running on SQLite, so a superseded view's COUNT does not hold up
+    the next view's rows; an interrupted call returns no rows / a count of 0
+    that the table ignores (its generation has moved on).
+    """
 
     def __init__(self, desk: Desk, query: QueueQuery, now: Callable[[], datetime]) -> None:
         self.desk, self.query, self.now = desk, query, now
+        self.cancelled = False
+        self._running: set = set()
+        self._lock = threading.Lock()
+
+    def _run(self, fn, empty):
+        if self.cancelled:
+            return empty
+        with self.desk.reader() as s:
+            raw = _sqlite_connection(s)
+            with self._lock:
+                self._running.add(raw)
+            try:
+                return fn(s)
+            except OperationalError:
+                if self.cancelled:
+                    return empty
+                raise
+            finally:
+                with self._lock:
+                    self._running.discard(raw)
 
     def count(self) -> int:
-        with self.desk.reader() as s:
-            return count(s, self.query, self.now())
+        return self._run(lambda s: count(s, self.query, self.now()), 0)
 
     def page(self, offset: int, limit: int) -> list[QueueRow]:
-        with self.desk.reader() as s:
-            return page(s, self.query, self.now(), offset, limit)
+        return self._run(lambda s: page(s, self.query, self.now(), offset, limit), [])
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        with self._lock:
+            for raw in self._running:
+                if raw is not None:
+                    raw.interrupt()
+
+
+def _sqlite_connection(session):
+    """The session's sqlite3 connection (None on other engines)."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return None
+    return conn.connection.driver_connection
 
 
 class QueueScreen(Screen):
@@ -75,7 +117,7 @@ class QueueScreen(Screen):
             yield Static("/", id="queue-filter-label", markup=False)
             yield Input(placeholder="reference, customer, email, subject or order number", id="queue-filter")
         yield TicketTable(self.app.now, at_risk_share=self.app.config.at_risk_share, id="queue-table")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> TicketTable:
@@ -135,12 +177,13 @@ class QueueScreen(Screen):
     def _counted(self, message: TicketTable.Counted) -> None:
         self.total = message.count
         self._render_bars()
+        freeze = getattr(self.app, "freeze_heap", None)
+        if freeze is not None:
+            freeze()
 
     @on(TicketTable.Selected)
     def _open(self, message: TicketTable.Selected) -> None:
-        from screens.ticket_detail import TicketDetailScreen
-
-        self.app.push_screen(TicketDetailScreen(message.row.reference))
+        self.app.open_ticket(message.row.reference)
 
     # -- actions -------------------------------------------------------------
     def action_view(self, view: str) -> None:

@@ -17,10 +17,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from app.errors import DeskError, StaleTicket
 from app.untrusted import inert
+from widgets.key_footer import KeyFooter
 from widgets.ticket_header import TicketHeader
 from widgets.timeline import Timeline
 
@@ -173,19 +174,26 @@ class TicketDetailScreen(Screen):
             super().__init__()
             self.version, self.by = version, by
 
-    def __init__(self, reference: str) -> None:
+    def __init__(self, reference: str, data: DetailData | None = None) -> None:
+        """`data`, when the opener already read it (app.open_ticket), is shown
+        from the first frame; without it the screen reads it in a worker."""
         super().__init__()
         self.reference = reference
-        self.data: DetailData | None = None
+        self.data: DetailData | None = data
         self.busy = False
         self.title = reference
+        self._others: list[str] = []
+        self._ticks = 0
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.app.config.calendar.timezone)
 
     def compose(self) -> ComposeResult:
-        yield Vertical(Static(f"{self.reference}  loading…", markup=False), id="detail-header")
+        if self.data is not None:
+            yield Vertical(self._header(self.data), id="detail-header")
+        else:
+            yield Vertical(Static(f"{self.reference}  loading…", markup=False), id="detail-header")
         with Horizontal(id="detail-body"):
             yield Timeline(self.tz, id="detail-timeline")
             with VerticalScroll(id="detail-side"):
@@ -195,16 +203,26 @@ class TicketDetailScreen(Screen):
                 yield Static("", id="detail-customer", markup=False)
                 yield Static("", id="detail-order", markup=False)
                 yield Static("", id="detail-guidance", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#detail-also").display = False
-        self.load()
+        if self.data is None:
+            self.load()
+        else:  # filled before the first frame: one layout, no "loading" flash
+            self._show(self.data, header=False)
         self._heartbeat()
+        # one 1 s timer for both: a pending 5 s timer would keep a closed
+        # screen (and its ~10k objects) alive for the cyclic collector to walk
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
         from app.presence import HEARTBEAT_EVERY_SECONDS
 
-        self.set_interval(HEARTBEAT_EVERY_SECONDS, self._heartbeat)
-        self.set_interval(1.0, self._poll)
+        self._ticks += 1
+        if self._ticks % max(1, round(HEARTBEAT_EVERY_SECONDS)) == 0:
+            self._heartbeat()
+        self._poll()
 
     def on_unmount(self) -> None:
         app, login = self.app, self.app.actor.login
@@ -236,12 +254,19 @@ class TicketDetailScreen(Screen):
             self.notify(message.error or "cannot load the ticket", severity="error")
             self.app.pop_screen()
             return
-        self.data = d = message.data
-        t = d.ticket
-        header_box = self.query_one("#detail-header")
-        header_box.remove_children()
-        header_box.mount(TicketHeader(t, customer=d.customer, assignee=d.assignee, reviewer=d.reviewer,
-                                      now=self.app.now, tz=self.tz, share=self.app.config.at_risk_share))
+        self.data = message.data
+        self._show(message.data, header=True)
+
+    def _header(self, d: DetailData) -> TicketHeader:
+        return TicketHeader(d.ticket, customer=d.customer, assignee=d.assignee, reviewer=d.reviewer,
+                            now=self.app.now, tz=self.tz, share=self.app.config.at_risk_share)
+
+    def _show(self, d: DetailData, header: bool) -> None:
+        """Fill the screen from `d` (`header`: replace the header block too)."""
+        if header:
+            header_box = self.query_one("#detail-header")
+            header_box.remove_children()
+            header_box.mount(self._header(d))
         self.query_one(Timeline).show(d.timeline)
         acts = Text("Next steps\n", style="bold")
         if not d.actions:
@@ -290,6 +315,9 @@ class TicketDetailScreen(Screen):
 
     def on_ticket_detail_screen_presence(self, message: Presence) -> None:
         w = self.query_one("#detail-also", Static)
+        if message.others == self._others:
+            return  # unchanged: no relayout every heartbeat
+        self._others = message.others
         w.display = bool(message.others)
         w.update(Text("also here: " + ", ".join(message.others), style="bold"))
 

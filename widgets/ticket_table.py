@@ -29,6 +29,7 @@ from widgets.countdown import STATE_CLASS, countdown_words, row_state
 
 PREFETCH = 300  # rows fetched beyond each edge of the screen
 KEEP = 1200  # rows kept in the cache around the screen
+FIRST_MARGIN = 20  # rows fetched below the screen by a new source's first (short) query
 
 
 # statuses in 13 cells, for narrow terminals
@@ -136,6 +137,9 @@ class TicketTable(ScrollView, can_focus=True):
     # -- data --------------------------------------------------------------
     def set_source(self, source: TableSource, *, keep_cursor: bool = False) -> None:
         """Show `source`; the rows are fetched in a worker."""
+        old = self.source
+        if old is not None and old is not source and hasattr(old, "cancel"):
+            old.cancel()  # stop its queries still running (optional for a TableSource)
         self.source = source
         self.generation += 1
         if not keep_cursor:
@@ -144,7 +148,10 @@ class TicketTable(ScrollView, can_focus=True):
         self._pending = None
         if not keep_cursor:
             self.count_known = False
-        offset, limit = self._window()
+        if keep_cursor:
+            offset, limit = self._window()
+        else:  # the rows on screen first (a short query); the margins follow via _ensure_window
+            offset, limit = int(self.scroll_offset.y), max(1, self.size.height - 1) + FIRST_MARGIN
         self._fetch(self.generation, source, offset, limit, True)
 
     def reload(self) -> None:
@@ -154,10 +161,15 @@ class TicketTable(ScrollView, can_focus=True):
 
     @work(thread=True, exclusive=True, group="ticket-table")
     def _fetch(self, generation: int, source: TableSource, offset: int, limit: int, with_count: bool) -> None:
+        # A superseded fetch (the person switched views meanwhile) stops before
+        # each query: its thread cannot be interrupted, and would otherwise
+        # compete with the new view's queries for the database and the GIL.
+        if generation != self.generation:
+            return
         rows = source.page(offset, limit)
         complete = offset == 0 and len(rows) < limit
         self.post_message(self.Loaded(generation, offset, rows, len(rows) if complete else None))
-        if with_count and not complete:
+        if with_count and not complete and generation == self.generation:
             self.post_message(self.Loaded(generation, offset, [], source.count()))
 
     def on_ticket_table_loaded(self, message: Loaded) -> None:
@@ -214,6 +226,8 @@ class TicketTable(ScrollView, can_focus=True):
         near_edge = any(i not in self.cache for i in range(max(0, top - PREFETCH // 2), min(self.row_count, last + PREFETCH // 2)))
         if not (missing or near_edge):
             return
+        if not missing and not self.count_known:
+            return  # the margins wait for the count (the fetch in flight), which calls back here
         offset, limit = self._window()
         want = (self.generation, offset, limit)
         if self._pending == want:

@@ -1,0 +1,106 @@
+"""The console's latency measures keep their behaviour: a ticket opens with its
+data from the first frame, a superseded open or view is dropped, the footer is
+not rebuilt when its keys did not change."""
+from __future__ import annotations
+
+from console_helpers import find_ticket, make_app, screen_text, settle
+from conftest import FROZEN_NOW
+
+
+async def test_open_ticket_shows_the_data_from_the_first_frame(demo_desk):
+    from screens.ticket_detail import TicketDetailScreen
+
+    t = find_ticket(demo_desk, kind="complaint", status="investigation")
+    app = make_app(demo_desk, "alice")
+    pushed = []
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        original = app.push_screen
+
+        def spy(screen, *a, **k):
+            if isinstance(screen, TicketDetailScreen):
+                pushed.append(screen.data)
+            return original(screen, *a, **k)
+
+        app.push_screen = spy
+        app.open_ticket(t.reference)
+        await settle(pilot)
+        assert isinstance(app.screen, TicketDetailScreen)
+        assert pushed and pushed[0] is not None and pushed[0].ticket.reference == t.reference
+        assert t.reference in screen_text(app) and "loading…" not in screen_text(app)
+
+
+async def test_a_superseded_open_is_dropped_and_an_unknown_reference_stays_on_the_queue(demo_desk):
+    from screens.queue import QueueScreen
+
+    a = find_ticket(demo_desk, kind="complaint", status="investigation")
+    b = find_ticket(demo_desk, kind="refund")
+    app = make_app(demo_desk)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        app.open_ticket(a.reference)
+        app.open_ticket(b.reference)
+        await settle(pilot)
+        assert app.screen.reference == b.reference
+        assert len(app.screen_stack) == 2  # one detail screen, not two
+        await pilot.press("escape")
+        await settle(pilot)
+        app.open_ticket("CMP-2099-999999")
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+
+
+async def test_footer_is_not_rebuilt_when_its_keys_did_not_change(demo_desk):
+    from widgets.key_footer import KeyFooter
+
+    app = make_app(demo_desk)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        footer = app.screen.query_one(KeyFooter)
+        keys = list(footer.children)
+        assert any("Open" in str(k.description) for k in keys)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert list(footer.children) == keys  # same widgets: no recompose on resume
+        await pilot.press("slash")  # focus moves to the filter: the table's keys leave the footer
+        await settle(pilot)
+        assert list(footer.children) != keys
+
+
+def test_a_cancelled_queue_source_returns_nothing(demo_desk):
+    from app.queue_query import QueueQuery
+    from screens.queue import QueueSource
+
+    src = QueueSource(demo_desk, QueueQuery(view="all"), lambda: FROZEN_NOW)
+    assert src.count() > 0 and len(src.page(0, 10)) == 10
+    src.cancel()
+    assert src.page(0, 10) == [] and src.count() == 0
+
+
+def test_cancel_interrupts_a_running_sqlite_query(demo_desk):
+    import threading
+    import time
+
+    from app.queue_query import QueueQuery
+    from screens.queue import QueueSource
+
+    src = QueueSource(demo_desk, QueueQuery(view="all"), lambda: FROZEN_NOW)
+    out = {}
+    # a query that runs for seconds unless interrupted
+    slow = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000000) SELECT count(*) FROM n"
+
+    def run():
+        from sqlalchemy import text
+
+        t0 = time.perf_counter()
+        out["value"] = src._run(lambda s: s.execute(text(slow)).scalar(), "interrupted")
+        out["seconds"] = time.perf_counter() - t0
+
+    th = threading.Thread(target=run)
+    th.start()
+    time.sleep(0.2)
+    src.cancel()
+    th.join(10)
+    assert out["value"] == "interrupted" and out["seconds"] < 5
