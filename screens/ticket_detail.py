@@ -54,6 +54,7 @@ class DetailData:
     customer: str = ""
     customer_lines: list[str] = field(default_factory=list)
     order_lines: list[str] = field(default_factory=list)
+    evidence_lines: list[str] = field(default_factory=list)  # attachments, names inert
     assignee: str | None = None
     reviewer: str | None = None
     timeline: list = field(default_factory=list)
@@ -72,6 +73,7 @@ def load_detail(session, reference: str, actor) -> DetailData:
     from sqlalchemy import select
 
     from app import tickets
+    from app.mail.attachments import list_attachments
     from app.workflow import next_actions, states, timeline
     from app.workflow import templates as tpl
     from app.workflow.complaints import latest_proposal
@@ -99,6 +101,7 @@ def load_detail(session, reference: str, actor) -> DetailData:
             f"bought {o.purchased_at:%Y-%m-%d %H:%M} UTC · installed {'yes' if o.installed else 'no'} · "
             f"activated {'yes' if o.activated else 'no'} · {o.data_used_mb:g} MB used",
         ]
+    data.evidence_lines = evidence_lines(list_attachments(session, t.id), t.reference)
     logins = dict(session.execute(select(Staff.id, Staff.login)).all())
     data.assignee = logins.get(t.assignee_id)
     data.reviewer = logins.get(t.reviewer_id)
@@ -142,6 +145,27 @@ def load_detail(session, reference: str, actor) -> DetailData:
     _ = CloseReason
     session.expunge(t)
     return data
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if n < 1024 or unit == "MB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def evidence_lines(attachments, reference: str) -> list[str]:
+    """The Evidence section: one line per attachment (name inert, type, size;
+    the bytes are never loaded here), and how to save one."""
+    lines = [
+        f"#{a.id} {inert(a.filename, limit=60, single_line=True) or 'unnamed'} · {inert(a.content_type, limit=40, single_line=True)}"
+        f" · {_size(a.size)}{'' if a.stored else ' · too large, not stored'}"
+        for a in attachments
+    ]
+    if lines:
+        lines.append(f"save: esimdesk ticket attachment {reference} ID")
+    return lines
 
 
 class TicketDetailScreen(Screen):
@@ -200,6 +224,7 @@ class TicketDetailScreen(Screen):
                 yield Static("", id="detail-also", markup=False)
                 yield Static("", id="detail-actions", markup=False)
                 yield Static("", id="detail-related", markup=False)
+                yield Static("", id="detail-evidence", markup=False)
                 yield Static("", id="detail-customer", markup=False)
                 yield Static("", id="detail-order", markup=False)
                 yield Static("", id="detail-guidance", markup=False)
@@ -277,6 +302,7 @@ class TicketDetailScreen(Screen):
             acts.append(words + "\n")
         self.query_one("#detail-actions", Static).update(acts)
         self._section("#detail-related", "Related", d.related)
+        self._section("#detail-evidence", "Evidence", d.evidence_lines)
         self._section("#detail-customer", "Customer", d.customer_lines or ["—"])
         self._section("#detail-order", "Order", d.order_lines or ["no order on file"])
         self._section("#detail-guidance", "Regional guidance", [d.guidance] if d.guidance else [])
