@@ -34,6 +34,15 @@ async def settle(pilot, rounds: int = 30) -> None:
             return
 
 
+async def open_by_filter(pilot, reference: str) -> None:
+    """From the queue: filter by `reference`, open the first row, let it load."""
+    await settle(pilot)
+    await pilot.press("slash", *list(reference), "enter")
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
 def find_ticket(desk, **where):
     from models import Ticket
 

@@ -8,7 +8,7 @@ from email.header import Header
 import pytest
 
 from conftest import FROZEN_NOW
-from console_helpers import make_app, screen_text, settle
+from console_helpers import make_app, open_by_filter, screen_text
 from mail_helpers import DATA
 
 HOSTILE_NAME = "[@click=app.quit]x[/] \x1b[2J\x1b]52;c;aGk=\x07\u202egnp.exe"
@@ -40,19 +40,11 @@ def _ingest(desk, tmp_path) -> str:
     return item.ticket
 
 
-async def _open(pilot, reference: str) -> None:
-    await settle(pilot)
-    await pilot.press("slash", *list(reference), "enter")
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-
-
 async def test_ticket_detail_lists_attachments_inert(demo_desk, tmp_path):
     reference = _ingest(demo_desk, tmp_path)
     app = make_app(demo_desk)
     async with app.run_test(size=(160, 50)) as pilot:
-        await _open(pilot, reference)
+        await open_by_filter(pilot, reference)
         assert app.screen.reference == reference
         text = screen_text(app)
         assert "Evidence" in text and "image/png" in text and "73 B" in text
@@ -67,6 +59,6 @@ def test_snap_ticket_detail_with_hostile_attachment(snap_compare, demo_desk, tmp
     reference = _ingest(demo_desk, tmp_path)
 
     async def before(pilot):
-        await _open(pilot, reference)
+        await open_by_filter(pilot, reference)
 
     assert snap_compare(make_app(demo_desk), terminal_size=size, run_before=before)

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from console_helpers import find_ticket, make_app, settle
+from console_helpers import find_ticket, make_app, open_by_filter, settle
 
 SIZES = [(160, 50), (80, 24)]
 
 
 def _ids(size):
     return f"{size[0]}x{size[1]}"
-
-
-async def _open(pilot, reference: str) -> None:
-    await settle(pilot)
-    await pilot.press("slash", *list(reference), "enter")
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=_ids)
@@ -41,7 +33,7 @@ def test_snap_ticket_detail(snap_compare, demo_desk, size):
     t = find_ticket(demo_desk, kind="complaint", status="investigation")
 
     async def before(pilot):
-        await _open(pilot, t.reference)
+        await open_by_filter(pilot, t.reference)
 
     assert snap_compare(make_app(demo_desk, "alice"), terminal_size=size, run_before=before)
 
@@ -81,7 +73,7 @@ def test_snap_note_prompt(snap_compare, demo_desk, size):
     t = find_ticket(demo_desk, kind="complaint", status="acknowledged")
 
     async def before(pilot):
-        await _open(pilot, t.reference)
+        await open_by_filter(pilot, t.reference)
         await pilot.press("n", *list("Called the carrier."))
         await settle(pilot)
 
