@@ -131,3 +131,25 @@ def test_acknowledging_twice_is_refused(desk):
 def test_naive_times_refused(desk):
     with desk.session() as s, pytest.raises(InputError, match="timezone-aware"):
         create_complaint(s, received_at=datetime(2026, 3, 9, 10), config=CONFIG, **VALID)
+
+
+def test_a_known_customer_gets_blanks_filled_never_overwritten(desk):
+    """Matched case-insensitively by email; an empty name or phone takes the
+    new value, a stored one is kept (customer_id_for, the intake path)."""
+    from app.workflow.intake import customer_id_for
+    from models import Customer
+
+    with desk.session() as s:
+        c = Customer(email="Ann.Tamm@Example.com", name="", phone=None, created_at=T0)
+        s.add(c)
+        s.flush()
+        cid = c.id
+    with desk.session() as s:
+        assert customer_id_for(s, email=" ann.tamm@example.COM ", name="Ann Tamm", phone="+372 5555 1234", now=T0) == cid
+    with desk.session() as s:
+        assert customer_id_for(s, email="ann.tamm@example.com", name="Someone Else", phone="+1 555 000 0000", now=T0) == cid
+        other = customer_id_for(s, email="new@example.com", name=None, phone=None, now=T0)
+    with desk.reader() as s:
+        c = s.get(Customer, cid)
+        assert (c.name, c.phone, c.email) == ("Ann Tamm", "+372 5555 1234", "Ann.Tamm@Example.com")
+        assert other != cid and s.get(Customer, other).name is None

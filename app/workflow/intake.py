@@ -139,7 +139,10 @@ _FIND_CUSTOMER = Prepared(
 _INSERT_CUSTOMER = Prepared.insert(Customer.__table__, returning="id")
 _FILL_CUSTOMER = Prepared(
     update(Customer.__table__).where(Customer.__table__.c.id == bindparam("cid"))
-    .values(name=func.coalesce(Customer.__table__.c.name, bindparam("name")), phone=func.coalesce(Customer.__table__.c.phone, bindparam("phone")))
+    .values(  # only blanks (NULL or '') take the new value
+        name=func.coalesce(func.nullif(Customer.__table__.c.name, ""), bindparam("name")),
+        phone=func.coalesce(func.nullif(Customer.__table__.c.phone, ""), bindparam("phone")),
+    )
 )
 
 
