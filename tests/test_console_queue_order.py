@@ -1,0 +1,167 @@
+"""The queue's fast orderings (app/queue_query.py) give exactly the rows, in
+exactly the order, of a straightforward reference: every view, every sort,
+several instants, with and without filter text, whole views and pages."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from app import queue_query as qq
+from models import Staff, Ticket
+from conftest import DEMO_SEED, FROZEN_NOW
+
+# instants around the demo's: deadlines fall on either side of each
+INSTANTS = [FROZEN_NOW + timedelta(hours=h) for h in (-30, 0, 5, 52)]
+NO_DUE = (1, None)
+
+
+def _sort_key(sort: str, t: Ticket):
+    due = NO_DUE if t.due_at is None else (0, t.due_at)
+    if sort == "age":
+        return (t.received_at, t.id)
+    if sort == "priority":
+        return (t.priority, due, t.id)
+    return (due, t.id)
+
+
+def reference_ids(session, q: qq.QueueQuery, now) -> list[int]:
+    """Members by the view's plain WHERE (status != 'closed'), ordered in Python."""
+    members = set(session.scalars(qq._from(select(Ticket.id), q).where(*qq.conditions(session, q, now))))
+    tickets = session.exec(select(Ticket).where(Ticket.id.in_(members))).all() if members else []
+    return [t.id for t in sorted(tickets, key=lambda t: _sort_key(q.sort, t))]
+
+
+def page_ids(session, q, now, offset=0, limit=1_000_000) -> list[int]:
+    return [r.id for r in qq.page(session, q, now, offset, limit)]
+
+
+def _actor(session) -> int:
+    # the busiest assignee, so "my" is not empty
+    rows = session.exec(select(Ticket.assignee_id).where(Ticket.assignee_id.is_not(None))).all()
+    return max(set(rows), key=rows.count)
+
+
+def _check_all(desk, texts=("",)) -> int:
+    checked = 0
+    with desk.reader() as s:
+        actor = _actor(s)
+        for now in INSTANTS:
+            for text in texts:
+                for view, _ in qq.VIEWS:
+                    for sort in qq.SORTS:
+                        q = qq.QueueQuery(view=view, sort=sort, text=text, actor_id=actor)
+                        want = reference_ids(s, q, now)
+                        assert page_ids(s, q, now) == want, (view, sort, text, now)
+                        assert qq.count(s, q, now) == len(want), (view, sort, text, now)
+                        checked += bool(want)
+    return checked
+
+
+def test_every_view_and_sort_matches_the_reference_on_the_demo(demo_desk):
+    with demo_desk.reader() as s:
+        word = s.exec(select(Ticket.subject).where(Ticket.subject != "")).first().split()[0]
+    assert _check_all(demo_desk, texts=("", word)) > 100, "the comparison saw real rows"
+
+
+def test_deadline_views_have_rows_in_the_demo(demo_desk):
+    # the comparison above is only worth something if these views are not empty
+    with demo_desk.reader() as s:
+        for view in ("due_today", "at_risk", "breached"):
+            assert qq.count(s, qq.QueueQuery(view=view), FROZEN_NOW) > 3, view
+
+
+@pytest.mark.parametrize("view", ["at_risk", "breached", "due_today", "all", "unassigned"])
+@pytest.mark.parametrize("sort", qq.SORTS)
+def test_pages_are_slices_of_the_reference(demo_desk, view, sort):
+    q = qq.QueueQuery(view=view, sort=sort)
+    with demo_desk.reader() as s:
+        want = reference_ids(s, q, FROZEN_NOW)
+        got = []
+        for off in range(0, len(want) + 13, 13):
+            got += page_ids(s, q, FROZEN_NOW, off, 13)
+        assert got == want
+        for i in (0, len(want) // 2, len(want) - 1):
+            if want:
+                assert qq.position_of(s, q, FROZEN_NOW, want[i]) == i
+
+
+def test_due_sort_of_deadline_views_follows_the_status_due_index(demo_desk):
+    """The plan that makes the switch fast: no scan of the ticket table."""
+    with demo_desk.reader() as s:
+        for view in ("due_today", "at_risk", "breached"):
+            q = qq.QueueQuery(view=view)
+            stmt = select(Ticket.id).where(*qq.conditions(s, q, FROZEN_NOW, ordered=True)).order_by(*qq._order(q)).limit(60)
+            sql = str(stmt.compile(dialect=s.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+            plan = " | ".join(r[-1] for r in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            assert "ix_ticket_status_due" in plan, (view, plan)
+            assert "SCAN ticket" not in plan.replace("SCAN ticket USING", ""), (view, plan)
+
+
+def test_a_ticket_that_closes_leaves_the_deadline_views(demo_desk):
+    # `status IN (open statuses)` must still mean "not closed"
+    with demo_desk.session() as s:
+        q = qq.QueueQuery(view="breached")
+        first = page_ids(s, q, FROZEN_NOW, 0, 1)[0]
+        t = s.get(Ticket, first)
+        t.status = "closed"
+        s.add(t)
+        s.commit()
+    with demo_desk.reader() as s:
+        assert first not in page_ids(s, q, FROZEN_NOW)
+        assert first not in reference_ids(s, q, FROZEN_NOW)
+
+
+def test_open_statuses_are_every_status_but_closed():
+    from models.enums import TicketStatus
+
+    assert set(qq.OPEN_STATUSES) == {s.value for s in TicketStatus} - {"closed"}
+
+
+def test_every_view_and_sort_matches_the_reference_on_the_engine(desk):
+    """On a small demo built on the suite's engine (PostgreSQL in its pg pass)."""
+    from app.business_calendar import BusinessCalendar
+    from app.demo import build_demo
+
+    with desk.session() as s:
+        build_demo(s, 120, DEMO_SEED, FROZEN_NOW, BusinessCalendar("EE", None, "Europe/Tallinn"), login="olivia")
+    with desk.reader() as s:
+        assert s.exec(select(Staff)).first() is not None
+    assert _check_all(desk) > 30
+
+
+def _check_clock_rules(desk) -> int:
+    """at risk / breached membership equals the Python rule (app.sla_clocks)."""
+    from app.sla_clocks import ticket_sla_state
+
+    seen = 0
+    with desk.reader() as s:
+        tickets = s.exec(select(Ticket)).all()
+        for now in INSTANTS:
+            for state in ("at_risk", "breached"):
+                want = {t.id for t in tickets if t.status != "closed" and t.due_at and ticket_sla_state(t, now) == state}
+                assert set(page_ids(s, qq.QueueQuery(view=state), now)) == want, (state, now)
+                seen += len(want)
+    return seen
+
+
+def test_deadline_views_follow_the_clock_rules_on_the_engine(desk):
+    """PostgreSQL compares intervals natively, SQLite julianday seconds: same rule."""
+    from app.business_calendar import BusinessCalendar
+    from app.demo import build_demo
+
+    with desk.session() as s:
+        build_demo(s, 150, DEMO_SEED + 1, FROZEN_NOW, BusinessCalendar("EE", None, "Europe/Tallinn"), login="olivia")
+    assert _check_clock_rules(desk) > 10
+
+
+def test_long_pages_are_fetched_in_chunks(demo_desk, monkeypatch):
+    # PostgreSQL refuses more than 65,535 parameters: the rows of a long page
+    # are looked up in chunks, and the chunks keep the view's order
+    q = qq.QueueQuery(view="all")
+    with demo_desk.reader() as s:
+        want = reference_ids(s, q, FROZEN_NOW)
+        monkeypatch.setattr(qq, "_ID_CHUNK", 7)
+        assert page_ids(s, q, FROZEN_NOW) == want
+        assert page_ids(s, q, FROZEN_NOW, 5, 30) == want[5:35]
