@@ -23,6 +23,7 @@ from app.db import Desk
 from app.identity import Actor
 
 
+DETAIL_SCREEN = "ticket-detail"  # name the kept detail screen is installed under
 OPEN_PATIENCE = 0.25  # seconds a ticket's read may take before its screen is shown half-filled
 
 
@@ -70,6 +71,7 @@ class EsimdeskApp(App):
         self.sub_title = f"{actor.name} ({actor.login}, {actor.role})"
         self._heap_frozen = False
         self._opening: object | None = None  # token of the open_ticket in flight
+        self._detail = None  # the kept TicketDetailScreen (detail_screen())
 
     class TicketRead(Message):
         """open_ticket's worker read the ticket (data) or could not (error)."""
@@ -109,6 +111,19 @@ class EsimdeskApp(App):
         if not self._heap_frozen:
             self._heap_frozen = True
             gc.freeze()
+
+    @property
+    def _background_screens(self) -> list[Screen]:
+        """Screens showing through the top one: none when it is opaque.
+
+        Textual always counts the screen below as visible, so every repaint of
+        the covered queue (its clocks, the refresh it gets when a screen is
+        pushed over it) repainted the whole ticket detail screen too: one
+        extra full frame per open, one per second while a ticket is shown."""
+        stack = self._screen_stack
+        if stack and stack[-1].styles.background.a == 1:
+            return []
+        return super()._background_screens
 
     # -- app-wide actions ----------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -181,18 +196,45 @@ class EsimdeskApp(App):
         if message.data is None:
             self.notify(message.error or "cannot load the ticket", severity="error")
             return
-        from screens.ticket_detail import TicketDetailScreen
-
-        self.push_screen(TicketDetailScreen(message.reference, data=message.data))
+        self._push_detail(message.reference, message.data)
 
     def _open_unread(self, token: object, reference: str, origin: Screen) -> None:
         if token is not self._opening:
             return
         self._opening = None
         if self.screen is origin:
-            from screens.ticket_detail import TicketDetailScreen
+            self._push_detail(reference, None)
 
-            self.push_screen(TicketDetailScreen(reference))
+    def detail_screen(self):
+        """The one TicketDetailScreen kept for the app's life (installed, so
+        popping it keeps its widgets for the next ticket)."""
+        from screens.ticket_detail import TicketDetailScreen
+
+        if self._detail is None:
+            self._detail = TicketDetailScreen()
+            self.install_screen(self._detail, DETAIL_SCREEN)
+        return self._detail
+
+    def _push_detail(self, reference: str, data) -> None:
+        """Show ticket `reference` on the kept detail screen: filled in place
+        before it is pushed, so its first frame is already this ticket."""
+        from screens.ticket_detail import TicketDetailScreen
+
+        screen = self.detail_screen()
+        if screen in self.screen_stack:  # already open below (opened from above it): a one-off screen
+            self.push_screen(TicketDetailScreen(reference, data=data))
+            return
+        screen.show_ticket(reference, data)
+        if not screen.is_mounted:
+            self.push_screen(screen)  # composed with this ticket on its first push
+            return
+
+        async def push_when_ready() -> None:
+            await screen.prepare_footer()  # the footer shows the new ticket's keys in the first frame too
+            if screen not in self.screen_stack:
+                self.push_screen(screen)
+
+        screen.call_next(push_when_ready)
 
     def open_refund_wizard(self, reference: str) -> None:
         """Push the refund wizard for `reference` (if that screen is built)."""

@@ -5,16 +5,17 @@ their refusals become notifications, a stale edit names who changed the
 ticket and reloads. Shows who else has the ticket open (presence)."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from string import Template
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
@@ -168,8 +169,46 @@ def evidence_lines(attachments, reference: str) -> list[str]:
     return lines
 
 
+def refit_footer(footer: KeyFooter) -> bool:
+    """Give the footer's key widgets the screen's current keys in place
+    (removing 15 widgets and mounting 15 costs ~35 ms a ticket). True when
+    done or nothing changed; False when only a recompose fits (binding groups,
+    disabled keys, more keys than widgets)."""
+    from textual.widgets._footer import FooterKey
+
+    want = footer._signature()
+    if want == footer._shown:
+        return True
+    app = footer.app
+    items: dict[str, tuple] = {}
+    for _node, binding, enabled, tooltip in footer.screen.active_bindings.values():
+        if binding.show:
+            items.setdefault(binding.action, (binding, enabled, tooltip))
+    if any(b.group is not None or not enabled for b, enabled, _t in items.values()):
+        return False
+    keys = [k for k in footer.query_children(FooterKey) if not k.has_class("-command-palette")]
+    if len(keys) < len(items) or len(keys) != len(footer.children) - 1:
+        return False
+    for key, (binding, _enabled, tooltip) in zip(keys, items.values()):
+        key.key, key.key_display = binding.key, app.get_key_display(binding)
+        key.description, key.action = binding.description, binding.action
+        key.tooltip = tooltip or None
+        key.display = True
+        key.refresh(layout=True)
+    for key in keys[len(items):]:
+        key.display = False  # spare: shown again when a ticket has more keys
+    footer.styles.grid_size_columns = len(items)
+    footer._shown = want
+    return True
+
+
 class TicketDetailScreen(Screen):
-    """One ticket, worked from the keyboard."""
+    """One ticket, worked from the keyboard.
+
+    The app keeps one instance for its life (installed, so popping it does not
+    destroy it) and calls `show_ticket()` before each push: the widgets are
+    updated in place, never composed again. Presence, heartbeat and the change
+    poll follow the ticket shown and stop while the screen is off the stack."""
 
     CSS_PATH = "ticket_detail.tcss"
     BINDINGS = [
@@ -179,26 +218,26 @@ class TicketDetailScreen(Screen):
     ]
 
     class Loaded(Message):
-        def __init__(self, data: DetailData | None, error: str | None = None) -> None:
+        def __init__(self, data: DetailData | None, error: str | None = None, gen: int = 0) -> None:
             super().__init__()
-            self.data, self.error = data, error
+            self.data, self.error, self.gen = data, error, gen
 
     class Done(Message):
-        def __init__(self, text: str, severity: str, reload: bool, go: str | None = None) -> None:
+        def __init__(self, text: str, severity: str, reload: bool, go: str | None = None, gen: int = 0) -> None:
             super().__init__()
-            self.text, self.severity, self.reload, self.go = text, severity, reload, go
+            self.text, self.severity, self.reload, self.go, self.gen = text, severity, reload, go, gen
 
     class Presence(Message):
-        def __init__(self, others: list[str]) -> None:
+        def __init__(self, others: list[str], gen: int = 0) -> None:
             super().__init__()
-            self.others = others
+            self.others, self.gen = others, gen
 
     class Moved(Message):
-        def __init__(self, version: int, by: str | None) -> None:
+        def __init__(self, version: int, by: str | None, gen: int = 0) -> None:
             super().__init__()
-            self.version, self.by = version, by
+            self.version, self.by, self.gen = version, by, gen
 
-    def __init__(self, reference: str, data: DetailData | None = None) -> None:
+    def __init__(self, reference: str = "", data: DetailData | None = None) -> None:
         """`data`, when the opener already read it (app.open_ticket), is shown
         from the first frame; without it the screen reads it in a worker."""
         super().__init__()
@@ -208,16 +247,17 @@ class TicketDetailScreen(Screen):
         self.title = reference
         self._others: list[str] = []
         self._ticks = 0
+        self._gen = 0  # bumped per ticket shown: late worker results of an earlier one are dropped
+        self._live: int | None = None  # the gen whose presence/poll is running, None while off the stack
+        self._timer = None
+        self._styled_with: object | None = None  # the stylesheet rules it was last styled with
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.app.config.calendar.timezone)
 
     def compose(self) -> ComposeResult:
-        if self.data is not None:
-            yield Vertical(self._header(self.data), id="detail-header")
-        else:
-            yield Vertical(Static(f"{self.reference}  loading…", markup=False), id="detail-header")
+        yield TicketHeader(now=self.app.now, tz=self.tz, share=self.app.config.at_risk_share, id="detail-header")
         with Horizontal(id="detail-body"):
             yield Timeline(self.tz, id="detail-timeline")
             with VerticalScroll(id="detail-side"):
@@ -230,26 +270,84 @@ class TicketDetailScreen(Screen):
                 yield Static("", id="detail-guidance", markup=False)
         yield KeyFooter()
 
+    async def prepare_footer(self) -> None:
+        """Bring the footer to the current ticket's keys before the screen is
+        pushed, so its first frame has them (a no-op when they are the same)."""
+        footer = self.query_one(KeyFooter)
+        if refit_footer(footer):
+            return
+        done = asyncio.Event()
+
+        async def run() -> None:
+            try:
+                await footer._recompose_if_changed()
+            finally:
+                done.set()
+
+        footer.call_next(run)  # composes in the footer's own context (its keys bind to it)
+        await done.wait()
+
     def on_mount(self) -> None:
         self.query_one("#detail-also").display = False
+        self._fill()
+        # one 1 s timer for clocks, heartbeat and poll; paused while off the stack
+        self._timer = self.set_interval(1.0, self._tick, pause=self._live is None)
+
+    def show_ticket(self, reference: str, data: DetailData | None = None) -> None:
+        """Make this screen show `reference` (before it is pushed, so nothing
+        of the previous ticket is ever painted); without `data` it reads it."""
+        self._gen += 1
+        self.reference, self.data, self.title = reference, data, reference
+        self.busy = False
+        self._others = []
+        if self.is_mounted:
+            self.query_one("#detail-also").display = False
+            self.query_one("#detail-side", VerticalScroll).scroll_home(animate=False, immediate=True)
+            self._fill()
+
+    def _fill(self) -> None:
         if self.data is None:
+            self.query_one(TicketHeader).show_loading(self.reference)
+            self.query_one(Timeline).show([], loading=True)
+            for sid in ("#detail-actions", "#detail-related", "#detail-evidence", "#detail-customer",
+                        "#detail-order", "#detail-guidance"):
+                self.query_one(sid).display = False
+            self.refresh_bindings()
             self.load()
-        else:  # filled before the first frame: one layout, no "loading" flash
-            self._show(self.data, header=False)
-        self._heartbeat()
-        # one 1 s timer for both: a pending 5 s timer would keep a closed
-        # screen (and its ~10k objects) alive for the cyclic collector to walk
-        self.set_interval(1.0, self._tick)
+        else:
+            self._show(self.data)
 
-    def _tick(self) -> None:
-        from app.presence import HEARTBEAT_EVERY_SECONDS
-
-        self._ticks += 1
-        if self._ticks % max(1, round(HEARTBEAT_EVERY_SECONDS)) == 0:
+    # -- on and off the stack --------------------------------------------------------
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Runs before Screen's own handler. Restyling every node on each push
+        # costs ~30 ms; it is only needed when the stylesheet changed (a theme,
+        # another screen's CSS) since this screen was last styled.
+        rules = self.app.stylesheet.rules
+        if rules is self._styled_with:
+            event.refresh_styles = False
+        self._styled_with = rules
+        if self._live != self._gen:  # newly shown (not back from a prompt above it)
+            self._live = self._gen
+            self._ticks = 0
             self._heartbeat()
-        self._poll()
+            if self._timer is not None:
+                self._timer.reset()
+                self._timer.resume()
 
-    def on_unmount(self) -> None:
+    def on_screen_suspend(self) -> None:
+        if self in self.app.screen_stack:
+            return  # a prompt or wizard above it: the ticket is still being worked
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._live is None:
+            return
+        self._live = None
+        if self._timer is not None:
+            self._timer.pause()
+        self._leave()
+
+    def _leave(self) -> None:
         app, login = self.app, self.app.actor.login
 
         def leave() -> None:
@@ -263,35 +361,48 @@ class TicketDetailScreen(Screen):
 
         app.run_worker(leave, thread=True, group="presence-leave")
 
+    def _tick(self) -> None:
+        from app.presence import HEARTBEAT_EVERY_SECONDS
+
+        if self._live is None:
+            return
+        self._ticks += 1
+        self.query_one(TicketHeader).tick()
+        if self._ticks % max(1, round(HEARTBEAT_EVERY_SECONDS)) == 0:
+            self._heartbeat()
+        self._poll()
+
+    def on_unmount(self) -> None:
+        if self._live is not None:
+            self._live = None
+            self._leave()
+
     # -- loading ---------------------------------------------------------------
     @work(thread=True, exclusive=True, group="detail-load")
     def load(self) -> None:
+        gen, reference = self._gen, self.reference
         try:
             with self.app.desk.reader() as s:
-                data = load_detail(s, self.reference, self.app.actor)
+                data = load_detail(s, reference, self.app.actor)
         except DeskError as exc:
-            self.post_message(self.Loaded(None, str(exc)))
+            self.post_message(self.Loaded(None, str(exc), gen))
             return
-        self.post_message(self.Loaded(data))
+        self.post_message(self.Loaded(data, gen=gen))
 
     def on_ticket_detail_screen_loaded(self, message: Loaded) -> None:
+        if message.gen != self._gen:
+            return  # read for a ticket no longer shown
         if message.data is None:
             self.notify(message.error or "cannot load the ticket", severity="error")
-            self.app.pop_screen()
+            if self.app.screen is self:
+                self.app.pop_screen()
             return
         self.data = message.data
-        self._show(message.data, header=True)
+        self._show(message.data)
 
-    def _header(self, d: DetailData) -> TicketHeader:
-        return TicketHeader(d.ticket, customer=d.customer, assignee=d.assignee, reviewer=d.reviewer,
-                            now=self.app.now, tz=self.tz, share=self.app.config.at_risk_share)
-
-    def _show(self, d: DetailData, header: bool) -> None:
-        """Fill the screen from `d` (`header`: replace the header block too)."""
-        if header:
-            header_box = self.query_one("#detail-header")
-            header_box.remove_children()
-            header_box.mount(self._header(d))
+    def _show(self, d: DetailData) -> None:
+        """Fill the screen from `d`."""
+        self.query_one(TicketHeader).show(d.ticket, customer=d.customer, assignee=d.assignee, reviewer=d.reviewer)
         self.query_one(Timeline).show(d.timeline)
         acts = Text("Next steps\n", style="bold")
         if not d.actions:
@@ -300,7 +411,9 @@ class TicketDetailScreen(Screen):
             key, words = ACTIONS.get(name, ("", name))
             acts.append(f" {self._key_of(name, key):>6} ", style="bold")
             acts.append(words + "\n")
-        self.query_one("#detail-actions", Static).update(acts)
+        actions = self.query_one("#detail-actions", Static)
+        actions.display = True
+        actions.update(acts)
         self._section("#detail-related", "Related", d.related)
         self._section("#detail-evidence", "Evidence", d.evidence_lines)
         self._section("#detail-customer", "Customer", d.customer_lines or ["—"])
@@ -324,22 +437,25 @@ class TicketDetailScreen(Screen):
         from app.presence import heartbeat, who_else
 
         app = self.app
-        if self.data is None:
+        gen, data, reference = self._gen, self.data, self.reference
+        if data is None:
             with app.desk.reader() as s:
                 from app import tickets
 
                 try:
-                    tid = tickets.get(s, self.reference).id
+                    tid = tickets.get(s, reference).id
                 except DeskError:
                     return
         else:
-            tid = self.data.ticket.id
+            tid = data.ticket.id
         with app.desk.session() as s:
             heartbeat(s, app.session_id, app.actor.login, tid, app.now())
             others = [o for o in who_else(s, tid, app.session_id, app.now()) if o]
-        self.post_message(self.Presence(others))
+        self.post_message(self.Presence(others, gen))
 
     def on_ticket_detail_screen_presence(self, message: Presence) -> None:
+        if message.gen != self._gen:
+            return
         w = self.query_one("#detail-also", Static)
         if message.others == self._others:
             return  # unchanged: no relayout every heartbeat
@@ -349,19 +465,20 @@ class TicketDetailScreen(Screen):
 
     @work(thread=True, exclusive=True, group="detail-poll")
     def _poll(self) -> None:
-        if self.data is None or self.busy:
+        gen, data = self._gen, self.data
+        if data is None or self.busy:
             return
         from sqlalchemy import select
 
         from models import Ticket
 
         with self.app.desk.reader() as s:
-            row = s.execute(select(Ticket.version, Ticket.updated_by).where(Ticket.id == self.data.ticket.id)).first()
-        if row is not None and row[0] != self.data.ticket.version:
-            self.post_message(self.Moved(row[0], row[1]))
+            row = s.execute(select(Ticket.version, Ticket.updated_by).where(Ticket.id == data.ticket.id)).first()
+        if row is not None and row[0] != data.ticket.version:
+            self.post_message(self.Moved(row[0], row[1], gen))
 
     def on_ticket_detail_screen_moved(self, message: Moved) -> None:
-        if self.data is None or message.version == self.data.ticket.version or self.busy:
+        if message.gen != self._gen or self.data is None or message.version == self.data.ticket.version or self.busy:
             return
         if message.by and message.by != self.app.actor.login:
             self.notify(f"{self.reference} was just changed by {message.by}; reloaded", severity="warning")
@@ -462,23 +579,24 @@ class TicketDetailScreen(Screen):
         import app.workflow as wf
 
         app = self.app
+        gen, reference = self._gen, self.reference
         self.busy = True
         try:
             now = app.now()
-            kw = {"a": (app.actor, self.reference),
+            kw = {"a": (app.actor, reference),
                   "k": {"expected_version": self.data.ticket.version, "now": now, "config": app.config}}
             with app.desk.session() as s:
                 call(wf, s, now, **kw)
         except StaleTicket as exc:
-            self.post_message(self.Done(str(exc), "warning", True))
+            self.post_message(self.Done(str(exc), "warning", True, gen=gen))
         except DeskError as exc:
-            self.post_message(self.Done(str(exc), "error", False))
+            self.post_message(self.Done(str(exc), "error", False, gen=gen))
         else:
-            self.post_message(self.Done(f"{self.reference}: {done}", "information", True))
+            self.post_message(self.Done(f"{reference}: {done}", "information", True, gen=gen))
         finally:
             self.busy = False
 
     def on_ticket_detail_screen_done(self, message: Done) -> None:
         self.notify(message.text, severity=message.severity, timeout=6 if message.severity == "error" else 3)
-        if message.reload:
+        if message.reload and message.gen == self._gen:
             self.load()

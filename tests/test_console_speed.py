@@ -104,3 +104,115 @@ def test_cancel_interrupts_a_running_sqlite_query(demo_desk):
     src.cancel()
     th.join(10)
     assert out["value"] == "interrupted" and out["seconds"] < 5
+
+
+# -- the kept ticket detail screen (updated in place, never composed twice) ---------
+def _footer_text(app) -> str:
+    from console_helpers import screen_text as text
+
+    return text(app).splitlines()[-1]
+
+
+async def test_the_detail_screen_is_kept_and_shows_only_the_ticket_opened(demo_desk):
+    from screens.ticket_detail import TicketDetailScreen
+    from widgets.key_footer import KeyFooter
+    from widgets.ticket_header import TicketHeader
+
+    a = find_ticket(demo_desk, kind="complaint", status="submitted")  # can be acknowledged
+    b = find_ticket(demo_desk, kind="complaint", status="investigation")  # cannot
+    app = make_app(demo_desk, "alice")
+    seen = []
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        app.open_ticket(a.reference)
+        await settle(pilot)
+        first = app.screen
+        assert isinstance(first, TicketDetailScreen) and "Acknowledge" in _footer_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        original = app.push_screen
+
+        def spy(screen, *args, **kwargs):
+            # what the screen holds when it becomes visible: the new ticket only
+            footer = screen.query_one(KeyFooter)
+            seen.append((screen.query_one(TicketHeader).reference, footer._shown == footer._signature(),
+                         [i.text for i in screen.data.timeline]))
+            return original(screen, *args, **kwargs)
+
+        app.push_screen = spy
+        app.open_ticket(b.reference)
+        await settle(pilot)
+        assert app.screen is first  # the same instance, not composed again
+        assert seen and seen[0][0] == b.reference and seen[0][1] is True
+        text = screen_text(app)
+        assert b.reference in text and a.reference not in text
+        assert "Acknowledge" not in _footer_text(app) and "Close" in _footer_text(app)
+        assert len(app.screen_stack) == 2
+
+
+async def test_presence_follows_the_ticket_shown_and_stops_off_the_stack(demo_desk):
+    from app.presence import who_else
+    from conftest import frozen_now
+
+    a = find_ticket(demo_desk, kind="complaint", status="investigation")
+    app = make_app(demo_desk, "alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        app.open_ticket(a.reference)
+        await settle(pilot)
+        screen = app.screen
+        with demo_desk.reader() as s:
+            assert "alice" in who_else(s, a.id, "someone-else", frozen_now())
+        assert screen._timer is not None and screen._timer._active.is_set()
+        await pilot.press("escape")
+        await settle(pilot)
+        with demo_desk.reader() as s:
+            assert "alice" not in who_else(s, a.id, "someone-else", frozen_now())
+        assert screen._live is None and not screen._timer._active.is_set()  # no tick, heartbeat or poll while hidden
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen and screen._live is not None and screen._timer._active.is_set()
+
+
+async def test_a_late_read_of_the_previous_ticket_is_dropped(demo_desk):
+    from screens.ticket_detail import TicketDetailScreen, load_detail
+
+    a = find_ticket(demo_desk, kind="complaint", status="submitted")
+    b = find_ticket(demo_desk, kind="refund")
+    app = make_app(demo_desk, "alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        app.open_ticket(a.reference)
+        await settle(pilot)
+        screen = app.screen
+        stale_gen = screen._gen
+        with demo_desk.reader() as s:
+            old = load_detail(s, a.reference, app.actor)
+        await pilot.press("escape")
+        await settle(pilot)
+        app.open_ticket(b.reference)
+        await settle(pilot)
+        screen.post_message(TicketDetailScreen.Loaded(old, gen=stale_gen))  # e.g. a reload still running for A
+        screen.post_message(TicketDetailScreen.Moved(99, "bob", gen=stale_gen))
+        await settle(pilot)
+        assert screen.data.ticket.reference == b.reference
+        assert a.reference not in screen_text(app) and b.reference in screen_text(app)
+
+
+async def test_a_slow_read_shows_the_kept_screen_loading_then_the_ticket(demo_desk):
+    a = find_ticket(demo_desk, kind="complaint", status="submitted")
+    b = find_ticket(demo_desk, kind="refund")
+    app = make_app(demo_desk, "alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        app.open_ticket(a.reference)
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("escape")
+        await settle(pilot)
+        app._push_detail(b.reference, None)  # what OPEN_PATIENCE does when the read is slow
+        assert screen.data is None and screen.reference == b.reference
+        await settle(pilot)
+        assert app.screen is screen and screen.data.ticket.reference == b.reference
+        text = screen_text(app)
+        assert b.reference in text and a.reference not in text and "loading…" not in text

@@ -1,18 +1,26 @@
 """The ticket's header: reference, kind, status, people, and every clock as
-a live countdown with its due date (desk time)."""
+a live countdown with its due date (desk time).
+
+One widget draws it all as plain Text (never markup): the detail screen keeps
+one header for its life and calls `show()` for each ticket, and `tick()` once
+a second while it is on screen (no timer of its own, so a hidden header costs
+nothing)."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from rich.style import Style
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Static
+from textual.widget import Widget
 
+from app.sla_clocks import DEFAULT_AT_RISK_SHARE
 from app.untrusted import inert
-from widgets.countdown import Countdown
+from widgets.countdown import STATE_CLASS, countdown_words, row_state
+
+CLOCK_GAP = "   "  # the space between clocks on one line
+GAP_STYLE = Style(meta={"gap": True})  # its own span, as the clock widgets' margin was
 
 
 def due_text(due: datetime | None, tz: ZoneInfo) -> str:
@@ -35,17 +43,31 @@ def clocks_of(t) -> list[tuple[str, datetime | None, datetime | None, datetime |
     return out
 
 
-class TicketHeader(Vertical):
-    """Header block of the ticket detail screen."""
+class TicketHeader(Widget):
+    """Header block of the ticket detail screen (clocks one line each when the
+    screen is narrow, side by side otherwise)."""
 
-    def __init__(self, ticket, *, customer: str, assignee: str | None, reviewer: str | None,
-                 now: Callable[[], datetime], tz: ZoneInfo, share: float, id: str | None = None) -> None:
+    COMPONENT_CLASSES = {"countdown--" + c for c in STATE_CLASS.values()} | {"header--muted", "header--subject"}
+
+    def __init__(self, *, now: Callable[[], datetime], tz: ZoneInfo, share: float = DEFAULT_AT_RISK_SHARE,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
-        self.ticket, self.customer, self.assignee, self.reviewer = ticket, customer, assignee, reviewer
         self.now, self.tz, self.share = now, tz, share
+        self.ticket = None
+        self.reference = ""
+        self.customer = ""
+        self.assignee: str | None = None
+        self.reviewer: str | None = None
+        self._line = Text()
+        self._subject = Text()
+        self._clocks: list[tuple[str, datetime | None, datetime | None, datetime | None]] = []
+        self._narrow: bool | None = None
 
-    def compose(self) -> ComposeResult:
-        t = self.ticket
+    def show(self, ticket, *, customer: str = "", assignee: str | None = None, reviewer: str | None = None) -> None:
+        """Show `ticket` (a detached Ticket)."""
+        self.ticket, self.customer, self.assignee, self.reviewer = ticket, customer, assignee, reviewer
+        self.reference = ticket.reference
+        t = ticket
         line = Text()
         line.append(t.reference, style="bold")
         line.append(f"  {t.kind}  ·  {t.status.replace('_', ' ')}")
@@ -53,19 +75,71 @@ class TicketHeader(Vertical):
             line.append(f" ({t.close_reason.replace('_', ' ')})")
         if t.priority == 1:
             line.append("  ·  HIGH PRIORITY", style="bold")
-        line.append(f"  ·  assignee: {self.assignee or '—'}")
+        line.append(f"  ·  assignee: {assignee or '—'}")
         if t.kind == "escalation":
-            line.append(f"  ·  reviewer: {self.reviewer or '—'}")
+            line.append(f"  ·  reviewer: {reviewer or '—'}")
         if t.paused_since:
             line.append(f"  ·  waiting on customer since {due_text(t.paused_since, self.tz)}")
-        yield Static(line, id="header-line", markup=False)
+        self._line = line
         subject = Text(inert(t.subject, limit=200, single_line=True) or "(no subject)")
-        subject.append(f"  —  {inert(self.customer, limit=80, single_line=True)}", style="italic")
-        yield Static(subject, id="header-subject", markup=False)
-        with Horizontal(id="header-clocks"):
-            clocks = clocks_of(t)
-            if not clocks:
-                yield Static("no clock running", classes="muted", markup=False)
-            for label, start, due, stopped in clocks:
-                yield Countdown(label, start, due, self.now, stopped=stopped, paused=t.paused_since,
-                                due_text=due_text(due, self.tz), share=self.share)
+        subject.append(f"  —  {inert(customer, limit=80, single_line=True)}", style="italic")
+        self._subject = subject
+        self._clocks = clocks_of(t)
+        self.refresh(layout=True)
+
+    def show_loading(self, reference: str) -> None:
+        """Only the reference, while the ticket is read."""
+        self.ticket, self.reference = None, reference
+        self._line = Text(f"{reference}  loading…")
+        self._subject = Text()
+        self._clocks = []
+        self.refresh(layout=True)
+
+    @property
+    def running(self) -> bool:
+        """True when a clock is counting (the header needs a tick)."""
+        return any(due is not None and stopped is None for _l, _s, due, stopped in self._clocks)
+
+    def tick(self) -> None:
+        """Redraw the countdowns (the screen calls this once a second)."""
+        if self.running:
+            self.refresh()
+
+    def _is_narrow(self) -> bool:
+        screen = self.screen
+        return screen.has_class("-narrow") if screen.has_class("-narrow", "-wide") else self.app.size.width < 120
+
+    def on_resize(self) -> None:
+        narrow = self._is_narrow()
+        if narrow != self._narrow:
+            self._narrow = narrow
+            self.refresh(layout=True)
+
+    def _clock(self, label, start, due, stopped, now) -> Text:
+        t = self.ticket
+        state = row_state(start, due, now, stopped, t.paused_since, self.share)
+        words = countdown_words(due, now, state, t.paused_since)
+        style = self.get_component_rich_style("countdown--" + STATE_CLASS[state], partial=True) if state else ""
+        text = Text(f"{label}: ")
+        text.append(words, style=style)
+        if due:
+            text.append(f"  (due {due_text(due, self.tz)})")
+        return text
+
+    def render(self) -> Text:
+        out = Text(no_wrap=True, overflow="crop", end="")
+        out.append_text(self._line)
+        if self.ticket is None:
+            return out
+        out.append("\n")
+        subject = self._subject.copy()
+        subject.stylize_before(Style(color=self.get_component_rich_style("header--subject").color))
+        out.append_text(subject)
+        out.append("\n")
+        if not self._clocks:
+            out.append("no clock running", style=self.get_component_rich_style("header--muted", partial=True))
+            return out
+        now = self.now()
+        sep = Text("\n") if self._is_narrow() else Text(CLOCK_GAP, style=GAP_STYLE)
+        out.append_text(sep.join(self._clock(*c, now) for c in self._clocks))
+        return out

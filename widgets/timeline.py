@@ -40,10 +40,11 @@ class Timeline(VerticalScroll, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static("loading…", id="timeline-body", markup=False)
 
-    def show(self, items: list) -> None:
-        """Replace the entries with `items` (app.workflow.TimelineItem)."""
+    def show(self, items: list, loading: bool = False) -> None:
+        """Replace the entries with `items` (app.workflow.TimelineItem);
+        `loading`: show that they are being read instead."""
         self.items = items
-        self.query_one("#timeline-body", Static).update(self.render_items(items))
+        self.query_one("#timeline-body", Static).update(Text("loading…") if loading else self.render_items(items))
         self.call_after_refresh(self.scroll_end, animate=False)
 
     def render_items(self, items: list) -> Text:
