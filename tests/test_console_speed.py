@@ -174,17 +174,26 @@ async def test_presence_follows_the_ticket_shown_and_stops_off_the_stack(demo_de
         assert app.screen is screen and screen._live is not None and screen._timer._active.is_set()
 
 
+def _two_tickets(demo_desk):
+    """A submitted complaint, a refund, and the console as alice."""
+    return (find_ticket(demo_desk, kind="complaint", status="submitted"), find_ticket(demo_desk, kind="refund"),
+            make_app(demo_desk, "alice"))
+
+
+async def _opened(pilot, app, reference: str):
+    """The detail screen after opening `reference` from the queue."""
+    await settle(pilot)
+    app.open_ticket(reference)
+    await settle(pilot)
+    return app.screen
+
+
 async def test_a_late_read_of_the_previous_ticket_is_dropped(demo_desk):
     from screens.ticket_detail import TicketDetailScreen, load_detail
 
-    a = find_ticket(demo_desk, kind="complaint", status="submitted")
-    b = find_ticket(demo_desk, kind="refund")
-    app = make_app(demo_desk, "alice")
+    a, b, app = _two_tickets(demo_desk)
     async with app.run_test(size=(160, 50)) as pilot:
-        await settle(pilot)
-        app.open_ticket(a.reference)
-        await settle(pilot)
-        screen = app.screen
+        screen = await _opened(pilot, app, a.reference)
         stale_gen = screen._gen
         with demo_desk.reader() as s:
             old = load_detail(s, a.reference, app.actor)
@@ -200,14 +209,9 @@ async def test_a_late_read_of_the_previous_ticket_is_dropped(demo_desk):
 
 
 async def test_a_slow_read_shows_the_kept_screen_loading_then_the_ticket(demo_desk):
-    a = find_ticket(demo_desk, kind="complaint", status="submitted")
-    b = find_ticket(demo_desk, kind="refund")
-    app = make_app(demo_desk, "alice")
+    a, b, app = _two_tickets(demo_desk)
     async with app.run_test(size=(160, 50)) as pilot:
-        await settle(pilot)
-        app.open_ticket(a.reference)
-        await settle(pilot)
-        screen = app.screen
+        screen = await _opened(pilot, app, a.reference)
         await pilot.press("escape")
         await settle(pilot)
         app._push_detail(b.reference, None)  # what OPEN_PATIENCE does when the read is slow
