@@ -24,7 +24,7 @@ from app.workflow import intake as wf_intake
 from app.workflow.escalations import create_escalation
 from app.workflow.intake import NewTicket
 from app.workflow.messages import ReplyLogged, log_customer_reply
-from models import Message, Order, RefundCase, Ticket
+from models import Message, Order, RefundCase
 from models.enums import Clock, MessageKind, TicketKind, TicketStatus
 
 ORDER_QUESTION_TEMPLATE = "refund_order_number"
