@@ -111,3 +111,25 @@ def test_set_completes_missing_details(cli, desk):
     assert json.loads(out)["info_needed"] is None
     code, _out, err = cli("ticket", "set", ref, "priority", "high")
     assert code == 2 and "priority must be" in err
+
+
+def test_reply_request_info_and_assign_from_the_shell(cli, desk):
+    """Each command reaches its own service with its own argument (TEXT, LOGIN)."""
+    add_staff(desk, "alice", "agent")
+    add_staff(desk, "olivia", "supervisor")
+    ref = new_complaint(desk)
+    assert cli("ticket", "ack", ref)[0] == 0
+    code, out, _ = cli("ticket", "reply", ref, "We are looking into it today.")
+    assert code == 0 and json.loads(out)["status"] == "acknowledged"
+    code, out, _ = cli("ticket", "request-info", ref, "Which phone model do you use?")
+    assert code == 0 and json.loads(out)["status"] == "information_gathering"
+    code, _out, err = cli("ticket", "assign", ref, "alice")
+    assert code == 2 and len(err.strip().splitlines()) == 1  # an agent may not assign
+    code, out, _ = cli("--as", "olivia", "ticket", "assign", ref, "alice")
+    assert code == 0
+    code, out, _ = cli("ticket", "show", ref)
+    shown = json.loads(out)
+    assert shown["assignee"] == "alice"
+    sent = [i for i in shown["timeline"] if i["kind"] == "outbound"]
+    assert any(i["text"].startswith("We are looking into it today.") for i in sent)
+    assert any("Which phone model do you use?" in i["text"] for i in sent)

@@ -42,31 +42,31 @@ def register(sub) -> None:
         return c
 
     cmd("show", "the ticket as JSON (with timeline, guidance and next actions)", show, version=False)
-    cmd("ack", "acknowledge a complaint (starts the resolution clock)", ack)
-    cmd("note", "add an internal note (never sent)", note, text=True)
-    cmd("reply", "queue a customer-facing reply", reply, text=True)
-    cmd("request-info", "ask the customer for information", request_info, text=True)
-    m = cmd("move", "move to another workflow state", move)
+    cmd("ack", "acknowledge a complaint (starts the resolution clock)", _calls("acknowledge"))
+    cmd("note", "add an internal note (never sent)", _calls("add_note", "text", config=False), text=True)
+    cmd("reply", "queue a customer-facing reply", _calls("reply", "text"), text=True)
+    cmd("request-info", "ask the customer for information", _calls("request_info", "text"), text=True)
+    m = cmd("move", "move to another workflow state", _calls("move", "status", text="text", reason="reason"))
     m.add_argument("status", metavar="STATUS", help=", ".join(s.value for s in TicketStatus))
     m.add_argument("--text", help="proposal / resolution text")
     m.add_argument("--reason", help="close reason when STATUS is closed")
-    a = cmd("assign", "assign to a staff member (escalations: impartial senior only)", assign)
+    a = cmd("assign", "assign to a staff member (escalations: impartial senior only)", _calls("assign", "login"))
     a.add_argument("login", metavar="LOGIN")
     e = cmd("escalate", "register the customer's escalation request", escalate)
     e.add_argument("--reason", required=True, help="why the customer is not satisfied")
-    cmd("review", "take an escalation's review (seniors)", review)
-    cmd("final", "give an escalation's final response", final, text=True)
+    cmd("review", "take an escalation's review (seniors)", _calls("take_review"))
+    cmd("final", "give an escalation's final response", _calls("final_response", "text"), text=True)
     x = cmd("extend", "extend a complaint's resolution deadline", extend)
     x.add_argument("--to", required=True, metavar="YYYY-MM-DD", dest="to")
     x.add_argument("--reason", required=True)
-    c = cmd("close", "close a complaint or inquiry", close)
+    c = cmd("close", "close a complaint or inquiry", _calls("close", "reason"))
     c.add_argument("--reason", required=True, choices=[r.value for r in CloseReason])
-    t = cmd("triage", "close as out of scope with a courteous redirect", triage)
+    t = cmd("triage", "close as out of scope with a courteous redirect", _calls("triage", "category"))
     t.add_argument("category", metavar="CATEGORY", help=", ".join(c.value for c in OutOfScope))
     f = cmd("set", "change an intake or contact detail (name, email, phone, incident_date, region, ...)", set_field)
     f.add_argument("field", metavar="FIELD")
     f.add_argument("value", metavar="VALUE")
-    r = cmd("reopen", "reopen a (triaged) inquiry as a complaint, keeping its receipt time", reopen)
+    r = cmd("reopen", "reopen a (triaged) inquiry as a complaint, keeping its receipt time", _calls("reopen_as_complaint", reason="reason"))
     r.add_argument("--reason")
     s = cmd("attachment", "save one of the ticket's attachments (evidence) to a folder", save_attachment, version=False)
     s.add_argument("attachment_id", metavar="ID", type=int, help="the id listed under attachments by `ticket show`")
@@ -130,6 +130,23 @@ def _summary(t) -> dict:
             "due_at": _iso(t.due_at), "due_clock": t.due_clock, "close_reason": t.close_reason}
 
 
+def _calls(service: str, *positional: str, config: bool = True, **keywords: str):
+    """A handler running `app.workflow.<service>(session, actor, REF, *args.<positional>,
+    expected_version=, now=[, config=], **{name: args.<attribute>})` through `_run`."""
+
+    def handler(args, ctx) -> int:
+        import app.workflow as wf
+
+        fn = getattr(wf, service)
+        extra = {name: getattr(args, attribute) for name, attribute in keywords.items()}
+        if config:
+            extra["config"] = ctx.config
+        return _run(args, ctx, lambda s, a, now: fn(
+            s, a, args.reference, *(getattr(args, p) for p in positional), expected_version=args.version, now=now, **extra))
+
+    return handler
+
+
 def _run(args, ctx, fn) -> int:
     from app.tickets import get, utcnow
 
@@ -153,41 +170,10 @@ def show(args, ctx) -> int:
     return 0
 
 
-def ack(args, ctx) -> int:
-    from app.workflow import acknowledge
-
-    return _run(args, ctx, lambda s, a, now: acknowledge(s, a, args.reference, expected_version=args.version, now=now, config=ctx.config))
 
 
-def note(args, ctx) -> int:
-    from app.workflow import add_note
-
-    return _run(args, ctx, lambda s, a, now: add_note(s, a, args.reference, args.text, expected_version=args.version, now=now))
 
 
-def reply(args, ctx) -> int:
-    from app.workflow import reply as reply_
-
-    return _run(args, ctx, lambda s, a, now: reply_(s, a, args.reference, args.text, expected_version=args.version, now=now, config=ctx.config))
-
-
-def request_info(args, ctx) -> int:
-    from app.workflow import request_info as ri
-
-    return _run(args, ctx, lambda s, a, now: ri(s, a, args.reference, args.text, expected_version=args.version, now=now, config=ctx.config))
-
-
-def move(args, ctx) -> int:
-    from app.workflow import move as move_
-
-    return _run(args, ctx, lambda s, a, now: move_(
-        s, a, args.reference, args.status, expected_version=args.version, now=now, config=ctx.config, text=args.text, reason=args.reason))
-
-
-def assign(args, ctx) -> int:
-    from app.workflow import assign as assign_
-
-    return _run(args, ctx, lambda s, a, now: assign_(s, a, args.reference, args.login, expected_version=args.version, now=now, config=ctx.config))
 
 
 def escalate(args, ctx) -> int:
@@ -211,16 +197,6 @@ def escalate(args, ctx) -> int:
     return 0
 
 
-def review(args, ctx) -> int:
-    from app.workflow import take_review
-
-    return _run(args, ctx, lambda s, a, now: take_review(s, a, args.reference, expected_version=args.version, now=now, config=ctx.config))
-
-
-def final(args, ctx) -> int:
-    from app.workflow import final_response
-
-    return _run(args, ctx, lambda s, a, now: final_response(s, a, args.reference, args.text, expected_version=args.version, now=now, config=ctx.config))
 
 
 def extend(args, ctx) -> int:
@@ -233,23 +209,7 @@ def extend(args, ctx) -> int:
     return _run(args, ctx, fn)
 
 
-def close(args, ctx) -> int:
-    from app.workflow import close as close_
 
-    return _run(args, ctx, lambda s, a, now: close_(s, a, args.reference, args.reason, expected_version=args.version, now=now, config=ctx.config))
-
-
-def triage(args, ctx) -> int:
-    from app.workflow import triage as triage_
-
-    return _run(args, ctx, lambda s, a, now: triage_(s, a, args.reference, args.category, expected_version=args.version, now=now, config=ctx.config))
-
-
-def reopen(args, ctx) -> int:
-    from app.workflow import reopen_as_complaint
-
-    return _run(args, ctx, lambda s, a, now: reopen_as_complaint(
-        s, a, args.reference, expected_version=args.version, now=now, config=ctx.config, reason=args.reason))
 
 
 def set_field(args, ctx) -> int:
