@@ -61,6 +61,19 @@ def app_for(desk, actor, ref: str) -> WizardApp:
     return WizardApp(desk, actor, ref, lambda: NOW, CAL)
 
 
+def wizard_for(desk, actor, ref: str, policy: str, case_facts: dict | None, **kw) -> WizardApp:
+    """A stored refund case `ref` and the wizard opened on it."""
+    with desk.session() as s:
+        add_case(s, ref, policy, case_facts, **kw)
+    return app_for(desk, actor, ref)
+
+
+async def to_first_unknown(pilot, screen) -> None:
+    """Page forward to the first step whose fact is not known yet."""
+    while screen.results[screen.page].answer != "unknown":
+        await pilot.press("right")
+
+
 @pytest.mark.parametrize(("policy", "case_facts", "expected"), OUTCOME_CASES,
                          ids=[f"{p}-{e or 'chargeback'}-{i}" for i, (p, _f, e) in enumerate(OUTCOME_CASES)])
 async def test_wizard_decision_equals_cli_engine(desk, agent, policy, case_facts, expected):
@@ -126,14 +139,11 @@ async def test_every_table_case_agrees_with_the_cli(desk, agent):
 async def test_unknown_fact_answered_in_the_wizard_continues_the_walk(desk, agent):
     ref = "RFD-2026-000102"
     f = facts(reason="force_majeure")
-    with desk.session() as s:
-        add_case(s, ref, "esimium", f)
-    app = app_for(desk, agent, ref)
+    app = wizard_for(desk, agent, ref, "esimium", f)
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         screen = app.screen
-        while screen.results[screen.page].answer != "unknown":
-            await pilot.press("right")
+        await to_first_unknown(pilot, screen)
         text = page_text(screen)
         assert "Establish documentation_provided" in text and "[1] Yes" in text
         await pilot.press("1")  # Yes: documents supplied
@@ -145,9 +155,7 @@ async def test_unknown_fact_answered_in_the_wizard_continues_the_walk(desk, agen
 
 async def test_needs_info_ends_with_information_request_that_pauses(desk, agent):
     ref = "RFD-2026-000103"
-    with desk.session() as s:
-        add_case(s, ref, "esimium", facts(reason="force_majeure"))
-    app = app_for(desk, agent, ref)
+    app = wizard_for(desk, agent, ref, "esimium", facts(reason="force_majeure"))
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         await walk_to_decision(pilot)
@@ -166,9 +174,7 @@ async def test_needs_info_ends_with_information_request_that_pauses(desk, agent)
 async def test_save_then_approve_from_the_wizard(desk, agent):
     ref = "RFD-2026-000104"
     f = facts(reason="billing_error")
-    with desk.session() as s:
-        add_case(s, ref, "esimium", f)
-    app = app_for(desk, agent, ref)
+    app = wizard_for(desk, agent, ref, "esimium", f)
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         await walk_to_decision(pilot)
@@ -192,9 +198,7 @@ async def test_save_then_approve_from_the_wizard(desk, agent):
 
 async def test_stale_save_is_refused_and_reloads(desk, agent):
     ref = "RFD-2026-000105"
-    with desk.session() as s:
-        add_case(s, ref, "esimium", facts(reason="billing_error"))
-    app = app_for(desk, agent, ref)
+    app = wizard_for(desk, agent, ref, "esimium", facts(reason="billing_error"))
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         await walk_to_decision(pilot)
@@ -213,9 +217,7 @@ async def test_stale_save_is_refused_and_reloads(desk, agent):
 
 async def test_reason_chosen_first_when_not_classified(desk, agent):
     ref = "RFD-2026-000106"
-    with desk.session() as s:
-        add_case(s, ref, "esimium", None)  # only the order's facts
-    app = app_for(desk, agent, ref)
+    app = wizard_for(desk, agent, ref, "esimium", None)  # only the order's facts
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         screen = app.screen
@@ -234,14 +236,11 @@ async def test_reason_chosen_first_when_not_classified(desk, agent):
 async def test_partial_amount_typed_in(desk, agent):
     ref = "RFD-2026-000107"
     f = facts(reason="other", alternative="partial_refund")
-    with desk.session() as s:
-        add_case(s, ref, "esimium", f)
-    app = app_for(desk, agent, ref)
+    app = wizard_for(desk, agent, ref, "esimium", f)
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         screen = app.screen
-        while screen.results[screen.page].answer != "unknown":
-            await pilot.press("right")
+        await to_first_unknown(pilot, screen)
         assert app.focused is screen.query_one("#fact-input")
         await pilot.press("9", "9", "enter")  # more than paid: refused
         await pilot.pause()
@@ -256,9 +255,7 @@ async def test_partial_amount_typed_in(desk, agent):
 
 async def test_hostile_customer_name_is_inert(desk, agent):
     ref = "RFD-2026-000108"
-    with desk.session() as s:
-        add_case(s, ref, "esimium", facts(reason="billing_error"), name="[bold red]Mallory[/] \x1b[2J\x1b]52;c;cHdu\x07x")
-    app = app_for(desk, agent, ref)
+    app = wizard_for(desk, agent, ref, "esimium", facts(reason="billing_error"), name="[bold red]Mallory[/] \x1b[2J\x1b]52;c;cHdu\x07x")
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         header = str(app.screen.query_one("#wizard-header").render())
@@ -274,9 +271,7 @@ async def _press_and_wait(pilot, key: str) -> None:
 async def test_full_money_path_from_the_wizard(desk, agent):
     """save -> approve -> mark initiated -> complete, each key only when legal."""
     ref = "RFD-2026-000109"
-    with desk.session() as s:
-        add_case(s, ref, "esimium", facts(reason="duplicate_charge"))
-    app = app_for(desk, agent, ref)
+    app = wizard_for(desk, agent, ref, "esimium", facts(reason="duplicate_charge"))
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         screen = app.screen
@@ -302,9 +297,7 @@ async def test_full_money_path_from_the_wizard(desk, agent):
 ])
 async def test_deny_and_refer_from_the_wizard(desk, agent, case_facts, key, reason):
     ref = "RFD-2026-000110"
-    with desk.session() as s:
-        add_case(s, ref, "esimium", case_facts)
-    app = app_for(desk, agent, ref)
+    app = wizard_for(desk, agent, ref, "esimium", case_facts)
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         await walk_to_decision(pilot)
@@ -321,14 +314,11 @@ async def test_deny_and_refer_from_the_wizard(desk, agent, case_facts, key, reas
 async def test_invoice_date_typed_in_for_a_disputed_charge(desk, agent):
     ref = "RFD-2026-000111"
     f = facts(reason="billing_error")
-    with desk.session() as s:
-        add_case(s, ref, "airalo", f)
-    app = app_for(desk, agent, ref)
+    app = wizard_for(desk, agent, ref, "airalo", f)
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         screen = app.screen
-        while screen.results[screen.page].answer != "unknown":
-            await pilot.press("right")
+        await to_first_unknown(pilot, screen)
         assert "Establish invoice_received_at" in page_text(screen)
         await pilot.press(*"yesterday", "enter")  # not a date: refused, nothing changes
         await pilot.pause()
