@@ -26,6 +26,12 @@ def run(desk, *paths):
     return ingest_paths(desk, [str(p) for p in paths], now=NOW, config=CONFIG).as_dict()
 
 
+def eml_file(path, *args, **kw):
+    """`path` holding the message `eml(*args, **kw)` builds."""
+    path.write_bytes(eml(*args, **kw))
+    return path
+
+
 def counts(s):
     return s["read"], s["created"], s["linked"], s["duplicate"], s["quarantined"]
 
@@ -63,12 +69,9 @@ def test_whole_fixture_batch_summary_is_exact_and_rerun_is_all_duplicates(desk, 
 
 
 def test_duplicate_within_one_batch_and_without_message_id(desk, tmp_path):
-    a = tmp_path / "a.eml"
-    a.write_bytes(eml("Hello there"))  # no Message-ID: sender|date|body decides
-    b = tmp_path / "b.eml"
-    b.write_bytes(eml("Hello there, again"))  # same sender, date and body; other subject
-    c = tmp_path / "c.eml"
-    c.write_bytes(eml("Hello there", body="a different body"))
+    a = eml_file(tmp_path / "a.eml", "Hello there")  # no Message-ID: sender|date|body decides
+    b = eml_file(tmp_path / "b.eml", "Hello there, again")  # same sender, date and body; other subject
+    c = eml_file(tmp_path / "c.eml", "Hello there", body="a different body")
     s = run(desk, a, a, b, c)
     assert [i["result"] for i in s["items"]] == ["created", "duplicate", "duplicate", "created"]
     assert s["items"][1]["ticket"] == s["items"][0]["ticket"]
@@ -110,8 +113,7 @@ def test_attachments_are_stored_on_the_ticket(desk, tmp_path):
 
 def test_refund_request_with_known_order(desk, tmp_path):
     add_order(desk, "ORD-1234567890-ABCD", brand="airalo")
-    f = tmp_path / "r.eml"
-    f.write_bytes(eml("Refund Request ORD-1234567890-ABCD", "Please refund, the eSIM never arrived."))
+    f = eml_file(tmp_path / "r.eml", "Refund Request ORD-1234567890-ABCD", "Please refund, the eSIM never arrived.")
     (item,) = run(desk, f)["items"]
     assert item["result"] == "created" and item["ticket"].startswith("RFD-2026-")
     t = ticket(desk, item["ticket"])
@@ -128,8 +130,7 @@ def test_refund_request_with_known_order(desk, tmp_path):
     ("Refund Request ORD-9999999999-ZZZZ", "unknown order"),  # a number we do not know
 ])
 def test_refund_request_without_usable_order_asks_the_customer(desk, tmp_path, subject, body):
-    f = tmp_path / "r.eml"
-    f.write_bytes(eml(subject, body, sender="payer@example.com"))
+    f = eml_file(tmp_path / "r.eml", subject, body, sender="payer@example.com")
     (item,) = run(desk, f)["items"]
     t = ticket(desk, item["ticket"])
     assert t.kind == "refund" and t.order_id is None and t.info_needed == "order_number"
@@ -141,16 +142,12 @@ def test_refund_request_without_usable_order_asks_the_customer(desk, tmp_path, s
 
 
 def test_reply_threads_by_subject_reference_and_by_in_reply_to(desk, tmp_path):
-    first = tmp_path / "1.eml"
-    first.write_bytes(eml("Complaint Regarding eSIM Service", msgid="<c1@example.com>"))
+    first = eml_file(tmp_path / "1.eml", "Complaint Regarding eSIM Service", msgid="<c1@example.com>")
     ref = run(desk, first)["items"][0]["ticket"]
-    by_subject = tmp_path / "2.eml"
-    by_subject.write_bytes(eml(f"Re: [{ref}] We received your complaint", "Thanks, my phone is +372 5555 1234", msgid="<c2@example.com>"))
-    by_header = tmp_path / "3.eml"
-    by_header.write_bytes(eml("Re: something else", "more details", msgid="<c3@example.com>",
-                              extra="In-Reply-To: <c1@example.com>\nReferences: <c1@example.com>\n"))
-    unknown = tmp_path / "4.eml"
-    unknown.write_bytes(eml("Re: CMP-2026-999999 status?", msgid="<c4@example.com>"))
+    by_subject = eml_file(tmp_path / "2.eml", f"Re: [{ref}] We received your complaint", "Thanks, my phone is +372 5555 1234", msgid="<c2@example.com>")
+    by_header = eml_file(tmp_path / "3.eml", "Re: something else", "more details", msgid="<c3@example.com>",
+                              extra="In-Reply-To: <c1@example.com>\nReferences: <c1@example.com>\n")
+    unknown = eml_file(tmp_path / "4.eml", "Re: CMP-2026-999999 status?", msgid="<c4@example.com>")
     s = run(desk, by_subject, by_header, unknown)
     assert [(i["result"], i["ticket"]) for i in s["items"][:2]] == [("linked", ref), ("linked", ref)]
     assert s["items"][2]["result"] == "created" and s["items"][2]["ticket"].startswith("INQ-")
@@ -162,32 +159,27 @@ def test_reply_threads_by_subject_reference_and_by_in_reply_to(desk, tmp_path):
 
 
 def test_escalation_routing_one_level_only(desk, tmp_path):
-    first = tmp_path / "1.eml"
-    first.write_bytes(eml("Complaint Regarding eSIM Service", msgid="<e1@example.com>"))
+    first = eml_file(tmp_path / "1.eml", "Complaint Regarding eSIM Service", msgid="<e1@example.com>")
     ref = run(desk, first)["items"][0]["ticket"]
     # too early: the complaint has no communicated resolution -> correspondence on the complaint
-    early = tmp_path / "2.eml"
-    early.write_bytes(eml(f"Escalation: {ref}", "I am not satisfied", msgid="<e2@example.com>"))
+    early = eml_file(tmp_path / "2.eml", f"Escalation: {ref}", "I am not satisfied", msgid="<e2@example.com>")
     assert [(i["result"], i["ticket"]) for i in run(desk, early)["items"]] == [("linked", ref)]
     with desk.session() as s:
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
         t.status = TicketStatus.RESOLUTION_COMMUNICATED.value
         t.acknowledged_at = NOW
-    esc = tmp_path / "3.eml"
-    esc.write_bytes(eml(f"Escalation: {ref}", "The proposed resolution does not help me.", msgid="<e3@example.com>"))
+    esc = eml_file(tmp_path / "3.eml", f"Escalation: {ref}", "The proposed resolution does not help me.", msgid="<e3@example.com>")
     (item,) = run(desk, esc)["items"]
     assert item["result"] == "created" and item["ticket"].startswith("ESC-2026-")
     e = ticket(desk, item["ticket"])
     assert e.escalation_of_id == ticket(desk, ref).id and e.final_response_due_at is not None
-    second = tmp_path / "4.eml"
-    second.write_bytes(eml(f"Escalation: {ref}", "Escalating again!", msgid="<e4@example.com>"))
+    second = eml_file(tmp_path / "4.eml", f"Escalation: {ref}", "Escalating again!", msgid="<e4@example.com>")
     (item2,) = run(desk, second)["items"]
     assert item2["result"] == "linked"
     with desk.session() as s:
         assert s.execute(select(func.count(Ticket.id)).where(Ticket.kind == "escalation")).scalar_one() == 1
     # an escalation naming no known ticket is an inquiry for triage
-    stray = tmp_path / "5.eml"
-    stray.write_bytes(eml("Escalation: CMP-2026-123456", msgid="<e5@example.com>"))
+    stray = eml_file(tmp_path / "5.eml", "Escalation: CMP-2026-123456", msgid="<e5@example.com>")
     assert run(desk, stray)["items"][0]["ticket"].startswith("INQ-")
 
 
@@ -217,8 +209,7 @@ def test_message_that_cannot_be_routed_is_quarantined_not_lost(desk, tmp_path, m
         raise RuntimeError("workflow exploded")
 
     monkeypatch.setattr(tickets, "new_inquiry", boom)
-    f = tmp_path / "x.eml"
-    f.write_bytes(eml("Just a question", msgid="<boom@example.com>"))
+    f = eml_file(tmp_path / "x.eml", "Just a question", msgid="<boom@example.com>")
     (item,) = run(desk, f)["items"]
     assert item["result"] == "quarantined" and "workflow exploded" in item["reason"]
     with desk.session() as s:
@@ -259,12 +250,10 @@ def test_attachment_over_the_cap_is_recorded_not_stored(desk, tmp_path, monkeypa
 
 def test_reply_with_the_order_number_links_the_order(desk, tmp_path):
     add_order(desk, "ORD-5555555555-WXYZ", brand="airalo")
-    f = tmp_path / "r.eml"
-    f.write_bytes(eml("Refund Request", "refund please", sender="payer@example.com", msgid="<rr1@example.com>"))
+    f = eml_file(tmp_path / "r.eml", "Refund Request", "refund please", sender="payer@example.com", msgid="<rr1@example.com>")
     ref = run(desk, f)["items"][0]["ticket"]
-    answer = tmp_path / "a.eml"
-    answer.write_bytes(eml(f"Re: Your refund request {ref}: order number needed", "It is ORD-5555555555-WXYZ, thanks",
-                           sender="payer@example.com", msgid="<rr2@example.com>"))
+    answer = eml_file(tmp_path / "a.eml", f"Re: Your refund request {ref}: order number needed", "It is ORD-5555555555-WXYZ, thanks",
+                           sender="payer@example.com", msgid="<rr2@example.com>")
     assert run(desk, answer)["items"][0]["result"] == "linked"
     t = ticket(desk, ref)
     with desk.session() as s:
