@@ -149,7 +149,14 @@ def test_a_known_customer_gets_blanks_filled_never_overwritten(desk):
     with desk.session() as s:
         assert customer_id_for(s, email="ann.tamm@example.com", name="Someone Else", phone="+1 555 000 0000", now=T0) == cid
         other = customer_id_for(s, email="new@example.com", name=None, phone=None, now=T0)
+        named = Customer(email="kai@example.com", name="Kai Tamm", phone=None, created_at=T0)
+        s.add(named)
+        s.flush()
+        # the phone is blank, so this mail fills it: the stored name stays
+        assert customer_id_for(s, email="KAI@example.com", name="Somebody", phone="+372 5555 0000", now=T0) == named.id
+        named_id = named.id
     with desk.reader() as s:
         c = s.get(Customer, cid)
         assert (c.name, c.phone, c.email) == ("Ann Tamm", "+372 5555 1234", "Ann.Tamm@Example.com")
         assert other != cid and s.get(Customer, other).name is None
+        assert (s.get(Customer, named_id).name, s.get(Customer, named_id).phone) == ("Kai Tamm", "+372 5555 0000")
