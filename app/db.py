@@ -8,19 +8,25 @@ a colleague's update. PostgreSQL runs through psycopg 3.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import Session
 
 from app.config import DeskConfig
 from app.errors import ConfigError, DeskError
 
 SQLITE_BUSY_TIMEOUT_MS = 15000
+# After a checkpoint the WAL file is cut back to this size (a long reader may
+# let it grow meanwhile; it does not stay grown).
+SQLITE_JOURNAL_SIZE_LIMIT = 32 * 1024 * 1024
+SQLITE_WAL_AUTOCHECKPOINT_PAGES = 1000
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def default_sqlite_path() -> Path:
@@ -42,13 +48,20 @@ def resolve_url(cli_url: str | None, config: DeskConfig | None = None) -> str:
 def normalise_url(url: str) -> str:
     try:
         parsed = make_url(url)
-    except ArgumentError:
+        parsed.port  # noqa: B018 - a non-numeric port fails here, not at connect
+    except (ArgumentError, ValueError):
         raise ConfigError(f"malformed database URL {url!r} (expected e.g. sqlite:///path/desk.sqlite or postgresql://user@host/db)") from None
-    backend = parsed.get_backend_name()
+    try:
+        backend = parsed.get_backend_name()
+        parsed.get_dialect()
+    except Exception:  # noqa: BLE001 - NoSuchModuleError, a driver that is not installed...
+        raise ConfigError(f"unsupported database driver {parsed.drivername!r}: use sqlite:///PATH or postgresql://user@host/db") from None
     if backend == "postgresql" and parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     elif backend not in ("sqlite", "postgresql"):
         raise ConfigError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    if parsed.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        raise ConfigError(f"unsupported database driver {parsed.drivername!r}: use sqlite:///PATH or postgresql://user@host/db")
     return parsed.render_as_string(hide_password=False)
 
 
@@ -61,6 +74,8 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute(f"PRAGMA journal_size_limit = {SQLITE_JOURNAL_SIZE_LIMIT}")
+        cur.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -71,20 +86,62 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def check_sqlite_file(path: Path, url: str) -> None:
+    """Refuse a file that is not an SQLite database, or one cut short (its
+    header promises more pages than the file holds), before any query."""
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return  # a new, empty database
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise DeskError(f"cannot open {path}: {exc.strerror or exc}") from None
+    from app.failures import damaged
+
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise DeskError(damaged(url))
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid_for, counter = header[92:96], header[24:28]
+    if page_size < 512 or page_size & (page_size - 1) or (valid_for == counter and pages * page_size > size):
+        raise DeskError(damaged(url))
+
+
+def _pg_options(lock_timeout: float | None, statement_timeout: float | None) -> str:
+    parts = []
+    if lock_timeout:
+        parts.append(f"-c lock_timeout={int(lock_timeout * 1000)}")
+    if statement_timeout:
+        parts.append(f"-c statement_timeout={int(statement_timeout * 1000)}")
+    return " ".join(parts)
+
+
+def make_engine(url: str, *, lock_timeout: float | None = 5.0, statement_timeout: float | None = 300.0, **kwargs) -> Engine:
+    """An engine for `url`. PostgreSQL sessions get `lock_timeout` and
+    `statement_timeout` (seconds; None = no limit), so a row held by a
+    colleague is a quick "try again", never a hang."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
-        if db and db != ":memory:":
-            parent = Path(db).expanduser().resolve().parent
+        if db and db != ":memory:" and not db.startswith("file:"):
+            path = Path(db).expanduser()
+            parent = path.resolve().parent
             if not parent.is_dir():
                 raise ConfigError(f"database folder {parent} does not exist")
+            check_sqlite_file(path, url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         _sqlite_setup(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
+    options = _pg_options(lock_timeout, statement_timeout)
+    if options:
+        kwargs.setdefault("connect_args", {}).setdefault("options", options)
     return create_engine(url, **kwargs)
 
 
@@ -151,23 +208,40 @@ class Desk:
         self.engine.dispose()
 
 
-def open_desk(url: str, migrate: bool = True) -> Desk:
+def open_desk(url: str, migrate: bool = True, config: DeskConfig | None = None) -> Desk:
     """Open the desk's database; a new (empty) database is migrated on first use.
 
     An existing database at an older schema is left alone (`esimdesk db
     upgrade` moves it); one at a newer schema than this program knows is
     refused with a clear message.
     """
+    from app.failures import damaged, database_line
     from app.migrations_runner import ensure_schema
 
-    engine = make_engine(url)
+    timeouts = {}
+    if config is not None:
+        timeouts = {"lock_timeout": config.setting("database", "lock_timeout_seconds"),
+                    "statement_timeout": config.setting("database", "statement_timeout_seconds")}
+    engine = make_engine(url, **timeouts)
     try:
-        with engine.connect() as conn:
+        with engine.execution_options(esimdesk_read_only=True).connect() as conn:
             conn.exec_driver_sql("SELECT 1")
+            if is_sqlite(engine):
+                conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
     except OperationalError as exc:
         engine.dispose()
+        line = database_line(exc, url)
+        if line and "damaged" in line:
+            raise DeskError(line) from None
         reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
         raise DeskError(f"cannot open database {make_url(url).render_as_string(hide_password=True)}: {reason}") from None
+    except (DBAPIError, sqlite3.Error):
+        engine.dispose()
+        raise DeskError(damaged(url)) from None
     if migrate:
-        ensure_schema(engine)
+        try:
+            ensure_schema(engine)
+        except BaseException:
+            engine.dispose()
+            raise
     return Desk(engine)

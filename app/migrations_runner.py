@@ -18,6 +18,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Opening a desk that is already at this revision needs no Alembic import,
 # which keeps it off the console's path to the first frame.
 HEAD_REVISION = "0008"
+NOT_OURS = "the database has tables but no esimdesk schema version; is it another program's database? (restore a backup: esimdesk restore PATH)"
 
 
 def alembic_config(engine: Engine | None = None) -> "Config":
@@ -42,7 +43,7 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
+    with engine.execution_options(esimdesk_read_only=True).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -51,6 +52,8 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     from alembic import command
 
     before = current_revision(engine)
+    if before is None and inspect(engine).get_table_names():
+        raise DeskError(NOT_OURS)
     _check_known(before)
     cfg = alembic_config(engine)
     with engine.begin() as conn:
@@ -83,7 +86,7 @@ def ensure_schema(engine: Engine) -> None:
         return
     if current is None:
         if inspect(engine).get_table_names():
-            raise DeskError("the database has tables but no esimdesk schema version; is it another program's database?")
+            raise DeskError(NOT_OURS)
         upgrade(engine)
         return
     _check_known(current)
@@ -93,7 +96,7 @@ def ensure_schema(engine: Engine) -> None:
 def _stamped(engine: Engine) -> str | None:
     """The revision recorded in alembic_version, read with plain SQL (None if absent)."""
     try:
-        with engine.connect() as conn:
+        with engine.execution_options(esimdesk_read_only=True).connect() as conn:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except Exception:  # no such table yet: a new database
         return None

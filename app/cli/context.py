@@ -22,20 +22,27 @@ class CliContext:
 
         return resolve_url(getattr(self.args, "db", None), self.config)
 
+    def safe_db_url(self) -> str | None:
+        """The database URL for a message, or None when it cannot be worked out."""
+        try:
+            return self.db_url
+        except Exception:  # noqa: BLE001
+            return getattr(self.args, "db", None)
+
     @property
     def desk(self):  # -> app.db.Desk
         """The opened (and migrated, if new) database."""
         if self._desk is None:
             from app.db import open_desk
 
-            self._desk = open_desk(self.db_url)
+            self._desk = open_desk(self.db_url, config=self.config)
         return self._desk
 
     def actor(self):
         """The staff member running this command (OS login, or --as on a demo desk)."""
         from app.identity import resolve_actor
 
-        with self.desk.session() as session:
+        with self.desk.reader() as session:  # a read: never waits for the write lock
             return resolve_actor(session, getattr(self.args, "as_login", None))
 
     def close(self) -> None:

@@ -55,6 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(exc: BaseException, args: argparse.Namespace, ctx) -> int:
+    """Any failure at the edge: one line on stderr, exit 2 (the traceback too
+    only with ESIMDESK_DEBUG=1)."""
+    from app.failures import one_line
+
+    if os.environ.get("ESIMDESK_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc)
+    print(f"esimdesk: {one_line(exc, ctx.safe_db_url(), getattr(args, 'reference', None))}", file=sys.stderr)
+    return getattr(exc, "exit_code", 2)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from app.cli.context import CliContext
 
@@ -68,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.cli.console_cmd import open_console
 
             return open_console(args, ctx)
+        from app.cli.access import authorise
+
+        authorise(args, ctx)
         return int(args.func(args, ctx) or 0)
     except DeskError as exc:
         print(f"esimdesk: {exc}", file=sys.stderr)
@@ -81,8 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError:
             pass
         return 0
+    except Exception as exc:  # noqa: BLE001 - the edge: never a traceback
+        return _fail(exc, args, ctx)
     finally:
-        ctx.close()
+        try:
+            ctx.close()
+        except Exception:  # noqa: BLE001, S110 - closing a broken database must not hide the answer
+            pass
 
 
 if __name__ == "__main__":  # pragma: no cover
