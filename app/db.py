@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import Session
 
 from app.config import DeskConfig
-from app.errors import ConfigError, DeskError
+from app.errors import ConfigError, DeskError, InputError
 
 SQLITE_BUSY_TIMEOUT_MS = 15000
 # After a checkpoint the WAL file is cut back to this size (a long reader may
@@ -118,6 +118,33 @@ def _pg_options(lock_timeout: float | None, statement_timeout: float | None) -> 
     if statement_timeout:
         parts.append(f"-c statement_timeout={int(statement_timeout * 1000)}")
     return " ".join(parts)
+
+
+_LIMITS: dict = {}
+
+
+def _column_limits(mapper) -> list[tuple[str, str, int]]:  # noqa: ANN001
+    """(attribute, column, length) of the mapper's bounded text columns."""
+    limits = _LIMITS.get(mapper)
+    if limits is None:
+        limits = [(attr.key, col.name, col.type.length) for attr in mapper.column_attrs for col in attr.columns
+                  if isinstance(getattr(col.type, "length", None), int)]
+        _LIMITS[mapper] = limits
+    return limits
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_over_long_text(session: Session, _context, _instances) -> None:  # noqa: ANN001
+    """A text longer than its column is refused with one line on both engines
+    (PostgreSQL would fail the statement, SQLite would store it whole)."""
+    from sqlalchemy import inspect as sa_inspect
+
+    for obj in (*session.new, *session.dirty):
+        mapper = sa_inspect(obj).mapper
+        for attr, column, length in _column_limits(mapper):
+            value = getattr(obj, attr, None)
+            if isinstance(value, str) and len(value) > length:
+                raise InputError(f"{mapper.local_table.name}.{column} is {len(value)} characters long; at most {length} fit")
 
 
 def make_engine(url: str, *, lock_timeout: float | None = 5.0, statement_timeout: float | None = 300.0, **kwargs) -> Engine:

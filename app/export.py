@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.errors import InputError
+from app.untrusted import spreadsheet_safe, terminal_safe_data
 from models import Customer, Order, RefundCase, Staff, Ticket, TicketEvent
 from models.enums import TicketKind, TicketStatus
 
@@ -133,7 +134,7 @@ def iter_tickets(
 def write_jsonl(rows: Iterator[dict], out) -> int:
     n = 0
     for row in rows:
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.write(json.dumps(terminal_safe_data(row), ensure_ascii=False) + "\n")
         n += 1
     return n
 
@@ -145,7 +146,7 @@ def write_csv(rows: Iterator[dict], out) -> int:
     for row in rows:
         row = dict(row)
         row["handlers"] = ";".join(row["handlers"])
-        writer.writerow(row)
+        writer.writerow({k: spreadsheet_safe(terminal_safe_data(v)) for k, v in row.items()})
         n += 1
     return n
 

@@ -40,3 +40,34 @@ def inert(text: str | None, limit: int | None = None, single_line: bool = False)
     if limit is not None and len(text) > limit:
         text = text[: max(0, limit - 1)] + "…"
     return text
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with escape sequences and control characters (C0 except tab and
+    newline, DEL, C1, bidi overrides and isolates) removed, nothing else
+    changed: for text outputs (JSON lines, CSV) that reach a terminal."""
+    if not text:
+        return text
+    return _CONTROL.sub("", _ESCAPE_SEQ.sub("", text))
+
+
+def terminal_safe_data(value: object) -> object:
+    """`value` (JSON-like data) with every string made `terminal_safe`."""
+    if isinstance(value, str):
+        return terminal_safe(value)
+    if isinstance(value, dict):
+        return {terminal_safe_data(k): terminal_safe_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [terminal_safe_data(v) for v in value]
+    return value
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell that a spreadsheet will not run as a formula (OWASP: a text
+    starting with = + - @ tab or CR gets a leading apostrophe)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

@@ -17,22 +17,25 @@ import os
 import shlex
 import sys
 
+from app.cli.numbers import int_in, seconds_in
 from app.errors import InputError
+
+REFRESH = seconds_in(0.2, 3600)
 
 
 def register(sub) -> None:  # sub: argparse subparsers
     p = sub.add_parser("dashboard", help="open the supervisors' wall display (read-only)",
                        description="Open straight into the supervisors' wall display (read-only).")
     p.add_argument("--kiosk", action="store_true", help="hide the key footer (unattended wall screen)")
-    p.add_argument("--refresh", type=float, metavar="S", help="seconds between refreshes (default: dashboard.refresh_seconds, 5)")
+    p.add_argument("--refresh", type=REFRESH, metavar="S", help="seconds between refreshes (default: dashboard.refresh_seconds, 5)")
     p.set_defaults(func=run_dashboard)
 
     s = sub.add_parser("serve", help="serve the wall display to a browser (textual-serve)",
                        description="Serve the wall display to a browser. Bound to 127.0.0.1 by default: "
                                    "put a reverse proxy that handles login in front of it.")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    s.add_argument("--refresh", type=float, metavar="S", help="seconds between refreshes")
+    s.add_argument("--port", type=int_in(1, 65535, "a port"), default=8000, help="port (default 8000)")
+    s.add_argument("--refresh", type=REFRESH, metavar="S", help="seconds between refreshes")
     s.add_argument("--public-url", metavar="URL", help="the URL browsers use, when behind a reverse proxy (e.g. https://wall.example.com)")
     s.set_defaults(func=run_serve)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from app.cli.numbers import INT32_MAX, int_in
+
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="fill the database with a realistic demo desk (deterministic per seed)")
-    p.add_argument("--tickets", type=int, default=2000)
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--tickets", type=int_in(1, 1_000_000, "a ticket count"), default=2000)
+    p.add_argument("--seed", type=int_in(0, INT32_MAX, "a seed"), default=7)
     p.add_argument("--now", help="anchor time for the generated desk (ISO 8601; default: now)")
     p.set_defaults(func=run)
 
@@ -25,6 +27,8 @@ def run(args, ctx) -> int:
             raise InputError(f"--now {args.now!r} is not an ISO 8601 datetime") from None
         if now.tzinfo is None:
             now = now.replace(tzinfo=timezone.utc)
+        if not 2000 <= now.year <= 2100:
+            raise InputError(f"--now {args.now!r} is out of range (years 2000 to 2100)")
     else:
         now = datetime.now(timezone.utc)
     cal = desk_calendar(ctx.config)

@@ -9,7 +9,6 @@ Exit 2 only when a PATH (or the watched Maildir) cannot be read at all.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -18,19 +17,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.errors import InputError
+from app.cli.numbers import seconds_in
+from app.cli.output import emit_json
 
 
 def register(sub) -> None:
     p = sub.add_parser("intake", help="ingest email (.eml files, Maildir folders, mbox files) into tickets")
     p.add_argument("paths", nargs="*", metavar="PATH", help=".eml file, Maildir folder or mbox file")
     p.add_argument("--watch", metavar="MAILDIR", help="keep ingesting new mail arriving in this Maildir (new/ -> cur/)")
-    p.add_argument("--interval", type=float, default=10.0, metavar="S", help="seconds between polls with --watch (default 10)")
+    p.add_argument("--interval", type=seconds_in(0.05, 86400), default=10.0, metavar="S", help="seconds between polls with --watch (default 10)")
     p.add_argument("--once", action="store_true", help="with --watch: one pass over new/, then exit (for cron)")
     p.set_defaults(func=handler)
 
 
 def _emit(summary: dict) -> None:
-    sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+    emit_json(summary)
     sys.stdout.flush()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+from app.cli.numbers import int_in
+
 
 def register(sub) -> None:
     b = sub.add_parser("backup", help="write a consistent copy of the live database to PATH")
@@ -15,7 +17,7 @@ def register(sub) -> None:
     r.add_argument("--force", action="store_true", help="replace a database that already holds a desk")
     r.set_defaults(func=restore_cmd)
     t = sub.add_parser("retention", help="anonymise personal data of customers whose tickets closed long ago (dry run unless --apply)")
-    t.add_argument("--older-than", type=int, metavar="DAYS", help="retention period in days (default: config retention.days)")
+    t.add_argument("--older-than", type=int_in(1, 36500, "a number of days"), metavar="DAYS", help="retention period in days (default: config retention.days)")
     t.add_argument("--apply", action="store_true", help="make the changes (default: only list them)")
     t.set_defaults(func=retention_cmd)
 

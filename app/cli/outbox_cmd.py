@@ -7,10 +7,10 @@ summary: {"transport", "attempted", "sent", "retry", "failed", "items": [...]}.
 """
 from __future__ import annotations
 
-import json
-import sys
 
 from app.errors import InputError
+from app.cli.numbers import LIMIT
+from app.cli.output import emit_json
 
 STATES = ("queued", "sent", "failed")
 
@@ -20,11 +20,11 @@ def register(sub) -> None:
     p_sub = p.add_subparsers(dest="outbox_command", metavar="SUBCOMMAND", parser_class=type(p))
     p_sub.required = True
     send = p_sub.add_parser("send", help="deliver the queued messages that are due")
-    send.add_argument("--limit", type=int, metavar="N", help="send at most N messages")
+    send.add_argument("--limit", type=LIMIT, metavar="N", help="send at most N messages")
     send.set_defaults(func=send_handler)
     lst = p_sub.add_parser("list", help="list outbound messages (JSON)")
     lst.add_argument("--state", action="append", choices=STATES, help="delivery state (repeatable; default queued and failed)")
-    lst.add_argument("--limit", type=int, default=200, metavar="N", help="at most N messages (default 200)")
+    lst.add_argument("--limit", type=LIMIT, default=200, metavar="N", help="at most N messages (default 200)")
     lst.set_defaults(func=list_handler)
 
 
@@ -34,7 +34,7 @@ def send_handler(args, ctx) -> int:  # noqa: ANN001
     if args.limit is not None and args.limit < 1:
         raise InputError(f"--limit must be at least 1, got {args.limit}")
     summary = deliver(ctx.desk, ctx.config, limit=args.limit, db_url=ctx.db_url)
-    sys.stdout.write(json.dumps(summary.as_dict(), ensure_ascii=False) + "\n")
+    emit_json(summary.as_dict())
     return 0
 
 
@@ -44,5 +44,5 @@ def list_handler(args, ctx) -> int:  # noqa: ANN001
     if args.limit < 1:
         raise InputError(f"--limit must be at least 1, got {args.limit}")
     rows = list_outbox(ctx.desk, tuple(args.state or ("queued", "failed")), args.limit)
-    sys.stdout.write(json.dumps({"messages": rows}, ensure_ascii=False) + "\n")
+    emit_json({"messages": rows})
     return 0

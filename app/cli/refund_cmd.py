@@ -8,9 +8,9 @@ evidence pack.
 """
 from __future__ import annotations
 
-import json
 import sys
 
+from app.cli.output import emit_json
 from app.errors import InputError
 
 POLICIES = ("esimium", "airalo")
@@ -57,7 +57,7 @@ def decide_handler(args, ctx) -> int:  # noqa: ARG001 - ctx unused: no database 
     source = "stdin" if args.facts == "-" else args.facts
     facts = load_facts_text(_read_facts_text(args.facts), source=source)
     decision = decide(args.policy, facts)  # raises before anything is printed
-    sys.stdout.write(json.dumps(decision, ensure_ascii=False) + "\n")
+    emit_json(decision)
     return 0
 
 

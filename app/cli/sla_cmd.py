@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 
+from app.cli.numbers import int_in
 from app.errors import InputError
 
 DEFAULT_TZ = "Europe/Tallinn"
@@ -23,7 +24,7 @@ def register(sub) -> None:
     due = sla_sub.add_parser("due", help="the deadline of 'within N business days of START'")
     due.add_argument("--start", required=True, metavar="ISO_DATETIME",
                      help="when the clock starts; without an offset it is read in the desk timezone")
-    due.add_argument("--days", required=True, type=int, metavar="N", help="business days (0 or more)")
+    due.add_argument("--days", required=True, type=int_in(-1_000_000, 36500, "a number of days"), metavar="N", help="business days (0 or more)")
     due.add_argument("--country", required=True, metavar="CC", help="holiday country, e.g. EE, US, DE")
     due.add_argument("--subdiv", metavar="S", help="subdivision, e.g. CA (US) or BY (DE)")
     due.add_argument("--tz", metavar="TZ", help="IANA timezone (default: the desk config's, else Europe/Tallinn)")

@@ -23,6 +23,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from app.cli.numbers import ROW_ID, VERSION
+from app.cli.output import emit_json
 from models.enums import CloseReason, OutOfScope, TicketStatus
 
 
@@ -37,7 +39,7 @@ def register(sub) -> None:
         if text:
             c.add_argument("text", metavar="TEXT")
         if version:
-            c.add_argument("--version", type=int, metavar="N", help="the version you read (optimistic lock)")
+            c.add_argument("--version", type=VERSION, metavar="N", help="the version you read (optimistic lock)")
         c.set_defaults(func=func)
         return c
 
@@ -69,7 +71,7 @@ def register(sub) -> None:
     r = cmd("reopen", "reopen a (triaged) inquiry as a complaint, keeping its receipt time", _calls("reopen_as_complaint", reason="reason"))
     r.add_argument("--reason")
     s = cmd("attachment", "save one of the ticket's attachments (evidence) to a folder", save_attachment, version=False)
-    s.add_argument("attachment_id", metavar="ID", type=int, help="the id listed under attachments by `ticket show`")
+    s.add_argument("attachment_id", metavar="ID", type=ROW_ID, help="the id listed under attachments by `ticket show`")
     s.add_argument("--to", metavar="DIR", default=".", help="folder to write into (default: the current folder)")
 
 
@@ -166,7 +168,7 @@ def show(args, ctx) -> int:
 
     actor = ctx.actor()
     with ctx.desk.reader() as session:
-        print(json.dumps(ticket_json(session, get(session, args.reference), actor), ensure_ascii=False))
+        emit_json(ticket_json(session, get(session, args.reference), actor))
     return 0
 
 
