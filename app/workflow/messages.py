@@ -22,7 +22,7 @@ from app.prepared import Prepared
 from app.untrusted import inert
 from app.workflow import outbox, waiting
 from app.workflow.guard import aware, begin, finish
-from app.workflow.templates import Rendered
+from app.workflow import templates
 from models import Message, Ticket, TicketEvent
 from models.enums import MessageKind, TicketKind, TicketStatus
 
@@ -74,15 +74,17 @@ def reply(
     session: Session, actor: Actor, reference: str, text: str, *, expected_version: int | None = None, now: datetime,
     config: DeskConfig, subject: str | None = None,
 ) -> Message:
-    """A free-text customer-facing reply, queued in the outbox."""
+    """A customer-facing reply, queued in the outbox: the agent's text is the
+    body of the "reply" template, which greets and signs (a greeting or
+    sign-off of the agent's own is dropped, so neither appears twice)."""
     now = aware(now)
     t = begin(session, actor, reference, expected_version, "work_tickets", "reply to customers")
     text = _text(text, "reply")
     _reviewer_guard(session, t, actor)
     if t.kind == TicketKind.ESCALATION.value and t.reviewer_id != actor.id:
         raise AccessDenied(f"only the reviewer of {t.reference} may write to the customer about it")
-    subj = f"[{t.reference}] {' '.join((subject or t.subject or 'Your message').split())}"[:998]
-    msg = outbox.queue_rendered(session, t, Rendered("reply", subj, text.rstrip() + "\n"), now=now, author=actor.login, config=config)
+    subj = " ".join((subject or t.subject or "Your message").split())[:900]
+    msg = outbox.queue(session, t, templates.REPLY, now=now, author=actor.login, config=config, subject=subj, text=text)
     if msg is None:
         raise InputError(f"{t.reference}: the customer has no email address on file; nothing can be sent")
     history.record(session, t.id, actor.login, "reply", now, t.status, t.status, message_id=msg.id, template="reply")
