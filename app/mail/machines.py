@@ -35,7 +35,7 @@ _OUR_MESSAGE = Prepared(
 _LAST_OUTBOUND_TO = Prepared(
     select(_M.c.id, _M.c.ticket_id, _T.c.reference, _T.c.status).join(_T, _T.c.id == _M.c.ticket_id)
     .where(_T.c.reference == bindparam("reference"), _M.c.kind == MessageKind.OUTBOUND.value,
-           func.lower(_M.c.to_addr).in_(bindparam("to", expanding=True)))
+           func.lower(_M.c.to_addr) == bindparam("to"))
     .order_by(_M.c.created_at.desc(), _M.c.id.desc()).limit(1)
 )
 _TICKET = Prepared(
@@ -85,8 +85,8 @@ def _store(session: Session, ticket_id: int, row: dict, automatic: str, now: dat
 def _delivery_report(session: Session, parsed: ParsedMessage, row: dict, *, now: datetime) -> tuple[str, int | None, str, int | None]:
     report = parsed.report
     found = _OUR_MESSAGE.first(session, {"mid": report.original_message_id}) if report.original_message_id else None
-    if found is None and report.ticket and report.recipients:
-        found = _LAST_OUTBOUND_TO.first(session, {"reference": report.ticket, "to": [r.lower() for r in report.recipients]})
+    for recipient in report.recipients if found is None and report.ticket else ():
+        found = found or _LAST_OUTBOUND_TO.first(session, {"reference": report.ticket, "to": recipient.lower()})
     if found is None:
         return "quarantined", None, "automatic reply (a delivery report about no message of this desk)", None
     out_id, tid, reference, status = found

@@ -216,7 +216,7 @@ def note_stranger(session: Session, reference: str, *, now: datetime, outcome: s
 # -- the timeline ----------------------------------------------------------------
 @dataclass(frozen=True)
 class TimelineItem:
-    kind: str  # "event", "inbound", "outbound", "note"
+    kind: str  # "event", "inbound", "outbound", "note", "automatic" (an auto-reply or delivery report, not the customer's)
     actor: str | None
     at: datetime
     text: str  # plain text, inert (no control characters); display as text, never markup
@@ -249,7 +249,7 @@ def timeline(session: Session, ticket_id: int) -> list[TimelineItem]:
         who = m.author if m.kind != MessageKind.INBOUND.value else (m.from_name or m.from_addr)
         items.append((
             m.created_at, 1, m.id,
-            TimelineItem(m.kind, inert(who, single_line=True) or None, m.created_at, inert(m.body),
+            TimelineItem("automatic" if m.automatic else m.kind, inert(who, single_line=True) or None, m.created_at, inert(m.body),
                          subject=inert(m.subject, single_line=True), delivery=m.delivery, ref_id=m.id),
         ))
     items.sort(key=lambda x: (x[0], x[1], x[2]))
