@@ -42,6 +42,27 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class DeskIdentity:
+    """`[desk]`: who the desk is in its mail (no name lives in a template file)."""
+
+    name: str = "eSIM Support Desk"
+    reply_to: str | None = None
+    signature: str | None = None  # multi-line; None: the template set's own ("Kind regards," + name)
+    templates_dir: str | None = None  # <dir>/<lang>/*.txt override or add to the built-in templates
+    language: str = "en"  # the language of a customer whose language is not known
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    """`[mail]`: what intake and the outbox do with mail that is not a customer's ordinary message."""
+
+    auto_replies_per_day: int = 5  # automatic mails to one address in 24 hours
+    reopen_days: int = 14  # a customer's mail reopens a ticket closed at most this long ago
+    max_message_bytes: int = 10 * 1024 * 1024  # larger mail is quarantined (headers kept, body an attachment)
+    stranger: str = "ticket"  # a mail quoting someone else's ticket: "ticket" (a new one) or "quarantine"
+
+
+@dataclass(frozen=True)
 class DeskConfig:
     database_url: str | None = None
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
@@ -53,6 +74,8 @@ class DeskConfig:
     retention_days: int = 730
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s)
     source: str | None = None
+    desk: DeskIdentity = field(default_factory=DeskIdentity)
+    mail: MailConfig = field(default_factory=MailConfig)
     values: dict[str, dict[str, object]] = field(default_factory=dict, repr=False, compare=False)
 
     def setting(self, section: str, key: str) -> object:
@@ -218,7 +241,20 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "ca_file": Setting(str, None),  # checked by _smtp_ca_file
     },
     "outbox": {"maildir": Setting(str, None, _nonempty)},
-    "desk": {"address": Setting(str, "complaints@esimdesk.example", _nonempty)},
+    "desk": {  # who the desk is in its mail; checked as a whole in _desk_identity()
+        "address": Setting(str, "complaints@esimdesk.example", _nonempty),
+        "name": Setting(str, "eSIM Support Desk"),
+        "reply_to": Setting(str, None),
+        "signature": Setting(str, None),
+        "templates_dir": Setting(str, None),
+        "language": Setting(str, "en"),
+    },
+    "mail": {  # checked in _mail()
+        "auto_replies_per_day": Setting(int, 5),
+        "reopen_days": Setting(int, 14),
+        "max_message_bytes": Setting(int, 10 * 1024 * 1024),
+        "stranger": Setting(str, "ticket"),
+    },
     "dashboard": {"refresh_seconds": Setting(NUMBER, 5.0, _finite(0.2, 3600))},
     "retention": {"days": Setting(int, 730, _finite(1, 36500))},
     "serve": {"max_sessions": Setting(int, 8, _finite(1, 1000))},
@@ -318,5 +354,49 @@ def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
         retention_days=int(v["retention"]["days"]),  # type: ignore[arg-type]
         keys=dict(v["keys"]),  # type: ignore[arg-type]
         source=source,
+        desk=_desk_identity(_table(raw, "desk"), source),
+        mail=_mail(_table(raw, "mail")),
         values=v,
     )
+
+
+# -- [desk] identity and [mail] ------------------------------------------------------
+def _desk_identity(desk: dict, source: str | None) -> DeskIdentity:
+    name = " ".join(str(_typed(desk, "name", str, "desk", "eSIM Support Desk")).split())
+    if not name or len(name) > 100:
+        raise ConfigError("config: desk.name must be 1 to 100 characters")
+    reply_to = _typed(desk, "reply_to", str, "desk", None)
+    if reply_to is not None and ("@" not in reply_to or any(c.isspace() for c in reply_to.strip())):
+        raise ConfigError(f"config: desk.reply_to {reply_to!r} is not an email address")
+    signature = _typed(desk, "signature", str, "desk", None)
+    if signature is not None and not signature.strip():
+        raise ConfigError("config: desk.signature is empty; remove it to use the templates' own")
+    tdir = _typed(desk, "templates_dir", str, "desk", None)
+    if tdir is not None:
+        path = Path(tdir).expanduser()
+        if not path.is_absolute() and source:
+            path = Path(source).expanduser().resolve().parent / path
+        if not path.is_dir():
+            raise ConfigError(f"config: desk.templates_dir {path} is not a folder")
+        tdir = str(path.resolve())
+    lang = str(_typed(desk, "language", str, "desk", "en")).strip().lower()
+    if not lang.isalpha() or not 2 <= len(lang) <= 3:
+        raise ConfigError(f"config: desk.language must be a language code such as 'en' or 'et', got {lang!r}")
+    return DeskIdentity(name=name, reply_to=(reply_to or "").strip() or None,
+                        signature=signature.strip("\n") if signature else None, templates_dir=tdir, language=lang)
+
+
+def _mail(mail: dict) -> MailConfig:
+    cap = _typed(mail, "auto_replies_per_day", int, "mail", 5)
+    reopen = _typed(mail, "reopen_days", int, "mail", 14)
+    size = _typed(mail, "max_message_bytes", int, "mail", 10 * 1024 * 1024)
+    if not 0 <= cap <= 1000:  # type: ignore[operator]
+        raise ConfigError(f"config: mail.auto_replies_per_day must be 0 to 1000, got {cap}")
+    if not 0 <= reopen <= 3650:  # type: ignore[operator]
+        raise ConfigError(f"config: mail.reopen_days must be 0 to 3650, got {reopen}")
+    if not 1024 <= size <= 100 * 1024 * 1024:  # type: ignore[operator]
+        raise ConfigError(f"config: mail.max_message_bytes must be 1024 to 104857600, got {size}")
+    stranger = str(_typed(mail, "stranger", str, "mail", "ticket"))
+    if stranger not in ("ticket", "quarantine"):
+        raise ConfigError(f"config: mail.stranger must be ticket or quarantine, got {stranger!r}")
+    return MailConfig(auto_replies_per_day=cap, reopen_days=reopen, max_message_bytes=size, stranger=stranger)  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ class Customer(SQLModel, table=True):
     customer_type: str = Field(default=CustomerType.END_USER.value, max_length=16)
     created_at: datetime
     anonymised_at: datetime | None = None  # set by data retention
+    language: str | None = Field(default=None, max_length=8)  # the mail's language (Content-Language or detected); staff may edit
 
 
 class Order(SQLModel, table=True):

@@ -37,6 +37,9 @@ class Message(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime | None = None
     last_error: str | None = None
+    # mail from a machine (RFC 3834 auto-reply, delivery report): "auto_reply" | "delivery_report"; never a customer's reply
+    automatic: str | None = Field(default=None, max_length=16)
+    bounced_at: datetime | None = None  # outbound: a delivery failure report came back for it
 
 
 class Attachment(SQLModel, table=True):

@@ -43,6 +43,8 @@ class Ticket(SQLModel, table=True):
     assignee_id: int | None = Field(default=None, foreign_key="staff.id")
     reviewer_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     escalation_of_id: int | None = Field(default=None, foreign_key="ticket.id", unique=True)
+    previous_id: int | None = None  # ticket.id of the closed ticket this one follows up (a soft link)
+    mail_flag: str | None = Field(default=None, max_length=16)  # queue marker: reopened | follow_up | bounced
 
     # clocks (all instants timezone-aware, stored as UTC)
     received_at: datetime

@@ -131,5 +131,5 @@ def test_reply_request_info_and_assign_from_the_shell(cli, desk):
     shown = json.loads(out)
     assert shown["assignee"] == "alice"
     sent = [i for i in shown["timeline"] if i["kind"] == "outbound"]
-    assert any(i["text"].startswith("We are looking into it today.") for i in sent)
+    assert any("We are looking into it today." in i["text"] and i["text"].count("Dear ") == 1 for i in sent)
     assert any("Which phone model do you use?" in i["text"] for i in sent)

@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
+from app import tickets
 from app.config import DeskConfig
 from app.errors import DeskError
 from app.mail import sources
@@ -28,7 +29,7 @@ from app.mail.parse_ahead import parse_outcome, parsed_stream
 from app.mail.route import Intent, classify, threads_by_subject
 from app.mail.sources import RawMessage
 from app.prepared import Prepared
-from models import Attachment, Message, Quarantine, Ticket
+from models import Attachment, Customer, Message, Quarantine, Ticket
 
 log = logging.getLogger("esimdesk.intake")
 
@@ -119,6 +120,10 @@ def ingest_raw(
     transaction = transaction or desk.session
     if parsed is None:
         parsed = parse_outcome(rm.raw)
+    limit = config.mail.max_message_bytes
+    if len(rm.raw) > limit:  # before anything else: a huge message never reaches a ticket or a screen whole
+        return quarantine_raw(desk, rm, f"oversized: {len(rm.raw)} bytes (limit {limit}, [mail] max_message_bytes)", now,
+                              peek_message_id(rm.raw), transaction=transaction)
     if isinstance(parsed, Unparseable):
         return quarantine_raw(desk, rm, str(parsed), now, peek_message_id(rm.raw), transaction=transaction)
     received = _utc(parsed.date or rm.mtime or now)
@@ -130,7 +135,11 @@ def ingest_raw(
             dup = _find_duplicate(session, parsed.message_id, key)
             if dup is not None:
                 return Item(rm.source, parsed.message_id, DUPLICATE, dup or None)
-            result, reference = route_message(session, parsed, received=received, now=now, config=config, dedupe=key)
+            result, reference = route_message(session, parsed, received=received, now=now, config=config, dedupe=key,
+                                              raw=rm.raw, source=rm.source)
+        if result == QUARANTINED:
+            log.info("intake: quarantined %s: %s", rm.source, reference)
+            return Item(rm.source, parsed.message_id, QUARANTINED, None, reference)
         return Item(rm.source, parsed.message_id, result, reference)
     except IntegrityError:
         # a concurrent intake committed the same message first
@@ -214,23 +223,48 @@ def _subject_ticket(session: Session, intent: Intent) -> str | None:
 
 def route_message(
     session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig, dedupe: str,
-    forced_kind: str | None = None,
+    forced_kind: str | None = None, raw: bytes | None = None, source: str = "",
 ) -> tuple[str, str]:
     """Create or link the ticket for `parsed` and store the message with its
-    attachments; returns (result, ticket reference). `forced_kind` skips the
-    routing rules (a quarantined message released as a new ticket)."""
+    attachments; returns (result, ticket reference), or ("quarantined",
+    reason) when the message is held (in this transaction; needs `raw`).
+    `forced_kind` skips the routing rules (a quarantined message released as
+    a new ticket).
+
+    Mail from machines (app.mail.machines) joins a ticket as an automatic
+    reply or is held. A reply joins its ticket only from that ticket's
+    customer: a stranger's mail becomes a new ticket (or is held, `[mail]
+    stranger`) and the quoted ticket gets a staff note. A customer's mail to
+    a closed ticket reopens it within `[mail] reopen_days`, else starts a new
+    ticket linked to it."""
     from app.mail import tickets as wf
+    from app.workflow import messages as wf_messages
 
     intent = classify(parsed.subject, parsed.body)
     row = wf.inbound_row(parsed, dedupe, now)
+    if forced_kind is None and parsed.automatic and raw is not None:
+        from app.mail.machines import route_machine_mail
+
+        result, ticket_id, reference, message_id = route_machine_mail(
+            session, parsed, intent, row, thread=_thread_ticket(session, parsed), now=now)
+        if result == QUARANTINED:
+            return _hold(session, raw, source, parsed, dedupe, reference, now)
+        _attachments(session, ticket_id, message_id, parsed, now)
+        return LINKED, reference
+    turned: dict[str, list[str]] = {"stranger": [], "closed": []}
     if forced_kind is None and (intent.kind == "escalation" or intent.references or parsed.in_reply_to or parsed.references):
-        routed = _route_existing(session, parsed, intent, row, received=received, now=now, config=config)
+        routed = _route_existing(session, parsed, intent, row, received=received, now=now, config=config, turned=turned)
         if routed is not None:
             result, ticket_id, reference, message_id = routed
             _attachments(session, ticket_id, message_id, parsed, now)
             return result, reference
-    # a new ticket
-    kind = forced_kind or ("inquiry" if intent.kind == "escalation" else intent.kind)
+    if turned["stranger"] and config.mail.stranger == "quarantine" and raw is not None:
+        reason = f"sender does not match {turned['stranger'][0]}"
+        for ref in turned["stranger"]:
+            wf_messages.note_stranger(session, ref, now=now, outcome="the message is held in quarantine for review")
+        return _hold(session, raw, source, parsed, dedupe, reason, now)
+    # a new ticket (a follow-up of a closed one is an inquiry, for triage)
+    kind = forced_kind or ("inquiry" if intent.kind == "escalation" or turned["closed"] else intent.kind)
     if kind == "complaint":
         t = wf.new_complaint(session, parsed, received=received, now=now, config=config)
     elif kind == "refund":
@@ -239,19 +273,60 @@ def route_message(
         t = wf.new_inquiry(session, parsed, received=received, now=now, config=config)
     message_id = _INSERT_MESSAGE.scalar(session, {**row, "ticket_id": t.id})
     _attachments(session, t.id, message_id, parsed, now)
+    for ref in turned["stranger"]:
+        wf_messages.note_stranger(session, ref, now=now, outcome=f"it became the new ticket {t.reference}")
+    if turned["closed"]:
+        wf_messages.link_follow_up(session, t.id, turned["closed"][0], now=now)
     if t.kind == "refund" and t.info_needed == "order_number":
         wf.ask_order_number(session, t, intent.order_number, now=now, config=config)
     return CREATED, t.reference
 
 
+def _hold(session: Session, raw: bytes, source: str, parsed: ParsedMessage, dedupe: str, reason: str, now: datetime) -> tuple[str, str]:
+    """Quarantine the message in the routing transaction: ("quarantined", reason)."""
+    session.add(Quarantine(received_at=now, source=storable(source)[:1000], message_id=parsed.message_id, dedupe_key=dedupe,
+                           reason=reason[:500], raw=raw))
+    session.flush()
+    return QUARANTINED, reason
+
+
+_OWNER = Prepared(
+    select(Ticket.id, func.lower(Customer.email), Ticket.status, Ticket.kind)
+    .select_from(Ticket).outerjoin(Customer, Customer.id == Ticket.customer_id)
+    .where(Ticket.reference == bindparam("reference"))
+)
+
+
 def _route_existing(
     session: Session, parsed: ParsedMessage, intent: Intent, row: dict, *, received: datetime, now: datetime, config: DeskConfig,
+    turned: dict[str, list[str]],
 ) -> tuple[str, int, str, int] | None:
     """Replies and escalations: (result, ticket id, reference, message id),
-    or None when the message asks for a new ticket."""
+    or None when the message asks for a new ticket (`turned` then says which
+    quoted tickets refused it: "stranger" ones, or a "closed" one to follow up)."""
     from app.mail import tickets as wf
+    from app.workflow import messages as wf_messages
 
-    def linked(reference: str) -> tuple[str, int, str, int]:
+    sender = (parsed.from_addr or "").strip().lower()
+
+    def admitted(reference: str) -> bool:
+        """The ticket takes mail from this sender (its customer's address)."""
+        found = _OWNER.first(session, {"reference": reference})
+        if found is None or (found[1] or "") != sender or not sender:
+            if reference not in turned["stranger"]:
+                turned["stranger"].append(reference)
+            return False
+        return True
+
+    def linked(reference: str) -> tuple[str, int, str, int] | None:
+        if not admitted(reference):
+            return None
+        t = tickets.get(session, reference)
+        if t.status == "closed":
+            if not wf_messages.reopens(t, now, config.mail.reopen_days):
+                turned["closed"].append(t.reference)
+                return None
+            wf_messages.reopen_for_customer(session, t.reference, now=now, config=config)
         logged = wf.replied(session, reference, row, now=now, config=config)
         return LINKED, logged.ticket_id, logged.reference, logged.message_id
 
@@ -262,6 +337,8 @@ def _route_existing(
         target = intent.escalates or ""
         kind = _kind_of(session, target)
         if kind == "complaint":
+            if not admitted(target):
+                return None
             created, ticket_id, reference, message_id = wf.escalate(session, target, parsed, row, received=received, now=now, config=config)
             return (CREATED if created else LINKED), ticket_id, reference, message_id
         if kind is not None:

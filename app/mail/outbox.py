@@ -18,7 +18,9 @@
 - Without `[smtp] host` the message is written to a Maildir instead
   (`[outbox] maildir`, default `outbox/` next to the SQLite file, else in the
   user data dir), so a demo desk works offline.
-Every subject carries the ticket reference so replies thread back.
+Every subject carries the ticket reference so replies thread back. The From
+line carries `[desk] name`, a Reply-To `[desk] reply_to` when set, and every
+mail the desk sends on its own (no author) `Auto-Submitted: auto-replied`.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ import ssl
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
 from sqlalchemy import or_, select, update
@@ -247,8 +249,12 @@ def build_email(row: Message, reference: str, config: DeskConfig, now: datetime)
         raise PermanentFailure(f"no usable recipient address {to!r}")
     em = EmailMessage()
     try:
-        em["From"] = _one_line(row.from_addr) or config.desk_address
+        em["From"] = formataddr((config.desk.name, _one_line(row.from_addr) or config.desk_address))
         em["To"] = to
+        if config.desk.reply_to:
+            em["Reply-To"] = config.desk.reply_to
+        if row.author is None:  # sent by the desk itself, not by a person (RFC 3834)
+            em["Auto-Submitted"] = "auto-replied"
         em["Subject"] = subject
         em["Date"] = format_datetime(now.astimezone(UTC))
         em["Message-ID"] = row.message_id

@@ -58,6 +58,22 @@ class ParsedAttachment:
 
 
 @dataclass
+class DeliveryReport:
+    """What a delivery status notification (RFC 3464) says about our message."""
+
+    original_message_id: str | None  # the Message-ID of the message that could not be delivered
+    ticket: str | None  # its X-Esimdesk-Ticket header, when the returned headers have it
+    recipients: list[str] = field(default_factory=list)
+    status: str | None = None  # e.g. 5.1.1
+    action: str | None = None  # failed | delayed | delivered | relayed | expanded
+    diagnostic: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return (self.action or "failed").lower() == "failed"
+
+
+@dataclass
 class ParsedMessage:
     message_id: str | None
     from_addr: str
@@ -72,6 +88,9 @@ class ParsedMessage:
     attachments: list[ParsedAttachment] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     size: int = 0
+    automatic: str | None = None  # why this is mail from a machine (RFC 3834 headers, a report), None for a person's
+    report: DeliveryReport | None = None  # a delivery status notification (bounce)
+    language: str | None = None  # Content-Language (first tag's primary subtag, lower case)
 
     @property
     def dedupe_key(self) -> str:
@@ -434,7 +453,94 @@ def parse_message(raw: bytes) -> ParsedMessage:
         attachments=attachments,
         defects=[type(d).__name__ for d in msg.defects],
         size=len(raw),
+        automatic=machine_mail(msg, from_addr),
+        report=delivery_report(msg),
+        language=_language(_raw_header(msg, "content-language")),
     )
+
+
+# -- mail from machines (RFC 3834) and delivery reports (RFC 3464) --------------------------
+_MACHINE_LOCALS = ("mailer-daemon", "postmaster")
+_BULK_PRECEDENCE = ("bulk", "junk", "list", "auto_reply")
+
+
+def machine_mail(msg: Message, from_addr: str | None) -> str | None:
+    """Why `msg` comes from a machine and must get no automatic answer (the
+    header that says so), or None for a person's mail."""
+    auto = _raw_header(msg, "auto-submitted")
+    if auto is not None and auto.split(";")[0].strip().lower() not in ("no", ""):
+        return f"Auto-Submitted: {' '.join(auto.split())[:40]}"
+    precedence = (_raw_header(msg, "precedence") or "").strip().lower()
+    if precedence in _BULK_PRECEDENCE:
+        return f"Precedence: {precedence}"
+    for name in ("X-Autoreply", "X-Autorespond", "List-Id"):
+        if _raw_header(msg, name) is not None:
+            return name
+    return_path = _raw_header(msg, "return-path")
+    if return_path is not None and return_path.strip().strip("<>").strip() == "":
+        return "Return-Path: <>"
+    local = (from_addr or "").rpartition("@")[0].lower()
+    if local in _MACHINE_LOCALS:
+        return f"From: {local}"
+    if msg.get_content_type() == "multipart/report":
+        return "multipart/report"
+    return None
+
+
+def delivery_report(msg: Message) -> DeliveryReport | None:
+    """The delivery status notification in `msg` (multipart/report;
+    report-type=delivery-status), or None."""
+    if msg.get_content_type() != "multipart/report":
+        return None
+    if (msg.get_param("report-type") or "delivery-status").lower() != "delivery-status":
+        return None
+    report = DeliveryReport(None, None)
+    try:
+        for part in msg.walk():
+            ctype = part.get_content_type()
+            if ctype in ("message/delivery-status", "message/global-delivery-status"):
+                _status_fields(part, report)
+            elif ctype in ("message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers"):
+                _original(part, report)
+    except Exception:  # noqa: BLE001 - a broken report is still a report, with what could be read
+        pass
+    return report
+
+
+def _status_fields(part: Message, report: DeliveryReport) -> None:
+    blocks = part.get_payload()
+    if isinstance(blocks, str):  # not split by the parser: read the fields as text
+        blocks = [email.message_from_string(b, policy=email.policy.compat32) for b in re.split(r"\r?\n\r?\n", blocks)]
+    for block in blocks or []:
+        if not isinstance(block, Message):
+            continue
+        recipient = block.get("final-recipient") or block.get("original-recipient")
+        if recipient:
+            report.recipients.append(str(recipient).split(";")[-1].strip()[:320])
+        for key, attr in (("action", "action"), ("status", "status"), ("diagnostic-code", "diagnostic")):
+            if block.get(key) and getattr(report, attr) is None:
+                setattr(report, attr, " ".join(str(block.get(key)).split())[:300])
+
+
+def _original(part: Message, report: DeliveryReport) -> None:
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        head = payload[0]
+    else:
+        text = payload if isinstance(payload, str) else _payload_bytes(part).decode("utf-8", "replace")
+        head = email.message_from_string(text, policy=email.policy.compat32)
+    report.original_message_id = report.original_message_id or _msgid(_raw_header(head, "message-id"))
+    ticket = _raw_header(head, "x-esimdesk-ticket")
+    if ticket and not report.ticket:
+        report.ticket = " ".join(ticket.split()).upper()[:24]
+
+
+def _language(value: str | None) -> str | None:
+    """'et-EE, en' -> 'et'."""
+    if not value:
+        return None
+    tag = value.split(",")[0].strip().split("-")[0].strip().lower()
+    return tag if tag.isalpha() and 2 <= len(tag) <= 3 else None
 
 
 def _first_address(msg: Message, header: str) -> str | None:

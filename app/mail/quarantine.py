@@ -27,6 +27,7 @@ from app.mail.parse import (
     ParsedMessage,
     Unparseable,
     _decode_words,
+    _attachment,
     _fix_surrogates,
     decode_text,
     parse_message,
@@ -129,8 +130,12 @@ def _held(q: Quarantine) -> None:
         raise IllegalTransition(f"quarantined message {q.id} was already {q.state} by {q.resolved_by or 'someone'}")
 
 
-def lenient_parse(raw: bytes, fallback_sender: str = "") -> ParsedMessage:
-    """A ParsedMessage for a message a person decided to accept anyway."""
+def lenient_parse(raw: bytes, fallback_sender: str = "", max_bytes: int = MAX_MESSAGE_BYTES) -> ParsedMessage:
+    """A ParsedMessage for a message a person decided to accept anyway. A
+    message above `max_bytes` keeps its headers; its body becomes the
+    attachment "message.eml" (the whole message, as received)."""
+    if len(raw) > max_bytes:
+        return _oversized(raw, fallback_sender)
     try:
         return parse_message(raw)
     except Unparseable:
@@ -146,6 +151,21 @@ def lenient_parse(raw: bytes, fallback_sender: str = "") -> ParsedMessage:
         message_id=None, from_addr=fallback_sender, from_name=storable(sender)[:300] or None, to_addr=None,
         subject=storable(" ".join(subject.split()))[:998], body=storable(body), date=None, date_header="",
     )
+
+
+def _oversized(raw: bytes, fallback_sender: str) -> ParsedMessage:
+    """Headers only (parsed from the head), the whole message an attachment."""
+    head = raw[:PREVIEW_BYTES]
+    try:
+        parsed = parse_message(head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0] + b"\n\n")
+    except Unparseable:
+        sender, subject = _headers(raw)
+        parsed = ParsedMessage(message_id=None, from_addr=fallback_sender, from_name=storable(sender)[:300] or None, to_addr=None,
+                               subject=storable(" ".join(subject.split()))[:998], body="", date=None, date_header="")
+    parsed.body = f"(a message of {len(raw)} bytes, above the desk's size limit: its text is kept as the attachment message.eml)"
+    parsed.attachments = [_attachment("message.eml", "message/rfc822", raw)]
+    parsed.size = len(raw)
+    return parsed
 
 
 def release(
@@ -165,7 +185,7 @@ def release(
         config = load_config()
     q = _get(session, quarantine_id, lock=True)
     _held(q)
-    parsed = lenient_parse(q.raw)
+    parsed = lenient_parse(q.raw, max_bytes=config.mail.max_message_bytes)
     if parsed.message_id and session.scalars(select(Message.id).where(Message.message_id == parsed.message_id)).first():
         parsed.message_id = None  # the same Message-ID is already on a ticket
     received = q.received_at if q.received_at.tzinfo else q.received_at.replace(tzinfo=UTC)

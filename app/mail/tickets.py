@@ -92,19 +92,12 @@ _INSERT_CASE = Prepared.insert(RefundCase.__table__)
 
 
 def ask_order_number(session: Session, t: NewTicket, given: str | None, *, now: datetime, config: DeskConfig) -> None:
-    from app.workflow.outbox import queue_message
-    from app.workflow.templates import Rendered
+    """The automatic question for the order number (template refund_order_number)."""
+    from app.workflow.outbox import queue
 
     problem = (f"We could not find an order with the number {given} in our records."
                if given else "Your message did not include the order number.")
-    body = (
-        "Hello,\n\nthank you for your refund request. " + problem + "\n"
-        "Please reply to this email with your order number; it looks like ORD-1234567890-ABCD and is shown in "
-        "your order confirmation email.\n\nWe will review your request as soon as we have it.\n\n"
-        f"Reference: {t.reference}\n"
-    )
-    rendered = Rendered(ORDER_QUESTION_TEMPLATE, f"Your refund request {t.reference}: order number needed", body)
-    queued = queue_message(session, t, rendered, now=now, author=None, config=config)
+    queued = queue(session, t, ORDER_QUESTION_TEMPLATE, now=now, author=None, config=config, problem=problem)
     history.record(session, t.id, None, "info_requested", now, t.status, t.status, missing="order_number",
                    queued=queued is not None)
 

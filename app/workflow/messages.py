@@ -8,7 +8,7 @@ customer's own text (untrusted: the timeline makes it inert).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
@@ -22,7 +22,7 @@ from app.prepared import Prepared
 from app.untrusted import inert
 from app.workflow import outbox, waiting
 from app.workflow.guard import aware, begin, finish
-from app.workflow.templates import Rendered
+from app.workflow import templates
 from models import Message, Ticket, TicketEvent
 from models.enums import MessageKind, TicketKind, TicketStatus
 
@@ -74,15 +74,17 @@ def reply(
     session: Session, actor: Actor, reference: str, text: str, *, expected_version: int | None = None, now: datetime,
     config: DeskConfig, subject: str | None = None,
 ) -> Message:
-    """A free-text customer-facing reply, queued in the outbox."""
+    """A customer-facing reply, queued in the outbox: the agent's text is the
+    body of the "reply" template, which greets and signs (a greeting or
+    sign-off of the agent's own is dropped, so neither appears twice)."""
     now = aware(now)
     t = begin(session, actor, reference, expected_version, "work_tickets", "reply to customers")
     text = _text(text, "reply")
     _reviewer_guard(session, t, actor)
     if t.kind == TicketKind.ESCALATION.value and t.reviewer_id != actor.id:
         raise AccessDenied(f"only the reviewer of {t.reference} may write to the customer about it")
-    subj = f"[{t.reference}] {' '.join((subject or t.subject or 'Your message').split())}"[:998]
-    msg = outbox.queue_rendered(session, t, Rendered("reply", subj, text.rstrip() + "\n"), now=now, author=actor.login, config=config)
+    subj = " ".join((subject or t.subject or "Your message").split())[:900]
+    msg = outbox.queue(session, t, templates.REPLY, now=now, author=actor.login, config=config, subject=subj, text=text)
     if msg is None:
         raise InputError(f"{t.reference}: the customer has no email address on file; nothing can be sent")
     history.record(session, t.id, actor.login, "reply", now, t.status, t.status, message_id=msg.id, template="reply")
@@ -147,10 +149,74 @@ def customer_replied(session: Session, reference: str, *, message: Message, now:
     return session.get(Ticket, logged.ticket_id, populate_existing=True)
 
 
+# -- a customer writes to a closed ticket -------------------------------------------------
+# closed tickets a customer's mail may reopen (a final response, an escalation and
+# a refund are final: the customer's mail starts a follow-up ticket instead)
+_REOPENABLE = {TicketKind.COMPLAINT.value, TicketKind.INQUIRY.value}
+_FINAL_CLOSE = {"final_response"}
+_CLOSED_FROM = Prepared(
+    select(TicketEvent.from_status).where(TicketEvent.ticket_id == bindparam("tid"), TicketEvent.to_status == TicketStatus.CLOSED.value)
+    .order_by(TicketEvent.at.desc(), TicketEvent.id.desc()).limit(1)
+)
+
+
+def reopens(t: Ticket, now: datetime, reopen_days: int) -> bool:
+    """Whether the customer's mail reopens closed ticket `t` (closed at most
+    `reopen_days` ago, of a kind that can reopen), rather than starting a
+    follow-up ticket linked to it."""
+    closed = t.closed_at
+    if closed is not None and closed.utcoffset() is None:
+        closed = closed.replace(tzinfo=UTC)
+    return (t.kind in _REOPENABLE and (t.close_reason or "") not in _FINAL_CLOSE and closed is not None
+            and reopen_days > 0 and now - closed <= timedelta(days=reopen_days))
+
+
+def reopen_for_customer(session: Session, reference: str, *, now: datetime, config: DeskConfig) -> Ticket:
+    """The customer wrote to closed ticket `reference` within `[mail]
+    reopen_days`: it returns to the state it was closed from (an inquiry to
+    submitted, its acknowledgment due again in 2 business days), marked
+    "reopened" for the queue; event "reopened" (actor None)."""
+    from app.sla_clocks import ACK_BUSINESS_DAYS
+
+    now = aware(now)
+    t = tickets.lock(session, reference)
+    before = _CLOSED_FROM.scalar(session, {"tid": t.id})
+    if t.kind == TicketKind.INQUIRY.value or not before or before == TicketStatus.CLOSED.value:
+        before = TicketStatus.SUBMITTED.value
+    if before == TicketStatus.SUBMITTED.value:
+        t.ack_due_at = desk_calendar(config).due_at(now, ACK_BUSINESS_DAYS)
+        t.received_at = t.received_at or now
+    closed_as, t.status, t.closed_at, t.close_reason = t.close_reason, before, None, None
+    t.mail_flag = "reopened"
+    history.record(session, t.id, None, "reopened", now, TicketStatus.CLOSED.value, t.status, close_reason=closed_as,
+                   reason=f"the customer wrote within {config.mail.reopen_days} days of closing")
+    finish(t, None, now)
+    session.flush()
+    return t
+
+
+def link_follow_up(session: Session, new_ticket_id: int, previous: str, *, now: datetime) -> None:
+    """A new ticket continues closed ticket `previous` (too old to reopen, or
+    final): linked both ways in the history, marked "follow_up" for the queue."""
+    old = tickets.get(session, previous)
+    new = session.get(Ticket, new_ticket_id)
+    new.previous_id, new.mail_flag = old.id, "follow_up"
+    history.record(session, new.id, None, "follows_up", now, new.status, new.status, previous=old.reference)
+    history.record(session, old.id, None, "followed_up", now, old.status, old.status, follow_up=new.reference)
+
+
+def note_stranger(session: Session, reference: str, *, now: datetime, outcome: str) -> None:
+    """Staff note on ticket `reference`: a mail from another address quoted it
+    (what became of that mail: `outcome`); the stranger's text is never copied."""
+    t = tickets.get(session, reference)
+    write_note(session, t, None, f"A message from an address that is not this ticket's customer quoted {t.reference}. "
+               f"It was not added here: {outcome}.", now, subject="Reference quoted by another sender")
+
+
 # -- the timeline ----------------------------------------------------------------
 @dataclass(frozen=True)
 class TimelineItem:
-    kind: str  # "event", "inbound", "outbound", "note"
+    kind: str  # "event", "inbound", "outbound", "note", "automatic" (an auto-reply or delivery report, not the customer's)
     actor: str | None
     at: datetime
     text: str  # plain text, inert (no control characters); display as text, never markup
@@ -183,7 +249,7 @@ def timeline(session: Session, ticket_id: int) -> list[TimelineItem]:
         who = m.author if m.kind != MessageKind.INBOUND.value else (m.from_name or m.from_addr)
         items.append((
             m.created_at, 1, m.id,
-            TimelineItem(m.kind, inert(who, single_line=True) or None, m.created_at, inert(m.body),
+            TimelineItem("automatic" if m.automatic else m.kind, inert(who, single_line=True) or None, m.created_at, inert(m.body),
                          subject=inert(m.subject, single_line=True), delivery=m.delivery, ref_id=m.id),
         ))
     items.sort(key=lambda x: (x[0], x[1], x[2]))

@@ -3,14 +3,15 @@
 caused it is committed; delivery happens later (app outbox sender)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
 from app.config import DeskConfig
 from app.prepared import Prepared
-from app.workflow.templates import Rendered, render
+from app import history
+from app.workflow.templates import Rendered, desk_values, render
 from models import Customer, Message, Ticket
 from models.enums import DeliveryState, MessageKind
 
@@ -20,13 +21,30 @@ def customer_of(session: Session, t: Ticket) -> Customer | None:
 
 
 def base_values(session: Session, t: Ticket, config: DeskConfig) -> dict[str, str]:
+    """What every template of a ticket may use: its reference, the customer's
+    name, and the desk's name and addresses (config)."""
     c = customer_of(session, t)
     name = (c.name or "").strip() if c else ""
-    return {"reference": t.reference, "customer_name": name or "customer", "desk_address": config.desk_address}
+    return {"reference": t.reference, "customer_name": name or "customer", **desk_values(config)}
+
+
+def customer_language(session: Session, t, config: DeskConfig) -> str:  # noqa: ANN001
+    """The language the ticket's customer gets mail in (the desk's default when unknown)."""
+    lang = _CUSTOMER_LANGUAGE.scalar(session, {"cid": t.customer_id}) if t.customer_id else None
+    return (lang or config.desk.language or "en").lower()
 
 
 _C, _M = Customer.__table__, Message.__table__
 _CUSTOMER_EMAIL = Prepared(select(_C.c.email).where(_C.c.id == bindparam("cid")))
+_CUSTOMER_LANGUAGE = Prepared(select(_C.c.language).where(_C.c.id == bindparam("cid")))
+_T = Ticket.__table__
+# automatic mails (no author) to one customer since an instant (ticket by customer, then its messages: both indexed)
+_AUTOMATIC_SINCE = Prepared(
+    select(func.count(_M.c.id)).select_from(_M.join(_T, _T.c.id == _M.c.ticket_id))
+    .where(_T.c.customer_id == bindparam("cid"), _M.c.kind == MessageKind.OUTBOUND.value, _M.c.author.is_(None),
+           _M.c.created_at > bindparam("since", type_=_M.c.created_at.type))
+)
+AUTOMATIC_WINDOW = timedelta(hours=24)
 _LAST_INBOUND_ID = Prepared(
     select(_M.c.message_id)
     .where(_M.c.ticket_id == bindparam("tid"), _M.c.kind == MessageKind.INBOUND.value, _M.c.message_id.is_not(None))
@@ -37,14 +55,23 @@ _INSERT_MESSAGE = Prepared.insert(_M, returning="id")
 
 def queue_message(session: Session, t, rendered: Rendered, *, now: datetime, author: str | None, config: DeskConfig) -> int | None:  # noqa: ANN001  t: a Ticket or NewTicket
     """Queue an outbound message; its id, or None (nothing queued) when the
-    customer has no email address on file. Prepared statements: intake
-    queues questions on its hot path."""
+    customer has no email address on file, or when the message is automatic
+    (`author` None) and the customer already got `[mail] auto_replies_per_day`
+    automatic mails in the last 24 hours (event "auto_reply_held"; RFC 3834:
+    no loops). Prepared statements: intake queues questions on its hot path."""
     assert t.reference in rendered.subject, "every customer subject names the reference"
     if session.new or session.dirty:
         session.flush()  # the statements below read what the ORM may still hold
     email = _CUSTOMER_EMAIL.scalar(session, {"cid": t.customer_id}) if t.customer_id else None
     if not (email or "").strip():
         return None
+    if author is None:
+        cap = config.mail.auto_replies_per_day
+        sent = _AUTOMATIC_SINCE.scalar(session, {"cid": t.customer_id, "since": now - AUTOMATIC_WINDOW})
+        if sent >= cap:
+            history.record(session, t.id, None, "auto_reply_held", now, template=rendered.template,
+                           reason=f"{sent} automatic mails to this address in 24 hours (limit {cap})")
+            return None
     return _INSERT_MESSAGE.scalar(session, {
         "ticket_id": t.id, "kind": MessageKind.OUTBOUND.value, "from_addr": config.desk_address, "to_addr": email,
         "subject": rendered.subject, "body": rendered.body, "template": rendered.template, "author": author,
@@ -64,4 +91,5 @@ def queue(session: Session, t: Ticket, template: str, *, now: datetime, author: 
     `values`, and queue it."""
     vals = base_values(session, t, config)
     vals.update(values)
-    return queue_rendered(session, t, render(template, **vals), now=now, author=author, config=config)
+    rendered = render(template, lang=customer_language(session, t, config), config=config, **vals)
+    return queue_rendered(session, t, rendered, now=now, author=author, config=config)

@@ -1,12 +1,24 @@
-"""Customer-facing message templates (app/data/templates/*.txt).
+"""Customer-facing message templates: the one place customer mail is rendered.
 
-Each file starts with a `Subject:` line, then the body. Placeholders are
-`$name` (string.Template): values are substituted once and never re-parsed,
-so customer text inside a value cannot inject anything. Every subject names
-the ticket reference, so replies thread back to the ticket.
+A template set is a folder per language (`app/data/templates/<lang>/`, and a
+desk's own `[desk] templates_dir/<lang>/`, which overrides or adds files).
+Each `<name>.txt` starts with a `Subject:` line, then the core text. The
+renderer adds the set's greeting (`_greeting.txt`) before it and the
+signature after it (`[desk] signature`, else the set's `_signature.txt`), so
+every mail greets and signs exactly once; the desk's name, address and
+reply address come from config (`$desk_name`, `$desk_address`, `$reply_to`),
+never from a template file.
+
+Rendering is strict: every placeholder needs a value (None is no value), a
+text an agent writes (`AGENT_FIELDS`) must not be blank, or InputError names
+the field. Values are substituted once and never re-parsed, so customer text
+inside a value cannot inject anything. Every subject names the ticket
+reference, so replies thread back. A language without a file falls back to
+English.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -14,10 +26,13 @@ from pathlib import Path
 from string import Template
 
 from app.business_calendar import BusinessCalendar
+from app.config import DeskConfig
 from app.errors import InputError
 from models.enums import OutOfScope
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "data" / "templates"
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "data" / "templates"
+DEFAULT_LANGUAGE = "en"
+TEMPLATE_DIR = BUILTIN_DIR / DEFAULT_LANGUAGE  # the English set (kept for callers that list files)
 
 ACKNOWLEDGMENT = "acknowledgment"
 INFORMATION_REQUEST = "information_request"
@@ -27,6 +42,12 @@ ESCALATION_ACKNOWLEDGMENT = "escalation_acknowledgment"
 FINAL_RESPONSE = "final_response"
 SECOND_ESCALATION = "second_escalation"
 ESCALATION_NOT_POSSIBLE = "escalation_not_possible"
+REPLY = "reply"  # an agent's free text, greeted and signed
+REFUND_ORDER_NUMBER = "refund_order_number"
+GREETING, SIGNATURE = "_greeting", "_signature"
+
+# text a person writes into a template: never blank
+AGENT_FIELDS = frozenset({"text", "request", "reason", "resolution", "response", "notice", "explanation", "problem"})
 
 
 def out_of_scope_template(category: OutOfScope | str) -> str:
@@ -38,34 +59,157 @@ class Rendered:
     template: str
     subject: str
     body: str
+    language: str = DEFAULT_LANGUAGE
 
 
-@lru_cache(maxsize=64)
-def _load(name: str) -> tuple[Template, Template]:
-    path = TEMPLATE_DIR / f"{name}.txt"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"no message template {name!r}") from None
+def _dirs(config: DeskConfig | None, lang: str) -> list[Path]:
+    """Folders searched for a template, first match wins."""
+    own = Path(config.desk.templates_dir) if config is not None and config.desk.templates_dir else None
+    out: list[Path] = []
+    for code in dict.fromkeys((lang, DEFAULT_LANGUAGE)):
+        if own is not None:
+            out.append(own / code)
+        out.append(BUILTIN_DIR / code)
+    out.append(BUILTIN_DIR)  # files added flat by older changes count as English
+    return out
+
+
+def _find(name: str, config: DeskConfig | None, lang: str) -> tuple[Path, str]:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name or ""):
+        raise InputError(f"no message template {name!r}")
+    for d in _dirs(config, lang):
+        path = d / f"{name}.txt"
+        if path.is_file():
+            code = d.name if d != BUILTIN_DIR else DEFAULT_LANGUAGE
+            return path, code
+    raise InputError(f"no message template {name!r}")
+
+
+@lru_cache(maxsize=256)
+def _read(path: Path, mtime: float) -> tuple[Template | None, Template]:
+    text = path.read_text(encoding="utf-8")
+    if path.stem.startswith("_"):  # greeting/signature: no subject
+        return None, Template(text.strip("\n"))
     first, _, body = text.partition("\n")
     if not first.startswith("Subject:"):
-        raise InputError(f"template {name!r} must start with a 'Subject:' line")
-    return Template(first[len("Subject:"):].strip()), Template(body)
+        raise InputError(f"template {path.stem!r} must start with a 'Subject:' line")
+    return Template(first[len("Subject:"):].strip()), Template(body.strip("\n"))
 
 
-def names() -> list[str]:
-    return sorted(p.stem for p in TEMPLATE_DIR.glob("*.txt"))
-
-
-def render(name: str, **values: object) -> Rendered:
-    """Fill template `name`; a placeholder without a value is an InputError."""
-    subject_t, body_t = _load(name)
-    vals = {k: "" if v is None else str(v) for k, v in values.items()}
+def _load(name: str, config: DeskConfig | None = None, lang: str = DEFAULT_LANGUAGE) -> tuple[Template | None, Template, str]:
+    path, code = _find(name, config, lang)
     try:
-        subject, body = subject_t.substitute(vals), body_t.substitute(vals)
+        subject, body = _read(path, path.stat().st_mtime)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read template {name!r} ({path}): {exc}") from None
+    return subject, body, code
+
+
+def names(config: DeskConfig | None = None, lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    """Every template a mail can be rendered from (greeting and signature parts excluded)."""
+    found = {p.stem for d in _dirs(config, lang) if d.is_dir() for p in d.glob("*.txt")}
+    return sorted(n for n in found if not n.startswith("_"))
+
+
+def languages(config: DeskConfig | None = None) -> list[str]:
+    """Languages with a template set (built in or the desk's own)."""
+    roots = [BUILTIN_DIR] + ([Path(config.desk.templates_dir)] if config is not None and config.desk.templates_dir else [])
+    return sorted({d.name for r in roots if r.is_dir() for d in r.iterdir() if d.is_dir() and (d / f"{GREETING}.txt").is_file()})
+
+
+def placeholders(name: str, config: DeskConfig | None = None, lang: str = DEFAULT_LANGUAGE) -> set[str]:
+    """The placeholder names of a template (subject and core text)."""
+    subject, body, _code = _load(name, config, lang)
+    found: set[str] = set()
+    for t in (subject, body):
+        if t is not None:
+            for m in t.pattern.finditer(t.template):
+                key = m.group("named") or m.group("braced")
+                if key:
+                    found.add(key)
+    return found
+
+
+def desk_values(config: DeskConfig | None) -> dict[str, str]:
+    """What the desk's config says about itself, for every template."""
+    cfg = config or DeskConfig()
+    return {"desk_name": cfg.desk.name, "desk_address": cfg.desk_address, "reply_to": cfg.desk.reply_to or cfg.desk_address}
+
+
+def _fill(name: str, t: Template, vals: dict[str, str]) -> str:
+    try:
+        return t.substitute(vals)
     except KeyError as exc:
         raise InputError(f"template {name!r} needs a value for {exc.args[0]!r}") from None
-    return Rendered(name, " ".join(subject.split()), body.strip() + "\n")
+    except ValueError as exc:  # a malformed placeholder in a desk's own file
+        raise InputError(f"template {name!r} is malformed: {exc}") from None
+
+
+def _values(name: str, values: dict[str, object], config: DeskConfig | None) -> dict[str, str]:
+    vals = desk_values(config)
+    for k, v in values.items():
+        if v is None:
+            continue  # no value: the placeholder (if used) is reported missing
+        text = str(v)
+        if k in AGENT_FIELDS:
+            text = agent_body(text)
+            if not text.strip():
+                raise InputError(f"template {name!r}: {k!r} is empty")
+        vals[k] = text
+    return vals
+
+
+def render_core(name: str, *, lang: str | None = None, config: DeskConfig | None = None, **values: object) -> str:
+    """The template's core text alone (no greeting, no signature), filled
+    strictly: what an agent starts a reply from, or a preview's middle part."""
+    _subject, body, _code = _load(name, config, lang or DEFAULT_LANGUAGE)
+    return _fill(name, body, _values(name, values, config)).strip() + "\n"
+
+
+def render(name: str, *, lang: str | None = None, config: DeskConfig | None = None, **values: object) -> Rendered:
+    """Fill template `name` in `lang` (English when the set lacks it), greeted
+    and signed: InputError names a placeholder without a value or a blank
+    agent text. `config` gives the desk's name, address and signature."""
+    lang = (lang or (config.desk.language if config is not None else DEFAULT_LANGUAGE)).lower()
+    subject_t, body_t, code = _load(name, config, lang)
+    vals = _values(name, values, config)
+    greeting = _fill(GREETING, _load(GREETING, config, code)[1], vals)
+    own_signature = config.desk.signature if config is not None else None
+    signature = own_signature.strip("\n") if own_signature else _fill(SIGNATURE, _load(SIGNATURE, config, code)[1], vals)
+    core = _fill(name, body_t, vals).strip("\n")
+    subject = _fill(name, subject_t, vals) if subject_t is not None else ""
+    body = f"{greeting}\n\n{core}\n\n{signature}\n"
+    return Rendered(name, " ".join(subject.split()), re.sub(r"\n{3,}", "\n\n", body), code)
+
+
+# -- the agent's own text ---------------------------------------------------------------
+_GREETING_LINE = re.compile(
+    r"^\s*(dear|hello|hi|hey|good (morning|afternoon|evening)|greetings|tere|hea|lugupeetud|tervist)\b[^\n,.!?:]{0,60}[,!:]?\s*$",
+    re.IGNORECASE,
+)
+_CLOSING_LINE = re.compile(
+    r"^\s*(kind regards|best regards|warm regards|regards|best wishes|sincerely|yours sincerely|thanks|many thanks|"
+    r"thank you|lugupidamisega|parimate soovidega|tervitades|tänan|ilusat päeva)\s*(,[^\n]{0,40})?[.!]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def agent_body(text: str) -> str:
+    """An agent's text as the middle of a mail: a greeting line of its own at
+    the start and a sign-off (with up to three name lines after it) at the
+    end are dropped, since the template greets and signs."""
+    whole = str(text).replace("\r\n", "\n").strip("\n")
+    lines = whole.split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if lines and _GREETING_LINE.match(lines[0]):
+        lines.pop(0)
+    for i in range(len(lines) - 1, max(-1, len(lines) - 5), -1):
+        if _CLOSING_LINE.match(lines[i]) and i > 0:
+            lines = lines[:i]
+            break
+    body = "\n".join(lines).strip("\n")
+    return body if body.strip() else whole  # nothing but a greeting: kept as written
 
 
 def customer_date(cal: BusinessCalendar, instant: datetime | None) -> str:

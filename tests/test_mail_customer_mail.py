@@ -1,0 +1,139 @@
+"""Customer mail end to end: every `esimdesk ticket ...` action that mails the
+customer, then `esimdesk outbox send` into a Maildir; every placeholder is
+filled, the configured desk identity is used, greeting and signature once."""
+from __future__ import annotations
+
+import json
+import mailbox
+import re
+from email import message_from_bytes, policy
+
+import pytest
+from sqlalchemy import select
+
+from app.cli.main import main
+from app.config import DeskConfig, DeskIdentity, parse_config
+from app.errors import ConfigError, InputError
+from app.identity import os_login
+from app.workflow import create_inquiry
+from app.workflow import templates as tpl
+from models import DeskSetting, Message, Ticket
+from workflow_helpers import CONFIG, T0, add_staff, new_complaint
+
+SIGNATURE = "With best wishes,\nThe Nordic eSIM Help Team\nTallinn"
+PLACEHOLDER = re.compile(r"\$(\{?[A-Za-z_])")
+
+
+@pytest.fixture
+def cli(desk, desk_url, capsys, tmp_path, monkeypatch):
+    outbox = tmp_path / "outbox"
+    cfg = tmp_path / "desk.toml"
+    cfg.write_text(
+        '[desk]\nname = "Nordic eSIM Help"\naddress = "help@nordic.example"\nreply_to = "answers@nordic.example"\n'
+        f'signature = """\n{SIGNATURE}\n"""\n[outbox]\nmaildir = "{outbox}"\n'
+    )
+    monkeypatch.setenv("ESIMDESK_CONFIG", str(cfg))
+    add_staff(desk, os_login(), "agent")
+    with desk.session() as s:
+        s.add(DeskSetting(key="demo", value="true"))
+
+    def run(*argv):
+        code = main(["--db", desk_url, *argv])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        return json.loads(out) if out.strip() else None
+
+    run.outbox = outbox
+    return run
+
+
+def test_every_cli_action_that_mails_the_customer_renders_fully(cli, desk):
+    add_staff(desk, "sara", "senior")
+    ref = new_complaint(desk)
+    cli("ticket", "ack", ref)
+    cli("ticket", "reply", ref, "Dear Maria,\n\nWe are checking the activation logs today.\n\nKind regards,\nAlice")
+    cli("ticket", "request-info", ref, "Which phone model do you use?")
+    cli("ticket", "move", ref, "investigation")
+    cli("ticket", "extend", ref, "--to", "2027-01-29", "--reason", "The carrier's logs take two more weeks.")
+    cli("ticket", "move", ref, "resolution_proposed", "--text", "Dear Maria Tamm,\nWe refund the guide fee and fix the guide.")
+    cli("ticket", "move", ref, "resolution_communicated")
+    esc = cli("ticket", "escalate", ref, "--reason", "Not enough")["escalation"]
+    cli("--as", "sara", "ticket", "review", esc)
+    cli("--as", "sara", "ticket", "final", esc, "We refund the plan in full.")
+    with desk.session() as s:
+        inq = create_inquiry(s, received_at=T0, email="ken@example.com", name="Ken Adams", subject="Screen flickers",
+                             description="My phone screen flickers", config=CONFIG).reference
+    cli("ticket", "triage", inq, "hardware")
+
+    sent = cli("outbox", "send")
+    assert sent["transport"] == "maildir" and sent["failed"] == 0 and sent["sent"] == sent["attempted"] == 8
+    with desk.reader() as s:
+        templates = set(s.scalars(select(Message.template).where(Message.kind == "outbound")))
+    assert templates == {"acknowledgment", "reply", "information_request", "progress_update", "proposed_resolution",
+                         "escalation_acknowledgment", "final_response", "out_of_scope_hardware"}
+    mails = [message_from_bytes(bytes(m), policy=policy.default) for m in mailbox.Maildir(str(cli.outbox), create=False)]
+    assert len(mails) == 8
+    for m in mails:
+        body = m.get_content()
+        assert not PLACEHOLDER.search(body) and not PLACEHOLDER.search(m["Subject"]), (m["Subject"], body)
+        assert m["From"] == "Nordic eSIM Help <help@nordic.example>" and m["Reply-To"] == "answers@nordic.example"
+        assert "Alralo" not in body and "eSIM Desk" not in body
+        assert body.count("Dear ") == 1 and body.rstrip().endswith(SIGNATURE), body
+        assert body.count(SIGNATURE) == 1 and "Kind regards" not in body
+        assert m["Auto-Submitted"] is None  # a person sent each of these
+    by_subject = {m["Subject"]: m.get_content() for m in mails}
+    progress = next(b for s, b in by_subject.items() if "Progress update" in s)
+    assert "The carrier's logs take two more weeks." in progress and "Friday 29 January 2027" in progress
+    reply = next(b for s, b in by_subject.items() if "checking the activation logs" in b)
+    assert reply.startswith("Dear Maria Tamm,\n\nWe are checking") and "Alice" not in reply
+    hardware = next(b for s, b in by_subject.items() if inq in s)
+    assert "Thank you for contacting Nordic eSIM Help" in hardware and hardware.startswith("Dear Ken Adams,")
+
+
+def test_rendering_is_strict_and_names_the_missing_field():
+    with pytest.raises(InputError, match="'resolution_due'"):
+        tpl.render("acknowledgment", reference="CMP-2026-000001", customer_name="Maria", missing_info="")
+    with pytest.raises(InputError, match="'reason'"):  # None is no value
+        tpl.render("progress_update", reference="R", customer_name="M", reason=None, new_due="a", old_due="b")
+    with pytest.raises(InputError, match="'response' is empty"):
+        tpl.render("final_response", reference="R", customer_name="M", complaint_reference="C", reviewer_name="S", response="  ")
+    r = tpl.render("out_of_scope_hardware", reference="INQ-2026-000001", customer_name="Ken")
+    assert "eSIM Support Desk" in r.body and r.body.startswith("Dear Ken,") and r.body.rstrip().endswith("Kind regards,\neSIM Support Desk")
+
+
+def test_every_template_file_is_free_of_a_desk_name_and_of_greetings():
+    for name in tpl.names():
+        text = (tpl.TEMPLATE_DIR / f"{name}.txt").read_text(encoding="utf-8")
+        assert "Alralo" not in text and "eSIM Desk" not in text and "Dear " not in text and "regards" not in text, name
+
+
+def test_agent_text_loses_its_own_greeting_and_sign_off_only():
+    assert tpl.agent_body("Hi Leila,\n\nThe refund is on its way.\n\nBest regards,\nSam\nSupport") == "The refund is on its way."
+    assert tpl.agent_body("Hello, we checked your order.\nThank you for your patience.") == (
+        "Hello, we checked your order.\nThank you for your patience.")
+
+
+def test_desk_and_mail_config_are_checked():
+    cfg = parse_config({"desk": {"name": "  Acme   eSIM ", "signature": "Cheers,\nAcme\n"}, "mail": {"reopen_days": 3}})
+    assert cfg.desk.name == "Acme eSIM" and cfg.desk.signature == "Cheers,\nAcme" and cfg.mail.reopen_days == 3
+    assert DeskConfig().desk == DeskIdentity() and DeskConfig().desk.name == "eSIM Support Desk"
+    for bad in ({"desk": {"reply_to": "nobody"}}, {"mail": {"auto_replies_per_day": -1}}, {"mail": {"stranger": "drop"}},
+                {"desk": {"nmae": "x"}}, {"mail": {"max_message_bytes": 10}}):
+        with pytest.raises(ConfigError):
+            parse_config(bad)
+
+
+def test_a_template_the_desk_overrides_wins_and_english_is_the_fallback(tmp_path):
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "out_of_scope_hardware.txt").write_text("Subject: [$reference] Device help\nAsk $desk_name's partner shop.\n")
+    cfg = parse_config({"desk": {"templates_dir": str(tmp_path), "name": "Acme"}})
+    r = tpl.render("out_of_scope_hardware", lang="xx", config=cfg, reference="INQ-1", customer_name="Ken")
+    assert r.subject == "[INQ-1] Device help" and "Ask Acme's partner shop." in r.body and r.language == "en"
+
+
+def test_ticket_subjects_keep_a_customers_dollar_text_inert(desk):
+    ref = new_complaint(desk)
+    with desk.session() as s:
+        s.scalars(select(Ticket).where(Ticket.reference == ref)).one().subject = "Costs $reason and ${x}"
+    r = tpl.render("reply", reference=ref, customer_name="M", subject="Costs $reason", text="We look at $text.")
+    assert "Costs $reason" in r.subject and "We look at $text." in r.body
