@@ -40,6 +40,27 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class OrdersConfig:
+    """[orders] (contracts/orders.md "Lookup"): the shop's order-facts command."""
+
+    lookup: tuple[str, ...] = ()  # argv; "{order}" is replaced by the order number; empty: no lookup
+    timeout_seconds: float = 5.0
+    max_age_minutes: float = 60.0
+
+
+def _orders_config(raw: dict) -> OrdersConfig:
+    table = _table(raw, "orders")
+    argv = _typed(table, "lookup", list, "orders", [])
+    if not all(isinstance(a, str) for a in argv) or (argv and not argv[0].strip()):  # type: ignore[union-attr]
+        raise ConfigError("config: orders.lookup must be a list of strings (a command and its arguments)")
+    timeout = float(_typed(table, "timeout_seconds", (int, float), "orders", 5.0))  # type: ignore[arg-type]
+    age = float(_typed(table, "max_age_minutes", (int, float), "orders", 60.0))  # type: ignore[arg-type]
+    if timeout <= 0 or age < 0:
+        raise ConfigError("config: orders.timeout_seconds must be positive and orders.max_age_minutes not negative")
+    return OrdersConfig(tuple(argv), timeout, age)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class DeskConfig:
     database_url: str | None = None
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
@@ -51,6 +72,7 @@ class DeskConfig:
     retention_days: int = 730
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s)
     source: str | None = None
+    orders: OrdersConfig = field(default_factory=OrdersConfig)
 
 
 def config_path() -> Path:
@@ -124,7 +146,7 @@ def _smtp_ca_file(smtp: dict, tls: str, source: str | None) -> str | None:
 
 
 def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
-    known = {"database", "calendar", "sla", "smtp", "outbox", "desk", "dashboard", "retention", "keys"}
+    known = {"database", "calendar", "sla", "smtp", "outbox", "desk", "dashboard", "retention", "keys", "orders"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"config: unknown section [{unknown[0]}] (known: {', '.join(sorted(known))})")
@@ -202,4 +224,5 @@ def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
         retention_days=days,  # type: ignore[arg-type]
         keys=dict(keys),
         source=source,
+        orders=_orders_config(raw),
     )

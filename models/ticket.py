@@ -43,6 +43,8 @@ class Ticket(SQLModel, table=True):
     assignee_id: int | None = Field(default=None, foreign_key="staff.id")
     reviewer_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     escalation_of_id: int | None = Field(default=None, foreign_key="ticket.id", unique=True)
+    # the order number the customer quoted, kept whether or not the desk holds that order (contracts/orders.md "Mail")
+    order_number: str | None = Field(default=None, max_length=32, index=True)
 
     # clocks (all instants timezone-aware, stored as UTC)
     received_at: datetime
