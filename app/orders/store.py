@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from app import history
 from app.orders.fields import STORED, OrderRow, canonical
@@ -197,11 +197,12 @@ def link_tickets(conn: Connection, order_ids: dict[str, int], *, now: datetime, 
             if info_needed == "order_number":
                 values["info_needed"] = None
             if kind == TicketKind.REFUND.value:
-                undecided = conn.execute(select(RefundCase.__table__.c.id).where(
-                    and_(RefundCase.__table__.c.ticket_id == tid, RefundCase.__table__.c.decision.is_(None)))).first()
-                if undecided is not None:
+                rc = RefundCase.__table__
+                case = conn.execute(select(rc.c.id, rc.c.decision).where(rc.c.ticket_id == tid)).first()
+                if case is None or case.decision is None:  # a decided case keeps the policy it was decided under
                     values["brand"] = brand
-                    conn.execute(update(RefundCase.__table__).where(RefundCase.__table__.c.id == undecided[0]).values(policy=brand))
+                if case is not None and case.decision is None:
+                    conn.execute(update(rc).where(rc.c.id == case.id).values(policy=brand))
             conn.execute(update(_ticket).where(_ticket.c.id == tid).values(values))
             history.record(conn, tid, None, "order_linked", now, status, status, order=number, source=source)
             linked.append((reference, number))
