@@ -63,6 +63,16 @@ class MailConfig:
 
 
 @dataclass(frozen=True)
+class OrdersConfig:
+    """[orders] (contracts/orders.md "Lookup"): the shop's order-facts command."""
+
+    lookup: tuple[str, ...] = ()  # argv; "{order}" is replaced by the order number; empty: no lookup
+    timeout_seconds: float = 5.0
+    max_age_minutes: float = 60.0
+
+
+
+@dataclass(frozen=True)
 class DeskConfig:
     database_url: str | None = None
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
@@ -76,6 +86,7 @@ class DeskConfig:
     source: str | None = None
     desk: DeskIdentity = field(default_factory=DeskIdentity)
     mail: MailConfig = field(default_factory=MailConfig)
+    orders: OrdersConfig = field(default_factory=OrdersConfig)
     values: dict[str, dict[str, object]] = field(default_factory=dict, repr=False, compare=False)
 
     def setting(self, section: str, key: str) -> object:
@@ -255,6 +266,11 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "max_message_bytes": Setting(int, 10 * 1024 * 1024),
         "stranger": Setting(str, "ticket"),
     },
+    "orders": {  # checked in _orders_config()
+        "lookup": Setting(list, []),
+        "timeout_seconds": Setting(NUMBER, 5.0, _finite(hi=3600, above=0)),
+        "max_age_minutes": Setting(NUMBER, 60.0, _finite(0, 525600)),
+    },
     "dashboard": {"refresh_seconds": Setting(NUMBER, 5.0, _finite(0.2, 3600))},
     "retention": {"days": Setting(int, 730, _finite(1, 36500))},
     "serve": {"max_sessions": Setting(int, 8, _finite(1, 1000))},
@@ -356,6 +372,7 @@ def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
         source=source,
         desk=_desk_identity(_table(raw, "desk"), source),
         mail=_mail(_table(raw, "mail")),
+        orders=_orders_config(raw),
         values=v,
     )
 
@@ -400,3 +417,16 @@ def _mail(mail: dict) -> MailConfig:
     if stranger not in ("ticket", "quarantine"):
         raise ConfigError(f"config: mail.stranger must be ticket or quarantine, got {stranger!r}")
     return MailConfig(auto_replies_per_day=cap, reopen_days=reopen, max_message_bytes=size, stranger=stranger)  # type: ignore[arg-type]
+
+
+# -- [orders] ------------------------------------------------------------------
+def _orders_config(raw: dict) -> OrdersConfig:
+    table = _table(raw, "orders")
+    argv = _typed(table, "lookup", list, "orders", [])
+    if not all(isinstance(a, str) for a in argv) or (argv and not argv[0].strip()):  # type: ignore[union-attr]
+        raise ConfigError("config: orders.lookup must be a list of strings (a command and its arguments)")
+    timeout = float(_typed(table, "timeout_seconds", (int, float), "orders", 5.0))  # type: ignore[arg-type]
+    age = float(_typed(table, "max_age_minutes", (int, float), "orders", 60.0))  # type: ignore[arg-type]
+    if timeout <= 0 or age < 0:
+        raise ConfigError("config: orders.timeout_seconds must be positive and orders.max_age_minutes not negative")
+    return OrdersConfig(tuple(argv), timeout, age)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -64,7 +64,7 @@ def iter_tickets(
         select(
             Ticket,
             Customer.email,
-            Order.number,
+            func.coalesce(Order.number, Ticket.order_number),  # the quoted number until the order arrives
             assignee.login,
             reviewer.login,
             original.reference,

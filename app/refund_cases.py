@@ -64,20 +64,10 @@ def _case_row(session: Session, t: Ticket) -> RefundCase | None:
 
 
 def order_facts(session: Session, t: Ticket) -> dict[str, Any]:
-    """Facts known from the ticket and its order (the wizard's prefill)."""
-    out: dict[str, Any] = {"request_at": t.received_at.isoformat()}
-    order = session.get(Order, t.order_id) if t.order_id else None
-    if order is not None:
-        out.update(
-            purchase_at=order.purchased_at.isoformat(), amount_paid=float(order.amount), currency=order.currency,
-            payment_method=order.payment_method, quantity=order.quantity,
-            delivered_at=order.delivered_at.isoformat() if order.delivered_at else None,
-            installed=order.installed, activated=order.activated, data_used_mb=float(order.data_used_mb),
-        )
-    cust = session.get(Customer, t.customer_id) if t.customer_id else None
-    if cust is not None:
-        out["customer_type"] = cust.customer_type
-    return out
+    """Facts known from the ticket and its order (the wizard's prefill; app.orders.facts builds them)."""
+    from app.orders.facts import ticket_order_facts
+
+    return ticket_order_facts(session, t)
 
 
 def load(session: Session, reference: str) -> CaseView:

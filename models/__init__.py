@@ -1,5 +1,5 @@
 """The data model (SQLModel tables and enums). No Textual, no business rules."""
-from models.customer import Customer, Order
+from models.customer import Customer, Order, OrderHistory
 from models.desk import DeskSetting, Presence, ReferenceCounter
 from models.history import TicketEvent
 from models.message import Attachment, Message
@@ -14,6 +14,7 @@ __all__ = [
     "DeskSetting",
     "Message",
     "Order",
+    "OrderHistory",
     "Presence",
     "Quarantine",
     "ReferenceCounter",

@@ -42,3 +42,29 @@ class Order(SQLModel, table=True):
     activated: bool = False
     data_used_mb: float = 0.0
     validity_days: int = 30
+    # contracts/orders.md (issue 19): what an import or a lookup brings
+    customer_type: str | None = Field(default=None, max_length=16)
+    validity_ends_at: datetime | None = None
+    invoice_received_at: datetime | None = None
+    reseller: str | None = Field(default=None, max_length=200)
+    source: str | None = Field(default=None, max_length=16)  # import | lookup | demo; null: written before orders were imported
+    refreshed_at: datetime | None = None  # when the shop's data last changed this row (import or lookup)
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})  # bumped by each update (order_history)
+    content_hash: str | None = Field(default=None, max_length=64)  # of the imported fields: unchanged rows are skipped
+
+
+class OrderHistory(SQLModel, table=True):
+    """What an update of an order changed, one row per update: the fields'
+    values before and after, so the facts known at any instant can be rebuilt
+    (a refund's evidence shows what was known when it was decided)."""
+
+    __tablename__ = "order_history"
+    __table_args__ = (Index("ix_order_history_order_revision", "order_id", "revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="esim_order.id")
+    revision: int  # the order's revision after this update
+    at: datetime
+    source: str = Field(max_length=16)  # import | lookup
+    origin: str | None = Field(default=None, max_length=500)  # the file (and line) or the lookup command
+    changes: str = "{}"  # JSON {field: [before, after]}

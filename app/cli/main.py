@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "app.cli.export_cmd",
     "app.cli.sla_cmd",
     "app.cli.refund_cmd",
+    "app.cli.orders_cmd",
     "app.cli.intake_cmd",
     "app.cli.outbox_cmd",
     "app.cli.console_cmd",

@@ -60,8 +60,10 @@ def new_refund(
     session: Session, parsed: ParsedMessage, *, order_number: str | None, received: datetime, now: datetime, config: DeskConfig,
 ) -> NewTicket:
     """A refund ticket (RFD-…) with its RefundCase; the review clock starts at
-    receipt. Without a known order `info_needed` is "order_number" and the
-    caller, once the message is stored, asks with `ask_order_number`."""
+    receipt. The quoted order number stays on the ticket whether or not the
+    desk holds that order (it is linked when the order arrives: import or
+    lookup). Only when the mail quotes none is `info_needed` "order_number",
+    and the caller, once the message is stored, asks with `ask_order_number`."""
     cal = desk_calendar(config)
     order = _FIND_ORDER.first(session, {"number": order_number}) if order_number else None
     order_id, number, brand = order if order is not None else (None, None, None)
@@ -75,7 +77,8 @@ def new_refund(
         brand=brand or "esimium",
         customer_id=customer_id,
         order_id=order_id,
-        info_needed=None if order_id else "order_number",
+        order_number=order_number or None,
+        info_needed=None if order_number else "order_number",
         received_at=received,
         review_due_at=clock_due(cal, Clock.REFUND_REVIEW, received),
         created_at=now,
@@ -131,9 +134,18 @@ def _link_order_from_reply(session: Session, logged: ReplyLogged, row: dict, now
     number = find_order_number(row.get("subject"), row.get("body"))
     order = session.scalars(select(Order).where(Order.number == number)).first() if number else None
     if order is None:
+        if number:  # kept on the ticket; linked when the order arrives
+            t = tickets.lock(session, logged.reference)
+            if not t.order_number:
+                t.order_number = number
+                if t.info_needed == "order_number":
+                    t.info_needed = None
+                history.record(session, t.id, None, "order_quoted", now, t.status, t.status, order=number,
+                               message_id=logged.message_id)
         return
     t = tickets.lock(session, logged.reference)
     t.order_id = order.id
+    t.order_number = order.number
     t.brand = order.brand
     if t.info_needed == "order_number":
         t.info_needed = None

@@ -87,7 +87,10 @@ def build_evidence_markdown(session: Session, ticket_reference: str, now: dateti
         L += tbl([
             ("Order number", order.number), ("Purchased at", _ts(order.purchased_at)),
             ("Amount", f"{order.amount} {order.currency}"), ("Payment method", order.payment_method),
-            ("Quantity", order.quantity), ("Plan", order.plan), ("Validity (days)", order.validity_days),
+            ("Quantity", order.quantity), ("Plan", order.plan),
+            ("Validity ends", _ts(order.validity_ends_at) if order.validity_ends_at else None),
+            ("Invoice received at", _ts(order.invoice_received_at) if order.invoice_received_at else None),
+            ("Reseller", order.reseller), ("Order record", _order_source(order)),
             ("Customer", customer.name if customer else None), ("Customer email", customer.email if customer else None),
             ("Customer type", customer.customer_type if customer else None),
         ]) + [""]
@@ -108,6 +111,7 @@ def build_evidence_markdown(session: Session, ticket_reference: str, now: dateti
             ("Activated", "yes" if order.activated else "no"),
             ("Data used (MB)", f"{order.data_used_mb:g}"),
         ]) + [""]
+    L += _order_history_section(session, order, ticket, tbl, inl)
     L += ["## Refund case", ""]
     if case is None:
         L += ["No refund case is recorded for this ticket.", ""]
@@ -157,6 +161,39 @@ def build_evidence_markdown(session: Session, ticket_reference: str, now: dateti
                  f"{inl(e.from_status or '')} | {inl(e.to_status or '')} |")
     L.append("")
     return "\n".join(L)
+
+
+def _order_source(order: Order) -> str | None:
+    if order.source is None:
+        return None
+    how = {"import": "imported from the shop", "lookup": "looked up in the shop", "demo": "demo data"}.get(order.source, order.source)
+    when = f", last changed {_ts(order.refreshed_at)}" if order.refreshed_at else ""
+    return f"{how}{when} (revision {order.revision})"
+
+
+def _order_history_section(session: Session, order: Order | None, ticket: Ticket, tbl, inl) -> list[str]:
+    """Every update of the order (what changed, when, from where) and the
+    order as the desk knew it when the refund was decided."""
+    from app.orders.facts import order_as_of, order_history
+
+    if order is None:
+        return []
+    rows = order_history(session, order.id)
+    L = [f"## Order history ({len(rows)} updates)", ""]
+    if rows:
+        L += ["| Revision | Recorded (UTC) | Source | Changes |", "|---|---|---|---|"]
+        for h in rows:
+            changes = json.loads(h.changes or "{}")
+            text = "; ".join(f"{k}: {v[0]} → {v[1]}" for k, v in changes.items())
+            L.append(f"| {h.revision} | {_ts(h.at)} | {inl(h.source)} | {inl(text)} |")
+        L.append("")
+    else:
+        L += ["The order has not changed since it was recorded.", ""]
+    if ticket.decided_at is not None:
+        revision, values = order_as_of(session, order, ticket.decided_at)
+        L += [f"At the decision ({_ts(ticket.decided_at)}) the desk held revision {revision} of the order:", ""]
+        L += tbl([(k.replace("_", " "), "—" if v is None else v) for k, v in values.items()]) + [""]
+    return L
 
 
 def build_evidence_text(session: Session, ticket_reference: str, now: datetime | None = None) -> str:

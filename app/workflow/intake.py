@@ -240,6 +240,7 @@ def log_complaint(
         info_needed=info_needed,
         customer_id=customer_id,
         order_id=_order_id(session, order_number),
+        order_number=None if _blank(order_number) else str(order_number).strip().upper(),
         received_at=received_at,
         ack_due_at=cal.due_at(received_at, ACK_BUSINESS_DAYS),
         created_at=now,

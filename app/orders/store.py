@@ -1,0 +1,209 @@
+"""Writing validated orders: upsert by order number, in bulk, through
+SQLAlchemy Core (the ORM costs ~7x more per row; DESIGN.md "Measuring").
+
+An unchanged row (same content hash) is not touched. An update bumps the
+order's revision and writes one `order_history` row with every changed
+field's value before and after. Open tickets that quoted an order number
+are linked to the order when it arrives.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+
+from app import history
+from app.orders.fields import STORED, OrderRow, canonical
+from models import Customer, Order, OrderHistory, RefundCase, Ticket
+from models.enums import TicketKind, TicketStatus
+
+# contract field -> esim_order column (customer_email is the customer_id link)
+COLUMN: dict[str, str] = {
+    "order_number": "number", "policy": "brand", "purchase_at": "purchased_at", "amount_paid": "amount",
+    "currency": "currency", "payment_method": "payment_method", "customer_type": "customer_type",
+    "quantity": "quantity", "product": "plan", "delivered_at": "delivered_at", "installed": "installed",
+    "activated": "activated", "data_used_mb": "data_used_mb", "validity_ends_at": "validity_ends_at",
+    "invoice_received_at": "invoice_received_at", "reseller": "reseller",
+}
+IN_CHUNK = 900  # parameters per IN (...) list: well under every engine's limit
+
+_order = Order.__table__
+_customer = Customer.__table__
+_ticket = Ticket.__table__
+
+
+@dataclass
+class Stored:
+    """What one upsert batch did."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    order_ids: dict[str, int] = field(default_factory=dict)  # number -> id, every row of the batch
+    linked: list[tuple[str, str]] = field(default_factory=list)  # (ticket reference, order number)
+
+
+def _chunks(seq: Sequence, n: int = IN_CHUNK):
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+def plain(v: Any) -> Any:
+    """A stored value as JSON (history, provenance): Decimal as float, datetimes as ISO text."""
+    if isinstance(v, Decimal):
+        v = float(v)
+    return canonical(v)
+
+
+def _customer_ids(conn: Connection, rows: list[OrderRow], now: datetime) -> dict[str, int]:
+    """lower(email) -> customer id for every row's email; new customers created,
+    blank names filled from customer_name."""
+    wanted: dict[str, OrderRow] = {}
+    for r in rows:
+        wanted.setdefault(r.email_key, r)
+    found: dict[str, tuple[int, str | None]] = {}
+    keys = list(wanted)
+    for part in _chunks(keys):
+        for cid, key, name in conn.execute(
+            select(_customer.c.id, func.lower(_customer.c.email), _customer.c.name)
+            .where(func.lower(_customer.c.email).in_(part)).order_by(_customer.c.id)
+        ):
+            found.setdefault(key, (cid, name))
+    new = [k for k in keys if k not in found]
+    if new:
+        params = [{"email": wanted[k].values["customer_email"], "name": wanted[k].values["customer_name"],
+                   "phone": None, "customer_type": wanted[k].values["customer_type"], "created_at": now,
+                   "anonymised_at": None} for k in new]
+        result = conn.execute(insert(_customer).returning(_customer.c.id, sort_by_parameter_order=True), params)
+        for k, (cid,) in zip(new, result.all(), strict=True):
+            found[k] = (cid, wanted[k].values["customer_name"])
+    fill = [{"cid": found[k][0], "new_name": r.values["customer_name"]} for k, r in wanted.items()
+            if r.values["customer_name"] and not found[k][1] and k not in new]
+    if fill:
+        conn.execute(update(_customer).where(_customer.c.id == bindparam("cid")).values(name=bindparam("new_name")), fill)
+    return {k: v[0] for k, v in found.items()}
+
+
+def _columns(r: OrderRow, customer_id: int) -> dict[str, Any]:
+    out = {col: r.values[f] for f, col in COLUMN.items()}
+    out["customer_id"] = customer_id
+    return out
+
+
+def upsert(conn: Connection, rows: list[tuple[OrderRow, str]], *, source: str, now: datetime) -> Stored:
+    """Create or update each (row, origin); the order numbers must be distinct.
+    Runs in the caller's transaction."""
+    out = Stored()
+    if not rows:
+        return out
+    existing: dict[str, tuple[int, str | None]] = {}
+    for part in _chunks([r.number for r, _ in rows]):
+        for oid, number, h in conn.execute(
+            select(_order.c.id, _order.c.number, _order.c.content_hash).where(_order.c.number.in_(part))
+        ):
+            existing[number] = (oid, h)
+    hashes = {r.number: r.content_hash() for r, _ in rows}
+    fresh = [(r, o) for r, o in rows if r.number not in existing]
+    maybe = [(r, o) for r, o in rows if r.number in existing and existing[r.number][1] != hashes[r.number]]
+    out.unchanged = len(rows) - len(fresh) - len(maybe)
+    cids = _customer_ids(conn, [r for r, _ in fresh + maybe], now) if fresh or maybe else {}
+    if fresh:
+        params = []
+        for r, _o in fresh:
+            row = _columns(r, cids[r.email_key])
+            row.update(validity_days=30, source=source, refreshed_at=now, revision=1, content_hash=hashes[r.number])
+            params.append(row)
+        conn.execute(insert(_order), params)
+        out.created = len(fresh)
+    if maybe:
+        out.updated, same = _update(conn, maybe, existing, hashes, cids, source=source, now=now)
+        out.unchanged += same
+    for r, _o in rows:
+        if r.number in existing:
+            out.order_ids[r.number] = existing[r.number][0]
+    if fresh:
+        for part in _chunks([r.number for r, _ in fresh]):
+            out.order_ids.update(dict(conn.execute(select(_order.c.number, _order.c.id).where(_order.c.number.in_(part))).all()))
+    out.linked = link_tickets(conn, out.order_ids, now=now, source=source)
+    return out
+
+
+def _update(conn: Connection, rows: list[tuple[OrderRow, str]], existing: dict[str, tuple[int, str | None]],
+            hashes: dict[str, str], cids: dict[str, int], *, source: str, now: datetime) -> tuple[int, int]:
+    """Rows whose hash differs: compare field by field; returns (updated, unchanged)."""
+    ids = [existing[r.number][0] for r, _ in rows]
+    cols = [_order.c[c] for c in COLUMN.values()]
+    before: dict[int, dict[str, Any]] = {}
+    for part in _chunks(ids):
+        stmt = (select(_order.c.id, _order.c.revision, _customer.c.email, *cols)
+                .join(_customer, _customer.c.id == _order.c.customer_id).where(_order.c.id.in_(part)))
+        for row in conn.execute(stmt).mappings():
+            before[row["id"]] = dict(row)
+    updates, events, hash_only = [], [], []
+    for r, origin in rows:
+        oid = existing[r.number][0]
+        old = before[oid]
+        changes: dict[str, list[Any]] = {}
+        for f in STORED:
+            if f == "customer_email":
+                if old["email"].lower() != r.email_key:
+                    changes[f] = [old["email"], r.values[f]]
+                continue
+            a, b = plain(old[COLUMN[f]]), plain(r.values[f])
+            if a != b:
+                changes[f] = [a, b]
+        if not changes:
+            hash_only.append({"oid": oid, "h": hashes[r.number]})
+            continue
+        revision = old["revision"] + 1
+        values = _columns(r, cids[r.email_key])
+        values.update(oid=oid, source=source, refreshed_at=now, revision=revision, content_hash=hashes[r.number])
+        del values["number"]
+        updates.append(values)
+        events.append({"order_id": oid, "revision": revision, "at": now, "source": source, "origin": origin[:500],
+                       "changes": json.dumps(changes, ensure_ascii=False)})
+    if updates:
+        stmt = update(_order).where(_order.c.id == bindparam("oid")).values(
+            {k: bindparam(k) for k in updates[0] if k != "oid"})
+        conn.execute(stmt, updates)
+        conn.execute(insert(OrderHistory.__table__), events)
+    if hash_only:
+        conn.execute(update(_order).where(_order.c.id == bindparam("oid")).values(content_hash=bindparam("h")), hash_only)
+    return len(updates), len(hash_only)
+
+
+def link_tickets(conn: Connection, order_ids: dict[str, int], *, now: datetime, source: str) -> list[tuple[str, str]]:
+    """Open tickets that quoted one of these order numbers and have no order
+    yet are linked to it (event "order_linked"); a refund case not yet
+    decided takes the order's policy."""
+    linked: list[tuple[str, str]] = []
+    numbers = list(order_ids)
+    for part in _chunks(numbers):
+        rows = conn.execute(
+            select(_ticket.c.id, _ticket.c.reference, _ticket.c.order_number, _ticket.c.kind, _ticket.c.status,
+                   _ticket.c.info_needed)
+            .where(_ticket.c.order_number.in_(part), _ticket.c.order_id.is_(None),
+                   _ticket.c.status != TicketStatus.CLOSED.value)
+        ).all()
+        for tid, reference, number, kind, status, info_needed in rows:
+            oid = order_ids[number]
+            brand = conn.execute(select(_order.c.brand).where(_order.c.id == oid)).scalar_one()
+            values: dict[str, Any] = {"order_id": oid, "version": _ticket.c.version + 1, "updated_at": now}
+            if info_needed == "order_number":
+                values["info_needed"] = None
+            if kind == TicketKind.REFUND.value:
+                rc = RefundCase.__table__
+                case = conn.execute(select(rc.c.id, rc.c.decision).where(rc.c.ticket_id == tid)).first()
+                if case is None or case.decision is None:  # a decided case keeps the policy it was decided under
+                    values["brand"] = brand
+                if case is not None and case.decision is None:
+                    conn.execute(update(rc).where(rc.c.id == case.id).values(policy=brand))
+            conn.execute(update(_ticket).where(_ticket.c.id == tid).values(values))
+            history.record(conn, tid, None, "order_linked", now, status, status, order=number, source=source)
+            linked.append((reference, number))
+    return linked
