@@ -18,6 +18,7 @@ from sqlalchemy import Float, and_, case, func, literal, or_, select, type_coerc
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from app import search
 from app.errors import InputError
 from models import Customer, Order, Staff, Ticket
 from models.enums import Clock, TicketKind, TicketStatus
@@ -164,7 +165,8 @@ def _like(session: Session, col, pattern: str):
 
 
 def _text_filter(session: Session, text: str):
-    """Reference, customer name/email, subject or order number contains `text`.
+    """Reference, customer name/email, subject or order number contains `text`,
+    or the ticket matches it as a full-text query (app/search.py).
 
     A reference or order-number prefix ("CMP-2026-00012") is a range on the
     unique index; anything else is a substring match over the joined rows.
@@ -177,13 +179,22 @@ def _text_filter(session: Session, text: str):
     if _ORDER_PREFIX.match(needle) and len(needle) > 5:
         up = needle.upper()
         return Ticket.order_id.in_(select(Order.id).where(Order.number >= up, Order.number < up + "\uffff"))
-    return or_(
+    like = or_(
         _like(session, Ticket.reference, pattern),
         _like(session, Ticket.subject, pattern),
         _like(session, Customer.name, pattern),
         _like(session, Customer.email, pattern),
         _like(session, Order.number, pattern),
     )
+    # full text (app/search.py): messages, notes, phone, words in any order,
+    # the last word a prefix while typing; query syntax ("phrase", -word)
+    # replaces the substring match, plain words add to it
+    q = search.parse(needle, lenient=True)
+    if q is None:
+        return like
+    if '"' in needle or any(w.startswith("-") for w in needle.split()):
+        return search.condition(session, q)
+    return or_(like, search.condition(session, q))
 
 
 def _needs_join(q: "QueueQuery") -> bool:

@@ -62,6 +62,7 @@ class DetailData:
     actions: list[str] = field(default_factory=list)
     guidance: str = ""
     related: list[str] = field(default_factory=list)
+    story: object | None = None  # app.customer_story.CustomerStory: what the keys 1-9 open
     proposal: str | None = None
     close_reasons: list[str] = field(default_factory=list)
     templates: dict[str, str] = field(default_factory=dict)
@@ -74,6 +75,7 @@ def load_detail(session, reference: str, actor) -> DetailData:
     from sqlalchemy import select
 
     from app import tickets
+    from app.customer_story import customer_story
     from app.mail.attachments import list_attachments
     from app.workflow import next_actions, states, timeline
     from app.workflow import templates as tpl
@@ -113,16 +115,13 @@ def load_detail(session, reference: str, actor) -> DetailData:
             data.guidance = guidance(t.region)
         except DeskError:
             data.guidance = ""
-    if t.escalation_of_id:
+    if t.escalation_of_id:  # the complaint itself is listed (and opened) by the story below
         orig = session.get(Ticket, t.escalation_of_id)
         if orig is not None:
-            data.related.append(f"escalation of {orig.reference} ({orig.status.replace('_', ' ')})")
             prop = latest_proposal(session, orig)
             if prop:
                 data.related.append("original resolution: " + inert(prop, limit=400, single_line=True))
-    esc = session.scalars(select(Ticket).where(Ticket.escalation_of_id == t.id)).first()
-    if esc is not None:
-        data.related.append(f"escalated as {esc.reference} ({esc.status.replace('_', ' ')})")
+    data.story = customer_story(session, t, shown_order_id=t.order_id)
     if t.region:
         try:
             data.related.append(f"region: {label(t.region)}")
@@ -166,6 +165,28 @@ def evidence_lines(attachments, reference: str) -> list[str]:
     ]
     if lines:
         lines.append(f"save: esimdesk ticket attachment {reference} ID")
+    return lines
+
+
+_RELATION = {"escalated_from": "escalates", "escalated_as": "escalated as"}
+
+
+def story_lines(story) -> list[str]:
+    """The "Linked" section: each ticket and order with its number key and
+    state (customer text inert); empty when there is nothing to link."""
+    if story is None:
+        return []
+    lines = []
+    for n, item in enumerate(story.items, start=1):
+        if hasattr(item, "relation"):
+            what = _RELATION.get(item.relation, item.kind)
+            subject = inert(item.subject, limit=48, single_line=True)
+            lines.append(f"{n} {what} {item.reference} · {item.status.replace('_', ' ')}" + (f" · {subject}" if subject else ""))
+        else:
+            plan = inert(item.plan, limit=32, single_line=True) or "plan ?"
+            lines.append(f"{n} order {item.number} · {item.state} · {plan} · {item.purchased_at:%Y-%m-%d}")
+    if story.more_tickets:
+        lines.append(f"  and {story.more_tickets} more of this customer's tickets")
     return lines
 
 
@@ -215,6 +236,8 @@ class TicketDetailScreen(Screen):
         Binding("escape", "back", "Back", id="back"),
         *[Binding(key, f"act('{name}')", words, id=name) for name, (key, words) in ACTIONS.items()],
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
+        *[Binding(str(n), f"open_linked({n})", f"Open linked item {n}", show=False, id=f"open_linked_{n}")
+          for n in range(1, 10)],
     ]
 
     class Loaded(Message):
@@ -264,6 +287,7 @@ class TicketDetailScreen(Screen):
                 yield Static("", id="detail-also", markup=False)
                 yield Static("", id="detail-actions", markup=False)
                 yield Static("", id="detail-related", markup=False)
+                yield Static("", id="detail-story", markup=False)
                 yield Static("", id="detail-evidence", markup=False)
                 yield Static("", id="detail-customer", markup=False)
                 yield Static("", id="detail-order", markup=False)
@@ -309,7 +333,7 @@ class TicketDetailScreen(Screen):
         if self.data is None:
             self.query_one(TicketHeader).show_loading(self.reference)
             self.query_one(Timeline).show([], loading=True)
-            for sid in ("#detail-actions", "#detail-related", "#detail-evidence", "#detail-customer",
+            for sid in ("#detail-actions", "#detail-related", "#detail-story", "#detail-evidence", "#detail-customer",
                         "#detail-order", "#detail-guidance"):
                 self.query_one(sid).display = False
             self.refresh_bindings()
@@ -415,6 +439,7 @@ class TicketDetailScreen(Screen):
         actions.display = True
         actions.update(acts)
         self._section("#detail-related", "Related", d.related)
+        self._section("#detail-story", "Linked · 1-9 opens", story_lines(d.story))
         self._section("#detail-evidence", "Evidence", d.evidence_lines)
         self._section("#detail-customer", "Customer", d.customer_lines or ["—"])
         self._section("#detail-order", "Order", d.order_lines or ["no order on file"])
@@ -489,6 +514,8 @@ class TicketDetailScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "act":
             return self.data is not None and parameters and parameters[0] in self.data.actions
+        if action == "open_linked":
+            return self.data is not None and self.data.story is not None and 0 < parameters[0] <= len(self.data.story.items)
         return True
 
     def action_back(self) -> None:
@@ -496,6 +523,26 @@ class TicketDetailScreen(Screen):
 
     def action_reload(self) -> None:
         self.load()
+
+    def action_open_linked(self, n: int) -> None:
+        """Open item `n` of the Linked section: a ticket, or an order (its
+        facts and the tickets about it, one of which opens)."""
+        if self.data is None or self.data.story is None or not 0 < n <= len(self.data.story.items):
+            return
+        item = self.data.story.items[n - 1]
+        if hasattr(item, "reference"):
+            self.app.open_ticket(item.reference)
+            return
+        from screens.prompts import ChoicePrompt
+
+        title = (f"{item.number} · {item.state} · {inert(item.plan, limit=40, single_line=True) or 'plan ?'} · "
+                 f"{item.amount} {item.currency} · bought {item.purchased_at:%Y-%m-%d}")
+        options = [(t.reference, f"{t.reference} · {t.kind} · {t.status.replace('_', ' ')} · "
+                                 f"{inert(t.subject, limit=48, single_line=True)}") for t in item.tickets]
+        if not options:
+            self.notify(f"{title}: no ticket about this order", timeout=6)
+            return
+        self.app.push_screen(ChoicePrompt(title, options), lambda ref: self.app.open_ticket(ref) if ref else None)
 
     def action_act(self, name: str) -> None:
         if self.data is None or name not in self.data.actions:

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "app.cli.ops_cmd",
     "app.cli.ticket_cmd",
     "app.cli.dashboard_cmd",
+    "app.cli.search_cmd",
 )
 
 

@@ -1,0 +1,311 @@
+"""Full-text search over tickets (contracts/search.md). No Textual here.
+
+The query language: words (all must match, in any order, case- and
+accent-insensitive), "an exact phrase", -word (or -"a phrase") to exclude;
+the last word also matches as a prefix (so results follow typing). Each
+ticket is one document in the database's own index (migration 0006: SQLite
+FTS5, PostgreSQL tsvector + GIN), so words may come from different parts of
+the ticket: the customer's name and a word from a mail.
+
+`parse` turns text into a `Query` (malformed: InputError, one line);
+`condition` is the SQL test "ticket matches" for other queries (the queue's
+filter); `search` runs a query best match first; `describe` finds, for given
+tickets, where the match is and a short snippet around it (inert).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, column, func, literal_column, select, table
+from sqlmodel import Session
+
+from app.errors import InputError
+from app.untrusted import inert
+from models import Customer, Message, Order, Ticket
+from models.enums import MessageKind
+
+MAX_QUERY_CHARS = 500
+MAX_TERMS = 32
+SNIPPET_CHARS = 160
+MATCHED_IN = ("reference", "subject", "customer", "order", "message", "note")
+
+_WORD = re.compile(r"[^\W_]+")  # a run of letters/digits: how both indexes split words
+_ITEM = re.compile(r'\s*(-?)(?:"([^"]*)"|([^\s"]+))')
+
+_FTS = table("search_fts", column("rowid"))
+_DOC = table("search_doc", column("ticket_id"), column("doc"))
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str  # as typed (a word or the inside of a phrase)
+    prefix: bool = False  # the last word: matches any word it begins
+
+    @property
+    def tokens(self) -> list[str]:
+        return [fold(w) for w in _WORD.findall(self.text)]
+
+
+@dataclass(frozen=True)
+class Query:
+    include: tuple[Term, ...]
+    exclude: tuple[Term, ...] = ()
+
+
+def fold(word: str) -> str:
+    """Case- and accent-free form of a word (for locating matches in Python)."""
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def parse(text: str, *, lenient: bool = False) -> Query | None:
+    """The query in `text`. Malformed (unclosed quote, nothing to look for,
+    too long): InputError, or with `lenient` (typing in the console) the best
+    reading of it, None when it holds no word yet."""
+    if len(text) > MAX_QUERY_CHARS:
+        if not lenient:
+            raise InputError(f"search query too long ({len(text)} characters; at most {MAX_QUERY_CHARS})")
+        text = text[:MAX_QUERY_CHARS]
+    if text.count('"') % 2:
+        if not lenient:
+            raise InputError('search query has an unclosed quote (")')
+        text = text + '"'
+    include: list[Term] = []
+    exclude: list[Term] = []
+    pos, last_plain = 0, False
+    stripped = text.rstrip()
+    while pos < len(stripped):
+        m = _ITEM.match(stripped, pos)
+        if m is None:  # pragma: no cover - the pattern matches any non-blank rest
+            break
+        pos = m.end()
+        neg, phrase, word = m.group(1), m.group(2), m.group(3)
+        body = phrase if phrase is not None else word
+        if not _WORD.search(body):
+            if phrase is not None and not lenient:
+                raise InputError('search query has an empty phrase ("")')
+            continue  # punctuation alone: nothing to match
+        (exclude if neg else include).append(Term(body))
+        last_plain = not neg and phrase is None
+    if len(include) + len(exclude) > MAX_TERMS:
+        if not lenient:
+            raise InputError(f"search query has too many words (at most {MAX_TERMS})")
+    if not include:
+        if lenient:
+            return None
+        raise InputError("search query has no word to look for" + (" (only exclusions)" if exclude else ""))
+    if last_plain:
+        include[-1] = Term(include[-1].text, prefix=True)
+    return Query(tuple(include), tuple(exclude))
+
+
+# -- SQL ----------------------------------------------------------------------------------
+def _fts_term(term: Term) -> str:
+    return '"' + term.text.replace('"', '""') + '"' + ("*" if term.prefix else "")
+
+
+def fts5_expression(q: Query) -> str:
+    """The FTS5 MATCH string: each word a quoted phrase (FTS5 splits it as it split the text)."""
+    expr = " AND ".join(_fts_term(t) for t in q.include)
+    if q.exclude:
+        expr = f"({expr}) NOT ({' OR '.join(_fts_term(t) for t in q.exclude)})"
+    return expr
+
+
+def _pg_term(term: Term, n: int):
+    norm = func.search_norm(bindparam(f"sq_{n}", term.text))
+    cfg = literal_column("'simple'::regconfig")
+    if not term.prefix:
+        return func.phraseto_tsquery(cfg, norm)
+    # words in a row, the last one a prefix: 'ord' <-> '2026' <-> '00':*
+    spaced = func.regexp_replace(func.btrim(norm), r"\s+", " <-> ", "g")
+    return func.to_tsquery(cfg, spaced.op("||")(":*"))
+
+
+def pg_tsquery(q: Query):
+    """SQL: the tsquery of `q` (words folded by the database's own search_norm)."""
+    terms = [_pg_term(t, i) for i, t in enumerate(q.include)]
+    expr = terms[0]
+    for t in terms[1:]:
+        expr = expr.op("&&")(t)
+    for i, t in enumerate(q.exclude, start=len(q.include)):
+        expr = expr.op("&&")(func.tsquery_not(_pg_term(t, i)))  # tsquery_not is the !! operator
+    return expr
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def matching_ids(session: Session, q: Query):
+    """SELECT of the ids of the tickets matching `q` (unordered)."""
+    if _is_sqlite(session):
+        return select(_FTS.c.rowid).where(literal_column("search_fts").op("MATCH")(bindparam("fts_q", fts5_expression(q))))
+    return select(_DOC.c.ticket_id).where(_DOC.c.doc.op("@@")(pg_tsquery(q)))
+
+
+def condition(session: Session, q: Query):
+    """SQL: Ticket matches `q` (for a WHERE clause)."""
+    return Ticket.id.in_(matching_ids(session, q))
+
+
+@dataclass(frozen=True)
+class Hit:
+    ticket_id: int
+    reference: str
+    kind: str
+    status: str
+    customer: str | None
+    subject: str
+    snippet: str
+    matched_in: str
+
+    def as_json(self) -> dict:
+        return {
+            "reference": self.reference, "kind": self.kind, "status": self.status,
+            "customer": inert(self.customer, single_line=True) if self.customer else None,
+            "subject": inert(self.subject, single_line=True), "snippet": self.snippet, "matched_in": self.matched_in,
+        }
+
+
+def ranked_ids(session: Session, q: Query, *, limit: int = 20, kind: str | None = None, status: str | None = None) -> list[int]:
+    """Ticket ids matching `q`, best first."""
+    filters = []
+    if kind:
+        filters.append(Ticket.kind == kind)
+    if status:
+        filters.append(Ticket.status == status)
+    if _is_sqlite(session):
+        rank = literal_column("search_fts.rank")
+        stmt = (select(_FTS.c.rowid).join(Ticket, Ticket.id == _FTS.c.rowid)
+                .where(literal_column("search_fts").op("MATCH")(bindparam("fts_q", fts5_expression(q))), *filters)
+                .order_by(rank, _FTS.c.rowid.desc()))
+    else:
+        tsq = pg_tsquery(q)
+        stmt = (select(_DOC.c.ticket_id).join(Ticket, Ticket.id == _DOC.c.ticket_id)
+                .where(_DOC.c.doc.op("@@")(tsq), *filters)
+                .order_by(func.ts_rank(_DOC.c.doc, tsq).desc(), _DOC.c.ticket_id.desc()))
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def search(session: Session, text: str, *, limit: int = 20, kind: str | None = None, status: str | None = None) -> list[Hit]:
+    """The tickets matching `text`, best first (InputError: malformed query or limit)."""
+    if limit < 1:
+        raise InputError(f"--limit must be at least 1 (got {limit})")
+    q = parse(text)
+    assert q is not None
+    ids = ranked_ids(session, q, limit=limit, kind=kind, status=status)
+    found = describe(session, ids, q)
+    rows = session.execute(
+        select(Ticket.id, Ticket.reference, Ticket.kind, Ticket.status, Customer.name, Customer.email, Ticket.subject)
+        .outerjoin(Customer, Customer.id == Ticket.customer_id).where(Ticket.id.in_(ids))
+    ).all()
+    by_id = {r[0]: r for r in rows}
+    hits = []
+    for tid in ids:
+        r = by_id.get(tid)
+        if r is None:
+            continue
+        snippet, where = found.get(tid, ("", "message"))
+        hits.append(Hit(tid, r[1], r[2], r[3], r[4] or r[5], r[6] or "", snippet, where))
+    return hits
+
+
+# -- where it matched, and a snippet ------------------------------------------------------
+def _spans(text: str) -> list[tuple[str, int, int]]:
+    return [(fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def _find(words: list[tuple[str, int, int]], term: Term) -> int | None:
+    """Character offset where `term` occurs in `words`, or None."""
+    toks = term.tokens
+    n = len(toks)
+    if not n:
+        return None
+    for i in range(len(words) - n + 1):
+        ok = True
+        for j, tok in enumerate(toks):
+            w = words[i + j][0]
+            last = j == n - 1
+            if not (w == tok or (last and term.prefix and w.startswith(tok))):
+                ok = False
+                break
+        if ok:
+            return words[i][1]
+    return None
+
+
+def snippet_at(text: str, offset: int, width: int = SNIPPET_CHARS) -> str:
+    """Up to `width` characters of `text` around `offset`, on one line, inert."""
+    before = " ".join(inert(text[max(0, offset - 400):offset]).split())
+    after = " ".join(inert(text[offset:offset + 800]).split())
+    lead = before[-50:] if len(before) > 50 else before
+    cut_left = len(lead) < len(before)
+    s = ("…" if cut_left else "") + lead + (" " if before and text[offset - 1:offset].isspace() else "") + after
+    if len(s) > width:
+        s = s[: width - 1] + "…"
+    return s
+
+
+def locate(fields: list[tuple[str, str]], q: Query) -> tuple[str, str] | None:
+    """(snippet, matched_in) for the field holding the most of the query's
+    words (the first such field in the order given), or None."""
+    best: tuple[int, str, str, int] | None = None
+    for where, text in fields:
+        if not text:
+            continue
+        words = _spans(text)
+        offsets = [o for o in (_find(words, t) for t in q.include) if o is not None]
+        if offsets and (best is None or len(offsets) > best[0]):
+            best = (len(offsets), where, text, min(offsets))
+            if len(offsets) == len(q.include):
+                break
+    if best is None:
+        return None
+    return snippet_at(best[2], best[3]), best[1]
+
+
+def describe(session: Session, ids: list[int], q: Query) -> dict[int, tuple[str, str]]:
+    """ticket id -> (snippet, matched_in) for tickets that match `q`."""
+    if not ids:
+        return {}
+    fields: dict[int, list[tuple[str, str]]] = {}
+    rows = session.execute(
+        select(Ticket.id, Ticket.reference, Order.number, Ticket.subject, Customer.name, Customer.email, Customer.phone,
+               Ticket.description)
+        .outerjoin(Customer, Customer.id == Ticket.customer_id).outerjoin(Order, Order.id == Ticket.order_id)
+        .where(Ticket.id.in_(ids))
+    ).all()
+    messages: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
+    for tid, kind, body in session.execute(
+        select(Message.ticket_id, Message.kind, Message.body).where(Message.ticket_id.in_(ids)).order_by(Message.id.desc())
+    ):
+        messages[tid].append(("note" if kind == MessageKind.NOTE.value else "message", body or ""))
+    for tid, ref, order_no, subject, name, email, phone, description in rows:
+        fields[tid] = [
+            ("reference", ref), ("order", order_no or ""), ("subject", subject or ""),
+            ("customer", " ".join(x for x in (name, email, phone) if x)),
+            *[m for m in messages[tid] if m[0] == "message"], ("message", description or ""),
+            *[m for m in messages[tid] if m[0] == "note"],
+        ]
+    out = {}
+    for tid, f in fields.items():
+        found = locate(f, q)
+        if found is not None:
+            out[tid] = found
+    return out
+
+
+def index_engine(session: Session) -> str:
+    """Which index this desk searches (for reports)."""
+    if _is_sqlite(session):
+        return "SQLite FTS5 (unicode61, remove_diacritics 2)"
+    has = session.execute(select(literal_column("1")).select_from(table("pg_extension"))
+                          .where(literal_column("extname") == "unaccent")).first()
+    return "PostgreSQL tsvector + GIN, simple configuration, " + ("unaccent" if has else "Latin transliteration (no unaccent)")
+
+
+__all__ = ["Hit", "Query", "Term", "condition", "describe", "fold", "index_engine", "locate", "matching_ids", "parse",
+           "ranked_ids", "search", "snippet_at"]
