@@ -51,6 +51,9 @@ class DeskConfig:
     retention_days: int = 730
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s)
     source: str | None = None
+    # [outbox] hold_seconds and [console] start_view (console flow)
+    outbox_hold_seconds: float = 30.0
+    console_start_view: str | None = None  # None: agents and seniors "my", others "all"
 
 
 def config_path() -> Path:
@@ -125,6 +128,7 @@ def _smtp_ca_file(smtp: dict, tls: str, source: str | None) -> str | None:
 
 def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
     known = {"database", "calendar", "sla", "smtp", "outbox", "desk", "dashboard", "retention", "keys"}
+    known |= {"console"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"config: unknown section [{unknown[0]}] (known: {', '.join(sorted(known))})")
@@ -202,4 +206,24 @@ def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
         retention_days=days,  # type: ignore[arg-type]
         keys=dict(keys),
         source=source,
+        **_console_flow(outbox, _table(raw, "console")),
     )
+
+
+def _console_flow(outbox: dict, console: dict) -> dict:
+    """`[outbox] hold_seconds` (how long a person's mail waits, recallable, before
+    it may be sent; 0 = no hold) and `[console] start_view` (the queue view the
+    console opens on: my, unassigned, due_today, ..., all)."""
+    hold = float(_typed(outbox, "hold_seconds", (int, float), "outbox", 30.0))  # type: ignore[arg-type]
+    if not 0 <= hold <= 3600:
+        raise ConfigError(f"config: outbox.hold_seconds must be between 0 and 3600, got {hold:g}")
+    unknown = sorted(set(console) - {"start_view"})
+    if unknown:
+        raise ConfigError(f"config: unknown key console.{unknown[0]} (known: start_view)")
+    view = _typed(console, "start_view", str, "console", None)
+    if view is not None:
+        from app.queue_query import VIEW_TITLES
+
+        if view not in VIEW_TITLES:
+            raise ConfigError(f"config: console.start_view must be one of {', '.join(VIEW_TITLES)}, got {view!r}")
+    return {"outbox_hold_seconds": hold, "console_start_view": view}

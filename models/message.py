@@ -37,6 +37,7 @@ class Message(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime | None = None
     last_error: str | None = None
+    hold_until: datetime | None = None  # a person's mail: not sent before this, recallable until then
 
 
 class Attachment(SQLModel, table=True):
