@@ -87,6 +87,9 @@ class DeskConfig:
     desk: DeskIdentity = field(default_factory=DeskIdentity)
     mail: MailConfig = field(default_factory=MailConfig)
     orders: OrdersConfig = field(default_factory=OrdersConfig)
+    # [outbox] hold_seconds and [console] start_view (console flow)
+    outbox_hold_seconds: float = 30.0
+    console_start_view: str | None = None  # None: agents and seniors "my", others "all"
     values: dict[str, dict[str, object]] = field(default_factory=dict, repr=False, compare=False)
 
     def setting(self, section: str, key: str) -> object:
@@ -251,7 +254,11 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "max_attempts": Setting(int, 6, _finite(1, 100)),
         "ca_file": Setting(str, None),  # checked by _smtp_ca_file
     },
-    "outbox": {"maildir": Setting(str, None, _nonempty)},
+    "outbox": {
+        "maildir": Setting(str, None, _nonempty),
+        "hold_seconds": Setting(NUMBER, 30.0),  # checked in _console_flow()
+    },
+    "console": {"start_view": Setting(str, None)},  # checked in _console_flow()
     "desk": {  # who the desk is in its mail; checked as a whole in _desk_identity()
         "address": Setting(str, "complaints@esimdesk.example", _nonempty),
         "name": Setting(str, "eSIM Support Desk"),
@@ -373,6 +380,7 @@ def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
         desk=_desk_identity(_table(raw, "desk"), source),
         mail=_mail(_table(raw, "mail")),
         orders=_orders_config(raw),
+        **_console_flow(_table(raw, "outbox"), _table(raw, "console")),
         values=v,
     )
 
@@ -430,3 +438,23 @@ def _orders_config(raw: dict) -> OrdersConfig:
     if timeout <= 0 or age < 0:
         raise ConfigError("config: orders.timeout_seconds must be positive and orders.max_age_minutes not negative")
     return OrdersConfig(tuple(argv), timeout, age)  # type: ignore[arg-type]
+
+
+# -- [outbox] hold and [console] ------------------------------------------------
+def _console_flow(outbox: dict, console: dict) -> dict:
+    """`[outbox] hold_seconds` (how long a person's mail waits, recallable, before
+    it may be sent; 0 = no hold) and `[console] start_view` (the queue view the
+    console opens on: my, unassigned, due_today, ..., all)."""
+    hold = float(_typed(outbox, "hold_seconds", (int, float), "outbox", 30.0))  # type: ignore[arg-type]
+    if not 0 <= hold <= 3600:
+        raise ConfigError(f"config: outbox.hold_seconds must be between 0 and 3600, got {hold:g}")
+    unknown = sorted(set(console) - {"start_view"})
+    if unknown:
+        raise ConfigError(f"config: unknown key console.{unknown[0]} (known: start_view)")
+    view = _typed(console, "start_view", str, "console", None)
+    if view is not None:
+        from app.queue_query import VIEW_TITLES
+
+        if view not in VIEW_TITLES:
+            raise ConfigError(f"config: console.start_view must be one of {', '.join(VIEW_TITLES)}, got {view!r}")
+    return {"outbox_hold_seconds": hold, "console_start_view": view}

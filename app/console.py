@@ -27,6 +27,14 @@ DETAIL_SCREEN = "ticket-detail"  # name the kept detail screen is installed unde
 OPEN_PATIENCE = 0.25  # seconds a ticket's read may take before its screen is shown half-filled
 
 
+def start_view(config: DeskConfig, actor: Actor) -> str:
+    """The queue view the console opens on: `[console] start_view`, else
+    "My tickets" for agents and seniors (their own work) and "All" for others."""
+    if config.console_start_view:
+        return config.console_start_view
+    return "my" if actor.role in ("agent", "senior") else "all"
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -93,7 +101,7 @@ class EsimdeskApp(App):
         """The queue is the home screen (no blank screen composed first)."""
         from screens.queue import QueueScreen
 
-        return QueueScreen()
+        return QueueScreen(start_view(self.config, self.actor))
 
     def on_mount(self) -> None:
         if self.config.keys:
@@ -181,7 +189,7 @@ class EsimdeskApp(App):
 
         try:
             with self.desk.reader() as s:
-                data = load_detail(s, reference, self.actor)
+                data = load_detail(s, reference, self.actor, tz=self.config.calendar.timezone)
         except DeskError as exc:
             self.post_message(self.TicketRead(token, reference, origin, None, str(exc)))
         else:

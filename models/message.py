@@ -40,6 +40,7 @@ class Message(SQLModel, table=True):
     # mail from a machine (RFC 3834 auto-reply, delivery report): "auto_reply" | "delivery_report"; never a customer's reply
     automatic: str | None = Field(default=None, max_length=16)
     bounced_at: datetime | None = None  # outbound: a delivery failure report came back for it
+    hold_until: datetime | None = None  # a person's mail: not sent before this, recallable until then
 
 
 class Attachment(SQLModel, table=True):

@@ -142,9 +142,9 @@ class ReplyPrompt(_Prompt):
 
     BINDINGS = [Binding("ctrl+t", "template", "Template", id="prompt_template")]
 
-    def __init__(self, title: str, templates: dict[str, str]) -> None:
+    def __init__(self, title: str, templates: dict[str, str], initial: str = "") -> None:
         super().__init__()
-        self.title_text, self.templates = title, templates
+        self.title_text, self.templates, self.initial = title, templates, initial
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt"):
@@ -152,12 +152,12 @@ class ReplyPrompt(_Prompt):
             yield Label("template (enter fills the text below; tab skips)", markup=False)
             yield OptionList(*[Option(name.replace("_", " "), id=name) for name in self.templates], id="prompt-templates")
             yield Label("message to the customer  (ctrl+s sends, escape cancels)", markup=False)
-            yield TextArea("", id="prompt-text", soft_wrap=True)
+            yield TextArea(self.initial, id="prompt-text", soft_wrap=True)
             yield Static("", id="prompt-error", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#prompt-templates").focus()
+        self.query_one("#prompt-text" if self.initial else "#prompt-templates").focus()
 
     @on(OptionList.OptionSelected, "#prompt-templates")
     def _template(self, event: OptionList.OptionSelected) -> None:

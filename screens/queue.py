@@ -19,6 +19,7 @@ from textual.widgets import Input, Static
 
 from app.change_marker import POLL_SECONDS, Watcher
 from app.db import Desk
+from app.labels import plural
 from app.queue_query import SORTS, VIEW_TITLES, VIEWS, QueueQuery, QueueRow, count, page
 from widgets.key_footer import KeyFooter
 from widgets.ticket_table import TicketTable
@@ -153,10 +154,10 @@ class QueueScreen(Screen):
         self._render_bars()
 
     def _render_bars(self) -> None:
-        total = "…" if self.total is None else f"{self.total:,}"
+        total = "… tickets" if self.total is None else plural(self.total, "ticket")
         actor = self.app.actor
         title = Text.assemble(("esimdesk", "bold"), f"  {actor.login} ({actor.role})  ·  ",
-                              (VIEW_TITLES[self.view], "bold"), f"  ·  {total} tickets  ·  sort: {self.sort}")
+                              (VIEW_TITLES[self.view], "bold"), f"  ·  {total}  ·  sort: {self.sort}")
         if self.text:
             title.append(f"  ·  filter: {self.text}")
         self.query_one("#queue-title", Static).update(title)

@@ -28,23 +28,25 @@ from widgets.timeline import Timeline
 
 # action id -> (default key, footer words); the workflow decides which apply
 ACTIONS: dict[str, tuple[str, str]] = {
-    "acknowledge": ("a", "Acknowledge"),
+    "acknowledge": ("a", "Acknowledge complaint"),
     "request_info": ("f", "Request info"),
     "investigate": ("i", "Investigate"),
     "note": ("n", "Note"),
     "reply": ("r", "Reply"),
-    "propose": ("p", "Propose"),
-    "communicate": ("m", "Communicate"),
-    "extend": ("x", "Extend"),
+    "propose": ("p", "Propose resolution"),
+    "communicate": ("m", "Send resolution"),
+    "extend": ("x", "Extend deadline"),
     "escalate": ("e", "Escalate"),
-    "close": ("c", "Close"),
-    "triage": ("t", "Triage"),
+    "close": ("c", "Close ticket"),
+    "triage": ("t", "Triage out of scope"),
     "refund_wizard": ("w", "Refund wizard"),
     "take_review": ("v", "Take review"),
     "final_response": ("F", "Final response"),
     "assign": ("A", "Assign"),
     "reopen": ("o", "Reopen as complaint"),
 }
+# actions whose one key is not enough: a confirmation names what happens and to whom
+DANGEROUS = ("close", "triage", "final_response")
 
 
 @dataclass
@@ -68,13 +70,54 @@ class DetailData:
     templates: dict[str, str] = field(default_factory=dict)
     staff: list[tuple[str, str]] = field(default_factory=list)
     reviewers: list[tuple[str, str]] = field(default_factory=list)
+    why_not: dict[str, str] = field(default_factory=dict)  # action id -> why it is not offered now
+    related_reference: str | None = None  # the complaint an escalation escalates
 
 
-def load_detail(session, reference: str, actor) -> DetailData:
-    """Read the ticket and all it shows (domain calls only)."""
+def why_not(session, t, actor, offered: list[str]) -> dict[str, str]:
+    """For each action not offered now, one line saying why (shown when its key is pressed)."""
+    from app import labels
+    from models.enums import TicketKind
+
+    status = labels.status(t.status)
+    out: dict[str, str] = {}
+    for name in ACTIONS:
+        if name in offered:
+            continue
+        if not actor.can("work_tickets") and name not in ("take_review", "triage"):
+            out[name] = f"your role ({actor.role}) does not work on tickets"
+        elif t.status == "closed":
+            out[name] = "the ticket is closed"
+        elif name == "take_review":
+            if t.kind != TicketKind.ESCALATION:
+                out[name] = "only an escalation has a review to take"
+            elif t.reviewer_id is not None:
+                out[name] = "the review is already taken"
+            elif not actor.can("review_escalations"):
+                out[name] = "only a senior reviews escalations"
+            else:
+                from app.workflow.escalations import ineligibility
+
+                reason = ineligibility(session, t, actor) or ""
+                out[name] = ("you handled this complaint" if "involved in the initial handling" in reason
+                             else reason or "not possible now")
+        elif name == "refund_wizard" and t.kind != TicketKind.REFUND:
+            out[name] = "only refund requests have a refund wizard"
+        elif name == "final_response" and t.kind == TicketKind.ESCALATION and t.reviewer_id != actor.id:
+            out[name] = "only the escalation's reviewer gives the final response"
+        elif name == "triage" and not actor.can("triage"):
+            out[name] = f"your role ({actor.role}) does not triage"
+        else:
+            out[name] = f"not a next step for a {labels.kind(t.kind)} that is {status}"
+    return out
+
+
+def load_detail(session, reference: str, actor, tz: str | None = None) -> DetailData:
+    """Read the ticket and all it shows (domain calls only; `tz`: the desk's
+    time zone, for the instants in the timeline's and order's text)."""
     from sqlalchemy import select
 
-    from app import tickets
+    from app import labels, tickets
     from app.customer_story import customer_story
     from app.mail.attachments import list_attachments
     from app.workflow import next_actions, states, timeline
@@ -94,22 +137,23 @@ def load_detail(session, reference: str, actor) -> DetailData:
             f"name: {inert(c.name, limit=120, single_line=True) or '—'}",
             f"email: {inert(c.email, limit=120, single_line=True)}",
             f"phone: {inert(c.phone, limit=64, single_line=True) or '—'}",
-            f"type: {c.customer_type.replace('_', ' ')}",
+            f"type: {labels.words(c.customer_type)}",
         ]
     o = session.get(Order, t.order_id) if t.order_id else None
     if o is not None:
         data.order_lines = [
             f"{o.number}  ({o.brand})",
             f"{inert(o.plan, single_line=True) or 'plan ?'} · {o.amount} {o.currency} · {o.payment_method.replace('_', ' ')}",
-            f"bought {o.purchased_at:%Y-%m-%d %H:%M} UTC · installed {'yes' if o.installed else 'no'} · "
+            f"bought {labels.local_time(o.purchased_at, tz or 'UTC')}{'' if tz else ' UTC'} · installed {'yes' if o.installed else 'no'} · "
             f"activated {'yes' if o.activated else 'no'} · {o.data_used_mb:g} MB used",
         ]
     data.evidence_lines = evidence_lines(list_attachments(session, t.id), t.reference)
     logins = dict(session.execute(select(Staff.id, Staff.login)).all())
     data.assignee = logins.get(t.assignee_id)
     data.reviewer = logins.get(t.reviewer_id)
-    data.timeline = timeline(session, t.id)
+    data.timeline = timeline(session, t.id, tz=tz)
     data.actions = acts = list(next_actions(t, actor, session))
+    data.why_not = why_not(session, t, actor, acts)
     if t.region:
         try:
             data.guidance = guidance(t.region)
@@ -118,9 +162,14 @@ def load_detail(session, reference: str, actor) -> DetailData:
     if t.escalation_of_id:  # the complaint itself is listed (and opened) by the story below
         orig = session.get(Ticket, t.escalation_of_id)
         if orig is not None:
+            data.related_reference = orig.reference
+            data.related.append(f"escalation of {orig.reference} ({labels.status(orig.status)}) · g opens it")
             prop = latest_proposal(session, orig)
             if prop:
                 data.related.append("original resolution: " + inert(prop, limit=400, single_line=True))
+    esc = session.scalars(select(Ticket).where(Ticket.escalation_of_id == t.id)).first()
+    if esc is not None:
+        data.related.append(f"escalated as {esc.reference} ({labels.status(esc.status)})")
     data.story = customer_story(session, t, shown_order_id=t.order_id)
     if t.region:
         try:
@@ -235,6 +284,8 @@ class TicketDetailScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         *[Binding(key, f"act('{name}')", words, id=name) for name, (key, words) in ACTIONS.items()],
+        Binding("u", "recall", "Take back mail still held", show=False, id="recall"),
+        Binding("g", "open_related", "Open the escalated complaint", show=False, id="open_related"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
         *[Binding(str(n), f"open_linked({n})", f"Open linked item {n}", show=False, id=f"open_linked_{n}")
           for n in range(1, 10)],
@@ -274,6 +325,7 @@ class TicketDetailScreen(Screen):
         self._live: int | None = None  # the gen whose presence/poll is running, None while off the stack
         self._timer = None
         self._styled_with: object | None = None  # the stylesheet rules it was last styled with
+        self._opened: int | None = None  # the gen whose timeline was last shown
 
     @property
     def tz(self) -> ZoneInfo:
@@ -407,7 +459,7 @@ class TicketDetailScreen(Screen):
         gen, reference = self._gen, self.reference
         try:
             with self.app.desk.reader() as s:
-                data = load_detail(s, reference, self.app.actor)
+                data = load_detail(s, reference, self.app.actor, tz=self.app.config.calendar.timezone)
         except DeskError as exc:
             self.post_message(self.Loaded(None, str(exc), gen))
             return
@@ -427,7 +479,9 @@ class TicketDetailScreen(Screen):
     def _show(self, d: DetailData) -> None:
         """Fill the screen from `d`."""
         self.query_one(TicketHeader).show(d.ticket, customer=d.customer, assignee=d.assignee, reviewer=d.reviewer)
-        self.query_one(Timeline).show(d.timeline)
+        fresh = self._opened != self._gen  # just opened: start at the customer's first message
+        self._opened = self._gen
+        self.query_one(Timeline).show(d.timeline, at_first_customer=fresh)
         acts = Text("Next steps\n", style="bold")
         if not d.actions:
             acts.append("none for you on this ticket\n")
@@ -516,7 +570,22 @@ class TicketDetailScreen(Screen):
             return self.data is not None and parameters and parameters[0] in self.data.actions
         if action == "open_linked":
             return self.data is not None and self.data.story is not None and 0 < parameters[0] <= len(self.data.story.items)
+        if action == "open_related":
+            return self.data is not None and self.data.related_reference is not None
         return True
+
+    def on_key(self, event: events.Key) -> None:
+        """A key whose action is not offered now says why, instead of doing nothing."""
+        if self.data is None or self.app.screen is not self:
+            return
+        for name, (key, words) in ACTIONS.items():
+            if name in self.data.actions or event.key not in self._key_of(name, key).split(","):
+                continue
+            reason = self.data.why_not.get(name)
+            if reason:
+                event.stop()
+                self.notify(f"{self._key_of(name, key)} {words}: {reason}", severity="warning", timeout=4)
+            return
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -533,85 +602,220 @@ class TicketDetailScreen(Screen):
         if hasattr(item, "reference"):
             self.app.open_ticket(item.reference)
             return
+        from app import labels
         from screens.prompts import ChoicePrompt
 
         title = (f"{item.number} · {item.state} · {inert(item.plan, limit=40, single_line=True) or 'plan ?'} · "
                  f"{item.amount} {item.currency} · bought {item.purchased_at:%Y-%m-%d}")
-        options = [(t.reference, f"{t.reference} · {t.kind} · {t.status.replace('_', ' ')} · "
+        options = [(t.reference, f"{t.reference} · {t.kind} · {labels.status(t.status)} · "
                                  f"{inert(t.subject, limit=48, single_line=True)}") for t in item.tickets]
         if not options:
             self.notify(f"{title}: no ticket about this order", timeout=6)
             return
         self.app.push_screen(ChoicePrompt(title, options), lambda ref: self.app.open_ticket(ref) if ref else None)
 
+    def action_open_related(self) -> None:
+        """From an escalation: open the complaint it escalates (escape comes back here)."""
+        if self.data is not None and self.data.related_reference:
+            self.app.open_ticket(self.data.related_reference)
+
+    def _to_whom(self) -> str:
+        d = self.data
+        name = inert(d.customer, limit=60, single_line=True) if d and d.customer else ""
+        return name or "the customer"
+
     def action_act(self, name: str) -> None:
         if self.data is None or name not in self.data.actions:
             return
         d = self.data
         t = d.ticket
+        from app import labels
         from screens.prompts import ChoicePrompt, ExtendPrompt, ReplyPrompt, TextPrompt
 
-        def ask(screen, then: Callable) -> None:
-            self.app.push_screen(screen, lambda value: then(value) if value is not None else None)
+        who = self._to_whom()
+
+        def compose(make_prompt: Callable[[str], Screen], done: Callable[[object], str], service: Callable[[object], Callable],
+                    headline: Callable[[object], str], *, dangerous: bool = False, initial: str = "") -> None:
+            """Ask with `make_prompt(initial)`, then preview/confirm, then run; going
+            back from the preview reopens the prompt with the text as it was."""
+
+            def got(value) -> None:  # noqa: ANN001
+                if value is None:
+                    return
+                again = (lambda: compose(make_prompt, done, service, headline, dangerous=dangerous,
+                                         initial=value if isinstance(value, str) else ""))
+                self.confirm_then_run(done(value), service(value), headline(value), edit=again, dangerous=dangerous)
+
+            self.app.push_screen(make_prompt(initial), got)
+
+        def mail(verb: str) -> Callable[[object], str]:
+            return lambda _v: f"{t.reference}: {verb} — this mail goes to {who}."
 
         if name == "acknowledge":
-            self.run_service("acknowledged", lambda wf, s, now, **kw: wf.acknowledge(s, *kw["a"], **kw["k"]))
+            self.confirm_then_run("acknowledged", lambda wf, s, now, **kw: wf.acknowledge(s, *kw["a"], **kw["k"]),
+                                  f"{t.reference}: acknowledge the complaint — this mail goes to {who}.")
         elif name == "investigate":
             self.run_service("moved to investigation", lambda wf, s, now, **kw: wf.move(s, *kw["a"], "investigation", **kw["k"]))
         elif name == "request_info":
-            ask(TextPrompt(f"{t.reference}: request information", "What do you need from the customer?"),
-                lambda text: self.run_service("information requested",
-                                              lambda wf, s, now, **kw: wf.request_info(s, *kw["a"], text, **kw["k"])))
+            compose(lambda init: TextPrompt(f"{t.reference}: request information", "What do you need from the customer?", initial=init),
+                    lambda _v: "information requested",
+                    lambda text: lambda wf, s, now, **kw: wf.request_info(s, *kw["a"], text, **kw["k"]),
+                    mail("request information; the clock waits for the customer"))
         elif name == "note":
-            ask(TextPrompt(f"{t.reference}: internal note", "Note (never sent to the customer)"),
-                lambda text: self.run_service("note added", lambda wf, s, now, **kw: wf.add_note(s, *kw["a"], text, **kw["k"])))
+            self.app.push_screen(
+                TextPrompt(f"{t.reference}: internal note", "Note (never sent to the customer)"),
+                lambda text: self.run_service("note added", lambda wf, s, now, **kw: wf.add_note(s, *kw["a"], text, **kw["k"]))
+                if text is not None else None)
         elif name == "reply":
-            ask(ReplyPrompt(f"{t.reference}: reply to the customer", d.templates),
-                lambda text: self.run_service("reply queued", lambda wf, s, now, **kw: wf.reply(s, *kw["a"], text, **kw["k"])))
+            compose(lambda init: ReplyPrompt(f"{t.reference}: reply to the customer", d.templates, initial=init),
+                    lambda _v: "reply queued",
+                    lambda text: lambda wf, s, now, **kw: wf.reply(s, *kw["a"], text, **kw["k"]),
+                    mail("reply"))
         elif name == "propose":
-            ask(TextPrompt(f"{t.reference}: propose a resolution", "The proposed resolution"),
-                lambda text: self.run_service("resolution proposed", lambda wf, s, now, **kw: wf.propose(s, *kw["a"], text, **kw["k"])))
+            compose(lambda init: TextPrompt(f"{t.reference}: propose a resolution", "The proposed resolution", initial=init),
+                    lambda _v: "resolution proposed",
+                    lambda text: lambda wf, s, now, **kw: wf.propose(s, *kw["a"], text, **kw["k"]),
+                    mail("propose a resolution"))
         elif name == "communicate":
-            ask(TextPrompt(f"{t.reference}: communicate the resolution", "Resolution as sent to the customer", initial=d.proposal or ""),
-                lambda text: self.run_service("resolution communicated",
-                                              lambda wf, s, now, **kw: wf.communicate(s, *kw["a"], text, **kw["k"])))
+            compose(lambda init: TextPrompt(f"{t.reference}: communicate the resolution", "Resolution as sent to the customer",
+                                            initial=init or d.proposal or ""),
+                    lambda _v: "resolution communicated",
+                    lambda text: lambda wf, s, now, **kw: wf.communicate(s, *kw["a"], text, **kw["k"]),
+                    mail("send the resolution"))
         elif name == "extend":
-            current = t.resolution_due_at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if t.resolution_due_at else ""
-            ask(ExtendPrompt(f"{t.reference}: extend the resolution deadline", current),
-                lambda v: self.run_service("deadline extended",
-                                           lambda wf, s, now, **kw: wf.extend(s, *kw["a"], new_due=v[0], reason=v[1], **kw["k"])))
+            current = labels.local_time(t.resolution_due_at, self.tz)
+            compose(lambda _init: ExtendPrompt(f"{t.reference}: extend the resolution deadline", current),
+                    lambda _v: "deadline extended",
+                    lambda v: lambda wf, s, now, **kw: wf.extend(s, *kw["a"], new_due=v[0], reason=v[1], **kw["k"]),
+                    mail("extend the resolution deadline"))
         elif name == "escalate":
-            ask(TextPrompt(f"{t.reference}: escalate", "The customer's reason for escalating"),
-                lambda text: self.run_service("escalated", lambda wf, s, now, **kw: self._escalate(wf, s, now, text)))
+            compose(lambda init: TextPrompt(f"{t.reference}: escalate", "The customer's reason for escalating", initial=init),
+                    lambda _v: "escalated",
+                    lambda text: lambda wf, s, now, **kw: self._escalate(wf, s, now, text),
+                    mail("escalate for an impartial review"))
         elif name == "close":
             if not d.close_reasons:
-                self.notify(f"{t.reference} cannot be closed from {t.status}", severity="error")
+                self.notify(f"{t.reference} cannot be closed while it is {labels.status(t.status)}", severity="error")
                 return
-            ask(ChoicePrompt(f"{t.reference}: close as…", [(r, r.replace("_", " ")) for r in d.close_reasons]),
-                lambda reason: self.run_service(f"closed ({reason})", lambda wf, s, now, **kw: wf.close(s, *kw["a"], reason, **kw["k"])))
+            compose(lambda _init: ChoicePrompt(f"{t.reference}: close as…", [(r, labels.close_reason(r)) for r in d.close_reasons]),
+                    lambda reason: f"closed ({labels.close_reason(reason)})",
+                    lambda reason: lambda wf, s, now, **kw: wf.close(s, *kw["a"], reason, **kw["k"]),
+                    lambda reason: f"Close {t.reference} ({who}) as “{labels.close_reason(reason)}”? "
+                                   "It leaves the queue; only a supervisor can reopen it.",
+                    dangerous=True)
         elif name == "triage":
             from app.workflow.triage import REDIRECT_TO
 
-            ask(ChoicePrompt(f"{t.reference}: out of scope because…",
-                             [(c.value, f"{c.value.replace('_', ' ')} → {words}") for c, words in REDIRECT_TO.items()]),
-                lambda cat: self.run_service("triaged out of scope", lambda wf, s, now, **kw: wf.triage(s, *kw["a"], cat, **kw["k"])))
+            compose(lambda _init: ChoicePrompt(f"{t.reference}: out of scope because…",
+                                               [(c.value, f"{labels.words(c.value)} → {words}") for c, words in REDIRECT_TO.items()]),
+                    lambda _v: "triaged out of scope",
+                    lambda cat: lambda wf, s, now, **kw: wf.triage(s, *kw["a"], cat, **kw["k"]),
+                    lambda cat: f"Triage {t.reference} as out of scope ({labels.words(cat)}): it closes, and {who} is "
+                                f"sent to {dict((c.value, w) for c, w in REDIRECT_TO.items()).get(cat, 'another channel')}.",
+                    dangerous=True)
         elif name == "take_review":
             self.run_service("review taken", lambda wf, s, now, **kw: wf.take_review(s, *kw["a"], **kw["k"]))
         elif name == "final_response":
-            ask(TextPrompt(f"{t.reference}: final response", "The final response to the customer"),
-                lambda text: self.run_service("final response sent",
-                                              lambda wf, s, now, **kw: wf.final_response(s, *kw["a"], text, **kw["k"])))
+            compose(lambda init: TextPrompt(f"{t.reference}: final response", "The final response to the customer", initial=init),
+                    lambda _v: "final response sent",
+                    lambda text: lambda wf, s, now, **kw: wf.final_response(s, *kw["a"], text, **kw["k"]),
+                    lambda _v: f"Final response on {t.reference} to {who}: the escalation and its complaint close; "
+                               "this cannot be undone once sent.",
+                    dangerous=True)
         elif name == "assign":
             options = d.reviewers if t.kind == "escalation" else d.staff
             if not options:
                 self.notify("nobody can take this ticket", severity="warning")
                 return
-            ask(ChoicePrompt(f"{t.reference}: assign to…", options),
-                lambda login: self.run_service(f"assigned to {login}", lambda wf, s, now, **kw: wf.assign(s, *kw["a"], login, **kw["k"])))
+            self.app.push_screen(
+                ChoicePrompt(f"{t.reference}: assign to…", options),
+                lambda login: self.run_service(f"assigned to {login}", lambda wf, s, now, **kw: wf.assign(s, *kw["a"], login, **kw["k"]))
+                if login is not None else None)
         elif name == "reopen":
             self.run_service("reopened as a complaint", lambda wf, s, now, **kw: wf.reopen_as_complaint(s, *kw["a"], **kw["k"]))
         elif name == "refund_wizard":
             self.app.open_refund_wizard(t.reference)
+
+    # -- preview and confirm, then run ---------------------------------------------
+    def confirm_then_run(self, done: str, call: Callable, headline: str, *, edit: Callable[[], None] | None = None,
+                         dangerous: bool = False) -> None:
+        """Show the mail `call` would queue (exactly, rendered by the workflow in a
+        rolled-back transaction) and what happens: confirm runs it, back reopens
+        `edit`. No mail and nothing dangerous: it just runs."""
+        self._preview(done, call, headline, edit, dangerous)
+
+    @work(thread=True, exclusive=True, group="detail-action")
+    def _preview(self, done: str, call: Callable, headline: str, edit: Callable[[], None] | None, dangerous: bool) -> None:
+        import app.workflow as wf
+        from app.workflow.preview import mail_preview
+
+        app = self.app
+        try:
+            now = app.now()
+            kw = self._service_kw(now)
+            mails = mail_preview(app.desk, app.actor.login, lambda s, now: call(wf, s, now, **kw), now)
+        except StaleTicket as exc:  # a colleague changed it: say who, reload, keep the text
+            self.post_message(self.Done(str(exc), "warning", True, gen=self._gen))
+            if edit is not None:
+                app.call_from_thread(edit)
+            return
+        except DeskError as exc:
+            app.call_from_thread(self._refused, str(exc), edit)
+            return
+        app.call_from_thread(self._ask, done, call, headline, mails, edit, dangerous)
+
+    def _refused(self, text: str, edit: Callable[[], None] | None) -> None:
+        self.notify(text, severity="error", timeout=6)
+        if edit is not None:
+            edit()  # the text comes back for a retry
+
+    def _ask(self, done: str, call: Callable, headline: str, mails: list, edit: Callable[[], None] | None, dangerous: bool) -> None:
+        from screens.confirm import ConfirmScreen
+
+        if not mails and not dangerous:
+            self.run_service(done, call)
+            return
+        if not mails:
+            headline += " No mail is sent."
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_service(done, call, held=any(m.hold_seconds for m in mails))
+            elif edit is not None:
+                edit()
+
+        self.app.push_screen(ConfirmScreen(headline, mails), answered)
+
+    def action_recall(self) -> None:
+        if self.data is None or self.busy:
+            return
+        self._recall()
+
+    @work(thread=True, exclusive=True, group="detail-action")
+    def _recall(self) -> None:
+        from app.workflow.recall import recall_latest
+
+        app, gen, reference = self.app, self._gen, self.reference
+        try:
+            with app.desk.session() as s:
+                out = recall_latest(s, app.actor, reference, now=app.now())
+        except DeskError as exc:
+            self.post_message(self.Done(str(exc), "warning", False, gen=gen))
+            return
+        app.call_from_thread(self._recalled, out)
+
+    def _recalled(self, out) -> None:  # noqa: ANN001
+        from screens.prompts import ReplyPrompt
+
+        self.notify(f"{out.reference}: mail taken back, not sent; edit it and send again", timeout=5)
+        self.load()
+        if self.data is not None and "reply" in self.data.actions and self.app.screen is self:
+            def resend(text: str | None) -> None:
+                if text is not None:
+                    self.confirm_then_run("reply queued", lambda wf, s, now, **kw: wf.reply(s, *kw["a"], text, **kw["k"]),
+                                          f"{out.reference}: reply — this mail goes to {self._to_whom()}.")
+
+            self.app.push_screen(ReplyPrompt(f"{out.reference}: reply to the customer", self.data.templates, initial=out.body), resend)
 
     def _escalate(self, wf, s, now, reason: str):
         out = wf.create_escalation(s, self.reference, received_at=now, reason=reason, actor=self.app.actor,
@@ -620,8 +824,12 @@ class TicketDetailScreen(Screen):
             raise DeskError(out.reason or "escalation refused")
         return out
 
+    def _service_kw(self, now) -> dict:  # noqa: ANN001
+        return {"a": (self.app.actor, self.reference),
+                "k": {"expected_version": self.data.ticket.version, "now": now, "config": self.app.config}}
+
     @work(thread=True, exclusive=True, group="detail-action")
-    def run_service(self, done: str, call: Callable) -> None:
+    def run_service(self, done: str, call: Callable, held: bool = False) -> None:
         """Run one workflow service in its own transaction, off the event loop."""
         import app.workflow as wf
 
@@ -630,8 +838,7 @@ class TicketDetailScreen(Screen):
         self.busy = True
         try:
             now = app.now()
-            kw = {"a": (app.actor, reference),
-                  "k": {"expected_version": self.data.ticket.version, "now": now, "config": app.config}}
+            kw = self._service_kw(now)
             with app.desk.session() as s:
                 call(wf, s, now, **kw)
         except StaleTicket as exc:
@@ -639,7 +846,8 @@ class TicketDetailScreen(Screen):
         except DeskError as exc:
             self.post_message(self.Done(str(exc), "error", False, gen=gen))
         else:
-            self.post_message(self.Done(f"{reference}: {done}", "information", True, gen=gen))
+            hold = f"; u takes it back within {app.config.outbox_hold_seconds:.0f} s" if held else ""
+            self.post_message(self.Done(f"{reference}: {done}{hold}", "information", True, gen=gen))
         finally:
             self.busy = False
 

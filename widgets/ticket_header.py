@@ -15,6 +15,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
+from app import labels
 from app.sla_clocks import DEFAULT_AT_RISK_SHARE
 from app.untrusted import inert
 from widgets.countdown import STATE_CLASS, countdown_words, row_state
@@ -70,7 +71,7 @@ class TicketHeader(Widget):
         t = ticket
         line = Text()
         line.append(t.reference, style="bold")
-        line.append(f"  {t.kind}  ·  {t.status.replace('_', ' ')}")
+        line.append(f"  {labels.kind(t.kind)}  ·  {labels.status(t.status)}")
         if t.close_reason:
             line.append(f" ({t.close_reason.replace('_', ' ')})")
         if t.priority == 1:

@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from app import labels
 from app.queue_query import QueueRow
 from app.untrusted import inert
 from widgets.countdown import STATE_CLASS, countdown_words, row_state
@@ -36,7 +37,7 @@ FIRST_MARGIN = 20  # rows fetched below the screen by a new source's first (shor
 SHORT_STATUS = {
     "information_gathering": "info needed", "resolution_proposed": "res. proposed",
     "resolution_communicated": "res. told", "acknowledged": "acknowledged", "investigation": "investigating",
-    "under_review": "under review",
+    "under_review": "in review",
 }
 
 
@@ -367,7 +368,7 @@ class TicketTable(ScrollView, can_focus=True):
         values = {
             "reference": (row.reference, prio),
             "kind": (row.kind, None),
-            "status": ((SHORT_STATUS.get(row.status) if width < 120 else None) or row.status.replace("_", " "), None),
+            "status": ((SHORT_STATUS.get(row.status) if width < 120 else None) or labels.status(row.status), None),
             "customer": (inert(row.customer, limit=80, single_line=True), None),
             "subject": (inert(row.subject, limit=300, single_line=True), None),
             "assignee": (row.assignee or "—", None),

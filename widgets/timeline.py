@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from app.labels import delivery, local_time
 from app.untrusted import inert
 
 KIND_LABEL = {
@@ -24,7 +25,7 @@ KINDS = ("inbound", "outbound", "note", "event")
 
 
 def when(at: datetime, tz: ZoneInfo) -> str:
-    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return local_time(at, tz)
 
 
 class Timeline(VerticalScroll, can_focus=True):
@@ -36,18 +37,25 @@ class Timeline(VerticalScroll, can_focus=True):
         super().__init__(id=id)
         self.tz = tz
         self.items: list = []
+        self._first_customer_line: int | None = None  # where render_items put the customer's first message
 
     def compose(self) -> ComposeResult:
         yield Static("loading…", id="timeline-body", markup=False)
 
-    def show(self, items: list, loading: bool = False) -> None:
+    def show(self, items: list, loading: bool = False, at_first_customer: bool = False) -> None:
         """Replace the entries with `items` (app.workflow.TimelineItem);
-        `loading`: show that they are being read instead."""
+        `loading`: show that they are being read instead; `at_first_customer`:
+        scrolled to the customer's first message (a ticket just opened), else to the end."""
         self.items = items
         self.query_one("#timeline-body", Static).update(Text("loading…") if loading else self.render_items(items))
-        self.call_after_refresh(self.scroll_end, animate=False)
+        line = self._first_customer_line
+        if at_first_customer and line is not None:
+            self.call_after_refresh(self.scroll_to, y=line, animate=False, immediate=True)
+        else:
+            self.call_after_refresh(self.scroll_end, animate=False)
 
     def render_items(self, items: list) -> Text:
+        self._first_customer_line = None
         out = Text()
         if not items:
             out.append("nothing yet")
@@ -61,13 +69,15 @@ class Timeline(VerticalScroll, can_focus=True):
                 out.append("\n")
             previous = kind
             bar = ("  " if kind == "event" else "▌ ", bars[kind])
+            if kind == "inbound" and self._first_customer_line is None:
+                self._first_customer_line = out.plain.count("\n")
             head = Text.assemble(bar, (when(item.at, self.tz), "bold"), "  ")
             label = KIND_LABEL.get(kind, kind.upper())
             if label:
                 head.append(label + "  ", style="bold")
             head.append(inert(item.actor or "system", single_line=True))
             if kind == "outbound" and item.delivery:
-                head.append(f"  [{item.delivery}]")
+                head.append(f"  ({delivery(item.delivery)})")
             if kind == "event":
                 head.append("  " + inert(item.text, single_line=True))
             head.stylize(styles[kind])

@@ -4,6 +4,9 @@
 config's [smtp] section, else the Maildir outbox folder) and prints a JSON
 summary: {"transport", "attempted", "sent", "retry", "failed", "items": [...]}.
 `list` prints {"messages": [...]} (default: queued and failed ones).
+`recall ID` takes back a message still held (`[outbox] hold_seconds` after a
+person queued it) and prints {"recalled": ID, "ticket", "subject", "body"}:
+the body is the draft to edit and send again.
 """
 from __future__ import annotations
 
@@ -26,6 +29,9 @@ def register(sub) -> None:
     lst.add_argument("--state", action="append", choices=STATES, help="delivery state (repeatable; default queued and failed)")
     lst.add_argument("--limit", type=LIMIT, default=200, metavar="N", help="at most N messages (default 200)")
     lst.set_defaults(func=list_handler)
+    rec = p_sub.add_parser("recall", help="take back a message that is still held, before it is sent (JSON with its text)")
+    rec.add_argument("id", type=int, metavar="ID", help="the message id (from `outbox list`)")
+    rec.set_defaults(func=recall_handler)
 
 
 def send_handler(args, ctx) -> int:  # noqa: ANN001
@@ -45,4 +51,16 @@ def list_handler(args, ctx) -> int:  # noqa: ANN001
         raise InputError(f"--limit must be at least 1, got {args.limit}")
     rows = list_outbox(ctx.desk, tuple(args.state or ("queued", "failed")), args.limit)
     emit_json({"messages": rows})
+    return 0
+
+
+def recall_handler(args, ctx) -> int:  # noqa: ANN001
+    from app.tickets import utcnow
+    from app.workflow.recall import recall
+
+    actor = ctx.actor()
+    with ctx.desk.session() as session:
+        out = recall(session, actor, args.id, now=utcnow())
+    sys.stdout.write(json.dumps({"recalled": out.id, "ticket": out.reference, "template": out.template, "to": out.to,
+                                 "subject": out.subject, "body": out.body}, ensure_ascii=False) + "\n")
     return 0

@@ -278,6 +278,7 @@ def _due(now: datetime):  # noqa: ANN202
         (Message.kind == MessageKind.OUTBOUND.value)
         & (Message.delivery == DeliveryState.QUEUED.value)
         & or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)
+        & or_(Message.hold_until.is_(None), Message.hold_until <= now)  # a person's mail waits out its hold
     )
 
 

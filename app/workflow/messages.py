@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
-from app import history, tickets
+from app import history, labels, tickets
 from app.business_calendar import desk_calendar
 from app.config import DeskConfig
 from app.errors import AccessDenied, InputError, NotFound
@@ -226,24 +226,45 @@ class TimelineItem:
     ref_id: int | None = None  # event id or message id
 
 
-def _event_text(e: TicketEvent) -> str:
+def _shown(value: object, tz: str | None) -> str:
+    """A detail value in words: an instant in desk-local time, a stored name without underscores."""
+    text = str(value)
+    if tz and len(text) >= 19 and text[4:5] == "-" and text[10:11] in (" ", "T"):
+        try:
+            return labels.local_time(datetime.fromisoformat(text), tz)
+        except ValueError:
+            pass
+    return labels.words(text) if text.replace("_", "").isalpha() else text
+
+
+def _event_text(e: TicketEvent, tz: str | None = None) -> str:
     d = history.detail_of(e)
-    parts = [e.action]
+    parts = [labels.event(e.action)]
     if e.from_status and e.to_status and e.from_status != e.to_status:
-        parts.append(f"{e.from_status} → {e.to_status}")
+        parts.append(f"{labels.status(e.from_status)} → {labels.status(e.to_status)}")
+    names = {"close_reason": "why", "info_needed": "information needed", "before": "was", "after": "now"}
     for key in ("reason", "close_reason", "category", "before", "after", "template", "escalation", "complaint", "reviewer", "source", "info_needed"):
-        if d.get(key) not in (None, "", []):
-            parts.append(f"{key}: {d[key]}")
+        value = d.get(key)
+        if value in (None, "", []):
+            continue
+        if key == "close_reason":
+            value = labels.close_reason(str(value))
+        elif isinstance(value, list):
+            value = ", ".join(labels.words(str(v)) for v in value)
+        else:
+            value = _shown(value, tz)
+        parts.append(f"{names.get(key, key)}: {value}")
     return inert(" · ".join(str(p) for p in parts), single_line=True)
 
 
-def timeline(session: Session, ticket_id: int) -> list[TimelineItem]:
+def timeline(session: Session, ticket_id: int, tz: str | None = None) -> list[TimelineItem]:
     """Events and messages of a ticket merged in time order (events before
-    messages at the same instant). Event entries that only announce a message
+    messages at the same instant; `tz`: instants in the events' details shown
+    in desk-local time). Event entries that only announce a message
     (note/reply) are kept: the history is shown whole."""
     items: list[tuple] = []
     for e in history.events(session, ticket_id):
-        items.append((e.at, 0, e.id, TimelineItem("event", e.actor, e.at, _event_text(e), action=e.action, ref_id=e.id)))
+        items.append((e.at, 0, e.id, TimelineItem("event", e.actor, e.at, _event_text(e, tz), action=e.action, ref_id=e.id)))
     msgs = session.scalars(select(Message).where(Message.ticket_id == ticket_id).order_by(Message.created_at, Message.id))
     for m in msgs:
         who = m.author if m.kind != MessageKind.INBOUND.value else (m.from_name or m.from_addr)

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.config import DeskConfig
 from app.prepared import Prepared
 from app import history
-from app.workflow.templates import Rendered, desk_values, render
+from app.workflow.templates import ACKNOWLEDGMENT, ESCALATION_ACKNOWLEDGMENT, Rendered, desk_values, render
 from models import Customer, Message, Ticket
 from models.enums import DeliveryState, MessageKind
 
@@ -76,8 +76,20 @@ def queue_message(session: Session, t, rendered: Rendered, *, now: datetime, aut
         "ticket_id": t.id, "kind": MessageKind.OUTBOUND.value, "from_addr": config.desk_address, "to_addr": email,
         "subject": rendered.subject, "body": rendered.body, "template": rendered.template, "author": author,
         "in_reply_to": _LAST_INBOUND_ID.scalar(session, {"tid": t.id}), "created_at": now,
-        "delivery": DeliveryState.QUEUED.value, "next_attempt_at": now,
+        "delivery": DeliveryState.QUEUED.value, "next_attempt_at": now, "hold_until": hold_until(rendered, now, author, config),
     })
+
+
+UNHELD_TEMPLATES = frozenset({ACKNOWLEDGMENT, ESCALATION_ACKNOWLEDGMENT})
+
+
+def hold_until(rendered: Rendered, now: datetime, author: str | None, config: DeskConfig) -> datetime | None:
+    """When a person's mail may first be sent (`[outbox] hold_seconds` after it
+    was queued; until then it can be recalled). Automatic mail (no author) and
+    acknowledgments are not held."""
+    if author is None or rendered.template in UNHELD_TEMPLATES or config.outbox_hold_seconds <= 0:
+        return None
+    return now + timedelta(seconds=config.outbox_hold_seconds)
 
 
 def queue_rendered(session: Session, t: Ticket, rendered: Rendered, *, now: datetime, author: str | None, config: DeskConfig) -> Message | None:

@@ -1,0 +1,108 @@
+"""Words a person reads: the one place that turns stored names (states,
+kinds, close reasons, event actions) and instants into what the screens,
+help, toasts and timeline show. Nothing here is stored; unknown names fall
+back to their words with underscores removed, never to a code name.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+STATUS = {
+    "submitted": "new",
+    "acknowledged": "acknowledged",
+    "information_gathering": "waiting for information",
+    "investigation": "investigating",
+    "resolution_proposed": "resolution proposed",
+    "resolution_communicated": "resolution sent",
+    "escalated": "escalated",
+    "in_review": "in review",
+    "under_review": "being reviewed",
+    "decided": "decided",
+    "processing": "refund in progress",
+    "closed": "closed",
+}
+
+KIND = {"complaint": "complaint", "escalation": "escalation", "refund": "refund request", "inquiry": "inquiry"}
+
+CLOSE_REASON = {
+    "accepted": "the customer accepted the resolution",
+    "final_response": "final response given",
+    "out_of_scope": "out of scope",
+    "refund_completed": "refund completed",
+    "refund_denied": "refund denied",
+    "referred": "referred elsewhere",
+    "answered": "answered",
+    "withdrawn": "withdrawn by the customer",
+    "no_reply": "no reply from the customer",
+}
+
+EVENT = {
+    "created": "created",
+    "acknowledged": "acknowledged",
+    "assign": "assigned",
+    "note": "internal note",
+    "reply": "mail",
+    "status": "moved",
+    "closed": "closed",
+    "extend": "deadline extended",
+    "escalated": "escalated",
+    "review_taken": "review taken",
+    "final_response": "final response",
+    "information_requested": "information requested",
+    "info_requested": "information requested",
+    "pause": "clock paused",
+    "resume": "clock resumed",
+    "field": "details changed",
+    "refused": "refused",
+    "delivery_failed": "mail could not be delivered",
+    "mail_recalled": "mail taken back before sending",
+    "decided": "refund decided",
+    "approved": "refund approved",
+    "facts": "refund facts recorded",
+    "order_linked": "order linked",
+    "released_from_quarantine": "released from quarantine",
+    "attachment_not_stored": "attachment too large, not stored",
+    "anonymised": "personal data removed",
+    "triage": "triaged out of scope",
+}
+
+DELIVERY = {"queued": "waiting to be sent", "sent": "sent", "failed": "could not be delivered"}
+
+
+def words(name: str | None) -> str:
+    return (name or "").replace("_", " ")
+
+
+def status(name: str | None) -> str:
+    return STATUS.get(name or "", words(name))
+
+
+def kind(name: str | None) -> str:
+    return KIND.get(name or "", words(name))
+
+
+def close_reason(name: str | None) -> str:
+    return CLOSE_REASON.get(name or "", words(name))
+
+
+def event(name: str | None) -> str:
+    return EVENT.get(name or "", words(name))
+
+
+def delivery(name: str | None) -> str:
+    return DELIVERY.get(name or "", words(name))
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """'1 ticket', '2 tickets', '1,204 tickets'."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def local_time(at: datetime | None, tz: ZoneInfo | str, *, year: bool = True) -> str:
+    """An instant in desk-local time with its weekday, as the header shows it:
+    'Mon 23 Nov 2026 12:00' (no UTC instants on screen)."""
+    if at is None:
+        return ""
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    return at.astimezone(zone).strftime("%a %d %b %Y %H:%M" if year else "%a %d %b %H:%M")

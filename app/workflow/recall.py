@@ -1,0 +1,91 @@
+"""Taking back a person's mail while it is still held in the outbox.
+
+A customer-facing message queued by a staff member waits `[outbox]
+hold_seconds` (Message.hold_until) before the sender may deliver it. Until
+then `recall` withdraws it: the row leaves the outbox (it is deleted; a
+"mail_recalled" event keeps its subject and template on the ticket's
+history) and its text is handed back so the person can edit and send again.
+
+Recall and the sender never both win: the recall is one DELETE
+guarded by "still queued, hold not over, not claimed by a sender" (a claim
+pushes next_attempt_at past the hold), and the sender only claims rows whose
+hold is over.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select
+from sqlmodel import Session
+
+from app import history, tickets
+from app.errors import AccessDenied, InputError, NotFound
+from app.identity import Actor
+from app.workflow.guard import aware
+from models import Message, Ticket
+from models.enums import DeliveryState, MessageKind
+
+
+@dataclass(frozen=True)
+class Recalled:
+    """What was taken back: the text as it would have been sent."""
+
+    id: int
+    reference: str
+    template: str | None
+    subject: str
+    body: str
+    to: str | None
+
+
+def _recallable(now: datetime):  # noqa: ANN202
+    return (
+        (Message.kind == MessageKind.OUTBOUND.value)
+        & (Message.delivery == DeliveryState.QUEUED.value)
+        & Message.hold_until.is_not(None)
+        & (Message.hold_until > now)
+        & or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= Message.hold_until)  # not claimed
+    )
+
+
+def held(session: Session, ticket_id: int, now: datetime) -> list[Message]:
+    """The ticket's messages that can still be recalled, newest first."""
+    now = aware(now)
+    return list(session.scalars(
+        select(Message).where(Message.ticket_id == ticket_id, _recallable(now)).order_by(Message.created_at.desc(), Message.id.desc())
+    ))
+
+
+def recall(session: Session, actor: Actor, message_id: int, *, now: datetime) -> Recalled:
+    """Withdraw held message `message_id`; its text comes back. Refused once the
+    hold is over, when it was sent or is being sent, or for someone else's mail
+    (a team lead may recall anyone's)."""
+    now = aware(now)
+    actor.require("work_tickets", "recall customer mail")
+    msg = session.get(Message, message_id)
+    if msg is None or msg.kind != MessageKind.OUTBOUND.value:
+        raise NotFound(f"no outgoing message {message_id}")
+    if msg.author != actor.login and not actor.can("reassign"):
+        raise AccessDenied(f"message {message_id} was written by {msg.author or 'the desk'}; only they or a team lead may recall it")
+    t = session.get(Ticket, msg.ticket_id)
+    out = Recalled(msg.id, t.reference, msg.template, msg.subject, msg.body, msg.to_addr)
+    gone = session.execute(delete(Message).where(Message.id == message_id, _recallable(now)).execution_options(synchronize_session=False))
+    if gone.rowcount != 1:
+        state = "was already sent" if msg.delivery == DeliveryState.SENT.value else (
+            "could not be delivered" if msg.delivery == DeliveryState.FAILED.value else "is no longer held (it is being sent)")
+        raise InputError(f"message {message_id} to {t.reference} {state}; it cannot be recalled")
+    session.expunge(msg)
+    tickets.touch(t, actor.login, now)  # other consoles showing the ticket reload
+    history.record(session, t.id, actor.login, "mail_recalled", now, t.status, t.status, message=message_id,
+                   template=msg.template, subject=msg.subject)
+    return out
+
+
+def recall_latest(session: Session, actor: Actor, reference: str, *, now: datetime) -> Recalled:
+    """Recall the newest still-held message on ticket `reference` (the console's `u`)."""
+    t = tickets.get(session, reference)
+    mine = [m for m in held(session, t.id, now) if m.author == actor.login or actor.can("reassign")]
+    if not mine:
+        raise InputError(f"{t.reference}: no mail of yours is still held; sent mail cannot be taken back")
+    return recall(session, actor, mine[0].id, now=now)
