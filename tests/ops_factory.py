@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, text
 
 from app import history
 from models import Attachment, Customer, Message, Ticket

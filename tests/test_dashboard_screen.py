@@ -14,7 +14,7 @@ from app.config import DeskConfig
 from app.db import Desk
 from app.identity import Actor
 from app.wall import WallApp
-from conftest import FROZEN_NOW, frozen_now
+from conftest import frozen_now
 from models import Customer, Message, Staff, Ticket
 from screens.dashboard import DashboardScreen
 from widgets.tiles import NumberTile

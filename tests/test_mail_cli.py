@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from mail_helpers import DATA, eml, make_maildir
 

@@ -30,7 +30,7 @@ def cli(desk, desk_url, capsys, tmp_path, monkeypatch):
     cfg = tmp_path / "desk.toml"
     cfg.write_text(
         '[desk]\nname = "Nordic eSIM Help"\naddress = "help@nordic.example"\nreply_to = "answers@nordic.example"\n'
-        f'signature = """\n{SIGNATURE}\n"""\n[outbox]\nmaildir = "{outbox}"\n'
+        f'signature = """\n{SIGNATURE}\n"""\n[outbox]\nmaildir = "{outbox}"\nhold_seconds = 0\n'
     )
     monkeypatch.setenv("ESIMDESK_CONFIG", str(cfg))
     add_staff(desk, os_login(), "agent")

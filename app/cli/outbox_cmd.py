@@ -61,6 +61,6 @@ def recall_handler(args, ctx) -> int:  # noqa: ANN001
     actor = ctx.actor()
     with ctx.desk.session() as session:
         out = recall(session, actor, args.id, now=utcnow())
-    sys.stdout.write(json.dumps({"recalled": out.id, "ticket": out.reference, "template": out.template, "to": out.to,
-                                 "subject": out.subject, "body": out.body}, ensure_ascii=False) + "\n")
+    emit_json({"recalled": out.id, "ticket": out.reference, "template": out.template, "to": out.to,
+               "subject": out.subject, "body": out.body})
     return 0

@@ -10,6 +10,7 @@ evidence pack.
 """
 from __future__ import annotations
 
+import json
 import sys
 
 from app.cli.output import emit_json

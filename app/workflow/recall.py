@@ -23,6 +23,7 @@ from app import history, tickets
 from app.errors import AccessDenied, InputError, NotFound
 from app.identity import Actor
 from app.workflow.guard import aware
+from app.workflow.templates import middle
 from models import Message, Ticket
 from models.enums import DeliveryState, MessageKind
 
@@ -69,7 +70,7 @@ def recall(session: Session, actor: Actor, message_id: int, *, now: datetime) ->
     if msg.author != actor.login and not actor.can("reassign"):
         raise AccessDenied(f"message {message_id} was written by {msg.author or 'the desk'}; only they or a team lead may recall it")
     t = session.get(Ticket, msg.ticket_id)
-    out = Recalled(msg.id, t.reference, msg.template, msg.subject, msg.body, msg.to_addr)
+    out = Recalled(msg.id, t.reference, msg.template, msg.subject, middle(msg.body), msg.to_addr)
     gone = session.execute(delete(Message).where(Message.id == message_id, _recallable(now)).execution_options(synchronize_session=False))
     if gone.rowcount != 1:
         state = "was already sent" if msg.delivery == DeliveryState.SENT.value else (

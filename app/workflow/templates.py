@@ -182,6 +182,13 @@ def render(name: str, *, lang: str | None = None, config: DeskConfig | None = No
     return Rendered(name, " ".join(subject.split()), re.sub(r"\n{3,}", "\n\n", body), code)
 
 
+def middle(body: str) -> str:
+    """What lies between a rendered mail's greeting paragraph and its signature
+    paragraph: the agent's text of a recalled reply."""
+    parts = str(body).strip("\n").split("\n\n")
+    return "\n\n".join(parts[1:-1]) + "\n" if len(parts) >= 3 else str(body)
+
+
 # -- the agent's own text ---------------------------------------------------------------
 _GREETING_LINE = re.compile(
     r"^\s*(dear|hello|hi|hey|good (morning|afternoon|evening)|greetings|tere|hea|lugupeetud|tervist)\b[^\n,.!?:]{0,60}[,!:]?\s*$",
