@@ -9,15 +9,26 @@ created that long ago). Then:
   e-mail, `anonymised_at` set);
 - on each of their tickets, the description, every message's body and the
   sender's/recipient's name and address are removed, attachment contents and
-  names deleted, and raw quarantined mail linked to the ticket emptied.
+  names deleted, and raw quarantined mail linked to the ticket emptied;
+- free text that stays (ticket and message subjects, event reasons and
+  details, refund facts, quarantine reasons, the customer's own reference) is
+  rewritten: the customer's name (and each part of it), e-mail, phone, and
+  anything shaped like an e-mail address, a phone number or an identity
+  number (passport, national id, IBAN, IMEI...) becomes `[removed]`; order
+  numbers and ticket references stay (they carry the statistics).
 
 Tickets themselves (references, kinds, states, clocks, outcomes), orders,
 refund cases and the TicketEvent history stay: they hold no personal data and
 carry the statistics. Each anonymised ticket gets one `anonymised` event.
-`plan` only lists what would change (the dry run); `apply` does it.
+`plan` only lists what would change (the dry run); `apply` does it in the
+caller's transaction, `apply_in_batches` in short transactions of a few
+customers each (consoles keep working; a run cut short is finished by the next).
 """
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,10 +38,79 @@ from sqlmodel import Session
 from app import history
 from app.errors import InputError
 from app.tickets import touch
-from models import Attachment, Customer, Message, Quarantine, Ticket
+from models import Attachment, Customer, Message, Quarantine, RefundCase, Ticket, TicketEvent
 from models.enums import MessageKind, QuarantineState, TicketStatus
 
 REMOVED = "[removed under data retention]"
+SCRUBBED = "[removed]"
+BATCH_CUSTOMERS = 50
+
+_KEEP = re.compile(
+    r"\b(?:ORD-[A-Z0-9]+-[A-Z0-9]+|(?:CMP|ESC|RFD|INQ)-[0-9-]+)\b"
+    r"|\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b"  # dates, instants
+)
+# Kept as they are: order numbers, ticket references, dates and instants.
+_PERSONAL = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail address
+    r"|\+?\d[\d ()./-]{5,}\d"  # a phone number (7+ digits with separators)
+    r"|\b(?=[A-Z0-9-]*\d[A-Z0-9-]*\d[A-Z0-9-]*\d[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{4,}[A-Z0-9]\b",  # an id: 6+ chars, 4+ digits
+    re.IGNORECASE,
+)
+
+
+def scrub_text(text: str | None, known: Iterable[str] = ()) -> str | None:
+    """`text` with the person's `known` strings (name parts, e-mail, phone)
+    and anything shaped like personal data replaced by [removed]."""
+    if not text:
+        return text
+    kept: list[str] = []
+
+    def _hold(m: re.Match) -> str:
+        kept.append(m.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    out = _PERSONAL.sub(SCRUBBED, _KEEP.sub(_hold, text))
+    for item in sorted({k for k in known if k and len(k) >= 3}, key=len, reverse=True):
+        out = re.sub(re.escape(item), SCRUBBED, out, flags=re.IGNORECASE)
+    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], out)
+
+
+def _scrub_json(text: str | None, known: Iterable[str]) -> str | None:
+    """A JSON document with every string in it scrubbed (still valid JSON)."""
+    if not text:
+        return text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return scrub_text(text, known)
+
+    def walk(v):  # noqa: ANN001, ANN202
+        if isinstance(v, str):
+            return scrub_text(v, known)
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        return v
+
+    return json.dumps(walk(data), default=str, sort_keys=True)
+
+
+def known_personal(name: str | None, email: str | None, phone: str | None) -> list[str]:
+    """The strings that identify this customer: full name and its parts,
+    e-mail and its local part, phone as stored and as bare digits."""
+    out = []
+    if name:
+        out.append(name)
+        out.extend(re.split(r"[\s,.]+", name))
+    if email:
+        out.append(email)
+        out.append(email.partition("@")[0])
+    if phone:
+        out.append(phone)
+        digits = re.sub(r"\D", "", phone)
+        out.append(digits)
+    return [x for x in out if x and len(x) >= 3]
 
 
 def placeholder_email(customer_id: int) -> str:
@@ -148,16 +228,48 @@ def _chunks(items: list[int], size: int = 500):
 def apply(session: Session, older_than_days: int, now: datetime, actor: str | None = None) -> RetentionPlan:
     """Anonymise everything `plan` lists, inside the caller's transaction."""
     result = plan(session, older_than_days, now)
-    refs = [ref for c in result.customers for ref in c.tickets] + result.orphan_tickets
-    for c in result.customers:
+    _anonymise(session, result.customers, result.orphan_tickets, older_than_days, now, actor)
+    result.applied = True
+    return result
+
+
+def apply_in_batches(desk, older_than_days: int, now: datetime, actor: str | None = None,  # noqa: ANN001
+                     batch: int = BATCH_CUSTOMERS) -> RetentionPlan:
+    """`apply` in short transactions of `batch` customers each, so the
+    write lock (SQLite) or the row locks (PostgreSQL) are held briefly."""
+    with desk.reader() as session:
+        result = plan(session, older_than_days, now)
+    for i in range(0, len(result.customers), batch):
+        with desk.session() as session:
+            _anonymise(session, result.customers[i : i + batch], [], older_than_days, now, actor)
+    for chunk in _chunks_str(result.orphan_tickets, batch * 4):
+        with desk.session() as session:
+            _anonymise(session, [], chunk, older_than_days, now, actor)
+    result.applied = True
+    return result
+
+
+def _anonymise(session: Session, customers: list[CustomerPlan], orphan_refs: list[str], older_than_days: int,
+               now: datetime, actor: str | None) -> None:
+    known_by_ticket: dict[str, list[str]] = {}
+    for c in customers:
         customer = session.get(Customer, c.customer_id)
+        known = known_personal(customer.name, customer.email, customer.phone)
+        for ref in c.tickets:
+            known_by_ticket[ref] = known
         customer.name = placeholder_name(c.customer_id)
         customer.email = placeholder_email(c.customer_id)
         customer.phone = None
         customer.anonymised_at = now
+    refs = [ref for c in customers for ref in c.tickets] + list(orphan_refs)
     for chunk in _chunks_str(refs):
         tickets = list(session.scalars(select(Ticket).where(Ticket.reference.in_(chunk))))
         ticket_ids = [t.id for t in tickets]
+        for ticket in tickets:  # the senders' names and addresses, before they go
+            known = known_by_ticket.setdefault(ticket.reference, [])
+            for name, addr in session.execute(select(Message.from_name, Message.from_addr).where(
+                    Message.ticket_id == ticket.id, Message.kind == MessageKind.INBOUND.value)):
+                known.extend(known_personal(name, addr, None))
         message_ids = select(Message.id).where(Message.ticket_id.in_(ticket_ids)).scalar_subquery()
         session.execute(
             update(Attachment)
@@ -183,13 +295,41 @@ def apply(session: Session, older_than_days: int, now: datetime, actor: str | No
             .values(raw=b"", source="")
             .execution_options(synchronize_session=False)
         )
+        by_id = {t.id: known_by_ticket.get(t.reference, []) for t in tickets}
+        _scrub_free_text(session, by_id)
         for ticket in tickets:
+            known = by_id[ticket.id]
             ticket.description = None
+            ticket.subject = scrub_text(ticket.subject, known) or ""
+            ticket.inquiry_reference = scrub_text(ticket.inquiry_reference, known)
             touch(ticket, actor, now)
             history.record(session, ticket.id, actor, "anonymised", now, older_than_days=older_than_days)
     session.flush()
-    result.applied = True
-    return result
+
+
+def _scrub_free_text(session: Session, known_by_ticket: dict[int, list[str]]) -> None:
+    """Message subjects, event details, refund facts and quarantine reasons of
+    these tickets, rewritten without the person in them."""
+    ids = list(known_by_ticket)
+    for mid, tid, subject in session.execute(select(Message.id, Message.ticket_id, Message.subject).where(Message.ticket_id.in_(ids))).all():
+        new = scrub_text(subject, known_by_ticket[tid])
+        if new != subject:
+            session.execute(update(Message).where(Message.id == mid).values(subject=new or ""))
+    for eid, tid, detail in session.execute(select(TicketEvent.id, TicketEvent.ticket_id, TicketEvent.detail).where(
+            TicketEvent.ticket_id.in_(ids), TicketEvent.detail.is_not(None))).all():
+        new = _scrub_json(detail, known_by_ticket[tid])
+        if new != detail:
+            session.execute(update(TicketEvent).where(TicketEvent.id == eid).values(detail=new))
+    for rid, tid, facts, decision in session.execute(select(RefundCase.id, RefundCase.ticket_id, RefundCase.facts, RefundCase.decision).where(
+            RefundCase.ticket_id.in_(ids))).all():
+        values = {"facts": _scrub_json(facts, known_by_ticket[tid]) or "{}", "decision": _scrub_json(decision, known_by_ticket[tid])}
+        if values != {"facts": facts, "decision": decision}:
+            session.execute(update(RefundCase).where(RefundCase.id == rid).values(**values))
+    for qid, tid, reason in session.execute(select(Quarantine.id, Quarantine.ticket_id, Quarantine.reason).where(
+            Quarantine.ticket_id.in_(ids))).all():
+        new = scrub_text(reason, known_by_ticket[tid])
+        if new != reason:
+            session.execute(update(Quarantine).where(Quarantine.id == qid).values(reason=new or ""))
 
 
 def _chunks_str(items: list[str], size: int = 500):
@@ -197,4 +337,4 @@ def _chunks_str(items: list[str], size: int = 500):
         yield items[i : i + size]
 
 
-__all__ = ["REMOVED", "CustomerPlan", "RetentionPlan", "apply", "placeholder_email", "placeholder_name", "plan"]
+__all__ = ["REMOVED", "CustomerPlan", "RetentionPlan", "apply", "apply_in_batches", "placeholder_email", "placeholder_name", "plan", "scrub_text"]

@@ -118,5 +118,8 @@ def test_cli_dry_run_by_default_then_apply(desk, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--db", url, "retention", "--older-than", "zero"])
     assert exc.value.code == 2 and capsys.readouterr().err.count("\n") == 1
-    assert main(["--db", url, "retention", "--older-than", "-5"]) == 2
-    assert "at least 1" in capsys.readouterr().err
+    for bad in ("-5", "99999999999"):  # refused by the parser, before the desk is opened
+        with pytest.raises(SystemExit) as exc:
+            main(["--db", url, "retention", "--older-than", bad])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and err.count("\n") == 1 and "out of range" in err

@@ -76,9 +76,8 @@ def retention_cmd(args, ctx) -> int:
     login = _authorise(ctx, "retention")
     days = args.older_than if args.older_than is not None else ctx.config.retention_days
     now = utcnow()
-    if args.apply:
-        with ctx.desk.session() as session:
-            result = retention.apply(session, days, now, actor=None if login == "root" else login)
+    if args.apply:  # short transactions: consoles keep working meanwhile
+        result = retention.apply_in_batches(ctx.desk, days, now, actor=None if login == "root" else login)
     else:
         with ctx.desk.reader() as session:
             result = retention.plan(session, days, now)

@@ -73,6 +73,7 @@ def register(sub) -> None:
     s = cmd("attachment", "save one of the ticket's attachments (evidence) to a folder", save_attachment, version=False)
     s.add_argument("attachment_id", metavar="ID", type=ROW_ID, help="the id listed under attachments by `ticket show`")
     s.add_argument("--to", metavar="DIR", default=".", help="folder to write into (default: the current folder)")
+    s.add_argument("--force", action="store_true", help="replace a file of the same name already in DIR")
 
 
 def _iso(v: datetime | None) -> str | None:
@@ -247,7 +248,7 @@ def save_attachment(args, ctx) -> int:
         t = get(session, args.reference)
         if args.attachment_id not in {a.id for a in list_attachments(session, t.id)}:
             raise NotFound(f"{t.reference} has no attachment {args.attachment_id} (see `esimdesk ticket show {t.reference}`)")
-        path = save(session, args.attachment_id, folder)
+        path = save(session, args.attachment_id, folder, force=args.force)
         reference = t.reference
     print(json.dumps({"reference": reference, "attachment": args.attachment_id, "path": str(path)}))
     return 0

@@ -2,6 +2,8 @@
 them; a 50 MB screenshot stays in the database until someone saves it)."""
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +35,12 @@ def list_attachments(session: Session, ticket_id: int) -> list[AttachmentInfo]:
     return [AttachmentInfo(*r) for r in rows]
 
 
-def save_attachment(session: Session, attachment_id: int, folder: Path) -> Path:
-    """Write the attachment's bytes into `folder` under a safe name; its path."""
+def save_attachment(session: Session, attachment_id: int, folder: Path, force: bool = False) -> Path:
+    """Write the attachment's bytes into `folder` under a safe name; its path.
+
+    Never through a symlink planted at that name (O_NOFOLLOW), never over an
+    existing file unless `force` (then the old file is replaced, not written
+    through); the file is created 0600 (it is customer evidence)."""
     row = session.execute(select(Attachment.filename, Attachment.data).where(Attachment.id == attachment_id)).first()
     if row is None:
         raise NotFound(f"no attachment {attachment_id}")
@@ -43,5 +49,27 @@ def save_attachment(session: Session, attachment_id: int, folder: Path) -> Path:
         raise InputError(f"attachment {attachment_id} was too large to store; only its name, type and size were kept")
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name.replace("\\", "/")).name).lstrip(".") or "attachment"
     target = Path(folder) / f"{attachment_id}-{safe[:120]}"
-    target.write_bytes(data)
+    write_new_file(target, data, force=force)
     return target
+
+
+def write_new_file(target: Path, data: bytes, force: bool = False) -> None:
+    """Create `target` with `data` (O_EXCL|O_NOFOLLOW, 0600); with `force` an
+    existing file or link at that name is replaced (the link, not its target)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    if force and (target.is_symlink() or target.exists()):
+        if target.is_dir() and not target.is_symlink():
+            raise InputError(f"{target} is a folder")
+        target.unlink()
+    try:
+        fd = os.open(target, flags, 0o600)
+    except FileExistsError:
+        raise InputError(f"{target} already exists; pass --force to replace it") from None
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
