@@ -157,7 +157,8 @@ class ReplyPrompt(_Prompt):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#prompt-templates").focus()
+        # no template fits this ticket's state: the text takes the keys typed
+        self.query_one("#prompt-templates" if self.templates else "#prompt-text").focus()
 
     @on(OptionList.OptionSelected, "#prompt-templates")
     def _template(self, event: OptionList.OptionSelected) -> None:
