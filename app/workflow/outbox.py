@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.config import DeskConfig
 from app.prepared import Prepared
 from app import history
-from app.workflow.templates import Rendered, desk_values, render
+from app.workflow.templates import Localized, Rendered, desk_values, render
 from models import Customer, Message, Ticket
 from models.enums import DeliveryState, MessageKind
 
@@ -25,7 +25,7 @@ def base_values(session: Session, t: Ticket, config: DeskConfig) -> dict[str, st
     name, and the desk's name and addresses (config)."""
     c = customer_of(session, t)
     name = (c.name or "").strip() if c else ""
-    return {"reference": t.reference, "customer_name": name or "customer", **desk_values(config)}
+    return {"reference": t.reference, "customer_name": name or Localized("customer", "customer"), **desk_values(config)}
 
 
 def customer_language(session: Session, t, config: DeskConfig) -> str:  # noqa: ANN001
@@ -114,7 +114,7 @@ def reply_templates(session: Session, t: Ticket, config: DeskConfig) -> dict[str
     if t.kind == TicketKind.COMPLAINT and t.status in (S.ACKNOWLEDGED, S.INFORMATION_GATHERING, S.INVESTIGATION, S.RESOLUTION_PROPOSED):
         offers[tpl.ACKNOWLEDGMENT] = {"resolution_due": tpl.customer_date(cal, t.resolution_due_at),
                                       "missing_info": missing_info_text(t.info_needed)}
-        offers[tpl.ESCALATION_NOT_POSSIBLE] = {"stage": t.status.replace("_", " ")}
+        offers[tpl.ESCALATION_NOT_POSSIBLE] = {"stage": tpl.stage(t.status)}
     if t.kind == TicketKind.COMPLAINT and t.status in (S.ESCALATED, S.CLOSED):
         esc = session.scalars(select(Ticket).where(Ticket.escalation_of_id == t.id)).first()
         if esc is not None:
