@@ -206,3 +206,33 @@ def test_an_estonian_acknowledgment_words_the_date_and_missing_details_in_estoni
         body = s.scalars(select(Message.body).where(Message.template == "acknowledgment")).one()
     assert "esmaspäev, 23. märts 2026" in body and "telefoninumber, millel saame Teiega ühendust võtta" in body
     assert "Monday" not in body and "phone" not in body and "$" not in body
+
+
+def test_a_reply_carries_attached_files_as_mime_parts(cli, desk, tmp_path, capsys, desk_url, monkeypatch):
+    ref = new_complaint(desk)
+    guide = tmp_path / "APN guide.pdf"
+    guide.write_bytes(b"%PDF-1.4 fake guide\x00\xff")
+    shot = tmp_path / "settings.png"
+    shot.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    cli("ticket", "reply", ref, "Please follow the attached guide.", "--attach", str(guide), "--attach", str(shot))
+    shown = cli("ticket", "show", ref)
+    reply = next(i for i in shown["timeline"] if i["kind"] == "outbound")
+    assert "attached: APN guide.pdf (21 bytes)" in reply["text"] and "attached: settings.png (264 bytes)" in reply["text"]
+    assert {a["filename"] for a in shown["attachments"]} == {"APN guide.pdf", "settings.png"}
+    assert cli("outbox", "send")["sent"] == 1
+    (m,) = [message_from_bytes(bytes(x), policy=policy.default) for x in mailbox.Maildir(str(cli.outbox), create=False)]
+    parts = {p.get_filename(): (p.get_content_type(), p.get_content()) for p in m.iter_attachments()}
+    assert parts == {"APN guide.pdf": ("application/pdf", guide.read_bytes()), "settings.png": ("image/png", shot.read_bytes())}
+    assert "Please follow the attached guide." in m.get_body(("plain",)).get_content()
+    # too large, missing: one line, exit 2, nothing queued
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 2048)
+    for bad, words in ((big, "max_attachment_bytes"), (tmp_path / "nope.pdf", "not a file")):
+        cfg = tmp_path / "small.toml"
+        cfg.write_text(f'[mail]\nmax_attachment_bytes = 1024\n[outbox]\nmaildir = "{cli.outbox}"\n')
+        monkeypatch.setenv("ESIMDESK_CONFIG", str(cfg))
+        code = main(["--db", desk_url, "ticket", "reply", ref, "Here it is.", "--attach", str(bad)])
+        _out, err = capsys.readouterr()
+        assert code == 2 and words in err and len(err.strip().splitlines()) == 1
+    with desk.reader() as s:
+        assert len(s.scalars(select(Message.id).where(Message.kind == "outbound")).all()) == 1

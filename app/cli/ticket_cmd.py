@@ -44,7 +44,9 @@ def register(sub) -> None:
     cmd("show", "the ticket as JSON (with timeline, guidance and next actions)", show, version=False)
     cmd("ack", "acknowledge a complaint (starts the resolution clock)", _calls("acknowledge"))
     cmd("note", "add an internal note (never sent)", _calls("add_note", "text", config=False), text=True)
-    cmd("reply", "queue a customer-facing reply", _calls("reply", "text"), text=True)
+    rp = cmd("reply", "queue a customer-facing reply", reply, text=True)
+    rp.add_argument("--attach", action="append", metavar="FILE", default=[],
+                    help="attach a file (repeatable; [mail] max_attachment_bytes together)")
     cmd("request-info", "ask the customer for information", _calls("request_info", "text"), text=True)
     m = cmd("move", "move to another workflow state", _calls("move", "status", text="text", reason="reason"))
     m.add_argument("status", metavar="STATUS", help=", ".join(s.value for s in TicketStatus))
@@ -197,6 +199,16 @@ def escalate(args, ctx) -> int:
     return 0
 
 
+
+
+def reply(args, ctx) -> int:
+    """`ticket reply REF TEXT [--attach FILE]...`: the files are read before anything is written."""
+    from app.mail.attachments import read_outgoing
+    from app.workflow import reply as wf_reply
+
+    files = read_outgoing(args.attach, ctx.config.mail.max_attachment_bytes)
+    return _run(args, ctx, lambda s, a, now: wf_reply(s, a, args.reference, args.text, expected_version=args.version, now=now,
+                                                      config=ctx.config, attachments=files))
 
 
 def extend(args, ctx) -> int:
