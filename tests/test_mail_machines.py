@@ -22,15 +22,11 @@ from app.queue_query import QueueQuery
 from app.queue_query import page as queue_page
 from app.workflow import add_note
 from models import Attachment, Message, Quarantine, Staff, Ticket
-from mail_helpers import CONFIG, NOW, add_staff, eml, new_desk
+from mail_helpers import CONFIG, NOW, add_staff, eml
 from workflow_helpers import CONFIG as WF_CONFIG, T0, add_staff as wf_staff, new_complaint, walk
 
 
-@pytest.fixture()
-def desk(tmp_path):
-    d = new_desk(tmp_path)
-    yield d
-    d.dispose()
+# `desk` (conftest): SQLite, or PostgreSQL in the suite's second pass
 
 
 def ingest(desk, tmp_path, data: bytes, name: str, now=NOW, config=CONFIG):
