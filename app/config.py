@@ -60,6 +60,7 @@ class MailConfig:
     reopen_days: int = 14  # a customer's mail reopens a ticket closed at most this long ago
     max_message_bytes: int = 10 * 1024 * 1024  # larger mail is quarantined (headers kept, body an attachment)
     stranger: str = "ticket"  # a mail quoting someone else's ticket: "ticket" (a new one) or "quarantine"
+    max_attachment_bytes: int = 10 * 1024 * 1024  # files an agent attaches to one reply, together
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,7 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "reopen_days": Setting(int, 14),
         "max_message_bytes": Setting(int, 10 * 1024 * 1024),
         "stranger": Setting(str, "ticket"),
+        "max_attachment_bytes": Setting(int, 10 * 1024 * 1024),
     },
     "orders": {  # checked in _orders_config()
         "lookup": Setting(list, []),
@@ -421,10 +423,14 @@ def _mail(mail: dict) -> MailConfig:
         raise ConfigError(f"config: mail.reopen_days must be 0 to 3650, got {reopen}")
     if not 1024 <= size <= 100 * 1024 * 1024:  # type: ignore[operator]
         raise ConfigError(f"config: mail.max_message_bytes must be 1024 to 104857600, got {size}")
+    attach = _typed(mail, "max_attachment_bytes", int, "mail", 10 * 1024 * 1024)
+    if not 0 <= attach <= 25 * 1024 * 1024:  # type: ignore[operator]
+        raise ConfigError(f"config: mail.max_attachment_bytes must be 0 to 26214400, got {attach}")
     stranger = str(_typed(mail, "stranger", str, "mail", "ticket"))
     if stranger not in ("ticket", "quarantine"):
         raise ConfigError(f"config: mail.stranger must be ticket or quarantine, got {stranger!r}")
-    return MailConfig(auto_replies_per_day=cap, reopen_days=reopen, max_message_bytes=size, stranger=stranger)  # type: ignore[arg-type]
+    return MailConfig(auto_replies_per_day=cap, reopen_days=reopen, max_message_bytes=size, stranger=stranger,  # type: ignore[arg-type]
+                      max_attachment_bytes=attach)  # type: ignore[arg-type]
 
 
 # -- [orders] ------------------------------------------------------------------

@@ -189,7 +189,7 @@ class EsimdeskApp(App):
 
         try:
             with self.desk.reader() as s:
-                data = load_detail(s, reference, self.actor, tz=self.config.calendar.timezone)
+                data = load_detail(s, reference, self.actor, self.config)
         except DeskError as exc:
             self.post_message(self.TicketRead(token, reference, origin, None, str(exc)))
         else:

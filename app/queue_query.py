@@ -58,6 +58,7 @@ class QueueRow(NamedTuple):
     paused_since: datetime | None
     version: int
     stopped_at: datetime | None  # the governing clock was met at this instant
+    mail_flag: str | None = None  # reopened | follow_up | bounced (app.mail): shown as a marker
 
 
 @dataclass(frozen=True)
@@ -289,7 +290,7 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
     cols = (
         Ticket.id, Ticket.reference, Ticket.kind, Ticket.status, Ticket.priority, Customer.name, Ticket.subject,
         _Assignee.login, Ticket.received_at, Ticket.due_at, Ticket.due_clock, _clock_start(), Ticket.paused_since,
-        Ticket.version, Customer.email, _clock_stop(),
+        Ticket.version, Customer.email, _clock_stop(), Ticket.mail_flag,
     )
     by_id = {}
     # in chunks: PostgreSQL takes at most 65,535 bound parameters a statement
@@ -304,7 +305,7 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
         for r in session.execute(stmt):
             by_id[r[0]] = QueueRow(
                 r[0], r[1], r[2], r[3], r[4], r[5] or r[14], r[6] or "", r[7], _aware(r[8]), _aware(r[9]), r[10],
-                _aware(r[11]), _aware(r[12]), r[13], _aware(r[15]),
+                _aware(r[11]), _aware(r[12]), r[13], _aware(r[15]), r[16],
             )
     return [by_id[i] for i in ids if i in by_id]
 

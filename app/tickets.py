@@ -50,6 +50,8 @@ def lock(session: Session, reference: str, expected_version: int | None = None) 
 
 
 def touch(ticket: Ticket, actor: str | None, now: datetime) -> None:
+    if actor is not None:  # a person worked on it: the queue's mail marker (reopened, bounced...) has been seen
+        ticket.mail_flag = None
     ticket.version += 1
     ticket.updated_at = now
     ticket.updated_by = actor

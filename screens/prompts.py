@@ -157,7 +157,8 @@ class ReplyPrompt(_Prompt):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#prompt-text" if self.initial else "#prompt-templates").focus()
+        # the text takes the keys typed when it was given a draft or no template fits this ticket's state
+        self.query_one("#prompt-text" if self.initial or not self.templates else "#prompt-templates").focus()
 
     @on(OptionList.OptionSelected, "#prompt-templates")
     def _template(self, event: OptionList.OptionSelected) -> None:

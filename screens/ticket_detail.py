@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from string import Template
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -112,16 +111,16 @@ def why_not(session, t, actor, offered: list[str]) -> dict[str, str]:
     return out
 
 
-def load_detail(session, reference: str, actor, tz: str | None = None) -> DetailData:
-    """Read the ticket and all it shows (domain calls only; `tz`: the desk's
-    time zone, for the instants in the timeline's and order's text)."""
+def load_detail(session, reference: str, actor, config=None) -> DetailData:
+    """Read the ticket and all it shows (domain calls only; the desk's time
+    zone from `config` for the instants in the timeline's and order's text)."""
+    tz = config.calendar.timezone if config is not None else None
     from sqlalchemy import select
 
     from app import labels, tickets
     from app.customer_story import customer_story
     from app.mail.attachments import list_attachments
     from app.workflow import next_actions, states, timeline
-    from app.workflow import templates as tpl
     from app.workflow.complaints import latest_proposal
     from app.workflow.escalations import eligible_reviewers
     from app.workflow.regions import guidance, label
@@ -180,11 +179,11 @@ def load_detail(session, reference: str, actor, tz: str | None = None) -> Detail
         data.proposal = latest_proposal(session, t)
     service_only = set(states.SERVICE_ONLY_REASONS)
     data.close_reasons = [r for r in states.CLOSE_REASONS.get(t.kind, {}).get(t.status, ()) if r not in service_only]
-    if "reply" in acts:
-        values = {"reference": t.reference, "customer_name": (c.name or "customer") if c else "customer"}
-        for name in tpl.names():
-            raw = (tpl.TEMPLATE_DIR / f"{name}.txt").read_text(encoding="utf-8").partition("\n")[2]
-            data.templates[name] = Template(raw).safe_substitute(values).strip() + "\n"
+    if "reply" in acts:  # only what fits the ticket's state, filled strictly by the workflow
+        from app.config import load_config
+        from app.workflow.outbox import reply_templates
+
+        data.templates = reply_templates(session, t, config or load_config())
     if "assign" in acts:
         if t.kind == TicketKind.ESCALATION:
             data.reviewers = [(s.login, f"{s.login} — {s.name}") for s in eligible_reviewers(session, t)]
@@ -459,7 +458,7 @@ class TicketDetailScreen(Screen):
         gen, reference = self._gen, self.reference
         try:
             with self.app.desk.reader() as s:
-                data = load_detail(s, reference, self.app.actor, tz=self.app.config.calendar.timezone)
+                data = load_detail(s, reference, self.app.actor, self.app.config)
         except DeskError as exc:
             self.post_message(self.Loaded(None, str(exc), gen))
             return

@@ -47,9 +47,25 @@ def cli(desk, desk_url, capsys, tmp_path, monkeypatch):
     return run
 
 
-def test_every_cli_action_that_mails_the_customer_renders_fully(cli, desk):
+LANG = {
+    "en": {"greeting": "Dear ", "sign": "Kind regards", "progress": "Progress update", "day": "Friday 29 January 2027",
+           "hardware": "Thank you for contacting Nordic eSIM Help", "stage": None},
+    "et": {"greeting": "Lugupeetud ", "sign": "Lugupidamisega", "progress": "menetlemise seis", "day": "reede, 29. jaanuar 2027",
+           "hardware": "Täname, et pöördusite Nordic eSIM Help poole", "stage": None},
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "et"])
+def test_every_cli_action_that_mails_the_customer_renders_fully(cli, desk, lang):
+    words = LANG[lang]
     add_staff(desk, "sara", "senior")
     ref = new_complaint(desk)
+    with desk.session() as s:
+        inq = create_inquiry(s, received_at=T0, email="ken@example.com", name="Ken Adams", subject="Screen flickers",
+                             description="My phone screen flickers", config=CONFIG).reference
+    if lang != "en":  # the customer's language is editable from the shell
+        assert cli("ticket", "set", ref, "language", lang)["changed"] == ["language"]
+        assert cli("ticket", "set", inq, "language", lang.upper())["changed"] == ["language"]
     cli("ticket", "ack", ref)
     cli("ticket", "reply", ref, "Dear Maria,\n\nWe are checking the activation logs today.\n\nKind regards,\nAlice")
     cli("ticket", "request-info", ref, "Which phone model do you use?")
@@ -60,9 +76,6 @@ def test_every_cli_action_that_mails_the_customer_renders_fully(cli, desk):
     esc = cli("ticket", "escalate", ref, "--reason", "Not enough")["escalation"]
     cli("--as", "sara", "ticket", "review", esc)
     cli("--as", "sara", "ticket", "final", esc, "We refund the plan in full.")
-    with desk.session() as s:
-        inq = create_inquiry(s, received_at=T0, email="ken@example.com", name="Ken Adams", subject="Screen flickers",
-                             description="My phone screen flickers", config=CONFIG).reference
     cli("ticket", "triage", inq, "hardware")
 
     sent = cli("outbox", "send")
@@ -78,16 +91,19 @@ def test_every_cli_action_that_mails_the_customer_renders_fully(cli, desk):
         assert not PLACEHOLDER.search(body) and not PLACEHOLDER.search(m["Subject"]), (m["Subject"], body)
         assert m["From"] == "Nordic eSIM Help <help@nordic.example>" and m["Reply-To"] == "answers@nordic.example"
         assert "Alralo" not in body and "eSIM Desk" not in body
-        assert body.count("Dear ") == 1 and body.rstrip().endswith(SIGNATURE), body
-        assert body.count(SIGNATURE) == 1 and "Kind regards" not in body
+        assert body.startswith(words["greeting"]) and body.count(words["greeting"]) == 1, body
+        assert body.rstrip().endswith(SIGNATURE) and body.count(SIGNATURE) == 1, body
+        assert "Kind regards" not in body and "Dear " not in body[1:]  # the agent's own greeting and sign-off dropped
         assert m["Auto-Submitted"] is None  # a person sent each of these
+        if lang == "et":
+            assert "Thank you" not in body and "complaint" not in body.replace("CMP-", ""), body
     by_subject = {m["Subject"]: m.get_content() for m in mails}
-    progress = next(b for s, b in by_subject.items() if "Progress update" in s)
-    assert "The carrier's logs take two more weeks." in progress and "Friday 29 January 2027" in progress
+    progress = next(b for s, b in by_subject.items() if words["progress"] in s)
+    assert "The carrier's logs take two more weeks." in progress and words["day"] in progress
     reply = next(b for s, b in by_subject.items() if "checking the activation logs" in b)
-    assert reply.startswith("Dear Maria Tamm,\n\nWe are checking") and "Alice" not in reply
+    assert reply.startswith(f"{words['greeting']}Maria Tamm") and "Alice" not in reply
     hardware = next(b for s, b in by_subject.items() if inq in s)
-    assert "Thank you for contacting Nordic eSIM Help" in hardware and hardware.startswith("Dear Ken Adams,")
+    assert words["hardware"] in hardware and "Ken Adams" in hardware.splitlines()[0]
 
 
 def test_rendering_is_strict_and_names_the_missing_field():
@@ -137,3 +153,86 @@ def test_ticket_subjects_keep_a_customers_dollar_text_inert(desk):
         s.scalars(select(Ticket).where(Ticket.reference == ref)).one().subject = "Costs $reason and ${x}"
     r = tpl.render("reply", reference=ref, customer_name="M", subject="Costs $reason", text="We look at $text.")
     assert "Costs $reason" in r.subject and "We look at $text." in r.body
+
+
+def _intake(desk, tmp_path, data: bytes, name: str):
+    from app.mail.ingest import ingest_paths
+    from mail_helpers import NOW
+
+    path = tmp_path / name
+    path.write_bytes(data)
+    return ingest_paths(desk, [path], now=NOW, config=DeskConfig()).items[0]
+
+
+def _customer_language(desk, ref: str) -> str | None:
+    from models import Customer
+
+    with desk.reader() as s:
+        return s.execute(select(Customer.language).join(Ticket, Ticket.customer_id == Customer.id)
+                         .where(Ticket.reference == ref)).scalar_one()
+
+
+def test_the_customers_language_comes_from_the_mail_and_picks_the_template_set(desk, tmp_path):
+    from mail_helpers import eml
+
+    et = _intake(desk, tmp_path, eml("Refund Request", "Tere! Ostsin eSIM-i, aga see ei tööta ja palun raha tagasi.",
+                                     sender="mari@example.ee", msgid="<et1@x>"), "et.eml")
+    header = _intake(desk, tmp_path, eml("Refund Request", "Refund please, it never worked.", sender="jaan@example.ee",
+                                         msgid="<et2@x>", extra="Content-Language: et-EE\n"), "h.eml")
+    en = _intake(desk, tmp_path, eml("Refund Request", "Please refund my plan, it does not work.", sender="ann@example.com",
+                                     msgid="<en1@x>"), "en.eml")
+    assert (_customer_language(desk, et.ticket), _customer_language(desk, header.ticket), _customer_language(desk, en.ticket)) == (
+        "et", "et", "en")
+    with desk.reader() as s:
+        bodies = {t: b for t, b in s.execute(select(Ticket.reference, Message.body).join(Message, Message.ticket_id == Ticket.id)
+                                             .where(Message.kind == "outbound"))}
+    assert bodies[et.ticket].startswith("Lugupeetud ") and "Teie kirjas ei olnud tellimuse numbrit." in bodies[et.ticket]
+    assert bodies[et.ticket].rstrip().endswith("Lugupidamisega\neSIM Support Desk") and "$" not in bodies[et.ticket]
+    assert bodies[en.ticket].startswith("Dear ") and "did not include the order number" in bodies[en.ticket]
+
+
+def test_an_estonian_acknowledgment_words_the_date_and_missing_details_in_estonian(desk):
+    from app.workflow import acknowledge
+    from app.workflow.details import update_details
+    from workflow_helpers import at
+
+    agent = add_staff(desk, "alice")
+    ref = new_complaint(desk, phone=None)
+    with desk.session() as s:
+        update_details(s, agent, ref, now=at(1), config=CONFIG, language="et")
+    with desk.session() as s:
+        acknowledge(s, agent, ref, now=at(2), config=CONFIG)
+    with desk.reader() as s:
+        body = s.scalars(select(Message.body).where(Message.template == "acknowledgment")).one()
+    assert "esmaspäev, 23. märts 2026" in body and "telefoninumber, millel saame Teiega ühendust võtta" in body
+    assert "Monday" not in body and "phone" not in body and "$" not in body
+
+
+def test_a_reply_carries_attached_files_as_mime_parts(cli, desk, tmp_path, capsys, desk_url, monkeypatch):
+    ref = new_complaint(desk)
+    guide = tmp_path / "APN guide.pdf"
+    guide.write_bytes(b"%PDF-1.4 fake guide\x00\xff")
+    shot = tmp_path / "settings.png"
+    shot.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    cli("ticket", "reply", ref, "Please follow the attached guide.", "--attach", str(guide), "--attach", str(shot))
+    shown = cli("ticket", "show", ref)
+    reply = next(i for i in shown["timeline"] if i["kind"] == "outbound")
+    assert "attached: APN guide.pdf (21 bytes)" in reply["text"] and "attached: settings.png (264 bytes)" in reply["text"]
+    assert {a["filename"] for a in shown["attachments"]} == {"APN guide.pdf", "settings.png"}
+    assert cli("outbox", "send")["sent"] == 1
+    (m,) = [message_from_bytes(bytes(x), policy=policy.default) for x in mailbox.Maildir(str(cli.outbox), create=False)]
+    parts = {p.get_filename(): (p.get_content_type(), p.get_content()) for p in m.iter_attachments()}
+    assert parts == {"APN guide.pdf": ("application/pdf", guide.read_bytes()), "settings.png": ("image/png", shot.read_bytes())}
+    assert "Please follow the attached guide." in m.get_body(("plain",)).get_content()
+    # too large, missing: one line, exit 2, nothing queued
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 2048)
+    for bad, words in ((big, "max_attachment_bytes"), (tmp_path / "nope.pdf", "not a file")):
+        cfg = tmp_path / "small.toml"
+        cfg.write_text(f'[mail]\nmax_attachment_bytes = 1024\n[outbox]\nmaildir = "{cli.outbox}"\n')
+        monkeypatch.setenv("ESIMDESK_CONFIG", str(cfg))
+        code = main(["--db", desk_url, "ticket", "reply", ref, "Here it is.", "--attach", str(bad)])
+        _out, err = capsys.readouterr()
+        assert code == 2 and words in err and len(err.strip().splitlines()) == 1
+    with desk.reader() as s:
+        assert len(s.scalars(select(Message.id).where(Message.kind == "outbound")).all()) == 1

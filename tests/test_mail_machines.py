@@ -18,16 +18,15 @@ from app.identity import Actor
 from app.mail.ingest import ingest_paths
 from app.mail.outbox import deliver
 from app.mail.quarantine import release
+from app.queue_query import QueueQuery
+from app.queue_query import page as queue_page
+from app.workflow import add_note
 from models import Attachment, Message, Quarantine, Staff, Ticket
-from mail_helpers import CONFIG, NOW, add_staff, eml, new_desk
+from mail_helpers import CONFIG, NOW, add_staff, eml
 from workflow_helpers import CONFIG as WF_CONFIG, T0, add_staff as wf_staff, new_complaint, walk
 
 
-@pytest.fixture()
-def desk(tmp_path):
-    d = new_desk(tmp_path)
-    yield d
-    d.dispose()
+# `desk` (conftest): SQLite, or PostgreSQL in the suite's second pass
 
 
 def ingest(desk, tmp_path, data: bytes, name: str, now=NOW, config=CONFIG):
@@ -161,7 +160,11 @@ def test_a_bounce_marks_the_message_it_reports_on(desk, tmp_path):
         assert msg.bounced_at is not None and "5.1.1" in msg.last_error
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
         assert t.mail_flag == "bounced" and "bounced" in [e.action for e in history.events(s, t.id)]
+        assert [r.mail_flag for r in queue_page(s, QueueQuery(), NOW, 0, 10) if r.reference == ref] == ["bounced"]
     assert len(outbound(desk)) == 1 and count(desk, select(func.count(Ticket.id))) == 1
+    from widgets.ticket_table import MAIL_MARK
+
+    assert "bounced" in MAIL_MARK["bounced"]
 
 
 def test_a_bounce_about_no_message_of_ours_is_held(desk, tmp_path):
@@ -244,6 +247,11 @@ def test_a_reply_to_a_recently_closed_ticket_reopens_it(desk, tmp_path):
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
         assert t.status == "resolution_communicated" and t.closed_at is None and t.mail_flag == "reopened"
         assert "reopened" in [e.action for e in history.events(s, t.id)]
+        assert [r.mail_flag for r in queue_page(s, QueueQuery(), NOW, 0, 10) if r.reference == ref] == ["reopened"]
+    with desk.session() as s:  # a person works on it: the marker has been seen
+        add_note(s, Actor.of(s.scalars(select(Staff).where(Staff.login == "alice")).one()), ref, "Called her.", now=T0 + timedelta(days=5))
+    with desk.reader() as s:
+        assert s.scalars(select(Ticket.mail_flag).where(Ticket.reference == ref)).one() is None
 
 
 def test_a_reply_to_a_long_closed_ticket_opens_a_linked_one(desk, tmp_path):

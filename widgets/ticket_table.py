@@ -33,6 +33,9 @@ KEEP = 1200  # rows kept in the cache around the screen
 FIRST_MARGIN = 20  # rows fetched below the screen by a new source's first (short) query
 
 
+# the queue's marker for what customer mail did to a ticket (Ticket.mail_flag)
+MAIL_MARK = {"reopened": "↺ reopened by the customer · ", "follow_up": "↳ follows a closed ticket · ",
+             "bounced": "✉ mail bounced · "}
 # statuses in 13 cells, for narrow terminals
 SHORT_STATUS = {
     "information_gathering": "info needed", "resolution_proposed": "res. proposed",
@@ -370,7 +373,7 @@ class TicketTable(ScrollView, can_focus=True):
             "kind": (row.kind, None),
             "status": ((SHORT_STATUS.get(row.status) if width < 120 else None) or labels.status(row.status), None),
             "customer": (inert(row.customer, limit=80, single_line=True), None),
-            "subject": (inert(row.subject, limit=300, single_line=True), None),
+            "subject": (MAIL_MARK.get(getattr(row, "mail_flag", None) or "", "") + inert(row.subject, limit=300, single_line=True), None),
             "assignee": (row.assignee or "—", None),
             "sla": (countdown_words(row.due_at, now, state, row.paused_since), sla_style),
         }

@@ -19,9 +19,10 @@ KIND_LABEL = {
     "inbound": "CUSTOMER",
     "outbound": "REPLY TO CUSTOMER",
     "note": "INTERNAL NOTE (not sent)",
+    "automatic": "AUTOMATIC REPLY (a machine, not the customer)",
     "event": "",
 }
-KINDS = ("inbound", "outbound", "note", "event")
+KINDS = ("inbound", "outbound", "note", "automatic", "event")
 
 
 def when(at: datetime, tz: ZoneInfo) -> str:

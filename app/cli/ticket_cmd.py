@@ -46,7 +46,9 @@ def register(sub) -> None:
     cmd("show", "the ticket as JSON (with timeline, guidance and next actions)", show, version=False)
     cmd("ack", "acknowledge a complaint (starts the resolution clock)", _calls("acknowledge"))
     cmd("note", "add an internal note (never sent)", _calls("add_note", "text", config=False), text=True)
-    cmd("reply", "queue a customer-facing reply", _calls("reply", "text"), text=True)
+    rp = cmd("reply", "queue a customer-facing reply", reply, text=True)
+    rp.add_argument("--attach", action="append", metavar="FILE", default=[],
+                    help="attach a file (repeatable; [mail] max_attachment_bytes together)")
     cmd("request-info", "ask the customer for information", _calls("request_info", "text"), text=True)
     m = cmd("move", "move to another workflow state", _calls("move", "status", text="text", reason="reason"))
     m.add_argument("status", metavar="STATUS", help=", ".join(s.value for s in TicketStatus))
@@ -103,7 +105,9 @@ def ticket_json(session, t, actor=None) -> dict:
         "region_guidance": regions.guidance(t.region) if t.region else None,
         "incident_date": t.incident_date, "inquiry_reference": t.inquiry_reference, "info_needed": t.info_needed,
         "out_of_scope": t.out_of_scope, "close_reason": t.close_reason,
-        "customer": {"name": c.name, "email": c.email, "phone": c.phone} if c else None,
+        "customer": {"name": c.name, "email": c.email, "phone": c.phone, "language": c.language} if c else None,
+        "mail_flag": t.mail_flag,
+        "follows": (session.get(Ticket, t.previous_id).reference if t.previous_id and session.get(Ticket, t.previous_id) else None),
         "assignee": login(t.assignee_id), "reviewer": login(t.reviewer_id),
         "escalation_of": esc_of.reference if esc_of else None, "escalation": esc.reference if esc else None,
         "received_at": _iso(t.received_at), "ack_due_at": _iso(t.ack_due_at), "acknowledged_at": _iso(t.acknowledged_at),
@@ -200,6 +204,16 @@ def escalate(args, ctx) -> int:
     return 0
 
 
+
+
+def reply(args, ctx) -> int:
+    """`ticket reply REF TEXT [--attach FILE]...`: the files are read before anything is written."""
+    from app.mail.attachments import read_outgoing
+    from app.workflow import reply as wf_reply
+
+    files = read_outgoing(args.attach, ctx.config.mail.max_attachment_bytes)
+    return _run(args, ctx, lambda s, a, now: wf_reply(s, a, args.reference, args.text, expected_version=args.version, now=now,
+                                                      config=ctx.config, attachments=files))
 
 
 def extend(args, ctx) -> int:

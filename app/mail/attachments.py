@@ -73,3 +73,58 @@ def write_new_file(target: Path, data: bytes, force: bool = False) -> None:
     except BaseException:
         target.unlink(missing_ok=True)
         raise
+
+
+# -- files an agent sends --------------------------------------------------------------
+MAX_FILES = 10
+
+
+@dataclass(frozen=True)
+class OutgoingFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def read_outgoing(paths: list[str | Path], limit: int) -> list[OutgoingFile]:
+    """Files to attach to a reply, read whole; InputError (one line) for a
+    file that cannot be read, or more than MAX_FILES files or `limit` bytes together."""
+    import mimetypes
+
+    if len(paths) > MAX_FILES:
+        raise InputError(f"at most {MAX_FILES} files can be attached to one reply, got {len(paths)}")
+    out: list[OutgoingFile] = []
+    total = 0
+    for p in paths:
+        path = Path(p).expanduser()
+        try:
+            if not path.is_file():
+                raise InputError(f"cannot attach {path}: not a file")
+            size = path.stat().st_size
+            if total + size > limit:
+                raise InputError(f"cannot attach {path}: the files come to more than {limit} bytes ([mail] max_attachment_bytes)")
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot attach {path}: {exc.strerror or exc}") from None
+        total += len(data)
+        ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        out.append(OutgoingFile(path.name[:500], ctype, data))
+    return out
+
+
+def check_outgoing(files: list[OutgoingFile], limit: int) -> None:
+    """The same limits for files handed to a service directly."""
+    if len(files) > MAX_FILES:
+        raise InputError(f"at most {MAX_FILES} files can be attached to one reply, got {len(files)}")
+    total = sum(len(f.data) for f in files)
+    if total > limit:
+        raise InputError(f"the attached files come to {total} bytes, more than {limit} ([mail] max_attachment_bytes)")
+    if any(not f.filename.strip() for f in files):
+        raise InputError("an attached file needs a name")
+
+
+def outgoing_of(session: Session, message_id: int) -> list[OutgoingFile]:
+    """The stored files of an outbound message, for sending."""
+    rows = session.execute(select(Attachment.filename, Attachment.content_type, Attachment.data)
+                           .where(Attachment.message_id == message_id, Attachment.data.is_not(None)).order_by(Attachment.id)).all()
+    return [OutgoingFile(n, c, d) for n, c, d in rows]

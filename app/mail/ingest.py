@@ -273,6 +273,7 @@ def route_message(
         t = wf.new_inquiry(session, parsed, received=received, now=now, config=config)
     message_id = _INSERT_MESSAGE.scalar(session, {**row, "ticket_id": t.id})
     _attachments(session, t.id, message_id, parsed, now)
+    _remember_language(session, t.customer_id, parsed, config)
     for ref in turned["stranger"]:
         wf_messages.note_stranger(session, ref, now=now, outcome=f"it became the new ticket {t.reference}")
     if turned["closed"]:
@@ -280,6 +281,14 @@ def route_message(
     if t.kind == "refund" and t.info_needed == "order_number":
         wf.ask_order_number(session, t, intent.order_number, now=now, config=config)
     return CREATED, t.reference
+
+
+def _remember_language(session: Session, customer_id: int | None, parsed: ParsedMessage, config: DeskConfig) -> None:
+    from app.mail import language
+    from app.workflow.templates import languages
+
+    lang = parsed.language or language.detect(f"{parsed.subject}\n{parsed.body}", languages(config))
+    language.remember(session, customer_id, lang)
 
 
 def _hold(session: Session, raw: bytes, source: str, parsed: ParsedMessage, dedupe: str, reason: str, now: datetime) -> tuple[str, str]:

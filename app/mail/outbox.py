@@ -238,9 +238,10 @@ def _one_line(value: str | None) -> str:
     return " ".join((value or "").split())
 
 
-def build_email(row: Message, reference: str, config: DeskConfig, now: datetime) -> EmailMessage:
-    """The MIME message for an outbound row; PermanentFailure when its
-    address or headers are unusable."""
+def build_email(row: Message, reference: str, config: DeskConfig, now: datetime, files: list | tuple = ()) -> EmailMessage:
+    """The MIME message for an outbound row (with `files`, its stored
+    attachments, as MIME parts); PermanentFailure when its address or headers
+    are unusable."""
     subject = _one_line(row.subject)
     if reference not in subject:
         subject = f"{subject} [{reference}]".strip()
@@ -263,6 +264,11 @@ def build_email(row: Message, reference: str, config: DeskConfig, now: datetime)
             em["References"] = _one_line(row.in_reply_to)
         em["X-Esimdesk-Ticket"] = reference
         em.set_content(row.body or "")
+        for f in files:
+            maintype, _, subtype = (f.content_type or "").partition("/")
+            if not maintype or not subtype or maintype == "multipart":
+                maintype, subtype = "application", "octet-stream"
+            em.add_attachment(f.data, maintype=maintype, subtype=subtype, filename=_one_line(f.filename) or "attachment")
     except (ValueError, TypeError, IndexError) as exc:
         raise PermanentFailure(f"unusable header: {exc}") from None
     return em
@@ -282,9 +288,12 @@ def _due(now: datetime):  # noqa: ANN202
     )
 
 
-def _claim(desk, message_id: int, now: datetime, config: DeskConfig) -> tuple[Message, str] | None:  # noqa: ANN001
+def _claim(desk, message_id: int, now: datetime, config: DeskConfig) -> tuple[Message, str, list] | None:  # noqa: ANN001
     """Claim one due message (pushes its next attempt out by CLAIM_LEASE and
-    gives it a Message-ID); None if another sender took it."""
+    gives it a Message-ID): (row, ticket reference, its attachments); None if
+    another sender took it."""
+    from app.mail.attachments import outgoing_of
+
     with desk.session() as session:
         res = session.execute(
             update(Message).where(Message.id == message_id, _due(now)).values(next_attempt_at=now + CLAIM_LEASE)
@@ -297,7 +306,8 @@ def _claim(desk, message_id: int, now: datetime, config: DeskConfig) -> tuple[Me
             row.message_id = make_msgid(domain=_domain(config.desk_address))
         ticket = session.get(Ticket, row.ticket_id)
         reference = ticket.reference if ticket else ""
-    return row, reference
+        files = outgoing_of(session, message_id)
+    return row, reference, files
 
 
 def deliver(desk, config: DeskConfig, *, now: datetime | None = None, limit: int | None = None, db_url: str | None = None) -> OutboxSummary:  # noqa: ANN001
@@ -315,8 +325,8 @@ def deliver(desk, config: DeskConfig, *, now: datetime | None = None, limit: int
             claimed = _claim(desk, message_id, now, config)
             if claimed is None:
                 continue
-            row, reference = claimed
-            outcome = _attempt(transport, row, reference, config, now)
+            row, reference, files = claimed
+            outcome = _attempt(transport, row, reference, config, now, files)
             summary.items.append(_record(desk, row, reference, outcome, config, now))
             if isinstance(outcome, TemporaryFailure) and outcome.fatal_for_batch:
                 break  # the server is unreachable: the rest wait for the next run
@@ -325,9 +335,9 @@ def deliver(desk, config: DeskConfig, *, now: datetime | None = None, limit: int
     return summary
 
 
-def _attempt(transport, row: Message, reference: str, config: DeskConfig, now: datetime) -> Exception | None:  # noqa: ANN001
+def _attempt(transport, row: Message, reference: str, config: DeskConfig, now: datetime, files: list | tuple = ()) -> Exception | None:  # noqa: ANN001
     try:
-        em = build_email(row, reference, config, now)
+        em = build_email(row, reference, config, now, files)
         transport.send(em, config.smtp.from_addr or config.desk_address, em["To"].addresses[0].addr_spec if em["To"].addresses else row.to_addr)
     except (TemporaryFailure, PermanentFailure) as exc:
         return exc

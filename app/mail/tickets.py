@@ -97,9 +97,10 @@ _INSERT_CASE = Prepared.insert(RefundCase.__table__)
 def ask_order_number(session: Session, t: NewTicket, given: str | None, *, now: datetime, config: DeskConfig) -> None:
     """The automatic question for the order number (template refund_order_number)."""
     from app.workflow.outbox import queue
+    from app.workflow.templates import Localized
 
-    problem = (f"We could not find an order with the number {given} in our records."
-               if given else "Your message did not include the order number.")
+    problem = (Localized(f"We could not find an order with the number {given} in our records.", "order_unknown", given=given)
+               if given else Localized("Your message did not include the order number.", "order_missing"))
     queued = queue(session, t, ORDER_QUESTION_TEMPLATE, now=now, author=None, config=config, problem=problem)
     history.record(session, t.id, None, "info_requested", now, t.status, t.status, missing="order_number",
                    queued=queued is not None)

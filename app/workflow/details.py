@@ -23,7 +23,7 @@ from app.workflow.outbox import customer_of
 from models import Customer
 from models.enums import TicketKind, TicketStatus
 
-CUSTOMER_FIELDS = ("name", "email", "phone")
+CUSTOMER_FIELDS = ("name", "email", "phone", "language")
 TICKET_FIELDS = ("incident_date", "description", "inquiry_reference", "region", "subject", "priority")
 PERSONAL = {"name", "email", "phone", "description", "subject"}
 
@@ -44,6 +44,10 @@ def update_details(
     clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in changes.items()}
     checked = {k: v for k, v in clean.items() if k in ("name", "email", "phone", "description", "incident_date", "inquiry_reference", "region")}
     problems = [p for p in validate_complaint(**checked, received_at=t.received_at) if p.field in checked]
+    if clean.get("language") and not (str(clean["language"]).isalpha() and 2 <= len(str(clean["language"])) <= 3):
+        raise InputError(f"language must be a language code such as 'en' or 'et', got {clean['language']!r}")
+    if clean.get("language"):
+        clean["language"] = str(clean["language"]).lower()
     if "priority" in clean and clean["priority"] not in (1, 2, 3):
         raise InputError(f"priority must be 1 (high), 2 (normal) or 3 (low), got {clean['priority']!r}")
     if problems:

@@ -125,7 +125,7 @@ def create_escalation(
             template, extra = tpl.SECOND_ESCALATION, {"escalation_reference": earlier.reference}
         else:
             why = f"{complaint.reference} is {complaint.status}: escalation needs a communicated resolution the customer is not satisfied with"
-            template, extra = tpl.ESCALATION_NOT_POSSIBLE, {"stage": complaint.status.replace("_", " ")}
+            template, extra = tpl.ESCALATION_NOT_POSSIBLE, {"stage": tpl.stage(complaint.status)}
         msg_in = _inbound(session, complaint, message, reason_text, now, documents)
         reply = outbox.queue(session, complaint, template, now=now, author=login, config=config, **extra)
         history.record(

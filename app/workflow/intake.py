@@ -129,8 +129,12 @@ def missing_info_text(info_needed: str | None) -> str:
     """The acknowledgment's paragraph asking for what is missing ('' when nothing)."""
     if not info_needed:
         return ""
-    lines = [f"- {FIELD_LABELS.get(f, f)}" for f in info_needed.split(",") if f]
-    return "\nTo investigate your complaint we still need:\n" + "\n".join(lines) + "\nPlease reply to this email with these details.\n"
+    from app.workflow.templates import Localized  # worded per the customer's language when rendered
+
+    fields = [f for f in info_needed.split(",") if f]
+    lines = [f"- {FIELD_LABELS.get(f, f)}" for f in fields]
+    text = "\nTo investigate your complaint we still need:\n" + "\n".join(lines) + "\nPlease reply to this email with these details.\n"
+    return Localized(text, "missing_info", fields=fields)
 
 
 _FIND_CUSTOMER = Prepared(

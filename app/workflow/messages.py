@@ -23,7 +23,7 @@ from app.untrusted import inert
 from app.workflow import outbox, waiting
 from app.workflow.guard import aware, begin, finish
 from app.workflow import templates
-from models import Message, Ticket, TicketEvent
+from models import Attachment, Message, Ticket, TicketEvent
 from models.enums import MessageKind, TicketKind, TicketStatus
 
 MAX_TEXT = 20000
@@ -72,14 +72,20 @@ def add_note(
 
 def reply(
     session: Session, actor: Actor, reference: str, text: str, *, expected_version: int | None = None, now: datetime,
-    config: DeskConfig, subject: str | None = None,
+    config: DeskConfig, subject: str | None = None, attachments: list | None = None,
 ) -> Message:
     """A customer-facing reply, queued in the outbox: the agent's text is the
     body of the "reply" template, which greets and signs (a greeting or
-    sign-off of the agent's own is dropped, so neither appears twice)."""
+    sign-off of the agent's own is dropped, so neither appears twice).
+    `attachments` (app.mail.attachments.OutgoingFile) are stored with the
+    message and sent as MIME parts, within `[mail] max_attachment_bytes`."""
+    from app.mail.attachments import check_outgoing
+
     now = aware(now)
     t = begin(session, actor, reference, expected_version, "work_tickets", "reply to customers")
     text = _text(text, "reply")
+    files = list(attachments or ())
+    check_outgoing(files, config.mail.max_attachment_bytes)
     _reviewer_guard(session, t, actor)
     if t.kind == TicketKind.ESCALATION.value and t.reviewer_id != actor.id:
         raise AccessDenied(f"only the reviewer of {t.reference} may write to the customer about it")
@@ -87,7 +93,10 @@ def reply(
     msg = outbox.queue(session, t, templates.REPLY, now=now, author=actor.login, config=config, subject=subj, text=text)
     if msg is None:
         raise InputError(f"{t.reference}: the customer has no email address on file; nothing can be sent")
-    history.record(session, t.id, actor.login, "reply", now, t.status, t.status, message_id=msg.id, template="reply")
+    for f in files:
+        session.add(Attachment(message_id=msg.id, filename=f.filename, content_type=f.content_type, size=len(f.data), data=f.data))
+    history.record(session, t.id, actor.login, "reply", now, t.status, t.status, message_id=msg.id, template="reply",
+                   **({"attachments": len(files)} if files else {}))
     finish(t, actor.login, now)
     return msg
 
@@ -266,11 +275,18 @@ def timeline(session: Session, ticket_id: int, tz: str | None = None) -> list[Ti
     for e in history.events(session, ticket_id):
         items.append((e.at, 0, e.id, TimelineItem("event", e.actor, e.at, _event_text(e, tz), action=e.action, ref_id=e.id)))
     msgs = session.scalars(select(Message).where(Message.ticket_id == ticket_id).order_by(Message.created_at, Message.id))
+    files: dict[int, list[str]] = {}
+    for mid, name, size in session.execute(
+        select(Attachment.message_id, Attachment.filename, Attachment.size).join(Message, Message.id == Attachment.message_id)
+        .where(Message.ticket_id == ticket_id, Message.kind == MessageKind.OUTBOUND.value).order_by(Attachment.id)
+    ):  # files the desk sent (the customer's are listed under Evidence)
+        files.setdefault(mid, []).append(f"attached: {inert(name, limit=120, single_line=True) or 'unnamed'} ({size} bytes)")
     for m in msgs:
         who = m.author if m.kind != MessageKind.INBOUND.value else (m.from_name or m.from_addr)
+        body = inert(m.body) + ("\n" + "\n".join(files[m.id]) if m.id in files else "")
         items.append((
             m.created_at, 1, m.id,
-            TimelineItem("automatic" if m.automatic else m.kind, inert(who, single_line=True) or None, m.created_at, inert(m.body),
+            TimelineItem("automatic" if m.automatic else m.kind, inert(who, single_line=True) or None, m.created_at, body,
                          subject=inert(m.subject, single_line=True), delivery=m.delivery, ref_id=m.id),
         ))
     items.sort(key=lambda x: (x[0], x[1], x[2]))

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.config import DeskConfig
 from app.prepared import Prepared
 from app import history
-from app.workflow.templates import ACKNOWLEDGMENT, ESCALATION_ACKNOWLEDGMENT, Rendered, desk_values, render
+from app.workflow.templates import ACKNOWLEDGMENT, ESCALATION_ACKNOWLEDGMENT, Localized, Rendered, desk_values, render
 from models import Customer, Message, Ticket
 from models.enums import DeliveryState, MessageKind
 
@@ -25,7 +25,7 @@ def base_values(session: Session, t: Ticket, config: DeskConfig) -> dict[str, st
     name, and the desk's name and addresses (config)."""
     c = customer_of(session, t)
     name = (c.name or "").strip() if c else ""
-    return {"reference": t.reference, "customer_name": name or "customer", **desk_values(config)}
+    return {"reference": t.reference, "customer_name": name or Localized("customer", "customer"), **desk_values(config)}
 
 
 def customer_language(session: Session, t, config: DeskConfig) -> str:  # noqa: ANN001
@@ -105,3 +105,39 @@ def queue(session: Session, t: Ticket, template: str, *, now: datetime, author: 
     vals.update(values)
     rendered = render(template, lang=customer_language(session, t, config), config=config, **vals)
     return queue_rendered(session, t, rendered, now=now, author=author, config=config)
+
+
+# -- what the console offers as a start for a reply ------------------------------------
+def reply_templates(session: Session, t: Ticket, config: DeskConfig) -> dict[str, str]:
+    """Templates an agent may start a reply from on ticket `t` in its current
+    state, each filled strictly from the same data the workflow uses (name ->
+    the core text; the reply itself adds the greeting and signature). Templates
+    that belong to an action are never offered here: the progress update goes
+    through Extend, the final response through an escalation's Final response,
+    information requests, proposals, triage and refund mails through theirs."""
+    from app.business_calendar import desk_calendar
+    from app.workflow import templates as tpl
+    from app.workflow.intake import missing_info_text
+    from models.enums import TicketKind, TicketStatus
+
+    S = TicketStatus
+    cal = desk_calendar(config)
+    offers: dict[str, dict[str, object]] = {}
+    if t.kind == TicketKind.COMPLAINT and t.status in (S.ACKNOWLEDGED, S.INFORMATION_GATHERING, S.INVESTIGATION, S.RESOLUTION_PROPOSED):
+        offers[tpl.ACKNOWLEDGMENT] = {"resolution_due": tpl.customer_date(cal, t.resolution_due_at),
+                                      "missing_info": missing_info_text(t.info_needed)}
+        offers[tpl.ESCALATION_NOT_POSSIBLE] = {"stage": tpl.stage(t.status)}
+    if t.kind == TicketKind.COMPLAINT and t.status in (S.ESCALATED, S.CLOSED):
+        esc = session.scalars(select(Ticket).where(Ticket.escalation_of_id == t.id)).first()
+        if esc is not None:
+            offers[tpl.SECOND_ESCALATION] = {"escalation_reference": esc.reference}
+    if t.kind == TicketKind.ESCALATION and t.status in (S.SUBMITTED, S.IN_REVIEW):
+        complaint = session.get(Ticket, t.escalation_of_id) if t.escalation_of_id else None
+        if complaint is not None:
+            offers[tpl.ESCALATION_ACKNOWLEDGMENT] = {"complaint_reference": complaint.reference,
+                                                     "final_response_due": tpl.customer_date(cal, t.final_response_due_at)}
+    if not offers:
+        return {}
+    base = base_values(session, t, config)
+    lang = customer_language(session, t, config)
+    return {name: tpl.render_core(name, lang=lang, config=config, **{**base, **extra}) for name, extra in offers.items()}

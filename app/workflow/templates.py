@@ -112,9 +112,14 @@ def names(config: DeskConfig | None = None, lang: str = DEFAULT_LANGUAGE) -> lis
 
 
 def languages(config: DeskConfig | None = None) -> list[str]:
-    """Languages with a template set (built in or the desk's own)."""
-    roots = [BUILTIN_DIR] + ([Path(config.desk.templates_dir)] if config is not None and config.desk.templates_dir else [])
-    return sorted({d.name for r in roots if r.is_dir() for d in r.iterdir() if d.is_dir() and (d / f"{GREETING}.txt").is_file()})
+    """Languages with a template set (built in or the desk's own; read once a process)."""
+    return list(_languages(config.desk.templates_dir if config is not None else None))
+
+
+@lru_cache(maxsize=8)
+def _languages(own: str | None) -> tuple[str, ...]:
+    roots = [BUILTIN_DIR] + ([Path(own)] if own else [])
+    return tuple(sorted({d.name for r in roots if r.is_dir() for d in r.iterdir() if d.is_dir() and (d / f"{GREETING}.txt").is_file()}))
 
 
 def placeholders(name: str, config: DeskConfig | None = None, lang: str = DEFAULT_LANGUAGE) -> set[str]:
@@ -145,12 +150,65 @@ def _fill(name: str, t: Template, vals: dict[str, str]) -> str:
         raise InputError(f"template {name!r} is malformed: {exc}") from None
 
 
-def _values(name: str, values: dict[str, object], config: DeskConfig | None) -> dict[str, str]:
+# -- text the code fills in, worded per language -----------------------------------------
+class Localized(str):
+    """English text the desk's code fills into a template (a date, a list of
+    missing details, a stage...), which a template set in another language
+    words its own way from its `_words.toml`; English when that lacks it."""
+
+    def __new__(cls, english: str, key: str, **params: object) -> Localized:
+        obj = super().__new__(cls, english)
+        obj.key, obj.params = key, params
+        return obj
+
+    def localize(self, words: dict) -> str:
+        try:
+            if self.key == "date":
+                d = self.params["date"]
+                return words["date"].format(weekday=words["weekdays"][d.weekday()], day=d.day, month=words["months"][d.month - 1],
+                                            year=d.year)
+            if self.key == "missing_info":
+                items = "\n".join(f"- {words['fields'].get(f, f)}" for f in self.params["fields"])
+                return words["missing_info"].format(items=items)
+            if self.key == "stage":
+                return words["stages"][self.params["status"]]
+            return words[self.key].format(**self.params)
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+            return str(self)
+
+
+@lru_cache(maxsize=32)
+def _read_words(path: Path, mtime: float) -> dict:
+    import tomllib
+
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from None
+
+
+def words(lang: str, config: DeskConfig | None = None) -> dict:
+    """The language's `_words.toml` (built in, then the desk's own over it); {} for English."""
+    merged: dict = {}
+    for d in reversed(_dirs(config, lang)[:-1]):
+        path = d / "_words.toml"
+        if d.name == lang and path.is_file():
+            merged.update(_read_words(path, path.stat().st_mtime))
+    return merged
+
+
+def stage(status: str) -> Localized:
+    """A ticket's stage in the customer's words."""
+    return Localized(status.replace("_", " "), "stage", status=status)
+
+
+def _values(name: str, values: dict[str, object], config: DeskConfig | None, lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
     vals = desk_values(config)
+    wording = words(lang, config) if lang != DEFAULT_LANGUAGE and any(isinstance(v, Localized) for v in values.values()) else {}
     for k, v in values.items():
         if v is None:
             continue  # no value: the placeholder (if used) is reported missing
-        text = str(v)
+        text = v.localize(wording) if isinstance(v, Localized) and wording else str(v)
         if k in AGENT_FIELDS:
             text = agent_body(text)
             if not text.strip():
@@ -162,8 +220,8 @@ def _values(name: str, values: dict[str, object], config: DeskConfig | None) -> 
 def render_core(name: str, *, lang: str | None = None, config: DeskConfig | None = None, **values: object) -> str:
     """The template's core text alone (no greeting, no signature), filled
     strictly: what an agent starts a reply from, or a preview's middle part."""
-    _subject, body, _code = _load(name, config, lang or DEFAULT_LANGUAGE)
-    return _fill(name, body, _values(name, values, config)).strip() + "\n"
+    _subject, body, code = _load(name, config, lang or DEFAULT_LANGUAGE)
+    return _fill(name, body, _values(name, values, config, code)).strip() + "\n"
 
 
 def render(name: str, *, lang: str | None = None, config: DeskConfig | None = None, **values: object) -> Rendered:
@@ -172,7 +230,7 @@ def render(name: str, *, lang: str | None = None, config: DeskConfig | None = No
     agent text. `config` gives the desk's name, address and signature."""
     lang = (lang or (config.desk.language if config is not None else DEFAULT_LANGUAGE)).lower()
     subject_t, body_t, code = _load(name, config, lang)
-    vals = _values(name, values, config)
+    vals = _values(name, values, config, code)
     greeting = _fill(GREETING, _load(GREETING, config, code)[1], vals)
     own_signature = config.desk.signature if config is not None else None
     signature = own_signature.strip("\n") if own_signature else _fill(SIGNATURE, _load(SIGNATURE, config, code)[1], vals)
@@ -221,8 +279,9 @@ def agent_body(text: str) -> str:
 
 def customer_date(cal: BusinessCalendar, instant: datetime | None) -> str:
     """A deadline in the customer's terms: the desk-local day, e.g.
-    'Tuesday 22 December 2026' (deadlines end with that local day)."""
+    'Tuesday 22 December 2026' (deadlines end with that local day); worded
+    in the customer's language when rendered."""
     if instant is None:
-        return "as soon as possible"
+        return Localized("as soon as possible", "asap")
     d = cal.local_date(instant)
-    return f"{d.strftime('%A')} {d.day} {d.strftime('%B %Y')}"
+    return Localized(f"{d.strftime('%A')} {d.day} {d.strftime('%B %Y')}", "date", date=d)
