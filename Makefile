@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 DESK_DIR := .desk
 DEMO_DB := sqlite:///$(CURDIR)/$(DESK_DIR)/demo.sqlite
 DEMO_TICKETS ?= 2000
+SAMPLE_ORDERS := app/data/sample-orders.csv
 PYTEST_ARGS ?=
 
 .PHONY: run test bench dashboard serve clean-demo install
@@ -22,8 +23,10 @@ install: $(VENV)/.installed
 $(DESK_DIR)/demo.sqlite: | $(VENV)/.installed
 	mkdir -p $(DESK_DIR)
 	$(BIN)/esimdesk --db $(DEMO_DB) demo --tickets $(DEMO_TICKETS) --seed 7
+	$(BIN)/esimdesk --db $(DEMO_DB) orders import $(SAMPLE_ORDERS)
 
-# Opens the console on the embedded demo desk (created on first use).
+# Opens the console on the embedded demo desk (created on first use: the demo
+# generator, then the shop's sample orders through the real import).
 run: $(VENV)/.installed $(DESK_DIR)/demo.sqlite
 	$(BIN)/esimdesk --db $(DEMO_DB) db upgrade
 	$(BIN)/esimdesk --db $(DEMO_DB)

@@ -197,7 +197,8 @@ class _Builder:
                 "subject": subject, "description": None, "brand": order["brand"] if order else None,
                 "priority": self.rng.choices([1, 2, 3], [15, 70, 15])[0], "region": None, "incident_date": None,
                 "inquiry_reference": None, "info_needed": None, "out_of_scope": None, "close_reason": None,
-                "customer_id": cust["id"], "order_id": order["id"] if order else None, "assignee_id": None,
+                "customer_id": cust["id"], "order_id": order["id"] if order else None,
+                "order_number": order["number"] if order else None, "assignee_id": None,
                 "reviewer_id": None, "escalation_of_id": None, "received_at": received, "ack_due_at": None,
                 "acknowledged_at": None, "resolution_due_at": None, "resolution_communicated_at": None,
                 "final_response_due_at": None, "final_response_at": None, "review_due_at": None, "decided_at": None,
@@ -300,7 +301,7 @@ class _Builder:
         touched = self._handlers(complaint["id"])
         eligible = [s for s in self.seniors if s["login"] not in touched]
         e = self.base(TicketKind.ESCALATION, received, cust, f"Escalation: {complaint['reference']}", None)
-        e["order_id"] = complaint["order_id"]
+        e["order_id"], e["order_number"] = complaint["order_id"], complaint["order_number"]
         e["escalation_of_id"] = complaint["id"]
         e["region"] = complaint["region"]
         e["description"] = "I am not satisfied with the proposed resolution: the eSIM still does not work."
@@ -505,11 +506,16 @@ def build_demo(session: Session, tickets: int, seed: int, now: datetime, cal: Bu
             b.inquiry()
     b.quarantined(max(3, tickets // 500))
     conn = session.connection()
-    for model, rows in ((Staff, b.staff), (Customer, b.customers), (Order, b.orders), (Ticket, b.tickets),
-                        (TicketEvent, b.events), (Message, b.messages), (RefundCase, b.refunds), (Quarantine, b.quarantine)):
-        table = model.__table__
-        for i in range(0, len(rows), 10000):
-            conn.execute(insert(table), rows[i:i + 10000])
+
+    def store(*pairs) -> None:
+        for model, rows in pairs:
+            for i in range(0, len(rows), 10000):
+                conn.execute(insert(model.__table__), rows[i:i + 10000])
+
+    store((Staff, b.staff), (Customer, b.customers))
+    _import_orders(conn, b, now)  # the shop's orders arrive the way a real desk's do
+    store((Ticket, b.tickets), (TicketEvent, b.events), (Message, b.messages), (RefundCase, b.refunds),
+          (Quarantine, b.quarantine))
     conn.execute(insert(ReferenceCounter.__table__), [{"prefix": p, "year": y, "last": n} for (p, y), n in b.counters.items()])
     conn.execute(insert(DeskSetting.__table__), [
         {"key": "demo", "value": "true"}, {"key": "demo_seed", "value": str(seed)},
@@ -518,3 +524,43 @@ def build_demo(session: Session, tickets: int, seed: int, now: datetime, cal: Bu
     for t in b.tickets:
         counts[t["kind"]] = counts.get(t["kind"], 0) + 1
     return DemoResult(tickets=len(b.tickets), counts=counts, seconds=time.perf_counter() - started)
+
+
+def order_file_rows(b: _Builder) -> list[dict]:
+    """The generated orders as the shop exports them (contracts/orders.md)."""
+    by_id = {c["id"]: c for c in b.customers}
+    out = []
+    for o in b.orders:
+        c = by_id[o["customer_id"]]
+        out.append({
+            "order_number": o["number"], "policy": o["brand"], "customer_email": c["email"],
+            "purchase_at": o["purchased_at"].isoformat(), "amount_paid": o["amount"], "currency": o["currency"],
+            "payment_method": o["payment_method"], "customer_type": c["customer_type"], "quantity": o["quantity"],
+            "product": o["plan"], "delivered_at": o["delivered_at"].isoformat() if o["delivered_at"] else None,
+            "installed": o["installed"], "activated": o["activated"], "data_used_mb": o["data_used_mb"],
+            # no validity_ends_at: the demo's refund cases were decided without a validity fact
+        })
+    return out
+
+
+def _import_orders(conn, b: _Builder, now: datetime) -> None:
+    """Write the generated orders to a JSONL file and import it
+    (app.orders.importer); the tickets then point at the stored ids."""
+    import tempfile
+    from pathlib import Path
+
+    from app.orders.importer import import_orders
+
+    with tempfile.TemporaryDirectory(prefix="esimdesk-demo-") as tmp:
+        path = Path(tmp) / "demo-orders.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for row in order_file_rows(b):
+                fh.write(json.dumps(row) + "\n")
+        summary = import_orders(conn, [str(path)], now=now)
+    if summary.rejected:
+        raise AssertionError(f"demo orders rejected: {summary.errors[:3]}")
+    ids = dict(conn.execute(select(Order.__table__.c.number, Order.__table__.c.id)).all())
+    number_of = {o["id"]: o["number"] for o in b.orders}
+    for t in b.tickets:
+        if t["order_id"] is not None:
+            t["order_id"] = ids[number_of[t["order_id"]]]

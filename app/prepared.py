@@ -95,6 +95,31 @@ class Prepared:
             conn._handle_dbapi_exception(exc, compiled.sql, args, cursor, None)
         return cursor
 
+    def run_many(self, where: Session | Connection, rows: list[Mapping[str, Any]], ready: frozenset[str] = frozenset()) -> None:
+        """Execute once per parameter set with the DBAPI's executemany (bulk
+        imports); no result rows. Parameters named in `ready` are already in
+        the driver's form (their bind processors are skipped)."""
+        if not rows:
+            return
+        conn = where.connection() if isinstance(where, Session) else where
+        if not conn.in_transaction():
+            conn.begin()
+        compiled = self._compiled(conn.dialect)
+        base = {**compiled.constants, **self.defaults}
+        procs = tuple((name, proc) for name, proc in compiled.processors if name not in ready)
+        args = []
+        for params in rows:
+            values = {**base, **params}
+            for name, proc in procs:
+                if name in values:
+                    values[name] = proc(values[name])
+            args.append(tuple(values[n] for n in compiled.names) if compiled.names is not None else values)
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.executemany(compiled.sql, args)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            conn._handle_dbapi_exception(exc, compiled.sql, args, cursor, None)
+
     def first(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> tuple | None:
         return self.run(where, params).fetchone()
 

@@ -14,7 +14,8 @@ import time
 import traceback
 from pathlib import Path
 
-MODULES = ["calendar_bench", "demo_bench", "intake_bench", "console_bench", "concurrency_bench", "dashboard_bench"]
+MODULES = ["calendar_bench", "demo_bench", "intake_bench", "console_bench", "concurrency_bench", "dashboard_bench",
+           "orders_bench"]
 
 
 def main(argv: list[str] | None = None) -> int:

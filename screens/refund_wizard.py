@@ -13,6 +13,7 @@ The App provides `.desk`, `.actor`, `.config`, `.now()` and `.calendar`.
 """
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.text import Text
@@ -25,11 +26,13 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from app import refund_cases
+from app.orders import facts as order_facts
 from app.errors import DeskError, InputError, StaleTicket
 from app.refunds import (
     REASONS, Step, StepResult, decision_from_steps, evaluate_step, fact_prompt, milestones, parse_facts, policy_steps,
     version_for,
 )
+from app.refunds.facts import FACT_NAMES
 from app.refunds.policies import get_version
 from app.refunds.records import APPROVABLE
 from app.untrusted import inert
@@ -58,6 +61,10 @@ class RefundWizardScreen(Screen):
         Binding("d", "service('d')", "Deny", id="wizard.deny"),
         Binding("r", "service('r')", "Refer", id="wizard.refer"),
         Binding("escape", "close", "Close", id="wizard.close"),
+        # provenance (issue 19): where each fact came from; an agent's override with its reason
+        Binding("f", "facts", "Facts and their sources", id="wizard.facts", show=False),
+        Binding("o", "override", "Override a fact (with a reason)", id="wizard.override", show=False),
+        Binding("l", "lookup", "Look the order up again", id="wizard.lookup", show=False),
         Binding("down,j", "scroll(1)", "Scroll", show=False),
         Binding("up,k", "scroll(-1)", "Scroll", show=False),
         Binding("pagedown", "scroll(10)", "Page down", show=False),
@@ -77,6 +84,9 @@ class RefundWizardScreen(Screen):
         self.page = 0
         self.busy = False
         self.status_line = ""
+        self.sources: order_facts.TicketFactSources | None = None
+        self.overrides: dict[str, tuple[Any, Any, str]] = {}  # fact -> (order's value, agent's value, reason)
+        self.showing_facts = False
 
     # -- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -85,6 +95,8 @@ class RefundWizardScreen(Screen):
             with VerticalScroll(id="wizard-main", can_focus=False):
                 yield PolicyStepView(id="step")
                 yield Input(id="fact-input", classes="-hidden")
+                yield Input(id="override-input", classes="-hidden",
+                            placeholder="fact value reason, e.g. activated false the shop's record predates activation")
                 yield OptionList(*[Option(r.replace("_", " "), id=r) for r in REASONS], id="reason-list", classes="-hidden")
             with VerticalScroll(id="wizard-side", can_focus=False):
                 yield FindingTrail(id="trail")
@@ -93,6 +105,7 @@ class RefundWizardScreen(Screen):
 
     def on_mount(self) -> None:
         self.load()
+        self._lookup(False)
 
     def on_resize(self, event) -> None:  # noqa: ANN001
         self.set_class(event.size.width < 110, "-narrow")
@@ -115,6 +128,7 @@ class RefundWizardScreen(Screen):
         try:
             with self.app.desk.reader() as s:
                 self.view = refund_cases.load(s, self.reference)
+                self.sources = order_facts.fact_sources(s, self.view.ticket, self.app.now(), self.app.calendar.tz)
         except DeskError as exc:
             self.view = None
             self.problem = str(exc)
@@ -122,6 +136,7 @@ class RefundWizardScreen(Screen):
             return
         self.policy = self.view.case.policy
         self.facts = dict(self.view.facts)
+        self.overrides = {}
         self.version = self.view.ticket.version
         self.rewalk()
         if self.view.decision is not None and self.results and self.results[-1].decisive:
@@ -174,6 +189,7 @@ class RefundWizardScreen(Screen):
         reasons = self.query_one("#reason-list", OptionList)
         fact_input.set_class(True, "-hidden")
         reasons.set_class(True, "-hidden")
+        self.query_one("#override-input", Input).set_class(not self.showing_facts, "-hidden")
         self.query_one("#wizard-main", VerticalScroll).scroll_home(animate=False)
         header.update(self._header_text())
         self.query_one("#wizard-status", Static).update(Text(self.status_line, style="dim"))
@@ -191,6 +207,9 @@ class RefundWizardScreen(Screen):
             trail.update("")
             return
         trail.show(self.steps, self.results, min(self.page, len(self.results) - 1))
+        if self.showing_facts:
+            step_view.update(self._facts_text())
+            return
         if self.on_decision_page:
             self._render_decision(step_view)
             return
@@ -204,6 +223,55 @@ class RefundWizardScreen(Screen):
             fact_input.focus()
         else:
             self.set_focus(None)
+
+    def fact_sources(self) -> dict[str, str]:
+        """Per current fact: "order, imported 30 Nov 10:02" / "lookup, 2 min ago" / "agent"."""
+        return self.sources.of(self.facts) if self.sources is not None else {n: "agent" for n in self.facts}
+
+    def _facts_text(self) -> Text:
+        """Every fact, its value and where it came from; overrides with their reason."""
+        t = Text()
+        t.append("Facts and where they came from\n", style="bold")
+        number = self.sources.order_number if self.sources else None
+        if self.sources is None or self.sources.label is None:
+            t.append(f"No order on file{' for ' + number if number else ''}: every fact is the agent's.\n", style="dim")
+        narrow = self.has_class("-narrow")  # one line a fact: the order's full label once, above
+        if narrow and self.sources is not None and self.sources.label:
+            t.append(f"{self.sources.order_number}: {self.sources.label}\n", style="dim")
+        sources = self.fact_sources()
+        for name in FACT_NAMES:
+            if name not in self.facts:
+                continue
+            t.append(f"  {name.replace('_', ' '):<26}", style="bold")
+            value = inert(self._shown(name, self.facts[name]), limit=28, single_line=True)
+            t.append(f"{value:<{15 if narrow else 20}} ")
+            src = sources.get(name, "agent")
+            t.append(src.split(",")[0] if narrow else src, style="dim" if src != "agent" else "")
+            if name in self.overrides:
+                t.append(f" (override: {inert(self.overrides[name][2], limit=60, single_line=True)})", style="italic")
+            t.append("\n")
+        t.append("\no override a fact  ·  l look the order up  ·  f back" if narrow else
+                 "\no override a fact (type: fact value reason)  ·  l look the order up again  ·  f back to the policy",
+                 style="dim")
+        return t
+
+    def _shown(self, name: str, value: Any) -> str:
+        """A fact's value for people: desk-local times, words for enums."""
+        if value is None:
+            return "not known"
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, float):
+            return f"{value:g}"
+        if isinstance(value, str) and name.endswith("_at"):
+            try:
+                when = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            local = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(self.app.calendar.tz)
+            fmt = "%d %b %H:%M" if local.year == self.app.now().astimezone(self.app.calendar.tz).year else "%d %b %Y %H:%M"
+            return local.strftime(fmt).lstrip("0")
+        return str(value).replace("_", " ")
 
     def _header_text(self) -> Text:
         t = Text()
@@ -298,7 +366,82 @@ class RefundWizardScreen(Screen):
         main.scroll_relative(y=lines, animate=False)
 
     def action_close(self) -> None:
+        if self.showing_facts:
+            self.showing_facts = False
+            self.render_page()
+            return
         self.app.pop_screen()
+
+    def action_facts(self) -> None:
+        """Show (or leave) the facts with their sources."""
+        self.showing_facts = not self.showing_facts
+        self.render_page()
+        if self.showing_facts:
+            self.set_focus(None)
+
+    def action_override(self) -> None:
+        """Type a fact's new value and the reason (the reason goes into the history on save)."""
+        if not self.showing_facts:
+            self.showing_facts = True
+            self.render_page()
+        box = self.query_one("#override-input", Input)
+        box.value = ""
+        box.focus()
+
+    @on(Input.Submitted, "#override-input")
+    def _override_typed(self, event: Input.Submitted) -> None:
+        parts = event.value.strip().split(None, 2)
+        if len(parts) < 3:
+            self.notify("Type: fact value reason (the reason is required).", severity="warning")
+            return
+        name, raw, reason = parts
+        if name not in FACT_NAMES:
+            self.notify(f"{name}: not a fact (e.g. activated, data_used_mb, delivered_at).", severity="error")
+            return
+        value = _typed_value(raw)
+        was = (self.sources.order_facts.get(name) if self.sources else None)
+        before = self.facts.get(name)
+        self.set_fact(name, value)
+        if self.facts.get(name) is not value and self.facts.get(name) != value:
+            return  # refused (set_fact told why)
+        self.overrides[name] = (was if name not in self.overrides else self.overrides[name][0], value, reason)
+        self.status_line = (f"{name.replace('_', ' ')}: {self._shown(name, before)} → {self._shown(name, value)}; "
+                            "the reason is recorded when you save")
+        event.input.value = ""
+        self.set_focus(None)  # the wizard's keys work again
+        self.render_page()
+
+    def action_lookup(self) -> None:
+        self._lookup(True)
+
+    @work(thread=True, exclusive=True, group="order-lookup")
+    def _lookup(self, asked: bool) -> None:
+        """Look the ticket's order up when the desk lacks it or holds it stale
+        (or when asked); the outcome is one line on the ticket and here."""
+        from app.orders.lookup import needs_lookup, refresh_for_ticket
+
+        app, ref = self.app, self.reference
+        cfg = app.config.orders
+        try:
+            if not cfg.lookup:
+                if asked:
+                    app.call_from_thread(self._after_lookup, "No order lookup is configured.", False)
+                return
+            if not asked and not needs_lookup(app.desk.engine, cfg, ref, app.now()):
+                return
+            result = refresh_for_ticket(app.desk.engine, cfg, ref, now=app.now(), actor=app.actor.login)
+        except DeskError as exc:
+            app.call_from_thread(self._after_lookup, str(exc), False)
+            return
+        app.call_from_thread(self._after_lookup, result.line, result.ok)
+
+    def _after_lookup(self, line: str, ok: bool) -> None:
+        self.status_line = line
+        self.notify(line, severity="information" if ok else "warning")
+        if ok and not self.overrides and self.view is not None and self.facts == self.view.facts and not self.busy:
+            self.load()  # nothing typed yet: start again from the refreshed order
+        else:
+            self.render_page()
 
     def action_choose(self, n: int) -> None:
         """Establish the current step's missing fact with its n-th choice."""
@@ -367,10 +510,14 @@ class RefundWizardScreen(Screen):
     def _run(self, key: str) -> None:
         app, ref, v = self.app, self.reference, self.version
         facts = dict(self.facts)
+        overrides = dict(self.overrides)
+        ticket_id = self.view.ticket.id if self.view is not None else None
         try:
             with app.desk.session() as s:
                 now = app.now()
                 if key in ("s", "i"):
+                    if overrides:
+                        order_facts.record_overrides(s, app.actor, ticket_id, overrides, now)
                     d = refund_cases.record_facts(s, app.actor, ref, facts, expected_version=v, now=now, cal=app.calendar)
                     msg = f"Saved: {d['outcome']} ({', '.join(d['sections'])})."
                     if key == "i":
@@ -407,3 +554,20 @@ class RefundWizardScreen(Screen):
             self.load()
         else:
             self.render_page()
+
+
+def _typed_value(raw: str) -> Any:
+    """An override's typed value: yes/no/true/false, "unknown", a number, else the text (a date-time)."""
+    low = raw.lower()
+    if low in ("true", "yes"):
+        return True
+    if low in ("false", "no"):
+        return False
+    if low in ("unknown", "null", "none", "-"):
+        return None
+    try:
+        return int(raw) if low.isdigit() else float(raw)
+    except ValueError:
+        return raw
+
+

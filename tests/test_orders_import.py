@@ -188,3 +188,14 @@ def test_cli_prints_the_summary_and_exits_0_or_2(tmp_path):
                        capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert p.returncode == 2 and p.stdout == "" and len(p.stderr.strip().splitlines()) == 1
     assert "gone.jsonl: no such file" in p.stderr
+
+
+def test_the_bulk_paths_datetime_form_is_sqlalchemys():
+    from sqlalchemy.dialects import sqlite
+
+    from app.orders.store import _sqlite_datetime
+
+    dialect = sqlite.dialect()
+    proc = Order.__table__.c.purchased_at.type.dialect_impl(dialect).bind_processor(dialect)
+    for dt in (datetime(2026, 11, 30, 10, 2, tzinfo=UTC), datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), None):
+        assert _sqlite_datetime(dt) == proc(dt)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -72,16 +72,17 @@ def ticket_order_facts(session: Session, t: Ticket) -> dict[str, Any]:
     return out
 
 
-def source_label(order: Order, now: datetime) -> str:
+def source_label(order: Order, now: datetime, tz: tzinfo | None = None) -> str:
     """Where the order's facts came from, for people: "order, imported 30 Nov
-    10:02" / "lookup, 2 min ago" / "order" (written before imports existed)."""
+    10:02" (desk-local time with `tz`) / "lookup, 2 min ago" / "order"
+    (written before imports existed)."""
     when = order.refreshed_at
     if order.source == "lookup" and when is not None:
         minutes = max(0, int((_aware(now) - _aware(when)).total_seconds() // 60))
         ago = "just now" if minutes < 1 else f"{minutes} min ago" if minutes < 120 else f"{minutes // 60} h ago"
         return f"lookup, {ago}"
     if order.source == "import" and when is not None:
-        return f"order, imported {_aware(when).strftime('%d %b %H:%M').lstrip('0')}"
+        return f"order, imported {_aware(when).astimezone(tz or UTC).strftime('%d %b %H:%M').lstrip('0')}"
     return "order"
 
 
@@ -120,13 +121,13 @@ class TicketFactSources:
         return provenance(self.order_facts, facts, self.label)
 
 
-def fact_sources(session: Session, t: Ticket, now: datetime) -> TicketFactSources:
+def fact_sources(session: Session, t: Ticket, now: datetime, tz: tzinfo | None = None) -> TicketFactSources:
     order = session.get(Order, t.order_id) if t.order_id else None
     if order is None:
         return TicketFactSources(t.order_number, {}, None)
     cust = session.get(Customer, t.customer_id) if t.customer_id else None
     return TicketFactSources(order.number, facts_of_order(order, t.received_at, cust.customer_type if cust else None),
-                             source_label(order, now))
+                             source_label(order, now, tz))
 
 
 def record_overrides(session: Session, actor: Actor, ticket_id: int, overrides: dict[str, tuple[Any, Any, str]],
