@@ -14,7 +14,7 @@ import time
 import traceback
 from pathlib import Path
 
-MODULES = ["calendar_bench", "demo_bench", "intake_bench", "console_bench", "concurrency_bench", "dashboard_bench"]
+MODULES = ["calendar_bench", "demo_bench", "intake_bench", "console_bench", "concurrency_bench", "dashboard_bench", "search_bench"]
 
 
 def main(argv: list[str] | None = None) -> int:
