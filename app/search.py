@@ -170,23 +170,32 @@ class Hit:
         }
 
 
+RANK_WINDOW = 2000  # an unselective query ranks only its newest matches
+
+
 def ranked_ids(session: Session, q: Query, *, limit: int = 20, kind: str | None = None, status: str | None = None) -> list[int]:
-    """Ticket ids matching `q`, best first."""
+    """Ticket ids matching `q`, best first.
+
+    A query matching more than RANK_WINDOW tickets ("esim") ranks the
+    RANK_WINDOW newest of them: each index hands its matches over newest
+    first and stops there, so its cost does not grow with the desk."""
     filters = []
     if kind:
         filters.append(Ticket.kind == kind)
     if status:
         filters.append(Ticket.status == status)
     if _is_sqlite(session):
-        rank = literal_column("search_fts.rank")
-        stmt = (select(_FTS.c.rowid).join(Ticket, Ticket.id == _FTS.c.rowid)
-                .where(literal_column("search_fts").op("MATCH")(bindparam("fts_q", fts5_expression(q))), *filters)
-                .order_by(rank, _FTS.c.rowid.desc()))
+        match = literal_column("search_fts").op("MATCH")(bindparam("fts_q", fts5_expression(q)))
+        newest = select(_FTS.c.rowid.label("id"), literal_column("search_fts.rank").label("rank")).select_from(_FTS)
+        if filters:
+            newest = newest.join(Ticket, Ticket.id == _FTS.c.rowid)
+        window = newest.where(match, *filters).order_by(_FTS.c.rowid.desc()).limit(RANK_WINDOW).subquery()
+        stmt = select(window.c.id).order_by(window.c.rank, window.c.id.desc())
     else:
         tsq = pg_tsquery(q)
-        stmt = (select(_DOC.c.ticket_id).join(Ticket, Ticket.id == _DOC.c.ticket_id)
-                .where(_DOC.c.doc.op("@@")(tsq), *filters)
-                .order_by(func.ts_rank(_DOC.c.doc, tsq).desc(), _DOC.c.ticket_id.desc()))
+        newest = (select(_DOC.c.ticket_id.label("id"), _DOC.c.doc).join(Ticket, Ticket.id == _DOC.c.ticket_id)
+                  .where(_DOC.c.doc.op("@@")(tsq), *filters).order_by(_DOC.c.ticket_id.desc()).limit(RANK_WINDOW)).subquery()
+        stmt = select(newest.c.id).order_by(func.ts_rank(newest.c.doc, tsq).desc(), newest.c.id.desc())
     return list(session.scalars(stmt.limit(limit)))
 
 
@@ -214,27 +223,36 @@ def search(session: Session, text: str, *, limit: int = 20, kind: str | None = N
 
 
 # -- where it matched, and a snippet ------------------------------------------------------
-def _spans(text: str) -> list[tuple[str, int, int]]:
-    return [(fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+_FOLDS: dict[str, str] = {}  # a base letter -> a regex class of every letter that folds to it
 
 
-def _find(words: list[tuple[str, int, int]], term: Term) -> int | None:
-    """Character offset where `term` occurs in `words`, or None."""
-    toks = term.tokens
-    n = len(toks)
-    if not n:
-        return None
-    for i in range(len(words) - n + 1):
-        ok = True
-        for j, tok in enumerate(toks):
-            w = words[i + j][0]
-            last = j == n - 1
-            if not (w == tok or (last and term.prefix and w.startswith(tok))):
-                ok = False
-                break
-        if ok:
-            return words[i][1]
-    return None
+def _fold_classes() -> dict[str, str]:
+    if not _FOLDS:
+        groups: dict[str, set[str]] = {}
+        # ASCII, Latin-1 and Latin Extended A/B, Greek, Cyrillic, Latin Extended Additional
+        spans = ((0x30, 0x7B), (0xC0, 0x250), (0x370, 0x530), (0x1E00, 0x1F00))
+        for ch in (chr(cp) for a, b in spans for cp in range(a, b)):
+            if ch.isalnum():
+                f = fold(ch)
+                if len(f) == 1:
+                    groups.setdefault(f, set()).update({ch, ch.upper(), ch.lower()})
+        for base, chars in groups.items():
+            _FOLDS[base] = "[" + "".join(sorted(re.escape(c) for c in chars if len(c) == 1)) + "]"
+    return _FOLDS
+
+
+def term_pattern(term: Term) -> re.Pattern[str]:
+    """A regex finding `term` in raw text as the index does: whole words (the
+    last one as a prefix when `term.prefix`), in a row, any case or accent."""
+    classes = _fold_classes()
+    words = ["".join(classes.get(c, re.escape(c)) for c in tok) for tok in term.tokens]
+    tail = "" if term.prefix else r"(?![^\W_])"
+    return re.compile(r"(?<![^\W_])" + r"[\W_]+".join(words) + tail, re.IGNORECASE)
+
+
+def _find(text: str, pattern: re.Pattern[str]) -> int | None:
+    m = pattern.search(text)
+    return None if m is None else m.start()
 
 
 def snippet_at(text: str, offset: int, width: int = SNIPPET_CHARS) -> str:
@@ -252,15 +270,16 @@ def snippet_at(text: str, offset: int, width: int = SNIPPET_CHARS) -> str:
 def locate(fields: list[tuple[str, str]], q: Query) -> tuple[str, str] | None:
     """(snippet, matched_in) for the field holding the most of the query's
     words (the first such field in the order given), or None."""
+    patterns = [term_pattern(t) for t in q.include]
     best: tuple[int, str, str, int] | None = None
-    for where, text in fields:
-        if not text:
+    for where, raw in fields:
+        if not raw:
             continue
-        words = _spans(text)
-        offsets = [o for o in (_find(words, t) for t in q.include) if o is not None]
+        text = unicodedata.normalize("NFC", raw)
+        offsets = [o for o in (_find(text, p) for p in patterns) if o is not None]
         if offsets and (best is None or len(offsets) > best[0]):
             best = (len(offsets), where, text, min(offsets))
-            if len(offsets) == len(q.include):
+            if len(offsets) == len(patterns):
                 break
     if best is None:
         return None

@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 
 MODULES = ["calendar_bench", "demo_bench", "intake_bench", "console_bench", "concurrency_bench", "dashboard_bench",
-           "orders_bench"]
+           "orders_bench", "search_bench"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,7 +142,7 @@ BEGIN
   WHERE t.id = ANY(tids)
   ON CONFLICT (ticket_id) DO UPDATE SET doc = EXCLUDED.doc;
 END $$""")
-    op.execute("""
+    op.execute(f"""
 CREATE FUNCTION search_on_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_TABLE_NAME = 'ticket' THEN
@@ -151,6 +151,15 @@ BEGIN
     IF TG_OP = 'DELETE' THEN
       PERFORM search_reindex(ARRAY[OLD.ticket_id]);
       RETURN OLD;
+    ELSIF TG_OP = 'INSERT' THEN
+      -- a new message adds its words to the document (no re-reading of the
+      -- thread); a document near tsvector's 1 MB limit is rebuilt (capped)
+      UPDATE search_doc SET doc = doc || setweight(to_tsvector('simple', search_norm(left(NEW.body, {cap}))),
+        CASE WHEN NEW.kind = 'note' THEN 'D' ELSE 'C' END::"char")
+      WHERE ticket_id = NEW.ticket_id AND pg_column_size(doc) < 400000;
+      IF NOT FOUND THEN
+        PERFORM search_reindex(ARRAY[NEW.ticket_id]);
+      END IF;
     ELSIF TG_OP = 'UPDATE' AND OLD.ticket_id <> NEW.ticket_id THEN
       PERFORM search_reindex(ARRAY[OLD.ticket_id, NEW.ticket_id]);
     ELSE
