@@ -260,7 +260,7 @@ class TicketDetailScreen(Screen):
         Binding("escape", "back", "Back", id="back"),
         *[Binding(key, f"act('{name}')", words, id=name) for name, (key, words) in ACTIONS.items()],
         Binding("u", "recall", "Take back mail still held", show=False, id="recall"),
-        Binding("g", "open_related", "Open the escalated complaint", show=False, id="open_related"),
+        Binding("g", "open_related", "Open the complaint", id="open_related"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
     ]
 
