@@ -106,7 +106,7 @@ class EscalationQueueScreen(Screen):
     CSS_PATH = "escalation_queue.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
-        Binding("g", "open_complaint", "Open the complaint", id="open_related"),
+        Binding("C", "open_complaint", "Open the complaint", id="open_related"),
     ]
 
     class Rows(Message):

@@ -489,7 +489,7 @@ class RefundWizardScreen(Screen):
 
     def _after(self, message: str, severity: str, reload: bool) -> None:
         self.busy = False
-        self.status_line = message
+        self.status_line = message = labels.in_words(message)
         self.notify(message, severity=severity)
         if reload:  # saved, or a colleague changed the ticket: show what is stored now
             self.load()
