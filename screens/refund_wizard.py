@@ -288,7 +288,7 @@ class RefundWizardScreen(Screen):
         for when, what in ((c.approved_at, "approved"), (c.initiated_at, "refund initiated"),
                            (c.completed_at, "completed")):
             if when is not None:
-                out.append((cal.local_date(when).isoformat(), what))
+                out.append((cal.local_date(when).strftime("%a %d %b %Y"), what))
         return out
 
     # -- navigation ------------------------------------------------------------------
