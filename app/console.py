@@ -255,17 +255,17 @@ class EsimdeskApp(App):
 
     # -- command palette -------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        yield from super().get_system_commands(screen)  # its Quit is the only one: q is that action too
         seen: set[str] = set()
         for key, active in screen.active_bindings.items():
             b = active.binding
-            if b.system or not b.description or b.action in seen or b.action in ("command_palette",):
+            if b.system or not b.description or b.action in seen or b.action in ("command_palette", "quit"):
                 continue
             seen.add(b.action)
             if not active.enabled:
                 continue
             yield SystemCommand(
                 b.description,
-                f"{b.action.replace('_', ' ')} — key {b.key_display or self.get_key_display(b)}",
+                f"key {b.key_display or self.get_key_display(b)}",
                 partial(self.call_later, self.run_action, b.action, active.node),
             )

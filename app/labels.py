@@ -5,6 +5,7 @@ back to their words with underscores removed, never to a code name.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -106,3 +107,12 @@ def local_time(at: datetime | None, tz: ZoneInfo | str, *, year: bool = True) ->
         return ""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     return at.astimezone(zone).strftime("%a %d %b %Y %H:%M" if year else "%a %d %b %H:%M")
+
+
+_RAW = re.compile(r"\b(" + "|".join(sorted({k for k in (*STATUS, *CLOSE_REASON) if "_" in k}, key=len, reverse=True)) + r")\b")
+
+
+def in_words(text: str) -> str:
+    """A service's message for a person: stored state and reason names in its
+    words replaced by their labels ('is information_gathering' -> 'is waiting for information')."""
+    return _RAW.sub(lambda m: STATUS.get(m.group(1)) or CLOSE_REASON.get(m.group(1)) or words(m.group(1)), text)

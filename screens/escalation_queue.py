@@ -43,15 +43,28 @@ def reviewable(session, actor, now) -> list[QueueRow]:
     q = QueueQuery(view="escalations", sort="due")
     rows = queue_query.page(session, q, now, 0, 100_000)
     if not actor.can("review_escalations"):
-        return rows if actor.can("review_queue_view") else []
+        return [_with_complaint(session, r) for r in rows] if actor.can("review_queue_view") else []
     out = []
     for r in rows:
         t = session.get(Ticket, r.id)
         if t.reviewer_id not in (None, actor.id):
             continue
         if t.reviewer_id == actor.id or ineligibility(session, t, actor) is None:
-            out.append(r)
+            out.append(_with_complaint(session, r, t))
     return out
+
+
+def _with_complaint(session, row: QueueRow, t=None) -> QueueRow:  # noqa: ANN001
+    """The row with the escalated complaint's full reference first in its
+    subject (so even 80 columns show which complaint it escalates)."""
+    from models import Ticket
+
+    t = t or session.get(Ticket, row.id)
+    orig = session.get(Ticket, t.escalation_of_id) if t is not None and t.escalation_of_id else None
+    if orig is None:
+        return row
+    rest = (row.subject or "").replace(orig.reference, "").replace("Escalation:", "").strip(" :-·")
+    return row._replace(subject=f"{orig.reference}  {rest}".strip())
 
 
 @dataclass
@@ -91,7 +104,10 @@ class EscalationQueueScreen(Screen):
     """Escalations awaiting a senior's final response."""
 
     CSS_PATH = "escalation_queue.tcss"
-    BINDINGS = [Binding("escape", "back", "Back", id="back")]
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("C", "open_complaint", "Open the complaint", id="open_related"),
+    ]
 
     class Rows(Message):
         def __init__(self, rows: list[QueueRow]) -> None:
@@ -146,7 +162,7 @@ class EscalationQueueScreen(Screen):
         self.post_message(self.Side(sbs))
 
     def on_escalation_queue_screen_side(self, message: Side) -> None:
-        sbs = message.sbs
+        sbs = self._sbs = message.sbs
         self.query_one("#esc-resolution", Static).update(
             Text.assemble((f"Original resolution ({sbs.complaint})\n", "bold"), inert(sbs.resolution, limit=2000)))
         self.query_one("#esc-reason", Static).update(
@@ -158,3 +174,9 @@ class EscalationQueueScreen(Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def action_open_complaint(self) -> None:
+        """The complaint the highlighted escalation escalates (escape comes back here)."""
+        sbs = getattr(self, "_sbs", None)
+        if sbs is not None and sbs.complaint != "?":
+            self.app.open_ticket(sbs.complaint)

@@ -8,13 +8,21 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+SCREEN_TITLES: dict[str, str] = {
+    "QueueScreen": "the queue", "TicketDetailScreen": "a ticket", "EscalationQueueScreen": "the escalation queue",
+    "QuarantineScreen": "quarantined mail", "RefundWizardScreen": "the refund wizard", "DashboardScreen": "the dashboard",
+}
+
 SCREEN_NOTES: dict[str, str] = {
     "QueueScreen": "The queue: every ticket in the chosen view, most urgent first. 1-9 switch views, / filters "
                    "as you type (reference, customer, email, subject, order number), s cycles the sort (due, age, "
                    "priority). SLA: time left on the clock that governs the ticket; yellow = at risk, red = breached, "
                    "'paused' = waiting on the customer. Colleagues' changes appear by themselves.",
     "TicketDetailScreen": "One ticket: its clocks, the timeline (yellow = internal note, green = reply to the customer, "
-                          "blue = the customer), and only the next steps the workflow allows for you now.",
+                          "blue = the customer), and only the next steps the workflow allows for you now. Mail to the "
+                          "customer is shown exactly as it will be sent before it is queued (enter sends, escape goes "
+                          "back to editing); it then waits a moment, during which u takes it back. Closing, triage and "
+                          "final responses ask first. A key that is not available says why.",
     "EscalationQueueScreen": "Escalations you may review (you never touched the complaint), with the 5-business-day "
                              "countdown, the original resolution and the customer's reason side by side.",
     "QuarantineScreen": "Mail that could not be ingested, shown as inert text. Release it as a ticket or discard it; both are logged.",
@@ -54,7 +62,7 @@ class HelpScreen(ModalScreen):
     def compose(self) -> ComposeResult:
         name = type(self.under).__name__
         text = Text()
-        text.append(f"Help — {name.replace('Screen', '')}\n\n", style="bold")
+        text.append(f"Help for {SCREEN_TITLES.get(name, 'this screen')}\n\n", style="bold")
         note = SCREEN_NOTES.get(name)
         if note:
             text.append(note + "\n\n")

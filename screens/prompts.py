@@ -23,6 +23,8 @@ class _Prompt(ModalScreen):
         if self.app.is_headless:  # a steady cursor keeps headless runs (tests, snapshots) deterministic
             for w in self.query("Input, TextArea"):
                 w.cursor_blink = False
+        for ta in self.query(TextArea):  # text given back for editing: continue where it ends
+            ta.move_cursor(ta.document.end)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -13,6 +13,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from app.errors import DeskError
+from app.labels import local_time
 from app.untrusted import inert
 
 
@@ -69,7 +70,7 @@ class QuarantineScreen(Screen):
         ol = self.query_one(OptionList)
         ol.clear_options()
         for q in self.items:
-            line = Text(f"{q.received_at:%Y-%m-%d %H:%M}  ")
+            line = Text(f"{local_time(q.received_at, self.app.config.calendar.timezone)}  ")
             line.append(inert(q.sender, limit=30, single_line=True) or "(no sender)")
             line.append("  ")
             line.append(inert(q.subject, limit=50, single_line=True) or "(no subject)", style="italic")

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
+from rich.style import Style as RichStyle
 from rich.text import Text
 from sqlalchemy.exc import OperationalError
 from textual import on, work
@@ -162,7 +163,9 @@ class QueueScreen(Screen):
             title.append(f"  ·  filter: {self.text}")
         self.query_one("#queue-title", Static).update(title)
         views = Text()
-        cur = self.get_component_rich_style("queue--view-current")
+        # the current view in reverse video: unmistakable in every theme (the screen's
+        # component-class rule alone did not reach the strip)
+        cur = self.get_component_rich_style("queue--view-current") + RichStyle(reverse=True, bold=True)
         normal = self.get_component_rich_style("queue--view")
         key = self.get_component_rich_style("queue--key")
         short = self.app.size.width < 120

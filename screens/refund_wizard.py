@@ -25,19 +25,21 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from app import refund_cases
+from app import labels, refund_cases
 from app.orders import facts as order_facts
 from app.errors import DeskError, InputError, StaleTicket
 from app.refunds import (
     REASONS, Step, StepResult, decision_from_steps, evaluate_step, fact_prompt, milestones, parse_facts, policy_steps,
     version_for,
 )
-from app.refunds.facts import FACT_NAMES
+from app.refunds.facts import FACT_NAMES, FACT_PROMPTS
 from app.refunds.policies import get_version
 from app.refunds.records import APPROVABLE
 from app.untrusted import inert
 from widgets.policy_step import FindingTrail, PolicyStepView
 
+# keys that queue customer mail or cannot be undone: shown (mail as sent) and confirmed first
+CONFIRM_FIRST = ("i", "a", "m", "c", "d", "r")
 # facts typed in rather than chosen (fact_prompt gives no choices)
 NUMBER_FACTS = ("partial_amount",)
 
@@ -50,16 +52,18 @@ class RefundWizardScreen(Screen):
     BINDINGS = [
         Binding("left,b", "back", "Back", id="wizard.back"),
         Binding("right,enter", "forward", "Forward", id="wizard.forward"),
+        Binding("home", "first_step", "First step", id="wizard.first"),
+        Binding("e", "change_answer", "Change answer", id="wizard.change"),
         Binding("1", "choose(1)", "Answer 1", show=False),
         Binding("2", "choose(2)", "Answer 2", show=False),
         Binding("3", "choose(3)", "Answer 3", show=False),
         Binding("s", "service('s')", "Save decision", id="wizard.save"),
         Binding("i", "service('i')", "Request info", id="wizard.request_info"),
-        Binding("a", "service('a')", "Approve", id="wizard.approve"),
-        Binding("m", "service('m')", "Mark initiated", id="wizard.initiated"),
-        Binding("c", "service('c')", "Complete", id="wizard.complete"),
-        Binding("d", "service('d')", "Deny", id="wizard.deny"),
-        Binding("r", "service('r')", "Refer", id="wizard.refer"),
+        Binding("a", "service('a')", "Approve refund", id="wizard.approve"),
+        Binding("m", "service('m')", "Mark refund initiated", id="wizard.initiated"),
+        Binding("c", "service('c')", "Complete refund", id="wizard.complete"),
+        Binding("d", "service('d')", "Deny refund", id="wizard.deny"),
+        Binding("r", "service('r')", "Refer elsewhere", id="wizard.refer"),
         Binding("escape", "close", "Close", id="wizard.close"),
         # provenance (issue 19): where each fact came from; an agent's override with its reason
         Binding("f", "facts", "Facts and their sources", id="wizard.facts", show=False),
@@ -112,6 +116,10 @@ class RefundWizardScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The footer shows a service key only where it applies."""
+        if action == "change_answer":
+            return bool(self._answered_here())
+        if action == "first_step":
+            return self.page > 0 and bool(self.results)
         if action != "service":
             return True
         return parameters[0] in self.available_keys()
@@ -286,7 +294,7 @@ class RefundWizardScreen(Screen):
             if v.order_number:
                 t.append(f"  {v.order_number}", style="dim")
             t.append(f"  {self.policy} policy", style="bold")
-            t.append(f"  {v.ticket.status}", style="dim")
+            t.append(f"  {labels.status(v.ticket.status)}", style="dim")
         return t
 
     def _timeline(self, d: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
@@ -347,7 +355,7 @@ class RefundWizardScreen(Screen):
         for when, what in ((c.approved_at, "approved"), (c.initiated_at, "refund initiated"),
                            (c.completed_at, "completed")):
             if when is not None:
-                out.append((cal.local_date(when).isoformat(), what))
+                out.append((cal.local_date(when).strftime("%a %d %b %Y"), what))
         return out
 
     # -- navigation ------------------------------------------------------------------
@@ -360,6 +368,30 @@ class RefundWizardScreen(Screen):
         if self.results and self.page < len(self.results):
             self.page += 1
             self.render_page()
+
+    def action_first_step(self) -> None:
+        if self.results and self.page > 0:
+            self.page = 0
+            self.render_page()
+
+    def _answered_here(self) -> list[str]:
+        """The facts the current step read that a person can answer (they have a question)."""
+        if self.busy or not self.results or self.on_decision_page or self.page >= len(self.steps):
+            return []
+        step = self.steps[self.page]
+        return [n for n in step.reads if self.facts.get(n) is not None and n in FACT_PROMPTS]
+
+    def action_change_answer(self) -> None:
+        """Ask this step's question again: its answers are cleared, and every later
+        step is evaluated afresh once it is answered (the walk is re-run)."""
+        names = self._answered_here()
+        if not names:
+            return
+        for name in names:
+            self.facts[name] = None
+        self.rewalk()
+        self.status_line = f"Step {self.page + 1}: answer again; the later steps follow the new answer."
+        self.render_page()
 
     def action_scroll(self, lines: int) -> None:
         main = self.query_one("#wizard-main", VerticalScroll)
@@ -504,41 +536,96 @@ class RefundWizardScreen(Screen):
             self.notify("That action does not apply to this case now.", severity="warning")
             return
         self.busy = True
-        self._run(key)
+        if key in CONFIRM_FIRST:
+            self._preview(key)
+        else:
+            self._run(key)
 
-    @work(thread=True, exclusive=True, group="refund-save")
-    def _run(self, key: str) -> None:
+    def _call(self, key: str):  # noqa: ANN202
+        """The service behind `key` as `call(session, now) -> what to say`."""
         app, ref, v = self.app, self.reference, self.version
         facts = dict(self.facts)
         overrides = dict(self.overrides)
         ticket_id = self.view.ticket.id if self.view is not None else None
+
+        def call(s, now) -> str:  # noqa: ANN001
+            if key in ("s", "i"):
+                if overrides:
+                    order_facts.record_overrides(s, app.actor, ticket_id, overrides, now)
+                d = refund_cases.record_facts(s, app.actor, ref, facts, expected_version=v, now=now, cal=app.calendar)
+                if key == "i":
+                    refund_cases.request_information(s, app.actor, ref, expected_version=None, now=now, config=app.config)
+                    return f"Saved: {labels.words(d['outcome'])}; information requested, review clock paused."
+                return f"Saved: {labels.words(d['outcome'])} ({', '.join(d['sections'])})."
+            if key == "a":
+                ms = refund_cases.approve(s, app.actor, ref, expected_version=v, now=now, cal=app.calendar, config=app.config)
+                due = ms[0].get("due_date") if ms else None
+                return f"Approved; initiation due {due or 'n/a'}; notice queued."
+            if key == "m":
+                refund_cases.mark_initiated(s, app.actor, ref, expected_version=v, now=now, cal=app.calendar, config=app.config)
+                return "Refund initiated; notice queued."
+            if key == "c":
+                refund_cases.complete(s, app.actor, ref, expected_version=v, now=now)
+                return "Refund case completed and closed."
+            if key == "d":
+                refund_cases.deny(s, app.actor, ref, expected_version=v, now=now, config=app.config)
+                return "Denial sent; case closed."
+            refund_cases.refer(s, app.actor, ref, expected_version=v, now=now, config=app.config)
+            return "Referral sent; case closed."
+
+        return call
+
+    def _headline(self, key: str) -> str:
+        """What `key` will do, and to whom (the confirmation's first line)."""
+        v = self.view
+        who = (inert(v.customer_name, limit=60, single_line=True) if v else "") or "the customer"
+        d = self.decision() or {}
+        money = f"{float(d.get('max_refund') or 0):.2f} {self.facts.get('currency') or ''}".strip()
+        return {
+            "i": f"Save the facts of {self.reference} and ask {who} for the missing information; the review clock pauses.",
+            "a": f"Approve the refund on {self.reference}: up to {money} to {who}; the initiation clock starts.",
+            "m": f"Mark the refund on {self.reference} as sent to the payment processor; {who} is told.",
+            "c": f"Complete {self.reference}: the case closes for {who}. Only when the money arrived or the alternative was given.",
+            "d": f"Deny the refund on {self.reference}: {who} gets the denial and the case closes.",
+            "r": f"Refer {self.reference} elsewhere: {who} is told where to turn and the case closes.",
+        }[key]
+
+    @work(thread=True, exclusive=True, group="refund-save")
+    def _preview(self, key: str) -> None:
+        from app.workflow.preview import mail_preview
+
+        app = self.app
+        try:
+            mails = mail_preview(app.desk, app.actor.login, self._call(key), app.now())
+        except StaleTicket as exc:
+            app.call_from_thread(self._after, str(exc), "error", True)
+            return
+        except DeskError as exc:
+            app.call_from_thread(self._after, str(exc), "error", False)
+            return
+        app.call_from_thread(self._confirm, key, mails)
+
+    def _confirm(self, key: str, mails: list) -> None:
+        from screens.confirm import ConfirmScreen
+
+        headline = self._headline(key) + ("" if mails else " No mail is sent.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run(key)
+            else:
+                self.busy = False
+                self.render_page()
+
+        self.app.push_screen(ConfirmScreen(headline, mails, back="Not now"), answered)
+
+    @work(thread=True, exclusive=True, group="refund-save")
+    def _run(self, key: str) -> None:
+        app = self.app
+        call = self._call(key)
         try:
             with app.desk.session() as s:
-                now = app.now()
-                if key in ("s", "i"):
-                    if overrides:
-                        order_facts.record_overrides(s, app.actor, ticket_id, overrides, now)
-                    d = refund_cases.record_facts(s, app.actor, ref, facts, expected_version=v, now=now, cal=app.calendar)
-                    msg = f"Saved: {d['outcome']} ({', '.join(d['sections'])})."
-                    if key == "i":
-                        refund_cases.request_information(s, app.actor, ref, expected_version=None, now=now, config=app.config)
-                        msg = f"Saved: {d['outcome']}; information requested, review clock paused."
-                elif key == "a":
-                    ms = refund_cases.approve(s, app.actor, ref, expected_version=v, now=now, cal=app.calendar, config=app.config)
-                    due = ms[0].get("due_date") if ms else None
-                    msg = f"Approved; initiation due {due or 'n/a'}; notice queued."
-                elif key == "m":
-                    refund_cases.mark_initiated(s, app.actor, ref, expected_version=v, now=now, cal=app.calendar, config=app.config)
-                    msg = "Refund initiated; notice queued."
-                elif key == "c":
-                    refund_cases.complete(s, app.actor, ref, expected_version=v, now=now)
-                    msg = "Refund case completed and closed."
-                elif key == "d":
-                    refund_cases.deny(s, app.actor, ref, expected_version=v, now=now, config=app.config)
-                    msg = "Denial sent; case closed."
-                else:  # "r"
-                    refund_cases.refer(s, app.actor, ref, expected_version=v, now=now, config=app.config)
-                    msg = "Referral sent; case closed."
+                msg = call(s, app.now())
         except StaleTicket as exc:
             app.call_from_thread(self._after, str(exc), "error", True)
         except DeskError as exc:
@@ -548,7 +635,7 @@ class RefundWizardScreen(Screen):
 
     def _after(self, message: str, severity: str, reload: bool) -> None:
         self.busy = False
-        self.status_line = message
+        self.status_line = message = labels.in_words(message)
         self.notify(message, severity=severity)
         if reload:  # saved, or a colleague changed the ticket: show what is stored now
             self.load()

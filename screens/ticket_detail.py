@@ -162,7 +162,7 @@ def load_detail(session, reference: str, actor, config=None) -> DetailData:
         orig = session.get(Ticket, t.escalation_of_id)
         if orig is not None:
             data.related_reference = orig.reference
-            data.related.append(f"escalation of {orig.reference} ({labels.status(orig.status)}) · g opens it")
+            data.related.append(f"escalation of {orig.reference} ({labels.status(orig.status)}) · C opens it")
             prop = latest_proposal(session, orig)
             if prop:
                 data.related.append("original resolution: " + inert(prop, limit=400, single_line=True))
@@ -284,7 +284,7 @@ class TicketDetailScreen(Screen):
         Binding("escape", "back", "Back", id="back"),
         *[Binding(key, f"act('{name}')", words, id=name) for name, (key, words) in ACTIONS.items()],
         Binding("u", "recall", "Take back mail still held", show=False, id="recall"),
-        Binding("g", "open_related", "Open the escalated complaint", show=False, id="open_related"),
+        Binding("C", "open_related", "Open the complaint", id="open_related"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
         *[Binding(str(n), f"open_linked({n})", f"Open linked item {n}", show=False, id=f"open_linked_{n}")
           for n in range(1, 10)],
@@ -764,7 +764,9 @@ class TicketDetailScreen(Screen):
         app.call_from_thread(self._ask, done, call, headline, mails, edit, dangerous)
 
     def _refused(self, text: str, edit: Callable[[], None] | None) -> None:
-        self.notify(text, severity="error", timeout=6)
+        from app.labels import in_words
+
+        self.notify(in_words(text), severity="error", timeout=6)
         if edit is not None:
             edit()  # the text comes back for a retry
 
@@ -783,7 +785,7 @@ class TicketDetailScreen(Screen):
             elif edit is not None:
                 edit()
 
-        self.app.push_screen(ConfirmScreen(headline, mails), answered)
+        self.app.push_screen(ConfirmScreen(headline, mails, back=None if edit else "Not now"), answered)
 
     def action_recall(self) -> None:
         if self.data is None or self.busy:
@@ -851,6 +853,8 @@ class TicketDetailScreen(Screen):
             self.busy = False
 
     def on_ticket_detail_screen_done(self, message: Done) -> None:
-        self.notify(message.text, severity=message.severity, timeout=6 if message.severity == "error" else 3)
+        from app.labels import in_words
+
+        self.notify(in_words(message.text), severity=message.severity, timeout=6 if message.severity == "error" else 3)
         if message.reload and message.gen == self._gen:
             self.load()

@@ -159,9 +159,7 @@ async def test_needs_info_ends_with_information_request_that_pauses(desk, agent)
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         await walk_to_decision(pilot)
-        await pilot.press("i")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _press_and_wait(pilot, "i")
         assert "information requested" in app.screen.status_line
     with desk.reader() as s:
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
@@ -184,9 +182,7 @@ async def test_save_then_approve_from_the_wizard(desk, agent):
         await pilot.pause()
         assert app.screen.view.ticket.status == "decided"
         assert "[a] approve" in page_text(app.screen)
-        await pilot.press("a")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await _press_and_wait(pilot, "a")
         assert "(approved 2026-03-09)" in page_text(app.screen)
     with desk.reader() as s:
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
@@ -263,9 +259,16 @@ async def test_hostile_customer_name_is_inert(desk, agent):
 
 
 async def _press_and_wait(pilot, key: str) -> None:
+    """Press `key`; confirm when the wizard asks first (mail preview / confirmation)."""
+    from screens.confirm import ConfirmScreen
+
     await pilot.press(key)
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+    if isinstance(pilot.app.screen, ConfirmScreen):
+        await pilot.press("enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 async def test_full_money_path_from_the_wizard(desk, agent):

@@ -26,7 +26,8 @@ REFRESH = seconds_in(0.2, 3600)
 def register(sub) -> None:  # sub: argparse subparsers
     p = sub.add_parser("dashboard", help="open the supervisors' wall display (read-only)",
                        description="Open straight into the supervisors' wall display (read-only).")
-    p.add_argument("--kiosk", action="store_true", help="hide the key footer (unattended wall screen)")
+    p.add_argument("--kiosk", action="store_true",
+                   help="unattended wall screen: no key footer, every key ignored; ctrl+x twice within 2 s exits")
     p.add_argument("--refresh", type=REFRESH, metavar="S", help="seconds between refreshes (default: dashboard.refresh_seconds, 5)")
     p.set_defaults(func=run_dashboard)
 
