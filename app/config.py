@@ -40,6 +40,41 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class RefundsConfig:
+    """[refunds] (issue 17, issue 15 point 6)."""
+
+    auto_acknowledge: bool = True  # acknowledge a refund request by mail at intake (esimium 4.2)
+    esimium_preactivation: str = "refund"  # "refund" | "case_by_case": esimium 2.1 against 3.2
+
+
+@dataclass(frozen=True)
+class ComplaintsConfig:
+    """[complaints] (issue 17 point 10)."""
+
+    no_reply_days: int = 10  # business days after the resolution was communicated before a no_reply closure
+    max_extension_days: int = 20  # business days past the current deadline an assignee may extend
+
+
+def _refunds_and_complaints(raw: dict) -> tuple[RefundsConfig, ComplaintsConfig]:
+    refunds, complaints = _table(raw, "refunds"), _table(raw, "complaints")
+    for table, name, known in ((refunds, "refunds", {"auto_acknowledge", "esimium_preactivation"}),
+                               (complaints, "complaints", {"no_reply_days", "max_extension_days"})):
+        for key in sorted(set(table) - known):
+            raise ConfigError(f"config: unknown key {name}.{key} (known: {', '.join(sorted(known))})")
+    pre = str(_typed(refunds, "esimium_preactivation", str, "refunds", "refund"))
+    if pre not in ("refund", "case_by_case"):
+        raise ConfigError(f"config: refunds.esimium_preactivation must be refund or case_by_case, got {pre!r}")
+    no_reply = _typed(complaints, "no_reply_days", int, "complaints", 10)
+    max_ext = _typed(complaints, "max_extension_days", int, "complaints", 20)
+    for key, value in (("no_reply_days", no_reply), ("max_extension_days", max_ext)):
+        if value < 1:  # type: ignore[operator]
+            raise ConfigError(f"config: complaints.{key} must be at least 1, got {value}")
+    return (RefundsConfig(auto_acknowledge=bool(_typed(refunds, "auto_acknowledge", bool, "refunds", True)),
+                          esimium_preactivation=pre),
+            ComplaintsConfig(no_reply_days=no_reply, max_extension_days=max_ext))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class DeskConfig:
     database_url: str | None = None
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
@@ -51,6 +86,8 @@ class DeskConfig:
     retention_days: int = 730
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s)
     source: str | None = None
+    refunds: RefundsConfig = field(default_factory=RefundsConfig)
+    complaints: ComplaintsConfig = field(default_factory=ComplaintsConfig)
 
 
 def config_path() -> Path:
@@ -124,7 +161,7 @@ def _smtp_ca_file(smtp: dict, tls: str, source: str | None) -> str | None:
 
 
 def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
-    known = {"database", "calendar", "sla", "smtp", "outbox", "desk", "dashboard", "retention", "keys"}
+    known = {"database", "calendar", "sla", "smtp", "outbox", "desk", "dashboard", "retention", "keys", "refunds", "complaints"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"config: unknown section [{unknown[0]}] (known: {', '.join(sorted(known))})")
@@ -181,6 +218,7 @@ def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
     for k, v in keys.items():
         if not isinstance(v, str) or not v.strip():
             raise ConfigError(f"config: keys.{k} must be a key name such as 'a' or 'ctrl+e'")
+    refunds_cfg, complaints_cfg = _refunds_and_complaints(raw)
     return DeskConfig(
         database_url=_typed(db, "url", str, "database", None),  # type: ignore[arg-type]
         calendar=calendar,
@@ -202,4 +240,6 @@ def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
         retention_days=days,  # type: ignore[arg-type]
         keys=dict(keys),
         source=source,
+        refunds=refunds_cfg,
+        complaints=complaints_cfg,
     )

@@ -1,8 +1,7 @@
 """The refund wizard: one policy step per page, then the decision.
 
-Driven by the engine's own step list (app.refunds.policy_steps +
-evaluate_step, stopping at the first decisive step, exactly like
-app.refunds.iter_walk) and the engine's decision_from_steps, so the wizard
+Driven by the engine's own walk (app.refunds.walk_steps under the desk's
+rules) and the engine's decision_from_steps, so the wizard
 and `esimdesk refund decide` can never disagree. Facts are prefilled from the
 ticket's stored facts and its order; a step that needs an unknown fact offers
 the fact's question (keys 1-3, or a typed value); a case that still lacks
@@ -27,8 +26,7 @@ from textual.widgets.option_list import Option
 from app import refund_cases
 from app.errors import DeskError, InputError, StaleTicket
 from app.refunds import (
-    REASONS, Step, StepResult, decision_from_steps, evaluate_step, fact_prompt, milestones, parse_facts, policy_steps,
-    version_for,
+    REASONS, Step, StepResult, decision_from_steps, fact_prompt, milestones, parse_facts, rules_from_config, walk_steps,
 )
 from app.refunds.policies import get_version
 from app.refunds.records import APPROVABLE
@@ -129,22 +127,17 @@ class RefundWizardScreen(Screen):
         self.render_page()
 
     def rewalk(self) -> None:
-        """The engine's walk over the current facts: policy_steps of the
-        version in force at purchase, evaluate_step each, stop at the first
-        decisive one (app.refunds.iter_walk does exactly this)."""
+        """The engine's walk over the current facts under the desk's rules
+        (app.refunds.walk_steps, the same walk `refund decide` makes)."""
         self.steps, self.results, self.problem = [], [], None
         try:
             f = parse_facts(self.facts)
+            pairs = walk_steps(self.policy, f, rules_from_config(getattr(self.app, "config", None)))
         except InputError as exc:
             self.problem = str(exc)
             return
-        pv, _note = version_for(self.policy, f.purchase_at)
-        for step in policy_steps(self.policy, pv.version):
-            result = evaluate_step(step, f)
-            self.steps.append(step)
-            self.results.append(result)
-            if result.decisive:
-                break
+        self.steps = [s for s, _r in pairs]
+        self.results = [r for _s, r in pairs]
         self.page = min(self.page, len(self.results))
 
     def decision(self) -> dict[str, Any] | None:

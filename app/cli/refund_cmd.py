@@ -50,13 +50,13 @@ def _read_facts_text(path: str) -> str:
         raise InputError(f"cannot read facts file {path}: {exc.strerror or exc}") from None
 
 
-def decide_handler(args, ctx) -> int:  # noqa: ARG001 - ctx unused: no database here
-    from app.refunds import decide
+def decide_handler(args, ctx) -> int:  # the config only (the desk's rules): no database here
+    from app.refunds import decide, rules_from_config
     from app.refunds.facts import load_facts_text
 
     source = "stdin" if args.facts == "-" else args.facts
     facts = load_facts_text(_read_facts_text(args.facts), source=source)
-    decision = decide(args.policy, facts)  # raises before anything is printed
+    decision = decide(args.policy, facts, rules_from_config(ctx.config))  # raises before anything is printed
     sys.stdout.write(json.dumps(decision, ensure_ascii=False) + "\n")
     return 0
 
