@@ -105,7 +105,8 @@ def test_record_facts_decides_with_the_engine_and_cites_sections(setup):
     assert d == decide("esimium", f)
     assert d["outcome"] == "full_refund"
     t, c = ticket(desk), case(desk)
-    assert (t.status, t.decided_at, t.due_at) == ("decided", NOW, None)
+    # the review clock stopped; the decision must reach the customer by the review deadline
+    assert (t.status, t.decided_at, t.due_at, t.due_clock) == ("decided", NOW, t.review_due_at, "refund_decision")
     assert c.outcome == "full_refund" and float(c.max_refund) == 20.0 and json.loads(c.decision) == d
     action, frm, to, detail = events(desk)[-1]
     assert (action, frm, to) == ("decided", "under_review", "decided")
@@ -171,7 +172,7 @@ def test_approve_initiate_complete_with_notices_and_clock(setup):
     later = NOW + timedelta(days=1)
     run(desk, refund_cases.mark_initiated, actor, REF, expected_version=version(desk), now=later, cal=CAL)
     t, c = ticket(desk), case(desk)
-    assert (t.status, t.due_at, c.initiated_at) == ("processing", None, later)
+    assert (t.status, t.due_at, t.due_clock, c.initiated_at) == ("processing", c.expected_in_account_at, "refund_in_account", later)
     assert outbound(desk)[-1].template == "refund_initiated"
     assert events(desk)[-1][3] == {"milestone": "initiated", "on_time": True}
     run(desk, refund_cases.complete, actor, REF, expected_version=version(desk), now=later + timedelta(days=8))
