@@ -587,7 +587,7 @@ def _close_with_decision(session: Session, actor: Actor, reference: str, outcome
         secs = ", ".join(d.get("sections", [])[:2])
         text = (f"We have reviewed your refund request under our refund policy (section {secs}) and are unable to "
                 f"approve a refund. {why}")
-        detail["reason"] = why
+        detail["denial_reason"] = why
     msg = outbox.queue(session, t, "refund_decision", now=now, author=actor.login, config=config or DeskConfig(),
                        explanation=with_rights(text, d))
     case.decision_sent_at = now

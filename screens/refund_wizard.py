@@ -75,6 +75,8 @@ class RefundWizardScreen(Screen):
         self.page = 0
         self.busy = False
         self.status_line = ""
+        self.pending: str | None = None  # "a" / "d" waiting for the approver's amount or reason
+        self.approver_input: Any = None
 
     # -- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -246,6 +248,8 @@ class RefundWizardScreen(Screen):
             acts.append(("a", "approve"))
         if d["outcome"] == "denied":
             acts.append(("d", "send the denial and close"))
+        if d["outcome"] in refund_cases.DENIABLE_BY_APPROVER:
+            acts.append(("d", "deny with a reason and close"))
         if d["outcome"] == "refer":
             acts.append(("r", f"refer to the {(d.get('refer_to') or '').replace('_', ' ')} and close"))
         if d["outcome"] in refund_cases.NO_MONEY_OUTCOMES:
@@ -353,6 +357,36 @@ class RefundWizardScreen(Screen):
         if key not in self.available_keys():
             self.notify("That action does not apply to this case now.", severity="warning")
             return
+        d = self.decision() or {}
+        if key in ("a", "d") and d.get("outcome") in refund_cases.DENIABLE_BY_APPROVER and self.pending is None:
+            self._ask_approver(key, d)  # case by case: the approver's amount and fee, or the reason
+            return
+        self.busy = True
+        self._run(key)
+
+    def _ask_approver(self, key: str, d: dict[str, Any]) -> None:
+        box = self.query_one("#fact-input", Input)
+        self.pending = key
+        box.value = ""
+        box.placeholder = (f"amount to refund, then any processing fee (at most {d.get('max_refund')} {d.get('currency')} "
+                           "in all), e.g. 15.00 2.50; enter to approve" if key == "a"
+                           else "why the refund is refused, as the customer will read it; enter to deny")
+        box.set_class(False, "-hidden")
+        box.focus()
+
+    @on(Input.Submitted, "#fact-input")
+    def _approver_entered(self, event: Input.Submitted) -> None:
+        if self.pending is None or not self.on_decision_page:
+            return
+        key, raw = self.pending, event.value.strip()
+        if not raw:
+            self.notify("Type the amount (and fee)." if key == "a" else "Type the reason.", severity="warning")
+            return
+        parts = raw.split()
+        if key == "a" and len(parts) > 2:
+            self.notify("Give the amount and at most one fee.", severity="error")
+            return
+        self.approver_input = (parts[0], parts[1] if len(parts) > 1 else None) if key == "a" else raw
         self.busy = True
         self._run(key)
 
@@ -364,13 +398,16 @@ class RefundWizardScreen(Screen):
             with app.desk.session() as s:
                 now = app.now()
                 if key in ("s", "i"):
-                    d = refund_cases.record_facts(s, app.actor, ref, facts, expected_version=v, now=now, cal=app.calendar)
+                    d = refund_cases.record_facts(s, app.actor, ref, facts, expected_version=v, now=now, cal=app.calendar,
+                                                  config=app.config)
                     msg = f"Saved: {d['outcome']} ({', '.join(d['sections'])})."
                     if key == "i":
                         refund_cases.request_information(s, app.actor, ref, expected_version=None, now=now, config=app.config)
                         msg = f"Saved: {d['outcome']}; information requested, review clock paused."
                 elif key == "a":
-                    ms = refund_cases.approve(s, app.actor, ref, expected_version=v, now=now, cal=app.calendar, config=app.config)
+                    amount, fee = self.approver_input if self.pending == "a" else (None, None)
+                    ms = refund_cases.approve(s, app.actor, ref, expected_version=v, now=now, cal=app.calendar, config=app.config,
+                                              amount=amount, fee=fee)
                     due = ms[0].get("due_date") if ms else None
                     msg = f"Approved; initiation due {due or 'n/a'}; notice queued."
                 elif key == "m":
@@ -380,7 +417,8 @@ class RefundWizardScreen(Screen):
                     refund_cases.complete(s, app.actor, ref, expected_version=v, now=now)
                     msg = "Refund case completed and closed."
                 elif key == "d":
-                    refund_cases.deny(s, app.actor, ref, expected_version=v, now=now, config=app.config)
+                    refund_cases.deny(s, app.actor, ref, expected_version=v, now=now, config=app.config,
+                                      reason=self.approver_input if self.pending == "d" else None)
                     msg = "Denial sent; case closed."
                 else:  # "r"
                     refund_cases.refer(s, app.actor, ref, expected_version=v, now=now, config=app.config)
@@ -394,6 +432,7 @@ class RefundWizardScreen(Screen):
 
     def _after(self, message: str, severity: str, reload: bool) -> None:
         self.busy = False
+        self.pending = None
         self.status_line = message
         self.notify(message, severity=severity)
         if reload:  # saved, or a colleague changed the ticket: show what is stored now

@@ -368,3 +368,44 @@ async def test_invoice_date_typed_in_for_a_disputed_charge(desk, agent):
         await walk_to_decision(pilot)
         expected = decide("airalo", {**f, "invoice_received_at": "2025-03-11T09:00:00Z"})
         assert screen.decision() == expected and expected["outcome"] == "partial_refund"
+
+
+async def test_case_by_case_approved_in_the_wizard_with_amount_and_fee(desk, agent):
+    """Issue 17 point 7: the approver types the amount and fee (no pauses between keys)."""
+    ref = "RFD-2026-000120"
+    f = facts(reason="unused_data", activated=True, data_used_mb=800)
+    app = wizard_for(desk, agent, ref, "airalo", f)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await walk_to_decision(pilot)
+        assert screen.decision()["outcome"] == "case_by_case"
+        await _press_and_wait(pilot, "s")
+        assert {"a", "d"} <= set(screen.available_keys())
+        await pilot.press("a", *"12.50 2.50", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Approved" in screen.status_line, screen.status_line
+    with desk.reader() as s:
+        t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
+        c = s.scalars(select(RefundCase).where(RefundCase.ticket_id == t.id)).one()
+        assert (str(c.approved_amount), str(c.processing_fee)) == ("12.50", "2.50")
+        body = s.scalars(select(Message.body).where(Message.ticket_id == t.id, Message.template == "refund_approved")).one()
+        assert "Amount: 12.50 EUR" in body and "Processing fee: 2.50 EUR" in body
+
+
+async def test_case_by_case_denied_in_the_wizard_with_a_reason(desk, agent):
+    ref = "RFD-2026-000121"
+    app = wizard_for(desk, agent, ref, "airalo", facts(reason="no_longer_needed"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        await walk_to_decision(pilot)
+        await _press_and_wait(pilot, "s")
+        await pilot.press("d", *"Plans changed after purchase", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    with desk.reader() as s:
+        t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
+        assert (t.status, t.close_reason) == ("closed", "refund_denied")
+        body = s.scalars(select(Message.body).where(Message.ticket_id == t.id, Message.template == "refund_decision")).one()
+        assert "Plans changed after purchase" in body
