@@ -20,19 +20,11 @@ from app.export import iter_tickets
 from app.sla_clocks import refund_ack_due, ticket_sla_state
 from models import Ticket
 from refund_case_helpers import CAL, RECEIVED, add_refund_ticket, add_staff
-from test_refund_cases_services import REF, case, events, facts_for, outbound, run, ticket, version
+from test_refund_cases_services import REF, case, events, facts_for, outbound, run, setup, ticket, version  # noqa: F401 (fixture)
 
 NOW = RECEIVED + timedelta(hours=2)
 TECH_OK = {"provider_fault_confirmed": True, "instructions_followed": True, "troubleshooting_completed": True}
 RIGHTS = "does not affect your statutory rights"
-
-
-@pytest.fixture
-def setup(desk):
-    with desk.session() as s:
-        actor = add_staff(s)
-        add_refund_ticket(s, REF)
-    return desk, actor
 
 
 @pytest.fixture
