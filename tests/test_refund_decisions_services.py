@@ -242,3 +242,22 @@ def test_cli_approve_with_amount_and_fee_and_deny_with_reason(tmp_path):
     assert p.returncode == 2 and "needs the reason" in p.stderr
     p = cli("deny", "RFD-2026-000002", "--reason", "The package was mostly used.")
     assert p.returncode == 0 and json.loads(p.stdout)["close_reason"] == "refund_denied"
+
+
+def test_the_acknowledgment_clock_is_on_the_wall(setup):
+    """Issue 15 point 6: an unacknowledged refund request's 24-hour clock is a wall deadline, with a label."""
+    from app.dashboard_data import snapshot
+    from models.enums import Clock
+    from screens.dashboard import CLOCK_LABEL, NARROW_CLOCK
+
+    desk, actor = setup
+    with desk.session() as s:
+        t = s.scalars(select(Ticket).where(Ticket.reference == REF)).one()
+        t.ack_due_at = refund_ack_due(CAL, t.received_at)
+        from app.workflow.guard import refresh_due
+        refresh_due(t)
+    with desk.reader() as s:
+        data = snapshot(s, NOW, CAL, 0.25)
+    assert [(d.reference, d.clock) for d in data.next_deadlines] == [(REF, "refund_ack")]
+    for clock in Clock:
+        assert clock.value in CLOCK_LABEL and clock.value in NARROW_CLOCK
