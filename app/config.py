@@ -72,6 +72,22 @@ class OrdersConfig:
     max_age_minutes: float = 60.0
 
 
+@dataclass(frozen=True)
+class RefundsConfig:
+    """[refunds] (issue 17, issue 15 point 6)."""
+
+    auto_acknowledge: bool = True  # acknowledge a refund request by mail at intake (esimium 4.2)
+    esimium_preactivation: str = "refund"  # "refund" | "case_by_case": esimium 2.1 against 3.2
+
+
+@dataclass(frozen=True)
+class ComplaintsConfig:
+    """[complaints] (issue 17 point 10)."""
+
+    no_reply_days: int = 10  # business days after the resolution was communicated before a no_reply closure
+    max_extension_days: int = 20  # business days past the current deadline an assignee may extend
+
+
 
 @dataclass(frozen=True)
 class DeskConfig:
@@ -91,6 +107,8 @@ class DeskConfig:
     # [outbox] hold_seconds and [console] start_view (console flow)
     outbox_hold_seconds: float = 30.0
     console_start_view: str | None = None  # None: agents and seniors "my", others "all"
+    refunds: RefundsConfig = field(default_factory=RefundsConfig)
+    complaints: ComplaintsConfig = field(default_factory=ComplaintsConfig)
     values: dict[str, dict[str, object]] = field(default_factory=dict, repr=False, compare=False)
 
     def setting(self, section: str, key: str) -> object:
@@ -280,6 +298,14 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "timeout_seconds": Setting(NUMBER, 5.0, _finite(hi=3600, above=0)),
         "max_age_minutes": Setting(NUMBER, 60.0, _finite(0, 525600)),
     },
+    "refunds": {  # checked in _refunds_and_complaints()
+        "auto_acknowledge": Setting(bool, True),
+        "esimium_preactivation": Setting(str, "refund"),
+    },
+    "complaints": {
+        "no_reply_days": Setting(int, 10, _finite(1, 365)),
+        "max_extension_days": Setting(int, 20, _finite(1, 3650)),
+    },
     "dashboard": {"refresh_seconds": Setting(NUMBER, 5.0, _finite(0.2, 3600))},
     "retention": {"days": Setting(int, 730, _finite(1, 36500))},
     "serve": {"max_sessions": Setting(int, 8, _finite(1, 1000))},
@@ -358,6 +384,7 @@ def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
     for k, key in v["keys"].items():
         if not isinstance(key, str) or not key.strip():
             raise ConfigError(f"config: keys.{k} must be a key name such as 'a' or 'ctrl+e'")
+    refunds_cfg, complaints_cfg = _refunds_and_complaints(raw)
     return DeskConfig(
         database_url=v["database"]["url"],  # type: ignore[arg-type]
         calendar=_calendar(v["calendar"], "calendar" in raw),
@@ -383,6 +410,8 @@ def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
         mail=_mail(_table(raw, "mail")),
         orders=_orders_config(raw),
         **_console_flow(_table(raw, "outbox"), _table(raw, "console")),
+        refunds=refunds_cfg,
+        complaints=complaints_cfg,
         values=v,
     )
 
@@ -464,3 +493,19 @@ def _console_flow(outbox: dict, console: dict) -> dict:
         if view not in VIEW_TITLES:
             raise ConfigError(f"config: console.start_view must be one of {', '.join(VIEW_TITLES)}, got {view!r}")
     return {"outbox_hold_seconds": hold, "console_start_view": view}
+
+
+# -- [refunds] and [complaints] -------------------------------------------------
+def _refunds_and_complaints(raw: dict) -> tuple[RefundsConfig, ComplaintsConfig]:
+    refunds, complaints = _table(raw, "refunds"), _table(raw, "complaints")
+    pre = str(_typed(refunds, "esimium_preactivation", str, "refunds", "refund"))
+    if pre not in ("refund", "case_by_case"):
+        raise ConfigError(f"config: refunds.esimium_preactivation must be refund or case_by_case, got {pre!r}")
+    no_reply = _typed(complaints, "no_reply_days", int, "complaints", 10)
+    max_ext = _typed(complaints, "max_extension_days", int, "complaints", 20)
+    for key, value in (("no_reply_days", no_reply), ("max_extension_days", max_ext)):
+        if value < 1:  # type: ignore[operator]
+            raise ConfigError(f"config: complaints.{key} must be at least 1, got {value}")
+    return (RefundsConfig(auto_acknowledge=bool(_typed(refunds, "auto_acknowledge", bool, "refunds", True)),
+                          esimium_preactivation=pre),
+            ComplaintsConfig(no_reply_days=no_reply, max_extension_days=max_ext))  # type: ignore[arg-type]

@@ -198,6 +198,8 @@ def _changes(conn: Connection, cal: BusinessCalendar, codec: _Codec) -> list[tup
                     add((tid, ack_due, res_due, due, rev_due, due, FIN))
                 continue
         elif kind == "refund":
+            if gov_clock in _KEPT_REFUND_CLOCKS:
+                continue  # the 24-hour ack (hours, not business days) and the post-decision clocks keep their dates
             if decided is None:
                 n = REFUND_REVIEW_BUSINESS_DAYS
                 if intervals:
@@ -223,6 +225,7 @@ def _changes(conn: Connection, cal: BusinessCalendar, codec: _Codec) -> list[tup
     return out
 
 
+_KEPT_REFUND_CLOCKS = (Clock.REFUND_ACK.value, Clock.REFUND_DECISION.value, Clock.REFUND_IN_ACCOUNT.value)
 _FIELDS = ("b_id", "b_ack", "b_res", "b_fin", "b_rev", "b_due", "b_clock")
 
 

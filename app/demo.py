@@ -22,7 +22,7 @@ from app.business_calendar import BusinessCalendar
 from app.errors import InputError
 from app.identity import os_login
 from app.references import format_reference
-from app.sla_clocks import clock_due, governing_clock
+from app.sla_clocks import clock_due, governing_clock, refund_in_account_due
 from models import (
     Customer, DeskSetting, Message, Order, Quarantine, ReferenceCounter, RefundCase, Staff, Ticket, TicketEvent,
 )
@@ -356,6 +356,9 @@ class _Builder:
         t = self.base(TicketKind.REFUND, received, cust, f"Refund Request {order['number']}", order)
         tid = t["id"]
         t["review_due_at"] = clock_due(cal, Clock.REFUND_REVIEW, received)
+        t["ack_due_at"] = clock_due(cal, Clock.REFUND_ACK, received)  # esimium 4.2: 24 hours
+        if status != "submitted" or tid % 3:  # most requests were acknowledged at intake (no rng: the rest of the desk stays as it was)
+            t["acknowledged_at"] = received + timedelta(minutes=tid % 7)
         reason = rng.choice(REFUND_REASONS)
         t["description"] = f"Please refund order {order['number']}: {reason.replace('_', ' ')}."
         self.event(tid, received, None, "created", None, "submitted", source="email")
@@ -371,7 +374,9 @@ class _Builder:
         case = {"ticket_id": tid, "policy": order["brand"], "policy_version": None, "facts": json.dumps(facts),
                 "decision": None, "outcome": None, "max_refund": None, "currency": order["currency"], "refund_method": None,
                 "alternative": None, "chargeback_filed": facts["chargeback_filed"], "approved_at": None, "initiated_due_at": None,
-                "initiated_at": None, "sent_to_processor_at": None, "expected_in_account_at": None, "completed_at": None}
+                "initiated_at": None, "sent_to_processor_at": None, "expected_in_account_at": None, "completed_at": None,
+                "approved_amount": None, "processing_fee": None, "investigation_by": None, "investigation_at": None,
+                "investigation_result": None, "investigation_note": None, "decision_sent_at": None}
         agent = rng.choice(self.agents)
         if status != "submitted":
             at = self.later(received, 0.2, 6)
@@ -400,10 +405,16 @@ class _Builder:
             if status == "decided" and approved:
                 t["due_clock"] = Clock.REFUND_INITIATION.value
                 t["due_at"] = case["initiated_due_at"]
+            elif status == "decided":  # the decision still to be communicated, by the review deadline
+                t["due_clock"] = Clock.REFUND_DECISION.value
+                t["due_at"] = t["review_due_at"]
             if status in ("processing", "closed") and approved:
                 ini = self.later(dat, 2, 40)
                 case["initiated_at"] = ini
-                case["expected_in_account_at"] = cal.due_at(ini, 10)
+                case["expected_in_account_at"] = refund_in_account_due(cal, order["brand"], dat)
+                case["decision_sent_at"] = dat
+                t["due_clock"] = Clock.REFUND_IN_ACCOUNT.value  # the money on its way
+                t["due_at"] = case["expected_in_account_at"]
                 t["status"] = "processing"
                 self.event(tid, ini, agent["login"], "status", "decided", "processing", milestone="initiated")
                 self.bump(t, agent["login"], ini)
@@ -416,10 +427,7 @@ class _Builder:
                 self.event(tid, end, agent["login"], "closed", None, "closed", reason=reason_.value)
                 self.bump(t, agent["login"], end)
         self.refunds.append(case)
-        if t["status"] == "decided" and t["due_clock"] == Clock.REFUND_INITIATION.value:
-            self.tickets.append(t)
-        else:
-            self.finish(t)
+        self.finish(t)  # every open refund carries a clock (issue 17)
 
     # -- inquiries ---------------------------------------------------------
     def inquiry(self) -> None:

@@ -23,6 +23,8 @@ REFUND_REVIEW_BUSINESS_DAYS = 3  # esimium 4.2
 REFUND_REVIEW_TARGET_BUSINESS_DAYS = 2
 REFUND_INITIATION_BUSINESS_DAYS = 2  # esimium 5.1, from approval
 REFUND_INITIATION_TARGET_BUSINESS_DAYS = 1
+REFUND_IN_ACCOUNT_BUSINESS_DAYS = 15  # esimium 5.1: 7-15 business days from approval to the account
+REFUND_IN_ACCOUNT_DAYS_AIRALO = 30  # airalo 6.1.13: up to 30 days, depending on the bank
 REFUND_WINDOW_DAYS: dict[str, int] = {"esimium": 7, "airalo": 30}  # calendar days from purchase
 DISPUTED_CHARGE_WINDOW_DAYS = 12  # airalo 6.1.9, from invoice received
 NON_DELIVERY_HOURS = 24  # esimium 2.1, from payment
@@ -41,7 +43,7 @@ CLOCK_SPECS: dict[Clock, ClockSpec] = {
     Clock.ACKNOWLEDGMENT: ClockSpec(Clock.ACKNOWLEDGMENT, ACK_BUSINESS_DAYS, "business_days"),
     Clock.RESOLUTION: ClockSpec(Clock.RESOLUTION, RESOLUTION_BUSINESS_DAYS, "business_days"),
     Clock.FINAL_RESPONSE: ClockSpec(Clock.FINAL_RESPONSE, FINAL_RESPONSE_BUSINESS_DAYS, "business_days"),
-    Clock.REFUND_ACK: ClockSpec(Clock.REFUND_ACK, REFUND_ACK_HOURS, "hours"),
+    Clock.REFUND_ACK: ClockSpec(Clock.REFUND_ACK, REFUND_ACK_HOURS, "business_hours"),
     Clock.REFUND_REVIEW: ClockSpec(Clock.REFUND_REVIEW, REFUND_REVIEW_BUSINESS_DAYS, "business_days", REFUND_REVIEW_TARGET_BUSINESS_DAYS),
     Clock.REFUND_INITIATION: ClockSpec(
         Clock.REFUND_INITIATION, REFUND_INITIATION_BUSINESS_DAYS, "business_days", REFUND_INITIATION_TARGET_BUSINESS_DAYS
@@ -49,21 +51,49 @@ CLOCK_SPECS: dict[Clock, ClockSpec] = {
 }
 
 
+def refund_ack_due(cal: BusinessCalendar, received: datetime) -> datetime:
+    """esimium 4.2 "acknowledge receipt ... within 24 hours", read with its
+    contact note "Within 24 hours (business days)": 24 hours counted on
+    business days only. Received on a business day at 15:00 -> the same time
+    on the next business day; received on a weekend or holiday -> the end of
+    the first business day after it (the hours start at its midnight)."""
+    local = cal._aware(received).astimezone(cal.tz)
+    day = local.date()
+    if not cal.is_business_day(day):
+        return cal.end_of_local_day(cal.add_business_days(day, 1))
+    nxt = cal.add_business_days(day, 1)
+    wall = datetime.combine(nxt, local.time().replace(tzinfo=None))
+    return wall.replace(tzinfo=cal.tz).astimezone(UTC).astimezone(cal.tz)
+
+
 def clock_due(cal: BusinessCalendar, clock: Clock, start: datetime) -> datetime:
     """Deadline of `clock` started at `start` (aware, desk tz)."""
     spec = CLOCK_SPECS[Clock(clock)]
+    if spec.unit == "business_hours":
+        return refund_ack_due(cal, start)
     if spec.unit == "hours":
         return cal.add_hours(start, spec.length)
     return cal.due_at(start, spec.length)
 
 
+def refund_in_account_due(cal: BusinessCalendar, policy: str, approved_at: datetime) -> datetime:
+    """When the money should be in the customer's account: esimium 5.1 15
+    business days from approval; airalo 6.1.13 up to 30 days (also for
+    Airmoney and credit points, for which the terms name no period)."""
+    if policy == "airalo":
+        return cal.end_of_local_day(cal.local_date(cal.add_calendar_days(approved_at, REFUND_IN_ACCOUNT_DAYS_AIRALO)))
+    return cal.due_at(approved_at, REFUND_IN_ACCOUNT_BUSINESS_DAYS)
+
+
 def refund_window_closes(cal: BusinessCalendar, policy: str, purchased_at: datetime) -> datetime:
-    """End of the refund request window (calendar days from purchase, same local time)."""
+    """End of the refund request window: calendar dates in the desk's time
+    zone, as worded (bought 1 March: 7 days run through the end of 8 March,
+    30 days through the end of 31 March; app.refunds.rules decides the same)."""
     try:
         days = REFUND_WINDOW_DAYS[policy]
     except KeyError:
         raise InputError(f"unknown refund policy {policy!r} (known: {', '.join(REFUND_WINDOW_DAYS)})") from None
-    return cal.add_calendar_days(purchased_at, days)
+    return cal.end_of_local_day(cal.local_date(purchased_at) + timedelta(days=days))
 
 
 # -- states --------------------------------------------------------------------
@@ -91,15 +121,18 @@ def clock_state(
 
 
 _OPEN_KINDS = {k.value for k in TicketKind}
+# after the decision a refund's clock lives in due_at/due_clock (app/refund_cases.py sets it)
+_DECIDED_REFUND_CLOCKS = (Clock.REFUND_DECISION.value, Clock.REFUND_INITIATION.value, Clock.REFUND_IN_ACCOUNT.value)
 
 
 def governing_clock(ticket) -> tuple[Clock | None, datetime | None, datetime | None, datetime | None]:
     """(clock, start, due, stopped_at) of the clock that governs `ticket` now.
 
     complaint: acknowledgment until acknowledged_at, then resolution (stopped
-    by resolution_communicated_at); escalation: final response; refund: review
-    until decided_at, then initiation (its due is ticket.due_at while
-    due_clock says refund_initiation); inquiry: acknowledgment. A closed
+    by resolution_communicated_at); escalation: final response; refund: the
+    24-hour acknowledgment (when started) until acknowledged_at, then review
+    until decided_at, then the clock due_clock names (decision communicated,
+    initiation, in account; its due is ticket.due_at); inquiry: acknowledgment. A closed
     ticket has none. `due` may be None when the workflow has not stored it.
     """
     if getattr(ticket, "status", None) == TicketStatus.CLOSED.value:
@@ -113,9 +146,14 @@ def governing_clock(ticket) -> tuple[Clock | None, datetime | None, datetime | N
         return (Clock.FINAL_RESPONSE, ticket.received_at, ticket.final_response_due_at, ticket.final_response_at)
     if kind == TicketKind.REFUND.value:
         if ticket.decided_at is None:
+            # the 24-hour acknowledgment first (esimium 4.2), then the review
+            if getattr(ticket, "ack_due_at", None) is not None and getattr(ticket, "acknowledged_at", None) is None:
+                return (Clock.REFUND_ACK, ticket.received_at, ticket.ack_due_at, None)
             return (Clock.REFUND_REVIEW, ticket.received_at, ticket.review_due_at, None)
-        if getattr(ticket, "due_clock", None) == Clock.REFUND_INITIATION.value:
-            return (Clock.REFUND_INITIATION, ticket.decided_at, ticket.due_at, getattr(ticket, "initiated_at", None))
+        clock = getattr(ticket, "due_clock", None)
+        if clock in _DECIDED_REFUND_CLOCKS:
+            start = ticket.received_at if clock == Clock.REFUND_DECISION.value else ticket.decided_at
+            return (Clock(clock), start, ticket.due_at, None)
         return (None, None, None, None)
     if kind == TicketKind.INQUIRY.value:
         return (Clock.ACKNOWLEDGMENT, ticket.received_at, ticket.ack_due_at, ticket.acknowledged_at)

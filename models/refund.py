@@ -29,3 +29,12 @@ class RefundCase(SQLModel, table=True):
     sent_to_processor_at: datetime | None = None
     expected_in_account_at: datetime | None = None
     completed_at: datetime | None = None
+    # issue 17: what the approver decided on a case-by-case refund, the
+    # 6.1.7 investigation finding (who, when, result), when the decision was sent
+    approved_amount: Decimal | None = Field(default=None, sa_type=Numeric(12, 2))
+    processing_fee: Decimal | None = Field(default=None, sa_type=Numeric(12, 2))
+    investigation_by: str | None = Field(default=None, max_length=64)
+    investigation_at: datetime | None = None
+    investigation_result: str | None = Field(default=None, max_length=16)  # confirmed | not_confirmed
+    investigation_note: str | None = None
+    decision_sent_at: datetime | None = None

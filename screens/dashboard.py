@@ -39,9 +39,12 @@ CLOCK_LABEL = {
     "refund_review": "review",
     "refund_initiation": "refund start",
     "refund_ack": "refund ack",
+    "refund_decision": "decision",
+    "refund_in_account": "in account",
 }
 NARROW_CLOCK = {"acknowledgment": "ack", "resolution": "res.", "final_response": "final", "refund_review": "review",
-                "refund_initiation": "start", "refund_ack": "ack"}
+                "refund_initiation": "start", "refund_ack": "ack", "refund_decision": "decision",
+                "refund_in_account": "account"}
 CORE_TILES = ("breached_now", "at_risk", "acks_due_today", "open_complaints")
 TILE_ORDER = CORE_TILES + ("escalations_awaiting_senior", "refunds_awaiting_decision", "refunds_processing",
                            "undelivered_mail", "quarantined_mail")

@@ -1,8 +1,7 @@
 """The refund wizard: one policy step per page, then the decision.
 
-Driven by the engine's own step list (app.refunds.policy_steps +
-evaluate_step, stopping at the first decisive step, exactly like
-app.refunds.iter_walk) and the engine's decision_from_steps, so the wizard
+Driven by the engine's own walk (app.refunds.walk_steps under the desk's
+rules) and the engine's decision_from_steps, so the wizard
 and `esimdesk refund decide` can never disagree. Facts are prefilled from the
 ticket's stored facts and its order; a step that needs an unknown fact offers
 the fact's question (keys 1-3, or a typed value); a case that still lacks
@@ -29,8 +28,7 @@ from app import labels, refund_cases
 from app.orders import facts as order_facts
 from app.errors import DeskError, InputError, StaleTicket
 from app.refunds import (
-    REASONS, Step, StepResult, decision_from_steps, evaluate_step, fact_prompt, milestones, parse_facts, policy_steps,
-    version_for,
+    REASONS, Step, StepResult, decision_from_steps, fact_prompt, milestones, parse_facts, rules_from_config, walk_steps,
 )
 from app.refunds.facts import FACT_NAMES, FACT_PROMPTS
 from app.refunds.policies import get_version
@@ -91,6 +89,8 @@ class RefundWizardScreen(Screen):
         self.sources: order_facts.TicketFactSources | None = None
         self.overrides: dict[str, tuple[Any, Any, str]] = {}  # fact -> (order's value, agent's value, reason)
         self.showing_facts = False
+        self.pending: str | None = None  # "a" / "d" waiting for the approver's amount or reason
+        self.approver_input: Any = None
 
     # -- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -152,22 +152,17 @@ class RefundWizardScreen(Screen):
         self.render_page()
 
     def rewalk(self) -> None:
-        """The engine's walk over the current facts: policy_steps of the
-        version in force at purchase, evaluate_step each, stop at the first
-        decisive one (app.refunds.iter_walk does exactly this)."""
+        """The engine's walk over the current facts under the desk's rules
+        (app.refunds.walk_steps, the same walk `refund decide` makes)."""
         self.steps, self.results, self.problem = [], [], None
         try:
             f = parse_facts(self.facts)
+            pairs = walk_steps(self.policy, f, rules_from_config(getattr(self.app, "config", None)))
         except InputError as exc:
             self.problem = str(exc)
             return
-        pv, _note = version_for(self.policy, f.purchase_at)
-        for step in policy_steps(self.policy, pv.version):
-            result = evaluate_step(step, f)
-            self.steps.append(step)
-            self.results.append(result)
-            if result.decisive:
-                break
+        self.steps = [s for s, _r in pairs]
+        self.results = [r for _s, r in pairs]
         self.page = min(self.page, len(self.results))
 
     def decision(self) -> dict[str, Any] | None:
@@ -329,6 +324,8 @@ class RefundWizardScreen(Screen):
             acts.append(("a", "approve"))
         if d["outcome"] == "denied":
             acts.append(("d", "send the denial and close"))
+        if d["outcome"] in refund_cases.DENIABLE_BY_APPROVER:
+            acts.append(("d", "deny with a reason and close"))
         if d["outcome"] == "refer":
             acts.append(("r", f"refer to the {(d.get('refer_to') or '').replace('_', ' ')} and close"))
         if d["outcome"] in refund_cases.NO_MONEY_OUTCOMES:
@@ -535,6 +532,36 @@ class RefundWizardScreen(Screen):
         if key not in self.available_keys():
             self.notify("That action does not apply to this case now.", severity="warning")
             return
+        d = self.decision() or {}
+        if key in ("a", "d") and d.get("outcome") in refund_cases.DENIABLE_BY_APPROVER and self.pending is None:
+            self._ask_approver(key, d)  # case by case: the approver's amount and fee, or the reason
+            return
+        self.busy = True
+        self._run(key)
+
+    def _ask_approver(self, key: str, d: dict[str, Any]) -> None:
+        box = self.query_one("#fact-input", Input)
+        self.pending = key
+        box.value = ""
+        box.placeholder = (f"amount to refund, then any processing fee (at most {d.get('max_refund')} {d.get('currency')} "
+                           "in all), e.g. 15.00 2.50; enter to approve" if key == "a"
+                           else "why the refund is refused, as the customer will read it; enter to deny")
+        box.set_class(False, "-hidden")
+        box.focus()
+
+    @on(Input.Submitted, "#fact-input")
+    def _approver_entered(self, event: Input.Submitted) -> None:
+        if self.pending is None or not self.on_decision_page:
+            return
+        key, raw = self.pending, event.value.strip()
+        if not raw:
+            self.notify("Type the amount (and fee)." if key == "a" else "Type the reason.", severity="warning")
+            return
+        parts = raw.split()
+        if key == "a" and len(parts) > 2:
+            self.notify("Give the amount and at most one fee.", severity="error")
+            return
+        self.approver_input = (parts[0], parts[1] if len(parts) > 1 else None) if key == "a" else raw
         self.busy = True
         if key in CONFIRM_FIRST:
             self._preview(key)
@@ -547,18 +574,22 @@ class RefundWizardScreen(Screen):
         facts = dict(self.facts)
         overrides = dict(self.overrides)
         ticket_id = self.view.ticket.id if self.view is not None else None
+        amount, fee = self.approver_input if self.pending == "a" else (None, None)
+        deny_reason = self.approver_input if self.pending == "d" else None
 
         def call(s, now) -> str:  # noqa: ANN001
             if key in ("s", "i"):
                 if overrides:
                     order_facts.record_overrides(s, app.actor, ticket_id, overrides, now)
-                d = refund_cases.record_facts(s, app.actor, ref, facts, expected_version=v, now=now, cal=app.calendar)
+                d = refund_cases.record_facts(s, app.actor, ref, facts, expected_version=v, now=now, cal=app.calendar,
+                                              config=app.config)
                 if key == "i":
                     refund_cases.request_information(s, app.actor, ref, expected_version=None, now=now, config=app.config)
                     return f"Saved: {labels.words(d['outcome'])}; information requested, review clock paused."
                 return f"Saved: {labels.words(d['outcome'])} ({', '.join(d['sections'])})."
             if key == "a":
-                ms = refund_cases.approve(s, app.actor, ref, expected_version=v, now=now, cal=app.calendar, config=app.config)
+                ms = refund_cases.approve(s, app.actor, ref, expected_version=v, now=now, cal=app.calendar, config=app.config,
+                                          amount=amount, fee=fee)
                 due = ms[0].get("due_date") if ms else None
                 return f"Approved; initiation due {due or 'n/a'}; notice queued."
             if key == "m":
@@ -568,7 +599,7 @@ class RefundWizardScreen(Screen):
                 refund_cases.complete(s, app.actor, ref, expected_version=v, now=now)
                 return "Refund case completed and closed."
             if key == "d":
-                refund_cases.deny(s, app.actor, ref, expected_version=v, now=now, config=app.config)
+                refund_cases.deny(s, app.actor, ref, expected_version=v, now=now, config=app.config, reason=deny_reason)
                 return "Denial sent; case closed."
             refund_cases.refer(s, app.actor, ref, expected_version=v, now=now, config=app.config)
             return "Referral sent; case closed."
@@ -635,6 +666,7 @@ class RefundWizardScreen(Screen):
 
     def _after(self, message: str, severity: str, reload: bool) -> None:
         self.busy = False
+        self.pending = None
         self.status_line = message = labels.in_words(message)
         self.notify(message, severity=severity)
         if reload:  # saved, or a colleague changed the ticket: show what is stored now

@@ -122,7 +122,8 @@ def test_refund_request_with_known_order(desk, tmp_path):
         out = s.scalars(select(Message).where(Message.ticket_id == t.id, Message.kind == "outbound")).all()
     assert case.policy == "airalo" and t.order_id is not None and t.kind == "refund"
     assert t.review_due_at is not None and t.due_clock == "refund_review"
-    assert out == []  # nothing to ask
+    # nothing to ask; acknowledged at once ([refunds] auto_acknowledge, esimium 4.2), so the review clock governs
+    assert [m.template for m in out] == ["refund_acknowledgment"] and t.acknowledged_at is not None
 
 
 @pytest.mark.parametrize(("subject", "body"), [
@@ -134,7 +135,8 @@ def test_refund_request_without_usable_order_asks_the_customer(desk, tmp_path, s
     t = ticket(desk, item["ticket"])
     assert t.kind == "refund" and t.order_id is None and t.info_needed == "order_number"
     with desk.session() as s:
-        (q,) = s.scalars(select(Message).where(Message.ticket_id == t.id, Message.kind == "outbound")).all()
+        (q,) = s.scalars(select(Message).where(Message.ticket_id == t.id, Message.kind == "outbound",
+                                               Message.template != "refund_acknowledgment")).all()
         case = s.scalars(select(RefundCase).where(RefundCase.ticket_id == t.id)).one()
     assert q.delivery == "queued" and q.to_addr == "payer@example.com" and t.reference in q.subject
     assert "order number" in q.body and case.policy == "esimium"

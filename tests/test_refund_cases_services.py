@@ -105,7 +105,8 @@ def test_record_facts_decides_with_the_engine_and_cites_sections(setup):
     assert d == decide("esimium", f)
     assert d["outcome"] == "full_refund"
     t, c = ticket(desk), case(desk)
-    assert (t.status, t.decided_at, t.due_at) == ("decided", NOW, None)
+    # the review clock stopped; the decision must reach the customer by the review deadline
+    assert (t.status, t.decided_at, t.due_at, t.due_clock) == ("decided", NOW, t.review_due_at, "refund_decision")
     assert c.outcome == "full_refund" and float(c.max_refund) == 20.0 and json.loads(c.decision) == d
     action, frm, to, detail = events(desk)[-1]
     assert (action, frm, to) == ("decided", "under_review", "decided")
@@ -121,7 +122,7 @@ def test_record_facts_rejects_bad_facts_in_one_line(setup):
 
 def test_needs_info_request_pauses_and_reply_resumes_with_moved_deadline(setup):
     desk, actor = setup
-    f = facts_for(desk, reason="medical_emergency")  # documentation_provided unknown
+    f = facts_for(desk, reason="medical_emergency", activated=True)  # documentation_provided unknown
     d = run(desk, refund_cases.record_facts, actor, REF, f, expected_version=1, now=NOW)
     assert d["outcome"] == "needs_info" and d["missing"] == ["documentation_provided"]
     t = ticket(desk)
@@ -171,7 +172,7 @@ def test_approve_initiate_complete_with_notices_and_clock(setup):
     later = NOW + timedelta(days=1)
     run(desk, refund_cases.mark_initiated, actor, REF, expected_version=version(desk), now=later, cal=CAL)
     t, c = ticket(desk), case(desk)
-    assert (t.status, t.due_at, c.initiated_at) == ("processing", None, later)
+    assert (t.status, t.due_at, t.due_clock, c.initiated_at) == ("processing", c.expected_in_account_at, "refund_in_account", later)
     assert outbound(desk)[-1].template == "refund_initiated"
     assert events(desk)[-1][3] == {"milestone": "initiated", "on_time": True}
     run(desk, refund_cases.complete, actor, REF, expected_version=version(desk), now=later + timedelta(days=8))
@@ -182,7 +183,7 @@ def test_approve_initiate_complete_with_notices_and_clock(setup):
 
 def test_denied_case_cannot_be_approved_and_deny_closes_with_explanation(setup):
     desk, actor = setup
-    d = run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="network_coverage"), expected_version=1, now=NOW)
+    d = run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="network_coverage", activated=True), expected_version=1, now=NOW)
     assert d["outcome"] == "denied"
     with pytest.raises(IllegalTransition, match="denied case cannot be approved"):
         run(desk, refund_cases.approve, actor, REF, expected_version=version(desk), now=NOW, cal=CAL)
@@ -209,7 +210,7 @@ def test_refer_bulk_order_to_business_team(desk):
 
 def test_record_alternative_store_credit_then_complete(setup):
     desk, actor = setup
-    d = run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="no_longer_needed"), expected_version=1, now=NOW)
+    d = run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="no_longer_needed", activated=True), expected_version=1, now=NOW)
     assert d["outcome"] == "denied"
     d = run(desk, refund_cases.record_alternative, actor, REF, "store_credit", expected_version=version(desk), now=NOW)
     assert d["outcome"] == "store_credit" and d["store_credit_min"] == 20
@@ -245,7 +246,7 @@ def test_no_email_means_no_message_but_still_pauses(desk):
     with desk.session() as s:
         actor = add_staff(s)
         add_refund_ticket(s, REF, email=None)
-    run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="force_majeure"), expected_version=1, now=NOW)
+    run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="force_majeure", activated=True), expected_version=1, now=NOW)
     assert run(desk, refund_cases.request_information, actor, REF, expected_version=version(desk), now=NOW) is None
     assert ticket(desk).paused_since == NOW
 
@@ -270,7 +271,7 @@ def test_load_prefills_from_order(setup):
 
 def test_facts_recorded_while_waiting_resume_the_clock_first(setup):
     desk, actor = setup
-    f = facts_for(desk, reason="medical_emergency")
+    f = facts_for(desk, reason="medical_emergency", activated=True)
     run(desk, refund_cases.record_facts, actor, REF, f, expected_version=1, now=NOW)
     run(desk, refund_cases.request_information, actor, REF, expected_version=version(desk), now=NOW)
     later = NOW + timedelta(days=1)
@@ -289,7 +290,7 @@ def test_facts_recorded_while_waiting_resume_the_clock_first(setup):
 
 def test_second_information_request_keeps_the_first_pause(setup):
     desk, actor = setup
-    f = facts_for(desk, reason="force_majeure")
+    f = facts_for(desk, reason="force_majeure", activated=True)
     run(desk, refund_cases.record_facts, actor, REF, f, expected_version=1, now=NOW)
     run(desk, refund_cases.request_information, actor, REF, expected_version=version(desk), now=NOW)
     later = NOW + timedelta(days=2)

@@ -35,10 +35,10 @@ OUTCOME_CASES = [
     ("esimium", facts(reason="incorrect_product", alternative="replacement"), "replacement"),
     ("esimium", facts(reason="no_longer_needed", alternative="store_credit"), "store_credit"),
     ("esimium", facts(reason="medical_emergency", documentation_provided=True, activated=True), "case_by_case"),
-    ("esimium", facts(reason="force_majeure"), "needs_info"),
+    ("esimium", facts(reason="force_majeure", activated=True), "needs_info"),
     ("esimium", facts(reason="unauthorized_purchase"), "investigate"),
     ("esimium", facts(reason="non_delivery", quantity=10), "refer"),
-    ("esimium", facts(reason="network_coverage"), "denied"),
+    ("esimium", facts(reason="network_coverage", activated=True), "denied"),
     ("airalo", facts(reason="technical_failure", **TECH_OK), "full_refund"),
     ("airalo", facts(reason="billing_error", invoice_received_at="2025-03-11T09:00:00Z"), "partial_refund"),
     ("airalo", facts(reason="replacement_request", payment_method="airmoney_promo"), "replacement"),
@@ -136,9 +136,48 @@ async def test_every_table_case_agrees_with_the_cli(desk, agent):
             app.pop_screen()
 
 
+async def test_every_label_variant_agrees_with_the_cli(desk, agent):
+    """Each table case under every plausible label (issue 17): the wizard's
+    own walk over the facts gives the CLI's decision and the case's outcome."""
+    table = pytest.importorskip("test_refund_table")
+    ref = "RFD-2026-000190"
+    with desk.session() as s:
+        add_case(s, ref, "esimium", facts(reason="other"))
+    app = app_for(desk, agent, ref)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        for vid, policy, f, outcome in table.ALL_VARIANTS:
+            screen.policy, screen.facts, screen.page = policy, dict(f), 0
+            screen.rewalk()
+            wiz = screen.decision()
+            assert wiz == decide(policy, f), vid
+            assert wiz["outcome"] == outcome, vid
+
+
+async def test_wizard_follows_the_desks_preactivation_rule(desk, agent):
+    from dataclasses import replace
+
+    from app.config import RefundsConfig
+
+    ref = "RFD-2026-000191"
+    with desk.session() as s:
+        add_case(s, ref, "esimium", facts(reason="no_longer_needed"))
+    app = app_for(desk, agent, ref)
+    app.config = replace(app.config, refunds=RefundsConfig(esimium_preactivation="case_by_case"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await walk_to_decision(pilot)
+        d = screen.decision()
+        assert d["outcome"] == "case_by_case" and d["sections"][:2] == ["2.1", "3.2"]
+        text = page_text(screen)
+        assert "2.1" in text and "3.2" in text
+
+
 async def test_unknown_fact_answered_in_the_wizard_continues_the_walk(desk, agent):
     ref = "RFD-2026-000102"
-    f = facts(reason="force_majeure")
+    f = facts(reason="force_majeure", activated=True)
     app = wizard_for(desk, agent, ref, "esimium", f)
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
@@ -155,7 +194,7 @@ async def test_unknown_fact_answered_in_the_wizard_continues_the_walk(desk, agen
 
 async def test_needs_info_ends_with_information_request_that_pauses(desk, agent):
     ref = "RFD-2026-000103"
-    app = wizard_for(desk, agent, ref, "esimium", facts(reason="force_majeure"))
+    app = wizard_for(desk, agent, ref, "esimium", facts(reason="force_majeure", activated=True))
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         await walk_to_decision(pilot)
@@ -295,7 +334,7 @@ async def test_full_money_path_from_the_wizard(desk, agent):
 
 
 @pytest.mark.parametrize(("case_facts", "key", "reason"), [
-    (facts(reason="network_coverage"), "d", "refund_denied"),
+    (facts(reason="network_coverage", activated=True), "d", "refund_denied"),
     (facts(reason="non_delivery", quantity=10), "r", "referred"),
 ])
 async def test_deny_and_refer_from_the_wizard(desk, agent, case_facts, key, reason):
@@ -332,3 +371,44 @@ async def test_invoice_date_typed_in_for_a_disputed_charge(desk, agent):
         await walk_to_decision(pilot)
         expected = decide("airalo", {**f, "invoice_received_at": "2025-03-11T09:00:00Z"})
         assert screen.decision() == expected and expected["outcome"] == "partial_refund"
+
+
+async def test_case_by_case_approved_in_the_wizard_with_amount_and_fee(desk, agent):
+    """Issue 17 point 7: the approver types the amount and fee (no pauses between keys)."""
+    ref = "RFD-2026-000120"
+    f = facts(reason="unused_data", activated=True, data_used_mb=800)
+    app = wizard_for(desk, agent, ref, "airalo", f)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await walk_to_decision(pilot)
+        assert screen.decision()["outcome"] == "case_by_case"
+        await _press_and_wait(pilot, "s")
+        assert {"a", "d"} <= set(screen.available_keys())
+        await pilot.press("a", *"12.50 2.50", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Approved" in screen.status_line, screen.status_line
+    with desk.reader() as s:
+        t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
+        c = s.scalars(select(RefundCase).where(RefundCase.ticket_id == t.id)).one()
+        assert (str(c.approved_amount), str(c.processing_fee)) == ("12.50", "2.50")
+        body = s.scalars(select(Message.body).where(Message.ticket_id == t.id, Message.template == "refund_approved")).one()
+        assert "Amount: 12.50 EUR" in body and "Processing fee: 2.50 EUR" in body
+
+
+async def test_case_by_case_denied_in_the_wizard_with_a_reason(desk, agent):
+    ref = "RFD-2026-000121"
+    app = wizard_for(desk, agent, ref, "airalo", facts(reason="no_longer_needed"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        await walk_to_decision(pilot)
+        await _press_and_wait(pilot, "s")
+        await pilot.press("d", *"Plans changed after purchase", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    with desk.reader() as s:
+        t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
+        assert (t.status, t.close_reason) == ("closed", "refund_denied")
+        body = s.scalars(select(Message.body).where(Message.ticket_id == t.id, Message.template == "refund_decision")).one()
+        assert "Plans changed after purchase" in body

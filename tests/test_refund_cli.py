@@ -124,3 +124,38 @@ def test_cli_agrees_with_the_wizard_on_the_whole_table(tmp_path):
     for policy, facts, p in results:
         assert p.returncode == 0, p.stderr
         assert json.loads(p.stdout) == wizard_path(policy, facts)
+
+
+def test_cli_reads_the_desks_preactivation_rule(tmp_path):
+    """`[refunds] esimium_preactivation` in the config changes the CLI's decision (issue 17, point 3)."""
+    facts = {"purchase_at": "2025-03-10T09:00:00Z", "request_at": "2025-03-12T09:00:00Z", "amount_paid": 20,
+             "currency": "EUR", "reason": "no_longer_needed"}
+    path = tmp_path / "facts.json"
+    path.write_text(json.dumps(facts))
+    default = run(["refund", "decide", "--policy", "esimium", "--facts", str(path)], tmp_path)
+    assert json.loads(default.stdout)["outcome"] == "full_refund"
+    conf = tmp_path / "xdg" / "esimdesk" / "config.toml"
+    conf.parent.mkdir(parents=True)
+    conf.write_text('[refunds]\nesimium_preactivation = "case_by_case"\n')
+    chosen = run(["refund", "decide", "--policy", "esimium", "--facts", str(path)], tmp_path)
+    d = json.loads(chosen.stdout)
+    assert (d["outcome"], d["sections"][:2]) == ("case_by_case", ["2.1", "3.2"])
+
+
+def test_cli_agrees_with_the_wizard_path_on_every_label_variant(tmp_path, monkeypatch, capsys):
+    """Every case of the table under each plausible label, through the CLI's
+    own handler (in-process: a subprocess each would take minutes)."""
+    from app.cli import main as cli_main
+    from test_refund_properties import wizard_path
+    from test_refund_table import ALL_VARIANTS
+
+    monkeypatch.delenv("ESIMDESK_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(cli_main, "COMMAND_MODULES", ("app.cli.refund_cmd",))
+    path = tmp_path / "facts.json"
+    for vid, policy, facts, outcome in ALL_VARIANTS:
+        path.write_text(json.dumps(facts))
+        assert cli_main.main(["refund", "decide", "--policy", policy, "--facts", str(path)]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["outcome"] == outcome, vid
+        assert out == wizard_path(policy, facts), vid

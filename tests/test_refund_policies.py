@@ -38,8 +38,9 @@ def test_airalo_has_every_subsection_of_6():
 def test_steps_are_complete_for_the_wizard(policy):
     steps = policy_steps(policy)
     # routing first, then exclusions (the policies' own priority)
-    assert steps[0].section == {"esimium": "8.2", "airalo": "6.1.13"}[policy]
-    assert steps[1].section == {"esimium": "3.5", "airalo": "6.1.6"}[policy]
+    # first: does the stated reason fit the facts (issue 17: facts first)
+    assert steps[0].id == "reason" and steps[0].predicate == "reason_fits"
+    assert [s.section for s in steps[1:3]] == {"esimium": ["8.2", "3.5"], "airalo": ["6.1.13", "6.1.12"]}[policy]
     for st in steps:
         assert st.title and st.text and st.question.endswith(("?", ")."))
         assert st.choices and all(value and label for value, label in st.choices)
@@ -60,12 +61,13 @@ def test_chargeback_consequences_in_own_words():
 
 
 @pytest.mark.parametrize(("mutate", "needle"), [
-    (lambda d: d["steps"][0].update(section="99"), "unknown section"),
-    (lambda d: d["steps"][0].update(predicate="nope"), "unknown predicate"),
-    (lambda d: d["steps"][0]["leads"].pop("no"), "leads do not match"),
-    (lambda d: d["steps"][0]["leads"]["bulk"].update(cite=["42"]), "cites unknown section"),
-    (lambda d: d["steps"][0]["leads"]["bulk"].update(outcome="maybe"), "bad outcome"),
-    (lambda d: d["steps"][-1]["leads"]["no"].update(next=True), "last step must decide"),
+    (lambda d: d["steps"][1].update(section="99"), "unknown section"),
+    (lambda d: d["steps"][1].update(predicate="nope"), "unknown predicate"),
+    (lambda d: d["steps"][1]["leads"].pop("no"), "leads do not match"),
+    (lambda d: d["steps"][1]["leads"]["bulk"].update(cite=["42"]), "cites unknown section"),
+    (lambda d: d["steps"][1]["leads"]["bulk"].update(outcome="maybe"), "bad outcome"),
+    (lambda d: d["steps"][-2]["leads"]["cancellation"].update(next=True), "last step must decide"),
+    (lambda d: d["steps"][-1].update(reviews=["nowhere"]), "reviews unknown step"),
 ])
 def test_broken_policy_file_fails_loudly(tmp_path, mutate, needle):
     raw = json.loads((DATA_DIR / "esimium-2024-01-01.json").read_text())

@@ -73,7 +73,9 @@ def test_governing_clock_by_kind_and_progress():
     assert ticket_sla_state(t, T0 + timedelta(days=30)) is ClockState.MET
     esc = ticket(kind="escalation", final_response_due_at=DUE)
     assert governing_clock(esc)[0] is Clock.FINAL_RESPONSE
-    rfd = ticket(kind="refund", review_due_at=DUE)
+    rfd = ticket(kind="refund", review_due_at=DUE)  # ack_due_at set, not acknowledged: the 24-hour ack first
+    assert governing_clock(rfd) == (Clock.REFUND_ACK, T0, DUE, None)
+    rfd.acknowledged_at = T0 + timedelta(hours=1)
     assert governing_clock(rfd) == (Clock.REFUND_REVIEW, T0, DUE, None)
     decided = T0 + timedelta(days=1)
     rfd2 = ticket(kind="refund", decided_at=decided, due_at=DUE, due_clock="refund_initiation")
@@ -127,16 +129,18 @@ def test_clock_lengths_and_windows():
         Clock.ACKNOWLEDGMENT: (2, "business_days", None),
         Clock.RESOLUTION: (10, "business_days", None),
         Clock.FINAL_RESPONSE: (5, "business_days", None),
-        Clock.REFUND_ACK: (24, "hours", None),
+        Clock.REFUND_ACK: (24, "business_hours", None),
         Clock.REFUND_REVIEW: (3, "business_days", 2),
         Clock.REFUND_INITIATION: (2, "business_days", 1),
     }
     fri = datetime(2026, 12, 18, 13, 0, tzinfo=UTC)
     assert clock_due(CAL, Clock.ACKNOWLEDGMENT, fri).date() == date(2026, 12, 22)
-    assert clock_due(CAL, Clock.REFUND_ACK, fri) == fri + timedelta(hours=24)
+    # 24 hours counted on business days (esimium 4.2 "Within 24 hours (business days)"): Friday 15:00 -> Monday 15:00
+    assert clock_due(CAL, Clock.REFUND_ACK, fri) == datetime(2026, 12, 21, 13, 0, tzinfo=UTC)
     purchase = datetime(2026, 10, 20, 12, tzinfo=TLL)
     closes = refund_window_closes(CAL, "esimium", purchase)
-    assert (closes.date(), closes.hour) == (date(2026, 10, 27), 12)  # 7 days, same local time across DST
+    # calendar dates (issue 17): the window runs through the end of the 7th local day after the purchase date
+    assert (closes.date(), closes.hour, closes.minute) == (date(2026, 10, 27), 23, 59)
     assert refund_window_closes(CAL, "airalo", purchase).date() == date(2026, 11, 19)
     with pytest.raises(InputError, match="unknown refund policy"):
         refund_window_closes(CAL, "nobody", purchase)

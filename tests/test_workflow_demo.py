@@ -37,3 +37,13 @@ def test_demo_escalations_are_impartial_and_states_legal(demo_desk):
                 problems.append(f"{t.reference}: closed but due_at set")
         assert problems == [], problems[:10]
         assert any(t.kind == "escalation" for t in tickets.values())
+
+
+def test_demo_every_open_refund_carries_a_clock(demo_desk):
+    """Issue 17: no open refund without a running clock; the export's sla_state is never null for an open ticket."""
+    with demo_desk.reader() as s:
+        rows = list(iter_tickets(s, now=FROZEN_NOW))
+    open_refunds = [r for r in rows if r["kind"] == "refund" and r["status"] != "closed"]
+    assert {r["status"] for r in open_refunds} >= {"decided", "processing"}
+    assert [r["reference"] for r in open_refunds if r["sla_state"] is None] == []
+    assert [r["reference"] for r in rows if r["status"] != "closed" and r["sla_state"] is None] == []

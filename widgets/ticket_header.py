@@ -41,6 +41,10 @@ def clocks_of(t) -> list[tuple[str, datetime | None, datetime | None, datetime |
         out.append(("Refund review", t.received_at, t.review_due_at, t.decided_at))
     if t.due_clock == "refund_initiation" and t.due_at:
         out.append(("Refund initiation", t.decided_at, t.due_at, None))
+    if t.due_clock == "refund_decision" and t.due_at:
+        out.append(("Decision to customer", t.received_at, t.due_at, None))
+    if t.due_clock == "refund_in_account" and t.due_at:
+        out.append(("Refund in account", t.decided_at, t.due_at, None))
     return out
 
 

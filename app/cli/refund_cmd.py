@@ -4,6 +4,10 @@ evidence pack.
     esimdesk refund decide --policy {esimium|airalo} --facts FILE|-
     esimdesk refund decide --order ORDER [--reason R] [--facts FILE|-]
     esimdesk refund evidence REF [--out PATH] [--format md|pdf]
+    esimdesk refund acknowledge REF [--version N]
+    esimdesk refund approve REF [--amount X] [--fee Y] [--version N]
+    esimdesk refund deny REF [--reason TEXT] [--version N]
+    esimdesk refund investigation REF --result confirmed|not_confirmed --note TEXT [--version N]
 
 `refund decide --policy` never opens the database (contracts/refund-decision.md);
 `--order` reads the stored order (contracts/orders.md "Decide from an order").
@@ -37,6 +41,62 @@ def register(sub) -> None:
     ev.add_argument("--format", dest="fmt", choices=("md", "pdf"), default=None,
                     help="md (default) or pdf; taken from --out's suffix when omitted")
     ev.set_defaults(func=evidence_handler)
+    _register_case_actions(rsub)
+
+
+def _register_case_actions(rsub) -> None:
+    """The refund case's decisions from the shell (issue 17): the same
+    services the wizard calls (app/refund_cases.py)."""
+    def action(name: str, help_: str, func):
+        p = rsub.add_parser(name, help=help_)
+        p.add_argument("reference", metavar="REF", help="refund ticket reference, e.g. RFD-2026-000123")
+        p.add_argument("--version", type=int, metavar="N", help="the version you read (optimistic lock)")
+        p.set_defaults(func=func)
+        return p
+
+    action("acknowledge", "send the acknowledgment of a refund request (reference, next steps, review date)", acknowledge_handler)
+    ap = action("approve", "approve a decided refund (case by case: with the amount and any processing fee)", approve_handler)
+    ap.add_argument("--amount", metavar="X", help="the amount to refund (case by case; at most the amount paid)")
+    ap.add_argument("--fee", metavar="Y", help="the processing fee deducted (only where the policy allows one)")
+    dp = action("deny", "send the denial and close (case by case or unconfirmed: with --reason)", deny_handler)
+    dp.add_argument("--reason", metavar="TEXT", help="why the refund is refused, as the customer will read it")
+    ip = action("investigation", "record an investigation finding (who: you, when: now, result)", investigation_handler)
+    ip.add_argument("--result", required=True, choices=("confirmed", "not_confirmed"), help="what the investigation found")
+    ip.add_argument("--note", required=True, metavar="TEXT", help="what was checked and found")
+
+
+def _case_run(args, ctx, call) -> int:
+    from app.cli.ticket_cmd import _run
+
+    return _run(args, ctx, lambda s, a, now: call(s, a, now) and None)
+
+
+def acknowledge_handler(args, ctx) -> int:
+    from app import refund_cases
+
+    return _case_run(args, ctx, lambda s, a, now: refund_cases.acknowledge(
+        s, a, args.reference, now=now, config=ctx.config, expected_version=args.version))
+
+
+def approve_handler(args, ctx) -> int:
+    from app import refund_cases
+
+    return _case_run(args, ctx, lambda s, a, now: refund_cases.approve(
+        s, a, args.reference, expected_version=args.version, now=now, config=ctx.config, amount=args.amount, fee=args.fee))
+
+
+def deny_handler(args, ctx) -> int:
+    from app import refund_cases
+
+    return _case_run(args, ctx, lambda s, a, now: refund_cases.deny(
+        s, a, args.reference, expected_version=args.version, now=now, config=ctx.config, reason=args.reason))
+
+
+def investigation_handler(args, ctx) -> int:
+    from app import refund_cases
+
+    return _case_run(args, ctx, lambda s, a, now: refund_cases.record_investigation(
+        s, a, args.reference, result=args.result, note=args.note, expected_version=args.version, now=now))
 
 
 def _read_facts_text(path: str) -> str:
@@ -55,8 +115,8 @@ def _read_facts_text(path: str) -> str:
         raise InputError(f"cannot read facts file {path}: {exc.strerror or exc}") from None
 
 
-def decide_handler(args, ctx) -> int:
-    from app.refunds import decide
+def decide_handler(args, ctx) -> int:  # the config only (the desk's rules): no database here
+    from app.refunds import decide, rules_from_config
     from app.refunds.facts import load_facts_text
 
     if args.order is not None:
@@ -69,14 +129,14 @@ def decide_handler(args, ctx) -> int:
         raise InputError("refund decide: --reason goes with --order (put the reason in the facts file)")
     source = "stdin" if args.facts == "-" else args.facts
     facts = load_facts_text(_read_facts_text(args.facts), source=source)
-    decision = decide(args.policy, facts)  # raises before anything is printed
+    decision = decide(args.policy, facts, rules_from_config(ctx.config))  # raises before anything is printed
     emit_json(decision)
     return 0
 
 
 def _decide_from_order(args, ctx) -> int:
     from app.orders.facts import decide_inputs
-    from app.refunds import decide
+    from app.refunds import decide, rules_from_config
     from app.refunds.facts import REASONS
     from app.tickets import utcnow
 
@@ -93,8 +153,8 @@ def _decide_from_order(args, ctx) -> int:
             raise InputError(f"{source}: facts must be a JSON object")
     with ctx.desk.reader() as session:
         policy, facts, facts_from = decide_inputs(session, args.order, args.reason, file_facts, utcnow())
-    decision = decide(policy, facts)  # validates the facts; raises before anything is printed
-    sys.stdout.write(json.dumps({**decision, "facts_from": facts_from}, ensure_ascii=False) + "\n")
+    decision = decide(policy, facts, rules_from_config(ctx.config))  # validates the facts; raises before anything is printed
+    emit_json({**decision, "facts_from": facts_from})
     return 0
 
 

@@ -280,6 +280,10 @@ def route_message(
         wf_messages.link_follow_up(session, t.id, turned["closed"][0], now=now)
     if t.kind == "refund" and t.info_needed == "order_number":
         wf.ask_order_number(session, t, intent.order_number, now=now, config=config)
+    if t.kind == "refund":
+        from app.refund_cases import auto_acknowledge  # issue 15 point 6: acknowledged within 24 hours
+
+        auto_acknowledge(session, t.reference, now=now, config=config, asked_order=t.info_needed == "order_number")
     return CREATED, t.reference
 
 

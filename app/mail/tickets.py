@@ -81,6 +81,7 @@ def new_refund(
         info_needed=None if order_number else "order_number",
         received_at=received,
         review_due_at=clock_due(cal, Clock.REFUND_REVIEW, received),
+        ack_due_at=clock_due(cal, Clock.REFUND_ACK, received),  # esimium 4.2: acknowledged within 24 hours
         created_at=now,
         updated_at=now,
     )

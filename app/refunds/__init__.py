@@ -13,13 +13,16 @@ from app.refunds.engine import (
     evaluate_step,
     iter_walk,
     walk,
+    walk_steps,
 )
 from app.refunds.facts import FACT_NAMES, REASONS, Facts, fact_prompt, parse_facts
 from app.refunds.milestones import milestones, notice_text
+from app.refunds.rules import Rules, rules_from_config
 from app.refunds.policies import Step, policy_ids, policy_steps, section_numbers, section_text, version_for
 
 __all__ = [
     "FACT_NAMES", "REASONS", "Facts", "Step", "StepResult", "chargeback_consequences", "decide",
     "decision_from_steps", "evaluate_step", "fact_prompt", "iter_walk", "milestones", "notice_text", "parse_facts",
-    "policy_ids", "policy_steps", "section_numbers", "section_text", "version_for", "walk",
+    "policy_ids", "policy_steps", "section_numbers", "section_text", "version_for", "walk", "walk_steps",
+    "Rules", "rules_from_config",
 ]

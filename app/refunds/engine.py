@@ -9,9 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.errors import InputError
+from dataclasses import replace
+
 from app.refunds.facts import Facts, parse_facts
 from app.refunds.policies import PolicyVersion, Step, get_version, version_for
-from app.refunds.predicates import PREDICATES, NeedFacts, method_sections, refund_method_for
+from app.refunds.predicates import PREDICATES, Answer, NeedFacts, method_sections, refund_method_for, refund_parts
+from app.refunds.rules import DEFAULT_RULES, Rules
 
 METHOD_TEXT = {
     "original_payment": "to your original payment method",
@@ -29,6 +32,15 @@ ASK = {
     "invoice_received_at": "the date you received the invoice, why the amount is wrong and, if possible, the amount you believe you owe",
     "partial_amount": "the agreed amount of the partial refund",
     "delivered_at": "when the eSIM was delivered",
+    "chargeback_outcome": "the outcome of the chargeback you filed with your bank or card issuer",
+    "customer_type": "whether the purchase was made on a personal (end user) or a business account",
+    "payment_method": "how the purchase was paid (card, Airmoney or Airalo credit points)",
+}
+# a stated reason that is itself the customer's statement of a fact the
+# facts' defaults cannot express (validity_expired defaults to false)
+LABEL_IMPLIES: dict[str, dict[str, Any]] = {
+    "validity_expired": {"validity_expired": True},
+    "activation_window_missed": {"validity_expired": True},
 }
 
 
@@ -49,8 +61,14 @@ class StepResult:
         return {"section": self.section, "question": self.question, "answer": self.answer, "finding": self.finding}
 
 
+def effective_facts(f: Facts) -> Facts:
+    """The facts the walk reads: the stated reason's implied facts added."""
+    implied = {k: v for k, v in LABEL_IMPLIES.get(f.reason, {}).items() if getattr(f, k) != v}
+    return replace(f, **implied) if implied else f
+
+
 def _prepare(policy_id: str, facts: Facts | dict) -> tuple[Facts, PolicyVersion, str | None]:
-    f = parse_facts(facts)
+    f = effective_facts(parse_facts(facts))
     pv, note = version_for(policy_id, f.purchase_at)
     if f.alternative is not None and f.alternative not in pv.allowed_alternatives:
         allowed = ", ".join(pv.allowed_alternatives) or "none"
@@ -58,10 +76,11 @@ def _prepare(policy_id: str, facts: Facts | dict) -> tuple[Facts, PolicyVersion,
     return f, pv, note
 
 
-def evaluate_step(step: Step, facts: Facts) -> StepResult:
+def evaluate_step(step: Step, facts: Facts, rules: Rules | None = None) -> StepResult:
     """Answer one step from the facts (the wizard calls this for the current step)."""
+    facts = effective_facts(parse_facts(facts))
     try:
-        answer = PREDICATES[step.predicate](facts, **step.params)
+        raw = PREDICATES[step.predicate](facts, rules or DEFAULT_RULES, **step.params)
     except NeedFacts as need:
         names = tuple(need.names)
         return StepResult(
@@ -70,25 +89,53 @@ def evaluate_step(step: Step, facts: Facts) -> StepResult:
             decisive=True, step_id=step.id, missing=names,
             lead={"outcome": "needs_info", "cite": [step.section], "missing": list(names)},
         )
-    lead = step.leads[answer]
+    answer = raw if isinstance(raw, str) else raw.value
+    lead = dict(step.leads[answer])
+    finding = lead.get("finding", "")
+    if isinstance(raw, Answer):
+        if raw.note:
+            finding = (finding + " " + raw.note).strip()
+        if raw.cite:
+            lead["cite"] = [*lead.get("cite", [step.section]), *[c for c in raw.cite if c not in lead.get("cite", [])]]
     return StepResult(
-        section=step.section, question=step.question, answer=answer, finding=lead.get("finding", ""),
+        section=step.section, question=step.question, answer=answer, finding=finding,
         decisive=not lead.get("next", False), step_id=step.id, missing=tuple(lead.get("missing", ())), lead=lead,
     )
 
 
-def iter_walk(policy_id: str, facts: Facts | dict) -> Iterator[StepResult]:
-    """Yield the visited steps one at a time, stopping after the decisive one."""
+def walk_steps(policy_id: str, facts: Facts | dict, rules: Rules | None = None) -> list[tuple[Step, StepResult]]:
+    """(step, result) for each visited step: the main steps up to the first
+    decisive one, then a review step (esimium 8.1) when it reviews that
+    step's denied or case-by-case outcome and applies. The wizard pages
+    through exactly these."""
     f, pv, _note = _prepare(policy_id, facts)
+    out: list[tuple[Step, StepResult]] = []
     for step in pv.steps:
-        result = evaluate_step(step, f)
-        yield result
+        if step.reviews:
+            continue
+        result = evaluate_step(step, f, rules)
+        out.append((step, result))
         if result.decisive:
-            return
+            break
+    last = out[-1][1]
+    if last.lead.get("outcome") in ("denied", "case_by_case"):
+        for step in pv.steps:
+            if last.step_id in step.reviews:
+                review = evaluate_step(step, f, rules)
+                if review.decisive:
+                    out.append((step, review))
+                break
+    return out
 
 
-def walk(policy_id: str, facts: Facts | dict) -> list[StepResult]:
-    return list(iter_walk(policy_id, facts))
+def iter_walk(policy_id: str, facts: Facts | dict, rules: Rules | None = None) -> Iterator[StepResult]:
+    """Yield the visited steps one at a time (see walk_steps)."""
+    for _step, result in walk_steps(policy_id, facts, rules):
+        yield result
+
+
+def walk(policy_id: str, facts: Facts | dict, rules: Rules | None = None) -> list[StepResult]:
+    return [r for _s, r in walk_steps(policy_id, facts, rules)]
 
 
 def _num(x: float) -> float | int:
@@ -106,7 +153,15 @@ def decision_from_steps(policy_id: str, facts: Facts | dict, results: list[StepR
     if not results or not results[-1].decisive:
         raise InputError("refund walk not finished: no decisive step yet")
     last = results[-1]
-    lead = last.lead
+    reviewed = results[-2] if len(results) > 1 and results[-2].decisive else None
+    lead = dict(last.lead)
+    if lead.get("keep") and reviewed is not None:  # the review leaves the reviewed outcome standing
+        base = dict(reviewed.lead)
+        base["explanation"] = (base.get("explanation", "") + " " + lead.get("explanation", "")).strip()
+        base["cite"] = [*base.get("cite", [reviewed.section]), *lead.get("cite", [last.section])]
+        lead = base
+    elif reviewed is not None:
+        lead["cite"] = [*lead.get("cite", [last.section]), *reviewed.lead.get("cite", [reviewed.section])]
     outcome = lead["outcome"]
     refund = lead.get("refund", "none")
     if outcome == "needs_info" or refund == "none":
@@ -117,26 +172,27 @@ def decision_from_steps(policy_id: str, facts: Facts | dict, results: list[StepR
         max_refund = f.amount_paid
     max_refund = _num(min(max_refund, f.amount_paid))
     method = refund_method_for(pv.refund_method_rule, f) if (outcome in REFUNDING and max_refund > 0) else "none"
+    parts = refund_parts(pv.refund_method_rule, f, max_refund) if method != "none" else []
 
     sections: list[str] = []
-    for s in lead.get("cite", [last.section]):
-        if s not in sections:
-            sections.append(s)
+
+    def cite(items) -> None:
+        for sec in items:
+            if sec not in sections:
+                sections.append(sec)
+
+    cite(lead.get("cite", [last.section]))
     if method != "none":
-        for s in method_sections(pv.refund_method_rule, f):
-            if s not in sections:
-                sections.append(s)
+        cite(method_sections(pv.refund_method_rule, f))
     for r in results[:-1]:  # noted findings (chargeback, compatibility) come after
         if r.lead.get("note"):
-            for s in r.lead.get("cite", [r.section]):
-                if s not in sections:
-                    sections.append(s)
+            cite(r.lead.get("cite", [r.section]))
 
     values = {
         "amount": _money(max_refund if max_refund else f.amount_paid),
         "credit": _money(f.amount_paid),
         "currency": f.currency,
-        "method_text": METHOD_TEXT[method],
+        "method_text": _method_text(parts) if parts else METHOD_TEXT[method],
     }
     explanation = lead.get("explanation", "")
     if outcome == "needs_info" and not explanation:
@@ -157,21 +213,37 @@ def decision_from_steps(policy_id: str, facts: Facts | dict, results: list[StepR
         "refund_method": method,
         "processing_fee_may_apply": bool(lead.get("fee", False)) and outcome not in ("denied", "refer", "needs_info"),
         "refer_to": lead.get("refer_to") if outcome == "refer" else None,
-        "missing": list(last.missing) if outcome == "needs_info" else [],
+        "missing": list(lead.get("missing") or last.missing) if outcome == "needs_info" else [],
         # additions (the contract allows more fields)
         "effective_from": pv.effective_from.isoformat(),
         "version_note": note,
-        "decisive_step": last.step_id,
+        "decisive_step": last.step_id if not last.lead.get("keep") else reviewed.step_id if reviewed else last.step_id,
         "store_credit_min": _num(f.amount_paid) if lead.get("store_credit") else None,
         "chargeback_consequences": list(pv.chargeback_consequences) if f.chargeback_filed else [],
+        # each part of the money back to its own method (a combined payment has two)
+        "refund_parts": [{"method": p["method"], "amount": _num(p["amount"])} for p in parts],
+        # the customer's choice of method (airalo 6.1.13), as recorded; null: not stated
+        "refund_choice": f.refund_to,
+        # what must be recorded before money may move (the service refuses approval until then)
+        "waits_for": lead.get("waits_for") if outcome not in ("denied", "refer", "needs_info") else None,
+        "chargeback_pending": bool(f.chargeback_filed and f.chargeback_outcome is None),
+        # the paragraph on statutory rights every decision mail of this policy carries
+        "statutory_rights": pv.statutory_rights,
     }
     return decision
 
 
-def decide(policy_id: str, facts: Facts | dict) -> dict[str, Any]:
-    """Decide a refund case: the Decision of contracts/refund-decision.md."""
+def _method_text(parts: list[dict[str, Any]]) -> str:
+    if len(parts) == 1:
+        return METHOD_TEXT[parts[0]["method"]]
+    return "(" + " and ".join(f"{_money(p['amount'])} {METHOD_TEXT[p['method']]}" for p in parts) + ")"
+
+
+def decide(policy_id: str, facts: Facts | dict, rules: Rules | None = None) -> dict[str, Any]:
+    """Decide a refund case: the Decision of contracts/refund-decision.md,
+    under the desk's rules (app/refunds/rules.py; the defaults when None)."""
     f = parse_facts(facts)
-    return decision_from_steps(policy_id, f, walk(policy_id, f))
+    return decision_from_steps(policy_id, f, walk(policy_id, f, rules))
 
 
 def chargeback_consequences(policy_id: str, version: str | None = None) -> list[str]:

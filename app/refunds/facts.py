@@ -19,7 +19,7 @@ REASONS: tuple[str, ...] = (
     "activation_window_missed", "network_coverage", "network_speed",
     "roaming_limitation", "unauthorized_purchase", "compensation_claim",
     "plan_change", "replacement_request", "medical_emergency", "force_majeure",
-    "travel_restriction", "service_outage", "other",
+    "travel_restriction", "service_outage", "unused_credit_points", "other",
 )
 PAYMENT_METHODS: tuple[str, ...] = (
     "card", "paypal", "google_pay", "apple_pay", "alipay", "bank_transfer",
@@ -29,6 +29,10 @@ CUSTOMER_TYPES: tuple[str, ...] = ("end_user", "business", "end_customer")
 # Not in the contract's table (the engine may add): the alternative the customer
 # accepted instead of a refund (esimium 4.3 / 6.1-6.4; airalo 6: replacement).
 ALTERNATIVES: tuple[str, ...] = ("partial_refund", "store_credit", "replacement", "extended_support")
+# Also additions (issue 17): the customer's choice of refund method (airalo
+# 6.1.13), the outcome of a chargeback the customer filed (esimium 7).
+REFUND_CHOICES: tuple[str, ...] = ("original_payment", "airmoney")
+CHARGEBACK_OUTCOMES: tuple[str, ...] = ("withdrawn", "merchant_won", "customer_won")
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -60,6 +64,9 @@ class Facts:
     chargeback_filed: bool = False
     alternative: str | None = None
     partial_amount: float | None = None
+    airmoney_amount: float | None = None  # the Airmoney part of a combined payment (airalo 6.1.12.1.4)
+    refund_to: str | None = None  # the customer's choice of method (airalo 6.1.13)
+    chargeback_outcome: str | None = None  # null while a filed chargeback is pending
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (datetimes as ISO 8601 with offset); parse_facts round-trips it."""
@@ -97,6 +104,9 @@ _SPEC: dict[str, tuple[str, bool, Any]] = {
     "chargeback_filed": ("bool", False, None),
     "alternative": ("enum?", False, ALTERNATIVES),
     "partial_amount": ("amount?", False, None),
+    "airmoney_amount": ("amount?", False, None),
+    "refund_to": ("enum?", False, REFUND_CHOICES),
+    "chargeback_outcome": ("enum?", False, CHARGEBACK_OUTCOMES),
 }
 
 
@@ -183,6 +193,11 @@ def parse_facts(obj: Any) -> Facts:
         pa = values.get("partial_amount")
         if pa is not None and pa > values["amount_paid"]:
             problems.append("partial_amount: more than amount_paid")
+        am = values.get("airmoney_amount")
+        if am is not None and am > values["amount_paid"]:
+            problems.append("airmoney_amount: more than amount_paid")
+        if values.get("chargeback_outcome") is not None and not values.get("chargeback_filed", False):
+            problems.append("chargeback_outcome: given but chargeback_filed is false")
     if problems:
         raise InputError("facts: " + "; ".join(problems))
     return Facts(**values)
@@ -208,6 +223,11 @@ FACT_PROMPTS: dict[str, tuple[str, tuple[tuple[Any, str], ...]]] = {
     "invoice_received_at": ("When did the invoice reach the customer (ISO 8601 date and time)?", ()),
     "partial_amount": ("What partial amount was agreed?", ()),
     "delivered_at": ("When was the eSIM profile delivered (ISO 8601; empty if never)?", ()),
+    "chargeback_outcome": ("What did the bank decide on the chargeback?", (
+        ("withdrawn", "The customer withdrew it"), ("merchant_won", "Decided in our favour"),
+        ("customer_won", "Decided in the customer's favour (money returned by the bank)"), (None, "Still pending"))),
+    "refund_to": ("Where does the customer want the refund (airalo 6.1.13)?", (
+        ("original_payment", "Original payment method"), ("airmoney", "Airmoney on the Airalo account"), (None, "Not stated"))),
 }
 
 

@@ -60,20 +60,46 @@ def _fmt_money(decision: dict[str, Any]) -> str:
     return f"{float(decision.get('max_refund') or 0):.2f} {decision.get('currency', '')}".strip()
 
 
+_METHOD = {
+    "original_payment": "your original payment method",
+    "airmoney": "your Airalo account as Airmoney",
+    "credit_points_or_credit_note": "your account as Airalo credit points or a credit note",
+}
+
+
+def _amount_line(decision: dict[str, Any]) -> str:
+    """Amount and method; a combined payment's parts each to their own method."""
+    cur = decision.get("currency", "")
+    parts = [p for p in decision.get("refund_parts") or [] if p.get("method") in _METHOD]
+    if len(parts) > 1:
+        each = " and ".join(f"{float(p['amount']):.2f} {cur} to {_METHOD[p['method']]}" for p in parts)
+        return f"Amount: {_fmt_money(decision)}: {each}"
+    method = _METHOD.get(decision.get("refund_method", ""), _METHOD["original_payment"])
+    return f"Amount: {_fmt_money(decision)}, to {method}"
+
+
+def _fee_line(decision: dict[str, Any]) -> str | None:
+    fee = float(decision.get("processing_fee") or 0)
+    if fee > 0:
+        return f"Processing fee: {fee:.2f} {decision.get('currency', '')} (deducted; the amount above is what you receive)."
+    if decision.get("processing_fee_may_apply"):
+        return "Processing fee: none."
+    return None
+
+
 def notice_text(kind: str, decision: dict[str, Any], milestone_list: list[dict[str, Any]]) -> str:
-    """Plain-text customer notice: kind 'approved' or 'initiated' (esimium 5.4)."""
+    """Plain-text customer notice: kind 'approved' or 'initiated' (esimium
+    5.4), stating the amount, any processing fee and the method."""
     by_name = {m["name"]: m for m in milestone_list}
-    method = {
-        "original_payment": "your original payment method",
-        "airmoney": "your Airalo account as Airmoney",
-        "credit_points_or_credit_note": "your account as Airalo credit points or a credit note",
-    }.get(decision.get("refund_method", ""), "your original payment method")
     secs = ", ".join(decision.get("sections", [])[:2])
+    fee = _fee_line(decision)
     if kind == "approved":
         lines = [
             "Your refund request has been approved.",
-            f"Amount: {_fmt_money(decision)}, to {method} (policy section {secs}).",
+            f"{_amount_line(decision)} (policy section {secs}).",
         ]
+        if fee:
+            lines.append(fee)
         if "initiated" in by_name:
             m = by_name["initiated"]
             lines.append(f"We will initiate the refund by {m['due_date']} (within 1-2 business days of approval).")
@@ -86,8 +112,10 @@ def notice_text(kind: str, decision: dict[str, Any], milestone_list: list[dict[s
     if kind == "initiated":
         lines = [
             "Your refund has been initiated and sent to our payment processor.",
-            f"Amount: {_fmt_money(decision)}, to {method}.",
+            f"{_amount_line(decision)}.",
         ]
+        if fee:
+            lines.append(fee)
         if "sent_to_processor_done" in by_name:
             lines.append(f"The payment processor usually completes it by {by_name['sent_to_processor_done']['due_date']}.")
         if "in_account" in by_name and by_name["in_account"].get("due_date"):

@@ -39,6 +39,9 @@ class Step:
     predicate: str
     params: dict[str, Any] = field(default_factory=dict, compare=False)
     leads: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False)
+    # a review step: asked only after one of these steps decided denied or
+    # case_by_case (esimium 8.1: refunds outside the standard policy)
+    reviews: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class PolicyVersion:
     sections: dict[str, dict[str, str]]  # number -> {title, text, text_et?}, document order
     steps: tuple[Step, ...]
     chargeback_consequences: tuple[str, ...]
+    statutory_rights: str = ""
 
 
 def _bad(path: Path, msg: str) -> ConfigError:
@@ -79,7 +83,7 @@ def _load_file(path: Path) -> PolicyVersion:
         if set(s["leads"]) != set(values):
             raise _bad(path, f"step {s['id']}: leads do not match choices")
         for ans, lead in s["leads"].items():
-            if lead.get("next"):
+            if lead.get("next") or lead.get("keep"):
                 cites = lead.get("cite", [])
             else:
                 if lead.get("outcome") not in OUTCOMES:
@@ -96,15 +100,22 @@ def _load_file(path: Path) -> PolicyVersion:
             id=s["id"], section=sec, title=sections[sec]["title"], text=sections[sec]["text"],
             question=s["question"], reads=tuple(s["reads"]),
             choices=tuple((c[0], c[1]) for c in s["choices"]), predicate=s["predicate"],
-            params=dict(s.get("params", {})), leads=s["leads"],
+            params=dict(s.get("params", {})), leads=s["leads"], reviews=tuple(s.get("reviews", ())),
         ))
-    if not steps or any(lead.get("next") for lead in steps[-1].leads.values()):
+    main = [st for st in steps if not st.reviews]
+    if not main or any(lead.get("next") for lead in main[-1].leads.values()):
         raise _bad(path, "the last step must decide every answer")
+    ids = {st.id for st in steps}
+    for st in steps:
+        for r in st.reviews:
+            if r not in ids:
+                raise _bad(path, f"step {st.id}: reviews unknown step {r!r}")
     return PolicyVersion(
         policy=raw["policy"], version=raw["version"], effective_from=eff, title=raw.get("title", ""),
         effective_note=raw.get("effective_note", ""), refund_method_rule=raw["refund_method_rule"],
         allowed_alternatives=tuple(raw.get("allowed_alternatives", ())), sections=sections,
         steps=tuple(steps), chargeback_consequences=tuple(raw.get("chargeback_consequences", ())),
+        statutory_rights=raw.get("statutory_rights", ""),
     )
 
 

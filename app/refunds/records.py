@@ -11,17 +11,19 @@ from app.errors import IllegalTransition, InputError
 from app.refunds.engine import decide
 from app.refunds.facts import Facts, parse_facts
 from app.refunds.milestones import milestones
+from app.refunds.rules import Rules
 from models.refund import RefundCase
 
 APPROVABLE = ("full_refund", "partial_refund", "case_by_case", "investigate")
 ALTERNATIVE_OUTCOMES = ("partial_refund", "store_credit", "replacement")
 
 
-def record_decision(case: RefundCase, facts: Facts | dict, decision: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Decide (unless a decision is given) and store facts, decision and summary
-    columns on the case. Returns the decision."""
+def record_decision(case: RefundCase, facts: Facts | dict, decision: dict[str, Any] | None = None,
+                    rules: Rules | None = None) -> dict[str, Any]:
+    """Decide (unless a decision is given) under the desk's rules and store
+    facts, decision and summary columns on the case. Returns the decision."""
     f = parse_facts(facts)
-    d = decision if decision is not None else decide(case.policy, f)
+    d = decision if decision is not None else decide(case.policy, f, rules)
     if d.get("policy") != case.policy:
         raise InputError(f"decision is for policy {d.get('policy')!r}, the case is under {case.policy!r}")
     case.facts = json.dumps(f.to_dict(), ensure_ascii=False)

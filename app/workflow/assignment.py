@@ -4,7 +4,9 @@ Anyone who works tickets may take an unassigned ticket (assign it to
 themselves); assigning to someone else, or taking over an assigned ticket,
 needs the supervisor's "reassign" permission. The target must be active and
 able to work tickets. Escalations are assigned through the impartial reviewer
-rule (escalations.assign_reviewer / take_review), never here.
+rule (escalations.assign_reviewer / take_review), never here; and the
+reviewer of a complaint's escalation can never become the complaint's
+assignee (refused and recorded).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from app.config import DeskConfig
 from app.errors import AccessDenied, IllegalTransition, InputError, NotFound
 from app.identity import PERMISSIONS, Actor
 from app.workflow import escalations
-from app.workflow.guard import aware, begin, finish
+from app.workflow.guard import aware, begin, finish, refuse
 from models import Staff, Ticket
 from models.enums import TicketKind, TicketStatus
 
@@ -45,6 +47,9 @@ def assign(
         raise InputError(f"{target.login} is deactivated")
     if "work_tickets" not in PERMISSIONS.get(target.role, frozenset()):
         raise InputError(f"{target.login} ({target.role}) does not work tickets")
+    conflict = escalations.reviewer_conflict(session, t, target.id, target.login)
+    if conflict:
+        refuse(session, t, actor.login, now, conflict, attempt="assign", target=target.login)
     self_take = target.id == actor.id and t.assignee_id in (None, actor.id)
     if not self_take and not actor.can("reassign"):
         raise AccessDenied(f"{actor.login} ({actor.role}) may take unassigned tickets only; reassigning is for supervisors")

@@ -15,7 +15,7 @@ date, progress message). Pausing (app/workflow/waiting.py) is for refunds.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -179,6 +179,8 @@ def close(
         raise IllegalTransition(f"{reason} closes a ticket only through `{states.SERVICE_ONLY_REASONS[reason]}`")
     states.check_kind(t, TicketKind.COMPLAINT, TicketKind.INQUIRY, doing="close it here")
     states.check_close(t, reason)
+    if reason == "no_reply" and t.kind == TicketKind.COMPLAINT:
+        _check_no_reply(t, now, config or DeskConfig())
     if note:
         write_note(session, t, actor.login, note, now)
     before = t.status
@@ -188,17 +190,44 @@ def close(
     return t
 
 
-def _as_due(cal, value: date | datetime | str) -> datetime:
+def no_reply_allowed_from(t: Ticket, config: DeskConfig) -> datetime | None:
+    """The first instant a complaint may close as no_reply: after
+    `[complaints] no_reply_days` business days since the resolution was
+    communicated (closing removes the customer's right to escalate)."""
+    if t.resolution_communicated_at is None:
+        return None
+    cal = desk_calendar(config)
+    return cal.due_at(t.resolution_communicated_at, config.complaints.no_reply_days) + timedelta(microseconds=1)
+
+
+def _check_no_reply(t: Ticket, now: datetime, config: DeskConfig) -> None:
+    start = no_reply_allowed_from(t, config)
+    if start is None:
+        raise IllegalTransition(f"{t.reference}: no resolution was communicated, so there is nothing to wait a reply for")
+    if now < start:
+        cal = desk_calendar(config)
+        raise IllegalTransition(
+            f"{t.reference}: the customer has {config.complaints.no_reply_days} business days to answer the resolution "
+            f"(and may escalate); no_reply closes it from {cal.local_date(start).isoformat()} on")
+
+
+MAX_EXTENSION_HORIZON_DAYS = 366  # nobody extends a complaint past a year from now
+
+
+def _as_due(cal, value: date | datetime | str, now: datetime) -> datetime:
     if isinstance(value, str):
         try:
             value = date.fromisoformat(value.strip())
         except ValueError:
             raise InputError(f"new due date {value!r} is not YYYY-MM-DD") from None
     if isinstance(value, datetime):
-        return aware(value, "new due date")
-    if isinstance(value, date):
-        return cal.end_of_local_day(value)
-    raise InputError(f"new due date must be a date, got {value!r}")
+        value = aware(value, "new due date")
+    elif not isinstance(value, date):
+        raise InputError(f"new due date must be a date, got {value!r}")
+    day = cal.local_date(value) if isinstance(value, datetime) else value
+    if day > cal.local_date(now) + timedelta(days=MAX_EXTENSION_HORIZON_DAYS):
+        raise InputError(f"new due date {day.isoformat()} is more than a year away")
+    return value if isinstance(value, datetime) else cal.end_of_local_day(value)
 
 
 def extend(
@@ -207,8 +236,12 @@ def extend(
 ) -> Ticket:
     """Extend a complex complaint's resolution deadline: supervisors, or the
     assigned agent. Needs a reason and a later date (a date means the end of
-    that desk-local day); the customer gets a progress update with the new
-    timeframe; `extensions` counts it; event "extend" with before/after."""
+    that desk-local day; a day that is not a business day moves to the next
+    business day, and the customer is told that real date). The assigned
+    agent may go at most `[complaints] max_extension_days` business days past
+    the current deadline; longer only a supervisor; never more than a year
+    ahead. The customer gets a progress update with the new timeframe;
+    `extensions` counts it; event "extend" with before/after."""
     now = aware(now)
     if actor is None:
         raise AccessDenied("extending a deadline needs a staff member")
@@ -219,10 +252,20 @@ def extend(
     if t.acknowledged_at is None or t.resolution_communicated_at is not None or t.status == S.CLOSED or t.status == S.ESCALATED:
         raise IllegalTransition(f"{t.reference} is {t.status}: only a running resolution clock (acknowledged, not yet communicated) can be extended")
     cal = desk_calendar(config)
-    due = _as_due(cal, new_due)
+    due = _as_due(cal, new_due, now)
+    asked = due
+    if not cal.is_business_day(due):  # a deadline ends on a business day: the next one
+        due = cal.end_of_local_day(cal.add_business_days(due, 1))
     validate_extension(t.resolution_due_at, due, reason)
     if due <= now:
         raise InputError("new due date must be in the future")
+    limit_days = config.complaints.max_extension_days
+    if t.resolution_due_at is not None and not actor.can("extend"):
+        limit = cal.due_at(t.resolution_due_at, limit_days)
+        if due > limit:
+            raise AccessDenied(
+                f"{actor.login} may extend {t.reference} by at most {limit_days} business days past the current deadline "
+                f"(to {cal.local_date(limit).isoformat()}); a longer extension needs a supervisor")
     old = t.resolution_due_at
     msg = outbox.queue(
         session, t, tpl.PROGRESS_UPDATE, now=now, author=actor.login, config=config,
@@ -230,8 +273,10 @@ def extend(
     )
     t.resolution_due_at = due
     t.extensions = (t.extensions or 0) + 1
+    moved = {"asked": asked} if asked != due else {}
     history.record(session, t.id, actor.login, "extend", now, t.status, t.status,
-                   before=old, after=due, reason=str(reason).strip(), message_id=msg.id if msg else None, extensions=t.extensions)
+                   before=old, after=due, reason=str(reason).strip(), message_id=msg.id if msg else None, extensions=t.extensions,
+                   **moved)
     finish(t, actor.login, now)
     return t
 

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from app import history
 from app.config import DeskConfig
-from app.errors import IllegalTransition, InputError
+from app.errors import AccessDenied, IllegalTransition, InputError
 from app.identity import Actor
 from app.workflow import regions
 from app.workflow.guard import aware, begin, finish
@@ -39,6 +39,11 @@ def update_details(
     if unknown:
         raise InputError(f"unknown field {unknown[0]!r} (one of: {', '.join(CUSTOMER_FIELDS + TICKET_FIELDS)})")
     t = begin(session, actor, reference, expected_version, "work_tickets", "change ticket details")
+    from app.workflow.escalations import reviewer_conflict  # late: escalations imports this package's modules
+
+    conflict = reviewer_conflict(session, t, actor.id, actor.login)
+    if conflict:  # no "refused" event: an event of the reviewer's on the complaint would itself make them a handler
+        raise AccessDenied(conflict)
     if t.status == TicketStatus.CLOSED:
         raise IllegalTransition(f"{t.reference} is closed: its details can no longer change")
     clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in changes.items()}

@@ -204,6 +204,18 @@ def ineligibility(session: Session, escalation: Ticket, staff: Staff | Actor) ->
     return None
 
 
+def reviewer_conflict(session: Session, complaint: Ticket, staff_id: int | None, login: str) -> str | None:
+    """Why `login` may not handle `complaint` (assignee, details): they review
+    its escalation, before or after taking the review (None when they may)."""
+    if complaint.kind != TicketKind.COMPLAINT.value or staff_id is None:
+        return None
+    esc = escalation_of(session, complaint)
+    if esc is not None and esc.reviewer_id == staff_id:
+        return (f"{login} reviews {esc.reference}, the escalation of {complaint.reference}: the reviewer never "
+                "handles the complaint itself (impartial review)")
+    return None
+
+
 def eligible_reviewers(session: Session, escalation: Ticket) -> list[Staff]:
     seniors = session.scalars(select(Staff).where(Staff.role == Role.SENIOR.value, Staff.active.is_(True)).order_by(Staff.login))
     return [s for s in seniors if ineligibility(session, escalation, s) is None]

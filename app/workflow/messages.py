@@ -40,11 +40,11 @@ def _text(text: str | None, what: str) -> str:
 def _reviewer_guard(session: Session, t: Ticket, actor: Actor) -> None:
     """The reviewer of a complaint's escalation works on the escalation, never
     on the complaint (an event there would break the impartiality record)."""
-    if t.kind != TicketKind.COMPLAINT.value:
-        return
-    esc = session.scalars(select(Ticket).where(Ticket.escalation_of_id == t.id)).first()
-    if esc is not None and esc.reviewer_id == actor.id:
-        raise AccessDenied(f"{actor.login} reviews {esc.reference}: write on the escalation, not on the complaint {t.reference}")
+    from app.workflow.escalations import reviewer_conflict  # late: escalations imports this package's modules
+
+    conflict = reviewer_conflict(session, t, actor.id, actor.login)
+    if conflict:
+        raise AccessDenied(conflict + "; write on the escalation")
 
 
 def write_note(session: Session, t: Ticket, login: str | None, text: str, now: datetime, subject: str = "") -> Message:

@@ -31,7 +31,9 @@ DUE_FIELD: dict[Clock, str] = {
     Clock.FINAL_RESPONSE: "final_response_due_at",
     Clock.REFUND_REVIEW: "review_due_at",
     Clock.REFUND_INITIATION: "due_at",
-    Clock.REFUND_ACK: "due_at",
+    Clock.REFUND_ACK: "ack_due_at",
+    Clock.REFUND_DECISION: "due_at",
+    Clock.REFUND_IN_ACCOUNT: "due_at",
 }
 
 
