@@ -211,6 +211,7 @@ class TicketDetailScreen(Screen):
     poll follow the ticket shown and stop while the screen is off the stack."""
 
     CSS_PATH = "ticket_detail.tcss"
+    KEY_BLOCKING_WORKERS = {"detail-action", "detail-load"}  # keys typed meanwhile wait for the result (console_keys)
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         *[Binding(key, f"act('{name}')", words, id=name) for name, (key, words) in ACTIONS.items()],
@@ -251,6 +252,7 @@ class TicketDetailScreen(Screen):
         self._live: int | None = None  # the gen whose presence/poll is running, None while off the stack
         self._timer = None
         self._styled_with: object | None = None  # the stylesheet rules it was last styled with
+        self._asking = None  # the prompt whose text run_service is saving (errors show in it)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -399,6 +401,8 @@ class TicketDetailScreen(Screen):
             return
         self.data = message.data
         self._show(message.data)
+        if self._asking is not None:
+            self._asking.reloaded()
 
     def _show(self, d: DetailData) -> None:
         """Fill the screen from `d`."""
@@ -505,7 +509,13 @@ class TicketDetailScreen(Screen):
         from screens.prompts import ChoicePrompt, ExtendPrompt, ReplyPrompt, TextPrompt
 
         def ask(screen, then: Callable) -> None:
-            self.app.push_screen(screen, lambda value: then(value) if value is not None else None)
+            """The prompt stays open while `then` saves; refusals show in it."""
+            from app.drafts import DraftKey
+
+            screen.on_value, screen.on_reload, self._asking = then, self.load, screen
+            if isinstance(screen, (TextPrompt, ReplyPrompt)):
+                screen.draft = DraftKey(t.id, self.app.actor.id, name)  # kept as typed, back next time
+            self.app.push_screen(screen)
 
         if name == "acknowledge":
             self.run_service("acknowledged", lambda wf, s, now, **kw: wf.acknowledge(s, *kw["a"], **kw["k"]))
@@ -597,6 +607,13 @@ class TicketDetailScreen(Screen):
             self.busy = False
 
     def on_ticket_detail_screen_done(self, message: Done) -> None:
+        prompt, self._asking = self._asking, None
+        if prompt is not None and message.gen == self._gen and prompt in self.app.screen_stack:
+            if message.severity != "information":
+                self._asking = prompt
+                prompt.failed(message.text, stale=message.reload)  # the text stays; ctrl+r reloads
+                return
+            prompt.saved()
         self.notify(message.text, severity=message.severity, timeout=6 if message.severity == "error" else 3)
         if message.reload and message.gen == self._gen:
             self.load()
