@@ -56,6 +56,7 @@ class _Prompt(ModalScreen):
         self.on_reload: Callable[[], None] | None = None
         self.saving = False
         self.stale = False
+        self._reloading = False
         self._value_sent: object = None
         self.draft = None  # app.drafts.DraftKey: store the text as it is typed
         self._draft_ready = False
@@ -133,6 +134,7 @@ class _Prompt(ModalScreen):
 
     def reloaded(self) -> None:
         """The opener read the ticket again (after ctrl+r)."""
+        self._reloading = False
         if self.stale:
             self.stale = False
             self._error("")
@@ -142,6 +144,8 @@ class _Prompt(ModalScreen):
     def action_reload(self) -> None:
         if self.stale and self.on_reload is not None:
             self._status("reloading…")
+            self._reloading = True
+            self._hold_keys(lambda: not self._reloading, 10.0)  # ctrl+s typed behind it saves on the new version
             self.on_reload()
 
     def on_screen_resume(self) -> None:
