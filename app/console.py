@@ -13,18 +13,20 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
 from app.config import DeskConfig
+from app.console_keys import TypeAheadApp
 from app.db import Desk
 from app.identity import Actor
 
 
 DETAIL_SCREEN = "ticket-detail"  # name the kept detail screen is installed under
 OPEN_PATIENCE = 0.25  # seconds a ticket's read may take before its screen is shown half-filled
+OPEN_HOLD = 5.0  # seconds keys typed after "open" may wait for the ticket before going to whatever is shown
 
 
 def start_view(config: DeskConfig, actor: Actor) -> str:
@@ -39,8 +41,8 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class EsimdeskApp(App):
-    """The desk console for one staff member."""
+class EsimdeskApp(TypeAheadApp):
+    """The desk console for one staff member (keys dispatched in order: console_keys)."""
 
     TITLE = "esimdesk"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
@@ -98,10 +100,16 @@ class EsimdeskApp(App):
         return self._calendar
 
     def get_default_screen(self) -> Screen:
-        """The queue is the home screen (no blank screen composed first)."""
+        """The queue is the home screen (no blank screen composed first).
+
+        Textual loads a screen's CSS_PATH when the screen is pushed, never for
+        the default screen: without this the queue's own styles (its one-line
+        filter bar, the highlighted view) were silently missing."""
         from screens.queue import QueueScreen
 
-        return QueueScreen(start_view(self.config, self.actor))
+        screen = QueueScreen(start_view(self.config, self.actor))
+        self._load_screen_css(screen)
+        return screen
 
     def on_mount(self) -> None:
         if self.config.keys:
@@ -176,9 +184,13 @@ class EsimdeskApp(App):
         The detail screen is pushed once its data is in, so it is composed
         complete (one layout, no "loading" frame). Should the read take longer
         than OPEN_PATIENCE the screen is shown at once and reads for itself.
+        Keys typed meanwhile wait and go to the ticket once it is shown.
         """
+        if self._opening is not None:
+            self.release_keys(self._opening)  # superseded: its result is dropped
         token = self._opening = object()
         origin = self.screen
+        self.hold_keys(token, seconds=OPEN_HOLD)
         self.run_worker(partial(self._read_ticket, token, reference, origin), thread=True, exclusive=True,
                         group="open-ticket")
         self.set_timer(OPEN_PATIENCE, partial(self._open_unread, token, reference, origin))
@@ -200,18 +212,22 @@ class EsimdeskApp(App):
             return  # superseded, or the screen was already shown by _open_unread
         self._opening = None
         if self.screen is not message.origin:
+            self.release_keys(message.token)
             return  # the person went elsewhere meanwhile
         if message.data is None:
+            self.release_keys(message.token)
             self.notify(message.error or "cannot load the ticket", severity="error")
             return
-        self._push_detail(message.reference, message.data)
+        self._push_detail(message.reference, message.data, message.token)
 
     def _open_unread(self, token: object, reference: str, origin: Screen) -> None:
         if token is not self._opening:
             return
         self._opening = None
-        if self.screen is origin:
-            self._push_detail(reference, None)
+        if self.screen is not origin:
+            self.release_keys(token)
+            return
+        self._push_detail(reference, None, token)
 
     def detail_screen(self):
         """The one TicketDetailScreen kept for the app's life (installed, so
@@ -223,26 +239,42 @@ class EsimdeskApp(App):
             self.install_screen(self._detail, DETAIL_SCREEN)
         return self._detail
 
-    def _push_detail(self, reference: str, data) -> None:
+    def _push_detail(self, reference: str, data, token: object = None) -> None:
         """Show ticket `reference` on the kept detail screen: filled in place
-        before it is pushed, so its first frame is already this ticket."""
+        before it is pushed, so its first frame is already this ticket. Keys
+        held by `token` go once it is pushed (and, unread, has its data)."""
         from screens.ticket_detail import TicketDetailScreen
 
         screen = self.detail_screen()
         if screen in self.screen_stack:  # already open below (opened from above it): a one-off screen
-            self.push_screen(TicketDetailScreen(reference, data=data))
+            screen = TicketDetailScreen(reference, data=data)
+            self.push_screen(screen)
+            self._hold_until_shown(token, screen)
             return
         screen.show_ticket(reference, data)
         if not screen.is_mounted:
             self.push_screen(screen)  # composed with this ticket on its first push
+            self._hold_until_shown(token, screen)
             return
 
         async def push_when_ready() -> None:
             await screen.prepare_footer()  # the footer shows the new ticket's keys in the first frame too
             if screen not in self.screen_stack:
                 self.push_screen(screen)
+            self._hold_until_shown(token, screen)
 
         screen.call_next(push_when_ready)
+
+    def _hold_until_shown(self, token: object, screen) -> None:
+        """Keys held for opening `screen` go once it shows its ticket (the
+        screen's own read, when it was pushed unread) or it is closed."""
+        if token is None:
+            return
+        if screen.data is None:
+            self.hold_keys(token, until=lambda: screen.data is not None or screen not in self.screen_stack,
+                           seconds=OPEN_HOLD)
+        else:
+            self.release_keys(token)
 
     def open_refund_wizard(self, reference: str) -> None:
         """Push the refund wizard for `reference` (if that screen is built)."""

@@ -1,6 +1,7 @@
 """The data model (SQLModel tables and enums). No Textual, no business rules."""
 from models.customer import Customer, Order, OrderHistory
 from models.desk import DeskSetting, Presence, ReferenceCounter
+from models.draft import Draft
 from models.history import TicketEvent
 from models.message import Attachment, Message
 from models.quarantine import Quarantine
@@ -12,6 +13,7 @@ __all__ = [
     "Attachment",
     "Customer",
     "DeskSetting",
+    "Draft",
     "Message",
     "Order",
     "OrderHistory",

@@ -118,6 +118,7 @@ class QueueScreen(Screen):
         with Horizontal(id="queue-filter-row"):
             yield Static("/", id="queue-filter-label", markup=False)
             yield Input(placeholder="reference, customer, email, subject or order number", id="queue-filter")
+            yield Static("", id="queue-filter-count", markup=False)
         yield TicketTable(self.app.now, at_risk_share=self.app.config.at_risk_share, id="queue-table")
         yield KeyFooter()
 
@@ -181,6 +182,7 @@ class QueueScreen(Screen):
     def _counted(self, message: TicketTable.Counted) -> None:
         self.total = message.count
         self._render_bars()
+        self._render_count()
         freeze = getattr(self.app, "freeze_heap", None)
         if freeze is not None:
             freeze()
@@ -204,6 +206,7 @@ class QueueScreen(Screen):
     def action_filter(self) -> None:
         row = self.query_one("#queue-filter-row")
         row.display = True
+        self._render_count()
         self.query_one(Input).focus()
 
     def action_clear_filter(self) -> None:
@@ -214,6 +217,18 @@ class QueueScreen(Screen):
             self._load()
         self.query_one("#queue-filter-row").display = False
         self.table.focus()
+
+    def _render_count(self) -> None:
+        """The filter bar's right end: how many tickets match what is typed."""
+        if not self.text:
+            words = "type to filter · enter: first match · escape: clear"
+        elif self.total is None:
+            words = "searching…"
+        elif self.total == 0:
+            words = "no match"
+        else:
+            words = f"{self.total:,} match{'es' if self.total != 1 else ''} · enter: first"
+        self.query_one("#queue-filter-count", Static).update(words)
 
     def action_refund_wizard(self) -> None:
         row = self.table.current
@@ -233,12 +248,23 @@ class QueueScreen(Screen):
     def _filter_changed(self, event: Input.Changed) -> None:
         self.text = event.value
         self._load()
+        self._render_count()
 
     @on(Input.Submitted, "#queue-filter")
     def _filter_done(self, event: Input.Submitted) -> None:
+        """Enter: to the first match (the next enter opens it). Keys typed
+        behind this enter wait until the matches for the text are in."""
         if not self.text:
             self.query_one("#queue-filter-row").display = False
-        self.table.focus()
+            self.table.focus()
+            return
+        table = self.table
+        if table.showing_current and table.row_count == 0:
+            return  # nothing to move to: stay in the filter
+        table.focus()
+        hold = getattr(self.app, "hold_keys", None)
+        if hold is not None and not table.showing_current:
+            hold(("queue-filter", id(self)), until=lambda: table.showing_current)
 
     # -- colleagues' changes ---------------------------------------------------
     @work(thread=True, exclusive=True, group="queue-poll")

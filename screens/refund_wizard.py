@@ -47,6 +47,7 @@ class RefundWizardScreen(Screen):
 
     CSS_PATH = "refund_wizard.tcss"
     AUTO_FOCUS = ""  # focus only the fact input or the reason list, when shown
+    KEY_BLOCKING_WORKERS = {"refund-save"}  # keys typed while saving wait for the result (app.console_keys)
     BINDINGS = [
         Binding("left,b", "back", "Back", id="wizard.back"),
         Binding("right,enter", "forward", "Forward", id="wizard.forward"),

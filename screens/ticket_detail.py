@@ -271,6 +271,10 @@ def refit_footer(footer: KeyFooter) -> bool:
     return True
 
 
+def _back_to_prompt() -> None:
+    """Back from a preview: the prompt under it is still open with its text."""
+
+
 class TicketDetailScreen(Screen):
     """One ticket, worked from the keyboard.
 
@@ -280,6 +284,7 @@ class TicketDetailScreen(Screen):
     poll follow the ticket shown and stop while the screen is off the stack."""
 
     CSS_PATH = "ticket_detail.tcss"
+    KEY_BLOCKING_WORKERS = {"detail-action", "detail-load"}  # keys typed meanwhile wait for the result (console_keys)
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         *[Binding(key, f"act('{name}')", words, id=name) for name, (key, words) in ACTIONS.items()],
@@ -325,6 +330,7 @@ class TicketDetailScreen(Screen):
         self._timer = None
         self._styled_with: object | None = None  # the stylesheet rules it was last styled with
         self._opened: int | None = None  # the gen whose timeline was last shown
+        self._asking = None  # the prompt whose text run_service is saving (errors show in it)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -474,6 +480,8 @@ class TicketDetailScreen(Screen):
             return
         self.data = message.data
         self._show(message.data)
+        if self._asking is not None:
+            self._asking.reloaded()
 
     def _show(self, d: DetailData) -> None:
         """Fill the screen from `d`."""
@@ -633,19 +641,23 @@ class TicketDetailScreen(Screen):
 
         who = self._to_whom()
 
+        def ask(screen, then: Callable) -> None:
+            """The prompt stays open while `then` previews and saves; refusals show in it."""
+            from app.drafts import DraftKey
+
+            screen.on_value, screen.on_reload, self._asking = then, self.load, screen
+            if isinstance(screen, (TextPrompt, ReplyPrompt)):
+                screen.draft = DraftKey(t.id, self.app.actor.id, name)  # kept as typed, back next time
+            self.app.push_screen(screen)
+
         def compose(make_prompt: Callable[[str], Screen], done: Callable[[object], str], service: Callable[[object], Callable],
                     headline: Callable[[object], str], *, dangerous: bool = False, initial: str = "") -> None:
-            """Ask with `make_prompt(initial)`, then preview/confirm, then run; going
-            back from the preview reopens the prompt with the text as it was."""
-
-            def got(value) -> None:  # noqa: ANN001
-                if value is None:
-                    return
-                again = (lambda: compose(make_prompt, done, service, headline, dangerous=dangerous,
-                                         initial=value if isinstance(value, str) else ""))
-                self.confirm_then_run(done(value), service(value), headline(value), edit=again, dangerous=dangerous)
-
-            self.app.push_screen(make_prompt(initial), got)
+            """Ask with `make_prompt(initial)`, then preview/confirm on top of the
+            prompt, then run; going back from the preview returns to the prompt
+            with the text as it was, and a refusal shows in the prompt."""
+            ask(make_prompt(initial),
+                lambda value: self.confirm_then_run(done(value), service(value), headline(value), edit=_back_to_prompt,
+                                                    dangerous=dangerous))
 
         def mail(verb: str) -> Callable[[object], str]:
             return lambda _v: f"{t.reference}: {verb} — this mail goes to {who}."
@@ -661,10 +673,8 @@ class TicketDetailScreen(Screen):
                     lambda text: lambda wf, s, now, **kw: wf.request_info(s, *kw["a"], text, **kw["k"]),
                     mail("request information; the clock waits for the customer"))
         elif name == "note":
-            self.app.push_screen(
-                TextPrompt(f"{t.reference}: internal note", "Note (never sent to the customer)"),
-                lambda text: self.run_service("note added", lambda wf, s, now, **kw: wf.add_note(s, *kw["a"], text, **kw["k"]))
-                if text is not None else None)
+            ask(TextPrompt(f"{t.reference}: internal note", "Note (never sent to the customer)"),
+                lambda text: self.run_service("note added", lambda wf, s, now, **kw: wf.add_note(s, *kw["a"], text, **kw["k"])))
         elif name == "reply":
             compose(lambda init: ReplyPrompt(f"{t.reference}: reply to the customer", d.templates, initial=init),
                     lambda _v: "reply queued",
@@ -726,10 +736,8 @@ class TicketDetailScreen(Screen):
             if not options:
                 self.notify("nobody can take this ticket", severity="warning")
                 return
-            self.app.push_screen(
-                ChoicePrompt(f"{t.reference}: assign to…", options),
-                lambda login: self.run_service(f"assigned to {login}", lambda wf, s, now, **kw: wf.assign(s, *kw["a"], login, **kw["k"]))
-                if login is not None else None)
+            ask(ChoicePrompt(f"{t.reference}: assign to…", options),
+                lambda login: self.run_service(f"assigned to {login}", lambda wf, s, now, **kw: wf.assign(s, *kw["a"], login, **kw["k"])))
         elif name == "reopen":
             self.run_service("reopened as a complaint", lambda wf, s, now, **kw: wf.reopen_as_complaint(s, *kw["a"], **kw["k"]))
         elif name == "refund_wizard":
@@ -753,22 +761,13 @@ class TicketDetailScreen(Screen):
             now = app.now()
             kw = self._service_kw(now)
             mails = mail_preview(app.desk, app.actor.login, lambda s, now: call(wf, s, now, **kw), now)
-        except StaleTicket as exc:  # a colleague changed it: say who, reload, keep the text
+        except StaleTicket as exc:  # a colleague changed it: say who, reload; the open prompt keeps the text
             self.post_message(self.Done(str(exc), "warning", True, gen=self._gen))
-            if edit is not None:
-                app.call_from_thread(edit)
             return
-        except DeskError as exc:
-            app.call_from_thread(self._refused, str(exc), edit)
+        except DeskError as exc:  # shown in the open prompt (its text kept for a retry), else as a notice
+            self.post_message(self.Done(str(exc), "error", False, gen=self._gen))
             return
         app.call_from_thread(self._ask, done, call, headline, mails, edit, dangerous)
-
-    def _refused(self, text: str, edit: Callable[[], None] | None) -> None:
-        from app.labels import in_words
-
-        self.notify(in_words(text), severity="error", timeout=6)
-        if edit is not None:
-            edit()  # the text comes back for a retry
 
     def _ask(self, done: str, call: Callable, headline: str, mails: list, edit: Callable[[], None] | None, dangerous: bool) -> None:
         from screens.confirm import ConfirmScreen
@@ -781,6 +780,8 @@ class TicketDetailScreen(Screen):
 
         def answered(yes: bool | None) -> None:
             if yes:
+                if self._asking is not None:  # the prompt under the preview waits for the save
+                    self._asking.saving = True
                 self.run_service(done, call, held=any(m.hold_seconds for m in mails))
             elif edit is not None:
                 edit()
@@ -855,6 +856,13 @@ class TicketDetailScreen(Screen):
     def on_ticket_detail_screen_done(self, message: Done) -> None:
         from app.labels import in_words
 
+        prompt, self._asking = self._asking, None
+        if prompt is not None and message.gen == self._gen and prompt in self.app.screen_stack:
+            if message.severity != "information":
+                self._asking = prompt
+                prompt.failed(in_words(message.text), stale=message.reload)  # the text stays; ctrl+r reloads
+                return
+            prompt.saved()
         self.notify(in_words(message.text), severity=message.severity, timeout=6 if message.severity == "error" else 3)
         if message.reload and message.gen == self._gen:
             self.load()

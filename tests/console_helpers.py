@@ -33,6 +33,7 @@ async def settle(pilot, rounds: int = 30) -> None:
             pass
         await pilot.pause()
         busy = any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers)
+        busy = busy or getattr(app, "keys_waiting", 0) > 0  # typed keys not handled yet (app.console_keys)
         quiet = 0 if busy else quiet + 1
         if quiet >= 2:
             return

@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # The only app/ modules allowed to import Textual: the App classes and the CLI entry that opens them.
-UI_MODULES = {"app.console", "app.wall", "app.cli.console_cmd", "app.cli.dashboard_cmd"}
+UI_MODULES = {"app.console", "app.console_keys", "app.wall", "app.cli.console_cmd", "app.cli.dashboard_cmd"}
 
 
 def domain_modules() -> list[str]:

@@ -239,6 +239,11 @@ class TicketTable(ScrollView, can_focus=True):
         self._pending = want
         self._fetch(self.generation, self.source, offset, limit, False)
 
+    @property
+    def showing_current(self) -> bool:
+        """The current source's first rows (or its emptiness) are in."""
+        return self._cache_generation == self.generation
+
     # -- cursor --------------------------------------------------------------
     @property
     def current(self) -> QueueRow | None:
