@@ -37,6 +37,7 @@ from sqlmodel import Session
 
 from app import history
 from app.errors import InputError
+from app.search import purge_removed
 from app.tickets import touch
 from models import Attachment, Customer, Message, Quarantine, RefundCase, Ticket, TicketEvent
 from models.enums import MessageKind, QuarantineState, TicketStatus
@@ -229,6 +230,8 @@ def apply(session: Session, older_than_days: int, now: datetime, actor: str | No
     """Anonymise everything `plan` lists, inside the caller's transaction."""
     result = plan(session, older_than_days, now)
     _anonymise(session, result.customers, result.orphan_tickets, older_than_days, now, actor)
+    if result.customers or result.orphan_tickets:
+        purge_removed(session)
     result.applied = True
     return result
 
@@ -239,12 +242,13 @@ def apply_in_batches(desk, older_than_days: int, now: datetime, actor: str | Non
     write lock (SQLite) or the row locks (PostgreSQL) are held briefly."""
     with desk.reader() as session:
         result = plan(session, older_than_days, now)
-    for i in range(0, len(result.customers), batch):
+    batches = [(result.customers[i : i + batch], []) for i in range(0, len(result.customers), batch)]
+    batches += [([], chunk) for chunk in _chunks_str(result.orphan_tickets, batch * 4)]
+    for n, (customers, orphans) in enumerate(batches, 1):
         with desk.session() as session:
-            _anonymise(session, result.customers[i : i + batch], [], older_than_days, now, actor)
-    for chunk in _chunks_str(result.orphan_tickets, batch * 4):
-        with desk.session() as session:
-            _anonymise(session, [], chunk, older_than_days, now, actor)
+            _anonymise(session, customers, orphans, older_than_days, now, actor)
+            if n == len(batches):  # the removed words leave the search index with the last batch
+                purge_removed(session)
     result.applied = True
     return result
 

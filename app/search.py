@@ -18,7 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, column, func, literal_column, select, table
+from sqlalchemy import bindparam, column, func, literal_column, select, table, text
 from sqlmodel import Session
 
 from app.errors import InputError
@@ -317,6 +317,14 @@ def describe(session: Session, ids: list[int], q: Query) -> dict[int, tuple[str,
     return out
 
 
+def purge_removed(session: Session) -> None:
+    """Leave no trace of removed text in the index (retention): SQLite's FTS5
+    keeps a deleted row's words in its segments until they are merged, so
+    merge them all; PostgreSQL's tsvector column is rewritten in place."""
+    if _is_sqlite(session):
+        session.execute(text("INSERT INTO search_fts(search_fts) VALUES('optimize')"))
+
+
 def index_engine(session: Session) -> str:
     """Which index this desk searches (for reports)."""
     if _is_sqlite(session):
@@ -326,5 +334,5 @@ def index_engine(session: Session) -> str:
     return "PostgreSQL tsvector + GIN, simple configuration, " + ("unaccent" if has else "Latin transliteration (no unaccent)")
 
 
-__all__ = ["Hit", "Query", "Term", "condition", "describe", "fold", "index_engine", "locate", "matching_ids", "parse",
+__all__ = ["Hit", "Query", "Term", "condition", "describe", "fold", "index_engine", "locate", "matching_ids", "parse", "purge_removed",
            "ranked_ids", "search", "snippet_at"]
