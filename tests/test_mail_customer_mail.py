@@ -50,7 +50,7 @@ def cli(desk, desk_url, capsys, tmp_path, monkeypatch):
 LANG = {
     "en": {"greeting": "Dear ", "sign": "Kind regards", "progress": "Progress update", "day": "Friday 29 January 2027",
            "hardware": "Thank you for contacting Nordic eSIM Help", "stage": None},
-    "et": {"greeting": "Lugupeetud ", "sign": "Lugupidamisega", "progress": "menetlemise seis", "day": "reede, 29. jaanuar 2027",
+    "et": {"greeting": "Lugupeetud ", "sign": "Lugupidamisega", "progress": "menetlemise seis", "day": "hiljemalt 29.01.2027 lõpuks",
            "hardware": "Täname, et pöördusite Nordic eSIM Help poole", "stage": None},
 }
 
@@ -204,7 +204,7 @@ def test_an_estonian_acknowledgment_words_the_date_and_missing_details_in_estoni
         acknowledge(s, agent, ref, now=at(2), config=CONFIG)
     with desk.reader() as s:
         body = s.scalars(select(Message.body).where(Message.template == "acknowledgment")).one()
-    assert "esmaspäev, 23. märts 2026" in body and "telefoninumber, millel saame Teiega ühendust võtta" in body
+    assert "hiljemalt 23.03.2026 lõpuks" in body and "telefoninumber, millel saame Teiega ühendust võtta" in body
     assert "Monday" not in body and "phone" not in body and "$" not in body
 
 

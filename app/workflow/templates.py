@@ -166,7 +166,7 @@ class Localized(str):
             if self.key == "date":
                 d = self.params["date"]
                 return words["date"].format(weekday=words["weekdays"][d.weekday()], day=d.day, month=words["months"][d.month - 1],
-                                            year=d.year)
+                                            month_number=d.month, year=d.year)
             if self.key == "missing_info":
                 items = "\n".join(f"- {words['fields'].get(f, f)}" for f in self.params["fields"])
                 return words["missing_info"].format(items=items)
