@@ -48,9 +48,9 @@ def cli(desk, desk_url, capsys, tmp_path, monkeypatch):
 
 
 LANG = {
-    "en": {"greeting": "Dear ", "sign": "Kind regards", "progress": "Progress update", "day": "Friday 29 January 2027",
+    "en": {"greeting": "Dear ", "sign": "Kind regards", "progress": "Progress update", "day": "Wednesday 13 January 2027",
            "hardware": "Thank you for contacting Nordic eSIM Help", "stage": None},
-    "et": {"greeting": "Lugupeetud ", "sign": "Lugupidamisega", "progress": "menetlemise seis", "day": "hiljemalt 29.01.2027 lõpuks",
+    "et": {"greeting": "Lugupeetud ", "sign": "Lugupidamisega", "progress": "menetlemise seis", "day": "hiljemalt 13.01.2027 lõpuks",
            "hardware": "Täname, et pöördusite Nordic eSIM Help poole", "stage": None},
 }
 
@@ -70,7 +70,7 @@ def test_every_cli_action_that_mails_the_customer_renders_fully(cli, desk, lang)
     cli("ticket", "reply", ref, "Dear Maria,\n\nWe are checking the activation logs today.\n\nKind regards,\nAlice")
     cli("ticket", "request-info", ref, "Which phone model do you use?")
     cli("ticket", "move", ref, "investigation")
-    cli("ticket", "extend", ref, "--to", "2027-01-29", "--reason", "The carrier's logs take two more weeks.")
+    cli("ticket", "extend", ref, "--to", "2027-01-13", "--reason", "The carrier's logs take two more weeks.")
     cli("ticket", "move", ref, "resolution_proposed", "--text", "Dear Maria Tamm,\nWe refund the guide fee and fix the guide.")
     cli("ticket", "move", ref, "resolution_communicated")
     esc = cli("ticket", "escalate", ref, "--reason", "Not enough")["escalation"]
