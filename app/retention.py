@@ -32,14 +32,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, not_, or_, select, update
+from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
 from sqlmodel import Session
 
 from app import history
 from app.errors import InputError
 from app.search import purge_removed
 from app.tickets import touch
-from models import Attachment, Customer, Message, Quarantine, RefundCase, Ticket, TicketEvent
+from models import Attachment, Customer, Draft, Message, Quarantine, RefundCase, Ticket, TicketEvent
 from models.enums import MessageKind, QuarantineState, TicketStatus
 
 REMOVED = "[removed under data retention]"
@@ -274,6 +274,8 @@ def _anonymise(session: Session, customers: list[CustomerPlan], orphan_refs: lis
             for name, addr in session.execute(select(Message.from_name, Message.from_addr).where(
                     Message.ticket_id == ticket.id, Message.kind == MessageKind.INBOUND.value)):
                 known.extend(known_personal(name, addr, None))
+        # a colleague's unsent draft may quote the customer: it goes with the ticket's personal data
+        session.execute(delete(Draft).where(Draft.ticket_id.in_(ticket_ids)).execution_options(synchronize_session=False))
         message_ids = select(Message.id).where(Message.ticket_id.in_(ticket_ids)).scalar_subquery()
         session.execute(
             update(Attachment)

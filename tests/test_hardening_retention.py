@@ -44,6 +44,13 @@ def _plant(s) -> None:
                      state="released", ticket_id=t.id))
     m = s.scalars(select(Message).where(Message.ticket_id == t.id)).first()
     s.add(Attachment(message_id=m.id, filename=f"passport-{PASSPORT}.jpg", content_type="image/jpeg", size=3, data=NAME.encode()))
+    from models import Draft, Staff
+
+    alice = Staff(login="alice", name="Alice", role="agent", created_at=NOW)
+    s.add(alice)
+    s.flush()
+    s.add(Draft(ticket_id=t.id, staff_id=alice.id, kind="reply", body=f"Dear {NAME}, about your passport {PASSPORT}",
+                updated_at=NOW))
     t.received_at = NOW - timedelta(days=900)
 
 
