@@ -8,7 +8,9 @@ Used two ways:
   the value to it and the prompt stays open, "saving…", until the opener
   calls `saved()` (then it closes) or `failed(text, stale)` (the error shows
   inside the prompt and the text stays for a retry; a stale ticket offers
-  ctrl+r "reload, keep my text").
+  ctrl+r "reload, keep my text"). Before a customer mail is queued the
+  opener shows its preview above the prompt with `preview(screen, answered)`:
+  confirmed, the prompt saves as above; going back, the text is there to edit.
 
 A prompt given a `draft` key (app.drafts.DraftKey) restores the stored draft
 when it opens and stores the text a moment after each change, in a worker;
@@ -55,6 +57,8 @@ class _Prompt(ModalScreen):
         self.on_value: Callable[[object], None] | None = None  # the opener's work (see the module docstring)
         self.on_reload: Callable[[], None] | None = None
         self.saving = False
+        self.previewing = False  # the opener's confirmation (the mail preview) is open above this prompt
+        self._confirmed = False  # ...and was confirmed: saving until saved() / failed()
         self.stale = False
         self._reloading = False
         self._value_sent: object = None
@@ -115,17 +119,44 @@ class _Prompt(ModalScreen):
         self._error("")
         self._status("saving…")
         self.refresh_bindings()
-        self._hold_keys(lambda: not self.saving, 15.0)  # keys typed after ctrl+s go where they go once it is done
+        # keys typed after ctrl+s go where they go once it is done, or into the preview once it is up
+        self._hold_keys(lambda: not self.saving or self.previewing, 15.0)
         self.on_value(value)
+
+    def preview(self, screen: ModalScreen[bool], answered: Callable[[bool | None], None]) -> None:
+        """Show the opener's confirmation `screen` (the mail as it will be
+        queued) above this prompt, the text kept under it. Keys typed behind
+        ctrl+s go into it once it is up. Confirmed: saving again here until
+        `saved()` / `failed()` (keys typed behind the confirmation wait for
+        that); going back: the text as it was, to edit or save again. Then
+        `answered(yes)`."""
+
+        def answer(yes: bool | None) -> None:  # runs before this prompt resumes (it is the requester)
+            self.previewing = False
+            if yes and self.saving:
+                self._confirmed = True
+                self._status("saving…")
+                self._hold_keys(lambda: not self.saving, 15.0)
+            else:
+                self.saving = False
+                self._status("")
+                self.refresh_bindings()
+            answered(bool(yes))
+
+        def show() -> None:  # pushed from this prompt's own queue, so the answer comes back through it
+            self.previewing = True
+            self.app.push_screen(screen, answer)
+
+        self.call_next(show)
 
     def saved(self) -> None:
         """The opener's work succeeded: the text is kept now; close."""
-        self.saving = False
+        self.saving = self._confirmed = False
         self._finish(self._value_sent)
 
     def failed(self, text: str, stale: bool = False) -> None:
         """The opener's work was refused: say why here; the text stays."""
-        self.saving, self.stale = False, stale and self.on_reload is not None
+        self.saving, self._confirmed, self.stale = False, False, stale and self.on_reload is not None
         self._status("")
         if self.stale:
             text += "\nctrl+r reloads the ticket and keeps your text; then ctrl+s saves it (escape: leave)"
@@ -151,7 +182,7 @@ class _Prompt(ModalScreen):
             self.on_reload()
 
     def on_screen_resume(self) -> None:
-        if self.saving:  # back on top before the opener answered (it asked something else and was cancelled)
+        if self.saving and not (self._confirmed or self.previewing):  # back on top before the opener answered
             self.saving = False
             self._status("")
 

@@ -538,7 +538,10 @@ class RefundWizardScreen(Screen):
             self._ask_approver(key, d)  # case by case: the approver's amount and fee, or the reason
             return
         self.busy = True
-        self._run(key)
+        if key in CONFIRM_FIRST:
+            self._preview(key)
+        else:
+            self._run(key)
 
     def _ask_approver(self, key: str, d: dict[str, Any]) -> None:
         box = self.query_one("#fact-input", Input)
@@ -645,9 +648,15 @@ class RefundWizardScreen(Screen):
         def answered(yes: bool | None) -> None:
             if yes:
                 self._run(key)
-            else:
-                self.busy = False
-                self.render_page()
+                return
+            self.busy = False
+            typed = self.query_one("#fact-input", Input).value if self.pending == key else ""
+            self.pending, self.approver_input = None, None  # another key asks afresh
+            self.render_page()
+            if typed:  # back to the approver's amount or reason, as typed
+                self._ask_approver(key, self.decision() or {})
+                box = self.query_one("#fact-input", Input)
+                box.value, box.cursor_position = typed, len(typed)
 
         self.app.push_screen(ConfirmScreen(headline, mails, back="Not now"), answered)
 

@@ -780,13 +780,16 @@ class TicketDetailScreen(Screen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                if self._asking is not None:  # the prompt under the preview waits for the save
-                    self._asking.saving = True
                 self.run_service(done, call, held=any(m.hold_seconds for m in mails))
             elif edit is not None:
                 edit()
 
-        self.app.push_screen(ConfirmScreen(headline, mails, back=None if edit else "Not now"), answered)
+        screen = ConfirmScreen(headline, mails, back=None if edit else "Not now")
+        prompt = self._asking
+        if prompt is not None and prompt.saving and prompt is self.app.screen:
+            prompt.preview(screen, answered)  # above the open prompt: back is the text as it was; confirmed, it saves
+        else:
+            self.app.push_screen(screen, answered)
 
     def action_recall(self) -> None:
         if self.data is None or self.busy:

@@ -157,7 +157,7 @@ async def test_a_refusal_shows_inside_the_prompt_and_keeps_the_text(demo_desk):
         assert error.strip() and "text is kept" in error
         assert prompt.query_one("#prompt-reason").value == "Carrier needs more time"
         prompt.query_one("#prompt-date").value = "2026-12-31"
-        await burst(pilot, "ctrl+s")
+        await burst(pilot, "ctrl+s", "enter")  # save; enter sends the previewed mail
         await settle(pilot)
         assert not isinstance(app.screen, ExtendPrompt)
         assert reload_ticket(demo_desk, t.reference).extensions == t.extensions + 1

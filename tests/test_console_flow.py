@@ -71,13 +71,15 @@ async def test_reply_is_previewed_exactly_edited_again_queued_held_and_recalled(
     t, config, app = console_on(demo_desk, tmp_path, "complaint", "investigation")
     async with app.run_test(size=(160, 50)) as pilot:
         await open_ticket(pilot, t.reference)
-        await pilot.press("r", "tab", *list("Your new profile is on its way."), "ctrl+s")
+        await pilot.press("r", *list("Your new profile is on its way."), "ctrl+s")  # typing starts in the text
         await settle(pilot)
         preview = app.screen
         assert isinstance(preview, ConfirmScreen)
         [mail] = preview.mails
         assert mail.to == email_of(demo_desk, t.reference) and t.reference in mail.subject
-        assert mail.body == "Your new profile is on its way.\n" and mail.hold_seconds == HOLD
+        # the whole mail as queued: one greeting, the agent's text, one signature
+        assert mail.body.startswith("Dear ") and "\n\nYour new profile is on its way.\n\n" in mail.body and mail.hold_seconds == HOLD
+        assert mail.body.count("Dear ") == 1 and mail.body.count("Kind regards") == 1
         text = screen_text(app)
         assert "To: " + mail.to in text and "Your new profile is on its way." in text and "press u" in text
         assert all(m.body != mail.body for m in outbound(demo_desk, t.reference))  # previewed, not queued
@@ -88,7 +90,7 @@ async def test_reply_is_previewed_exactly_edited_again_queued_held_and_recalled(
         assert app.screen.query_one("#prompt-text").text == "Your new profile is on its way."
         await pilot.press(*list(" Tracking: 42."), "ctrl+s")
         await settle(pilot)
-        assert app.screen.mails[0].body == "Your new profile is on its way. Tracking: 42.\n"
+        assert "\n\nYour new profile is on its way. Tracking: 42.\n\n" in app.screen.mails[0].body
         shown = app.screen.mails[0]
         await pilot.press("enter")
         await settle(pilot)
@@ -100,10 +102,10 @@ async def test_reply_is_previewed_exactly_edited_again_queued_held_and_recalled(
         early = deliver(demo_desk, config, now=FROZEN_NOW + timedelta(seconds=HOLD - 1))
         assert queued.id not in [i.id for i in early.items]
 
-        await pilot.press("u")  # take it back: the text returns to the reply prompt
+        await pilot.press("u")  # take it back: the agent's text (not greeting and signature) returns to the reply prompt
         await settle(pilot)
         assert isinstance(app.screen, ReplyPrompt)
-        assert app.screen.query_one("#prompt-text").text == shown.body
+        assert app.screen.query_one("#prompt-text").text == "Your new profile is on its way. Tracking: 42.\n"
         await pilot.press("escape")
         await settle(pilot)
     assert [m for m in outbound(demo_desk, t.reference) if m.author == "olivia"] == []
@@ -177,8 +179,9 @@ async def test_wizard_goes_back_changes_an_answer_and_later_steps_follow(desk):
     with desk.session() as s:
         agent = add_staff(s, "alice", "agent")
     ref = "RFD-2026-000301"
+    # activated: an unactivated eSIM inside the window is refunded whatever the reason (2.1/3.2), so no question is asked
     f = {"purchase_at": "2025-03-10T09:00:00Z", "request_at": "2025-03-12T09:00:00Z", "amount_paid": 20.0,
-         "currency": "EUR", "reason": "force_majeure"}
+         "currency": "EUR", "reason": "force_majeure", "installed": True, "activated": True}
     with desk.session() as s:
         add_case(s, ref, "esimium", f)
     app = WizardApp(desk, agent, ref, lambda: RECEIVED + timedelta(hours=3), CAL)

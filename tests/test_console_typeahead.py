@@ -99,23 +99,33 @@ async def test_the_whole_path_in_one_burst_from_the_queue(demo_desk):
         assert app.screen.reference == t.reference
 
 
-TEXT_PROMPTS = [  # (action, key, login, ticket filter)
-    ("request_info", "f", "alice", {"kind": "complaint", "status": "acknowledged"}),
-    ("reply", "r", "olivia", {"kind": "complaint"}),
-    ("propose", "p", "alice", {"kind": "complaint", "status": "investigation"}),
-    ("escalate", "e", "olivia", {"kind": "complaint", "status": "resolution_communicated"}),
-    ("final_response", "F", "sofia", {"kind": "escalation", "status": "in_review"}),
+TEXT_PROMPTS = [  # (action, key, login, ticket filter, previewed: a customer mail or a dangerous step is shown first)
+    ("request_info", "f", "alice", {"kind": "complaint", "status": "acknowledged"}, True),
+    ("reply", "r", "olivia", {"kind": "complaint"}, True),
+    ("propose", "p", "alice", {"kind": "complaint", "status": "investigation"}, False),
+    ("escalate", "e", "olivia", {"kind": "complaint", "status": "resolution_communicated"}, True),
+    ("final_response", "F", "sofia", {"kind": "escalation", "status": "in_review"}, True),
 ]
 
 
-@pytest.mark.parametrize("action,key,login,where", TEXT_PROMPTS, ids=[p[0] for p in TEXT_PROMPTS])
-async def test_every_text_prompt_takes_a_burst_whole(demo_desk, action, key, login, where):
+@pytest.mark.parametrize("action,key,login,where,previewed", TEXT_PROMPTS, ids=[p[0] for p in TEXT_PROMPTS])
+async def test_every_text_prompt_takes_a_burst_whole(demo_desk, action, key, login, where, previewed):
+    """The burst lands whole in the prompt; ctrl+s shows the mail before it is
+    queued (the text kept in the prompt under it) and enter sends it."""
+    from screens.confirm import ConfirmScreen
+
     t = ticket_for(demo_desk, login, action, **where)
     app = make_app(demo_desk, login)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_fast(pilot, t.reference)
         await burst(pilot, key, NOTE, "ctrl+s")
         await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen) == previewed, (action, app.screen_stack)
+        if previewed:
+            assert app.screen_stack[-2].query_one("#prompt-text").text == NOTE  # under the preview, whole
+            assert not any(NOTE in body for body in stored_bodies(demo_desk, t.id))  # nothing queued before enter
+            await burst(pilot, "enter")
+            await settle(pilot)
         bodies = stored_bodies(demo_desk, t.id)
         assert any(NOTE in body for body in bodies), (action, app.screen_stack, [b[:80] for b in bodies if "Mq" in b],
                                                       screen_text(app))
@@ -124,12 +134,14 @@ async def test_every_text_prompt_takes_a_burst_whole(demo_desk, action, key, log
 
 async def test_propose_then_communicate_the_prefilled_proposal_in_one_burst(demo_desk):
     """ctrl+s saves the proposal; the keys behind it wait for the ticket to be
-    read again, so `m` finds "communicate" and its prompt prefilled."""
+    read again, so `m` finds "communicate" and its prompt prefilled; the
+    resolution mail is previewed and the enter typed behind ctrl+s sends it."""
     t = ticket_for(demo_desk, "alice", "propose", kind="complaint", status="investigation")
     app = make_app(demo_desk, "alice")
     async with app.run_test(size=(160, 50)) as pilot:
         await open_fast(pilot, t.reference)
-        await burst(pilot, "p", "We reissue the profile.", "ctrl+s", "m", " And we add a month free.", "ctrl+s")
+        await burst(pilot, "p", "We reissue the profile.", "ctrl+s", "m", " And we add a month free.", "ctrl+s",
+                    "enter")
         await settle(pilot)
         assert reload_ticket(demo_desk, t.reference).status == "resolution_communicated"
         assert any("We reissue the profile. And we add a month free." in b for b in stored_bodies(demo_desk, t.id))
@@ -137,12 +149,13 @@ async def test_propose_then_communicate_the_prefilled_proposal_in_one_burst(demo
 
 async def test_acknowledge_then_note_in_one_burst(demo_desk):
     """A one-key action (a) and the keys typed behind it: they act on the
-    acknowledged ticket (investigate is offered only then)."""
+    acknowledged ticket (investigate is offered only then). The acknowledgment
+    mail is previewed first: the enter typed behind `a` sends it."""
     t = ticket_for(demo_desk, "alice", "acknowledge", kind="complaint", status="submitted")
     app = make_app(demo_desk, "alice")
     async with app.run_test(size=(160, 50)) as pilot:
         await open_fast(pilot, t.reference)
-        await burst(pilot, "a", "i", "n", "Looked at the logs.", "ctrl+s")
+        await burst(pilot, "a", "enter", "i", "n", "Looked at the logs.", "ctrl+s")
         await settle(pilot)
         assert reload_ticket(demo_desk, t.reference).status == "investigation"
         assert "Looked at the logs." in stored_bodies(demo_desk, t.id)
@@ -153,7 +166,7 @@ async def test_extend_prompt_date_enter_reason_enter_in_one_burst(demo_desk):
     app = make_app(demo_desk)
     async with app.run_test(size=(160, 50)) as pilot:
         await open_fast(pilot, t.reference)
-        await burst(pilot, "x", "2026-12-31", "enter", "Carrier needs more time (Mq? dE)", "enter")
+        await burst(pilot, "x", "2026-12-31", "enter", "Carrier needs more time (Mq? dE)", "enter", "enter")  # the last: send the preview
         await settle(pilot)
         after = reload_ticket(demo_desk, t.reference)
         assert after.resolution_due_at is not None and after.resolution_due_at.date().isoformat() in ("2026-12-31", "2026-12-30")
@@ -166,7 +179,7 @@ async def test_close_choice_prompt_in_one_burst(demo_desk):
     async with app.run_test(size=(160, 50)) as pilot:
         await open_fast(pilot, t.reference)
         reasons = app.screen.data.close_reasons
-        await burst(pilot, "c", "enter")
+        await burst(pilot, "c", "enter", "enter")  # the reason, then yes on the confirmation
         await settle(pilot)
         assert reload_ticket(demo_desk, t.reference).close_reason == reasons[0]
 
