@@ -642,13 +642,7 @@ class TicketDetailScreen(Screen):
         who = self._to_whom()
 
         def ask(screen, then: Callable) -> None:
-            """The prompt stays open while `then` previews and saves; refusals show in it."""
-            from app.drafts import DraftKey
-
-            screen.on_value, screen.on_reload, self._asking = then, self.load, screen
-            if isinstance(screen, (TextPrompt, ReplyPrompt)):
-                screen.draft = DraftKey(t.id, self.app.actor.id, name)  # kept as typed, back next time
-            self.app.push_screen(screen)
+            self._open_prompt(screen, then, name)
 
         def compose(make_prompt: Callable[[str], Screen], done: Callable[[object], str], service: Callable[[object], Callable],
                     headline: Callable[[object], str], *, dangerous: bool = False, initial: str = "") -> None:
@@ -743,6 +737,18 @@ class TicketDetailScreen(Screen):
         elif name == "refund_wizard":
             self.app.open_refund_wizard(t.reference)
 
+    def _open_prompt(self, screen, then: Callable, kind: str) -> None:  # noqa: ANN001
+        """Open `screen` (screens.prompts): it stays open while `then(value)`
+        previews and saves, and refusals show in it; text is kept as a draft
+        of `kind` per ticket and person while typed, back next time."""
+        from app.drafts import DraftKey
+        from screens.prompts import ReplyPrompt, TextPrompt
+
+        screen.on_value, screen.on_reload, self._asking = then, self.load, screen
+        if isinstance(screen, (TextPrompt, ReplyPrompt)) and self.data is not None:
+            screen.draft = DraftKey(self.data.ticket.id, self.app.actor.id, kind)
+        self.app.push_screen(screen)
+
     # -- preview and confirm, then run ---------------------------------------------
     def confirm_then_run(self, done: str, call: Callable, headline: str, *, edit: Callable[[], None] | None = None,
                          dangerous: bool = False) -> None:
@@ -798,15 +804,20 @@ class TicketDetailScreen(Screen):
 
     @work(thread=True, exclusive=True, group="detail-action")
     def _recall(self) -> None:
+        from app.drafts import DraftKey, DraftStore
         from app.workflow.recall import recall_latest
 
-        app, gen, reference = self.app, self._gen, self.reference
+        app, gen, reference, data = self.app, self._gen, self.reference, self.data
         try:
             with app.desk.session() as s:
                 out = recall_latest(s, app.actor, reference, now=app.now())
         except DeskError as exc:
             self.post_message(self.Done(str(exc), "warning", False, gen=gen))
             return
+        try:  # the taken-back text is the reply draft now: escape or a lost connection keeps it
+            DraftStore(app.desk).save(DraftKey(data.ticket.id, app.actor.id, "reply"), out.body, app.now())
+        except Exception:  # noqa: BLE001 - the text still comes back in the prompt
+            pass
         app.call_from_thread(self._recalled, out)
 
     def _recalled(self, out) -> None:  # noqa: ANN001
@@ -815,12 +826,12 @@ class TicketDetailScreen(Screen):
         self.notify(f"{out.reference}: mail taken back, not sent; edit it and send again", timeout=5)
         self.load()
         if self.data is not None and "reply" in self.data.actions and self.app.screen is self:
-            def resend(text: str | None) -> None:
-                if text is not None:
-                    self.confirm_then_run("reply queued", lambda wf, s, now, **kw: wf.reply(s, *kw["a"], text, **kw["k"]),
-                                          f"{out.reference}: reply — this mail goes to {self._to_whom()}.")
+            def resend(text: str) -> None:  # previewed above the open prompt, as any reply
+                self.confirm_then_run("reply queued", lambda wf, s, now, **kw: wf.reply(s, *kw["a"], text, **kw["k"]),
+                                      f"{out.reference}: reply — this mail goes to {self._to_whom()}.", edit=_back_to_prompt)
 
-            self.app.push_screen(ReplyPrompt(f"{out.reference}: reply to the customer", self.data.templates, initial=out.body), resend)
+            self._open_prompt(ReplyPrompt(f"{out.reference}: reply to the customer", self.data.templates, initial=out.body),
+                              resend, "reply")
 
     def _escalate(self, wf, s, now, reason: str):
         out = wf.create_escalation(s, self.reference, received_at=now, reason=reason, actor=self.app.actor,

@@ -108,6 +108,11 @@ async def test_reply_is_previewed_exactly_edited_again_queued_held_and_recalled(
         assert app.screen.query_one("#prompt-text").text == "Your new profile is on its way. Tracking: 42.\n"
         await pilot.press("escape")
         await settle(pilot)
+        await pilot.press("r")  # escape did not lose it: the taken-back text is the reply draft
+        await settle(pilot)
+        assert app.screen.query_one("#prompt-text").text == "Your new profile is on its way. Tracking: 42.\n"
+        await pilot.press("escape")
+        await settle(pilot)
     assert [m for m in outbound(demo_desk, t.reference) if m.author == "olivia"] == []
     later = deliver(demo_desk, config, now=FROZEN_NOW + timedelta(hours=1))
     assert queued.id not in [i.id for i in later.items]
