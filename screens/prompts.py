@@ -145,6 +145,7 @@ class _Prompt(ModalScreen):
 
         def show() -> None:  # pushed from this prompt's own queue, so the answer comes back through it
             self.previewing = True
+            self._status("")  # nothing is being saved while the preview waits for an answer
             self.app.push_screen(screen, answer)
 
         self.call_next(show)
