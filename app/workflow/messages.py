@@ -158,6 +158,7 @@ class TimelineItem:
     subject: str | None = None  # messages
     delivery: str | None = None  # outbound: queued / sent / failed
     ref_id: int | None = None  # event id or message id
+    hidden_chars: int = 0  # a long body cut to its preview: how many characters are not in `text`
 
 
 def _event_text(e: TicketEvent) -> str:
@@ -171,20 +172,30 @@ def _event_text(e: TicketEvent) -> str:
     return inert(" · ".join(str(p) for p in parts), single_line=True)
 
 
-def timeline(session: Session, ticket_id: int) -> list[TimelineItem]:
+def timeline(session: Session, ticket_id: int, body_limit: int | None = None) -> list[TimelineItem]:
     """Events and messages of a ticket merged in time order (events before
     messages at the same instant). Event entries that only announce a message
-    (note/reply) are kept: the history is shown whole."""
+    (note/reply) are kept: the history is shown whole.
+
+    body_limit: read at most this many characters of each body from the
+    database (a screen's preview; `hidden_chars` says how many were left)."""
+    from sqlalchemy import func
+
     items: list[tuple] = []
     for e in history.events(session, ticket_id):
         items.append((e.at, 0, e.id, TimelineItem("event", e.actor, e.at, _event_text(e), action=e.action, ref_id=e.id)))
-    msgs = session.scalars(select(Message).where(Message.ticket_id == ticket_id).order_by(Message.created_at, Message.id))
-    for m in msgs:
+    body = Message.body if body_limit is None else func.substr(Message.body, 1, body_limit)
+    length = func.length(Message.body) if body_limit is not None else None
+    cols = [Message.id, Message.kind, Message.author, Message.from_name, Message.from_addr, Message.created_at,
+            Message.subject, Message.delivery, body.label("body")] + ([length.label("length")] if length is not None else [])
+    rows = session.execute(select(*cols).where(Message.ticket_id == ticket_id).order_by(Message.created_at, Message.id))
+    for m in rows:
         who = m.author if m.kind != MessageKind.INBOUND.value else (m.from_name or m.from_addr)
+        hidden = max(0, (m.length or 0) - body_limit) if body_limit is not None else 0
         items.append((
             m.created_at, 1, m.id,
             TimelineItem(m.kind, inert(who, single_line=True) or None, m.created_at, inert(m.body),
-                         subject=inert(m.subject, single_line=True), delivery=m.delivery, ref_id=m.id),
+                         subject=inert(m.subject, single_line=True), delivery=m.delivery, ref_id=m.id, hidden_chars=hidden),
         ))
     items.sort(key=lambda x: (x[0], x[1], x[2]))
     return [i[3] for i in items]
