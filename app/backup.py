@@ -49,7 +49,7 @@ def libpq_args(url: str) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if parsed.password is not None:
         env["PGPASSWORD"] = str(parsed.password)
-    return parsed.set(password=None).render_as_string(hide_password=False), env
+    return parsed._replace(password=None).render_as_string(hide_password=False), env
 
 
 def pg_tool(name: str) -> str:
