@@ -207,6 +207,8 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         # the longest statement, before a one-line "try again"
         "lock_timeout_seconds": Setting(NUMBER, 5.0, _finite(hi=3600, above=0)),
         "statement_timeout_seconds": Setting(NUMBER, 300.0, _finite(hi=86400, above=0)),
+        # SQLite: how long a writer waits for the single write lock
+        "sqlite_busy_seconds": Setting(NUMBER, 15.0, _finite(hi=3600, above=0)),
     },
     "calendar": {
         "country": Setting(str, "EE", _nonempty),
