@@ -18,17 +18,17 @@ import shlex
 import sys
 
 from app.cli.keymap import check_keys
-from app.cli.numbers import int_in, seconds_in
+from app.cli.numbers import int_in
 from app.errors import InputError
 
-REFRESH = seconds_in(0.2, 3600)
+REFRESH_RANGE = (0.2, 3600.0)
 
 
 def register(sub) -> None:  # sub: argparse subparsers
     p = sub.add_parser("dashboard", help="open the supervisors' wall display (read-only)",
                        description="Open straight into the supervisors' wall display (read-only).")
     p.add_argument("--kiosk", action="store_true", help="hide the key footer (unattended wall screen)")
-    p.add_argument("--refresh", type=REFRESH, metavar="S", help="seconds between refreshes (default: dashboard.refresh_seconds, 5)")
+    p.add_argument("--refresh", type=float, metavar="S", help="seconds between refreshes (default: dashboard.refresh_seconds, 5)")
     p.set_defaults(func=run_dashboard)
 
     s = sub.add_parser("serve", help="serve the wall display to a browser (textual-serve)",
@@ -36,7 +36,7 @@ def register(sub) -> None:  # sub: argparse subparsers
                                    "put a reverse proxy that handles login in front of it.")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     s.add_argument("--port", type=int_in(1, 65535, "a port"), default=8000, help="port (default 8000)")
-    s.add_argument("--refresh", type=REFRESH, metavar="S", help="seconds between refreshes")
+    s.add_argument("--refresh", type=float, metavar="S", help="seconds between refreshes")
     s.add_argument("--public-url", metavar="URL", help="the URL browsers use, when behind a reverse proxy (e.g. https://wall.example.com)")
     s.set_defaults(func=run_serve)
 
@@ -44,8 +44,9 @@ def register(sub) -> None:  # sub: argparse subparsers
 def _refresh(args: argparse.Namespace) -> float | None:
     if args.refresh is None:
         return None
-    if not args.refresh > 0 or args.refresh != args.refresh:
-        raise InputError(f"--refresh must be a positive number of seconds, got {args.refresh}")
+    lo, hi = REFRESH_RANGE
+    if not lo <= args.refresh <= hi:  # also nan and inf
+        raise InputError(f"--refresh must be a positive number of seconds from {lo:g} to {hi:g}, got {args.refresh}")
     return float(args.refresh)
 
 
