@@ -228,3 +228,20 @@ def test_a_brand_new_desk_is_open_to_its_first_user(shared, monkeypatch):
     assert rc == 0, err
     rc, out, err = as_user(["--db", url, "outbox", "list"])
     assert rc == 2 and out == "" and "not registered as staff" in err
+
+
+def test_intake_of_a_folder_the_account_cannot_enter_is_one_line(desk_url, shared, monkeypatch):
+    locked = shared / "locked"
+    locked.mkdir(exist_ok=True)
+    (locked / "a.eml").write_text("From: a@example.com\nSubject: x\n\nhi\n")
+    locked.chmod(0o700)  # root's only
+    cfg = shared / "service.toml"
+    cfg.write_text(f'[service]\naccounts = ["{NOBODY}"]\n')
+    cfg.chmod(0o644)
+    monkeypatch.setenv("ESIMDESK_CONFIG", str(cfg))
+    for path in (locked, locked / "a.eml"):
+        rc, out, err = as_user(["--db", desk_url, "intake", str(path)])
+        assert "ESCAPED" not in err and "Traceback" not in err, err
+        assert rc in (0, 2) and len(err.strip().splitlines()) <= 1, (rc, err)
+        if rc == 0:  # the summary names the unreadable path instead
+            assert "ermission" in out or "cannot" in out, out
