@@ -23,7 +23,7 @@ from app.errors import DeskError, StaleTicket
 from app.untrusted import inert
 from widgets.key_footer import KeyFooter
 from widgets.ticket_header import TicketHeader
-from widgets.timeline import Timeline
+from widgets.timeline import TIMELINE_PREVIEW_CHARS, Timeline
 
 # action id -> (default key, footer words); the workflow decides which apply
 ACTIONS: dict[str, tuple[str, str]] = {
@@ -150,7 +150,7 @@ def load_detail(session, reference: str, actor, config=None) -> DetailData:
     logins = dict(session.execute(select(Staff.id, Staff.login)).all())
     data.assignee = logins.get(t.assignee_id)
     data.reviewer = logins.get(t.reviewer_id)
-    data.timeline = timeline(session, t.id, tz=tz)
+    data.timeline = timeline(session, t.id, tz=tz, body_limit=TIMELINE_PREVIEW_CHARS)
     data.actions = acts = list(next_actions(t, actor, session))
     data.why_not = why_not(session, t, actor, acts)
     if t.region:
