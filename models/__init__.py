@@ -5,6 +5,7 @@ from models.history import TicketEvent
 from models.message import Attachment, Message
 from models.quarantine import Quarantine
 from models.refund import RefundCase
+from models.seen import TicketSeen
 from models.staff import Staff
 from models.ticket import Ticket
 
@@ -21,4 +22,5 @@ __all__ = [
     "Staff",
     "Ticket",
     "TicketEvent",
+    "TicketSeen",
 ]
