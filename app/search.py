@@ -97,7 +97,7 @@ def parse(text: str, *, lenient: bool = False) -> Query | None:
         if lenient:
             return None
         raise InputError("search query has no word to look for" + (" (only exclusions)" if exclude else ""))
-    if last_plain:
+    if last_plain and len(include[-1].text) > 1:  # one letter would match half the words of the desk
         include[-1] = Term(include[-1].text, prefix=True)
     return Query(tuple(include), tuple(exclude))
 

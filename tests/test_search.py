@@ -151,6 +151,7 @@ def test_lenient_parse_for_typing():
     assert parse("-", lenient=True) is None
     q = parse("maria rest", lenient=True)
     assert [t.prefix for t in q.include] == [False, True]
+    assert not parse("maria r").include[-1].prefix  # a single letter is a word, not a prefix
 
 
 # -- kept in step ---------------------------------------------------------------------------
