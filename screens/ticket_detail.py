@@ -521,6 +521,7 @@ class TicketDetailScreen(Screen):
     @work(thread=True, exclusive=True, group="detail-presence")
     def _heartbeat(self) -> None:
         from app.presence import heartbeat, who_else
+        from app.unread import mark_seen
 
         app = self.app
         gen, data, reference = self._gen, self.data, self.reference
@@ -536,6 +537,7 @@ class TicketDetailScreen(Screen):
             tid = data.ticket.id
         with app.desk.session() as s:
             heartbeat(s, app.session_id, app.actor.login, tid, app.now())
+            mark_seen(s, app.actor.id, tid, app.now())  # its customer mail is no longer new to this person
             others = [o for o in who_else(s, tid, app.session_id, app.now()) if o]
         self.post_message(self.Presence(others, gen))
 
