@@ -55,6 +55,7 @@ class RefundWizardScreen(Screen):
         Binding("c", "service('c')", "Complete", id="wizard.complete"),
         Binding("d", "service('d')", "Deny", id="wizard.deny"),
         Binding("r", "service('r')", "Refer", id="wizard.refer"),
+        Binding("n", "service('n')", "Acknowledge", id="wizard.acknowledge"),
         Binding("escape", "close", "Close", id="wizard.close"),
         Binding("down,j", "scroll(1)", "Scroll", show=False),
         Binding("up,k", "scroll(-1)", "Scroll", show=False),
@@ -227,7 +228,15 @@ class RefundWizardScreen(Screen):
             " (if approved now)"
 
     def _actions(self, d: dict[str, Any]) -> list[tuple[str, str]]:
-        """The next legal steps from the decision page: (key, label)."""
+        """The next legal steps from the decision page: (key, label); the
+        24-hour acknowledgment first while its clock runs (esimium 4.2)."""
+        acts = self._case_actions(d)
+        t = self.view.ticket if self.view is not None else None
+        if t is not None and t.ack_due_at is not None and t.acknowledged_at is None and t.status != "closed":
+            acts.insert(0, ("n", "send the acknowledgment (reference, next steps, review date)"))
+        return acts
+
+    def _case_actions(self, d: dict[str, Any]) -> list[tuple[str, str]]:
         if self.view is None:
             return []
         status, case = self.view.ticket.status, self.view.case
@@ -410,6 +419,9 @@ class RefundWizardScreen(Screen):
                                               amount=amount, fee=fee)
                     due = ms[0].get("due_date") if ms else None
                     msg = f"Approved; initiation due {due or 'n/a'}; notice queued."
+                elif key == "n":
+                    refund_cases.acknowledge(s, app.actor, ref, now=now, config=app.config, expected_version=v)
+                    msg = "Acknowledgment sent; review clock running."
                 elif key == "m":
                     refund_cases.mark_initiated(s, app.actor, ref, expected_version=v, now=now, cal=app.calendar, config=app.config)
                     msg = "Refund initiated; notice queued."
