@@ -430,3 +430,23 @@ async def test_acknowledge_from_the_wizard_while_the_24_hour_clock_runs(desk, ag
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
         assert t.acknowledged_at == NOW
         assert s.scalars(select(Message.template).where(Message.ticket_id == t.id)).all() == ["refund_acknowledgment"]
+
+
+async def test_chargeback_outcome_recorded_in_the_wizard(desk, agent):
+    """A case waits for its chargeback: the wizard asks for the outcome on the chargeback step."""
+    ref = "RFD-2026-000123"
+    f = facts(reason="billing_error", chargeback_filed=True)
+    app = wizard_for(desk, agent, ref, "esimium", f)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await walk_to_decision(pilot)
+        assert screen.decision()["outcome"] == "investigate" and screen.decision()["waits_for"] == "chargeback_outcome"
+        await pilot.press("left")
+        assert screen.results[screen.page].step_id == "chargeback"
+        assert "withdrew" in page_text(screen)
+        await pilot.press("1")  # the customer withdrew it
+        assert screen.facts["chargeback_outcome"] == "withdrawn"
+        await walk_to_decision(pilot)
+        assert screen.decision() == decide("esimium", {**f, "chargeback_outcome": "withdrawn"})
+        assert screen.decision()["outcome"] == "full_refund"
