@@ -468,7 +468,8 @@ class RefundWizardScreen(Screen):
                 return
             if not asked and not needs_lookup(app.desk.engine, cfg, ref, app.now()):
                 return
-            result = refresh_for_ticket(app.desk.engine, cfg, ref, now=app.now(), actor=app.actor.login)
+            # on open it is the desk's own doing (no handler recorded); on request, the agent's
+            result = refresh_for_ticket(app.desk.engine, cfg, ref, now=app.now(), actor=app.actor.login if asked else None)
         except DeskError as exc:
             app.call_from_thread(self._after_lookup, str(exc), False)
             return
