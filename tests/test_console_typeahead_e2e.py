@@ -100,3 +100,19 @@ def test_a_killed_console_keeps_the_draft_typed_two_seconds_earlier(demo_url, de
         assert "Dear customer, thank you for your patience." in text
     finally:
         con.close()
+
+
+def test_a_bracketed_paste_lands_whole_in_the_note(demo_url, demo_desk):
+    t = ticket_for(demo_desk, "olivia", "note", kind="complaint")
+    pasted = "Pasted from the carrier ticket:\n" + NOTE + "\nEnd of paste (q? M d E)."
+    con = Console(demo_url, "olivia", (80, 24))
+    try:
+        con.wait_for("400 tickets")
+        con.send(f"/{t.reference}\r\rn")
+        con.wait_for("internal note")
+        subprocess.run(["tmux", "set-buffer", "-b", con.session, pasted], check=True)
+        subprocess.run(["tmux", "paste-buffer", "-p", "-r", "-d", "-b", con.session, "-t", con.session], check=True)
+        con.send("\x13")
+        assert _until(lambda: pasted in stored_bodies(demo_desk, t.id)), _capture(con.session)
+    finally:
+        con.close()
