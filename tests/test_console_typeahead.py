@@ -108,11 +108,12 @@ TEXT_PROMPTS = [  # (action, key, login, ticket filter)
 ]
 
 
+@pytest.mark.parametrize("size", SIZES, ids=_ids)
 @pytest.mark.parametrize("action,key,login,where", TEXT_PROMPTS, ids=[p[0] for p in TEXT_PROMPTS])
-async def test_every_text_prompt_takes_a_burst_whole(demo_desk, action, key, login, where):
+async def test_every_text_prompt_takes_a_burst_whole(demo_desk, action, key, login, where, size):
     t = ticket_for(demo_desk, login, action, **where)
     app = make_app(demo_desk, login)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await open_fast(pilot, t.reference)
         await burst(pilot, key, NOTE, "ctrl+s")
         await settle(pilot)
