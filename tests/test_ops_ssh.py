@@ -243,6 +243,9 @@ def _wait_screen(name: str, needles: tuple[str, ...], timeout: float = 40.0) -> 
 
 def test_staff_login_gets_the_queue_and_a_stranger_is_refused(sshd_env):
     _ssh_in_tmux(sshd_env, STAFF_USER, "esd-staff")
+    first = _wait_screen("esd-staff", ("My tickets  ·", "SSH-EXIT="))  # an agent starts on their own tickets
+    assert "My tickets  ·" in first, first
+    subprocess.run(["tmux", "send-keys", "-t", "esd-staff", "9"], capture_output=True)  # view 9: All
     screen = _wait_screen("esd-staff", ("CMP-", "SSH-EXIT="))
     log = (sshd_env["base"] / "sshd.log").read_text()
     assert "CMP-" in screen, f"no queue on screen:\n{screen}\n--- sshd log ---\n{log[-2000:]}"
