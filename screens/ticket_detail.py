@@ -653,7 +653,7 @@ class TicketDetailScreen(Screen):
             self.app.push_screen(screen)
 
         def compose(make_prompt: Callable[[str], Screen], done: Callable[[object], str], service: Callable[[object], Callable],
-                    headline: Callable[[object], str], *, dangerous: bool = False, initial: str = "") -> None:
+                    headline: Callable[[object], str], *, dangerous: bool = name in DANGEROUS, initial: str = "") -> None:
             """Ask with `make_prompt(initial)`, then preview/confirm on top of the
             prompt, then run; going back from the preview returns to the prompt
             with the text as it was, and a refusal shows in the prompt."""
@@ -712,8 +712,7 @@ class TicketDetailScreen(Screen):
                     lambda reason: f"closed ({labels.close_reason(reason)})",
                     lambda reason: lambda wf, s, now, **kw: wf.close(s, *kw["a"], reason, **kw["k"]),
                     lambda reason: f"Close {t.reference} ({who}) as “{labels.close_reason(reason)}”? "
-                                   "It leaves the queue; only a supervisor can reopen it.",
-                    dangerous=True)
+                                   "It leaves the queue; only a supervisor can reopen it.")
         elif name == "triage":
             from app.workflow.triage import REDIRECT_TO
 
@@ -722,8 +721,7 @@ class TicketDetailScreen(Screen):
                     lambda _v: "triaged out of scope",
                     lambda cat: lambda wf, s, now, **kw: wf.triage(s, *kw["a"], cat, **kw["k"]),
                     lambda cat: f"Triage {t.reference} as out of scope ({labels.words(cat)}): it closes, and {who} is "
-                                f"sent to {dict((c.value, w) for c, w in REDIRECT_TO.items()).get(cat, 'another channel')}.",
-                    dangerous=True)
+                                f"sent to {dict((c.value, w) for c, w in REDIRECT_TO.items()).get(cat, 'another channel')}.")
         elif name == "take_review":
             self.run_service("review taken", lambda wf, s, now, **kw: wf.take_review(s, *kw["a"], **kw["k"]))
         elif name == "final_response":
@@ -731,8 +729,7 @@ class TicketDetailScreen(Screen):
                     lambda _v: "final response sent",
                     lambda text: lambda wf, s, now, **kw: wf.final_response(s, *kw["a"], text, **kw["k"]),
                     lambda _v: f"Final response on {t.reference} to {who}: the escalation and its complaint close; "
-                               "this cannot be undone once sent.",
-                    dangerous=True)
+                               "this cannot be undone once sent.")
         elif name == "assign":
             options = d.reviewers if t.kind == "escalation" else d.staff
             if not options:
