@@ -141,6 +141,8 @@ def files(tmp_path_factory) -> dict:
     (root / "big-string.json").write_text(json.dumps({"notes": "x" * 2_000_000}))
     (root / "good.json").write_text(json.dumps({"purchase_at": "2026-11-01T10:00:00Z", "amount_paid": "10.00"}))
     (root / "junk.eml").write_bytes(os.urandom(4096))
+    (root / "orders.csv").write_text("order_number,policy,customer_email,purchase_at,amount_paid,currency\n"
+                                     "ORD-1234567890-ABCD,esimium,maria@example.com,2026-11-01T10:00:00Z,10.00,EUR\n")
     (root / "subdir").mkdir()
     return f
 
@@ -179,6 +181,15 @@ def sample_args(path: str, files: dict, tmp_path: Path) -> list[str]:
         "ticket triage": [cmp_ref, "network"],
         "ticket set": [cmp_ref, "name", "New Name"],
         "ticket attachment": [cmp_ref, "1", "--to", str(tmp_path)],
+        "orders import": [str(root / "orders.csv")],
+        "orders lookup": ["ORD-1234567890-ABCD"],
+        "orders show": ["ORD-1234567890-ABCD"],
+        "outbox recall": ["1"],
+        "search": ["roaming"],
+        "refund acknowledge": [refs["refund"]],
+        "refund approve": [refs["refund"]],
+        "refund deny": [refs["refund"], "--reason", "outside the policy"],
+        "refund investigation": [refs["refund"], "--result", "confirmed", "--note", "checked with the issuer"],
     }
     if path in samples:
         return samples[path]
