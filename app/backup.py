@@ -49,7 +49,7 @@ def libpq_args(url: str) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if parsed.password is not None:
         env["PGPASSWORD"] = str(parsed.password)
-    return parsed.set(password=None).render_as_string(hide_password=False), env
+    return parsed._replace(password=None).render_as_string(hide_password=False), env
 
 
 def pg_tool(name: str) -> str:
@@ -310,6 +310,21 @@ def stop_sessions(url: str, wait_seconds: float = 10.0) -> int:
     return len(holders)
 
 
+def target_state(url: str) -> str:
+    """"empty", "desk" (holds tables) or "damaged" (an SQLite file that is
+    not a database or is cut short: only a forced restore may replace it)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from app.failures import RESTORE_HINT, one_line
+
+    try:
+        return "desk" if has_tables(url) else "empty"
+    except (DeskError, DBAPIError, sqlite3.DatabaseError) as exc:
+        if make_url(normalise_url(url)).get_backend_name() == "sqlite" and RESTORE_HINT in one_line(exc, url):
+            return "damaged"
+        raise
+
+
 def restore(url: str, path: str | os.PathLike, force: bool = False) -> dict:
     """Put the backup at `path` into the database at `url`.
 
@@ -325,7 +340,10 @@ def restore(url: str, path: str | os.PathLike, force: bool = False) -> dict:
     wanted = "sqlite" if backend == "sqlite" else "pg_dump"
     if fmt != wanted:
         raise InputError(f"{path} is a {fmt} backup; it cannot be restored into a {backend} database")
-    if has_tables(url) and not force:
+    state = target_state(url)
+    if state == "damaged" and not force:
+        raise InputError("the target database is damaged; pass --force to replace it with the backup")
+    if state == "desk" and not force:
         raise InputError("the target database already holds a desk; pass --force to replace it")
     others = other_sessions(url)
     if others and not force:
@@ -336,6 +354,9 @@ def restore(url: str, path: str | os.PathLike, force: bool = False) -> dict:
         target = _sqlite_file(url)
         if not target.parent.is_dir():
             raise InputError(f"folder {target.parent} does not exist")
+        if state == "damaged":  # nothing in it can be kept: start from an empty file
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(target) + suffix).unlink(missing_ok=True)
         src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             try:

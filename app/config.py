@@ -238,6 +238,16 @@ def _timezone(v: object) -> str | None:
     return None
 
 
+def _database_url(v: object) -> str | None:
+    from app.db import normalise_url
+
+    try:
+        normalise_url(str(v))
+    except ConfigError as exc:
+        return str(exc).replace("malformed database URL", "is not a database URL", 1)
+    return None
+
+
 def _login_list(v: object) -> str | None:
     bad = [x for x in v if not isinstance(x, str) or not x.strip()]  # type: ignore[union-attr]
     return f"must be a list of login names, has {bad[0]!r}" if bad else None
@@ -248,11 +258,13 @@ POSITIVE_SECONDS = _finite(hi=86400 * 366, above=0)
 # the calendar is checked as a whole (country with subdivision) in _calendar()
 SCHEMA: dict[str, dict[str, Setting]] = {
     "database": {
-        "url": Setting(str, None, _nonempty),
+        "url": Setting(str, None, _database_url),
         # PostgreSQL: how long a write waits for a row someone else holds, and
         # the longest statement, before a one-line "try again"
         "lock_timeout_seconds": Setting(NUMBER, 5.0, _finite(hi=3600, above=0)),
         "statement_timeout_seconds": Setting(NUMBER, 300.0, _finite(hi=86400, above=0)),
+        # SQLite: how long a writer waits for the single write lock
+        "sqlite_busy_seconds": Setting(NUMBER, 15.0, _finite(hi=3600, above=0)),
     },
     "calendar": {
         "country": Setting(str, "EE", _nonempty),

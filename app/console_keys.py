@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from functools import partial
 from time import monotonic
 
 from textual import events
@@ -74,6 +73,8 @@ class TypeAheadApp(App):
         self._keys: deque[events.Event] = deque()
         self._key_out: int | None = None  # seq of the key being handled
         self._key_sent_at = 0.0
+        self._key_target: MessagePump | None = None
+        self._watchdog = None  # a 4 Hz check for a lost marker, started with the first key
         self._key_seq = 0
         self._key_check = False  # a _next_key is queued
         self._settle_since: float | None = None
@@ -119,7 +120,10 @@ class TypeAheadApp(App):
     def _unsettled(self) -> float | None:
         """None when the next key may go; else how long at most to wait for
         the top screen (mounting, its widgets' messages, its own work)."""
-        screen = self.screen
+        try:
+            screen = self.screen
+        except Exception:  # noqa: BLE001 - keys typed before the first screen is up wait for it
+            return WORK_PATIENCE
         if not screen.is_mounted:
             return WORK_PATIENCE
         blocking = getattr(screen, "KEY_BLOCKING_WORKERS", ())
@@ -156,7 +160,9 @@ class TypeAheadApp(App):
         if self._key_out == seq and not target.post_message(KeysHandled(seq)):
             self._key_done(seq)
             return
-        self.set_timer(0.25, partial(self._watch_key, seq, target))
+        self._key_target = target
+        if self._watchdog is None:
+            self._watchdog = self.set_interval(0.25, self._watch_key)
 
     def on_keys_handled(self, message: KeysHandled) -> None:
         message.stop()
@@ -167,13 +173,12 @@ class TypeAheadApp(App):
             self._key_out = None
             self._schedule_key()
 
-    def _watch_key(self, seq: int, target: MessagePump) -> None:
+    def _watch_key(self) -> None:
         """The marker is lost when its widget is removed before passing it
         on; then (or after KEY_WATCHDOG) the next key goes."""
-        if self._key_out != seq:
+        seq, target = self._key_out, self._key_target
+        if seq is None or target is None:
             return
         gone = target._closing or target._closed or not target.is_attached
         if gone or monotonic() - self._key_sent_at > KEY_WATCHDOG:
             self._key_done(seq)
-        else:
-            self.set_timer(0.25, partial(self._watch_key, seq, target))

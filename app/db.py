@@ -65,12 +65,12 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA synchronous = NORMAL")
@@ -147,7 +147,8 @@ def _refuse_over_long_text(session: Session, _context, _instances) -> None:  # n
                 raise InputError(f"{mapper.local_table.name}.{column} is {len(value)} characters long; at most {length} fit")
 
 
-def make_engine(url: str, *, lock_timeout: float | None = 5.0, statement_timeout: float | None = 300.0, **kwargs) -> Engine:
+def make_engine(url: str, *, lock_timeout: float | None = 5.0, statement_timeout: float | None = 300.0,
+                sqlite_busy: float = SQLITE_BUSY_TIMEOUT_MS / 1000, **kwargs) -> Engine:
     """An engine for `url`. PostgreSQL sessions get `lock_timeout` and
     `statement_timeout` (seconds; None = no limit), so a row held by a
     colleague is a quick "try again", never a hang."""
@@ -161,8 +162,8 @@ def make_engine(url: str, *, lock_timeout: float | None = 5.0, statement_timeout
             if not parent.is_dir():
                 raise ConfigError(f"database folder {parent} does not exist")
             check_sqlite_file(path, url)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
-        _sqlite_setup(engine)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": sqlite_busy}, **kwargs)
+        _sqlite_setup(engine, int(sqlite_busy * 1000))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
@@ -248,7 +249,8 @@ def open_desk(url: str, migrate: bool = True, config: DeskConfig | None = None) 
     timeouts = {}
     if config is not None:
         timeouts = {"lock_timeout": config.setting("database", "lock_timeout_seconds"),
-                    "statement_timeout": config.setting("database", "statement_timeout_seconds")}
+                    "statement_timeout": config.setting("database", "statement_timeout_seconds"),
+                    "sqlite_busy": config.setting("database", "sqlite_busy_seconds")}
     engine = make_engine(url, **timeouts)
     try:
         with engine.execution_options(esimdesk_read_only=True).connect() as conn:

@@ -408,8 +408,11 @@ class _Builder:
             elif status == "decided":  # the decision still to be communicated, by the review deadline
                 t["due_clock"] = Clock.REFUND_DECISION.value
                 t["due_at"] = t["review_due_at"]
+            # the times after the decision come from the ticket's own generator, so a change in the
+            # engine's outcomes never shifts the rest of the demo desk
+            after = random.Random(tid)
             if status in ("processing", "closed") and approved:
-                ini = self.later(dat, 2, 40)
+                ini = min(dat + timedelta(hours=after.uniform(2, 40)), self.now - timedelta(minutes=1)).replace(microsecond=0)
                 case["initiated_at"] = ini
                 case["expected_in_account_at"] = refund_in_account_due(cal, order["brand"], dat)
                 case["decision_sent_at"] = dat
@@ -419,7 +422,7 @@ class _Builder:
                 self.event(tid, ini, agent["login"], "status", "decided", "processing", milestone="initiated")
                 self.bump(t, agent["login"], ini)
             if status == "closed" or (status == "processing" and not approved):
-                end = self.later(dat, 24, 200)
+                end = min(dat + timedelta(hours=after.uniform(24, 200)), self.now - timedelta(minutes=1)).replace(microsecond=0)
                 reason_ = {"refer": CloseReason.REFERRED, "denied": CloseReason.REFUND_DENIED}.get(decision["outcome"], CloseReason.REFUND_COMPLETED)
                 t["status"], t["close_reason"], t["closed_at"] = "closed", reason_.value, end
                 if approved:

@@ -64,14 +64,6 @@ def discard(session: Session, key: DraftKey) -> None:
     session.execute(delete(Draft).where(*_where(key)))
 
 
-def for_staff(session: Session, staff_id: int) -> list[Draft]:
-    """A person's drafts, most recent first (detached)."""
-    rows = list(session.scalars(select(Draft).where(Draft.staff_id == staff_id).order_by(Draft.updated_at.desc())))
-    for r in rows:
-        session.expunge(r)
-    return rows
-
-
 class DraftStore:
     """The draft functions, each in its own transaction on `desk`."""
 
@@ -91,4 +83,4 @@ class DraftStore:
             discard(s, key)
 
 
-__all__ = ["DraftKey", "DraftStore", "discard", "for_staff", "get", "put"]
+__all__ = ["DraftKey", "DraftStore", "discard", "get", "put"]

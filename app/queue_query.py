@@ -18,7 +18,7 @@ from sqlalchemy import Float, and_, case, func, literal, or_, select, type_coerc
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from app import search
+from app import search, unread
 from app.errors import InputError
 from models import Customer, Order, Staff, Ticket
 from models.enums import Clock, TicketKind, TicketStatus
@@ -35,7 +35,9 @@ VIEWS: tuple[tuple[str, str], ...] = (
     ("out_of_scope", "Out of scope"),
     ("all", "All"),
 )
-VIEW_TITLES = dict(VIEWS)
+# views without a digit key of their own (the console offers them otherwise)
+MORE_VIEWS: tuple[tuple[str, str], ...] = (("replied", "Replied"),)
+VIEW_TITLES = dict(VIEWS + MORE_VIEWS)
 SORTS: tuple[str, ...] = ("due", "age", "priority")
 CLOSED = TicketStatus.CLOSED.value
 
@@ -59,6 +61,7 @@ class QueueRow(NamedTuple):
     version: int
     stopped_at: datetime | None  # the governing clock was met at this instant
     mail_flag: str | None = None  # reopened | follow_up | bounced (app.mail): shown as a marker
+    unread: bool = False  # customer mail the person asking (QueueQuery.actor_id) has not seen
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,8 @@ def conditions(session: Session, q: QueueQuery, now: datetime, *, ordered: bool 
         conds += [_open(), Ticket.kind == TicketKind.ESCALATION.value]
     elif v == "refunds":
         conds += [_open(), Ticket.kind == TicketKind.REFUND.value]
+    elif v == "replied":
+        conds += [_open(), unread.replied()]
     elif v == "out_of_scope":
         conds += [or_(Ticket.out_of_scope.is_not(None), and_(Ticket.kind == TicketKind.INQUIRY.value, _open()))]
     if q.text.strip():
@@ -307,7 +312,8 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
                 r[0], r[1], r[2], r[3], r[4], r[5] or r[14], r[6] or "", r[7], _aware(r[8]), _aware(r[9]), r[10],
                 _aware(r[11]), _aware(r[12]), r[13], _aware(r[15]), r[16],
             )
-    return [by_id[i] for i in ids if i in by_id]
+    new_mail = unread.unread_ids(session, q.actor_id, ids)
+    return [by_id[i]._replace(unread=True) if i in new_mail else by_id[i] for i in ids if i in by_id]
 
 
 def position_of(session: Session, q: QueueQuery, now: datetime, ticket_id: int, scan_limit: int = 5000) -> int | None:
@@ -319,4 +325,4 @@ def position_of(session: Session, q: QueueQuery, now: datetime, ticket_id: int, 
     return None
 
 
-__all__ = ["OPEN_STATUSES", "QueueQuery", "QueueRow", "SORTS", "VIEWS", "VIEW_TITLES", "count", "conditions", "page", "position_of"]
+__all__ = ["MORE_VIEWS", "OPEN_STATUSES", "QueueQuery", "QueueRow", "SORTS", "VIEWS", "VIEW_TITLES", "count", "conditions", "page", "position_of"]

@@ -18,7 +18,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, column, func, literal_column, select, table, text
+from sqlalchemy import Text, bindparam, cast, column, func, literal_column, select, table, text
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlmodel import Session
 
 from app.errors import InputError
@@ -96,7 +97,7 @@ def parse(text: str, *, lenient: bool = False) -> Query | None:
         if lenient:
             return None
         raise InputError("search query has no word to look for" + (" (only exclusions)" if exclude else ""))
-    if last_plain:
+    if last_plain and len(include[-1].text) > 1:  # one letter would match half the words of the desk
         include[-1] = Term(include[-1].text, prefix=True)
     return Query(tuple(include), tuple(exclude))
 
@@ -135,6 +136,14 @@ def pg_tsquery(q: Query):
     return expr
 
 
+def _pg_match(session: Session, q: Query):
+    """SQL: the document matches `q`. The tsquery is made first (one short
+    round trip) and bound as a value: folded inline it would be evaluated per
+    row, and a value lets the planner judge how many tickets match."""
+    value = session.scalar(select(cast(pg_tsquery(q), Text)))
+    return _DOC.c.doc.op("@@")(cast(bindparam("tsq", value, type_=Text), TSQUERY))
+
+
 def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
@@ -143,7 +152,7 @@ def matching_ids(session: Session, q: Query):
     """SELECT of the ids of the tickets matching `q` (unordered)."""
     if _is_sqlite(session):
         return select(_FTS.c.rowid).where(literal_column("search_fts").op("MATCH")(bindparam("fts_q", fts5_expression(q))))
-    return select(_DOC.c.ticket_id).where(_DOC.c.doc.op("@@")(pg_tsquery(q)))
+    return select(_DOC.c.ticket_id).where(_pg_match(session, q))
 
 
 def condition(session: Session, q: Query):
@@ -192,10 +201,13 @@ def ranked_ids(session: Session, q: Query, *, limit: int = 20, kind: str | None 
         window = newest.where(match, *filters).order_by(_FTS.c.rowid.desc()).limit(RANK_WINDOW).subquery()
         stmt = select(window.c.id).order_by(window.c.rank, window.c.id.desc())
     else:
-        tsq = pg_tsquery(q)
-        newest = (select(_DOC.c.ticket_id.label("id"), _DOC.c.doc).join(Ticket, Ticket.id == _DOC.c.ticket_id)
-                  .where(_DOC.c.doc.op("@@")(tsq), *filters).order_by(_DOC.c.ticket_id.desc()).limit(RANK_WINDOW)).subquery()
-        stmt = select(newest.c.id).order_by(func.ts_rank(newest.c.doc, tsq).desc(), newest.c.id.desc())
+        match = _pg_match(session, q)
+        newest = select(_DOC.c.ticket_id.label("id"), _DOC.c.doc)
+        if filters:
+            newest = newest.join(Ticket, Ticket.id == _DOC.c.ticket_id)
+        window = newest.where(match, *filters).order_by(_DOC.c.ticket_id.desc()).limit(RANK_WINDOW).subquery()
+        tsq = match.right  # the bound tsquery again
+        stmt = select(window.c.id).order_by(func.ts_rank(window.c.doc, tsq).desc(), window.c.id.desc())
     return list(session.scalars(stmt.limit(limit)))
 
 

@@ -6,6 +6,7 @@ from models.history import TicketEvent
 from models.message import Attachment, Message
 from models.quarantine import Quarantine
 from models.refund import RefundCase
+from models.seen import TicketSeen
 from models.staff import Staff
 from models.ticket import Ticket
 
@@ -24,4 +25,5 @@ __all__ = [
     "Staff",
     "Ticket",
     "TicketEvent",
+    "TicketSeen",
 ]

@@ -24,7 +24,8 @@ SCREEN_NOTES: dict[str, str] = {
                           "back to editing); it then waits a moment, during which u takes it back. Closing, triage and "
                           "final responses ask first. A key that is not available says why.",
     "EscalationQueueScreen": "Escalations you may review (you never touched the complaint), with the 5-business-day "
-                             "countdown, the original resolution and the customer's reason side by side.",
+                             "countdown, the original resolution and the customer's reason side by side. "
+                             "C opens the complaint an escalation escalates; escape comes back.",
     "QuarantineScreen": "Mail that could not be ingested, shown as inert text. Release it as a ticket or discard it; both are logged.",
 }
 

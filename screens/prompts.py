@@ -315,12 +315,12 @@ class TextPrompt(_Prompt):
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt"):
             yield Static(self.title_text, id="prompt-title", markup=False)
+            yield from self._messages()  # under the title: seen even when the prompt is cut at 80x24
             yield Label(self.label_text + ("  (ctrl+s saves, escape cancels)" if self.multiline else ""), markup=False)
             if self.multiline:
                 yield TextArea(self.initial, id="prompt-text", soft_wrap=True)
             else:
                 yield Input(self.initial, id="prompt-text")
-            yield from self._messages()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -371,9 +371,9 @@ class ChoicePrompt(_Prompt):
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt"):
             yield Static(self.title_text, id="prompt-title", markup=False)
+            yield from self._messages()  # under the title: seen even when the prompt is cut at 80x24
             yield OptionList(*[Option(label, id=value) for value, label in self.options], id="prompt-choice")
             yield Static("enter picks, escape cancels", classes="prompt-hint", markup=False)
-            yield from self._messages()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -399,13 +399,13 @@ class ExtendPrompt(_Prompt):
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt"):
             yield Static(self.title_text, id="prompt-title", markup=False)
+            yield from self._messages()  # under the title: seen even when the prompt is cut at 80x24
             if self.current_due:
                 yield Label(f"current due: {self.current_due}", markup=False)
             yield Label("new due date (YYYY-MM-DD)", markup=False)
             yield Input(placeholder="2026-12-31", id="prompt-date")
             yield Label("reason (required)", markup=False)
             yield Input(id="prompt-reason")
-            yield from self._messages()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -447,11 +447,11 @@ class ReplyPrompt(_Prompt):
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt"):
             yield Static(self.title_text, id="prompt-title", markup=False)
+            yield from self._messages()  # under the title: seen even when the prompt is cut at 80x24
             yield Label("templates (ctrl+t here, enter puts one in the text)", markup=False)
             yield OptionList(*[Option(name.replace("_", " "), id=name) for name in self.templates], id="prompt-templates")
             yield Label("message to the customer  (ctrl+s sends, escape cancels)", markup=False)
             yield TextArea(self.initial, id="prompt-text", soft_wrap=True)
-            yield from self._messages()
 
     def on_mount(self) -> None:
         super().on_mount()

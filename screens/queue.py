@@ -92,7 +92,7 @@ class QueueScreen(Screen):
     COMPONENT_CLASSES = {"queue--view", "queue--view-current", "queue--key"}
     BINDINGS = [
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear_filter"),
+        Binding("escape", "clear_filter", "Clear filter", id="clear_filter"),
         Binding("s", "cycle_sort", "Sort", id="sort"),
         Binding("w", "refund_wizard", "Refund wizard", id="refund_wizard"),
         *[
@@ -111,6 +111,7 @@ class QueueScreen(Screen):
         self.text = ""
         self.total: int | None = None
         self.watcher = Watcher()
+        self._enter_pending = False  # enter was pressed in the filter before its matches were in
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-title", classes="bar", markup=False)
@@ -227,8 +228,13 @@ class QueueScreen(Screen):
         elif self.total == 0:
             words = "no match"
         else:
-            words = f"{self.total:,} match{'es' if self.total != 1 else ''} · enter: first"
+            then = "enter: first" if self.query_one(Input).has_focus else "enter opens · esc clears"
+            words = f"{self.total:,} match{'es' if self.total != 1 else ''} · {then}"
         self.query_one("#queue-filter-count", Static).update(words)
+
+    def on_descendant_focus(self) -> None:
+        if self.query_one("#queue-filter-row").display:
+            self._render_count()
 
     def action_refund_wizard(self) -> None:
         row = self.table.current
@@ -252,19 +258,29 @@ class QueueScreen(Screen):
 
     @on(Input.Submitted, "#queue-filter")
     def _filter_done(self, event: Input.Submitted) -> None:
-        """Enter: to the first match (the next enter opens it). Keys typed
-        behind this enter wait until the matches for the text are in."""
+        """Enter: to the first match (the next enter opens it); nothing
+        matches: stay in the filter. Keys typed behind this enter wait until
+        the matches for the text are in (app.console_keys)."""
         if not self.text:
             self.query_one("#queue-filter-row").display = False
-            self.table.focus()
+            self.set_focus(self.table)
             return
-        table = self.table
-        if table.showing_current and table.row_count == 0:
-            return  # nothing to move to: stay in the filter
-        table.focus()
+        self._enter_pending = True
+        if self.table.showing_current:
+            self._to_first_match()
+            return
         hold = getattr(self.app, "hold_keys", None)
-        if hold is not None and not table.showing_current:
-            hold(("queue-filter", id(self)), until=lambda: table.showing_current)
+        if hold is not None:
+            hold(("queue-filter", id(self)), until=lambda: not self._enter_pending)
+
+    @on(TicketTable.Highlighted)
+    @on(TicketTable.Counted)
+    def _to_first_match(self) -> None:
+        if not self._enter_pending or not self.table.showing_current:
+            return
+        self._enter_pending = False
+        if self.table.row_count > 0:
+            self.set_focus(self.table)  # at once: the next key already goes to the table
 
     # -- colleagues' changes ---------------------------------------------------
     @work(thread=True, exclusive=True, group="queue-poll")

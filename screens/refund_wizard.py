@@ -37,7 +37,7 @@ from app.untrusted import inert
 from widgets.policy_step import FindingTrail, PolicyStepView
 
 # keys that queue customer mail or cannot be undone: shown (mail as sent) and confirmed first
-CONFIRM_FIRST = ("i", "a", "m", "c", "d", "r")
+CONFIRM_FIRST = ("i", "a", "n", "m", "c", "d", "r")
 # facts typed in rather than chosen (fact_prompt gives no choices)
 NUMBER_FACTS = ("partial_amount",)
 
@@ -63,6 +63,7 @@ class RefundWizardScreen(Screen):
         Binding("c", "service('c')", "Complete refund", id="wizard.complete"),
         Binding("d", "service('d')", "Deny refund", id="wizard.deny"),
         Binding("r", "service('r')", "Refer elsewhere", id="wizard.refer"),
+        Binding("n", "service('n')", "Acknowledge refund request", id="wizard.acknowledge"),
         Binding("escape", "close", "Close", id="wizard.close"),
         # provenance (issue 19): where each fact came from; an agent's override with its reason
         Binding("f", "facts", "Facts and their sources", id="wizard.facts", show=False),
@@ -304,7 +305,15 @@ class RefundWizardScreen(Screen):
             " (if approved now)"
 
     def _actions(self, d: dict[str, Any]) -> list[tuple[str, str]]:
-        """The next legal steps from the decision page: (key, label)."""
+        """The next legal steps from the decision page: (key, label); the
+        24-hour acknowledgment first while its clock runs (esimium 4.2)."""
+        acts = self._case_actions(d)
+        t = self.view.ticket if self.view is not None else None
+        if t is not None and t.ack_due_at is not None and t.acknowledged_at is None and t.status != "closed":
+            acts.insert(0, ("n", "send the acknowledgment (reference, next steps, review date)"))
+        return acts
+
+    def _case_actions(self, d: dict[str, Any]) -> list[tuple[str, str]]:
         if self.view is None:
             return []
         status, case = self.view.ticket.status, self.view.case
@@ -459,7 +468,8 @@ class RefundWizardScreen(Screen):
                 return
             if not asked and not needs_lookup(app.desk.engine, cfg, ref, app.now()):
                 return
-            result = refresh_for_ticket(app.desk.engine, cfg, ref, now=app.now(), actor=app.actor.login)
+            # on open it is the desk's own doing (no handler recorded); on request, the agent's
+            result = refresh_for_ticket(app.desk.engine, cfg, ref, now=app.now(), actor=app.actor.login if asked else None)
         except DeskError as exc:
             app.call_from_thread(self._after_lookup, str(exc), False)
             return
@@ -596,6 +606,9 @@ class RefundWizardScreen(Screen):
                                           amount=amount, fee=fee)
                 due = ms[0].get("due_date") if ms else None
                 return f"Approved; initiation due {due or 'n/a'}; notice queued."
+            if key == "n":
+                refund_cases.acknowledge(s, app.actor, ref, now=now, config=app.config, expected_version=v)
+                return "Acknowledgment sent; review clock running."
             if key == "m":
                 refund_cases.mark_initiated(s, app.actor, ref, expected_version=v, now=now, cal=app.calendar, config=app.config)
                 return "Refund initiated; notice queued."
@@ -619,6 +632,7 @@ class RefundWizardScreen(Screen):
         return {
             "i": f"Save the facts of {self.reference} and ask {who} for the missing information; the review clock pauses.",
             "a": f"Approve the refund on {self.reference}: up to {money} to {who}; the initiation clock starts.",
+            "n": f"Acknowledge the refund request {self.reference}: {who} gets the reference and when to expect the review.",
             "m": f"Mark the refund on {self.reference} as sent to the payment processor; {who} is told.",
             "c": f"Complete {self.reference}: the case closes for {who}. Only when the money arrived or the alternative was given.",
             "d": f"Deny the refund on {self.reference}: {who} gets the denial and the case closes.",

@@ -23,7 +23,7 @@ from app.errors import DeskError, StaleTicket
 from app.untrusted import inert
 from widgets.key_footer import KeyFooter
 from widgets.ticket_header import TicketHeader
-from widgets.timeline import Timeline
+from widgets.timeline import TIMELINE_PREVIEW_CHARS, Timeline
 
 # action id -> (default key, footer words); the workflow decides which apply
 ACTIONS: dict[str, tuple[str, str]] = {
@@ -150,7 +150,7 @@ def load_detail(session, reference: str, actor, config=None) -> DetailData:
     logins = dict(session.execute(select(Staff.id, Staff.login)).all())
     data.assignee = logins.get(t.assignee_id)
     data.reviewer = logins.get(t.reviewer_id)
-    data.timeline = timeline(session, t.id, tz=tz)
+    data.timeline = timeline(session, t.id, tz=tz, body_limit=TIMELINE_PREVIEW_CHARS)
     data.actions = acts = list(next_actions(t, actor, session))
     data.why_not = why_not(session, t, actor, acts)
     if t.region:
@@ -521,6 +521,7 @@ class TicketDetailScreen(Screen):
     @work(thread=True, exclusive=True, group="detail-presence")
     def _heartbeat(self) -> None:
         from app.presence import heartbeat, who_else
+        from app.unread import mark_seen
 
         app = self.app
         gen, data, reference = self._gen, self.data, self.reference
@@ -536,6 +537,7 @@ class TicketDetailScreen(Screen):
             tid = data.ticket.id
         with app.desk.session() as s:
             heartbeat(s, app.session_id, app.actor.login, tid, app.now())
+            mark_seen(s, app.actor.id, tid, app.now())  # its customer mail is no longer new to this person
             others = [o for o in who_else(s, tid, app.session_id, app.now()) if o]
         self.post_message(self.Presence(others, gen))
 
@@ -645,7 +647,7 @@ class TicketDetailScreen(Screen):
             self._open_prompt(screen, then, name)
 
         def compose(make_prompt: Callable[[str], Screen], done: Callable[[object], str], service: Callable[[object], Callable],
-                    headline: Callable[[object], str], *, dangerous: bool = False, initial: str = "") -> None:
+                    headline: Callable[[object], str], *, dangerous: bool = name in DANGEROUS, initial: str = "") -> None:
             """Ask with `make_prompt(initial)`, then preview/confirm on top of the
             prompt, then run; going back from the preview returns to the prompt
             with the text as it was, and a refusal shows in the prompt."""
@@ -704,8 +706,7 @@ class TicketDetailScreen(Screen):
                     lambda reason: f"closed ({labels.close_reason(reason)})",
                     lambda reason: lambda wf, s, now, **kw: wf.close(s, *kw["a"], reason, **kw["k"]),
                     lambda reason: f"Close {t.reference} ({who}) as “{labels.close_reason(reason)}”? "
-                                   "It leaves the queue; only a supervisor can reopen it.",
-                    dangerous=True)
+                                   "It leaves the queue; only a supervisor can reopen it.")
         elif name == "triage":
             from app.workflow.triage import REDIRECT_TO
 
@@ -714,8 +715,7 @@ class TicketDetailScreen(Screen):
                     lambda _v: "triaged out of scope",
                     lambda cat: lambda wf, s, now, **kw: wf.triage(s, *kw["a"], cat, **kw["k"]),
                     lambda cat: f"Triage {t.reference} as out of scope ({labels.words(cat)}): it closes, and {who} is "
-                                f"sent to {dict((c.value, w) for c, w in REDIRECT_TO.items()).get(cat, 'another channel')}.",
-                    dangerous=True)
+                                f"sent to {dict((c.value, w) for c, w in REDIRECT_TO.items()).get(cat, 'another channel')}.")
         elif name == "take_review":
             self.run_service("review taken", lambda wf, s, now, **kw: wf.take_review(s, *kw["a"], **kw["k"]))
         elif name == "final_response":
@@ -723,8 +723,7 @@ class TicketDetailScreen(Screen):
                     lambda _v: "final response sent",
                     lambda text: lambda wf, s, now, **kw: wf.final_response(s, *kw["a"], text, **kw["k"]),
                     lambda _v: f"Final response on {t.reference} to {who}: the escalation and its complaint close; "
-                               "this cannot be undone once sent.",
-                    dangerous=True)
+                               "this cannot be undone once sent.")
         elif name == "assign":
             options = d.reviewers if t.kind == "escalation" else d.staff
             if not options:

@@ -43,9 +43,11 @@ def test_a_draft_is_one_row_per_ticket_person_and_kind(desk):
     store.save(bobs, "bob's own", FROZEN_NOW)
     assert store.load(note) == "first words, then more"
     assert store.load(reply) == "Dear customer" and store.load(bobs) == "bob's own"
+    from models import Draft
+
     with desk.reader() as s:
-        mine = drafts.for_staff(s, alice)
-    assert [(d.kind, d.body) for d in mine] == [("note", "first words, then more"), ("reply", "Dear customer")]
+        mine = s.exec(select(Draft.kind, Draft.body).where(Draft.staff_id == alice).order_by(Draft.kind)).all()
+    assert [tuple(r) for r in mine] == [("note", "first words, then more"), ("reply", "Dear customer")]
     store.save(note, "   ", FROZEN_NOW)  # blank: nothing worth keeping
     assert store.load(note) is None
     store.discard(reply)

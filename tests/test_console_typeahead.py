@@ -108,15 +108,16 @@ TEXT_PROMPTS = [  # (action, key, login, ticket filter, previewed: a customer ma
 ]
 
 
+@pytest.mark.parametrize("size", SIZES, ids=_ids)
 @pytest.mark.parametrize("action,key,login,where,previewed", TEXT_PROMPTS, ids=[p[0] for p in TEXT_PROMPTS])
-async def test_every_text_prompt_takes_a_burst_whole(demo_desk, action, key, login, where, previewed):
+async def test_every_text_prompt_takes_a_burst_whole(demo_desk, action, key, login, where, previewed, size):
     """The burst lands whole in the prompt; ctrl+s shows the mail before it is
     queued (the text kept in the prompt under it) and enter sends it."""
     from screens.confirm import ConfirmScreen
 
     t = ticket_for(demo_desk, login, action, **where)
     app = make_app(demo_desk, login)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await open_fast(pilot, t.reference)
         await burst(pilot, key, NOTE, "ctrl+s")
         await settle(pilot)
@@ -242,3 +243,78 @@ async def test_burst_in_the_refund_wizard_equals_slow_keys(demo_desk):
             assert isinstance(screen, RefundWizardScreen)
             results.append((screen.page, dict(screen.facts), [r.answer for r in screen.results]))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=_ids)
+async def test_filter_enter_goes_to_the_first_match_and_enter_again_opens_it(demo_desk, size):
+    from screens.queue import QueueScreen
+    from screens.ticket_detail import TicketDetailScreen
+
+    app = make_app(demo_desk)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await burst(pilot, "/", "tokyo", "enter")
+        await settle(pilot)
+        queue = app.screen
+        table = queue.table
+        assert app.focused is table and table.cursor == 0
+        first = table.current.reference
+        assert "tokyo" in table.current.subject.lower() or "tokyo" in (table.current.customer or "").lower()
+        bar = queue.query_one("#queue-filter-row")
+        assert bar.region.height == 1 and bar.region.y + 1 == table.region.y  # one line, right above the table
+        assert f"{table.row_count} matches" in screen_text(app) and "/ tokyo" in screen_text(app)
+        await burst(pilot, "escape")  # clears it
+        await settle(pilot)
+        assert queue.text == "" and not bar.display and table.row_count == 400
+        await burst(pilot, "/", "tokyo", "enter", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TicketDetailScreen) and app.screen.reference == first
+        await burst(pilot, "escape", "/", "no such thing at all", "enter")  # nothing matches: enter stays in the filter
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen) and app.focused is queue.query_one("#queue-filter")
+        assert "no match" in screen_text(app)
+
+
+async def test_a_paste_lands_whole_in_the_filter(demo_desk):
+    from textual import events
+
+    t = ticket_for(demo_desk, "olivia", "note", kind="complaint")
+    app = make_app(demo_desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await burst(pilot, "/")
+        app.post_message(events.Paste(t.reference))
+        await burst(pilot, "enter", "enter")
+        await settle(pilot)
+        assert app.screen.reference == t.reference
+
+
+async def test_letters_typed_into_the_wizard_fact_input_never_fire_its_actions(desk):
+    """The wizard's one-letter actions (s save, a approve, d deny...) stay quiet
+    while a fact is typed; the typed answer walks on as if typed slowly."""
+    from datetime import timedelta
+
+    from app.console_keys import TypeAheadApp
+    from refund_case_helpers import CAL, RECEIVED, add_staff
+    from wizard_harness import WizardApp, add_case
+
+    class TypeAheadWizard(TypeAheadApp, WizardApp):
+        pass
+
+    with desk.session() as s:
+        agent = add_staff(s, "alice", "agent")
+        f = {"purchase_at": "2025-03-10T09:00:00Z", "request_at": "2025-03-12T09:00:00Z", "amount_paid": 20.0,
+             "currency": "EUR", "reason": "other", "alternative": "partial_refund"}
+        add_case(s, "RFD-2026-000107", "esimium", f)
+    app = TypeAheadWizard(desk, agent, "RFD-2026-000107", lambda: RECEIVED + timedelta(hours=3), CAL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        unknown = next(i for i, r in enumerate(screen.results) if r.answer == "unknown")
+        await burst(pilot, *["right"] * unknown, "sad", "backspace", "backspace", "backspace", "5.5", "enter",
+                    *["right"] * 12)
+        await settle(pilot)
+        assert screen.facts["partial_amount"] == 5.5
+        assert screen.on_decision_page and screen.status_line == ""  # nothing saved, approved or denied
+        assert not app._notifications  # not even a "walk to the decision page first"
+        assert screen.view.decision is None

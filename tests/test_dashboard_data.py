@@ -76,12 +76,14 @@ def test_agent_load_matches_the_export(figures):
     assert [a.breached for a in data.agents] == sorted((a.breached for a in data.agents), reverse=True)
 
 
-def test_lists_match_the_export(figures):
+def test_lists_match_the_export(figures, demo_desk):
     data, rows = figures
     running = [r for r in rows if r["status"] != "closed" and r["sla_state"] in ("on_track", "at_risk")]
     running.sort(key=lambda r: (_dt(r["due_at"]), r["reference"]))
     assert [d.reference for d in data.next_deadlines] == [r["reference"] for r in running[:NEXT_DEADLINES]]
-    assert all(d.due >= FROZEN_NOW for d in data.next_deadlines)
+    with demo_desk.reader() as s:  # a clock waiting on the customer is judged at its pause: its due may be past
+        waiting = set(s.scalars(select(Ticket.reference).where(Ticket.paused_since.is_not(None))))
+    assert all(d.due >= FROZEN_NOW or d.reference in waiting for d in data.next_deadlines)
     breached = sorted((r for r in rows if r["sla_state"] == "breached"), key=lambda r: (_dt(r["due_at"]), r["reference"]))
     assert [d.reference for d in data.breached] == [r["reference"] for r in breached[:BREACHED_LIST_LIMIT]]
     assert all(d.due < FROZEN_NOW for d in data.breached)

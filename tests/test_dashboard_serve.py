@@ -63,26 +63,32 @@ def served(demo_url, tmp_path):
         log.close()
 
 
+async def _receive(ws, until: str, timeout: float = 40.0) -> tuple[str, bool]:
+    """What the served app draws on `ws` until `until` shows (or `timeout`),
+    and whether the server closed the connection."""
+    out = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            msg = await ws.receive(timeout=max(0.1, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            break
+        if msg.type == aiohttp.WSMsgType.BINARY:
+            out.append(msg.data.decode("utf-8", "replace"))
+        elif msg.type == aiohttp.WSMsgType.TEXT:
+            out.append(msg.data)
+        else:
+            return "".join(out), True
+        if until in "".join(out):
+            break
+    return "".join(out), False
+
+
 async def _ws_text(port: int, until: str, timeout: float = 40.0) -> str:
     """Connect like the page does and collect what the served app draws."""
-    out = []
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(f"http://127.0.0.1:{port}/ws?width=160&height=50") as ws:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                try:
-                    msg = await ws.receive(timeout=max(0.1, deadline - time.monotonic()))
-                except asyncio.TimeoutError:
-                    break
-                if msg.type == aiohttp.WSMsgType.BINARY:
-                    out.append(msg.data.decode("utf-8", "replace"))
-                elif msg.type == aiohttp.WSMsgType.TEXT:
-                    out.append(msg.data)
-                else:
-                    break
-                if until in "".join(out):
-                    break
-    return "".join(out)
+            return (await _receive(ws, until, timeout))[0]
 
 
 async def test_serve_answers_on_loopback_and_runs_the_dashboard(served):
@@ -102,6 +108,51 @@ async def test_serve_answers_on_loopback_and_runs_the_dashboard(served):
         emails = [e for (e,) in s.execute(select(Customer.email))]
     desk.dispose()
     assert not [e for e in emails if e in drawn]
+
+
+@pytest.fixture
+def one_viewer(tmp_path, monkeypatch):
+    cfg = tmp_path / "one-viewer.toml"
+    cfg.write_text("[serve]\nmax_sessions = 1\n")
+    monkeypatch.setenv("ESIMDESK_CONFIG", str(cfg))
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as fh:
+        return [int(x) for x in fh.read().split()]
+
+
+async def test_serve_starts_at_most_max_sessions_and_tells_the_next(one_viewer, served):
+    """[serve] max_sessions = 1: the second browser is told why on its screen,
+    closed (1013 try again later) and gets no process; after the first leaves,
+    the next one is served."""
+    port, _ = served
+    url = f"http://127.0.0.1:{port}/ws?width=120&height=40"
+    server_pid = next(int(p) for p in os.listdir("/proc") if p.isdigit() and _serves(int(p), port))
+    async with aiohttp.ClientSession() as session:
+        first = await session.ws_connect(url)
+        text, closed = await _receive(first, "SLA health")
+        assert not closed and "SLA health" in text
+        assert len(_children(server_pid)) == 1
+        second = await session.ws_connect(url)
+        text, closed = await _receive(second, "(never drawn)", timeout=10)
+        assert closed and "max_sessions" in text and "already has 1 viewer" in text
+        assert second.close_code == 1013
+        assert len(_children(server_pid)) == 1  # no process for the refused browser
+        await first.close()
+        await asyncio.sleep(1.5)
+        third = await session.ws_connect(url)
+        text, closed = await _receive(third, "SLA health")
+        assert not closed and "max_sessions" not in text
+        await third.close()
+
+
+def _serves(pid: int, port: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"serve\0--port\0" + str(port).encode() in fh.read()
+    except OSError:
+        return False
 
 
 def test_serve_binds_loopback_by_default():

@@ -15,6 +15,7 @@ from app.config import OrdersConfig, parse_config
 from app.errors import ConfigError
 from app.orders.facts import order_by_number, order_history
 from app.orders.lookup import LookupFailed, fetch_order, needs_lookup, refresh_for_ticket
+from app.workflow.messages import timeline
 from models import Ticket, TicketEvent
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -87,7 +88,9 @@ def test_failures_are_one_line_on_the_ticket(desk, cfg, suffix, expected):
     assert (r.ok, r.line) == (False, expected)
     with desk.reader() as s:
         (e,) = s.scalars(select(TicketEvent).where(TicketEvent.action == "order_lookup_failed")).all()
-        assert json.loads(e.detail) == {"order": number, "result": expected}
+        assert json.loads(e.detail) == {"order": number, "reason": expected}
+        (item,) = [i for i in timeline(s, e.ticket_id) if i.action == "order_lookup_failed"]
+        assert expected in item.text  # the one line, on the ticket's timeline
         assert s.scalars(select(Ticket)).one().order_id is None
         assert order_by_number(s, number) is None
     with pytest.raises(LookupFailed, match="^" + expected.replace("(", r"\(").replace(")", r"\)")):

@@ -85,3 +85,59 @@ async def test_an_override_without_a_reason_is_refused(desk, case):
         await pilot.pause()
         await pilot.press("o", *keys("activated yes"), "enter")
         assert app.screen.facts["activated"] is False and app.screen.overrides == {}
+
+
+LOOKUP_SCRIPT = """
+import json, sys, time
+number = sys.argv[1]
+if number.endswith("SLOW"):
+    time.sleep(30)
+print(json.dumps({"order_number": number, "policy": "airalo", "customer_email": "ann@example.com",
+                  "purchase_at": "2026-11-28T09:00:00Z", "amount_paid": 26, "currency": "EUR",
+                  "installed": True, "activated": True, "data_used_mb": 5}))
+"""
+
+
+def _unheld_ticket(desk, number: str, ref: str) -> None:
+    received = datetime(2026, 11, 29, 9, tzinfo=UTC)
+    with desk.session() as s:
+        t = Ticket(reference=ref, kind="refund", subject=f"Refund Request {number}", order_number=number,
+                   received_at=received, created_at=received, updated_at=received)
+        s.add(t)
+        s.flush()
+        s.add(RefundCase(ticket_id=t.id, policy="esimium", facts=json.dumps({"reason": "technical_failure"})))
+
+
+@pytest.mark.parametrize("suffix", ["GOOD", "SLOW"])
+async def test_opening_the_wizard_looks_an_unheld_order_up_in_a_worker(desk, case, tmp_path, suffix):
+    import sys
+    import time
+
+    from app.config import DeskConfig, OrdersConfig
+
+    number, ref = f"ORD-2026112802-{suffix}", "RFD-2026-000502"
+    _unheld_ticket(desk, number, ref)
+    script = tmp_path / "facts.py"
+    script.write_text(LOOKUP_SCRIPT)
+    app = WizardApp(desk, case, ref, lambda: NOW, CAL)
+    app.config = DeskConfig(orders=OrdersConfig(lookup=(sys.executable, str(script), "{order}"), timeout_seconds=2))
+    async with app.run_test(size=(160, 50)) as pilot:
+        started = time.monotonic()
+        await pilot.press("f")  # the console answers while the lookup runs
+        assert app.screen.showing_facts and time.monotonic() - started < 1.5
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        if suffix == "GOOD":
+            assert screen.sources.label == "lookup, just now"
+            assert screen.facts["activated"] is True and screen.fact_sources()["activated"] == "lookup, just now"
+            assert "looked up: created" in screen.status_line
+        else:
+            assert screen.status_line == f"order lookup for {number} timed out after 2 s"
+            assert screen.sources.label is None
+    with desk.reader() as s:
+        t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
+        (ev,) = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id,
+                                                    TicketEvent.action.like("order_lookup%"))).all()
+        assert ev.actor is None  # on open: the desk's own doing
+        assert (t.order_id is not None) == (suffix == "GOOD")

@@ -410,3 +410,44 @@ async def test_case_by_case_denied_in_the_wizard_with_a_reason(desk, agent):
         assert (t.status, t.close_reason) == ("closed", "refund_denied")
         body = s.scalars(select(Message.body).where(Message.ticket_id == t.id, Message.template == "refund_decision")).one()
         assert "Plans changed after purchase" in body
+
+
+async def test_acknowledge_from_the_wizard_while_the_24_hour_clock_runs(desk, agent):
+    from app.sla_clocks import refund_ack_due
+
+    ref = "RFD-2026-000122"
+    with desk.session() as s:
+        add_case(s, ref, "esimium", facts(reason="billing_error"))
+        t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
+        t.ack_due_at = refund_ack_due(CAL, t.received_at)
+    app = app_for(desk, agent, ref)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        await walk_to_decision(pilot)
+        assert app.screen.available_keys()[0] == "n"
+        await _press_and_wait(pilot, "n")
+        assert "n" not in app.screen.available_keys()
+    with desk.reader() as s:
+        t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
+        assert t.acknowledged_at == NOW
+        assert s.scalars(select(Message.template).where(Message.ticket_id == t.id)).all() == ["refund_acknowledgment"]
+
+
+async def test_chargeback_outcome_recorded_in_the_wizard(desk, agent):
+    """A case waits for its chargeback: the wizard asks for the outcome on the chargeback step."""
+    ref = "RFD-2026-000123"
+    f = facts(reason="billing_error", chargeback_filed=True)
+    app = wizard_for(desk, agent, ref, "esimium", f)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await walk_to_decision(pilot)
+        assert screen.decision()["outcome"] == "investigate" and screen.decision()["waits_for"] == "chargeback_outcome"
+        await pilot.press("left")
+        assert screen.results[screen.page].step_id == "chargeback"
+        assert "withdrew" in page_text(screen)
+        await pilot.press("1")  # the customer withdrew it
+        assert screen.facts["chargeback_outcome"] == "withdrawn"
+        await walk_to_decision(pilot)
+        assert screen.decision() == decide("esimium", {**f, "chargeback_outcome": "withdrawn"})
+        assert screen.decision()["outcome"] == "full_refund"

@@ -444,3 +444,10 @@ def test_first_decisive_step_ends_the_walk():
     steps = walk("esimium", facts(reason="non_delivery", fraud_evidence=True))
     assert [s.section for s in steps] == ["4.1", "8.2", "3.5"]
     assert [s.decisive for s in steps] == [False, False, True]
+
+
+def test_customer_choice_against_airmoney_rule_is_said():
+    d = decide("airalo", facts(reason="technical_failure", payment_method="airmoney", refund_to="original_payment", **TECH_OK))
+    assert d["refund_method"] == "airmoney" and d["refund_choice"] == "original_payment"
+    assert "6.1.12.1.7" in d["refund_choice_note"]
+    assert decide("airalo", facts(reason="technical_failure", refund_to="airmoney", **TECH_OK))["refund_choice_note"] is None

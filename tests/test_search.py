@@ -138,7 +138,7 @@ def test_snippet_is_short_inert_and_around_the_match(desk):
     assert "\x1b" not in hit.snippet and "\x07" not in hit.snippet
 
 
-@pytest.mark.parametrize("query", ['"unclosed phrase', "-only -exclusions", "", '""', "x" * 600])
+@pytest.mark.parametrize("query", ['"unclosed phrase', "-only -exclusions", "", '""', '"" phone', "\\", "x" * 600])
 def test_malformed_queries_are_one_line_errors(query):
     with pytest.raises(InputError) as e:
         parse(query)
@@ -150,6 +150,7 @@ def test_lenient_parse_for_typing():
     assert parse("-", lenient=True) is None
     q = parse("maria rest", lenient=True)
     assert [t.prefix for t in q.include] == [False, True]
+    assert not parse("maria r").include[-1].prefix  # a single letter is a word, not a prefix
 
 
 # -- kept in step ---------------------------------------------------------------------------
@@ -268,3 +269,10 @@ def test_cli_no_match_and_malformed(cli, two):
     assert code == 2 and len(err.strip().splitlines()) == 1
     code, out, err = cli("search", "phone", "--limit", "0")
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_query_syntax_of_either_engine_is_only_text(desk, two):
+    a, b = two
+    for q in ["a:b&c|d!(e)", "NOT", "OR phone", "e-42*", "x'y", "straße", "NEAR(phone restart)", "phone -", "phone \\"]:
+        assert isinstance(refs(desk, q), list), q
+    assert refs(desk, "(E-42)") == [b]

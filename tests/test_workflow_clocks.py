@@ -26,7 +26,7 @@ def test_stored_deadlines_match_a_full_recompute(desk):
     ref = new_complaint(desk)
     m = walk(desk, ref, staff["alice"], "investigation")
     with desk.session() as s:
-        extend(s, staff["alice"], ref, new_due="2026-04-20", reason="complex", now=at(m), config=CONFIG)
+        extend(s, staff["olivia"], ref, new_due="2026-04-30", reason="complex", now=at(m), config=CONFIG)  # > 20 bd: a supervisor
     ref = new_complaint(desk)
     m = walk(desk, ref, staff["alice"], "escalated")
     with desk.reader() as s:

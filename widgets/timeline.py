@@ -23,6 +23,22 @@ KIND_LABEL = {
     "event": "",
 }
 KINDS = ("inbound", "outbound", "note", "automatic", "event")
+# A long body shows this much (read from the database no further), then one
+# line saying how much is hidden; the whole text stays in `esimdesk ticket show`.
+TIMELINE_PREVIEW_CHARS = 20_000
+TIMELINE_PREVIEW_LINES = 300
+
+
+def preview_lines(text: str, hidden_chars: int = 0, max_lines: int = TIMELINE_PREVIEW_LINES) -> tuple[list[str], str | None]:
+    """The lines of a body to draw, and the note about what is not drawn."""
+    lines = inert(text).rstrip().split("\n")
+    hidden_lines = max(0, len(lines) - max_lines)
+    if hidden_lines:
+        hidden_chars += sum(len(line) + 1 for line in lines[max_lines:])
+        lines = lines[:max_lines]
+    if not hidden_chars:
+        return lines, None
+    return lines, f"… {hidden_chars:,} more characters not shown here (the whole message: esimdesk ticket show)"
 
 
 def when(at: datetime, tz: ZoneInfo) -> str:
@@ -89,7 +105,10 @@ class Timeline(VerticalScroll, can_focus=True):
             lines = []
             if item.subject:
                 lines.append(Text(inert(item.subject, single_line=True), style="italic"))
-            lines += [Text(line) for line in inert(item.text).rstrip().split("\n")]
+            body, hidden = preview_lines(item.text, getattr(item, "hidden_chars", 0))
+            lines += [Text(line) for line in body]
+            if hidden:
+                lines.append(Text(hidden, style="italic"))
             for line in lines:
                 row = Text.assemble(bar, line)
                 row.stylize(styles[kind])

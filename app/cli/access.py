@@ -50,6 +50,12 @@ COMMAND_ACCESS: dict[str, str | frozenset[str]] = {
     "intake": LEADS | {SERVICE},
     "outbox send": LEADS | {SERVICE},
     "outbox list": STAFF,
+    "outbox recall": STAFF,  # the service allows one's own mail, or a team lead's recall of anyone's
+    "orders import": LEADS | {SERVICE},  # a shop's export fed by cron under the service account
+    "orders lookup": STAFF,
+    "orders show": STAFF,
+    "search": STAFF,
+    **{f"refund {action}": STAFF for action in ("acknowledge", "approve", "deny", "investigation")},  # roles checked by the service
     "backup": SELF,
     "restore": SELF,
     "retention": SELF,

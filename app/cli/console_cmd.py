@@ -15,6 +15,9 @@ def register(sub) -> None:  # sub: argparse subparsers
 
 def open_console(args: argparse.Namespace, ctx) -> int:
     actor = ctx.actor()  # raises AccessDenied (one line, exit 2) before any screen exists
+    from app.cli.keymap import check_keys
+
+    check_keys(ctx.config.keys)
     from app.console import EsimdeskApp
 
     app = EsimdeskApp(ctx.desk, actor, ctx.config)

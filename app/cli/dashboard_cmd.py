@@ -17,10 +17,11 @@ import os
 import shlex
 import sys
 
-from app.cli.numbers import int_in, seconds_in
+from app.cli.keymap import check_keys
+from app.cli.numbers import int_in
 from app.errors import InputError
 
-REFRESH = seconds_in(0.2, 3600)
+REFRESH_RANGE = (0.2, 3600.0)
 
 
 def register(sub) -> None:  # sub: argparse subparsers
@@ -28,7 +29,7 @@ def register(sub) -> None:  # sub: argparse subparsers
                        description="Open straight into the supervisors' wall display (read-only).")
     p.add_argument("--kiosk", action="store_true",
                    help="unattended wall screen: no key footer, every key ignored; ctrl+x twice within 2 s exits")
-    p.add_argument("--refresh", type=REFRESH, metavar="S", help="seconds between refreshes (default: dashboard.refresh_seconds, 5)")
+    p.add_argument("--refresh", type=float, metavar="S", help="seconds between refreshes (default: dashboard.refresh_seconds, 5)")
     p.set_defaults(func=run_dashboard)
 
     s = sub.add_parser("serve", help="serve the wall display to a browser (textual-serve)",
@@ -36,7 +37,7 @@ def register(sub) -> None:  # sub: argparse subparsers
                                    "put a reverse proxy that handles login in front of it.")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     s.add_argument("--port", type=int_in(1, 65535, "a port"), default=8000, help="port (default 8000)")
-    s.add_argument("--refresh", type=REFRESH, metavar="S", help="seconds between refreshes")
+    s.add_argument("--refresh", type=float, metavar="S", help="seconds between refreshes")
     s.add_argument("--public-url", metavar="URL", help="the URL browsers use, when behind a reverse proxy (e.g. https://wall.example.com)")
     s.set_defaults(func=run_serve)
 
@@ -44,8 +45,9 @@ def register(sub) -> None:  # sub: argparse subparsers
 def _refresh(args: argparse.Namespace) -> float | None:
     if args.refresh is None:
         return None
-    if not args.refresh > 0 or args.refresh != args.refresh:
-        raise InputError(f"--refresh must be a positive number of seconds, got {args.refresh}")
+    lo, hi = REFRESH_RANGE
+    if not lo <= args.refresh <= hi:  # also nan and inf
+        raise InputError(f"--refresh must be a positive number of seconds from {lo:g} to {hi:g}, got {args.refresh}")
     return float(args.refresh)
 
 
@@ -53,6 +55,7 @@ def run_dashboard(args: argparse.Namespace, ctx) -> int:
     refresh = _refresh(args)
     actor = ctx.actor()
     actor.require("dashboard", "open the dashboard")
+    check_keys(ctx.config.keys)
     from app.tickets import utcnow
     from app.wall import WallApp
 
@@ -81,14 +84,46 @@ def run_serve(args: argparse.Namespace, ctx) -> int:
         raise InputError(f"--port out of range: {args.port}")
     actor = ctx.actor()
     actor.require("dashboard", "serve the dashboard")
+    check_keys(ctx.config.keys)
     command, env = serve_command(args, ctx.db_url)
     os.environ.update(env)
     # the served processes import the project from its root, whatever the cwd
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    from textual_serve.server import Server
-
-    server = Server(command, host=args.host, port=args.port, title="esimdesk — wall display", public_url=args.public_url)
-    print(f"esimdesk: serving the wall display on http://{args.host}:{args.port} (as {actor.login}); Ctrl+C stops", file=sys.stderr)
+    limit = int(ctx.config.setting("serve", "max_sessions"))
+    server = limited_server(limit)(command, host=args.host, port=args.port, title="esimdesk — wall display", public_url=args.public_url)
+    print(f"esimdesk: serving the wall display on http://{args.host}:{args.port} (as {actor.login}, at most {limit} viewers); "
+          "Ctrl+C stops", file=sys.stderr)
     server.serve()
     return 0
+
+
+def full_message(limit: int) -> str:
+    return (f"The wall display already has {limit} viewer{'s' if limit != 1 else ''} (the [serve] max_sessions limit). "
+            "Close one, then reload this page.")
+
+
+def limited_server(limit: int):  # -> a textual_serve Server subclass
+    """textual-serve's Server, starting at most `limit` dashboard processes
+    at a time (each is a whole Python process): the next browser is told so
+    on its screen and its connection closed, no process started."""
+    from aiohttp import WSCloseCode, web
+    from textual_serve.server import Server
+
+    class LimitedServer(Server):
+        sessions = 0
+
+        async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+            if self.sessions >= limit:
+                websocket = web.WebSocketResponse()
+                await websocket.prepare(request)
+                await websocket.send_bytes(("\r\n  " + full_message(limit) + "\r\n").encode())
+                await websocket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"max_sessions")
+                return websocket
+            self.sessions += 1
+            try:
+                return await super().handle_websocket(request)
+            finally:
+                self.sessions -= 1
+
+    return LimitedServer

@@ -66,8 +66,15 @@ def _fail(exc: BaseException, args: argparse.Namespace, ctx) -> int:
         import traceback
 
         traceback.print_exception(exc)
-    print(f"esimdesk: {one_line(exc, ctx.safe_db_url(), getattr(args, 'reference', None))}", file=sys.stderr)
+    _say(one_line(exc, ctx.safe_db_url(), getattr(args, "reference", None)))
     return getattr(exc, "exit_code", 2)
+
+
+def _say(line: str, limit: int = 400) -> None:
+    """One line on stderr, cut in the middle when a long input is echoed in it."""
+    if len(line) > limit:
+        line = line[: limit - 80] + " … " + line[-77:]
+    print(f"esimdesk: {line}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         authorise(args, ctx)
         return int(args.func(args, ctx) or 0)
     except DeskError as exc:
-        print(f"esimdesk: {exc}", file=sys.stderr)
+        _say(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -55,16 +55,22 @@ def backup_cmd(args, ctx) -> int:
 
 
 def restore_cmd(args, ctx) -> int:
-    from app.backup import has_tables, restore
+    from pathlib import Path
+
+    from app.backup import backup_format, restore, target_state
+    from app.errors import InputError
 
     url = ctx.db_url
-    if has_tables(url):
-        # replacing an existing desk: its admins (or root) only, and only on purpose
-        if not args.force:
-            from app.errors import InputError
-
-            raise InputError("the target database already holds a desk; pass --force to replace it")
+    state = target_state(url)
+    if state == "desk" and args.force:  # replacing an existing desk: its admins (or root) only
         _authorise(ctx, "backup")
+    path = Path(args.path).expanduser()
+    if not path.is_file():
+        raise InputError(f"no backup file at {path}")
+    backup_format(path)  # refuses a file that is not a backup before anything changes
+    if state != "empty" and not args.force:
+        what = "is damaged" if state == "damaged" else "already holds a desk"
+        raise InputError(f"the target database {what}; pass --force to replace it")
     print(json.dumps(restore(url, args.path, force=args.force)))
     return 0
 

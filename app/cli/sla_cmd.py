@@ -83,14 +83,34 @@ def due_handler(args, ctx) -> int:
 
 def recompute_handler(args, ctx) -> int:
     from app.business_calendar import desk_calendar
-    from app.deadlines import preview_recompute, recompute_open_deadlines
+    from app.deadlines import preview_recompute
 
     cal = desk_calendar(ctx.config)
     now = datetime.now(UTC)
-    with ctx.desk.session() as session:
-        if args.dry_run:
+    if args.dry_run:
+        with ctx.desk.reader() as session:
             changed = preview_recompute(session, cal, now)
-        else:
-            changed = recompute_open_deadlines(session, cal, now)
+    else:
+        changed = recompute_in_batches(ctx.desk, cal, now)
     print(json.dumps({"changed": changed, "dry_run": bool(args.dry_run)}))
     return 0
+
+
+RECOMPUTE_BATCH_IDS = 5000
+
+
+def recompute_in_batches(desk, cal, now: datetime, batch: int = RECOMPUTE_BATCH_IDS) -> int:  # noqa: ANN001
+    """Open tickets recomputed a range of `batch` ids per transaction, so the
+    write lock is held briefly and consoles keep working."""
+    from sqlalchemy import func, select
+
+    from app.deadlines import recompute_open_deadlines
+    from models import Ticket
+
+    with desk.reader() as session:
+        top = session.scalar(select(func.max(Ticket.id))) or 0
+    changed = 0
+    for lo in range(1, top + 1, batch):
+        with desk.session() as session:
+            changed += recompute_open_deadlines(session, cal, now, ids=(lo, lo + batch - 1))
+    return changed

@@ -139,6 +139,7 @@ def refresh_for_ticket(engine: Engine, config: OrdersConfig, reference: str, *, 
     except LookupFailed as exc:
         result = LookupResult(False, str(exc), number)
     with engine.begin() as conn:
+        # "reason": the key the ticket's timeline shows (app.workflow.messages), so the line is on the ticket
         history.record(conn, tid, actor, "order_lookup" if result.ok else "order_lookup_failed", now,
-                       None, None, order=number, result=result.line)
+                       None, None, order=number, reason=result.line)
     return result

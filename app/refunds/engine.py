@@ -224,6 +224,7 @@ def decision_from_steps(policy_id: str, facts: Facts | dict, results: list[StepR
         "refund_parts": [{"method": p["method"], "amount": _num(p["amount"])} for p in parts],
         # the customer's choice of method (airalo 6.1.13), as recorded; null: not stated
         "refund_choice": f.refund_to,
+        "refund_choice_note": _choice_note(f, method),
         # what must be recorded before money may move (the service refuses approval until then)
         "waits_for": lead.get("waits_for") if outcome not in ("denied", "refer", "needs_info") else None,
         "chargeback_pending": bool(f.chargeback_filed and f.chargeback_outcome is None),
@@ -231,6 +232,17 @@ def decision_from_steps(policy_id: str, facts: Facts | dict, results: list[StepR
         "statutory_rights": pv.statutory_rights,
     }
     return decision
+
+
+def _choice_note(f: Facts, method: str) -> str | None:
+    """Why the money does not go where the customer chose (airalo 6.1.12.1.7, 6.1.13.1)."""
+    if f.refund_to is None or method in ("none", f.refund_to):
+        return None
+    if method == "airmoney":
+        return "Purchases paid with Airmoney are refunded as Airmoney (6.1.12.1.7), whatever the customer chose."
+    if method == "credit_points_or_credit_note":
+        return "Business users are refunded in credit points or a credit note (6.1.13.1), whatever the customer chose."
+    return None
 
 
 def _method_text(parts: list[dict[str, Any]]) -> str:

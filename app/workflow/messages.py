@@ -233,6 +233,7 @@ class TimelineItem:
     subject: str | None = None  # messages
     delivery: str | None = None  # outbound: queued / sent / failed
     ref_id: int | None = None  # event id or message id
+    hidden_chars: int = 0  # a long body cut to its preview: how many characters are not in `text`
 
 
 def _shown(value: object, tz: str | None) -> str:
@@ -266,28 +267,39 @@ def _event_text(e: TicketEvent, tz: str | None = None) -> str:
     return inert(" · ".join(str(p) for p in parts), single_line=True)
 
 
-def timeline(session: Session, ticket_id: int, tz: str | None = None) -> list[TimelineItem]:
+def timeline(session: Session, ticket_id: int, tz: str | None = None, body_limit: int | None = None) -> list[TimelineItem]:
     """Events and messages of a ticket merged in time order (events before
     messages at the same instant; `tz`: instants in the events' details shown
     in desk-local time). Event entries that only announce a message
-    (note/reply) are kept: the history is shown whole."""
+    (note/reply) are kept: the history is shown whole.
+
+    body_limit: read at most this many characters of each body from the
+    database (a screen's preview; `hidden_chars` says how many were left)."""
+    from sqlalchemy import func
+
     items: list[tuple] = []
     for e in history.events(session, ticket_id):
         items.append((e.at, 0, e.id, TimelineItem("event", e.actor, e.at, _event_text(e, tz), action=e.action, ref_id=e.id)))
-    msgs = session.scalars(select(Message).where(Message.ticket_id == ticket_id).order_by(Message.created_at, Message.id))
     files: dict[int, list[str]] = {}
     for mid, name, size in session.execute(
         select(Attachment.message_id, Attachment.filename, Attachment.size).join(Message, Message.id == Attachment.message_id)
         .where(Message.ticket_id == ticket_id, Message.kind == MessageKind.OUTBOUND.value).order_by(Attachment.id)
     ):  # files the desk sent (the customer's are listed under Evidence)
         files.setdefault(mid, []).append(f"attached: {inert(name, limit=120, single_line=True) or 'unnamed'} ({size} bytes)")
-    for m in msgs:
+    body = Message.body if body_limit is None else func.substr(Message.body, 1, body_limit)
+    length = func.length(Message.body) if body_limit is not None else None
+    cols = [Message.id, Message.kind, Message.automatic, Message.author, Message.from_name, Message.from_addr,
+            Message.created_at, Message.subject, Message.delivery, body.label("body")]
+    cols += [length.label("length")] if length is not None else []
+    rows = session.execute(select(*cols).where(Message.ticket_id == ticket_id).order_by(Message.created_at, Message.id))
+    for m in rows:
         who = m.author if m.kind != MessageKind.INBOUND.value else (m.from_name or m.from_addr)
-        body = inert(m.body) + ("\n" + "\n".join(files[m.id]) if m.id in files else "")
+        hidden = max(0, (m.length or 0) - body_limit) if body_limit is not None else 0
+        text = inert(m.body) + ("\n" + "\n".join(files[m.id]) if m.id in files else "")
         items.append((
             m.created_at, 1, m.id,
-            TimelineItem("automatic" if m.automatic else m.kind, inert(who, single_line=True) or None, m.created_at, body,
-                         subject=inert(m.subject, single_line=True), delivery=m.delivery, ref_id=m.id),
+            TimelineItem("automatic" if m.automatic else m.kind, inert(who, single_line=True) or None, m.created_at, text,
+                         subject=inert(m.subject, single_line=True), delivery=m.delivery, ref_id=m.id, hidden_chars=hidden),
         ))
     items.sort(key=lambda x: (x[0], x[1], x[2]))
     return [i[3] for i in items]

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import unicodedata
 
+import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 revision = "0006"
@@ -201,9 +203,21 @@ def upgrade() -> None:
         _sqlite_upgrade()
     else:
         _pg_upgrade()
+    # what each person has seen of a ticket's customer mail (unread markers)
+    op.create_table(
+        "ticket_seen",
+        sa.Column("staff_id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.Integer(), nullable=False),
+        sa.Column("seen_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["ticket_id"], ["ticket.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("staff_id", "ticket_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("ticket_seen")
     if op.get_bind().dialect.name == "sqlite":
         _sqlite_downgrade()
     else:

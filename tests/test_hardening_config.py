@@ -1,0 +1,36 @@
+"""The config schema is one table: every section refuses unknown keys, every
+number is finite and bounded, and DeskConfig.setting reads any value."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from app.config import SCHEMA, DeskConfig, parse_config
+from app.errors import ConfigError
+
+
+@pytest.mark.parametrize("section", sorted(s for s, keys in SCHEMA.items() if keys))
+def test_every_section_refuses_an_unknown_key(section):
+    with pytest.raises(ConfigError, match=f"unknown key {section}.no_such_key"):
+        parse_config({section: {"no_such_key": 1}})
+
+
+NUMBERS = [(s, k) for s, keys in SCHEMA.items() for k, v in keys.items()
+           if v.kind in (int, float) or v.kind == (int, float)]
+
+
+@pytest.mark.parametrize("section, key", NUMBERS)
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, -1, 0, 10**15])
+def test_every_number_is_finite_and_bounded(section, key, bad):
+    if isinstance(bad, float) and SCHEMA[section][key].kind is int:
+        bad = int(bad) if math.isfinite(bad) else bad
+    with pytest.raises(ConfigError, match=f"{section}.{key}"):
+        parse_config({section: {key: bad}})
+
+
+def test_defaults_are_readable_from_any_config():
+    assert DeskConfig().setting("serve", "max_sessions") == 8
+    assert parse_config({"serve": {"max_sessions": 3}}).setting("serve", "max_sessions") == 3
+    assert parse_config({}).setting("database", "lock_timeout_seconds") == 5.0
+    assert parse_config({"service": {"accounts": ["esimdesk-mail"]}}).setting("service", "accounts") == ["esimdesk-mail"]
