@@ -287,7 +287,7 @@ SCHEMA: dict[str, dict[str, Setting]] = {
     },
     "outbox": {
         "maildir": Setting(str, None, _nonempty),
-        "hold_seconds": Setting(NUMBER, 30.0),  # checked in _console_flow()
+        "hold_seconds": Setting(NUMBER, 30.0, _finite(0, 3600)),  # 0: a person's mail is not held
     },
     "console": {"start_view": Setting(str, None)},  # checked in _console_flow()
     "desk": {  # who the desk is in its mail; checked as a whole in _desk_identity()
@@ -299,11 +299,11 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "language": Setting(str, "en"),
     },
     "mail": {  # checked in _mail()
-        "auto_replies_per_day": Setting(int, 5),
-        "reopen_days": Setting(int, 14),
-        "max_message_bytes": Setting(int, 10 * 1024 * 1024),
-        "stranger": Setting(str, "ticket"),
-        "max_attachment_bytes": Setting(int, 10 * 1024 * 1024),
+        "auto_replies_per_day": Setting(int, 5, _finite(0, 1000)),  # 0: the desk never answers on its own
+        "reopen_days": Setting(int, 14, _finite(0, 3650)),  # 0: a closed ticket is never reopened by mail
+        "max_message_bytes": Setting(int, 10 * 1024 * 1024, _finite(1024, 100 * 1024 * 1024)),
+        "stranger": Setting(str, "ticket", _choice("ticket", "quarantine")),
+        "max_attachment_bytes": Setting(int, 10 * 1024 * 1024, _finite(0, 25 * 1024 * 1024)),  # 0: no files out
     },
     "orders": {  # checked in _orders_config()
         "lookup": Setting(list, []),
@@ -419,7 +419,7 @@ def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
         keys=dict(v["keys"]),  # type: ignore[arg-type]
         source=source,
         desk=_desk_identity(_table(raw, "desk"), source),
-        mail=_mail(_table(raw, "mail")),
+        mail=_mail(v["mail"]),
         orders=_orders_config(raw),
         **_console_flow(_table(raw, "outbox"), _table(raw, "console")),
         refunds=refunds_cfg,
@@ -455,23 +455,14 @@ def _desk_identity(desk: dict, source: str | None) -> DeskIdentity:
 
 
 def _mail(mail: dict) -> MailConfig:
-    cap = _typed(mail, "auto_replies_per_day", int, "mail", 5)
-    reopen = _typed(mail, "reopen_days", int, "mail", 14)
-    size = _typed(mail, "max_message_bytes", int, "mail", 10 * 1024 * 1024)
-    if not 0 <= cap <= 1000:  # type: ignore[operator]
-        raise ConfigError(f"config: mail.auto_replies_per_day must be 0 to 1000, got {cap}")
-    if not 0 <= reopen <= 3650:  # type: ignore[operator]
-        raise ConfigError(f"config: mail.reopen_days must be 0 to 3650, got {reopen}")
-    if not 1024 <= size <= 100 * 1024 * 1024:  # type: ignore[operator]
-        raise ConfigError(f"config: mail.max_message_bytes must be 1024 to 104857600, got {size}")
-    attach = _typed(mail, "max_attachment_bytes", int, "mail", 10 * 1024 * 1024)
-    if not 0 <= attach <= 25 * 1024 * 1024:  # type: ignore[operator]
-        raise ConfigError(f"config: mail.max_attachment_bytes must be 0 to 26214400, got {attach}")
-    stranger = str(_typed(mail, "stranger", str, "mail", "ticket"))
-    if stranger not in ("ticket", "quarantine"):
-        raise ConfigError(f"config: mail.stranger must be ticket or quarantine, got {stranger!r}")
-    return MailConfig(auto_replies_per_day=cap, reopen_days=reopen, max_message_bytes=size, stranger=stranger,  # type: ignore[arg-type]
-                      max_attachment_bytes=attach)  # type: ignore[arg-type]
+    """[mail], its values already checked against SCHEMA."""
+    return MailConfig(
+        auto_replies_per_day=int(mail["auto_replies_per_day"]),  # type: ignore[call-overload]
+        reopen_days=int(mail["reopen_days"]),  # type: ignore[call-overload]
+        max_message_bytes=int(mail["max_message_bytes"]),  # type: ignore[call-overload]
+        stranger=str(mail["stranger"]),
+        max_attachment_bytes=int(mail["max_attachment_bytes"]),  # type: ignore[call-overload]
+    )
 
 
 # -- [orders] ------------------------------------------------------------------

@@ -25,8 +25,16 @@ NUMBERS = [(s, k) for s, keys in SCHEMA.items() for k, v in keys.items()
 def test_every_number_is_finite_and_bounded(section, key, bad):
     if isinstance(bad, float) and SCHEMA[section][key].kind is int:
         bad = int(bad) if math.isfinite(bad) else bad
+    if bad == 0 and (section, key) in ZERO_TURNS_OFF:
+        parse_config({section: {key: bad}})  # a documented "off", not an error
+        return
     with pytest.raises(ConfigError, match=f"{section}.{key}"):
         parse_config({section: {key: bad}})
+
+
+# where 0 is a setting of its own: no hold, no automatic mail, never reopen, no files out, always look up
+ZERO_TURNS_OFF = {("outbox", "hold_seconds"), ("mail", "auto_replies_per_day"), ("mail", "reopen_days"),
+                  ("mail", "max_attachment_bytes"), ("orders", "max_age_minutes")}
 
 
 def test_defaults_are_readable_from_any_config():
