@@ -22,6 +22,7 @@ from app.config import DeskConfig
 from app.console_keys import TypeAheadApp
 from app.db import Desk
 from app.identity import Actor
+from widgets.textual_compat import load_screen_css, screen_stack
 
 
 DETAIL_SCREEN = "ticket-detail"  # name the kept detail screen is installed under
@@ -108,7 +109,7 @@ class EsimdeskApp(TypeAheadApp):
         from screens.queue import QueueScreen
 
         screen = QueueScreen(start_view(self.config, self.actor))
-        self._load_screen_css(screen)
+        load_screen_css(self, screen)
         return screen
 
     def on_mount(self) -> None:
@@ -136,7 +137,7 @@ class EsimdeskApp(TypeAheadApp):
         the covered queue (its clocks, the refresh it gets when a screen is
         pushed over it) repainted the whole ticket detail screen too: one
         extra full frame per open, one per second while a ticket is shown."""
-        stack = self._screen_stack
+        stack = screen_stack(self)
         if stack and stack[-1].styles.background.a == 1:
             return []
         return super()._background_screens

@@ -43,6 +43,8 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.worker import WorkerState
 
+from widgets.textual_compat import idle
+
 KEY_WATCHDOG = 5.0  # seconds a key may take before the next one goes anyway
 SETTLE_PATIENCE = 3.0  # seconds to wait for the screen's widgets to go quiet
 WORK_PATIENCE = 10.0  # seconds to wait for a screen to mount, or for its KEY_BLOCKING_WORKERS
@@ -61,7 +63,7 @@ class KeysHandled(Message):
 
 def _quiet(node: MessagePump) -> bool:
     """Nothing waiting in `node`'s message queue."""
-    return node._message_queue.empty() and node._pending_message is None and not node._next_callbacks
+    return idle(node)
 
 
 class TypeAheadApp(App):

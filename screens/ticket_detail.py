@@ -243,7 +243,7 @@ def refit_footer(footer: KeyFooter) -> bool:
     (removing 15 widgets and mounting 15 costs ~35 ms a ticket). True when
     done or nothing changed; False when only a recompose fits (binding groups,
     disabled keys, more keys than widgets)."""
-    from textual.widgets._footer import FooterKey
+    from widgets.textual_compat import FooterKey
 
     want = footer._signature()
     if want == footer._shown:

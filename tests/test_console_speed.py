@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from console_helpers import find_ticket, make_app, screen_text, settle
 from conftest import FROZEN_NOW
+from widgets.textual_compat import timer_running
 
 
 async def test_open_ticket_shows_the_data_from_the_first_frame(demo_desk):
@@ -163,15 +164,15 @@ async def test_presence_follows_the_ticket_shown_and_stops_off_the_stack(demo_de
         screen = app.screen
         with demo_desk.reader() as s:
             assert "alice" in who_else(s, a.id, "someone-else", frozen_now())
-        assert screen._timer is not None and screen._timer._active.is_set()
+        assert screen._timer is not None and timer_running(screen._timer)
         await pilot.press("escape")
         await settle(pilot)
         with demo_desk.reader() as s:
             assert "alice" not in who_else(s, a.id, "someone-else", frozen_now())
-        assert screen._live is None and not screen._timer._active.is_set()  # no tick, heartbeat or poll while hidden
+        assert screen._live is None and not timer_running(screen._timer)  # no tick, heartbeat or poll while hidden
         await pilot.press("enter")
         await settle(pilot)
-        assert app.screen is screen and screen._live is not None and screen._timer._active.is_set()
+        assert app.screen is screen and screen._live is not None and timer_running(screen._timer)
 
 
 def _two_tickets(demo_desk):

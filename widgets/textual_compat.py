@@ -1,0 +1,79 @@
+"""Every private part of Textual the console relies on, in one place.
+
+The console reaches under Textual's public API in a few places, each for a
+measured reason (a frame per ticket open, keys typed ahead of a prompt).
+Each of those reaches is named here, and nowhere else calls them directly, so a
+Textual upgrade has one list to check, and `tests/test_textual_compat.py`
+fails as soon as one of them moves.
+
+`TESTED_VERSION` is the Textual these were written against (pyproject pins
+it); `problems()` says what no longer holds for the installed one.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import textual
+from textual.widgets._footer import FooterKey  # the footer's key widget: refitted in place (screens/ticket_detail.py)
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.message_pump import MessagePump
+    from textual.screen import Screen
+    from textual.timer import Timer
+
+TESTED_VERSION = "8.2.8"
+
+# Private hooks esimdesk overrides or sets in subclasses (name -> where, why).
+OVERRIDDEN = {
+    "App._background_screens": "app/console.py: no repaint of screens covered by an opaque one",
+    "Screen._on_screen_resume": "screens/ticket_detail.py: skip the full restyle when the stylesheet is unchanged",
+    "Footer._bindings_ready": "widgets/key_footer.py: the footer's keys built with the screen, not a refresh later",
+}
+
+
+def screen_stack(app: App) -> list[Screen]:
+    """The app's current screen stack, bottom first (read only)."""
+    return app._screen_stack  # noqa: SLF001 - Textual keeps no public view of the stack of the current mode
+
+
+def load_screen_css(app: App, screen: Screen) -> None:
+    """Load `screen`'s CSS_PATH: Textual does it on push, never for the default screen."""
+    app._load_screen_css(screen)  # noqa: SLF001
+
+
+def idle(node: MessagePump) -> bool:
+    """Nothing waiting in `node`'s message queue, being handled, or due after it."""
+    return node._message_queue.empty() and node._pending_message is None and not node._next_callbacks  # noqa: SLF001
+
+
+def timer_running(timer: Timer) -> bool:
+    """A timer that is ticking (not paused)."""
+    return timer._active.is_set()  # noqa: SLF001
+
+
+def problems() -> list[str]:
+    """What no longer holds for the installed Textual (empty when all is well)."""
+    from textual.app import App
+    from textual.message_pump import MessagePump
+    from textual.screen import Screen
+    from textual.timer import Timer
+    from textual.widgets import Footer
+
+    found: list[str] = []
+    if textual.__version__ != TESTED_VERSION:
+        found.append(f"Textual {textual.__version__} installed; these private parts were checked on {TESTED_VERSION}")
+    for owner, name in ((App, "_background_screens"), (App, "_load_screen_css"), (Screen, "_on_screen_resume")):
+        if not hasattr(owner, name):
+            found.append(f"{owner.__name__}.{name} is gone")
+    instances: list[tuple[Any, tuple[str, ...]]] = [
+        (MessagePump(), ("_message_queue", "_pending_message", "_next_callbacks")),
+        (Timer(MessagePump(), 1.0), ("_active",)),
+        (Footer(), ("_bindings_ready",)),
+    ]
+    for obj, names in instances:
+        found += [f"{type(obj).__name__}().{n} is gone" for n in names if not hasattr(obj, n)]
+    return found
+
+
+__all__ = ["OVERRIDDEN", "TESTED_VERSION", "FooterKey", "idle", "load_screen_css", "problems", "screen_stack", "timer_running"]
