@@ -127,6 +127,14 @@ def test_agent_text_loses_its_own_greeting_and_sign_off_only():
     assert tpl.agent_body("Hi Leila,\n\nThe refund is on its way.\n\nBest regards,\nSam\nSupport") == "The refund is on its way."
     assert tpl.agent_body("Hello, we checked your order.\nThank you for your patience.") == (
         "Hello, we checked your order.\nThank you for your patience.")
+    # typed on one line, as agents do in a quick reply
+    assert tpl.agent_body("Dear Liis, the second charge is only a pending authorisation; your bank releases it within "
+                          "5 days. Kind regards, Alice") == ("The second charge is only a pending authorisation; your "
+                                                             "bank releases it within 5 days.")
+    assert tpl.agent_body("Hi Leila Mensah, the new profile is on its way. Best regards") == "The new profile is on its way."
+    assert tpl.agent_body("Lugupeetud Liis, raha jõuab 5 päevaga tagasi. Lugupidamisega, Alice") == "Raha jõuab 5 päevaga tagasi."
+    assert tpl.agent_body("Hello, we checked your order. Regards to your team in Tartu, they helped.") == (
+        "Hello, we checked your order. Regards to your team in Tartu, they helped.")
 
 
 def test_desk_and_mail_config_are_checked():

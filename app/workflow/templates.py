@@ -259,6 +259,18 @@ _CLOSING_LINE = re.compile(
 )
 
 
+# the same inside a line: a greeting that names someone, then the text; a sign-off after the last sentence
+_INLINE_GREETING = re.compile(
+    r"^\s*(?:(?:dear|lugupeetud|hea)\s+[^\n,!:]{1,60}|(?:hi|hello|hey|tere|tervist)\s+\w[\w'-]*(?:\s+\w[\w'-]*){0,2})[,!:]\s+(?=\S)",
+    re.IGNORECASE,
+)
+_INLINE_CLOSING = re.compile(
+    r"(?<=[.!?])\s+(?:kind regards|best regards|warm regards|regards|best wishes|sincerely|yours sincerely|many thanks|"
+    r"lugupidamisega|parimate soovidega|tervitades)\s*[,.!]?(?:\s+[\w .'-]{1,40})?\s*$",
+    re.IGNORECASE,
+)
+
+
 def agent_body(text: str) -> str:
     """An agent's text as the middle of a mail: a greeting line of its own at
     the start and a sign-off (with up to three name lines after it) at the
@@ -273,6 +285,10 @@ def agent_body(text: str) -> str:
         if _CLOSING_LINE.match(lines[i]) and i > 0:
             lines = lines[:i]
             break
+    if lines:  # "Dear Liis, the charge ..." / "... in 5 days. Kind regards, Alice" typed on one line
+        first, greeted = _INLINE_GREETING.subn("", lines[0], count=1)
+        lines[0] = first[:1].upper() + first[1:] if greeted else first
+        lines[-1] = _INLINE_CLOSING.sub("", lines[-1], count=1)
     body = "\n".join(lines).strip("\n")
     return body if body.strip() else whole  # nothing but a greeting: kept as written
 
