@@ -36,6 +36,12 @@ def get_by_id(session: Session, ticket_id: int) -> Ticket:
     return ticket
 
 
+def version_of(session: Session, ticket_id: int) -> tuple[int, str | None] | None:
+    """A ticket's version and who changed it last (a screen's cheap "moved?" poll)."""
+    row = session.execute(select(Ticket.version, Ticket.updated_by).where(Ticket.id == ticket_id)).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 def lock(session: Session, reference: str, expected_version: int | None = None) -> Ticket:
     """The ticket, locked for this transaction; StaleTicket if it moved on."""
     stmt = select(Ticket).where(Ticket.reference == reference.strip().upper()).execution_options(populate_existing=True)

@@ -4,8 +4,6 @@ countdown; the original complaint's resolution and the customer's reason side
 by side for the highlighted one. Supervisors see every open escalation."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,8 +13,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from app.queue_query import QueueQuery, QueueRow
+from app.queue_query import QueueRow
 from app.untrusted import inert
+from app.workflow.review_queue import SideBySide, reviewable, side_by_side
 from widgets.key_footer import KeyFooter
 from widgets.ticket_table import TicketTable
 
@@ -32,72 +31,6 @@ class ListSource:
 
     def page(self, offset: int, limit: int) -> list[QueueRow]:
         return self.rows[offset:offset + limit]
-
-
-def reviewable(session, actor, now) -> list[QueueRow]:
-    """Open escalations `actor` may review (all of them for a supervisor)."""
-    from app import queue_query
-    from app.workflow import ineligibility
-    from models import Ticket
-
-    q = QueueQuery(view="escalations", sort="due")
-    rows = queue_query.page(session, q, now, 0, 100_000)
-    if not actor.can("review_escalations"):
-        return [_with_complaint(session, r) for r in rows] if actor.can("review_queue_view") else []
-    out = []
-    for r in rows:
-        t = session.get(Ticket, r.id)
-        if t.reviewer_id not in (None, actor.id):
-            continue
-        if t.reviewer_id == actor.id or ineligibility(session, t, actor) is None:
-            out.append(_with_complaint(session, r, t))
-    return out
-
-
-def _with_complaint(session, row: QueueRow, t=None) -> QueueRow:  # noqa: ANN001
-    """The row with the escalated complaint's full reference first in its
-    subject (so even 80 columns show which complaint it escalates)."""
-    from models import Ticket
-
-    t = t or session.get(Ticket, row.id)
-    orig = session.get(Ticket, t.escalation_of_id) if t is not None and t.escalation_of_id else None
-    if orig is None:
-        return row
-    rest = (row.subject or "").replace(orig.reference, "").replace("Escalation:", "").strip(" :-·")
-    return row._replace(subject=f"{orig.reference}  {rest}".strip())
-
-
-@dataclass
-class SideBySide:
-    reference: str
-    complaint: str
-    resolution: str
-    reason: str
-
-
-def side_by_side(session, ticket_id: int) -> SideBySide:
-    from sqlalchemy import select
-
-    from app.workflow.complaints import latest_proposal
-    from models import Message, Ticket
-    from models.enums import MessageKind
-
-    esc = session.get(Ticket, ticket_id)
-    orig = session.get(Ticket, esc.escalation_of_id) if esc and esc.escalation_of_id else None
-    resolution = latest_proposal(session, orig) if orig else None
-    if orig and not resolution:  # what the customer was told (the communicated resolution)
-        resolution = session.scalars(
-            select(Message.body).where(Message.ticket_id == orig.id, Message.kind == MessageKind.OUTBOUND.value,
-                                       Message.template == "proposed_resolution")
-            .order_by(Message.created_at.desc(), Message.id.desc()).limit(1)
-        ).first()
-    resolution = resolution or "(no resolution recorded)"
-    first = session.scalars(
-        select(Message.body).where(Message.ticket_id == ticket_id, Message.kind == MessageKind.INBOUND.value)
-        .order_by(Message.created_at, Message.id).limit(1)
-    ).first()
-    reason = first or (esc.description if esc else None) or "(no reason given)"
-    return SideBySide(esc.reference if esc else "?", orig.reference if orig else "?", resolution, reason)
 
 
 class EscalationQueueScreen(Screen):

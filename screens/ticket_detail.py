@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -19,11 +18,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
+from app import labels
 from app.errors import DeskError, StaleTicket
+from app.ticket_view import DetailData, evidence_lines, load_detail  # noqa: F401 - the read model this screen shows
 from app.untrusted import inert
 from widgets.key_footer import KeyFooter
 from widgets.ticket_header import TicketHeader
-from widgets.timeline import TIMELINE_PREVIEW_CHARS, Timeline
+from widgets.timeline import Timeline
 
 # action id -> (default key, footer words); the workflow decides which apply
 ACTIONS: dict[str, tuple[str, str]] = {
@@ -48,174 +49,6 @@ ACTIONS: dict[str, tuple[str, str]] = {
 DANGEROUS = ("close", "triage", "final_response")
 
 
-@dataclass
-class DetailData:
-    """Everything the screen shows, read in one worker pass (detached)."""
-
-    ticket: object
-    customer: str = ""
-    customer_lines: list[str] = field(default_factory=list)
-    order_lines: list[str] = field(default_factory=list)
-    evidence_lines: list[str] = field(default_factory=list)  # attachments, names inert
-    assignee: str | None = None
-    reviewer: str | None = None
-    timeline: list = field(default_factory=list)
-    actions: list[str] = field(default_factory=list)
-    guidance: str = ""
-    related: list[str] = field(default_factory=list)
-    story: object | None = None  # app.customer_story.CustomerStory: what the keys 1-9 open
-    proposal: str | None = None
-    close_reasons: list[str] = field(default_factory=list)
-    templates: dict[str, str] = field(default_factory=dict)
-    staff: list[tuple[str, str]] = field(default_factory=list)
-    reviewers: list[tuple[str, str]] = field(default_factory=list)
-    why_not: dict[str, str] = field(default_factory=dict)  # action id -> why it is not offered now
-    related_reference: str | None = None  # the complaint an escalation escalates
-
-
-def why_not(session, t, actor, offered: list[str]) -> dict[str, str]:
-    """For each action not offered now, one line saying why (shown when its key is pressed)."""
-    from app import labels
-    from models.enums import TicketKind
-
-    status = labels.status(t.status)
-    out: dict[str, str] = {}
-    for name in ACTIONS:
-        if name in offered:
-            continue
-        if not actor.can("work_tickets") and name not in ("take_review", "triage"):
-            out[name] = f"your role ({actor.role}) does not work on tickets"
-        elif t.status == "closed":
-            out[name] = "the ticket is closed"
-        elif name == "take_review":
-            if t.kind != TicketKind.ESCALATION:
-                out[name] = "only an escalation has a review to take"
-            elif t.reviewer_id is not None:
-                out[name] = "the review is already taken"
-            elif not actor.can("review_escalations"):
-                out[name] = "only a senior reviews escalations"
-            else:
-                from app.workflow.escalations import ineligibility
-
-                reason = ineligibility(session, t, actor) or ""
-                out[name] = ("you handled this complaint" if "involved in the initial handling" in reason
-                             else reason or "not possible now")
-        elif name == "refund_wizard" and t.kind != TicketKind.REFUND:
-            out[name] = "only refund requests have a refund wizard"
-        elif name == "final_response" and t.kind == TicketKind.ESCALATION and t.reviewer_id != actor.id:
-            out[name] = "only the escalation's reviewer gives the final response"
-        elif name == "triage" and not actor.can("triage"):
-            out[name] = f"your role ({actor.role}) does not triage"
-        else:
-            out[name] = f"not a next step for a {labels.kind(t.kind)} that is {status}"
-    return out
-
-
-def load_detail(session, reference: str, actor, config=None) -> DetailData:
-    """Read the ticket and all it shows (domain calls only; the desk's time
-    zone from `config` for the instants in the timeline's and order's text)."""
-    tz = config.calendar.timezone if config is not None else None
-    from sqlalchemy import select
-
-    from app import labels, tickets
-    from app.customer_story import customer_story
-    from app.mail.attachments import list_attachments
-    from app.workflow import next_actions, states, timeline
-    from app.workflow.complaints import latest_proposal
-    from app.workflow.escalations import eligible_reviewers
-    from app.workflow.regions import guidance, label
-    from models import Customer, Order, Staff, Ticket
-    from models.enums import CloseReason, Role, TicketKind
-
-    t = tickets.get(session, reference)
-    data = DetailData(ticket=t)
-    c = session.get(Customer, t.customer_id) if t.customer_id else None
-    if c is not None:
-        data.customer = c.name or c.email or "customer"
-        data.customer_lines = [
-            f"name: {inert(c.name, limit=120, single_line=True) or '—'}",
-            f"email: {inert(c.email, limit=120, single_line=True)}",
-            f"phone: {inert(c.phone, limit=64, single_line=True) or '—'}",
-            f"type: {labels.words(c.customer_type)}",
-        ]
-    o = session.get(Order, t.order_id) if t.order_id else None
-    if o is not None:
-        data.order_lines = [
-            f"{o.number}  ({o.brand})",
-            f"{inert(o.plan, single_line=True) or 'plan ?'} · {o.amount} {o.currency} · {o.payment_method.replace('_', ' ')}",
-            f"bought {labels.local_time(o.purchased_at, tz or 'UTC')}{'' if tz else ' UTC'} · installed {'yes' if o.installed else 'no'} · "
-            f"activated {'yes' if o.activated else 'no'} · {o.data_used_mb:g} MB used",
-        ]
-    data.evidence_lines = evidence_lines(list_attachments(session, t.id), t.reference)
-    logins = dict(session.execute(select(Staff.id, Staff.login)).all())
-    data.assignee = logins.get(t.assignee_id)
-    data.reviewer = logins.get(t.reviewer_id)
-    data.timeline = timeline(session, t.id, tz=tz, body_limit=TIMELINE_PREVIEW_CHARS)
-    data.actions = acts = list(next_actions(t, actor, session))
-    data.why_not = why_not(session, t, actor, acts)
-    if t.region:
-        try:
-            data.guidance = guidance(t.region)
-        except DeskError:
-            data.guidance = ""
-    if t.escalation_of_id:  # the complaint itself is listed (and opened) by the story below
-        orig = session.get(Ticket, t.escalation_of_id)
-        if orig is not None:
-            data.related_reference = orig.reference
-            data.related.append(f"escalation of {orig.reference} ({labels.status(orig.status)}) · C opens it")
-            prop = latest_proposal(session, orig)
-            if prop:
-                data.related.append("original resolution: " + inert(prop, limit=400, single_line=True))
-    esc = session.scalars(select(Ticket).where(Ticket.escalation_of_id == t.id)).first()
-    if esc is not None:
-        data.related.append(f"escalated as {esc.reference} ({labels.status(esc.status)})")
-    data.story = customer_story(session, t, shown_order_id=t.order_id)
-    if t.region:
-        try:
-            data.related.append(f"region: {label(t.region)}")
-        except Exception:  # noqa: BLE001 - an unknown stored region is shown raw
-            data.related.append(f"region: {inert(t.region, single_line=True)}")
-    if t.kind == TicketKind.COMPLAINT:
-        data.proposal = latest_proposal(session, t)
-    service_only = set(states.SERVICE_ONLY_REASONS)
-    data.close_reasons = [r for r in states.CLOSE_REASONS.get(t.kind, {}).get(t.status, ()) if r not in service_only]
-    if "reply" in acts:  # only what fits the ticket's state, filled strictly by the workflow
-        from app.config import load_config
-        from app.workflow.outbox import reply_templates
-
-        data.templates = reply_templates(session, t, config or load_config())
-    if "assign" in acts:
-        if t.kind == TicketKind.ESCALATION:
-            data.reviewers = [(s.login, f"{s.login} — {s.name}") for s in eligible_reviewers(session, t)]
-        else:
-            rows = session.scalars(select(Staff).where(Staff.active.is_(True), Staff.role.in_((Role.AGENT, Role.SENIOR))).order_by(Staff.login))
-            data.staff = [(s.login, f"{s.login} — {s.name} ({s.role})") for s in rows]
-    _ = CloseReason
-    session.expunge(t)
-    return data
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB"):
-        if n < 1024 or unit == "MB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"  # pragma: no cover
-
-
-def evidence_lines(attachments, reference: str) -> list[str]:
-    """The Evidence section: one line per attachment (name inert, type, size;
-    the bytes are never loaded here), and how to save one."""
-    lines = [
-        f"#{a.id} {inert(a.filename, limit=60, single_line=True) or 'unnamed'} · {inert(a.content_type, limit=40, single_line=True)}"
-        f" · {_size(a.size)}{'' if a.stored else ' · too large, not stored'}"
-        for a in attachments
-    ]
-    if lines:
-        lines.append(f"save: esimdesk ticket attachment {reference} ID")
-    return lines
-
-
 _RELATION = {"escalated_from": "escalates", "escalated_as": "escalated as"}
 
 
@@ -229,7 +62,7 @@ def story_lines(story) -> list[str]:
         if hasattr(item, "relation"):
             what = _RELATION.get(item.relation, item.kind)
             subject = inert(item.subject, limit=48, single_line=True)
-            lines.append(f"{n} {what} {item.reference} · {item.status.replace('_', ' ')}" + (f" · {subject}" if subject else ""))
+            lines.append(f"{n} {what} {item.reference} · {labels.status(item.status)}" + (f" · {subject}" if subject else ""))
         else:
             plan = inert(item.plan, limit=32, single_line=True) or "plan ?"
             lines.append(f"{n} order {item.number} · {item.state} · {plan} · {item.purchased_at:%Y-%m-%d}")
@@ -464,7 +297,7 @@ class TicketDetailScreen(Screen):
         gen, reference = self._gen, self.reference
         try:
             with self.app.desk.reader() as s:
-                data = load_detail(s, reference, self.app.actor, self.app.config)
+                data = load_detail(s, reference, self.app.actor, self.app.config, ACTIONS)
         except DeskError as exc:
             self.post_message(self.Loaded(None, str(exc), gen))
             return
@@ -556,12 +389,10 @@ class TicketDetailScreen(Screen):
         gen, data = self._gen, self.data
         if data is None or self.busy:
             return
-        from sqlalchemy import select
-
-        from models import Ticket
+        from app.tickets import version_of
 
         with self.app.desk.reader() as s:
-            row = s.execute(select(Ticket.version, Ticket.updated_by).where(Ticket.id == data.ticket.id)).first()
+            row = version_of(s, data.ticket.id)
         if row is not None and row[0] != data.ticket.version:
             self.post_message(self.Moved(row[0], row[1], gen))
 

@@ -15,6 +15,7 @@ from app.workflow import create_complaint
 from conftest import FROZEN_NOW
 from console_helpers import make_app, open_by_filter, screen_text, settle
 from models import Customer, Order, Ticket
+from app import labels
 
 
 def _story_desk(desk) -> dict:
@@ -66,7 +67,7 @@ async def test_keys_open_the_escalation_and_back_then_an_order(demo_desk, story)
         await open_by_filter(pilot, story["complaint"])
         text = screen_text(app)
         assert f"1 escalated as {story['escalation']}" in text
-        assert f"2 complaint {story['other']} · submitted" in text
+        assert f"2 complaint {story['other']} · {labels.status('submitted')}" in text  # the state in words, as everywhere
         assert "order ORD-2026111501-STRY · not delivered" in text
         assert "\x1b" not in text and "[b]7 days[/b]" in text  # customer text inert, never markup
         await pilot.press("1")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import mailbox
 import re
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest

@@ -72,7 +72,7 @@ async def test_footer_is_not_rebuilt_when_its_keys_did_not_change(demo_desk):
 
 def test_a_cancelled_queue_source_returns_nothing(demo_desk):
     from app.queue_query import QueueQuery
-    from screens.queue import QueueSource
+    from app.queue_source import QueueSource
 
     src = QueueSource(demo_desk, QueueQuery(view="all"), lambda: FROZEN_NOW)
     assert src.count() > 0 and len(src.page(0, 10)) == 10
@@ -85,7 +85,7 @@ def test_cancel_interrupts_a_running_sqlite_query(demo_desk):
     import time
 
     from app.queue_query import QueueQuery
-    from screens.queue import QueueSource
+    from app.queue_source import QueueSource
 
     src = QueueSource(demo_desk, QueueQuery(view="all"), lambda: FROZEN_NOW)
     out = {}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +42,20 @@ def test_the_check_would_catch_textual():
     code = "import textual.app, sys; print(any(m.startswith('textual') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "True"
+
+
+SQL_IN_UI = re.compile(r"\b(sqlalchemy|sqlmodel)\b|\bselect\(|session\.(get|exec|execute|scalars?)\(")
+
+
+def test_screens_and_widgets_hold_no_sql():
+    """Screens and widgets ask services and read models (app/ticket_view.py,
+    app/workflow/review_queue.py, app/queue_source.py); they never query."""
+    found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+             for folder in ("screens", "widgets") for path in sorted((ROOT / folder).rglob("*.py"))
+             for n, line in enumerate(path.read_text().splitlines(), 1) if SQL_IN_UI.search(line)]
+    assert found == []
+
+
+def test_the_sql_check_would_catch_a_query():
+    assert SQL_IN_UI.search("    rows = s.scalars(select(Ticket))") and SQL_IN_UI.search("from sqlalchemy import select")
+    assert not SQL_IN_UI.search("with self.app.desk.reader() as s:")

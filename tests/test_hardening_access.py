@@ -11,14 +11,13 @@ import os
 import pkgutil
 import pwd
 import shutil
-import sys
 import tempfile
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from app.cli.access import COMMAND_ACCESS, NO_DESK, SELF, subcommand_paths
+from app.cli.access import COMMAND_ACCESS, NO_DESK, subcommand_paths
 from app.cli.main import build_parser, main
 
 ALL = sorted(subcommand_paths(build_parser()))

@@ -480,7 +480,7 @@ def test_bad_arguments_through_their_subcommands(engine_desk, files, tmp_path, c
         f"refund decide --policy esimium --facts {files['root'] / 'big-string.json'}"[:80],
         f"sla due --start {NOW} --days 36500 --country EE"[:80],
         f"intake {files['root'] / 'subdir'}"[:80],
-        f"intake /proc/self/mem"[:80],
+        "intake /proc/self/mem"[:80],
         f"ticket set {files['refs']['complaint']} priority 99999999999999999999"[:80],
         f"ticket set {files['refs']['complaint']} incident_date 0001-01-01"[:80],  # kept as the customer said it
         f"ticket extend {files['refs']['complaint']} --to 2026-12-31 --reason {LONG}"[:80],  # free text, no limit

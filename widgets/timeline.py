@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from app.labels import delivery, local_time
 from app.untrusted import inert
+from app.workflow.messages import TIMELINE_PREVIEW_CHARS  # noqa: F401 - re-exported for the screen and tests
 
 KIND_LABEL = {
     "inbound": "CUSTOMER",
@@ -23,9 +24,8 @@ KIND_LABEL = {
     "event": "",
 }
 KINDS = ("inbound", "outbound", "note", "automatic", "event")
-# A long body shows this much (read from the database no further), then one
-# line saying how much is hidden; the whole text stays in `esimdesk ticket show`.
-TIMELINE_PREVIEW_CHARS = 20_000
+# A long body shows TIMELINE_PREVIEW_CHARS (read from the database no further)
+# or this many lines, then one line saying how much is hidden.
 TIMELINE_PREVIEW_LINES = 300
 
 

@@ -28,6 +28,10 @@ from models.enums import MessageKind, TicketKind, TicketStatus
 
 MAX_TEXT = 20000
 
+# A long body shows this much (read from the database no further), then one
+# line saying how much is hidden; the whole text stays in `esimdesk ticket show`.
+TIMELINE_PREVIEW_CHARS = 20_000
+
 
 def _text(text: str | None, what: str) -> str:
     if text is None or not str(text).strip():

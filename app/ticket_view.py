@@ -1,0 +1,176 @@
+"""The ticket view: everything the ticket detail screen shows, read in one
+pass (a read model: the screen holds no SQL and no rule)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from app import labels
+from app.config import DeskConfig
+from app.errors import DeskError
+from app.untrusted import inert
+from app.workflow.messages import TIMELINE_PREVIEW_CHARS
+from models import Customer, Order, Staff, Ticket
+from models.enums import TicketKind
+
+
+@dataclass
+class DetailData:
+    """Everything the screen shows, read in one worker pass (detached)."""
+
+    ticket: object
+    customer: str = ""
+    customer_lines: list[str] = field(default_factory=list)
+    order_lines: list[str] = field(default_factory=list)
+    evidence_lines: list[str] = field(default_factory=list)  # attachments, names inert
+    assignee: str | None = None
+    reviewer: str | None = None
+    timeline: list = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    guidance: str = ""
+    related: list[str] = field(default_factory=list)
+    story: object | None = None  # app.customer_story.CustomerStory: what the keys 1-9 open
+    proposal: str | None = None
+    close_reasons: list[str] = field(default_factory=list)
+    templates: dict[str, str] = field(default_factory=dict)
+    staff: list[tuple[str, str]] = field(default_factory=list)
+    reviewers: list[tuple[str, str]] = field(default_factory=list)
+    why_not: dict[str, str] = field(default_factory=dict)  # action id -> why it is not offered now
+    related_reference: str | None = None  # the complaint an escalation escalates
+
+
+def why_not(session, t, actor, offered: list[str], action_ids: Iterable[str]) -> dict[str, str]:
+    """For each of `action_ids` not offered now, one line saying why (shown
+    when its key is pressed)."""
+    status = labels.status(t.status)
+    out: dict[str, str] = {}
+    for name in action_ids:
+        if name in offered:
+            continue
+        if not actor.can("work_tickets") and name not in ("take_review", "triage"):
+            out[name] = f"your role ({actor.role}) does not work on tickets"
+        elif t.status == "closed":
+            out[name] = "the ticket is closed"
+        elif name == "take_review":
+            if t.kind != TicketKind.ESCALATION:
+                out[name] = "only an escalation has a review to take"
+            elif t.reviewer_id is not None:
+                out[name] = "the review is already taken"
+            elif not actor.can("review_escalations"):
+                out[name] = "only a senior reviews escalations"
+            else:
+                from app.workflow.escalations import ineligibility
+
+                reason = ineligibility(session, t, actor) or ""
+                out[name] = ("you handled this complaint" if "involved in the initial handling" in reason
+                             else reason or "not possible now")
+        elif name == "refund_wizard" and t.kind != TicketKind.REFUND:
+            out[name] = "only refund requests have a refund wizard"
+        elif name == "final_response" and t.kind == TicketKind.ESCALATION and t.reviewer_id != actor.id:
+            out[name] = "only the escalation's reviewer gives the final response"
+        elif name == "triage" and not actor.can("triage"):
+            out[name] = f"your role ({actor.role}) does not triage"
+        else:
+            out[name] = f"not a next step for a {labels.kind(t.kind)} that is {status}"
+    return out
+
+
+def load_detail(session, reference: str, actor, config: DeskConfig | None = None, action_ids: Iterable[str] = ()) -> DetailData:
+    """Read the ticket and all it shows (the desk's time zone from `config` for
+    the instants in the timeline's and order's text; `action_ids`: the actions
+    the screen has keys for, each not offered now gets its reason)."""
+    config = config or DeskConfig()
+    tz = config.calendar.timezone
+    from app import tickets
+    from app.customer_story import customer_story
+    from app.mail.attachments import list_attachments
+    from app.workflow import next_actions, states, timeline
+    from app.workflow.complaints import latest_proposal
+    from app.workflow.escalations import eligible_reviewers
+    from app.workflow.regions import guidance, label
+    from models.enums import Role
+
+    t = tickets.get(session, reference)
+    data = DetailData(ticket=t)
+    c = session.get(Customer, t.customer_id) if t.customer_id else None
+    if c is not None:
+        data.customer = c.name or c.email or "customer"
+        data.customer_lines = [
+            f"name: {inert(c.name, limit=120, single_line=True) or '—'}",
+            f"email: {inert(c.email, limit=120, single_line=True)}",
+            f"phone: {inert(c.phone, limit=64, single_line=True) or '—'}",
+            f"type: {labels.words(c.customer_type)}",
+        ]
+    o = session.get(Order, t.order_id) if t.order_id else None
+    if o is not None:
+        data.order_lines = [
+            f"{o.number}  ({o.brand})",
+            f"{inert(o.plan, single_line=True) or 'plan ?'} · {o.amount} {o.currency} · {o.payment_method.replace('_', ' ')}",
+            f"bought {labels.local_time(o.purchased_at, tz or 'UTC')}{'' if tz else ' UTC'} · installed {'yes' if o.installed else 'no'} · "
+            f"activated {'yes' if o.activated else 'no'} · {o.data_used_mb:g} MB used",
+        ]
+    data.evidence_lines = evidence_lines(list_attachments(session, t.id), t.reference)
+    logins = dict(session.execute(select(Staff.id, Staff.login)).all())
+    data.assignee = logins.get(t.assignee_id)
+    data.reviewer = logins.get(t.reviewer_id)
+    data.timeline = timeline(session, t.id, tz=tz, body_limit=TIMELINE_PREVIEW_CHARS)
+    data.actions = acts = list(next_actions(t, actor, session))
+    data.why_not = why_not(session, t, actor, acts, action_ids)
+    if t.region:
+        try:
+            data.guidance = guidance(t.region)
+        except DeskError:
+            data.guidance = ""
+    if t.escalation_of_id:  # both ends of an escalation are also listed (and opened) by the story below
+        orig = session.get(Ticket, t.escalation_of_id)
+        if orig is not None:
+            data.related_reference = orig.reference
+            data.related.append(f"escalation of {orig.reference} ({labels.status(orig.status)}) · C opens it")
+            prop = latest_proposal(session, orig)
+            if prop:
+                data.related.append("original resolution: " + inert(prop, limit=400, single_line=True))
+    data.story = customer_story(session, t, shown_order_id=t.order_id)
+    if t.region:
+        try:
+            data.related.append(f"region: {label(t.region)}")
+        except Exception:  # noqa: BLE001 - an unknown stored region is shown raw
+            data.related.append(f"region: {inert(t.region, single_line=True)}")
+    if t.kind == TicketKind.COMPLAINT:
+        data.proposal = latest_proposal(session, t)
+    service_only = set(states.SERVICE_ONLY_REASONS)
+    data.close_reasons = [r for r in states.CLOSE_REASONS.get(t.kind, {}).get(t.status, ()) if r not in service_only]
+    if "reply" in acts:  # only what fits the ticket's state, filled strictly by the workflow
+        from app.workflow.outbox import reply_templates
+
+        data.templates = reply_templates(session, t, config)
+    if "assign" in acts:
+        if t.kind == TicketKind.ESCALATION:
+            data.reviewers = [(s.login, f"{s.login} — {s.name}") for s in eligible_reviewers(session, t)]
+        else:
+            rows = session.scalars(select(Staff).where(Staff.active.is_(True), Staff.role.in_((Role.AGENT, Role.SENIOR))).order_by(Staff.login))
+            data.staff = [(s.login, f"{s.login} — {s.name} ({s.role})") for s in rows]
+    session.expunge(t)
+    return data
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if n < 1024 or unit == "MB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def evidence_lines(attachments, reference: str) -> list[str]:
+    """The Evidence section: one line per attachment (name inert, type, size;
+    the bytes are never loaded here), and how to save one."""
+    lines = [
+        f"#{a.id} {inert(a.filename, limit=60, single_line=True) or 'unnamed'} · {inert(a.content_type, limit=40, single_line=True)}"
+        f" · {_size(a.size)}{'' if a.stored else ' · too large, not stored'}"
+        for a in attachments
+    ]
+    if lines:
+        lines.append(f"save: esimdesk ticket attachment {reference} ID")
+    return lines
