@@ -118,18 +118,31 @@ def _p95(xs: list[float]) -> float:
     return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
 
 
-def bench_engine(engine: str, url: str, messages: int, rounds: int) -> list[dict]:
+def _built(desk, engine: str, messages: int, keep: Path | None) -> tuple[dict, float | None]:
+    """Build the desk, or reuse one kept by an earlier run (SEARCH_BENCH_KEEP)."""
+    import json
+
+    ids_file = keep / f"search-{engine}-{messages}.json" if keep else None
+    if ids_file is not None and ids_file.exists():
+        return json.loads(ids_file.read_text()), None
+    t0 = time.perf_counter()
+    ids = build(desk, messages)
+    took = time.perf_counter() - t0
+    if engine == "postgresql":
+        with desk.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    if ids_file is not None:
+        ids_file.write_text(json.dumps(ids))
+    return ids, took
+
+
+def bench_engine(engine: str, url: str, messages: int, rounds: int, keep: Path | None = None) -> list[dict]:
     from app.db import open_desk
     from app.search import index_engine
 
     desk = open_desk(url)
     try:
-        t0 = time.perf_counter()
-        ids = build(desk, messages)
-        took = time.perf_counter() - t0
-        if engine == "postgresql":
-            with desk.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("VACUUM ANALYZE"))
+        ids, took = _built(desk, engine, messages, keep)
         times = measure(desk, ids, rounds)
         size = index_bytes(desk)
         with desk.reader() as s:
@@ -150,10 +163,22 @@ def bench_engine(engine: str, url: str, messages: int, rounds: int) -> list[dict
     rows += [
         {"name": f"{engine}:   worst class: {worst}"[:58], "value": round(_p95(times[worst]), 1), "unit": "ms"},
         {"name": f"{engine}: index size", "value": round(size / 1e6, 1), "unit": "MB"},
-        {"name": f"{engine}: build through the triggers", "value": round(messages / took), "unit": "msg/s"},
+        {"name": f"{engine}: build through the triggers" + ("" if took else " (kept desk reused)"),
+         "value": round(messages / took) if took else None, "unit": "msg/s"},
         {"name": f"{engine}: {which}"[:58], "value": None, "unit": ""},
     ]
     return rows
+
+
+def _kept_pg_db(base_url: str, messages: int) -> str:
+    """The database kept for this size on the given server (created when missing)."""
+    import psycopg
+
+    name = f"esimdesk_search_bench_{messages}"
+    with psycopg.connect(base_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return base_url.rsplit("/", 1)[0] + "/" + name
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -165,20 +190,33 @@ def run(quick: bool = False) -> list[dict]:
     load = os.getloadavg()
     rows: list[dict] = [{"name": f"machine load average (1/5/15 min): {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}",
                          "value": None, "unit": ""}]
+    # SEARCH_BENCH_KEEP=DIR keeps the built desks (SQLite file in DIR; on the
+    # PostgreSQL server of $ESIMDESK_TEST_PG a database named for the size)
+    # and reuses them on the next run: the 1,000,000-message build is long.
+    keep = Path(os.environ["SEARCH_BENCH_KEEP"]) if os.environ.get("SEARCH_BENCH_KEEP") else None
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
     if "sqlite" in engines:
-        with tempfile.TemporaryDirectory(prefix="esimdesk-search-bench-") as tmp:
-            rows += bench_engine("sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite'}", messages, rounds)
+        if keep is not None:
+            rows += bench_engine("sqlite", f"sqlite:///{keep / f'search-{messages}.sqlite'}", messages, rounds, keep)
+        else:
+            with tempfile.TemporaryDirectory(prefix="esimdesk-search-bench-") as tmp:
+                rows += bench_engine("sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite'}", messages, rounds)
     if "postgresql" in engines:
         base, env = start_cluster()
         if base is None:
             rows.append({"name": "postgresql: not run (no ESIMDESK_TEST_PG, no cluster)", "value": None, "unit": "", "ok": False})
             return rows
         try:
-            url = fresh_pg_db(base)
-            try:
-                rows += bench_engine("postgresql", url, messages, rounds)
-            finally:
-                drop_pg_db(base, url)
+            if keep is not None and not env:
+                url = _kept_pg_db(base, messages)
+                rows += bench_engine("postgresql", url, messages, rounds, keep)
+            else:
+                url = fresh_pg_db(base)
+                try:
+                    rows += bench_engine("postgresql", url, messages, rounds)
+                finally:
+                    drop_pg_db(base, url)
         finally:
             stop_cluster(env)
     return rows
