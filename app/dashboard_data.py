@@ -64,13 +64,7 @@ def _period_figures(session: Session, q: dict, params: dict, days: tuple[date, .
                 week=sum((per_day[i] for i in week_idx), Share()),
                 month=sum(per_day, Share()),
             ))
-    per_day_counts: dict[str, list[int]] = {}
-    for name in ("received", "closed"):
-        counts = [0] * TREND_DAYS
-        for i, n in session.execute(q[name], params):
-            if i is not None:
-                counts[int(i)] += int(n)
-        per_day_counts[name] = counts
+    per_day_counts = {name: [int(n or 0) for n in session.execute(q[name], params).one()] for name in ("received", "closed")}
     return tuple(compliance), tuple(breaches), per_day_counts
 
 
@@ -106,13 +100,15 @@ def _aware(dt) -> datetime | None:
 
 def _live_figures(session: Session, q: dict, params: dict) -> tuple[tuple, list, list, dict]:
     """(tile counts, per-agent (assignee, open, at risk, breached), listed rows, staff by id)."""
-    tiles = tuple(int(v or 0) for v in session.execute(q["tiles"], params).one())
     per_agent: dict[int | None, list[int]] = {}
-    for assignee_id, st, n in session.execute(q["agents"], params):
+    tiles = [0] * 7  # open, complaints, acks due today, escalations w/o senior, to decide, processing, extended
+    for assignee_id, st, n, *sums in session.execute(q["load"], params):
         counts = per_agent.setdefault(assignee_id, [0, 0, 0])
         counts[0] += int(n)
         if st:
             counts[int(st)] += int(n)
+        for i, v in enumerate((n, *sums)):
+            tiles[i] += int(v or 0)
     loads = [(a, n, r, b) for a, (n, r, b) in per_agent.items()]
     listed = session.execute(q["lists"], params).all()
     ids = {a for a, *_ in loads if a is not None} | {r[4] for r in listed if r[4] is not None}
@@ -132,7 +128,7 @@ def _agents(loads: list, staff: dict) -> tuple[AgentLoad, ...]:
 def _deadlines(listed: list, staff: dict, part: int) -> tuple[DeadlineRow, ...]:
     rows = (DeadlineRow(r[0], r[1], r[2], _aware(r[3]), staff.get(r[4], (None, ""))[0] if r[4] is not None else None,
                         _aware(r[6]), _aware(r[7])) for r in listed if r[5] == part)
-    return tuple(sorted(rows, key=lambda d: (d.due, d.reference)))
+    return tuple(sorted(rows, key=lambda d: (d.due, d.reference)))[:NEXT_DEADLINES if part == 0 else BREACHED_LIST_LIMIT]
 
 
 def snapshot(session: Session, now: datetime, cal: BusinessCalendar, at_risk_share: float = 0.25,

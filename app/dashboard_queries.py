@@ -51,6 +51,13 @@ def _bucket(expr, bounds: Sequence) -> ColumnElement:
     return case((expr.is_(None), null()), (or_(expr < bounds[0], expr >= bounds[-1]), null()), else_=node(0, len(bounds) - 1))
 
 
+def _day_counts(col, bounds: Sequence, now) -> list:
+    """How many `col` instants fall on each local day up to `now`: one range
+    count a day on the column's index (index-only, no table rows read)."""
+    return [select(func.count()).where(col >= lo, col < hi, col <= now).scalar_subquery()
+            for lo, hi in zip(bounds, bounds[1:])]
+
+
 def _sum(cond) -> ColumnElement:
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
@@ -60,10 +67,11 @@ def _live(dialect: str, share: float, now, today_start, tomorrow_start) -> dict:
     kind = Ticket.kind
     is_open = Ticket.status != _CLOSED
     out: dict = {}
-    # one pass over the open tickets, one row out (no GROUP BY: a sorter over
-    # tens of thousands of rows costs more than the sums)
-    out["tiles"] = select(
-        func.count(),
+    # one pass over the open tickets: per assignee and clock state (0 none or
+    # on track, 1 at risk, 2 breached) the count and the tiles' sums
+    state = clocks.state_code_sql(dialect, now, share).label("state")
+    out["load"] = select(
+        Ticket.assignee_id, state, func.count(),
         _sum(kind == TicketKind.COMPLAINT.value),
         _sum(and_(kind == TicketKind.COMPLAINT.value, Ticket.acknowledged_at.is_(None),
                   Ticket.ack_due_at >= today_start, Ticket.ack_due_at < tomorrow_start)),
@@ -71,17 +79,22 @@ def _live(dialect: str, share: float, now, today_start, tomorrow_start) -> dict:
         _sum(and_(kind == TicketKind.REFUND.value, Ticket.decided_at.is_(None))),
         _sum(and_(kind == TicketKind.REFUND.value, Ticket.status == TicketStatus.PROCESSING.value)),
         _sum(and_(kind == TicketKind.COMPLAINT.value, Ticket.extensions > 0)),
-    ).where(is_open)
-    # per assignee and clock state (0 none or on track, 1 at risk, 2 breached)
-    state = clocks.state_code_sql(dialect, now, share).label("state")
-    out["agents"] = select(Ticket.assignee_id, state, func.count()).where(is_open).group_by(Ticket.assignee_id, state)
-    running, overdue, due = clocks.running_sql(), clocks.overdue_sql(now), Ticket.due_at
+    ).where(is_open).group_by(Ticket.assignee_id, state)
+    # the lists walk the due_at index (ix_ticket_due) in due order and stop at
+    # their limit: not yet due; waiting on the customer since before its due
+    # (the paused_since index); overdue
+    running, due = clocks.running_sql(), Ticket.due_at
     cols = (Ticket.reference, Ticket.kind, Ticket.due_clock, due, Ticket.assignee_id)
     tail = (clocks.start_sql().label("start"), Ticket.paused_since)
-    upcoming_q = select(*cols, literal(0).label("part"), *tail).where(is_open, running, ~overdue)
-    overdue_q = select(*cols, literal(1).label("part"), *tail).where(is_open, running, overdue)
-    out["lists"] = union_all(upcoming_q.order_by(due, Ticket.reference).limit(NEXT_DEADLINES).subquery().select(),
-                             overdue_q.order_by(due, Ticket.reference).limit(BREACHED_LIST_LIMIT).subquery().select())
+    not_due = due >= clocks.instant(now)
+    paused_in_time = and_(due < clocks.instant(now), Ticket.paused_since.is_not(None), Ticket.paused_since <= due)
+
+    def part(n: int, cond, limit: int):
+        q = select(*cols, literal(n).label("part"), *tail).where(is_open, running, cond)
+        return q.order_by(due, Ticket.reference).limit(limit).subquery().select()
+
+    out["lists"] = union_all(part(0, not_due, NEXT_DEADLINES), part(0, paused_in_time, NEXT_DEADLINES),
+                             part(1, clocks.overdue_sql(now), BREACHED_LIST_LIMIT))
     return out
 
 
@@ -134,8 +147,7 @@ def statements(dialect: str, at_risk_share: float) -> dict:
     out = _live(dialect, at_risk_share, now, bounds[-2], bounds[-1])
     out["compliance"] = _compliance(now, bounds)
     for name, col in (("received", Ticket.received_at), ("closed", Ticket.closed_at)):
-        b = _bucket(col, bounds).label("b")
-        out[name] = select(b, func.count()).where(col >= bounds[0], col <= now).group_by("b")
+        out[name] = select(*_day_counts(col, bounds, now))
     out["quarantined"] = select(func.count()).select_from(Quarantine).where(Quarantine.state == QuarantineState.HELD.value)
     out["mail"] = select(
         _sum(Message.delivery == DeliveryState.FAILED.value),
