@@ -24,8 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import DateTime, and_, bindparam, case, func, literal, or_, type_coerce
-from sqlalchemy import Float
+from sqlalchemy import Float, and_, bindparam, case, func, literal, or_, type_coerce
 from sqlalchemy.sql import ColumnElement
 
 from app.sla_clocks import (
