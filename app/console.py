@@ -50,7 +50,6 @@ class EsimdeskApp(TypeAheadApp):
     CSS_PATH = [
         "console.tcss",
         "../widgets/ticket_table.tcss",
-        "../widgets/countdown.tcss",
         "../widgets/timeline.tcss",
         "../widgets/ticket_header.tcss",
     ]

@@ -22,7 +22,8 @@ from app.business_calendar import BusinessCalendar
 from app.errors import InputError
 from app.identity import os_login
 from app.references import format_reference
-from app.sla_clocks import clock_due, governing_clock, refund_in_account_due
+from app.clocks import governing_clock
+from app.sla_clocks import clock_due, refund_in_account_due
 from models import (
     Customer, DeskSetting, Message, Order, Quarantine, ReferenceCounter, RefundCase, Staff, Ticket, TicketEvent,
 )

@@ -49,7 +49,7 @@ def iter_tickets(
     session: Session, kind: str | None = None, status: str | None = None, mask_pii: bool = False, now: datetime | None = None,
     at_risk_share: float = 0.25,
 ) -> Iterator[dict]:
-    from app.sla_clocks import ticket_sla_state
+    from app.clocks import ticket_sla_state
     from app.tickets import utcnow
 
     if kind is not None and kind not in {k.value for k in TicketKind}:

@@ -2,9 +2,9 @@
 
 No Textual here. The console asks only for the rows in view (`page`), so the
 cost of a screen does not grow with the desk. Deadline states are computed in
-SQL from `due_at`, the governing clock's start and `now`, by the rule of
-app.sla_clocks.clock_state (at risk: less than `at_risk_share` of the clock's
-length left; breached: past due; a paused ticket is judged when it paused).
+SQL by app.clocks (the rule of its `view`, as SQL expressions: at risk: less
+than `at_risk_share` of the clock's length left; breached: past due; a paused
+ticket is judged when it paused).
 """
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from datetime import UTC, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from app import search, unread
+from app import clocks, search, unread
 from app.errors import InputError
 from models import Customer, Order, Staff, Ticket
-from models.enums import Clock, TicketKind, TicketStatus
+from models.enums import TicketKind, TicketStatus
 
 # (id, title) in the order of the keys 1-9
 VIEWS: tuple[tuple[str, str], ...] = (
@@ -63,6 +63,10 @@ class QueueRow(NamedTuple):
     mail_flag: str | None = None  # reopened | follow_up | bounced (app.mail): shown as a marker
     unread: bool = False  # customer mail the person asking (QueueQuery.actor_id) has not seen
 
+    def clock(self, now: datetime, share: float = clocks.DEFAULT_AT_RISK_SHARE) -> clocks.ClockView:
+        """The governing clock of the row at `now` (what its SLA column shows)."""
+        return clocks.view(self.clock_start, self.due_at, now, self.stopped_at, self.paused_since, share)
+
 
 @dataclass(frozen=True)
 class QueueQuery:
@@ -86,57 +90,6 @@ def _aware(dt: datetime | None) -> datetime | None:
     if dt is None:
         return None
     return dt if dt.utcoffset() is not None else dt.replace(tzinfo=UTC)
-
-
-def _clock_start():
-    """SQL: the start instant of the governing clock named by due_clock."""
-    return case(
-        (Ticket.due_clock == Clock.RESOLUTION.value, Ticket.acknowledged_at),
-        (Ticket.due_clock == Clock.REFUND_INITIATION.value, Ticket.decided_at),
-        else_=Ticket.received_at,
-    )
-
-
-def _clock_stop():
-    """SQL: when the governing clock was stopped (met), or NULL while it runs."""
-    return case(
-        (Ticket.due_clock == Clock.RESOLUTION.value, Ticket.resolution_communicated_at),
-        (Ticket.due_clock == Clock.FINAL_RESPONSE.value, Ticket.final_response_at),
-        (Ticket.due_clock == Clock.ACKNOWLEDGMENT.value, Ticket.acknowledged_at),
-        else_=None,
-    )
-
-
-def _seconds(expr):
-    """SQL (SQLite): an instant column as seconds."""
-    return func.julianday(expr) * 86400.0
-
-
-def _now_seconds(now: datetime):
-    """SQL (SQLite): `now` as seconds, on the same scale as `_seconds`."""
-    return func.julianday(literal(now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"))) * 86400.0
-
-
-def _at_risk_left(session: Session, now: datetime, share: float) -> list:
-    """SQL: not yet due, and less than `share` of the clock's length left.
-
-    PostgreSQL compares instants and intervals natively (exact, and twice as
-    fast as numeric epochs); SQLite computes with julianday seconds.
-    """
-    if session.get_bind().dialect.name != "sqlite":
-        eff_now = case(
-            (and_(Ticket.paused_since.is_not(None), Ticket.paused_since < now), Ticket.paused_since),
-            else_=literal(now, Ticket.due_at.type),
-        )
-        length = type_coerce(Ticket.due_at - _clock_start(), Float)  # an interval; Float only lets SQLAlchemy multiply it
-        return [Ticket.due_at >= eff_now, Ticket.due_at - eff_now < length * share]
-    due_s = _seconds(Ticket.due_at)
-    start_s = _seconds(_clock_start())
-    eff_now = case(
-        (and_(Ticket.paused_since.is_not(None), Ticket.paused_since < now), _seconds(Ticket.paused_since)),
-        else_=_now_seconds(now),
-    )
-    return [due_s >= eff_now, due_s - eff_now < (due_s - start_s) * share]
 
 
 def _open():
@@ -235,15 +188,15 @@ def conditions(session: Session, q: QueueQuery, now: datetime, *, ordered: bool 
         end = datetime.combine(local + timedelta(days=1), time(0), tz)
         conds += [_open_in(), Ticket.due_at >= start, Ticket.due_at < end]
     elif v == "breached":
-        conds += [_open_in(), Ticket.due_at < now, _clock_stop().is_(None), or_(Ticket.paused_since.is_(None), Ticket.paused_since > Ticket.due_at)]
+        conds += [_open_in(), *clocks.breached_sql(now)]
     elif v == "at_risk":
         conds += [
             # only the due order gains from the index; to count or to sort
             # otherwise, a scan beats ~40k index look-ups (SQLite)
             _open_in() if ordered and q.sort == "due" else _open(),
             Ticket.due_at.is_not(None),
-            _clock_stop().is_(None),
-            *_at_risk_left(session, now, float(q.at_risk_share)),
+            clocks.stop_sql().is_(None),
+            *clocks.at_risk_sql(session.get_bind().dialect.name, now, float(q.at_risk_share)),
         ]
     elif v == "escalations":
         conds += [_open(), Ticket.kind == TicketKind.ESCALATION.value]
@@ -294,8 +247,8 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
         return []
     cols = (
         Ticket.id, Ticket.reference, Ticket.kind, Ticket.status, Ticket.priority, Customer.name, Ticket.subject,
-        _Assignee.login, Ticket.received_at, Ticket.due_at, Ticket.due_clock, _clock_start(), Ticket.paused_since,
-        Ticket.version, Customer.email, _clock_stop(), Ticket.mail_flag,
+        _Assignee.login, Ticket.received_at, Ticket.due_at, Ticket.due_clock, clocks.start_sql(), Ticket.paused_since,
+        Ticket.version, Customer.email, clocks.stop_sql(), Ticket.mail_flag,
     )
     by_id = {}
     # in chunks: PostgreSQL takes at most 65,535 bound parameters a statement

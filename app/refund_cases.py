@@ -19,7 +19,7 @@
                                      reason), refer
 
 Every open refund has a running clock (issue 17): acknowledgment, review,
-decision communicated, initiation, in account (app.sla_clocks.governing_clock).
+decision communicated, initiation, in account (app.clocks.governing_clock).
 Every eSIMium decision mail ends with the policy's statutory-rights paragraph.
 
 Every service checks the role (refund_decide), locks the ticket

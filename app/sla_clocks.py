@@ -1,8 +1,8 @@
-"""SLA clocks: lengths, states, the clock that governs a ticket, pauses, extensions.
+"""SLA clocks: lengths, deadlines, pauses, extensions.
 
-Pure functions over ticket-like objects (anything with the attributes of
-models.Ticket); no database access. Deadline arithmetic lives in
-app.business_calendar; the table of clocks is contracts/sla-clocks.md.
+Pure functions; no database access. Deadline arithmetic lives in
+app.business_calendar; which clock governs a ticket and its state at an
+instant (in Python and in SQL) live in app.clocks.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.business_calendar import BusinessCalendar
 from app.errors import InputError
-from models.enums import Clock, ClockState, TicketKind, TicketStatus
+from models.enums import Clock
 
 # -- the contract's table ----------------------------------------------------
 ACK_BUSINESS_DAYS = 2  # complaint acknowledgment (complaints policy, step 2)
@@ -28,7 +28,6 @@ REFUND_IN_ACCOUNT_DAYS_AIRALO = 30  # airalo 6.1.13: up to 30 days, depending on
 REFUND_WINDOW_DAYS: dict[str, int] = {"esimium": 7, "airalo": 30}  # calendar days from purchase
 DISPUTED_CHARGE_WINDOW_DAYS = 12  # airalo 6.1.9, from invoice received
 NON_DELIVERY_HOURS = 24  # esimium 2.1, from payment
-DEFAULT_AT_RISK_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -96,124 +95,8 @@ def refund_window_closes(cal: BusinessCalendar, policy: str, purchased_at: datet
     return cal.end_of_local_day(cal.local_date(purchased_at) + timedelta(days=days))
 
 
-# -- states --------------------------------------------------------------------
 def _utc(dt: datetime) -> datetime:
     return dt if dt.utcoffset() is not None else dt.replace(tzinfo=UTC)
-
-
-def clock_state(
-    start: datetime,
-    due: datetime,
-    now: datetime,
-    stopped_at: datetime | None,
-    at_risk_share: float = DEFAULT_AT_RISK_SHARE,
-) -> ClockState:
-    """met/missed for a stopped clock; else breached, at_risk (less than
-    `at_risk_share` of the clock's length left) or on_track."""
-    start, due, now = _utc(start), _utc(due), _utc(now)
-    if stopped_at is not None:
-        return ClockState.MET if _utc(stopped_at) <= due else ClockState.MISSED
-    if now > due:
-        return ClockState.BREACHED
-    if due - now < (due - start) * at_risk_share:
-        return ClockState.AT_RISK
-    return ClockState.ON_TRACK
-
-
-_OPEN_KINDS = {k.value for k in TicketKind}
-# after the decision a refund's clock lives in due_at/due_clock (app/refund_cases.py sets it)
-_DECIDED_REFUND_CLOCKS = (Clock.REFUND_DECISION.value, Clock.REFUND_INITIATION.value, Clock.REFUND_IN_ACCOUNT.value)
-
-
-def governing_clock(ticket) -> tuple[Clock | None, datetime | None, datetime | None, datetime | None]:
-    """(clock, start, due, stopped_at) of the clock that governs `ticket` now.
-
-    complaint: acknowledgment until acknowledged_at, then resolution (stopped
-    by resolution_communicated_at); escalation: final response; refund: the
-    24-hour acknowledgment (when started) until acknowledged_at, then review
-    until decided_at, then the clock due_clock names (decision communicated,
-    initiation, in account; its due is ticket.due_at); inquiry: acknowledgment. A closed
-    ticket has none. `due` may be None when the workflow has not stored it.
-    """
-    if getattr(ticket, "status", None) == TicketStatus.CLOSED.value:
-        return (None, None, None, None)
-    kind = ticket.kind
-    if kind == TicketKind.COMPLAINT.value:
-        if ticket.acknowledged_at is None:
-            return (Clock.ACKNOWLEDGMENT, ticket.received_at, ticket.ack_due_at, None)
-        return (Clock.RESOLUTION, ticket.acknowledged_at, ticket.resolution_due_at, ticket.resolution_communicated_at)
-    if kind == TicketKind.ESCALATION.value:
-        return (Clock.FINAL_RESPONSE, ticket.received_at, ticket.final_response_due_at, ticket.final_response_at)
-    if kind == TicketKind.REFUND.value:
-        if ticket.decided_at is None:
-            # the 24-hour acknowledgment first (esimium 4.2), then the review
-            if getattr(ticket, "ack_due_at", None) is not None and getattr(ticket, "acknowledged_at", None) is None:
-                return (Clock.REFUND_ACK, ticket.received_at, ticket.ack_due_at, None)
-            return (Clock.REFUND_REVIEW, ticket.received_at, ticket.review_due_at, None)
-        clock = getattr(ticket, "due_clock", None)
-        if clock in _DECIDED_REFUND_CLOCKS:
-            start = ticket.received_at if clock == Clock.REFUND_DECISION.value else ticket.decided_at
-            return (Clock(clock), start, ticket.due_at, None)
-        return (None, None, None, None)
-    if kind == TicketKind.INQUIRY.value:
-        return (Clock.ACKNOWLEDGMENT, ticket.received_at, ticket.ack_due_at, ticket.acknowledged_at)
-    return (None, None, None, None)
-
-
-def last_clock(ticket) -> tuple[Clock | None, datetime | None, datetime | None, datetime | None]:
-    """(clock, start, due, stopped_at) of the last clock a closed ticket ran:
-    the clock its SLA figures are judged by (met or missed)."""
-    kind = ticket.kind
-    closed = getattr(ticket, "closed_at", None)
-    if kind == TicketKind.COMPLAINT.value:
-        if ticket.acknowledged_at is None:
-            return (Clock.ACKNOWLEDGMENT, ticket.received_at, ticket.ack_due_at, closed)
-        return (Clock.RESOLUTION, ticket.acknowledged_at, ticket.resolution_due_at, ticket.resolution_communicated_at or closed)
-    if kind == TicketKind.ESCALATION.value:
-        return (Clock.FINAL_RESPONSE, ticket.received_at, ticket.final_response_due_at, ticket.final_response_at or closed)
-    if kind == TicketKind.REFUND.value:
-        return (Clock.REFUND_REVIEW, ticket.received_at, ticket.review_due_at, ticket.decided_at or closed)
-    if kind == TicketKind.INQUIRY.value:
-        return (Clock.ACKNOWLEDGMENT, ticket.received_at, ticket.ack_due_at, ticket.acknowledged_at or closed)
-    return (None, None, None, None)
-
-
-def ticket_sla_state(ticket, now: datetime, at_risk_share: float = DEFAULT_AT_RISK_SHARE) -> ClockState | None:
-    """State of the governing clock, or None when no clock (or no deadline).
-
-    While the ticket waits on the customer (paused_since set) the clock is
-    frozen: it is judged at the moment the pause began.
-    """
-    clock, start, due, stopped = governing_clock(ticket)
-    if clock is None and getattr(ticket, "status", None) == TicketStatus.CLOSED.value:
-        clock, start, due, stopped = last_clock(ticket)
-        if stopped is None:  # closed, but no instant to judge the clock by
-            return None
-    if clock is None or start is None or due is None:
-        return None
-    paused = getattr(ticket, "paused_since", None)
-    if stopped is None and paused is not None and _utc(paused) < _utc(now):
-        now = paused
-    return clock_state(start, due, now, stopped, at_risk_share)
-
-
-def format_countdown(due: datetime, now: datetime) -> str:
-    """Time left as "1d 04:12:09" / "03:12:09"; overdue as "BREACHED 45m",
-    "BREACHED 2h" or "BREACHED 3d" (the coarsest whole unit)."""
-    left = _utc(due) - _utc(now)
-    if left >= timedelta(0):
-        secs = int(left.total_seconds())
-        days, rest = divmod(secs, 86400)
-        h, rest = divmod(rest, 3600)
-        m, s = divmod(rest, 60)
-        clock = f"{h:02d}:{m:02d}:{s:02d}"
-        return f"{days}d {clock}" if days else clock
-    over = int((-left).total_seconds())
-    if over >= 86400:
-        return f"BREACHED {over // 86400}d"
-    if over >= 3600:
-        return f"BREACHED {over // 3600}h"
-    return f"BREACHED {max(1, over // 60)}m"
 
 
 # -- extension -----------------------------------------------------------------

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from app import labels
+from app import clocks, labels
 from app.config import DeskConfig
 from app.errors import DeskError
 from app.untrusted import inert
@@ -39,6 +39,10 @@ class DetailData:
     reviewers: list[tuple[str, str]] = field(default_factory=list)
     why_not: dict[str, str] = field(default_factory=dict)  # action id -> why it is not offered now
     related_reference: str | None = None  # the complaint an escalation escalates
+
+    def clocks(self, now, share: float = clocks.DEFAULT_AT_RISK_SHARE) -> list[clocks.ClockView]:
+        """The header's clocks at `now` (app.clocks: every clock the ticket has started)."""
+        return clocks.ticket_clocks(self.ticket, now, share)
 
 
 def why_not(session, t, actor, offered: list[str], action_ids: Iterable[str]) -> dict[str, str]:

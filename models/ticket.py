@@ -21,6 +21,12 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_kind_status_due", "kind", "status", "due_at"),
         Index("ix_ticket_assignee_status_due", "assignee_id", "status", "due_at"),
         Index("ix_ticket_status_received", "status", "received_at"),
+        # the wall (app/dashboard_queries.py): its lists walk due_at in order,
+        # paused clocks are few, received/closed per day are range counts
+        Index("ix_ticket_due_at", "due_at"),
+        Index("ix_ticket_paused_since", "paused_since"),
+        Index("ix_ticket_received_at", "received_at"),
+        Index("ix_ticket_closed_at", "closed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -29,6 +29,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Sparkline, Static
 
 from app.business_calendar import desk_calendar
+from app.clocks import short_words
 from app.dashboard_data import DashboardData, DeadlineRow, PeriodCache, Share, snapshot
 from widgets.tiles import NumberTile
 
@@ -357,7 +358,7 @@ class DashboardScreen(Screen):
 
     def _deadline_cells(self, row: DeadlineRow, now: datetime, mode: str, breached: bool) -> list[Text]:
         cells = [
-            Text(_left(row.due, now), style="bold red" if breached else "yellow"),
+            Text(short_words(row.view(now)), style="bold red" if breached else "yellow"),
             Text(row.reference, style="bold" if breached else ""),
             Text(CLOCK_LABEL.get(row.clock, row.clock) if mode != "narrow" else NARROW_CLOCK.get(row.clock, row.clock)),
         ]
@@ -369,19 +370,3 @@ class DashboardScreen(Screen):
 
 NEXT_SHOWN_MIN = 5  # upcoming deadlines kept in view even when many are breached
 PERIOD_MAX_AGE = 60.0  # seconds the 30-day figures are reused between refreshes
-
-
-def _left(due: datetime, now: datetime) -> str:
-    """Compact time left for the wall: "3d late", "5h late", "45m late";
-    "2d 04h", "11:59" (hours:minutes) before the deadline."""
-    secs = int((due - now).total_seconds())
-    if secs < 0:
-        over = -secs
-        if over >= 86400:
-            return f"{over // 86400}d late"
-        if over >= 3600:
-            return f"{over // 3600}h late"
-        return f"{max(1, over // 60)}m late"
-    days, rest = divmod(secs, 86400)
-    h, m = rest // 3600, (rest % 3600) // 60
-    return f"{days}d {h:02d}h" if days else f"{h:02d}:{m:02d}"  # upcoming deadlines kept in view even when many are breached

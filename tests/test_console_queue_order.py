@@ -133,7 +133,7 @@ def test_every_view_and_sort_matches_the_reference_on_the_engine(desk):
 
 def _check_clock_rules(desk) -> int:
     """at risk / breached membership equals the Python rule (app.sla_clocks)."""
-    from app.sla_clocks import ticket_sla_state
+    from app.clocks import ticket_sla_state
 
     seen = 0
     with desk.reader() as s:

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from app import refund_cases
 from app.errors import IllegalTransition, InputError
 from app.export import iter_tickets
-from app.sla_clocks import refund_ack_due, ticket_sla_state
+from app.clocks import ticket_sla_state
+from app.sla_clocks import refund_ack_due
 from models import Ticket
 from refund_case_helpers import CAL, RECEIVED, add_refund_ticket, add_staff
 from test_refund_cases_services import REF, case, events, facts_for, outbound, run, setup, ticket, version  # noqa: F401 (fixture)

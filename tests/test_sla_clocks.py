@@ -1,4 +1,4 @@
-"""app.sla_clocks: states, the governing clock, countdowns, extensions, pauses."""
+"""app.sla_clocks and app.clocks: states, the governing clock, countdowns, extensions, pauses."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -10,17 +10,14 @@ import pytest
 from app.business_calendar import calendar_from_config
 from app.config import CalendarConfig
 from app.errors import InputError
+from app.clocks import clock_state, format_countdown, governing_clock, ticket_sla_state
 from app.sla_clocks import (
     CLOCK_SPECS,
     clock_due,
-    clock_state,
-    format_countdown,
-    governing_clock,
     paused_business_days,
     paused_intervals,
     refund_window_closes,
     resume_due,
-    ticket_sla_state,
     validate_extension,
 )
 from models.enums import Clock, ClockState

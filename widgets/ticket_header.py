@@ -16,9 +16,9 @@ from rich.text import Text
 from textual.widget import Widget
 
 from app import labels
-from app.sla_clocks import DEFAULT_AT_RISK_SHARE
+from app.clocks import DEFAULT_AT_RISK_SHARE, ClockView, ticket_clocks, words
 from app.untrusted import inert
-from widgets.countdown import STATE_CLASS, countdown_words, row_state
+from widgets.countdown import STATE_CLASS
 
 CLOCK_GAP = "   "  # the space between clocks on one line
 GAP_STYLE = Style(meta={"gap": True})  # its own span, as the clock widgets' margin was
@@ -26,26 +26,6 @@ GAP_STYLE = Style(meta={"gap": True})  # its own span, as the clock widgets' mar
 
 def due_text(due: datetime | None, tz: ZoneInfo) -> str:
     return due.astimezone(tz).strftime("%a %d %b %Y %H:%M") if due else ""
-
-
-def clocks_of(t) -> list[tuple[str, datetime | None, datetime | None, datetime | None]]:
-    """(label, start, due, stopped) for each clock the ticket has started."""
-    out = []
-    if t.ack_due_at:
-        out.append(("Acknowledge", t.received_at, t.ack_due_at, t.acknowledged_at))
-    if t.resolution_due_at:
-        out.append(("Resolution", t.acknowledged_at, t.resolution_due_at, t.resolution_communicated_at))
-    if t.final_response_due_at:
-        out.append(("Final response", t.received_at, t.final_response_due_at, t.final_response_at))
-    if t.review_due_at:
-        out.append(("Refund review", t.received_at, t.review_due_at, t.decided_at))
-    if t.due_clock == "refund_initiation" and t.due_at:
-        out.append(("Refund initiation", t.decided_at, t.due_at, None))
-    if t.due_clock == "refund_decision" and t.due_at:
-        out.append(("Decision to customer", t.received_at, t.due_at, None))
-    if t.due_clock == "refund_in_account" and t.due_at:
-        out.append(("Refund in account", t.decided_at, t.due_at, None))
-    return out
 
 
 class TicketHeader(Widget):
@@ -65,7 +45,7 @@ class TicketHeader(Widget):
         self.reviewer: str | None = None
         self._line = Text()
         self._subject = Text()
-        self._clocks: list[tuple[str, datetime | None, datetime | None, datetime | None]] = []
+        self._clocks: list[ClockView] = []  # as of the last show(); render() takes them at its own now
         self._narrow: bool | None = None
 
     def show(self, ticket, *, customer: str = "", assignee: str | None = None, reviewer: str | None = None) -> None:
@@ -89,7 +69,7 @@ class TicketHeader(Widget):
         subject = Text(inert(t.subject, limit=200, single_line=True) or "(no subject)")
         subject.append(f"  —  {inert(customer, limit=80, single_line=True)}", style="italic")
         self._subject = subject
-        self._clocks = clocks_of(t)
+        self._clocks = ticket_clocks(t, self.now(), self.share)
         self.refresh(layout=True)
 
     def show_loading(self, reference: str) -> None:
@@ -103,7 +83,7 @@ class TicketHeader(Widget):
     @property
     def running(self) -> bool:
         """True when a clock is counting (the header needs a tick)."""
-        return any(due is not None and stopped is None for _l, _s, due, stopped in self._clocks)
+        return any(c.running for c in self._clocks)
 
     def tick(self) -> None:
         """Redraw the countdowns (the screen calls this once a second)."""
@@ -120,15 +100,12 @@ class TicketHeader(Widget):
             self._narrow = narrow
             self.refresh(layout=True)
 
-    def _clock(self, label, start, due, stopped, now) -> Text:
-        t = self.ticket
-        state = row_state(start, due, now, stopped, t.paused_since, self.share)
-        words = countdown_words(due, now, state, t.paused_since)
-        style = self.get_component_rich_style("countdown--" + STATE_CLASS[state], partial=True) if state else ""
-        text = Text(f"{label}: ")
-        text.append(words, style=style)
-        if due:
-            text.append(f"  (due {due_text(due, self.tz)})")
+    def _clock(self, c: ClockView) -> Text:
+        style = self.get_component_rich_style("countdown--" + STATE_CLASS[c.state], partial=True) if c.state else ""
+        text = Text(f"{c.label}: ")
+        text.append(words(c), style=style)
+        if c.due:
+            text.append(f"  (due {due_text(c.due, self.tz)})")
         return text
 
     def render(self) -> Text:
@@ -144,7 +121,6 @@ class TicketHeader(Widget):
         if not self._clocks:
             out.append("no clock running", style=self.get_component_rich_style("header--muted", partial=True))
             return out
-        now = self.now()
         sep = Text("\n") if self._is_narrow() else Text(CLOCK_GAP, style=GAP_STYLE)
-        out.append_text(sep.join(self._clock(*c, now) for c in self._clocks))
+        out.append_text(sep.join(self._clock(c) for c in ticket_clocks(self.ticket, self.now(), self.share)))
         return out

@@ -26,7 +26,8 @@ from textual.strip import Strip
 from app import labels
 from app.queue_query import QueueRow
 from app.untrusted import inert
-from widgets.countdown import STATE_CLASS, countdown_words, row_state
+from app.clocks import words
+from widgets.countdown import STATE_CLASS
 
 PREFETCH = 300  # rows fetched beyond each edge of the screen
 KEEP = 1200  # rows kept in the cache around the screen
@@ -370,7 +371,8 @@ class TicketTable(ScrollView, can_focus=True):
         if index == self.cursor:
             base = base + st["ticket-table--cursor"]
         now = self.now()
-        state = row_state(row.clock_start, row.due_at, now, row.stopped_at, row.paused_since, self.share)
+        clock = row.clock(now, self.share)
+        state = clock.state
         sla_style = st["ticket-table--" + STATE_CLASS[state]] if state else None
         prio = st["ticket-table--priority"] if row.priority == 1 and index != self.cursor else None
         values = {
@@ -380,6 +382,6 @@ class TicketTable(ScrollView, can_focus=True):
             "customer": (inert(row.customer, limit=80, single_line=True), None),
             "subject": (MAIL_MARK.get(getattr(row, "mail_flag", None) or "", "") + inert(row.subject, limit=300, single_line=True), None),
             "assignee": (row.assignee or "—", None),
-            "sla": (countdown_words(row.due_at, now, state, row.paused_since), sla_style),
+            "sla": (words(clock), sla_style),
         }
         return self._cells(cols, [values[c.key] for c in cols], base).extend_cell_length(width, base)

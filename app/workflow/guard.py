@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app import history, tickets
 from app.errors import AccessDenied, InputError
 from app.identity import Actor
-from app.sla_clocks import governing_clock
+from app.clocks import governing_clock
 from models import Ticket
 
 

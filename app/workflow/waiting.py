@@ -19,23 +19,10 @@ from app import history
 from app.business_calendar import BusinessCalendar
 from app.errors import IllegalTransition
 from app.identity import Actor
-from app.sla_clocks import governing_clock, resume_due
+from app.clocks import DUE_FIELD, governing_clock
+from app.sla_clocks import resume_due
 from app.workflow.guard import refresh_due
 from models import Ticket
-from models.enums import Clock
-
-# where each clock's deadline is stored on the ticket
-DUE_FIELD: dict[Clock, str] = {
-    Clock.ACKNOWLEDGMENT: "ack_due_at",
-    Clock.RESOLUTION: "resolution_due_at",
-    Clock.FINAL_RESPONSE: "final_response_due_at",
-    Clock.REFUND_REVIEW: "review_due_at",
-    Clock.REFUND_INITIATION: "due_at",
-    Clock.REFUND_ACK: "ack_due_at",
-    Clock.REFUND_DECISION: "due_at",
-    Clock.REFUND_IN_ACCOUNT: "due_at",
-}
-
 
 def _login(actor: Actor | str | None) -> str | None:
     return actor.login if isinstance(actor, Actor) else actor

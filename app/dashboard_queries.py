@@ -1,0 +1,158 @@
+"""The wall display's SQL: every statement of app.dashboard_data.snapshot(),
+built once per dialect and at-risk share with bind parameters for the
+instants (`now`, `b0`..`bN` the local midnights, `outbox_cutoff`), so
+SQLAlchemy's compiled cache is hit on every refresh.
+
+The clock rules (which clock runs, when it is overdue or at risk, a pause
+freezing it, the clocks judged for compliance) are app.clocks' SQL forms.
+No customer column is ever selected.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+
+from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, union_all
+from sqlalchemy.sql import ColumnElement
+
+from app import clocks
+from app.business_calendar import BusinessCalendar
+from models import Message, Quarantine, Ticket
+from models.enums import DeliveryState, MessageKind, QuarantineState, TicketKind, TicketStatus
+
+TREND_DAYS = 30
+NEXT_DEADLINES = 10
+BREACHED_LIST_LIMIT = 200  # the breached tile has the full count
+
+_CLOSED = TicketStatus.CLOSED.value
+_DT = Ticket.__table__.c.received_at.type
+
+
+def _p(name: str):
+    return bindparam(name, type_=_DT)
+
+
+def day_bounds(cal: BusinessCalendar, today: date, days: int) -> list[datetime]:
+    """Local midnights from `days - 1` days ago to tomorrow, as instants."""
+    return [datetime.combine(today - timedelta(days=days - 1 - i), time(0), tzinfo=cal.tz) for i in range(days + 1)]
+
+
+def _bucket(expr, bounds: Sequence) -> ColumnElement:
+    """Index i of the local day with bounds[i] <= expr < bounds[i + 1], else
+    NULL: a binary search in nested CASEs (a handful of comparisons a row)."""
+
+    def node(lo: int, hi: int):
+        if hi - lo == 1:
+            return literal(lo)
+        mid = (lo + hi) // 2
+        return case((expr < bounds[mid], node(lo, mid)), else_=node(mid, hi))
+
+    return case((expr.is_(None), null()), (or_(expr < bounds[0], expr >= bounds[-1]), null()), else_=node(0, len(bounds) - 1))
+
+
+def _day_counts(col, bounds: Sequence, now) -> list:
+    """How many `col` instants fall on each local day up to `now`: one range
+    count a day on the column's index (index-only, no table rows read)."""
+    return [select(func.count()).where(col >= lo, col < hi, col <= now).scalar_subquery()
+            for lo, hi in zip(bounds, bounds[1:])]
+
+
+def _sum(cond) -> ColumnElement:
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def _live(dialect: str, share: float, now, today_start, tomorrow_start) -> dict:
+    """Tiles, per-agent load and the two lists: the open tickets now."""
+    kind = Ticket.kind
+    is_open = Ticket.status != _CLOSED
+    out: dict = {}
+    # one pass over the open tickets: per assignee and clock state (0 none or
+    # on track, 1 at risk, 2 breached) the count and the tiles' sums
+    state = clocks.state_code_sql(dialect, now, share).label("state")
+    out["load"] = select(
+        Ticket.assignee_id, state, func.count(),
+        _sum(kind == TicketKind.COMPLAINT.value),
+        _sum(and_(kind == TicketKind.COMPLAINT.value, Ticket.acknowledged_at.is_(None),
+                  Ticket.ack_due_at >= today_start, Ticket.ack_due_at < tomorrow_start)),
+        _sum(and_(kind == TicketKind.ESCALATION.value, Ticket.reviewer_id.is_(None))),
+        _sum(and_(kind == TicketKind.REFUND.value, Ticket.decided_at.is_(None))),
+        _sum(and_(kind == TicketKind.REFUND.value, Ticket.status == TicketStatus.PROCESSING.value)),
+        _sum(and_(kind == TicketKind.COMPLAINT.value, Ticket.extensions > 0)),
+    ).where(is_open).group_by(Ticket.assignee_id, state)
+    # the lists walk the due_at index (ix_ticket_due) in due order and stop at
+    # their limit: not yet due; waiting on the customer since before its due
+    # (the paused_since index); overdue
+    running, due = clocks.running_sql(), Ticket.due_at
+    cols = (Ticket.reference, Ticket.kind, Ticket.due_clock, due, Ticket.assignee_id)
+    tail = (clocks.start_sql().label("start"), Ticket.paused_since)
+    not_due = due >= clocks.instant(now)
+    paused_in_time = and_(due < clocks.instant(now), Ticket.paused_since.is_not(None), Ticket.paused_since <= due)
+
+    def part(n: int, cond, limit: int):
+        q = select(*cols, literal(n).label("part"), *tail).where(is_open, running, cond)
+        return q.order_by(due, Ticket.reference).limit(limit).subquery().select()
+
+    out["lists"] = union_all(part(0, not_due, NEXT_DEADLINES), part(0, paused_in_time, NEXT_DEADLINES),
+                             part(1, clocks.overdue_sql(now), BREACHED_LIST_LIMIT))
+    return out
+
+
+def _compliance(now, bounds: list) -> ColumnElement:
+    """Compliance and breaches per day in one scan of the ticket table: slot
+    "a" is each kind's first judged clock (complaint ack, escalation final
+    response, refund review), slot "b" a complaint's resolution clock. Only
+    open tickets and tickets closed in the window can have a clock that
+    stopped or came due in it (every stop is at or before closing)."""
+    kind_is = {k: Ticket.kind == k for k in (TicketKind.COMPLAINT.value, TicketKind.ESCALATION.value, TicketKind.REFUND.value)}
+    judged_list = clocks.judged_clocks()
+    slot_a = [jc for jc in judged_list if jc.where is None]
+    res = next(jc for jc in judged_list if jc.where is not None)
+    b_cond = and_(kind_is[res.kind], res.where)
+    base = select(
+        case(*[(kind_is[jc.kind], literal(jc.key)) for jc in slot_a]).label("a_k"),
+        case(*[(kind_is[jc.kind], jc.due) for jc in slot_a]).label("a_due"),
+        case(*[(kind_is[jc.kind], jc.stopped) for jc in slot_a]).label("a_stop"),
+        case((b_cond, res.due)).label("b_due"),
+        case((b_cond, res.stopped)).label("b_stop"),
+        Ticket.paused_since.label("paused"), case((Ticket.extensions > 0, 1), else_=0).label("ext"),
+    ).where(or_(Ticket.status != _CLOSED, Ticket.closed_at >= bounds[0])).cte("judged_base").prefix_with("MATERIALIZED")
+    jb = base.c
+
+    def _slot(key, due_col, stop_col):
+        return select(key.label("k"), due_col.label("due"), stop_col.label("stop"), jb.paused.label("paused"), jb.ext.label("ext")).where(
+            due_col.is_not(None), or_(and_(stop_col >= bounds[0], stop_col <= now), and_(due_col >= bounds[0], due_col < now)))
+
+    judged = union_all(_slot(jb.a_k, jb.a_due, jb.a_stop), _slot(literal(res.key), jb.b_due, jb.b_stop)).cte("judged").prefix_with("MATERIALIZED")
+    j = judged.c
+    j_over = and_(j.stop.is_(None), clocks.overdue_sql(now, j.due, j.paused))
+    events = select(
+        j.k, j.ext,
+        case((j.stop.is_not(None), j.stop), (j_over, j.due), else_=None).label("ev"),
+        case((j.due < now, j.due), else_=None).label("due_past"),
+        case((and_(j.stop.is_not(None), j.stop <= j.due), 1), else_=0).label("met"),
+        case((or_(and_(j.stop.is_not(None), j.stop > j.due), j_over), 1), else_=0).label("breach"),
+    ).cte("events").prefix_with("MATERIALIZED")
+    e = events.c
+    ev_b = _bucket(case((e.ev <= now, e.ev), else_=None), bounds).label("ev_b")
+    due_b = _bucket(e.due_past, bounds).label("due_b")
+    return select(e.k, e.ext, ev_b, due_b, e.met, e.breach, func.count()).group_by(e.k, e.ext, "ev_b", "due_b", e.met, e.breach)
+
+
+@lru_cache(maxsize=8)
+def statements(dialect: str, at_risk_share: float) -> dict:
+    """Every query of the snapshot, by name."""
+    now = clocks.now_param("now")
+    bounds = [_p(f"b{i}") for i in range(TREND_DAYS + 1)]
+    out = _live(dialect, at_risk_share, now, bounds[-2], bounds[-1])
+    out["compliance"] = _compliance(now, bounds)
+    for name, col in (("received", Ticket.received_at), ("closed", Ticket.closed_at)):
+        out[name] = select(*_day_counts(col, bounds, now))
+    out["quarantined"] = select(func.count()).select_from(Quarantine).where(Quarantine.state == QuarantineState.HELD.value)
+    out["mail"] = select(
+        _sum(Message.delivery == DeliveryState.FAILED.value),
+        _sum(and_(Message.delivery == DeliveryState.QUEUED.value,
+                  func.coalesce(Message.next_attempt_at, Message.created_at) < _p("outbox_cutoff"))),
+    ).where(Message.kind == MessageKind.OUTBOUND.value,
+            Message.delivery.in_((DeliveryState.FAILED.value, DeliveryState.QUEUED.value)))
+    return out
