@@ -178,7 +178,10 @@ def _text_filter(session: Session, text: str):
     needle = text.strip()
     if _REF_PREFIX.match(needle):
         up = needle.upper()
-        return and_(Ticket.reference >= up, Ticket.reference < up + "\uffff")
+        # a merged ticket's reference also finds the ticket it joined (app/workflow/merge.py)
+        merged = aliased(Ticket)
+        into = select(merged.merged_into_id).where(merged.reference == up, merged.merged_into_id.is_not(None))
+        return or_(and_(Ticket.reference >= up, Ticket.reference < up + "\uffff"), Ticket.id.in_(into))
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     if _ORDER_PREFIX.match(needle) and len(needle) > 5:
         up = needle.upper()
