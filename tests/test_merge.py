@@ -278,3 +278,31 @@ def test_cli_bad_input_is_one_line_exit_2(cli, desk, argv, words):
     code, out, err = cli(*[w.format(**refs) for w in argv])
     assert code == 2 and out == "" and words in err and len(err.strip().splitlines()) == 1
     assert _t(desk, refs["b"]).merged_into_id is None
+
+
+def test_export_names_the_survivor_and_counts_the_merged_tickets_handlers(desk):
+    from app.export import iter_tickets
+
+    staff = team(desk)
+    a = new_complaint(desk)
+    b = new_complaint(desk, received_at=T0 + timedelta(minutes=5))
+    with desk.session() as s:
+        add_note(s, staff["bob"], b, "bob looked at it", now=at(6))
+    _merge(desk, staff["olivia"], b, a, 20)
+    with desk.reader() as s:
+        rows = {r["reference"]: r for r in iter_tickets(s, now=at(30))}
+    assert rows[b]["merged_into"] == a and rows[a]["merged_into"] is None and rows[b]["close_reason"] == "merged"
+    assert {"bob", "olivia"} <= set(rows[a]["handlers"]) and "bob" in rows[b]["handlers"]
+
+
+def test_the_queue_filter_finds_the_survivor_by_the_merged_reference(desk):
+    from app.queue_query import QueueQuery, count, page
+
+    staff = team(desk)
+    a = new_complaint(desk)
+    b = new_complaint(desk, received_at=T0 + timedelta(minutes=5))
+    _merge(desk, staff["olivia"], b, a, 20)
+    with desk.reader() as s:
+        q = QueueQuery(view="unassigned", text=b)  # an open view: B itself is closed
+        assert [r.reference for r in page(s, q, at(30), 0, 10)] == [a] and count(s, q, at(30)) == 1
+        assert [r.reference for r in page(s, QueueQuery(view="all", text=b), at(30), 0, 10)] == [a, b]
