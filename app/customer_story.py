@@ -92,7 +92,8 @@ def customer_story(session: Session, ticket: Ticket, *, shown_order_id: int | No
                 OrderItem(o.number, o.plan, str(o.amount), o.currency, o.purchased_at, order_state(o), tuple(by_order[o.id]))
                 for o in rows
             ]
-        same = (Ticket.customer_id == ticket.customer_id, Ticket.id.not_in(seen))
+        # a ticket merged into another is part of that one now (its reference leads there)
+        same = (Ticket.customer_id == ticket.customer_id, Ticket.id.not_in(seen), Ticket.merged_into_id.is_(None))
         others = session.scalars(
             select(Ticket).where(*same)
             .order_by((Ticket.status == TicketStatus.CLOSED.value).asc(), Ticket.received_at.desc(), Ticket.id.desc())

@@ -25,7 +25,7 @@ FIELDS = [
     "reference", "kind", "status", "received_at", "acknowledged_at", "ack_due_at", "resolution_due_at",
     "final_response_due_at", "extensions", "closed_at", "escalation_of", "assignee", "reviewer", "handlers",
     "order_number", "customer_email", "policy", "outcome", "sla_state",
-    "brand", "priority", "due_at", "due_clock", "region", "out_of_scope", "close_reason",
+    "brand", "priority", "due_at", "due_clock", "region", "out_of_scope", "close_reason", "merged_into",
 ]
 
 
@@ -60,6 +60,7 @@ def iter_tickets(
     assignee = aliased(Staff)
     reviewer = aliased(Staff)
     original = aliased(Ticket)
+    survivor = aliased(Ticket)  # the ticket a merged one joined (app/workflow/merge.py)
     stmt = (
         select(
             Ticket,
@@ -70,6 +71,7 @@ def iter_tickets(
             original.reference,
             RefundCase.policy,
             RefundCase.outcome,
+            survivor.reference,
         )
         .outerjoin(Customer, Customer.id == Ticket.customer_id)
         .outerjoin(Order, Order.id == Ticket.order_id)
@@ -77,6 +79,7 @@ def iter_tickets(
         .outerjoin(reviewer, reviewer.id == Ticket.reviewer_id)
         .outerjoin(original, original.id == Ticket.escalation_of_id)
         .outerjoin(RefundCase, RefundCase.ticket_id == Ticket.id)
+        .outerjoin(survivor, survivor.id == Ticket.merged_into_id)
         .order_by(Ticket.id)
         .limit(PAGE)
     )
@@ -97,7 +100,13 @@ def iter_tickets(
             .distinct()
         ):
             who.setdefault(tid, set()).add(actor)
-        for t, email, order_number, assignee_login, reviewer_login, original_ref, policy, outcome in rows:
+        merged = aliased(Ticket)  # the handlers of tickets merged into these count as theirs (app/history.py)
+        for tid, actor in session.execute(
+            select(merged.merged_into_id, TicketEvent.actor).join(merged, merged.id == TicketEvent.ticket_id)
+            .where(merged.merged_into_id.in_(ids), TicketEvent.actor.is_not(None)).distinct()
+        ):
+            who.setdefault(tid, set()).add(actor)
+        for t, email, order_number, assignee_login, reviewer_login, original_ref, policy, outcome, into in rows:
             state = ticket_sla_state(t, now, at_risk_share)
             yield {
                 "reference": t.reference,
@@ -126,6 +135,7 @@ def iter_tickets(
                 "region": t.region,
                 "out_of_scope": t.out_of_scope,
                 "close_reason": t.close_reason,
+                "merged_into": into,
             }
         last_id = ids[-1]
         session.expunge_all()

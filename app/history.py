@@ -2,6 +2,11 @@
 
 `record` is the only way events are written; nothing in esimdesk updates or
 deletes a TicketEvent (and the database triggers refuse it).
+
+A ticket's history includes that of the tickets merged into it
+(app/workflow/merge.py): their events stay where they were written and are
+read with the survivor's (`of_ticket`), so its timeline, its handlers and the
+impartiality rule see everything that happened to the customer's matter.
 """
 from __future__ import annotations
 
@@ -9,11 +14,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from app.prepared import Prepared
-from models import TicketEvent
+from models import Ticket, TicketEvent
 
 _INSERT_EVENT = Prepared.insert(TicketEvent.__table__)
 
@@ -41,9 +46,16 @@ def record(
     })
 
 
+def of_ticket(ticket_id: int):  # noqa: ANN201  a SQL condition
+    """SQL: the event belongs to ticket `ticket_id` or to a ticket merged into it."""
+    merged = select(Ticket.id).where(Ticket.merged_into_id == ticket_id)
+    return or_(TicketEvent.ticket_id == ticket_id, TicketEvent.ticket_id.in_(merged))
+
+
 def events(session: Session, ticket_id: int) -> list[TicketEvent]:
+    """The ticket's events and those of the tickets merged into it, in time order."""
     return list(
-        session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.at, TicketEvent.id))
+        session.scalars(select(TicketEvent).where(of_ticket(ticket_id)).order_by(TicketEvent.at, TicketEvent.id))
     )
 
 
@@ -52,15 +64,15 @@ def detail_of(event: TicketEvent) -> dict:
 
 
 def handlers(session: Session, ticket_id: int) -> list[str]:
-    """Every staff login with at least one event on the ticket."""
+    """Every staff login with at least one event on the ticket (or a ticket merged into it)."""
     rows = session.execute(
-        select(TicketEvent.actor).where(TicketEvent.ticket_id == ticket_id, TicketEvent.actor.is_not(None)).distinct()
+        select(TicketEvent.actor).where(of_ticket(ticket_id), TicketEvent.actor.is_not(None)).distinct()
     )
     return sorted(r[0] for r in rows)
 
 
 def has_touched(session: Session, ticket_id: int, login: str) -> bool:
     row = session.execute(
-        select(TicketEvent.id).where(TicketEvent.ticket_id == ticket_id, TicketEvent.actor == login).limit(1)
+        select(TicketEvent.id).where(of_ticket(ticket_id), TicketEvent.actor == login).limit(1)
     ).first()
     return row is not None

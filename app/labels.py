@@ -36,6 +36,7 @@ CLOSE_REASON = {
     "answered": "answered",
     "withdrawn": "withdrawn by the customer",
     "no_reply": "no reply from the customer",
+    "merged": "merged into another ticket",
 }
 
 EVENT = {
@@ -66,6 +67,9 @@ EVENT = {
     "attachment_not_stored": "attachment too large, not stored",
     "anonymised": "personal data removed",
     "triage": "triaged out of scope",
+    "merged": "ticket merged in",
+    "merged_into": "merged into another ticket",
+    "draft_dropped": "draft dropped in a merge",
 }
 
 DELIVERY = {"queued": "waiting to be sent", "sent": "sent", "failed": "could not be delivered"}

@@ -111,6 +111,7 @@ def _open_in():
 
 
 _REF_PREFIX = re.compile(r"^(CMP|ESC|RFD|INQ)-[0-9-]*$", re.IGNORECASE)
+_FULL_REF = re.compile(r"^(CMP|ESC|RFD|INQ)-[0-9]{4}-[0-9]{6}$")
 _ORDER_PREFIX = re.compile(r"^ORD-[0-9A-Z-]+$", re.IGNORECASE)
 
 
@@ -131,7 +132,13 @@ def _text_filter(session: Session, text: str):
     needle = text.strip()
     if _REF_PREFIX.match(needle):
         up = needle.upper()
-        return and_(Ticket.reference >= up, Ticket.reference < up + "\uffff")
+        prefix = and_(Ticket.reference >= up, Ticket.reference < up + "\uffff")
+        if not _FULL_REF.match(up):
+            return prefix
+        # a whole reference of a merged ticket also finds the ticket it joined (app/workflow/merge.py);
+        # looked up first (one indexed read), so an unmerged reference keeps the plain range
+        into = session.scalar(select(Ticket.merged_into_id).where(Ticket.reference == up))
+        return prefix if into is None else or_(prefix, Ticket.id == into)
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     if _ORDER_PREFIX.match(needle) and len(needle) > 5:
         up = needle.upper()

@@ -39,6 +39,8 @@ class DetailData:
     reviewers: list[tuple[str, str]] = field(default_factory=list)
     why_not: dict[str, str] = field(default_factory=dict)  # action id -> why it is not offered now
     related_reference: str | None = None  # the complaint an escalation escalates
+    redirected_from: str | None = None  # the reference asked for, when it was merged into this ticket
+    merge_targets: list[tuple[str, str]] = field(default_factory=list)  # (reference, words): tickets this one may join
 
     def clocks(self, now, share: float = clocks.DEFAULT_AT_RISK_SHARE) -> list[clocks.ClockView]:
         """The header's clocks at `now` (app.clocks: every clock the ticket has started)."""
@@ -96,8 +98,10 @@ def load_detail(session, reference: str, actor, config: DeskConfig | None = None
     from app.workflow.regions import guidance, label
     from models.enums import Role
 
-    t = tickets.get(session, reference)
+    t = tickets.resolve(session, reference)  # a merged ticket's reference leads to the one it joined
     data = DetailData(ticket=t)
+    if t.reference != reference.strip().upper():
+        data.redirected_from = reference.strip().upper()
     c = session.get(Customer, t.customer_id) if t.customer_id else None
     if c is not None:
         data.customer = c.name or c.email or "customer"
@@ -135,7 +139,9 @@ def load_detail(session, reference: str, actor, config: DeskConfig | None = None
             prop = latest_proposal(session, orig)
             if prop:
                 data.related.append("original resolution: " + inert(prop, limit=400, single_line=True))
+    merged = merge_lines(session, t, data, actor)
     data.story = customer_story(session, t, shown_order_id=t.order_id)
+    data.related += merged
     if t.region:
         try:
             data.related.append(f"region: {label(t.region)}")
@@ -157,6 +163,30 @@ def load_detail(session, reference: str, actor, config: DeskConfig | None = None
             data.staff = [(s.login, f"{s.login} — {s.name} ({s.role})") for s in rows]
     session.expunge(t)
     return data
+
+
+def merge_lines(session, t, data: DetailData, actor) -> list[str]:
+    """The Related lines about merges (which references lead here), and the
+    tickets this one may be merged into (`data.merge_targets`; without any,
+    the merge action is not offered and its key says why)."""
+    from app.workflow.merge import candidates, merged_from
+
+    lines = []
+    if data.redirected_from:
+        lines.append(f"{data.redirected_from} was merged into this ticket")
+    here = [r for r in merged_from(session, t.id) if r != data.redirected_from]
+    if here:
+        lines.append(("also merged here: " if data.redirected_from else "merged here: ") + ", ".join(here))
+    if "merge" in data.actions:
+        data.merge_targets = [
+            (c.reference, f"{c.reference} · {labels.kind(c.kind)} · {labels.status(c.status)} · "
+                          f"{inert(c.subject, limit=48, single_line=True) or 'no subject'}")
+            for c in candidates(session, t, actor)
+        ]
+        if not data.merge_targets:
+            data.actions.remove("merge")
+            data.why_not["merge"] = "no other open ticket of this customer can take this one"
+    return lines
 
 
 def _size(n: int) -> str:

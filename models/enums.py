@@ -65,6 +65,7 @@ class CloseReason(StrEnum):
     ANSWERED = "answered"  # inquiry answered
     WITHDRAWN = "withdrawn"
     NO_REPLY = "no_reply"
+    MERGED = "merged"  # joined another ticket of the same customer (app/workflow/merge.py)
 
 
 class OutOfScope(StrEnum):

@@ -50,6 +50,8 @@ class Ticket(SQLModel, table=True):
     reviewer_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     escalation_of_id: int | None = Field(default=None, foreign_key="ticket.id", unique=True)
     previous_id: int | None = None  # ticket.id of the closed ticket this one follows up (a soft link)
+    # ticket.id of the open ticket this one was merged into (a soft link; app/workflow/merge.py): its reference leads there
+    merged_into_id: int | None = Field(default=None, index=True)
     mail_flag: str | None = Field(default=None, max_length=16)  # queue marker: reopened | follow_up | bounced
     # the order number the customer quoted, kept whether or not the desk holds that order (contracts/orders.md "Mail")
     order_number: str | None = Field(default=None, max_length=32, index=True)

@@ -372,7 +372,8 @@ class ChoicePrompt(_Prompt):
         with Vertical(id="prompt"):
             yield Static(self.title_text, id="prompt-title", markup=False)
             yield from self._messages()  # under the title: seen even when the prompt is cut at 80x24
-            yield OptionList(*[Option(label, id=value) for value, label in self.options], id="prompt-choice")
+            # labels may hold customer text (subjects): plain text, never markup
+            yield OptionList(*[Option(label, id=value) for value, label in self.options], id="prompt-choice", markup=False)
             yield Static("enter picks, escape cancels", classes="prompt-hint", markup=False)
 
     def on_mount(self) -> None:

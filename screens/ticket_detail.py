@@ -44,9 +44,10 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "final_response": ("F", "Final response"),
     "assign": ("A", "Assign"),
     "reopen": ("o", "Reopen as complaint"),
+    "merge": ("J", "Merge into…"),
 }
 # actions whose one key is not enough: a confirmation names what happens and to whom
-DANGEROUS = ("close", "triage", "final_response")
+DANGEROUS = ("close", "triage", "final_response", "merge")
 
 
 _RELATION = {"escalated_from": "escalates", "escalated_as": "escalated as"}
@@ -318,6 +319,10 @@ class TicketDetailScreen(Screen):
 
     def _show(self, d: DetailData) -> None:
         """Fill the screen from `d`."""
+        if d.ticket.reference != self.reference:  # a merged ticket's reference led here: work on this one
+            if d.redirected_from and self._opened != self._gen:  # just opened by that reference (not our own merge)
+                self.notify(f"{d.redirected_from} was merged into {d.ticket.reference}: this is {d.ticket.reference}", timeout=4)
+            self.reference = self.title = d.ticket.reference
         self.query_one(TicketHeader).show(d.ticket, customer=d.customer, assignee=d.assignee, reviewer=d.reviewer)
         fresh = self._opened != self._gen  # just opened: start at the customer's first message
         self._opened = self._gen
@@ -566,6 +571,13 @@ class TicketDetailScreen(Screen):
             self.run_service("reopened as a complaint", lambda wf, s, now, **kw: wf.reopen_as_complaint(s, *kw["a"], **kw["k"]))
         elif name == "refund_wizard":
             self.app.open_refund_wizard(t.reference)
+        elif name == "merge":  # the rules and what moves: app/workflow/merge.py
+            compose(lambda _init: ChoicePrompt(f"{t.reference}: merge into…", d.merge_targets),
+                    lambda into: f"merged into {into}; its reference leads there",
+                    lambda into: lambda wf, s, now, **kw: wf.merge(s, *kw["a"], into, **kw["k"]),
+                    lambda into: f"Merge {t.reference} into {into}, both from {who}? {t.reference}'s mail, notes and "
+                                 f"history join {into}, which keeps the earliest clocks; {t.reference} closes and its "
+                                 f"reference leads to {into}. Nothing already sent goes out twice.")
 
     def _open_prompt(self, screen, then: Callable, kind: str) -> None:  # noqa: ANN001
         """Open `screen` (screens.prompts): it stays open while `then(value)`

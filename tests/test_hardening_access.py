@@ -132,6 +132,7 @@ def _args(path: str, shared: Path, reference: str) -> list[str]:
         "ticket escalate": [reference, "--reason", "x"], "ticket extend": [reference, "--to", "2026-12-31", "--reason", "x"],
         "ticket close": [reference, "--reason", "accepted"], "ticket triage": [reference, "network"],
         "ticket set": [reference, "name", "X"], "ticket attachment": [reference, "1", "--to", str(shared)],
+        "ticket merge": [reference, "--into", reference],
         "orders import": [str(eml)], "orders lookup": ["ORD-1234567890-ABCD"], "orders show": ["ORD-1234567890-ABCD"],
         "outbox recall": ["1"], "search": ["roaming"], "refund acknowledge": [reference], "refund approve": [reference],
         "refund deny": [reference, "--reason", "x"], "refund investigation": [reference, "--result", "confirmed", "--note", "x"],

@@ -61,7 +61,7 @@ COMMAND_ACCESS: dict[str, str | frozenset[str]] = {
     "retention": SELF,
     **{f"ticket {action}": STAFF for action in (
         "show", "ack", "note", "reply", "request-info", "move", "assign", "escalate", "review", "final", "extend",
-        "close", "triage", "set", "reopen", "attachment")},
+        "close", "triage", "set", "reopen", "attachment", "merge")},
 }
 
 

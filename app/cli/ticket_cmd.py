@@ -15,6 +15,7 @@
     esimdesk ticket triage REF CATEGORY           close as out of scope with a redirect
     esimdesk ticket reopen REF                    reopen an inquiry as a complaint
     esimdesk ticket set REF FIELD VALUE           change an intake/contact detail
+    esimdesk ticket merge REF --into REF          merge into another ticket of the same customer
 Every changing command takes --version N (the version you read): a stale
 version is refused, nothing overwritten.
 """
@@ -72,6 +73,9 @@ def register(sub) -> None:
     f.add_argument("value", metavar="VALUE")
     r = cmd("reopen", "reopen a (triaged) inquiry as a complaint, keeping its receipt time", _calls("reopen_as_complaint", reason="reason"))
     r.add_argument("--reason")
+    from app.cli.merge_cmd import add_merge
+
+    add_merge(cmd)
     s = cmd("attachment", "save one of the ticket's attachments (evidence) to a folder", save_attachment, version=False)
     s.add_argument("attachment_id", metavar="ID", type=ROW_ID, help="the id listed under attachments by `ticket show`")
     s.add_argument("--to", metavar="DIR", default=".", help="folder to write into (default: the current folder)")
@@ -87,6 +91,7 @@ def ticket_json(session, t, actor=None) -> dict:
     from app.mail.attachments import list_attachments
     from app.untrusted import inert
     from app.workflow import actions, regions
+    from app.workflow.merge import merged_from
     from app.workflow.messages import timeline
     from models import Customer, Staff, Ticket
 
@@ -116,6 +121,7 @@ def ticket_json(session, t, actor=None) -> dict:
         "extensions": t.extensions, "paused_since": _iso(t.paused_since), "due_at": _iso(t.due_at), "due_clock": t.due_clock,
         "closed_at": _iso(t.closed_at), "updated_at": _iso(t.updated_at), "updated_by": t.updated_by,
         "handlers": history.handlers(session, t.id),
+        "merged_from": merged_from(session, t.id) if t.id else [],
     }
     if actor is not None:
         out["next_actions"] = actions.next_actions(t, actor, session)
@@ -169,11 +175,15 @@ def _run(args, ctx, fn) -> int:
 
 
 def show(args, ctx) -> int:
-    from app.tickets import get
+    from app.tickets import resolve
 
     actor = ctx.actor()
     with ctx.desk.reader() as session:
-        emit_json(ticket_json(session, get(session, args.reference), actor))
+        t = resolve(session, args.reference)  # a merged ticket's reference leads to the one it joined
+        out = ticket_json(session, t, actor)
+        if t.reference != args.reference.strip().upper():
+            out["redirected_from"] = args.reference.strip().upper()
+        emit_json(out)
     return 0
 
 

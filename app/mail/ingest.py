@@ -332,6 +332,7 @@ def _route_existing(
         return True
 
     def linked(reference: str) -> tuple[str, int, str, int] | None:
+        reference = tickets.survivor_reference(session, reference) or reference  # a merged ticket: the one it joined
         if not admitted(reference):
             return None
         t = tickets.get(session, reference)
@@ -348,6 +349,7 @@ def _route_existing(
         return linked(thread)
     if intent.kind == "escalation":
         target = intent.escalates or ""
+        target = (tickets.survivor_reference(session, target) if target else None) or target  # merged: where it joined
         kind = _kind_of(session, target)
         if kind == "complaint":
             if not admitted(target):

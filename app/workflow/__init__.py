@@ -21,12 +21,13 @@ from app.workflow.escalations import (
     take_review,
 )
 from app.workflow.intake import create_complaint, create_inquiry, validate_complaint
+from app.workflow.merge import merge
 from app.workflow.messages import TimelineItem, add_note, customer_replied, reply, timeline
 from app.workflow.triage import reopen_as_complaint, triage
 
 __all__ = [
     "EscalationOutcome", "TimelineItem", "acknowledge", "add_note", "assign", "assign_reviewer", "close", "communicate",
     "create_complaint", "create_escalation", "create_inquiry", "customer_replied", "eligible_reviewers", "extend",
-    "final_response", "ineligibility", "move", "next_actions", "propose", "reopen_as_complaint", "reply", "request_info",
+    "final_response", "ineligibility", "merge", "move", "next_actions", "propose", "reopen_as_complaint", "reply", "request_info",
     "take_review", "timeline", "triage", "update_details", "validate_complaint",
 ]

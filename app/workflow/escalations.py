@@ -180,7 +180,7 @@ def create_escalation(
 # -- impartiality ----------------------------------------------------------------
 def _assigned_logins(session: Session, ticket_id: int) -> set[str]:
     out = set()
-    for e in session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id, TicketEvent.action == "assign")):
+    for e in session.scalars(select(TicketEvent).where(history.of_ticket(ticket_id), TicketEvent.action == "assign")):
         after = history.detail_of(e).get("after")
         if after:
             out.add(after)

@@ -256,8 +256,9 @@ def _event_text(e: TicketEvent, tz: str | None = None) -> str:
     parts = [labels.event(e.action)]
     if e.from_status and e.to_status and e.from_status != e.to_status:
         parts.append(f"{labels.status(e.from_status)} → {labels.status(e.to_status)}")
-    names = {"close_reason": "why", "info_needed": "information needed", "before": "was", "after": "now"}
-    for key in ("reason", "close_reason", "category", "before", "after", "template", "escalation", "complaint", "reviewer", "source", "info_needed"):
+    names = {"close_reason": "why", "info_needed": "information needed", "before": "was", "after": "now", "merged": "from"}
+    for key in ("reason", "close_reason", "category", "before", "after", "template", "escalation", "complaint", "reviewer", "source",
+                "info_needed", "merged", "into"):
         value = d.get(key)
         if value in (None, "", []):
             continue
@@ -282,8 +283,16 @@ def timeline(session: Session, ticket_id: int, tz: str | None = None, body_limit
     from sqlalchemy import func
 
     items: list[tuple] = []
+    merged: dict[int, str] = {}  # tickets merged into this one: their events are shown with their reference
     for e in history.events(session, ticket_id):
-        items.append((e.at, 0, e.id, TimelineItem("event", e.actor, e.at, _event_text(e, tz), action=e.action, ref_id=e.id)))
+        text = _event_text(e, tz)
+        if e.ticket_id != ticket_id:
+            if e.action == "merged_into":
+                continue  # this ticket's own "merged" event says it
+            if e.ticket_id not in merged:
+                merged[e.ticket_id] = session.scalar(select(Ticket.reference).where(Ticket.id == e.ticket_id)) or "?"
+            text = f"{merged[e.ticket_id]}: {text}"
+        items.append((e.at, 0, e.id, TimelineItem("event", e.actor, e.at, text, action=e.action, ref_id=e.id)))
     files: dict[int, list[str]] = {}
     for mid, name, size in session.execute(
         select(Attachment.message_id, Attachment.filename, Attachment.size).join(Message, Message.id == Attachment.message_id)

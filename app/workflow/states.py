@@ -57,7 +57,7 @@ CLOSE_REASONS: dict[str, dict[str, tuple[str, ...]]] = {
     TicketKind.INQUIRY: {S.SUBMITTED: (CloseReason.ANSWERED, CloseReason.WITHDRAWN, CloseReason.OUT_OF_SCOPE)},
 }
 # close reasons only a dedicated service may set (not `close`)
-SERVICE_ONLY_REASONS = {CloseReason.FINAL_RESPONSE: "final_response", CloseReason.OUT_OF_SCOPE: "triage"}
+SERVICE_ONLY_REASONS = {CloseReason.FINAL_RESPONSE: "final_response", CloseReason.OUT_OF_SCOPE: "triage", CloseReason.MERGED: "merge"}
 
 
 def allowed(t: Ticket) -> tuple[str, ...]:
