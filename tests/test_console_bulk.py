@@ -157,6 +157,20 @@ async def test_bulk_close_one_confirmation_partial_refusal_listed(demo_desk):
         assert app.screen is q and "✓ 2 tagged tickets" in screen_text(app)
 
 
+async def test_keys_typed_during_the_run_wait_for_the_result_list(demo_desk):
+    """escape typed right behind the confirming enter closes the result list
+    (it waits for the run): it is neither lost nor spent on the queue first."""
+    a, b = tickets_where(demo_desk, 2, kind="complaint", status="investigation")
+    app = make_app(demo_desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await burst(pilot, *tag_refs(a.reference, b.reference), "c", "down", "down", "enter", "enter", "escape")
+        await settle(pilot)
+        assert app.screen is queue(app) and not queue(app).tagged
+    assert reload_ticket(demo_desk, a.reference).close_reason == "withdrawn"
+    assert reload_ticket(demo_desk, b.reference).close_reason == "withdrawn"
+
+
 async def test_bulk_assign_roles_enforced_by_the_service(demo_desk):
     """An agent may take an unassigned ticket, not one assigned to a colleague
     (reassigning is a supervisor's): the one refusal is shown."""

@@ -402,7 +402,10 @@ class TicketTable(ScrollView, can_focus=True):
             "assignee": (row.assignee or "—", None),
             "sla": (countdown_words(row.due_at, now, state, row.paused_since), sla_style),
         }
-        marks = [Segment(TAG_MARK, base + st["ticket-table--tag-mark"]) if tagged else Segment(" ", base),
-                 Segment(UNREAD_MARK, base + st["ticket-table--unread"]) if row.unread else Segment(" ", base),
-                 Segment(" ", base)]
+        if tagged or row.unread:
+            marks = [Segment(TAG_MARK, base + st["ticket-table--tag-mark"]) if tagged else Segment(" ", base),
+                     Segment(UNREAD_MARK, base + st["ticket-table--unread"]) if row.unread else Segment(" ", base),
+                     Segment(" ", base)]
+        else:
+            marks = [Segment(" " * MARKS, base)]
         return self._cells(cols, [values[c.key] for c in cols], base, marks).extend_cell_length(width, base)
