@@ -33,11 +33,12 @@ TAG_LIMIT = 1000  # most tickets one "tag all matching" takes (and one bulk acti
 
 @dataclass(frozen=True)
 class Target:
-    """A tagged ticket, with the version the person saw when tagging it."""
+    """A tagged ticket, with the version the person saw when tagging it
+    (None: whatever version it has, as the shell's commands without --version)."""
 
     id: int
     reference: str
-    version: int
+    version: int | None
 
 
 @dataclass(frozen=True)
