@@ -8,26 +8,14 @@ import json
 
 import pytest
 
-from app.cli.main import main
-from app.identity import os_login
-from models import DeskSetting
+from test_workflow_cli import cli  # noqa: F401 - the same shell runner
 from workflow_helpers import add_staff, new_complaint, walk
 
 
-@pytest.fixture
-def cli(desk, desk_url, capsys):
-    add_staff(desk, os_login(), "agent")
+@pytest.fixture(autouse=True)
+def _staff(cli, desk):
     add_staff(desk, "olivia", "supervisor")
     add_staff(desk, "alice", "agent")
-    with desk.session() as s:
-        s.add(DeskSetting(key="demo", value="true"))  # lets tests use --as
-
-    def run(*argv):
-        code = main(["--db", desk_url, *argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def test_assign_several_refs(cli, desk):
