@@ -303,6 +303,9 @@ async def test_new_mail_on_my_ticket_raises_a_notice(demo_desk):
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
         await asyncio.sleep(1.3)  # the first poll notes where the mail stands
+        await burst(pilot, "/", theirs, "enter", "enter")  # the notice comes wherever the person is
+        await settle(pilot)
+        assert app.screen.reference == theirs
         customer_writes(demo_desk, theirs, minutes=5)
         customer_writes(demo_desk, mine.reference, minutes=6)
         for _ in range(40):
@@ -311,6 +314,13 @@ async def test_new_mail_on_my_ticket_raises_a_notice(demo_desk):
             if notes:
                 break
         assert notes == [f"new customer mail on {mine.reference}"]
+        await burst(pilot, "escape", "/", mine.reference, "enter", "enter")  # the ticket open shows its mail itself
+        await settle(pilot)
+        assert app.screen.reference == mine.reference
+        customer_writes(demo_desk, mine.reference, minutes=7)
+        await asyncio.sleep(2.5)
+        await settle(pilot)
+        assert [n.message for n in app._notifications if n.title == "New mail"] == notes
 
 
 async def test_help_and_palette_list_the_new_keys(demo_desk):
