@@ -45,4 +45,12 @@ def list_staff(session: Session) -> list[Staff]:
     return list(session.scalars(select(Staff).order_by(Staff.role, Staff.login)))
 
 
-__all__ = ["add_staff", "list_staff", "os_login"]
+def assignable(session: Session) -> list[tuple[str, str]]:
+    """(login, "login — Name (role)") of the active agents and seniors, who
+    may be given tickets (the console's "assign to…" choices)."""
+    rows = session.scalars(select(Staff).where(Staff.active.is_(True), Staff.role.in_((Role.AGENT, Role.SENIOR)))
+                           .order_by(Staff.login))
+    return [(s.login, f"{s.login} — {s.name} ({s.role})") for s in rows]
+
+
+__all__ = ["add_staff", "assignable", "list_staff", "os_login"]

@@ -96,7 +96,6 @@ def load_detail(session, reference: str, actor, config: DeskConfig | None = None
     from app.workflow.complaints import latest_proposal
     from app.workflow.escalations import eligible_reviewers
     from app.workflow.regions import guidance, label
-    from models.enums import Role
 
     t = tickets.resolve(session, reference)  # a merged ticket's reference leads to the one it joined
     data = DetailData(ticket=t)
@@ -159,8 +158,9 @@ def load_detail(session, reference: str, actor, config: DeskConfig | None = None
         if t.kind == TicketKind.ESCALATION:
             data.reviewers = [(s.login, f"{s.login} — {s.name}") for s in eligible_reviewers(session, t)]
         else:
-            rows = session.scalars(select(Staff).where(Staff.active.is_(True), Staff.role.in_((Role.AGENT, Role.SENIOR))).order_by(Staff.login))
-            data.staff = [(s.login, f"{s.login} — {s.name} ({s.role})") for s in rows]
+            from app.staff import assignable
+
+            data.staff = assignable(session)
     session.expunge(t)
     return data
 

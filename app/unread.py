@@ -1,11 +1,12 @@
 """New customer mail, per person: which tickets have customer messages a
 staff member has not seen (unread markers), marking a ticket seen, and the
-"Replied" test (a customer wrote after the last staff action). No Textual."""
+"Replied" test (a customer wrote after the last staff action), and the
+watch for new mail on one's own tickets (the console's notice). No Textual."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -48,4 +49,30 @@ def replied():
     return exists().where(and_(Message.ticket_id == Ticket.id, Message.kind == INBOUND, Message.created_at > last_staff))
 
 
-__all__ = ["mark_seen", "replied", "unread_ids"]
+class MailWatch:
+    """New customer mail on the tickets `staff_id` holds (assignee or
+    reviewer, open or closed), since the watch started. `check` returns
+    the references that got mail since the last call (the first call only
+    records where the mail stands). Each check is a range over the message
+    ids above the last one seen: cheap enough to run on every console poll."""
+
+    def __init__(self, staff_id: int) -> None:
+        self.staff_id = staff_id
+        self.last: int | None = None
+
+    def check(self, session: Session) -> list[str]:
+        newest = int(session.scalar(select(func.max(Message.id))) or 0)
+        after, self.last = self.last, max(newest, self.last or 0)
+        if after is None or newest <= after:
+            return []
+        me = self.staff_id
+        rows = session.execute(
+            select(Ticket.reference).join(Message, Message.ticket_id == Ticket.id)
+            .where(Message.id > after, Message.id <= newest, Message.kind == INBOUND,
+                   or_(Ticket.assignee_id == me, Ticket.reviewer_id == me))
+            .order_by(Message.id)
+        )
+        return list(dict.fromkeys(r[0] for r in rows))
+
+
+__all__ = ["MailWatch", "mark_seen", "replied", "unread_ids"]

@@ -14,10 +14,13 @@ SCREEN_TITLES: dict[str, str] = {
 }
 
 SCREEN_NOTES: dict[str, str] = {
-    "QueueScreen": "The queue: every ticket in the chosen view, most urgent first. 1-9 switch views, / filters "
-                   "as you type (reference, customer, email, subject, order number), s cycles the sort (due, age, "
-                   "priority). SLA: time left on the clock that governs the ticket; yellow = at risk, red = breached, "
-                   "'paused' = waiting on the customer. Colleagues' changes appear by themselves.",
+    "QueueScreen": "The queue: every ticket in the chosen view, most urgent first. 1-9 switch views (0: Replied, "
+                   "the customer wrote after the last staff action), / filters as you type (reference, customer, "
+                   "email, subject, order number), s cycles the sort (due, age, priority). SLA: time left on the clock "
+                   "that governs the ticket; yellow = at risk, red = breached, 'paused' = waiting on the customer. "
+                   "● = customer mail you have not seen yet. Colleagues' changes appear by themselves, and new mail "
+                   "on your tickets raises a notice. t or space tags a row (✓), T tags every row matching, then ; "
+                   "acts on all tagged tickets at once (assign, triage, note, close) after one confirmation.",
     "TicketDetailScreen": "One ticket: its clocks, the timeline (yellow = internal note, green = reply to the customer, "
                           "blue = the customer), and only the next steps the workflow allows for you now. Mail to the "
                           "customer is shown exactly as it will be sent before it is queued (enter sends, escape goes "

@@ -1,6 +1,8 @@
 """The queue: the home screen. A virtual table over the desk's tickets, views
-one key away (1-9), filter as you type (/), sorts (s), live countdowns, and
-colleagues' changes picked up within two seconds (change-marker poll)."""
+one key away (1-9, 0 for Replied), filter as you type (/), sorts (s), live
+countdowns, colleagues' changes picked up within two seconds (change-marker
+poll), a notice when one's own tickets get customer mail (the same poll),
+and tagged rows worked in bulk (screens/bulk.py)."""
 from __future__ import annotations
 
 from rich.style import Style as RichStyle
@@ -17,15 +19,19 @@ from app.change_marker import POLL_SECONDS, Watcher
 from app.labels import plural
 from app.queue_query import SORTS, VIEW_TITLES, VIEWS, QueueQuery
 from app.queue_source import QueueSource
+from app.unread import MailWatch
+from screens.bulk import TAG_BINDINGS, TaggedRows
 from widgets.key_footer import KeyFooter
 from widgets.ticket_table import TicketTable
 
 
 SHORT_TITLES = {"my": "Mine", "unassigned": "Unassig.", "due_today": "Today", "at_risk": "Risk", "breached": "Breach",
-                "escalations": "Esc", "refunds": "Refund", "out_of_scope": "OOS", "all": "All"}
+                "escalations": "Esc", "refunds": "Refund", "out_of_scope": "OOS", "all": "All", "replied": "Repl."}
+# (key, view): the digit keys, 0 last
+VIEW_KEYS: tuple[tuple[str, str], ...] = (*((str(i), v) for i, (v, _t) in enumerate(VIEWS, start=1)), ("0", "replied"))
 
 
-class QueueScreen(Screen):
+class QueueScreen(TaggedRows, Screen):
     """Tickets in view order; enter opens one."""
 
     CSS_PATH = "queue.tcss"
@@ -40,10 +46,19 @@ class QueueScreen(Screen):
             Binding(str(i), f"view('{view}')", title, show=False, id=f"view_{i}")
             for i, (view, title) in enumerate(VIEWS, start=1)
         ],
+        Binding("0", "view('replied')", "Replied (the customer wrote last)", show=False, id="view_replied"),
+        *TAG_BINDINGS,
     ]
 
     class Changed(Message):
         """The desk changed since the last poll."""
+
+    class NewMail(Message):
+        """Customer mail came in on tickets the person holds."""
+
+        def __init__(self, references: list[str]) -> None:
+            super().__init__()
+            self.references = references
 
     def __init__(self, view: str | None = None) -> None:
         super().__init__()
@@ -52,6 +67,8 @@ class QueueScreen(Screen):
         self.text = ""
         self.total: int | None = None
         self.watcher = Watcher()
+        self.mail_watch: MailWatch | None = None  # made on mount (needs the app's actor)
+        self._init_tags()
         self._enter_pending = False  # enter was pressed in the filter before its matches were in
 
     def compose(self) -> ComposeResult:
@@ -61,6 +78,7 @@ class QueueScreen(Screen):
             yield Static("/", id="queue-filter-label", markup=False)
             yield Input(placeholder="reference, customer, email, subject or order number", id="queue-filter")
             yield Static("", id="queue-filter-count", markup=False)
+        yield Static("", id="queue-tagged", markup=False)
         yield TicketTable(self.app.now, at_risk_share=self.app.config.at_risk_share, id="queue-table")
         yield KeyFooter()
 
@@ -70,6 +88,9 @@ class QueueScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#queue-filter-row").display = False
+        self.query_one("#queue-tagged").display = False
+        self.table.tagged = self.tagged
+        self.mail_watch = MailWatch(self.app.actor.id)
         if self.app.is_headless:  # a steady cursor keeps headless runs deterministic
             self.query_one(Input).cursor_blink = False
         self._render_bars()
@@ -79,6 +100,7 @@ class QueueScreen(Screen):
 
     def on_resize(self) -> None:
         self._render_bars()
+        self._render_tags()
 
     def on_screen_resume(self) -> None:
         # no reload here: the change-marker poll refreshes the rows only if something changed
@@ -112,11 +134,12 @@ class QueueScreen(Screen):
         normal = self.get_component_rich_style("queue--view")
         key = self.get_component_rich_style("queue--key")
         short = self.app.size.width < 120
-        for i, (view, name) in enumerate(VIEWS, start=1):
+        for i, view in VIEW_KEYS:
+            name = VIEW_TITLES[view]
             if short:
                 name = SHORT_TITLES.get(view, name)
             style = cur if view == self.view else normal
-            views.append(f" {i}", style=style + key)
+            views.append(i if short else f" {i}", style=style + key)  # narrow: no lead space, so 0 fits in 80
             views.append(f" {name} ", style=style)
         self.query_one("#queue-views", Static).update(views)
 
@@ -131,6 +154,7 @@ class QueueScreen(Screen):
 
     @on(TicketTable.Selected)
     def _open(self, message: TicketTable.Selected) -> None:
+        self.table.mark_read(message.row.id)  # the ticket screen records it seen
         self.app.open_ticket(message.row.reference)
 
     # -- actions -------------------------------------------------------------
@@ -226,10 +250,22 @@ class QueueScreen(Screen):
     # -- colleagues' changes ---------------------------------------------------
     @work(thread=True, exclusive=True, group="queue-poll")
     def _poll(self) -> None:
+        mail = self.mail_watch
         with self.app.desk.reader() as s:
             changed = self.watcher.changed(s)
+            # new mail changes the marker too (a reply event): look for it only then
+            new_mail = mail.check(s) if mail is not None and (changed or mail.last is None) else []
         if changed:
             self.post_message(self.Changed())
+        if new_mail:
+            self.post_message(self.NewMail(new_mail))
 
     def on_queue_screen_changed(self, message: Changed) -> None:
         self.table.reload()
+
+    def on_queue_screen_new_mail(self, message: NewMail) -> None:
+        shown = getattr(self.app.screen, "reference", None)  # the ticket open now shows its new mail itself
+        refs = [r for r in message.references if r != shown]
+        if refs:
+            more = f" and {len(refs) - 3} more" if len(refs) > 3 else ""
+            self.notify(f"new customer mail on {', '.join(refs[:3])}{more}", title="New mail", timeout=8)

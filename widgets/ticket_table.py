@@ -5,7 +5,8 @@ thread worker, for a window of rows around what is on screen; rows arrive as
 a message and are cached; only the lines in view are rendered. Customer text
 is made inert (app.untrusted.inert) and drawn as plain segments, never parsed
 as markup. The SLA column is recomputed from `now()` once a second, for the
-visible lines only.
+visible lines only. Each line starts with two marks: the row is tagged
+(for a bulk action) and the ticket has customer mail the person has not seen.
 """
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ from widgets.countdown import STATE_CLASS
 PREFETCH = 300  # rows fetched beyond each edge of the screen
 KEEP = 1200  # rows kept in the cache around the screen
 FIRST_MARGIN = 20  # rows fetched below the screen by a new source's first (short) query
+MARKS = 3  # cells before the columns: tagged, unread, a space
+TAG_MARK, UNREAD_MARK = "✓", "●"
 
 
 # the queue's marker for what customer mail did to a ticket (Ticket.mail_flag)
@@ -61,7 +64,7 @@ class Column:
 
 
 def layout(width: int) -> list[Column]:
-    """Columns for a table `width` cells wide (subject takes what is left)."""
+    """Columns for a table `width` cells wide, after the marks (subject takes what is left)."""
     if width >= 120:
         cols = [Column("reference", "Reference", 15), Column("kind", "Kind", 10), Column("status", "Status", 23),
                 Column("customer", "Customer", 24), Column("subject", "Subject", 0), Column("assignee", "Assignee", 8),
@@ -69,7 +72,7 @@ def layout(width: int) -> list[Column]:
     else:
         cols = [Column("reference", "Reference", 15), Column("status", "Status", 13), Column("customer", "Customer", 14),
                 Column("subject", "Subject", 0), Column("sla", "SLA", 13)]
-    fixed = sum(c.width for c in cols) + len(cols) - 1
+    fixed = MARKS + sum(c.width for c in cols) + len(cols) - 1
     for c in cols:
         if c.key == "subject":
             c.width = max(6, width - fixed)
@@ -81,13 +84,13 @@ class TicketTable(ScrollView, can_focus=True):
 
     COMPONENT_CLASSES = {
         "ticket-table--header", "ticket-table--cursor", "ticket-table--loading", "ticket-table--empty",
-        "ticket-table--priority",
+        "ticket-table--priority", "ticket-table--tagged", "ticket-table--tag-mark", "ticket-table--unread",
         *("ticket-table--" + c for c in STATE_CLASS.values()),
     }
     BINDINGS = [
         Binding("j,down", "cursor_down", "Down", show=False, id="cursor_down"),
         Binding("k,up", "cursor_up", "Up", show=False, id="cursor_up"),
-        Binding("pagedown,ctrl+d,space", "page_down", "Page down", show=False, id="page_down"),
+        Binding("pagedown,ctrl+d", "page_down", "Page down", show=False, id="page_down"),
         Binding("pageup,ctrl+u", "page_up", "Page up", show=False, id="page_up"),
         Binding("home,g", "first", "First", show=False, id="first"),
         Binding("end,G", "last", "Last", show=False, id="last"),
@@ -132,6 +135,7 @@ class TicketTable(ScrollView, can_focus=True):
         self.count_known = False
         self.cursor = 0
         self.cache: dict[int, QueueRow] = {}
+        self.tagged: set[int] = set()  # ids of the tagged tickets (the screen owns the tags; the table marks them)
         self._pending: tuple[int, int, int] | None = None  # (generation, offset, limit) in flight
         self.loaded_once = False
         self._cache_generation = -1
@@ -250,6 +254,18 @@ class TicketTable(ScrollView, can_focus=True):
     def current(self) -> QueueRow | None:
         return self.cache.get(self.cursor)
 
+    def mark_read(self, ticket_id: int) -> None:
+        """The person opened the ticket: its unread mark goes at once (the
+        ticket screen records it seen; the next fetch agrees)."""
+        for i, row in self.cache.items():
+            if row.id == ticket_id and row.unread:
+                self.cache[i] = row._replace(unread=False)
+                self.refresh_row(i)
+
+    def refresh_row(self, index: int) -> None:
+        """Draw row `index` again (if it is on screen)."""
+        self.refresh_line(index - int(self.scroll_offset.y) + 1)
+
     def move_to(self, index: int) -> None:
         if self.row_count == 0:
             return
@@ -344,8 +360,8 @@ class TicketTable(ScrollView, can_focus=True):
             self._tt_layout = (width, layout(width))
         return self._tt_layout[1]
 
-    def _cells(self, cols: list[Column], values: list[tuple[str, Style | None]], base: Style) -> Strip:
-        segs: list[Segment] = []
+    def _cells(self, cols: list[Column], values: list[tuple[str, Style | None]], base: Style, lead: list[Segment]) -> Strip:
+        segs: list[Segment] = lead
         for i, (col, (text, style)) in enumerate(zip(cols, values)):
             if i:
                 segs.append(Segment(" ", base))
@@ -359,7 +375,8 @@ class TicketTable(ScrollView, can_focus=True):
         base = st["base"]
         if y == 0:
             header = base + st["ticket-table--header-full"]
-            return self._cells(cols, [(c.title, None) for c in cols], header).extend_cell_length(width, header)
+            return self._cells(cols, [(c.title, None) for c in cols], header, [Segment(" " * MARKS, header)]
+                               ).extend_cell_length(width, header)
         index = int(self.scroll_offset.y) + y - 1
         if index >= self.row_count:
             if index == 0 and self.loaded_once:
@@ -368,6 +385,9 @@ class TicketTable(ScrollView, can_focus=True):
         row = self.cache.get(index)
         if row is None:
             return Strip([Segment(set_cell_size("  …", width), base + st["ticket-table--loading"])])
+        tagged = row.id in self.tagged
+        if tagged:
+            base = base + st["ticket-table--tagged"]
         if index == self.cursor:
             base = base + st["ticket-table--cursor"]
         now = self.now()
@@ -384,4 +404,10 @@ class TicketTable(ScrollView, can_focus=True):
             "assignee": (row.assignee or "—", None),
             "sla": (words(clock), sla_style),
         }
-        return self._cells(cols, [values[c.key] for c in cols], base).extend_cell_length(width, base)
+        if tagged or row.unread:
+            marks = [Segment(TAG_MARK, base + st["ticket-table--tag-mark"]) if tagged else Segment(" ", base),
+                     Segment(UNREAD_MARK, base + st["ticket-table--unread"]) if row.unread else Segment(" ", base),
+                     Segment(" ", base)]
+        else:
+            marks = [Segment(" " * MARKS, base)]
+        return self._cells(cols, [values[c.key] for c in cols], base, marks).extend_cell_length(width, base)

@@ -80,6 +80,9 @@ def register(sub) -> None:
     s.add_argument("attachment_id", metavar="ID", type=ROW_ID, help="the id listed under attachments by `ticket show`")
     s.add_argument("--to", metavar="DIR", default=".", help="folder to write into (default: the current folder)")
     s.add_argument("--force", action="store_true", help="replace a file of the same name already in DIR")
+    from app.cli.bulk_cmd import allow_many
+
+    allow_many(tsub)  # assign, note, close, triage: several REFs at once (app/cli/bulk_cmd.py)
 
 
 def _iso(v: datetime | None) -> str | None:
