@@ -31,7 +31,7 @@ from app.refunds import (
     REASONS, Step, StepResult, decision_from_steps, fact_prompt, milestones, parse_facts, rules_from_config, walk_steps,
 )
 from app.refunds.facts import FACT_NAMES, FACT_PROMPTS
-from app.refunds.policies import get_version
+from app.refunds.policies import default_policy, get_version
 from app.refunds.records import APPROVABLE
 from app.untrusted import inert
 from widgets.policy_step import FindingTrail, PolicyStepView
@@ -79,7 +79,7 @@ class RefundWizardScreen(Screen):
         super().__init__()
         self.reference = reference.strip().upper()
         self.view: refund_cases.CaseView | None = None
-        self.policy = "esimium"
+        self.policy = default_policy()  # until the case is read
         self.facts: dict[str, Any] = {}
         self.version: int | None = None
         self.steps: list[Step] = []
