@@ -17,6 +17,7 @@ from app.change_marker import POLL_SECONDS, Watcher
 from app.labels import plural
 from app.queue_query import SORTS, VIEW_TITLES, VIEWS, QueueQuery
 from app.queue_source import QueueSource
+from app.screen_context import UsesContext
 from widgets.key_footer import KeyFooter
 from widgets.ticket_table import TicketTable
 
@@ -25,7 +26,7 @@ SHORT_TITLES = {"my": "Mine", "unassigned": "Unassig.", "due_today": "Today", "a
                 "escalations": "Esc", "refunds": "Refund", "out_of_scope": "OOS", "all": "All"}
 
 
-class QueueScreen(Screen):
+class QueueScreen(UsesContext, Screen):
     """Tickets in view order; enter opens one."""
 
     CSS_PATH = "queue.tcss"
@@ -61,7 +62,7 @@ class QueueScreen(Screen):
             yield Static("/", id="queue-filter-label", markup=False)
             yield Input(placeholder="reference, customer, email, subject or order number", id="queue-filter")
             yield Static("", id="queue-filter-count", markup=False)
-        yield TicketTable(self.app.now, at_risk_share=self.app.config.at_risk_share, id="queue-table")
+        yield TicketTable(self.ctx.now, at_risk_share=self.ctx.config.at_risk_share, id="queue-table")
         yield KeyFooter()
 
     @property
@@ -88,18 +89,18 @@ class QueueScreen(Screen):
 
     # -- query ---------------------------------------------------------------
     def current_query(self) -> QueueQuery:
-        cal = self.app.config.calendar
-        return QueueQuery(view=self.view, text=self.text, sort=self.sort, actor_id=self.app.actor.id,
-                          tz=cal.timezone, at_risk_share=self.app.config.at_risk_share)
+        cal = self.ctx.config.calendar
+        return QueueQuery(view=self.view, text=self.text, sort=self.sort, actor_id=self.ctx.actor.id,
+                          tz=cal.timezone, at_risk_share=self.ctx.config.at_risk_share)
 
     def _load(self, keep_cursor: bool = False) -> None:
         self.total = None if not keep_cursor else self.total
-        self.table.set_source(QueueSource(self.app.desk, self.current_query(), self.app.now), keep_cursor=keep_cursor)
+        self.table.set_source(QueueSource(self.ctx.desk, self.current_query(), self.ctx.now), keep_cursor=keep_cursor)
         self._render_bars()
 
     def _render_bars(self) -> None:
         total = "… tickets" if self.total is None else plural(self.total, "ticket")
-        actor = self.app.actor
+        actor = self.ctx.actor
         title = Text.assemble(("esimdesk", "bold"), f"  {actor.login} ({actor.role})  ·  ",
                               (VIEW_TITLES[self.view], "bold"), f"  ·  {total}  ·  sort: {self.sort}")
         if self.text:
@@ -186,7 +187,7 @@ class QueueScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "refund_wizard":
-            return self.app.actor.can("refund_decide")
+            return self.ctx.actor.can("refund_decide")
         if action == "clear_filter":
             return bool(self.text) or self.query_one("#queue-filter-row").display
         return True
@@ -226,7 +227,7 @@ class QueueScreen(Screen):
     # -- colleagues' changes ---------------------------------------------------
     @work(thread=True, exclusive=True, group="queue-poll")
     def _poll(self) -> None:
-        with self.app.desk.reader() as s:
+        with self.ctx.desk.reader() as s:
             changed = self.watcher.changed(s)
         if changed:
             self.post_message(self.Changed())
