@@ -1,8 +1,10 @@
 """The Textual App: wires the screens to the services.
 
-`EsimdeskApp(desk, actor, config, now=callable, calendar=None)`. Screens read
-`app.desk`, `app.actor`, `app.config`, `app.now()` (aware UTC) and
-`app.calendar` (loaded lazily: the queue's first frame does not need it).
+`EsimdeskApp(desk, actor, config, now=callable, calendar=None)`: the edge (the
+CLI context) loads the config and passes it in. Screens read `self.ctx`, one
+typed ScreenContext (app/screen_context.py: desk, actor, config, `now()`
+(aware UTC) and the calendar, built lazily: the queue's first frame does not
+need it).
 Keys come from Binding ids, remapped by the config's `[keys]` table; the
 command palette lists every action that works on the current screen.
 """
@@ -22,6 +24,7 @@ from app.config import DeskConfig
 from app.console_keys import TypeAheadApp
 from app.db import Desk
 from app.identity import Actor
+from app.screen_context import ContextHolder, ScreenContext
 from widgets.textual_compat import load_screen_css, screen_stack
 
 
@@ -42,7 +45,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class EsimdeskApp(TypeAheadApp):
+class EsimdeskApp(ContextHolder, TypeAheadApp):
     """The desk console for one staff member (keys dispatched in order: console_keys)."""
 
     TITLE = "esimdesk"
@@ -72,11 +75,7 @@ class EsimdeskApp(TypeAheadApp):
         super().__init__()
         from app.presence import new_session_id
 
-        self.desk = desk
-        self.actor = actor
-        self.config = config or DeskConfig()
-        self.now: Callable[[], datetime] = now or _utcnow
-        self._calendar = calendar
+        self.context = ScreenContext(desk, actor, config or DeskConfig(), now or _utcnow, calendar)
         self.session_id = new_session_id()
         self.sub_title = f"{actor.name} ({actor.login}, {actor.role})"
         self._heap_frozen = False
@@ -89,15 +88,6 @@ class EsimdeskApp(TypeAheadApp):
         def __init__(self, token: object, reference: str, origin: Screen, data, error: str | None) -> None:
             super().__init__()
             self.token, self.reference, self.origin, self.data, self.error = token, reference, origin, data, error
-
-    @property
-    def calendar(self):
-        """The desk's business calendar (built on first use)."""
-        if self._calendar is None:
-            from app.business_calendar import desk_calendar
-
-            self._calendar = desk_calendar(self.config)
-        return self._calendar
 
     def get_default_screen(self) -> Screen:
         """The queue is the home screen (no blank screen composed first).

@@ -43,6 +43,7 @@ from app.config import DeskConfig
 from app.errors import IllegalTransition, InputError
 from app.identity import Actor
 from app.refunds import milestones, notice_text, parse_facts, rules_from_config
+from app.refunds.policies import default_policy
 from app.refunds.engine import ASK
 from app.refunds.facts import ALTERNATIVES
 from app.refunds.records import APPROVABLE, record_approval, record_decision
@@ -103,7 +104,7 @@ def load(session: Session, reference: str) -> CaseView:
 
 def _order_brand(session: Session, t: Ticket) -> str:
     order = session.get(Order, t.order_id) if t.order_id else None
-    return order.brand if order is not None else "esimium"
+    return order.brand if order is not None else default_policy()
 
 
 # -- helpers -----------------------------------------------------------------

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from app.business_calendar import BusinessCalendar
 from app.errors import InputError
+from app.refunds.milestones import in_account_due
+from app.refunds.policies import refund_window
 from models.enums import Clock
 
 # -- the contract's table ----------------------------------------------------
@@ -23,9 +25,6 @@ REFUND_REVIEW_BUSINESS_DAYS = 3  # esimium 4.2
 REFUND_REVIEW_TARGET_BUSINESS_DAYS = 2
 REFUND_INITIATION_BUSINESS_DAYS = 2  # esimium 5.1, from approval
 REFUND_INITIATION_TARGET_BUSINESS_DAYS = 1
-REFUND_IN_ACCOUNT_BUSINESS_DAYS = 15  # esimium 5.1: 7-15 business days from approval to the account
-REFUND_IN_ACCOUNT_DAYS_AIRALO = 30  # airalo 6.1.13: up to 30 days, depending on the bank
-REFUND_WINDOW_DAYS: dict[str, int] = {"esimium": 7, "airalo": 30}  # calendar days from purchase
 DISPUTED_CHARGE_WINDOW_DAYS = 12  # airalo 6.1.9, from invoice received
 NON_DELIVERY_HOURS = 24  # esimium 2.1, from payment
 
@@ -76,22 +75,17 @@ def clock_due(cal: BusinessCalendar, clock: Clock, start: datetime) -> datetime:
 
 
 def refund_in_account_due(cal: BusinessCalendar, policy: str, approved_at: datetime) -> datetime:
-    """When the money should be in the customer's account: esimium 5.1 15
-    business days from approval; airalo 6.1.13 up to 30 days (also for
-    Airmoney and credit points, for which the terms name no period)."""
-    if policy == "airalo":
-        return cal.end_of_local_day(cal.local_date(cal.add_calendar_days(approved_at, REFUND_IN_ACCOUNT_DAYS_AIRALO)))
-    return cal.due_at(approved_at, REFUND_IN_ACCOUNT_BUSINESS_DAYS)
+    """When the money should be in the customer's account: the policy file's
+    "in_account" milestone (app.refunds.milestones.in_account_due)."""
+    return in_account_due(cal, policy, approved_at)
 
 
 def refund_window_closes(cal: BusinessCalendar, policy: str, purchased_at: datetime) -> datetime:
     """End of the refund request window: calendar dates in the desk's time
     zone, as worded (bought 1 March: 7 days run through the end of 8 March,
-    30 days through the end of 31 March; app.refunds.rules decides the same)."""
-    try:
-        days = REFUND_WINDOW_DAYS[policy]
-    except KeyError:
-        raise InputError(f"unknown refund policy {policy!r} (known: {', '.join(REFUND_WINDOW_DAYS)})") from None
+    30 days through the end of 31 March; app.refunds.rules decides the same).
+    The days are the policy file's "refund" window (app.refunds.policies)."""
+    days = refund_window(policy, purchased_at).days  # unknown policy -> InputError
     return cal.end_of_local_day(cal.local_date(purchased_at) + timedelta(days=days))
 
 

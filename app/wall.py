@@ -15,13 +15,14 @@ from textual.binding import Binding
 from app.config import DeskConfig
 from app.db import Desk
 from app.identity import Actor
+from app.screen_context import ContextHolder, ScreenContext
 
 
 KIOSK_EXIT_KEY = "ctrl+x"  # pressed twice within KIOSK_EXIT_SECONDS: the only way out of --kiosk
 KIOSK_EXIT_SECONDS = 2.0
 
 
-class WallApp(App):
+class WallApp(ContextHolder, App):
     """The supervisors' wall display on its own (read-only). With `kiosk`
     every key is ignored except the exit chord: ctrl+x twice within 2 s."""
 
@@ -32,10 +33,7 @@ class WallApp(App):
     def __init__(self, desk: Desk, actor: Actor, config: DeskConfig, now: Callable[[], datetime],
                  kiosk: bool = False, refresh_seconds: float | None = None) -> None:
         super().__init__()
-        self.desk = desk
-        self.actor = actor
-        self.config = config
-        self.now = now
+        self.context = ScreenContext(desk, actor, config, now, wall=True)
         self.kiosk = kiosk
         self.refresh_seconds = refresh_seconds
         self._exit_armed: float | None = None  # when the first half of the exit chord was pressed

@@ -30,7 +30,7 @@ class Order(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=32, unique=True, index=True)  # ORD-XXXXXXXXXX-XXXX
     customer_id: int = Field(foreign_key="customer.id", index=True)
-    brand: str = Field(default="esimium", max_length=16)  # the refund policy set that governs it
+    brand: str = Field(max_length=16)  # the refund policy that governs it (a policy file's id; no default here)
     purchased_at: datetime
     amount: Decimal = Field(sa_type=Numeric(12, 2))
     currency: str = Field(default="EUR", max_length=3)

@@ -24,6 +24,7 @@ from textual.widgets import Static
 
 from app import bulk, labels
 from app.bulk import Result, Target
+from app.screen_context import UsesContext
 from widgets.key_footer import KeyFooter
 from widgets.ticket_table import TAG_MARK
 
@@ -47,7 +48,7 @@ def tickets(n: int) -> str:
     return labels.plural(n, "tagged ticket")
 
 
-class TaggedRows:
+class TaggedRows(UsesContext):
     """Tags and bulk actions for the QueueScreen (see the module docstring).
     The screen composes `#queue-tagged` and calls `_init_tags()`."""
 
@@ -86,7 +87,7 @@ class TaggedRows:
     @work(thread=True, exclusive=True, group="queue-tag")
     def _read_matching(self, query) -> None:  # noqa: ANN001 - a QueueQuery
         try:
-            targets, total = bulk.matching(self.app.desk, query, self.app.now())
+            targets, total = bulk.matching(self.ctx.desk, query, self.ctx.now())
         except Exception as exc:  # noqa: BLE001 - said on screen; the tags stay as they were
             self.app.call_from_thread(self._matched, [], 0, str(exc))
             return
@@ -152,7 +153,7 @@ class TaggedRows:
     @work(thread=True, exclusive=True, group="queue-bulk-staff")
     def _read_assignees(self) -> None:
         try:
-            options = bulk.assignees(self.app.desk)
+            options = bulk.assignees(self.ctx.desk)
         except Exception as exc:  # noqa: BLE001 - said on screen
             options, error = [], str(exc)
         else:

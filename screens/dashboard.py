@@ -31,6 +31,7 @@ from textual.widgets import Footer, Sparkline, Static
 from app.business_calendar import desk_calendar
 from app.clocks import short_words
 from app.dashboard_data import DashboardData, DeadlineRow, PeriodCache, Share, snapshot
+from app.screen_context import UsesContext
 from widgets.tiles import NumberTile
 
 CLOCK_LABEL = {
@@ -96,7 +97,7 @@ class FigurePanel(Widget):
         return self._make(data, self.size.width, self.size.height)
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(UsesContext, Screen):
     """The wall display (read-only: no binding here changes data)."""
 
     CSS_PATH = ["dashboard.tcss", "../widgets/tiles.tcss"]
@@ -165,14 +166,14 @@ class DashboardScreen(Screen):
         self.query_one("#needs").border_title = "Needs a person now"
         self.query_one("#agents").border_title = "Agent load"
         self.query_one("#trends").border_title = "Last 30 days"
-        actor = getattr(self.app, "actor", None)
-        if actor is None or not actor.can("dashboard"):
+        actor = self.ctx.actor
+        if not actor.can("dashboard"):
             who = f"{actor.login} ({actor.role})" if actor else "nobody"
             self.query_one("#dash-status", Static).update(Text(f"{who} may not view the dashboard", style="bold red"))
             return
-        self._cal = desk_calendar(self.app.config)
-        self._share = self.app.config.at_risk_share
-        seconds = self._refresh_seconds or self.app.config.dashboard_refresh_seconds
+        self._cal = self.ctx.calendar
+        self._share = self.ctx.config.at_risk_share
+        seconds = self._refresh_seconds or self.ctx.config.dashboard_refresh_seconds
         self.refresh_figures()
         self.set_interval(seconds, self.refresh_figures, name="dashboard-refresh")
 
@@ -182,8 +183,8 @@ class DashboardScreen(Screen):
         """Read the figures off the event loop; never raises into the app."""
         app = self.app
         try:
-            now = app.now()
-            with app.desk.reader() as session:
+            now = self.ctx.now()
+            with self.ctx.desk.reader() as session:
                 data = snapshot(session, now, self._cal, self._share, cache=self.period_cache)
         except Exception as exc:  # noqa: BLE001 - any database failure means "stale"
             self._post(self._mark_stale, _one_line(exc))
@@ -201,7 +202,7 @@ class DashboardScreen(Screen):
         self.refresh_figures()
 
     def action_leave(self) -> None:
-        if getattr(self.app, "is_wall", False):
+        if self.ctx.wall:
             self.app.exit()
         else:
             self.dismiss()

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from app.queue_query import QueueRow
+from app.screen_context import UsesContext
 from app.untrusted import inert
 from app.workflow.review_queue import SideBySide, reviewable, side_by_side
 from widgets.key_footer import KeyFooter
@@ -33,7 +34,7 @@ class ListSource:
         return self.rows[offset:offset + limit]
 
 
-class EscalationQueueScreen(Screen):
+class EscalationQueueScreen(UsesContext, Screen):
     """Escalations awaiting a senior's final response."""
 
     CSS_PATH = "escalation_queue.tcss"
@@ -54,7 +55,7 @@ class EscalationQueueScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static("Escalation queue  ·  loading…", id="esc-title", classes="bar", markup=False)
-        yield TicketTable(self.app.now, at_risk_share=self.app.config.at_risk_share, id="esc-table")
+        yield TicketTable(self.ctx.now, at_risk_share=self.ctx.config.at_risk_share, id="esc-table")
         with Horizontal(id="esc-side"):
             yield Static("", id="esc-resolution", markup=False)
             yield Static("", id="esc-reason", markup=False)
@@ -69,12 +70,12 @@ class EscalationQueueScreen(Screen):
 
     @work(thread=True, exclusive=True, group="esc-load")
     def load(self) -> None:
-        with self.app.desk.reader() as s:
-            rows = reviewable(s, self.app.actor, self.app.now())
+        with self.ctx.desk.reader() as s:
+            rows = reviewable(s, self.ctx.actor, self.ctx.now())
         self.post_message(self.Rows(rows))
 
     def on_escalation_queue_screen_rows(self, message: Rows) -> None:
-        actor = self.app.actor
+        actor = self.ctx.actor
         who = "you may review" if actor.can("review_escalations") else "open"
         self.query_one("#esc-title", Static).update(
             Text.assemble(("Escalation queue", "bold"), f"  ·  {len(message.rows):,} escalations {who}  ·  {actor.login} ({actor.role})"))
@@ -90,7 +91,7 @@ class EscalationQueueScreen(Screen):
 
     @work(thread=True, exclusive=True, group="esc-side")
     def load_side(self, ticket_id: int) -> None:
-        with self.app.desk.reader() as s:
+        with self.ctx.desk.reader() as s:
             sbs = side_by_side(s, ticket_id)
         self.post_message(self.Side(sbs))
 

@@ -31,6 +31,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from app.screen_context import UsesContext
+
 DRAFT_SAVE_SECONDS = 1.0  # a draft is stored at most this long after a change
 DRAFT_HOLD_SECONDS = 2.0  # keys wait at most this long for the stored draft to be put in place
 
@@ -39,7 +41,7 @@ LEAVE_OPTIONS_DRAFT = [("keep", "Keep it as a draft for later"), ("discard", "Di
 LEAVE_OPTIONS = [("discard", "Discard the text"), ("back", "Back to the text")]
 
 
-class _Prompt(ModalScreen):
+class _Prompt(UsesContext, ModalScreen):
     CSS_PATH = "prompts.tcss"
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="prompt_cancel"),
@@ -216,7 +218,7 @@ class _Prompt(ModalScreen):
     def _store(self):
         from app.drafts import DraftStore
 
-        return DraftStore(self.app.desk)
+        return DraftStore(self.ctx.desk)
 
     @work(thread=True, group="prompt-draft-load")
     def _load_draft(self) -> None:
@@ -265,7 +267,7 @@ class _Prompt(ModalScreen):
 
     def _write_draft(self, seq: int, text: str, discard: bool) -> None:
         """Store or delete the draft in an App worker (it outlives the prompt)."""
-        store, key, now = self._store(), self.draft, self.app.now()
+        store, key, now = self._store(), self.draft, self.ctx.now()
 
         def write() -> None:
             with self._draft_lock:

@@ -14,10 +14,11 @@ from textual.widgets.option_list import Option
 
 from app.errors import DeskError
 from app.labels import local_time
+from app.screen_context import UsesContext
 from app.untrusted import inert
 
 
-class QuarantineScreen(Screen):
+class QuarantineScreen(UsesContext, Screen):
     """Held messages; r releases as a ticket, x discards."""
 
     CSS_PATH = "quarantine.tcss"
@@ -56,8 +57,8 @@ class QuarantineScreen(Screen):
         from app.mail.quarantine import list_quarantine
 
         try:
-            with self.app.desk.reader() as s:
-                items = list_quarantine(s, self.app.actor)
+            with self.ctx.desk.reader() as s:
+                items = list_quarantine(s, self.ctx.actor)
         except DeskError as exc:
             self.post_message(self.Listed([], str(exc)))
             return
@@ -70,7 +71,7 @@ class QuarantineScreen(Screen):
         ol = self.query_one(OptionList)
         ol.clear_options()
         for q in self.items:
-            line = Text(f"{local_time(q.received_at, self.app.config.calendar.timezone)}  ")
+            line = Text(f"{local_time(q.received_at, self.ctx.config.calendar.timezone)}  ")
             line.append(inert(q.sender, limit=30, single_line=True) or "(no sender)")
             line.append("  ")
             line.append(inert(q.subject, limit=50, single_line=True) or "(no subject)", style="italic")
@@ -140,12 +141,12 @@ class QuarantineScreen(Screen):
 
         app = self.app
         try:
-            with app.desk.session() as s:
+            with self.ctx.desk.session() as s:
                 if op == "release":
-                    ref = quarantine.release(s, app.actor, qid, kind=kind or "inquiry", now=app.now(), config=app.config)
+                    ref = quarantine.release(s, self.ctx.actor, qid, kind=kind or "inquiry", now=self.ctx.now(), config=self.ctx.config)
                     text = f"released as {ref}"
                 else:
-                    quarantine.discard(s, app.actor, qid, now=app.now())
+                    quarantine.discard(s, self.ctx.actor, qid, now=self.ctx.now())
                     text = "discarded"
         except DeskError as exc:
             self.post_message(self.Done(str(exc), "error"))

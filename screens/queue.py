@@ -21,6 +21,7 @@ from app.queue_query import SORTS, VIEW_TITLES, VIEWS, QueueQuery
 from app.queue_source import QueueSource
 from app.unread import MailWatch
 from screens.bulk import TAG_BINDINGS, TaggedRows
+from app.screen_context import UsesContext
 from widgets.key_footer import KeyFooter
 from widgets.ticket_table import TicketTable
 
@@ -79,7 +80,7 @@ class QueueScreen(TaggedRows, Screen):
             yield Input(placeholder="reference, customer, email, subject or order number", id="queue-filter")
             yield Static("", id="queue-filter-count", markup=False)
         yield Static("", id="queue-tagged", markup=False)
-        yield TicketTable(self.app.now, at_risk_share=self.app.config.at_risk_share, id="queue-table")
+        yield TicketTable(self.ctx.now, at_risk_share=self.ctx.config.at_risk_share, id="queue-table")
         yield KeyFooter()
 
     @property
@@ -90,7 +91,7 @@ class QueueScreen(TaggedRows, Screen):
         self.query_one("#queue-filter-row").display = False
         self.query_one("#queue-tagged").display = False
         self.table.tagged = self.tagged
-        self.mail_watch = MailWatch(self.app.actor.id)
+        self.mail_watch = MailWatch(self.ctx.actor.id)
         if self.app.is_headless:  # a steady cursor keeps headless runs deterministic
             self.query_one(Input).cursor_blink = False
         self._render_bars()
@@ -110,18 +111,18 @@ class QueueScreen(TaggedRows, Screen):
 
     # -- query ---------------------------------------------------------------
     def current_query(self) -> QueueQuery:
-        cal = self.app.config.calendar
-        return QueueQuery(view=self.view, text=self.text, sort=self.sort, actor_id=self.app.actor.id,
-                          tz=cal.timezone, at_risk_share=self.app.config.at_risk_share)
+        cal = self.ctx.config.calendar
+        return QueueQuery(view=self.view, text=self.text, sort=self.sort, actor_id=self.ctx.actor.id,
+                          tz=cal.timezone, at_risk_share=self.ctx.config.at_risk_share)
 
     def _load(self, keep_cursor: bool = False) -> None:
         self.total = None if not keep_cursor else self.total
-        self.table.set_source(QueueSource(self.app.desk, self.current_query(), self.app.now), keep_cursor=keep_cursor)
+        self.table.set_source(QueueSource(self.ctx.desk, self.current_query(), self.ctx.now), keep_cursor=keep_cursor)
         self._render_bars()
 
     def _render_bars(self) -> None:
         total = "… tickets" if self.total is None else plural(self.total, "ticket")
-        actor = self.app.actor
+        actor = self.ctx.actor
         title = Text.assemble(("esimdesk", "bold"), f"  {actor.login} ({actor.role})  ·  ",
                               (VIEW_TITLES[self.view], "bold"), f"  ·  {total}  ·  sort: {self.sort}")
         if self.text:
@@ -210,7 +211,7 @@ class QueueScreen(TaggedRows, Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "refund_wizard":
-            return self.app.actor.can("refund_decide")
+            return self.ctx.actor.can("refund_decide")
         if action == "clear_filter":
             return bool(self.text) or self.query_one("#queue-filter-row").display
         return True
@@ -251,7 +252,7 @@ class QueueScreen(TaggedRows, Screen):
     @work(thread=True, exclusive=True, group="queue-poll")
     def _poll(self) -> None:
         mail = self.mail_watch
-        with self.app.desk.reader() as s:
+        with self.ctx.desk.reader() as s:
             changed = self.watcher.changed(s)
             # new mail changes the marker too (a reply event): look for it only then
             new_mail = mail.check(s) if mail is not None and (changed or mail.last is None) else []

@@ -31,8 +31,9 @@ from app.refunds import (
     REASONS, Step, StepResult, decision_from_steps, fact_prompt, milestones, parse_facts, rules_from_config, walk_steps,
 )
 from app.refunds.facts import FACT_NAMES, FACT_PROMPTS
-from app.refunds.policies import get_version
+from app.refunds.policies import default_policy, get_version
 from app.refunds.records import APPROVABLE
+from app.screen_context import UsesContext
 from app.untrusted import inert
 from widgets.policy_step import FindingTrail, PolicyStepView
 
@@ -42,7 +43,7 @@ CONFIRM_FIRST = ("i", "a", "n", "m", "c", "d", "r")
 NUMBER_FACTS = ("partial_amount",)
 
 
-class RefundWizardScreen(Screen):
+class RefundWizardScreen(UsesContext, Screen):
     """Walk one refund ticket's case through its policy, page by page."""
 
     CSS_PATH = "refund_wizard.tcss"
@@ -79,7 +80,7 @@ class RefundWizardScreen(Screen):
         super().__init__()
         self.reference = reference.strip().upper()
         self.view: refund_cases.CaseView | None = None
-        self.policy = "esimium"
+        self.policy = default_policy()  # until the case is read
         self.facts: dict[str, Any] = {}
         self.version: int | None = None
         self.steps: list[Step] = []
@@ -136,9 +137,9 @@ class RefundWizardScreen(Screen):
     def load(self) -> None:
         """Read the ticket, its case and facts (one indexed lookup)."""
         try:
-            with self.app.desk.reader() as s:
+            with self.ctx.desk.reader() as s:
                 self.view = refund_cases.load(s, self.reference)
-                self.sources = order_facts.fact_sources(s, self.view.ticket, self.app.now(), self.app.calendar.tz)
+                self.sources = order_facts.fact_sources(s, self.view.ticket, self.ctx.now(), self.ctx.calendar.tz)
         except DeskError as exc:
             self.view = None
             self.problem = str(exc)
@@ -159,7 +160,7 @@ class RefundWizardScreen(Screen):
         self.steps, self.results, self.problem = [], [], None
         try:
             f = parse_facts(self.facts)
-            pairs = walk_steps(self.policy, f, rules_from_config(getattr(self.app, "config", None)))
+            pairs = walk_steps(self.policy, f, rules_from_config(self.ctx.config))
         except InputError as exc:
             self.problem = str(exc)
             return
@@ -273,8 +274,8 @@ class RefundWizardScreen(Screen):
                 when = datetime.fromisoformat(value)
             except ValueError:
                 return value
-            local = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(self.app.calendar.tz)
-            fmt = "%d %b %H:%M" if local.year == self.app.now().astimezone(self.app.calendar.tz).year else "%d %b %Y %H:%M"
+            local = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(self.ctx.calendar.tz)
+            fmt = "%d %b %H:%M" if local.year == self.ctx.now().astimezone(self.ctx.calendar.tz).year else "%d %b %Y %H:%M"
             return local.strftime(fmt).lstrip("0")
         return str(value).replace("_", " ")
 
@@ -299,9 +300,9 @@ class RefundWizardScreen(Screen):
         if d["outcome"] not in APPROVABLE or float(d.get("max_refund") or 0) <= 0:
             return [], ""
         if case is not None and case.approved_at is not None:
-            return milestones(self.policy, case.approved_at, self.app.calendar, refund_method=d["refund_method"]), \
+            return milestones(self.policy, case.approved_at, self.ctx.calendar, refund_method=d["refund_method"]), \
                 f" (approved {case.approved_at.date().isoformat()})"
-        return milestones(self.policy, self.app.now(), self.app.calendar, refund_method=d["refund_method"]), \
+        return milestones(self.policy, self.ctx.now(), self.ctx.calendar, refund_method=d["refund_method"]), \
             " (if approved now)"
 
     def _actions(self, d: dict[str, Any]) -> list[tuple[str, str]]:
@@ -357,7 +358,7 @@ class RefundWizardScreen(Screen):
         """What has actually happened to the money (recorded instants, desk-local dates)."""
         if self.view is None:
             return []
-        c, cal = self.view.case, self.app.calendar
+        c, cal = self.view.case, self.ctx.calendar
         out = []
         for when, what in ((c.approved_at, "approved"), (c.initiated_at, "refund initiated"),
                            (c.completed_at, "completed")):
@@ -460,16 +461,16 @@ class RefundWizardScreen(Screen):
         from app.orders.lookup import needs_lookup, refresh_for_ticket
 
         app, ref = self.app, self.reference
-        cfg = app.config.orders
+        cfg = self.ctx.config.orders
         try:
             if not cfg.lookup:
                 if asked:
                     app.call_from_thread(self._after_lookup, "No order lookup is configured.", False)
                 return
-            if not asked and not needs_lookup(app.desk.engine, cfg, ref, app.now()):
+            if not asked and not needs_lookup(self.ctx.desk.engine, cfg, ref, self.ctx.now()):
                 return
             # on open it is the desk's own doing (no handler recorded); on request, the agent's
-            result = refresh_for_ticket(app.desk.engine, cfg, ref, now=app.now(), actor=app.actor.login if asked else None)
+            result = refresh_for_ticket(self.ctx.desk.engine, cfg, ref, now=self.ctx.now(), actor=self.ctx.actor.login if asked else None)
         except DeskError as exc:
             app.call_from_thread(self._after_lookup, str(exc), False)
             return
@@ -594,31 +595,31 @@ class RefundWizardScreen(Screen):
         def call(s, now) -> str:  # noqa: ANN001
             if key in ("s", "i"):
                 if overrides:
-                    order_facts.record_overrides(s, app.actor, ticket_id, overrides, now)
-                d = refund_cases.record_facts(s, app.actor, ref, facts, expected_version=v, now=now, cal=app.calendar,
-                                              config=app.config)
+                    order_facts.record_overrides(s, self.ctx.actor, ticket_id, overrides, now)
+                d = refund_cases.record_facts(s, self.ctx.actor, ref, facts, expected_version=v, now=now, cal=self.ctx.calendar,
+                                              config=self.ctx.config)
                 if key == "i":
-                    refund_cases.request_information(s, app.actor, ref, expected_version=None, now=now, config=app.config)
+                    refund_cases.request_information(s, self.ctx.actor, ref, expected_version=None, now=now, config=self.ctx.config)
                     return f"Saved: {labels.words(d['outcome'])}; information requested, review clock paused."
                 return f"Saved: {labels.words(d['outcome'])} ({', '.join(d['sections'])})."
             if key == "a":
-                ms = refund_cases.approve(s, app.actor, ref, expected_version=v, now=now, cal=app.calendar, config=app.config,
+                ms = refund_cases.approve(s, self.ctx.actor, ref, expected_version=v, now=now, cal=self.ctx.calendar, config=self.ctx.config,
                                           amount=amount, fee=fee)
                 due = ms[0].get("due_date") if ms else None
                 return f"Approved; initiation due {due or 'n/a'}; notice queued."
             if key == "n":
-                refund_cases.acknowledge(s, app.actor, ref, now=now, config=app.config, expected_version=v)
+                refund_cases.acknowledge(s, self.ctx.actor, ref, now=now, config=self.ctx.config, expected_version=v)
                 return "Acknowledgment sent; review clock running."
             if key == "m":
-                refund_cases.mark_initiated(s, app.actor, ref, expected_version=v, now=now, cal=app.calendar, config=app.config)
+                refund_cases.mark_initiated(s, self.ctx.actor, ref, expected_version=v, now=now, cal=self.ctx.calendar, config=self.ctx.config)
                 return "Refund initiated; notice queued."
             if key == "c":
-                refund_cases.complete(s, app.actor, ref, expected_version=v, now=now)
+                refund_cases.complete(s, self.ctx.actor, ref, expected_version=v, now=now)
                 return "Refund case completed and closed."
             if key == "d":
-                refund_cases.deny(s, app.actor, ref, expected_version=v, now=now, config=app.config, reason=deny_reason)
+                refund_cases.deny(s, self.ctx.actor, ref, expected_version=v, now=now, config=self.ctx.config, reason=deny_reason)
                 return "Denial sent; case closed."
-            refund_cases.refer(s, app.actor, ref, expected_version=v, now=now, config=app.config)
+            refund_cases.refer(s, self.ctx.actor, ref, expected_version=v, now=now, config=self.ctx.config)
             return "Referral sent; case closed."
 
         return call
@@ -645,7 +646,7 @@ class RefundWizardScreen(Screen):
 
         app = self.app
         try:
-            mails = mail_preview(app.desk, app.actor.login, self._call(key), app.now())
+            mails = mail_preview(self.ctx.desk, self.ctx.actor.login, self._call(key), self.ctx.now())
         except StaleTicket as exc:
             app.call_from_thread(self._after, str(exc), "error", True)
             return
@@ -679,8 +680,8 @@ class RefundWizardScreen(Screen):
         app = self.app
         call = self._call(key)
         try:
-            with app.desk.session() as s:
-                msg = call(s, app.now())
+            with self.ctx.desk.session() as s:
+                msg = call(s, self.ctx.now())
         except StaleTicket as exc:
             app.call_from_thread(self._after, str(exc), "error", True)
         except DeskError as exc:

@@ -20,6 +20,7 @@ from textual.widgets import Static
 
 from app import labels
 from app.errors import DeskError, StaleTicket
+from app.screen_context import UsesContext
 from app.ticket_view import DetailData, evidence_lines, load_detail  # noqa: F401 - the read model this screen shows
 from app.untrusted import inert
 from widgets.key_footer import KeyFooter
@@ -109,7 +110,7 @@ def _back_to_prompt() -> None:
     """Back from a preview: the prompt under it is still open with its text."""
 
 
-class TicketDetailScreen(Screen):
+class TicketDetailScreen(UsesContext, Screen):
     """One ticket, worked from the keyboard.
 
     The app keeps one instance for its life (installed, so popping it does not
@@ -168,10 +169,10 @@ class TicketDetailScreen(Screen):
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.app.config.calendar.timezone)
+        return ZoneInfo(self.ctx.config.calendar.timezone)
 
     def compose(self) -> ComposeResult:
-        yield TicketHeader(now=self.app.now, tz=self.tz, share=self.app.config.at_risk_share, id="detail-header")
+        yield TicketHeader(now=self.ctx.now, tz=self.tz, share=self.ctx.config.at_risk_share, id="detail-header")
         with Horizontal(id="detail-body"):
             yield Timeline(self.tz, id="detail-timeline")
             with VerticalScroll(id="detail-side"):
@@ -263,14 +264,14 @@ class TicketDetailScreen(Screen):
         self._leave()
 
     def _leave(self) -> None:
-        app, login = self.app, self.app.actor.login
+        app, login = self.app, self.ctx.actor.login
 
         def leave() -> None:
             from app.presence import heartbeat
 
             try:
-                with app.desk.session() as s:
-                    heartbeat(s, app.session_id, login, None, app.now())
+                with self.ctx.desk.session() as s:
+                    heartbeat(s, app.session_id, login, None, self.ctx.now())
             except Exception:  # noqa: BLE001 - presence is best effort on the way out
                 pass
 
@@ -297,8 +298,8 @@ class TicketDetailScreen(Screen):
     def load(self) -> None:
         gen, reference = self._gen, self.reference
         try:
-            with self.app.desk.reader() as s:
-                data = load_detail(s, reference, self.app.actor, self.app.config, ACTIONS)
+            with self.ctx.desk.reader() as s:
+                data = load_detail(s, reference, self.ctx.actor, self.ctx.config, ACTIONS)
         except DeskError as exc:
             self.post_message(self.Loaded(None, str(exc), gen))
             return
@@ -346,7 +347,7 @@ class TicketDetailScreen(Screen):
         self.refresh_bindings()
 
     def _key_of(self, action_id: str, default: str) -> str:
-        keys = self.app.config.keys.get(action_id)
+        keys = self.ctx.config.keys.get(action_id)
         return (keys or default).split(",")[0]
 
     def _section(self, selector: str, title: str, lines: list[str]) -> None:
@@ -364,7 +365,7 @@ class TicketDetailScreen(Screen):
         app = self.app
         gen, data, reference = self._gen, self.data, self.reference
         if data is None:
-            with app.desk.reader() as s:
+            with self.ctx.desk.reader() as s:
                 from app import tickets
 
                 try:
@@ -373,10 +374,10 @@ class TicketDetailScreen(Screen):
                     return
         else:
             tid = data.ticket.id
-        with app.desk.session() as s:
-            heartbeat(s, app.session_id, app.actor.login, tid, app.now())
-            mark_seen(s, app.actor.id, tid, app.now())  # its customer mail is no longer new to this person
-            others = [o for o in who_else(s, tid, app.session_id, app.now()) if o]
+        with self.ctx.desk.session() as s:
+            heartbeat(s, app.session_id, self.ctx.actor.login, tid, self.ctx.now())
+            mark_seen(s, self.ctx.actor.id, tid, self.ctx.now())  # its customer mail is no longer new to this person
+            others = [o for o in who_else(s, tid, app.session_id, self.ctx.now()) if o]
         self.post_message(self.Presence(others, gen))
 
     def on_ticket_detail_screen_presence(self, message: Presence) -> None:
@@ -396,7 +397,7 @@ class TicketDetailScreen(Screen):
             return
         from app.tickets import version_of
 
-        with self.app.desk.reader() as s:
+        with self.ctx.desk.reader() as s:
             row = version_of(s, data.ticket.id)
         if row is not None and row[0] != data.ticket.version:
             self.post_message(self.Moved(row[0], row[1], gen))
@@ -404,7 +405,7 @@ class TicketDetailScreen(Screen):
     def on_ticket_detail_screen_moved(self, message: Moved) -> None:
         if message.gen != self._gen or self.data is None or message.version == self.data.ticket.version or self.busy:
             return
-        if message.by and message.by != self.app.actor.login:
+        if message.by and message.by != self.ctx.actor.login:
             self.notify(f"{self.reference} was just changed by {message.by}; reloaded", severity="warning")
         self.data.ticket.version = message.version
         self.load()
@@ -588,7 +589,7 @@ class TicketDetailScreen(Screen):
 
         screen.on_value, screen.on_reload, self._asking = then, self.load, screen
         if isinstance(screen, (TextPrompt, ReplyPrompt)) and self.data is not None:
-            screen.draft = DraftKey(self.data.ticket.id, self.app.actor.id, kind)
+            screen.draft = DraftKey(self.data.ticket.id, self.ctx.actor.id, kind)
         self.app.push_screen(screen)
 
     # -- preview and confirm, then run ---------------------------------------------
@@ -606,9 +607,9 @@ class TicketDetailScreen(Screen):
 
         app = self.app
         try:
-            now = app.now()
+            now = self.ctx.now()
             kw = self._service_kw(now)
-            mails = mail_preview(app.desk, app.actor.login, lambda s, now: call(wf, s, now, **kw), now)
+            mails = mail_preview(self.ctx.desk, self.ctx.actor.login, lambda s, now: call(wf, s, now, **kw), now)
         except StaleTicket as exc:  # a colleague changed it: say who, reload; the open prompt keeps the text
             self.post_message(self.Done(str(exc), "warning", True, gen=self._gen))
             return
@@ -651,13 +652,13 @@ class TicketDetailScreen(Screen):
 
         app, gen, reference, data = self.app, self._gen, self.reference, self.data
         try:
-            with app.desk.session() as s:
-                out = recall_latest(s, app.actor, reference, now=app.now())
+            with self.ctx.desk.session() as s:
+                out = recall_latest(s, self.ctx.actor, reference, now=self.ctx.now())
         except DeskError as exc:
             self.post_message(self.Done(str(exc), "warning", False, gen=gen))
             return
         try:  # the taken-back text is the reply draft now: escape or a lost connection keeps it
-            DraftStore(app.desk).save(DraftKey(data.ticket.id, app.actor.id, "reply"), out.body, app.now())
+            DraftStore(self.ctx.desk).save(DraftKey(data.ticket.id, self.ctx.actor.id, "reply"), out.body, self.ctx.now())
         except Exception:  # noqa: BLE001 - the text still comes back in the prompt
             pass
         app.call_from_thread(self._recalled, out)
@@ -676,15 +677,15 @@ class TicketDetailScreen(Screen):
                               resend, "reply")
 
     def _escalate(self, wf, s, now, reason: str):
-        out = wf.create_escalation(s, self.reference, received_at=now, reason=reason, actor=self.app.actor,
-                                   config=self.app.config, now=now, expected_version=self.data.ticket.version)
+        out = wf.create_escalation(s, self.reference, received_at=now, reason=reason, actor=self.ctx.actor,
+                                   config=self.ctx.config, now=now, expected_version=self.data.ticket.version)
         if not out.created:
             raise DeskError(out.reason or "escalation refused")
         return out
 
     def _service_kw(self, now) -> dict:  # noqa: ANN001
-        return {"a": (self.app.actor, self.reference),
-                "k": {"expected_version": self.data.ticket.version, "now": now, "config": self.app.config}}
+        return {"a": (self.ctx.actor, self.reference),
+                "k": {"expected_version": self.data.ticket.version, "now": now, "config": self.ctx.config}}
 
     @work(thread=True, exclusive=True, group="detail-action")
     def run_service(self, done: str, call: Callable, held: bool = False) -> None:
@@ -695,16 +696,16 @@ class TicketDetailScreen(Screen):
         gen, reference = self._gen, self.reference
         self.busy = True
         try:
-            now = app.now()
+            now = self.ctx.now()
             kw = self._service_kw(now)
-            with app.desk.session() as s:
+            with self.ctx.desk.session() as s:
                 call(wf, s, now, **kw)
         except StaleTicket as exc:
             self.post_message(self.Done(str(exc), "warning", True, gen=gen))
         except DeskError as exc:
             self.post_message(self.Done(str(exc), "error", False, gen=gen))
         else:
-            hold = f"; u takes it back within {app.config.outbox_hold_seconds:.0f} s" if held else ""
+            hold = f"; u takes it back within {self.ctx.config.outbox_hold_seconds:.0f} s" if held else ""
             self.post_message(self.Done(f"{reference}: {done}{hold}", "information", True, gen=gen))
         finally:
             self.busy = False

@@ -24,7 +24,7 @@ def desk(tmp_path):
         c = Customer(name="Mari Maasikas", email="mari@example.com", created_at=at(1))
         s.add(c)
         s.flush()
-        o = Order(number="ORD-1234567890-ABCD", customer_id=c.id, purchased_at=at(10), amount=Decimal("19.90"),
+        o = Order(number="ORD-1234567890-ABCD", customer_id=c.id, brand="esimium", purchased_at=at(10), amount=Decimal("19.90"),
                   currency="EUR", plan="Europe 5 GB", delivered_at=at(10, 10), installed=True, activated=True,
                   data_used_mb=812.5)
         s.add(o)

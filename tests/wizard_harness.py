@@ -1,6 +1,6 @@
 """A tiny App hosting the refund wizard (until app/console.py provides one):
-it carries the attributes the screen uses (.desk, .actor, .config, .now,
-.calendar)."""
+it carries the ScreenContext the screen reads (app/screen_context.py), and
+.desk, .actor, .config, .now, .calendar as the console does."""
 from __future__ import annotations
 
 import json
@@ -13,16 +13,16 @@ from app.business_calendar import BusinessCalendar
 from app.config import DeskConfig
 from app.identity import Actor
 from app.refunds import parse_facts
+from app.screen_context import ContextHolder, ScreenContext
 from models import RefundCase
 from refund_case_helpers import add_refund_ticket
 from screens.refund_wizard import RefundWizardScreen
 
 
-class WizardApp(App):
+class WizardApp(ContextHolder, App):
     def __init__(self, desk, actor: Actor, reference: str, now: Callable[[], datetime], calendar: BusinessCalendar) -> None:
         super().__init__()
-        self.desk, self.actor, self.config = desk, actor, DeskConfig()
-        self.now, self.calendar = now, calendar
+        self.context = ScreenContext(desk, actor, DeskConfig(), now, calendar)
         self.reference = reference
 
     def on_mount(self) -> None:

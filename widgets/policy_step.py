@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from app.refunds import Step, StepResult, fact_prompt
+from app.refunds.policies import method_words
 
 OUTCOME_LABEL = {
     "full_refund": "FULL REFUND", "partial_refund": "PARTIAL REFUND", "replacement": "REPLACEMENT eSIM",
@@ -27,10 +28,6 @@ OUTCOME_STYLE = {
     "denied": "bold red",
 }
 _CSS = Path(__file__).with_suffix(".tcss").read_text(encoding="utf-8")
-METHOD_LABEL = {
-    "original_payment": "to the original payment method", "airmoney": "as Airmoney",
-    "credit_points_or_credit_note": "as credit points or a credit note", "none": "nothing refundable",
-}
 
 
 def _fmt_value(v: Any) -> str:
@@ -118,7 +115,8 @@ def decision_text(decision: dict[str, Any], *, section_titles: dict[str, str], t
         t.append(section_titles.get(s, "") + "\n")
     t.append("\nRefund  ", style="bold")
     if float(decision.get("max_refund") or 0) > 0:
-        t.append(f"up to {float(decision['max_refund']):.2f} {decision['currency']} {METHOD_LABEL.get(decision['refund_method'], '')}")
+        words = method_words(decision, decision["refund_method"])  # the policy file's words for the method
+        t.append(f"up to {float(decision['max_refund']):.2f} {decision['currency']} {words.label if words else ''}")
     else:
         t.append("no money refunded", style="dim")
     if decision.get("store_credit_min"):

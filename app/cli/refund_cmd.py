@@ -1,7 +1,7 @@
 """`esimdesk refund`: decide a refund case from a facts file; write a chargeback
 evidence pack.
 
-    esimdesk refund decide --policy {esimium|airalo} --facts FILE|-
+    esimdesk refund decide --policy POLICY --facts FILE|-   (a policy file's id: esimium, airalo, ...)
     esimdesk refund decide --order ORDER [--reason R] [--facts FILE|-]
     esimdesk refund evidence REF [--out PATH] [--format md|pdf]
     esimdesk refund acknowledge REF [--version N]
@@ -20,7 +20,20 @@ import sys
 from app.cli.output import emit_json
 from app.errors import InputError
 
-POLICIES = ("esimium", "airalo")
+
+class _PolicyIds:
+    """argparse `choices` read from the policy files when first asked (building
+    the parser, with metavar set, loads none: every command starts quickly)."""
+
+    def __contains__(self, value: object) -> bool:
+        from app.refunds.policies import policy_ids
+
+        return value in policy_ids()
+
+    def __iter__(self):
+        from app.refunds.policies import policy_choices
+
+        return iter(policy_choices())
 
 
 def register(sub) -> None:
@@ -29,7 +42,8 @@ def register(sub) -> None:
     rsub.required = True
 
     dec = rsub.add_parser("decide", help="decide a refund case from a facts JSON file (prints the decision as JSON)")
-    dec.add_argument("--policy", choices=POLICIES, help="the refund policy (with --facts)")
+    dec.add_argument("--policy", choices=_PolicyIds(), metavar="POLICY",
+                     help="the refund policy: a policy file's id, e.g. esimium or airalo (with --facts)")
     dec.add_argument("--facts", metavar="FILE", help="facts JSON file, or '-' for stdin")
     dec.add_argument("--order", metavar="ORDER", help="decide from the stored order (policy and facts from it)")
     dec.add_argument("--reason", metavar="R", help="with --order: the customer's stated reason")

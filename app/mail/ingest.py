@@ -71,15 +71,6 @@ def _utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def _config(desk) -> DeskConfig:  # noqa: ANN001
-    cfg = getattr(desk, "config", None)
-    if isinstance(cfg, DeskConfig):
-        return cfg
-    from app.config import load_config
-
-    return load_config()
-
-
 def ingest_paths(
     desk,  # noqa: ANN001  app.db.Desk
     paths: Iterable[str | Path],
@@ -93,7 +84,7 @@ def ingest_paths(
     InputError before anything is read when a PATH cannot be read at all.
     `on_item(item, raw_message)` is called after each message's transaction."""
     checked = sources.check_paths([Path(p) for p in paths])
-    config = config or _config(desk)
+    config = config or DeskConfig()  # the caller's config (the CLI loads it), else the built-in defaults
     summary = Summary()
     messages = (rm for path, kind in checked for rm in sources.iter_messages(path, kind))
     with desk.batch() as transaction:
@@ -116,7 +107,7 @@ def ingest_raw(
     parsed ahead, else it is parsed here; `transaction`: from
     `Desk.batch`, else a session of its own)."""
     now = _utc(now or datetime.now(UTC))
-    config = config or _config(desk)
+    config = config or DeskConfig()  # the caller's config, else the built-in defaults (never a file)
     transaction = transaction or desk.session
     if parsed is None:
         parsed = parse_outcome(rm.raw)

@@ -179,10 +179,7 @@ def release(
     if kind not in RELEASE_KINDS:
         raise InputError(f"cannot release as {kind!r} (one of {', '.join(RELEASE_KINDS)})")
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    if config is None:
-        from app.config import load_config
-
-        config = load_config()
+    config = config or DeskConfig()  # the caller's config, else the built-in defaults (never a file)
     q = _get(session, quarantine_id, lock=True)
     _held(q)
     parsed = lenient_parse(q.raw, max_bytes=config.mail.max_message_bytes)

@@ -19,6 +19,7 @@ from app.mail.parse import ParsedMessage
 from app.mail.route import find_order_number
 from app.prepared import Prepared
 from app.references import next_reference
+from app.refunds.policies import default_policy
 from app.sla_clocks import clock_due
 from app.workflow import intake as wf_intake
 from app.workflow.escalations import create_escalation
@@ -67,6 +68,7 @@ def new_refund(
     cal = desk_calendar(config)
     order = _FIND_ORDER.first(session, {"number": order_number}) if order_number else None
     order_id, number, brand = order if order is not None else (None, None, None)
+    policy = brand or default_policy()  # no known order: the policy file that says "default"
     customer_id = wf_intake.customer_id_for(session, email=parsed.from_addr, name=parsed.from_name, phone=None, now=now)
     values = dict(
         reference=next_reference(session, TicketKind.REFUND, cal.local_date(received).year),
@@ -74,7 +76,7 @@ def new_refund(
         status=TicketStatus.SUBMITTED.value,
         subject=(parsed.subject or "Refund Request").strip()[:500],
         description=parsed.body,
-        brand=brand or "esimium",
+        brand=policy,
         customer_id=customer_id,
         order_id=order_id,
         order_number=order_number or None,
@@ -87,7 +89,7 @@ def new_refund(
     )
     t = wf_intake.store_new(session, values, None, None, now, source="email", order=number,
                             order_given=order_number)
-    _INSERT_CASE.run(session, {"ticket_id": t.id, "policy": brand or "esimium"})
+    _INSERT_CASE.run(session, {"ticket_id": t.id, "policy": policy})
     return t
 
 
@@ -153,5 +155,5 @@ def _link_order_from_reply(session: Session, logged: ReplyLogged, row: dict, now
         t.info_needed = None
     case = session.scalars(select(RefundCase).where(RefundCase.ticket_id == t.id)).first()
     if case is not None and case.decision is None:
-        case.policy = order.brand or "esimium"
+        case.policy = order.brand
     history.record(session, t.id, None, "order_linked", now, t.status, t.status, order=order.number, message_id=logged.message_id)

@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.refunds.facts import CUSTOMER_TYPES, PAYMENT_METHODS
-
-POLICIES: tuple[str, ...] = ("esimium", "airalo")
+from app.refunds.policies import policy_choices
 FIELDS: tuple[str, ...] = (
     "order_number", "policy", "customer_email", "customer_name", "purchase_at", "amount_paid", "currency",
     "payment_method", "customer_type", "quantity", "product", "delivered_at", "installed", "activated",
@@ -156,7 +155,7 @@ def _currency(v: Any) -> str:
 # field -> its check (one dict lookup a field: this runs 18 times a row on the import's hot path)
 _CHECKS: dict[str, Any] = {
     "order_number": _order_number,
-    "policy": lambda v: _enum(v, POLICIES),
+    "policy": lambda v: _enum(v, policy_choices()),  # the policy files (app/data/policies)
     "customer_email": _email,
     "customer_name": lambda v: _text(v, "customer_name"),
     "purchase_at": _datetime,

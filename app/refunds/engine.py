@@ -16,12 +16,6 @@ from app.refunds.policies import PolicyVersion, Step, get_version, version_for
 from app.refunds.predicates import PREDICATES, Answer, NeedFacts, method_sections, refund_method_for, refund_parts
 from app.refunds.rules import DEFAULT_RULES, Rules
 
-METHOD_TEXT = {
-    "original_payment": "to your original payment method",
-    "airmoney": "as Airmoney to your Airalo account",
-    "credit_points_or_credit_note": "as Airalo credit points or a credit note",
-    "none": "",
-}
 REFUNDING = ("full_refund", "partial_refund", "case_by_case", "investigate")
 # what each fact means to the customer, for a needs_info explanation
 ASK = {
@@ -183,7 +177,7 @@ def decision_from_steps(policy_id: str, facts: Facts | dict, results: list[StepR
 
     cite(lead.get("cite", [last.section]))
     if method != "none":
-        cite(method_sections(pv.refund_method_rule, f))
+        cite(method_sections(pv.refund_method_rule, f, {m: list(w.sections) for m, w in pv.methods.items()}))
     for r in results[:-1]:  # noted findings (chargeback, compatibility) come after
         if r.lead.get("note"):
             cite(r.lead.get("cite", [r.section]))
@@ -192,7 +186,7 @@ def decision_from_steps(policy_id: str, facts: Facts | dict, results: list[StepR
         "amount": _money(max_refund if max_refund else f.amount_paid),
         "credit": _money(f.amount_paid),
         "currency": f.currency,
-        "method_text": _method_text(parts) if parts else METHOD_TEXT[method],
+        "method_text": _method_text(pv, parts) if parts else "",
     }
     explanation = lead.get("explanation", "")
     if outcome == "needs_info" and not explanation:
@@ -224,7 +218,7 @@ def decision_from_steps(policy_id: str, facts: Facts | dict, results: list[StepR
         "refund_parts": [{"method": p["method"], "amount": _num(p["amount"])} for p in parts],
         # the customer's choice of method (airalo 6.1.13), as recorded; null: not stated
         "refund_choice": f.refund_to,
-        "refund_choice_note": _choice_note(f, method),
+        "refund_choice_note": _choice_note(pv, f, method),
         # what must be recorded before money may move (the service refuses approval until then)
         "waits_for": lead.get("waits_for") if outcome not in ("denied", "refer", "needs_info") else None,
         "chargeback_pending": bool(f.chargeback_filed and f.chargeback_outcome is None),
@@ -234,21 +228,24 @@ def decision_from_steps(policy_id: str, facts: Facts | dict, results: list[StepR
     return decision
 
 
-def _choice_note(f: Facts, method: str) -> str | None:
-    """Why the money does not go where the customer chose (airalo 6.1.12.1.7, 6.1.13.1)."""
+def _choice_note(pv: PolicyVersion, f: Facts, method: str) -> str | None:
+    """Why the money does not go where the customer chose (the method's
+    `choice_note` in the policy file: airalo 6.1.12.1.7, 6.1.13.1)."""
     if f.refund_to is None or method in ("none", f.refund_to):
         return None
-    if method == "airmoney":
-        return "Purchases paid with Airmoney are refunded as Airmoney (6.1.12.1.7), whatever the customer chose."
-    if method == "credit_points_or_credit_note":
-        return "Business users are refunded in credit points or a credit note (6.1.13.1), whatever the customer chose."
-    return None
+    words = pv.method_words(method)
+    return words.choice_note if words else None
 
 
-def _method_text(parts: list[dict[str, Any]]) -> str:
+def _method_text(pv: PolicyVersion, parts: list[dict[str, Any]]) -> str:
+    """Where the money goes, in the policy file's words for each method."""
+    def said(method: str) -> str:
+        words = pv.method_words(method)
+        return words.decision if words else ""
+
     if len(parts) == 1:
-        return METHOD_TEXT[parts[0]["method"]]
-    return "(" + " and ".join(f"{_money(p['amount'])} {METHOD_TEXT[p['method']]}" for p in parts) + ")"
+        return said(parts[0]["method"])
+    return "(" + " and ".join(f"{_money(p['amount'])} {said(p['method'])}" for p in parts) + ")"
 
 
 def decide(policy_id: str, facts: Facts | dict, rules: Rules | None = None) -> dict[str, Any]:

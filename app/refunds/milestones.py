@@ -6,75 +6,65 @@ from datetime import datetime
 from typing import Any
 
 from app.errors import InputError
-from app.refunds.policies import versions
-
-# (name, business days from approval: earliest, latest, section). esimium 5.1:
-# initiation 1-2 bd; processor 3-5 bd after; in the account 7-15 bd in total.
-_ESIMIUM = (
-    ("initiated", 1, 2, "5.1"),
-    ("sent_to_processor_done", 1 + 3, 2 + 5, "5.1"),
-    ("in_account", 7, 15, "5.1"),
-)
+from app.refunds.policies import MilestoneSpec, get_version, method_words
 
 
 def milestones(policy_id: str, approved_at: datetime, cal: Any, refund_method: str | None = None) -> list[dict[str, Any]]:
     """Expected milestones of an approved refund, dated with the business
-    calendar `cal` (app.business_calendar.BusinessCalendar).
+    calendar `cal` (app.business_calendar.BusinessCalendar), as the policy
+    file lists them for the refund method (its "milestones").
 
     Each item: name, earliest_date, due_date (local dates, ISO), expected_at
     (the deadline instant: end of the due day in the desk's timezone),
-    source_section, label."""
+    source_section, label, promise (the notice's words for the period)."""
     if approved_at.tzinfo is None or approved_at.utcoffset() is None:
         raise InputError("approved_at must carry a timezone")
-    versions(policy_id)  # unknown policy -> InputError
-    out: list[dict[str, Any]] = []
-    if policy_id == "esimium":
-        labels = {
-            "initiated": "Refund initiated (1-2 business days after approval)",
-            "sent_to_processor_done": "Payment processor done (3-5 business days after initiation)",
-            "in_account": "Funds in the customer's account (7-15 business days after approval)",
-        }
-        for name, lo, hi, sec in _ESIMIUM:
-            due = cal.add_business_days(approved_at, hi)
-            out.append({
-                "name": name, "label": labels[name],
-                "earliest_date": cal.add_business_days(approved_at, lo).isoformat(),
-                "due_date": due.isoformat(), "expected_at": cal.due_at(approved_at, hi).isoformat(),
-                "source_section": sec,
-            })
+    pv = get_version(policy_id)  # unknown policy -> InputError
+    return [_dated(m, approved_at, cal) for m in pv.milestones_for(refund_method)]
+
+
+def _dated(m: MilestoneSpec, approved_at: datetime, cal: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": m.name, "label": m.label, "earliest_date": None, "due_date": None,
+                           "expected_at": None, "source_section": m.section, "promise": m.promise}
+    if m.due is None or m.earliest is None:
         return out
-    if policy_id == "airalo":
-        if refund_method in ("airmoney", "credit_points_or_credit_note"):
-            what = "Airmoney credited to the account" if refund_method == "airmoney" else "Credit points or credit note issued"
-            sec = "6.1.12.1.7" if refund_method == "airmoney" else "6.1.13.1"
-            return [{"name": "credited", "label": what + " after processing (no stated period)",
-                     "earliest_date": None, "due_date": None, "expected_at": None, "source_section": sec}]
-        end = cal.add_calendar_days(approved_at, 30)
-        return [{"name": "in_account", "label": "Refund in the bank account (up to 30 days, depending on the bank)",
-                 "earliest_date": cal.local_date(approved_at).isoformat(), "due_date": cal.local_date(end).isoformat(),
-                 "expected_at": end.isoformat(), "source_section": "6.1.13"}]
-    raise InputError(f"no milestones defined for policy {policy_id!r}")  # pragma: no cover
+    if m.unit == "business_days":
+        earliest, due = cal.add_business_days(approved_at, m.earliest), cal.add_business_days(approved_at, m.due)
+    else:  # calendar days, counted in the desk's time zone
+        earliest = cal.local_date(cal.add_calendar_days(approved_at, m.earliest))
+        due = cal.local_date(cal.add_calendar_days(approved_at, m.due))
+    out.update(earliest_date=earliest.isoformat(), due_date=due.isoformat(),
+               expected_at=cal.end_of_local_day(due).isoformat())
+    return out
+
+
+def in_account_due(cal: Any, policy_id: str, approved_at: datetime) -> datetime:
+    """When the money should be in the customer's account: the policy's
+    "in_account" milestone (esimium 5.1: 15 business days; airalo 6.1.13: up
+    to 30 days, also for Airmoney and credit points, for which the terms name
+    no period)."""
+    (m,) = (m for m in get_version(policy_id).milestones_for(None) if m.name == "in_account")
+    return datetime.fromisoformat(_dated(m, approved_at, cal)["expected_at"])
 
 
 def _fmt_money(decision: dict[str, Any]) -> str:
     return f"{float(decision.get('max_refund') or 0):.2f} {decision.get('currency', '')}".strip()
 
 
-_METHOD = {
-    "original_payment": "your original payment method",
-    "airmoney": "your Airalo account as Airmoney",
-    "credit_points_or_credit_note": "your account as Airalo credit points or a credit note",
-}
+def _notice_words(decision: dict[str, Any], method: str | None) -> str | None:
+    words = method_words(decision, method)
+    return words.notice if words else None
 
 
 def _amount_line(decision: dict[str, Any]) -> str:
-    """Amount and method; a combined payment's parts each to their own method."""
+    """Amount and method (the policy file's words); a combined payment's parts
+    each to their own method."""
     cur = decision.get("currency", "")
-    parts = [p for p in decision.get("refund_parts") or [] if p.get("method") in _METHOD]
+    parts = [(p, said) for p in decision.get("refund_parts") or [] if (said := _notice_words(decision, p.get("method")))]
     if len(parts) > 1:
-        each = " and ".join(f"{float(p['amount']):.2f} {cur} to {_METHOD[p['method']]}" for p in parts)
+        each = " and ".join(f"{float(p['amount']):.2f} {cur} to {said}" for p, said in parts)
         return f"Amount: {_fmt_money(decision)}: {each}"
-    method = _METHOD.get(decision.get("refund_method", ""), _METHOD["original_payment"])
+    method = _notice_words(decision, decision.get("refund_method")) or _notice_words(decision, "original_payment")
     return f"Amount: {_fmt_money(decision)}, to {method}"
 
 
@@ -102,7 +92,7 @@ def notice_text(kind: str, decision: dict[str, Any], milestone_list: list[dict[s
             lines.append(fee)
         if "initiated" in by_name:
             m = by_name["initiated"]
-            lines.append(f"We will initiate the refund by {m['due_date']} (within 1-2 business days of approval).")
+            lines.append(f"We will initiate the refund by {m['due_date']} ({m['promise']}).")
         if "in_account" in by_name and by_name["in_account"].get("due_date"):
             lines.append(f"You should see it in your account by {by_name['in_account']['due_date']}, depending on your bank.")
         if "credited" in by_name:

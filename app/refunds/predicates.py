@@ -365,12 +365,19 @@ def always(f: Facts, rules: Rules) -> str:
 
 
 # -- refund method ------------------------------------------------------------
+# the methods each rule can pay to (a policy file words every one of them)
+RULE_METHODS: dict[str, tuple[str, ...]] = {
+    "original_payment": ("original_payment",),
+    "digital_currencies": ("original_payment", "airmoney", "credit_points_or_credit_note"),
+}
+
+
 def refund_method_for(rule: str, f: Facts) -> str:
     """Where the money goes, by the policy's rule name in its data file (the
     main part; see refund_parts for a combined payment)."""
     if rule == "original_payment":  # esimium 5.2
         return "original_payment"
-    if rule == "airalo":  # 6.1.13, 6.1.12.1.7, 6.1.13.1
+    if rule == "digital_currencies":  # airalo 6.1.13, 6.1.12.1.7, 6.1.13.1
         if f.customer_type == "business" or f.payment_method == "credit_points":
             return "credit_points_or_credit_note"
         if f.payment_method in ("airmoney", "airmoney_promo"):
@@ -387,16 +394,19 @@ def refund_parts(rule: str, f: Facts, amount: float) -> list[dict[str, Any]]:
     what each method paid; otherwise one part."""
     method = refund_method_for(rule, f)
     am = f.airmoney_amount or 0
-    if rule == "airalo" and method == "original_payment" and 0 < am < f.amount_paid and amount > 0:
+    if rule == "digital_currencies" and method == "original_payment" and 0 < am < f.amount_paid and amount > 0:
         air = round(amount * am / f.amount_paid, 2)
         return [{"method": "original_payment", "amount": round(amount - air, 2)}, {"method": "airmoney", "amount": air}]
     return [{"method": method, "amount": amount}]
 
 
-def method_sections(rule: str, f: Facts) -> list[str]:
+def method_sections(rule: str, f: Facts, said: dict[str, list[str]] | None = None) -> list[str]:
+    """The sections cited for where the money goes: `said` maps a method to
+    the sections its policy file names for it (the "original_payment" rule
+    cites those; the airalo rule's sections depend on how it was paid)."""
     method = refund_method_for(rule, f)
     if rule == "original_payment":
-        return ["5.2"]
+        return list((said or {}).get(method, ()))
     if method == "credit_points_or_credit_note":
         return ["6.1.13.1"]
     if method == "airmoney":

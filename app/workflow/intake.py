@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from app import history
 from app.business_calendar import desk_calendar
-from app.config import DeskConfig, load_config
+from app.config import DeskConfig
 from app.errors import InputError
 from app.identity import Actor
 from app.prepared import Prepared
@@ -212,7 +212,7 @@ def log_complaint(
         if actor is None:
             raise InputError("a complaint logged from the console needs the acting staff member")
         actor.require("work_tickets", "log complaints")
-    config = config or load_config()
+    config = config or DeskConfig()  # the caller's config, else the built-in defaults (never a file)
     cal = desk_calendar(config)
     if message is not None and source == "email":
         email = email or message.from_addr
@@ -292,7 +292,7 @@ def log_inquiry(
             raise
         region_v = None
     customer_id = customer_id_for(session, email=email, name=name, phone=phone, now=now)
-    cal = desk_calendar(config or load_config())
+    cal = desk_calendar(config or DeskConfig())
     values = dict(
         reference=next_reference(session, TicketKind.INQUIRY, cal.local_date(received_at).year),
         kind=TicketKind.INQUIRY.value,

@@ -144,10 +144,8 @@ def log_customer_reply(session: Session, reference: str, row: dict, *, now: date
                                            "created_at": row.get("created_at") or now})
     history.record(session, tid, None, "reply", now, status, status, message_id=mid, inbound=True)
     if paused and status != TicketStatus.CLOSED.value:
-        from app.config import load_config
-
         t = tickets.lock(session, ref)
-        waiting.resume(session, t, now, desk_calendar(config or load_config()))
+        waiting.resume(session, t, now, desk_calendar(config or DeskConfig()))
         finish(t, None, now)
     else:
         _TOUCH.run(session, {"tid": tid, "now": now})
