@@ -21,7 +21,6 @@ from app.queue_query import SORTS, VIEW_TITLES, VIEWS, QueueQuery
 from app.queue_source import QueueSource
 from app.unread import MailWatch
 from screens.bulk import TAG_BINDINGS, TaggedRows
-from app.screen_context import UsesContext
 from widgets.key_footer import KeyFooter
 from widgets.ticket_table import TicketTable
 
