@@ -10,13 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from app.change_marker import POLL_SECONDS, Watcher
 from app.labels import plural
 from app.queue_query import SORTS, VIEW_TITLES, VIEWS, QueueQuery
 from app.queue_source import QueueSource
+from widgets.kept_screen import KeptScreen
 from widgets.key_footer import KeyFooter
 from widgets.ticket_table import TicketTable
 
@@ -25,7 +25,7 @@ SHORT_TITLES = {"my": "Mine", "unassigned": "Unassig.", "due_today": "Today", "a
                 "escalations": "Esc", "refunds": "Refund", "out_of_scope": "OOS", "all": "All"}
 
 
-class QueueScreen(Screen):
+class QueueScreen(KeptScreen):
     """Tickets in view order; enter opens one."""
 
     CSS_PATH = "queue.tcss"
@@ -83,7 +83,7 @@ class QueueScreen(Screen):
     def on_screen_resume(self) -> None:
         # no reload here: the change-marker poll refreshes the rows only if something changed
         self._poll()
-        if not self.query_one(Input).has_focus:
+        if self.focused is None:  # focus() repaints even the focused table: a second frame on every back
             self.table.focus()
 
     # -- query ---------------------------------------------------------------
