@@ -18,6 +18,7 @@ from app.queue_query import SORTS, VIEW_TITLES, VIEWS, QueueQuery
 from app.queue_source import QueueSource
 from widgets.kept_screen import KeptScreen
 from widgets.key_footer import KeyFooter
+from widgets.one_line import update_line
 from widgets.ticket_table import TicketTable
 
 
@@ -73,6 +74,7 @@ class QueueScreen(KeptScreen):
         if self.app.is_headless:  # a steady cursor keeps headless runs deterministic
             self.query_one(Input).cursor_blink = False
         self._render_bars()
+        self.watch(self.query_one(Input), "value", self._filter_changed, init=False)
         self.table.focus()
         self._load()
         self.set_interval(POLL_SECONDS, self._poll)
@@ -104,7 +106,7 @@ class QueueScreen(KeptScreen):
                               (VIEW_TITLES[self.view], "bold"), f"  ·  {total}  ·  sort: {self.sort}")
         if self.text:
             title.append(f"  ·  filter: {self.text}")
-        self.query_one("#queue-title", Static).update(title)
+        update_line(self.query_one("#queue-title", Static), title)
         views = Text()
         # the current view in reverse video: unmistakable in every theme (the screen's
         # component-class rule alone did not reach the strip)
@@ -118,7 +120,7 @@ class QueueScreen(KeptScreen):
             style = cur if view == self.view else normal
             views.append(f" {i}", style=style + key)
             views.append(f" {name} ", style=style)
-        self.query_one("#queue-views", Static).update(views)
+        update_line(self.query_one("#queue-views", Static), views)
 
     @on(TicketTable.Counted)
     def _counted(self, message: TicketTable.Counted) -> None:
@@ -171,7 +173,7 @@ class QueueScreen(KeptScreen):
         else:
             then = "enter: first" if self.query_one(Input).has_focus else "enter opens · esc clears"
             words = f"{self.total:,} match{'es' if self.total != 1 else ''} · {then}"
-        self.query_one("#queue-filter-count", Static).update(words)
+        update_line(self.query_one("#queue-filter-count", Static), words, auto_width=True)
 
     def on_descendant_focus(self) -> None:
         if self.query_one("#queue-filter-row").display:
@@ -191,9 +193,10 @@ class QueueScreen(KeptScreen):
             return bool(self.text) or self.query_one("#queue-filter-row").display
         return True
 
-    @on(Input.Changed, "#queue-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.text = event.value
+    def _filter_changed(self, value: str) -> None:
+        # a watcher, not the Input.Changed message: called as the value changes, so
+        # the title and count change in the frame that shows the character (not one later)
+        self.text = value
         self._load()
         self._render_count()
 

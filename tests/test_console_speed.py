@@ -275,3 +275,25 @@ async def test_back_to_the_queue_neither_restyles_nor_refocuses_it(demo_desk):
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen) and queue.focused is queue.table
         assert calls == []
+
+
+async def test_a_filter_character_changes_the_title_with_its_echo_and_no_layout(demo_desk):
+    """The queue hears the filter's value as it changes (a watcher, not a message a
+    frame later), and its one-line bars repaint without laying the screen out."""
+    from textual.widgets import Input, Static
+
+    app = make_app(demo_desk)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        screen = app.screen
+        title = screen.query_one("#queue-title", Static)
+        views = screen.query_one("#queue-views", Static)
+        before = views.content
+        screen.query_one(Input).insert_text_at_cursor("t")
+        assert "filter: t" in str(title.content)  # already, before any frame
+        assert views.content is before  # unchanged: not even repainted
+        assert not title._layout_required
+        await settle(pilot)
+        assert "filter: t" in str(title.render())

@@ -29,6 +29,7 @@ TESTED_VERSION = "8.2.8"
 OVERRIDDEN = {
     "App._background_screens": "app/console.py: no repaint of screens covered by an opaque one",
     "Screen._on_screen_resume": "widgets/kept_screen.py: skip the full restyle when the stylesheet is unchanged",
+    "ScrollView._size_updated": "widgets/ticket_table.py: no scrollbar repaint (a frame) on a layout that changed nothing",
     "Footer._bindings_ready": "widgets/key_footer.py: the footer's keys built with the screen, not a refresh later",
 }
 
@@ -69,10 +70,11 @@ def problems() -> list[str]:
     found: list[str] = []
     if textual.__version__ != TESTED_VERSION:
         found.append(f"Textual {textual.__version__} installed; these private parts were checked on {TESTED_VERSION}")
+    from textual.scroll_view import ScrollView
     from textual.widget import Widget
 
     for owner, name in ((App, "_background_screens"), (App, "_load_screen_css"), (Screen, "_on_screen_resume"),
-                        (Widget, "_check_refresh")):
+                        (Widget, "_check_refresh"), (ScrollView, "_size_updated")):
         if not hasattr(owner, name):
             found.append(f"{owner.__name__}.{name} is gone")
     instances: list[tuple[Any, tuple[str, ...]]] = [
