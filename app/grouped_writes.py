@@ -43,8 +43,9 @@ class GroupedWrites:
             yield session
             savepoint.commit()
         except BaseException:
-            if savepoint.is_active:
-                savepoint.rollback()
+            # also after a failed flush (the savepoint is then deactivated, and the
+            # session refuses work until it is rolled back): back to the savepoint only
+            savepoint.rollback()
             raise
         finally:
             session.expunge_all()  # memory stays flat over a long batch
