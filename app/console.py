@@ -249,7 +249,7 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
             return
 
         async def push_when_ready() -> None:
-            await screen.prepare_footer()  # the footer shows the new ticket's keys in the first frame too
+            await screen.prepare_to_show()  # its footer's keys and its layout in the first frame too
             if screen not in self.screen_stack:
                 self.push_screen(screen)
             self._hold_until_shown(token, screen)

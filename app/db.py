@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -20,6 +21,9 @@ from sqlmodel import Session
 
 from app.config import DeskConfig
 from app.errors import ConfigError, DeskError, InputError
+
+if TYPE_CHECKING:
+    from app.grouped_writes import GroupedWrites
 
 SQLITE_BUSY_TIMEOUT_MS = 15000
 # After a checkpoint the WAL file is cut back to this size (a long reader may
@@ -222,6 +226,22 @@ class Desk:
                     session.expunge_all()
 
             yield transaction
+
+    @contextmanager
+    def grouped(self, size: int, seconds: float) -> Iterator[GroupedWrites]:
+        """For a long batch of small writes committed several at a time
+        (app.grouped_writes): one connection and session for the batch; the
+        last group commits when the block ends, and is rolled back if it fails."""
+        from app.grouped_writes import GroupedWrites
+
+        with self.engine.connect() as conn, Session(bind=conn, expire_on_commit=False) as session:
+            writes = GroupedWrites(session, size, seconds)
+            try:
+                yield writes
+            except BaseException:
+                writes.rollback()
+                raise
+            writes.commit()
 
     @contextmanager
     def reader(self) -> Iterator[Session]:

@@ -1,7 +1,7 @@
 """Console responsiveness at scale (issue 7), driving the real app headless.
 
-On a demo desk of 100,000 tickets (built once with app.demo.build_demo into
-bench/.cache/, reused after): process start to the queue's first rows, key
+On a demo desk of 100,000 tickets (or --scale 1m; built once by bench.desks
+and reused after, on SQLite or on PostgreSQL with --engine pg): process start to the queue's first rows, key
 press to updated frame (move, page, open, back, one filter character), view
 switch, idle CPU with countdowns ticking, resident memory; and the built-in
 DataTable loaded with the same rows as the baseline ratio. Each side runs in
@@ -22,30 +22,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "bench" / ".cache"
+from bench.desks import CACHE, ROOT, SCALES, NoServer, desk_url
+
 FULL_TICKETS = 100_000
 QUICK_TICKETS = 10_000
-
-
-def desk_path(tickets: int) -> Path:
-    """The cached demo desk with `tickets` tickets (built on first use)."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"console-{tickets // 1000}k.sqlite"
-    if path.exists():
-        return path
-    from app.business_calendar import BusinessCalendar
-    from app.db import open_desk
-    from app.demo import build_demo
-
-    tmp = path.with_suffix(".building")
-    tmp.unlink(missing_ok=True)
-    desk = open_desk(f"sqlite:///{tmp}")
-    with desk.session() as s:
-        build_demo(s, tickets, 7, datetime(2026, 11, 23, 10, tzinfo=UTC), BusinessCalendar("EE"), login="olivia")
-    desk.dispose()
-    tmp.rename(path)
-    return path
+# the issue's targets (#21): (at 100,000 tickets, at 1,000,000)
+TARGETS = {"first_rows_s": (0.5, 0.6), "key_ms": (16, 16), "filter_rows_ms": (50, 50), "open_ms": (33, 33),
+           "back_ms": (16, 16), "view_worst_ms": (50, 50), "idle_cpu_pct": (1, 1), "rss_mb": (150, 200)}
 
 
 def _demo_now(url: str) -> datetime:
@@ -262,38 +245,55 @@ def _p95(values: list[float]) -> float:
     return values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
 
 
-def run(quick: bool = False) -> list[dict]:
-    tickets = QUICK_TICKETS if quick else FULL_TICKETS
-    path = desk_path(tickets)
-    url = f"sqlite:///{path}"
+def run(quick: bool = False, engine: str = "sqlite", scale: str | None = None) -> list[dict]:
+    tickets = QUICK_TICKETS if quick else SCALES.get(scale or "100k", FULL_TICKETS)
+    big = tickets >= 1_000_000
+    try:
+        url, built = desk_url(tickets, engine)
+    except NoServer as exc:
+        return [{"name": f"console on {engine}", "value": None, "unit": "", "target": str(exc), "ok": None}]
     if not os.environ.get("ESIMDESK_CONFIG"):
         empty = CACHE / "empty-config.toml"
+        CACHE.mkdir(parents=True, exist_ok=True)
         empty.write_text("")
         os.environ["ESIMDESK_CONFIG"] = str(empty)
+    load = os.getloadavg()[0]
     ours = _spawn("console", url, "3" if quick else "10")
     base = _spawn("datatable", url)
-    n = f"{ours['rows']:,} tickets"
+    n = f"{ours['rows']:,} tickets, {engine}"
     res: list[dict] = []
 
     def add(name, value, unit, target, ok):
         res.append({"name": name, "value": round(value, 3) if isinstance(value, float) else value, "unit": unit,
                     "target": target, "ok": ok})
 
-    add(f"console: process start to first rows ({n})", ours["first_rows_s"], "s", "< 1.5 s", ours["first_rows_s"] < 1.5)
-    for key in ("move", "page", "open", "back", "filter_char"):
+    def target(key: str) -> float:
+        return TARGETS[key][1 if big else 0]
+
+    if built is not None:
+        add(f"demo desk build ({tickets:,} tickets, {engine}; once, reused after)", built, "s",
+            "< 180 s" if big else "(info)", built < 180 if big else None)
+    add(f"console: process start to first rows ({n})", ours["first_rows_s"], "s", f"< {target('first_rows_s')} s",
+        ours["first_rows_s"] < target("first_rows_s"))
+    for key, goal in (("move", "key_ms"), ("page", "key_ms"), ("filter_char", "key_ms"), ("open", "open_ms"), ("back", "back_ms")):
         p95 = _p95(ours["keys"][key])
-        add(f"console: key '{key}' to updated frame, p95", p95, "ms", "< 50 ms (16 ms)", p95 < 50)
-    add("console: filter character to matching rows on screen, p95", _p95(ours["keys"]["filter_rows"]), "ms", "(info)", None)
+        add(f"console: key '{key}' to painted frame, p95", p95, "ms", f"<= {target(goal)} ms", p95 <= target(goal))
+    rows_p95 = _p95(ours["keys"]["filter_rows"])
+    add("console: filter character to matching rows on screen, p95", rows_p95, "ms", f"<= {target('filter_rows_ms')} ms",
+        rows_p95 <= target("filter_rows_ms"))
     add("console: filter character to matching rows, median", statistics.median(ours["keys"]["filter_rows"]), "ms", "(info)", None)
     worst_view = max(ours["views"])
-    add("console: view switch to rows on screen, worst of 9 views", worst_view, "ms", "< 100 ms", worst_view < 100)
-    add("console: view switch, median of 9 views", statistics.median(ours["views"]), "ms", "< 100 ms", statistics.median(ours["views"]) < 100)
-    add("console: idle CPU, countdowns ticking", ours["idle_cpu_pct"], "% core", "< 3 %", ours["idle_cpu_pct"] < 3)
-    add("console: resident memory", ours["rss_mb"], "MB", "< 300 MB", ours["rss_mb"] < 300)
+    add("console: view switch to rows on screen, worst of 9 views", worst_view, "ms", f"<= {target('view_worst_ms')} ms",
+        worst_view <= target("view_worst_ms"))
+    add("console: view switch, median of 9 views", statistics.median(ours["views"]), "ms", "(info)", None)
+    add("console: idle CPU, countdowns ticking", ours["idle_cpu_pct"], "% core", f"< {target('idle_cpu_pct')} %",
+        ours["idle_cpu_pct"] < target("idle_cpu_pct"))
+    add("console: resident memory", ours["rss_mb"], "MB", f"< {target('rss_mb')} MB", ours["rss_mb"] < target("rss_mb"))
     add(f"DataTable baseline: start to first paint ({base['rows']:,} rows)", base["first_paint_s"], "s", "(baseline)", None)
     add("DataTable baseline: resident memory", base["rss_mb"], "MB", "(baseline)", None)
     ratio = base["first_paint_s"] / ours["first_rows_s"]
     add("baseline ratio: DataTable first paint / console first rows", ratio, "x", "(higher is better)", None)
+    add("machine load average (1 min) when the console bench began", load, "", "(context: 2 CPUs)", None)
     return res
 
 
@@ -309,5 +309,6 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         _child_main(sys.argv[2:])
     else:
-        for row in run(quick="--quick" in sys.argv):
+        engine = "pg" if "--engine=pg" in sys.argv or "pg" in sys.argv[1:] else "sqlite"
+        for row in run(quick="--quick" in sys.argv, engine=engine, scale="1m" if "1m" in sys.argv[1:] else None):
             print(f"{row['name']:<66} {row['value']!s:>12} {row['unit']:<7} target {row['target']}  {'' if row['ok'] is None else ('ok' if row['ok'] else 'MISS')}")

@@ -12,7 +12,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from app.change_marker import POLL_SECONDS, Watcher
@@ -21,7 +20,9 @@ from app.queue_query import SORTS, VIEW_TITLES, VIEWS, QueueQuery
 from app.queue_source import QueueSource
 from app.unread import MailWatch
 from screens.bulk import TAG_BINDINGS, TaggedRows
+from widgets.kept_screen import KeptScreen
 from widgets.key_footer import KeyFooter
+from widgets.one_line import update_line
 from widgets.ticket_table import TicketTable
 
 
@@ -31,7 +32,7 @@ SHORT_TITLES = {"my": "Mine", "unassigned": "Unassig.", "due_today": "Today", "a
 VIEW_KEYS: tuple[tuple[str, str], ...] = (*((str(i), v) for i, (v, _t) in enumerate(VIEWS, start=1)), ("0", "replied"))
 
 
-class QueueScreen(TaggedRows, Screen):
+class QueueScreen(TaggedRows, KeptScreen):
     """Tickets in view order; enter opens one."""
 
     CSS_PATH = "queue.tcss"
@@ -94,6 +95,7 @@ class QueueScreen(TaggedRows, Screen):
         if self.app.is_headless:  # a steady cursor keeps headless runs deterministic
             self.query_one(Input).cursor_blink = False
         self._render_bars()
+        self.watch(self.query_one(Input), "value", self._filter_changed, init=False)
         self.table.focus()
         self._load()
         self.set_interval(POLL_SECONDS, self._poll)
@@ -105,7 +107,7 @@ class QueueScreen(TaggedRows, Screen):
     def on_screen_resume(self) -> None:
         # no reload here: the change-marker poll refreshes the rows only if something changed
         self._poll()
-        if not self.query_one(Input).has_focus:
+        if self.focused is None:  # focus() repaints even the focused table: a second frame on every back
             self.table.focus()
 
     # -- query ---------------------------------------------------------------
@@ -126,7 +128,7 @@ class QueueScreen(TaggedRows, Screen):
                               (VIEW_TITLES[self.view], "bold"), f"  ·  {total}  ·  sort: {self.sort}")
         if self.text:
             title.append(f"  ·  filter: {self.text}")
-        self.query_one("#queue-title", Static).update(title)
+        update_line(self.query_one("#queue-title", Static), title)
         views = Text()
         # the current view in reverse video: unmistakable in every theme (the screen's
         # component-class rule alone did not reach the strip)
@@ -141,7 +143,7 @@ class QueueScreen(TaggedRows, Screen):
             style = cur if view == self.view else normal
             views.append(i if short else f" {i}", style=style + key)  # narrow: no lead space, so 0 fits in 80
             views.append(f" {name} ", style=style)
-        self.query_one("#queue-views", Static).update(views)
+        update_line(self.query_one("#queue-views", Static), views)
 
     @on(TicketTable.Counted)
     def _counted(self, message: TicketTable.Counted) -> None:
@@ -195,7 +197,7 @@ class QueueScreen(TaggedRows, Screen):
         else:
             then = "enter: first" if self.query_one(Input).has_focus else "enter opens · esc clears"
             words = f"{self.total:,} match{'es' if self.total != 1 else ''} · {then}"
-        self.query_one("#queue-filter-count", Static).update(words)
+        update_line(self.query_one("#queue-filter-count", Static), words, auto_width=True)
 
     def on_descendant_focus(self) -> None:
         if self.query_one("#queue-filter-row").display:
@@ -215,9 +217,10 @@ class QueueScreen(TaggedRows, Screen):
             return bool(self.text) or self.query_one("#queue-filter-row").display
         return True
 
-    @on(Input.Changed, "#queue-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.text = event.value
+    def _filter_changed(self, value: str) -> None:
+        # a watcher, not the Input.Changed message: called as the value changes, so
+        # the title and count change in the frame that shows the character (not one later)
+        self.text = value
         self._load()
         self._render_count()
 

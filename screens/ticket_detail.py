@@ -23,6 +23,7 @@ from app.errors import DeskError, StaleTicket
 from app.screen_context import UsesContext
 from app.ticket_view import DetailData, evidence_lines, load_detail  # noqa: F401 - the read model this screen shows
 from app.untrusted import inert
+from widgets.kept_screen import KeptScreen, settle_before_push
 from widgets.key_footer import KeyFooter
 from widgets.ticket_header import TicketHeader
 from widgets.timeline import Timeline
@@ -110,7 +111,7 @@ def _back_to_prompt() -> None:
     """Back from a preview: the prompt under it is still open with its text."""
 
 
-class TicketDetailScreen(UsesContext, Screen):
+class TicketDetailScreen(UsesContext, KeptScreen):
     """One ticket, worked from the keyboard.
 
     The app keeps one instance for its life (installed, so popping it does not
@@ -163,7 +164,6 @@ class TicketDetailScreen(UsesContext, Screen):
         self._gen = 0  # bumped per ticket shown: late worker results of an earlier one are dropped
         self._live: int | None = None  # the gen whose presence/poll is running, None while off the stack
         self._timer = None
-        self._styled_with: object | None = None  # the stylesheet rules it was last styled with
         self._opened: int | None = None  # the gen whose timeline was last shown
         self._asking = None  # the prompt whose text run_service is saving (errors show in it)
 
@@ -203,6 +203,13 @@ class TicketDetailScreen(UsesContext, Screen):
         footer.call_next(run)  # composes in the footer's own context (its keys bind to it)
         await done.wait()
 
+    async def prepare_to_show(self) -> None:
+        """Ready the kept screen, filled by show_ticket(), for its push: the
+        footer's keys, and every changed widget's layout handed to the screen,
+        so the frame that shows the ticket is the complete one (one frame, not two)."""
+        await self.prepare_footer()
+        settle_before_push(self)
+
     def on_mount(self) -> None:
         self.query_one("#detail-also").display = False
         self._fill()
@@ -235,13 +242,7 @@ class TicketDetailScreen(UsesContext, Screen):
 
     # -- on and off the stack --------------------------------------------------------
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
-        # Runs before Screen's own handler. Restyling every node on each push
-        # costs ~30 ms; it is only needed when the stylesheet changed (a theme,
-        # another screen's CSS) since this screen was last styled.
-        rules = self.app.stylesheet.rules
-        if rules is self._styled_with:
-            event.refresh_styles = False
-        self._styled_with = rules
+        # (no full restyle on an unchanged stylesheet: KeptScreen)
         if self._live != self._gen:  # newly shown (not back from a prompt above it)
             self._live = self._gen
             self._ticks = 0

@@ -221,3 +221,79 @@ async def test_a_slow_read_shows_the_kept_screen_loading_then_the_ticket(demo_de
         assert app.screen is screen and screen.data.ticket.reference == b.reference
         text = screen_text(app)
         assert b.reference in text and a.reference not in text and "loading…" not in text
+
+
+# -- one frame per open and per back (widgets/kept_screen.py) ---------------------------
+async def test_the_kept_detail_screen_owes_no_layout_when_pushed(demo_desk):
+    """Widgets changed while the screen is off the stack hand their layout to it
+    before the push: the frame that shows the ticket is laid out, no second one."""
+    from textual.widget import Widget
+
+    a = find_ticket(demo_desk, kind="complaint", status="submitted")
+    b = find_ticket(demo_desk, kind="complaint", status="investigation")
+    app = make_app(demo_desk, "alice")
+    owed = []
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        app.open_ticket(a.reference)
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        original = app.push_screen
+
+        def spy(screen, *args, **kwargs):
+            owed.extend(w for w in screen.walk_children(Widget) if w._layout_required or w._repaint_required)
+            return original(screen, *args, **kwargs)
+
+        app.push_screen = spy
+        app.open_ticket(b.reference)
+        await settle(pilot)
+        assert app.screen.reference == b.reference
+        assert owed == []
+
+
+async def test_back_to_the_queue_neither_restyles_nor_refocuses_it(demo_desk):
+    """Back is one frame of the queue as it was: no restyle of its nodes (the
+    stylesheet did not change) and no focus() on the focused table (it repaints)."""
+    from screens.queue import QueueScreen
+
+    t = find_ticket(demo_desk, kind="complaint", status="investigation")
+    app = make_app(demo_desk, "alice")
+    calls = []
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        app.open_ticket(t.reference)
+        await settle(pilot)
+        await pilot.press("escape")  # the first back restyles: the detail's stylesheet came in meanwhile
+        await settle(pilot)
+        app.open_ticket(t.reference)
+        await settle(pilot)
+        queue.update_node_styles = lambda *a, **k: calls.append("restyle")
+        queue.table.focus = lambda *a, **k: calls.append("focus")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen) and queue.focused is queue.table
+        assert calls == []
+
+
+async def test_a_filter_character_changes_the_title_with_its_echo_and_no_layout(demo_desk):
+    """The queue hears the filter's value as it changes (a watcher, not a message a
+    frame later), and its one-line bars repaint without laying the screen out."""
+    from textual.widgets import Input, Static
+
+    app = make_app(demo_desk)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        screen = app.screen
+        title = screen.query_one("#queue-title", Static)
+        views = screen.query_one("#queue-views", Static)
+        before = views.content
+        screen.query_one(Input).insert_text_at_cursor("t")
+        assert "filter: t" in str(title.content)  # already, before any frame
+        assert views.content is before  # unchanged: not even repainted
+        assert not title._layout_required
+        await settle(pilot)
+        assert "filter: t" in str(title.render())

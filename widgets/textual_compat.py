@@ -21,13 +21,15 @@ if TYPE_CHECKING:
     from textual.message_pump import MessagePump
     from textual.screen import Screen
     from textual.timer import Timer
+    from textual.widget import Widget
 
 TESTED_VERSION = "8.2.8"
 
 # Private hooks esimdesk overrides or sets in subclasses (name -> where, why).
 OVERRIDDEN = {
     "App._background_screens": "app/console.py: no repaint of screens covered by an opaque one",
-    "Screen._on_screen_resume": "screens/ticket_detail.py: skip the full restyle when the stylesheet is unchanged",
+    "Screen._on_screen_resume": "widgets/kept_screen.py: skip the full restyle when the stylesheet is unchanged",
+    "ScrollView._size_updated": "widgets/ticket_table.py: no scrollbar repaint (a frame) on a layout that changed nothing",
     "Footer._bindings_ready": "widgets/key_footer.py: the footer's keys built with the screen, not a refresh later",
 }
 
@@ -40,6 +42,11 @@ def screen_stack(app: App) -> list[Screen]:
 def load_screen_css(app: App, screen: Screen) -> None:
     """Load `screen`'s CSS_PATH: Textual does it on push, never for the default screen."""
     app._load_screen_css(screen)  # noqa: SLF001
+
+
+def flush_refresh(widget: Widget) -> None:
+    """Post now the layout/repaint `widget` would post to its screen when next idle."""
+    widget._check_refresh()  # noqa: SLF001 - Textual runs it only from the widget's own idle event
 
 
 def idle(node: MessagePump) -> bool:
@@ -63,7 +70,11 @@ def problems() -> list[str]:
     found: list[str] = []
     if textual.__version__ != TESTED_VERSION:
         found.append(f"Textual {textual.__version__} installed; these private parts were checked on {TESTED_VERSION}")
-    for owner, name in ((App, "_background_screens"), (App, "_load_screen_css"), (Screen, "_on_screen_resume")):
+    from textual.scroll_view import ScrollView
+    from textual.widget import Widget
+
+    for owner, name in ((App, "_background_screens"), (App, "_load_screen_css"), (Screen, "_on_screen_resume"),
+                        (Widget, "_check_refresh"), (ScrollView, "_size_updated")):
         if not hasattr(owner, name):
             found.append(f"{owner.__name__}.{name} is gone")
     instances: list[tuple[Any, tuple[str, ...]]] = [
@@ -76,4 +87,4 @@ def problems() -> list[str]:
     return found
 
 
-__all__ = ["OVERRIDDEN", "TESTED_VERSION", "FooterKey", "idle", "load_screen_css", "problems", "screen_stack", "timer_running"]
+__all__ = ["OVERRIDDEN", "TESTED_VERSION", "FooterKey", "flush_refresh", "idle", "load_screen_css", "problems", "screen_stack", "timer_running"]

@@ -142,6 +142,7 @@ class TicketTable(ScrollView, can_focus=True):
         self._announced: QueueRow | None = None
         self._tt_styles: dict[str, Style] | None = None
         self._tt_layout: tuple[int, list[Column]] | None = None
+        self._tt_sized: tuple | None = None  # (size, virtual size, container size) the scrollbars were last fitted to
 
     # -- data --------------------------------------------------------------
     def set_source(self, source: TableSource, *, keep_cursor: bool = False) -> None:
@@ -320,6 +321,16 @@ class TicketTable(ScrollView, can_focus=True):
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         self.call_after_refresh(self._ensure_window)
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # The compositor hands a ScrollView its viewport as "virtual size", never the
+        # table's (a line per row), so ScrollView refitted and repainted the scrollbar on
+        # every layout of the screen: one more frame after each filter character.
+        sized = (size, self.virtual_size, container_size)
+        if sized == self._tt_sized:
+            return False
+        self._tt_sized = sized
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(self.size.width, self.row_count + 1)

@@ -3,7 +3,7 @@
 - parse.parse_message(bytes) -> ParsedMessage (Unparseable(reason) for quarantine)
 - sources: .eml files, Maildir folders (new/ and cur/), mbox files
 - route.classify(subject, body) -> Intent (pure routing rules)
-- ingest.ingest_paths(desk, paths, now=None, *, config=None) -> Summary (one transaction per message)
+- ingest.ingest_paths(desk, paths, now=None, *, config=None) -> Summary (each message all or nothing; committed in groups)
 - quarantine: list_quarantine / review / release / discard (role "quarantine")
 - outbox.deliver(desk, config, *, now=None, limit=None, db_url=None) -> OutboxSummary;
   list_outbox, delivery_counts

@@ -1,11 +1,12 @@
-"""`ingest_paths`: a batch of messages -> tickets, one transaction per message.
+"""`ingest_paths`: a batch of messages -> tickets, each message all or nothing.
 
 Every message read ends as exactly one of created / linked / duplicate /
-quarantined (contracts/intake.md); `Summary.read` is their sum. Each message
-commits on its own, so a crash mid-batch loses nothing, and a re-run finds the
-committed ones again by Message-ID (or by sha256 of sender|date|body) and
-reports them as duplicates. Anything that fails while routing is quarantined
-with its raw bytes instead of being dropped.
+quarantined (contracts/intake.md); `Summary.read` is their sum. A batch
+commits a group of messages at a time (app.grouped_writes), each in its own
+savepoint, so a crash mid-batch loses at most the open group, whole, and a
+re-run finds the committed ones again by Message-ID (or by sha256 of
+sender|date|body) and reports them as duplicates. Anything that fails while
+routing is quarantined with its raw bytes instead of being dropped.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import bindparam, func, select, text
@@ -34,6 +36,8 @@ from models import Attachment, Customer, Message, Quarantine, Ticket
 log = logging.getLogger("esimdesk.intake")
 
 CREATED, LINKED, DUPLICATE, QUARANTINED = "created", "linked", "duplicate", "quarantined"
+GROUP_MESSAGES = 64  # messages per commit in a batch ...
+GROUP_SECONDS = 0.1  # ... or fewer: the write lock is never held longer than this
 
 
 @dataclass
@@ -82,17 +86,21 @@ def ingest_paths(
     """Ingest every message under `paths` (.eml, Maildir, mbox).
 
     InputError before anything is read when a PATH cannot be read at all.
-    `on_item(item, raw_message)` is called after each message's transaction."""
+    Messages commit in groups (GROUP_MESSAGES, or GROUP_SECONDS after the
+    group began), each message in its own savepoint: a failure undoes that
+    message only, a kill undoes the open group whole, and a re-run finds the
+    committed ones as duplicates. `on_item(item, raw_message)` is called once
+    the message's group is committed."""
     checked = sources.check_paths([Path(p) for p in paths])
     config = config or DeskConfig()  # the caller's config (the CLI loads it), else the built-in defaults
     summary = Summary()
     messages = (rm for path, kind in checked for rm in sources.iter_messages(path, kind))
-    with desk.batch() as transaction:
+    with desk.grouped(GROUP_MESSAGES, GROUP_SECONDS) as writes:
         for rm, outcome in parsed_stream(messages):
-            item = ingest_raw(desk, rm, now=now, config=config, parsed=outcome, transaction=transaction)
+            item = ingest_raw(desk, rm, now=now, config=config, parsed=outcome, transaction=writes)
             summary.items.append(item)
             if on_item is not None:
-                on_item(item, rm)
+                writes.after_commit(partial(on_item, item, rm))
     return summary
 
 

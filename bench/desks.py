@@ -1,0 +1,109 @@
+"""The benchmarks' large demo desks: built once, reused after, on either engine.
+
+`desk_url(tickets, engine)` is the URL of a demo desk of `tickets` tickets
+(app.demo.build_demo, seed 7, the bench's fixed "now"):
+- sqlite: bench/.cache/console-<N>k.sqlite, built under another name and
+  renamed when complete, so a build cut short is never reused;
+- pg: database esimdesk_bench_<N>k on the server at $ESIMDESK_BENCH_PG (else
+  $ESIMDESK_TEST_PG; `tests/pg_cluster.sh start` prints one), built as
+  esimdesk_bench_<N>k_building and renamed when complete.
+A reused desk is brought to the current schema first (`db upgrade`). This is
+what makes `--scale 1m` affordable: the million-ticket desk is built once.
+"""
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / ".cache"
+DEMO_NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
+SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+ENGINES = ("sqlite", "pg")
+PG_ENV = ("ESIMDESK_BENCH_PG", "ESIMDESK_TEST_PG")
+
+
+class NoServer(RuntimeError):
+    """No PostgreSQL server to bench on."""
+
+
+def pg_server() -> str:
+    for name in PG_ENV:
+        if os.environ.get(name):
+            return os.environ[name]
+    raise NoServer("no PostgreSQL server: set ESIMDESK_BENCH_PG (url=$(bash tests/pg_cluster.sh start) prints one)")
+
+
+def _libpq(url: str) -> str:
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+def _with_database(url: str, name: str) -> str:
+    head, _, tail = url.rpartition("/")
+    query = "?" + tail.split("?", 1)[1] if "?" in tail else ""
+    return f"{head}/{name}{query}"
+
+
+def _build(url: str, tickets: int) -> float:
+    from app.business_calendar import BusinessCalendar
+    from app.db import open_desk
+    from app.demo import build_demo
+
+    started = time.perf_counter()
+    desk = open_desk(url)
+    try:
+        with desk.session() as s:
+            build_demo(s, tickets, 7, DEMO_NOW, BusinessCalendar("EE"), login="olivia")
+    finally:
+        desk.dispose()
+    return time.perf_counter() - started
+
+
+def _upgrade(url: str) -> None:
+    from app.db import make_engine
+    from app.migrations_runner import upgrade
+
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def desk_url(tickets: int, engine: str = "sqlite", *, log=print) -> tuple[str, float | None]:  # noqa: ANN001
+    """(URL of the demo desk with `tickets` tickets on `engine`, seconds its
+    build took, or None when an existing one was reused)."""
+    if engine == "sqlite":
+        CACHE.mkdir(parents=True, exist_ok=True)
+        path = CACHE / f"console-{tickets // 1000}k.sqlite"
+        if path.exists():
+            _upgrade(f"sqlite:///{path}")
+            return f"sqlite:///{path}", None
+        tmp = path.with_suffix(".building")
+        tmp.unlink(missing_ok=True)
+        log(f"building the {tickets:,}-ticket demo desk once: {path}")
+        took = _build(f"sqlite:///{tmp}", tickets)
+        tmp.rename(path)
+        return f"sqlite:///{path}", took
+    if engine != "pg":
+        raise ValueError(f"engine {engine!r}: sqlite or pg")
+    import psycopg
+
+    server = pg_server()
+    name = f"esimdesk_bench_{tickets // 1000}k"
+    url = _with_database(server, name)
+    with psycopg.connect(_libpq(server), autocommit=True) as conn:
+        have = {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'esimdesk_bench_%'")}
+        if name in have:
+            _upgrade(url)
+            return url, None
+        building = name + "_building"
+        conn.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{building}"')
+    log(f"building the {tickets:,}-ticket demo desk once: database {name}")
+    took = _build(_with_database(server, building), tickets)
+    with psycopg.connect(_libpq(server), autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+    return url, took

@@ -1,0 +1,37 @@
+"""What a screen kept for the app's life does to come back in one frame.
+
+Textual restyles every node of a screen each time it is shown again (~30 ms on
+the queue or the ticket detail), and a widget changed while its screen was off
+the stack lays itself out only after the screen's first frame, painting a
+second one. `KeptScreen` restyles only when the stylesheet changed since it
+was last styled (a theme, another screen's CSS loaded); `settle_before_push`
+hands the screen its widgets' pending layout before it is pushed, so the
+frame that shows it is the complete one.
+"""
+from __future__ import annotations
+
+from textual import events
+from textual.screen import Screen
+from textual.widget import Widget
+
+from widgets.textual_compat import flush_refresh
+
+
+class KeptScreen(Screen):
+    """A screen shown again and again: no full restyle on an unchanged stylesheet."""
+
+    _styled_with: object | None = None  # the stylesheet rules it was last styled with
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Runs before Screen's own handler (Textual calls each class's handler, subclass first).
+        rules = self.app.stylesheet.rules
+        if rules is self._styled_with:
+            event.refresh_styles = False
+        self._styled_with = rules
+
+
+def settle_before_push(screen: Screen) -> None:
+    """Post the layout and repaint its widgets still owe to `screen` (mounted,
+    off the stack), so it lays them out with its first frame when pushed."""
+    for widget in screen.walk_children(Widget, with_self=False):
+        flush_refresh(widget)
