@@ -28,7 +28,6 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Sparkline, Static
 
-from app.business_calendar import desk_calendar
 from app.clocks import short_words
 from app.dashboard_data import DashboardData, DeadlineRow, PeriodCache, Share, snapshot
 from app.screen_context import UsesContext
@@ -181,7 +180,6 @@ class DashboardScreen(UsesContext, Screen):
     @work(thread=True, exclusive=True, group="dashboard-refresh", exit_on_error=False)
     def refresh_figures(self) -> None:
         """Read the figures off the event loop; never raises into the app."""
-        app = self.app
         try:
             now = self.ctx.now()
             with self.ctx.desk.reader() as session:
