@@ -10,7 +10,7 @@ visible lines only. Each line starts with two marks: the row is tagged
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import datetime
 from typing import Protocol
 
@@ -135,7 +135,7 @@ class TicketTable(ScrollView, can_focus=True):
         self.count_known = False
         self.cursor = 0
         self.cache: dict[int, QueueRow] = {}
-        self.tagged: set[int] = set()  # ids of the tagged tickets (the screen owns the tags; the table marks them)
+        self.tagged: Container[int] = frozenset()  # ids of the tagged tickets (the screen owns the tags; the table marks them)
         self._pending: tuple[int, int, int] | None = None  # (generation, offset, limit) in flight
         self.loaded_once = False
         self._cache_generation = -1
