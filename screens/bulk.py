@@ -198,7 +198,7 @@ class TaggedRows(UsesContext):
 
     @work(thread=True, exclusive=True, group="queue-bulk")
     def _run_bulk(self, name: str, value: str, targets: list[Target]) -> None:
-        app = self.app
+        app, ctx = self.app, self.ctx
         total = len(targets)
         acting = f"{_ACTING[name]} {labels.plural(total, 'ticket')}"
 
@@ -207,7 +207,7 @@ class TaggedRows(UsesContext):
                 app.call_from_thread(self._render_tags, f"{acting}… {n} of {total}")
 
         try:
-            results = bulk.run(app.desk, app.actor, targets, name, value, now=app.now, config=app.config,
+            results = bulk.run(ctx.desk, ctx.actor, targets, name, value, now=ctx.now, config=ctx.config,
                                progress=progress)
         except Exception as exc:  # noqa: BLE001 - what was done is committed ticket by ticket; say what broke
             app.call_from_thread(self._bulk_failed, str(exc))
