@@ -5,7 +5,8 @@ time (where the time goes) and a plain full-scan count as the machine's
 yardstick (a loaded machine slows both alike).
 
 $DASHBOARD_BENCH_SQLITE: a path where the SQLite demo desk is kept and
-reused by the next run (built when missing).
+reused by the next run (built when missing); $DASHBOARD_BENCH_PG: the URL of
+a PostgreSQL database kept the same way (instead of a throwaway one).
 """
 from __future__ import annotations
 
@@ -116,6 +117,10 @@ def run(quick: bool = False) -> list[dict]:
         url = f"sqlite:///{keep or Path(tmp) / 'bench.sqlite'}"
         _build(url, n, cal)
         rows += _measure(url, "sqlite", n, cal)
+    kept = os.environ.get("DASHBOARD_BENCH_PG")
+    if kept:
+        _build(kept, n, cal)
+        return rows + _measure(kept, "postgresql", n, cal)
     base = os.environ.get("ESIMDESK_TEST_PG")
     if not base:
         rows.append({"name": "postgresql: not run (set ESIMDESK_TEST_PG)", "value": None, "unit": "", "target": None, "ok": None})
