@@ -167,9 +167,9 @@ def load_detail(session, reference: str, actor, config: DeskConfig | None = None
 
 def merge_lines(session, t, data: DetailData, actor) -> list[str]:
     """The Related lines about merges (which references lead here), and the
-    tickets this one may be merged into (`data.merge_targets`; without any,
-    the merge action is not offered and its key says why)."""
-    from app.workflow.merge import candidates, merged_from
+    tickets this one may be merged into (`data.merge_targets`): with any, the
+    merge action is offered (last); without, its key says why."""
+    from app.workflow.merge import candidates, merged_from, offered
 
     lines = []
     if data.redirected_from:
@@ -177,15 +177,18 @@ def merge_lines(session, t, data: DetailData, actor) -> list[str]:
     here = [r for r in merged_from(session, t.id) if r != data.redirected_from]
     if here:
         lines.append(("also merged here: " if data.redirected_from else "merged here: ") + ", ".join(here))
-    if "merge" in data.actions:
-        data.merge_targets = [
-            (c.reference, f"{c.reference} · {labels.kind(c.kind)} · {labels.status(c.status)} · "
-                          f"{inert(c.subject, limit=48, single_line=True) or 'no subject'}")
-            for c in candidates(session, t, actor)
-        ]
-        if not data.merge_targets:
-            data.actions.remove("merge")
-            data.why_not["merge"] = "no other open ticket of this customer can take this one"
+    if not offered(t, actor):
+        return lines
+    data.merge_targets = [  # not a workflow step: offered when the customer has a ticket this one may join
+        (c.reference, f"{c.reference} · {labels.kind(c.kind)} · {labels.status(c.status)} · "
+                      f"{inert(c.subject, limit=48, single_line=True) or 'no subject'}")
+        for c in candidates(session, t, actor)
+    ]
+    if data.merge_targets:
+        data.actions.append("merge")
+        data.why_not.pop("merge", None)
+    else:
+        data.why_not["merge"] = "no other open ticket of this customer can take this one"
     return lines
 
 

@@ -306,3 +306,19 @@ def test_the_queue_filter_finds_the_survivor_by_the_merged_reference(desk):
         q = QueueQuery(view="unassigned", text=b)  # an open view: B itself is closed
         assert [r.reference for r in page(s, q, at(30), 0, 10)] == [a] and count(s, q, at(30)) == 1
         assert [r.reference for r in page(s, QueueQuery(view="all", text=b), at(30), 0, 10)] == [a, b]
+
+
+def test_an_escalation_quoting_the_merged_reference_escalates_the_survivor(desk):
+    from app.mail.ingest import ingest_raw
+    from app.mail.sources import RawMessage
+    from mail_helpers import eml
+
+    staff = team(desk)
+    a = new_complaint(desk)
+    b = new_complaint(desk, received_at=T0 + timedelta(minutes=5))
+    m = walk(desk, a, staff["alice"], "resolution_communicated")
+    _merge(desk, staff["alice"], b, a, m + 10)
+    raw = eml(f"Escalation: {b}", "I am not satisfied with the resolution.", sender=VALID["email"], msgid="<e1@example.com>")
+    item = ingest_raw(desk, RawMessage("esc.eml", raw, None), now=at(m + 20), config=CONFIG)
+    assert item.result == "created" and item.ticket.startswith("ESC-")
+    assert _t(desk, a).status == "escalated" and _t(desk, item.ticket).escalation_of_id == _t(desk, a).id

@@ -16,7 +16,7 @@ from models.enums import TicketKind, TicketStatus
 S = TicketStatus
 ACTIONS = (
     "acknowledge", "request_info", "note", "investigate", "reply", "propose", "communicate", "extend", "escalate", "close", "triage",
-    "reopen", "refund_wizard", "assign", "take_review", "final_response", "merge",
+    "reopen", "refund_wizard", "assign", "take_review", "final_response",
 )
 
 
@@ -75,8 +75,4 @@ def next_actions(ticket: Ticket, actor: Actor, session: Session | None = None) -
             out.append("assign")
     elif not closed and work and t.kind != TicketKind.ESCALATION and (actor.can("reassign") or t.assignee_id is None):
         out.append("assign")
-    from app.workflow.merge import offered as merge_offered  # late: merge imports the workflow's guard
-
-    if merge_offered(t, actor):  # into which ticket: app.workflow.merge.candidates (the ticket view drops it when none)
-        out.append("merge")
     return [a for a in ACTIONS if a in out]
