@@ -15,12 +15,14 @@ from textual.widgets.option_list import Option
 from app.errors import DeskError
 from app.labels import local_time
 from app.untrusted import inert
+from screens.service_worker import Outcome, ServiceRunner
 
 
-class QuarantineScreen(Screen):
+class QuarantineScreen(ServiceRunner, Screen):
     """Held messages; r releases as a ticket, x discards."""
 
     CSS_PATH = "quarantine.tcss"
+    KEY_BLOCKING_WORKERS = {"q-op"}  # keys typed while releasing or discarding wait for it (app.console_keys)
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("r", "release", "Release as ticket", id="quarantine_release"),
@@ -31,11 +33,6 @@ class QuarantineScreen(Screen):
         def __init__(self, items: list, error: str | None = None) -> None:
             super().__init__()
             self.items, self.error = items, error
-
-    class Done(Message):
-        def __init__(self, text: str, severity: str) -> None:
-            super().__init__()
-            self.text, self.severity = text, severity
 
     def __init__(self) -> None:
         super().__init__()
@@ -134,24 +131,20 @@ class QuarantineScreen(Screen):
                                           [("yes", "yes, discard"), ("no", "no, keep it held")]),
                              lambda ok: self.run_op("discard", q.id, None) if ok == "yes" else None)
 
-    @work(thread=True, exclusive=True, group="q-op")
     def run_op(self, op: str, qid: int, kind: str | None) -> None:
+        """Release or discard held message `qid` (app.mail.quarantine) in a worker; then the list as stored."""
         from app.mail import quarantine
 
         app = self.app
-        try:
-            with app.desk.session() as s:
-                if op == "release":
-                    ref = quarantine.release(s, app.actor, qid, kind=kind or "inquiry", now=app.now(), config=app.config)
-                    text = f"released as {ref}"
-                else:
-                    quarantine.discard(s, app.actor, qid, now=app.now())
-                    text = "discarded"
-        except DeskError as exc:
-            self.post_message(self.Done(str(exc), "error"))
-            return
-        self.post_message(self.Done(text, "information"))
 
-    def on_quarantine_screen_done(self, message: Done) -> None:
-        self.notify(message.text, severity=message.severity)
+        def call(s, now) -> str:  # noqa: ANN001
+            if op == "release":
+                return f"released as {quarantine.release(s, app.actor, qid, kind=kind or 'inquiry', now=now, config=app.config)}"
+            quarantine.discard(s, app.actor, qid, now=now)
+            return "discarded"
+
+        self.run_service_call(call, self._done, group="q-op")
+
+    def _done(self, outcome: Outcome) -> None:
+        self.notify(outcome.result if outcome.ok else outcome.text, severity=outcome.severity)
         self.load()

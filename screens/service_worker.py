@@ -36,6 +36,7 @@ class Outcome:
 
     result: Any = None
     error: DeskError | None = None
+    fresh: Any = None  # what `read()` found once it was saved or found stale (run_service_call's `read`)
 
     @property
     def ok(self) -> bool:
@@ -75,14 +76,17 @@ class ServiceRunner:
     busy: bool = False
 
     def run_service_call(self, call: ServiceCall, then: Callable[[Outcome], None], *, group: str,
-                         preview: bool = False) -> None:
+                         preview: bool = False, read: Callable[[], Any] | None = None) -> None:
         """Run `call` off the event loop (see the module docstring); one at a
-        time per `group` (a newer call cancels a waiting one)."""
+        time per `group` (a newer call cancels a waiting one). `read()`, when
+        given, reads what is stored now in the same worker once the call was
+        saved (not previewed) or found stale (`outcome.fresh`), so nothing reads on the loop."""
         self.busy = True
-        self.run_worker(partial(self._service_work, call, then, preview), thread=True, exclusive=True,  # type: ignore[attr-defined]
-                        group=group, name=group)
+        self.run_worker(partial(self._service_work, call, then, preview, read), thread=True,  # type: ignore[attr-defined]
+                        exclusive=True, group=group, name=group)
 
-    def _service_work(self, call: ServiceCall, then: Callable[[Outcome], None], preview: bool) -> None:
+    def _service_work(self, call: ServiceCall, then: Callable[[Outcome], None], preview: bool,
+                      read: Callable[[], Any] | None) -> None:
         app = self.app  # type: ignore[attr-defined]
         try:
             now = app.now()
@@ -97,6 +101,8 @@ class ServiceRunner:
             outcome = Outcome(error=exc)
         else:
             outcome = Outcome(result)
+        if read is not None and (outcome.stale or (outcome.ok and not preview)):
+            outcome = Outcome(outcome.result, outcome.error, read())
         self.post_message(ServiceDone(then, outcome))  # type: ignore[attr-defined]
 
     def on_service_done(self, message: ServiceDone) -> None:

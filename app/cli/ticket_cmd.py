@@ -51,9 +51,8 @@ def register(sub) -> None:
                                choices=list(arg.choices) if arg.choices else None, dest=arg.dest)
             else:
                 c.add_argument(arg.dest, metavar=arg.metavar, help=arg.help)
-        if action.id == "reply":  # the console attaches nothing (yet)
-            c.add_argument("--attach", action="append", metavar="FILE", default=[],
-                           help="attach a file (repeatable; [mail] max_attachment_bytes together)")
+        if action.id in MORE_ARGS:
+            MORE_ARGS[action.id](c)
     m = cmd("move", "move to another workflow state", _move)
     m.add_argument("status", metavar="STATUS", help=", ".join(s.value for s in TicketStatus))
     m.add_argument("--text", help="proposal / resolution text")
@@ -230,8 +229,14 @@ def set_field(args, ctx) -> int:
     return _run(args, ctx, fn)
 
 
-# actions whose sub-command says more than the ticket's summary (or reads files first)
+def _attach_option(c) -> None:  # noqa: ANN001 - the console attaches nothing (yet)
+    c.add_argument("--attach", action="append", metavar="FILE", default=[],
+                   help="attach a file (repeatable; [mail] max_attachment_bytes together)")
+
+
+# actions whose sub-command says more than the ticket's summary (or reads files first), and takes more
 HANDLERS = {"reply": reply, "escalate": escalate, "extend": extend}
+MORE_ARGS = {"reply": _attach_option}
 
 
 def save_attachment(args, ctx) -> int:
