@@ -188,11 +188,10 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
     def _read_ticket(self, token: object, reference: str, origin: Screen) -> None:
         from app.errors import DeskError
         from app.ticket_view import load_detail
-        from screens.ticket_detail import ACTIONS
 
         try:
             with self.desk.reader() as s:
-                data = load_detail(s, reference, self.actor, self.config, ACTIONS)
+                data = load_detail(s, reference, self.actor, self.config)
         except DeskError as exc:
             self.post_message(self.TicketRead(token, reference, origin, None, str(exc)))
         else:

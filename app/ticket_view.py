@@ -83,10 +83,11 @@ def why_not(session, t, actor, offered: list[str], action_ids: Iterable[str]) ->
     return out
 
 
-def load_detail(session, reference: str, actor, config: DeskConfig | None = None, action_ids: Iterable[str] = ()) -> DetailData:
+def load_detail(session, reference: str, actor, config: DeskConfig | None = None,
+                action_ids: Iterable[str] | None = None) -> DetailData:
     """Read the ticket and all it shows (the desk's time zone from `config` for
     the instants in the timeline's and order's text; `action_ids`: the actions
-    the screen has keys for, each not offered now gets its reason)."""
+    that get a reason when not offered now, by default every ticket action)."""
     config = config or DeskConfig()
     tz = config.calendar.timezone
     from app import tickets
@@ -124,6 +125,8 @@ def load_detail(session, reference: str, actor, config: DeskConfig | None = None
     data.reviewer = logins.get(t.reviewer_id)
     data.timeline = timeline(session, t.id, tz=tz, body_limit=TIMELINE_PREVIEW_CHARS)
     data.actions = acts = list(next_actions(t, actor, session))
+    if action_ids is None:
+        from app.workflow.actions import ACTIONS as action_ids
     data.why_not = why_not(session, t, actor, acts, action_ids)
     if t.region:
         try:

@@ -14,14 +14,15 @@ from textual.widgets.option_list import Option
 
 from app.errors import DeskError
 from app.labels import local_time
-from app.screen_context import UsesContext
 from app.untrusted import inert
+from screens.service_worker import Outcome, ServiceRunner
 
 
-class QuarantineScreen(UsesContext, Screen):
+class QuarantineScreen(ServiceRunner, Screen):
     """Held messages; r releases as a ticket, x discards."""
 
     CSS_PATH = "quarantine.tcss"
+    KEY_BLOCKING_WORKERS = {"q-op"}  # keys typed while releasing or discarding wait for it (app.console_keys)
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("r", "release", "Release as ticket", id="quarantine_release"),
@@ -32,11 +33,6 @@ class QuarantineScreen(UsesContext, Screen):
         def __init__(self, items: list, error: str | None = None) -> None:
             super().__init__()
             self.items, self.error = items, error
-
-    class Done(Message):
-        def __init__(self, text: str, severity: str) -> None:
-            super().__init__()
-            self.text, self.severity = text, severity
 
     def __init__(self) -> None:
         super().__init__()
@@ -135,24 +131,20 @@ class QuarantineScreen(UsesContext, Screen):
                                           [("yes", "yes, discard"), ("no", "no, keep it held")]),
                              lambda ok: self.run_op("discard", q.id, None) if ok == "yes" else None)
 
-    @work(thread=True, exclusive=True, group="q-op")
     def run_op(self, op: str, qid: int, kind: str | None) -> None:
+        """Release or discard held message `qid` (app.mail.quarantine) in a worker; then the list as stored."""
         from app.mail import quarantine
 
-        app = self.app
-        try:
-            with self.ctx.desk.session() as s:
-                if op == "release":
-                    ref = quarantine.release(s, self.ctx.actor, qid, kind=kind or "inquiry", now=self.ctx.now(), config=self.ctx.config)
-                    text = f"released as {ref}"
-                else:
-                    quarantine.discard(s, self.ctx.actor, qid, now=self.ctx.now())
-                    text = "discarded"
-        except DeskError as exc:
-            self.post_message(self.Done(str(exc), "error"))
-            return
-        self.post_message(self.Done(text, "information"))
+        ctx = self.ctx
 
-    def on_quarantine_screen_done(self, message: Done) -> None:
-        self.notify(message.text, severity=message.severity)
+        def call(s, now) -> str:  # noqa: ANN001
+            if op == "release":
+                return f"released as {quarantine.release(s, ctx.actor, qid, kind=kind or 'inquiry', now=now, config=ctx.config)}"
+            quarantine.discard(s, ctx.actor, qid, now=now)
+            return "discarded"
+
+        self.run_service_call(call, self._done, group="q-op")
+
+    def _done(self, outcome: Outcome) -> None:
+        self.notify(outcome.result if outcome.ok else outcome.text, severity=outcome.severity)
         self.load()

@@ -12,6 +12,7 @@ The App provides `.desk`, `.actor`, `.config`, `.now()` and `.calendar`.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,15 +27,15 @@ from textual.widgets.option_list import Option
 
 from app import labels, refund_cases
 from app.orders import facts as order_facts
-from app.errors import DeskError, InputError, StaleTicket
+from app.errors import DeskError, InputError
 from app.refunds import (
     REASONS, Step, StepResult, decision_from_steps, fact_prompt, milestones, parse_facts, rules_from_config, walk_steps,
 )
 from app.refunds.facts import FACT_NAMES, FACT_PROMPTS
 from app.refunds.policies import default_policy, get_version
 from app.refunds.records import APPROVABLE
-from app.screen_context import UsesContext
 from app.untrusted import inert
+from screens.service_worker import Outcome, ServiceRunner
 from widgets.policy_step import FindingTrail, PolicyStepView
 
 # keys that queue customer mail or cannot be undone: shown (mail as sent) and confirmed first
@@ -43,12 +44,31 @@ CONFIRM_FIRST = ("i", "a", "n", "m", "c", "d", "r")
 NUMBER_FACTS = ("partial_amount",)
 
 
-class RefundWizardScreen(UsesContext, Screen):
+@dataclass(frozen=True)
+class CaseRead:
+    """What the wizard shows of a case, read in one pass (off the event loop)."""
+
+    view: refund_cases.CaseView | None = None
+    sources: order_facts.TicketFactSources | None = None
+    error: DeskError | None = None
+
+
+def read_case(desk, reference: str, now: datetime, tz) -> CaseRead:  # noqa: ANN001
+    """Read the ticket, its case and facts (one indexed lookup) and where its facts came from."""
+    try:
+        with desk.reader() as s:
+            view = refund_cases.load(s, reference.strip().upper())
+            return CaseRead(view, order_facts.fact_sources(s, view.ticket, now, tz))
+    except DeskError as exc:
+        return CaseRead(error=exc)
+
+
+class RefundWizardScreen(ServiceRunner, Screen):
     """Walk one refund ticket's case through its policy, page by page."""
 
     CSS_PATH = "refund_wizard.tcss"
     AUTO_FOCUS = ""  # focus only the fact input or the reason list, when shown
-    KEY_BLOCKING_WORKERS = {"refund-save"}  # keys typed while saving wait for the result (app.console_keys)
+    KEY_BLOCKING_WORKERS = {"refund-save", "refund-load"}  # keys typed meanwhile wait for the result (app.console_keys)
     BINDINGS = [
         Binding("left,b", "back", "Back", id="wizard.back"),
         Binding("right,enter", "forward", "Forward", id="wizard.forward"),
@@ -76,9 +96,12 @@ class RefundWizardScreen(UsesContext, Screen):
         Binding("pageup", "scroll(-10)", "Page up", show=False),
     ]
 
-    def __init__(self, reference: str) -> None:
+    def __init__(self, reference: str, case: CaseRead | None = None) -> None:
+        """`case`, when the opener already read it (read_case), is shown from
+        the first frame; without it the screen reads it in a worker."""
         super().__init__()
         self.reference = reference.strip().upper()
+        self._first: CaseRead | None = case
         self.view: refund_cases.CaseView | None = None
         self.policy = default_policy()  # until the case is read
         self.facts: dict[str, Any] = {}
@@ -86,6 +109,7 @@ class RefundWizardScreen(UsesContext, Screen):
         self.steps: list[Step] = []
         self.results: list[StepResult] = []
         self.problem: str | None = None
+        self.reason_missing = False  # the walk stopped because the customer's reason is not classified yet
         self.page = 0
         self.busy = False
         self.status_line = ""
@@ -111,8 +135,11 @@ class RefundWizardScreen(UsesContext, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.load()
-        self._lookup(False)
+        if self._first is not None:
+            self.show_case(self._first)
+            self._lookup(False)
+        else:
+            self.load()  # the order is looked up once the case is read
 
     def on_resize(self, event) -> None:  # noqa: ANN001
         self.set_class(event.size.width < 110, "-narrow")
@@ -134,15 +161,30 @@ class RefundWizardScreen(UsesContext, Screen):
         return [k for k, _label in self._actions(d)] if d is not None else []
 
     # -- data -------------------------------------------------------------------
+    def read(self) -> CaseRead:
+        """The case as stored now (in a worker: it reads the database)."""
+        ctx = self.ctx
+        return read_case(ctx.desk, self.reference, ctx.now(), ctx.calendar.tz)
+
+    @work(thread=True, exclusive=True, group="refund-load")
     def load(self) -> None:
-        """Read the ticket, its case and facts (one indexed lookup)."""
-        try:
-            with self.ctx.desk.reader() as s:
-                self.view = refund_cases.load(s, self.reference)
-                self.sources = order_facts.fact_sources(s, self.view.ticket, self.ctx.now(), self.ctx.calendar.tz)
-        except DeskError as exc:
+        """Read the case in a worker, then show it (and look the order up the first time)."""
+        case = self.read()
+        self.app.call_from_thread(self._loaded, case)
+
+    def _loaded(self, case: CaseRead) -> None:
+        self.show_case(case)
+        if self._first is None:
+            self._first = case
+            self._lookup(False)
+
+    def show_case(self, case: CaseRead) -> None:
+        """Show `case` as read: its facts, walked afresh (anything typed and not saved is dropped)."""
+        self.view, self.sources = case.view, case.sources
+        if case.error is not None or self.view is None:
             self.view = None
-            self.problem = str(exc)
+            self.problem = str(case.error) if case.error is not None else "no case"
+            self.reason_missing = False
             self.render_page()
             return
         self.policy = self.view.case.policy
@@ -157,12 +199,13 @@ class RefundWizardScreen(UsesContext, Screen):
     def rewalk(self) -> None:
         """The engine's walk over the current facts under the desk's rules
         (app.refunds.walk_steps, the same walk `refund decide` makes)."""
-        self.steps, self.results, self.problem = [], [], None
+        self.steps, self.results, self.problem, self.reason_missing = [], [], None, False
         try:
             f = parse_facts(self.facts)
             pairs = walk_steps(self.policy, f, rules_from_config(self.ctx.config))
         except InputError as exc:
             self.problem = str(exc)
+            self.reason_missing = "reason" not in self.facts  # asked first; the other facts follow it
             return
         self.steps = [s for s, _r in pairs]
         self.results = [r for _s, r in pairs]
@@ -179,7 +222,7 @@ class RefundWizardScreen(UsesContext, Screen):
 
     @property
     def needs_reason(self) -> bool:
-        return bool(self.problem) and self.problem.startswith("facts:") and "reason: required" in self.problem
+        return bool(self.problem) and self.reason_missing
 
     @property
     def on_decision_page(self) -> bool:
@@ -199,6 +242,10 @@ class RefundWizardScreen(UsesContext, Screen):
         self.query_one("#wizard-main", VerticalScroll).scroll_home(animate=False)
         header.update(self._header_text())
         self.query_one("#wizard-status", Static).update(Text(self.status_line, style="dim"))
+        if self.view is None and self.problem is None:  # being read
+            step_view.update(Text(f"Reading {self.reference}…", style="dim"))
+            trail.update("")
+            return
         if self.view is None or (self.problem and not self.needs_reason):
             step_view.update(Text(self.problem or "no case", style="bold red"))
             trail.update("")
@@ -474,13 +521,13 @@ class RefundWizardScreen(UsesContext, Screen):
         except DeskError as exc:
             app.call_from_thread(self._after_lookup, str(exc), False)
             return
-        app.call_from_thread(self._after_lookup, result.line, result.ok)
+        app.call_from_thread(self._after_lookup, result.line, result.ok, self.read() if result.ok else None)
 
-    def _after_lookup(self, line: str, ok: bool) -> None:
+    def _after_lookup(self, line: str, ok: bool, fresh: CaseRead | None = None) -> None:
         self.status_line = line
         self.notify(line, severity="information" if ok else "warning")
-        if ok and not self.overrides and self.view is not None and self.facts == self.view.facts and not self.busy:
-            self.load()  # nothing typed yet: start again from the refreshed order
+        if fresh is not None and not self.overrides and self.view is not None and self.facts == self.view.facts and not self.busy:
+            self.show_case(fresh)  # nothing typed yet: start again from the refreshed order
         else:
             self.render_page()
 
@@ -585,7 +632,7 @@ class RefundWizardScreen(UsesContext, Screen):
 
     def _call(self, key: str):  # noqa: ANN202
         """The service behind `key` as `call(session, now) -> what to say`."""
-        app, ref, v = self.app, self.reference, self.version
+        ref, v = self.reference, self.version
         facts = dict(self.facts)
         overrides = dict(self.overrides)
         ticket_id = self.view.ticket.id if self.view is not None else None
@@ -640,20 +687,16 @@ class RefundWizardScreen(UsesContext, Screen):
             "r": f"Refer {self.reference} elsewhere: {who} is told where to turn and the case closes.",
         }[key]
 
-    @work(thread=True, exclusive=True, group="refund-save")
     def _preview(self, key: str) -> None:
-        from app.workflow.preview import mail_preview
+        """The mail `key` would queue, rendered in a rolled-back transaction, then the confirmation."""
+        def previewed(outcome: Outcome) -> None:
+            if not outcome.ok:
+                self._after(outcome)
+                return
+            self.busy = True  # until the confirmation is answered
+            self._confirm(key, outcome.result)
 
-        app = self.app
-        try:
-            mails = mail_preview(self.ctx.desk, self.ctx.actor.login, self._call(key), self.ctx.now())
-        except StaleTicket as exc:
-            app.call_from_thread(self._after, str(exc), "error", True)
-            return
-        except DeskError as exc:
-            app.call_from_thread(self._after, str(exc), "error", False)
-            return
-        app.call_from_thread(self._confirm, key, mails)
+        self.run_service_call(self._call(key), previewed, group="refund-save", preview=True, read=self.read)
 
     def _confirm(self, key: str, mails: list) -> None:
         from screens.confirm import ConfirmScreen
@@ -675,27 +718,18 @@ class RefundWizardScreen(UsesContext, Screen):
 
         self.app.push_screen(ConfirmScreen(headline, mails, back="Not now"), answered)
 
-    @work(thread=True, exclusive=True, group="refund-save")
     def _run(self, key: str) -> None:
-        app = self.app
-        call = self._call(key)
-        try:
-            with self.ctx.desk.session() as s:
-                msg = call(s, self.ctx.now())
-        except StaleTicket as exc:
-            app.call_from_thread(self._after, str(exc), "error", True)
-        except DeskError as exc:
-            app.call_from_thread(self._after, str(exc), "error", False)
-        else:
-            app.call_from_thread(self._after, msg, "information", True)
+        """Save: the service behind `key` in a worker (screens.service_worker), then the case as stored."""
+        self.run_service_call(self._call(key), self._after, group="refund-save", read=self.read)
 
-    def _after(self, message: str, severity: str, reload: bool) -> None:
+    def _after(self, outcome: Outcome) -> None:
+        """Saved, or a colleague changed the ticket: show what is stored now; refused: the page as it was."""
         self.busy = False
         self.pending = None
-        self.status_line = message = labels.in_words(message)
-        self.notify(message, severity=severity)
-        if reload:  # saved, or a colleague changed the ticket: show what is stored now
-            self.load()
+        self.status_line = message = labels.in_words(outcome.result) if outcome.ok else outcome.text
+        self.notify(message, severity=outcome.severity)
+        if outcome.fresh is not None:
+            self.show_case(outcome.fresh)
         else:
             self.render_page()
 

@@ -19,38 +19,16 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from app import labels
-from app.errors import DeskError, StaleTicket
-from app.screen_context import UsesContext
+from app.errors import DeskError
 from app.ticket_view import DetailData, evidence_lines, load_detail  # noqa: F401 - the read model this screen shows
 from app.untrusted import inert
+from app.workflow import actions as ticket_actions
+from app.workflow.actions import Prompt, TicketAction
+from screens.service_worker import Outcome, ServiceCall, ServiceRunner
 from widgets.kept_screen import KeptScreen, settle_before_push
 from widgets.key_footer import KeyFooter
 from widgets.ticket_header import TicketHeader
 from widgets.timeline import Timeline
-
-# action id -> (default key, footer words); the workflow decides which apply
-ACTIONS: dict[str, tuple[str, str]] = {
-    "acknowledge": ("a", "Acknowledge complaint"),
-    "request_info": ("f", "Request info"),
-    "investigate": ("i", "Investigate"),
-    "note": ("n", "Note"),
-    "reply": ("r", "Reply"),
-    "propose": ("p", "Propose resolution"),
-    "communicate": ("m", "Send resolution"),
-    "extend": ("x", "Extend deadline"),
-    "escalate": ("e", "Escalate"),
-    "close": ("c", "Close ticket"),
-    "triage": ("t", "Triage out of scope"),
-    "refund_wizard": ("w", "Refund wizard"),
-    "take_review": ("v", "Take review"),
-    "final_response": ("F", "Final response"),
-    "assign": ("A", "Assign"),
-    "reopen": ("o", "Reopen as complaint"),
-    "merge": ("J", "Merge into…"),
-}
-# actions whose one key is not enough: a confirmation names what happens and to whom
-DANGEROUS = ("close", "triage", "final_response", "merge")
-
 
 _RELATION = {"escalated_from": "escalates", "escalated_as": "escalated as"}
 
@@ -107,11 +85,16 @@ def refit_footer(footer: KeyFooter) -> bool:
     return True
 
 
+def action_bindings(table) -> list[Binding]:  # noqa: ANN001 - app.workflow.actions.TICKET_ACTIONS
+    """A key per ticket action (its id is the `[keys]` id; footer, palette and help show its label)."""
+    return [Binding(a.key, f"act('{a.id}')", a.label, id=a.id) for a in table]
+
+
 def _back_to_prompt() -> None:
     """Back from a preview: the prompt under it is still open with its text."""
 
 
-class TicketDetailScreen(UsesContext, KeptScreen):
+class TicketDetailScreen(ServiceRunner, KeptScreen):
     """One ticket, worked from the keyboard.
 
     The app keeps one instance for its life (installed, so popping it does not
@@ -123,7 +106,7 @@ class TicketDetailScreen(UsesContext, KeptScreen):
     KEY_BLOCKING_WORKERS = {"detail-action", "detail-load"}  # keys typed meanwhile wait for the result (console_keys)
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
-        *[Binding(key, f"act('{name}')", words, id=name) for name, (key, words) in ACTIONS.items()],
+        *action_bindings(ticket_actions.TICKET_ACTIONS),
         Binding("u", "recall", "Take back mail still held", show=False, id="recall"),
         Binding("C", "open_related", "Open the complaint", id="open_related"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
@@ -135,11 +118,6 @@ class TicketDetailScreen(UsesContext, KeptScreen):
         def __init__(self, data: DetailData | None, error: str | None = None, gen: int = 0) -> None:
             super().__init__()
             self.data, self.error, self.gen = data, error, gen
-
-    class Done(Message):
-        def __init__(self, text: str, severity: str, reload: bool, go: str | None = None, gen: int = 0) -> None:
-            super().__init__()
-            self.text, self.severity, self.reload, self.go, self.gen = text, severity, reload, go, gen
 
     class Presence(Message):
         def __init__(self, others: list[str], gen: int = 0) -> None:
@@ -300,7 +278,7 @@ class TicketDetailScreen(UsesContext, KeptScreen):
         gen, reference = self._gen, self.reference
         try:
             with self.ctx.desk.reader() as s:
-                data = load_detail(s, reference, self.ctx.actor, self.ctx.config, ACTIONS)
+                data = load_detail(s, reference, self.ctx.actor, self.ctx.config)
         except DeskError as exc:
             self.post_message(self.Loaded(None, str(exc), gen))
             return
@@ -333,9 +311,9 @@ class TicketDetailScreen(UsesContext, KeptScreen):
         if not d.actions:
             acts.append("none for you on this ticket\n")
         for name in d.actions:
-            key, words = ACTIONS.get(name, ("", name))
-            acts.append(f" {self._key_of(name, key):>6} ", style="bold")
-            acts.append(words + "\n")
+            action = ticket_actions.BY_ID[name]
+            acts.append(f" {self._key_of(name, action.key):>6} ", style="bold")
+            acts.append(action.label + "\n")
         actions = self.query_one("#detail-actions", Static)
         actions.display = True
         actions.update(acts)
@@ -425,13 +403,14 @@ class TicketDetailScreen(UsesContext, KeptScreen):
         """A key whose action is not offered now says why, instead of doing nothing."""
         if self.data is None or self.app.screen is not self:
             return
-        for name, (key, words) in ACTIONS.items():
-            if name in self.data.actions or event.key not in self._key_of(name, key).split(","):
+        for action in ticket_actions.TICKET_ACTIONS:
+            name = action.id
+            if name in self.data.actions or event.key not in self._key_of(name, action.key).split(","):
                 continue
             reason = self.data.why_not.get(name)
             if reason:
                 event.stop()
-                self.notify(f"{self._key_of(name, key)} {words}: {reason}", severity="warning", timeout=4)
+                self.notify(f"{self._key_of(name, action.key)} {action.label}: {reason}", severity="warning", timeout=4)
             return
 
     def action_back(self) -> None:
@@ -472,114 +451,66 @@ class TicketDetailScreen(UsesContext, KeptScreen):
         return name or "the customer"
 
     def action_act(self, name: str) -> None:
+        """Do action `name` of the table (app.workflow.actions): ask for its
+        value with the prompt its kind names, preview the mail it would send or
+        confirm a step that cannot be undone, then run its service."""
         if self.data is None or name not in self.data.actions:
             return
-        d = self.data
+        action, d = ticket_actions.BY_ID[name], self.data
         t = d.ticket
-        from app import labels
+        fields = {"ref": t.reference, "who": self._to_whom(), "status": labels.status(t.status)}
+        if action.prompt is Prompt.SCREEN:
+            getattr(self.app, f"open_{action.id}")(t.reference)
+            return
+        if not action.takes_value():
+            self._decided(action, fields, (), edit=None)
+            return
+        options = action.options(d) if action.options is not None else []
+        if action.prompt is Prompt.CHOICE and not options:
+            self.notify(action.none_left.format(**fields), severity=action.none_left_severity)
+            return
+
+        def then(value: object) -> None:
+            self._decided(action, {**fields, "value": str(value), "choice": dict(options).get(value, "")}, (value,),
+                          edit=_back_to_prompt)
+
+        self._open_prompt(self._prompt_for(action, options), then, name)
+
+    def _prompt_for(self, action: TicketAction, options: list[tuple[str, str]]) -> Screen:
+        """The prompt `action.prompt` names (screens.prompts), for the ticket shown."""
         from screens.prompts import ChoicePrompt, ExtendPrompt, ReplyPrompt, TextPrompt
 
-        who = self._to_whom()
+        d = self.data
+        title = f"{d.ticket.reference}: {action.title}"
+        if action.prompt is Prompt.CHOICE:
+            return ChoicePrompt(title, options)
+        if action.prompt is Prompt.EXTEND:
+            return ExtendPrompt(title, labels.local_time(d.ticket.resolution_due_at, self.tz))
+        if action.prompt is Prompt.REPLY:
+            return ReplyPrompt(title, d.templates)
+        initial = (getattr(d, action.initial, None) if action.initial else None) or ""
+        return TextPrompt(title, action.placeholder, initial=initial)
 
-        def ask(screen, then: Callable) -> None:
-            self._open_prompt(screen, then, name)
+    def _decided(self, action: TicketAction, fields: dict[str, str], value: tuple, edit: Callable[[], None] | None) -> None:
+        """Run `action` with `value`: previewed first when it may mail the
+        customer, confirmed first when it cannot be undone; going back from the
+        preview returns to the prompt (`edit`) with the text as it was."""
+        done, call = action.done.format(**fields), self.service_call(action, *value)
+        if action.mail is None and action.confirm is None:
+            self.run_service(done, call)
+        else:
+            self.confirm_then_run(done, call, action.headline(fields), edit=edit, dangerous=action.dangerous)
 
-        def compose(make_prompt: Callable[[str], Screen], done: Callable[[object], str], service: Callable[[object], Callable],
-                    headline: Callable[[object], str], *, dangerous: bool = name in DANGEROUS, initial: str = "") -> None:
-            """Ask with `make_prompt(initial)`, then preview/confirm on top of the
-            prompt, then run; going back from the preview returns to the prompt
-            with the text as it was, and a refusal shows in the prompt."""
-            ask(make_prompt(initial),
-                lambda value: self.confirm_then_run(done(value), service(value), headline(value), edit=_back_to_prompt,
-                                                    dangerous=dangerous))
+    def service_call(self, action: TicketAction, *value: object) -> ServiceCall:
+        """`action`'s service on the ticket shown, as `call(session, now)`, at the
+        version the screen shows when it runs (a colleague's change since: stale)."""
+        ctx = self.ctx
 
-        def mail(verb: str) -> Callable[[object], str]:
-            return lambda _v: f"{t.reference}: {verb} — this mail goes to {who}."
+        def call(s, now):  # noqa: ANN001, ANN202
+            return action.service(s, ctx.actor, self.reference, *value, expected_version=self.data.ticket.version,
+                                  now=now, config=ctx.config)
 
-        if name == "acknowledge":
-            self.confirm_then_run("acknowledged", lambda wf, s, now, **kw: wf.acknowledge(s, *kw["a"], **kw["k"]),
-                                  f"{t.reference}: acknowledge the complaint — this mail goes to {who}.")
-        elif name == "investigate":
-            self.run_service("moved to investigation", lambda wf, s, now, **kw: wf.move(s, *kw["a"], "investigation", **kw["k"]))
-        elif name == "request_info":
-            compose(lambda init: TextPrompt(f"{t.reference}: request information", "What do you need from the customer?", initial=init),
-                    lambda _v: "information requested",
-                    lambda text: lambda wf, s, now, **kw: wf.request_info(s, *kw["a"], text, **kw["k"]),
-                    mail("request information; the clock waits for the customer"))
-        elif name == "note":
-            ask(TextPrompt(f"{t.reference}: internal note", "Note (never sent to the customer)"),
-                lambda text: self.run_service("note added", lambda wf, s, now, **kw: wf.add_note(s, *kw["a"], text, **kw["k"])))
-        elif name == "reply":
-            compose(lambda init: ReplyPrompt(f"{t.reference}: reply to the customer", d.templates, initial=init),
-                    lambda _v: "reply queued",
-                    lambda text: lambda wf, s, now, **kw: wf.reply(s, *kw["a"], text, **kw["k"]),
-                    mail("reply"))
-        elif name == "propose":
-            compose(lambda init: TextPrompt(f"{t.reference}: propose a resolution", "The proposed resolution", initial=init),
-                    lambda _v: "resolution proposed",
-                    lambda text: lambda wf, s, now, **kw: wf.propose(s, *kw["a"], text, **kw["k"]),
-                    mail("propose a resolution"))
-        elif name == "communicate":
-            compose(lambda init: TextPrompt(f"{t.reference}: communicate the resolution", "Resolution as sent to the customer",
-                                            initial=init or d.proposal or ""),
-                    lambda _v: "resolution communicated",
-                    lambda text: lambda wf, s, now, **kw: wf.communicate(s, *kw["a"], text, **kw["k"]),
-                    mail("send the resolution"))
-        elif name == "extend":
-            current = labels.local_time(t.resolution_due_at, self.tz)
-            compose(lambda _init: ExtendPrompt(f"{t.reference}: extend the resolution deadline", current),
-                    lambda _v: "deadline extended",
-                    lambda v: lambda wf, s, now, **kw: wf.extend(s, *kw["a"], new_due=v[0], reason=v[1], **kw["k"]),
-                    mail("extend the resolution deadline"))
-        elif name == "escalate":
-            compose(lambda init: TextPrompt(f"{t.reference}: escalate", "The customer's reason for escalating", initial=init),
-                    lambda _v: "escalated",
-                    lambda text: lambda wf, s, now, **kw: self._escalate(wf, s, now, text),
-                    mail("escalate for an impartial review"))
-        elif name == "close":
-            if not d.close_reasons:
-                self.notify(f"{t.reference} cannot be closed while it is {labels.status(t.status)}", severity="error")
-                return
-            compose(lambda _init: ChoicePrompt(f"{t.reference}: close as…", [(r, labels.close_reason(r)) for r in d.close_reasons]),
-                    lambda reason: f"closed ({labels.close_reason(reason)})",
-                    lambda reason: lambda wf, s, now, **kw: wf.close(s, *kw["a"], reason, **kw["k"]),
-                    lambda reason: f"Close {t.reference} ({who}) as “{labels.close_reason(reason)}”? "
-                                   "It leaves the queue; only a supervisor can reopen it.")
-        elif name == "triage":
-            from app.workflow.triage import REDIRECT_TO
-
-            compose(lambda _init: ChoicePrompt(f"{t.reference}: out of scope because…",
-                                               [(c.value, f"{labels.words(c.value)} → {words}") for c, words in REDIRECT_TO.items()]),
-                    lambda _v: "triaged out of scope",
-                    lambda cat: lambda wf, s, now, **kw: wf.triage(s, *kw["a"], cat, **kw["k"]),
-                    lambda cat: f"Triage {t.reference} as out of scope ({labels.words(cat)}): it closes, and {who} is "
-                                f"sent to {dict((c.value, w) for c, w in REDIRECT_TO.items()).get(cat, 'another channel')}.")
-        elif name == "take_review":
-            self.run_service("review taken", lambda wf, s, now, **kw: wf.take_review(s, *kw["a"], **kw["k"]))
-        elif name == "final_response":
-            compose(lambda init: TextPrompt(f"{t.reference}: final response", "The final response to the customer", initial=init),
-                    lambda _v: "final response sent",
-                    lambda text: lambda wf, s, now, **kw: wf.final_response(s, *kw["a"], text, **kw["k"]),
-                    lambda _v: f"Final response on {t.reference} to {who}: the escalation and its complaint close; "
-                               "this cannot be undone once sent.")
-        elif name == "assign":
-            options = d.reviewers if t.kind == "escalation" else d.staff
-            if not options:
-                self.notify("nobody can take this ticket", severity="warning")
-                return
-            ask(ChoicePrompt(f"{t.reference}: assign to…", options),
-                lambda login: self.run_service(f"assigned to {login}", lambda wf, s, now, **kw: wf.assign(s, *kw["a"], login, **kw["k"])))
-        elif name == "reopen":
-            self.run_service("reopened as a complaint", lambda wf, s, now, **kw: wf.reopen_as_complaint(s, *kw["a"], **kw["k"]))
-        elif name == "refund_wizard":
-            self.app.open_refund_wizard(t.reference)
-        elif name == "merge":  # the rules and what moves: app/workflow/merge.py
-            compose(lambda _init: ChoicePrompt(f"{t.reference}: merge into…", d.merge_targets),
-                    lambda into: f"merged into {into}; its reference leads there",
-                    lambda into: lambda wf, s, now, **kw: wf.merge(s, *kw["a"], into, **kw["k"]),
-                    lambda into: f"Merge {t.reference} into {into}, both from {who}? {t.reference}'s mail, notes and "
-                                 f"history join {into}, which keeps the earliest clocks; {t.reference} closes and its "
-                                 f"reference leads to {into}. Nothing already sent goes out twice.")
+        return call
 
     def _open_prompt(self, screen, then: Callable, kind: str) -> None:  # noqa: ANN001
         """Open `screen` (screens.prompts): it stays open while `then(value)`
@@ -594,32 +525,23 @@ class TicketDetailScreen(UsesContext, KeptScreen):
         self.app.push_screen(screen)
 
     # -- preview and confirm, then run ---------------------------------------------
-    def confirm_then_run(self, done: str, call: Callable, headline: str, *, edit: Callable[[], None] | None = None,
+    def confirm_then_run(self, done: str, call: ServiceCall, headline: str, *, edit: Callable[[], None] | None = None,
                          dangerous: bool = False) -> None:
         """Show the mail `call` would queue (exactly, rendered by the workflow in a
         rolled-back transaction) and what happens: confirm runs it, back reopens
         `edit`. No mail and nothing dangerous: it just runs."""
-        self._preview(done, call, headline, edit, dangerous)
+        gen = self._gen
 
-    @work(thread=True, exclusive=True, group="detail-action")
-    def _preview(self, done: str, call: Callable, headline: str, edit: Callable[[], None] | None, dangerous: bool) -> None:
-        import app.workflow as wf
-        from app.workflow.preview import mail_preview
+        def previewed(outcome: Outcome) -> None:
+            if not outcome.ok:  # a colleague changed it (reload), or refused: in the open prompt, its text kept
+                self._report(outcome.text, outcome.severity, outcome.reload, gen)
+                return
+            self._ask(done, call, headline, outcome.result, edit, dangerous)
 
-        app = self.app
-        try:
-            now = self.ctx.now()
-            kw = self._service_kw(now)
-            mails = mail_preview(self.ctx.desk, self.ctx.actor.login, lambda s, now: call(wf, s, now, **kw), now)
-        except StaleTicket as exc:  # a colleague changed it: say who, reload; the open prompt keeps the text
-            self.post_message(self.Done(str(exc), "warning", True, gen=self._gen))
-            return
-        except DeskError as exc:  # shown in the open prompt (its text kept for a retry), else as a notice
-            self.post_message(self.Done(str(exc), "error", False, gen=self._gen))
-            return
-        app.call_from_thread(self._ask, done, call, headline, mails, edit, dangerous)
+        self.run_service_call(call, previewed, group="detail-action", preview=True)
 
-    def _ask(self, done: str, call: Callable, headline: str, mails: list, edit: Callable[[], None] | None, dangerous: bool) -> None:
+    def _ask(self, done: str, call: ServiceCall, headline: str, mails: list, edit: Callable[[], None] | None,
+             dangerous: bool) -> None:
         from screens.confirm import ConfirmScreen
 
         if not mails and not dangerous:
@@ -656,7 +578,7 @@ class TicketDetailScreen(UsesContext, KeptScreen):
             with self.ctx.desk.session() as s:
                 out = recall_latest(s, self.ctx.actor, reference, now=self.ctx.now())
         except DeskError as exc:
-            self.post_message(self.Done(str(exc), "warning", False, gen=gen))
+            app.call_from_thread(self._report, str(exc), "warning", False, gen)
             return
         try:  # the taken-back text is the reply draft now: escape or a lost connection keeps it
             DraftStore(self.ctx.desk).save(DraftKey(data.ticket.id, self.ctx.actor.id, "reply"), out.body, self.ctx.now())
@@ -670,57 +592,40 @@ class TicketDetailScreen(UsesContext, KeptScreen):
         self.notify(f"{out.reference}: mail taken back, not sent; edit it and send again", timeout=5)
         self.load()
         if self.data is not None and "reply" in self.data.actions and self.app.screen is self:
-            def resend(text: str) -> None:  # previewed above the open prompt, as any reply
-                self.confirm_then_run("reply queued", lambda wf, s, now, **kw: wf.reply(s, *kw["a"], text, **kw["k"]),
-                                      f"{out.reference}: reply — this mail goes to {self._to_whom()}.", edit=_back_to_prompt)
+            reply = ticket_actions.BY_ID["reply"]
 
-            self._open_prompt(ReplyPrompt(f"{out.reference}: reply to the customer", self.data.templates, initial=out.body),
+            def resend(text: str) -> None:  # previewed above the open prompt, as any reply
+                self.confirm_then_run(reply.done, self.service_call(reply, text),
+                                      reply.headline({"ref": out.reference, "who": self._to_whom()}), edit=_back_to_prompt)
+
+            self._open_prompt(ReplyPrompt(f"{out.reference}: {reply.title}", self.data.templates, initial=out.body),
                               resend, "reply")
 
-    def _escalate(self, wf, s, now, reason: str):
-        out = wf.create_escalation(s, self.reference, received_at=now, reason=reason, actor=self.ctx.actor,
-                                   config=self.ctx.config, now=now, expected_version=self.data.ticket.version)
-        if not out.created:
-            raise DeskError(out.reason or "escalation refused")
-        return out
-
-    def _service_kw(self, now) -> dict:  # noqa: ANN001
-        return {"a": (self.ctx.actor, self.reference),
-                "k": {"expected_version": self.data.ticket.version, "now": now, "config": self.ctx.config}}
-
-    @work(thread=True, exclusive=True, group="detail-action")
-    def run_service(self, done: str, call: Callable, held: bool = False) -> None:
-        """Run one workflow service in its own transaction, off the event loop."""
-        import app.workflow as wf
-
-        app = self.app
+    def run_service(self, done: str, call: ServiceCall, held: bool = False) -> None:
+        """Run one workflow service in its own transaction, off the event loop
+        (screens.service_worker); then say what happened and show the ticket as stored."""
         gen, reference = self._gen, self.reference
-        self.busy = True
-        try:
-            now = self.ctx.now()
-            kw = self._service_kw(now)
-            with self.ctx.desk.session() as s:
-                call(wf, s, now, **kw)
-        except StaleTicket as exc:
-            self.post_message(self.Done(str(exc), "warning", True, gen=gen))
-        except DeskError as exc:
-            self.post_message(self.Done(str(exc), "error", False, gen=gen))
-        else:
-            hold = f"; u takes it back within {self.ctx.config.outbox_hold_seconds:.0f} s" if held else ""
-            self.post_message(self.Done(f"{reference}: {done}{hold}", "information", True, gen=gen))
-        finally:
-            self.busy = False
 
-    def on_ticket_detail_screen_done(self, message: Done) -> None:
-        from app.labels import in_words
+        def ran(outcome: Outcome) -> None:
+            if outcome.ok:
+                hold = f"; u takes it back within {self.ctx.config.outbox_hold_seconds:.0f} s" if held else ""
+                self._report(f"{reference}: {done}{hold}", "information", True, gen)
+            else:
+                self._report(outcome.text, outcome.severity, outcome.reload, gen)
 
+        self.run_service_call(call, ran, group="detail-action")
+
+    def _report(self, text: str, severity: str, reload: bool, gen: int) -> None:
+        """A service's outcome in place: a refusal in the open prompt (its text
+        kept for a retry; ctrl+r reloads), else a notice; then the ticket as stored."""
+        text = labels.in_words(text)
         prompt, self._asking = self._asking, None
-        if prompt is not None and message.gen == self._gen and prompt in self.app.screen_stack:
-            if message.severity != "information":
+        if prompt is not None and gen == self._gen and prompt in self.app.screen_stack:
+            if severity != "information":
                 self._asking = prompt
-                prompt.failed(in_words(message.text), stale=message.reload)  # the text stays; ctrl+r reloads
+                prompt.failed(text, stale=reload)
                 return
             prompt.saved()
-        self.notify(in_words(message.text), severity=message.severity, timeout=6 if message.severity == "error" else 3)
-        if message.reload and message.gen == self._gen:
+        self.notify(text, severity=severity, timeout=6 if severity == "error" else 3)
+        if reload and gen == self._gen:
             self.load()

@@ -257,7 +257,9 @@ async def test_ineligible_senior_is_refused(demo_desk):
         await settle(pilot)
         assert reload_ticket(demo_desk, esc.reference).reviewer_id is None
         # even if he tries through the service, the refusal is a notification
-        screen.run_service("review taken", lambda wf, s, now, **kw: wf.take_review(s, *kw["a"], **kw["k"]))
+        from app.workflow.actions import BY_ID
+
+        screen.run_service("review taken", screen.service_call(BY_ID["take_review"]))
         await settle(pilot)
         notes = [n.message for n in app._notifications]
         assert any("marek" in m and "initial handling" in m for m in notes), notes

@@ -121,14 +121,14 @@ async def test_every_table_case_agrees_with_the_cli(desk, agent):
             ref = f"RFD-2026-{200 + i:06d}"
             add_case(s, ref, policy, f)
             refs.append((cid, ref, policy, f))
-    from screens.refund_wizard import RefundWizardScreen
+    from screens.refund_wizard import RefundWizardScreen, read_case
 
     app = app_for(desk, agent, refs[0][1])
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         for cid, ref, policy, f in refs:
-            if not isinstance(app.screen, RefundWizardScreen) or app.screen.reference != ref:
-                await app.push_screen(RefundWizardScreen(ref))
+            if not isinstance(app.screen, RefundWizardScreen) or app.screen.reference != ref:  # read first: no worker round trip
+                await app.push_screen(RefundWizardScreen(ref, case=read_case(desk, ref, app.now(), app.calendar.tz)))
             screen = app.screen
             while not screen.on_decision_page:  # the forward action, without a key round trip each
                 screen.action_forward()

@@ -16,7 +16,7 @@ from app.refunds import parse_facts
 from app.screen_context import ContextHolder, ScreenContext
 from models import RefundCase
 from refund_case_helpers import add_refund_ticket
-from screens.refund_wizard import RefundWizardScreen
+from screens.refund_wizard import RefundWizardScreen, read_case
 
 
 class WizardApp(ContextHolder, App):
@@ -26,7 +26,9 @@ class WizardApp(ContextHolder, App):
         self.reference = reference
 
     def on_mount(self) -> None:
-        self.push_screen(RefundWizardScreen(self.reference))
+        # read before it opens, as an opener may (the screen reads it in a worker otherwise)
+        case = read_case(self.desk, self.reference, self.now(), self.calendar.tz)
+        self.push_screen(RefundWizardScreen(self.reference, case=case))
 
 
 def add_case(s, ref: str, policy: str, facts: dict | None, **kw) -> int:

@@ -33,6 +33,14 @@ SERVICE = "service"
 ADMINS = frozenset({"admin"})
 LEADS = frozenset({"supervisor", "admin"})
 
+
+
+def _ticket_action_commands() -> list[str]:
+    from app.workflow.actions import cli_actions
+
+    return [a.cli for a in cli_actions() if a.cli]
+
+
 COMMAND_ACCESS: dict[str, str | frozenset[str]] = {
     "console": SELF,
     "dashboard": SELF,
@@ -59,9 +67,8 @@ COMMAND_ACCESS: dict[str, str | frozenset[str]] = {
     "backup": SELF,
     "restore": SELF,
     "retention": SELF,
-    **{f"ticket {action}": STAFF for action in (
-        "show", "ack", "note", "reply", "request-info", "move", "assign", "escalate", "review", "final", "extend",
-        "close", "triage", "set", "reopen", "attachment", "merge")},
+    # the ticket actions' sub-commands (app.workflow.actions: the services check roles and state) and the rest
+    **{f"ticket {action}": STAFF for action in ("show", *_ticket_action_commands(), "move", "set", "attachment")},
 }
 
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 from app.cli.numbers import VERSION
 
 
-def add_merge(cmd) -> None:  # noqa: ANN001  ticket_cmd.register's `cmd`
-    m = cmd("merge", "merge this ticket into another of the same customer (its reference then leads there)", run)
-    m.add_argument("--into", required=True, metavar="REF", help="the ticket that stays (it keeps the earliest clocks)")
+def add_into_version(m) -> None:  # noqa: ANN001  the sub-command made from the action table's "merge" entry
     m.add_argument("--into-version", type=VERSION, metavar="N", dest="into_version",
                    help="the version of --into you read (optimistic lock)")
 

@@ -26,7 +26,8 @@ from datetime import datetime
 
 from app.cli.numbers import ROW_ID, VERSION
 from app.cli.output import emit_json
-from models.enums import CloseReason, OutOfScope, TicketStatus
+from app.workflow.actions import cli_actions
+from models.enums import TicketStatus
 
 
 def register(sub) -> None:
@@ -34,48 +35,32 @@ def register(sub) -> None:
     tsub = p.add_subparsers(dest="ticket_command", metavar="ACTION", parser_class=type(p))
     tsub.required = True
 
-    def cmd(name: str, help_: str, func, *, text: bool = False, version: bool = True):
+    def cmd(name: str, help_: str, func, *, version: bool = True):
         c = tsub.add_parser(name, help=help_)
         c.add_argument("reference", metavar="REF")
-        if text:
-            c.add_argument("text", metavar="TEXT")
         if version:
             c.add_argument("--version", type=VERSION, metavar="N", help="the version you read (optimistic lock)")
         c.set_defaults(func=func)
         return c
 
     cmd("show", "the ticket as JSON (with timeline, guidance and next actions)", show, version=False)
-    cmd("ack", "acknowledge a complaint (starts the resolution clock)", _calls("acknowledge"))
-    cmd("note", "add an internal note (never sent)", _calls("add_note", "text", config=False), text=True)
-    rp = cmd("reply", "queue a customer-facing reply", reply, text=True)
-    rp.add_argument("--attach", action="append", metavar="FILE", default=[],
-                    help="attach a file (repeatable; [mail] max_attachment_bytes together)")
-    cmd("request-info", "ask the customer for information", _calls("request_info", "text"), text=True)
-    m = cmd("move", "move to another workflow state", _calls("move", "status", text="text", reason="reason"))
+    for action in cli_actions():  # the ticket actions with a sub-command (app.workflow.actions)
+        c = cmd(action.cli, action.cli_help, HANDLERS.get(action.id) or _calls(action))
+        for arg in action.cli_args:
+            if arg.name.startswith("-"):
+                c.add_argument(arg.name, metavar=arg.metavar, help=arg.help, required=arg.required,
+                               choices=list(arg.choices) if arg.choices else None, dest=arg.dest)
+            else:
+                c.add_argument(arg.dest, metavar=arg.metavar, help=arg.help)
+        if action.id in MORE_ARGS:
+            MORE_ARGS[action.id](c)
+    m = cmd("move", "move to another workflow state", _move)
     m.add_argument("status", metavar="STATUS", help=", ".join(s.value for s in TicketStatus))
     m.add_argument("--text", help="proposal / resolution text")
     m.add_argument("--reason", help="close reason when STATUS is closed")
-    a = cmd("assign", "assign to a staff member (escalations: impartial senior only)", _calls("assign", "login"))
-    a.add_argument("login", metavar="LOGIN")
-    e = cmd("escalate", "register the customer's escalation request", escalate)
-    e.add_argument("--reason", required=True, help="why the customer is not satisfied")
-    cmd("review", "take an escalation's review (seniors)", _calls("take_review"))
-    cmd("final", "give an escalation's final response", _calls("final_response", "text"), text=True)
-    x = cmd("extend", "extend a complaint's resolution deadline", extend)
-    x.add_argument("--to", required=True, metavar="YYYY-MM-DD", dest="to")
-    x.add_argument("--reason", required=True)
-    c = cmd("close", "close a complaint or inquiry", _calls("close", "reason"))
-    c.add_argument("--reason", required=True, choices=[r.value for r in CloseReason])
-    t = cmd("triage", "close as out of scope with a courteous redirect", _calls("triage", "category"))
-    t.add_argument("category", metavar="CATEGORY", help=", ".join(c.value for c in OutOfScope))
     f = cmd("set", "change an intake or contact detail (name, email, phone, incident_date, region, ...)", set_field)
     f.add_argument("field", metavar="FIELD")
     f.add_argument("value", metavar="VALUE")
-    r = cmd("reopen", "reopen a (triaged) inquiry as a complaint, keeping its receipt time", _calls("reopen_as_complaint", reason="reason"))
-    r.add_argument("--reason")
-    from app.cli.merge_cmd import add_merge
-
-    add_merge(cmd)
     s = cmd("attachment", "save one of the ticket's attachments (evidence) to a folder", save_attachment, version=False)
     s.add_argument("attachment_id", metavar="ID", type=ROW_ID, help="the id listed under attachments by `ticket show`")
     s.add_argument("--to", metavar="DIR", default=".", help="folder to write into (default: the current folder)")
@@ -146,21 +131,26 @@ def _summary(t) -> dict:
             "due_at": _iso(t.due_at), "due_clock": t.due_clock, "close_reason": t.close_reason}
 
 
-def _calls(service: str, *positional: str, config: bool = True, **keywords: str):
-    """A handler running `app.workflow.<service>(session, actor, REF, *args.<positional>,
-    expected_version=, now=[, config=], **{name: args.<attribute>})` through `_run`."""
+def _calls(action):
+    """The handler of a ticket action's sub-command: its service on REF with the
+    value its arguments make (app.workflow.actions.CliArg), through `_run`."""
 
     def handler(args, ctx) -> int:
-        import app.workflow as wf
-
-        fn = getattr(wf, service)
-        extra = {name: getattr(args, attribute) for name, attribute in keywords.items()}
-        if config:
-            extra["config"] = ctx.config
-        return _run(args, ctx, lambda s, a, now: fn(
-            s, a, args.reference, *(getattr(args, p) for p in positional), expected_version=args.version, now=now, **extra))
+        value = [getattr(args, a.dest) for a in action.cli_args if not a.keyword]
+        keywords = {a.dest: getattr(args, a.dest) for a in action.cli_args if a.keyword}
+        if len(value) > 1:
+            value = [tuple(value)]
+        return _run(args, ctx, lambda s, a, now: action.service(
+            s, a, args.reference, *value, expected_version=args.version, now=now, config=ctx.config, **keywords))
 
     return handler
+
+
+def _move(args, ctx) -> int:
+    from app.workflow import move
+
+    return _run(args, ctx, lambda s, a, now: move(s, a, args.reference, args.status, expected_version=args.version, now=now,
+                                                  config=ctx.config, text=args.text, reason=args.reason))
 
 
 def _run(args, ctx, fn) -> int:
@@ -190,12 +180,6 @@ def show(args, ctx) -> int:
     return 0
 
 
-
-
-
-
-
-
 def escalate(args, ctx) -> int:
     from app.errors import IllegalTransition
     from app.tickets import utcnow
@@ -215,8 +199,6 @@ def escalate(args, ctx) -> int:
         raise IllegalTransition(f"escalation refused and kept as correspondence on {out['complaint']}: {outcome.reason}")
     print(json.dumps(out))
     return 0
-
-
 
 
 def reply(args, ctx) -> int:
@@ -239,9 +221,6 @@ def extend(args, ctx) -> int:
     return _run(args, ctx, fn)
 
 
-
-
-
 def set_field(args, ctx) -> int:
     from app.errors import InputError
     from app.workflow import update_details
@@ -258,6 +237,28 @@ def set_field(args, ctx) -> int:
         return {"changed": changed}
 
     return _run(args, ctx, fn)
+
+
+def _attach_option(c) -> None:  # noqa: ANN001 - the console attaches nothing (yet)
+    c.add_argument("--attach", action="append", metavar="FILE", default=[],
+                   help="attach a file (repeatable; [mail] max_attachment_bytes together)")
+
+
+# actions whose sub-command says more than the ticket's summary (or reads files first), and takes more
+def _merge(args, ctx) -> int:  # noqa: ANN001
+    from app.cli.merge_cmd import run
+
+    return run(args, ctx)
+
+
+def _into_version_option(c) -> None:  # noqa: ANN001
+    from app.cli.merge_cmd import add_into_version
+
+    add_into_version(c)
+
+
+HANDLERS = {"reply": reply, "escalate": escalate, "extend": extend, "merge": _merge}
+MORE_ARGS = {"reply": _attach_option, "merge": _into_version_option}
 
 
 def save_attachment(args, ctx) -> int:

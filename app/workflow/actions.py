@@ -1,78 +1,338 @@
-"""Which actions the console may offer now, for this ticket and this staff member.
+"""The ticket actions, one table: what each is, who may use it, when it is
+offered, the service that does it and how it is asked for.
 
-The services enforce every rule anyway; this only decides what to show.
-Pass `session` to filter take_review/assign by the impartiality rule.
+Everything that offers a ticket action reads `TICKET_ACTIONS`: `next_actions`
+(the console's "Next steps" and `ticket show`'s `next_actions`), the ticket
+detail screen (its keys, footer, "why not" notices, prompts, previews and
+confirmations, hence also the command palette and `?` help, which list the
+screen's keys), the `esimdesk ticket` sub-commands that map onto an action,
+and the CLI's command access. Adding an action is one `TicketAction` entry and
+one service function `fn(session, actor, reference[, value], *,
+expected_version, now, config)`.
+
+The services enforce every rule anyway (role, state, version); `who` and
+`when` only decide what to offer. Pass `session` to `next_actions` to filter
+take_review by the impartiality rule.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
 from sqlmodel import Session
 
-from app.identity import Actor
+from app import labels
+from app.errors import DeskError
+from app.identity import PERMISSIONS, Actor
 from app.workflow import states
-from app.workflow.triage import can_triage
+from app.workflow.assignment import assign
+from app.workflow.complaints import acknowledge, close, communicate, extend, move, propose, request_info
+from app.workflow.escalations import create_escalation, final_response, take_review
+from app.workflow.merge import merge, offered as merge_offered
+from app.workflow.messages import add_note, reply
+from app.workflow.triage import REDIRECT_TO, can_triage, reopen_as_complaint, triage
 from models import Ticket
-from models.enums import TicketKind, TicketStatus
+from models.enums import CloseReason, OutOfScope, TicketKind, TicketStatus
 
 S = TicketStatus
-ACTIONS = (
-    "acknowledge", "request_info", "note", "investigate", "reply", "propose", "communicate", "extend", "escalate", "close", "triage",
-    "reopen", "refund_wizard", "assign", "take_review", "final_response",
+K = TicketKind
+
+
+class Prompt(StrEnum):
+    """What the console asks before the service runs (the value it passes)."""
+
+    NONE = "none"  # nothing: the service takes no value
+    TEXT = "text"  # a text (kept as a draft while typed)
+    REPLY = "reply"  # a text to the customer, with the ticket's reply templates
+    CHOICE = "choice"  # one of `options(view)`: the value is the option's id
+    EXTEND = "extend"  # a new due date and a reason: the value is (date, reason)
+    SCREEN = "screen"  # no service: the App's `open_<id>(reference)` opens a screen
+
+
+@dataclass(frozen=True)
+class CliArg:
+    """One argument of the action's `esimdesk ticket` sub-command: a
+    positional (`text`) or an option (`--reason`). Positionals and options not
+    `keyword` make the service's value (one: itself; more: a tuple, in order);
+    a `keyword` one is passed by name."""
+
+    name: str
+    help: str | None = None
+    metavar: str | None = None
+    required: bool = True
+    choices: tuple[str, ...] | None = None
+    keyword: bool = False
+
+    @property
+    def dest(self) -> str:
+        return self.name.lstrip("-").replace("-", "_")
+
+
+Fields = dict[str, str]  # ref, who, value, choice, status: the words a template may use
+
+
+@dataclass(frozen=True)
+class TicketAction:
+    """One thing a person can do to a ticket (see the module docstring).
+
+    Words (`label`, `title`, `placeholder`, `mail`, `confirm`, `done`,
+    `none_left`) are plain, for a person; templates use {ref} (the ticket),
+    {who} (the customer, inert), {value} (what was chosen or typed), {choice}
+    (the chosen option's words) and {status} (the ticket's state in words)."""
+
+    id: str  # binding id, `[keys]` id, the name in next_actions
+    label: str  # footer, palette, help, "Next steps"
+    key: str  # default key (remapped by `[keys]`)
+    when: Callable[[Ticket, Actor, Session | None], bool]  # offered now (state, and the person's part in the ticket)
+    service: Callable[..., Any] | None = None  # fn(session, actor, reference[, value], *, expected_version, now, config)
+    who: str | None = None  # the permission it needs (app.identity.PERMISSIONS); None: decided by `when`
+    prompt: Prompt = Prompt.NONE
+    title: str = ""  # the prompt's title, after "{ref}: "
+    placeholder: str = ""  # the text prompt's label
+    initial: str | None = None  # the ticket view's attribute a text prompt starts from
+    options: Callable[[Any], list[tuple[str, str]]] | None = None  # CHOICE: (id, words) from the ticket view
+    none_left: str = ""  # CHOICE with no option: what the person is told
+    none_left_severity: str = "warning"
+    mail: str | None = None  # it may mail the customer: what, for the preview's headline
+    confirm: str | Callable[[Fields], str] | None = None  # asked first even with no mail (closing, final words)
+    done: str = ""  # the notice once saved
+    cli: str | None = None  # `esimdesk ticket <cli>`
+    cli_help: str = ""
+    cli_args: tuple[CliArg, ...] = ()
+    step: bool = True  # a workflow step (next_actions); False: the ticket view offers it when it applies
+
+    def offered(self, ticket: Ticket, actor: Actor, session: Session | None = None) -> bool:
+        if self.who is not None and not actor.can(self.who):
+            return False
+        return self.when(ticket, actor, session)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The roles that may use it (any role when `who` is None: `when` decides)."""
+        return tuple(role for role, perms in PERMISSIONS.items() if self.who is None or self.who in perms)
+
+    @property
+    def dangerous(self) -> bool:
+        """One key is not enough: a confirmation names what happens and to whom."""
+        return self.confirm is not None
+
+    def takes_value(self) -> bool:
+        return self.prompt not in (Prompt.NONE, Prompt.SCREEN)
+
+    def headline(self, fields: Fields) -> str:
+        """The preview's or confirmation's first line."""
+        if self.confirm is not None:
+            return self.confirm(fields) if callable(self.confirm) else self.confirm.format(**fields)
+        return f"{fields['ref']}: {self.mail} — this mail goes to {fields['who']}."
+
+
+# -- when each is offered -----------------------------------------------------------
+
+
+def _work(actor: Actor) -> bool:
+    return actor.can("work_tickets")
+
+
+def _open(t: Ticket) -> bool:
+    return t.status != S.CLOSED
+
+
+def _complaint(t: Ticket) -> bool:
+    return t.kind == K.COMPLAINT
+
+
+def _reply_when(t: Ticket, actor: Actor, _s: Session | None) -> bool:
+    if t.kind == K.ESCALATION:  # the reviewer, once the review is taken
+        return _open(t) and t.reviewer_id == actor.id and t.status == S.IN_REVIEW
+    return t.kind in (K.COMPLAINT, K.INQUIRY, K.REFUND) and _work(actor) and _open(t)
+
+
+def _extend_when(t: Ticket, actor: Actor, _s: Session | None) -> bool:
+    return (_complaint(t) and t.acknowledged_at is not None and t.resolution_communicated_at is None and _open(t)
+            and t.status != S.ESCALATED and (actor.can("extend") or t.assignee_id == actor.id))
+
+
+def _close_when(t: Ticket, actor: Actor, _s: Session | None) -> bool:
+    if t.kind == K.INQUIRY:
+        return _open(t)
+    return _complaint(t) and bool(states.CLOSE_REASONS.get(t.kind, {}).get(t.status)) and t.status != S.ESCALATED
+
+
+def _take_review_when(t: Ticket, actor: Actor, session: Session | None) -> bool:
+    if t.kind != K.ESCALATION or not _open(t) or t.reviewer_id is not None:
+        return False
+    if session is None:
+        return True
+    from app.workflow.escalations import ineligibility
+
+    return ineligibility(session, t, actor) is None
+
+
+def _assign_when(t: Ticket, actor: Actor, _s: Session | None) -> bool:
+    if not _open(t):
+        return False
+    if t.kind == K.ESCALATION:
+        return actor.can("reassign")
+    return _work(actor) and (actor.can("reassign") or t.assignee_id is None)
+
+
+# -- service functions the workflow has in another shape ------------------------------
+
+
+def move_to_investigation(session: Session, actor: Actor, reference: str, **kw: Any) -> Ticket:
+    return move(session, actor, reference, S.INVESTIGATION, **kw)
+
+
+def extend_to(session: Session, actor: Actor, reference: str, value: tuple[Any, str], **kw: Any) -> Ticket:
+    """`extend` with the value a prompt gives: (new due date, reason)."""
+    new_due, reason = value
+    return extend(session, actor, reference, new_due=new_due, reason=reason, **kw)
+
+
+def escalate(session: Session, actor: Actor, reference: str, reason: str, *, expected_version: int | None = None,
+             now: Any, config: Any) -> Any:
+    """The customer's escalation request, registered from the ticket; a refusal
+    is an error (nothing kept: the person still has the text)."""
+    out = create_escalation(session, reference, received_at=now, reason=reason, actor=actor, config=config, now=now,
+                            expected_version=expected_version)
+    if not out.created:
+        raise DeskError(out.reason or "escalation refused")
+    return out
+
+
+# -- prompts' options (from the ticket view: app.ticket_view.DetailData) ----------------
+
+
+def _close_options(view: Any) -> list[tuple[str, str]]:
+    return [(r, labels.close_reason(r)) for r in view.close_reasons]
+
+
+def _triage_options(_view: Any) -> list[tuple[str, str]]:
+    return [(c.value, f"{labels.words(c.value)} → {words}") for c, words in REDIRECT_TO.items()]
+
+
+def _assign_options(view: Any) -> list[tuple[str, str]]:
+    return list(view.reviewers if view.ticket.kind == K.ESCALATION else view.staff)
+
+
+def _triage_confirm(f: Fields) -> str:
+    redirect = {c.value: w for c, w in REDIRECT_TO.items()}.get(f["value"], "another channel")
+    return (f"Triage {f['ref']} as out of scope ({labels.words(f['value'])}): it closes, and {f['who']} is "
+            f"sent to {redirect}.")
+
+
+TEXT = CliArg("text", metavar="TEXT")
+
+# In the order "Next steps" and `next_actions` list them (the footer too).
+TICKET_ACTIONS: tuple[TicketAction, ...] = (
+    TicketAction(
+        "acknowledge", "Acknowledge complaint", "a", service=acknowledge, who="work_tickets",
+        when=lambda t, a, s: _complaint(t) and t.status == S.SUBMITTED,
+        mail="acknowledge the complaint", done="acknowledged",
+        cli="ack", cli_help="acknowledge a complaint (starts the resolution clock)"),
+    TicketAction(
+        "request_info", "Request info", "f", service=request_info, who="work_tickets",
+        when=lambda t, a, s: _complaint(t) and t.status in states.REQUEST_INFO_FROM,
+        prompt=Prompt.TEXT, title="request information", placeholder="What do you need from the customer?",
+        mail="request information; the clock waits for the customer", done="information requested",
+        cli="request-info", cli_help="ask the customer for information", cli_args=(TEXT,)),
+    TicketAction(
+        "note", "Note", "n", service=add_note, who="work_tickets", when=lambda t, a, s: True,
+        prompt=Prompt.TEXT, title="internal note", placeholder="Note (never sent to the customer)", done="note added",
+        cli="note", cli_help="add an internal note (never sent)", cli_args=(TEXT,)),
+    TicketAction(
+        # into investigation from acknowledged or information gathering; going back
+        # from a proposed resolution is the service's `move`, not offered here
+        "investigate", "Investigate", "i", service=move_to_investigation, who="work_tickets",
+        when=lambda t, a, s: _complaint(t) and S.INVESTIGATION in states.allowed(t) and t.status != S.RESOLUTION_PROPOSED,
+        done="moved to investigation"),
+    TicketAction(
+        "reply", "Reply", "r", service=reply, when=_reply_when,
+        prompt=Prompt.REPLY, title="reply to the customer", mail="reply", done="reply queued",
+        cli="reply", cli_help="queue a customer-facing reply", cli_args=(TEXT,)),
+    TicketAction(
+        "propose", "Propose resolution", "p", service=propose, who="work_tickets",
+        when=lambda t, a, s: _complaint(t) and t.status == S.INVESTIGATION,
+        prompt=Prompt.TEXT, title="propose a resolution", placeholder="The proposed resolution",
+        mail="propose a resolution", done="resolution proposed"),
+    TicketAction(
+        "communicate", "Send resolution", "m", service=communicate, who="work_tickets",
+        when=lambda t, a, s: _complaint(t) and t.status == S.RESOLUTION_PROPOSED,
+        prompt=Prompt.TEXT, title="communicate the resolution", placeholder="Resolution as sent to the customer",
+        initial="proposal", mail="send the resolution", done="resolution communicated"),
+    TicketAction(
+        "extend", "Extend deadline", "x", service=extend_to, who="work_tickets", when=_extend_when,
+        prompt=Prompt.EXTEND, title="extend the resolution deadline",
+        mail="extend the resolution deadline", done="deadline extended",
+        cli="extend", cli_help="extend a complaint's resolution deadline",
+        cli_args=(CliArg("--to", metavar="YYYY-MM-DD"), CliArg("--reason"))),
+    TicketAction(
+        "escalate", "Escalate", "e", service=escalate, who="work_tickets",
+        when=lambda t, a, s: _complaint(t) and t.status == S.RESOLUTION_COMMUNICATED,
+        prompt=Prompt.TEXT, title="escalate", placeholder="The customer's reason for escalating",
+        mail="escalate for an impartial review", done="escalated",
+        cli="escalate", cli_help="register the customer's escalation request",
+        cli_args=(CliArg("--reason", help="why the customer is not satisfied"),)),
+    TicketAction(
+        "close", "Close ticket", "c", service=close, who="work_tickets", when=_close_when,
+        prompt=Prompt.CHOICE, title="close as…", options=_close_options,
+        none_left="{ref} cannot be closed while it is {status}", none_left_severity="error",
+        confirm="Close {ref} ({who}) as “{choice}”? It leaves the queue; only a supervisor can reopen it.",
+        done="closed ({choice})",
+        cli="close", cli_help="close a complaint or inquiry",
+        cli_args=(CliArg("--reason", choices=tuple(r.value for r in CloseReason)),)),
+    TicketAction(
+        "triage", "Triage out of scope", "t", service=triage, who="triage", when=lambda t, a, s: can_triage(t),
+        prompt=Prompt.CHOICE, title="out of scope because…", options=_triage_options,
+        confirm=_triage_confirm, done="triaged out of scope",
+        cli="triage", cli_help="close as out of scope with a courteous redirect",
+        cli_args=(CliArg("category", metavar="CATEGORY", help=", ".join(c.value for c in OutOfScope)),)),
+    TicketAction(
+        "reopen", "Reopen as complaint", "o", service=reopen_as_complaint, who="triage",
+        when=lambda t, a, s: t.kind == K.INQUIRY and _work(a), done="reopened as a complaint",
+        cli="reopen", cli_help="reopen a (triaged) inquiry as a complaint, keeping its receipt time",
+        cli_args=(CliArg("--reason", required=False, keyword=True),)),
+    TicketAction(
+        "refund_wizard", "Refund wizard", "w", who="refund_decide", prompt=Prompt.SCREEN,
+        when=lambda t, a, s: t.kind == K.REFUND and _work(a) and _open(t)),
+    TicketAction(
+        "assign", "Assign", "A", service=assign, when=_assign_when,
+        prompt=Prompt.CHOICE, title="assign to…", options=_assign_options, none_left="nobody can take this ticket",
+        done="assigned to {value}",
+        cli="assign", cli_help="assign to a staff member (escalations: impartial senior only)",
+        cli_args=(CliArg("login", metavar="LOGIN"),)),
+    TicketAction(
+        "take_review", "Take review", "v", service=take_review, who="review_escalations", when=_take_review_when,
+        done="review taken", cli="review", cli_help="take an escalation's review (seniors)"),
+    TicketAction(
+        "final_response", "Final response", "F", service=final_response,
+        when=lambda t, a, s: t.kind == K.ESCALATION and _open(t) and t.reviewer_id == a.id and t.status == S.IN_REVIEW,
+        prompt=Prompt.TEXT, title="final response", placeholder="The final response to the customer",
+        confirm="Final response on {ref} to {who}: the escalation and its complaint close; this cannot be undone once sent.",
+        done="final response sent",
+        cli="final", cli_help="give an escalation's final response", cli_args=(TEXT,)),
+    TicketAction(  # not a workflow step: the ticket view offers it when the customer has a ticket this one may join
+        "merge", "Merge into…", "J", service=merge, who="work_tickets", when=lambda t, a, s: merge_offered(t, a),
+        step=False, prompt=Prompt.CHOICE, title="merge into…", options=lambda view: view.merge_targets,
+        none_left="no other open ticket of this customer can take this one",
+        confirm="Merge {ref} into {value}, both from {who}? {ref}'s mail, notes and history join {value}, which keeps "
+                "the earliest clocks; {ref} closes and its reference leads to {value}. Nothing already sent goes out twice.",
+        done="merged into {value}; its reference leads there",
+        cli="merge", cli_help="merge this ticket into another of the same customer (its reference then leads there)",
+        cli_args=(CliArg("--into", metavar="REF", help="the ticket that stays (it keeps the earliest clocks)"),)),
 )
+
+BY_ID: dict[str, TicketAction] = {a.id: a for a in TICKET_ACTIONS}
+ACTIONS: tuple[str, ...] = tuple(BY_ID)  # the ids, in order
+
+
+def cli_actions() -> list[TicketAction]:
+    """The actions with an `esimdesk ticket` sub-command."""
+    return [a for a in TICKET_ACTIONS if a.cli]
 
 
 def next_actions(ticket: Ticket, actor: Actor, session: Session | None = None) -> list[str]:
-    t, out = ticket, []
-    work = actor.can("work_tickets")
-    closed = t.status == S.CLOSED
-    if work:
-        out.append("note")
-    if t.kind == TicketKind.COMPLAINT and work:
-        if t.status == S.SUBMITTED:
-            out.append("acknowledge")
-        if t.status in states.REQUEST_INFO_FROM:
-            out.append("request_info")
-        # step 4: into investigation (from acknowledged or information gathering;
-        # going back from a proposed resolution is the service's `move`, not offered here)
-        if S.INVESTIGATION in states.allowed(t) and t.status != S.RESOLUTION_PROPOSED:
-            out.append("investigate")
-        if not closed:
-            out.append("reply")
-        if t.status == S.INVESTIGATION:
-            out.append("propose")
-        if t.status == S.RESOLUTION_PROPOSED:
-            out.append("communicate")
-        if t.acknowledged_at is not None and t.resolution_communicated_at is None and not closed and t.status != S.ESCALATED and (
-            actor.can("extend") or t.assignee_id == actor.id
-        ):
-            out.append("extend")
-        if t.status == S.RESOLUTION_COMMUNICATED:
-            out.append("escalate")
-        if states.CLOSE_REASONS.get(t.kind, {}).get(t.status) and t.status != S.ESCALATED:
-            out.append("close")
-    if t.kind == TicketKind.INQUIRY and work:
-        if not closed:
-            out += ["reply", "close"]
-        if actor.can("triage"):
-            out.append("reopen")
-    if actor.can("triage") and can_triage(t):
-        out.append("triage")
-    if t.kind == TicketKind.REFUND and work and not closed:
-        out.append("reply")
-        if actor.can("refund_decide"):
-            out.append("refund_wizard")
-    if t.kind == TicketKind.ESCALATION and not closed:
-        if t.reviewer_id is None and actor.can("review_escalations"):
-            ok = True
-            if session is not None:
-                from app.workflow.escalations import ineligibility
-
-                ok = ineligibility(session, t, actor) is None
-            if ok:
-                out.append("take_review")
-        if t.reviewer_id == actor.id and t.status == S.IN_REVIEW:
-            out += ["reply", "final_response"]
-        if actor.can("reassign"):
-            out.append("assign")
-    elif not closed and work and t.kind != TicketKind.ESCALATION and (actor.can("reassign") or t.assignee_id is None):
-        out.append("assign")
-    return [a for a in ACTIONS if a in out]
+    """The ids of the workflow steps offered now, in the table's order."""
+    return [a.id for a in TICKET_ACTIONS if a.step and a.offered(ticket, actor, session)]
