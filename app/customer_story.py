@@ -104,4 +104,4 @@ def customer_story(session: Session, ticket: Ticket, *, shown_order_id: int | No
     return CustomerStory(tuple(links), tuple(orders), more)
 
 
-__all__ = ["CustomerStory", "LinkedTicket", "MAX_ITEMS", "OrderItem", "customer_story", "order_state"]
+__all__ = ["MAX_ITEMS", "CustomerStory", "LinkedTicket", "OrderItem", "customer_story", "order_state"]

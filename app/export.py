@@ -10,10 +10,11 @@ import csv
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any, TextIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.errors import InputError
 from app.untrusted import spreadsheet_safe, terminal_safe_data
@@ -48,7 +49,7 @@ def _iso(value: datetime | None) -> str | None:
 def iter_tickets(
     session: Session, kind: str | None = None, status: str | None = None, mask_pii: bool = False, now: datetime | None = None,
     at_risk_share: float = 0.25,
-) -> Iterator[dict]:
+) -> Iterator[dict[str, Any]]:
     from app.sla_clocks import ticket_sla_state
     from app.tickets import utcnow
 
@@ -63,37 +64,37 @@ def iter_tickets(
     stmt = (
         select(
             Ticket,
-            Customer.email,
-            func.coalesce(Order.number, Ticket.order_number),  # the quoted number until the order arrives
-            assignee.login,
-            reviewer.login,
-            original.reference,
-            RefundCase.policy,
-            RefundCase.outcome,
+            col(Customer.email),
+            func.coalesce(col(Order.number), col(Ticket.order_number)),  # the quoted number until the order arrives
+            col(assignee.login),
+            col(reviewer.login),
+            col(original.reference),
+            col(RefundCase.policy),
+            col(RefundCase.outcome),
         )
-        .outerjoin(Customer, Customer.id == Ticket.customer_id)
-        .outerjoin(Order, Order.id == Ticket.order_id)
-        .outerjoin(assignee, assignee.id == Ticket.assignee_id)
-        .outerjoin(reviewer, reviewer.id == Ticket.reviewer_id)
-        .outerjoin(original, original.id == Ticket.escalation_of_id)
-        .outerjoin(RefundCase, RefundCase.ticket_id == Ticket.id)
-        .order_by(Ticket.id)
+        .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .outerjoin(Order, col(Order.id) == col(Ticket.order_id))
+        .outerjoin(assignee, col(assignee.id) == col(Ticket.assignee_id))
+        .outerjoin(reviewer, col(reviewer.id) == col(Ticket.reviewer_id))
+        .outerjoin(original, col(original.id) == col(Ticket.escalation_of_id))
+        .outerjoin(RefundCase, col(RefundCase.ticket_id) == col(Ticket.id))
+        .order_by(col(Ticket.id))
         .limit(PAGE)
     )
     if kind:
-        stmt = stmt.where(Ticket.kind == kind)
+        stmt = stmt.where(col(Ticket.kind) == kind)
     if status:
-        stmt = stmt.where(Ticket.status == status)
+        stmt = stmt.where(col(Ticket.status) == status)
     last_id = 0
     while True:
-        rows = session.execute(stmt.where(Ticket.id > last_id)).all()
+        rows = session.execute(stmt.where(col(Ticket.id) > last_id)).all()
         if not rows:
             return
         ids = [r[0].id for r in rows]
         who: dict[int, set[str]] = {}
         for tid, actor in session.execute(
-            select(TicketEvent.ticket_id, TicketEvent.actor)
-            .where(TicketEvent.ticket_id.in_(ids), TicketEvent.actor.is_not(None))
+            select(col(TicketEvent.ticket_id), col(TicketEvent.actor))
+            .where(col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.actor).is_not(None))
             .distinct()
         ):
             who.setdefault(tid, set()).add(actor)
@@ -131,7 +132,7 @@ def iter_tickets(
         session.expunge_all()
 
 
-def write_jsonl(rows: Iterator[dict], out) -> int:
+def write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> int:
     n = 0
     for row in rows:
         out.write(json.dumps(terminal_safe_data(row), ensure_ascii=False) + "\n")
@@ -139,7 +140,7 @@ def write_jsonl(rows: Iterator[dict], out) -> int:
     return n
 
 
-def write_csv(rows: Iterator[dict], out) -> int:
+def write_csv(rows: Iterator[dict[str, Any]], out: TextIO) -> int:
     writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     n = 0

@@ -9,17 +9,17 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import Connection, select
+from sqlmodel import Session, col
 
 from app.prepared import Prepared
-from models import TicketEvent
+from models import TicketEvent, table_of
 
-_INSERT_EVENT = Prepared.insert(TicketEvent.__table__)
+_INSERT_EVENT = Prepared.insert(table_of(TicketEvent))
 
 
 def record(
-    session: Session,
+    session: Session | Connection,
     ticket_id: int,
     actor: str | None,
     action: str,
@@ -43,24 +43,25 @@ def record(
 
 def events(session: Session, ticket_id: int) -> list[TicketEvent]:
     return list(
-        session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.at, TicketEvent.id))
+        session.scalars(select(TicketEvent).where(col(TicketEvent.ticket_id) == ticket_id).order_by(col(TicketEvent.at), col(TicketEvent.id)))
     )
 
 
-def detail_of(event: TicketEvent) -> dict:
-    return json.loads(event.detail) if event.detail else {}
+def detail_of(event: TicketEvent) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(event.detail) if event.detail else {}
+    return parsed
 
 
 def handlers(session: Session, ticket_id: int) -> list[str]:
     """Every staff login with at least one event on the ticket."""
     rows = session.execute(
-        select(TicketEvent.actor).where(TicketEvent.ticket_id == ticket_id, TicketEvent.actor.is_not(None)).distinct()
+        select(col(TicketEvent.actor)).where(col(TicketEvent.ticket_id) == ticket_id, col(TicketEvent.actor).is_not(None)).distinct()
     )
     return sorted(r[0] for r in rows)
 
 
 def has_touched(session: Session, ticket_id: int, login: str) -> bool:
     row = session.execute(
-        select(TicketEvent.id).where(TicketEvent.ticket_id == ticket_id, TicketEvent.actor == login).limit(1)
+        select(col(TicketEvent.id)).where(col(TicketEvent.ticket_id) == ticket_id, col(TicketEvent.actor) == login).limit(1)
     ).first()
     return row is not None

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Text, bindparam, cast, column, func, literal_column, select, table, text
 from sqlalchemy.dialects.postgresql import TSQUERY
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.errors import InputError
 from app.untrusted import inert
@@ -90,9 +90,8 @@ def parse(text: str, *, lenient: bool = False) -> Query | None:
             continue  # punctuation alone: nothing to match
         (exclude if neg else include).append(Term(body))
         last_plain = not neg and phrase is None
-    if len(include) + len(exclude) > MAX_TERMS:
-        if not lenient:
-            raise InputError(f"search query has too many words (at most {MAX_TERMS})")
+    if len(include) + len(exclude) > MAX_TERMS and not lenient:
+        raise InputError(f"search query has too many words (at most {MAX_TERMS})")
     if not include:
         if lenient:
             return None
@@ -157,7 +156,7 @@ def matching_ids(session: Session, q: Query):
 
 def condition(session: Session, q: Query):
     """SQL: Ticket matches `q` (for a WHERE clause)."""
-    return Ticket.id.in_(matching_ids(session, q))
+    return col(Ticket.id).in_(matching_ids(session, q))
 
 
 @dataclass(frozen=True)
@@ -190,21 +189,21 @@ def ranked_ids(session: Session, q: Query, *, limit: int = 20, kind: str | None 
     first and stops there, so its cost does not grow with the desk."""
     filters = []
     if kind:
-        filters.append(Ticket.kind == kind)
+        filters.append(col(Ticket.kind) == kind)
     if status:
-        filters.append(Ticket.status == status)
+        filters.append(col(Ticket.status) == status)
     if _is_sqlite(session):
         match = literal_column("search_fts").op("MATCH")(bindparam("fts_q", fts5_expression(q)))
         newest = select(_FTS.c.rowid.label("id"), literal_column("search_fts.rank").label("rank")).select_from(_FTS)
         if filters:
-            newest = newest.join(Ticket, Ticket.id == _FTS.c.rowid)
+            newest = newest.join(Ticket, col(Ticket.id) == _FTS.c.rowid)
         window = newest.where(match, *filters).order_by(_FTS.c.rowid.desc()).limit(RANK_WINDOW).subquery()
         stmt = select(window.c.id).order_by(window.c.rank, window.c.id.desc())
     else:
         match = _pg_match(session, q)
         newest = select(_DOC.c.ticket_id.label("id"), _DOC.c.doc)
         if filters:
-            newest = newest.join(Ticket, Ticket.id == _DOC.c.ticket_id)
+            newest = newest.join(Ticket, col(Ticket.id) == _DOC.c.ticket_id)
         window = newest.where(match, *filters).order_by(_DOC.c.ticket_id.desc()).limit(RANK_WINDOW).subquery()
         tsq = match.right  # the bound tsquery again
         stmt = select(window.c.id).order_by(func.ts_rank(window.c.doc, tsq).desc(), window.c.id.desc())
@@ -220,8 +219,8 @@ def search(session: Session, text: str, *, limit: int = 20, kind: str | None = N
     ids = ranked_ids(session, q, limit=limit, kind=kind, status=status)
     found = describe(session, ids, q)
     rows = session.execute(
-        select(Ticket.id, Ticket.reference, Ticket.kind, Ticket.status, Customer.name, Customer.email, Ticket.subject)
-        .outerjoin(Customer, Customer.id == Ticket.customer_id).where(Ticket.id.in_(ids))
+        select(col(Ticket.id), col(Ticket.reference), col(Ticket.kind), col(Ticket.status), col(Customer.name), col(Customer.email), col(Ticket.subject))
+        .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id)).where(col(Ticket.id).in_(ids))
     ).all()
     by_id = {r[0]: r for r in rows}
     hits = []
@@ -304,14 +303,14 @@ def describe(session: Session, ids: list[int], q: Query) -> dict[int, tuple[str,
         return {}
     fields: dict[int, list[tuple[str, str]]] = {}
     rows = session.execute(
-        select(Ticket.id, Ticket.reference, Order.number, Ticket.subject, Customer.name, Customer.email, Customer.phone,
-               Ticket.description)
-        .outerjoin(Customer, Customer.id == Ticket.customer_id).outerjoin(Order, Order.id == Ticket.order_id)
-        .where(Ticket.id.in_(ids))
+        select(col(Ticket.id), col(Ticket.reference), col(Order.number), col(Ticket.subject), col(Customer.name), col(Customer.email), col(Customer.phone),
+               col(Ticket.description))
+        .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id)).outerjoin(Order, col(Order.id) == col(Ticket.order_id))
+        .where(col(Ticket.id).in_(ids))
     ).all()
     messages: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
     for tid, kind, body in session.execute(
-        select(Message.ticket_id, Message.kind, Message.body).where(Message.ticket_id.in_(ids)).order_by(Message.id.desc())
+        select(col(Message.ticket_id), col(Message.kind), col(Message.body)).where(col(Message.ticket_id).in_(ids)).order_by(col(Message.id).desc())
     ):
         messages[tid].append(("note" if kind == MessageKind.NOTE.value else "message", body or ""))
     for tid, ref, order_no, subject, name, email, phone, description in rows:

@@ -9,21 +9,21 @@ Every change to a ticket goes through `lock` + `touch`:
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.errors import NotFound, StaleTicket
 from models import Ticket
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def get(session: Session, reference: str) -> Ticket:
-    ticket = session.scalars(select(Ticket).where(Ticket.reference == reference.strip().upper())).first()
+    ticket = session.scalars(select(Ticket).where(col(Ticket.reference) == reference.strip().upper())).first()
     if ticket is None:
         raise NotFound(f"no ticket {reference!r}")
     return ticket
@@ -38,13 +38,13 @@ def get_by_id(session: Session, ticket_id: int) -> Ticket:
 
 def version_of(session: Session, ticket_id: int) -> tuple[int, str | None] | None:
     """A ticket's version and who changed it last (a screen's cheap "moved?" poll)."""
-    row = session.execute(select(Ticket.version, Ticket.updated_by).where(Ticket.id == ticket_id)).first()
+    row = session.execute(select(col(Ticket.version), col(Ticket.updated_by)).where(col(Ticket.id) == ticket_id)).first()
     return (row[0], row[1]) if row is not None else None
 
 
 def lock(session: Session, reference: str, expected_version: int | None = None) -> Ticket:
     """The ticket, locked for this transaction; StaleTicket if it moved on."""
-    stmt = select(Ticket).where(Ticket.reference == reference.strip().upper()).execution_options(populate_existing=True)
+    stmt = select(Ticket).where(col(Ticket.reference) == reference.strip().upper()).execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     ticket = session.scalars(stmt).first()

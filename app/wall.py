@@ -16,7 +16,6 @@ from app.config import DeskConfig
 from app.db import Desk
 from app.identity import Actor
 
-
 KIOSK_EXIT_KEY = "ctrl+x"  # pressed twice within KIOSK_EXIT_SECONDS: the only way out of --kiosk
 KIOSK_EXIT_SECONDS = 2.0
 

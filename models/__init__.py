@@ -8,6 +8,7 @@ from models.quarantine import Quarantine
 from models.refund import RefundCase
 from models.seen import TicketSeen
 from models.staff import Staff
+from models.tables import table_of
 from models.ticket import Ticket
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketSeen",
+    "table_of",
 ]

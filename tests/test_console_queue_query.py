@@ -10,8 +10,8 @@ from sqlmodel import select
 from app import queue_query as qq
 from app.errors import InputError
 from app.sla_clocks import ticket_sla_state
-from models import Customer, Order, Staff, Ticket
 from conftest import FROZEN_NOW
+from models import Customer, Order, Staff, Ticket
 
 
 @pytest.fixture

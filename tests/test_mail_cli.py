@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from mail_helpers import DATA, eml, make_maildir
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,10 +21,11 @@ from app.mail.quarantine import release
 from app.queue_query import QueueQuery
 from app.queue_query import page as queue_page
 from app.workflow import add_note
-from models import Attachment, Message, Quarantine, Staff, Ticket
 from mail_helpers import CONFIG, NOW, add_staff, eml
-from workflow_helpers import CONFIG as WF_CONFIG, T0, add_staff as wf_staff, new_complaint, walk
-
+from models import Attachment, Message, Quarantine, Staff, Ticket
+from workflow_helpers import CONFIG as WF_CONFIG
+from workflow_helpers import T0, new_complaint, walk
+from workflow_helpers import add_staff as wf_staff
 
 # `desk` (conftest): SQLite, or PostgreSQL in the suite's second pass
 

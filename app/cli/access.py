@@ -77,8 +77,8 @@ def command_path(args: argparse.Namespace) -> str:
 def subcommand_paths(parser: argparse.ArgumentParser, prefix: str = "") -> list[str]:
     """Every runnable sub-command of `parser` ("ticket show", "backup", ...)."""
     paths: list[str] = []
-    for action in parser._actions:  # noqa: SLF001 - argparse keeps sub-parsers only here
-        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+    for action in parser._actions:  # argparse keeps sub-parsers only here
+        if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 path = f"{prefix} {name}".strip()
                 paths.extend(subcommand_paths(sub, path) or [path])
@@ -94,9 +94,13 @@ def authorise(args: argparse.Namespace, ctx) -> None:  # ctx: CliContext
     from app.identity import os_login
 
     login = os_login()
-    if isinstance(need, frozenset) and SERVICE in need and login in ctx.config.setting("service", "accounts"):
-        if not getattr(args, "as_login", None):
-            return
+    if (
+        isinstance(need, frozenset)
+        and SERVICE in need
+        and login in ctx.config.setting("service", "accounts")
+        and not getattr(args, "as_login", None)
+    ):
+        return
     from sqlalchemy import func, inspect, select
 
     from app.db import open_desk

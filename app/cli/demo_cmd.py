@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.cli.numbers import INT32_MAX, int_in
 
@@ -26,11 +26,11 @@ def run(args, ctx) -> int:
         except ValueError:
             raise InputError(f"--now {args.now!r} is not an ISO 8601 datetime") from None
         if now.tzinfo is None:
-            now = now.replace(tzinfo=timezone.utc)
+            now = now.replace(tzinfo=UTC)
         if not 2000 <= now.year <= 2100:
             raise InputError(f"--now {args.now!r} is out of range (years 2000 to 2100)")
     else:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
     cal = desk_calendar(ctx.config)
     with ctx.desk.session() as session:
         result = build_demo(session, args.tickets, args.seed, now, cal)

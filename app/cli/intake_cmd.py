@@ -16,9 +16,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.errors import InputError
 from app.cli.numbers import seconds_in
 from app.cli.output import emit_json
+from app.errors import InputError
 
 
 def register(sub) -> None:
@@ -35,7 +35,7 @@ def _emit(summary: dict) -> None:
     sys.stdout.flush()
 
 
-def handler(args, ctx) -> int:  # noqa: ANN001
+def handler(args, ctx) -> int:
     from app.mail.ingest import ingest_paths
     from app.mail.sources import is_maildir
 
@@ -58,13 +58,13 @@ def handler(args, ctx) -> int:  # noqa: ANN001
     return 0
 
 
-def _watch(desk, maildir: Path, interval: float, config, once: bool = False) -> int:  # noqa: ANN001
+def _watch(desk, maildir: Path, interval: float, config, once: bool = False) -> int:
     from app.mail.ingest import Summary, ingest_raw
     from app.mail.sources import RawMessage, maildir_files
 
     stop = {"now": False}
 
-    def _stop(_signum, _frame) -> None:  # noqa: ANN001
+    def _stop(_signum, _frame) -> None:
         stop["now"] = True
 
     signal.signal(signal.SIGTERM, _stop)

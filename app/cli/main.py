@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         try:
             ctx.close()
-        except Exception:  # noqa: BLE001, S110 - closing a broken database must not hide the answer
+        except Exception:  # noqa: BLE001 - closing a broken database must not hide the answer
             pass
 
 

@@ -10,10 +10,9 @@ the body is the draft to edit and send again.
 """
 from __future__ import annotations
 
-
-from app.errors import InputError
 from app.cli.numbers import LIMIT
 from app.cli.output import emit_json
+from app.errors import InputError
 
 STATES = ("queued", "sent", "failed")
 
@@ -34,7 +33,7 @@ def register(sub) -> None:
     rec.set_defaults(func=recall_handler)
 
 
-def send_handler(args, ctx) -> int:  # noqa: ANN001
+def send_handler(args, ctx) -> int:
     from app.mail.outbox import deliver
 
     if args.limit is not None and args.limit < 1:
@@ -44,7 +43,7 @@ def send_handler(args, ctx) -> int:  # noqa: ANN001
     return 0
 
 
-def list_handler(args, ctx) -> int:  # noqa: ANN001
+def list_handler(args, ctx) -> int:
     from app.mail.outbox import list_outbox
 
     if args.limit < 1:
@@ -54,7 +53,7 @@ def list_handler(args, ctx) -> int:  # noqa: ANN001
     return 0
 
 
-def recall_handler(args, ctx) -> int:  # noqa: ANN001
+def recall_handler(args, ctx) -> int:
     from app.tickets import utcnow
     from app.workflow.recall import recall
 

@@ -99,7 +99,7 @@ def recompute_handler(args, ctx) -> int:
 RECOMPUTE_BATCH_IDS = 5000
 
 
-def recompute_in_batches(desk, cal, now: datetime, batch: int = RECOMPUTE_BATCH_IDS) -> int:  # noqa: ANN001
+def recompute_in_batches(desk, cal, now: datetime, batch: int = RECOMPUTE_BATCH_IDS) -> int:
     """Open tickets recomputed a range of `batch` ids per transaction, so the
     write lock is held briefly and consoles keep working."""
     from sqlalchemy import func, select

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import tickets
 from app.config import DeskConfig
@@ -29,7 +29,7 @@ from app.mail.parse_ahead import parse_outcome, parsed_stream
 from app.mail.route import Intent, classify, threads_by_subject
 from app.mail.sources import RawMessage
 from app.prepared import Prepared
-from models import Attachment, Customer, Message, Quarantine, Ticket
+from models import Attachment, Customer, Message, Quarantine, Ticket, table_of
 
 log = logging.getLogger("esimdesk.intake")
 
@@ -71,7 +71,7 @@ def _utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def _config(desk) -> DeskConfig:  # noqa: ANN001
+def _config(desk) -> DeskConfig:
     cfg = getattr(desk, "config", None)
     if isinstance(cfg, DeskConfig):
         return cfg
@@ -81,7 +81,7 @@ def _config(desk) -> DeskConfig:  # noqa: ANN001
 
 
 def ingest_paths(
-    desk,  # noqa: ANN001  app.db.Desk
+    desk,  # app.db.Desk
     paths: Iterable[str | Path],
     now: datetime | None = None,
     *,
@@ -109,7 +109,7 @@ Transaction = Callable[[], AbstractContextManager[Session]]
 
 
 def ingest_raw(
-    desk, rm: RawMessage, now: datetime | None = None, *, config: DeskConfig | None = None,  # noqa: ANN001
+    desk, rm: RawMessage, now: datetime | None = None, *, config: DeskConfig | None = None,
     parsed: ParsedMessage | Unparseable | None = None, transaction: Transaction | None = None,
 ) -> Item:
     """One message, in its own transaction (`parsed`: its parse outcome, when
@@ -175,7 +175,7 @@ def _find_duplicate(session: Session, message_id: str | None, key: str) -> str |
 
 
 def quarantine_raw(
-    desk, rm: RawMessage, reason: str, now: datetime, message_id: str | None = None, key: str | None = None,  # noqa: ANN001
+    desk, rm: RawMessage, reason: str, now: datetime, message_id: str | None = None, key: str | None = None,
     *, transaction: Transaction | None = None,
 ) -> Item:
     key = key or raw_key(rm.raw)
@@ -204,12 +204,12 @@ def _thread_ticket(session: Session, parsed: ParsedMessage) -> str | None:
     if not ids:
         return None
     return session.connection().execute(
-        select(Ticket.reference).join(Message, Message.ticket_id == Ticket.id).where(Message.message_id.in_(ids))
-        .order_by(Message.id.desc()).limit(1)
+        select(col(Ticket.reference)).join(Message, col(Message.ticket_id) == col(Ticket.id)).where(col(Message.message_id).in_(ids))
+        .order_by(col(Message.id).desc()).limit(1)
     ).scalar()
 
 
-_KIND_OF = Prepared(select(Ticket.kind).where(Ticket.reference == bindparam("reference")))
+_KIND_OF = Prepared(select(col(Ticket.kind)).where(col(Ticket.reference) == bindparam("reference")))
 
 
 def _kind_of(session: Session, reference: str) -> str | None:
@@ -304,9 +304,9 @@ def _hold(session: Session, raw: bytes, source: str, parsed: ParsedMessage, dedu
 
 
 _OWNER = Prepared(
-    select(Ticket.id, func.lower(Customer.email), Ticket.status, Ticket.kind)
-    .select_from(Ticket).outerjoin(Customer, Customer.id == Ticket.customer_id)
-    .where(Ticket.reference == bindparam("reference"))
+    select(col(Ticket.id), func.lower(col(Customer.email)), col(Ticket.status), col(Ticket.kind))
+    .select_from(Ticket).outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id))
+    .where(col(Ticket.reference) == bindparam("reference"))
 )
 
 
@@ -364,8 +364,8 @@ def _route_existing(
     return None
 
 
-_INSERT_MESSAGE = Prepared.insert(Message.__table__, returning="id")
-_INSERT_ATTACHMENT = Prepared.insert(Attachment.__table__)
+_INSERT_MESSAGE = Prepared.insert(table_of(Message), returning="id")
+_INSERT_ATTACHMENT = Prepared.insert(table_of(Attachment))
 
 
 def _attachments(session: Session, ticket_id: int, message_id: int, parsed: ParsedMessage, now: datetime) -> None:
@@ -385,6 +385,6 @@ def _attachments(session: Session, ticket_id: int, message_id: int, parsed: Pars
                        note="larger than the storage cap; name, type and size recorded")
 
 
-def count_messages(desk) -> int:  # noqa: ANN001
+def count_messages(desk) -> int:
     with desk.reader() as session:
-        return session.execute(select(func.count(Message.id))).scalar_one()
+        return session.execute(select(func.count(col(Message.id)))).scalar_one()

@@ -20,13 +20,13 @@ from app import history
 from app.mail.parse import ParsedMessage
 from app.mail.route import Intent
 from app.prepared import Prepared
-from models import Customer, Message, Ticket
+from models import Customer, Message, Ticket, table_of
 from models.enums import MessageKind
 
 AUTO_REPLY, DELIVERY_REPORT = "auto_reply", "delivery_report"
 BOUNCED = "bounced"
 
-_M, _T, _C = Message.__table__, Ticket.__table__, Customer.__table__
+_M, _T, _C = table_of(Message), table_of(Ticket), table_of(Customer)
 _INSERT_MESSAGE = Prepared.insert(_M, returning="id")
 _OUR_MESSAGE = Prepared(
     select(_M.c.id, _M.c.ticket_id, _T.c.reference, _T.c.status).join(_T, _T.c.id == _M.c.ticket_id)

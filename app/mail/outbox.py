@@ -37,6 +37,7 @@ from pathlib import Path
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import make_url
+from sqlmodel import col
 
 from app import history
 from app.config import DeskConfig
@@ -172,7 +173,7 @@ class SmtpTransport:
             self.conn = None
 
 
-def tls_context(cfg) -> ssl.SSLContext:  # noqa: ANN001
+def tls_context(cfg) -> ssl.SSLContext:
     """The verifying client context: `[smtp] ca_file` when set, else the system CAs.
     Certificate and host name checks always stay on."""
     try:
@@ -227,7 +228,7 @@ class MaildirTransport:
         pass
 
 
-def transport_for(config: DeskConfig, db_url: str | None):  # noqa: ANN201
+def transport_for(config: DeskConfig, db_url: str | None):
     if config.smtp.host:
         return SmtpTransport(config)
     return MaildirTransport(outbox_maildir(config, db_url))
@@ -279,16 +280,16 @@ def _domain(address: str) -> str:
 
 
 # -- delivering ------------------------------------------------------------------------
-def _due(now: datetime):  # noqa: ANN202
+def _due(now: datetime):
     return (
-        (Message.kind == MessageKind.OUTBOUND.value)
-        & (Message.delivery == DeliveryState.QUEUED.value)
-        & or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)
-        & or_(Message.hold_until.is_(None), Message.hold_until <= now)  # a person's mail waits out its hold
+        (col(Message.kind) == MessageKind.OUTBOUND.value)
+        & (col(Message.delivery) == DeliveryState.QUEUED.value)
+        & or_(col(Message.next_attempt_at).is_(None), col(Message.next_attempt_at) <= now)
+        & or_(col(Message.hold_until).is_(None), col(Message.hold_until) <= now)  # a person's mail waits out its hold
     )
 
 
-def _claim(desk, message_id: int, now: datetime, config: DeskConfig) -> tuple[Message, str, list] | None:  # noqa: ANN001
+def _claim(desk, message_id: int, now: datetime, config: DeskConfig) -> tuple[Message, str, list] | None:
     """Claim one due message (pushes its next attempt out by CLAIM_LEASE and
     gives it a Message-ID): (row, ticket reference, its attachments); None if
     another sender took it."""
@@ -296,7 +297,7 @@ def _claim(desk, message_id: int, now: datetime, config: DeskConfig) -> tuple[Me
 
     with desk.session() as session:
         res = session.execute(
-            update(Message).where(Message.id == message_id, _due(now)).values(next_attempt_at=now + CLAIM_LEASE)
+            update(Message).where(col(Message.id) == message_id, _due(now)).values(next_attempt_at=now + CLAIM_LEASE)
         )
         if res.rowcount != 1:
             return None
@@ -310,13 +311,13 @@ def _claim(desk, message_id: int, now: datetime, config: DeskConfig) -> tuple[Me
     return row, reference, files
 
 
-def deliver(desk, config: DeskConfig, *, now: datetime | None = None, limit: int | None = None, db_url: str | None = None) -> OutboxSummary:  # noqa: ANN001
+def deliver(desk, config: DeskConfig, *, now: datetime | None = None, limit: int | None = None, db_url: str | None = None) -> OutboxSummary:
     """Send what is due; one transaction per message."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     transport = transport_for(config, db_url or getattr(desk, "url", None))
     summary = OutboxSummary(transport.name)
     with desk.reader() as session:
-        stmt = select(Message.id).where(_due(now)).order_by(Message.next_attempt_at, Message.id)
+        stmt = select(col(Message.id)).where(_due(now)).order_by(col(Message.next_attempt_at), col(Message.id))
         if limit is not None:
             stmt = stmt.limit(limit)
         ids = list(session.scalars(stmt))
@@ -335,7 +336,7 @@ def deliver(desk, config: DeskConfig, *, now: datetime | None = None, limit: int
     return summary
 
 
-def _attempt(transport, row: Message, reference: str, config: DeskConfig, now: datetime, files: list | tuple = ()) -> Exception | None:  # noqa: ANN001
+def _attempt(transport, row: Message, reference: str, config: DeskConfig, now: datetime, files: list | tuple = ()) -> Exception | None:
     try:
         em = build_email(row, reference, config, now, files)
         transport.send(em, config.smtp.from_addr or config.desk_address, em["To"].addresses[0].addr_spec if em["To"].addresses else row.to_addr)
@@ -344,7 +345,7 @@ def _attempt(transport, row: Message, reference: str, config: DeskConfig, now: d
     return None
 
 
-def _record(desk, row: Message, reference: str, outcome: Exception | None, config: DeskConfig, now: datetime) -> Delivery:  # noqa: ANN001
+def _record(desk, row: Message, reference: str, outcome: Exception | None, config: DeskConfig, now: datetime) -> Delivery:
     with desk.session() as session:
         msg = session.get(Message, row.id)
         msg.attempts += 1
@@ -375,15 +376,15 @@ def _record(desk, row: Message, reference: str, outcome: Exception | None, confi
     return delivery
 
 
-def list_outbox(desk, states: tuple[str, ...] = ("queued", "failed"), limit: int = 200) -> list[dict]:  # noqa: ANN001
+def list_outbox(desk, states: tuple[str, ...] = ("queued", "failed"), limit: int = 200) -> list[dict]:
     """Outbound messages in `states`, oldest first (the subject and address
     are as stored: make them inert before showing them on a screen)."""
     with desk.reader() as session:
         rows = session.execute(
-            select(Message, Ticket.reference)
-            .join(Ticket, Ticket.id == Message.ticket_id)
-            .where(Message.kind == MessageKind.OUTBOUND.value, Message.delivery.in_(states))
-            .order_by(Message.created_at, Message.id)
+            select(Message, col(Ticket.reference))
+            .join(Ticket, col(Ticket.id) == col(Message.ticket_id))
+            .where(col(Message.kind) == MessageKind.OUTBOUND.value, col(Message.delivery).in_(states))
+            .order_by(col(Message.created_at), col(Message.id))
             .limit(limit)
         ).all()
         return [
@@ -397,12 +398,12 @@ def list_outbox(desk, states: tuple[str, ...] = ("queued", "failed"), limit: int
         ]
 
 
-def delivery_counts(session) -> dict[str, int]:  # noqa: ANN001
+def delivery_counts(session) -> dict[str, int]:
     """Outbound messages per delivery state (for the dashboard: failed > 0 needs a person)."""
     from sqlalchemy import func
 
     rows = session.execute(
-        select(Message.delivery, func.count(Message.id)).where(Message.kind == MessageKind.OUTBOUND.value).group_by(Message.delivery)
+        select(col(Message.delivery), func.count(col(Message.id))).where(col(Message.kind) == MessageKind.OUTBOUND.value).group_by(col(Message.delivery))
     ).all()
     counts = {s.value: 0 for s in DeliveryState}
     counts.update({state: n for state, n in rows if state})

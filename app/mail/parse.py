@@ -199,7 +199,7 @@ def _decode_words(raw: str) -> str:
         return raw
     try:
         parts = decode_header(raw)
-    except Exception:
+    except Exception:  # noqa: BLE001 - hostile mail: any failure in the stdlib parser falls back
         return raw
     out = []
     for chunk, charset in parts:
@@ -217,7 +217,7 @@ class _TextExtractor(HTMLParser):
         self.parts: list[str] = []
         self._skip = 0
 
-    def handle_starttag(self, tag: str, attrs) -> None:  # noqa: ANN001
+    def handle_starttag(self, tag: str, attrs) -> None:
         if tag in self._SKIP:
             self._skip += 1
         elif tag in self._BLOCK:
@@ -242,7 +242,7 @@ def html_to_text(markup: str) -> str:
     try:
         parser.feed(markup)
         parser.close()
-    except Exception:  # html.parser is lenient; be safe anyway
+    except Exception:  # noqa: BLE001 - html.parser is lenient; be safe anyway
         return html.unescape(re.sub(r"<[^>]*>", " ", markup)).strip()
     lines = [" ".join(line.split()) for line in "".join(parser.parts).split("\n")]
     out: list[str] = []
@@ -256,7 +256,7 @@ def html_to_text(markup: str) -> str:
 def _payload_bytes(part: Message) -> bytes:
     try:
         data = part.get_payload(decode=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - hostile mail: any failure in the stdlib parser falls back
         data = None
     if data is None:
         payload = part.get_payload()
@@ -273,7 +273,7 @@ def _part_text(part: Message) -> str:
 def _filename(part: Message) -> str | None:
     try:
         name = part.get_filename()
-    except Exception:
+    except Exception:  # noqa: BLE001 - hostile mail: any failure in the stdlib parser falls back
         name = None
     if name is None:
         return None
@@ -293,7 +293,7 @@ def _leaves(msg: Message, body_part: Message | None) -> list[ParsedAttachment]:
             if isinstance(inner, list) and inner:
                 try:
                     data = inner[0].as_bytes()
-                except Exception:
+                except Exception:  # noqa: BLE001 - hostile mail: any failure in the stdlib parser falls back
                     data = str(inner[0]).encode("utf-8", "surrogateescape")
             found.append(_attachment(_filename(part) or "forwarded-message.eml", ctype, data))
             return
@@ -413,7 +413,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         raise Unparseable(f"oversized: {len(raw)} bytes (limit {MAX_MESSAGE_BYTES})")
     try:
         msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-    except Exception as exc:  # the parser is lenient; this is truly broken input
+    except Exception as exc:  # noqa: BLE001 - the parser is lenient; this is truly broken input
         raise Unparseable(f"undecodable: {type(exc).__name__}") from None
 
     from_addr, from_name = _sender(msg)
@@ -429,7 +429,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         attachments = _leaves(msg, body_part)
     except RecursionError:
         raise Unparseable("undecodable: MIME nesting too deep") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - hostile mail: any failure in the stdlib parser falls back
         raise Unparseable(f"undecodable: MIME structure ({type(exc).__name__})") from None
     lost_body = any(
         isinstance(d, (email_errors.StartBoundaryNotFoundDefect, email_errors.MultipartInvariantViolationDefect))

@@ -102,7 +102,7 @@ def parsed_stream(messages: Iterable[RawMessage], *, worker: bool | None = None)
         def submit(chunk: list[RawMessage]) -> Future | None:
             try:
                 return pool.submit(_parse_chunk, [rm.raw for rm in chunk])
-            except Exception:  # the pool broke earlier: this chunk is parsed inline
+            except Exception:  # noqa: BLE001 - the pool broke earlier: this chunk is parsed inline
                 return None
 
         try:
@@ -119,7 +119,7 @@ def parsed_stream(messages: Iterable[RawMessage], *, worker: bool | None = None)
                 if future is not None and (future.done() or not future.cancel()):  # a chunk not started is parsed here
                     try:
                         outcomes = future.result()
-                    except Exception as exc:  # a dead or broken worker: parse this chunk here
+                    except Exception as exc:  # noqa: BLE001 - a dead or broken worker: parse this chunk here
                         log.warning("intake: parse worker failed (%s); parsing inline", type(exc).__name__)
                 if outcomes is None:
                     outcomes = [parse_outcome(rm.raw) for rm in chunk]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import history, tickets
 from app.business_calendar import desk_calendar
@@ -24,7 +24,7 @@ from app.workflow import intake as wf_intake
 from app.workflow.escalations import create_escalation
 from app.workflow.intake import NewTicket
 from app.workflow.messages import ReplyLogged, log_customer_reply
-from models import Message, Order, RefundCase
+from models import Message, Order, RefundCase, table_of
 from models.enums import Clock, MessageKind, TicketKind, TicketStatus
 
 ORDER_QUESTION_TEMPLATE = "refund_order_number"
@@ -91,8 +91,8 @@ def new_refund(
     return t
 
 
-_FIND_ORDER = Prepared(select(Order.id, Order.number, Order.brand).where(Order.number == bindparam("number")))
-_INSERT_CASE = Prepared.insert(RefundCase.__table__)
+_FIND_ORDER = Prepared(select(col(Order.id), col(Order.number), col(Order.brand)).where(col(Order.number) == bindparam("number")))
+_INSERT_CASE = Prepared.insert(table_of(RefundCase))
 
 
 def ask_order_number(session: Session, t: NewTicket, given: str | None, *, now: datetime, config: DeskConfig) -> None:
@@ -134,7 +134,7 @@ def replied(session: Session, reference: str, row: dict, *, now: datetime, confi
 def _link_order_from_reply(session: Session, logged: ReplyLogged, row: dict, now: datetime) -> None:
     """The customer answered the order-number question: link the order."""
     number = find_order_number(row.get("subject"), row.get("body"))
-    order = session.scalars(select(Order).where(Order.number == number)).first() if number else None
+    order = session.scalars(select(Order).where(col(Order.number) == number)).first() if number else None
     if order is None:
         if number:  # kept on the ticket; linked when the order arrives
             t = tickets.lock(session, logged.reference)
@@ -151,7 +151,7 @@ def _link_order_from_reply(session: Session, logged: ReplyLogged, row: dict, now
     t.brand = order.brand
     if t.info_needed == "order_number":
         t.info_needed = None
-    case = session.scalars(select(RefundCase).where(RefundCase.ticket_id == t.id)).first()
+    case = session.scalars(select(RefundCase).where(col(RefundCase.ticket_id) == t.id)).first()
     if case is not None and case.decision is None:
         case.policy = order.brand or "esimium"
     history.record(session, t.id, None, "order_linked", now, t.status, t.status, order=order.number, message_id=logged.message_id)

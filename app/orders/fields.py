@@ -47,11 +47,11 @@ class OrderRow:
 
     @property
     def number(self) -> str:
-        return self.values["order_number"]
+        return str(self.values["order_number"])
 
     @property
     def email_key(self) -> str:
-        return self.values["customer_email"].lower()
+        return str(self.values["customer_email"]).lower()
 
     def content_hash(self) -> str:
         """Of the stored fields: equal hashes mean an import changes nothing
@@ -107,7 +107,8 @@ def _number(v: Any, *, integer: bool = False, minimum: float = 0) -> float | int
         n = int(n)
     if not math.isfinite(n) or n < minimum:
         raise _Bad(f"must be {'an integer' if integer else 'a number'} >= {minimum:g}: {_show(v)}")
-    return n
+    number: float | int = n
+    return number
 
 
 def _bool(v: Any) -> bool:

@@ -319,4 +319,4 @@ def assignee_login(session: Session, t: Ticket) -> str | None:
     return _login_of(session, t.assignee_id)
 
 
-__all__ = ["acknowledge", "request_info", "propose", "communicate", "close", "extend", "move", "latest_proposal", "assignee_login"]
+__all__ = ["acknowledge", "assignee_login", "close", "communicate", "extend", "latest_proposal", "move", "propose", "request_info"]

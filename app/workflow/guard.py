@@ -32,7 +32,7 @@ def begin(
     return tickets.lock(session, reference, expected_version)
 
 
-def due_of(t) -> tuple[datetime | None, str | None]:  # noqa: ANN001  a Ticket or anything with its fields
+def due_of(t) -> tuple[datetime | None, str | None]:  # a Ticket or anything with its fields
     """(due_at, due_clock): the running governing clock's deadline, or (None,
     None) when no clock runs, the clock has stopped, or it has no stored deadline."""
     clock, _start, due, stopped = governing_clock(t)

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
+from app import history
 from app.config import DeskConfig
 from app.prepared import Prepared
-from app import history
 from app.workflow.templates import ACKNOWLEDGMENT, ESCALATION_ACKNOWLEDGMENT, Localized, Rendered, desk_values, render
-from models import Customer, Message, Ticket
+from models import Customer, Message, Ticket, table_of
 from models.enums import DeliveryState, MessageKind
 
 
@@ -28,16 +28,16 @@ def base_values(session: Session, t: Ticket, config: DeskConfig) -> dict[str, st
     return {"reference": t.reference, "customer_name": name or Localized("customer", "customer"), **desk_values(config)}
 
 
-def customer_language(session: Session, t, config: DeskConfig) -> str:  # noqa: ANN001
+def customer_language(session: Session, t, config: DeskConfig) -> str:
     """The language the ticket's customer gets mail in (the desk's default when unknown)."""
     lang = _CUSTOMER_LANGUAGE.scalar(session, {"cid": t.customer_id}) if t.customer_id else None
     return (lang or config.desk.language or "en").lower()
 
 
-_C, _M = Customer.__table__, Message.__table__
+_C, _M = table_of(Customer), table_of(Message)
 _CUSTOMER_EMAIL = Prepared(select(_C.c.email).where(_C.c.id == bindparam("cid")))
 _CUSTOMER_LANGUAGE = Prepared(select(_C.c.language).where(_C.c.id == bindparam("cid")))
-_T = Ticket.__table__
+_T = table_of(Ticket)
 # automatic mails (no author) to one customer since an instant (ticket by customer, then its messages: both indexed)
 _AUTOMATIC_SINCE = Prepared(
     select(func.count(_M.c.id)).select_from(_M.join(_T, _T.c.id == _M.c.ticket_id))
@@ -53,7 +53,7 @@ _LAST_INBOUND_ID = Prepared(
 _INSERT_MESSAGE = Prepared.insert(_M, returning="id")
 
 
-def queue_message(session: Session, t, rendered: Rendered, *, now: datetime, author: str | None, config: DeskConfig) -> int | None:  # noqa: ANN001  t: a Ticket or NewTicket
+def queue_message(session: Session, t, rendered: Rendered, *, now: datetime, author: str | None, config: DeskConfig) -> int | None:  # t: a Ticket or NewTicket
     """Queue an outbound message; its id, or None (nothing queued) when the
     customer has no email address on file, or when the message is automatic
     (`author` None) and the customer already got `[mail] auto_replies_per_day`

@@ -36,7 +36,7 @@ class MailPreview:
     hold_seconds: float | None  # None: not held (sent on the next `outbox send`)
 
 
-def mail_preview(desk, login: str, change: Callable[[Session, datetime], object], now: datetime) -> list[MailPreview]:  # noqa: ANN001
+def mail_preview(desk, login: str, change: Callable[[Session, datetime], object], now: datetime) -> list[MailPreview]:
     """The outbound mail `change(session, now)` would queue (by `login`); nothing is kept."""
     with Session(desk.engine, expire_on_commit=False) as session:
         try:

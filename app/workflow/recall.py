@@ -40,7 +40,7 @@ class Recalled:
     to: str | None
 
 
-def _recallable(now: datetime):  # noqa: ANN202
+def _recallable(now: datetime):
     return (
         (Message.kind == MessageKind.OUTBOUND.value)
         & (Message.delivery == DeliveryState.QUEUED.value)
