@@ -28,19 +28,23 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, or_, select, update
 from sqlmodel import Session, col
 
 from app import history
 from app.errors import InputError
 from app.search import purge_removed
 from app.tickets import touch
-from models import Attachment, Customer, Draft, Message, Quarantine, RefundCase, Ticket, TicketEvent
+from models import Attachment, Customer, Draft, Message, Quarantine, RefundCase, Ticket, TicketEvent, stored_id
 from models.enums import MessageKind, QuarantineState, TicketStatus
+
+if TYPE_CHECKING:
+    from app.db import Desk
 
 REMOVED = "[removed under data retention]"
 SCRUBBED = "[removed]"
@@ -66,7 +70,7 @@ def scrub_text(text: str | None, known: Iterable[str] = ()) -> str | None:
         return text
     kept: list[str] = []
 
-    def _hold(m: re.Match) -> str:
+    def _hold(m: re.Match[str]) -> str:
         kept.append(m.group(0))
         return f"\x00{len(kept) - 1}\x00"
 
@@ -85,7 +89,7 @@ def _scrub_json(text: str | None, known: Iterable[str]) -> str | None:
     except ValueError:
         return scrub_text(text, known)
 
-    def walk(v):
+    def walk(v: Any) -> Any:
         if isinstance(v, str):
             return scrub_text(v, known)
         if isinstance(v, list):
@@ -129,7 +133,7 @@ class CustomerPlan:
     messages: int = 0
     attachments: int = 0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"customer_id": self.customer_id, "tickets": self.tickets, "messages": self.messages, "attachments": self.attachments}
 
 
@@ -145,7 +149,7 @@ class RetentionPlan:
     def ticket_count(self) -> int:
         return sum(len(c.tickets) for c in self.customers) + len(self.orphan_tickets)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "mode": "applied" if self.applied else "dry-run",
             "older_than_days": self.older_than_days,
@@ -162,7 +166,7 @@ class RetentionPlan:
     _orphan_attachments: int = 0
 
 
-def _closed_before(cutoff: datetime):
+def _closed_before(cutoff: datetime) -> ColumnElement[bool]:
     return and_(col(Ticket.status) == TicketStatus.CLOSED.value, col(Ticket.closed_at).is_not(None), col(Ticket.closed_at) < cutoff)
 
 
@@ -216,12 +220,12 @@ def plan(session: Session, older_than_days: int, now: datetime) -> RetentionPlan
     return result
 
 
-def _needs_scrub():
+def _needs_scrub() -> ColumnElement[bool]:
     """A message still holding something personal."""
     return or_(col(Message.body) != REMOVED, col(Message.from_addr).is_not(None), col(Message.from_name).is_not(None))
 
 
-def _chunks(items: list[int], size: int = 500):
+def _chunks(items: list[int], size: int = 500) -> Iterator[list[int]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -236,13 +240,13 @@ def apply(session: Session, older_than_days: int, now: datetime, actor: str | No
     return result
 
 
-def apply_in_batches(desk, older_than_days: int, now: datetime, actor: str | None = None,
+def apply_in_batches(desk: Desk, older_than_days: int, now: datetime, actor: str | None = None,
                      batch: int = BATCH_CUSTOMERS) -> RetentionPlan:
     """`apply` in short transactions of `batch` customers each, so the
     write lock (SQLite) or the row locks (PostgreSQL) are held briefly."""
     with desk.reader() as session:
         result = plan(session, older_than_days, now)
-    batches = [(result.customers[i : i + batch], []) for i in range(0, len(result.customers), batch)]
+    batches: list[tuple[list[CustomerPlan], list[str]]] = [(result.customers[i : i + batch], []) for i in range(0, len(result.customers), batch)]
     batches += [([], chunk) for chunk in _chunks_str(result.orphan_tickets, batch * 4)]
     for n, (customers, orphans) in enumerate(batches, 1):
         with desk.session() as session:
@@ -258,6 +262,8 @@ def _anonymise(session: Session, customers: list[CustomerPlan], orphan_refs: lis
     known_by_ticket: dict[str, list[str]] = {}
     for c in customers:
         customer = session.get(Customer, c.customer_id)
+        if customer is None:  # gone since the plan was made: nothing of it left to anonymise
+            continue
         known = known_personal(customer.name, customer.email, customer.phone)
         for ref in c.tickets:
             known_by_ticket[ref] = known
@@ -268,7 +274,7 @@ def _anonymise(session: Session, customers: list[CustomerPlan], orphan_refs: lis
     refs = [ref for c in customers for ref in c.tickets] + list(orphan_refs)
     for chunk in _chunks_str(refs):
         tickets = list(session.scalars(select(Ticket).where(col(Ticket.reference).in_(chunk))))
-        ticket_ids = [t.id for t in tickets]
+        ticket_ids = [stored_id(t) for t in tickets]
         for ticket in tickets:  # the senders' names and addresses, before they go
             known = known_by_ticket.setdefault(ticket.reference, [])
             for name, addr in session.execute(select(col(Message.from_name), col(Message.from_addr)).where(
@@ -301,15 +307,15 @@ def _anonymise(session: Session, customers: list[CustomerPlan], orphan_refs: lis
             .values(raw=b"", source="")
             .execution_options(synchronize_session=False)
         )
-        by_id = {t.id: known_by_ticket.get(t.reference, []) for t in tickets}
+        by_id = {stored_id(t): known_by_ticket.get(t.reference, []) for t in tickets}
         _scrub_free_text(session, by_id)
         for ticket in tickets:
-            known = by_id[ticket.id]
+            known = by_id[stored_id(ticket)]
             ticket.description = None
             ticket.subject = scrub_text(ticket.subject, known) or ""
             ticket.inquiry_reference = scrub_text(ticket.inquiry_reference, known)
             touch(ticket, actor, now)
-            history.record(session, ticket.id, actor, "anonymised", now, older_than_days=older_than_days)
+            history.record(session, stored_id(ticket), actor, "anonymised", now, older_than_days=older_than_days)
     session.flush()
 
 
@@ -338,7 +344,7 @@ def _scrub_free_text(session: Session, known_by_ticket: dict[int, list[str]]) ->
             session.execute(update(Quarantine).where(col(Quarantine.id) == qid).values(reason=new or ""))
 
 
-def _chunks_str(items: list[str], size: int = 500):
+def _chunks_str(items: list[str], size: int = 500) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, column, func, literal_column, select, table, text
+from sqlalchemy import BinaryExpression, ColumnElement, Select, Text, bindparam, cast, column, func, literal_column, select, table, text
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlmodel import Session, col
 
@@ -114,9 +115,9 @@ def fts5_expression(q: Query) -> str:
     return expr
 
 
-def _pg_term(term: Term, n: int):
+def _pg_term(term: Term, n: int) -> ColumnElement[Any]:
     norm = func.search_norm(bindparam(f"sq_{n}", term.text))
-    cfg = literal_column("'simple'::regconfig")
+    cfg: ColumnElement[Any] = literal_column("'simple'::regconfig")
     if not term.prefix:
         return func.phraseto_tsquery(cfg, norm)
     # words in a row, the last one a prefix: 'ord' <-> '2026' <-> '00':*
@@ -124,18 +125,18 @@ def _pg_term(term: Term, n: int):
     return func.to_tsquery(cfg, spaced.op("||")(":*"))
 
 
-def pg_tsquery(q: Query):
+def pg_tsquery(q: Query) -> ColumnElement[Any]:
     """SQL: the tsquery of `q` (words folded by the database's own search_norm)."""
     terms = [_pg_term(t, i) for i, t in enumerate(q.include)]
-    expr = terms[0]
-    for t in terms[1:]:
-        expr = expr.op("&&")(t)
+    expr: ColumnElement[Any] = terms[0]
+    for term in terms[1:]:
+        expr = expr.op("&&")(term)
     for i, t in enumerate(q.exclude, start=len(q.include)):
         expr = expr.op("&&")(func.tsquery_not(_pg_term(t, i)))  # tsquery_not is the !! operator
     return expr
 
 
-def _pg_match(session: Session, q: Query):
+def _pg_match(session: Session, q: Query) -> BinaryExpression[Any]:
     """SQL: the document matches `q`. The tsquery is made first (one short
     round trip) and bound as a value: folded inline it would be evaluated per
     row, and a value lets the planner judge how many tickets match."""
@@ -147,14 +148,14 @@ def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def matching_ids(session: Session, q: Query):
+def matching_ids(session: Session, q: Query) -> Select[Any]:
     """SELECT of the ids of the tickets matching `q` (unordered)."""
     if _is_sqlite(session):
         return select(_FTS.c.rowid).where(literal_column("search_fts").op("MATCH")(bindparam("fts_q", fts5_expression(q))))
     return select(_DOC.c.ticket_id).where(_pg_match(session, q))
 
 
-def condition(session: Session, q: Query):
+def condition(session: Session, q: Query) -> ColumnElement[bool]:
     """SQL: Ticket matches `q` (for a WHERE clause)."""
     return col(Ticket.id).in_(matching_ids(session, q))
 
@@ -170,7 +171,7 @@ class Hit:
     snippet: str
     matched_in: str
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "reference": self.reference, "kind": self.kind, "status": self.status,
             "customer": inert(self.customer, single_line=True) if self.customer else None,
@@ -187,7 +188,7 @@ def ranked_ids(session: Session, q: Query, *, limit: int = 20, kind: str | None 
     A query matching more than RANK_WINDOW tickets ("esim") ranks the
     RANK_WINDOW newest of them: each index hands its matches over newest
     first and stops there, so its cost does not grow with the desk."""
-    filters = []
+    filters: list[ColumnElement[bool]] = []
     if kind:
         filters.append(col(Ticket.kind) == kind)
     if status:
