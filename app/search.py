@@ -19,7 +19,20 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BinaryExpression, ColumnElement, Select, Text, bindparam, cast, column, func, literal_column, select, table, text
+from sqlalchemy import (
+    BinaryExpression,
+    ColumnElement,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlmodel import Session, col
 
