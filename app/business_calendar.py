@@ -1,6 +1,6 @@
 """The desk's business calendar: working week, public holidays, closures, timezone.
 
-Rules (contracts/sla-clocks.md): a business day is a day of the working week
+Rules (the shared SLA clocks contract): a business day is a day of the working week
 that is neither a public holiday of the configured country/subdivision (the
 `holidays` package, offline) nor one of the desk's closure dates. Days are
 counted in the desk's timezone. "Within N business days of T" is the N-th

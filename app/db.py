@@ -175,10 +175,6 @@ def make_engine(url: str, *, lock_timeout: float | None = 5.0, statement_timeout
     return create_engine(url, **kwargs)
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 @contextmanager
 def _committed(session: Session) -> Iterator[Session]:
     """Commit `session` when the block succeeds, roll it back when it fails."""
@@ -257,7 +253,7 @@ def open_desk(url: str, migrate: bool = True, config: DeskConfig | None = None) 
     try:
         with engine.execution_options(esimdesk_read_only=True).connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-            if is_sqlite(engine):
+            if engine.dialect.name == "sqlite":
                 conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
     except OperationalError as exc:
         engine.dispose()

@@ -554,7 +554,7 @@ def build_demo(session: Session, tickets: int, seed: int, now: datetime, cal: Bu
 
 
 def order_file_rows(b: _Builder) -> list[dict]:
-    """The generated orders as the shop exports them (contracts/orders.md)."""
+    """The generated orders as the shop exports them (the shared orders contract)."""
     by_id = {c["id"]: c for c in b.customers}
     out = []
     for o in b.orders:

@@ -1,4 +1,4 @@
-"""Streaming ticket export (contracts/export.md).
+"""Streaming ticket export (the shared export contract).
 
 Tickets are read in keyset pages of `PAGE` rows ordered by id, so memory stays
 flat however many tickets there are; each page's handlers come from one

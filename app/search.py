@@ -1,4 +1,4 @@
-"""Full-text search over tickets (contracts/search.md). No Textual here.
+"""Full-text search over tickets (the shared search contract). No Textual here.
 
 The query language: words (all must match, in any order, case- and
 accent-insensitive), "an exact phrase", -word (or -"a phrase") to exclude;

@@ -29,13 +29,6 @@ def get(session: Session, reference: str) -> Ticket:
     return ticket
 
 
-def get_by_id(session: Session, ticket_id: int) -> Ticket:
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        raise NotFound(f"no ticket with id {ticket_id}")
-    return ticket
-
-
 def version_of(session: Session, ticket_id: int) -> tuple[int, str | None] | None:
     """A ticket's version and who changed it last (a screen's cheap "moved?" poll)."""
     row = session.execute(select(col(Ticket.version), col(Ticket.updated_by)).where(col(Ticket.id) == ticket_id)).first()

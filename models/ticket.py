@@ -45,7 +45,7 @@ class Ticket(SQLModel, table=True):
     escalation_of_id: int | None = Field(default=None, foreign_key="ticket.id", unique=True)
     previous_id: int | None = None  # ticket.id of the closed ticket this one follows up (a soft link)
     mail_flag: str | None = Field(default=None, max_length=16)  # queue marker: reopened | follow_up | bounced
-    # the order number the customer quoted, kept whether or not the desk holds that order (contracts/orders.md "Mail")
+    # the order number the customer quoted, kept whether or not the desk holds that order (the shared orders contract "Mail")
     order_number: str | None = Field(default=None, max_length=32, index=True)
 
     # clocks (all instants timezone-aware, stored as UTC)

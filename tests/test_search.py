@@ -1,4 +1,4 @@
-"""Full-text search (contracts/search.md) on both engines: the query language,
+"""Full-text search (the shared search contract) on both engines: the query language,
 what is searched, filters, the CLI, and an index kept in step by intake,
 notes, replies and edits in the same transaction; `db upgrade` builds it."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`esimdesk export`: stream tickets as JSON lines or CSV (contracts/export.md)."""
+"""`esimdesk export`: stream tickets as JSON lines or CSV (the shared export contract)."""
 from __future__ import annotations
 
 import sys

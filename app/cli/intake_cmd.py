@@ -1,4 +1,4 @@
-"""`esimdesk intake PATH... [--watch MAILDIR [--interval S] [--once]]` (contracts/intake.md).
+"""`esimdesk intake PATH... [--watch MAILDIR [--interval S] [--once]]` (the shared intake contract).
 
 Prints one JSON summary object for the PATHs. With --watch, keeps polling the
 Maildir's new/ folder: each message is ingested in its own transaction, then

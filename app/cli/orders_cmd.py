@@ -1,4 +1,4 @@
-"""`esimdesk orders`: import the shop's orders; look one up (contracts/orders.md).
+"""`esimdesk orders`: import the shop's orders; look one up (the shared orders contract).
 
     esimdesk orders import PATH...             # .csv (header row) or .jsonl
     esimdesk orders lookup ORDER               # run [orders] lookup, store the order

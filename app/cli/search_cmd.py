@@ -1,4 +1,4 @@
-"""`esimdesk search QUERY`: tickets by what they hold, best first, as JSON lines (contracts/search.md)."""
+"""`esimdesk search QUERY`: tickets by what they hold, best first, as JSON lines (the shared search contract)."""
 from __future__ import annotations
 
 import json

@@ -3,7 +3,7 @@
     esimdesk sla due --start ISO --days N --country CC [--subdiv S] [--tz TZ] [--closed YYYY-MM-DD ...]
     esimdesk sla recompute [--dry-run]
 
-`sla due` never opens the database (contracts/sla-clocks.md, "CLI").
+`sla due` never opens the database (the shared SLA clocks contract, "CLI").
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def _default_tz(ctx) -> str:
 
 
 def due_answer(start_text: str, days: int, country: str, subdiv: str | None, tz: str, closed: list[str]) -> dict:
-    """The JSON object `sla due` prints (contracts/sla-clocks.md)."""
+    """The JSON object `sla due` prints (the shared SLA clocks contract)."""
     from app.business_calendar import BusinessCalendar
 
     if days < 0:

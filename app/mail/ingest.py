@@ -1,7 +1,7 @@
 """`ingest_paths`: a batch of messages -> tickets, one transaction per message.
 
 Every message read ends as exactly one of created / linked / duplicate /
-quarantined (contracts/intake.md); `Summary.read` is their sum. Each message
+quarantined (the shared intake contract); `Summary.read` is their sum. Each message
 commits on its own, so a crash mid-batch loses nothing, and a re-run finds the
 committed ones again by Message-ID (or by sha256 of sender|date|body) and
 reports them as duplicates. Anything that fails while routing is quarantined
@@ -384,7 +384,3 @@ def _attachments(session: Session, ticket_id: int, message_id: int, parsed: Pars
         history.record(session, ticket_id, None, "attachment_not_stored", now, sizes=big,
                        note="larger than the storage cap; name, type and size recorded")
 
-
-def count_messages(desk) -> int:
-    with desk.reader() as session:
-        return session.execute(select(func.count(col(Message.id)))).scalar_one()

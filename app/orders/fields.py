@@ -1,4 +1,4 @@
-"""The fields of an order (contracts/orders.md) and their validation.
+"""The fields of an order (the shared orders contract) and their validation.
 
 One row in, one `OrderRow` (normalised values) or the list of every bad
 field out. The same rules serve a CSV cell (always text; an empty cell is

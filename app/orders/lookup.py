@@ -1,4 +1,4 @@
-"""The shop's order lookup (contracts/orders.md "Lookup"): `[orders] lookup`
+"""The shop's order lookup (the shared orders contract "Lookup"): `[orders] lookup`
 is an argv whose `{order}` is replaced by the order number; the command
 prints one order as a JSON object, which passes the import's validation and
 is stored the same way (source "lookup").
