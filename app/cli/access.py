@@ -22,8 +22,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING, cast
 
 from app.errors import AccessDenied
+
+if TYPE_CHECKING:
+    from app.cli.context import CliContext
+
 
 NO_DESK = "no-desk"
 SELF = "self"
@@ -85,7 +90,7 @@ def subcommand_paths(parser: argparse.ArgumentParser, prefix: str = "") -> list[
     return paths
 
 
-def authorise(args: argparse.Namespace, ctx) -> None:  # ctx: CliContext
+def authorise(args: argparse.Namespace, ctx: CliContext) -> None:
     """Refuse (AccessDenied) before the handler runs unless the acting
     account may run this sub-command."""
     need = COMMAND_ACCESS.get(command_path(args), STAFF)
@@ -97,7 +102,7 @@ def authorise(args: argparse.Namespace, ctx) -> None:  # ctx: CliContext
     if (
         isinstance(need, frozenset)
         and SERVICE in need
-        and login in ctx.config.setting("service", "accounts")
+        and login in cast("list[str]", ctx.config.setting("service", "accounts"))
         and not getattr(args, "as_login", None)
     ):
         return

@@ -1,13 +1,19 @@
 """`esimdesk demo`: fill a new database with a realistic demo desk."""
 from __future__ import annotations
 
+import argparse
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from app.cli.numbers import INT32_MAX, int_in
 
+if TYPE_CHECKING:
+    from app.cli.context import CliContext, Subparsers
 
-def register(sub) -> None:
+
+
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("demo", help="fill the database with a realistic demo desk (deterministic per seed)")
     p.add_argument("--tickets", type=int_in(1, 1_000_000, "a ticket count"), default=2000)
     p.add_argument("--seed", type=int_in(0, INT32_MAX, "a seed"), default=7)
@@ -15,7 +21,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args, ctx) -> int:
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.business_calendar import desk_calendar
     from app.demo import build_demo
     from app.errors import InputError
