@@ -132,8 +132,8 @@ class BusinessCalendar:
         base = date(y0, 1, 1).toordinal()
         end = date(y1, 1, 1).toordinal()
         work = [False] * 7
-        for d in self.workweek:
-            work[d] = True
+        for weekday_number in self.workweek:
+            work[weekday_number] = True
         cum: list[int] = []
         bdays: list[int] = []
         count = 0

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from email import errors as email_errors
 from email.header import decode_header
 from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024  # above this a message is quarantined unparsed
@@ -217,7 +217,7 @@ class _TextExtractor(HTMLParser):
         self.parts: list[str] = []
         self._skip = 0
 
-    def handle_starttag(self, tag: str, attrs) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP:
             self._skip += 1
         elif tag in self._BLOCK:
@@ -258,12 +258,12 @@ def _payload_bytes(part: Message) -> bytes:
         data = part.get_payload(decode=True)
     except Exception:  # noqa: BLE001 - hostile mail: any failure in the stdlib parser falls back
         data = None
-    if data is None:
-        payload = part.get_payload()
-        if isinstance(payload, str):
-            return payload.encode("utf-8", "surrogateescape")
-        return b""
-    return data
+    if isinstance(data, bytes):
+        return data
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        return payload.encode("utf-8", "surrogateescape")
+    return b""
 
 
 def _part_text(part: Message) -> str:
@@ -291,10 +291,11 @@ def _leaves(msg: Message, body_part: Message | None) -> list[ParsedAttachment]:
             inner = part.get_payload()
             data = b""
             if isinstance(inner, list) and inner:
+                first = inner[0]
                 try:
-                    data = inner[0].as_bytes()
+                    data = first.as_bytes() if isinstance(first, Message) else str(first).encode("utf-8", "surrogateescape")
                 except Exception:  # noqa: BLE001 - hostile mail: any failure in the stdlib parser falls back
-                    data = str(inner[0]).encode("utf-8", "surrogateescape")
+                    data = str(first).encode("utf-8", "surrogateescape")
             found.append(_attachment(_filename(part) or "forwarded-message.eml", ctype, data))
             return
         if part.is_multipart():
@@ -367,8 +368,6 @@ def _date(msg: Message) -> tuple[datetime | None, str]:
     try:
         dt = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError, OverflowError):
-        return None, raw
-    if dt is None:
         return None, raw
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
@@ -492,7 +491,8 @@ def delivery_report(msg: Message) -> DeliveryReport | None:
     report-type=delivery-status), or None."""
     if msg.get_content_type() != "multipart/report":
         return None
-    if (msg.get_param("report-type") or "delivery-status").lower() != "delivery-status":
+    report_type = msg.get_param("report-type")
+    if report_type and collapse_rfc2231_value(report_type).lower() != "delivery-status":
         return None
     report = DeliveryReport(None, None)
     try:

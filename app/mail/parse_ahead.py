@@ -95,11 +95,11 @@ def parsed_stream(messages: Iterable[RawMessage], *, worker: bool | None = None)
         yield from _inline(it)
         return
     chunks = _chunks(first, it)
-    pending: deque[tuple[list[RawMessage], Future | None]] = deque()
+    pending: deque[tuple[list[RawMessage], Future[list[Outcome]] | None]] = deque()
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
 
-        def submit(chunk: list[RawMessage]) -> Future | None:
+        def submit(chunk: list[RawMessage]) -> Future[list[Outcome]] | None:
             try:
                 return pool.submit(_parse_chunk, [rm.raw for rm in chunk])
             except Exception:  # noqa: BLE001 - the pool broke earlier: this chunk is parsed inline
