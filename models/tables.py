@@ -21,7 +21,8 @@ def table_of(model: type[SQLModel]) -> Table:
 
 
 class _HasId(Protocol):
-    id: int | None
+    @property
+    def id(self) -> int | None: ...
 
 
 def stored_id(row: _HasId) -> int:
