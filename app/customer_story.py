@@ -85,7 +85,7 @@ def customer_story(session: Session, ticket: Ticket, *, shown_order_id: int | No
             .order_by(col(Order.purchased_at).desc(), col(Order.id).desc()).limit(MAX_ORDERS)
         ).all()
         if not (len(rows) == 1 and rows[0].id == shown_order_id):  # its one order is already on the ticket
-            by_order: dict[int, list[LinkedTicket]] = {o.id: [] for o in rows}
+            by_order: dict[int | None, list[LinkedTicket]] = {o.id: [] for o in rows}
             for t in session.scalars(select(Ticket).where(col(Ticket.order_id).in_(list(by_order))).order_by(col(Ticket.id).desc())):
                 by_order[t.order_id].append(_linked(t, "same_customer"))
             orders = [
