@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -30,6 +31,9 @@ from app.mail.route import Intent, classify, threads_by_subject
 from app.mail.sources import RawMessage
 from app.prepared import Prepared
 from models import Attachment, Customer, Message, Quarantine, Ticket, table_of
+
+if TYPE_CHECKING:
+    from app.db import Desk
 
 log = logging.getLogger("esimdesk.intake")
 
@@ -56,7 +60,7 @@ class Summary:
     def read(self) -> int:
         return len(self.items)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "read": self.read,
             "created": self.count(CREATED),
@@ -71,7 +75,7 @@ def _utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def _config(desk) -> DeskConfig:
+def _config(desk: Desk) -> DeskConfig:
     cfg = getattr(desk, "config", None)
     if isinstance(cfg, DeskConfig):
         return cfg
@@ -81,7 +85,7 @@ def _config(desk) -> DeskConfig:
 
 
 def ingest_paths(
-    desk,  # app.db.Desk
+    desk: Desk,
     paths: Iterable[str | Path],
     now: datetime | None = None,
     *,
@@ -109,7 +113,7 @@ Transaction = Callable[[], AbstractContextManager[Session]]
 
 
 def ingest_raw(
-    desk, rm: RawMessage, now: datetime | None = None, *, config: DeskConfig | None = None,
+    desk: Desk, rm: RawMessage, now: datetime | None = None, *, config: DeskConfig | None = None,
     parsed: ParsedMessage | Unparseable | None = None, transaction: Transaction | None = None,
 ) -> Item:
     """One message, in its own transaction (`parsed`: its parse outcome, when
@@ -175,7 +179,7 @@ def _find_duplicate(session: Session, message_id: str | None, key: str) -> str |
 
 
 def quarantine_raw(
-    desk, rm: RawMessage, reason: str, now: datetime, message_id: str | None = None, key: str | None = None,
+    desk: Desk, rm: RawMessage, reason: str, now: datetime, message_id: str | None = None, key: str | None = None,
     *, transaction: Transaction | None = None,
 ) -> Item:
     key = key or raw_key(rm.raw)
@@ -214,7 +218,8 @@ _KIND_OF = Prepared(select(col(Ticket.kind)).where(col(Ticket.reference) == bind
 
 def _kind_of(session: Session, reference: str) -> str | None:
     """The kind of ticket `reference`, None when there is no such ticket."""
-    return _KIND_OF.scalar(session, {"reference": reference})
+    kind: str | None = _KIND_OF.scalar(session, {"reference": reference})
+    return kind
 
 
 def _subject_ticket(session: Session, intent: Intent) -> str | None:
@@ -247,7 +252,7 @@ def route_message(
 
         result, ticket_id, reference, message_id = route_machine_mail(
             session, parsed, intent, row, thread=_thread_ticket(session, parsed), now=now)
-        if result == QUARANTINED:
+        if result == QUARANTINED or ticket_id is None or message_id is None:
             return _hold(session, raw, source, parsed, dedupe, reference, now)
         _attachments(session, ticket_id, message_id, parsed, now)
         return LINKED, reference
@@ -311,7 +316,7 @@ _OWNER = Prepared(
 
 
 def _route_existing(
-    session: Session, parsed: ParsedMessage, intent: Intent, row: dict, *, received: datetime, now: datetime, config: DeskConfig,
+    session: Session, parsed: ParsedMessage, intent: Intent, row: dict[str, Any], *, received: datetime, now: datetime, config: DeskConfig,
     turned: dict[str, list[str]],
 ) -> tuple[str, int, str, int] | None:
     """Replies and escalations: (result, ticket id, reference, message id),
@@ -358,9 +363,9 @@ def _route_existing(
             return linked(target)
         return None  # an unknown reference: a new inquiry for triage
     if threads_by_subject(intent):
-        reference = _subject_ticket(session, intent)
-        if reference is not None:
-            return linked(reference)
+        by_subject = _subject_ticket(session, intent)
+        if by_subject is not None:
+            return linked(by_subject)
     return None
 
 

@@ -110,7 +110,7 @@ def ask_order_number(session: Session, t: NewTicket, given: str | None, *, now: 
 
 def escalate(
     session: Session, complaint: str, parsed: ParsedMessage, row: dict[str, Any], *, received: datetime, now: datetime, config: DeskConfig,
-) -> tuple[bool, int, str, int | None]:
+) -> tuple[bool, int, str, int]:
     """(created, ticket id, reference, message id): the new escalation, or,
     when the workflow declines (second escalation, nothing to escalate yet),
     the ticket that received the message as correspondence."""
@@ -118,7 +118,7 @@ def escalate(
     outcome = create_escalation(session, complaint, received_at=received, reason=None, message=msg, config=config, now=now)
     t = outcome.escalation if outcome.created and outcome.escalation is not None else outcome.complaint
     session.flush()
-    return outcome.created and outcome.escalation is not None, stored_id(t), t.reference, msg.id
+    return outcome.created and outcome.escalation is not None, stored_id(t), t.reference, stored_id(msg)
 
 
 def replied(session: Session, reference: str, row: dict[str, Any], *, now: datetime, config: DeskConfig) -> ReplyLogged:
