@@ -10,8 +10,9 @@ status=0
 # In CI nothing may skip for want of a server, a terminal or sshd.
 if [ "${CI:-}" = "true" ]; then export ESIMDESK_REQUIRE_E2E=1; fi
 
-echo "== lint: ruff check, mypy (strict on app/ and models/) =="
+echo "== lint: ruff check, ruff format --check, mypy (strict on app/ and models/) =="
 .venv/bin/ruff check . || status=1
+.venv/bin/ruff format --check --quiet . || { echo "ruff format: run \`.venv/bin/ruff format .\`" >&2; status=1; }
 .venv/bin/mypy || status=1
 
 echo "== suite on SQLite =="
