@@ -37,7 +37,7 @@ dashboard: $(VENV)/.installed $(DESK_DIR)/demo.sqlite
 serve: $(VENV)/.installed $(DESK_DIR)/demo.sqlite
 	$(BIN)/esimdesk --db $(DEMO_DB) serve
 
-# Sets up and runs every test: SQLite always; PostgreSQL too when its server
+# Sets up and runs the linters (ruff, mypy) and every test: SQLite always; PostgreSQL too when its server
 # binaries are on this machine (tests/pg_cluster.sh starts a throwaway cluster).
 test: $(VENV)/.installed
 	bash tests/run_suite.sh $(PYTEST_ARGS)

@@ -24,11 +24,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from glob import glob
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
-from app.db import make_engine, normalise_url
+from app.db import Desk, make_engine, normalise_url
 from app.errors import DeskError, InputError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -91,7 +93,7 @@ def _pid_alive(pid: int) -> bool:
 
 def clean_partials(path: Path) -> list[Path]:
     """Remove `.NAME.partial-PID` files a killed backup left beside `path`."""
-    removed = []
+    removed: list[Path] = []
     pattern = re.compile(rf"^\.{re.escape(path.name)}\.partial-(\d+)$")
     try:
         names = os.listdir(path.parent)
@@ -130,7 +132,7 @@ def _target_tmp(path: Path) -> Path:
 def _terminated_as_exception() -> Iterator[None]:
     """SIGTERM (systemd stop, kill) raises SystemExit here, so the cleanup of
     a partial file runs instead of the process vanishing."""
-    def _raise(signum, _frame) -> None:  # noqa: ANN001
+    def _raise(signum: int, _frame: FrameType | None) -> None:
         raise SystemExit(128 + signum)
 
     try:
@@ -144,7 +146,7 @@ def _terminated_as_exception() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def backup(desk_or_url, path: str | os.PathLike) -> dict:
+def backup(desk_or_url: Desk | str, path: str | os.PathLike[str]) -> dict[str, Any]:
     """Write a consistent copy of the desk's database to `path`.
 
     `desk_or_url` is an app.db.Desk or a database URL. Returns a summary
@@ -160,7 +162,11 @@ def backup(desk_or_url, path: str | os.PathLike) -> dict:
     tmp = _target_tmp(path)
     try:
         with _terminated_as_exception():
-            tickets = _write_sqlite_copy(_sqlite_file(url), tmp) if backend == "sqlite" else _write_pg_dump(url, tmp)
+            tickets = None
+            if backend == "sqlite":
+                tickets = _write_sqlite_copy(_sqlite_file(url), tmp)
+            else:
+                _write_pg_dump(url, tmp)
             os.chmod(tmp, 0o600)
             os.replace(tmp, path)
     except BaseException:
@@ -325,7 +331,7 @@ def target_state(url: str) -> str:
         raise
 
 
-def restore(url: str, path: str | os.PathLike, force: bool = False) -> dict:
+def restore(url: str, path: str | os.PathLike[str], force: bool = False) -> dict[str, Any]:
     """Put the backup at `path` into the database at `url`.
 
     Refuses to overwrite a database that already holds tables unless `force`.

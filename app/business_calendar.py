@@ -1,6 +1,6 @@
 """The desk's business calendar: working week, public holidays, closures, timezone.
 
-Rules (contracts/sla-clocks.md): a business day is a day of the working week
+Rules (the shared SLA clocks contract): a business day is a day of the working week
 that is neither a public holiday of the configured country/subdivision (the
 `holidays` package, offline) nor one of the desk's closure dates. Days are
 counted in the desk's timezone. "Within N business days of T" is the N-th
@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.errors import InputError
+
+if TYPE_CHECKING:
+    from app.config import CalendarConfig, DeskConfig
 
 END_OF_DAY = time(23, 59, 59, 999999)
 _BLOCK_YEARS = 10  # the index grows by whole decades
@@ -38,7 +42,7 @@ def _load_zone(name: str) -> ZoneInfo:
         raise InputError(f"unknown timezone {name!r}") from None
 
 
-def _holiday_factory(country: str, subdiv: str | None):
+def _holiday_factory(country: str, subdiv: str | None) -> tuple[str | None, Callable[[Iterable[int]], set[date]]]:
     """Validate country/subdivision now; return (subdiv as the package spells
     it, a function years -> set of holiday dates)."""
     import holidays  # lazy: heavy import, only when a calendar is built
@@ -128,8 +132,8 @@ class BusinessCalendar:
         base = date(y0, 1, 1).toordinal()
         end = date(y1, 1, 1).toordinal()
         work = [False] * 7
-        for d in self.workweek:
-            work[d] = True
+        for weekday_number in self.workweek:
+            work[weekday_number] = True
         cum: list[int] = []
         bdays: list[int] = []
         count = 0
@@ -218,7 +222,7 @@ class BusinessCalendar:
         self._ensure_ahead(hi, max(ns))
         base, cum, bd = self._idx[:3]
         fo = date.fromordinal
-        return [fo(bd[cum[o - base] + n - 1]) for o, n in zip(ords, ns)]
+        return [fo(bd[cum[o - base] + n - 1]) for o, n in zip(ords, ns, strict=True)]
 
     def business_days_between(self, a: datetime | date, b: datetime | date) -> int:
         """Business days strictly after a's local date up to and including b's
@@ -269,7 +273,7 @@ class BusinessCalendar:
         cal._holiday_years = self._holiday_years  # holidays are the same; share them
         return cal
 
-    def key(self) -> tuple:
+    def key(self) -> tuple[str, str | None, str, tuple[int, ...], tuple[date, ...]]:
         return (self.country, self.subdiv, self.timezone, self.workweek, tuple(sorted(self.closures)))
 
 
@@ -278,7 +282,7 @@ def _cached(country: str, subdiv: str | None, timezone: str, workweek: tuple[int
     return BusinessCalendar(country, subdiv, timezone, workweek, closures)
 
 
-def calendar_from_config(cal_cfg) -> BusinessCalendar:  # cal_cfg: app.config.CalendarConfig
+def calendar_from_config(cal_cfg: CalendarConfig) -> BusinessCalendar:
     """The calendar a CalendarConfig describes (cached per value)."""
     return _cached(
         str(cal_cfg.country).upper(),
@@ -289,6 +293,6 @@ def calendar_from_config(cal_cfg) -> BusinessCalendar:  # cal_cfg: app.config.Ca
     )
 
 
-def desk_calendar(config) -> BusinessCalendar:  # config: app.config.DeskConfig
+def desk_calendar(config: DeskConfig) -> BusinessCalendar:
     """The desk's calendar from its configuration."""
     return calendar_from_config(config.calendar)

@@ -47,4 +47,4 @@ class Watcher:
         return not first
 
 
-__all__ = ["Marker", "POLL_SECONDS", "Watcher", "marker"]
+__all__ = ["POLL_SECONDS", "Marker", "Watcher", "marker"]

@@ -27,7 +27,6 @@ from app.identity import Actor
 from app.screen_context import ContextHolder, ScreenContext
 from widgets.textual_compat import load_screen_css, screen_stack
 
-
 DETAIL_SCREEN = "ticket-detail"  # name the kept detail screen is installed under
 OPEN_PATIENCE = 0.25  # seconds a ticket's read may take before its screen is shown half-filled
 OPEN_HOLD = 5.0  # seconds keys typed after "open" may wait for the ticket before going to whatever is shown
@@ -279,7 +278,7 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)  # its Quit is the only one: q is that action too
         seen: set[str] = set()
-        for key, active in screen.active_bindings.items():
+        for active in screen.active_bindings.values():
             b = active.binding
             if b.system or not b.description or b.action in seen or b.action in ("command_palette", "quit"):
                 continue

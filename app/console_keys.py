@@ -36,11 +36,13 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from time import monotonic
+from typing import Any
 
 from textual import events
 from textual.app import App
 from textual.message import Message
 from textual.message_pump import MessagePump
+from textual.timer import Timer
 from textual.worker import WorkerState
 
 from widgets.textual_compat import idle
@@ -66,17 +68,17 @@ def _quiet(node: MessagePump) -> bool:
     return idle(node)
 
 
-class TypeAheadApp(App):
+class TypeAheadApp(App[Any]):
     """An App whose keys (and pastes) are dispatched in order, each one after
     the previous one was handled (see the module docstring)."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._keys: deque[events.Event] = deque()
         self._key_out: int | None = None  # seq of the key being handled
         self._key_sent_at = 0.0
         self._key_target: MessagePump | None = None
-        self._watchdog = None  # a 4 Hz check for a lost marker, started with the first key
+        self._watchdog: Timer | None = None  # a 4 Hz check for a lost marker, started with the first key
         self._key_seq = 0
         self._key_check = False  # a _next_key is queued
         self._settle_since: float | None = None

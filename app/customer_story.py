@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models import Order, Ticket
 from models.enums import TicketStatus
@@ -73,7 +73,7 @@ def customer_story(session: Session, ticket: Ticket, *, shown_order_id: int | No
         if orig is not None:
             links.append(_linked(orig, "escalated_from"))
             seen.add(orig.id)
-    esc = session.scalars(select(Ticket).where(Ticket.escalation_of_id == ticket.id)).first()
+    esc = session.scalars(select(Ticket).where(col(Ticket.escalation_of_id) == ticket.id)).first()
     if esc is not None:
         links.append(_linked(esc, "escalated_as"))
         seen.add(esc.id)
@@ -81,12 +81,12 @@ def customer_story(session: Session, ticket: Ticket, *, shown_order_id: int | No
     orders: list[OrderItem] = []
     if ticket.customer_id is not None:
         rows = session.scalars(
-            select(Order).where(Order.customer_id == ticket.customer_id)
-            .order_by(Order.purchased_at.desc(), Order.id.desc()).limit(MAX_ORDERS)
+            select(Order).where(col(Order.customer_id) == ticket.customer_id)
+            .order_by(col(Order.purchased_at).desc(), col(Order.id).desc()).limit(MAX_ORDERS)
         ).all()
         if not (len(rows) == 1 and rows[0].id == shown_order_id):  # its one order is already on the ticket
-            by_order: dict[int, list[LinkedTicket]] = {o.id: [] for o in rows}
-            for t in session.scalars(select(Ticket).where(Ticket.order_id.in_(list(by_order))).order_by(Ticket.id.desc())):
+            by_order: dict[int | None, list[LinkedTicket]] = {o.id: [] for o in rows}
+            for t in session.scalars(select(Ticket).where(col(Ticket.order_id).in_(list(by_order))).order_by(col(Ticket.id).desc())):
                 by_order[t.order_id].append(_linked(t, "same_customer"))
             orders = [
                 OrderItem(o.number, o.plan, str(o.amount), o.currency, o.purchased_at, order_state(o), tuple(by_order[o.id]))
@@ -96,13 +96,13 @@ def customer_story(session: Session, ticket: Ticket, *, shown_order_id: int | No
         same = (Ticket.customer_id == ticket.customer_id, Ticket.id.not_in(seen), Ticket.merged_into_id.is_(None))
         others = session.scalars(
             select(Ticket).where(*same)
-            .order_by((Ticket.status == TicketStatus.CLOSED.value).asc(), Ticket.received_at.desc(), Ticket.id.desc())
+            .order_by((col(Ticket.status) == TicketStatus.CLOSED.value).asc(), col(Ticket.received_at).desc(), col(Ticket.id).desc())
             .limit(max(0, MAX_ITEMS - len(links) - len(orders)))
         ).all()
         links += [_linked(t, "same_customer") for t in others]
-        total = session.scalar(select(func.count(Ticket.id)).where(*same)) or 0
+        total = session.scalar(select(func.count(col(Ticket.id))).where(*same)) or 0
         more = max(0, total - len(others))
     return CustomerStory(tuple(links), tuple(orders), more)
 
 
-__all__ = ["CustomerStory", "LinkedTicket", "MAX_ITEMS", "OrderItem", "customer_story", "order_state"]
+__all__ = ["MAX_ITEMS", "CustomerStory", "LinkedTicket", "OrderItem", "customer_story", "order_state"]

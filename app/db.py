@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
+from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.orm import Mapper
 from sqlmodel import Session
 
 from app.config import DeskConfig
@@ -71,7 +73,7 @@ def normalise_url(url: str) -> str:
 
 def _sqlite_setup(engine: Engine, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
+    def _on_connect(dbapi_conn: Any, _record: object) -> None:  # a DBAPI (sqlite3) connection
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
@@ -83,7 +85,7 @@ def _sqlite_setup(engine: Engine, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # noqa: ANN001
+    def _on_begin(conn: Connection) -> None:
         # Writers take the write lock up front (no lost update, no "database is
         # locked" half-way); readers (Desk.reader) need no lock in WAL mode.
         read_only = conn.get_execution_options().get("esimdesk_read_only", False)
@@ -124,21 +126,21 @@ def _pg_options(lock_timeout: float | None, statement_timeout: float | None) -> 
     return " ".join(parts)
 
 
-_LIMITS: dict = {}
+_LIMITS: dict[Mapper[Any], list[tuple[str, str, int]]] = {}
 
 
-def _column_limits(mapper) -> list[tuple[str, str, int]]:  # noqa: ANN001
+def _column_limits(mapper: Mapper[Any]) -> list[tuple[str, str, int]]:
     """(attribute, column, length) of the mapper's bounded text columns."""
     limits = _LIMITS.get(mapper)
     if limits is None:
-        limits = [(attr.key, col.name, col.type.length) for attr in mapper.column_attrs for col in attr.columns
-                  if isinstance(getattr(col.type, "length", None), int)]
+        limits = [(attr.key, col.name, length) for attr in mapper.column_attrs for col in attr.columns
+                  if isinstance(length := getattr(col.type, "length", None), int)]
         _LIMITS[mapper] = limits
     return limits
 
 
 @event.listens_for(Session, "before_flush")
-def _refuse_over_long_text(session: Session, _context, _instances) -> None:  # noqa: ANN001
+def _refuse_over_long_text(session: Session, _context: object, _instances: object) -> None:
     """A text longer than its column is refused with one line on both engines
     (PostgreSQL would fail the statement, SQLite would store it whole)."""
     from sqlalchemy import inspect as sa_inspect
@@ -152,7 +154,7 @@ def _refuse_over_long_text(session: Session, _context, _instances) -> None:  # n
 
 
 def make_engine(url: str, *, lock_timeout: float | None = 5.0, statement_timeout: float | None = 300.0,
-                sqlite_busy: float = SQLITE_BUSY_TIMEOUT_MS / 1000, **kwargs) -> Engine:
+                sqlite_busy: float = SQLITE_BUSY_TIMEOUT_MS / 1000, **kwargs: Any) -> Engine:
     """An engine for `url`. PostgreSQL sessions get `lock_timeout` and
     `statement_timeout` (seconds; None = no limit), so a row held by a
     colleague is a quick "try again", never a hang."""
@@ -175,10 +177,6 @@ def make_engine(url: str, *, lock_timeout: float | None = 5.0, statement_timeout
     if options:
         kwargs.setdefault("connect_args", {}).setdefault("options", options)
     return create_engine(url, **kwargs)
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
 
 
 @contextmanager
@@ -266,7 +264,7 @@ def open_desk(url: str, migrate: bool = True, config: DeskConfig | None = None) 
     from app.failures import damaged, database_line
     from app.migrations_runner import ensure_schema
 
-    timeouts = {}
+    timeouts: dict[str, Any] = {}
     if config is not None:
         timeouts = {"lock_timeout": config.setting("database", "lock_timeout_seconds"),
                     "statement_timeout": config.setting("database", "statement_timeout_seconds"),
@@ -275,7 +273,7 @@ def open_desk(url: str, migrate: bool = True, config: DeskConfig | None = None) 
     try:
         with engine.execution_options(esimdesk_read_only=True).connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-            if is_sqlite(engine):
+            if engine.dialect.name == "sqlite":
                 conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
     except OperationalError as exc:
         engine.dispose()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select
@@ -25,10 +25,26 @@ from app.references import format_reference
 from app.clocks import governing_clock
 from app.sla_clocks import clock_due, refund_in_account_due
 from models import (
-    Customer, DeskSetting, Message, Order, Quarantine, ReferenceCounter, RefundCase, Staff, Ticket, TicketEvent,
+    Customer,
+    DeskSetting,
+    Message,
+    Order,
+    Quarantine,
+    ReferenceCounter,
+    RefundCase,
+    Staff,
+    Ticket,
+    TicketEvent,
+    table_of,
 )
 from models.enums import (
-    REFERENCE_PREFIX, Clock, CloseReason, OutOfScope, PaymentMethod, Region, TicketKind,
+    REFERENCE_PREFIX,
+    Clock,
+    CloseReason,
+    OutOfScope,
+    PaymentMethod,
+    Region,
+    TicketKind,
 )
 
 STAFF = [
@@ -84,7 +100,7 @@ class DemoResult:
 
 
 def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 class _Builder:
@@ -522,14 +538,14 @@ def build_demo(session: Session, tickets: int, seed: int, now: datetime, cal: Bu
     def store(*pairs) -> None:
         for model, rows in pairs:
             for i in range(0, len(rows), 10000):
-                conn.execute(insert(model.__table__), rows[i:i + 10000])
+                conn.execute(insert(table_of(model)), rows[i:i + 10000])
 
     store((Staff, b.staff), (Customer, b.customers))
     _import_orders(conn, b, now)  # the shop's orders arrive the way a real desk's do
     store((Ticket, b.tickets), (TicketEvent, b.events), (Message, b.messages), (RefundCase, b.refunds),
           (Quarantine, b.quarantine))
-    conn.execute(insert(ReferenceCounter.__table__), [{"prefix": p, "year": y, "last": n} for (p, y), n in b.counters.items()])
-    conn.execute(insert(DeskSetting.__table__), [
+    conn.execute(insert(table_of(ReferenceCounter)), [{"prefix": p, "year": y, "last": n} for (p, y), n in b.counters.items()])
+    conn.execute(insert(table_of(DeskSetting)), [
         {"key": "demo", "value": "true"}, {"key": "demo_seed", "value": str(seed)},
         {"key": "demo_now", "value": now.isoformat()}])
     counts: dict[str, int] = {}
@@ -539,7 +555,7 @@ def build_demo(session: Session, tickets: int, seed: int, now: datetime, cal: Bu
 
 
 def order_file_rows(b: _Builder) -> list[dict]:
-    """The generated orders as the shop exports them (contracts/orders.md)."""
+    """The generated orders as the shop exports them (the shared orders contract)."""
     by_id = {c["id"]: c for c in b.customers}
     out = []
     for o in b.orders:
@@ -571,7 +587,7 @@ def _import_orders(conn, b: _Builder, now: datetime) -> None:
         summary = import_orders(conn, [str(path)], now=now)
     if summary.rejected:
         raise AssertionError(f"demo orders rejected: {summary.errors[:3]}")
-    ids = dict(conn.execute(select(Order.__table__.c.number, Order.__table__.c.id)).all())
+    ids = dict(conn.execute(select(table_of(Order).c.number, table_of(Order).c.id)).all())
     number_of = {o["id"]: o["number"] for o in b.orders}
     for t in b.tickets:
         if t["order_id"] is not None:

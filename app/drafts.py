@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.db import Desk
 from models import Draft
@@ -35,13 +36,13 @@ class DraftKey:
             raise ValueError(f"draft kind must be 1-{KINDS_MAX} characters")
 
 
-def _where(key: DraftKey):
-    return (Draft.ticket_id == key.ticket_id, Draft.staff_id == key.staff_id, Draft.kind == key.kind)
+def _where(key: DraftKey) -> tuple[ColumnElement[bool], ...]:
+    return (col(Draft.ticket_id) == key.ticket_id, col(Draft.staff_id) == key.staff_id, col(Draft.kind) == key.kind)
 
 
 def get(session: Session, key: DraftKey) -> str | None:
     """The stored text of `key`'s draft, or None."""
-    return session.scalar(select(Draft.body).where(*_where(key)))
+    return session.scalar(select(col(Draft.body)).where(*_where(key)))
 
 
 def put(session: Session, key: DraftKey, body: str, now: datetime) -> None:
@@ -49,7 +50,7 @@ def put(session: Session, key: DraftKey, body: str, now: datetime) -> None:
     if not body.strip():
         discard(session, key)
         return
-    done = session.execute(update(Draft).where(*_where(key)).values(body=body, updated_at=now))
+    done = cast("CursorResult[Any]", session.execute(update(Draft).where(*_where(key)).values(body=body, updated_at=now)))
     if done.rowcount:
         return
     try:

@@ -1,4 +1,4 @@
-"""Streaming ticket export (contracts/export.md).
+"""Streaming ticket export (the shared export contract).
 
 Tickets are read in keyset pages of `PAGE` rows ordered by id, so memory stays
 flat however many tickets there are; each page's handlers come from one
@@ -10,10 +10,11 @@ import csv
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any, TextIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.errors import InputError
 from app.untrusted import spreadsheet_safe, terminal_safe_data
@@ -84,19 +85,19 @@ def iter_tickets(
         .limit(PAGE)
     )
     if kind:
-        stmt = stmt.where(Ticket.kind == kind)
+        stmt = stmt.where(col(Ticket.kind) == kind)
     if status:
-        stmt = stmt.where(Ticket.status == status)
+        stmt = stmt.where(col(Ticket.status) == status)
     last_id = 0
     while True:
-        rows = session.execute(stmt.where(Ticket.id > last_id)).all()
+        rows = session.execute(stmt.where(col(Ticket.id) > last_id)).all()
         if not rows:
             return
         ids = [r[0].id for r in rows]
         who: dict[int, set[str]] = {}
         for tid, actor in session.execute(
-            select(TicketEvent.ticket_id, TicketEvent.actor)
-            .where(TicketEvent.ticket_id.in_(ids), TicketEvent.actor.is_not(None))
+            select(col(TicketEvent.ticket_id), col(TicketEvent.actor))
+            .where(col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.actor).is_not(None))
             .distinct()
         ):
             who.setdefault(tid, set()).add(actor)
@@ -141,7 +142,7 @@ def iter_tickets(
         session.expunge_all()
 
 
-def write_jsonl(rows: Iterator[dict], out) -> int:
+def write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> int:
     n = 0
     for row in rows:
         out.write(json.dumps(terminal_safe_data(row), ensure_ascii=False) + "\n")
@@ -149,7 +150,7 @@ def write_jsonl(rows: Iterator[dict], out) -> int:
     return n
 
 
-def write_csv(rows: Iterator[dict], out) -> int:
+def write_csv(rows: Iterator[dict[str, Any]], out: TextIO) -> int:
     writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     n = 0

@@ -83,7 +83,7 @@ def database_line(exc: BaseException, url: str | None = None, reference: str | N
             return f"{name} does not hold an esimdesk desk at this program's schema ({text}): run esimdesk db upgrade, or {RESTORE_HINT}"
         if "unable to open database" in low or "disk i/o error" in low:
             return f"cannot open {name}: {text}"
-    if state == _PG_LOCK or state == _PG_DEADLOCK:
+    if state in (_PG_LOCK, _PG_DEADLOCK):
         return f"{reference or 'this record'} is being changed by someone else; try again"
     if state == _PG_CANCELED:
         return "the database took longer than [database] statement_timeout_seconds allows; nothing was changed; try again"
@@ -93,7 +93,7 @@ def database_line(exc: BaseException, url: str | None = None, reference: str | N
         return f"{name} does not hold an esimdesk desk at this program's schema: run esimdesk db upgrade, or {RESTORE_HINT}"
     if state in _PG_OUT_OF_RANGE:
         return f"a value is out of range for the database: {text}"
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated or "connection" in low and ("refused" in low or "failed" in low):
+    if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or ("connection" in low and ("refused" in low or "failed" in low)):
         return f"cannot reach {name}: {text}"
     return f"database error on {name}: {text or type(orig).__name__}"
 

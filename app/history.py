@@ -14,17 +14,17 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlalchemy import Connection, or_, select
+from sqlmodel import Session, col
 
 from app.prepared import Prepared
-from models import Ticket, TicketEvent
+from models import Ticket, TicketEvent, table_of
 
-_INSERT_EVENT = Prepared.insert(TicketEvent.__table__)
+_INSERT_EVENT = Prepared.insert(table_of(TicketEvent))
 
 
 def record(
-    session: Session,
+    session: Session | Connection,
     ticket_id: int,
     actor: str | None,
     action: str,
@@ -59,8 +59,9 @@ def events(session: Session, ticket_id: int) -> list[TicketEvent]:
     )
 
 
-def detail_of(event: TicketEvent) -> dict:
-    return json.loads(event.detail) if event.detail else {}
+def detail_of(event: TicketEvent) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(event.detail) if event.detail else {}
+    return parsed
 
 
 def handlers(session: Session, ticket_id: int) -> list[str]:

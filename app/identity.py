@@ -45,7 +45,7 @@ class Actor:
             raise AccessDenied(f"{self.login} ({self.role}) may not {doing or permission.replace('_', ' ')}")
 
     @classmethod
-    def of(cls, staff: Staff) -> "Actor":
+    def of(cls, staff: Staff) -> Actor:
         return cls(id=staff.id or 0, login=staff.login, name=staff.name, role=staff.role)
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
@@ -21,7 +20,7 @@ HEAD_REVISION = "0012"
 NOT_OURS = "the database has tables but no esimdesk schema version; is it another program's database? (restore a backup: esimdesk restore PATH)"
 
 
-def alembic_config(engine: Engine | None = None) -> "Config":
+def alembic_config(engine: Engine | None = None) -> Config:
     from alembic.config import Config
 
     cfg = Config()
@@ -70,7 +69,7 @@ def _check_known(revision: str | None) -> None:
     script = ScriptDirectory.from_config(alembic_config())
     try:
         script.get_revision(revision)
-    except Exception:  # alembic raises several kinds for an unknown id
+    except Exception:  # noqa: BLE001 - alembic raises several kinds for an unknown id
         raise DeskError(
             f"the database schema ({revision}) is newer than this esimdesk knows ({head_revision()}); update esimdesk"
         ) from None
@@ -98,5 +97,5 @@ def _stamped(engine: Engine) -> str | None:
     try:
         with engine.execution_options(esimdesk_read_only=True).connect() as conn:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except Exception:  # no such table yet: a new database
+    except Exception:  # noqa: BLE001 - no such table yet: a new database
         return None

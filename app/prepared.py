@@ -17,14 +17,16 @@ statement returns only integers and strings (no date decoding).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
 from sqlalchemy.sql import ClauseElement
-from sqlalchemy.sql.schema import Table
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.schema import ScalarElementColumnDefault, Table
 from sqlmodel import Session
 
 
@@ -39,7 +41,7 @@ class _Compiled:
 class Prepared:
     """One statement, compiled per dialect on first use."""
 
-    __slots__ = ("statement", "defaults", "_by_dialect")
+    __slots__ = ("_by_dialect", "defaults", "statement")
 
     def __init__(self, statement: ClauseElement, defaults: Mapping[str, Any] | None = None) -> None:
         self.statement = statement
@@ -55,7 +57,7 @@ class Prepared:
         stmt = insert(table).values({c.name: bindparam(c.name, type_=c.type) for c in columns})
         if returning is not None:
             stmt = stmt.returning(table.c[returning])
-        defaults = {c.name: c.default.arg for c in columns if c.default is not None and c.default.is_scalar}
+        defaults = {c.name: c.default.arg for c in columns if isinstance(c.default, ScalarElementColumnDefault)}
         defaults.update({c.name: None for c in columns if c.nullable and c.name not in defaults})
         return cls(stmt, defaults)
 
@@ -63,17 +65,18 @@ class Prepared:
         c = self._by_dialect.get(dialect.name)
         if c is None:
             compiled = self.statement.compile(dialect=dialect)
+            assert isinstance(compiled, SQLCompiler)
             processors = []
             constants = {name: b.effective_value for name, b in compiled.binds.items() if not b.required}
             for name, bind in compiled.binds.items():
                 proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
                 if proc is not None:
                     processors.append((name, proc))
-            names = tuple(compiled.positiontup) if compiled.positional else None
+            names = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup is not None else None
             c = self._by_dialect[dialect.name] = _Compiled(compiled.string, names, constants, tuple(processors))
         return c
 
-    def run(self, where: Session | Connection, params: Mapping[str, Any] | None = None):  # noqa: ANN201  a DBAPI cursor
+    def run(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> DBAPICursor:
         """Execute in the transaction of `where` (a Session or a Connection);
         returns the DBAPI cursor (fetchone/fetchall give raw tuples)."""
         conn = where.connection() if isinstance(where, Session) else where
@@ -85,7 +88,7 @@ class Prepared:
             if name in values:
                 values[name] = proc(values[name])
         args = tuple(values[n] for n in compiled.names) if compiled.names is not None else values
-        cursor = conn.connection.dbapi_connection.cursor()
+        cursor = _dbapi(conn).cursor()
         try:
             cursor.execute(compiled.sql, args)
         except conn.dialect.loaded_dbapi.Error as exc:
@@ -95,7 +98,7 @@ class Prepared:
             conn._handle_dbapi_exception(exc, compiled.sql, args, cursor, None)
         return cursor
 
-    def run_many(self, where: Session | Connection, rows: list[Mapping[str, Any]], ready: frozenset[str] = frozenset()) -> None:
+    def run_many(self, where: Session | Connection, rows: Sequence[Mapping[str, Any]], ready: frozenset[str] = frozenset()) -> None:
         """Execute once per parameter set with the DBAPI's executemany (bulk
         imports); no result rows. Parameters named in `ready` are already in
         the driver's form (their bind processors are skipped)."""
@@ -107,23 +110,31 @@ class Prepared:
         compiled = self._compiled(conn.dialect)
         base = {**compiled.constants, **self.defaults}
         procs = tuple((name, proc) for name, proc in compiled.processors if name not in ready)
-        args = []
+        args: list[Any] = []
         for params in rows:
             values = {**base, **params}
             for name, proc in procs:
                 if name in values:
                     values[name] = proc(values[name])
             args.append(tuple(values[n] for n in compiled.names) if compiled.names is not None else values)
-        cursor = conn.connection.dbapi_connection.cursor()
+        cursor = _dbapi(conn).cursor()
         try:
             cursor.executemany(compiled.sql, args)
         except conn.dialect.loaded_dbapi.Error as exc:
             conn._handle_dbapi_exception(exc, compiled.sql, args, cursor, None)
 
-    def first(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> tuple | None:
-        return self.run(where, params).fetchone()
+    def first(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.run(where, params).fetchone()
+        return row
 
     def scalar(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> Any:
         row = self.first(where, params)
         return None if row is None else row[0]
 
+
+
+def _dbapi(conn: Connection) -> DBAPIConnection:
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is None:  # only after the pool detached it: not while in a transaction
+        raise RuntimeError("the connection has no DBAPI connection")
+    return dbapi

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
-from sqlmodel import Session
+from sqlalchemy import CursorResult, delete, select
+from sqlmodel import Session, col
 
 from models import Presence
 
@@ -38,7 +39,7 @@ def heartbeat(session: Session, session_id: str, login: str, ticket_id: int | No
 
 def cleanup(session: Session, now: datetime, ttl: timedelta = DEFAULT_TTL) -> int:
     """Delete expired rows (a dead console's presence); returns how many."""
-    result = session.execute(delete(Presence).where(Presence.heartbeat_at < now - ttl))
+    result = cast("CursorResult[Any]", session.execute(delete(Presence).where(col(Presence.heartbeat_at) < now - ttl)))
     return result.rowcount or 0
 
 
@@ -47,18 +48,18 @@ def who_else(session: Session, ticket_id: int, my_session_id: str | None, now: d
     if not isinstance(ttl, timedelta):
         ttl = timedelta(seconds=float(ttl))
     stmt = (
-        select(Presence.login)
-        .where(Presence.ticket_id == ticket_id, Presence.heartbeat_at >= now - ttl)
+        select(col(Presence.login))
+        .where(col(Presence.ticket_id) == ticket_id, col(Presence.heartbeat_at) >= now - ttl)
         .distinct()
     )
     if my_session_id:
-        stmt = stmt.where(Presence.session_id != my_session_id)
+        stmt = stmt.where(col(Presence.session_id) != my_session_id)
     return sorted(r[0] for r in session.execute(stmt))
 
 
 def drop(session: Session, session_id: str) -> None:
     """Forget a console's presence (on clean exit)."""
-    session.execute(delete(Presence).where(Presence.session_id == session_id))
+    session.execute(delete(Presence).where(col(Presence.session_id) == session_id))
 
 
 __all__ = ["DEFAULT_TTL", "HEARTBEAT_EVERY_SECONDS", "cleanup", "drop", "heartbeat", "new_session_id", "who_else"]

@@ -38,7 +38,3 @@ def reserve(session: Session, kind: TicketKind | str, year: int, count: int = 1)
 def next_reference(session: Session, kind: TicketKind | str, year: int) -> str:
     return format_reference(kind, year, reserve(session, kind, year))
 
-
-def find_references(text_: str) -> list[str]:
-    """Every ticket reference mentioned in a piece of text, in order."""
-    return [m.group(0) for m in REFERENCE_RE.finditer(text_ or "")]

@@ -28,19 +28,23 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, or_, select, update
+from sqlmodel import Session, col
 
 from app import history
 from app.errors import InputError
 from app.search import purge_removed
 from app.tickets import touch
-from models import Attachment, Customer, Draft, Message, Quarantine, RefundCase, Ticket, TicketEvent
+from models import Attachment, Customer, Draft, Message, Quarantine, RefundCase, Ticket, TicketEvent, stored_id
 from models.enums import MessageKind, QuarantineState, TicketStatus
+
+if TYPE_CHECKING:
+    from app.db import Desk
 
 REMOVED = "[removed under data retention]"
 SCRUBBED = "[removed]"
@@ -66,7 +70,7 @@ def scrub_text(text: str | None, known: Iterable[str] = ()) -> str | None:
         return text
     kept: list[str] = []
 
-    def _hold(m: re.Match) -> str:
+    def _hold(m: re.Match[str]) -> str:
         kept.append(m.group(0))
         return f"\x00{len(kept) - 1}\x00"
 
@@ -85,7 +89,7 @@ def _scrub_json(text: str | None, known: Iterable[str]) -> str | None:
     except ValueError:
         return scrub_text(text, known)
 
-    def walk(v):  # noqa: ANN001, ANN202
+    def walk(v: Any) -> Any:
         if isinstance(v, str):
             return scrub_text(v, known)
         if isinstance(v, list):
@@ -129,7 +133,7 @@ class CustomerPlan:
     messages: int = 0
     attachments: int = 0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"customer_id": self.customer_id, "tickets": self.tickets, "messages": self.messages, "attachments": self.attachments}
 
 
@@ -145,7 +149,7 @@ class RetentionPlan:
     def ticket_count(self) -> int:
         return sum(len(c.tickets) for c in self.customers) + len(self.orphan_tickets)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "mode": "applied" if self.applied else "dry-run",
             "older_than_days": self.older_than_days,
@@ -162,8 +166,8 @@ class RetentionPlan:
     _orphan_attachments: int = 0
 
 
-def _closed_before(cutoff: datetime):
-    return and_(Ticket.status == TicketStatus.CLOSED.value, Ticket.closed_at.is_not(None), Ticket.closed_at < cutoff)
+def _closed_before(cutoff: datetime) -> ColumnElement[bool]:
+    return and_(col(Ticket.status) == TicketStatus.CLOSED.value, col(Ticket.closed_at).is_not(None), col(Ticket.closed_at) < cutoff)
 
 
 def plan(session: Session, older_than_days: int, now: datetime) -> RetentionPlan:
@@ -175,53 +179,53 @@ def plan(session: Session, older_than_days: int, now: datetime) -> RetentionPlan
     cutoff = now - timedelta(days=older_than_days)
     result = RetentionPlan(older_than_days=older_than_days, cutoff=cutoff)
 
-    not_done = exists().where(Ticket.customer_id == Customer.id, not_(_closed_before(cutoff)))
-    any_ticket = exists().where(Ticket.customer_id == Customer.id)
-    due = select(Customer.id).where(
-        Customer.anonymised_at.is_(None),
+    not_done = exists().where(col(Ticket.customer_id) == col(Customer.id), not_(_closed_before(cutoff)))
+    any_ticket = exists().where(col(Ticket.customer_id) == col(Customer.id))
+    due = select(col(Customer.id)).where(
+        col(Customer.anonymised_at).is_(None),
         not_(not_done),
-        or_(any_ticket, Customer.created_at < cutoff),
-    ).order_by(Customer.id)
+        or_(any_ticket, col(Customer.created_at) < cutoff),
+    ).order_by(col(Customer.id))
     ids = [r[0] for r in session.execute(due)]
     by_id = {i: CustomerPlan(customer_id=i) for i in ids}
     if ids:
         for chunk in _chunks(ids):
-            for cid, ref in session.execute(select(Ticket.customer_id, Ticket.reference).where(Ticket.customer_id.in_(chunk)).order_by(Ticket.reference)):
+            for cid, ref in session.execute(select(col(Ticket.customer_id), col(Ticket.reference)).where(col(Ticket.customer_id).in_(chunk)).order_by(col(Ticket.reference))):
                 by_id[cid].tickets.append(ref)
-            msg_counts = select(Ticket.customer_id, func.count(Message.id)).join(Message, Message.ticket_id == Ticket.id).where(
-                Ticket.customer_id.in_(chunk), _needs_scrub()
-            ).group_by(Ticket.customer_id)
+            msg_counts = select(col(Ticket.customer_id), func.count(col(Message.id))).join(Message, col(Message.ticket_id) == col(Ticket.id)).where(
+                col(Ticket.customer_id).in_(chunk), _needs_scrub()
+            ).group_by(col(Ticket.customer_id))
             for cid, n in session.execute(msg_counts):
                 by_id[cid].messages = int(n)
             att_counts = (
-                select(Ticket.customer_id, func.count(Attachment.id))
-                .join(Message, Message.ticket_id == Ticket.id)
-                .join(Attachment, Attachment.message_id == Message.id)
-                .where(Ticket.customer_id.in_(chunk), Attachment.data.is_not(None))
-                .group_by(Ticket.customer_id)
+                select(col(Ticket.customer_id), func.count(col(Attachment.id)))
+                .join(Message, col(Message.ticket_id) == col(Ticket.id))
+                .join(Attachment, col(Attachment.message_id) == col(Message.id))
+                .where(col(Ticket.customer_id).in_(chunk), col(Attachment.data).is_not(None))
+                .group_by(col(Ticket.customer_id))
             )
             for cid, n in session.execute(att_counts):
                 by_id[cid].attachments = int(n)
     result.customers = [by_id[i] for i in ids]
 
     orphan_ids = [r[0] for r in session.execute(
-        select(Ticket.id).where(Ticket.customer_id.is_(None), _closed_before(cutoff), exists().where(Message.ticket_id == Ticket.id, _needs_scrub()))
+        select(col(Ticket.id)).where(col(Ticket.customer_id).is_(None), _closed_before(cutoff), exists().where(col(Message.ticket_id) == col(Ticket.id), _needs_scrub()))
     )]
     if orphan_ids:
-        result.orphan_tickets = [r[0] for r in session.execute(select(Ticket.reference).where(Ticket.id.in_(orphan_ids)).order_by(Ticket.reference))]
-        result._orphan_messages = int(session.scalar(select(func.count(Message.id)).where(Message.ticket_id.in_(orphan_ids), _needs_scrub())) or 0)
+        result.orphan_tickets = [r[0] for r in session.execute(select(col(Ticket.reference)).where(col(Ticket.id).in_(orphan_ids)).order_by(col(Ticket.reference)))]
+        result._orphan_messages = int(session.scalar(select(func.count(col(Message.id))).where(col(Message.ticket_id).in_(orphan_ids), _needs_scrub())) or 0)
         result._orphan_attachments = int(session.scalar(
-            select(func.count(Attachment.id)).join(Message, Attachment.message_id == Message.id).where(Message.ticket_id.in_(orphan_ids), Attachment.data.is_not(None))
+            select(func.count(col(Attachment.id))).join(Message, col(Attachment.message_id) == col(Message.id)).where(col(Message.ticket_id).in_(orphan_ids), col(Attachment.data).is_not(None))
         ) or 0)
     return result
 
 
-def _needs_scrub():
+def _needs_scrub() -> ColumnElement[bool]:
     """A message still holding something personal."""
-    return or_(Message.body != REMOVED, Message.from_addr.is_not(None), Message.from_name.is_not(None))
+    return or_(col(Message.body) != REMOVED, col(Message.from_addr).is_not(None), col(Message.from_name).is_not(None))
 
 
-def _chunks(items: list[int], size: int = 500):
+def _chunks(items: list[int], size: int = 500) -> Iterator[list[int]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -236,13 +240,13 @@ def apply(session: Session, older_than_days: int, now: datetime, actor: str | No
     return result
 
 
-def apply_in_batches(desk, older_than_days: int, now: datetime, actor: str | None = None,  # noqa: ANN001
+def apply_in_batches(desk: Desk, older_than_days: int, now: datetime, actor: str | None = None,
                      batch: int = BATCH_CUSTOMERS) -> RetentionPlan:
     """`apply` in short transactions of `batch` customers each, so the
     write lock (SQLite) or the row locks (PostgreSQL) are held briefly."""
     with desk.reader() as session:
         result = plan(session, older_than_days, now)
-    batches = [(result.customers[i : i + batch], []) for i in range(0, len(result.customers), batch)]
+    batches: list[tuple[list[CustomerPlan], list[str]]] = [(result.customers[i : i + batch], []) for i in range(0, len(result.customers), batch)]
     batches += [([], chunk) for chunk in _chunks_str(result.orphan_tickets, batch * 4)]
     for n, (customers, orphans) in enumerate(batches, 1):
         with desk.session() as session:
@@ -258,6 +262,8 @@ def _anonymise(session: Session, customers: list[CustomerPlan], orphan_refs: lis
     known_by_ticket: dict[str, list[str]] = {}
     for c in customers:
         customer = session.get(Customer, c.customer_id)
+        if customer is None:  # gone since the plan was made: nothing of it left to anonymise
+            continue
         known = known_personal(customer.name, customer.email, customer.phone)
         for ref in c.tickets:
             known_by_ticket[ref] = known
@@ -267,49 +273,49 @@ def _anonymise(session: Session, customers: list[CustomerPlan], orphan_refs: lis
         customer.anonymised_at = now
     refs = [ref for c in customers for ref in c.tickets] + list(orphan_refs)
     for chunk in _chunks_str(refs):
-        tickets = list(session.scalars(select(Ticket).where(Ticket.reference.in_(chunk))))
-        ticket_ids = [t.id for t in tickets]
+        tickets = list(session.scalars(select(Ticket).where(col(Ticket.reference).in_(chunk))))
+        ticket_ids = [stored_id(t) for t in tickets]
         for ticket in tickets:  # the senders' names and addresses, before they go
             known = known_by_ticket.setdefault(ticket.reference, [])
-            for name, addr in session.execute(select(Message.from_name, Message.from_addr).where(
-                    Message.ticket_id == ticket.id, Message.kind == MessageKind.INBOUND.value)):
+            for name, addr in session.execute(select(col(Message.from_name), col(Message.from_addr)).where(
+                    col(Message.ticket_id) == ticket.id, col(Message.kind) == MessageKind.INBOUND.value)):
                 known.extend(known_personal(name, addr, None))
         # a colleague's unsent draft may quote the customer: it goes with the ticket's personal data
-        session.execute(delete(Draft).where(Draft.ticket_id.in_(ticket_ids)).execution_options(synchronize_session=False))
-        message_ids = select(Message.id).where(Message.ticket_id.in_(ticket_ids)).scalar_subquery()
+        session.execute(delete(Draft).where(col(Draft.ticket_id).in_(ticket_ids)).execution_options(synchronize_session=False))
+        message_ids = select(col(Message.id)).where(col(Message.ticket_id).in_(ticket_ids)).scalar_subquery()
         session.execute(
             update(Attachment)
-            .where(Attachment.message_id.in_(message_ids))
+            .where(col(Attachment.message_id).in_(message_ids))
             .values(data=None, filename="[removed]", size=0)
             .execution_options(synchronize_session=False)
         )
         session.execute(
             update(Message)
-            .where(Message.ticket_id.in_(ticket_ids), Message.kind == MessageKind.OUTBOUND.value)
+            .where(col(Message.ticket_id).in_(ticket_ids), col(Message.kind) == MessageKind.OUTBOUND.value)
             .values(to_addr=None)
             .execution_options(synchronize_session=False)
         )
         session.execute(
             update(Message)
-            .where(Message.ticket_id.in_(ticket_ids))
+            .where(col(Message.ticket_id).in_(ticket_ids))
             .values(body=REMOVED, from_addr=None, from_name=None, last_error=None)
             .execution_options(synchronize_session=False)
         )
         session.execute(
             update(Quarantine)
-            .where(Quarantine.ticket_id.in_(ticket_ids), Quarantine.state != QuarantineState.HELD.value)
+            .where(col(Quarantine.ticket_id).in_(ticket_ids), col(Quarantine.state) != QuarantineState.HELD.value)
             .values(raw=b"", source="")
             .execution_options(synchronize_session=False)
         )
-        by_id = {t.id: known_by_ticket.get(t.reference, []) for t in tickets}
+        by_id = {stored_id(t): known_by_ticket.get(t.reference, []) for t in tickets}
         _scrub_free_text(session, by_id)
         for ticket in tickets:
-            known = by_id[ticket.id]
+            known = by_id[stored_id(ticket)]
             ticket.description = None
             ticket.subject = scrub_text(ticket.subject, known) or ""
             ticket.inquiry_reference = scrub_text(ticket.inquiry_reference, known)
             touch(ticket, actor, now)
-            history.record(session, ticket.id, actor, "anonymised", now, older_than_days=older_than_days)
+            history.record(session, stored_id(ticket), actor, "anonymised", now, older_than_days=older_than_days)
     session.flush()
 
 
@@ -317,28 +323,28 @@ def _scrub_free_text(session: Session, known_by_ticket: dict[int, list[str]]) ->
     """Message subjects, event details, refund facts and quarantine reasons of
     these tickets, rewritten without the person in them."""
     ids = list(known_by_ticket)
-    for mid, tid, subject in session.execute(select(Message.id, Message.ticket_id, Message.subject).where(Message.ticket_id.in_(ids))).all():
+    for mid, tid, subject in session.execute(select(col(Message.id), col(Message.ticket_id), col(Message.subject)).where(col(Message.ticket_id).in_(ids))).all():
         new = scrub_text(subject, known_by_ticket[tid])
         if new != subject:
-            session.execute(update(Message).where(Message.id == mid).values(subject=new or ""))
-    for eid, tid, detail in session.execute(select(TicketEvent.id, TicketEvent.ticket_id, TicketEvent.detail).where(
-            TicketEvent.ticket_id.in_(ids), TicketEvent.detail.is_not(None))).all():
+            session.execute(update(Message).where(col(Message.id) == mid).values(subject=new or ""))
+    for eid, tid, detail in session.execute(select(col(TicketEvent.id), col(TicketEvent.ticket_id), col(TicketEvent.detail)).where(
+            col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.detail).is_not(None))).all():
         new = _scrub_json(detail, known_by_ticket[tid])
         if new != detail:
-            session.execute(update(TicketEvent).where(TicketEvent.id == eid).values(detail=new))
-    for rid, tid, facts, decision in session.execute(select(RefundCase.id, RefundCase.ticket_id, RefundCase.facts, RefundCase.decision).where(
-            RefundCase.ticket_id.in_(ids))).all():
+            session.execute(update(TicketEvent).where(col(TicketEvent.id) == eid).values(detail=new))
+    for rid, tid, facts, decision in session.execute(select(col(RefundCase.id), col(RefundCase.ticket_id), col(RefundCase.facts), col(RefundCase.decision)).where(
+            col(RefundCase.ticket_id).in_(ids))).all():
         values = {"facts": _scrub_json(facts, known_by_ticket[tid]) or "{}", "decision": _scrub_json(decision, known_by_ticket[tid])}
         if values != {"facts": facts, "decision": decision}:
-            session.execute(update(RefundCase).where(RefundCase.id == rid).values(**values))
-    for qid, tid, reason in session.execute(select(Quarantine.id, Quarantine.ticket_id, Quarantine.reason).where(
-            Quarantine.ticket_id.in_(ids))).all():
+            session.execute(update(RefundCase).where(col(RefundCase.id) == rid).values(**values))
+    for qid, tid, reason in session.execute(select(col(Quarantine.id), col(Quarantine.ticket_id), col(Quarantine.reason)).where(
+            col(Quarantine.ticket_id).in_(ids))).all():
         new = scrub_text(reason, known_by_ticket[tid])
         if new != reason:
-            session.execute(update(Quarantine).where(Quarantine.id == qid).values(reason=new or ""))
+            session.execute(update(Quarantine).where(col(Quarantine.id) == qid).values(reason=new or ""))
 
 
-def _chunks_str(items: list[str], size: int = 500):
+def _chunks_str(items: list[str], size: int = 500) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 

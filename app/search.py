@@ -1,4 +1,4 @@
-"""Full-text search over tickets (contracts/search.md). No Textual here.
+"""Full-text search over tickets (the shared search contract). No Textual here.
 
 The query language: words (all must match, in any order, case- and
 accent-insensitive), "an exact phrase", -word (or -"a phrase") to exclude;
@@ -17,10 +17,24 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, column, func, literal_column, select, table, text
+from sqlalchemy import (
+    BinaryExpression,
+    ColumnElement,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.errors import InputError
 from app.untrusted import inert
@@ -90,9 +104,8 @@ def parse(text: str, *, lenient: bool = False) -> Query | None:
             continue  # punctuation alone: nothing to match
         (exclude if neg else include).append(Term(body))
         last_plain = not neg and phrase is None
-    if len(include) + len(exclude) > MAX_TERMS:
-        if not lenient:
-            raise InputError(f"search query has too many words (at most {MAX_TERMS})")
+    if len(include) + len(exclude) > MAX_TERMS and not lenient:
+        raise InputError(f"search query has too many words (at most {MAX_TERMS})")
     if not include:
         if lenient:
             return None
@@ -115,9 +128,9 @@ def fts5_expression(q: Query) -> str:
     return expr
 
 
-def _pg_term(term: Term, n: int):
+def _pg_term(term: Term, n: int) -> ColumnElement[Any]:
     norm = func.search_norm(bindparam(f"sq_{n}", term.text))
-    cfg = literal_column("'simple'::regconfig")
+    cfg: ColumnElement[Any] = literal_column("'simple'::regconfig")
     if not term.prefix:
         return func.phraseto_tsquery(cfg, norm)
     # words in a row, the last one a prefix: 'ord' <-> '2026' <-> '00':*
@@ -125,18 +138,18 @@ def _pg_term(term: Term, n: int):
     return func.to_tsquery(cfg, spaced.op("||")(":*"))
 
 
-def pg_tsquery(q: Query):
+def pg_tsquery(q: Query) -> ColumnElement[Any]:
     """SQL: the tsquery of `q` (words folded by the database's own search_norm)."""
     terms = [_pg_term(t, i) for i, t in enumerate(q.include)]
-    expr = terms[0]
-    for t in terms[1:]:
-        expr = expr.op("&&")(t)
+    expr: ColumnElement[Any] = terms[0]
+    for term in terms[1:]:
+        expr = expr.op("&&")(term)
     for i, t in enumerate(q.exclude, start=len(q.include)):
         expr = expr.op("&&")(func.tsquery_not(_pg_term(t, i)))  # tsquery_not is the !! operator
     return expr
 
 
-def _pg_match(session: Session, q: Query):
+def _pg_match(session: Session, q: Query) -> BinaryExpression[Any]:
     """SQL: the document matches `q`. The tsquery is made first (one short
     round trip) and bound as a value: folded inline it would be evaluated per
     row, and a value lets the planner judge how many tickets match."""
@@ -148,16 +161,16 @@ def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def matching_ids(session: Session, q: Query):
+def matching_ids(session: Session, q: Query) -> Select[Any]:
     """SELECT of the ids of the tickets matching `q` (unordered)."""
     if _is_sqlite(session):
         return select(_FTS.c.rowid).where(literal_column("search_fts").op("MATCH")(bindparam("fts_q", fts5_expression(q))))
     return select(_DOC.c.ticket_id).where(_pg_match(session, q))
 
 
-def condition(session: Session, q: Query):
+def condition(session: Session, q: Query) -> ColumnElement[bool]:
     """SQL: Ticket matches `q` (for a WHERE clause)."""
-    return Ticket.id.in_(matching_ids(session, q))
+    return col(Ticket.id).in_(matching_ids(session, q))
 
 
 @dataclass(frozen=True)
@@ -171,7 +184,7 @@ class Hit:
     snippet: str
     matched_in: str
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "reference": self.reference, "kind": self.kind, "status": self.status,
             "customer": inert(self.customer, single_line=True) if self.customer else None,
@@ -188,23 +201,23 @@ def ranked_ids(session: Session, q: Query, *, limit: int = 20, kind: str | None 
     A query matching more than RANK_WINDOW tickets ("esim") ranks the
     RANK_WINDOW newest of them: each index hands its matches over newest
     first and stops there, so its cost does not grow with the desk."""
-    filters = []
+    filters: list[ColumnElement[bool]] = []
     if kind:
-        filters.append(Ticket.kind == kind)
+        filters.append(col(Ticket.kind) == kind)
     if status:
-        filters.append(Ticket.status == status)
+        filters.append(col(Ticket.status) == status)
     if _is_sqlite(session):
         match = literal_column("search_fts").op("MATCH")(bindparam("fts_q", fts5_expression(q)))
         newest = select(_FTS.c.rowid.label("id"), literal_column("search_fts.rank").label("rank")).select_from(_FTS)
         if filters:
-            newest = newest.join(Ticket, Ticket.id == _FTS.c.rowid)
+            newest = newest.join(Ticket, col(Ticket.id) == _FTS.c.rowid)
         window = newest.where(match, *filters).order_by(_FTS.c.rowid.desc()).limit(RANK_WINDOW).subquery()
         stmt = select(window.c.id).order_by(window.c.rank, window.c.id.desc())
     else:
         match = _pg_match(session, q)
         newest = select(_DOC.c.ticket_id.label("id"), _DOC.c.doc)
         if filters:
-            newest = newest.join(Ticket, Ticket.id == _DOC.c.ticket_id)
+            newest = newest.join(Ticket, col(Ticket.id) == _DOC.c.ticket_id)
         window = newest.where(match, *filters).order_by(_DOC.c.ticket_id.desc()).limit(RANK_WINDOW).subquery()
         tsq = match.right  # the bound tsquery again
         stmt = select(window.c.id).order_by(func.ts_rank(window.c.doc, tsq).desc(), window.c.id.desc())
@@ -220,8 +233,8 @@ def search(session: Session, text: str, *, limit: int = 20, kind: str | None = N
     ids = ranked_ids(session, q, limit=limit, kind=kind, status=status)
     found = describe(session, ids, q)
     rows = session.execute(
-        select(Ticket.id, Ticket.reference, Ticket.kind, Ticket.status, Customer.name, Customer.email, Ticket.subject)
-        .outerjoin(Customer, Customer.id == Ticket.customer_id).where(Ticket.id.in_(ids))
+        select(col(Ticket.id), col(Ticket.reference), col(Ticket.kind), col(Ticket.status), col(Customer.name), col(Customer.email), col(Ticket.subject))
+        .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id)).where(col(Ticket.id).in_(ids))
     ).all()
     by_id = {r[0]: r for r in rows}
     hits = []
@@ -304,14 +317,14 @@ def describe(session: Session, ids: list[int], q: Query) -> dict[int, tuple[str,
         return {}
     fields: dict[int, list[tuple[str, str]]] = {}
     rows = session.execute(
-        select(Ticket.id, Ticket.reference, Order.number, Ticket.subject, Customer.name, Customer.email, Customer.phone,
-               Ticket.description)
-        .outerjoin(Customer, Customer.id == Ticket.customer_id).outerjoin(Order, Order.id == Ticket.order_id)
-        .where(Ticket.id.in_(ids))
+        select(col(Ticket.id), col(Ticket.reference), col(Order.number), col(Ticket.subject), col(Customer.name), col(Customer.email), col(Customer.phone),
+               col(Ticket.description))
+        .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id)).outerjoin(Order, col(Order.id) == col(Ticket.order_id))
+        .where(col(Ticket.id).in_(ids))
     ).all()
     messages: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
     for tid, kind, body in session.execute(
-        select(Message.ticket_id, Message.kind, Message.body).where(Message.ticket_id.in_(ids)).order_by(Message.id.desc())
+        select(col(Message.ticket_id), col(Message.kind), col(Message.body)).where(col(Message.ticket_id).in_(ids)).order_by(col(Message.id).desc())
     ):
         messages[tid].append(("note" if kind == MessageKind.NOTE.value else "message", body or ""))
     for tid, ref, order_no, subject, name, email, phone, description in rows:

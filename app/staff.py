@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.errors import AccessDenied, InputError
 from app.identity import Actor, os_login, resolve_actor
@@ -33,7 +33,7 @@ def add_staff(
         actor: Actor = resolve_actor(session, as_login)
         if actor.role != Role.ADMIN:
             raise AccessDenied(f"{actor.login} ({actor.role}) may not add staff: admins only")
-    if session.scalars(select(Staff).where(Staff.login == login)).first():
+    if session.scalars(select(Staff).where(col(Staff.login) == login)).first():
         raise InputError(f"staff member {login!r} already exists")
     staff = Staff(login=login, name=name or login, role=role, email=email, created_at=now)
     session.add(staff)

@@ -9,21 +9,21 @@ Every change to a ticket goes through `lock` + `touch`:
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.errors import IllegalTransition, NotFound, StaleTicket
 from models import Ticket
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def get(session: Session, reference: str) -> Ticket:
-    ticket = session.scalars(select(Ticket).where(Ticket.reference == reference.strip().upper())).first()
+    ticket = session.scalars(select(Ticket).where(col(Ticket.reference) == reference.strip().upper())).first()
     if ticket is None:
         raise NotFound(f"no ticket {reference!r}")
     return ticket
@@ -58,7 +58,7 @@ def get_by_id(session: Session, ticket_id: int) -> Ticket:
 
 def version_of(session: Session, ticket_id: int) -> tuple[int, str | None] | None:
     """A ticket's version and who changed it last (a screen's cheap "moved?" poll)."""
-    row = session.execute(select(Ticket.version, Ticket.updated_by).where(Ticket.id == ticket_id)).first()
+    row = session.execute(select(col(Ticket.version), col(Ticket.updated_by)).where(col(Ticket.id) == ticket_id)).first()
     return (row[0], row[1]) if row is not None else None
 
 

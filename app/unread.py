@@ -10,7 +10,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from models import Message, Ticket, TicketEvent, TicketSeen
+from models import Message, Ticket, TicketEvent, TicketSeen, table_of
 from models.enums import MessageKind
 
 INBOUND = MessageKind.INBOUND.value
@@ -22,10 +22,10 @@ def mark_seen(session: Session, staff_id: int, ticket_id: int, now: datetime) ->
         select(func.max(Message.id)).where(Message.ticket_id == ticket_id, Message.kind == INBOUND)
     ) or 0
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(TicketSeen.__table__).values(staff_id=staff_id, ticket_id=ticket_id, message_id=newest, seen_at=now)
+    stmt = dialect.insert(table_of(TicketSeen)).values(staff_id=staff_id, ticket_id=ticket_id, message_id=newest, seen_at=now)
     session.execute(stmt.on_conflict_do_update(
         index_elements=["staff_id", "ticket_id"], set_={"message_id": newest, "seen_at": now},
-        where=TicketSeen.__table__.c.message_id < newest,
+        where=table_of(TicketSeen).c.message_id < newest,
     ))
 
 

@@ -17,7 +17,6 @@ from app.db import Desk
 from app.identity import Actor
 from app.screen_context import ContextHolder, ScreenContext
 
-
 KIOSK_EXIT_KEY = "ctrl+x"  # pressed twice within KIOSK_EXIT_SECONDS: the only way out of --kiosk
 KIOSK_EXIT_SECONDS = 2.0
 

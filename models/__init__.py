@@ -8,6 +8,7 @@ from models.quarantine import Quarantine
 from models.refund import RefundCase
 from models.seen import TicketSeen
 from models.staff import Staff
+from models.tables import stored_id, table_of
 from models.ticket import Ticket
 
 __all__ = [
@@ -26,4 +27,6 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketSeen",
+    "stored_id",
+    "table_of",
 ]

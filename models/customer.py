@@ -42,7 +42,7 @@ class Order(SQLModel, table=True):
     activated: bool = False
     data_used_mb: float = 0.0
     validity_days: int = 30
-    # contracts/orders.md (issue 19): what an import or a lookup brings
+    # the shared orders contract (issue 19): what an import or a lookup brings
     customer_type: str | None = Field(default=None, max_length=16)
     validity_ends_at: datetime | None = None
     invoice_received_at: datetime | None = None

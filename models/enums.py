@@ -135,7 +135,7 @@ class ClockState(StrEnum):
 
 
 class Clock(StrEnum):
-    """The SLA clocks of contracts/sla-clocks.md that live on a ticket."""
+    """The SLA clocks of the shared SLA clocks contract that live on a ticket."""
 
     ACKNOWLEDGMENT = "acknowledgment"
     RESOLUTION = "resolution"

@@ -15,8 +15,8 @@ class RefundCase(SQLModel, table=True):
     ticket_id: int = Field(foreign_key="ticket.id", unique=True)
     policy: str = Field(max_length=16)
     policy_version: str | None = Field(default=None, max_length=32)
-    facts: str = "{}"  # JSON, contracts/refund-decision.md "Facts"
-    decision: str | None = None  # JSON, contracts/refund-decision.md "Decision"
+    facts: str = "{}"  # JSON, the shared refund decision contract "Facts"
+    decision: str | None = None  # JSON, the shared refund decision contract "Decision"
     outcome: str | None = Field(default=None, max_length=24, index=True)
     max_refund: Decimal | None = Field(default=None, sa_type=Numeric(12, 2))
     currency: str | None = Field(default=None, max_length=3)

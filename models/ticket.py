@@ -53,7 +53,7 @@ class Ticket(SQLModel, table=True):
     # ticket.id of the open ticket this one was merged into (a soft link; app/workflow/merge.py): its reference leads there
     merged_into_id: int | None = Field(default=None, index=True)
     mail_flag: str | None = Field(default=None, max_length=16)  # queue marker: reopened | follow_up | bounced
-    # the order number the customer quoted, kept whether or not the desk holds that order (contracts/orders.md "Mail")
+    # the order number the customer quoted, kept whether or not the desk holds that order (the shared orders contract "Mail")
     order_number: str | None = Field(default=None, max_length=32, index=True)
 
     # clocks (all instants timezone-aware, stored as UTC)

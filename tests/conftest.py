@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from pg_fixtures import engine_url, pg_url  # noqa: F401  (each test on SQLite a
 
 # A fixed instant: the demo desk is generated around it and screens freeze
 # their clocks at it, so snapshots never change with the wall clock.
-FROZEN_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+FROZEN_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 DEMO_SEED = 7
 DEMO_TICKETS = 400
 DEMO_LOGIN = "olivia"  # the demo's supervisor

@@ -8,10 +8,9 @@ from conftest import frozen_now
 
 def make_app(desk, login: str = "olivia", config=None):
     from app.business_calendar import BusinessCalendar
+    from app.config import DeskConfig
     from app.console import EsimdeskApp
     from app.identity import resolve_actor
-
-    from app.config import DeskConfig
 
     with desk.session() as s:
         actor = resolve_actor(s, login)

@@ -31,7 +31,7 @@ def pg_base_url() -> str | None:
 
 def _libpq_url(url: str) -> str:
     """A SQLAlchemy URL (postgresql+psycopg://…) as libpq wants it."""
-    scheme, rest = url.split("://", 1)
+    _scheme, rest = url.split("://", 1)
     return "postgresql://" + rest
 
 

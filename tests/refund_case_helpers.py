@@ -1,7 +1,7 @@
 """Building refund tickets on a fresh desk for the refund case tests."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from app.business_calendar import BusinessCalendar
@@ -12,7 +12,7 @@ from models.enums import Clock
 
 CAL = BusinessCalendar("EE", None, "Europe/Tallinn")
 # Monday 2026-03-09 10:00 Tallinn
-RECEIVED = datetime(2026, 3, 9, 8, 0, tzinfo=timezone.utc)
+RECEIVED = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
 
 
 def add_staff(s, login: str = "alice", role: str = "agent") -> Actor:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole suite: SQLite always; PostgreSQL too when the server binaries are
-# on this machine (a throwaway cluster on a loopback port, stopped afterwards).
+# The linters (ruff, mypy: configured in pyproject.toml), then the whole suite:
+# SQLite always; PostgreSQL too when the server binaries are on this machine
+# (a throwaway cluster on a loopback port, stopped afterwards).
 # Extra arguments go to pytest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,11 @@ PY=.venv/bin/python
 status=0
 # In CI nothing may skip for want of a server, a terminal or sshd.
 if [ "${CI:-}" = "true" ]; then export ESIMDESK_REQUIRE_E2E=1; fi
+
+echo "== lint: ruff check, ruff format --check, mypy (strict on app/ and models/) =="
+.venv/bin/ruff check . || status=1
+.venv/bin/ruff format --check --quiet . || { echo "ruff format: run \`.venv/bin/ruff format .\`" >&2; status=1; }
+.venv/bin/mypy || status=1
 
 echo "== suite on SQLite =="
 "$PY" -m pytest -n 2 --dist loadfile "$@"

@@ -1,4 +1,4 @@
-"""Worked cases for app.business_calendar (contracts/sla-clocks.md)."""
+"""Worked cases for app.business_calendar (the shared SLA clocks contract)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta

@@ -9,13 +9,13 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
+from app import labels
 from app.config import DeskConfig
 from app.customer_story import customer_story
 from app.workflow import create_complaint
 from conftest import FROZEN_NOW
 from console_helpers import make_app, open_by_filter, screen_text, settle
 from models import Customer, Order, Ticket
-from app import labels
 
 
 def _story_desk(desk) -> dict:

@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from app import drafts
 from app.drafts import DraftKey
-from console_helpers import make_app, reload_ticket, screen_text, settle
 from conftest import FROZEN_NOW
+from console_helpers import make_app, reload_ticket, screen_text, settle
 from test_console_typeahead import open_fast, stored_bodies, ticket_for
 from typing_helpers import burst
 

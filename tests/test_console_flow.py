@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from app.config import DeskConfig
 from app.mail.outbox import deliver
-from console_helpers import find_ticket, make_app, reload_ticket, screen_text, settle
 from conftest import FROZEN_NOW, frozen_now
+from console_helpers import find_ticket, make_app, reload_ticket, screen_text, settle
 from models import Customer, Message, Ticket
 
 HOLD = 30

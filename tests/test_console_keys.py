@@ -50,7 +50,7 @@ class Home(Screen):
     def action_prompt(self) -> None:
         self.app.push_screen(SlowPrompt())
 
-    def on_key(self, event) -> None:  # noqa: ANN001
+    def on_key(self, event) -> None:
         self.got.append(event.key)
 
 

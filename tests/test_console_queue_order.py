@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import select
 
 from app import queue_query as qq
-from models import Staff, Ticket
 from conftest import DEMO_SEED, FROZEN_NOW
+from models import Staff, Ticket
 
 # instants around the demo's: deadlines fall on either side of each
 INSTANTS = [FROZEN_NOW + timedelta(hours=h) for h in (-30, 0, 5, 52)]

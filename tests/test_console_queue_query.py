@@ -12,6 +12,7 @@ from app.errors import InputError
 from app.clocks import ticket_sla_state
 from models import Customer, Order, Staff, Ticket
 from conftest import FROZEN_NOW
+from models import Customer, Order, Staff, Ticket
 
 
 @pytest.fixture

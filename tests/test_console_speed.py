@@ -3,8 +3,8 @@ data from the first frame, a superseded open or view is dropped, the footer is
 not rebuilt when its keys did not change."""
 from __future__ import annotations
 
-from console_helpers import find_ticket, make_app, screen_text, settle
 from conftest import FROZEN_NOW
+from console_helpers import find_ticket, make_app, screen_text, settle
 from widgets.textual_compat import timer_running
 
 

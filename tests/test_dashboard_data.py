@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tracemalloc
 from collections import Counter
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import event, func, select
@@ -14,8 +14,8 @@ from app.business_calendar import BusinessCalendar
 from app.dashboard_data import BREACHED_LIST_LIMIT, NEXT_DEADLINES, TREND_DAYS, Share, snapshot
 from app.export import iter_tickets
 from app.workflow.guard import refresh_due
-from models import Message, Quarantine, Ticket
 from conftest import FROZEN_NOW
+from models import Message, Quarantine, Ticket
 
 CAL = BusinessCalendar("EE", None, "Europe/Tallinn")
 
@@ -152,8 +152,8 @@ def test_breaches_per_day_count_missed_clocks_by_due_day(demo_desk):
         before = snapshot(s, FROZEN_NOW, CAL)
     with demo_desk.session() as s:
         t = s.get(Ticket, t.id)
-        t.ack_due_at = due.astimezone(timezone.utc)
-        t.received_at = (due - timedelta(days=2)).astimezone(timezone.utc)
+        t.ack_due_at = due.astimezone(UTC)
+        t.received_at = (due - timedelta(days=2)).astimezone(UTC)
         refresh_due(t)  # as every workflow change does
     with demo_desk.reader() as s:
         after = snapshot(s, FROZEN_NOW, CAL)
@@ -195,7 +195,7 @@ def test_no_customer_column_is_read(demo_desk):
     statements: list[str] = []
 
     @event.listens_for(demo_desk.engine, "before_cursor_execute")
-    def _capture(conn, cursor, statement, params, context, executemany):  # noqa: ANN001
+    def _capture(conn, cursor, statement, params, context, executemany):
         statements.append(statement.lower())
 
     with demo_desk.reader() as s:

@@ -13,7 +13,7 @@ from pg_fixtures import engine_url  # noqa: F401  (fixture)
 CAL = BusinessCalendar("EE", None, "Europe/Tallinn")
 
 
-def test_same_figures_on_both_engines(engine_url, demo_desk):  # noqa: F811
+def test_same_figures_on_both_engines(engine_url, demo_desk):
     desk = open_desk(engine_url)
     try:
         with desk.session() as s:

@@ -35,7 +35,7 @@ def served(demo_url, tmp_path):
     port = free_port()
     env = dict(os.environ)
     env.pop("ESIMDESK_DB", None)
-    log = open(tmp_path / "serve.log", "w")
+    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - the server writes to it until the fixture ends
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli.main", "--db", demo_url, "--as", "olivia", "serve", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -71,7 +71,7 @@ async def _receive(ws, until: str, timeout: float = 40.0) -> tuple[str, bool]:
     while time.monotonic() < deadline:
         try:
             msg = await ws.receive(timeout=max(0.1, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             break
         if msg.type == aiohttp.WSMsgType.BINARY:
             out.append(msg.data.decode("utf-8", "replace"))
@@ -86,17 +86,18 @@ async def _receive(ws, until: str, timeout: float = 40.0) -> tuple[str, bool]:
 
 async def _ws_text(port: int, until: str, timeout: float = 40.0) -> str:
     """Connect like the page does and collect what the served app draws."""
-    async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(f"http://127.0.0.1:{port}/ws?width=160&height=50") as ws:
-            return (await _receive(ws, until, timeout))[0]
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"http://127.0.0.1:{port}/ws?width=160&height=50") as ws,
+    ):
+        return (await _receive(ws, until, timeout))[0]
 
 
 async def test_serve_answers_on_loopback_and_runs_the_dashboard(served):
     port, demo_url = served
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://127.0.0.1:{port}/") as resp:
-            assert resp.status == 200
-            page = await resp.text()
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/") as resp:
+        assert resp.status == 200
+        page = await resp.text()
     assert "esimdesk — wall display" in page
     assert "/ws" in page
     assert "sqlite" not in page  # the database URL stays out of the page
@@ -184,7 +185,7 @@ async def test_headless_chromium_shows_the_dashboard(served, tmp_path):
     websocket, the app's first bytes arrive, and a screenshot is taken."""
     port, _ = served
     debug_port = free_port()
-    browser = subprocess.Popen(
+    browser = subprocess.Popen(  # noqa: ASYNC220 - starting the browser does not wait on it
         [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", f"--remote-debugging-port={debug_port}",
          f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1600,1000", "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,

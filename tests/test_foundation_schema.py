@@ -2,7 +2,7 @@
 the program refuses schemas it does not know."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -42,7 +42,7 @@ def test_sqlite_settings(desk):
 
 
 def _ticket(session) -> Ticket:
-    now = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 23, 10, tzinfo=UTC)
     t = Ticket(reference="CMP-2026-000001", kind="complaint", received_at=now, created_at=now, updated_at=now)
     session.add(t)
     session.flush()
@@ -52,11 +52,10 @@ def _ticket(session) -> Ticket:
 def test_history_is_append_only_in_the_database(desk):
     with desk.session() as s:
         t = _ticket(s)
-        record(s, t.id, "alice", "note", datetime.now(timezone.utc))
+        record(s, t.id, "alice", "note", datetime.now(UTC))
     for stmt in ("UPDATE ticket_event SET actor = 'mallory'", "DELETE FROM ticket_event"):
-        with pytest.raises(Exception, match="append-only"):
-            with desk.session() as s:
-                s.execute(text(stmt))
+        with pytest.raises(Exception, match="append-only"), desk.session() as s:
+            s.execute(text(stmt))
     with desk.reader() as s:
         assert s.execute(text("SELECT actor FROM ticket_event")).scalar_one() == "alice"
 
@@ -81,4 +80,4 @@ def test_references_are_unique_and_sequential(desk):
 def test_fast_path_head_matches_the_migrations():
     from app.migrations_runner import HEAD_REVISION, head_revision
 
-    assert HEAD_REVISION == head_revision()
+    assert head_revision() == HEAD_REVISION

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from pg_fixtures import fresh_pg_database, require_pg
 
 from app.cli.access import subcommand_paths
 from app.cli.main import build_parser, main
+from pg_fixtures import fresh_pg_database, require_pg
 
 NOW = "2026-11-23T10:00:00+00:00"
 DAMAGED = "is not an esimdesk database or is damaged: restore a backup (esimdesk restore PATH)"
@@ -44,7 +44,7 @@ def _no_hang():
     """A command that wrongly opened a screen or a server fails, not hangs."""
     import signal
 
-    def _timeout(_signum, _frame):  # noqa: ANN001
+    def _timeout(_signum, _frame):
         raise TimeoutError("a command ran on instead of refusing (a screen or server opened?)")
 
     previous = signal.signal(signal.SIGALRM, _timeout)
@@ -78,7 +78,7 @@ def refused(argv: list[str], capsys, expect: str | None = None) -> str:
 
 def calm(argv: list[str], capsys) -> int:
     """Run ARGV; success, or a one-line refusal (exit 2): never anything else."""
-    rc, out, err = run(argv, capsys)
+    rc, _out, err = run(argv, capsys)
     assert rc in (0, 2), (argv, rc, err[-600:])
     if rc == 2:
         lines = err.strip().splitlines()
@@ -490,7 +490,7 @@ def test_bad_arguments_through_their_subcommands(engine_desk, files, tmp_path, c
         f"ticket set {files['refs']['complaint']} priority 99999999999999999999"[:80],
         f"ticket set {files['refs']['complaint']} incident_date 0001-01-01"[:80],  # kept as the customer said it
         f"ticket extend {files['refs']['complaint']} --to 2026-12-31 --reason {LONG}"[:80],  # free text, no limit
-    } | {k for k in outcomes if k.startswith("ticket show") or "--to /proc" in k or k.startswith("refund evidence")} | {
+    } | {k for k in outcomes if k.startswith(("ticket show", "refund evidence")) or "--to /proc" in k} | {
         k for k in outcomes if k.startswith("sla due")}, accepted
 
 

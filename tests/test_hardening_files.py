@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
-from pg_fixtures import fresh_pg_database, require_pg
 
 from app.backup import backup, clean_partials, libpq_args
 from app.cli.main import main
+from pg_fixtures import fresh_pg_database, require_pg
 
 ROOT = Path(__file__).resolve().parents[1]
 

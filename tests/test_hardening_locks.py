@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from pg_fixtures import fresh_pg_database, require_pg
 from sqlalchemy import select
 
 from app.cli.main import main
 from models import Ticket
+from pg_fixtures import fresh_pg_database, require_pg
 
 ROOT = Path(__file__).resolve().parents[1]
 

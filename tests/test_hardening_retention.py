@@ -8,8 +8,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from ops_factory import customer, dump_tables, ticket
-from pg_fixtures import engine_url  # noqa: F401
 from sqlalchemy import select
 
 from app import history
@@ -17,6 +15,8 @@ from app.cli.main import main
 from app.db import open_desk
 from app.retention import scrub_text
 from models import Attachment, Message, Quarantine, RefundCase, Ticket
+from ops_factory import customer, dump_tables, ticket
+from pg_fixtures import engine_url  # noqa: F401
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 NAME, EMAIL, PHONE = "Kristjan Mägi", "kristjan.magi@post.ee", "+372 5123 4567"
@@ -66,7 +66,7 @@ def _cells(engine) -> list[str]:
     return out
 
 
-def test_retention_leaves_nothing_personal_in_the_whole_database(engine_url, capsys):  # noqa: F811
+def test_retention_leaves_nothing_personal_in_the_whole_database(engine_url, capsys):
     d = open_desk(engine_url)
     with d.session() as s:
         _plant(s)

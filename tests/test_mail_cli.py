@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from mail_helpers import DATA, eml, make_maildir
 from pg_fixtures import engine_url  # noqa: F401  (fixture)
 

@@ -192,8 +192,9 @@ def test_the_customers_language_comes_from_the_mail_and_picks_the_template_set(d
     assert (_customer_language(desk, et.ticket), _customer_language(desk, header.ticket), _customer_language(desk, en.ticket)) == (
         "et", "et", "en")
     with desk.reader() as s:
-        bodies = {t: b for t, b in s.execute(select(Ticket.reference, Message.body).join(Message, Message.ticket_id == Ticket.id)
-                                             .where(Message.kind == "outbound"))}
+        # (not dict(result): a Result has .keys(), its column names, and would be taken for a mapping)
+        bodies = {row[0]: row[1] for row in s.execute(select(Ticket.reference, Message.body).join(Message, Message.ticket_id == Ticket.id)
+                                                      .where(Message.kind == "outbound"))}
     assert bodies[et.ticket].startswith("Lugupeetud ") and "Teie kirjas ei olnud tellimuse numbrit." in bodies[et.ticket]
     assert bodies[et.ticket].rstrip().endswith("Lugupidamisega\neSIM Support Desk") and "$" not in bodies[et.ticket]
     assert bodies[en.ticket].startswith("Dear ") and "did not include the order number" in bodies[en.ticket]

@@ -4,14 +4,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.db import open_desk
-from app.mail.ingest import ingest_paths
 from app.mail import quarantine as qsvc
+from app.mail.ingest import ingest_paths
 from mail_helpers import CONFIG, DATA, NOW, add_order, add_staff, eml
 from models import Message, Quarantine, Ticket
 from pg_fixtures import engine_url  # noqa: F401  (fixture)
 
 
-def test_batch_dedupe_threading_and_refunds_on_each_engine(engine_url, tmp_path):  # noqa: F811
+def test_batch_dedupe_threading_and_refunds_on_each_engine(engine_url, tmp_path):
     desk = open_desk(engine_url)
     try:
         add_order(desk)

@@ -21,10 +21,11 @@ from app.mail.quarantine import release
 from app.queue_query import QueueQuery
 from app.queue_query import page as queue_page
 from app.workflow import add_note
-from models import Attachment, Message, Quarantine, Staff, Ticket
 from mail_helpers import CONFIG, NOW, add_staff, eml
-from workflow_helpers import CONFIG as WF_CONFIG, T0, add_staff as wf_staff, new_complaint, walk
-
+from models import Attachment, Message, Quarantine, Staff, Ticket
+from workflow_helpers import CONFIG as WF_CONFIG
+from workflow_helpers import T0, new_complaint, walk
+from workflow_helpers import add_staff as wf_staff
 
 # `desk` (conftest): SQLite, or PostgreSQL in the suite's second pass
 
@@ -165,6 +166,22 @@ def test_a_bounce_marks_the_message_it_reports_on(desk, tmp_path):
     from widgets.ticket_table import MAIL_MARK
 
     assert "bounced" in MAIL_MARK["bounced"]
+
+
+def test_a_delay_report_joins_its_ticket_and_marks_nothing(desk, tmp_path):
+    """A report that is not a failure ("Action: delayed") is kept on the
+    ticket with its action; the message is not marked bounced."""
+    ref, question = _refund_question_sent(desk, tmp_path)
+    delayed = DSN.replace("Action: failed", "Action: delayed").replace("Status: 5.1.1", "Status: 4.4.7")
+    item = ingest(desk, tmp_path, delayed.format(ref=ref, mid=question.message_id).encode(), "dsn.eml",
+                  now=NOW + timedelta(minutes=10))
+    assert item.result == "linked" and item.ticket == ref
+    with desk.reader() as s:
+        assert s.get(Message, question.id).bounced_at is None
+        t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
+        assert t.mail_flag != "bounced"
+        reports = [history.detail_of(e) for e in history.events(s, t.id) if e.action == "delivery_report"]
+        assert [d["report_action"] for d in reports] == ["delayed"]
 
 
 def test_a_bounce_about_no_message_of_ours_is_held(desk, tmp_path):

@@ -33,7 +33,7 @@ class Handler:
         self.accepted: list[tuple[str, list[str], bytes]] = []
         self.tries = 0
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
+    async def handle_DATA(self, server, session, envelope):
         self.tries += 1
         if self.tries <= self.refuse:
             return self.code

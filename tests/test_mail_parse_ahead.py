@@ -5,11 +5,11 @@ from __future__ import annotations
 import multiprocessing
 
 import pytest
-from mail_helpers import eml
 
 from app.mail import parse_ahead
 from app.mail.parse import ParsedMessage, Unparseable
 from app.mail.sources import RawMessage
+from mail_helpers import eml
 
 
 def _batch(n: int) -> list[RawMessage]:
@@ -23,7 +23,7 @@ def _batch(n: int) -> list[RawMessage]:
     return out
 
 
-def _summary(outcome) -> tuple:  # noqa: ANN001
+def _summary(outcome) -> tuple:
     if isinstance(outcome, Unparseable):
         return ("unparseable", str(outcome))
     assert isinstance(outcome, ParsedMessage)
@@ -41,7 +41,7 @@ def test_worker_outcomes_equal_inline_outcomes_in_order():
 
 
 def test_a_small_batch_parses_inline_without_starting_a_process(monkeypatch):
-    def no_pool(*_a, **_k):  # noqa: ANN002, ANN003
+    def no_pool(*_a, **_k):
         raise AssertionError("a worker process was started for a small batch")
 
     monkeypatch.setattr(parse_ahead, "ProcessPoolExecutor", no_pool)
@@ -62,16 +62,16 @@ def test_an_unusable_worker_falls_back_to_inline_parsing(monkeypatch):
     worker died) still yields every outcome."""
 
     class BrokenPool:
-        def __init__(self, *a, **k) -> None:  # noqa: ANN002, ANN003
+        def __init__(self, *a, **k) -> None:
             pass
 
-        def __enter__(self):  # noqa: ANN204
+        def __enter__(self):
             return self
 
-        def __exit__(self, *exc) -> None:  # noqa: ANN002
+        def __exit__(self, *exc) -> None:
             return None
 
-        def submit(self, *a, **k):  # noqa: ANN002, ANN003, ANN201
+        def submit(self, *a, **k):
             raise RuntimeError("cannot schedule new futures after shutdown")
 
     monkeypatch.setattr(parse_ahead, "ProcessPoolExecutor", BrokenPool)

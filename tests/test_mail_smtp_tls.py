@@ -36,7 +36,7 @@ class Logins:
     def __init__(self) -> None:
         self.tries: list[tuple[str, str, bool]] = []
 
-    def __call__(self, server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN204
+    def __call__(self, server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (USER.encode(), PASSWORD.encode())
         self.tries.append((mechanism, auth_data.login.decode() if isinstance(auth_data, LoginPassword) else "", ok))
         return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
@@ -49,7 +49,7 @@ class TlsHandler(Handler):
         super().__init__()
         self.tls: list[str | None] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
+    async def handle_DATA(self, server, session, envelope):
         ssl_object = server.transport.get_extra_info("ssl_object")
         self.tls.append(ssl_object.version() if ssl_object else None)
         return await super().handle_DATA(server, session, envelope)
@@ -114,7 +114,7 @@ def test_tls_with_login_delivers(desk, tmp_path, server, ca, ca_file, mode):
     s = deliver(desk, smtp_config(port, mode, ca_file), now=NOW)
     assert [(i.result, i.error) for i in s.items] == [("sent", None)]
     assert [ok for _, login, ok in logins.tries] == [True] and logins.tries[0][1] == USER
-    ((mail_from, rcpt, data),) = handler.accepted
+    ((_mail_from, rcpt, data),) = handler.accepted
     assert handler.tls[0] in ("TLSv1.2", "TLSv1.3")  # the message itself travelled encrypted
     assert rcpt == ["payer0@example.com"]
     msg = email.message_from_bytes(data, policy=email.policy.default)

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import bindparam, inspect, text
-from ops_factory import dump_tables
-from pg_fixtures import engine_url, fresh_pg_database, require_pg  # noqa: F401
 
 from app.backup import backup, restore
 from app.business_calendar import BusinessCalendar
@@ -21,9 +19,11 @@ from app.cli.main import main
 from app.db import make_engine, open_desk
 from app.demo import build_demo
 from app.errors import InputError
+from ops_factory import dump_tables
+from pg_fixtures import engine_url, fresh_pg_database, require_pg  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for bench/
-from bench.concurrency_bench import ACTIONS, run_agents  # noqa: E402
+from bench.concurrency_bench import ACTIONS, run_agents
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -43,7 +43,7 @@ def _dump(url: str) -> dict:
         engine.dispose()
 
 
-def _target(engine_url: str, directory: Path):  # noqa: F811
+def _target(engine_url: str, directory: Path):
     """A fresh, empty database on the same engine as `engine_url`."""
     if engine_url.startswith("sqlite"):
         directory.mkdir(exist_ok=True)
@@ -51,7 +51,7 @@ def _target(engine_url: str, directory: Path):  # noqa: F811
     return fresh_pg_database(require_pg())
 
 
-def test_round_trip_through_the_cli_loses_nothing(engine_url, tmp_path, capsys):  # noqa: F811
+def test_round_trip_through_the_cli_loses_nothing(engine_url, tmp_path, capsys):
     _demo(engine_url)
     before = _dump(engine_url)
     assert len(before["ticket"]) == 150 and before["ticket_event"] and before["message"]
@@ -96,7 +96,7 @@ def test_restore_refuses_a_file_that_is_not_a_backup_or_the_wrong_engine(tmp_pat
         backup(f"sqlite:///{tmp_path / 'x.sqlite'}", tmp_path / "no" / "such" / "dir.backup")
 
 
-def test_backup_while_eight_writers_run_is_consistent(engine_url, tmp_path):  # noqa: F811
+def test_backup_while_eight_writers_run_is_consistent(engine_url, tmp_path):
     """Every backup taken mid-storm is a snapshot of one instant: each ticket's
     version, counter and history agree (no half-applied transaction)."""
     result: dict = {}

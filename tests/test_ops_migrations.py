@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from pg_fixtures import engine_url  # noqa: F401
 from sqlalchemy import inspect, text
 
 from app.db import make_engine, open_desk
 from app.migrations_runner import MIGRATIONS_DIR, current_revision, head_revision
+from pg_fixtures import engine_url  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -103,7 +103,7 @@ def _upgrade_with(scripts: Path, url: str) -> None:
         engine.dispose()
 
 
-def test_upgrade_while_a_console_works_then_old_program_refuses_cleanly(engine_url, tmp_path):  # noqa: F811
+def test_upgrade_while_a_console_works_then_old_program_refuses_cleanly(engine_url, tmp_path):
     seed(engine_url, 1, staff=1)
     console = subprocess.Popen([sys.executable, "-c", textwrap.dedent(CONSOLE), engine_url, "4"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -139,7 +139,7 @@ def test_upgrade_while_a_console_works_then_old_program_refuses_cleanly(engine_u
         assert run.stderr.count("\n") == 1 and "newer than this esimdesk" in run.stderr and "Traceback" not in run.stderr
 
 
-def test_unknown_revision_stamp_is_refused_in_one_line(engine_url):  # noqa: F811
+def test_unknown_revision_stamp_is_refused_in_one_line(engine_url):
     open_desk(engine_url).dispose()
     engine = make_engine(engine_url)
     with engine.begin() as conn:
@@ -153,7 +153,7 @@ def test_unknown_revision_stamp_is_refused_in_one_line(engine_url):  # noqa: F81
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "ffff99" in run.stderr and run.stdout == ""
 
 
-def test_a_desk_can_be_backed_up_whatever_its_schema_version(engine_url, tmp_path):  # noqa: F811
+def test_a_desk_can_be_backed_up_whatever_its_schema_version(engine_url, tmp_path):
     """Back up before upgrading: `backup` does not insist on the current schema."""
     open_desk(engine_url).dispose()
     engine = make_engine(engine_url)

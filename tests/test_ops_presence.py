@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pg_fixtures import engine_url  # noqa: F401
 
 from app import presence
 from app.change_marker import Watcher, marker
 from app.db import open_desk
 from app.tickets import get
+from pg_fixtures import engine_url  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,7 +45,7 @@ while True:
 
 
 @pytest.fixture
-def desk(engine_url):  # noqa: F811
+def desk(engine_url):
     refs = seed(engine_url, 2, staff=2)
     d = open_desk(engine_url)
     d.refs = refs

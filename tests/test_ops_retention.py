@@ -5,8 +5,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from ops_factory import customer, ticket
-from pg_fixtures import engine_url  # noqa: F401
 from sqlalchemy import func, select
 
 from app import retention
@@ -14,12 +12,14 @@ from app.cli.main import main
 from app.db import open_desk
 from app.errors import InputError
 from models import Attachment, Customer, Message, Ticket, TicketEvent
+from ops_factory import customer, ticket
+from pg_fixtures import engine_url  # noqa: F401
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def desk(engine_url):  # noqa: F811
+def desk(engine_url):
     d = open_desk(engine_url)
     with d.session() as s:
         old = customer(s, 1, NOW)  # two tickets, both closed 800 days ago: due
@@ -64,7 +64,7 @@ def test_apply_anonymises_exactly_the_due_data_and_keeps_history(desk):
     customers0, messages0, events0, tickets0 = _snapshot(desk)
     with desk.session() as s:
         retention.apply(s, 730, NOW, actor="adam")
-    customers, messages, events, tickets = _snapshot(desk)
+    customers, _messages, events, tickets = _snapshot(desk)
     assert customers[1][:3] == ("Anonymised customer 1", "anonymised-1@anonymised.invalid", None) and customers[1][3] == NOW
     assert customers[4][1] == "anonymised-4@anonymised.invalid"
     for cid in (2, 3, 5):
@@ -98,9 +98,8 @@ def test_apply_anonymises_exactly_the_due_data_and_keeps_history(desk):
 def test_shorter_period_reaches_more_customers(desk):
     with desk.reader() as s:
         assert [c.customer_id for c in retention.plan(s, 50, NOW).customers] == [1, 3, 4]
-    with pytest.raises(InputError):
-        with desk.reader() as s:
-            retention.plan(s, 0, NOW)
+    with pytest.raises(InputError), desk.reader() as s:
+        retention.plan(s, 0, NOW)
 
 
 def test_cli_dry_run_by_default_then_apply(desk, capsys):

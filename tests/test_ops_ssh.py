@@ -160,7 +160,8 @@ Match Group {GROUP}
         )
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory
         _run(SSHD, "-t", "-f", str(config))
-        sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=open(base / "sshd.log", "w"))  # noqa: SIM115
+        log = open(base / "sshd.log", "w")  # noqa: SIM115 - sshd writes to it while it runs
+        sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

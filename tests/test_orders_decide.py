@@ -1,5 +1,5 @@
 """`esimdesk refund decide --order ORDER [--reason R] [--facts FILE]`
-(contracts/orders.md "Decide from an order"), through the real command."""
+(the shared orders contract "Decide from an order"), through the real command."""
 from __future__ import annotations
 
 import json

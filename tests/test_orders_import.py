@@ -1,4 +1,4 @@
-"""`esimdesk orders import` (contracts/orders.md "Import"): exact summaries,
+"""`esimdesk orders import` (the shared orders contract "Import"): exact summaries,
 every kind of bad row named with its line and field, idempotence, and an
 update kept in the order's history."""
 from __future__ import annotations

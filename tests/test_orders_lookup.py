@@ -1,4 +1,4 @@
-"""The shop's lookup command (contracts/orders.md "Lookup"), run for real: a
+"""The shop's lookup command (the shared orders contract "Lookup"), run for real: a
 script that answers, fails, hangs or prints garbage."""
 from __future__ import annotations
 

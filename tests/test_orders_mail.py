@@ -1,4 +1,4 @@
-"""Mail and orders meet (contracts/orders.md "Mail"; issue 15 point 7): a
+"""Mail and orders meet (the shared orders contract "Mail"; issue 15 point 7): a
 quoted order number stays on the ticket whether or not the desk holds the
 order, the order is linked when it arrives, the export shows the number, the
 evidence pack carries the order and its history, and the customer's orders

@@ -1,4 +1,4 @@
-"""`esimdesk refund decide` through a real subprocess, per contracts/refund-decision.md."""
+"""`esimdesk refund decide` through a real subprocess, per the shared refund decision contract."""
 from __future__ import annotations
 
 import importlib.util

@@ -251,7 +251,7 @@ def test_the_acknowledgment_clock_is_on_the_wall(setup):
     from models.enums import Clock
     from screens.dashboard import CLOCK_LABEL, NARROW_CLOCK
 
-    desk, actor = setup
+    desk, _actor = setup
     with desk.session() as s:
         t = s.scalars(select(Ticket).where(Ticket.reference == REF)).one()
         t.ack_due_at = refund_ack_due(CAL, t.received_at)

@@ -1,4 +1,4 @@
-"""Full-text search (contracts/search.md) on both engines: the query language,
+"""Full-text search (the shared search contract) on both engines: the query language,
 what is searched, filters, the CLI, and an index kept in step by intake,
 notes, replies and edits in the same transaction; `db upgrade` builds it."""
 from __future__ import annotations
@@ -22,7 +22,7 @@ from workflow_helpers import CONFIG, add_staff, at, new_complaint
 
 
 @pytest.fixture
-def desk(engine_url):  # noqa: F811
+def desk(engine_url):
     d = open_desk(engine_url)
     yield d
     d.dispose()
@@ -47,7 +47,7 @@ def two(desk):
 
 
 def test_words_all_match_in_any_order_across_the_ticket(desk, two):
-    a, b = two
+    a, _b = two
     assert refs(desk, "restarting zurich") == [a]
     assert refs(desk, "ZURICH Restarting") == [a]
     assert refs(desk, "maria iccid") == [a]  # customer name + a word of the mail
@@ -55,7 +55,7 @@ def test_words_all_match_in_any_order_across_the_ticket(desk, two):
 
 
 def test_exact_phrase(desk, two):
-    a, b = two
+    _a, b = two
     assert refs(desk, '"error code"') == [b]
     assert refs(desk, '"code error"') == []
     assert set(refs(desk, "code error")) == {b}
@@ -96,7 +96,7 @@ def test_references_orders_customers_and_identifiers(desk, two):
 
 
 def test_notes_are_found_and_named(desk, two):
-    a, b = two
+    _a, b = two
     alice = add_staff(desk, "alice")
     with desk.session() as s:
         add_note(s, alice, b, "Carrier confirmed a tower outage near Valencia", now=at(20), config=CONFIG)
@@ -154,7 +154,7 @@ def test_lenient_parse_for_typing():
 
 
 # -- kept in step ---------------------------------------------------------------------------
-def test_intake_indexes_new_mail_and_replies(desk, engine_url, tmp_path):  # noqa: F811
+def test_intake_indexes_new_mail_and_replies(desk, engine_url, tmp_path):
     from app.mail.ingest import ingest_paths
 
     box = make_maildir(tmp_path / "box", {"1": eml("No data in Tallinn", "The eSIM shows no service near the harbour.",
@@ -169,7 +169,7 @@ def test_intake_indexes_new_mail_and_replies(desk, engine_url, tmp_path):  # noq
 
 
 def test_a_reply_and_a_customer_edit_are_indexed(desk, two):
-    a, b = two
+    a, _b = two
     alice = add_staff(desk, "alice")
     with desk.session() as s:
         reply(s, alice, a, "Please toggle airplane mode and send a screenshot.", now=at(40), config=CONFIG)
@@ -183,17 +183,16 @@ def test_a_reply_and_a_customer_edit_are_indexed(desk, two):
 
 
 def test_index_changes_with_its_transaction(desk, two):
-    a, b = two
+    a, _b = two
     alice = add_staff(desk, "alice")
-    with pytest.raises(RuntimeError):
-        with desk.session() as s:
-            add_note(s, alice, a, "ephemeral word xylophone", now=at(20), config=CONFIG)
-            assert [h.reference for h in search(s, "xylophone")] == [a]  # seen inside the transaction
-            raise RuntimeError("roll back")
+    with pytest.raises(RuntimeError), desk.session() as s:
+        add_note(s, alice, a, "ephemeral word xylophone", now=at(20), config=CONFIG)
+        assert [h.reference for h in search(s, "xylophone")] == [a]  # seen inside the transaction
+        raise RuntimeError("roll back")
     assert refs(desk, "xylophone") == []
 
 
-def test_db_upgrade_builds_the_index_for_an_existing_desk(engine_url):  # noqa: F811
+def test_db_upgrade_builds_the_index_for_an_existing_desk(engine_url):
     from app.migrations_runner import upgrade
 
     d = open_desk(engine_url, migrate=False)
@@ -226,7 +225,7 @@ def test_queue_filter_searches_full_text(desk, two):
 
     from app.queue_query import QueueQuery, count, page
 
-    a, b = two
+    a, _b = two
     now = datetime(2026, 3, 10, tzinfo=UTC)
     with desk.reader() as s:
         assert [r.reference for r in page(s, QueueQuery(text="kept restar"), now, 0, 10)] == [a]
@@ -238,7 +237,7 @@ def test_queue_filter_searches_full_text(desk, two):
 
 # -- the command ------------------------------------------------------------------------------
 @pytest.fixture
-def cli(desk, engine_url, capsys):  # noqa: F811
+def cli(desk, engine_url, capsys):
     add_staff(desk, os_login())
 
     def run(*argv):
@@ -272,7 +271,7 @@ def test_cli_no_match_and_malformed(cli, two):
 
 
 def test_query_syntax_of_either_engine_is_only_text(desk, two):
-    a, b = two
+    _a, b = two
     for q in ["a:b&c|d!(e)", "NOT", "OR phone", "e-42*", "x'y", "straße", "NEAR(phone restart)", "phone -", "phone \\"]:
         assert isinstance(refs(desk, q), list), q
     assert refs(desk, "(E-42)") == [b]

@@ -21,7 +21,7 @@ _box = itertools.count()
 
 
 @pytest.fixture
-def desk(engine_url):  # noqa: F811
+def desk(engine_url):
     d = open_desk(engine_url)
     yield d
     d.dispose()

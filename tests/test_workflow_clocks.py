@@ -10,7 +10,12 @@ from app.business_calendar import desk_calendar
 from app.deadlines import preview_recompute
 from app.errors import IllegalTransition, InputError
 from app.workflow import (
-    create_inquiry, extend, final_response, reopen_as_complaint, triage, update_details,
+    create_inquiry,
+    extend,
+    final_response,
+    reopen_as_complaint,
+    triage,
+    update_details,
 )
 from models import Ticket
 from workflow_helpers import CONFIG, T0, at, new_complaint, take, team, walk

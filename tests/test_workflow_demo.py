@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from app.export import iter_tickets
 from app.workflow import states
-from models import Ticket, TicketEvent
 from conftest import FROZEN_NOW
+from models import Ticket, TicketEvent
 
 
 def test_demo_escalations_are_impartial_and_states_legal(demo_desk):

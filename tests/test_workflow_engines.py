@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app import history, tickets
 from app.db import open_desk
-from app.errors import AccessDenied, StaleTicket
+from app.errors import AccessDenied, IllegalTransition, StaleTicket
 from app.export import iter_tickets
 from app.workflow import add_note, create_escalation, final_response, move
 from pg_fixtures import engine_url  # noqa: F401  (fixture)
@@ -17,7 +17,7 @@ from workflow_helpers import CONFIG, at, new_complaint, take, team, walk
 
 
 @pytest.fixture
-def edesk(engine_url):  # noqa: F811
+def edesk(engine_url):
     d = open_desk(engine_url)
     yield d
     d.dispose()
@@ -51,7 +51,7 @@ def test_full_walk_with_impartiality_on_each_engine(edesk):
         with pytest.raises(DBAPIError, match="append-only"):
             conn.execute(text("UPDATE ticket_event SET actor = 'x'"))
         conn.rollback()
-    with desk.session() as s, pytest.raises(Exception):
+    with desk.session() as s, pytest.raises(IllegalTransition):
         move(s, staff["alice"], ref, "investigation", now=at(m + 6), config=CONFIG)
 
 

@@ -11,7 +11,14 @@ from app.business_calendar import desk_calendar
 from app.errors import AccessDenied, IllegalTransition
 from app.export import iter_tickets
 from app.workflow import (
-    add_note, assign, assign_reviewer, create_escalation, eligible_reviewers, final_response, move, take_review,
+    add_note,
+    assign,
+    assign_reviewer,
+    create_escalation,
+    eligible_reviewers,
+    final_response,
+    move,
+    take_review,
 )
 from models import Attachment, Message, Ticket
 from workflow_helpers import CONFIG, at, new_complaint, take, team, walk
@@ -35,7 +42,7 @@ def actions(desk, ref):
 
 def test_escalation_opens_ticket_with_five_business_day_clock(desk):
     staff = team(desk)
-    ref, esc_ref, m = escalated(desk, staff)
+    ref, esc_ref, _m = escalated(desk, staff)
     with desk.reader() as s:
         esc, cmp_ = tickets.get(s, esc_ref), tickets.get(s, ref)
         assert esc.kind == "escalation" and esc.escalation_of_id == cmp_.id
@@ -138,7 +145,7 @@ def test_roles_agent_and_supervisor_cannot_review(desk):
 
 def test_supervisor_reassigns_only_to_another_eligible_senior(desk):
     staff = team(desk)
-    ref, esc_ref, m = escalated(desk, staff)
+    _ref, esc_ref, m = escalated(desk, staff)
     take(desk, esc_ref, staff["sam"], m)
     with desk.session() as s:
         t = assign_reviewer(s, staff["olivia"], esc_ref, "sara", now=at(m + 10))

@@ -29,7 +29,7 @@ def communicated(desk, staff):
 
 def test_no_reply_only_after_ten_business_days_since_the_resolution(desk):
     staff = team(desk)
-    ref, m, sent = communicated(desk, staff)  # Monday 9 March 2026
+    ref, _m, sent = communicated(desk, staff)  # Monday 9 March 2026
     last_day = CAL.add_business_days(sent, 10)  # Monday 23 March
     for when in (sent + timedelta(minutes=1), CAL.end_of_local_day(last_day) - timedelta(seconds=1)):
         with desk.session() as s, pytest.raises(IllegalTransition, match="10 business days .* from 2026-03-24"):
@@ -41,7 +41,7 @@ def test_no_reply_only_after_ten_business_days_since_the_resolution(desk):
 
 def test_no_reply_days_from_config(desk):
     staff = team(desk)
-    ref, m, sent = communicated(desk, staff)
+    ref, _m, sent = communicated(desk, staff)
     short = replace(CONFIG, complaints=ComplaintsConfig(no_reply_days=2))
     with desk.session() as s:
         close(s, staff["alice"], ref, "no_reply", now=CAL.end_of_local_day(CAL.add_business_days(sent, 2)) + timedelta(seconds=1),
@@ -120,7 +120,7 @@ def escalated_and_reviewed(desk, staff, *, taken: bool):
 @pytest.mark.parametrize("taken", [True, False], ids=["review-taken", "reviewer-assigned"])
 def test_reviewer_never_becomes_the_complaints_assignee(desk, taken):
     staff = team(desk)
-    ref, esc, m = escalated_and_reviewed(desk, staff, taken=taken)
+    ref, _esc, m = escalated_and_reviewed(desk, staff, taken=taken)
     with desk.session() as s, pytest.raises(AccessDenied, match="sam reviews .* never handles the complaint"):
         assign(s, staff["olivia"], ref, "sam", now=at(m), config=CONFIG)
     with desk.reader() as s:

@@ -2,7 +2,7 @@
 next actions, templates and regional guidance."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -99,7 +99,7 @@ def test_pause_and_customer_reply_resume_move_the_deadline(desk):
         with pytest.raises(IllegalTransition):
             waiting.pause(s, t, staff["alice"], at(61), "again")
         tickets.touch(t, "alice", at(60))
-    thursday = datetime(2026, 3, 12, 9, tzinfo=timezone.utc)
+    thursday = datetime(2026, 3, 12, 9, tzinfo=UTC)
     with desk.session() as s:
         customer_replied(s, ref, message=Message(from_addr="r@example.com", body="here", created_at=thursday),
                          now=thursday, config=CONFIG)
@@ -159,7 +159,7 @@ def test_all_templates_render_with_reference_in_subject():
 
 
 def test_customer_date_is_the_local_day():
-    assert tpl.customer_date(CAL, datetime(2026, 12, 22, 21, 59, 59, tzinfo=timezone.utc)) == "Tuesday 22 December 2026"
+    assert tpl.customer_date(CAL, datetime(2026, 12, 22, 21, 59, 59, tzinfo=UTC)) == "Tuesday 22 December 2026"
 
 
 @pytest.mark.parametrize("region", list(Region))

@@ -1,18 +1,24 @@
 """Building staff and walking complaints through the workflow on a fresh desk."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from app.config import DeskConfig
 from app.identity import Actor
 from app.workflow import (
-    acknowledge, communicate, create_complaint, create_escalation, move, propose, take_review,
+    acknowledge,
+    communicate,
+    create_complaint,
+    create_escalation,
+    move,
+    propose,
+    take_review,
 )
 from models import Staff
 
 CONFIG = DeskConfig()  # EE calendar, Europe/Tallinn
 # Monday 2026-03-09 10:00 Tallinn
-T0 = datetime(2026, 3, 9, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
 VALID = dict(
     name="Maria Tamm", email="maria@example.com", phone="+372 5555 1234",
     description="My eSIM would not activate after following your installation guide for Japan.",

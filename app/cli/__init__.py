@@ -1,1 +1,1 @@
-"""The `esimdesk` command line (contracts/cli.md)."""
+"""The `esimdesk` command line (the shared CLI contract)."""

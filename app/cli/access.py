@@ -22,8 +22,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING, cast
 
 from app.errors import AccessDenied
+
+if TYPE_CHECKING:
+    from app.cli.context import CliContext
+
 
 NO_DESK = "no-desk"
 SELF = "self"
@@ -84,15 +89,15 @@ def command_path(args: argparse.Namespace) -> str:
 def subcommand_paths(parser: argparse.ArgumentParser, prefix: str = "") -> list[str]:
     """Every runnable sub-command of `parser` ("ticket show", "backup", ...)."""
     paths: list[str] = []
-    for action in parser._actions:  # noqa: SLF001 - argparse keeps sub-parsers only here
-        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+    for action in parser._actions:  # argparse keeps sub-parsers only here
+        if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 path = f"{prefix} {name}".strip()
                 paths.extend(subcommand_paths(sub, path) or [path])
     return paths
 
 
-def authorise(args: argparse.Namespace, ctx) -> None:  # ctx: CliContext
+def authorise(args: argparse.Namespace, ctx: CliContext) -> None:
     """Refuse (AccessDenied) before the handler runs unless the acting
     account may run this sub-command."""
     need = COMMAND_ACCESS.get(command_path(args), STAFF)
@@ -101,9 +106,13 @@ def authorise(args: argparse.Namespace, ctx) -> None:  # ctx: CliContext
     from app.identity import os_login
 
     login = os_login()
-    if isinstance(need, frozenset) and SERVICE in need and login in ctx.config.setting("service", "accounts"):
-        if not getattr(args, "as_login", None):
-            return
+    if (
+        isinstance(need, frozenset)
+        and SERVICE in need
+        and login in cast("list[str]", ctx.config.setting("service", "accounts"))
+        and not getattr(args, "as_login", None)
+    ):
+        return
     from sqlalchemy import func, inspect, select
 
     from app.db import open_desk

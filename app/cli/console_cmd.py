@@ -6,14 +6,19 @@ account gets a one-line refusal (exit 2) and never sees a byte of desk data.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.cli.context import CliContext, Subparsers
 
 
-def register(sub) -> None:  # sub: argparse subparsers
+
+def register(sub: Subparsers) -> None:  # sub: argparse subparsers
     p = sub.add_parser("console", help="open the keyboard-first console (the default command)")
     p.set_defaults(func=open_console)
 
 
-def open_console(args: argparse.Namespace, ctx) -> int:
+def open_console(args: argparse.Namespace, ctx: CliContext) -> int:
     actor = ctx.actor()  # raises AccessDenied (one line, exit 2) before any screen exists
     from app.cli.keymap import check_keys
 

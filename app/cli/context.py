@@ -7,14 +7,22 @@ from __future__ import annotations
 
 import argparse
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from app.config import DeskConfig, load_config
+
+if TYPE_CHECKING:
+    from app.db import Desk
+    from app.identity import Actor
+
+    # what `register(sub)` of each command module receives
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 class CliContext:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self._desk = None
+        self._desk: Desk | None = None
 
     @cached_property
     def config(self) -> DeskConfig:
@@ -34,7 +42,7 @@ class CliContext:
             return getattr(self.args, "db", None)
 
     @property
-    def desk(self):  # -> app.db.Desk
+    def desk(self) -> Desk:
         """The opened (and migrated, if new) database."""
         if self._desk is None:
             from app.db import open_desk
@@ -42,7 +50,7 @@ class CliContext:
             self._desk = open_desk(self.db_url, config=self.config)
         return self._desk
 
-    def actor(self):
+    def actor(self) -> Actor:
         """The staff member running this command (OS login, or --as on a demo desk)."""
         from app.identity import resolve_actor
 

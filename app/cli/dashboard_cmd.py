@@ -16,15 +16,22 @@ import argparse
 import os
 import shlex
 import sys
+from typing import TYPE_CHECKING, cast
 
 from app.cli.keymap import check_keys
 from app.cli.numbers import int_in
 from app.errors import InputError
 
+if TYPE_CHECKING:
+    from textual_serve.server import Server
+
+    from app.cli.context import CliContext, Subparsers
+
+
 REFRESH_RANGE = (0.2, 3600.0)
 
 
-def register(sub) -> None:  # sub: argparse subparsers
+def register(sub: Subparsers) -> None:  # sub: argparse subparsers
     p = sub.add_parser("dashboard", help="open the supervisors' wall display (read-only)",
                        description="Open straight into the supervisors' wall display (read-only).")
     p.add_argument("--kiosk", action="store_true",
@@ -51,7 +58,7 @@ def _refresh(args: argparse.Namespace) -> float | None:
     return float(args.refresh)
 
 
-def run_dashboard(args: argparse.Namespace, ctx) -> int:
+def run_dashboard(args: argparse.Namespace, ctx: CliContext) -> int:
     refresh = _refresh(args)
     actor = ctx.actor()
     actor.require("dashboard", "open the dashboard")
@@ -79,7 +86,7 @@ def serve_command(args: argparse.Namespace, db_url: str) -> tuple[str, dict[str,
     return " ".join(shlex.quote(p) for p in parts), {"ESIMDESK_DB": db_url}
 
 
-def run_serve(args: argparse.Namespace, ctx) -> int:
+def run_serve(args: argparse.Namespace, ctx: CliContext) -> int:
     if not 0 < args.port < 65536:
         raise InputError(f"--port out of range: {args.port}")
     actor = ctx.actor()
@@ -90,7 +97,7 @@ def run_serve(args: argparse.Namespace, ctx) -> int:
     # the served processes import the project from its root, whatever the cwd
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    limit = int(ctx.config.setting("serve", "max_sessions"))
+    limit = int(cast(int, ctx.config.setting("serve", "max_sessions")))
     server = limited_server(limit)(command, host=args.host, port=args.port, title="esimdesk — wall display", public_url=args.public_url)
     print(f"esimdesk: serving the wall display on http://{args.host}:{args.port} (as {actor.login}, at most {limit} viewers); "
           "Ctrl+C stops", file=sys.stderr)
@@ -103,7 +110,7 @@ def full_message(limit: int) -> str:
             "Close one, then reload this page.")
 
 
-def limited_server(limit: int):  # -> a textual_serve Server subclass
+def limited_server(limit: int) -> type[Server]:
     """textual-serve's Server, starting at most `limit` dashboard processes
     at a time (each is a whole Python process): the next browser is told so
     on its screen and its connection closed, no process started."""

@@ -1,10 +1,16 @@
 """`esimdesk db upgrade|current`: schema migrations."""
 from __future__ import annotations
 
+import argparse
 import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.cli.context import CliContext, Subparsers
 
 
-def register(sub) -> None:
+
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("db", help="database schema: upgrade, current")
     dsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = dsub.add_parser("upgrade", help="apply schema migrations")
@@ -13,7 +19,7 @@ def register(sub) -> None:
     cur.set_defaults(func=current)
 
 
-def upgrade(args, ctx) -> int:
+def upgrade(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.db import open_desk
     from app.migrations_runner import upgrade as run_upgrade
 
@@ -26,7 +32,7 @@ def upgrade(args, ctx) -> int:
     return 0
 
 
-def current(args, ctx) -> int:
+def current(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.db import open_desk
     from app.migrations_runner import current_revision, head_revision
 

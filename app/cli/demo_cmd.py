@@ -1,13 +1,19 @@
 """`esimdesk demo`: fill a new database with a realistic demo desk."""
 from __future__ import annotations
 
+import argparse
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from app.cli.numbers import INT32_MAX, int_in
 
+if TYPE_CHECKING:
+    from app.cli.context import CliContext, Subparsers
 
-def register(sub) -> None:
+
+
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("demo", help="fill the database with a realistic demo desk (deterministic per seed)")
     p.add_argument("--tickets", type=int_in(1, 1_000_000, "a ticket count"), default=2000)
     p.add_argument("--seed", type=int_in(0, INT32_MAX, "a seed"), default=7)
@@ -15,7 +21,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args, ctx) -> int:
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.business_calendar import desk_calendar
     from app.demo import build_demo
     from app.errors import InputError
@@ -26,11 +32,11 @@ def run(args, ctx) -> int:
         except ValueError:
             raise InputError(f"--now {args.now!r} is not an ISO 8601 datetime") from None
         if now.tzinfo is None:
-            now = now.replace(tzinfo=timezone.utc)
+            now = now.replace(tzinfo=UTC)
         if not 2000 <= now.year <= 2100:
             raise InputError(f"--now {args.now!r} is out of range (years 2000 to 2100)")
     else:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
     cal = desk_calendar(ctx.config)
     with ctx.desk.session() as session:
         result = build_demo(session, args.tickets, args.seed, now, cal)

@@ -1,10 +1,16 @@
-"""`esimdesk export`: stream tickets as JSON lines or CSV (contracts/export.md)."""
+"""`esimdesk export`: stream tickets as JSON lines or CSV (the shared export contract)."""
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.cli.context import CliContext, Subparsers
 
 
-def register(sub) -> None:
+
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("export", help="stream tickets as JSON lines or CSV")
     p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     p.add_argument("--kind", choices=["complaint", "escalation", "refund", "inquiry"])
@@ -13,7 +19,7 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args, ctx) -> int:
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.export import iter_tickets, write_csv, write_jsonl
 
     actor = ctx.actor()

@@ -1,4 +1,4 @@
-"""`esimdesk intake PATH... [--watch MAILDIR [--interval S] [--once]]` (contracts/intake.md).
+"""`esimdesk intake PATH... [--watch MAILDIR [--interval S] [--once]]` (the shared intake contract).
 
 Prints one JSON summary object for the PATHs. With --watch, keeps polling the
 Maildir's new/ folder: each message is ingested in its own transaction, then
@@ -9,19 +9,29 @@ Exit 2 only when a PATH (or the watched Maildir) cannot be read at all.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
-from app.errors import InputError
 from app.cli.numbers import seconds_in
 from app.cli.output import emit_json
+from app.errors import InputError
+
+if TYPE_CHECKING:
+    from app.cli.context import CliContext, Subparsers
+    from app.config import DeskConfig
+    from app.db import Desk
 
 
-def register(sub) -> None:
+
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("intake", help="ingest email (.eml files, Maildir folders, mbox files) into tickets")
     p.add_argument("paths", nargs="*", metavar="PATH", help=".eml file, Maildir folder or mbox file")
     p.add_argument("--watch", metavar="MAILDIR", help="keep ingesting new mail arriving in this Maildir (new/ -> cur/)")
@@ -30,12 +40,12 @@ def register(sub) -> None:
     p.set_defaults(func=handler)
 
 
-def _emit(summary: dict) -> None:
+def _emit(summary: dict[str, Any]) -> None:
     emit_json(summary)
     sys.stdout.flush()
 
 
-def handler(args, ctx) -> int:  # noqa: ANN001
+def handler(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.mail.ingest import ingest_paths
     from app.mail.sources import is_maildir
 
@@ -58,21 +68,21 @@ def handler(args, ctx) -> int:  # noqa: ANN001
     return 0
 
 
-def _watch(desk, maildir: Path, interval: float, config, once: bool = False) -> int:  # noqa: ANN001
+def _watch(desk: Desk, maildir: Path, interval: float, config: DeskConfig, once: bool = False) -> int:
     from app.mail.ingest import Summary, ingest_raw
     from app.mail.sources import RawMessage, maildir_files
 
-    stop = {"now": False}
+    stop = threading.Event()
 
-    def _stop(_signum, _frame) -> None:  # noqa: ANN001
-        stop["now"] = True
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    while not stop["now"]:
+    while not stop.is_set():
         summary = Summary()
         for file in maildir_files(maildir, ("new",)):
-            if stop["now"]:
+            if stop.is_set():
                 break
             try:
                 raw = file.read_bytes()
@@ -87,7 +97,7 @@ def _watch(desk, maildir: Path, interval: float, config, once: bool = False) -> 
         if once:
             break
         deadline = time.monotonic() + interval
-        while not stop["now"] and time.monotonic() < deadline:
+        while not stop.is_set() and time.monotonic() < deadline:
             time.sleep(min(0.2, interval))
     return 0
 

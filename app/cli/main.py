@@ -12,8 +12,12 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from app.errors import DeskError
+
+if TYPE_CHECKING:
+    from app.cli.context import CliContext
 
 COMMAND_MODULES = (
     "app.cli.db_cmd",
@@ -57,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(exc: BaseException, args: argparse.Namespace, ctx) -> int:
+def _fail(exc: BaseException, args: argparse.Namespace, ctx: CliContext) -> int:
     """Any failure at the edge: one line on stderr, exit 2 (the traceback too
     only with ESIMDESK_DEBUG=1)."""
     from app.failures import one_line
@@ -111,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         try:
             ctx.close()
-        except Exception:  # noqa: BLE001, S110 - closing a broken database must not hide the answer
+        except Exception:  # noqa: BLE001 - closing a broken database must not hide the answer
             pass
 
 

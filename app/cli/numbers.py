@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 
 INT32_MAX = 2**31 - 1  # PostgreSQL `integer`
 
 
-def int_in(lo: int, hi: int, what: str = "a whole number"):
+def int_in(lo: int, hi: int, what: str = "a whole number") -> Callable[[str], int]:
     """An argparse type: an integer in [lo, hi]."""
 
     def parse(text: str) -> int:
@@ -23,7 +24,7 @@ def int_in(lo: int, hi: int, what: str = "a whole number"):
     return parse
 
 
-def seconds_in(lo: float, hi: float):
+def seconds_in(lo: float, hi: float) -> Callable[[str], float]:
     """An argparse type: a finite number of seconds in [lo, hi]."""
 
     def parse(text: str) -> float:

@@ -2,13 +2,19 @@
 `esimdesk retention [--older-than DAYS] [--apply]` (admins, or root)."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
+from typing import TYPE_CHECKING
 
 from app.cli.numbers import int_in
 
+if TYPE_CHECKING:
+    from app.cli.context import CliContext, Subparsers
 
-def register(sub) -> None:
+
+
+def register(sub: Subparsers) -> None:
     b = sub.add_parser("backup", help="write a consistent copy of the live database to PATH")
     b.add_argument("path", metavar="PATH")
     b.set_defaults(func=backup_cmd)
@@ -22,7 +28,7 @@ def register(sub) -> None:
     t.set_defaults(func=retention_cmd)
 
 
-def _authorise(ctx, permission: str, migrate: bool = True) -> str | None:
+def _authorise(ctx: CliContext, permission: str, migrate: bool = True) -> str | None:
     """The acting login after checking `permission`; root may always.
 
     With `migrate=False` the schema version is not checked, so a desk can be
@@ -46,7 +52,7 @@ def _authorise(ctx, permission: str, migrate: bool = True) -> str | None:
     return actor.login
 
 
-def backup_cmd(args, ctx) -> int:
+def backup_cmd(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.backup import backup
 
     _authorise(ctx, "backup", migrate=False)
@@ -54,7 +60,7 @@ def backup_cmd(args, ctx) -> int:
     return 0
 
 
-def restore_cmd(args, ctx) -> int:
+def restore_cmd(args: argparse.Namespace, ctx: CliContext) -> int:
     from pathlib import Path
 
     from app.backup import backup_format, restore, target_state
@@ -75,7 +81,7 @@ def restore_cmd(args, ctx) -> int:
     return 0
 
 
-def retention_cmd(args, ctx) -> int:
+def retention_cmd(args: argparse.Namespace, ctx: CliContext) -> int:
     from app import retention
     from app.tickets import utcnow
 

@@ -1,4 +1,4 @@
-"""`esimdesk orders`: import the shop's orders; look one up (contracts/orders.md).
+"""`esimdesk orders`: import the shop's orders; look one up (the shared orders contract).
 
     esimdesk orders import PATH...             # .csv (header row) or .jsonl
     esimdesk orders lookup ORDER               # run [orders] lookup, store the order
@@ -7,11 +7,17 @@
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.cli.context import CliContext, Subparsers
 
 
-def register(sub) -> None:
+
+def register(sub: Subparsers) -> None:
     orders = sub.add_parser("orders", help="import orders from the shop; look one up")
     osub = orders.add_subparsers(dest="orders_command", metavar="SUBCOMMAND", parser_class=type(orders))
     osub.required = True
@@ -30,7 +36,7 @@ def register(sub) -> None:
     show.set_defaults(func=show_handler)
 
 
-def import_handler(args, ctx) -> int:
+def import_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.orders.importer import check_readable, import_orders
     from app.tickets import utcnow
 
@@ -40,7 +46,7 @@ def import_handler(args, ctx) -> int:
     return 0
 
 
-def lookup_handler(args, ctx) -> int:
+def lookup_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.errors import InputError
     from app.orders.lookup import LookupFailed, fetch_order, refresh_for_ticket
     from app.tickets import utcnow
@@ -61,10 +67,10 @@ def lookup_handler(args, ctx) -> int:
     return 0
 
 
-def show_handler(args, ctx) -> int:
+def show_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.errors import NotFound
     from app.orders.facts import order_by_number, order_history, order_values
-    from models import Customer
+    from models import Customer, stored_id
 
     with ctx.desk.reader() as s:
         order = order_by_number(s, args.order)
@@ -74,6 +80,6 @@ def show_handler(args, ctx) -> int:
         out = {**order_values(order, cust.email if cust else None), "source": order.source,
                "refreshed_at": order.refreshed_at.isoformat() if order.refreshed_at else None, "revision": order.revision,
                "history": [{"revision": h.revision, "at": h.at.isoformat(), "source": h.source, "origin": h.origin,
-                            "changes": json.loads(h.changes)} for h in order_history(s, order.id)]}
+                            "changes": json.loads(h.changes)} for h in order_history(s, stored_id(order))]}
     sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     return 0

@@ -10,15 +10,21 @@ the body is the draft to edit and send again.
 """
 from __future__ import annotations
 
+import argparse
+from typing import TYPE_CHECKING
 
-from app.errors import InputError
 from app.cli.numbers import LIMIT
 from app.cli.output import emit_json
+from app.errors import InputError
+
+if TYPE_CHECKING:
+    from app.cli.context import CliContext, Subparsers
+
 
 STATES = ("queued", "sent", "failed")
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("outbox", help="deliver or list customer messages waiting in the outbox")
     p_sub = p.add_subparsers(dest="outbox_command", metavar="SUBCOMMAND", parser_class=type(p))
     p_sub.required = True
@@ -34,7 +40,7 @@ def register(sub) -> None:
     rec.set_defaults(func=recall_handler)
 
 
-def send_handler(args, ctx) -> int:  # noqa: ANN001
+def send_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.mail.outbox import deliver
 
     if args.limit is not None and args.limit < 1:
@@ -44,7 +50,7 @@ def send_handler(args, ctx) -> int:  # noqa: ANN001
     return 0
 
 
-def list_handler(args, ctx) -> int:  # noqa: ANN001
+def list_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.mail.outbox import list_outbox
 
     if args.limit < 1:
@@ -54,7 +60,7 @@ def list_handler(args, ctx) -> int:  # noqa: ANN001
     return 0
 
 
-def recall_handler(args, ctx) -> int:  # noqa: ANN001
+def recall_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.tickets import utcnow
     from app.workflow.recall import recall
 

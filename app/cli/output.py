@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TextIO
 
 from app.untrusted import terminal_safe_data
 
 
-def emit_json(obj: object, out=None) -> None:  # noqa: ANN001
+def emit_json(obj: object, out: TextIO | None = None) -> None:
     """One JSON line on `out` (stdout), every string terminal-safe."""
     (out or sys.stdout).write(json.dumps(terminal_safe_data(obj), ensure_ascii=False) + "\n")

@@ -3,20 +3,28 @@
     esimdesk sla due --start ISO --days N --country CC [--subdiv S] [--tz TZ] [--closed YYYY-MM-DD ...]
     esimdesk sla recompute [--dry-run]
 
-`sla due` never opens the database (contracts/sla-clocks.md, "CLI").
+`sla due` never opens the database (the shared SLA clocks contract, "CLI").
 """
 from __future__ import annotations
 
+import argparse
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
+from typing import TYPE_CHECKING, Any
 
 from app.cli.numbers import int_in
 from app.errors import InputError
 
+if TYPE_CHECKING:
+    from app.business_calendar import BusinessCalendar
+    from app.cli.context import CliContext, Subparsers
+    from app.db import Desk
+
+
 DEFAULT_TZ = "Europe/Tallinn"
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     sla = sub.add_parser("sla", help="SLA deadlines in business days")
     sla_sub = sla.add_subparsers(dest="sla_command", metavar="SUBCOMMAND", parser_class=type(sla))
     sla_sub.required = True
@@ -36,7 +44,7 @@ def register(sub) -> None:
     rec.set_defaults(func=recompute_handler)
 
 
-def _parse_start(text: str, tz) -> datetime:
+def _parse_start(text: str, tz: tzinfo) -> datetime:
     try:
         start = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -56,15 +64,15 @@ def _parse_closed(items: list[str]) -> list[date]:
     return out
 
 
-def _default_tz(ctx) -> str:
+def _default_tz(ctx: CliContext) -> str:
     try:
         return ctx.config.calendar.timezone or DEFAULT_TZ
     except Exception:  # noqa: BLE001 - a broken config must not stop a by-hand check
         return DEFAULT_TZ
 
 
-def due_answer(start_text: str, days: int, country: str, subdiv: str | None, tz: str, closed: list[str]) -> dict:
-    """The JSON object `sla due` prints (contracts/sla-clocks.md)."""
+def due_answer(start_text: str, days: int, country: str, subdiv: str | None, tz: str, closed: list[str]) -> dict[str, Any]:
+    """The JSON object `sla due` prints (the shared SLA clocks contract)."""
     from app.business_calendar import BusinessCalendar
 
     if days < 0:
@@ -75,13 +83,13 @@ def due_answer(start_text: str, days: int, country: str, subdiv: str | None, tz:
     return {"due_date": due_date.isoformat(), "due_at": cal.end_of_local_day(due_date).isoformat(), "business_days": days}
 
 
-def due_handler(args, ctx) -> int:
+def due_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     tz = args.tz if args.tz is not None else _default_tz(ctx)
     print(json.dumps(due_answer(args.start, args.days, args.country, args.subdiv, tz, args.closed)))
     return 0
 
 
-def recompute_handler(args, ctx) -> int:
+def recompute_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.business_calendar import desk_calendar
     from app.deadlines import preview_recompute
 
@@ -99,7 +107,7 @@ def recompute_handler(args, ctx) -> int:
 RECOMPUTE_BATCH_IDS = 5000
 
 
-def recompute_in_batches(desk, cal, now: datetime, batch: int = RECOMPUTE_BATCH_IDS) -> int:  # noqa: ANN001
+def recompute_in_batches(desk: Desk, cal: BusinessCalendar, now: datetime, batch: int = RECOMPUTE_BATCH_IDS) -> int:
     """Open tickets recomputed a range of `batch` ids per transaction, so the
     write lock is held briefly and consoles keep working."""
     from sqlalchemy import func, select

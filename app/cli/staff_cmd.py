@@ -1,12 +1,18 @@
 """`esimdesk staff add|list`."""
 from __future__ import annotations
 
+import argparse
 import json
+from typing import TYPE_CHECKING
 
 from models.enums import Role
 
+if TYPE_CHECKING:
+    from app.cli.context import CliContext, Subparsers
 
-def register(sub) -> None:
+
+
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("staff", help="staff members: add, list")
     ssub = p.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
     add = ssub.add_parser("add", help="register a staff member")
@@ -19,7 +25,7 @@ def register(sub) -> None:
     ls.set_defaults(func=list_cmd)
 
 
-def add_cmd(args, ctx) -> int:
+def add_cmd(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.staff import add_staff
     from app.tickets import utcnow
 
@@ -30,7 +36,7 @@ def add_cmd(args, ctx) -> int:
     return 0
 
 
-def list_cmd(args, ctx) -> int:
+def list_cmd(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.staff import list_staff
 
     with ctx.desk.reader() as session:

@@ -1,4 +1,4 @@
-"""Email in and out (issue 6, contracts/intake.md).
+"""Email in and out (issue 6, the shared intake contract).
 
 - parse.parse_message(bytes) -> ParsedMessage (Unparseable(reason) for quarantine)
 - sources: .eml files, Maildir folders (new/ and cur/), mbox files

@@ -3,12 +3,11 @@ them; a 50 MB screenshot stays in the database until someone saves it)."""
 from __future__ import annotations
 
 import os
-
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.errors import InputError, NotFound
 from models import Attachment, Message
@@ -26,11 +25,11 @@ class AttachmentInfo:
 
 def list_attachments(session: Session, ticket_id: int) -> list[AttachmentInfo]:
     rows = session.execute(
-        select(Attachment.id, Attachment.message_id, Attachment.filename, Attachment.content_type, Attachment.size,
-               Attachment.data.is_not(None))
-        .join(Message, Message.id == Attachment.message_id)
-        .where(Message.ticket_id == ticket_id)
-        .order_by(Attachment.id)
+        select(col(Attachment.id), col(Attachment.message_id), col(Attachment.filename), col(Attachment.content_type), col(Attachment.size),
+               col(Attachment.data).is_not(None))
+        .join(Message, col(Message.id) == col(Attachment.message_id))
+        .where(col(Message.ticket_id) == ticket_id)
+        .order_by(col(Attachment.id))
     ).all()
     return [AttachmentInfo(*r) for r in rows]
 
@@ -41,7 +40,7 @@ def save_attachment(session: Session, attachment_id: int, folder: Path, force: b
     Never through a symlink planted at that name (O_NOFOLLOW), never over an
     existing file unless `force` (then the old file is replaced, not written
     through); the file is created 0600 (it is customer evidence)."""
-    row = session.execute(select(Attachment.filename, Attachment.data).where(Attachment.id == attachment_id)).first()
+    row = session.execute(select(col(Attachment.filename), col(Attachment.data)).where(col(Attachment.id) == attachment_id)).first()
     if row is None:
         raise NotFound(f"no attachment {attachment_id}")
     name, data = row
@@ -125,6 +124,6 @@ def check_outgoing(files: list[OutgoingFile], limit: int) -> None:
 
 def outgoing_of(session: Session, message_id: int) -> list[OutgoingFile]:
     """The stored files of an outbound message, for sending."""
-    rows = session.execute(select(Attachment.filename, Attachment.content_type, Attachment.data)
-                           .where(Attachment.message_id == message_id, Attachment.data.is_not(None)).order_by(Attachment.id)).all()
+    rows = session.execute(select(col(Attachment.filename), col(Attachment.content_type), col(Attachment.data))
+                           .where(col(Attachment.message_id) == message_id, col(Attachment.data).is_not(None)).order_by(col(Attachment.id))).all()
     return [OutgoingFile(n, c, d) for n, c, d in rows]

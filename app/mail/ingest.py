@@ -17,10 +17,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import tickets
 from app.config import DeskConfig
@@ -31,7 +32,10 @@ from app.mail.parse_ahead import parse_outcome, parsed_stream
 from app.mail.route import Intent, classify, threads_by_subject
 from app.mail.sources import RawMessage
 from app.prepared import Prepared
-from models import Attachment, Customer, Message, Quarantine, Ticket
+from models import Attachment, Customer, Message, Quarantine, Ticket, table_of
+
+if TYPE_CHECKING:
+    from app.db import Desk
 
 log = logging.getLogger("esimdesk.intake")
 
@@ -60,7 +64,7 @@ class Summary:
     def read(self) -> int:
         return len(self.items)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "read": self.read,
             "created": self.count(CREATED),
@@ -76,7 +80,7 @@ def _utc(dt: datetime) -> datetime:
 
 
 def ingest_paths(
-    desk,  # noqa: ANN001  app.db.Desk
+    desk: Desk,
     paths: Iterable[str | Path],
     now: datetime | None = None,
     *,
@@ -108,7 +112,7 @@ Transaction = Callable[[], AbstractContextManager[Session]]
 
 
 def ingest_raw(
-    desk, rm: RawMessage, now: datetime | None = None, *, config: DeskConfig | None = None,  # noqa: ANN001
+    desk: Desk, rm: RawMessage, now: datetime | None = None, *, config: DeskConfig | None = None,
     parsed: ParsedMessage | Unparseable | None = None, transaction: Transaction | None = None,
 ) -> Item:
     """One message, in its own transaction (`parsed`: its parse outcome, when
@@ -174,7 +178,7 @@ def _find_duplicate(session: Session, message_id: str | None, key: str) -> str |
 
 
 def quarantine_raw(
-    desk, rm: RawMessage, reason: str, now: datetime, message_id: str | None = None, key: str | None = None,  # noqa: ANN001
+    desk: Desk, rm: RawMessage, reason: str, now: datetime, message_id: str | None = None, key: str | None = None,
     *, transaction: Transaction | None = None,
 ) -> Item:
     key = key or raw_key(rm.raw)
@@ -203,17 +207,18 @@ def _thread_ticket(session: Session, parsed: ParsedMessage) -> str | None:
     if not ids:
         return None
     return session.connection().execute(
-        select(Ticket.reference).join(Message, Message.ticket_id == Ticket.id).where(Message.message_id.in_(ids))
-        .order_by(Message.id.desc()).limit(1)
+        select(col(Ticket.reference)).join(Message, col(Message.ticket_id) == col(Ticket.id)).where(col(Message.message_id).in_(ids))
+        .order_by(col(Message.id).desc()).limit(1)
     ).scalar()
 
 
-_KIND_OF = Prepared(select(Ticket.kind).where(Ticket.reference == bindparam("reference")))
+_KIND_OF = Prepared(select(col(Ticket.kind)).where(col(Ticket.reference) == bindparam("reference")))
 
 
 def _kind_of(session: Session, reference: str) -> str | None:
     """The kind of ticket `reference`, None when there is no such ticket."""
-    return _KIND_OF.scalar(session, {"reference": reference})
+    kind: str | None = _KIND_OF.scalar(session, {"reference": reference})
+    return kind
 
 
 def _subject_ticket(session: Session, intent: Intent) -> str | None:
@@ -246,7 +251,7 @@ def route_message(
 
         result, ticket_id, reference, message_id = route_machine_mail(
             session, parsed, intent, row, thread=_thread_ticket(session, parsed), now=now)
-        if result == QUARANTINED:
+        if result == QUARANTINED or ticket_id is None or message_id is None:
             return _hold(session, raw, source, parsed, dedupe, reference, now)
         _attachments(session, ticket_id, message_id, parsed, now)
         return LINKED, reference
@@ -303,14 +308,14 @@ def _hold(session: Session, raw: bytes, source: str, parsed: ParsedMessage, dedu
 
 
 _OWNER = Prepared(
-    select(Ticket.id, func.lower(Customer.email), Ticket.status, Ticket.kind)
-    .select_from(Ticket).outerjoin(Customer, Customer.id == Ticket.customer_id)
-    .where(Ticket.reference == bindparam("reference"))
+    select(col(Ticket.id), func.lower(col(Customer.email)), col(Ticket.status), col(Ticket.kind))
+    .select_from(Ticket).outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id))
+    .where(col(Ticket.reference) == bindparam("reference"))
 )
 
 
 def _route_existing(
-    session: Session, parsed: ParsedMessage, intent: Intent, row: dict, *, received: datetime, now: datetime, config: DeskConfig,
+    session: Session, parsed: ParsedMessage, intent: Intent, row: dict[str, Any], *, received: datetime, now: datetime, config: DeskConfig,
     turned: dict[str, list[str]],
 ) -> tuple[str, int, str, int] | None:
     """Replies and escalations: (result, ticket id, reference, message id),
@@ -359,14 +364,14 @@ def _route_existing(
             return linked(target)
         return None  # an unknown reference: a new inquiry for triage
     if threads_by_subject(intent):
-        reference = _subject_ticket(session, intent)
-        if reference is not None:
-            return linked(reference)
+        by_subject = _subject_ticket(session, intent)
+        if by_subject is not None:
+            return linked(by_subject)
     return None
 
 
-_INSERT_MESSAGE = Prepared.insert(Message.__table__, returning="id")
-_INSERT_ATTACHMENT = Prepared.insert(Attachment.__table__)
+_INSERT_MESSAGE = Prepared.insert(table_of(Message), returning="id")
+_INSERT_ATTACHMENT = Prepared.insert(table_of(Attachment))
 
 
 def _attachments(session: Session, ticket_id: int, message_id: int, parsed: ParsedMessage, now: datetime) -> None:
@@ -385,7 +390,3 @@ def _attachments(session: Session, ticket_id: int, message_id: int, parsed: Pars
         history.record(session, ticket_id, None, "attachment_not_stored", now, sizes=big,
                        note="larger than the storage cap; name, type and size recorded")
 
-
-def count_messages(desk) -> int:  # noqa: ANN001
-    with desk.reader() as session:
-        return session.execute(select(func.count(Message.id))).scalar_one()

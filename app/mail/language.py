@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, update
 from sqlmodel import Session
 
 from app.prepared import Prepared
-from models import Customer
+from models import Customer, table_of
 
 # frequent short words that tell the two built-in languages apart
 _WORDS = {
@@ -37,8 +37,9 @@ def detect(text: str, available: list[str] | tuple[str, ...]) -> str | None:
     return best if scores[best] >= 3 else None
 
 
+_CUSTOMER = table_of(Customer)
 _SET_IF_UNKNOWN = Prepared(
-    update(Customer.__table__).where(Customer.__table__.c.id == bindparam("cid"), Customer.__table__.c.language.is_(None))
+    update(_CUSTOMER).where(_CUSTOMER.c.id == bindparam("cid"), _CUSTOMER.c.language.is_(None))
     .values(language=bindparam("lang"))
 )
 

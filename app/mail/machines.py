@@ -12,6 +12,7 @@ else is quarantined ("automatic reply: <the header that says so>").
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
@@ -20,13 +21,13 @@ from app import history
 from app.mail.parse import ParsedMessage
 from app.mail.route import Intent
 from app.prepared import Prepared
-from models import Customer, Message, Ticket
+from models import Customer, Message, Ticket, table_of
 from models.enums import MessageKind
 
 AUTO_REPLY, DELIVERY_REPORT = "auto_reply", "delivery_report"
 BOUNCED = "bounced"
 
-_M, _T, _C = Message.__table__, Ticket.__table__, Customer.__table__
+_M, _T, _C = table_of(Message), table_of(Ticket), table_of(Customer)
 _INSERT_MESSAGE = Prepared.insert(_M, returning="id")
 _OUR_MESSAGE = Prepared(
     select(_M.c.id, _M.c.ticket_id, _T.c.reference, _T.c.status).join(_T, _T.c.id == _M.c.ticket_id)
@@ -51,7 +52,7 @@ _BOUNCE = Prepared(
 
 
 def route_machine_mail(
-    session: Session, parsed: ParsedMessage, intent: Intent, row: dict, *, thread: str | None, now: datetime,
+    session: Session, parsed: ParsedMessage, intent: Intent, row: dict[str, Any], *, thread: str | None, now: datetime,
 ) -> tuple[str, int | None, str, int | None]:
     """("linked", ticket id, reference, message id) when the message joined a
     ticket, else ("quarantined", None, reason, None)."""
@@ -60,7 +61,10 @@ def route_machine_mail(
     target = thread or _customers_reference(session, parsed, intent)
     if target is None:
         return "quarantined", None, f"automatic reply ({parsed.automatic})", None
-    tid, reference, status, _email = _TICKET.first(session, {"reference": target})
+    found = _TICKET.first(session, {"reference": target})
+    if found is None:  # the thread named a ticket that is not (or no longer) here
+        return "quarantined", None, f"automatic reply ({parsed.automatic})", None
+    tid, reference, status, _email = found
     mid = _store(session, tid, row, AUTO_REPLY, now)
     history.record(session, tid, None, "automatic_reply", now, status, status, message_id=mid, why=parsed.automatic)
     _TOUCH.run(session, {"tid": tid})
@@ -73,17 +77,18 @@ def _customers_reference(session: Session, parsed: ParsedMessage, intent: Intent
     for ref in intent.references:
         found = _TICKET.first(session, {"reference": ref})
         if found is not None and found[3] == sender:
-            return found[1]
+            return str(found[1])
     return None
 
 
-def _store(session: Session, ticket_id: int, row: dict, automatic: str, now: datetime) -> int:
-    return _INSERT_MESSAGE.scalar(session, {**row, "ticket_id": ticket_id, "kind": MessageKind.INBOUND.value,
-                                            "automatic": automatic, "created_at": row.get("created_at") or now})
+def _store(session: Session, ticket_id: int, row: dict[str, Any], automatic: str, now: datetime) -> int:
+    return int(_INSERT_MESSAGE.scalar(session, {**row, "ticket_id": ticket_id, "kind": MessageKind.INBOUND.value,
+                                            "automatic": automatic, "created_at": row.get("created_at") or now}))
 
 
-def _delivery_report(session: Session, parsed: ParsedMessage, row: dict, *, now: datetime) -> tuple[str, int | None, str, int | None]:
+def _delivery_report(session: Session, parsed: ParsedMessage, row: dict[str, Any], *, now: datetime) -> tuple[str, int | None, str, int | None]:
     report = parsed.report
+    assert report is not None  # the caller checked
     found = _OUR_MESSAGE.first(session, {"mid": report.original_message_id}) if report.original_message_id else None
     for recipient in report.recipients if found is None and report.ticket else ():
         found = found or _LAST_OUTBOUND_TO.first(session, {"reference": report.ticket, "to": recipient.lower()})
@@ -99,6 +104,6 @@ def _delivery_report(session: Session, parsed: ParsedMessage, row: dict, *, now:
         _FLAG.run(session, {"tid": tid, "flag": BOUNCED})
     else:
         history.record(session, tid, None, "delivery_report", now, status, status, message=out_id, report_message_id=mid,
-                       action=report.action)
+                       report_action=report.action)
         _TOUCH.run(session, {"tid": tid})
     return "linked", tid, reference, mid

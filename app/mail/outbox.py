@@ -29,19 +29,27 @@ import mailbox
 import re
 import smtplib
 import ssl
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, or_, select, update
 from sqlalchemy.engine import make_url
+from sqlmodel import Session, col
 
 from app import history
 from app.config import DeskConfig
-from models import Message, Ticket
+from models import Message, Ticket, stored_id
 from models.enums import DeliveryState, MessageKind
+
+if TYPE_CHECKING:
+    from app.config import SmtpConfig
+    from app.db import Desk
+    from app.mail.attachments import OutgoingFile
 
 log = logging.getLogger("esimdesk.outbox")
 
@@ -78,14 +86,15 @@ class OutboxSummary:
     transport: str
     items: list[Delivery] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         counts = {k: sum(1 for i in self.items if i.result == k) for k in ("sent", "retry", "failed")}
         return {"transport": self.transport, "attempted": len(self.items), **counts, "items": [asdict(i) for i in self.items]}
 
 
 def backoff(attempts: int) -> timedelta:
     """Wait before attempt number `attempts + 1`."""
-    return min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+    wait: timedelta = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+    return wait
 
 
 def outbox_maildir(config: DeskConfig, db_url: str | None) -> Path:
@@ -115,14 +124,15 @@ class SmtpTransport:
         problem is the server or the desk's [smtp] settings, not a message.
         """
         cfg = self.cfg
-        where = f"{cfg.host}:{cfg.port}"
+        host = cfg.host or ""  # transport_for makes an SmtpTransport only when [smtp] host is set
+        where = f"{host}:{cfg.port}"
         context = tls_context(cfg) if cfg.tls in ("starttls", "ssl") else None
         conn: smtplib.SMTP | None = None
         try:
             if cfg.tls == "ssl":
-                conn = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=context)
+                conn = smtplib.SMTP_SSL(host, cfg.port, timeout=cfg.timeout, context=context)
             else:
-                conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+                conn = smtplib.SMTP(host, cfg.port, timeout=cfg.timeout)
                 if cfg.tls == "starttls":
                     conn.starttls(context=context)
             if cfg.username:
@@ -172,7 +182,7 @@ class SmtpTransport:
             self.conn = None
 
 
-def tls_context(cfg) -> ssl.SSLContext:  # noqa: ANN001
+def tls_context(cfg: SmtpConfig) -> ssl.SSLContext:
     """The verifying client context: `[smtp] ca_file` when set, else the system CAs.
     Certificate and host name checks always stay on."""
     try:
@@ -227,7 +237,7 @@ class MaildirTransport:
         pass
 
 
-def transport_for(config: DeskConfig, db_url: str | None):  # noqa: ANN201
+def transport_for(config: DeskConfig, db_url: str | None) -> SmtpTransport | MaildirTransport:
     if config.smtp.host:
         return SmtpTransport(config)
     return MaildirTransport(outbox_maildir(config, db_url))
@@ -238,7 +248,7 @@ def _one_line(value: str | None) -> str:
     return " ".join((value or "").split())
 
 
-def build_email(row: Message, reference: str, config: DeskConfig, now: datetime, files: list | tuple = ()) -> EmailMessage:
+def build_email(row: Message, reference: str, config: DeskConfig, now: datetime, files: Sequence[OutgoingFile] = ()) -> EmailMessage:
     """The MIME message for an outbound row (with `files`, its stored
     attachments, as MIME parts); PermanentFailure when its address or headers
     are unusable."""
@@ -279,28 +289,30 @@ def _domain(address: str) -> str:
 
 
 # -- delivering ------------------------------------------------------------------------
-def _due(now: datetime):  # noqa: ANN202
+def _due(now: datetime) -> ColumnElement[bool]:
     return (
-        (Message.kind == MessageKind.OUTBOUND.value)
-        & (Message.delivery == DeliveryState.QUEUED.value)
-        & or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)
-        & or_(Message.hold_until.is_(None), Message.hold_until <= now)  # a person's mail waits out its hold
+        (col(Message.kind) == MessageKind.OUTBOUND.value)
+        & (col(Message.delivery) == DeliveryState.QUEUED.value)
+        & or_(col(Message.next_attempt_at).is_(None), col(Message.next_attempt_at) <= now)
+        & or_(col(Message.hold_until).is_(None), col(Message.hold_until) <= now)  # a person's mail waits out its hold
     )
 
 
-def _claim(desk, message_id: int, now: datetime, config: DeskConfig) -> tuple[Message, str, list] | None:  # noqa: ANN001
+def _claim(desk: Desk, message_id: int, now: datetime, config: DeskConfig) -> tuple[Message, str, list[OutgoingFile]] | None:
     """Claim one due message (pushes its next attempt out by CLAIM_LEASE and
     gives it a Message-ID): (row, ticket reference, its attachments); None if
     another sender took it."""
     from app.mail.attachments import outgoing_of
 
     with desk.session() as session:
-        res = session.execute(
-            update(Message).where(Message.id == message_id, _due(now)).values(next_attempt_at=now + CLAIM_LEASE)
-        )
+        res = cast("CursorResult[Any]", session.execute(
+            update(Message).where(col(Message.id) == message_id, _due(now)).values(next_attempt_at=now + CLAIM_LEASE)
+        ))
         if res.rowcount != 1:
             return None
         row = session.get(Message, message_id)
+        if row is None:
+            return None
         session.refresh(row)
         if not row.message_id:
             row.message_id = make_msgid(domain=_domain(config.desk_address))
@@ -310,16 +322,16 @@ def _claim(desk, message_id: int, now: datetime, config: DeskConfig) -> tuple[Me
     return row, reference, files
 
 
-def deliver(desk, config: DeskConfig, *, now: datetime | None = None, limit: int | None = None, db_url: str | None = None) -> OutboxSummary:  # noqa: ANN001
+def deliver(desk: Desk, config: DeskConfig, *, now: datetime | None = None, limit: int | None = None, db_url: str | None = None) -> OutboxSummary:
     """Send what is due; one transaction per message."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     transport = transport_for(config, db_url or getattr(desk, "url", None))
     summary = OutboxSummary(transport.name)
     with desk.reader() as session:
-        stmt = select(Message.id).where(_due(now)).order_by(Message.next_attempt_at, Message.id)
+        stmt = select(col(Message.id)).where(_due(now)).order_by(col(Message.next_attempt_at), col(Message.id))
         if limit is not None:
             stmt = stmt.limit(limit)
-        ids = list(session.scalars(stmt))
+        ids = [mid for mid in session.scalars(stmt) if mid is not None]
     try:
         for message_id in ids:
             claimed = _claim(desk, message_id, now, config)
@@ -335,18 +347,20 @@ def deliver(desk, config: DeskConfig, *, now: datetime | None = None, limit: int
     return summary
 
 
-def _attempt(transport, row: Message, reference: str, config: DeskConfig, now: datetime, files: list | tuple = ()) -> Exception | None:  # noqa: ANN001
+def _attempt(transport: SmtpTransport | MaildirTransport, row: Message, reference: str, config: DeskConfig, now: datetime,
+             files: Sequence[OutgoingFile] = ()) -> Exception | None:
     try:
         em = build_email(row, reference, config, now, files)
-        transport.send(em, config.smtp.from_addr or config.desk_address, em["To"].addresses[0].addr_spec if em["To"].addresses else row.to_addr)
+        transport.send(em, config.smtp.from_addr or config.desk_address, em["To"].addresses[0].addr_spec if em["To"].addresses else row.to_addr or "")
     except (TemporaryFailure, PermanentFailure) as exc:
         return exc
     return None
 
 
-def _record(desk, row: Message, reference: str, outcome: Exception | None, config: DeskConfig, now: datetime) -> Delivery:  # noqa: ANN001
+def _record(desk: Desk, row: Message, reference: str, outcome: Exception | None, config: DeskConfig, now: datetime) -> Delivery:
     with desk.session() as session:
         msg = session.get(Message, row.id)
+        assert msg is not None  # claimed by this sender a moment ago
         msg.attempts += 1
         msg.message_id = row.message_id
         if outcome is None:
@@ -369,21 +383,21 @@ def _record(desk, row: Message, reference: str, outcome: Exception | None, confi
             result = "failed"
             log.warning("outbox: message %s of %s failed permanently: %s", msg.id, reference, reason)
         delivery = Delivery(
-            id=msg.id, ticket=reference, to=msg.to_addr, result=result, attempts=msg.attempts, error=msg.last_error,
+            id=stored_id(msg), ticket=reference, to=msg.to_addr, result=result, attempts=msg.attempts, error=msg.last_error,
             next_attempt_at=msg.next_attempt_at.isoformat() if msg.next_attempt_at else None,
         )
     return delivery
 
 
-def list_outbox(desk, states: tuple[str, ...] = ("queued", "failed"), limit: int = 200) -> list[dict]:  # noqa: ANN001
+def list_outbox(desk: Desk, states: tuple[str, ...] = ("queued", "failed"), limit: int = 200) -> list[dict[str, Any]]:
     """Outbound messages in `states`, oldest first (the subject and address
     are as stored: make them inert before showing them on a screen)."""
     with desk.reader() as session:
         rows = session.execute(
-            select(Message, Ticket.reference)
-            .join(Ticket, Ticket.id == Message.ticket_id)
-            .where(Message.kind == MessageKind.OUTBOUND.value, Message.delivery.in_(states))
-            .order_by(Message.created_at, Message.id)
+            select(Message, col(Ticket.reference))
+            .join(Ticket, col(Ticket.id) == col(Message.ticket_id))
+            .where(col(Message.kind) == MessageKind.OUTBOUND.value, col(Message.delivery).in_(states))
+            .order_by(col(Message.created_at), col(Message.id))
             .limit(limit)
         ).all()
         return [
@@ -397,12 +411,12 @@ def list_outbox(desk, states: tuple[str, ...] = ("queued", "failed"), limit: int
         ]
 
 
-def delivery_counts(session) -> dict[str, int]:  # noqa: ANN001
+def delivery_counts(session: Session) -> dict[str, int]:
     """Outbound messages per delivery state (for the dashboard: failed > 0 needs a person)."""
     from sqlalchemy import func
 
     rows = session.execute(
-        select(Message.delivery, func.count(Message.id)).where(Message.kind == MessageKind.OUTBOUND.value).group_by(Message.delivery)
+        select(col(Message.delivery), func.count(col(Message.id))).where(col(Message.kind) == MessageKind.OUTBOUND.value).group_by(col(Message.delivery))
     ).all()
     counts = {s.value: 0 for s in DeliveryState}
     counts.update({state: n for state, n in rows if state})

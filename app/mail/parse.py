@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from email import errors as email_errors
 from email.header import decode_header
 from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024  # above this a message is quarantined unparsed
@@ -199,7 +199,7 @@ def _decode_words(raw: str) -> str:
         return raw
     try:
         parts = decode_header(raw)
-    except Exception:
+    except Exception:  # noqa: BLE001 - hostile mail: any failure in the stdlib parser falls back
         return raw
     out = []
     for chunk, charset in parts:
@@ -217,7 +217,7 @@ class _TextExtractor(HTMLParser):
         self.parts: list[str] = []
         self._skip = 0
 
-    def handle_starttag(self, tag: str, attrs) -> None:  # noqa: ANN001
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP:
             self._skip += 1
         elif tag in self._BLOCK:
@@ -242,7 +242,7 @@ def html_to_text(markup: str) -> str:
     try:
         parser.feed(markup)
         parser.close()
-    except Exception:  # html.parser is lenient; be safe anyway
+    except Exception:  # noqa: BLE001 - html.parser is lenient; be safe anyway
         return html.unescape(re.sub(r"<[^>]*>", " ", markup)).strip()
     lines = [" ".join(line.split()) for line in "".join(parser.parts).split("\n")]
     out: list[str] = []
@@ -256,14 +256,14 @@ def html_to_text(markup: str) -> str:
 def _payload_bytes(part: Message) -> bytes:
     try:
         data = part.get_payload(decode=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - hostile mail: any failure in the stdlib parser falls back
         data = None
-    if data is None:
-        payload = part.get_payload()
-        if isinstance(payload, str):
-            return payload.encode("utf-8", "surrogateescape")
-        return b""
-    return data
+    if isinstance(data, bytes):
+        return data
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        return payload.encode("utf-8", "surrogateescape")
+    return b""
 
 
 def _part_text(part: Message) -> str:
@@ -273,7 +273,7 @@ def _part_text(part: Message) -> str:
 def _filename(part: Message) -> str | None:
     try:
         name = part.get_filename()
-    except Exception:
+    except Exception:  # noqa: BLE001 - hostile mail: any failure in the stdlib parser falls back
         name = None
     if name is None:
         return None
@@ -291,10 +291,11 @@ def _leaves(msg: Message, body_part: Message | None) -> list[ParsedAttachment]:
             inner = part.get_payload()
             data = b""
             if isinstance(inner, list) and inner:
+                first = inner[0]
                 try:
-                    data = inner[0].as_bytes()
-                except Exception:
-                    data = str(inner[0]).encode("utf-8", "surrogateescape")
+                    data = first.as_bytes() if isinstance(first, Message) else str(first).encode("utf-8", "surrogateescape")
+                except Exception:  # noqa: BLE001 - hostile mail: any failure in the stdlib parser falls back
+                    data = str(first).encode("utf-8", "surrogateescape")
             found.append(_attachment(_filename(part) or "forwarded-message.eml", ctype, data))
             return
         if part.is_multipart():
@@ -368,8 +369,6 @@ def _date(msg: Message) -> tuple[datetime | None, str]:
         dt = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None, raw
-    if dt is None:
-        return None, raw
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     try:
@@ -413,7 +412,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         raise Unparseable(f"oversized: {len(raw)} bytes (limit {MAX_MESSAGE_BYTES})")
     try:
         msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-    except Exception as exc:  # the parser is lenient; this is truly broken input
+    except Exception as exc:  # noqa: BLE001 - the parser is lenient; this is truly broken input
         raise Unparseable(f"undecodable: {type(exc).__name__}") from None
 
     from_addr, from_name = _sender(msg)
@@ -429,7 +428,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         attachments = _leaves(msg, body_part)
     except RecursionError:
         raise Unparseable("undecodable: MIME nesting too deep") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - hostile mail: any failure in the stdlib parser falls back
         raise Unparseable(f"undecodable: MIME structure ({type(exc).__name__})") from None
     lost_body = any(
         isinstance(d, (email_errors.StartBoundaryNotFoundDefect, email_errors.MultipartInvariantViolationDefect))
@@ -492,7 +491,8 @@ def delivery_report(msg: Message) -> DeliveryReport | None:
     report-type=delivery-status), or None."""
     if msg.get_content_type() != "multipart/report":
         return None
-    if (msg.get_param("report-type") or "delivery-status").lower() != "delivery-status":
+    report_type = msg.get_param("report-type")
+    if report_type and collapse_rfc2231_value(report_type).lower() != "delivery-status":
         return None
     report = DeliveryReport(None, None)
     try:

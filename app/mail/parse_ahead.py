@@ -95,14 +95,14 @@ def parsed_stream(messages: Iterable[RawMessage], *, worker: bool | None = None)
         yield from _inline(it)
         return
     chunks = _chunks(first, it)
-    pending: deque[tuple[list[RawMessage], Future | None]] = deque()
+    pending: deque[tuple[list[RawMessage], Future[list[Outcome]] | None]] = deque()
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
 
-        def submit(chunk: list[RawMessage]) -> Future | None:
+        def submit(chunk: list[RawMessage]) -> Future[list[Outcome]] | None:
             try:
                 return pool.submit(_parse_chunk, [rm.raw for rm in chunk])
-            except Exception:  # the pool broke earlier: this chunk is parsed inline
+            except Exception:  # noqa: BLE001 - the pool broke earlier: this chunk is parsed inline
                 return None
 
         try:
@@ -119,7 +119,7 @@ def parsed_stream(messages: Iterable[RawMessage], *, worker: bool | None = None)
                 if future is not None and (future.done() or not future.cancel()):  # a chunk not started is parsed here
                     try:
                         outcomes = future.result()
-                    except Exception as exc:  # a dead or broken worker: parse this chunk here
+                    except Exception as exc:  # noqa: BLE001 - a dead or broken worker: parse this chunk here
                         log.warning("intake: parse worker failed (%s); parsing inline", type(exc).__name__)
                 if outcomes is None:
                     outcomes = [parse_outcome(rm.raw) for rm in chunk]

@@ -1,4 +1,4 @@
-"""Routing by subject and thread headers (contracts/intake.md, "Routing by subject").
+"""Routing by subject and thread headers (the shared intake contract, "Routing by subject").
 
 `classify` is pure: it reads the subject and says what the message asks for.
 The ingest step then checks references against the database (a reference

@@ -8,9 +8,10 @@ number is missing or unknown).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import history, tickets
 from app.business_calendar import desk_calendar
@@ -25,13 +26,13 @@ from app.workflow import intake as wf_intake
 from app.workflow.escalations import create_escalation
 from app.workflow.intake import NewTicket
 from app.workflow.messages import ReplyLogged, log_customer_reply
-from models import Message, Order, RefundCase
+from models import Message, Order, RefundCase, stored_id, table_of
 from models.enums import Clock, MessageKind, TicketKind, TicketStatus
 
 ORDER_QUESTION_TEMPLATE = "refund_order_number"
 
 
-def inbound_row(parsed: ParsedMessage, dedupe: str, now: datetime, ticket_id: int | None = None) -> dict:
+def inbound_row(parsed: ParsedMessage, dedupe: str, now: datetime, ticket_id: int | None = None) -> dict[str, Any]:
     """The inbound message's column values (ticket_id set once its ticket is known)."""
     return {
         "ticket_id": ticket_id, "kind": MessageKind.INBOUND.value, "message_id": parsed.message_id, "dedupe_key": dedupe,
@@ -93,8 +94,8 @@ def new_refund(
     return t
 
 
-_FIND_ORDER = Prepared(select(Order.id, Order.number, Order.brand).where(Order.number == bindparam("number")))
-_INSERT_CASE = Prepared.insert(RefundCase.__table__)
+_FIND_ORDER = Prepared(select(col(Order.id), col(Order.number), col(Order.brand)).where(col(Order.number) == bindparam("number")))
+_INSERT_CASE = Prepared.insert(table_of(RefundCase))
 
 
 def ask_order_number(session: Session, t: NewTicket, given: str | None, *, now: datetime, config: DeskConfig) -> None:
@@ -105,13 +106,13 @@ def ask_order_number(session: Session, t: NewTicket, given: str | None, *, now: 
     problem = (Localized(f"We could not find an order with the number {given} in our records.", "order_unknown", given=given)
                if given else Localized("Your message did not include the order number.", "order_missing"))
     queued = queue(session, t, ORDER_QUESTION_TEMPLATE, now=now, author=None, config=config, problem=problem)
-    history.record(session, t.id, None, "info_requested", now, t.status, t.status, missing="order_number",
+    history.record(session, stored_id(t), None, "info_requested", now, t.status, t.status, missing="order_number",
                    queued=queued is not None)
 
 
 def escalate(
-    session: Session, complaint: str, parsed: ParsedMessage, row: dict, *, received: datetime, now: datetime, config: DeskConfig,
-) -> tuple[bool, int, str, int | None]:
+    session: Session, complaint: str, parsed: ParsedMessage, row: dict[str, Any], *, received: datetime, now: datetime, config: DeskConfig,
+) -> tuple[bool, int, str, int]:
     """(created, ticket id, reference, message id): the new escalation, or,
     when the workflow declines (second escalation, nothing to escalate yet),
     the ticket that received the message as correspondence."""
@@ -119,10 +120,10 @@ def escalate(
     outcome = create_escalation(session, complaint, received_at=received, reason=None, message=msg, config=config, now=now)
     t = outcome.escalation if outcome.created and outcome.escalation is not None else outcome.complaint
     session.flush()
-    return outcome.created and outcome.escalation is not None, t.id, t.reference, msg.id
+    return outcome.created and outcome.escalation is not None, stored_id(t), t.reference, stored_id(msg)
 
 
-def replied(session: Session, reference: str, row: dict, *, now: datetime, config: DeskConfig) -> ReplyLogged:
+def replied(session: Session, reference: str, row: dict[str, Any], *, now: datetime, config: DeskConfig) -> ReplyLogged:
     """The customer wrote on ticket `reference` (the workflow stores the
     message, records the reply and resumes a ticket that waited on the
     customer); a refund still missing its order is linked to the order the
@@ -133,10 +134,10 @@ def replied(session: Session, reference: str, row: dict, *, now: datetime, confi
     return logged
 
 
-def _link_order_from_reply(session: Session, logged: ReplyLogged, row: dict, now: datetime) -> None:
+def _link_order_from_reply(session: Session, logged: ReplyLogged, row: dict[str, Any], now: datetime) -> None:
     """The customer answered the order-number question: link the order."""
     number = find_order_number(row.get("subject"), row.get("body"))
-    order = session.scalars(select(Order).where(Order.number == number)).first() if number else None
+    order = session.scalars(select(Order).where(col(Order.number) == number)).first() if number else None
     if order is None:
         if number:  # kept on the ticket; linked when the order arrives
             t = tickets.lock(session, logged.reference)
@@ -144,7 +145,7 @@ def _link_order_from_reply(session: Session, logged: ReplyLogged, row: dict, now
                 t.order_number = number
                 if t.info_needed == "order_number":
                     t.info_needed = None
-                history.record(session, t.id, None, "order_quoted", now, t.status, t.status, order=number,
+                history.record(session, stored_id(t), None, "order_quoted", now, t.status, t.status, order=number,
                                message_id=logged.message_id)
         return
     t = tickets.lock(session, logged.reference)
@@ -153,7 +154,7 @@ def _link_order_from_reply(session: Session, logged: ReplyLogged, row: dict, now
     t.brand = order.brand
     if t.info_needed == "order_number":
         t.info_needed = None
-    case = session.scalars(select(RefundCase).where(RefundCase.ticket_id == t.id)).first()
+    case = session.scalars(select(RefundCase).where(col(RefundCase.ticket_id) == t.id)).first()
     if case is not None and case.decision is None:
         case.policy = order.brand
     history.record(session, t.id, None, "order_linked", now, t.status, t.status, order=order.number, message_id=logged.message_id)

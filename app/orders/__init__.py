@@ -1,4 +1,4 @@
-"""Orders: the source of a refund's facts (contracts/orders.md).
+"""Orders: the source of a refund's facts (the shared orders contract).
 
 fields    the contract's fields and their validation (one row at a time)
 store     upsert by order number through SQLAlchemy Core, order history, ticket linking

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import history
 from app.errors import InputError
@@ -36,7 +36,7 @@ def _aware(dt: datetime) -> datetime:
 
 
 def order_by_number(session: Session, number: str) -> Order | None:
-    return session.scalars(select(Order).where(Order.number == number.strip().upper())).first()
+    return session.scalars(select(Order).where(col(Order.number) == number.strip().upper())).first()
 
 
 def facts_of_order(order: Order, request_at: datetime | None = None, customer_type: str | None = None) -> dict[str, Any]:
@@ -44,8 +44,8 @@ def facts_of_order(order: Order, request_at: datetime | None = None, customer_ty
     is the customer's when the order does not say; `validity_expired` is
     derived when the order has a validity end and the request time is known."""
     out: dict[str, Any] = {}
-    for fact, col in ORDER_FACTS.items():
-        v = getattr(order, col)
+    for fact, column in ORDER_FACTS.items():
+        v = getattr(order, column)
         if v is None and fact == "customer_type":
             v = customer_type
         if v is None and fact in ("customer_type", "invoice_received_at"):
@@ -106,7 +106,7 @@ def _same(a: Any, b: Any) -> bool:
             return a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
         return float(a) == float(b)
-    return a == b
+    return bool(a == b)
 
 
 @dataclass(frozen=True)
@@ -167,13 +167,13 @@ def decide_inputs(session: Session, number: str, reason: str | None, file_facts:
 
 # -- the order over time ------------------------------------------------------------
 def order_history(session: Session, order_id: int) -> list[OrderHistory]:
-    return list(session.scalars(select(OrderHistory).where(OrderHistory.order_id == order_id)
-                                .order_by(OrderHistory.revision, OrderHistory.id)))
+    return list(session.scalars(select(OrderHistory).where(col(OrderHistory.order_id) == order_id)
+                                .order_by(col(OrderHistory.revision), col(OrderHistory.id))))
 
 
 def order_values(order: Order, email: str | None) -> dict[str, Any]:
     """The order's contract fields now (JSON-ready)."""
-    out = {f: plain(getattr(order, col)) for f, col in COLUMN.items()}
+    out = {f: plain(getattr(order, column)) for f, column in COLUMN.items()}
     out["customer_email"] = email
     return out
 
@@ -184,6 +184,7 @@ def order_as_of(session: Session, order: Order, at: datetime) -> tuple[int, dict
     cust = session.get(Customer, order.customer_id)
     values = order_values(order, cust.email if cust else None)
     revision = order.revision
+    assert order.id is not None  # a stored order
     for h in reversed(order_history(session, order.id)):
         if _aware(h.at) <= _aware(at):
             break
@@ -206,6 +207,6 @@ class OrderSummary:
 
 def orders_for_customer(session: Session, customer_id: int, limit: int = 50) -> list[OrderSummary]:
     """The customer's orders, newest first (the customer panel)."""
-    rows = session.scalars(select(Order).where(Order.customer_id == customer_id)
-                           .order_by(Order.purchased_at.desc(), Order.id.desc()).limit(limit))
+    rows = session.scalars(select(Order).where(col(Order.customer_id) == customer_id)
+                           .order_by(col(Order.purchased_at).desc(), col(Order.id).desc()).limit(limit))
     return [OrderSummary(o.number, o.plan, o.purchased_at, float(o.amount), o.currency, o.brand, o.source) for o in rows]

@@ -1,4 +1,4 @@
-"""The fields of an order (contracts/orders.md) and their validation.
+"""The fields of an order (the shared orders contract) and their validation.
 
 One row in, one `OrderRow` (normalised values) or the list of every bad
 field out. The same rules serve a CSV cell (always text; an empty cell is
@@ -46,11 +46,11 @@ class OrderRow:
 
     @property
     def number(self) -> str:
-        return self.values["order_number"]
+        return str(self.values["order_number"])
 
     @property
     def email_key(self) -> str:
-        return self.values["customer_email"].lower()
+        return str(self.values["customer_email"]).lower()
 
     def content_hash(self) -> str:
         """Of the stored fields: equal hashes mean an import changes nothing
@@ -106,7 +106,8 @@ def _number(v: Any, *, integer: bool = False, minimum: float = 0) -> float | int
         n = int(n)
     if not math.isfinite(n) or n < minimum:
         raise _Bad(f"must be {'an integer' if integer else 'a number'} >= {minimum:g}: {_show(v)}")
-    return n
+    number: float | int = n
+    return number
 
 
 def _bool(v: Any) -> bool:

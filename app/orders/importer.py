@@ -1,5 +1,5 @@
 """`esimdesk orders import PATH...`: CSV (header row) and JSONL files of
-orders, validated row by row, upserted by order number (contracts/orders.md).
+orders, validated row by row, upserted by order number (the shared orders contract).
 
 Valid rows go to the database in batches of `BATCH` (one transaction each
 when given an Engine); a rejected row changes nothing and names every bad

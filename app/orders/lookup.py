@@ -1,4 +1,4 @@
-"""The shop's order lookup (contracts/orders.md "Lookup"): `[orders] lookup`
+"""The shop's order lookup (the shared orders contract "Lookup"): `[orders] lookup`
 is an argv whose `{order}` is replaced by the order number; the command
 prints one order as a JSON object, which passes the import's validation and
 is stored the same way (source "lookup").
@@ -15,6 +15,7 @@ import signal
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, select, update
 
@@ -24,7 +25,7 @@ from app.errors import InputError
 from app.orders.fields import validate_row
 from app.orders.store import upsert
 from app.untrusted import inert
-from models import Order, Ticket
+from models import Order, Ticket, table_of
 
 MAX_OUTPUT = 1_000_000  # bytes of stdout read from the command
 
@@ -46,7 +47,7 @@ def _first_line(text: str) -> str:
     return inert(line, limit=160, single_line=True)
 
 
-def run_command(config: OrdersConfig, number: str) -> dict:
+def run_command(config: OrdersConfig, number: str) -> dict[str, Any]:
     """Run the lookup command for one order number; its JSON object, or LookupFailed."""
     if not config.lookup:
         raise LookupFailed("no order lookup is configured ([orders] lookup)")
@@ -89,7 +90,7 @@ def fetch_order(engine: Engine, config: OrdersConfig, number: str, *, now: datet
     with engine.begin() as conn:
         done = upsert(conn, [(row, "lookup " + config.lookup[0])], source="lookup", now=now)
         if done.unchanged:  # the shop confirmed what the desk holds: fresh as of now
-            conn.execute(update(Order.__table__).where(Order.__table__.c.number == number)
+            conn.execute(update(table_of(Order)).where(table_of(Order).c.number == number)
                          .values(refreshed_at=now, source="lookup"))
     outcome = "created" if done.created else "updated" if done.updated else "unchanged"
     return LookupResult(True, f"order {number} looked up: {outcome}", number, outcome)
@@ -103,12 +104,12 @@ def ticket_order(engine: Engine, reference: str) -> tuple[int, str | None, datet
     """(ticket id, the order number it names, when that order was refreshed
     (None: not held), whether the ticket is linked) for one ticket."""
     with engine.connect() as conn:
-        t = conn.execute(select(Ticket.__table__.c.id, Ticket.__table__.c.order_number, Ticket.__table__.c.order_id)
-                         .where(Ticket.__table__.c.reference == reference.strip().upper())).first()
+        t = conn.execute(select(table_of(Ticket).c.id, table_of(Ticket).c.order_number, table_of(Ticket).c.order_id)
+                         .where(table_of(Ticket).c.reference == reference.strip().upper())).first()
         if t is None:
             raise InputError(f"no ticket {reference!r}")
         tid, number, order_id = t
-        o = Order.__table__
+        o = table_of(Order)
         found = None
         if order_id is not None:
             found = conn.execute(select(o.c.number, o.c.refreshed_at).where(o.c.id == order_id)).first()

@@ -9,7 +9,7 @@ are linked to the order when it arrives.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from app import history
-from app.prepared import Prepared
 from app.orders.fields import STORED, OrderRow, canonical
-from models import Customer, Order, OrderHistory, RefundCase, Ticket
+from app.prepared import Prepared
+from models import Customer, Order, OrderHistory, RefundCase, Ticket, table_of
 from models.enums import TicketKind, TicketStatus
 
 # contract field -> esim_order column (customer_email is the customer_id link)
@@ -33,9 +33,9 @@ COLUMN: dict[str, str] = {
 }
 IN_CHUNK = 900  # parameters per IN (...) list: well under every engine's limit
 
-_order = Order.__table__
-_customer = Customer.__table__
-_ticket = Ticket.__table__
+_order = table_of(Order)
+_customer = table_of(Customer)
+_ticket = table_of(Ticket)
 _INSERT_ORDER = Prepared.insert(_order)
 _UPDATED = ("customer_id", *[c for c in COLUMN.values() if c != "number"], "source", "refreshed_at", "revision", "content_hash")
 _UPDATE_ORDER = Prepared(update(_order).where(_order.c.id == bindparam("oid"))
@@ -52,7 +52,7 @@ class Stored:
     linked: list[tuple[str, str]] = field(default_factory=list)  # (ticket reference, order number)
 
 
-def _chunks(seq: Sequence, n: int = IN_CHUNK):
+def _chunks(seq: Sequence[Any], n: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
     for i in range(0, len(seq), n):
         yield seq[i:i + n]
 
@@ -190,7 +190,7 @@ def _update(conn: Connection, rows: list[tuple[OrderRow, str]], existing: dict[s
                        "changes": json.dumps(changes, ensure_ascii=False)})
     if updates:
         _UPDATE_ORDER.run_many(conn, updates, ready=_ready_datetimes(conn, updates))
-        conn.execute(insert(OrderHistory.__table__), events)
+        conn.execute(insert(table_of(OrderHistory)), events)
     if hash_only:
         conn.execute(update(_order).where(_order.c.id == bindparam("oid")).values(content_hash=bindparam("h")), hash_only)
     return len(updates), len(hash_only)
@@ -214,7 +214,7 @@ def link_tickets(conn: Connection, numbers: list[str], *, now: datetime, source:
             if info_needed == "order_number":
                 values["info_needed"] = None
             if kind == TicketKind.REFUND.value:
-                rc = RefundCase.__table__
+                rc = table_of(RefundCase)
                 case = conn.execute(select(rc.c.id, rc.c.decision).where(rc.c.ticket_id == tid)).first()
                 if case is None or case.decision is None:  # a decided case keeps the policy it was decided under
                     values["brand"] = brand

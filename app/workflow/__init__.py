@@ -9,8 +9,8 @@ app/workflow/states.py.
 """
 from app.workflow.actions import next_actions
 from app.workflow.assignment import assign
-from app.workflow.details import update_details
 from app.workflow.complaints import acknowledge, close, communicate, extend, move, propose, request_info
+from app.workflow.details import update_details
 from app.workflow.escalations import (
     EscalationOutcome,
     assign_reviewer,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import history, tickets
 from app.config import DeskConfig
@@ -21,7 +21,7 @@ from app.errors import AccessDenied, IllegalTransition, InputError, NotFound
 from app.identity import PERMISSIONS, Actor
 from app.workflow import escalations
 from app.workflow.guard import aware, begin, finish, refuse
-from models import Staff, Ticket
+from models import Staff, Ticket, stored_id
 from models.enums import TicketKind, TicketStatus
 
 
@@ -40,7 +40,7 @@ def assign(
     t = begin(session, actor, reference, expected_version, "work_tickets", "assign tickets")
     if t.status == TicketStatus.CLOSED:
         raise IllegalTransition(f"{t.reference} is closed")
-    target = session.scalars(select(Staff).where(Staff.login == (login or "").strip())).first()
+    target = session.scalars(select(Staff).where(col(Staff.login) == (login or "").strip())).first()
     if target is None:
         raise NotFound(f"no staff member with login {login!r}")
     if not target.active:
@@ -57,6 +57,6 @@ def assign(
         raise IllegalTransition(f"{t.reference} is already assigned to {target.login}")
     old = session.get(Staff, t.assignee_id) if t.assignee_id else None
     t.assignee_id = target.id
-    history.record(session, t.id, actor.login, "assign", now, t.status, t.status, before=old.login if old else None, after=target.login)
+    history.record(session, stored_id(t), actor.login, "assign", now, t.status, t.status, before=old.login if old else None, after=target.login)
     finish(t, actor.login, now)
     return t

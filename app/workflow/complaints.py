@@ -18,10 +18,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import history, tickets
-from app.business_calendar import desk_calendar
+from app.business_calendar import BusinessCalendar, desk_calendar
 from app.config import DeskConfig
 from app.errors import AccessDenied, IllegalTransition, InputError
 from app.identity import Actor
@@ -31,8 +31,8 @@ from app.workflow import templates as tpl
 from app.workflow.guard import aware, begin, finish
 from app.workflow.intake import missing_info_text
 from app.workflow.messages import write_note
-from models import Message, Staff, Ticket
-from models.enums import MessageKind, TicketKind, TicketStatus
+from models import Message, Staff, Ticket, stored_id
+from models.enums import CloseReason, MessageKind, TicketKind, TicketStatus
 
 S = TicketStatus
 PROPOSAL_SUBJECT = "Proposed resolution"
@@ -45,10 +45,10 @@ def _login_of(session: Session, staff_id: int | None) -> str | None:
     return s.login if s else None
 
 
-def _status_event(session: Session, t: Ticket, login: str | None, now: datetime, to: str, **detail) -> None:
+def _status_event(session: Session, t: Ticket, login: str | None, now: datetime, to: str, **detail: object) -> None:
     before = t.status
     t.status = to
-    history.record(session, t.id, login, "status", now, before, to, **detail)
+    history.record(session, stored_id(t), login, "status", now, before, to, **detail)
 
 
 def acknowledge(
@@ -66,7 +66,7 @@ def acknowledge(
     t.resolution_due_at = cal.due_at(now, RESOLUTION_BUSINESS_DAYS)
     if t.assignee_id is None:
         t.assignee_id = actor.id
-        history.record(session, t.id, actor.login, "assign", now, t.status, t.status, before=None, after=actor.login)
+        history.record(session, stored_id(t), actor.login, "assign", now, t.status, t.status, before=None, after=actor.login)
     msg = outbox.queue(
         session, t, tpl.ACKNOWLEDGMENT, now=now, author=actor.login, config=config,
         resolution_due=tpl.customer_date(cal, t.resolution_due_at), missing_info=missing_info_text(t.info_needed),
@@ -74,7 +74,7 @@ def acknowledge(
     before = t.status
     t.status = S.ACKNOWLEDGED.value
     history.record(
-        session, t.id, actor.login, "acknowledged", now, before, t.status,
+        session, stored_id(t), actor.login, "acknowledged", now, before, t.status,
         ack_due_at=t.ack_due_at, resolution_due_at=t.resolution_due_at, message_id=msg.id if msg else None,
         info_needed=t.info_needed,
     )
@@ -101,7 +101,7 @@ def request_info(
     msg = outbox.queue(session, t, tpl.INFORMATION_REQUEST, now=now, author=actor.login, config=config, request=request.strip())
     if t.status != S.INFORMATION_GATHERING:
         _status_event(session, t, actor.login, now, S.INFORMATION_GATHERING.value)
-    history.record(session, t.id, actor.login, "reply", now, t.status, t.status,
+    history.record(session, stored_id(t), actor.login, "reply", now, t.status, t.status,
                    template=tpl.INFORMATION_REQUEST, message_id=msg.id if msg else None)
     finish(t, actor.login, now)
     return msg
@@ -134,9 +134,9 @@ def propose(
 
 def latest_proposal(session: Session, t: Ticket) -> str | None:
     return session.scalars(
-        select(Message.body)
-        .where(Message.ticket_id == t.id, Message.kind == MessageKind.NOTE.value, Message.subject == PROPOSAL_SUBJECT)
-        .order_by(Message.created_at.desc(), Message.id.desc())
+        select(col(Message.body))
+        .where(col(Message.ticket_id) == t.id, col(Message.kind) == MessageKind.NOTE.value, col(Message.subject) == PROPOSAL_SUBJECT)
+        .order_by(col(Message.created_at).desc(), col(Message.id).desc())
         .limit(1)
     ).first()
 
@@ -157,7 +157,7 @@ def communicate(
     msg = outbox.queue(session, t, tpl.PROPOSED_RESOLUTION, now=now, author=actor.login, config=config, resolution=body)
     t.resolution_communicated_at = now
     _status_event(session, t, actor.login, now, S.RESOLUTION_COMMUNICATED.value, resolution_due_at=t.resolution_due_at)
-    history.record(session, t.id, actor.login, "reply", now, t.status, t.status,
+    history.record(session, stored_id(t), actor.login, "reply", now, t.status, t.status,
                    template=tpl.PROPOSED_RESOLUTION, message_id=msg.id if msg else None)
     finish(t, actor.login, now)
     return msg
@@ -176,7 +176,7 @@ def close(
     if not reason:
         raise InputError("closing needs a reason (accepted, no_reply, withdrawn, answered)")
     if reason in states.SERVICE_ONLY_REASONS:
-        raise IllegalTransition(f"{reason} closes a ticket only through `{states.SERVICE_ONLY_REASONS[reason]}`")
+        raise IllegalTransition(f"{reason} closes a ticket only through `{states.SERVICE_ONLY_REASONS[CloseReason(reason)]}`")
     states.check_kind(t, TicketKind.COMPLAINT, TicketKind.INQUIRY, doing="close it here")
     states.check_close(t, reason)
     if reason == "no_reply" and t.kind == TicketKind.COMPLAINT:
@@ -185,7 +185,7 @@ def close(
         write_note(session, t, actor.login, note, now)
     before = t.status
     t.status, t.close_reason, t.closed_at = S.CLOSED.value, reason, now
-    history.record(session, t.id, actor.login, "closed", now, before, t.status, close_reason=reason)
+    history.record(session, stored_id(t), actor.login, "closed", now, before, t.status, close_reason=reason)
     finish(t, actor.login, now)
     return t
 
@@ -214,7 +214,7 @@ def _check_no_reply(t: Ticket, now: datetime, config: DeskConfig) -> None:
 MAX_EXTENSION_HORIZON_DAYS = 366  # nobody extends a complaint past a year from now
 
 
-def _as_due(cal, value: date | datetime | str, now: datetime) -> datetime:
+def _as_due(cal: BusinessCalendar, value: date | datetime | str, now: datetime) -> datetime:
     if isinstance(value, str):
         try:
             value = date.fromisoformat(value.strip())
@@ -274,7 +274,7 @@ def extend(
     t.resolution_due_at = due
     t.extensions = (t.extensions or 0) + 1
     moved = {"asked": asked} if asked != due else {}
-    history.record(session, t.id, actor.login, "extend", now, t.status, t.status,
+    history.record(session, stored_id(t), actor.login, "extend", now, t.status, t.status,
                    before=old, after=due, reason=str(reason).strip(), message_id=msg.id if msg else None, extensions=t.extensions,
                    **moved)
     finish(t, actor.login, now)
@@ -319,4 +319,4 @@ def assignee_login(session: Session, t: Ticket) -> str | None:
     return _login_of(session, t.assignee_id)
 
 
-__all__ = ["acknowledge", "request_info", "propose", "communicate", "close", "extend", "move", "latest_proposal", "assignee_login"]
+__all__ = ["acknowledge", "assignee_login", "close", "communicate", "extend", "latest_proposal", "move", "propose", "request_info"]

@@ -20,7 +20,7 @@ from app.workflow import regions
 from app.workflow.guard import aware, begin, finish
 from app.workflow.intake import info_needed_of, problems_of_ticket, validate_complaint
 from app.workflow.outbox import customer_of
-from models import Customer
+from models import Customer, Ticket, stored_id
 from models.enums import TicketKind, TicketStatus
 
 CUSTOMER_FIELDS = ("name", "email", "phone", "language")
@@ -30,7 +30,7 @@ PERSONAL = {"name", "email", "phone", "description", "subject"}
 
 def update_details(
     session: Session, actor: Actor, reference: str, *, expected_version: int | None = None, now: datetime,
-    config: DeskConfig | None = None, **changes,
+    config: DeskConfig | None = None, **changes: object,
 ) -> list[str]:
     """Apply `changes` (field=value; None or '' clears an optional field);
     returns the fields that actually changed."""
@@ -66,11 +66,12 @@ def update_details(
                 session.add(c)
                 session.flush()
                 t.customer_id = c.id
-            target = c
+            target: Customer | Ticket = c
         else:
             target = t
         if field == "region":
-            value = regions.parse(value).value if value else None
+            region = regions.parse(str(value)) if value else None
+            value = region.value if region else None
         elif field == "email":
             value = value or ""  # the customer row always has an email column
         elif field != "priority":
@@ -79,16 +80,16 @@ def update_details(
         if old == value:
             continue
         setattr(target, field, value)
-        detail = {"field": field}
+        detail: dict[str, object] = {"field": field}
         if field not in PERSONAL:
             detail.update(before=old, after=value)
-        history.record(session, t.id, actor.login, "field", now, t.status, t.status, **detail)
+        history.record(session, stored_id(t), actor.login, "field", now, t.status, t.status, **detail)
         changed.append(field)
     if t.kind == TicketKind.COMPLAINT and changed:
         before = t.info_needed
         t.info_needed = info_needed_of(problems_of_ticket(session, t))
         if before != t.info_needed:
-            history.record(session, t.id, actor.login, "field", now, t.status, t.status, field="info_needed",
+            history.record(session, stored_id(t), actor.login, "field", now, t.status, t.status, field="info_needed",
                            before=before, after=t.info_needed)
     if changed:
         finish(t, actor.login, now)

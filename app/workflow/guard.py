@@ -5,6 +5,7 @@ version and point `due_at`/`due_clock` at the clock that governs the ticket.
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlmodel import Session
 
@@ -12,7 +13,7 @@ from app import history, tickets
 from app.errors import AccessDenied, InputError
 from app.identity import Actor
 from app.clocks import governing_clock
-from models import Ticket
+from models import Ticket, stored_id
 
 
 def aware(now: datetime, name: str = "now") -> datetime:
@@ -32,7 +33,7 @@ def begin(
     return tickets.lock(session, reference, expected_version)
 
 
-def due_of(t) -> tuple[datetime | None, str | None]:  # noqa: ANN001  a Ticket or anything with its fields
+def due_of(t: Ticket | SimpleNamespace) -> tuple[datetime | None, str | None]:  # a Ticket or its column values
     """(due_at, due_clock): the running governing clock's deadline, or (None,
     None) when no clock runs, the clock has stopped, or it has no stored deadline."""
     clock, _start, due, stopped = governing_clock(t)
@@ -51,13 +52,13 @@ def finish(t: Ticket, login: str | None, now: datetime) -> None:
     refresh_due(t)
 
 
-def refuse(session: Session, t: Ticket, login: str | None, now: datetime, reason: str, exc: type = AccessDenied, **detail) -> None:
+def refuse(session: Session, t: Ticket, login: str | None, now: datetime, reason: str, exc: type[Exception] = AccessDenied, **detail: object) -> None:
     """Record a refused attempt ("refused" event) and raise `exc(reason)`.
 
     The refusal is committed at once, so it survives the exception (the
     caller's session rolls back on error). It is the only write a refused
     call makes; the ticket itself is not changed (no version bump).
     """
-    history.record(session, t.id, login, "refused", now, t.status, t.status, reason=reason, **detail)
+    history.record(session, stored_id(t), login, "refused", now, t.status, t.status, reason=reason, **detail)
     session.commit()
     raise exc(reason)

@@ -4,23 +4,36 @@ caused it is committed; delivery happens later (app outbox sender)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import bindparam, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from app import history
 from app.config import DeskConfig
 from app.prepared import Prepared
-from app import history
 from app.workflow.templates import ACKNOWLEDGMENT, ESCALATION_ACKNOWLEDGMENT, Localized, Rendered, desk_values, render
-from models import Customer, Message, Ticket
+from models import Customer, Message, Ticket, stored_id, table_of
 from models.enums import DeliveryState, MessageKind
 
 
-def customer_of(session: Session, t: Ticket) -> Customer | None:
+class TicketRef(Protocol):
+    """What mail to a ticket's customer needs of the ticket: a stored Ticket,
+    or intake's NewTicket before the ORM has loaded it."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def reference(self) -> str: ...
+    @property
+    def customer_id(self) -> int | None: ...
+
+
+def customer_of(session: Session, t: TicketRef) -> Customer | None:
     return session.get(Customer, t.customer_id) if t.customer_id else None
 
 
-def base_values(session: Session, t: Ticket, config: DeskConfig) -> dict[str, str]:
+def base_values(session: Session, t: TicketRef, config: DeskConfig) -> dict[str, str]:
     """What every template of a ticket may use: its reference, the customer's
     name, and the desk's name and addresses (config)."""
     c = customer_of(session, t)
@@ -28,16 +41,16 @@ def base_values(session: Session, t: Ticket, config: DeskConfig) -> dict[str, st
     return {"reference": t.reference, "customer_name": name or Localized("customer", "customer"), **desk_values(config)}
 
 
-def customer_language(session: Session, t, config: DeskConfig) -> str:  # noqa: ANN001
+def customer_language(session: Session, t: TicketRef, config: DeskConfig) -> str:
     """The language the ticket's customer gets mail in (the desk's default when unknown)."""
     lang = _CUSTOMER_LANGUAGE.scalar(session, {"cid": t.customer_id}) if t.customer_id else None
     return (lang or config.desk.language or "en").lower()
 
 
-_C, _M = Customer.__table__, Message.__table__
+_C, _M = table_of(Customer), table_of(Message)
 _CUSTOMER_EMAIL = Prepared(select(_C.c.email).where(_C.c.id == bindparam("cid")))
 _CUSTOMER_LANGUAGE = Prepared(select(_C.c.language).where(_C.c.id == bindparam("cid")))
-_T = Ticket.__table__
+_T = table_of(Ticket)
 # automatic mails (no author) to one customer since an instant (ticket by customer, then its messages: both indexed)
 _AUTOMATIC_SINCE = Prepared(
     select(func.count(_M.c.id)).select_from(_M.join(_T, _T.c.id == _M.c.ticket_id))
@@ -53,7 +66,7 @@ _LAST_INBOUND_ID = Prepared(
 _INSERT_MESSAGE = Prepared.insert(_M, returning="id")
 
 
-def queue_message(session: Session, t, rendered: Rendered, *, now: datetime, author: str | None, config: DeskConfig) -> int | None:  # noqa: ANN001  t: a Ticket or NewTicket
+def queue_message(session: Session, t: TicketRef, rendered: Rendered, *, now: datetime, author: str | None, config: DeskConfig) -> int | None:
     """Queue an outbound message; its id, or None (nothing queued) when the
     customer has no email address on file, or when the message is automatic
     (`author` None) and the customer already got `[mail] auto_replies_per_day`
@@ -69,15 +82,15 @@ def queue_message(session: Session, t, rendered: Rendered, *, now: datetime, aut
         cap = config.mail.auto_replies_per_day
         sent = _AUTOMATIC_SINCE.scalar(session, {"cid": t.customer_id, "since": now - AUTOMATIC_WINDOW})
         if sent >= cap:
-            history.record(session, t.id, None, "auto_reply_held", now, template=rendered.template,
+            history.record(session, stored_id(t), None, "auto_reply_held", now, template=rendered.template,
                            reason=f"{sent} automatic mails to this address in 24 hours (limit {cap})")
             return None
-    return _INSERT_MESSAGE.scalar(session, {
+    return int(_INSERT_MESSAGE.scalar(session, {
         "ticket_id": t.id, "kind": MessageKind.OUTBOUND.value, "from_addr": config.desk_address, "to_addr": email,
         "subject": rendered.subject, "body": rendered.body, "template": rendered.template, "author": author,
         "in_reply_to": _LAST_INBOUND_ID.scalar(session, {"tid": t.id}), "created_at": now,
         "delivery": DeliveryState.QUEUED.value, "next_attempt_at": now, "hold_until": hold_until(rendered, now, author, config),
-    })
+    }))
 
 
 UNHELD_TEMPLATES = frozenset({ACKNOWLEDGMENT, ESCALATION_ACKNOWLEDGMENT})
@@ -92,17 +105,16 @@ def hold_until(rendered: Rendered, now: datetime, author: str | None, config: De
     return now + timedelta(seconds=config.outbox_hold_seconds)
 
 
-def queue_rendered(session: Session, t: Ticket, rendered: Rendered, *, now: datetime, author: str | None, config: DeskConfig) -> Message | None:
+def queue_rendered(session: Session, t: TicketRef, rendered: Rendered, *, now: datetime, author: str | None, config: DeskConfig) -> Message | None:
     """`queue_message`, returning the queued Message (None when nothing was queued)."""
     mid = queue_message(session, t, rendered, now=now, author=author, config=config)
     return None if mid is None else session.get(Message, mid)
 
 
-def queue(session: Session, t: Ticket, template: str, *, now: datetime, author: str | None, config: DeskConfig, **values) -> Message | None:
+def queue(session: Session, t: TicketRef, template: str, *, now: datetime, author: str | None, config: DeskConfig, **values: object) -> Message | None:
     """Render `template` with the ticket's reference and customer name plus
     `values`, and queue it."""
-    vals = base_values(session, t, config)
-    vals.update(values)
+    vals: dict[str, object] = {**base_values(session, t, config), **values}
     rendered = render(template, lang=customer_language(session, t, config), config=config, **vals)
     return queue_rendered(session, t, rendered, now=now, author=author, config=config)
 
@@ -128,7 +140,7 @@ def reply_templates(session: Session, t: Ticket, config: DeskConfig) -> dict[str
                                       "missing_info": missing_info_text(t.info_needed)}
         offers[tpl.ESCALATION_NOT_POSSIBLE] = {"stage": tpl.stage(t.status)}
     if t.kind == TicketKind.COMPLAINT and t.status in (S.ESCALATED, S.CLOSED):
-        esc = session.scalars(select(Ticket).where(Ticket.escalation_of_id == t.id)).first()
+        esc = session.scalars(select(Ticket).where(col(Ticket.escalation_of_id) == t.id)).first()
         if esc is not None:
             offers[tpl.SECOND_ESCALATION] = {"escalation_reference": esc.reference}
     if t.kind == TicketKind.ESCALATION and t.status in (S.SUBMITTED, S.IN_REVIEW):

@@ -14,13 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.untrusted import inert
 from models import Message, Ticket
 from models.enums import MessageKind
+
+if TYPE_CHECKING:
+    from app.db import Desk
 
 
 @dataclass(frozen=True)
@@ -36,17 +40,17 @@ class MailPreview:
     hold_seconds: float | None  # None: not held (sent on the next `outbox send`)
 
 
-def mail_preview(desk, login: str, change: Callable[[Session, datetime], object], now: datetime) -> list[MailPreview]:  # noqa: ANN001
+def mail_preview(desk: Desk, login: str, change: Callable[[Session, datetime], object], now: datetime) -> list[MailPreview]:
     """The outbound mail `change(session, now)` would queue (by `login`); nothing is kept."""
     with Session(desk.engine, expire_on_commit=False) as session:
         try:
-            before = session.scalar(select(func.max(Message.id))) or 0
+            before = session.scalar(select(func.max(col(Message.id)))) or 0
             change(session, now)
             session.flush()
             rows = session.execute(
-                select(Message, Ticket.reference).join(Ticket, Ticket.id == Message.ticket_id)
-                .where(Message.id > before, Message.kind == MessageKind.OUTBOUND.value, Message.author == login)
-                .order_by(Message.id)
+                select(Message, col(Ticket.reference)).join(Ticket, col(Ticket.id) == col(Message.ticket_id))
+                .where(col(Message.id) > before, col(Message.kind) == MessageKind.OUTBOUND.value, col(Message.author) == login)
+                .order_by(col(Message.id))
             ).all()
             return [
                 MailPreview(

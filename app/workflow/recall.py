@@ -15,16 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, or_, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, CursorResult, delete, or_, select
+from sqlmodel import Session, col
 
 from app import history, tickets
 from app.errors import AccessDenied, InputError, NotFound
 from app.identity import Actor
 from app.workflow.guard import aware
 from app.workflow.templates import middle
-from models import Message, Ticket
+from models import Message, Ticket, stored_id
 from models.enums import DeliveryState, MessageKind
 
 
@@ -40,13 +41,13 @@ class Recalled:
     to: str | None
 
 
-def _recallable(now: datetime):  # noqa: ANN202
+def _recallable(now: datetime) -> ColumnElement[bool]:
     return (
-        (Message.kind == MessageKind.OUTBOUND.value)
-        & (Message.delivery == DeliveryState.QUEUED.value)
-        & Message.hold_until.is_not(None)
-        & (Message.hold_until > now)
-        & or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= Message.hold_until)  # not claimed
+        (col(Message.kind) == MessageKind.OUTBOUND.value)
+        & (col(Message.delivery) == DeliveryState.QUEUED.value)
+        & col(Message.hold_until).is_not(None)
+        & (col(Message.hold_until) > now)
+        & or_(col(Message.next_attempt_at).is_(None), col(Message.next_attempt_at) <= col(Message.hold_until))  # not claimed
     )
 
 
@@ -54,7 +55,7 @@ def held(session: Session, ticket_id: int, now: datetime) -> list[Message]:
     """The ticket's messages that can still be recalled, newest first."""
     now = aware(now)
     return list(session.scalars(
-        select(Message).where(Message.ticket_id == ticket_id, _recallable(now)).order_by(Message.created_at.desc(), Message.id.desc())
+        select(Message).where(col(Message.ticket_id) == ticket_id, _recallable(now)).order_by(col(Message.created_at).desc(), col(Message.id).desc())
     ))
 
 
@@ -70,15 +71,18 @@ def recall(session: Session, actor: Actor, message_id: int, *, now: datetime) ->
     if msg.author != actor.login and not actor.can("reassign"):
         raise AccessDenied(f"message {message_id} was written by {msg.author or 'the desk'}; only they or a team lead may recall it")
     t = session.get(Ticket, msg.ticket_id)
-    out = Recalled(msg.id, t.reference, msg.template, msg.subject, middle(msg.body), msg.to_addr)
-    gone = session.execute(delete(Message).where(Message.id == message_id, _recallable(now)).execution_options(synchronize_session=False))
+    if t is None:  # a message always belongs to a ticket (foreign key)
+        raise NotFound(f"no ticket for message {message_id}")
+    out = Recalled(message_id, t.reference, msg.template, msg.subject, middle(msg.body), msg.to_addr)
+    gone = cast("CursorResult[Any]", session.execute(
+        delete(Message).where(col(Message.id) == message_id, _recallable(now)).execution_options(synchronize_session=False)))
     if gone.rowcount != 1:
         state = "was already sent" if msg.delivery == DeliveryState.SENT.value else (
             "could not be delivered" if msg.delivery == DeliveryState.FAILED.value else "is no longer held (it is being sent)")
         raise InputError(f"message {message_id} to {t.reference} {state}; it cannot be recalled")
     session.expunge(msg)
     tickets.touch(t, actor.login, now)  # other consoles showing the ticket reload
-    history.record(session, t.id, actor.login, "mail_recalled", now, t.status, t.status, message=message_id,
+    history.record(session, stored_id(t), actor.login, "mail_recalled", now, t.status, t.status, message=message_id,
                    template=msg.template, subject=msg.subject)
     return out
 
@@ -86,7 +90,7 @@ def recall(session: Session, actor: Actor, message_id: int, *, now: datetime) ->
 def recall_latest(session: Session, actor: Actor, reference: str, *, now: datetime) -> Recalled:
     """Recall the newest still-held message on ticket `reference` (the console's `u`)."""
     t = tickets.get(session, reference)
-    mine = [m for m in held(session, t.id, now) if m.author == actor.login or actor.can("reassign")]
+    mine = [m for m in held(session, stored_id(t), now) if m.author == actor.login or actor.can("reassign")]
     if not mine:
         raise InputError(f"{t.reference}: no mail of yours is still held; sent mail cannot be taken back")
-    return recall(session, actor, mine[0].id, now=now)
+    return recall(session, actor, stored_id(mine[0]), now=now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from app.errors import InputError
 from models.enums import Region
@@ -13,8 +14,9 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "regions.json"
 
 
 @lru_cache(maxsize=1)
-def _data() -> dict:
-    return json.loads(DATA.read_text(encoding="utf-8"))
+def _data() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(DATA.read_text(encoding="utf-8"))
+    return data
 
 
 def parse(value: str | Region | None) -> Region | None:
@@ -35,7 +37,7 @@ def parse(value: str | Region | None) -> Region | None:
 
 
 def label(region: str | Region) -> str:
-    return _data()["regions"][Region(region).value]["label"]
+    return str(_data()["regions"][Region(region).value]["label"])
 
 
 def guidance(region: str | Region | None) -> str:

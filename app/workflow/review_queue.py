@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import queue_query
 from app.identity import Actor
 from app.queue_query import QueueQuery, QueueRow
 from app.workflow.complaints import latest_proposal
 from app.workflow.escalations import ineligibility
-from models import Message, Ticket
+from models import Message, Ticket, stored_id
 from models.enums import MessageKind
 
 
@@ -36,14 +36,14 @@ def reviewable(session: Session, actor: Actor, now: datetime) -> list[QueueRow]:
                 continue
             if t.reviewer_id != actor.id and ineligibility(session, t, actor) is not None:
                 continue
-        out.append(_with_complaint(r, complaints.get(t.escalation_of_id)))
+        out.append(_with_complaint(r, complaints.get(t.escalation_of_id) if t.escalation_of_id is not None else None))
     return out
 
 
 def _by_id(session: Session, ids: list[int]) -> dict[int, Ticket]:
     found: dict[int, Ticket] = {}
     for i in range(0, len(ids), 5_000):  # under PostgreSQL's parameter limit
-        found.update((t.id, t) for t in session.scalars(select(Ticket).where(Ticket.id.in_(ids[i:i + 5_000]))))
+        found.update((stored_id(t), t) for t in session.scalars(select(Ticket).where(col(Ticket.id).in_(ids[i:i + 5_000]))))
     return found
 
 
@@ -72,14 +72,14 @@ def side_by_side(session: Session, ticket_id: int) -> SideBySide:
     resolution = latest_proposal(session, orig) if orig else None
     if orig and not resolution:  # what the customer was told (the communicated resolution)
         resolution = session.scalars(
-            select(Message.body).where(Message.ticket_id == orig.id, Message.kind == MessageKind.OUTBOUND.value,
-                                       Message.template == "proposed_resolution")
-            .order_by(Message.created_at.desc(), Message.id.desc()).limit(1)
+            select(col(Message.body)).where(col(Message.ticket_id) == orig.id, col(Message.kind) == MessageKind.OUTBOUND.value,
+                                       col(Message.template) == "proposed_resolution")
+            .order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(1)
         ).first()
     resolution = resolution or "(no resolution recorded)"
     first = session.scalars(
-        select(Message.body).where(Message.ticket_id == ticket_id, Message.kind == MessageKind.INBOUND.value)
-        .order_by(Message.created_at, Message.id).limit(1)
+        select(col(Message.body)).where(col(Message.ticket_id) == ticket_id, col(Message.kind) == MessageKind.INBOUND.value)
+        .order_by(col(Message.created_at), col(Message.id)).limit(1)
     ).first()
     reason = first or (esc.description if esc else None) or "(no reason given)"
     return SideBySide(esc.reference if esc else "?", orig.reference if orig else "?", resolution, reason)

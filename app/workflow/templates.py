@@ -24,6 +24,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from string import Template
+from typing import Any
 
 from app.business_calendar import BusinessCalendar
 from app.config import DeskConfig
@@ -156,29 +157,32 @@ class Localized(str):
     missing details, a stage...), which a template set in another language
     words its own way from its `_words.toml`; English when that lacks it."""
 
+    key: str
+    params: dict[str, Any]
+
     def __new__(cls, english: str, key: str, **params: object) -> Localized:
         obj = super().__new__(cls, english)
         obj.key, obj.params = key, params
         return obj
 
-    def localize(self, words: dict) -> str:
+    def localize(self, words: dict[str, Any]) -> str:
         try:
             if self.key == "date":
                 d = self.params["date"]
-                return words["date"].format(weekday=words["weekdays"][d.weekday()], day=d.day, month=words["months"][d.month - 1],
+                return str(words["date"]).format(weekday=words["weekdays"][d.weekday()], day=d.day, month=words["months"][d.month - 1],
                                             month_number=d.month, year=d.year)
             if self.key == "missing_info":
                 items = "\n".join(f"- {words['fields'].get(f, f)}" for f in self.params["fields"])
-                return words["missing_info"].format(items=items)
+                return str(words["missing_info"]).format(items=items)
             if self.key == "stage":
-                return words["stages"][self.params["status"]]
-            return words[self.key].format(**self.params)
+                return str(words["stages"][self.params["status"]])
+            return str(words[self.key]).format(**self.params)
         except (KeyError, IndexError, ValueError, TypeError, AttributeError):
             return str(self)
 
 
 @lru_cache(maxsize=32)
-def _read_words(path: Path, mtime: float) -> dict:
+def _read_words(path: Path, mtime: float) -> dict[str, Any]:
     import tomllib
 
     try:
@@ -187,9 +191,9 @@ def _read_words(path: Path, mtime: float) -> dict:
         raise InputError(f"cannot read {path}: {exc}") from None
 
 
-def words(lang: str, config: DeskConfig | None = None) -> dict:
+def words(lang: str, config: DeskConfig | None = None) -> dict[str, Any]:
     """The language's `_words.toml` (built in, then the desk's own over it); {} for English."""
-    merged: dict = {}
+    merged: dict[str, Any] = {}
     for d in reversed(_dirs(config, lang)[:-1]):
         path = d / "_words.toml"
         if d.name == lang and path.is_file():

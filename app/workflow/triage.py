@@ -14,6 +14,7 @@ time (so it may already be breached, honestly).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session
 
@@ -28,7 +29,7 @@ from app.workflow import templates as tpl
 from app.workflow.guard import aware, begin, finish
 from app.workflow.intake import info_needed_of, problems_of_ticket
 from app.workflow.messages import write_note
-from models import Ticket
+from models import Ticket, stored_id
 from models.enums import CloseReason, OutOfScope, TicketKind, TicketStatus
 
 S = TicketStatus
@@ -67,7 +68,7 @@ def triage(
         )
     if note:
         write_note(session, t, actor.login, note, now)
-    before = {"kind": t.kind, "status": t.status, "ack_due_at": t.ack_due_at}
+    before: dict[str, Any] = {"kind": t.kind, "status": t.status, "ack_due_at": t.ack_due_at}
     t.kind = TicketKind.INQUIRY.value
     t.out_of_scope = cat.value
     t.ack_due_at = None
@@ -75,7 +76,7 @@ def triage(
     msg = outbox.queue(session, t, tpl.out_of_scope_template(cat), now=now, author=actor.login, config=config)
     t.status, t.close_reason, t.closed_at = S.CLOSED.value, CloseReason.OUT_OF_SCOPE.value, now
     history.record(
-        session, t.id, actor.login, "triaged", now, before["status"], t.status,
+        session, stored_id(t), actor.login, "triaged", now, before["status"], t.status,
         category=cat.value, redirect_to=REDIRECT_TO[cat], before=before, after={"kind": t.kind, "status": t.status},
         close_reason=t.close_reason, message_id=msg.id if msg else None,
     )
@@ -94,14 +95,14 @@ def reopen_as_complaint(
     if t.status == S.CLOSED and t.close_reason not in (CloseReason.OUT_OF_SCOPE, CloseReason.ANSWERED):
         raise IllegalTransition(f"{t.reference} was closed as {t.close_reason}: only out_of_scope or answered inquiries can be reopened")
     cal = desk_calendar(config)
-    before = {"kind": t.kind, "status": t.status, "out_of_scope": t.out_of_scope, "close_reason": t.close_reason}
+    before: dict[str, Any] = {"kind": t.kind, "status": t.status, "out_of_scope": t.out_of_scope, "close_reason": t.close_reason}
     t.kind = TicketKind.COMPLAINT.value
     t.status = S.SUBMITTED.value
     t.out_of_scope = t.close_reason = t.closed_at = None
     t.ack_due_at = cal.due_at(t.received_at, ACK_BUSINESS_DAYS)
     t.info_needed = info_needed_of(problems_of_ticket(session, t))
     history.record(
-        session, t.id, actor.login, "reopened", now, before["status"], t.status, before=before,
+        session, stored_id(t), actor.login, "reopened", now, before["status"], t.status, before=before,
         after={"kind": t.kind, "status": t.status}, reason=reason, received_at=t.received_at, ack_due_at=t.ack_due_at,
         info_needed=t.info_needed,
     )

@@ -33,7 +33,7 @@ def pause(session: Session, ticket: Ticket, actor: Actor | str | None, now: date
         raise IllegalTransition(f"{ticket.reference} is already waiting on the customer since {ticket.paused_since.isoformat(timespec='minutes')}")
     ticket.paused_since = now
     clock = governing_clock(ticket)[0]
-    history.record(session, ticket.id, _login(actor), "pause", now, ticket.status, ticket.status,
+    history.record(session, stored_id(ticket), _login(actor), "pause", now, ticket.status, ticket.status,
                    reason=reason, clock=clock.value if clock else None)
 
 
@@ -45,12 +45,12 @@ def resume(session: Session, ticket: Ticket, now: datetime, cal: BusinessCalenda
     paused_from = ticket.paused_since
     clock, _start, due, stopped = governing_clock(ticket)
     new_due = None
-    detail: dict = {"paused_from": paused_from}
+    detail: dict[str, object] = {"paused_from": paused_from}
     if clock is not None and due is not None and stopped is None:
         new_due = resume_due(cal, due, paused_from, now)
         setattr(ticket, DUE_FIELD[clock], new_due)
         detail.update(clock=clock.value, before=due, after=new_due)
     ticket.paused_since = None
-    history.record(session, ticket.id, _login(actor), "resume", now, ticket.status, ticket.status, **detail)
+    history.record(session, stored_id(ticket), _login(actor), "resume", now, ticket.status, ticket.status, **detail)
     refresh_due(ticket)
     return new_due
