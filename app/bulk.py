@@ -104,4 +104,4 @@ def summary(name: str, results: list[Result]) -> str:
     return head + (f" · {refused} refused" if refused else "")
 
 
-__all__ = ["ACTIONS", "assignees", "CLOSE_CHOICES", "Result", "TAG_LIMIT", "Target", "matching", "run", "service", "summary"]
+__all__ = ["ACTIONS", "CLOSE_CHOICES", "TAG_LIMIT", "Result", "Target", "assignees", "matching", "run", "service", "summary"]

@@ -212,7 +212,7 @@ def _finite(lo: float | None = None, hi: float | None = None, *, above: float | 
             return f"must be a finite number, got {v!r}"
         if above is not None and not x > above:
             return f"must be more than {above:g}, got {v!r}"
-        if lo is not None and x < lo or hi is not None and x > hi:
+        if (lo is not None and x < lo) or (hi is not None and x > hi):
             return f"must be between {lo:g} and {hi:g}, got {v!r}" if lo is not None and hi is not None else (
                 f"must be at least {lo:g}, got {v!r}" if lo is not None else f"must be at most {hi:g}, got {v!r}")
         return None

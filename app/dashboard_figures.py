@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from app import clocks
 
+
 @dataclass(frozen=True)
 class Share:
     """Clocks met out of the clocks that stopped or breached in a period."""
@@ -18,7 +19,7 @@ class Share:
     def percent(self) -> float | None:
         return None if self.total == 0 else 100.0 * self.met / self.total
 
-    def __add__(self, other: "Share") -> "Share":
+    def __add__(self, other: Share) -> Share:
         return Share(self.met + other.met, self.total + other.total)
 
 

@@ -9,6 +9,7 @@ No customer column is ever selected.
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -55,7 +56,7 @@ def _day_counts(col, bounds: Sequence, now) -> list:
     """How many `col` instants fall on each local day up to `now`: one range
     count a day on the column's index (index-only, no table rows read)."""
     return [select(func.count()).where(col >= lo, col < hi, col <= now).scalar_subquery()
-            for lo, hi in zip(bounds, bounds[1:])]
+            for lo, hi in itertools.pairwise(bounds)]
 
 
 def _sum(cond) -> ColumnElement:

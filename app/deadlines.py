@@ -277,7 +277,7 @@ def recompute_open_deadlines(session_or_conn, cal: BusinessCalendar, now: dateti
             conn.exec_driver_sql(str(compiled), [pick(c + tail) for c in changes])
         else:
             extra = {"b_now": now.astimezone(UTC), "b_by": RECOMPUTE_ACTOR}
-            conn.execute(stmt, [{**dict(zip(_FIELDS, c)), **extra} for c in changes])
+            conn.execute(stmt, [{**dict(zip(_FIELDS, c, strict=True)), **extra} for c in changes])
         return len(changes)
 
     return _run(session_or_conn, work)

@@ -19,10 +19,10 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from app.business_calendar import BusinessCalendar
+from app.clocks import governing_clock
 from app.errors import InputError
 from app.identity import os_login
 from app.references import format_reference
-from app.clocks import governing_clock
 from app.sla_clocks import clock_due, refund_in_account_due
 from models import (
     Customer,

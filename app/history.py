@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, or_, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from app.prepared import Prepared
 from models import Ticket, TicketEvent, table_of
@@ -46,7 +46,7 @@ def record(
     })
 
 
-def of_ticket(ticket_id: int):  # noqa: ANN201  a SQL condition
+def of_ticket(ticket_id: int):
     """SQL: the event belongs to ticket `ticket_id` or to a ticket merged into it."""
     merged = select(Ticket.id).where(Ticket.merged_into_id == ticket_id)
     return or_(TicketEvent.ticket_id == ticket_id, TicketEvent.ticket_id.in_(merged))

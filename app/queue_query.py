@@ -161,12 +161,12 @@ def _text_filter(session: Session, text: str):
     return or_(like, search.condition(session, q))
 
 
-def _needs_join(q: "QueueQuery") -> bool:
+def _needs_join(q: QueueQuery) -> bool:
     needle = q.text.strip()
     return bool(needle) and not _REF_PREFIX.match(needle) and not (_ORDER_PREFIX.match(needle) and len(needle) > 5)
 
 
-def _from(stmt, q: "QueueQuery"):
+def _from(stmt, q: QueueQuery):
     if _needs_join(q):
         stmt = stmt.select_from(Ticket).outerjoin(Customer, Customer.id == Ticket.customer_id).outerjoin(
             Order, Order.id == Ticket.order_id
@@ -285,4 +285,4 @@ def position_of(session: Session, q: QueueQuery, now: datetime, ticket_id: int, 
     return None
 
 
-__all__ = ["MORE_VIEWS", "OPEN_STATUSES", "QueueQuery", "QueueRow", "SORTS", "VIEWS", "VIEW_TITLES", "count", "conditions", "page", "position_of"]
+__all__ = ["MORE_VIEWS", "OPEN_STATUSES", "SORTS", "VIEWS", "VIEW_TITLES", "QueueQuery", "QueueRow", "conditions", "count", "page", "position_of"]

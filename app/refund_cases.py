@@ -43,9 +43,9 @@ from app.config import DeskConfig
 from app.errors import IllegalTransition, InputError
 from app.identity import Actor
 from app.refunds import milestones, notice_text, parse_facts, rules_from_config
-from app.refunds.policies import default_policy
 from app.refunds.engine import ASK
 from app.refunds.facts import ALTERNATIVES
+from app.refunds.policies import default_policy
 from app.refunds.records import APPROVABLE, record_approval, record_decision
 from app.sla_clocks import clock_due, refund_in_account_due
 from app.workflow import outbox, waiting

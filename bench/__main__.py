@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
-import os
 import json
+import os
 import sys
 import time
 import traceback
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"== {mod_name} {label}  (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})", flush=True)
             try:
                 rows = module.run(quick=args.quick, **extra)
-            except Exception:  # a broken benchmark must not hide the others
+            except Exception:  # noqa: BLE001 - a broken benchmark must not hide the others
                 traceback.print_exc()
                 failed = True
                 continue

@@ -44,7 +44,7 @@ def bench_deadlines(n: int) -> list[dict]:
 
     add = cal.add_business_days
     t = time.perf_counter()
-    single = [add(d, k) for d, k in zip(starts, ns)]
+    single = [add(d, k) for d, k in zip(starts, ns, strict=True)]
     single_s = time.perf_counter() - t
     assert many == single
 
@@ -53,7 +53,7 @@ def bench_deadlines(n: int) -> list[dict]:
     instants = [datetime(d.year, d.month, d.day, 15, 30, tzinfo=UTC) for d in starts[:m]]
     due = cal.due_at
     t = time.perf_counter()
-    for i, k in zip(instants, ns):
+    for i, k in zip(instants, ns, strict=True):
         due(i, k)
     due_s = time.perf_counter() - t
     del tz

@@ -60,7 +60,7 @@ def seed(url: str, tickets: int, staff: int = WORKERS) -> list[str]:
         desk.dispose()
 
 
-def agent(url: str, worker: int, refs: list[str], n_actions: int, rng_seed: int, start, out, ready=None) -> None:  # noqa: ANN001
+def agent(url: str, worker: int, refs: list[str], n_actions: int, rng_seed: int, start, out, ready=None) -> None:
     """One agent process: `n_actions` attempts on random tickets; puts a result dict on `out`.
 
     Signals `ready` once connected, then waits for `start`, so all agents begin at once."""
@@ -127,7 +127,7 @@ def agent(url: str, worker: int, refs: list[str], n_actions: int, rng_seed: int,
                     result["errors"].append(msg)
                     break
         desk.dispose()
-    except BaseException:  # report, never hang the parent
+    except BaseException:  # noqa: BLE001 - report, never hang the parent
         result["errors"].append(traceback.format_exc(limit=3).strip().splitlines()[-1])
     result["ok"] = dict(result["ok"])
     out.put(result)
@@ -192,7 +192,7 @@ def run_agents(url: str, workers: int = WORKERS, actions: int = 50, tickets: int
 def _pct(values: list[float], p: float) -> float:
     if not values:
         return 0.0
-    k = min(len(values) - 1, max(0, int(round(p / 100 * len(values) + 0.5)) - 1))
+    k = min(len(values) - 1, max(0, round(p / 100 * len(values) + 0.5) - 1))
     return values[k]
 
 

@@ -14,10 +14,10 @@ import os
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-NOW = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 TARGET_MS = 50.0
 ROUNDS = 7
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -17,7 +17,7 @@ def run(quick: bool = False) -> list[dict]:
         started = time.perf_counter()
         desk = open_desk(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
         with desk.session() as s:
-            build_demo(s, n, 7, datetime(2026, 11, 23, 10, tzinfo=timezone.utc), BusinessCalendar("EE"), login="bench")
+            build_demo(s, n, 7, datetime(2026, 11, 23, 10, tzinfo=UTC), BusinessCalendar("EE"), login="bench")
         elapsed = time.perf_counter() - started
         desk.dispose()
     return [{"name": f"demo desk, {n:,} tickets (incl. migrate + commit)", "value": round(elapsed, 2), "unit": "s",

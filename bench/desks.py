@@ -72,7 +72,7 @@ def _upgrade(url: str) -> None:
         engine.dispose()
 
 
-def desk_url(tickets: int, engine: str = "sqlite", *, log=print) -> tuple[str, float | None]:  # noqa: ANN001
+def desk_url(tickets: int, engine: str = "sqlite", *, log=print) -> tuple[str, float | None]:
     """(URL of the demo desk with `tickets` tickets on `engine`, seconds its
     build took, or None when an existing one was reused)."""
     if engine == "sqlite":

@@ -78,7 +78,7 @@ def make_maildir(root: Path, n: int, seed: int = 11) -> Path:
     return root
 
 
-def _seed_orders(desk) -> None:  # noqa: ANN001
+def _seed_orders(desk) -> None:
     from models import Customer, Order
 
     now = datetime(2026, 11, 1, tzinfo=UTC)

@@ -14,14 +14,14 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
 
 TARGET_MS = 50.0
 PER_TICKET = 5
-NOW = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 CITIES = ["Zürich", "Tallinn", "São Paulo", "Kraków", "Nairobi", "Tōkyō", "Reykjavík", "Málaga", "Bogotá", "Dubai"]
 QUERIES = {
     "rare identifier (ICCID)": lambda r, ids: ids["iccid"],
@@ -115,7 +115,7 @@ def measure(desk, ids: dict, rounds: int, seed: int = 5) -> dict[str, list[float
 
 def _p95(xs: list[float]) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
 
 
 def _built(desk, engine: str, messages: int, keep: Path | None) -> tuple[dict, float | None]:

@@ -85,7 +85,7 @@ class TaggedRows(UsesContext):
         self._read_matching(self.current_query())
 
     @work(thread=True, exclusive=True, group="queue-tag")
-    def _read_matching(self, query) -> None:  # noqa: ANN001 - a QueueQuery
+    def _read_matching(self, query) -> None:
         try:
             targets, total = bulk.matching(self.ctx.desk, query, self.ctx.now())
         except Exception as exc:  # noqa: BLE001 - said on screen; the tags stay as they were
@@ -169,7 +169,7 @@ class TaggedRows(UsesContext):
             return
         self._ask("assign", ChoicePrompt(f"Assign {tickets(len(self.tagged))} to…", options))
 
-    def _ask(self, name: str, prompt) -> None:  # noqa: ANN001 - a screens.prompts prompt
+    def _ask(self, name: str, prompt) -> None:
         self.app.push_screen(prompt, lambda value: self._confirm(name, value) if value else None)
 
     def _confirm(self, name: str, value: str) -> None:
@@ -230,7 +230,7 @@ class TaggedRows(UsesContext):
         self.app.push_screen(BulkResultScreen(bulk.summary(name, results), results))
         self._bulk_running = False
 
-    def _hold(self, until, seconds: float) -> None:  # noqa: ANN001
+    def _hold(self, until, seconds: float) -> None:
         hold = getattr(self.app, "hold_keys", None)
         if hold is not None:
             hold(object(), until=until, seconds=seconds)

@@ -37,7 +37,7 @@ def binding_rows(screen: Screen) -> list[tuple[str, str]]:
     """(key, description) of every enabled binding active on `screen`."""
     rows: dict[str, tuple[str, str]] = {}
     app = screen.app
-    for key, active in screen.active_bindings.items():
+    for _key, active in screen.active_bindings.items():
         b: Binding = active.binding
         if not b.description or not active.enabled:
             continue

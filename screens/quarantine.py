@@ -137,7 +137,7 @@ class QuarantineScreen(ServiceRunner, Screen):
 
         ctx = self.ctx
 
-        def call(s, now) -> str:  # noqa: ANN001
+        def call(s, now) -> str:
             if op == "release":
                 return f"released as {quarantine.release(s, ctx.actor, qid, kind=kind or 'inquiry', now=now, config=ctx.config)}"
             quarantine.discard(s, ctx.actor, qid, now=now)

@@ -25,7 +25,6 @@ from widgets.key_footer import KeyFooter
 from widgets.one_line import update_line
 from widgets.ticket_table import TicketTable
 
-
 SHORT_TITLES = {"my": "Mine", "unassigned": "Unassig.", "due_today": "Today", "at_risk": "Risk", "breached": "Breach",
                 "escalations": "Esc", "refunds": "Refund", "out_of_scope": "OOS", "all": "All", "replied": "Repl."}
 # (key, view): the digit keys, 0 last

@@ -26,10 +26,18 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from app import labels, refund_cases
-from app.orders import facts as order_facts
 from app.errors import DeskError, InputError
+from app.orders import facts as order_facts
 from app.refunds import (
-    REASONS, Step, StepResult, decision_from_steps, fact_prompt, milestones, parse_facts, rules_from_config, walk_steps,
+    REASONS,
+    Step,
+    StepResult,
+    decision_from_steps,
+    fact_prompt,
+    milestones,
+    parse_facts,
+    rules_from_config,
+    walk_steps,
 )
 from app.refunds.facts import FACT_NAMES, FACT_PROMPTS
 from app.refunds.policies import default_policy, get_version
@@ -53,7 +61,7 @@ class CaseRead:
     error: DeskError | None = None
 
 
-def read_case(desk, reference: str, now: datetime, tz) -> CaseRead:  # noqa: ANN001
+def read_case(desk, reference: str, now: datetime, tz) -> CaseRead:
     """Read the ticket, its case and facts (one indexed lookup) and where its facts came from."""
     try:
         with desk.reader() as s:
@@ -141,7 +149,7 @@ class RefundWizardScreen(ServiceRunner, Screen):
         else:
             self.load()  # the order is looked up once the case is read
 
-    def on_resize(self, event) -> None:  # noqa: ANN001
+    def on_resize(self, event) -> None:
         self.set_class(event.size.width < 110, "-narrow")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -279,7 +287,7 @@ class RefundWizardScreen(ServiceRunner, Screen):
 
     def fact_sources(self) -> dict[str, str]:
         """Per current fact: "order, imported 30 Nov 10:02" / "lookup, 2 min ago" / "agent"."""
-        return self.sources.of(self.facts) if self.sources is not None else {n: "agent" for n in self.facts}
+        return self.sources.of(self.facts) if self.sources is not None else dict.fromkeys(self.facts, "agent")
 
     def _facts_text(self) -> Text:
         """Every fact, its value and where it came from; overrides with their reason."""
@@ -630,7 +638,7 @@ class RefundWizardScreen(ServiceRunner, Screen):
         else:
             self._run(key)
 
-    def _call(self, key: str):  # noqa: ANN202
+    def _call(self, key: str):
         """The service behind `key` as `call(session, now) -> what to say`."""
         ref, v = self.reference, self.version
         facts = dict(self.facts)
@@ -639,7 +647,7 @@ class RefundWizardScreen(ServiceRunner, Screen):
         amount, fee = self.approver_input if self.pending == "a" else (None, None)
         deny_reason = self.approver_input if self.pending == "d" else None
 
-        def call(s, now) -> str:  # noqa: ANN001
+        def call(s, now) -> str:
             if key in ("s", "i"):
                 if overrides:
                     order_facts.record_overrides(s, self.ctx.actor, ticket_id, overrides, now)

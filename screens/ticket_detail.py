@@ -72,7 +72,7 @@ def refit_footer(footer: KeyFooter) -> bool:
     keys = [k for k in footer.query_children(FooterKey) if not k.has_class("-command-palette")]
     if len(keys) < len(items) or len(keys) != len(footer.children) - 1:
         return False
-    for key, (binding, _enabled, tooltip) in zip(keys, items.values()):
+    for key, (binding, _enabled, tooltip) in zip(keys, items.values(), strict=False):
         key.key, key.key_display = binding.key, app.get_key_display(binding)
         key.description, key.action = binding.description, binding.action
         key.tooltip = tooltip or None
@@ -85,7 +85,7 @@ def refit_footer(footer: KeyFooter) -> bool:
     return True
 
 
-def action_bindings(table) -> list[Binding]:  # noqa: ANN001 - app.workflow.actions.TICKET_ACTIONS
+def action_bindings(table) -> list[Binding]:
     """A key per ticket action (its id is the `[keys]` id; footer, palette and help show its label)."""
     return [Binding(a.key, f"act('{a.id}')", a.label, id=a.id) for a in table]
 
@@ -506,13 +506,13 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         version the screen shows when it runs (a colleague's change since: stale)."""
         ctx = self.ctx
 
-        def call(s, now):  # noqa: ANN001, ANN202
+        def call(s, now):
             return action.service(s, ctx.actor, self.reference, *value, expected_version=self.data.ticket.version,
                                   now=now, config=ctx.config)
 
         return call
 
-    def _open_prompt(self, screen, then: Callable, kind: str) -> None:  # noqa: ANN001
+    def _open_prompt(self, screen, then: Callable, kind: str) -> None:
         """Open `screen` (screens.prompts): it stays open while `then(value)`
         previews and saves, and refusals show in it; text is kept as a draft
         of `kind` per ticket and person while typed, back next time."""
@@ -586,7 +586,7 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
             pass
         app.call_from_thread(self._recalled, out)
 
-    def _recalled(self, out) -> None:  # noqa: ANN001
+    def _recalled(self, out) -> None:
         from screens.prompts import ReplyPrompt
 
         self.notify(f"{out.reference}: mail taken back, not sent; edit it and send again", timeout=5)

@@ -21,7 +21,7 @@ NOW = datetime(2026, 3, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-def desk(engine_url):  # noqa: F811
+def desk(engine_url):
     d = open_desk(engine_url)
     yield d
     d.dispose()

@@ -26,8 +26,8 @@ from app.demo import build_demo
 from app.export import iter_tickets
 from app.identity import Actor
 from app.ticket_view import load_detail
-from models import Ticket
 from conftest import FROZEN_NOW
+from models import Ticket
 from pg_fixtures import fresh_pg_database, require_pg
 
 CAL = BusinessCalendar("EE", None, "Europe/Tallinn")

@@ -16,7 +16,7 @@ from app.workflow.actions import TicketAction
 from console_helpers import find_ticket, make_app, open_by_filter, screen_text, settle
 
 
-def flag(session, actor, reference, *, expected_version, now, config):  # noqa: ANN001, ANN201
+def flag(session, actor, reference, *, expected_version, now, config):
     """The made-up action's one service function: an internal note."""
     from app.workflow import add_note
 
@@ -72,7 +72,7 @@ async def test_an_added_action_is_on_every_surface(demo_desk, with_flag, remap):
         active = {b.binding.id: b.binding.key for b in screen.active_bindings.values()}
         assert set(offered) <= set(active) and active["flag"] == key  # offered ones active, as remapped
         palette = {c.title: c.help for c in app.get_system_commands(screen)}
-        help_rows = dict((words, shown) for shown, words in binding_rows(screen))
+        help_rows = {words: shown for shown, words in binding_rows(screen)}
         text = screen_text(app)
         for name in offered:  # every offered entry: in "Next steps", the footer, the palette and help
             label = actions.BY_ID[name].label

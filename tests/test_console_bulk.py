@@ -335,7 +335,7 @@ async def test_help_and_palette_list_the_new_keys(demo_desk):
             assert words in text
         from screens.help import binding_rows
 
-        rows = dict((words, key) for key, words in binding_rows(queue(app)))
+        rows = {words: key for key, words in binding_rows(queue(app))}
         assert rows["Assign the tagged tickets"] == "A" and rows["Note on the tagged tickets"] == "n"
         assert rows["Close the tagged tickets"] == "c"
         await burst(pilot, "escape")

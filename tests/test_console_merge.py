@@ -72,9 +72,9 @@ async def test_the_prompt_offers_only_tickets_it_may_join(demo_desk, pair):
 
 
 async def test_a_ticket_with_no_partner_says_why(demo_desk):
-    from app import tickets
     from sqlmodel import select
 
+    from app import tickets
     from models import Ticket
 
     with demo_desk.reader() as s:  # a lone open complaint of a customer with no other open ticket

@@ -8,9 +8,8 @@ import pytest
 from sqlmodel import select
 
 from app import queue_query as qq
-from app.errors import InputError
 from app.clocks import ticket_sla_state
-from models import Customer, Order, Staff, Ticket
+from app.errors import InputError
 from conftest import FROZEN_NOW
 from models import Customer, Order, Staff, Ticket
 

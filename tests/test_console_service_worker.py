@@ -41,14 +41,14 @@ async def test_a_stale_save_reloads_from_the_worker(demo_desk):
         def then(outcome: Outcome) -> None:
             seen.append((outcome, threading.current_thread() is threading.main_thread()))
 
-        def stale_call(s, now):  # noqa: ANN001, ANN202
+        def stale_call(s, now):
             return add_note(s, screen.app.actor, t.reference, "late", expected_version=t.version, now=now)
 
         with demo_desk.session() as s:
             add_note(s, resolve_actor(s, "bob"), t.reference, "bob was here", now=FROZEN_NOW)
         reads: list[bool] = []
 
-        def read():  # noqa: ANN202
+        def read():
             reads.append(threading.current_thread() is threading.main_thread())
             return "fresh"
 
@@ -67,7 +67,7 @@ async def test_the_refund_wizard_reads_its_case_off_the_event_loop(demo_desk, mo
     threads: list[bool] = []
     real = wizard.read_case
 
-    def spy(*args, **kw):  # noqa: ANN002, ANN003, ANN202
+    def spy(*args, **kw):
         threads.append(threading.current_thread() is threading.main_thread())
         return real(*args, **kw)
 

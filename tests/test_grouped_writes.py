@@ -18,7 +18,7 @@ def _logins(desk) -> list[str]:
         return sorted(s.scalars(select(Staff.login)).all())
 
 
-def test_a_failed_item_is_undone_alone_and_the_group_commits_together(engine_url):  # noqa: F811
+def test_a_failed_item_is_undone_alone_and_the_group_commits_together(engine_url):
     desk = open_desk(engine_url)
     try:
         done: list[str] = []
@@ -42,7 +42,7 @@ def test_a_failed_item_is_undone_alone_and_the_group_commits_together(engine_url
         desk.dispose()
 
 
-def test_a_batch_that_fails_rolls_back_its_open_group_only(engine_url):  # noqa: F811
+def test_a_batch_that_fails_rolls_back_its_open_group_only(engine_url):
     desk = open_desk(engine_url)
     try:
         done: list[str] = []

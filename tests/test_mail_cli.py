@@ -85,7 +85,7 @@ def _count(url: str, sql: str) -> int:
         return 0
 
 
-def test_killed_batch_rerun_loses_nothing_and_duplicates_nothing(engine_url, tmp_path):  # noqa: F811
+def test_killed_batch_rerun_loses_nothing_and_duplicates_nothing(engine_url, tmp_path):
     """Killed at any instant (here: once some groups are committed), a re-run
     gives exactly what a clean run gives, on each engine: the open group of
     messages is lost whole and ingested again, the committed ones are duplicates."""

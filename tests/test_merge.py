@@ -13,7 +13,9 @@ from sqlalchemy import select
 
 from app import history, tickets
 from app.cli.main import main
-from app.drafts import DraftKey, get as draft_get, put as draft_put
+from app.drafts import DraftKey
+from app.drafts import get as draft_get
+from app.drafts import put as draft_put
 from app.errors import AccessDenied, IllegalTransition, InputError
 from app.identity import os_login
 from app.search import search

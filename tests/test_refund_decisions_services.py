@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from app import refund_cases
+from app.clocks import ticket_sla_state
 from app.errors import IllegalTransition, InputError
 from app.export import iter_tickets
-from app.clocks import ticket_sla_state
 from app.sla_clocks import refund_ack_due
 from models import Ticket
 from refund_case_helpers import CAL, RECEIVED, add_refund_ticket, add_staff

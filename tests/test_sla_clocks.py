@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.business_calendar import calendar_from_config
+from app.clocks import clock_state, format_countdown, governing_clock, ticket_sla_state
 from app.config import CalendarConfig
 from app.errors import InputError
-from app.clocks import clock_state, format_countdown, governing_clock, ticket_sla_state
 from app.sla_clocks import (
     CLOCK_SPECS,
     clock_due,

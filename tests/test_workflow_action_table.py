@@ -90,7 +90,7 @@ def test_the_table_offers_exactly_what_the_old_rule_offered():
         assert actions.next_actions(t, actor) == old_next_actions(t, actor), (kind, status, role, assignee, reviewer)
         checked += 1
     assert checked == 4 * 12 * 4 * 3 * 3 * 2 * 2
-    assert actions.ACTIONS == (*OLD_ORDER, "merge")  # "Next steps" and `ticket show` keep their order; merge added last
+    assert (*OLD_ORDER, "merge") == actions.ACTIONS  # "Next steps" and `ticket show` keep their order; merge added last
 
 
 def test_every_entry_is_complete_and_its_key_and_id_unique():
@@ -114,14 +114,14 @@ def test_every_entry_is_complete_and_its_key_and_id_unique():
 
 def test_the_cli_and_its_access_table_follow_the_action_table():
     parser = build_parser()
-    ticket = next(a for a in parser._subparsers._group_actions[0].choices.items() if a[0] == "ticket")[1]  # noqa: SLF001
-    subs = ticket._subparsers._group_actions[0].choices  # noqa: SLF001
+    ticket = next(a for a in parser._subparsers._group_actions[0].choices.items() if a[0] == "ticket")[1]
+    subs = ticket._subparsers._group_actions[0].choices
     for a in TICKET_ACTIONS:
         if a.cli:
             assert a.cli in subs, a.id
             assert COMMAND_ACCESS[f"ticket {a.cli}"] == "staff"  # the services check the roles
             for arg in a.cli_args:
-                assert any(arg.dest == act.dest for act in subs[a.cli]._actions), (a.id, arg.name)  # noqa: SLF001
+                assert any(arg.dest == act.dest for act in subs[a.cli]._actions), (a.id, arg.name)
 
 
 @pytest.mark.parametrize("action", [a for a in TICKET_ACTIONS if a.confirm is not None], ids=lambda a: a.id)

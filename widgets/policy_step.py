@@ -160,7 +160,7 @@ class PolicyStepView(Static):
     DEFAULT_CSS = _CSS
     SCOPED_CSS = False
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__("", markup=False, id=id, classes=classes)
 
     def show_step(self, step: Step, result: StepResult, *, number: int, facts: dict[str, Any]) -> None:
@@ -180,7 +180,7 @@ class FindingTrail(Static):
     DEFAULT_CSS = _CSS
     SCOPED_CSS = False
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__("", markup=False, id=id, classes=classes)
 
     def show(self, steps: list[Step], results: list[StepResult], current: int) -> None:

@@ -36,27 +36,27 @@ OVERRIDDEN = {
 
 def screen_stack(app: App) -> list[Screen]:
     """The app's current screen stack, bottom first (read only)."""
-    return app._screen_stack  # noqa: SLF001 - Textual keeps no public view of the stack of the current mode
+    return app._screen_stack
 
 
 def load_screen_css(app: App, screen: Screen) -> None:
     """Load `screen`'s CSS_PATH: Textual does it on push, never for the default screen."""
-    app._load_screen_css(screen)  # noqa: SLF001
+    app._load_screen_css(screen)
 
 
 def flush_refresh(widget: Widget) -> None:
     """Post now the layout/repaint `widget` would post to its screen when next idle."""
-    widget._check_refresh()  # noqa: SLF001 - Textual runs it only from the widget's own idle event
+    widget._check_refresh()
 
 
 def idle(node: MessagePump) -> bool:
     """Nothing waiting in `node`'s message queue, being handled, or due after it."""
-    return node._message_queue.empty() and node._pending_message is None and not node._next_callbacks  # noqa: SLF001
+    return node._message_queue.empty() and node._pending_message is None and not node._next_callbacks
 
 
 def timer_running(timer: Timer) -> bool:
     """A timer that is ticking (not paused)."""
-    return timer._active.is_set()  # noqa: SLF001
+    return timer._active.is_set()
 
 
 def problems() -> list[str]:

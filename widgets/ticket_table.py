@@ -25,9 +25,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from app import labels
+from app.clocks import words
 from app.queue_query import QueueRow
 from app.untrusted import inert
-from app.clocks import words
 from widgets.countdown import STATE_CLASS
 
 PREFETCH = 300  # rows fetched beyond each edge of the screen
@@ -373,7 +373,7 @@ class TicketTable(ScrollView, can_focus=True):
 
     def _cells(self, cols: list[Column], values: list[tuple[str, Style | None]], base: Style, lead: list[Segment]) -> Strip:
         segs: list[Segment] = lead
-        for i, (col, (text, style)) in enumerate(zip(cols, values)):
+        for i, (col, (text, style)) in enumerate(zip(cols, values, strict=False)):
             if i:
                 segs.append(Segment(" ", base))
             segs.append(Segment(set_cell_size(text, col.width), base + style if style else base))

@@ -20,7 +20,7 @@ MANY: dict[str, tuple[str, str]] = {"assign": ("assign", "login"), "note": ("not
                                     "triage": ("triage", "category")}
 
 
-def allow_many(tsub) -> None:  # noqa: ANN001 - the `ticket` sub-parsers
+def allow_many(tsub) -> None:
     """Let the MANY commands take several REFs (their one-REF handler unchanged)."""
     for command, (action, attribute) in MANY.items():
         parser = tsub.choices[command]
@@ -30,8 +30,8 @@ def allow_many(tsub) -> None:  # noqa: ANN001 - the `ticket` sub-parsers
         parser.set_defaults(func=_many(parser.get_default("func"), action, attribute))
 
 
-def _many(one, action: str, attribute: str):  # noqa: ANN001 - the single-ticket handler
-    def handler(args, ctx) -> int:  # noqa: ANN001
+def _many(one, action: str, attribute: str):
+    def handler(args, ctx) -> int:
         refs = list(dict.fromkeys(r.strip().upper() for r in args.reference))
         if len(refs) == 1:
             args.reference = args.reference[0]

@@ -6,12 +6,12 @@ from __future__ import annotations
 from app.cli.numbers import VERSION
 
 
-def add_into_version(m) -> None:  # noqa: ANN001  the sub-command made from the action table's "merge" entry
+def add_into_version(m) -> None:
     m.add_argument("--into-version", type=VERSION, metavar="N", dest="into_version",
                    help="the version of --into you read (optimistic lock)")
 
 
-def run(args, ctx) -> int:  # noqa: ANN001
+def run(args, ctx) -> int:
     from app.cli.ticket_cmd import _run
     from app.workflow.merge import merge
 

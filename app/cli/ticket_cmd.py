@@ -239,19 +239,19 @@ def set_field(args, ctx) -> int:
     return _run(args, ctx, fn)
 
 
-def _attach_option(c) -> None:  # noqa: ANN001 - the console attaches nothing (yet)
+def _attach_option(c) -> None:
     c.add_argument("--attach", action="append", metavar="FILE", default=[],
                    help="attach a file (repeatable; [mail] max_attachment_bytes together)")
 
 
 # actions whose sub-command says more than the ticket's summary (or reads files first), and takes more
-def _merge(args, ctx) -> int:  # noqa: ANN001
+def _merge(args, ctx) -> int:
     from app.cli.merge_cmd import run
 
     return run(args, ctx)
 
 
-def _into_version_option(c) -> None:  # noqa: ANN001
+def _into_version_option(c) -> None:
     from app.cli.merge_cmd import add_into_version
 
     add_into_version(c)
@@ -265,7 +265,8 @@ def save_attachment(args, ctx) -> int:
     from pathlib import Path
 
     from app.errors import InputError, NotFound
-    from app.mail.attachments import list_attachments, save_attachment as save
+    from app.mail.attachments import list_attachments
+    from app.mail.attachments import save_attachment as save
     from app.tickets import get
 
     ctx.actor()  # staff only

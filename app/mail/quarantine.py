@@ -26,8 +26,8 @@ from app.mail.parse import (
     MAX_MESSAGE_BYTES,
     ParsedMessage,
     Unparseable,
-    _decode_words,
     _attachment,
+    _decode_words,
     _fix_surrogates,
     decode_text,
     parse_message,
@@ -68,12 +68,12 @@ def _headers(raw: bytes) -> tuple[str, str]:
         msg = email.message_from_bytes(head, policy=email.policy.compat32)
         sender = _decode_words(_fix_surrogates(str(msg.get("from", "") or "")))
         subject = _decode_words(_fix_surrogates(str(msg.get("subject", "") or "")))
-    except Exception:
+    except Exception:  # noqa: BLE001 - an undecodable header shows as empty, never fails the list
         return "", ""
     return sender, subject
 
 
-def _views(session: Session, where, preview_bytes: int, limit: int) -> list[QuarantineView]:  # noqa: ANN001
+def _views(session: Session, where, preview_bytes: int, limit: int) -> list[QuarantineView]:
     """Views built from the first `preview_bytes` of each message only (the
     bytes of a big message never leave the database for a screen)."""
     rows = session.execute(

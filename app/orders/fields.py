@@ -15,6 +15,7 @@ from typing import Any
 
 from app.refunds.facts import CUSTOMER_TYPES, PAYMENT_METHODS
 from app.refunds.policies import policy_choices
+
 FIELDS: tuple[str, ...] = (
     "order_number", "policy", "customer_email", "customer_name", "purchase_at", "amount_paid", "currency",
     "payment_method", "customer_type", "quantity", "product", "delivered_at", "installed", "activated",

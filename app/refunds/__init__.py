@@ -19,7 +19,6 @@ from app.refunds.engine import (
 )
 from app.refunds.facts import FACT_NAMES, REASONS, Facts, fact_prompt, parse_facts
 from app.refunds.milestones import milestones, notice_text
-from app.refunds.rules import Rules, rules_from_config
 from app.refunds.policies import (
     Step,
     default_policy,
@@ -30,10 +29,32 @@ from app.refunds.policies import (
     section_text,
     version_for,
 )
+from app.refunds.rules import Rules, rules_from_config
 
 __all__ = [
-    "FACT_NAMES", "REASONS", "Facts", "Step", "StepResult", "chargeback_consequences", "decide",
-    "decision_from_steps", "default_policy", "evaluate_step", "extra_policy_dir", "fact_prompt", "iter_walk", "milestones", "notice_text", "parse_facts",
-    "policy_ids", "policy_steps", "section_numbers", "section_text", "version_for", "walk", "walk_steps",
-    "Rules", "rules_from_config",
+    "FACT_NAMES",
+    "REASONS",
+    "Facts",
+    "Rules",
+    "Step",
+    "StepResult",
+    "chargeback_consequences",
+    "decide",
+    "decision_from_steps",
+    "default_policy",
+    "evaluate_step",
+    "extra_policy_dir",
+    "fact_prompt",
+    "iter_walk",
+    "milestones",
+    "notice_text",
+    "parse_facts",
+    "policy_ids",
+    "policy_steps",
+    "rules_from_config",
+    "section_numbers",
+    "section_text",
+    "version_for",
+    "walk",
+    "walk_steps",
 ]

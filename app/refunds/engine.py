@@ -5,12 +5,10 @@ can never disagree."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.errors import InputError
-from dataclasses import replace
-
 from app.refunds.facts import Facts, parse_facts
 from app.refunds.policies import PolicyVersion, Step, get_version, version_for
 from app.refunds.predicates import PREDICATES, Answer, NeedFacts, method_sections, refund_method_for, refund_parts

@@ -30,7 +30,8 @@ from app.workflow import states
 from app.workflow.assignment import assign
 from app.workflow.complaints import acknowledge, close, communicate, extend, move, propose, request_info
 from app.workflow.escalations import create_escalation, final_response, take_review
-from app.workflow.merge import merge, offered as merge_offered
+from app.workflow.merge import merge
+from app.workflow.merge import offered as merge_offered
 from app.workflow.messages import add_note, reply
 from app.workflow.triage import REDIRECT_TO, can_triage, reopen_as_complaint, triage
 from models import Ticket

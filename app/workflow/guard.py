@@ -10,9 +10,9 @@ from types import SimpleNamespace
 from sqlmodel import Session
 
 from app import history, tickets
+from app.clocks import governing_clock
 from app.errors import AccessDenied, InputError
 from app.identity import Actor
-from app.clocks import governing_clock
 from models import Ticket, stored_id
 
 

@@ -223,7 +223,7 @@ def offered(ticket: Ticket, actor: Actor) -> bool:
 
 
 # -- the merge ---------------------------------------------------------------------------
-def _unclaimed(now: datetime):  # noqa: ANN202
+def _unclaimed(now: datetime):
     """Queued mail no sender has claimed (a claim pushes next_attempt_at past now and past the hold)."""
     return (
         (Message.kind == MessageKind.OUTBOUND.value) & (Message.delivery == DeliveryState.QUEUED.value) & (Message.attempts == 0)
@@ -307,8 +307,8 @@ def merge(
     notes = kinds.count(MessageKind.NOTE.value)
     session.execute(update(Message).where(Message.ticket_id == b.id).values(ticket_id=a.id).execution_options(synchronize_session=False))
     # the refund case, when A has none
-    if b.kind == K.REFUND and a.kind == K.REFUND:
-        if session.scalar(select(RefundCase.id).where(RefundCase.ticket_id == a.id)) is None:
+    if (b.kind == K.REFUND and a.kind == K.REFUND
+            and session.scalar(select(RefundCase.id).where(RefundCase.ticket_id == a.id)) is None):
             session.execute(update(RefundCase).where(RefundCase.ticket_id == b.id).values(ticket_id=a.id)
                             .execution_options(synchronize_session=False))
     # drafts: moved, or dropped where the same person drafts the same kind on A
@@ -347,5 +347,15 @@ def merged_from(session: Session, ticket_id: int) -> list[str]:
     return list(session.scalars(select(Ticket.reference).where(Ticket.merged_into_id == ticket_id).order_by(Ticket.received_at, Ticket.id)))
 
 
-__all__ = ["Candidate", "DUPLICATE_TEMPLATES", "JOINS", "MergeResult", "candidates", "merge", "merged_from", "offered", "problem",
-           "who_may"]
+__all__ = [
+    "DUPLICATE_TEMPLATES",
+    "JOINS",
+    "Candidate",
+    "MergeResult",
+    "candidates",
+    "merge",
+    "merged_from",
+    "offered",
+    "problem",
+    "who_may",
+]

@@ -20,9 +20,8 @@ from app.errors import AccessDenied, InputError, NotFound
 from app.identity import Actor
 from app.prepared import Prepared
 from app.untrusted import inert
-from app.workflow import outbox, waiting
+from app.workflow import outbox, templates, waiting
 from app.workflow.guard import aware, begin, finish
-from app.workflow import templates
 from models import Attachment, Message, Ticket, TicketEvent
 from models.enums import MessageKind, TicketKind, TicketStatus
 

@@ -17,12 +17,13 @@ from sqlmodel import Session
 
 from app import history
 from app.business_calendar import BusinessCalendar
+from app.clocks import DUE_FIELD, governing_clock
 from app.errors import IllegalTransition
 from app.identity import Actor
-from app.clocks import DUE_FIELD, governing_clock
 from app.sla_clocks import resume_due
 from app.workflow.guard import refresh_due
-from models import Ticket
+from models import Ticket, stored_id
+
 
 def _login(actor: Actor | str | None) -> str | None:
     return actor.login if isinstance(actor, Actor) else actor
