@@ -11,6 +11,7 @@ The PostgreSQL password reaches pg_dump/pg_restore through PGPASSWORD in
 their environment, never on their command line (which every local user can
 read in the process list).
 """
+
 from __future__ import annotations
 
 import os
@@ -56,7 +57,11 @@ def libpq_args(url: str) -> tuple[str, dict[str, str]]:
 
 def pg_tool(name: str) -> str:
     """The newest `name` (pg_dump, pg_restore) on this machine."""
-    dirs = sorted(glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(Path(d).parent.name) if Path(d).parent.name.isdigit() else 0, reverse=True)
+    dirs = sorted(
+        glob("/usr/lib/postgresql/*/bin"),
+        key=lambda d: int(Path(d).parent.name) if Path(d).parent.name.isdigit() else 0,
+        reverse=True,
+    )
     for d in dirs:
         candidate = Path(d) / name
         if candidate.exists():
@@ -132,6 +137,7 @@ def _target_tmp(path: Path) -> Path:
 def _terminated_as_exception() -> Iterator[None]:
     """SIGTERM (systemd stop, kill) raises SystemExit here, so the cleanup of
     a partial file runs instead of the process vanishing."""
+
     def _raise(signum: int, _frame: FrameType | None) -> None:
         raise SystemExit(128 + signum)
 
@@ -197,7 +203,16 @@ def _write_sqlite_copy(src_file: Path, tmp: Path) -> int | None:
 def _write_pg_dump(url: str, tmp: Path) -> None:
     dbname, env = libpq_args(url)
     proc = subprocess.run(
-        [pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", "--file", str(tmp), "--dbname", dbname],
+        [
+            pg_tool("pg_dump"),
+            "--format=custom",
+            "--no-owner",
+            "--no-privileges",
+            "--file",
+            str(tmp),
+            "--dbname",
+            dbname,
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -276,7 +291,8 @@ def other_sessions(url: str) -> list[str]:
         with engine.connect() as conn:
             rows = conn.exec_driver_sql(
                 "SELECT pid, usename, application_name FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()").all()
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).all()
     finally:
         engine.dispose()
     return [f"pid {pid} ({user}{' ' + app if app else ''})" for pid, user, app in rows]
@@ -291,9 +307,13 @@ def stop_sessions(url: str, wait_seconds: float = 10.0) -> int:
         engine = make_engine(url)
         try:
             with engine.begin() as conn:
-                n = conn.exec_driver_sql(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()").scalar() or 0
+                n = (
+                    conn.exec_driver_sql(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    ).scalar()
+                    or 0
+                )
         finally:
             engine.dispose()
         return int(n)
@@ -301,7 +321,9 @@ def stop_sessions(url: str, wait_seconds: float = 10.0) -> int:
     holders = _sqlite_holders(db_file)
     strangers = [pid for pid in holders if not _is_esimdesk(pid)]
     if strangers:
-        raise DeskError(f"other programs have {db_file} open (pid {', '.join(map(str, strangers))}); close them, then restore")
+        raise DeskError(
+            f"other programs have {db_file} open (pid {', '.join(map(str, strangers))}); close them, then restore"
+        )
     for pid in holders:
         try:
             os.kill(pid, signal.SIGTERM)
@@ -317,7 +339,7 @@ def stop_sessions(url: str, wait_seconds: float = 10.0) -> int:
 
 
 def target_state(url: str) -> str:
-    """"empty", "desk" (holds tables) or "damaged" (an SQLite file that is
+    """ "empty", "desk" (holds tables) or "damaged" (an SQLite file that is
     not a database or is cut short: only a forced restore may replace it)."""
     from sqlalchemy.exc import DBAPIError
 
@@ -353,8 +375,10 @@ def restore(url: str, path: str | os.PathLike[str], force: bool = False) -> dict
         raise InputError("the target database already holds a desk; pass --force to replace it")
     others = other_sessions(url)
     if others and not force:
-        raise InputError(f"{len(others)} other session(s) use the target database ({'; '.join(others[:3])}); "
-                         "close them, or pass --force to stop them and restore")
+        raise InputError(
+            f"{len(others)} other session(s) use the target database ({'; '.join(others[:3])}); "
+            "close them, or pass --force to stop them and restore"
+        )
     stopped = stop_sessions(url) if others else 0
     if backend == "sqlite":
         target = _sqlite_file(url)
@@ -384,7 +408,18 @@ def restore(url: str, path: str | os.PathLike[str], force: bool = False) -> dict
     else:
         dbname, env = libpq_args(url)
         proc = subprocess.run(
-            [pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", "--dbname", dbname, str(path)],
+            [
+                pg_tool("pg_restore"),
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--no-privileges",
+                "--single-transaction",
+                "--exit-on-error",
+                "--dbname",
+                dbname,
+                str(path),
+            ],
             capture_output=True,
             text=True,
             env=env,
@@ -395,4 +430,14 @@ def restore(url: str, path: str | os.PathLike[str], force: bool = False) -> dict
     return {"engine": backend, "path": str(path), "tickets": tickets, "sessions_stopped": stopped}
 
 
-__all__ = ["backup", "backup_format", "clean_partials", "has_tables", "libpq_args", "other_sessions", "pg_tool", "restore", "stop_sessions"]
+__all__ = [
+    "backup",
+    "backup_format",
+    "clean_partials",
+    "has_tables",
+    "libpq_args",
+    "other_sessions",
+    "pg_tool",
+    "restore",
+    "stop_sessions",
+]

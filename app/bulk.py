@@ -4,6 +4,7 @@ the version the person tagged (a ticket someone else changed meanwhile is
 refused, not overwritten). Every ticket gets its own result; a refusal is a
 result like any other. Roles and rules are the services'. No Textual.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -26,8 +27,12 @@ ACTIONS: dict[str, tuple[str, str, str]] = {
     "close": ("Close", "closed", "closed"),
 }
 # close reasons a person may choose (final responses and out-of-scope have services of their own)
-CLOSE_CHOICES: tuple[str, ...] = (CloseReason.ACCEPTED.value, CloseReason.NO_REPLY.value, CloseReason.WITHDRAWN.value,
-                                  CloseReason.ANSWERED.value)
+CLOSE_CHOICES: tuple[str, ...] = (
+    CloseReason.ACCEPTED.value,
+    CloseReason.NO_REPLY.value,
+    CloseReason.WITHDRAWN.value,
+    CloseReason.ANSWERED.value,
+)
 TAG_LIMIT = 1000  # most tickets one "tag all matching" takes (and one bulk action works on)
 
 
@@ -55,8 +60,17 @@ def service(name: str) -> Callable:
     return {"assign": wf.assign, "triage": wf.triage, "note": wf.add_note, "close": wf.close}[name]
 
 
-def run(desk: Desk, actor: Actor, targets: Iterable[Target], name: str, value: str, *, now: Callable[[], datetime],
-        config: DeskConfig, progress: Callable[[int], None] | None = None) -> list[Result]:
+def run(
+    desk: Desk,
+    actor: Actor,
+    targets: Iterable[Target],
+    name: str,
+    value: str,
+    *,
+    now: Callable[[], datetime],
+    config: DeskConfig,
+    progress: Callable[[int], None] | None = None,
+) -> list[Result]:
     """Apply bulk action `name` with `value` (login, category, note text or
     close reason) to each target in turn; one Result per target, in order."""
     fn = service(name)
@@ -67,8 +81,11 @@ def run(desk: Desk, actor: Actor, targets: Iterable[Target], name: str, value: s
             with desk.session() as s:
                 fn(s, actor, t.reference, value, expected_version=t.version, now=now(), config=config)
         except StaleTicket as exc:
-            results.append(Result(t.reference, False, f"changed by {exc.changed_by or 'someone'} since you tagged it; "
-                                                      "left as it is"))
+            results.append(
+                Result(
+                    t.reference, False, f"changed by {exc.changed_by or 'someone'} since you tagged it; left as it is"
+                )
+            )
         except DeskError as exc:  # its text names the ticket: the result line already does
             text = str(exc).removeprefix(t.reference).removeprefix(":").strip()
             results.append(Result(t.reference, False, in_words(text)))
@@ -104,4 +121,15 @@ def summary(name: str, results: list[Result]) -> str:
     return head + (f" · {refused} refused" if refused else "")
 
 
-__all__ = ["ACTIONS", "CLOSE_CHOICES", "TAG_LIMIT", "Result", "Target", "assignees", "matching", "run", "service", "summary"]
+__all__ = [
+    "ACTIONS",
+    "CLOSE_CHOICES",
+    "TAG_LIMIT",
+    "Result",
+    "Target",
+    "assignees",
+    "matching",
+    "run",
+    "service",
+    "summary",
+]

@@ -12,6 +12,7 @@ Speed: each calendar keeps, over a range of whole years that grows on demand
 the range up to and including day i, and the list of business-day ordinals.
 Adding N business days is then two list look-ups, never a day-by-day loop.
 """
+
 from __future__ import annotations
 
 import threading
@@ -278,7 +279,9 @@ class BusinessCalendar:
 
 
 @lru_cache(maxsize=32)
-def _cached(country: str, subdiv: str | None, timezone: str, workweek: tuple[int, ...], closures: tuple[date, ...]) -> BusinessCalendar:
+def _cached(
+    country: str, subdiv: str | None, timezone: str, workweek: tuple[int, ...], closures: tuple[date, ...]
+) -> BusinessCalendar:
     return BusinessCalendar(country, subdiv, timezone, workweek, closures)
 
 

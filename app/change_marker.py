@@ -9,6 +9,7 @@ COUNT in one SELECT it would scan the table), so polling it every second from
 many consoles costs almost nothing. A console refreshes its view when
 the marker differs from the one it last saw (`Watcher.changed`).
 """
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -19,6 +19,7 @@ what a clock *is* at an instant. The rules:
 - While the ticket waits on the customer (`paused_since`) the clock is frozen:
   it is judged at the instant the pause began, and shown as "paused".
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -111,9 +112,19 @@ def last_clock(ticket) -> tuple[Clock | None, datetime | None, datetime | None, 
     if kind == TicketKind.COMPLAINT.value:
         if ticket.acknowledged_at is None:
             return (Clock.ACKNOWLEDGMENT, ticket.received_at, ticket.ack_due_at, closed)
-        return (Clock.RESOLUTION, ticket.acknowledged_at, ticket.resolution_due_at, ticket.resolution_communicated_at or closed)
+        return (
+            Clock.RESOLUTION,
+            ticket.acknowledged_at,
+            ticket.resolution_due_at,
+            ticket.resolution_communicated_at or closed,
+        )
     if kind == TicketKind.ESCALATION.value:
-        return (Clock.FINAL_RESPONSE, ticket.received_at, ticket.final_response_due_at, ticket.final_response_at or closed)
+        return (
+            Clock.FINAL_RESPONSE,
+            ticket.received_at,
+            ticket.final_response_due_at,
+            ticket.final_response_at or closed,
+        )
     if kind == TicketKind.REFUND.value:
         return (Clock.REFUND_REVIEW, ticket.received_at, ticket.review_due_at, ticket.decided_at or closed)
     if kind == TicketKind.INQUIRY.value:
@@ -163,9 +174,16 @@ class ClockView:
         return None if self.due is None else self.due - (self.paused or self.now)
 
 
-def view(start: datetime | None, due: datetime | None, now: datetime, stopped: datetime | None = None,
-         paused: datetime | None = None, share: float = DEFAULT_AT_RISK_SHARE, label: str = "",
-         clock: Clock | None = None) -> ClockView:
+def view(
+    start: datetime | None,
+    due: datetime | None,
+    now: datetime,
+    stopped: datetime | None = None,
+    paused: datetime | None = None,
+    share: float = DEFAULT_AT_RISK_SHARE,
+    label: str = "",
+    clock: Clock | None = None,
+) -> ClockView:
     """The clock from `start` to `due` at `now`: judged at the pause when the
     ticket waits on the customer since before `now`."""
     now = _utc(now)
@@ -292,15 +310,18 @@ def start_sql() -> ColumnElement:
     by_field: dict[str, list[str]] = {}
     for clock, name in START_FIELD.items():
         by_field.setdefault(name, []).append(clock.value)
-    whens = [(Ticket.due_clock.in_(clocks) if len(clocks) > 1 else Ticket.due_clock == clocks[0], getattr(Ticket, name))
-             for name, clocks in by_field.items()]
+    whens = [
+        (Ticket.due_clock.in_(clocks) if len(clocks) > 1 else Ticket.due_clock == clocks[0], getattr(Ticket, name))
+        for name, clocks in by_field.items()
+    ]
     return case(*whens, else_=Ticket.received_at)
 
 
 def stop_sql() -> ColumnElement:
     """When the clock due_clock names stopped (met), or NULL while it runs."""
-    return case(*[(Ticket.due_clock == clock.value, getattr(Ticket, name)) for clock, name in STOP_FIELD.items()],
-                else_=None)
+    return case(
+        *[(Ticket.due_clock == clock.value, getattr(Ticket, name)) for clock, name in STOP_FIELD.items()], else_=None
+    )
 
 
 def instant(now) -> ColumnElement:
@@ -387,20 +408,65 @@ def judged_clocks() -> list[JudgedClock]:
     c = TicketKind.COMPLAINT.value
     days = "{} business days".format
     return [
-        JudgedClock("acknowledgment", "Acknowledgment", days(ACK_BUSINESS_DAYS), c, Ticket.ack_due_at,
-                    func.coalesce(Ticket.acknowledged_at, Ticket.closed_at)),
-        JudgedClock("resolution", "Resolution", days(RESOLUTION_BUSINESS_DAYS), c, Ticket.resolution_due_at,
-                    func.coalesce(Ticket.resolution_communicated_at, Ticket.closed_at), Ticket.acknowledged_at.is_not(None)),
-        JudgedClock("final_response", "Escalation final resp.", days(FINAL_RESPONSE_BUSINESS_DAYS), TicketKind.ESCALATION.value,
-                    Ticket.final_response_due_at, func.coalesce(Ticket.final_response_at, Ticket.closed_at)),
-        JudgedClock("refund_review", "Refund review", days(REFUND_REVIEW_BUSINESS_DAYS), TicketKind.REFUND.value,
-                    Ticket.review_due_at, func.coalesce(Ticket.decided_at, Ticket.closed_at)),
+        JudgedClock(
+            "acknowledgment",
+            "Acknowledgment",
+            days(ACK_BUSINESS_DAYS),
+            c,
+            Ticket.ack_due_at,
+            func.coalesce(Ticket.acknowledged_at, Ticket.closed_at),
+        ),
+        JudgedClock(
+            "resolution",
+            "Resolution",
+            days(RESOLUTION_BUSINESS_DAYS),
+            c,
+            Ticket.resolution_due_at,
+            func.coalesce(Ticket.resolution_communicated_at, Ticket.closed_at),
+            Ticket.acknowledged_at.is_not(None),
+        ),
+        JudgedClock(
+            "final_response",
+            "Escalation final resp.",
+            days(FINAL_RESPONSE_BUSINESS_DAYS),
+            TicketKind.ESCALATION.value,
+            Ticket.final_response_due_at,
+            func.coalesce(Ticket.final_response_at, Ticket.closed_at),
+        ),
+        JudgedClock(
+            "refund_review",
+            "Refund review",
+            days(REFUND_REVIEW_BUSINESS_DAYS),
+            TicketKind.REFUND.value,
+            Ticket.review_due_at,
+            func.coalesce(Ticket.decided_at, Ticket.closed_at),
+        ),
     ]
 
 
 __all__ = [
-    "CLOCK_LABELS", "DEFAULT_AT_RISK_SHARE", "DUE_FIELD", "ClockView", "JudgedClock", "at_risk_sql", "breached_sql",
-    "clock_state", "format_countdown", "governing_clock", "instant", "judged_clocks", "last_clock", "now_param",
-    "overdue_sql", "running_sql", "short_words", "start_sql", "state_code_sql", "stop_sql", "ticket_clocks",
-    "ticket_sla_state", "view", "words",
+    "CLOCK_LABELS",
+    "DEFAULT_AT_RISK_SHARE",
+    "DUE_FIELD",
+    "ClockView",
+    "JudgedClock",
+    "at_risk_sql",
+    "breached_sql",
+    "clock_state",
+    "format_countdown",
+    "governing_clock",
+    "instant",
+    "judged_clocks",
+    "last_clock",
+    "now_param",
+    "overdue_sql",
+    "running_sql",
+    "short_words",
+    "start_sql",
+    "state_code_sql",
+    "stop_sql",
+    "ticket_clocks",
+    "ticket_sla_state",
+    "view",
+    "words",
 ]

@@ -4,6 +4,7 @@ Looked up at `$ESIMDESK_CONFIG`, else `<user config dir>/esimdesk/config.toml`;
 a missing file means the defaults. Any malformed value raises ConfigError with
 one line naming the key.
 """
+
 from __future__ import annotations
 
 import math
@@ -86,7 +87,6 @@ class ComplaintsConfig:
 
     no_reply_days: int = 10  # business days after the resolution was communicated before a no_reply closure
     max_extension_days: int = 20  # business days past the current deadline an assignee may extend
-
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,9 @@ def _smtp_ca_file(smtp: dict, tls: str, source: str | None) -> str | None:
         ssl.create_default_context(cafile=str(path))
     except OSError as exc:  # ssl.SSLError is an OSError too
         detail = re.sub(r"\s*\(_ssl\.c:\d+\)$", "", str(getattr(exc, "strerror", None) or exc))
-        raise ConfigError(f"config: smtp.ca_file {path} is not a readable PEM bundle of CA certificates: {detail}") from None
+        raise ConfigError(
+            f"config: smtp.ca_file {path} is not a readable PEM bundle of CA certificates: {detail}"
+        ) from None
     return str(path)
 
 
@@ -203,7 +205,9 @@ class Setting:
     check: Callable[[object], str | None] | None = None
 
 
-def _finite(lo: float | None = None, hi: float | None = None, *, above: float | None = None) -> Callable[[object], str | None]:
+def _finite(
+    lo: float | None = None, hi: float | None = None, *, above: float | None = None
+) -> Callable[[object], str | None]:
     """A finite number within [lo, hi] (and > above)."""
 
     def check(v: object) -> str | None:
@@ -213,8 +217,11 @@ def _finite(lo: float | None = None, hi: float | None = None, *, above: float | 
         if above is not None and not x > above:
             return f"must be more than {above:g}, got {v!r}"
         if (lo is not None and x < lo) or (hi is not None and x > hi):
-            return f"must be between {lo:g} and {hi:g}, got {v!r}" if lo is not None and hi is not None else (
-                f"must be at least {lo:g}, got {v!r}" if lo is not None else f"must be at most {hi:g}, got {v!r}")
+            return (
+                f"must be between {lo:g} and {hi:g}, got {v!r}"
+                if lo is not None and hi is not None
+                else (f"must be at least {lo:g}, got {v!r}" if lo is not None else f"must be at most {hi:g}, got {v!r}")
+            )
         return None
 
     return check
@@ -341,7 +348,9 @@ def _checked(raw: dict) -> dict[str, dict[str, object]]:
             continue
         extra = sorted(set(table) - set(settings))
         if extra:
-            raise ConfigError(f"config: unknown key {section}.{extra[0]} (known: {', '.join(sorted(settings)) or 'none'})")
+            raise ConfigError(
+                f"config: unknown key {section}.{extra[0]} (known: {', '.join(sorted(settings)) or 'none'})"
+            )
         values[section] = {}
         for key, setting in settings.items():
             value = _typed(table, key, setting.kind, section, setting.default)
@@ -450,8 +459,13 @@ def _desk_identity(desk: dict, source: str | None) -> DeskIdentity:
     lang = str(_typed(desk, "language", str, "desk", "en")).strip().lower()
     if not lang.isalpha() or not 2 <= len(lang) <= 3:
         raise ConfigError(f"config: desk.language must be a language code such as 'en' or 'et', got {lang!r}")
-    return DeskIdentity(name=name, reply_to=(reply_to or "").strip() or None,
-                        signature=signature.strip("\n") if signature else None, templates_dir=tdir, language=lang)
+    return DeskIdentity(
+        name=name,
+        reply_to=(reply_to or "").strip() or None,
+        signature=signature.strip("\n") if signature else None,
+        templates_dir=tdir,
+        language=lang,
+    )
 
 
 def _mail(mail: dict) -> MailConfig:
@@ -504,6 +518,9 @@ def _refunds_and_complaints(raw: dict) -> tuple[RefundsConfig, ComplaintsConfig]
     for key, value in (("no_reply_days", no_reply), ("max_extension_days", max_ext)):
         if value < 1:  # type: ignore[operator]
             raise ConfigError(f"config: complaints.{key} must be at least 1, got {value}")
-    return (RefundsConfig(auto_acknowledge=bool(_typed(refunds, "auto_acknowledge", bool, "refunds", True)),
-                          esimium_preactivation=pre),
-            ComplaintsConfig(no_reply_days=no_reply, max_extension_days=max_ext))  # type: ignore[arg-type]
+    return (
+        RefundsConfig(
+            auto_acknowledge=bool(_typed(refunds, "auto_acknowledge", bool, "refunds", True)), esimium_preactivation=pre
+        ),
+        ComplaintsConfig(no_reply_days=no_reply, max_extension_days=max_ext),
+    )  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ need it).
 Keys come from Binding ids, remapped by the config's `[keys]` table; the
 command palette lists every action that works on the current screen.
 """
+
 from __future__ import annotations
 
 import gc
@@ -180,8 +181,9 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
         token = self._opening = object()
         origin = self.screen
         self.hold_keys(token, seconds=OPEN_HOLD)
-        self.run_worker(partial(self._read_ticket, token, reference, origin), thread=True, exclusive=True,
-                        group="open-ticket")
+        self.run_worker(
+            partial(self._read_ticket, token, reference, origin), thread=True, exclusive=True, group="open-ticket"
+        )
         self.set_timer(OPEN_PATIENCE, partial(self._open_unread, token, reference, origin))
 
     def _read_ticket(self, token: object, reference: str, origin: Screen) -> None:
@@ -260,8 +262,9 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
         if token is None:
             return
         if screen.data is None:
-            self.hold_keys(token, until=lambda: screen.data is not None or screen not in self.screen_stack,
-                           seconds=OPEN_HOLD)
+            self.hold_keys(
+                token, until=lambda: screen.data is not None or screen not in self.screen_stack, seconds=OPEN_HOLD
+            )
         else:
             self.release_keys(token)
 

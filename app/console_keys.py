@@ -30,6 +30,7 @@ So every key goes to the widget focused once all earlier keys were handled.
 A watchdog lets keys go should a marker be lost with a widget removed
 under it, so the keyboard can never lock up.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -85,8 +86,7 @@ class TypeAheadApp(App[Any]):
         self._holds: dict[object, tuple[float, Callable[[], bool] | None]] = {}
 
     # -- holds -----------------------------------------------------------------
-    def hold_keys(self, token: object, until: Callable[[], bool] | None = None,
-                  seconds: float = HOLD_SECONDS) -> None:
+    def hold_keys(self, token: object, until: Callable[[], bool] | None = None, seconds: float = HOLD_SECONDS) -> None:
         """Keep keys typed from now on waiting until `release_keys(token)`,
         until `until()` is true, or `seconds` have passed (whichever first)."""
         self._holds[token] = (monotonic() + seconds, until)

@@ -2,6 +2,7 @@
 (an escalation's complaint, a complaint's escalation), the customer's other
 tickets and their orders, each with its state. A read model: no Textual, no
 writes; customer text is returned raw (screens make it inert)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -81,22 +82,33 @@ def customer_story(session: Session, ticket: Ticket, *, shown_order_id: int | No
     orders: list[OrderItem] = []
     if ticket.customer_id is not None:
         rows = session.scalars(
-            select(Order).where(col(Order.customer_id) == ticket.customer_id)
-            .order_by(col(Order.purchased_at).desc(), col(Order.id).desc()).limit(MAX_ORDERS)
+            select(Order)
+            .where(col(Order.customer_id) == ticket.customer_id)
+            .order_by(col(Order.purchased_at).desc(), col(Order.id).desc())
+            .limit(MAX_ORDERS)
         ).all()
         if not (len(rows) == 1 and rows[0].id == shown_order_id):  # its one order is already on the ticket
             by_order: dict[int | None, list[LinkedTicket]] = {o.id: [] for o in rows}
-            for t in session.scalars(select(Ticket).where(col(Ticket.order_id).in_(list(by_order))).order_by(col(Ticket.id).desc())):
+            for t in session.scalars(
+                select(Ticket).where(col(Ticket.order_id).in_(list(by_order))).order_by(col(Ticket.id).desc())
+            ):
                 by_order[t.order_id].append(_linked(t, "same_customer"))
             orders = [
-                OrderItem(o.number, o.plan, str(o.amount), o.currency, o.purchased_at, order_state(o), tuple(by_order[o.id]))
+                OrderItem(
+                    o.number, o.plan, str(o.amount), o.currency, o.purchased_at, order_state(o), tuple(by_order[o.id])
+                )
                 for o in rows
             ]
         # a ticket merged into another is part of that one now (its reference leads there)
         same = (Ticket.customer_id == ticket.customer_id, Ticket.id.not_in(seen), Ticket.merged_into_id.is_(None))
         others = session.scalars(
-            select(Ticket).where(*same)
-            .order_by((col(Ticket.status) == TicketStatus.CLOSED.value).asc(), col(Ticket.received_at).desc(), col(Ticket.id).desc())
+            select(Ticket)
+            .where(*same)
+            .order_by(
+                (col(Ticket.status) == TicketStatus.CLOSED.value).asc(),
+                col(Ticket.received_at).desc(),
+                col(Ticket.id).desc(),
+            )
             .limit(max(0, MAX_ITEMS - len(links) - len(orders)))
         ).all()
         links += [_linked(t, "same_customer") for t in others]

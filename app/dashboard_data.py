@@ -13,6 +13,7 @@ header and the export): the state of an open ticket's governing clock, frozen
 while the ticket waits on the customer; at risk when less than
 `at_risk_share` of the clock's length is left.
 """
+
 from __future__ import annotations
 
 import time as _time
@@ -58,13 +59,19 @@ def _period_figures(session: Session, q: dict, params: dict, days: tuple[date, .
             variants.append((True, "resolution_extended", "Resolution, extended", "extended with reason"))
         for ext, key, label, promise in variants:
             per_day = shares.get((jc.key, ext), [Share()] * TREND_DAYS)
-            compliance.append(ComplianceRow(
-                key, label, promise,
-                today=per_day[-1],
-                week=sum((per_day[i] for i in week_idx), Share()),
-                month=sum(per_day, Share()),
-            ))
-    per_day_counts = {name: [int(n or 0) for n in session.execute(q[name], params).one()] for name in ("received", "closed")}
+            compliance.append(
+                ComplianceRow(
+                    key,
+                    label,
+                    promise,
+                    today=per_day[-1],
+                    week=sum((per_day[i] for i in week_idx), Share()),
+                    month=sum(per_day, Share()),
+                )
+            )
+    per_day_counts = {
+        name: [int(n or 0) for n in session.execute(q[name], params).one()] for name in ("received", "closed")
+    }
     return tuple(compliance), tuple(breaches), per_day_counts
 
 
@@ -112,27 +119,63 @@ def _live_figures(session: Session, q: dict, params: dict) -> tuple[tuple, list,
     loads = [(a, n, r, b) for a, (n, r, b) in per_agent.items()]
     listed = session.execute(q["lists"], params).all()
     ids = {a for a, *_ in loads if a is not None} | {r[4] for r in listed if r[4] is not None}
-    staff = {s_id: (login, name) for s_id, login, name in
-             session.execute(select(Staff.id, Staff.login, Staff.name).where(Staff.id.in_(sorted(ids))))} if ids else {}
+    staff = (
+        {
+            s_id: (login, name)
+            for s_id, login, name in session.execute(
+                select(Staff.id, Staff.login, Staff.name).where(Staff.id.in_(sorted(ids)))
+            )
+        }
+        if ids
+        else {}
+    )
     return tiles, loads, listed, staff
 
 
 def _agents(loads: list, staff: dict) -> tuple[AgentLoad, ...]:
-    return tuple(sorted(
-        (AgentLoad(staff.get(a, (None, "?"))[0] if a is not None else None,
-                   staff.get(a, (None, "?"))[1] if a is not None else "(unassigned)", n, r, b) for a, n, r, b in loads),
-        key=lambda x: (-x.breached, -x.at_risk, -x.open, x.login or "~"),
-    ))
+    return tuple(
+        sorted(
+            (
+                AgentLoad(
+                    staff.get(a, (None, "?"))[0] if a is not None else None,
+                    staff.get(a, (None, "?"))[1] if a is not None else "(unassigned)",
+                    n,
+                    r,
+                    b,
+                )
+                for a, n, r, b in loads
+            ),
+            key=lambda x: (-x.breached, -x.at_risk, -x.open, x.login or "~"),
+        )
+    )
 
 
 def _deadlines(listed: list, staff: dict, part: int) -> tuple[DeadlineRow, ...]:
-    rows = (DeadlineRow(r[0], r[1], r[2], _aware(r[3]), staff.get(r[4], (None, ""))[0] if r[4] is not None else None,
-                        _aware(r[6]), _aware(r[7])) for r in listed if r[5] == part)
-    return tuple(sorted(rows, key=lambda d: (d.due, d.reference)))[:NEXT_DEADLINES if part == 0 else BREACHED_LIST_LIMIT]
+    rows = (
+        DeadlineRow(
+            r[0],
+            r[1],
+            r[2],
+            _aware(r[3]),
+            staff.get(r[4], (None, ""))[0] if r[4] is not None else None,
+            _aware(r[6]),
+            _aware(r[7]),
+        )
+        for r in listed
+        if r[5] == part
+    )
+    return tuple(sorted(rows, key=lambda d: (d.due, d.reference)))[
+        : NEXT_DEADLINES if part == 0 else BREACHED_LIST_LIMIT
+    ]
 
 
-def snapshot(session: Session, now: datetime, cal: BusinessCalendar, at_risk_share: float = 0.25,
-             cache: PeriodCache | None = None) -> DashboardData:
+def snapshot(
+    session: Session,
+    now: datetime,
+    cal: BusinessCalendar,
+    at_risk_share: float = 0.25,
+    cache: PeriodCache | None = None,
+) -> DashboardData:
     """Every figure of the wall display at `now` (aware), read-only.
 
     With a `cache`, the 30-day figures (compliance, trends) are recomputed at
@@ -171,18 +214,45 @@ def snapshot(session: Session, now: datetime, cal: BusinessCalendar, at_risk_sha
 
     open_total, open_complaints, acks_today, esc_waiting, refunds_waiting, refunds_processing, extended_open = tiles
     return DashboardData(
-        now=now, today=today, open_total=open_total, open_complaints=open_complaints, acks_due_today=acks_today,
-        breached_now=sum(b for *_x, b in loads), at_risk=sum(r for _a, _n, r, _b in loads),
-        escalations_awaiting_senior=esc_waiting, refunds_awaiting_decision=refunds_waiting,
-        refunds_processing=refunds_processing, extended_open=extended_open, quarantined_mail=int(quarantined),
-        outbound_failed=int(failed or 0), outbound_stuck=int(stuck or 0), compliance=compliance,
-        next_deadlines=_deadlines(listed, staff, 0), breached=_deadlines(listed, staff, 1), agents=_agents(loads, staff),
-        trend_days=days, received_per_day=tuple(per_day_counts["received"]),
-        closed_per_day=tuple(per_day_counts["closed"]), breaches_per_day=breaches, timings=timings,
+        now=now,
+        today=today,
+        open_total=open_total,
+        open_complaints=open_complaints,
+        acks_due_today=acks_today,
+        breached_now=sum(b for *_x, b in loads),
+        at_risk=sum(r for _a, _n, r, _b in loads),
+        escalations_awaiting_senior=esc_waiting,
+        refunds_awaiting_decision=refunds_waiting,
+        refunds_processing=refunds_processing,
+        extended_open=extended_open,
+        quarantined_mail=int(quarantined),
+        outbound_failed=int(failed or 0),
+        outbound_stuck=int(stuck or 0),
+        compliance=compliance,
+        next_deadlines=_deadlines(listed, staff, 0),
+        breached=_deadlines(listed, staff, 1),
+        agents=_agents(loads, staff),
+        trend_days=days,
+        received_per_day=tuple(per_day_counts["received"]),
+        closed_per_day=tuple(per_day_counts["closed"]),
+        breaches_per_day=breaches,
+        timings=timings,
     )
 
 
 __all__ = [
-    "ALARM_TILES", "BREACHED_LIST_LIMIT", "NEXT_DEADLINES", "OUTBOX_GRACE", "TILE_LABELS", "TREND_DAYS", "AgentLoad",
-    "ComplianceRow", "DashboardData", "DeadlineRow", "PeriodCache", "Share", "Tile", "snapshot",
+    "ALARM_TILES",
+    "BREACHED_LIST_LIMIT",
+    "NEXT_DEADLINES",
+    "OUTBOX_GRACE",
+    "TILE_LABELS",
+    "TREND_DAYS",
+    "AgentLoad",
+    "ComplianceRow",
+    "DashboardData",
+    "DeadlineRow",
+    "PeriodCache",
+    "Share",
+    "Tile",
+    "snapshot",
 ]

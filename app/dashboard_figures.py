@@ -1,5 +1,6 @@
 """The wall display's figures as values (no SQL, no Textual): what
 app.dashboard_data.snapshot() returns and the screen draws."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -76,7 +77,9 @@ TILE_LABELS: dict[str, str] = {
     "quarantined_mail": "Quarantined mail",
     "undelivered_mail": "Undelivered mail",
 }
-ALARM_TILES = frozenset({"breached_now", "at_risk", "escalations_awaiting_senior", "quarantined_mail", "undelivered_mail"})
+ALARM_TILES = frozenset(
+    {"breached_now", "at_risk", "escalations_awaiting_senior", "quarantined_mail", "undelivered_mail"}
+)
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,15 @@ class DashboardData:
 
     def tiles(self) -> list[Tile]:
         """The big-number tiles in display order (most urgent first)."""
-        order = ("breached_now", "at_risk", "acks_due_today", "open_complaints", "escalations_awaiting_senior",
-                 "refunds_awaiting_decision", "refunds_processing", "undelivered_mail", "quarantined_mail")
+        order = (
+            "breached_now",
+            "at_risk",
+            "acks_due_today",
+            "open_complaints",
+            "escalations_awaiting_senior",
+            "refunds_awaiting_decision",
+            "refunds_processing",
+            "undelivered_mail",
+            "quarantined_mail",
+        )
         return [Tile(k, TILE_LABELS[k], int(getattr(self, k)), k in ALARM_TILES) for k in order]

@@ -7,6 +7,7 @@ The clock rules (which clock runs, when it is overdue or at risk, a pause
 freezing it, the clocks judged for compliance) are app.clocks' SQL forms.
 No customer column is ever selected.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -49,14 +50,18 @@ def _bucket(expr, bounds: Sequence) -> ColumnElement:
         mid = (lo + hi) // 2
         return case((expr < bounds[mid], node(lo, mid)), else_=node(mid, hi))
 
-    return case((expr.is_(None), null()), (or_(expr < bounds[0], expr >= bounds[-1]), null()), else_=node(0, len(bounds) - 1))
+    return case(
+        (expr.is_(None), null()), (or_(expr < bounds[0], expr >= bounds[-1]), null()), else_=node(0, len(bounds) - 1)
+    )
 
 
 def _day_counts(col, bounds: Sequence, now) -> list:
     """How many `col` instants fall on each local day up to `now`: one range
     count a day on the column's index (index-only, no table rows read)."""
-    return [select(func.count()).where(col >= lo, col < hi, col <= now).scalar_subquery()
-            for lo, hi in itertools.pairwise(bounds)]
+    return [
+        select(func.count()).where(col >= lo, col < hi, col <= now).scalar_subquery()
+        for lo, hi in itertools.pairwise(bounds)
+    ]
 
 
 def _sum(cond) -> ColumnElement:
@@ -71,16 +76,28 @@ def _live(dialect: str, share: float, now, today_start, tomorrow_start) -> dict:
     # one pass over the open tickets: per assignee and clock state (0 none or
     # on track, 1 at risk, 2 breached) the count and the tiles' sums
     state = clocks.state_code_sql(dialect, now, share).label("state")
-    out["load"] = select(
-        Ticket.assignee_id, state, func.count(),
-        _sum(kind == TicketKind.COMPLAINT.value),
-        _sum(and_(kind == TicketKind.COMPLAINT.value, Ticket.acknowledged_at.is_(None),
-                  Ticket.ack_due_at >= today_start, Ticket.ack_due_at < tomorrow_start)),
-        _sum(and_(kind == TicketKind.ESCALATION.value, Ticket.reviewer_id.is_(None))),
-        _sum(and_(kind == TicketKind.REFUND.value, Ticket.decided_at.is_(None))),
-        _sum(and_(kind == TicketKind.REFUND.value, Ticket.status == TicketStatus.PROCESSING.value)),
-        _sum(and_(kind == TicketKind.COMPLAINT.value, Ticket.extensions > 0)),
-    ).where(is_open).group_by(Ticket.assignee_id, state)
+    out["load"] = (
+        select(
+            Ticket.assignee_id,
+            state,
+            func.count(),
+            _sum(kind == TicketKind.COMPLAINT.value),
+            _sum(
+                and_(
+                    kind == TicketKind.COMPLAINT.value,
+                    Ticket.acknowledged_at.is_(None),
+                    Ticket.ack_due_at >= today_start,
+                    Ticket.ack_due_at < tomorrow_start,
+                )
+            ),
+            _sum(and_(kind == TicketKind.ESCALATION.value, Ticket.reviewer_id.is_(None))),
+            _sum(and_(kind == TicketKind.REFUND.value, Ticket.decided_at.is_(None))),
+            _sum(and_(kind == TicketKind.REFUND.value, Ticket.status == TicketStatus.PROCESSING.value)),
+            _sum(and_(kind == TicketKind.COMPLAINT.value, Ticket.extensions > 0)),
+        )
+        .where(is_open)
+        .group_by(Ticket.assignee_id, state)
+    )
     # the lists walk the due_at index (ix_ticket_due) in due order and stop at
     # their limit: not yet due; waiting on the customer since before its due
     # (the paused_since index); overdue
@@ -94,8 +111,11 @@ def _live(dialect: str, share: float, now, today_start, tomorrow_start) -> dict:
         q = select(*cols, literal(n).label("part"), *tail).where(is_open, running, cond)
         return q.order_by(due, Ticket.reference).limit(limit).subquery().select()
 
-    out["lists"] = union_all(part(0, not_due, NEXT_DEADLINES), part(0, paused_in_time, NEXT_DEADLINES),
-                             part(1, clocks.overdue_sql(now), BREACHED_LIST_LIMIT))
+    out["lists"] = union_all(
+        part(0, not_due, NEXT_DEADLINES),
+        part(0, paused_in_time, NEXT_DEADLINES),
+        part(1, clocks.overdue_sql(now), BREACHED_LIST_LIMIT),
+    )
     return out
 
 
@@ -105,39 +125,62 @@ def _compliance(now, bounds: list) -> ColumnElement:
     response, refund review), slot "b" a complaint's resolution clock. Only
     open tickets and tickets closed in the window can have a clock that
     stopped or came due in it (every stop is at or before closing)."""
-    kind_is = {k: Ticket.kind == k for k in (TicketKind.COMPLAINT.value, TicketKind.ESCALATION.value, TicketKind.REFUND.value)}
+    kind_is = {
+        k: Ticket.kind == k for k in (TicketKind.COMPLAINT.value, TicketKind.ESCALATION.value, TicketKind.REFUND.value)
+    }
     judged_list = clocks.judged_clocks()
     slot_a = [jc for jc in judged_list if jc.where is None]
     res = next(jc for jc in judged_list if jc.where is not None)
     b_cond = and_(kind_is[res.kind], res.where)
-    base = select(
-        case(*[(kind_is[jc.kind], literal(jc.key)) for jc in slot_a]).label("a_k"),
-        case(*[(kind_is[jc.kind], jc.due) for jc in slot_a]).label("a_due"),
-        case(*[(kind_is[jc.kind], jc.stopped) for jc in slot_a]).label("a_stop"),
-        case((b_cond, res.due)).label("b_due"),
-        case((b_cond, res.stopped)).label("b_stop"),
-        Ticket.paused_since.label("paused"), case((Ticket.extensions > 0, 1), else_=0).label("ext"),
-    ).where(or_(Ticket.status != _CLOSED, Ticket.closed_at >= bounds[0])).cte("judged_base").prefix_with("MATERIALIZED")
+    base = (
+        select(
+            case(*[(kind_is[jc.kind], literal(jc.key)) for jc in slot_a]).label("a_k"),
+            case(*[(kind_is[jc.kind], jc.due) for jc in slot_a]).label("a_due"),
+            case(*[(kind_is[jc.kind], jc.stopped) for jc in slot_a]).label("a_stop"),
+            case((b_cond, res.due)).label("b_due"),
+            case((b_cond, res.stopped)).label("b_stop"),
+            Ticket.paused_since.label("paused"),
+            case((Ticket.extensions > 0, 1), else_=0).label("ext"),
+        )
+        .where(or_(Ticket.status != _CLOSED, Ticket.closed_at >= bounds[0]))
+        .cte("judged_base")
+        .prefix_with("MATERIALIZED")
+    )
     jb = base.c
 
     def _slot(key, due_col, stop_col):
-        return select(key.label("k"), due_col.label("due"), stop_col.label("stop"), jb.paused.label("paused"), jb.ext.label("ext")).where(
-            due_col.is_not(None), or_(and_(stop_col >= bounds[0], stop_col <= now), and_(due_col >= bounds[0], due_col < now)))
+        return select(
+            key.label("k"), due_col.label("due"), stop_col.label("stop"), jb.paused.label("paused"), jb.ext.label("ext")
+        ).where(
+            due_col.is_not(None),
+            or_(and_(stop_col >= bounds[0], stop_col <= now), and_(due_col >= bounds[0], due_col < now)),
+        )
 
-    judged = union_all(_slot(jb.a_k, jb.a_due, jb.a_stop), _slot(literal(res.key), jb.b_due, jb.b_stop)).cte("judged").prefix_with("MATERIALIZED")
+    judged = (
+        union_all(_slot(jb.a_k, jb.a_due, jb.a_stop), _slot(literal(res.key), jb.b_due, jb.b_stop))
+        .cte("judged")
+        .prefix_with("MATERIALIZED")
+    )
     j = judged.c
     j_over = and_(j.stop.is_(None), clocks.overdue_sql(now, j.due, j.paused))
-    events = select(
-        j.k, j.ext,
-        case((j.stop.is_not(None), j.stop), (j_over, j.due), else_=None).label("ev"),
-        case((j.due < now, j.due), else_=None).label("due_past"),
-        case((and_(j.stop.is_not(None), j.stop <= j.due), 1), else_=0).label("met"),
-        case((or_(and_(j.stop.is_not(None), j.stop > j.due), j_over), 1), else_=0).label("breach"),
-    ).cte("events").prefix_with("MATERIALIZED")
+    events = (
+        select(
+            j.k,
+            j.ext,
+            case((j.stop.is_not(None), j.stop), (j_over, j.due), else_=None).label("ev"),
+            case((j.due < now, j.due), else_=None).label("due_past"),
+            case((and_(j.stop.is_not(None), j.stop <= j.due), 1), else_=0).label("met"),
+            case((or_(and_(j.stop.is_not(None), j.stop > j.due), j_over), 1), else_=0).label("breach"),
+        )
+        .cte("events")
+        .prefix_with("MATERIALIZED")
+    )
     e = events.c
     ev_b = _bucket(case((e.ev <= now, e.ev), else_=None), bounds).label("ev_b")
     due_b = _bucket(e.due_past, bounds).label("due_b")
-    return select(e.k, e.ext, ev_b, due_b, e.met, e.breach, func.count()).group_by(e.k, e.ext, "ev_b", "due_b", e.met, e.breach)
+    return select(e.k, e.ext, ev_b, due_b, e.met, e.breach, func.count()).group_by(
+        e.k, e.ext, "ev_b", "due_b", e.met, e.breach
+    )
 
 
 @lru_cache(maxsize=8)
@@ -149,11 +192,19 @@ def statements(dialect: str, at_risk_share: float) -> dict:
     out["compliance"] = _compliance(now, bounds)
     for name, col in (("received", Ticket.received_at), ("closed", Ticket.closed_at)):
         out[name] = select(*_day_counts(col, bounds, now))
-    out["quarantined"] = select(func.count()).select_from(Quarantine).where(Quarantine.state == QuarantineState.HELD.value)
+    out["quarantined"] = (
+        select(func.count()).select_from(Quarantine).where(Quarantine.state == QuarantineState.HELD.value)
+    )
     out["mail"] = select(
         _sum(Message.delivery == DeliveryState.FAILED.value),
-        _sum(and_(Message.delivery == DeliveryState.QUEUED.value,
-                  func.coalesce(Message.next_attempt_at, Message.created_at) < _p("outbox_cutoff"))),
-    ).where(Message.kind == MessageKind.OUTBOUND.value,
-            Message.delivery.in_((DeliveryState.FAILED.value, DeliveryState.QUEUED.value)))
+        _sum(
+            and_(
+                Message.delivery == DeliveryState.QUEUED.value,
+                func.coalesce(Message.next_attempt_at, Message.created_at) < _p("outbox_cutoff"),
+            )
+        ),
+    ).where(
+        Message.kind == MessageKind.OUTBOUND.value,
+        Message.delivery.in_((DeliveryState.FAILED.value, DeliveryState.QUEUED.value)),
+    )
     return out

@@ -5,6 +5,7 @@ keys on, and every transaction starts with BEGIN IMMEDIATE, so a
 read-then-write never fails half-way with "database is locked" and never loses
 a colleague's update. PostgreSQL runs through psycopg 3.
 """
+
 from __future__ import annotations
 
 import os
@@ -55,18 +56,24 @@ def normalise_url(url: str) -> str:
         parsed = make_url(url)
         parsed.port  # noqa: B018 - a non-numeric port fails here, not at connect
     except (ArgumentError, ValueError):
-        raise ConfigError(f"malformed database URL {url!r} (expected e.g. sqlite:///path/desk.sqlite or postgresql://user@host/db)") from None
+        raise ConfigError(
+            f"malformed database URL {url!r} (expected e.g. sqlite:///path/desk.sqlite or postgresql://user@host/db)"
+        ) from None
     try:
         backend = parsed.get_backend_name()
         parsed.get_dialect()
     except Exception:  # noqa: BLE001 - NoSuchModuleError, a driver that is not installed...
-        raise ConfigError(f"unsupported database driver {parsed.drivername!r}: use sqlite:///PATH or postgresql://user@host/db") from None
+        raise ConfigError(
+            f"unsupported database driver {parsed.drivername!r}: use sqlite:///PATH or postgresql://user@host/db"
+        ) from None
     if backend == "postgresql" and parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     elif backend not in ("sqlite", "postgresql"):
         raise ConfigError(f"unsupported database {backend!r}: use sqlite or postgresql")
     if parsed.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
-        raise ConfigError(f"unsupported database driver {parsed.drivername!r}: use sqlite:///PATH or postgresql://user@host/db")
+        raise ConfigError(
+            f"unsupported database driver {parsed.drivername!r}: use sqlite:///PATH or postgresql://user@host/db"
+        )
     return parsed.render_as_string(hide_password=False)
 
 
@@ -132,8 +139,12 @@ def _column_limits(mapper: Mapper[Any]) -> list[tuple[str, str, int]]:
     """(attribute, column, length) of the mapper's bounded text columns."""
     limits = _LIMITS.get(mapper)
     if limits is None:
-        limits = [(attr.key, col.name, length) for attr in mapper.column_attrs for col in attr.columns
-                  if isinstance(length := getattr(col.type, "length", None), int)]
+        limits = [
+            (attr.key, col.name, length)
+            for attr in mapper.column_attrs
+            for col in attr.columns
+            if isinstance(length := getattr(col.type, "length", None), int)
+        ]
         _LIMITS[mapper] = limits
     return limits
 
@@ -149,11 +160,19 @@ def _refuse_over_long_text(session: Session, _context: object, _instances: objec
         for attr, column, length in _column_limits(mapper):
             value = getattr(obj, attr, None)
             if isinstance(value, str) and len(value) > length:
-                raise InputError(f"{mapper.local_table.name}.{column} is {len(value)} characters long; at most {length} fit")
+                raise InputError(
+                    f"{mapper.local_table.name}.{column} is {len(value)} characters long; at most {length} fit"
+                )
 
 
-def make_engine(url: str, *, lock_timeout: float | None = 5.0, statement_timeout: float | None = 300.0,
-                sqlite_busy: float = SQLITE_BUSY_TIMEOUT_MS / 1000, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    lock_timeout: float | None = 5.0,
+    statement_timeout: float | None = 300.0,
+    sqlite_busy: float = SQLITE_BUSY_TIMEOUT_MS / 1000,
+    **kwargs: Any,
+) -> Engine:
     """An engine for `url`. PostgreSQL sessions get `lock_timeout` and
     `statement_timeout` (seconds; None = no limit), so a row held by a
     colleague is a quick "try again", never a hang."""
@@ -265,9 +284,11 @@ def open_desk(url: str, migrate: bool = True, config: DeskConfig | None = None) 
 
     timeouts: dict[str, Any] = {}
     if config is not None:
-        timeouts = {"lock_timeout": config.setting("database", "lock_timeout_seconds"),
-                    "statement_timeout": config.setting("database", "statement_timeout_seconds"),
-                    "sqlite_busy": config.setting("database", "sqlite_busy_seconds")}
+        timeouts = {
+            "lock_timeout": config.setting("database", "lock_timeout_seconds"),
+            "statement_timeout": config.setting("database", "statement_timeout_seconds"),
+            "sqlite_busy": config.setting("database", "sqlite_busy_seconds"),
+        }
     engine = make_engine(url, **timeouts)
     try:
         with engine.execution_options(esimdesk_read_only=True).connect() as conn:
@@ -280,7 +301,9 @@ def open_desk(url: str, migrate: bool = True, config: DeskConfig | None = None) 
         if line and "damaged" in line:
             raise DeskError(line) from None
         reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
-        raise DeskError(f"cannot open database {make_url(url).render_as_string(hide_password=True)}: {reason}") from None
+        raise DeskError(
+            f"cannot open database {make_url(url).render_as_string(hide_password=True)}: {reason}"
+        ) from None
     except (DBAPIError, sqlite3.Error):
         engine.dispose()
         raise DeskError(damaged(url)) from None

@@ -23,6 +23,7 @@ On SQLite the instants are read and written as the stored text (the UTC
 format SQLAlchemy writes), which avoids building 10^6 datetime objects; on
 PostgreSQL they are ordinary aware datetimes.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -45,8 +46,16 @@ RECOMPUTE_ACTOR = "calendar"
 _T = Ticket.__table__
 _E = TicketEvent.__table__
 _INSTANTS = (
-    "received_at", "acknowledged_at", "resolution_communicated_at", "final_response_at", "decided_at",
-    "ack_due_at", "resolution_due_at", "final_response_due_at", "review_due_at", "due_at",
+    "received_at",
+    "acknowledged_at",
+    "resolution_communicated_at",
+    "final_response_at",
+    "decided_at",
+    "ack_due_at",
+    "resolution_due_at",
+    "final_response_due_at",
+    "review_due_at",
+    "due_at",
 )
 _CLOSED = TicketStatus.CLOSED.value
 
@@ -160,8 +169,13 @@ class _Row(NamedTuple):
 # (id, ack, resolution, final response, review, due_at, due_clock); the
 # 24-hour refund acknowledgment (hours) and the clocks after a refund's
 # decision other than initiation keep their dates
-_SLOT = {Clock.ACKNOWLEDGMENT: 1, Clock.RESOLUTION: 2, Clock.FINAL_RESPONSE: 3, Clock.REFUND_REVIEW: 4,
-         Clock.REFUND_INITIATION: None}
+_SLOT = {
+    Clock.ACKNOWLEDGMENT: 1,
+    Clock.RESOLUTION: 2,
+    Clock.FINAL_RESPONSE: 3,
+    Clock.REFUND_REVIEW: 4,
+    Clock.REFUND_INITIATION: None,
+}
 _KNOWN_KINDS = frozenset(k.value for k in TicketKind)
 
 
@@ -169,10 +183,20 @@ def _rows(conn: Connection, codec: _Codec, ids: tuple[int, int] | None) -> list[
     col = codec.column
     result = conn.execute(
         select(
-            _T.c.id, _T.c.kind, col("received_at"), col("acknowledged_at"), col("resolution_communicated_at"),
-            col("final_response_at"), col("decided_at"), _T.c.extensions,
-            col("ack_due_at"), col("resolution_due_at"), col("final_response_due_at"), col("review_due_at"),
-            col("due_at"), _T.c.due_clock,
+            _T.c.id,
+            _T.c.kind,
+            col("received_at"),
+            col("acknowledged_at"),
+            col("resolution_communicated_at"),
+            col("final_response_at"),
+            col("decided_at"),
+            _T.c.extensions,
+            col("ack_due_at"),
+            col("resolution_due_at"),
+            col("final_response_due_at"),
+            col("review_due_at"),
+            col("due_at"),
+            _T.c.due_clock,
         ).where(_T.c.status != _CLOSED, *(() if ids is None else (_T.c.id.between(*ids),)))
     )
     # text mode has no result processing to do (strings and integers), so the
@@ -207,7 +231,12 @@ def _changes(conn: Connection, cal: BusinessCalendar, codec: _Codec, ids: tuple[
             n += paused_business_days(cal, intervals, codec.to_datetime(start))
         due = due_for(start, n)
         slot = _SLOT[clock]
-        if clock == Clock.RESOLUTION and row.extensions and row.resolution_due_at is not None and row.resolution_due_at > due:
+        if (
+            clock == Clock.RESOLUTION
+            and row.extensions
+            and row.resolution_due_at is not None
+            and row.resolution_due_at > due
+        ):
             due = row.resolution_due_at  # an extension to a later date stands
         if (slot is not None and current[slot] != due) or due != row.due_at or row.due_clock != clock.value:
             change = list(current)
@@ -253,7 +282,9 @@ def _aware(now: datetime) -> datetime:
     return now if now.utcoffset() is not None else now.replace(tzinfo=UTC)
 
 
-def recompute_open_deadlines(session_or_conn, cal: BusinessCalendar, now: datetime, ids: tuple[int, int] | None = None) -> int:
+def recompute_open_deadlines(
+    session_or_conn, cal: BusinessCalendar, now: datetime, ids: tuple[int, int] | None = None
+) -> int:
     """Recompute and store the deadlines of every open ticket (with an id in
     `ids`, when given: one batch); returns how many tickets changed. Takes a
     Session, a Connection (caller commits) or an Engine."""

@@ -7,6 +7,7 @@ for every step, escalations reviewed only by seniors who never touched the
 complaint, out-of-scope inquiries closed without complaint clocks, refund
 cases decided by the refund engine.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,32 +49,121 @@ from models.enums import (
 )
 
 STAFF = [
-    ("alice", "Alice Tamm", "agent"), ("bob", "Bob Kask", "agent"), ("carmen", "Carmen Ruiz", "agent"),
-    ("dmitri", "Dmitri Ivanov", "agent"), ("eva", "Eva Saar", "agent"), ("farid", "Farid Haddad", "agent"),
-    ("grace", "Grace Mensah", "agent"), ("hiro", "Hiro Tanaka", "agent"),
-    ("sofia", "Sofia Lind", "senior"), ("marek", "Marek Novak", "senior"), ("priya", "Priya Nair", "senior"),
-    ("olivia", "Olivia Brown", "supervisor"), ("adam", "Adam Admin", "admin"),
+    ("alice", "Alice Tamm", "agent"),
+    ("bob", "Bob Kask", "agent"),
+    ("carmen", "Carmen Ruiz", "agent"),
+    ("dmitri", "Dmitri Ivanov", "agent"),
+    ("eva", "Eva Saar", "agent"),
+    ("farid", "Farid Haddad", "agent"),
+    ("grace", "Grace Mensah", "agent"),
+    ("hiro", "Hiro Tanaka", "agent"),
+    ("sofia", "Sofia Lind", "senior"),
+    ("marek", "Marek Novak", "senior"),
+    ("priya", "Priya Nair", "senior"),
+    ("olivia", "Olivia Brown", "supervisor"),
+    ("adam", "Adam Admin", "admin"),
 ]
-FIRST = ["Maria", "John", "Aino", "Kenji", "Fatima", "Lucas", "Chen", "Amara", "Olga", "Diego", "Sara", "Tom",
-         "Leila", "Mikael", "Ana", "Ravi", "Ingrid", "Kwame", "Yuki", "Elena", "Omar", "Nora", "Pedro", "Liis"]
-LAST = ["Smith", "Tamm", "Garcia", "Müller", "Nguyen", "Okafor", "Silva", "Kowalski", "Rossi", "Haddad", "Sato",
-        "Andersen", "Petrov", "Mensah", "Fernández", "Kask", "O'Brien", "Zhang", "Novak", "Dubois"]
+FIRST = [
+    "Maria",
+    "John",
+    "Aino",
+    "Kenji",
+    "Fatima",
+    "Lucas",
+    "Chen",
+    "Amara",
+    "Olga",
+    "Diego",
+    "Sara",
+    "Tom",
+    "Leila",
+    "Mikael",
+    "Ana",
+    "Ravi",
+    "Ingrid",
+    "Kwame",
+    "Yuki",
+    "Elena",
+    "Omar",
+    "Nora",
+    "Pedro",
+    "Liis",
+]
+LAST = [
+    "Smith",
+    "Tamm",
+    "Garcia",
+    "Müller",
+    "Nguyen",
+    "Okafor",
+    "Silva",
+    "Kowalski",
+    "Rossi",
+    "Haddad",
+    "Sato",
+    "Andersen",
+    "Petrov",
+    "Mensah",
+    "Fernández",
+    "Kask",
+    "O'Brien",
+    "Zhang",
+    "Novak",
+    "Dubois",
+]
 DOMAINS = ["example.com", "mail.example", "inbox.example.org", "corp.example.net"]
 # A few hostile customers, so the console's inert rendering is always on show.
-HOSTILE_NAMES = ["[bold red]Mallory[/] [@click=app.quit]x[/]", "Eve \x1b[2J\x1b]52;c;cHduZWQ=\x07Evil", "Trudy \u202egnp.exe"]
-COMPLAINT_SUBJECTS = [
-    "Complaint Regarding eSIM Service", "Complaint: no data in Tokyo", "Complaint - eSIM not activating",
-    "Complaint about slow speeds in Lisbon", "Complaint: charged twice", "Complaint regarding support response",
-    "Complaint: QR code not working", "Complaint about coverage in Nairobi",
+HOSTILE_NAMES = [
+    "[bold red]Mallory[/] [@click=app.quit]x[/]",
+    "Eve \x1b[2J\x1b]52;c;cHduZWQ=\x07Evil",
+    "Trudy \u202egnp.exe",
 ]
-INQUIRY_SUBJECTS = ["Question about my phone", "Which plan for Peru?", "Roaming with my home carrier",
-                    "My iPhone screen is broken", "Refund from my mobile operator", "I read you give free data"]
-REFUND_REASONS = ["non_delivery", "technical_failure", "service_unavailable", "duplicate_charge", "incorrect_product",
-                  "billing_error", "cancel_before_activation", "device_incompatible", "installation_error",
-                  "wrong_purchase", "changed_plans", "no_longer_needed", "unused_data", "network_coverage",
-                  "unauthorized_purchase", "medical_emergency", "replacement_request"]
-PLANS = ["Europe 5 GB 30 days", "Japan 3 GB 15 days", "Global 10 GB 30 days", "USA 20 GB 30 days",
-         "Africa 2 GB 7 days", "Asia 8 GB 30 days", "LatAm 5 GB 15 days"]
+COMPLAINT_SUBJECTS = [
+    "Complaint Regarding eSIM Service",
+    "Complaint: no data in Tokyo",
+    "Complaint - eSIM not activating",
+    "Complaint about slow speeds in Lisbon",
+    "Complaint: charged twice",
+    "Complaint regarding support response",
+    "Complaint: QR code not working",
+    "Complaint about coverage in Nairobi",
+]
+INQUIRY_SUBJECTS = [
+    "Question about my phone",
+    "Which plan for Peru?",
+    "Roaming with my home carrier",
+    "My iPhone screen is broken",
+    "Refund from my mobile operator",
+    "I read you give free data",
+]
+REFUND_REASONS = [
+    "non_delivery",
+    "technical_failure",
+    "service_unavailable",
+    "duplicate_charge",
+    "incorrect_product",
+    "billing_error",
+    "cancel_before_activation",
+    "device_incompatible",
+    "installation_error",
+    "wrong_purchase",
+    "changed_plans",
+    "no_longer_needed",
+    "unused_data",
+    "network_coverage",
+    "unauthorized_purchase",
+    "medical_emergency",
+    "replacement_request",
+]
+PLANS = [
+    "Europe 5 GB 30 days",
+    "Japan 3 GB 15 days",
+    "Global 10 GB 30 days",
+    "USA 20 GB 30 days",
+    "Africa 2 GB 7 days",
+    "Asia 8 GB 30 days",
+    "LatAm 5 GB 15 days",
+]
 CURRENCIES = ["EUR", "USD", "GBP"]
 OOS_SUBJECT = {
     OutOfScope.THIRD_PARTY_PLAN: "My T-Mobile plan stopped working",
@@ -85,11 +175,23 @@ OOS_SUBJECT = {
 
 # (status, weight) for complaints
 COMPLAINT_MIX = [
-    ("submitted", 8), ("acknowledged", 8), ("information_gathering", 7), ("investigation", 12),
-    ("resolution_proposed", 6), ("resolution_communicated", 5), ("escalated", 7),
-    ("closed_accepted", 37), ("closed_final", 10),
+    ("submitted", 8),
+    ("acknowledged", 8),
+    ("information_gathering", 7),
+    ("investigation", 12),
+    ("resolution_proposed", 6),
+    ("resolution_communicated", 5),
+    ("escalated", 7),
+    ("closed_accepted", 37),
+    ("closed_final", 10),
 ]
-STEP_ORDER = ["acknowledged", "information_gathering", "investigation", "resolution_proposed", "resolution_communicated"]
+STEP_ORDER = [
+    "acknowledged",
+    "information_gathering",
+    "investigation",
+    "resolution_proposed",
+    "resolution_communicated",
+]
 
 
 @dataclass
@@ -124,8 +226,17 @@ class _Builder:
         if self.login not in {s[0] for s in rows}:
             rows.append((self.login, f"{self.login} (you)", "supervisor"))
         for i, (login, name, role) in enumerate(rows, start=1):
-            self.staff.append({"id": i, "login": login, "name": name, "role": role, "email": f"{login}@esimdesk.example",
-                               "active": True, "created_at": self.now - timedelta(days=400)})
+            self.staff.append(
+                {
+                    "id": i,
+                    "login": login,
+                    "name": name,
+                    "role": role,
+                    "email": f"{login}@esimdesk.example",
+                    "active": True,
+                    "created_at": self.now - timedelta(days=400),
+                }
+            )
         self.agents = [s for s in self.staff if s["role"] == "agent"]
         self.seniors = [s for s in self.staff if s["role"] == "senior"]
         self.staff_by_login = {s["login"]: s for s in self.staff}
@@ -140,9 +251,15 @@ class _Builder:
         local = name.split()[0].lower().strip("[]\x1b") or "customer"
         local = "".join(ch for ch in local if ch.isalnum()) or "customer"
         ctype = ctype or rng.choices(["end_user", "business", "end_customer"], [85, 9, 6])[0]
-        row = {"id": cid, "name": name, "email": f"{local}.{cid}@{rng.choice(DOMAINS)}",
-               "phone": f"+372 5{rng.randrange(1000000, 9999999)}", "customer_type": ctype,
-               "created_at": self.now - timedelta(days=500), "anonymised_at": None}
+        row = {
+            "id": cid,
+            "name": name,
+            "email": f"{local}.{cid}@{rng.choice(DOMAINS)}",
+            "phone": f"+372 5{rng.randrange(1000000, 9999999)}",
+            "customer_type": ctype,
+            "created_at": self.now - timedelta(days=500),
+            "anonymised_at": None,
+        }
         self.customers.append(row)
         return row
 
@@ -158,12 +275,23 @@ class _Builder:
         delivered = None if oid % 29 == 0 else purchased_at + timedelta(minutes=rng.randrange(1, 90))
         installed = delivered is not None and rng.random() < 0.6
         activated = installed and rng.random() < 0.7
-        row = {"id": oid, "number": f"ORD-{rng.randrange(10**9, 10**10)}-{''.join(rng.choices('ABCDEFGHJKLMNPQRSTUVWXYZ23456789', k=4))}",
-               "customer_id": cust["id"], "brand": brand, "purchased_at": purchased_at,
-               "amount": round(rng.choice([4.5, 9.0, 13.0, 19.0, 26.0, 35.0, 49.0]) * qty, 2),
-               "currency": rng.choice(CURRENCIES), "payment_method": method, "quantity": qty,
-               "plan": rng.choice(PLANS), "delivered_at": delivered, "installed": installed, "activated": activated,
-               "data_used_mb": round(rng.uniform(0, 900), 1) if activated else 0.0, "validity_days": 30}
+        row = {
+            "id": oid,
+            "number": f"ORD-{rng.randrange(10**9, 10**10)}-{''.join(rng.choices('ABCDEFGHJKLMNPQRSTUVWXYZ23456789', k=4))}",
+            "customer_id": cust["id"],
+            "brand": brand,
+            "purchased_at": purchased_at,
+            "amount": round(rng.choice([4.5, 9.0, 13.0, 19.0, 26.0, 35.0, 49.0]) * qty, 2),
+            "currency": rng.choice(CURRENCIES),
+            "payment_method": method,
+            "quantity": qty,
+            "plan": rng.choice(PLANS),
+            "delivered_at": delivered,
+            "installed": installed,
+            "activated": activated,
+            "data_used_mb": round(rng.uniform(0, 900), 1) if activated else 0.0,
+            "validity_days": 30,
+        }
         self.orders.append(row)
         return row
 
@@ -173,22 +301,66 @@ class _Builder:
         self.counters[key] = self.counters.get(key, 0) + 1
         return format_reference(kind, at.year, self.counters[key])
 
-    def event(self, tid: int, at: datetime, actor: str | None, action: str, frm: str | None = None, to: str | None = None, **detail) -> None:
-        self.events.append({"ticket_id": tid, "at": at, "actor": actor, "action": action, "from_status": frm,
-                            "to_status": to, "detail": json.dumps(detail, sort_keys=True, default=str) if detail else None})
+    def event(
+        self,
+        tid: int,
+        at: datetime,
+        actor: str | None,
+        action: str,
+        frm: str | None = None,
+        to: str | None = None,
+        **detail,
+    ) -> None:
+        self.events.append(
+            {
+                "ticket_id": tid,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "from_status": frm,
+                "to_status": to,
+                "detail": json.dumps(detail, sort_keys=True, default=str) if detail else None,
+            }
+        )
 
-    def message(self, tid: int, kind: str, at: datetime, subject: str, body: str, *, author: str | None = None,
-                cust: dict | None = None, template: str | None = None, delivery: str | None = None) -> None:
+    def message(
+        self,
+        tid: int,
+        kind: str,
+        at: datetime,
+        subject: str,
+        body: str,
+        *,
+        author: str | None = None,
+        cust: dict | None = None,
+        template: str | None = None,
+        delivery: str | None = None,
+    ) -> None:
         mid = len(self.messages) + 1
-        self.messages.append({
-            "ticket_id": tid, "kind": kind, "message_id": f"<demo-{mid}@esimdesk.example>", "dedupe_key": None,
-            "in_reply_to": None, "from_addr": cust["email"] if (cust and kind == "inbound") else (None if kind == "note" else "complaints@esimdesk.example"),
-            "from_name": cust["name"] if (cust and kind == "inbound") else None,
-            "to_addr": cust["email"] if (cust and kind == "outbound") else None, "subject": subject, "body": body,
-            "template": template, "author": author, "sent_at": at if delivery == "sent" else None, "created_at": at,
-            "delivery": delivery, "attempts": 1 if delivery in ("sent", "failed") else 0, "next_attempt_at": None,
-            "last_error": "550 mailbox unavailable" if delivery == "failed" else None,
-        })
+        self.messages.append(
+            {
+                "ticket_id": tid,
+                "kind": kind,
+                "message_id": f"<demo-{mid}@esimdesk.example>",
+                "dedupe_key": None,
+                "in_reply_to": None,
+                "from_addr": cust["email"]
+                if (cust and kind == "inbound")
+                else (None if kind == "note" else "complaints@esimdesk.example"),
+                "from_name": cust["name"] if (cust and kind == "inbound") else None,
+                "to_addr": cust["email"] if (cust and kind == "outbound") else None,
+                "subject": subject,
+                "body": body,
+                "template": template,
+                "author": author,
+                "sent_at": at if delivery == "sent" else None,
+                "created_at": at,
+                "delivery": delivery,
+                "attempts": 1 if delivery in ("sent", "failed") else 0,
+                "next_attempt_at": None,
+                "last_error": "550 mailbox unavailable" if delivery == "failed" else None,
+            }
+        )
 
     def past(self, max_days: float, min_days: float = 0.0) -> datetime:
         """A random instant in the past, during desk-local office-ish hours."""
@@ -210,17 +382,46 @@ class _Builder:
 
     def base(self, kind: TicketKind, received: datetime, cust: dict, subject: str, order: dict | None) -> dict:
         tid = len(self.tickets) + 1
-        return {"id": tid, "reference": self.reference(kind, received), "kind": kind.value, "status": "submitted",
-                "subject": subject, "description": None, "brand": order["brand"] if order else None,
-                "priority": self.rng.choices([1, 2, 3], [15, 70, 15])[0], "region": None, "incident_date": None,
-                "inquiry_reference": None, "info_needed": None, "out_of_scope": None, "close_reason": None,
-                "customer_id": cust["id"], "order_id": order["id"] if order else None,
-                "order_number": order["number"] if order else None, "assignee_id": None,
-                "reviewer_id": None, "escalation_of_id": None, "received_at": received, "ack_due_at": None,
-                "acknowledged_at": None, "resolution_due_at": None, "resolution_communicated_at": None,
-                "final_response_due_at": None, "final_response_at": None, "review_due_at": None, "decided_at": None,
-                "extensions": 0, "paused_since": None, "due_at": None, "due_clock": None, "closed_at": None,
-                "version": 1, "created_at": received, "updated_at": received, "updated_by": None}
+        return {
+            "id": tid,
+            "reference": self.reference(kind, received),
+            "kind": kind.value,
+            "status": "submitted",
+            "subject": subject,
+            "description": None,
+            "brand": order["brand"] if order else None,
+            "priority": self.rng.choices([1, 2, 3], [15, 70, 15])[0],
+            "region": None,
+            "incident_date": None,
+            "inquiry_reference": None,
+            "info_needed": None,
+            "out_of_scope": None,
+            "close_reason": None,
+            "customer_id": cust["id"],
+            "order_id": order["id"] if order else None,
+            "order_number": order["number"] if order else None,
+            "assignee_id": None,
+            "reviewer_id": None,
+            "escalation_of_id": None,
+            "received_at": received,
+            "ack_due_at": None,
+            "acknowledged_at": None,
+            "resolution_due_at": None,
+            "resolution_communicated_at": None,
+            "final_response_due_at": None,
+            "final_response_at": None,
+            "review_due_at": None,
+            "decided_at": None,
+            "extensions": 0,
+            "paused_since": None,
+            "due_at": None,
+            "due_clock": None,
+            "closed_at": None,
+            "version": 1,
+            "created_at": received,
+            "updated_at": received,
+            "updated_by": None,
+        }
 
     def bump(self, row: dict, actor: str | None, at: datetime) -> None:
         row["version"] += 1
@@ -243,7 +444,9 @@ class _Builder:
         no_phone = rng.random() < 0.08
         if no_phone:
             t["info_needed"] = "phone"
-        t["description"] = f"Since {t['incident_date']} my eSIM ({order['plan'] if order else 'travel plan'}) has not worked as promised. I tried restarting my phone."
+        t["description"] = (
+            f"Since {t['incident_date']} my eSIM ({order['plan'] if order else 'travel plan'}) has not worked as promised. I tried restarting my phone."
+        )
         t["ack_due_at"] = clock_due(cal, Clock.ACKNOWLEDGMENT, received)
         self.event(tid, received, None, "created", None, "submitted", source="email")
         self.message(tid, "inbound", received, subject, t["description"], cust=cust)
@@ -264,11 +467,37 @@ class _Builder:
         t["acknowledged_at"] = ack
         t["status"] = "acknowledged"
         t["resolution_due_at"] = clock_due(cal, Clock.RESOLUTION, ack)
-        self.event(tid, ack, agent["login"], "acknowledged", "submitted", "acknowledged", resolution_due_at=t["resolution_due_at"])
-        self.message(tid, "outbound", ack, f"[{t['reference']}] We received your complaint", f"Your complaint reference is {t['reference']}. We will resolve it by {t['resolution_due_at'].date().isoformat()}.", author=agent["login"], cust=cust, template="acknowledgment", delivery="sent" if tid % 41 else "failed")
+        self.event(
+            tid,
+            ack,
+            agent["login"],
+            "acknowledged",
+            "submitted",
+            "acknowledged",
+            resolution_due_at=t["resolution_due_at"],
+        )
+        self.message(
+            tid,
+            "outbound",
+            ack,
+            f"[{t['reference']}] We received your complaint",
+            f"Your complaint reference is {t['reference']}. We will resolve it by {t['resolution_due_at'].date().isoformat()}.",
+            author=agent["login"],
+            cust=cust,
+            template="acknowledgment",
+            delivery="sent" if tid % 41 else "failed",
+        )
         self.bump(t, agent["login"], ack)
-        targets = {"acknowledged": 0, "information_gathering": 1, "investigation": 2, "resolution_proposed": 3,
-                   "resolution_communicated": 4, "escalated": 4, "closed_accepted": 4, "closed_final": 4}
+        targets = {
+            "acknowledged": 0,
+            "information_gathering": 1,
+            "investigation": 2,
+            "resolution_proposed": 3,
+            "resolution_communicated": 4,
+            "escalated": 4,
+            "closed_accepted": 4,
+            "closed_final": 4,
+        }
         last = ack
         span_h = 24 * (3 if open_ else 9)
         for i in range(1, targets[plan] + 1):
@@ -281,7 +510,17 @@ class _Builder:
                 self.event(tid, step_at, agent["login"], "note")
             if to == "resolution_communicated":
                 t["resolution_communicated_at"] = step_at
-                self.message(tid, "outbound", step_at, f"[{t['reference']}] Our proposed resolution", "We have reissued your eSIM profile and credited your account.", author=agent["login"], cust=cust, template="proposed_resolution", delivery="sent")
+                self.message(
+                    tid,
+                    "outbound",
+                    step_at,
+                    f"[{t['reference']}] Our proposed resolution",
+                    "We have reissued your eSIM profile and credited your account.",
+                    author=agent["login"],
+                    cust=cust,
+                    template="proposed_resolution",
+                    delivery="sent",
+                )
             t["status"] = to
             last = step_at
         # a senior colleague sometimes leaves an internal note on a complaint:
@@ -289,7 +528,9 @@ class _Builder:
         if rng.random() < 0.3:
             senior = rng.choice(self.seniors)
             at = self.later(ack, 1, 20)
-            self.message(tid, "note", at, "", "Seen this pattern before: check the APN settings.", author=senior["login"])
+            self.message(
+                tid, "note", at, "", "Seen this pattern before: check the APN settings.", author=senior["login"]
+            )
             self.event(tid, at, senior["login"], "note")
         # extensions of complex complaints (with a progress message)
         if plan in ("investigation", "resolution_proposed", "information_gathering") and rng.random() < 0.18:
@@ -298,8 +539,20 @@ class _Builder:
             at = self.later(last, 0.5, 10)
             t["resolution_due_at"] = new
             t["extensions"] = 1
-            self.event(tid, at, "olivia", "extend", reason="awaiting the network operator's report", before=old, after=new)
-            self.message(tid, "outbound", at, f"[{t['reference']}] Progress update", f"We need more time; your new timeframe is {new.date().isoformat()}.", author="olivia", cust=cust, template="progress_update", delivery="sent")
+            self.event(
+                tid, at, "olivia", "extend", reason="awaiting the network operator's report", before=old, after=new
+            )
+            self.message(
+                tid,
+                "outbound",
+                at,
+                f"[{t['reference']}] Progress update",
+                f"We need more time; your new timeframe is {new.date().isoformat()}.",
+                author="olivia",
+                cust=cust,
+                template="progress_update",
+                delivery="sent",
+            )
             self.bump(t, "olivia", at)
         if plan == "closed_accepted":
             at = self.later(last, 2, 96)
@@ -325,8 +578,26 @@ class _Builder:
         e["final_response_due_at"] = clock_due(self.cal, Clock.FINAL_RESPONSE, received)
         self.event(e["id"], received, None, "created", None, "submitted", escalation_of=complaint["reference"])
         self.message(e["id"], "inbound", received, e["subject"], e["description"], cust=cust)
-        self.message(e["id"], "outbound", received + timedelta(hours=1), f"[{e['reference']}] Your escalation request", "A senior reviewer who was not involved in your complaint will send the final response.", author="olivia", cust=cust, template="escalation_acknowledgment", delivery="sent")
-        self.event(complaint["id"], received, None, "escalated", "resolution_communicated", "escalated", escalation=e["reference"])
+        self.message(
+            e["id"],
+            "outbound",
+            received + timedelta(hours=1),
+            f"[{e['reference']}] Your escalation request",
+            "A senior reviewer who was not involved in your complaint will send the final response.",
+            author="olivia",
+            cust=cust,
+            template="escalation_acknowledgment",
+            delivery="sent",
+        )
+        self.event(
+            complaint["id"],
+            received,
+            None,
+            "escalated",
+            "resolution_communicated",
+            "escalated",
+            escalation=e["reference"],
+        )
         complaint["status"] = "escalated"
         self.bump(complaint, None, received)
         if eligible and (closed or rng.random() < 0.7):
@@ -342,10 +613,33 @@ class _Builder:
                 e["final_response_at"] = fr
                 e["status"], e["close_reason"], e["closed_at"] = "closed", CloseReason.FINAL_RESPONSE.value, fr
                 self.event(e["id"], fr, rev["login"], "final_response", "in_review", "closed")
-                self.message(e["id"], "outbound", fr, f"[{e['reference']}] Final response", "Having reviewed your complaint afresh, we uphold a full refund.", author=rev["login"], cust=cust, template="final_response", delivery="sent")
+                self.message(
+                    e["id"],
+                    "outbound",
+                    fr,
+                    f"[{e['reference']}] Final response",
+                    "Having reviewed your complaint afresh, we uphold a full refund.",
+                    author=rev["login"],
+                    cust=cust,
+                    template="final_response",
+                    delivery="sent",
+                )
                 self.bump(e, rev["login"], fr)
-                complaint["status"], complaint["close_reason"], complaint["closed_at"] = "closed", CloseReason.FINAL_RESPONSE.value, fr
-                self.event(complaint["id"], fr, None, "closed", "escalated", "closed", reason="final_response", escalation=e["reference"])
+                complaint["status"], complaint["close_reason"], complaint["closed_at"] = (
+                    "closed",
+                    CloseReason.FINAL_RESPONSE.value,
+                    fr,
+                )
+                self.event(
+                    complaint["id"],
+                    fr,
+                    None,
+                    "closed",
+                    "escalated",
+                    "closed",
+                    reason="final_response",
+                    escalation=e["reference"],
+                )
         complaint["due_at"] = complaint["due_clock"] = None
         self.finish(e)
 
@@ -367,33 +661,70 @@ class _Builder:
         status = rng.choices(["submitted", "under_review", "decided", "processing", "closed"], [10, 25, 12, 13, 40])[0]
         ctype = rng.choices(["end_user", "business", "end_customer"], [85, 9, 6])[0]
         cust = self.customer(ctype)
-        received = self.past(6, 0.02) if status in ("submitted", "under_review") else (self.past(10, 1) if status != "closed" else self.past(90, 12))
+        received = (
+            self.past(6, 0.02)
+            if status in ("submitted", "under_review")
+            else (self.past(10, 1) if status != "closed" else self.past(90, 12))
+        )
         purchased = received - timedelta(days=rng.choice([0.3, 1, 2, 3, 5, 6.5, 8, 12, 25, 40]))
         order = self.order(cust, purchased)
         t = self.base(TicketKind.REFUND, received, cust, f"Refund Request {order['number']}", order)
         tid = t["id"]
         t["review_due_at"] = clock_due(cal, Clock.REFUND_REVIEW, received)
         t["ack_due_at"] = clock_due(cal, Clock.REFUND_ACK, received)  # esimium 4.2: 24 hours
-        if status != "submitted" or tid % 3:  # most requests were acknowledged at intake (no rng: the rest of the desk stays as it was)
+        if (
+            status != "submitted" or tid % 3
+        ):  # most requests were acknowledged at intake (no rng: the rest of the desk stays as it was)
             t["acknowledged_at"] = received + timedelta(minutes=tid % 7)
         reason = rng.choice(REFUND_REASONS)
         t["description"] = f"Please refund order {order['number']}: {reason.replace('_', ' ')}."
         self.event(tid, received, None, "created", None, "submitted", source="email")
         self.message(tid, "inbound", received, t["subject"], t["description"], cust=cust)
-        facts = {"purchase_at": purchased.isoformat(), "request_at": received.isoformat(), "amount_paid": order["amount"],
-                 "currency": order["currency"], "reason": reason, "payment_method": order["payment_method"],
-                 "customer_type": ctype, "quantity": order["quantity"],
-                 "delivered_at": order["delivered_at"].isoformat() if order["delivered_at"] else None,
-                 "installed": order["installed"], "activated": order["activated"], "data_used_mb": order["data_used_mb"],
-                 "provider_fault_confirmed": rng.choice([True, False, None]), "instructions_followed": rng.choice([True, None]),
-                 "troubleshooting_completed": rng.choice([True, False, None]), "documentation_provided": rng.choice([True, None]),
-                 "chargeback_filed": tid % 97 == 0}
-        case = {"ticket_id": tid, "policy": order["brand"], "policy_version": None, "facts": json.dumps(facts),
-                "decision": None, "outcome": None, "max_refund": None, "currency": order["currency"], "refund_method": None,
-                "alternative": None, "chargeback_filed": facts["chargeback_filed"], "approved_at": None, "initiated_due_at": None,
-                "initiated_at": None, "sent_to_processor_at": None, "expected_in_account_at": None, "completed_at": None,
-                "approved_amount": None, "processing_fee": None, "investigation_by": None, "investigation_at": None,
-                "investigation_result": None, "investigation_note": None, "decision_sent_at": None}
+        facts = {
+            "purchase_at": purchased.isoformat(),
+            "request_at": received.isoformat(),
+            "amount_paid": order["amount"],
+            "currency": order["currency"],
+            "reason": reason,
+            "payment_method": order["payment_method"],
+            "customer_type": ctype,
+            "quantity": order["quantity"],
+            "delivered_at": order["delivered_at"].isoformat() if order["delivered_at"] else None,
+            "installed": order["installed"],
+            "activated": order["activated"],
+            "data_used_mb": order["data_used_mb"],
+            "provider_fault_confirmed": rng.choice([True, False, None]),
+            "instructions_followed": rng.choice([True, None]),
+            "troubleshooting_completed": rng.choice([True, False, None]),
+            "documentation_provided": rng.choice([True, None]),
+            "chargeback_filed": tid % 97 == 0,
+        }
+        case = {
+            "ticket_id": tid,
+            "policy": order["brand"],
+            "policy_version": None,
+            "facts": json.dumps(facts),
+            "decision": None,
+            "outcome": None,
+            "max_refund": None,
+            "currency": order["currency"],
+            "refund_method": None,
+            "alternative": None,
+            "chargeback_filed": facts["chargeback_filed"],
+            "approved_at": None,
+            "initiated_due_at": None,
+            "initiated_at": None,
+            "sent_to_processor_at": None,
+            "expected_in_account_at": None,
+            "completed_at": None,
+            "approved_amount": None,
+            "processing_fee": None,
+            "investigation_by": None,
+            "investigation_at": None,
+            "investigation_result": None,
+            "investigation_note": None,
+            "decision_sent_at": None,
+        }
         agent = rng.choice(self.agents)
         if status != "submitted":
             at = self.later(received, 0.2, 6)
@@ -405,14 +736,38 @@ class _Builder:
                 p = self.later(at, 0.5, 12)
                 t["paused_since"] = p
                 self.event(tid, p, agent["login"], "pause", reason="asked the customer for a screenshot of the error")
-                self.message(tid, "outbound", p, f"[{t['reference']}] We need a little more information", "Please send a screenshot of the error message.", author=agent["login"], cust=cust, template="information_request", delivery="sent")
+                self.message(
+                    tid,
+                    "outbound",
+                    p,
+                    f"[{t['reference']}] We need a little more information",
+                    "Please send a screenshot of the error message.",
+                    author=agent["login"],
+                    cust=cust,
+                    template="information_request",
+                    delivery="sent",
+                )
         if status in ("decided", "processing", "closed"):
             decision = decide(order["brand"], facts)
             dat = self.later(received, 3, 60)
             t["decided_at"] = dat
-            case.update(decision=json.dumps(decision), outcome=decision["outcome"], policy_version=decision["policy_version"],
-                        max_refund=decision["max_refund"], refund_method=decision["refund_method"])
-            self.event(tid, dat, agent["login"], "decided", "under_review", "decided", outcome=decision["outcome"], sections=decision["sections"])
+            case.update(
+                decision=json.dumps(decision),
+                outcome=decision["outcome"],
+                policy_version=decision["policy_version"],
+                max_refund=decision["max_refund"],
+                refund_method=decision["refund_method"],
+            )
+            self.event(
+                tid,
+                dat,
+                agent["login"],
+                "decided",
+                "under_review",
+                "decided",
+                outcome=decision["outcome"],
+                sections=decision["sections"],
+            )
             t["status"] = "decided"
             self.bump(t, agent["login"], dat)
             approved = decision["outcome"] in ("full_refund", "partial_refund")
@@ -429,7 +784,9 @@ class _Builder:
             # engine's outcomes never shifts the rest of the demo desk
             after = random.Random(tid)
             if status in ("processing", "closed") and approved:
-                ini = min(dat + timedelta(hours=after.uniform(2, 40)), self.now - timedelta(minutes=1)).replace(microsecond=0)
+                ini = min(dat + timedelta(hours=after.uniform(2, 40)), self.now - timedelta(minutes=1)).replace(
+                    microsecond=0
+                )
                 case["initiated_at"] = ini
                 case["expected_in_account_at"] = refund_in_account_due(cal, order["brand"], dat)
                 case["decision_sent_at"] = dat
@@ -439,8 +796,12 @@ class _Builder:
                 self.event(tid, ini, agent["login"], "status", "decided", "processing", milestone="initiated")
                 self.bump(t, agent["login"], ini)
             if status == "closed" or (status == "processing" and not approved):
-                end = min(dat + timedelta(hours=after.uniform(24, 200)), self.now - timedelta(minutes=1)).replace(microsecond=0)
-                reason_ = {"refer": CloseReason.REFERRED, "denied": CloseReason.REFUND_DENIED}.get(decision["outcome"], CloseReason.REFUND_COMPLETED)
+                end = min(dat + timedelta(hours=after.uniform(24, 200)), self.now - timedelta(minutes=1)).replace(
+                    microsecond=0
+                )
+                reason_ = {"refer": CloseReason.REFERRED, "denied": CloseReason.REFUND_DENIED}.get(
+                    decision["outcome"], CloseReason.REFUND_COMPLETED
+                )
                 t["status"], t["close_reason"], t["closed_at"] = "closed", reason_.value, end
                 if approved:
                     case["completed_at"] = end
@@ -467,9 +828,24 @@ class _Builder:
             t["ack_due_at"] = clock_due(self.cal, Clock.ACKNOWLEDGMENT, received)
         if kind == "oos":
             at = self.later(received, 0.5, 30)
-            t["status"], t["out_of_scope"], t["close_reason"], t["closed_at"] = "closed", cat.value, CloseReason.OUT_OF_SCOPE.value, at
+            t["status"], t["out_of_scope"], t["close_reason"], t["closed_at"] = (
+                "closed",
+                cat.value,
+                CloseReason.OUT_OF_SCOPE.value,
+                at,
+            )
             self.event(tid, at, agent["login"], "triaged", "submitted", "closed", category=cat.value)
-            self.message(tid, "outbound", at, f"[{t['reference']}] Where to get help", "This is outside our complaint process; here is where to go instead.", author=agent["login"], cust=cust, template="out_of_scope_redirect", delivery="sent")
+            self.message(
+                tid,
+                "outbound",
+                at,
+                f"[{t['reference']}] Where to get help",
+                "This is outside our complaint process; here is where to go instead.",
+                author=agent["login"],
+                cust=cust,
+                template="out_of_scope_redirect",
+                delivery="sent",
+            )
             self.bump(t, agent["login"], at)
         elif kind == "answered":
             at = self.later(received, 0.5, 30)
@@ -487,12 +863,25 @@ class _Builder:
         for i in range(count):
             raw, reason = samples[i % len(samples)]
             at = self.past(10)
-            self.quarantine.append({"received_at": at, "source": f"demo/mail/{i}.eml", "message_id": None,
-                                    "dedupe_key": f"demo-q-{i}", "reason": reason, "raw": raw, "state": "held",
-                                    "resolved_by": None, "resolved_at": None, "ticket_id": None})
+            self.quarantine.append(
+                {
+                    "received_at": at,
+                    "source": f"demo/mail/{i}.eml",
+                    "message_id": None,
+                    "dedupe_key": f"demo-q-{i}",
+                    "reason": reason,
+                    "raw": raw,
+                    "state": "held",
+                    "resolved_by": None,
+                    "resolved_at": None,
+                    "ticket_id": None,
+                }
+            )
 
 
-def build_demo(session: Session, tickets: int, seed: int, now: datetime, cal: BusinessCalendar, login: str | None = None) -> DemoResult:
+def build_demo(
+    session: Session, tickets: int, seed: int, now: datetime, cal: BusinessCalendar, login: str | None = None
+) -> DemoResult:
     """Fill an empty desk. `now` anchors every generated instant."""
     import time
 
@@ -538,16 +927,28 @@ def build_demo(session: Session, tickets: int, seed: int, now: datetime, cal: Bu
     def store(*pairs) -> None:
         for model, rows in pairs:
             for i in range(0, len(rows), 10000):
-                conn.execute(insert(table_of(model)), rows[i:i + 10000])
+                conn.execute(insert(table_of(model)), rows[i : i + 10000])
 
     store((Staff, b.staff), (Customer, b.customers))
     _import_orders(conn, b, now)  # the shop's orders arrive the way a real desk's do
-    store((Ticket, b.tickets), (TicketEvent, b.events), (Message, b.messages), (RefundCase, b.refunds),
-          (Quarantine, b.quarantine))
-    conn.execute(insert(table_of(ReferenceCounter)), [{"prefix": p, "year": y, "last": n} for (p, y), n in b.counters.items()])
-    conn.execute(insert(table_of(DeskSetting)), [
-        {"key": "demo", "value": "true"}, {"key": "demo_seed", "value": str(seed)},
-        {"key": "demo_now", "value": now.isoformat()}])
+    store(
+        (Ticket, b.tickets),
+        (TicketEvent, b.events),
+        (Message, b.messages),
+        (RefundCase, b.refunds),
+        (Quarantine, b.quarantine),
+    )
+    conn.execute(
+        insert(table_of(ReferenceCounter)), [{"prefix": p, "year": y, "last": n} for (p, y), n in b.counters.items()]
+    )
+    conn.execute(
+        insert(table_of(DeskSetting)),
+        [
+            {"key": "demo", "value": "true"},
+            {"key": "demo_seed", "value": str(seed)},
+            {"key": "demo_now", "value": now.isoformat()},
+        ],
+    )
     counts: dict[str, int] = {}
     for t in b.tickets:
         counts[t["kind"]] = counts.get(t["kind"], 0) + 1
@@ -560,14 +961,25 @@ def order_file_rows(b: _Builder) -> list[dict]:
     out = []
     for o in b.orders:
         c = by_id[o["customer_id"]]
-        out.append({
-            "order_number": o["number"], "policy": o["brand"], "customer_email": c["email"],
-            "purchase_at": o["purchased_at"].isoformat(), "amount_paid": o["amount"], "currency": o["currency"],
-            "payment_method": o["payment_method"], "customer_type": c["customer_type"], "quantity": o["quantity"],
-            "product": o["plan"], "delivered_at": o["delivered_at"].isoformat() if o["delivered_at"] else None,
-            "installed": o["installed"], "activated": o["activated"], "data_used_mb": o["data_used_mb"],
-            # no validity_ends_at: the demo's refund cases were decided without a validity fact
-        })
+        out.append(
+            {
+                "order_number": o["number"],
+                "policy": o["brand"],
+                "customer_email": c["email"],
+                "purchase_at": o["purchased_at"].isoformat(),
+                "amount_paid": o["amount"],
+                "currency": o["currency"],
+                "payment_method": o["payment_method"],
+                "customer_type": c["customer_type"],
+                "quantity": o["quantity"],
+                "product": o["plan"],
+                "delivered_at": o["delivered_at"].isoformat() if o["delivered_at"] else None,
+                "installed": o["installed"],
+                "activated": o["activated"],
+                "data_used_mb": o["data_used_mb"],
+                # no validity_ends_at: the demo's refund cases were decided without a validity fact
+            }
+        )
     return out
 
 

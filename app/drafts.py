@@ -7,6 +7,7 @@ loses at most the last second of typing. The session functions take a
 caller's session; `DraftStore` runs each call in its own transaction (for a
 console worker thread).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,7 +51,9 @@ def put(session: Session, key: DraftKey, body: str, now: datetime) -> None:
     if not body.strip():
         discard(session, key)
         return
-    done = cast("CursorResult[Any]", session.execute(update(Draft).where(*_where(key)).values(body=body, updated_at=now)))
+    done = cast(
+        "CursorResult[Any]", session.execute(update(Draft).where(*_where(key)).values(body=body, updated_at=now))
+    )
     if done.rowcount:
         return
     try:

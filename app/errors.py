@@ -1,5 +1,6 @@
 """Errors the services raise. Each carries one line a person can act on; the
 CLI prints it and exits 2, the console shows it as a notification."""
+
 from __future__ import annotations
 
 
@@ -40,4 +41,6 @@ class StaleTicket(DeskError):
         self.changed_by = changed_by
         self.changed_at = changed_at
         when = changed_at.isoformat(timespec="seconds") if hasattr(changed_at, "isoformat") else changed_at
-        super().__init__(f"{reference} was changed by {changed_by or 'someone'} at {when}; reloaded, nothing overwritten")
+        super().__init__(
+            f"{reference} was changed by {changed_by or 'someone'} at {when}; reloaded, nothing overwritten"
+        )

@@ -4,6 +4,7 @@ Tickets are read in keyset pages of `PAGE` rows ordered by id, so memory stays
 flat however many tickets there are; each page's handlers come from one
 query over the history.
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,10 +24,33 @@ from models.enums import TicketKind, TicketStatus
 
 PAGE = 2000
 FIELDS = [
-    "reference", "kind", "status", "received_at", "acknowledged_at", "ack_due_at", "resolution_due_at",
-    "final_response_due_at", "extensions", "closed_at", "escalation_of", "assignee", "reviewer", "handlers",
-    "order_number", "customer_email", "policy", "outcome", "sla_state",
-    "brand", "priority", "due_at", "due_clock", "region", "out_of_scope", "close_reason", "merged_into",
+    "reference",
+    "kind",
+    "status",
+    "received_at",
+    "acknowledged_at",
+    "ack_due_at",
+    "resolution_due_at",
+    "final_response_due_at",
+    "extensions",
+    "closed_at",
+    "escalation_of",
+    "assignee",
+    "reviewer",
+    "handlers",
+    "order_number",
+    "customer_email",
+    "policy",
+    "outcome",
+    "sla_state",
+    "brand",
+    "priority",
+    "due_at",
+    "due_clock",
+    "region",
+    "out_of_scope",
+    "close_reason",
+    "merged_into",
 ]
 
 
@@ -47,7 +71,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def iter_tickets(
-    session: Session, kind: str | None = None, status: str | None = None, mask_pii: bool = False, now: datetime | None = None,
+    session: Session,
+    kind: str | None = None,
+    status: str | None = None,
+    mask_pii: bool = False,
+    now: datetime | None = None,
     at_risk_share: float = 0.25,
 ) -> Iterator[dict]:
     from app.clocks import ticket_sla_state
@@ -103,8 +131,10 @@ def iter_tickets(
             who.setdefault(tid, set()).add(actor)
         merged = aliased(Ticket)  # the handlers of tickets merged into these count as theirs (app/history.py)
         for tid, actor in session.execute(
-            select(merged.merged_into_id, TicketEvent.actor).join(merged, merged.id == TicketEvent.ticket_id)
-            .where(merged.merged_into_id.in_(ids), TicketEvent.actor.is_not(None)).distinct()
+            select(merged.merged_into_id, TicketEvent.actor)
+            .join(merged, merged.id == TicketEvent.ticket_id)
+            .where(merged.merged_into_id.in_(ids), TicketEvent.actor.is_not(None))
+            .distinct()
         ):
             who.setdefault(tid, set()).add(actor)
         for t, email, order_number, assignee_login, reviewer_login, original_ref, policy, outcome, into in rows:

@@ -7,6 +7,7 @@ file the account may not read, input nested too deeply... each becomes one
 sentence naming the thing and the next step. Nothing here prints a traceback;
 `ESIMDESK_DEBUG=1` makes the CLI print it as well, for a developer.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -18,7 +19,12 @@ from app.errors import DeskError
 RESTORE_HINT = "restore a backup (esimdesk restore PATH)"
 
 # SQLite messages (sqlite3 and through SQLAlchemy), lower case
-_DAMAGED = ("file is not a database", "database disk image is malformed", "file is encrypted", "malformed database schema")
+_DAMAGED = (
+    "file is not a database",
+    "database disk image is malformed",
+    "file is encrypted",
+    "malformed database schema",
+)
 _LOCKED = ("database is locked", "database table is locked")
 _READ_ONLY = ("readonly database", "read-only database")
 _NO_TABLE = ("no such table", "no such column")
@@ -86,14 +92,18 @@ def database_line(exc: BaseException, url: str | None = None, reference: str | N
     if state in (_PG_LOCK, _PG_DEADLOCK):
         return f"{reference or 'this record'} is being changed by someone else; try again"
     if state == _PG_CANCELED:
-        return "the database took longer than [database] statement_timeout_seconds allows; nothing was changed; try again"
+        return (
+            "the database took longer than [database] statement_timeout_seconds allows; nothing was changed; try again"
+        )
     if state == _PG_TOO_LONG:
         return f"a value is longer than the database allows ({text}); shorten it"
     if state in _PG_NO_TABLE:
         return f"{name} does not hold an esimdesk desk at this program's schema: run esimdesk db upgrade, or {RESTORE_HINT}"
     if state in _PG_OUT_OF_RANGE:
         return f"a value is out of range for the database: {text}"
-    if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or ("connection" in low and ("refused" in low or "failed" in low)):
+    if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or (
+        "connection" in low and ("refused" in low or "failed" in low)
+    ):
         return f"cannot reach {name}: {text}"
     return f"database error on {name}: {text or type(orig).__name__}"
 
@@ -116,7 +126,11 @@ def one_line(exc: BaseException, url: str | None = None, reference: str | None =
             line = f"bad value: {_first_line(exc)}"
         elif isinstance(exc, OSError):
             what = exc.filename if exc.filename is not None else ""
-            line = f"{what}: {exc.strerror or _first_line(exc)}" if what else (exc.strerror or _first_line(exc) or type(exc).__name__)
+            line = (
+                f"{what}: {exc.strerror or _first_line(exc)}"
+                if what
+                else (exc.strerror or _first_line(exc) or type(exc).__name__)
+            )
         else:
             line = f"unexpected {type(exc).__name__}: {_first_line(exc) or 'no detail'} (ESIMDESK_DEBUG=1 shows where)"
     return " ".join(line.split()) or type(exc).__name__

@@ -13,6 +13,7 @@ Committing once per group instead of once per item is what makes intake fast:
 a commit (BEGIN IMMEDIATE, the WAL write, on PostgreSQL a flush to disk) cost
 more than routing a message. The lock is held at most `seconds` at a time.
 """
+
 from __future__ import annotations
 
 import time

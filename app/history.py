@@ -8,6 +8,7 @@ A ticket's history includes that of the tickets merged into it
 read with the survivor's (`of_ticket`), so its timeline, its handlers and the
 impartiality rule see everything that happened to the customer's matter.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,15 +36,18 @@ def record(
 ) -> None:
     """Append one event, written at once (a prepared insert in the session's
     transaction: no ORM object, no flush; the ticket row must exist)."""
-    _INSERT_EVENT.run(session, {
-        "ticket_id": ticket_id,
-        "at": at,
-        "actor": actor,
-        "action": action,
-        "from_status": from_status,
-        "to_status": to_status,
-        "detail": json.dumps(detail, default=str, sort_keys=True) if detail else None,
-    })
+    _INSERT_EVENT.run(
+        session,
+        {
+            "ticket_id": ticket_id,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "from_status": from_status,
+            "to_status": to_status,
+            "detail": json.dumps(detail, default=str, sort_keys=True) if detail else None,
+        },
+    )
 
 
 def of_ticket(ticket_id: int):

@@ -5,6 +5,7 @@ environment variable a user can set). `--as LOGIN` is honoured only on a
 database created by `esimdesk demo`. Role checks live here and are called by
 the services, so the CLI and the console enforce exactly the same rules.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.AGENT: frozenset({"work_tickets", "refund_decide", "triage", "quarantine"}),
     Role.SENIOR: frozenset({"review_escalations", "work_tickets"}),
     Role.SUPERVISOR: frozenset(
-        {"work_tickets", "refund_decide", "triage", "quarantine", "dashboard", "reassign", "extend", "review_queue_view"}
+        {
+            "work_tickets",
+            "refund_decide",
+            "triage",
+            "quarantine",
+            "dashboard",
+            "reassign",
+            "extend",
+            "review_queue_view",
+        }
     ),
     Role.ADMIN: frozenset({"manage_staff", "configure", "backup", "retention", "dashboard", "quarantine"}),
 }
@@ -71,7 +81,9 @@ def resolve_actor(session: Session, as_login: str | None = None) -> Actor:
         login = as_login
     staff = session.exec(select(Staff).where(Staff.login == login)).first()
     if staff is None:
-        raise AccessDenied(f"OS account {login!r} is not registered as staff of this desk; ask an admin to run: esimdesk staff add --login {login} --role agent")
+        raise AccessDenied(
+            f"OS account {login!r} is not registered as staff of this desk; ask an admin to run: esimdesk staff add --login {login} --role agent"
+        )
     if not staff.active:
         raise AccessDenied(f"staff account {login!r} is deactivated")
     return Actor.of(staff)

@@ -3,6 +3,7 @@ kinds, close reasons, event actions) and instants into what the screens,
 help, toasts and timeline show. Nothing here is stored; unknown names fall
 back to their words with underscores removed, never to a code name.
 """
+
 from __future__ import annotations
 
 import re
@@ -113,7 +114,9 @@ def local_time(at: datetime | None, tz: ZoneInfo | str, *, year: bool = True) ->
     return at.astimezone(zone).strftime("%a %d %b %Y %H:%M" if year else "%a %d %b %H:%M")
 
 
-_RAW = re.compile(r"\b(" + "|".join(sorted({k for k in (*STATUS, *CLOSE_REASON) if "_" in k}, key=len, reverse=True)) + r")\b")
+_RAW = re.compile(
+    r"\b(" + "|".join(sorted({k for k in (*STATUS, *CLOSE_REASON) if "_" in k}, key=len, reverse=True)) + r")\b"
+)
 
 
 def in_words(text: str) -> str:

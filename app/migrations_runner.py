@@ -1,4 +1,5 @@
 """Apply and check schema migrations (Alembic) from inside esimdesk."""
+
 from __future__ import annotations
 
 from pathlib import Path

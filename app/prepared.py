@@ -15,6 +15,7 @@ Limits, by design: parameters are bound by name and every one must be given
 (no column defaults are filled in); results are raw DBAPI values, so a
 statement returns only integers and strings (no date decoding).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -83,7 +84,9 @@ class Prepared:
         if not conn.in_transaction():
             conn.begin()  # as SQLAlchemy's autobegin would: never run outside a transaction
         compiled = self._compiled(conn.dialect)
-        values = {**compiled.constants, **self.defaults, **params} if params else {**compiled.constants, **self.defaults}
+        values = (
+            {**compiled.constants, **self.defaults, **params} if params else {**compiled.constants, **self.defaults}
+        )
         for name, proc in compiled.processors:
             if name in values:
                 values[name] = proc(values[name])
@@ -98,7 +101,9 @@ class Prepared:
             conn._handle_dbapi_exception(exc, compiled.sql, args, cursor, None)
         return cursor
 
-    def run_many(self, where: Session | Connection, rows: Sequence[Mapping[str, Any]], ready: frozenset[str] = frozenset()) -> None:
+    def run_many(
+        self, where: Session | Connection, rows: Sequence[Mapping[str, Any]], ready: frozenset[str] = frozenset()
+    ) -> None:
         """Execute once per parameter set with the DBAPI's executemany (bulk
         imports); no result rows. Parameters named in `ready` are already in
         the driver's form (their bind processors are skipped)."""
@@ -130,7 +135,6 @@ class Prepared:
     def scalar(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> Any:
         row = self.first(where, params)
         return None if row is None else row[0]
-
 
 
 def _dbapi(conn: Connection) -> DBAPIConnection:

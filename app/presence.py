@@ -5,6 +5,7 @@ naming the ticket it shows (or none). A row whose heartbeat is older than the
 time-to-live counts as gone (its console died or lost its connection) and is
 deleted by the next heartbeat of any console.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -25,7 +26,9 @@ def new_session_id() -> str:
     return uuid.uuid4().hex
 
 
-def heartbeat(session: Session, session_id: str, login: str, ticket_id: int | None, now: datetime, ttl: timedelta = DEFAULT_TTL) -> None:
+def heartbeat(
+    session: Session, session_id: str, login: str, ticket_id: int | None, now: datetime, ttl: timedelta = DEFAULT_TTL
+) -> None:
     """Record that `session_id` (staff `login`) is alive and shows `ticket_id`."""
     row = session.get(Presence, session_id)
     if row is None:
@@ -43,7 +46,9 @@ def cleanup(session: Session, now: datetime, ttl: timedelta = DEFAULT_TTL) -> in
     return result.rowcount or 0
 
 
-def who_else(session: Session, ticket_id: int, my_session_id: str | None, now: datetime, ttl: timedelta | float = DEFAULT_TTL) -> list[str]:
+def who_else(
+    session: Session, ticket_id: int, my_session_id: str | None, now: datetime, ttl: timedelta | float = DEFAULT_TTL
+) -> list[str]:
     """Logins of the other live consoles showing `ticket_id`, sorted, distinct."""
     if not isinstance(ttl, timedelta):
         ttl = timedelta(seconds=float(ttl))

@@ -6,6 +6,7 @@ SQL by app.clocks (the rule of its `view`, as SQL expressions: at risk: less
 than `at_risk_share` of the clock's length left; breached: past due; a paused
 ticket is judged when it paused).
 """
+
 from __future__ import annotations
 
 import re
@@ -168,8 +169,10 @@ def _needs_join(q: QueueQuery) -> bool:
 
 def _from(stmt, q: QueueQuery):
     if _needs_join(q):
-        stmt = stmt.select_from(Ticket).outerjoin(Customer, Customer.id == Ticket.customer_id).outerjoin(
-            Order, Order.id == Ticket.order_id
+        stmt = (
+            stmt.select_from(Ticket)
+            .outerjoin(Customer, Customer.id == Ticket.customer_id)
+            .outerjoin(Order, Order.id == Ticket.order_id)
         )
     return stmt
 
@@ -248,14 +251,34 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
     if limit <= 0:
         return []
     offset = max(0, int(offset))
-    ids_stmt = _from(select(Ticket.id), q).where(*conditions(session, q, now, ordered=True)).order_by(*_order(q)).offset(offset).limit(limit)
+    ids_stmt = (
+        _from(select(Ticket.id), q)
+        .where(*conditions(session, q, now, ordered=True))
+        .order_by(*_order(q))
+        .offset(offset)
+        .limit(limit)
+    )
     ids = list(session.scalars(ids_stmt))
     if not ids:
         return []
     cols = (
-        Ticket.id, Ticket.reference, Ticket.kind, Ticket.status, Ticket.priority, Customer.name, Ticket.subject,
-        _Assignee.login, Ticket.received_at, Ticket.due_at, Ticket.due_clock, clocks.start_sql(), Ticket.paused_since,
-        Ticket.version, Customer.email, clocks.stop_sql(), Ticket.mail_flag,
+        Ticket.id,
+        Ticket.reference,
+        Ticket.kind,
+        Ticket.status,
+        Ticket.priority,
+        Customer.name,
+        Ticket.subject,
+        _Assignee.login,
+        Ticket.received_at,
+        Ticket.due_at,
+        Ticket.due_clock,
+        clocks.start_sql(),
+        Ticket.paused_since,
+        Ticket.version,
+        Customer.email,
+        clocks.stop_sql(),
+        Ticket.mail_flag,
     )
     by_id = {}
     # in chunks: PostgreSQL takes at most 65,535 bound parameters a statement
@@ -265,12 +288,26 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
             .select_from(Ticket)
             .outerjoin(Customer, Customer.id == Ticket.customer_id)
             .outerjoin(_Assignee, _Assignee.id == Ticket.assignee_id)
-            .where(Ticket.id.in_(ids[i:i + _ID_CHUNK]))
+            .where(Ticket.id.in_(ids[i : i + _ID_CHUNK]))
         )
         for r in session.execute(stmt):
             by_id[r[0]] = QueueRow(
-                r[0], r[1], r[2], r[3], r[4], r[5] or r[14], r[6] or "", r[7], _aware(r[8]), _aware(r[9]), r[10],
-                _aware(r[11]), _aware(r[12]), r[13], _aware(r[15]), r[16],
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5] or r[14],
+                r[6] or "",
+                r[7],
+                _aware(r[8]),
+                _aware(r[9]),
+                r[10],
+                _aware(r[11]),
+                _aware(r[12]),
+                r[13],
+                _aware(r[15]),
+                r[16],
             )
     new_mail = unread.unread_ids(session, q.actor_id, ids)
     return [by_id[i]._replace(unread=True) if i in new_mail else by_id[i] for i in ids if i in by_id]
@@ -278,11 +315,28 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
 
 def position_of(session: Session, q: QueueQuery, now: datetime, ticket_id: int, scan_limit: int = 5000) -> int | None:
     """Index of `ticket_id` in the view's first `scan_limit` rows, or None."""
-    ids_stmt = _from(select(Ticket.id), q).where(*conditions(session, q, now, ordered=True)).order_by(*_order(q)).limit(scan_limit)
+    ids_stmt = (
+        _from(select(Ticket.id), q)
+        .where(*conditions(session, q, now, ordered=True))
+        .order_by(*_order(q))
+        .limit(scan_limit)
+    )
     for i, tid in enumerate(session.scalars(ids_stmt)):
         if tid == ticket_id:
             return i
     return None
 
 
-__all__ = ["MORE_VIEWS", "OPEN_STATUSES", "SORTS", "VIEWS", "VIEW_TITLES", "QueueQuery", "QueueRow", "conditions", "count", "page", "position_of"]
+__all__ = [
+    "MORE_VIEWS",
+    "OPEN_STATUSES",
+    "SORTS",
+    "VIEWS",
+    "VIEW_TITLES",
+    "QueueQuery",
+    "QueueRow",
+    "conditions",
+    "count",
+    "page",
+    "position_of",
+]

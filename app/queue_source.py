@@ -1,5 +1,6 @@
 """The queue table's backend: one QueueQuery against the desk, run in the
 console's workers, cancellable (no Textual here: the table only asks)."""
+
 from __future__ import annotations
 
 import threading

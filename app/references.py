@@ -5,6 +5,7 @@ upsert inside the caller's transaction, so two consoles can never issue the
 same reference (SQLite: the BEGIN IMMEDIATE write lock; PostgreSQL: the row
 lock of ON CONFLICT DO UPDATE).
 """
+
 from __future__ import annotations
 
 import re
@@ -17,11 +18,13 @@ from models.enums import REFERENCE_PREFIX, TicketKind
 
 REFERENCE_RE = re.compile(r"\b(CMP|ESC|RFD|INQ)-(\d{4})-(\d{6,})\b")
 
-_UPSERT = Prepared(text(
-    "INSERT INTO reference_counter (prefix, year, last) VALUES (:prefix, :year, :n) "
-    "ON CONFLICT (prefix, year) DO UPDATE SET last = reference_counter.last + :n "
-    "RETURNING last"
-))
+_UPSERT = Prepared(
+    text(
+        "INSERT INTO reference_counter (prefix, year, last) VALUES (:prefix, :year, :n) "
+        "ON CONFLICT (prefix, year) DO UPDATE SET last = reference_counter.last + :n "
+        "RETURNING last"
+    )
+)
 
 
 def format_reference(kind: TicketKind | str, year: int, number: int) -> str:
@@ -37,4 +40,3 @@ def reserve(session: Session, kind: TicketKind | str, year: int, count: int = 1)
 
 def next_reference(session: Session, kind: TicketKind | str, year: int) -> str:
     return format_reference(kind, year, reserve(session, kind, year))
-

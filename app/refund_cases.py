@@ -26,6 +26,7 @@ Every service checks the role (refund_decide), locks the ticket
 (optimistic locking: `expected_version`), writes TicketEvents and bumps the
 version. Decisions always come from app.refunds (the same engine as the CLI).
 """
+
 from __future__ import annotations
 
 import json
@@ -140,7 +141,9 @@ def _decision(case: RefundCase) -> dict[str, Any]:
     return json.loads(case.decision)
 
 
-def _set_status(session: Session, t: Ticket, login: str, to: str, now: datetime, action: str = "status", **detail) -> None:
+def _set_status(
+    session: Session, t: Ticket, login: str, to: str, now: datetime, action: str = "status", **detail
+) -> None:
     history.record(session, t.id, login, action, now, t.status, to, **detail)
     t.status = to
 
@@ -167,8 +170,15 @@ def _cal(cal: BusinessCalendar | None, config: DeskConfig | None) -> BusinessCal
 
 
 # -- services ----------------------------------------------------------------
-def start_review(session: Session, actor: Actor, reference: str, *, expected_version: int | None, now: datetime,
-                 cal: BusinessCalendar | None = None) -> Ticket:
+def start_review(
+    session: Session,
+    actor: Actor,
+    reference: str,
+    *,
+    expected_version: int | None,
+    now: datetime,
+    cal: BusinessCalendar | None = None,
+) -> Ticket:
     """submitted -> under_review; the agent takes the case (if unassigned)."""
     now = aware(now)
     t = _begin(session, actor, reference, expected_version, "review refund cases")
@@ -183,9 +193,17 @@ def start_review(session: Session, actor: Actor, reference: str, *, expected_ver
     return t
 
 
-def record_facts(session: Session, actor: Actor, reference: str, facts: dict[str, Any], *,
-                 expected_version: int | None, now: datetime, cal: BusinessCalendar | None = None,
-                 config: DeskConfig | None = None) -> dict[str, Any]:
+def record_facts(
+    session: Session,
+    actor: Actor,
+    reference: str,
+    facts: dict[str, Any],
+    *,
+    expected_version: int | None,
+    now: datetime,
+    cal: BusinessCalendar | None = None,
+    config: DeskConfig | None = None,
+) -> dict[str, Any]:
     """Store the facts and decide with the engine under the desk's rules. A
     decision other than needs_info moves the case to `decided` (event
     "decided" citing the sections) and starts the "decision communicated"
@@ -197,7 +215,9 @@ def record_facts(session: Session, actor: Actor, reference: str, facts: dict[str
     _need_status(t, DECIDABLE, "record facts")
     case = _case_for_write(session, t)
     if case.approved_at is not None:
-        raise IllegalTransition(f"{t.reference}: the refund was approved on {case.approved_at.date().isoformat()}; its facts can no longer change")
+        raise IllegalTransition(
+            f"{t.reference}: the refund was approved on {case.approved_at.date().isoformat()}; its facts can no longer change"
+        )
     f = parse_facts(facts)
     d = record_decision(case, f, rules=rules_from_config(config))
     if t.paused_since is not None and d["outcome"] != "needs_info" and not d.get("chargeback_pending"):
@@ -209,15 +229,37 @@ def record_facts(session: Session, actor: Actor, reference: str, facts: dict[str
         if t.review_due_at is None:
             t.review_due_at = clock_due(_cal(cal, None), Clock.REFUND_REVIEW, t.received_at)
     if d["outcome"] == "needs_info":
-        history.record(session, t.id, actor.login, "facts", now, t.status, S.UNDER_REVIEW.value,
-                       outcome="needs_info", missing=d["missing"], sections=d["sections"])
+        history.record(
+            session,
+            t.id,
+            actor.login,
+            "facts",
+            now,
+            t.status,
+            S.UNDER_REVIEW.value,
+            outcome="needs_info",
+            missing=d["missing"],
+            sections=d["sections"],
+        )
         t.status = S.UNDER_REVIEW.value
         t.decided_at = None
         refresh_due(t)
     else:
-        history.record(session, t.id, actor.login, "decided", now, t.status, S.DECIDED.value,
-                       outcome=d["outcome"], sections=d["sections"], policy=d["policy"],
-                       policy_version=d["policy_version"], max_refund=d["max_refund"], currency=d["currency"])
+        history.record(
+            session,
+            t.id,
+            actor.login,
+            "decided",
+            now,
+            t.status,
+            S.DECIDED.value,
+            outcome=d["outcome"],
+            sections=d["sections"],
+            policy=d["policy"],
+            policy_version=d["policy_version"],
+            max_refund=d["max_refund"],
+            currency=d["currency"],
+        )
         t.status = S.DECIDED.value
         t.decided_at = now
         # the review clock stopped; the decision must reach the customer by the review deadline
@@ -228,9 +270,18 @@ def record_facts(session: Session, actor: Actor, reference: str, facts: dict[str
     return d
 
 
-def record_alternative(session: Session, actor: Actor, reference: str, alternative: str, *,
-                       expected_version: int | None, now: datetime, partial_amount: float | None = None,
-                       cal: BusinessCalendar | None = None, config: DeskConfig | None = None) -> dict[str, Any]:
+def record_alternative(
+    session: Session,
+    actor: Actor,
+    reference: str,
+    alternative: str,
+    *,
+    expected_version: int | None,
+    now: datetime,
+    partial_amount: float | None = None,
+    cal: BusinessCalendar | None = None,
+    config: DeskConfig | None = None,
+) -> dict[str, Any]:
     """The customer accepted an alternative (partial refund, store credit,
     replacement eSIM, extended support): re-decide with it as a fact."""
     if alternative not in ALTERNATIVES:
@@ -244,7 +295,9 @@ def record_alternative(session: Session, actor: Actor, reference: str, alternati
     base["alternative"] = alternative
     if partial_amount is not None:
         base["partial_amount"] = partial_amount
-    return record_facts(session, actor, reference, base, expected_version=expected_version, now=now, cal=cal, config=config)
+    return record_facts(
+        session, actor, reference, base, expected_version=expected_version, now=now, cal=cal, config=config
+    )
 
 
 def missing_request_text(decision: dict[str, Any]) -> str:
@@ -252,8 +305,16 @@ def missing_request_text(decision: dict[str, Any]) -> str:
     return "\n".join(f"- {ASK.get(n, n.replace('_', ' '))}" for n in decision.get("missing", []))
 
 
-def request_information(session: Session, actor: Actor, reference: str, *, expected_version: int | None, now: datetime,
-                        config: DeskConfig | None = None, request: str | None = None) -> Message | None:
+def request_information(
+    session: Session,
+    actor: Actor,
+    reference: str,
+    *,
+    expected_version: int | None,
+    now: datetime,
+    config: DeskConfig | None = None,
+    request: str | None = None,
+) -> Message | None:
     """For a needs_info decision: queue an information request naming what to
     send, and pause the review clock (event "pause", paused_since; a repeated
     request while already waiting keeps the first pause). Returns the queued
@@ -264,23 +325,48 @@ def request_information(session: Session, actor: Actor, reference: str, *, expec
     case = _case_row(session, t)
     d = json.loads(case.decision) if case is not None and case.decision else None
     if d is None or d.get("outcome") != "needs_info":
-        raise IllegalTransition(f"{t.reference}: an information request needs a needs_info decision (record the facts first)")
+        raise IllegalTransition(
+            f"{t.reference}: an information request needs a needs_info decision (record the facts first)"
+        )
     text = (request or "").strip() or missing_request_text(d)
-    msg = outbox.queue(session, t, "refund_information_request", now=now, author=actor.login,
-                       config=config or DeskConfig(), request=text)
+    msg = outbox.queue(
+        session,
+        t,
+        "refund_information_request",
+        now=now,
+        author=actor.login,
+        config=config or DeskConfig(),
+        request=text,
+    )
     wanted = ", ".join(d.get("missing", []))
     if t.paused_since is None:
         waiting.pause(session, t, actor, now, reason="information requested: " + wanted)
     else:  # already waiting since an earlier request: the clock stays paused from then
-        history.record(session, t.id, actor.login, "information_requested", now, t.status, t.status,
-                       missing=d.get("missing", []), waiting_since=t.paused_since)
+        history.record(
+            session,
+            t.id,
+            actor.login,
+            "information_requested",
+            now,
+            t.status,
+            t.status,
+            missing=d.get("missing", []),
+            waiting_since=t.paused_since,
+        )
     _finish(t, actor.login, now)
     return msg
 
 
-def customer_replied(session: Session, actor: Actor | None, reference: str, *, now: datetime,
-                     cal: BusinessCalendar | None = None, config: DeskConfig | None = None,
-                     expected_version: int | None = None) -> datetime | None:
+def customer_replied(
+    session: Session,
+    actor: Actor | None,
+    reference: str,
+    *,
+    now: datetime,
+    cal: BusinessCalendar | None = None,
+    config: DeskConfig | None = None,
+    expected_version: int | None = None,
+) -> datetime | None:
     """The customer answered: resume the review clock (event "resume"); the
     review deadline moves later by the business days spent waiting. `actor`
     None means the system (mail intake). Returns the new review deadline."""
@@ -313,17 +399,23 @@ def _approval_blocker(t: Ticket, case: RefundCase, d: dict[str, Any]) -> str | N
     """Why money may not move yet (None when it may)."""
     waits = d.get("waits_for")
     if d.get("chargeback_pending") or waits == "chargeback_outcome":
-        return (f"{t.reference}: the customer's chargeback is still open; record its outcome first "
-                "(the bank may return the money itself; esimium 7.1-7.3); offer the evidence pack meanwhile")
+        return (
+            f"{t.reference}: the customer's chargeback is still open; record its outcome first "
+            "(the bank may return the money itself; esimium 7.1-7.3); offer the evidence pack meanwhile"
+        )
     if waits == "troubleshooting":
         return f"{t.reference}: collaborative troubleshooting must be done first (airalo 6.1.2, 6.1.3)"
     if waits == "investigation_finding":
         if case.investigation_result is None:
-            return (f"{t.reference}: an unauthorised purchase is refunded only after investigation and confirmation "
-                    "(airalo 6.1.7); record the finding first (who, when, result)")
+            return (
+                f"{t.reference}: an unauthorised purchase is refunded only after investigation and confirmation "
+                "(airalo 6.1.7); record the finding first (who, when, result)"
+            )
         if case.investigation_result != "confirmed":
-            return (f"{t.reference}: the investigation ({case.investigation_by}, "
-                    f"{case.investigation_at.date().isoformat() if case.investigation_at else '?'}) did not confirm it; deny it with a reason")
+            return (
+                f"{t.reference}: the investigation ({case.investigation_by}, "
+                f"{case.investigation_at.date().isoformat() if case.investigation_at else '?'}) did not confirm it; deny it with a reason"
+            )
     return None
 
 
@@ -336,8 +428,10 @@ def approval_terms(d: dict[str, Any], amount: Any = None, fee: Any = None) -> tu
     by_approver = d["outcome"] in ("case_by_case", "investigate")
     if amount is None:
         if d["outcome"] == "case_by_case":
-            raise InputError("a case-by-case refund is approved with an amount (at most "
-                             f"{top} {d.get('currency', '')}) and any processing fee")
+            raise InputError(
+                "a case-by-case refund is approved with an amount (at most "
+                f"{top} {d.get('currency', '')}) and any processing fee"
+            )
         amount_d = top
     else:
         amount_d = _amount(amount, "amount")
@@ -345,13 +439,17 @@ def approval_terms(d: dict[str, Any], amount: Any = None, fee: Any = None) -> tu
     if amount_d <= 0:
         raise InputError("the amount must be more than 0; to refuse the refund, deny it with a reason")
     if fee_d > 0 and not d.get("processing_fee_may_apply"):
-        raise InputError(f"no processing fee applies to a {d['outcome'].replace('_', ' ')} under sections "
-                         f"{', '.join(d.get('sections', [])[:2])}")
+        raise InputError(
+            f"no processing fee applies to a {d['outcome'].replace('_', ' ')} under sections "
+            f"{', '.join(d.get('sections', [])[:2])}"
+        )
     if amount_d + fee_d > top:
         raise InputError(f"amount {amount_d} plus fee {fee_d} is more than the {top} {d.get('currency', '')} paid")
     if not by_approver and amount_d != top:
-        raise InputError(f"a {d['outcome'].replace('_', ' ')} refunds {top} {d.get('currency', '')}; "
-                         "the amount is not the approver's to change")
+        raise InputError(
+            f"a {d['outcome'].replace('_', ' ')} refunds {top} {d.get('currency', '')}; "
+            "the amount is not the approver's to change"
+        )
     return amount_d, fee_d
 
 
@@ -365,16 +463,27 @@ def _approved_decision(d: dict[str, Any], amount: Decimal, fee: Decimal) -> dict
     if len(parts) > 1:
         total = sum(Decimal(str(p["amount"])) for p in parts) or Decimal(1)
         air = (amount * Decimal(str(parts[1]["amount"])) / total).quantize(Decimal("0.01"))
-        out["refund_parts"] = [{"method": parts[0]["method"], "amount": float(amount - air)},
-                               {"method": parts[1]["method"], "amount": float(air)}]
+        out["refund_parts"] = [
+            {"method": parts[0]["method"], "amount": float(amount - air)},
+            {"method": parts[1]["method"], "amount": float(air)},
+        ]
     else:
         out["refund_parts"] = [{"method": d.get("refund_method"), "amount": float(amount)}]
     return out
 
 
-def approve(session: Session, actor: Actor, reference: str, *, expected_version: int | None, now: datetime,
-            cal: BusinessCalendar | None = None, config: DeskConfig | None = None,
-            amount: Any = None, fee: Any = None) -> list[dict[str, Any]]:
+def approve(
+    session: Session,
+    actor: Actor,
+    reference: str,
+    *,
+    expected_version: int | None,
+    now: datetime,
+    cal: BusinessCalendar | None = None,
+    config: DeskConfig | None = None,
+    amount: Any = None,
+    fee: Any = None,
+) -> list[dict[str, Any]]:
     """Approve a decided refund: milestones dated by the business calendar,
     the refund_initiation clock starts, the "approved" notice (amount, fee,
     method; esimium: the statutory-rights paragraph) is queued. A
@@ -388,7 +497,9 @@ def approve(session: Session, actor: Actor, reference: str, *, expected_version:
     if case.approved_at is not None:
         raise IllegalTransition(f"{t.reference}: already approved on {case.approved_at.date().isoformat()}")
     if case.outcome not in APPROVABLE:
-        raise IllegalTransition(f"{t.reference}: a {case.outcome or 'undecided'} case cannot be approved (only {', '.join(APPROVABLE)})")
+        raise IllegalTransition(
+            f"{t.reference}: a {case.outcome or 'undecided'} case cannot be approved (only {', '.join(APPROVABLE)})"
+        )
     d = _decision(case)
     blocker = _approval_blocker(t, case, d)
     if blocker:
@@ -401,12 +512,31 @@ def approve(session: Session, actor: Actor, reference: str, *, expected_version:
     case.decision_sent_at = now
     approved = _approved_decision(d, amount_d, fee_d)
     _run_clock(t, Clock.REFUND_INITIATION, clock_due(cal, Clock.REFUND_INITIATION, now))
-    history.record(session, t.id, actor.login, "approved", now, t.status, t.status,
-                   max_refund=d["max_refund"], amount=float(amount_d), processing_fee=float(fee_d), currency=d["currency"],
-                   refund_method=d["refund_method"], refund_parts=approved["refund_parts"],
-                   milestones=[{"name": m["name"], "due_date": m["due_date"]} for m in ms])
-    outbox.queue(session, t, "refund_approved", now=now, author=actor.login, config=config or DeskConfig(),
-                 notice=with_rights(notice_text("approved", approved, ms), d))
+    history.record(
+        session,
+        t.id,
+        actor.login,
+        "approved",
+        now,
+        t.status,
+        t.status,
+        max_refund=d["max_refund"],
+        amount=float(amount_d),
+        processing_fee=float(fee_d),
+        currency=d["currency"],
+        refund_method=d["refund_method"],
+        refund_parts=approved["refund_parts"],
+        milestones=[{"name": m["name"], "due_date": m["due_date"]} for m in ms],
+    )
+    outbox.queue(
+        session,
+        t,
+        "refund_approved",
+        now=now,
+        author=actor.login,
+        config=config or DeskConfig(),
+        notice=with_rights(notice_text("approved", approved, ms), d),
+    )
     _finish(t, actor.login, now)
     return ms
 
@@ -414,8 +544,16 @@ def approve(session: Session, actor: Actor, reference: str, *, expected_version:
 INVESTIGATION_RESULTS = ("confirmed", "not_confirmed")
 
 
-def record_investigation(session: Session, actor: Actor, reference: str, *, result: str, note: str,
-                         expected_version: int | None, now: datetime) -> RefundCase:
+def record_investigation(
+    session: Session,
+    actor: Actor,
+    reference: str,
+    *,
+    result: str,
+    note: str,
+    expected_version: int | None,
+    now: datetime,
+) -> RefundCase:
     """The investigation finding of a case that waits for one (airalo 6.1.7
     unauthorised purchase): who (the actor), when (now) and the result.
     "confirmed" lets the refund be approved; "not_confirmed" leaves denial."""
@@ -430,13 +568,24 @@ def record_investigation(session: Session, actor: Actor, reference: str, *, resu
     case = _case_for_write(session, t)
     d = _decision(case)
     if d.get("waits_for") != "investigation_finding":
-        raise IllegalTransition(f"{t.reference}: the decision ({case.outcome}) does not wait for an investigation finding")
+        raise IllegalTransition(
+            f"{t.reference}: the decision ({case.outcome}) does not wait for an investigation finding"
+        )
     if case.approved_at is not None:
         raise IllegalTransition(f"{t.reference}: already approved")
     case.investigation_by, case.investigation_at = actor.login, now
     case.investigation_result, case.investigation_note = result, str(note).strip()
-    history.record(session, t.id, actor.login, "investigation", now, t.status, t.status, result=result,
-                   sections=d.get("sections", [])[:1])
+    history.record(
+        session,
+        t.id,
+        actor.login,
+        "investigation",
+        now,
+        t.status,
+        t.status,
+        result=result,
+        sections=d.get("sections", [])[:1],
+    )
     _finish(t, actor.login, now)
     return case
 
@@ -445,8 +594,15 @@ def _ack_values(session: Session, t: Ticket, cal: BusinessCalendar) -> dict[str,
     return {"review_due": tpl.customer_date(cal, t.review_due_at)}
 
 
-def acknowledge(session: Session, actor: Actor | None, reference: str, *, now: datetime, config: DeskConfig | None = None,
-                expected_version: int | None = None) -> Message | None:
+def acknowledge(
+    session: Session,
+    actor: Actor | None,
+    reference: str,
+    *,
+    now: datetime,
+    config: DeskConfig | None = None,
+    expected_version: int | None = None,
+) -> Message | None:
     """Acknowledge a refund request (esimium 4.2, 24 hours): the mail gives
     the reference, what happens next and when to expect the review; the
     acknowledgment clock stops. `actor` None is the system (intake with
@@ -466,18 +622,31 @@ def acknowledge(session: Session, actor: Actor | None, reference: str, *, now: d
     if t.review_due_at is None:
         t.review_due_at = clock_due(cal, Clock.REFUND_REVIEW, t.received_at)
     login = actor.login if actor else None
-    msg = outbox.queue(session, t, "refund_acknowledgment", now=now, author=login, config=config, **_ack_values(session, t, cal))
+    msg = outbox.queue(
+        session, t, "refund_acknowledgment", now=now, author=login, config=config, **_ack_values(session, t, cal)
+    )
     t.acknowledged_at = now
-    history.record(session, t.id, login, "acknowledged", now, t.status, t.status, ack_due_at=t.ack_due_at,
-                   review_due_at=t.review_due_at, message_id=msg.id if msg else None)
+    history.record(
+        session,
+        t.id,
+        login,
+        "acknowledged",
+        now,
+        t.status,
+        t.status,
+        ack_due_at=t.ack_due_at,
+        review_due_at=t.review_due_at,
+        message_id=msg.id if msg else None,
+    )
     if t.decided_at is None:
         refresh_due(t)
     _finish(t, login, now)
     return msg
 
 
-def auto_acknowledge(session: Session, reference: str, *, now: datetime, config: DeskConfig,
-                     asked_order: bool = False) -> Message | None:
+def auto_acknowledge(
+    session: Session, reference: str, *, now: datetime, config: DeskConfig, asked_order: bool = False
+) -> Message | None:
     """Intake's hook for a new refund request: acknowledge it at once when
     `[refunds] auto_acknowledge` (the default); otherwise the clock runs
     until an agent acknowledges. When intake has just asked for the order
@@ -489,16 +658,33 @@ def auto_acknowledge(session: Session, reference: str, *, now: datetime, config:
         t = tickets.lock(session, reference)
         if t.acknowledged_at is None:
             t.acknowledged_at = now
-            history.record(session, t.id, None, "acknowledged", now, t.status, t.status, ack_due_at=t.ack_due_at,
-                           via="order number question")
+            history.record(
+                session,
+                t.id,
+                None,
+                "acknowledged",
+                now,
+                t.status,
+                t.status,
+                ack_due_at=t.ack_due_at,
+                via="order number question",
+            )
             refresh_due(t)
             _finish(t, None, now)
         return None
     return acknowledge(session, None, reference, now=now, config=config)
 
 
-def mark_initiated(session: Session, actor: Actor, reference: str, *, expected_version: int | None, now: datetime,
-                   cal: BusinessCalendar | None = None, config: DeskConfig | None = None) -> Ticket:
+def mark_initiated(
+    session: Session,
+    actor: Actor,
+    reference: str,
+    *,
+    expected_version: int | None,
+    now: datetime,
+    cal: BusinessCalendar | None = None,
+    config: DeskConfig | None = None,
+) -> Ticket:
     """The refund was sent to the payment processor: decided -> processing,
     the "initiated" notice is queued; the initiation clock stops."""
     now = aware(now)
@@ -517,10 +703,20 @@ def mark_initiated(session: Session, actor: Actor, reference: str, *, expected_v
     if case.expected_in_account_at is None:
         case.expected_in_account_at = refund_in_account_due(cal, case.policy, case.approved_at)
     _run_clock(t, Clock.REFUND_IN_ACCOUNT, case.expected_in_account_at)
-    approved = _approved_decision(d, case.approved_amount if case.approved_amount is not None
-                                  else Decimal(str(d.get("max_refund") or 0)), case.processing_fee or Decimal("0"))
-    outbox.queue(session, t, "refund_initiated", now=now, author=actor.login, config=config or DeskConfig(),
-                 notice=notice_text("initiated", approved, ms))
+    approved = _approved_decision(
+        d,
+        case.approved_amount if case.approved_amount is not None else Decimal(str(d.get("max_refund") or 0)),
+        case.processing_fee or Decimal("0"),
+    )
+    outbox.queue(
+        session,
+        t,
+        "refund_initiated",
+        now=now,
+        author=actor.login,
+        config=config or DeskConfig(),
+        notice=notice_text("initiated", approved, ms),
+    )
     _finish(t, actor.login, now)
     return t
 
@@ -553,15 +749,27 @@ def complete(session: Session, actor: Actor, reference: str, *, expected_version
 DENIABLE_BY_APPROVER = ("case_by_case", "investigate")
 
 
-def _close_with_decision(session: Session, actor: Actor, reference: str, outcomes: tuple[str, ...], reason: CloseReason, *,
-                         expected_version: int | None, now: datetime, config: DeskConfig | None, doing: str,
-                         why: str | None = None) -> Message | None:
+def _close_with_decision(
+    session: Session,
+    actor: Actor,
+    reference: str,
+    outcomes: tuple[str, ...],
+    reason: CloseReason,
+    *,
+    expected_version: int | None,
+    now: datetime,
+    config: DeskConfig | None,
+    doing: str,
+    why: str | None = None,
+) -> Message | None:
     now = aware(now)
     t = _begin(session, actor, reference, expected_version, doing)
     _need_status(t, (S.DECIDED.value,), doing)
     case = _case_for_write(session, t)
     if case.outcome not in outcomes:
-        raise IllegalTransition(f"{t.reference}: the policy decision is {case.outcome or 'none'}, not {' or '.join(outcomes)}")
+        raise IllegalTransition(
+            f"{t.reference}: the policy decision is {case.outcome or 'none'}, not {' or '.join(outcomes)}"
+        )
     if case.approved_at is not None:
         raise IllegalTransition(f"{t.reference}: already approved on {case.approved_at.date().isoformat()}")
     d = _decision(case)
@@ -576,29 +784,72 @@ def _close_with_decision(session: Session, actor: Actor, reference: str, outcome
         if d.get("waits_for") == "investigation_finding" and case.investigation_result is None:
             raise IllegalTransition(f"{t.reference}: record the investigation finding first (who, when, result)")
         secs = ", ".join(d.get("sections", [])[:2])
-        text = (f"We have reviewed your refund request under our refund policy (section {secs}) and are unable to "
-                f"approve a refund. {why}")
+        text = (
+            f"We have reviewed your refund request under our refund policy (section {secs}) and are unable to "
+            f"approve a refund. {why}"
+        )
         detail["denial_reason"] = why
-    msg = outbox.queue(session, t, "refund_decision", now=now, author=actor.login, config=config or DeskConfig(),
-                       explanation=with_rights(text, d))
+    msg = outbox.queue(
+        session,
+        t,
+        "refund_decision",
+        now=now,
+        author=actor.login,
+        config=config or DeskConfig(),
+        explanation=with_rights(text, d),
+    )
     case.decision_sent_at = now
     _close(session, t, actor.login, reason, now, sections=d["sections"], refer_to=d.get("refer_to"), **detail)
     _finish(t, actor.login, now)
     return msg
 
 
-def deny(session: Session, actor: Actor, reference: str, *, expected_version: int | None, now: datetime,
-         config: DeskConfig | None = None, reason: str | None = None) -> Message | None:
+def deny(
+    session: Session,
+    actor: Actor,
+    reference: str,
+    *,
+    expected_version: int | None,
+    now: datetime,
+    config: DeskConfig | None = None,
+    reason: str | None = None,
+) -> Message | None:
     """Send the denial and close (refund_denied): a denied decision with its
     explanation; a case-by-case (or unconfirmed investigated) case with the
     approver's `reason`."""
-    return _close_with_decision(session, actor, reference, ("denied", *DENIABLE_BY_APPROVER), CloseReason.REFUND_DENIED,
-                                expected_version=expected_version, now=now, config=config, doing="deny refunds", why=reason)
+    return _close_with_decision(
+        session,
+        actor,
+        reference,
+        ("denied", *DENIABLE_BY_APPROVER),
+        CloseReason.REFUND_DENIED,
+        expected_version=expected_version,
+        now=now,
+        config=config,
+        doing="deny refunds",
+        why=reason,
+    )
 
 
-def refer(session: Session, actor: Actor, reference: str, *, expected_version: int | None, now: datetime,
-          config: DeskConfig | None = None) -> Message | None:
+def refer(
+    session: Session,
+    actor: Actor,
+    reference: str,
+    *,
+    expected_version: int | None,
+    now: datetime,
+    config: DeskConfig | None = None,
+) -> Message | None:
     """Tell the customer who decides instead (reseller, business team,
     provider) and close (referred)."""
-    return _close_with_decision(session, actor, reference, ("refer",), CloseReason.REFERRED,
-                                expected_version=expected_version, now=now, config=config, doing="refer refunds")
+    return _close_with_decision(
+        session,
+        actor,
+        reference,
+        ("refer",),
+        CloseReason.REFERRED,
+        expected_version=expected_version,
+        now=now,
+        config=config,
+        doing="refer refunds",
+    )

@@ -24,6 +24,7 @@ carry the statistics. Each anonymised ticket gets one `anonymised` event.
 caller's transaction, `apply_in_batches` in short transactions of a few
 customers each (consoles keep working; a run cut short is finished by the next).
 """
+
 from __future__ import annotations
 
 import json
@@ -134,7 +135,12 @@ class CustomerPlan:
     attachments: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"customer_id": self.customer_id, "tickets": self.tickets, "messages": self.messages, "attachments": self.attachments}
+        return {
+            "customer_id": self.customer_id,
+            "tickets": self.tickets,
+            "messages": self.messages,
+            "attachments": self.attachments,
+        }
 
 
 @dataclass
@@ -167,7 +173,11 @@ class RetentionPlan:
 
 
 def _closed_before(cutoff: datetime) -> ColumnElement[bool]:
-    return and_(col(Ticket.status) == TicketStatus.CLOSED.value, col(Ticket.closed_at).is_not(None), col(Ticket.closed_at) < cutoff)
+    return and_(
+        col(Ticket.status) == TicketStatus.CLOSED.value,
+        col(Ticket.closed_at).is_not(None),
+        col(Ticket.closed_at) < cutoff,
+    )
 
 
 def plan(session: Session, older_than_days: int, now: datetime) -> RetentionPlan:
@@ -181,20 +191,31 @@ def plan(session: Session, older_than_days: int, now: datetime) -> RetentionPlan
 
     not_done = exists().where(col(Ticket.customer_id) == col(Customer.id), not_(_closed_before(cutoff)))
     any_ticket = exists().where(col(Ticket.customer_id) == col(Customer.id))
-    due = select(col(Customer.id)).where(
-        col(Customer.anonymised_at).is_(None),
-        not_(not_done),
-        or_(any_ticket, col(Customer.created_at) < cutoff),
-    ).order_by(col(Customer.id))
+    due = (
+        select(col(Customer.id))
+        .where(
+            col(Customer.anonymised_at).is_(None),
+            not_(not_done),
+            or_(any_ticket, col(Customer.created_at) < cutoff),
+        )
+        .order_by(col(Customer.id))
+    )
     ids = [r[0] for r in session.execute(due)]
     by_id = {i: CustomerPlan(customer_id=i) for i in ids}
     if ids:
         for chunk in _chunks(ids):
-            for cid, ref in session.execute(select(col(Ticket.customer_id), col(Ticket.reference)).where(col(Ticket.customer_id).in_(chunk)).order_by(col(Ticket.reference))):
+            for cid, ref in session.execute(
+                select(col(Ticket.customer_id), col(Ticket.reference))
+                .where(col(Ticket.customer_id).in_(chunk))
+                .order_by(col(Ticket.reference))
+            ):
                 by_id[cid].tickets.append(ref)
-            msg_counts = select(col(Ticket.customer_id), func.count(col(Message.id))).join(Message, col(Message.ticket_id) == col(Ticket.id)).where(
-                col(Ticket.customer_id).in_(chunk), _needs_scrub()
-            ).group_by(col(Ticket.customer_id))
+            msg_counts = (
+                select(col(Ticket.customer_id), func.count(col(Message.id)))
+                .join(Message, col(Message.ticket_id) == col(Ticket.id))
+                .where(col(Ticket.customer_id).in_(chunk), _needs_scrub())
+                .group_by(col(Ticket.customer_id))
+            )
             for cid, n in session.execute(msg_counts):
                 by_id[cid].messages = int(n)
             att_counts = (
@@ -208,15 +229,37 @@ def plan(session: Session, older_than_days: int, now: datetime) -> RetentionPlan
                 by_id[cid].attachments = int(n)
     result.customers = [by_id[i] for i in ids]
 
-    orphan_ids = [r[0] for r in session.execute(
-        select(col(Ticket.id)).where(col(Ticket.customer_id).is_(None), _closed_before(cutoff), exists().where(col(Message.ticket_id) == col(Ticket.id), _needs_scrub()))
-    )]
+    orphan_ids = [
+        r[0]
+        for r in session.execute(
+            select(col(Ticket.id)).where(
+                col(Ticket.customer_id).is_(None),
+                _closed_before(cutoff),
+                exists().where(col(Message.ticket_id) == col(Ticket.id), _needs_scrub()),
+            )
+        )
+    ]
     if orphan_ids:
-        result.orphan_tickets = [r[0] for r in session.execute(select(col(Ticket.reference)).where(col(Ticket.id).in_(orphan_ids)).order_by(col(Ticket.reference)))]
-        result._orphan_messages = int(session.scalar(select(func.count(col(Message.id))).where(col(Message.ticket_id).in_(orphan_ids), _needs_scrub())) or 0)
-        result._orphan_attachments = int(session.scalar(
-            select(func.count(col(Attachment.id))).join(Message, col(Attachment.message_id) == col(Message.id)).where(col(Message.ticket_id).in_(orphan_ids), col(Attachment.data).is_not(None))
-        ) or 0)
+        result.orphan_tickets = [
+            r[0]
+            for r in session.execute(
+                select(col(Ticket.reference)).where(col(Ticket.id).in_(orphan_ids)).order_by(col(Ticket.reference))
+            )
+        ]
+        result._orphan_messages = int(
+            session.scalar(
+                select(func.count(col(Message.id))).where(col(Message.ticket_id).in_(orphan_ids), _needs_scrub())
+            )
+            or 0
+        )
+        result._orphan_attachments = int(
+            session.scalar(
+                select(func.count(col(Attachment.id)))
+                .join(Message, col(Attachment.message_id) == col(Message.id))
+                .where(col(Message.ticket_id).in_(orphan_ids), col(Attachment.data).is_not(None))
+            )
+            or 0
+        )
     return result
 
 
@@ -240,13 +283,16 @@ def apply(session: Session, older_than_days: int, now: datetime, actor: str | No
     return result
 
 
-def apply_in_batches(desk: Desk, older_than_days: int, now: datetime, actor: str | None = None,
-                     batch: int = BATCH_CUSTOMERS) -> RetentionPlan:
+def apply_in_batches(
+    desk: Desk, older_than_days: int, now: datetime, actor: str | None = None, batch: int = BATCH_CUSTOMERS
+) -> RetentionPlan:
     """`apply` in short transactions of `batch` customers each, so the
     write lock (SQLite) or the row locks (PostgreSQL) are held briefly."""
     with desk.reader() as session:
         result = plan(session, older_than_days, now)
-    batches: list[tuple[list[CustomerPlan], list[str]]] = [(result.customers[i : i + batch], []) for i in range(0, len(result.customers), batch)]
+    batches: list[tuple[list[CustomerPlan], list[str]]] = [
+        (result.customers[i : i + batch], []) for i in range(0, len(result.customers), batch)
+    ]
     batches += [([], chunk) for chunk in _chunks_str(result.orphan_tickets, batch * 4)]
     for n, (customers, orphans) in enumerate(batches, 1):
         with desk.session() as session:
@@ -257,8 +303,14 @@ def apply_in_batches(desk: Desk, older_than_days: int, now: datetime, actor: str
     return result
 
 
-def _anonymise(session: Session, customers: list[CustomerPlan], orphan_refs: list[str], older_than_days: int,
-               now: datetime, actor: str | None) -> None:
+def _anonymise(
+    session: Session,
+    customers: list[CustomerPlan],
+    orphan_refs: list[str],
+    older_than_days: int,
+    now: datetime,
+    actor: str | None,
+) -> None:
     known_by_ticket: dict[str, list[str]] = {}
     for c in customers:
         customer = session.get(Customer, c.customer_id)
@@ -277,11 +329,16 @@ def _anonymise(session: Session, customers: list[CustomerPlan], orphan_refs: lis
         ticket_ids = [stored_id(t) for t in tickets]
         for ticket in tickets:  # the senders' names and addresses, before they go
             known = known_by_ticket.setdefault(ticket.reference, [])
-            for name, addr in session.execute(select(col(Message.from_name), col(Message.from_addr)).where(
-                    col(Message.ticket_id) == ticket.id, col(Message.kind) == MessageKind.INBOUND.value)):
+            for name, addr in session.execute(
+                select(col(Message.from_name), col(Message.from_addr)).where(
+                    col(Message.ticket_id) == ticket.id, col(Message.kind) == MessageKind.INBOUND.value
+                )
+            ):
                 known.extend(known_personal(name, addr, None))
         # a colleague's unsent draft may quote the customer: it goes with the ticket's personal data
-        session.execute(delete(Draft).where(col(Draft.ticket_id).in_(ticket_ids)).execution_options(synchronize_session=False))
+        session.execute(
+            delete(Draft).where(col(Draft.ticket_id).in_(ticket_ids)).execution_options(synchronize_session=False)
+        )
         message_ids = select(col(Message.id)).where(col(Message.ticket_id).in_(ticket_ids)).scalar_subquery()
         session.execute(
             update(Attachment)
@@ -323,22 +380,36 @@ def _scrub_free_text(session: Session, known_by_ticket: dict[int, list[str]]) ->
     """Message subjects, event details, refund facts and quarantine reasons of
     these tickets, rewritten without the person in them."""
     ids = list(known_by_ticket)
-    for mid, tid, subject in session.execute(select(col(Message.id), col(Message.ticket_id), col(Message.subject)).where(col(Message.ticket_id).in_(ids))).all():
+    for mid, tid, subject in session.execute(
+        select(col(Message.id), col(Message.ticket_id), col(Message.subject)).where(col(Message.ticket_id).in_(ids))
+    ).all():
         new = scrub_text(subject, known_by_ticket[tid])
         if new != subject:
             session.execute(update(Message).where(col(Message.id) == mid).values(subject=new or ""))
-    for eid, tid, detail in session.execute(select(col(TicketEvent.id), col(TicketEvent.ticket_id), col(TicketEvent.detail)).where(
-            col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.detail).is_not(None))).all():
+    for eid, tid, detail in session.execute(
+        select(col(TicketEvent.id), col(TicketEvent.ticket_id), col(TicketEvent.detail)).where(
+            col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.detail).is_not(None)
+        )
+    ).all():
         new = _scrub_json(detail, known_by_ticket[tid])
         if new != detail:
             session.execute(update(TicketEvent).where(col(TicketEvent.id) == eid).values(detail=new))
-    for rid, tid, facts, decision in session.execute(select(col(RefundCase.id), col(RefundCase.ticket_id), col(RefundCase.facts), col(RefundCase.decision)).where(
-            col(RefundCase.ticket_id).in_(ids))).all():
-        values = {"facts": _scrub_json(facts, known_by_ticket[tid]) or "{}", "decision": _scrub_json(decision, known_by_ticket[tid])}
+    for rid, tid, facts, decision in session.execute(
+        select(col(RefundCase.id), col(RefundCase.ticket_id), col(RefundCase.facts), col(RefundCase.decision)).where(
+            col(RefundCase.ticket_id).in_(ids)
+        )
+    ).all():
+        values = {
+            "facts": _scrub_json(facts, known_by_ticket[tid]) or "{}",
+            "decision": _scrub_json(decision, known_by_ticket[tid]),
+        }
         if values != {"facts": facts, "decision": decision}:
             session.execute(update(RefundCase).where(col(RefundCase.id) == rid).values(**values))
-    for qid, tid, reason in session.execute(select(col(Quarantine.id), col(Quarantine.ticket_id), col(Quarantine.reason)).where(
-            col(Quarantine.ticket_id).in_(ids))).all():
+    for qid, tid, reason in session.execute(
+        select(col(Quarantine.id), col(Quarantine.ticket_id), col(Quarantine.reason)).where(
+            col(Quarantine.ticket_id).in_(ids)
+        )
+    ).all():
         new = scrub_text(reason, known_by_ticket[tid])
         if new != reason:
             session.execute(update(Quarantine).where(col(Quarantine.id) == qid).values(reason=new or ""))
@@ -349,4 +420,14 @@ def _chunks_str(items: list[str], size: int = 500) -> Iterator[list[str]]:
         yield items[i : i + size]
 
 
-__all__ = ["REMOVED", "CustomerPlan", "RetentionPlan", "apply", "apply_in_batches", "placeholder_email", "placeholder_name", "plan", "scrub_text"]
+__all__ = [
+    "REMOVED",
+    "CustomerPlan",
+    "RetentionPlan",
+    "apply",
+    "apply_in_batches",
+    "placeholder_email",
+    "placeholder_name",
+    "plan",
+    "scrub_text",
+]

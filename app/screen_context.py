@@ -8,6 +8,7 @@ staff member, the config file), and screens read `self.ctx` (the
 `ContextHolder` mixin): the context is the one place they live. Domain code:
 no Textual here.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

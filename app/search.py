@@ -12,6 +12,7 @@ the ticket: the customer's name and a word from a mail.
 filter); `search` runs a query best match first; `describe` finds, for given
 tickets, where the match is and a short snippet around it (inert).
 """
+
 from __future__ import annotations
 
 import re
@@ -164,7 +165,9 @@ def _is_sqlite(session: Session) -> bool:
 def matching_ids(session: Session, q: Query) -> Select[Any]:
     """SELECT of the ids of the tickets matching `q` (unordered)."""
     if _is_sqlite(session):
-        return select(_FTS.c.rowid).where(literal_column("search_fts").op("MATCH")(bindparam("fts_q", fts5_expression(q))))
+        return select(_FTS.c.rowid).where(
+            literal_column("search_fts").op("MATCH")(bindparam("fts_q", fts5_expression(q)))
+        )
     return select(_DOC.c.ticket_id).where(_pg_match(session, q))
 
 
@@ -186,16 +189,22 @@ class Hit:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "reference": self.reference, "kind": self.kind, "status": self.status,
+            "reference": self.reference,
+            "kind": self.kind,
+            "status": self.status,
             "customer": inert(self.customer, single_line=True) if self.customer else None,
-            "subject": inert(self.subject, single_line=True), "snippet": self.snippet, "matched_in": self.matched_in,
+            "subject": inert(self.subject, single_line=True),
+            "snippet": self.snippet,
+            "matched_in": self.matched_in,
         }
 
 
 RANK_WINDOW = 2000  # an unselective query ranks only its newest matches
 
 
-def ranked_ids(session: Session, q: Query, *, limit: int = 20, kind: str | None = None, status: str | None = None) -> list[int]:
+def ranked_ids(
+    session: Session, q: Query, *, limit: int = 20, kind: str | None = None, status: str | None = None
+) -> list[int]:
     """Ticket ids matching `q`, best first.
 
     A query matching more than RANK_WINDOW tickets ("esim") ranks the
@@ -224,7 +233,9 @@ def ranked_ids(session: Session, q: Query, *, limit: int = 20, kind: str | None 
     return list(session.scalars(stmt.limit(limit)))
 
 
-def search(session: Session, text: str, *, limit: int = 20, kind: str | None = None, status: str | None = None) -> list[Hit]:
+def search(
+    session: Session, text: str, *, limit: int = 20, kind: str | None = None, status: str | None = None
+) -> list[Hit]:
     """The tickets matching `text`, best first (InputError: malformed query or limit)."""
     if limit < 1:
         raise InputError(f"--limit must be at least 1 (got {limit})")
@@ -233,8 +244,17 @@ def search(session: Session, text: str, *, limit: int = 20, kind: str | None = N
     ids = ranked_ids(session, q, limit=limit, kind=kind, status=status)
     found = describe(session, ids, q)
     rows = session.execute(
-        select(col(Ticket.id), col(Ticket.reference), col(Ticket.kind), col(Ticket.status), col(Customer.name), col(Customer.email), col(Ticket.subject))
-        .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id)).where(col(Ticket.id).in_(ids))
+        select(
+            col(Ticket.id),
+            col(Ticket.reference),
+            col(Ticket.kind),
+            col(Ticket.status),
+            col(Customer.name),
+            col(Customer.email),
+            col(Ticket.subject),
+        )
+        .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .where(col(Ticket.id).in_(ids))
     ).all()
     by_id = {r[0]: r for r in rows}
     hits = []
@@ -282,11 +302,11 @@ def _find(text: str, pattern: re.Pattern[str]) -> int | None:
 
 def snippet_at(text: str, offset: int, width: int = SNIPPET_CHARS) -> str:
     """Up to `width` characters of `text` around `offset`, on one line, inert."""
-    before = " ".join(inert(text[max(0, offset - 400):offset]).split())
-    after = " ".join(inert(text[offset:offset + 800]).split())
+    before = " ".join(inert(text[max(0, offset - 400) : offset]).split())
+    after = " ".join(inert(text[offset : offset + 800]).split())
     lead = before[-50:] if len(before) > 50 else before
     cut_left = len(lead) < len(before)
-    s = ("…" if cut_left else "") + lead + (" " if before and text[offset - 1:offset].isspace() else "") + after
+    s = ("…" if cut_left else "") + lead + (" " if before and text[offset - 1 : offset].isspace() else "") + after
     if len(s) > width:
         s = s[: width - 1] + "…"
     return s
@@ -317,21 +337,35 @@ def describe(session: Session, ids: list[int], q: Query) -> dict[int, tuple[str,
         return {}
     fields: dict[int, list[tuple[str, str]]] = {}
     rows = session.execute(
-        select(col(Ticket.id), col(Ticket.reference), col(Order.number), col(Ticket.subject), col(Customer.name), col(Customer.email), col(Customer.phone),
-               col(Ticket.description))
-        .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id)).outerjoin(Order, col(Order.id) == col(Ticket.order_id))
+        select(
+            col(Ticket.id),
+            col(Ticket.reference),
+            col(Order.number),
+            col(Ticket.subject),
+            col(Customer.name),
+            col(Customer.email),
+            col(Customer.phone),
+            col(Ticket.description),
+        )
+        .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .outerjoin(Order, col(Order.id) == col(Ticket.order_id))
         .where(col(Ticket.id).in_(ids))
     ).all()
     messages: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
     for tid, kind, body in session.execute(
-        select(col(Message.ticket_id), col(Message.kind), col(Message.body)).where(col(Message.ticket_id).in_(ids)).order_by(col(Message.id).desc())
+        select(col(Message.ticket_id), col(Message.kind), col(Message.body))
+        .where(col(Message.ticket_id).in_(ids))
+        .order_by(col(Message.id).desc())
     ):
         messages[tid].append(("note" if kind == MessageKind.NOTE.value else "message", body or ""))
     for tid, ref, order_no, subject, name, email, phone, description in rows:
         fields[tid] = [
-            ("reference", ref), ("order", order_no or ""), ("subject", subject or ""),
+            ("reference", ref),
+            ("order", order_no or ""),
+            ("subject", subject or ""),
             ("customer", " ".join(x for x in (name, email, phone) if x)),
-            *[m for m in messages[tid] if m[0] == "message"], ("message", description or ""),
+            *[m for m in messages[tid] if m[0] == "message"],
+            ("message", description or ""),
             *[m for m in messages[tid] if m[0] == "note"],
         ]
     out = {}
@@ -354,10 +388,27 @@ def index_engine(session: Session) -> str:
     """Which index this desk searches (for reports)."""
     if _is_sqlite(session):
         return "SQLite FTS5 (unicode61, remove_diacritics 2)"
-    has = session.execute(select(literal_column("1")).select_from(table("pg_extension"))
-                          .where(literal_column("extname") == "unaccent")).first()
-    return "PostgreSQL tsvector + GIN, simple configuration, " + ("unaccent" if has else "Latin transliteration (no unaccent)")
+    has = session.execute(
+        select(literal_column("1")).select_from(table("pg_extension")).where(literal_column("extname") == "unaccent")
+    ).first()
+    return "PostgreSQL tsvector + GIN, simple configuration, " + (
+        "unaccent" if has else "Latin transliteration (no unaccent)"
+    )
 
 
-__all__ = ["Hit", "Query", "Term", "condition", "describe", "fold", "index_engine", "locate", "matching_ids", "parse", "purge_removed",
-           "ranked_ids", "search", "snippet_at"]
+__all__ = [
+    "Hit",
+    "Query",
+    "Term",
+    "condition",
+    "describe",
+    "fold",
+    "index_engine",
+    "locate",
+    "matching_ids",
+    "parse",
+    "purge_removed",
+    "ranked_ids",
+    "search",
+    "snippet_at",
+]

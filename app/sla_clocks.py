@@ -4,6 +4,7 @@ Pure functions; no database access. Deadline arithmetic lives in
 app.business_calendar; which clock governs a ticket and its state at an
 instant (in Python and in SQL) live in app.clocks.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -42,9 +43,14 @@ CLOCK_SPECS: dict[Clock, ClockSpec] = {
     Clock.RESOLUTION: ClockSpec(Clock.RESOLUTION, RESOLUTION_BUSINESS_DAYS, "business_days"),
     Clock.FINAL_RESPONSE: ClockSpec(Clock.FINAL_RESPONSE, FINAL_RESPONSE_BUSINESS_DAYS, "business_days"),
     Clock.REFUND_ACK: ClockSpec(Clock.REFUND_ACK, REFUND_ACK_HOURS, "business_hours"),
-    Clock.REFUND_REVIEW: ClockSpec(Clock.REFUND_REVIEW, REFUND_REVIEW_BUSINESS_DAYS, "business_days", REFUND_REVIEW_TARGET_BUSINESS_DAYS),
+    Clock.REFUND_REVIEW: ClockSpec(
+        Clock.REFUND_REVIEW, REFUND_REVIEW_BUSINESS_DAYS, "business_days", REFUND_REVIEW_TARGET_BUSINESS_DAYS
+    ),
     Clock.REFUND_INITIATION: ClockSpec(
-        Clock.REFUND_INITIATION, REFUND_INITIATION_BUSINESS_DAYS, "business_days", REFUND_INITIATION_TARGET_BUSINESS_DAYS
+        Clock.REFUND_INITIATION,
+        REFUND_INITIATION_BUSINESS_DAYS,
+        "business_days",
+        REFUND_INITIATION_TARGET_BUSINESS_DAYS,
     ),
 }
 
@@ -135,7 +141,9 @@ def paused_intervals(events: Iterable) -> list[tuple[datetime, datetime | None]]
     return out
 
 
-def paused_business_days(cal: BusinessCalendar, intervals: Iterable[tuple[datetime, datetime | None]], since: datetime | None = None) -> int:
+def paused_business_days(
+    cal: BusinessCalendar, intervals: Iterable[tuple[datetime, datetime | None]], since: datetime | None = None
+) -> int:
     """Business days paused over the closed intervals that began at or after
     `since` (the clock's start), by the rule of resume_due."""
     total = 0

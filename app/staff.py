@@ -1,4 +1,5 @@
 """Registering and listing staff members (admins only, except on an empty desk)."""
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,13 @@ LOGIN_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,63}$")
 
 
 def add_staff(
-    session: Session, login: str, role: str, name: str | None, now: datetime, email: str | None = None, as_login: str | None = None
+    session: Session,
+    login: str,
+    role: str,
+    name: str | None,
+    now: datetime,
+    email: str | None = None,
+    as_login: str | None = None,
 ) -> Staff:
     """Register a staff member. Only an admin may, except for the very first
     staff member of an empty desk (bootstrap) and the host's root account."""
@@ -48,8 +55,9 @@ def list_staff(session: Session) -> list[Staff]:
 def assignable(session: Session) -> list[tuple[str, str]]:
     """(login, "login — Name (role)") of the active agents and seniors, who
     may be given tickets (the console's "assign to…" choices)."""
-    rows = session.scalars(select(Staff).where(Staff.active.is_(True), Staff.role.in_((Role.AGENT, Role.SENIOR)))
-                           .order_by(Staff.login))
+    rows = session.scalars(
+        select(Staff).where(Staff.active.is_(True), Staff.role.in_((Role.AGENT, Role.SENIOR))).order_by(Staff.login)
+    )
     return [(s.login, f"{s.login} — {s.name} ({s.role})") for s in rows]
 
 

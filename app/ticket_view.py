@@ -1,5 +1,6 @@
 """The ticket view: everything the ticket detail screen shows, read in one
 pass (a read model: the screen holds no SQL and no rule)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -70,8 +71,11 @@ def why_not(session, t, actor, offered: list[str], action_ids: Iterable[str]) ->
                 from app.workflow.escalations import ineligibility
 
                 reason = ineligibility(session, t, actor) or ""
-                out[name] = ("you handled this complaint" if "involved in the initial handling" in reason
-                             else reason or "not possible now")
+                out[name] = (
+                    "you handled this complaint"
+                    if "involved in the initial handling" in reason
+                    else reason or "not possible now"
+                )
         elif name == "refund_wizard" and t.kind != TicketKind.REFUND:
             out[name] = "only refund requests have a refund wizard"
         elif name == "final_response" and t.kind == TicketKind.ESCALATION and t.reviewer_id != actor.id:
@@ -83,8 +87,9 @@ def why_not(session, t, actor, offered: list[str], action_ids: Iterable[str]) ->
     return out
 
 
-def load_detail(session, reference: str, actor, config: DeskConfig | None = None,
-                action_ids: Iterable[str] | None = None) -> DetailData:
+def load_detail(
+    session, reference: str, actor, config: DeskConfig | None = None, action_ids: Iterable[str] | None = None
+) -> DetailData:
     """Read the ticket and all it shows (the desk's time zone from `config` for
     the instants in the timeline's and order's text; `action_ids`: the actions
     that get a reason when not offered now, by default every ticket action)."""
@@ -183,8 +188,11 @@ def merge_lines(session, t, data: DetailData, actor) -> list[str]:
     if not offered(t, actor):
         return lines
     data.merge_targets = [  # not a workflow step: offered when the customer has a ticket this one may join
-        (c.reference, f"{c.reference} · {labels.kind(c.kind)} · {labels.status(c.status)} · "
-                      f"{inert(c.subject, limit=48, single_line=True) or 'no subject'}")
+        (
+            c.reference,
+            f"{c.reference} · {labels.kind(c.kind)} · {labels.status(c.status)} · "
+            f"{inert(c.subject, limit=48, single_line=True) or 'no subject'}",
+        )
         for c in candidates(session, t, actor)
     ]
     if data.merge_targets:

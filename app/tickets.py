@@ -7,6 +7,7 @@ Every change to a ticket goes through `lock` + `touch`:
   caller read version `expected_version`;
 - `touch(ticket, actor, now)` bumps the version and records who changed it.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -58,7 +59,9 @@ def get_by_id(session: Session, ticket_id: int) -> Ticket:
 
 def version_of(session: Session, ticket_id: int) -> tuple[int, str | None] | None:
     """A ticket's version and who changed it last (a screen's cheap "moved?" poll)."""
-    row = session.execute(select(col(Ticket.version), col(Ticket.updated_by)).where(col(Ticket.id) == ticket_id)).first()
+    row = session.execute(
+        select(col(Ticket.version), col(Ticket.updated_by)).where(col(Ticket.id) == ticket_id)
+    ).first()
     return (row[0], row[1]) if row is not None else None
 
 

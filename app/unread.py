@@ -2,6 +2,7 @@
 staff member has not seen (unread markers), marking a ticket seen, and the
 "Replied" test (a customer wrote after the last staff action), and the
 watch for new mail on one's own tickets (the console's notice). No Textual."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,15 +19,20 @@ INBOUND = MessageKind.INBOUND.value
 
 def mark_seen(session: Session, staff_id: int, ticket_id: int, now: datetime) -> None:
     """`staff_id` has seen every customer message of the ticket so far."""
-    newest = session.scalar(
-        select(func.max(Message.id)).where(Message.ticket_id == ticket_id, Message.kind == INBOUND)
-    ) or 0
+    newest = (
+        session.scalar(select(func.max(Message.id)).where(Message.ticket_id == ticket_id, Message.kind == INBOUND)) or 0
+    )
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table_of(TicketSeen)).values(staff_id=staff_id, ticket_id=ticket_id, message_id=newest, seen_at=now)
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=["staff_id", "ticket_id"], set_={"message_id": newest, "seen_at": now},
-        where=table_of(TicketSeen).c.message_id < newest,
-    ))
+    stmt = dialect.insert(table_of(TicketSeen)).values(
+        staff_id=staff_id, ticket_id=ticket_id, message_id=newest, seen_at=now
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["staff_id", "ticket_id"],
+            set_={"message_id": newest, "seen_at": now},
+            where=table_of(TicketSeen).c.message_id < newest,
+        )
+    )
 
 
 def unread_ids(session: Session, staff_id: int | None, ticket_ids: list[int]) -> set[int]:
@@ -34,19 +40,31 @@ def unread_ids(session: Session, staff_id: int | None, ticket_ids: list[int]) ->
     (a ticket never opened counts every customer message as new)."""
     if staff_id is None or not ticket_ids:
         return set()
-    seen = (select(TicketSeen.message_id)
-            .where(TicketSeen.staff_id == staff_id, TicketSeen.ticket_id == Message.ticket_id).scalar_subquery())
-    stmt = (select(Message.ticket_id).where(Message.ticket_id.in_(ticket_ids), Message.kind == INBOUND)
-            .group_by(Message.ticket_id).having(func.max(Message.id) > func.coalesce(seen, 0)))
+    seen = (
+        select(TicketSeen.message_id)
+        .where(TicketSeen.staff_id == staff_id, TicketSeen.ticket_id == Message.ticket_id)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(Message.ticket_id)
+        .where(Message.ticket_id.in_(ticket_ids), Message.kind == INBOUND)
+        .group_by(Message.ticket_id)
+        .having(func.max(Message.id) > func.coalesce(seen, 0))
+    )
     return set(session.scalars(stmt))
 
 
 def replied():
     """SQL: the ticket has a customer message newer than its last staff action
     (a ticket no staff member has acted on yet is new, not replied)."""
-    last_staff = (select(func.max(TicketEvent.at))
-                  .where(TicketEvent.ticket_id == Ticket.id, TicketEvent.actor.is_not(None)).scalar_subquery())
-    return exists().where(and_(Message.ticket_id == Ticket.id, Message.kind == INBOUND, Message.created_at > last_staff))
+    last_staff = (
+        select(func.max(TicketEvent.at))
+        .where(TicketEvent.ticket_id == Ticket.id, TicketEvent.actor.is_not(None))
+        .scalar_subquery()
+    )
+    return exists().where(
+        and_(Message.ticket_id == Ticket.id, Message.kind == INBOUND, Message.created_at > last_staff)
+    )
 
 
 class MailWatch:
@@ -67,9 +85,14 @@ class MailWatch:
             return []
         me = self.staff_id
         rows = session.execute(
-            select(Ticket.reference).join(Message, Message.ticket_id == Ticket.id)
-            .where(Message.id > after, Message.id <= newest, Message.kind == INBOUND,
-                   or_(Ticket.assignee_id == me, Ticket.reviewer_id == me))
+            select(Ticket.reference)
+            .join(Message, Message.ticket_id == Ticket.id)
+            .where(
+                Message.id > after,
+                Message.id <= newest,
+                Message.kind == INBOUND,
+                or_(Ticket.assignee_id == me, Ticket.reviewer_id == me),
+            )
             .order_by(Message.id)
         )
         return list(dict.fromkeys(r[0] for r in rows))

@@ -5,6 +5,7 @@ control characters (C0 except newline/tab, DEL, C1), no bidirectional
 overrides or isolates, and is only ever handed to widgets as plain text (never
 parsed as Rich/Textual markup — see `as_text` in the widgets).
 """
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 Like app/console.py this module is presentation (it imports Textual); the
 figures come from app.dashboard_data.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,8 +30,15 @@ class WallApp(ContextHolder, App):
     BINDINGS = [Binding("q", "quit", "Quit")]
     is_wall = True
 
-    def __init__(self, desk: Desk, actor: Actor, config: DeskConfig, now: Callable[[], datetime],
-                 kiosk: bool = False, refresh_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        desk: Desk,
+        actor: Actor,
+        config: DeskConfig,
+        now: Callable[[], datetime],
+        kiosk: bool = False,
+        refresh_seconds: float | None = None,
+    ) -> None:
         super().__init__()
         self.context = ScreenContext(desk, actor, config, now, wall=True)
         self.kiosk = kiosk

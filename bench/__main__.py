@@ -9,6 +9,7 @@ that is missing or fails is reported as such (and makes the exit code 1)
 instead of hiding the other figures. The load average is printed beside each
 module's figures: on a shared machine they mean little without it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,17 +22,33 @@ import time
 import traceback
 from pathlib import Path
 
-MODULES = ["calendar_bench", "demo_bench", "intake_bench", "console_bench", "concurrency_bench", "dashboard_bench",
-           "orders_bench", "search_bench"]
+MODULES = [
+    "calendar_bench",
+    "demo_bench",
+    "intake_bench",
+    "console_bench",
+    "concurrency_bench",
+    "dashboard_bench",
+    "orders_bench",
+    "search_bench",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--quick", action="store_true", help="smaller inputs, for a smoke run")
-    parser.add_argument("--engine", choices=("sqlite", "pg", "both"), default="sqlite",
-                        help="database engine for the benchmarks that take one (default sqlite)")
-    parser.add_argument("--scale", choices=("100k", "1m"), default="100k",
-                        help="desk size for the benchmarks that take one (1m: built once, reused)")
+    parser.add_argument(
+        "--engine",
+        choices=("sqlite", "pg", "both"),
+        default="sqlite",
+        help="database engine for the benchmarks that take one (default sqlite)",
+    )
+    parser.add_argument(
+        "--scale",
+        choices=("100k", "1m"),
+        default="100k",
+        help="desk size for the benchmarks that take one (1m: built once, reused)",
+    )
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(MODULES)})")
     args = parser.parse_args(argv)
     names = args.names or MODULES

@@ -9,6 +9,7 @@ a third of the running deadlines; a second run (nothing to change) is shown too.
 
     python -m bench.calendar_bench [--quick]
 """
+
 from __future__ import annotations
 
 import random
@@ -59,14 +60,40 @@ def bench_deadlines(n: int) -> list[dict]:
     del tz
 
     rows = [
-        {"name": "deadlines/s, batch (add_business_days_many)", "value": round(n / batch_s), "unit": "1/s", "target": ">= 1000000", "ok": n / batch_s >= 1e6},
-        {"name": "deadlines/s, one call each (add_business_days)", "value": round(n / single_s), "unit": "1/s", "target": ">= 1000000", "ok": n / single_s >= 1e6},
-        {"name": "due_at/s (aware datetime in, tz end-of-day out)", "value": round(m / due_s), "unit": "1/s", "target": "info", "ok": True},
+        {
+            "name": "deadlines/s, batch (add_business_days_many)",
+            "value": round(n / batch_s),
+            "unit": "1/s",
+            "target": ">= 1000000",
+            "ok": n / batch_s >= 1e6,
+        },
+        {
+            "name": "deadlines/s, one call each (add_business_days)",
+            "value": round(n / single_s),
+            "unit": "1/s",
+            "target": ">= 1000000",
+            "ok": n / single_s >= 1e6,
+        },
+        {
+            "name": "due_at/s (aware datetime in, tz end-of-day out)",
+            "value": round(m / due_s),
+            "unit": "1/s",
+            "target": "info",
+            "ok": True,
+        },
     ]
     try:
         import numpy as np
     except ImportError:
-        rows.append({"name": "numpy.busday_offset, same inputs", "value": None, "unit": "1/s", "target": "numpy not installed", "ok": True})
+        rows.append(
+            {
+                "name": "numpy.busday_offset, same inputs",
+                "value": None,
+                "unit": "1/s",
+                "target": "numpy not installed",
+                "ok": True,
+            }
+        )
         return rows
     holidays = sorted(d for d in _holiday_dates(cal, 2019, 2032))
     bcal = np.busdaycalendar(weekmask="1111100", holidays=np.array(holidays, dtype="datetime64[D]"))
@@ -76,8 +103,15 @@ def bench_deadlines(n: int) -> list[dict]:
     res = np.busday_offset(arr, offs, roll="backward", busdaycal=bcal)
     np_s = time.perf_counter() - t
     agree = all(res[i].astype(date) == many[i] for i in range(0, n, max(1, n // 1000)))
-    rows.append({"name": "numpy.busday_offset, same inputs (arrays prebuilt)", "value": round(n / np_s), "unit": "1/s",
-                 "target": "info" + ("" if agree else " (DISAGREES)"), "ok": agree})
+    rows.append(
+        {
+            "name": "numpy.busday_offset, same inputs (arrays prebuilt)",
+            "value": round(n / np_s),
+            "unit": "1/s",
+            "target": "info" + ("" if agree else " (DISAGREES)"),
+            "ok": agree,
+        }
+    )
     return rows
 
 
@@ -103,11 +137,23 @@ def seed_open_tickets(desk, n: int, cal, now: datetime, seed: int = 5) -> None:
         kind = ("complaint", "complaint", "escalation", "refund", "inquiry")[i % 5]
         received = now - timedelta(minutes=rng.randrange(0, 60 * 24 * 20))
         row = {
-            "reference": f"BEN-{i:07d}", "kind": kind, "status": "submitted", "subject": "bench",
-            "priority": 2, "extensions": 0, "version": 1, "received_at": received,
-            "created_at": received, "updated_at": received,
-            "ack_due_at": None, "acknowledged_at": None, "resolution_due_at": None,
-            "final_response_due_at": None, "review_due_at": None, "due_at": None, "due_clock": None,
+            "reference": f"BEN-{i:07d}",
+            "kind": kind,
+            "status": "submitted",
+            "subject": "bench",
+            "priority": 2,
+            "extensions": 0,
+            "version": 1,
+            "received_at": received,
+            "created_at": received,
+            "updated_at": received,
+            "ack_due_at": None,
+            "acknowledged_at": None,
+            "resolution_due_at": None,
+            "final_response_due_at": None,
+            "review_due_at": None,
+            "due_at": None,
+            "due_clock": None,
         }
         if kind in ("complaint", "inquiry"):
             row["ack_due_at"] = row["due_at"] = cal.due_at(received, 2)
@@ -153,8 +199,20 @@ def bench_recompute(n: int) -> list[dict]:
         finally:
             desk.dispose()
     return [
-        {"name": f"recompute {n} open tickets ({changed} changed, incl. write)", "value": round(took, 3), "unit": "s", "target": "< 1", "ok": took < 1.0},
-        {"name": f"recompute again, nothing to change ({again} changed)", "value": round(noop, 3), "unit": "s", "target": "info", "ok": again == 0},
+        {
+            "name": f"recompute {n} open tickets ({changed} changed, incl. write)",
+            "value": round(took, 3),
+            "unit": "s",
+            "target": "< 1",
+            "ok": took < 1.0,
+        },
+        {
+            "name": f"recompute again, nothing to change ({again} changed)",
+            "value": round(noop, 3),
+            "unit": "s",
+            "target": "info",
+            "ok": again == 0,
+        },
     ]
 
 

@@ -15,6 +15,7 @@ set or a throwaway cluster can be started with tests/pg_cluster.sh.
 
     python -m bench.concurrency_bench [--quick]
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -54,7 +55,16 @@ def seed(url: str, tickets: int, staff: int = WORKERS) -> list[str]:
                 s.add(Staff(login=f"agent{i}", name=f"Agent {i}", role="agent", created_at=now))
             refs = [f"CMP-{now.year}-{900000 + i:06d}" for i in range(tickets)]
             for ref in refs:
-                s.add(Ticket(reference=ref, kind="complaint", subject="bench", received_at=now, created_at=now, updated_at=now))
+                s.add(
+                    Ticket(
+                        reference=ref,
+                        kind="complaint",
+                        subject="bench",
+                        received_at=now,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
         return refs
     finally:
         desk.dispose()
@@ -96,7 +106,15 @@ def agent(url: str, worker: int, refs: list[str], n_actions: int, rng_seed: int,
                         ticket = lock(s, ref, seen)
                         detail: dict = {"worker": worker, "seq": i}
                         if action == "note":
-                            s.add(Message(ticket_id=ticket.id, kind="note", author=login, body=f"note {worker}/{i}", created_at=now))
+                            s.add(
+                                Message(
+                                    ticket_id=ticket.id,
+                                    kind="note",
+                                    author=login,
+                                    body=f"note {worker}/{i}",
+                                    created_at=now,
+                                )
+                            )
                         elif action == "assign":
                             ticket.assignee_id = rng.choice(staff_ids)
                             detail["to"] = ticket.assignee_id
@@ -140,7 +158,10 @@ def run_agents(url: str, workers: int = WORKERS, actions: int = 50, tickets: int
     start = ctx.Event()
     out = ctx.Queue()
     ready = ctx.Queue()
-    procs = [ctx.Process(target=agent, args=(url, w, refs, actions, 1000 + w, start, out, ready), daemon=True) for w in range(workers)]
+    procs = [
+        ctx.Process(target=agent, args=(url, w, refs, actions, 1000 + w, start, out, ready), daemon=True)
+        for w in range(workers)
+    ]
     for p in procs:
         p.start()
     results = []
@@ -210,7 +231,14 @@ def verify(url: str, result: dict) -> list[str]:
             for ref in result["refs"]:
                 t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
                 n = result["ok_by_ref"].get(ref, 0)
-                events = s.scalar(select(func.count(TicketEvent.id)).where(TicketEvent.ticket_id == t.id, TicketEvent.action.in_(ACTIONS))) or 0
+                events = (
+                    s.scalar(
+                        select(func.count(TicketEvent.id)).where(
+                            TicketEvent.ticket_id == t.id, TicketEvent.action.in_(ACTIONS)
+                        )
+                    )
+                    or 0
+                )
                 if t.version != 1 + n:
                     problems.append(f"{ref}: version {t.version}, expected {1 + n}")
                 if t.extensions != n:
@@ -231,7 +259,11 @@ def start_cluster() -> tuple[str | None, dict]:
     url = os.environ.get("ESIMDESK_TEST_PG")
     if url:
         return url, {}
-    env = dict(os.environ, ESIMDESK_PG_STATE=str(Path(tempfile.gettempdir()) / f"esimdesk-bench-pg-{os.getpid()}.env"), ESIMDESK_PG_PORT="56432")
+    env = dict(
+        os.environ,
+        ESIMDESK_PG_STATE=str(Path(tempfile.gettempdir()) / f"esimdesk-bench-pg-{os.getpid()}.env"),
+        ESIMDESK_PG_PORT="56432",
+    )
     script = ROOT / "tests" / "pg_cluster.sh"
     try:
         proc = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, env=env, timeout=120)
@@ -244,7 +276,9 @@ def start_cluster() -> tuple[str | None, dict]:
 
 def stop_cluster(env: dict) -> None:
     if env:
-        subprocess.run(["bash", str(ROOT / "tests" / "pg_cluster.sh"), "stop"], env=env, capture_output=True, timeout=120)
+        subprocess.run(
+            ["bash", str(ROOT / "tests" / "pg_cluster.sh"), "stop"], env=env, capture_output=True, timeout=120
+        )
 
 
 def fresh_pg_db(base_url: str) -> str:
@@ -268,9 +302,27 @@ def drop_pg_db(base_url: str, url: str) -> None:
 
 def _rows(engine: str, res: dict, problems: list[str]) -> list[dict]:
     return [
-        {"name": f"{engine}: {res['workers']} writers, throughput", "value": round(res["tps"], 1), "unit": "tx/s", "target": f">= {TARGET_TPS[engine]:.0f}", "ok": res["tps"] >= TARGET_TPS[engine] and not problems},
-        {"name": f"{engine}: p99 commit latency", "value": round(res["p99_ms"], 1), "unit": "ms", "target": f"<= {TARGET_P99_MS:.0f}", "ok": res["p99_ms"] <= TARGET_P99_MS},
-        {"name": f"{engine}: p50 commit latency", "value": round(res["p50_ms"], 1), "unit": "ms", "target": "-", "ok": True},
+        {
+            "name": f"{engine}: {res['workers']} writers, throughput",
+            "value": round(res["tps"], 1),
+            "unit": "tx/s",
+            "target": f">= {TARGET_TPS[engine]:.0f}",
+            "ok": res["tps"] >= TARGET_TPS[engine] and not problems,
+        },
+        {
+            "name": f"{engine}: p99 commit latency",
+            "value": round(res["p99_ms"], 1),
+            "unit": "ms",
+            "target": f"<= {TARGET_P99_MS:.0f}",
+            "ok": res["p99_ms"] <= TARGET_P99_MS,
+        },
+        {
+            "name": f"{engine}: p50 commit latency",
+            "value": round(res["p50_ms"], 1),
+            "unit": "ms",
+            "target": "-",
+            "ok": True,
+        },
         {
             "name": f"{engine}: lost updates / lock errors ({res['successes']} tx, {res['retries']} stale retries)",
             "value": len(problems),
@@ -292,7 +344,15 @@ def run(quick: bool = False) -> list[dict]:
         rows += _rows("sqlite", res, verify(url, res))
     base, env = start_cluster()
     if base is None:
-        rows.append({"name": "postgresql: not run (no ESIMDESK_TEST_PG and no cluster could be started)", "value": 0, "unit": "", "target": "-", "ok": False})
+        rows.append(
+            {
+                "name": "postgresql: not run (no ESIMDESK_TEST_PG and no cluster could be started)",
+                "value": 0,
+                "unit": "",
+                "target": "-",
+                "ok": False,
+            }
+        )
         return rows
     try:
         url = fresh_pg_db(base)

@@ -8,6 +8,7 @@ $DASHBOARD_BENCH_SQLITE: a path where the SQLite demo desk is kept and
 reused by the next run (built when missing); $DASHBOARD_BENCH_PG: the URL of
 a PostgreSQL database kept the same way (instead of a throwaway one).
 """
+
 from __future__ import annotations
 
 import os
@@ -76,7 +77,9 @@ def _measure(url: str, engine: str, n: int, cal) -> list[dict]:
         for _ in range(ROUNDS):
             with desk.reader() as s:
                 t0 = time.perf_counter()
-                s.execute(text("SELECT count(*) FROM ticket WHERE status != 'closed' AND received_at IS NOT NULL")).scalar()
+                s.execute(
+                    text("SELECT count(*) FROM ticket WHERE status != 'closed' AND received_at IS NOT NULL")
+                ).scalar()
                 scans.append(time.perf_counter() - t0)
                 w0, c0 = time.perf_counter(), time.process_time()
                 data = snapshot(s, NOW, cal)
@@ -91,17 +94,34 @@ def _measure(url: str, engine: str, n: int, cal) -> list[dict]:
     big = n == 100_000
     by_part = ", ".join(f"{k} {v:.0f}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]) if v >= 0.5)
     rows = [
-        {"name": f"{engine}: wall snapshot, {n:,} tickets ({data.open_total:,} open), median", "value": round(wall, 1),
-         "unit": "ms", "target": f"<= {TARGET_MS:.0f} ms" if big else None, "ok": wall <= TARGET_MS if big else None},
-        {"name": f"{engine}:   same, CPU time of this process", "value": round(statistics.median(cpus[1:]) * 1000, 1),
-         "unit": "ms"},
-        {"name": f"{engine}:   a wall refresh (30-day figures cached), median",
-         "value": round(statistics.median(live[1:]) * 1000, 1), "unit": "ms"},
-        {"name": f"{engine}:   yardstick: full scan count of open tickets", "value": round(statistics.median(scans[1:]) * 1000, 1),
-         "unit": "ms"},
+        {
+            "name": f"{engine}: wall snapshot, {n:,} tickets ({data.open_total:,} open), median",
+            "value": round(wall, 1),
+            "unit": "ms",
+            "target": f"<= {TARGET_MS:.0f} ms" if big else None,
+            "ok": wall <= TARGET_MS if big else None,
+        },
+        {
+            "name": f"{engine}:   same, CPU time of this process",
+            "value": round(statistics.median(cpus[1:]) * 1000, 1),
+            "unit": "ms",
+        },
+        {
+            "name": f"{engine}:   a wall refresh (30-day figures cached), median",
+            "value": round(statistics.median(live[1:]) * 1000, 1),
+            "unit": "ms",
+        },
+        {
+            "name": f"{engine}:   yardstick: full scan count of open tickets",
+            "value": round(statistics.median(scans[1:]) * 1000, 1),
+            "unit": "ms",
+        },
     ]
-    rows += [{"name": f"{engine}:   statement {name}", "value": round(ms, 1), "unit": "ms"}
-             for name, ms in sorted(parts.items(), key=lambda kv: -kv[1]) if ms >= 0.5]
+    rows += [
+        {"name": f"{engine}:   statement {name}", "value": round(ms, 1), "unit": "ms"}
+        for name, ms in sorted(parts.items(), key=lambda kv: -kv[1])
+        if ms >= 0.5
+    ]
     print(f"  {engine} by statement (ms): {by_part}", flush=True)
     return rows
 
@@ -123,7 +143,15 @@ def run(quick: bool = False) -> list[dict]:
         return rows + _measure(kept, "postgresql", n, cal)
     base = os.environ.get("ESIMDESK_TEST_PG")
     if not base:
-        rows.append({"name": "postgresql: not run (set ESIMDESK_TEST_PG)", "value": None, "unit": "", "target": None, "ok": None})
+        rows.append(
+            {
+                "name": "postgresql: not run (set ESIMDESK_TEST_PG)",
+                "value": None,
+                "unit": "",
+                "target": None,
+                "ok": None,
+            }
+        )
         return rows
     from bench.concurrency_bench import drop_pg_db, fresh_pg_db
 

@@ -10,6 +10,7 @@
 A reused desk is brought to the current schema first (`db upgrade`). This is
 what makes `--scale 1m` affordable: the million-ticket desk is built once.
 """
+
 from __future__ import annotations
 
 import os

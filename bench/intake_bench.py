@@ -9,6 +9,7 @@ Target: >= 2,000 messages/s (issue 21).
 
     python -m bench.intake_bench [--quick] [pg]
 """
+
 from __future__ import annotations
 
 import base64
@@ -39,7 +40,11 @@ def _message(i: int, rng: random.Random, start: datetime) -> bytes:
     if kind < 0.35:
         subject = "Complaint Regarding eSIM Service"
     elif kind < 0.55:
-        subject = f"Refund Request ORD-{1000000000 + rng.randrange(200):010d}-ABCD" if rng.random() < 0.7 else "Refund Request"
+        subject = (
+            f"Refund Request ORD-{1000000000 + rng.randrange(200):010d}-ABCD"
+            if rng.random() < 0.7
+            else "Refund Request"
+        )
     elif kind < 0.75 and i > 100:
         subject = f"Re: [CMP-2026-{rng.randrange(1, 50):06d}] We received your complaint"
     else:
@@ -53,11 +58,18 @@ def _message(i: int, rng: random.Random, start: datetime) -> bytes:
         f"Message-ID: <bench-{i}@example.com>\nMIME-Version: 1.0\n{extra}"
     )
     if i % 25 == 0:  # HTML only
-        return (head + "Content-Type: text/html; charset=utf-8\n\n<html><body><p>" + body.replace("\n", "<br>") + "</p></body></html>\n").encode()
+        return (
+            head
+            + "Content-Type: text/html; charset=utf-8\n\n<html><body><p>"
+            + body.replace("\n", "<br>")
+            + "</p></body></html>\n"
+        ).encode()
     if i % 40 == 0:  # a screenshot attached
         b64 = base64.encodebytes(PNG).decode()
         return (
-            head + 'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain; charset=utf-8\n\n' + body
+            head
+            + 'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain; charset=utf-8\n\n'
+            + body
             + '\n--b\nContent-Type: image/png\nContent-Disposition: attachment; filename="screenshot.png"\n'
             "Content-Transfer-Encoding: base64\n\n" + b64 + "\n--b--\n"
         ).encode()
@@ -87,7 +99,15 @@ def _seed_orders(desk) -> None:
         s.add(c)
         s.flush()
         for k in range(100):
-            s.add(Order(number=f"ORD-{1000000000 + k:010d}-ABCD", customer_id=c.id, brand="esimium", purchased_at=now, amount=Decimal("9.99")))
+            s.add(
+                Order(
+                    number=f"ORD-{1000000000 + k:010d}-ABCD",
+                    customer_id=c.id,
+                    brand="esimium",
+                    purchased_at=now,
+                    amount=Decimal("9.99"),
+                )
+            )
 
 
 def _cpu_seconds() -> float:
@@ -148,14 +168,35 @@ def run(quick: bool = False, engine: str = "sqlite") -> list[dict]:
     # exact, and nothing quarantined: every message of this batch is routable
     exact = d["read"] == d["created"] + d["linked"] + d["duplicate"] + d["quarantined"] and d["quarantined"] == 0
     return [
-        {"name": f"intake ({engine}): {d['read']} messages, each all or nothing (messages/s)", "value": round(rate, 1), "unit": "msg/s",
-         "target": f">= {TARGET_PER_S:.0f}", "ok": rate >= TARGET_PER_S and exact},
-        {"name": "intake: the same, per CPU-second (process and parse worker; less sensitive to a busy machine)",
-         "value": round(d["read"] / cpu, 1), "unit": "msg/cpu-s", "target": f">= {TARGET_PER_S:.0f}", "ok": d["read"] / cpu >= TARGET_PER_S},
-        {"name": f"intake: read (created {d['created']}, linked {d['linked']}, duplicate {d['duplicate']}, "
-                 f"quarantined {d['quarantined']})", "value": d["read"], "unit": "messages", "target": "sum = read, none quarantined", "ok": exact},
-        {"name": "intake: re-run of the same batch (all duplicates, messages/s)", "value": round(again["read"] / rerun, 1), "unit": "msg/s",
-         "target": "duplicate = read", "ok": again["duplicate"] == again["read"]},
+        {
+            "name": f"intake ({engine}): {d['read']} messages, each all or nothing (messages/s)",
+            "value": round(rate, 1),
+            "unit": "msg/s",
+            "target": f">= {TARGET_PER_S:.0f}",
+            "ok": rate >= TARGET_PER_S and exact,
+        },
+        {
+            "name": "intake: the same, per CPU-second (process and parse worker; less sensitive to a busy machine)",
+            "value": round(d["read"] / cpu, 1),
+            "unit": "msg/cpu-s",
+            "target": f">= {TARGET_PER_S:.0f}",
+            "ok": d["read"] / cpu >= TARGET_PER_S,
+        },
+        {
+            "name": f"intake: read (created {d['created']}, linked {d['linked']}, duplicate {d['duplicate']}, "
+            f"quarantined {d['quarantined']})",
+            "value": d["read"],
+            "unit": "messages",
+            "target": "sum = read, none quarantined",
+            "ok": exact,
+        },
+        {
+            "name": "intake: re-run of the same batch (all duplicates, messages/s)",
+            "value": round(again["read"] / rerun, 1),
+            "unit": "msg/s",
+            "target": "duplicate = read",
+            "ok": again["duplicate"] == again["read"],
+        },
     ]
 
 

@@ -2,6 +2,7 @@
 fresh desk, then the same file again (nothing changes) and a file where a
 tenth of the orders changed (usage grew: updates with history). Target
 >= 20,000 rows/s on SQLite; PostgreSQL too when $ESIMDESK_TEST_PG is set."""
+
 from __future__ import annotations
 
 import csv
@@ -27,11 +28,28 @@ def write_orders(path: Path, n: int, seed: int = 7, changed_every: int = 0) -> N
         for i in range(n):
             bought = start + timedelta(minutes=i * 3)
             used = rng.choice([0, 0, 120.5, 800]) + (50 if changed_every and i % changed_every == 0 else 0)
-            w.writerow([f"ORD-{2026000000 + i:010d}-{i % 7919:04d}", "esimium" if i % 5 else "airalo",
-                        f"customer{i // 3}@example.com", f"Customer {i // 3}", bought.isoformat(),
-                        f"{rng.choice([4.5, 9, 13, 19, 26]):.2f}", "EUR", "card", "end_user", 1, "Europe 5 GB 30 days",
-                        (bought + timedelta(minutes=2)).isoformat(), "true", "true" if used else "false", used,
-                        (bought + timedelta(days=30)).isoformat(), "", ""])
+            w.writerow(
+                [
+                    f"ORD-{2026000000 + i:010d}-{i % 7919:04d}",
+                    "esimium" if i % 5 else "airalo",
+                    f"customer{i // 3}@example.com",
+                    f"Customer {i // 3}",
+                    bought.isoformat(),
+                    f"{rng.choice([4.5, 9, 13, 19, 26]):.2f}",
+                    "EUR",
+                    "card",
+                    "end_user",
+                    1,
+                    "Europe 5 GB 30 days",
+                    (bought + timedelta(minutes=2)).isoformat(),
+                    "true",
+                    "true" if used else "false",
+                    used,
+                    (bought + timedelta(days=30)).isoformat(),
+                    "",
+                    "",
+                ]
+            )
 
 
 def _measure(url: str, files: dict[str, Path], n: int, engine_name: str) -> list[dict]:
@@ -41,17 +59,26 @@ def _measure(url: str, files: dict[str, Path], n: int, engine_name: str) -> list
     desk = open_desk(url)
     rows = []
     try:
-        for label, path, expect in (("new orders", files["base"], "created"), ("same file again", files["base"], "unchanged"),
-                                    ("a tenth changed", files["changed"], "updated")):
+        for label, path, expect in (
+            ("new orders", files["base"], "created"),
+            ("same file again", files["base"], "unchanged"),
+            ("a tenth changed", files["changed"], "updated"),
+        ):
             started, cpu = time.perf_counter(), time.process_time()
             summary = import_orders(desk.engine, [str(path)], now=datetime.now(UTC))
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             rate = n / elapsed
             got = getattr(summary, expect)
             # the rate per CPU second of this process too: on a shared machine the wall clock also counts others' work
-            rows.append({"name": f"{engine_name}: import {n:,} orders, {label} ({got:,} {expect}; "
-                                 f"{n / cpu:,.0f}/cpu s)", "value": round(rate),
-                         "unit": "rows/s", "target": f">= {TARGET:,}", "ok": rate >= TARGET and summary.rejected == 0})
+            rows.append(
+                {
+                    "name": f"{engine_name}: import {n:,} orders, {label} ({got:,} {expect}; {n / cpu:,.0f}/cpu s)",
+                    "value": round(rate),
+                    "unit": "rows/s",
+                    "target": f">= {TARGET:,}",
+                    "ok": rate >= TARGET and summary.rejected == 0,
+                }
+            )
     finally:
         desk.dispose()
     return rows
@@ -75,8 +102,15 @@ def run(quick: bool = False) -> list[dict]:
             finally:
                 drop_pg_db(base, url)
         else:
-            rows.append({"name": "postgresql: not run (set ESIMDESK_TEST_PG)", "value": None, "unit": "", "target": None,
-                         "ok": None})
+            rows.append(
+                {
+                    "name": "postgresql: not run (set ESIMDESK_TEST_PG)",
+                    "value": None,
+                    "unit": "",
+                    "target": None,
+                    "ok": None,
+                }
+            )
     return rows
 
 

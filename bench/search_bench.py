@@ -7,6 +7,7 @@ note), through the index triggers, then runs a mix of queries as
 and reports p50/p95 latency, the worst query class, index size and the
 indexing rate. Target: p95 < 50 ms at 1,000,000 messages on both engines.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,7 +29,9 @@ QUERIES = {
     "error code": lambda r, ids: ids["error"],
     "two words": lambda r, ids: f"{r.choice(ids['words'][200:800])} {r.choice(ids['words'][200:800])}",
     "phrase": lambda r, ids: f'"{ids["phrase"]}"',
-    "typing, prefix of last word": lambda r, ids: f"{r.choice(ids['words'][50:300])} {r.choice(ids['words'][300:900])[:4]}",
+    "typing, prefix of last word": lambda r, ids: (
+        f"{r.choice(ids['words'][50:300])} {r.choice(ids['words'][300:900])[:4]}"
+    ),
     "word -exclusion": lambda r, ids: f"{r.choice(ids['words'][100:400])} -{r.choice(ids['words'][0:20])}",
     "customer name, accents": lambda r, ids: r.choice(ids["names"]),
     "common word (worst case)": lambda r, ids: r.choice(ids["words"][:5]),
@@ -49,24 +52,42 @@ def build(desk, messages: int, seed: int = 11) -> dict:
     words = _vocabulary(rng)
     weights = [1 / (i + 1) for i in range(len(words))]  # Zipf-like
     tickets = max(1, messages // PER_TICKET)
-    names = [f"{rng.choice(['José', 'Maria', 'Jürgen', 'Aino', 'Łukasz', 'Chloé', 'Kenji'])} {w.title()}" for w in words[-2000:]]
+    names = [
+        f"{rng.choice(['José', 'Maria', 'Jürgen', 'Aino', 'Łukasz', 'Chloé', 'Kenji'])} {w.title()}"
+        for w in words[-2000:]
+    ]
     picked = {"iccid": None, "error": None, "phrase": None}
     ts = NOW - timedelta(days=30)
     chunk = 2000
     with desk.engine.begin() as conn:
-        conn.execute(text("INSERT INTO customer (name, email, phone, customer_type, created_at) VALUES "
-                          "(:n, :e, :p, 'end_user', :t)"),
-                     [{"n": nm, "e": f"c{i}@example.com", "p": f"+372 5{i:07d}", "t": ts} for i, nm in enumerate(names)])
+        conn.execute(
+            text(
+                "INSERT INTO customer (name, email, phone, customer_type, created_at) VALUES "
+                "(:n, :e, :p, 'end_user', :t)"
+            ),
+            [{"n": nm, "e": f"c{i}@example.com", "p": f"+372 5{i:07d}", "t": ts} for i, nm in enumerate(names)],
+        )
     msg_id = 0
     for start in range(0, tickets, chunk):
         with desk.engine.begin() as conn:
             rows = []
             for i in range(start, min(tickets, start + chunk)):
-                rows.append({"r": f"CMP-2026-{i + 1:07d}", "s": " ".join(rng.choices(words, weights, k=6)).capitalize(),
-                             "c": rng.randrange(len(names)) + 1, "t": ts + timedelta(seconds=i)})
-            conn.execute(text("INSERT INTO ticket (reference, kind, status, subject, priority, customer_id, received_at, "
-                              "extensions, version, created_at, updated_at) VALUES (:r, 'complaint', 'submitted', :s, 3, :c, "
-                              ":t, 0, 1, :t, :t)"), rows)
+                rows.append(
+                    {
+                        "r": f"CMP-2026-{i + 1:07d}",
+                        "s": " ".join(rng.choices(words, weights, k=6)).capitalize(),
+                        "c": rng.randrange(len(names)) + 1,
+                        "t": ts + timedelta(seconds=i),
+                    }
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO ticket (reference, kind, status, subject, priority, customer_id, received_at, "
+                    "extensions, version, created_at, updated_at) VALUES (:r, 'complaint', 'submitted', :s, 3, :c, "
+                    ":t, 0, 1, :t, :t)"
+                ),
+                rows,
+            )
             first = conn.execute(text("SELECT min(id) FROM ticket WHERE reference = :r"), {"r": rows[0]["r"]}).scalar()
             mrows = []
             for k, row in enumerate(rows):
@@ -83,9 +104,16 @@ def build(desk, messages: int, seed: int = 11) -> dict:
                         picked["phrase"] = " ".join(body[10:13])
                     kind = "inbound" if j in (0, 2) else ("note" if j == 4 else "outbound")
                     msg_id += 1
-                    mrows.append({"ti": first + k, "k": kind, "b": " ".join(body), "t": row["t"] + timedelta(minutes=j)})
-            conn.execute(text("INSERT INTO message (ticket_id, kind, subject, body, created_at, attempts) "
-                              "VALUES (:ti, :k, '', :b, :t, 0)"), mrows)
+                    mrows.append(
+                        {"ti": first + k, "k": kind, "b": " ".join(body), "t": row["t"] + timedelta(minutes=j)}
+                    )
+            conn.execute(
+                text(
+                    "INSERT INTO message (ticket_id, kind, subject, body, created_at, attempts) "
+                    "VALUES (:ti, :k, '', :b, :t, 0)"
+                ),
+                mrows,
+            )
     return {"words": words, "names": names, **picked}
 
 
@@ -154,8 +182,13 @@ def bench_engine(engine: str, url: str, messages: int, rounds: int, keep: Path |
     worst = max(times, key=lambda k: _p95(times[k]))
     target = TARGET_MS if messages >= 1_000_000 else None
     rows = [
-        {"name": f"{engine}: search p95, {messages:,} messages, query mix", "value": round(p95, 1), "unit": "ms",
-         "target": f"< {TARGET_MS:.0f} ms at 1,000,000" , "ok": (p95 < TARGET_MS) if target else None},
+        {
+            "name": f"{engine}: search p95, {messages:,} messages, query mix",
+            "value": round(p95, 1),
+            "unit": "ms",
+            "target": f"< {TARGET_MS:.0f} ms at 1,000,000",
+            "ok": (p95 < TARGET_MS) if target else None,
+        },
         {"name": f"{engine}:   p50", "value": round(statistics.median(every), 1), "unit": "ms"},
     ]
     for name, xs in times.items():
@@ -163,8 +196,11 @@ def bench_engine(engine: str, url: str, messages: int, rounds: int, keep: Path |
     rows += [
         {"name": f"{engine}:   worst class: {worst}"[:58], "value": round(_p95(times[worst]), 1), "unit": "ms"},
         {"name": f"{engine}: index size", "value": round(size / 1e6, 1), "unit": "MB"},
-        {"name": f"{engine}: build through the triggers" + ("" if took else " (kept desk reused)"),
-         "value": round(messages / took) if took else None, "unit": "msg/s"},
+        {
+            "name": f"{engine}: build through the triggers" + ("" if took else " (kept desk reused)"),
+            "value": round(messages / took) if took else None,
+            "unit": "msg/s",
+        },
         {"name": f"{engine}: {which}"[:58], "value": None, "unit": ""},
     ]
     return rows
@@ -188,8 +224,13 @@ def run(quick: bool = False) -> list[dict]:
     rounds = 5 if quick else 25
     engines = os.environ.get("SEARCH_BENCH_ENGINES", "sqlite,postgresql").split(",")
     load = os.getloadavg()
-    rows: list[dict] = [{"name": f"machine load average (1/5/15 min): {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}",
-                         "value": None, "unit": ""}]
+    rows: list[dict] = [
+        {
+            "name": f"machine load average (1/5/15 min): {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}",
+            "value": None,
+            "unit": "",
+        }
+    ]
     # SEARCH_BENCH_KEEP=DIR keeps the built desks (SQLite file in DIR; on the
     # PostgreSQL server of $ESIMDESK_TEST_PG a database named for the size)
     # and reuses them on the next run: the 1,000,000-message build is long.
@@ -205,7 +246,14 @@ def run(quick: bool = False) -> list[dict]:
     if "postgresql" in engines:
         base, env = start_cluster()
         if base is None:
-            rows.append({"name": "postgresql: not run (no ESIMDESK_TEST_PG, no cluster)", "value": None, "unit": "", "ok": False})
+            rows.append(
+                {
+                    "name": "postgresql: not run (no ESIMDESK_TEST_PG, no cluster)",
+                    "value": None,
+                    "unit": "",
+                    "ok": False,
+                }
+            )
             return rows
         try:
             if keep is not None and not env:

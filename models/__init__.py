@@ -1,4 +1,5 @@
 """The data model (SQLModel tables and enums). No Textual, no business rules."""
+
 from models.customer import Customer, Order, OrderHistory
 from models.desk import DeskSetting, Presence, ReferenceCounter
 from models.draft import Draft

@@ -1,4 +1,5 @@
 """Customers and their orders."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,7 +22,9 @@ class Customer(SQLModel, table=True):
     customer_type: str = Field(default=CustomerType.END_USER.value, max_length=16)
     created_at: datetime
     anonymised_at: datetime | None = None  # set by data retention
-    language: str | None = Field(default=None, max_length=8)  # the mail's language (Content-Language or detected); staff may edit
+    language: str | None = Field(
+        default=None, max_length=8
+    )  # the mail's language (Content-Language or detected); staff may edit
 
 
 class Order(SQLModel, table=True):
@@ -47,7 +50,9 @@ class Order(SQLModel, table=True):
     validity_ends_at: datetime | None = None
     invoice_received_at: datetime | None = None
     reseller: str | None = Field(default=None, max_length=200)
-    source: str | None = Field(default=None, max_length=16)  # import | lookup | demo; null: written before orders were imported
+    source: str | None = Field(
+        default=None, max_length=16
+    )  # import | lookup | demo; null: written before orders were imported
     refreshed_at: datetime | None = None  # when the shop's data last changed this row (import or lookup)
     revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})  # bumped by each update (order_history)
     content_hash: str | None = Field(default=None, max_length=64)  # of the imported fields: unchanged rows are skipped

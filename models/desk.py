@@ -1,4 +1,5 @@
 """Desk-wide bookkeeping: settings, reference counters and console presence."""
+
 from __future__ import annotations
 
 from datetime import datetime

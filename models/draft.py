@@ -2,6 +2,7 @@
 kept as it is typed so a closed prompt, a dropped SSH link or a killed
 console loses nothing. One row per ticket, person and kind; deleted once
 the text is sent or saved."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -3,6 +3,7 @@
 Stored as plain strings (no database ENUM types), so adding a value needs no
 schema migration on either engine.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -145,4 +146,6 @@ class Clock(StrEnum):
     REFUND_INITIATION = "refund_initiation"
     # issue 17: every open refund has a running clock
     REFUND_DECISION = "refund_decision"  # decided, the decision still to be communicated (by the review deadline)
-    REFUND_IN_ACCOUNT = "refund_in_account"  # initiated, the money on its way (esimium 5.1: 15 bd; airalo 6.1.13: 30 days)
+    REFUND_IN_ACCOUNT = (
+        "refund_in_account"  # initiated, the money on its way (esimium 5.1: 15 bd; airalo 6.1.13: 30 days)
+    )

@@ -3,6 +3,7 @@
 Nothing updates or deletes a row here: the database refuses it (a trigger
 created by the migration) as well as the ORM (see app/history.py).
 """
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,5 +1,6 @@
 """Correspondence: inbound mail, customer-facing replies (via the outbox) and
 internal notes; attachments kept as evidence."""
+
 from __future__ import annotations
 
 from datetime import datetime

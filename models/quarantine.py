@@ -1,4 +1,5 @@
 """Mail that could not be ingested, kept byte for byte with the reason."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """RefundCase: the facts, the decision and the money's milestones."""
+
 from __future__ import annotations
 
 from datetime import datetime

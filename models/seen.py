@@ -1,4 +1,5 @@
 """What each staff member has seen of a ticket's customer mail (unread markers)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Staff members: the people who work the desk, identified by OS login."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -5,6 +5,7 @@ SQLModel sets `__table__` on every `table=True` class but does not declare it,
 so `Ticket.__table__` is untyped; Core queries (`.c.column`, inserts) go through
 this instead.
 """
+
 from __future__ import annotations
 
 from typing import Protocol

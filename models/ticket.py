@@ -4,6 +4,7 @@ Every clock's start and due instant is stored here when it starts, so the
 queue can sort and filter by deadline in SQL; `due_at` is the deadline of the
 clock that governs the ticket now (null when no clock runs).
 """
+
 from __future__ import annotations
 
 from datetime import datetime

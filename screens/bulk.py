@@ -12,6 +12,7 @@ typed meanwhile wait for the result list.
 `TaggedRows` is mixed into the QueueScreen (its BINDINGS are the screen's:
 `TAG_BINDINGS`); `BulkResultScreen` is the result list.
 """
+
 from __future__ import annotations
 
 from rich.text import Text
@@ -38,8 +39,12 @@ TAG_BINDINGS = [
     Binding("n", "bulk('note')", "Note on the tagged tickets", show=False, id="bulk_note"),
     Binding("c", "bulk('close')", "Close the tagged tickets", show=False, id="bulk_close"),
 ]
-MENU = [("assign", "Assign to…"), ("triage", "Triage out of scope…"), ("note", "Add an internal note…"),
-        ("close", "Close as…")]
+MENU = [
+    ("assign", "Assign to…"),
+    ("triage", "Triage out of scope…"),
+    ("note", "Add an internal note…"),
+    ("close", "Close as…"),
+]
 RUN_HOLD = 600.0  # seconds keys typed during a bulk run may wait for its result list
 _ACTING = {"assign": "assigning", "triage": "triaging", "note": "adding notes to", "close": "closing"}
 
@@ -127,12 +132,17 @@ class TaggedRows(UsesContext):
         if self._bulk_running:
             return
         if not self.tagged:
-            self.notify("nothing is tagged: t or space tags the row under the cursor, T every row matching",
-                        severity="warning", timeout=4)
+            self.notify(
+                "nothing is tagged: t or space tags the row under the cursor, T every row matching",
+                severity="warning",
+                timeout=4,
+            )
             return
         if name is None:
-            self.app.push_screen(ChoicePrompt(f"{tickets(len(self.tagged))}: do what?", MENU),
-                                 lambda picked: self.action_bulk(picked) if picked else None)
+            self.app.push_screen(
+                ChoicePrompt(f"{tickets(len(self.tagged))}: do what?", MENU),
+                lambda picked: self.action_bulk(picked) if picked else None,
+            )
         elif name == "assign":
             self._hold(lambda: not self._reading_staff, 10.0)
             self._reading_staff = True
@@ -140,15 +150,26 @@ class TaggedRows(UsesContext):
         elif name == "triage":
             from app.workflow.triage import REDIRECT_TO
 
-            self._ask(name, ChoicePrompt(f"Triage {tickets(len(self.tagged))} out of scope because…",
-                                         [(c.value, f"{labels.words(c.value)} → {words}") for c, words in REDIRECT_TO.items()]))
+            self._ask(
+                name,
+                ChoicePrompt(
+                    f"Triage {tickets(len(self.tagged))} out of scope because…",
+                    [(c.value, f"{labels.words(c.value)} → {words}") for c, words in REDIRECT_TO.items()],
+                ),
+            )
         elif name == "note":
             from screens.prompts import TextPrompt
 
-            self._ask(name, TextPrompt(f"Internal note on {tickets(len(self.tagged))}", "Note (never sent to the customer)"))
+            self._ask(
+                name, TextPrompt(f"Internal note on {tickets(len(self.tagged))}", "Note (never sent to the customer)")
+            )
         elif name == "close":
-            self._ask(name, ChoicePrompt(f"Close {tickets(len(self.tagged))} as…",
-                                         [(r, labels.close_reason(r)) for r in bulk.CLOSE_CHOICES]))
+            self._ask(
+                name,
+                ChoicePrompt(
+                    f"Close {tickets(len(self.tagged))} as…", [(r, labels.close_reason(r)) for r in bulk.CLOSE_CHOICES]
+                ),
+            )
 
     @work(thread=True, exclusive=True, group="queue-bulk-staff")
     def _read_assignees(self) -> None:
@@ -180,15 +201,19 @@ class TaggedRows(UsesContext):
         headline = {
             "assign": f"Assign {tickets(n)} to {value}?",
             "triage": f"Triage {tickets(n)} out of scope ({labels.words(value)})? Each closes, and its customer is "
-                      "sent the redirect.",
+            "sent the redirect.",
             "note": f"Add this internal note to {tickets(n)}?",
             "close": f"Close {tickets(n)} as “{labels.close_reason(value)}”? They leave the queue; only a supervisor "
-                     "can reopen them.",
+            "can reopen them.",
         }[name]
-        note = ("Each ticket is checked on its own, as on its own screen: any that cannot be changed (its state, "
-                "your role, or someone changed it since you tagged it) is listed afterwards and left as it is.")
-        self.app.push_screen(ConfirmScreen(headline, confirm=f"Yes, {labels.plural(n, 'ticket')}", note=note),
-                             lambda yes: self._start(name, value, targets) if yes else None)
+        note = (
+            "Each ticket is checked on its own, as on its own screen: any that cannot be changed (its state, "
+            "your role, or someone changed it since you tagged it) is listed afterwards and left as it is."
+        )
+        self.app.push_screen(
+            ConfirmScreen(headline, confirm=f"Yes, {labels.plural(n, 'ticket')}", note=note),
+            lambda yes: self._start(name, value, targets) if yes else None,
+        )
 
     def _start(self, name: str, value: str, targets: list[Target]) -> None:
         self._bulk_running = True
@@ -207,8 +232,9 @@ class TaggedRows(UsesContext):
                 app.call_from_thread(self._render_tags, f"{acting}… {n} of {total}")
 
         try:
-            results = bulk.run(ctx.desk, ctx.actor, targets, name, value, now=ctx.now, config=ctx.config,
-                               progress=progress)
+            results = bulk.run(
+                ctx.desk, ctx.actor, targets, name, value, now=ctx.now, config=ctx.config, progress=progress
+            )
         except Exception as exc:  # noqa: BLE001 - what was done is committed ticket by ticket; say what broke
             app.call_from_thread(self._bulk_failed, str(exc))
             return
@@ -258,8 +284,9 @@ class BulkResultScreen(ModalScreen):
             yield Static(Text(self.headline, style="bold"), id="bulk-headline")
             with VerticalScroll(id="bulk-results"):
                 yield Static(lines, id="bulk-lines")
-            yield Static(Text.assemble(("enter", "bold"), " or ", ("escape", "bold"), " back to the queue"),
-                         id="bulk-keys")
+            yield Static(
+                Text.assemble(("enter", "bold"), " or ", ("escape", "bold"), " back to the queue"), id="bulk-keys"
+            )
         yield KeyFooter()
 
     def action_close(self) -> None:

@@ -7,6 +7,7 @@ workflow itself, see app.workflow.preview). It dismisses with True on
 enter / y, and False on escape / n (the caller goes back to editing, the text
 intact). Every shown text is inert (plain Text, never markup).
 """
+
 from __future__ import annotations
 
 from rich.text import Text
@@ -47,8 +48,15 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("escape,n", "back", "Go back", id="confirm_back"),
     ]
 
-    def __init__(self, headline: str, mails: list[MailPreview] | tuple = (), *, confirm: str | None = None,
-                 back: str | None = None, note: str = "") -> None:
+    def __init__(
+        self,
+        headline: str,
+        mails: list[MailPreview] | tuple = (),
+        *,
+        confirm: str | None = None,
+        back: str | None = None,
+        note: str = "",
+    ) -> None:
         super().__init__()
         self.headline, self.mails, self.note = headline, list(mails), note
         self.confirm_words = confirm or ("Send" if self.mails else "Yes, do it")
@@ -64,8 +72,15 @@ class ConfirmScreen(ModalScreen[bool]):
                     for i, mail in enumerate(self.mails):
                         yield Static(mail_text(mail), classes="confirm-mail", id=f"confirm-mail-{i}")
                 yield Static(Text(hold_note(self.mails), style="italic"), id="confirm-hold")
-            yield Static(Text.assemble(("enter", "bold"), f" {self.confirm_words.lower()}   ",
-                                       ("escape", "bold"), f" {self.back_words.lower()}"), id="confirm-keys")
+            yield Static(
+                Text.assemble(
+                    ("enter", "bold"),
+                    f" {self.confirm_words.lower()}   ",
+                    ("escape", "bold"),
+                    f" {self.back_words.lower()}",
+                ),
+                id="confirm-keys",
+            )
         yield KeyFooter()
 
     def action_confirm(self) -> None:

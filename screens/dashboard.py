@@ -12,6 +12,7 @@ sparklines taller.
 The hosting App must expose `.desk` (app.db.Desk), `.actor` (app.identity.Actor),
 `.config` (DeskConfig) and `.now` (a callable returning an aware datetime).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -43,12 +44,24 @@ CLOCK_LABEL = {
     "refund_decision": "decision",
     "refund_in_account": "in account",
 }
-NARROW_CLOCK = {"acknowledgment": "ack", "resolution": "res.", "final_response": "final", "refund_review": "review",
-                "refund_initiation": "start", "refund_ack": "ack", "refund_decision": "decision",
-                "refund_in_account": "account"}
+NARROW_CLOCK = {
+    "acknowledgment": "ack",
+    "resolution": "res.",
+    "final_response": "final",
+    "refund_review": "review",
+    "refund_initiation": "start",
+    "refund_ack": "ack",
+    "refund_decision": "decision",
+    "refund_in_account": "account",
+}
 CORE_TILES = ("breached_now", "at_risk", "acks_due_today", "open_complaints")
-TILE_ORDER = CORE_TILES + ("escalations_awaiting_senior", "refunds_awaiting_decision", "refunds_processing",
-                           "undelivered_mail", "quarantined_mail")
+TILE_ORDER = CORE_TILES + (
+    "escalations_awaiting_senior",
+    "refunds_awaiting_decision",
+    "refunds_processing",
+    "undelivered_mail",
+    "quarantined_mail",
+)
 WIDE_TILES = ("open_total", "extended_open", "closed_today")  # only on wall-size screens
 WIDE_LABELS = {"open_total": "Open tickets", "extended_open": "Extended (open)", "closed_today": "Closed today"}
 SHORT_LABELS = {  # the one-line summary of the tiles a narrow screen leaves out
@@ -58,8 +71,13 @@ SHORT_LABELS = {  # the one-line summary of the tiles a narrow screen leaves out
     "undelivered_mail": "Undelivered",
     "quarantined_mail": "Quarantined",
 }
-SHORT_CLOCK = {"acknowledgment": "Ack", "resolution": "Resolution", "resolution_extended": "Res. extended",
-               "final_response": "Esc. final", "refund_review": "Refund review"}
+SHORT_CLOCK = {
+    "acknowledgment": "Ack",
+    "resolution": "Resolution",
+    "resolution_extended": "Res. extended",
+    "final_response": "Esc. final",
+    "refund_review": "Refund review",
+}
 
 
 def _one_line(exc: BaseException) -> str:
@@ -125,8 +143,13 @@ class DashboardScreen(UsesContext, Screen):
             yield Static("loading…", id="dash-status")
         with Container(id="tiles"):
             for key in TILE_ORDER:
-                yield NumberTile(self._label(key), None, alarm=key in self._alarms(),
-                                 id=f"tile-{key}", classes="tile-core" if key in CORE_TILES else "tile-extra")
+                yield NumberTile(
+                    self._label(key),
+                    None,
+                    alarm=key in self._alarms(),
+                    id=f"tile-{key}",
+                    classes="tile-core" if key in CORE_TILES else "tile-extra",
+                )
             for key in WIDE_TILES:
                 yield NumberTile(WIDE_LABELS[key], None, id=f"tile-{key}", classes="tile-extra tile-wide")
         yield Static("", id="tile-summary")
@@ -236,7 +259,9 @@ class DashboardScreen(UsesContext, Screen):
             return
         status.remove_class("-stale")
         if self.data is not None:
-            status.update(Text(f"{self._local(self.data.now, '%a %d %b %Y')} · updated {self._local(self.data.now, '%H:%M:%S')} "))
+            status.update(
+                Text(f"{self._local(self.data.now, '%a %d %b %Y')} · updated {self._local(self.data.now, '%H:%M:%S')} ")
+            )
 
     def on_resize(self) -> None:
         if self.data is not None:  # size classes may have changed: labels and columns follow
@@ -253,11 +278,16 @@ class DashboardScreen(UsesContext, Screen):
             return
         mode = self._mode()
         values = {t.key: t.value for t in data.tiles()}
-        values.update(open_total=data.open_total, extended_open=data.extended_open,
-                      closed_today=data.closed_per_day[-1] if data.closed_per_day else 0)
+        values.update(
+            open_total=data.open_total,
+            extended_open=data.extended_open,
+            closed_today=data.closed_per_day[-1] if data.closed_per_day else 0,
+        )
         for key in TILE_ORDER + WIDE_TILES:
             self.query_one(f"#tile-{key}", NumberTile).set_value(values[key])
-        self.query_one("#tile-open_complaints").border_title = "Open compl." if mode == "narrow" else self._label("open_complaints")
+        self.query_one("#tile-open_complaints").border_title = (
+            "Open compl." if mode == "narrow" else self._label("open_complaints")
+        )
         extras = [t for t in data.tiles() if t.key not in CORE_TILES]
         summary = Text("")
         for i, t in enumerate(extras):
@@ -268,10 +298,15 @@ class DashboardScreen(UsesContext, Screen):
         self.query_one("#tile-summary", Static).update(summary)
         for panel in self.query(FigurePanel):
             panel.refresh(layout=True)
-        for key, series in (("received", data.received_per_day), ("closed", data.closed_per_day),
-                            ("breaches", data.breaches_per_day)):
+        for key, series in (
+            ("received", data.received_per_day),
+            ("closed", data.closed_per_day),
+            ("breaches", data.breaches_per_day),
+        ):
             self.query_one(f"#spark-{key}", Sparkline).data = [float(v) for v in series]
-            self.query_one(f"#sum-{key}", Static).update(Text(f"today {series[-1] if series else 0} · 30d {sum(series)}"))
+            self.query_one(f"#sum-{key}", Static).update(
+                Text(f"today {series[-1] if series else 0} · 30d {sum(series)}")
+            )
 
     def _axis(self, data: DashboardData, width: int, height: int) -> Text:
         """Dates under the sparklines: first day, a few in between, today."""
@@ -286,7 +321,7 @@ class DashboardScreen(UsesContext, Screen):
             col = max(0, min(width - len(label), round(i * width / len(days))))
             if m == marks - 1:
                 col = width - len(label)
-            line[col:col + len(label)] = list(label)
+            line[col : col + len(label)] = list(label)
         return Text("".join(line)[:width], style="dim")
 
     def _compliance_table(self, data: DashboardData, width: int, height: int) -> Table:
@@ -346,13 +381,22 @@ class DashboardScreen(UsesContext, Screen):
         for row in shown_breached:
             table.add_row(*self._deadline_cells(row, data.now, mode, breached=True))
         if more > 0:
-            table.add_row(Text(f"+{more} more", style="bold red"), Text("breached", style="bold red"), Text(""),
-                          *([Text(""), Text("")] if mode != "narrow" else []))
+            table.add_row(
+                Text(f"+{more} more", style="bold red"),
+                Text("breached", style="bold red"),
+                Text(""),
+                *([Text(""), Text("")] if mode != "narrow" else []),
+            )
         left = room - len(shown_breached) - (1 if more > 0 else 0)
         for row in upcoming[: max(0, left)]:
             table.add_row(*self._deadline_cells(row, data.now, mode, breached=False))
         if not shown_breached and not upcoming:
-            table.add_row(Text("nothing due", style="dim"), Text(""), Text(""), *([Text(""), Text("")] if mode != "narrow" else []))
+            table.add_row(
+                Text("nothing due", style="dim"),
+                Text(""),
+                Text(""),
+                *([Text(""), Text("")] if mode != "narrow" else []),
+            )
         return table
 
     def _deadline_cells(self, row: DeadlineRow, now: datetime, mode: str, breached: bool) -> list[Text]:

@@ -2,6 +2,7 @@
 impartiality rule, app.workflow.ineligibility), each with its 5-business-day
 countdown; the original complaint's resolution and the customer's reason side
 by side for the highlighted one. Supervisors see every open escalation."""
+
 from __future__ import annotations
 
 from rich.text import Text
@@ -31,7 +32,7 @@ class ListSource:
         return len(self.rows)
 
     def page(self, offset: int, limit: int) -> list[QueueRow]:
-        return self.rows[offset:offset + limit]
+        return self.rows[offset : offset + limit]
 
 
 class EscalationQueueScreen(UsesContext, Screen):
@@ -78,7 +79,11 @@ class EscalationQueueScreen(UsesContext, Screen):
         actor = self.ctx.actor
         who = "you may review" if actor.can("review_escalations") else "open"
         self.query_one("#esc-title", Static).update(
-            Text.assemble(("Escalation queue", "bold"), f"  ·  {len(message.rows):,} escalations {who}  ·  {actor.login} ({actor.role})"))
+            Text.assemble(
+                ("Escalation queue", "bold"),
+                f"  ·  {len(message.rows):,} escalations {who}  ·  {actor.login} ({actor.role})",
+            )
+        )
         table = self.query_one(TicketTable)
         table.set_source(ListSource(message.rows), keep_cursor=True)
         if not message.rows:
@@ -98,9 +103,11 @@ class EscalationQueueScreen(UsesContext, Screen):
     def on_escalation_queue_screen_side(self, message: Side) -> None:
         sbs = self._sbs = message.sbs
         self.query_one("#esc-resolution", Static).update(
-            Text.assemble((f"Original resolution ({sbs.complaint})\n", "bold"), inert(sbs.resolution, limit=2000)))
+            Text.assemble((f"Original resolution ({sbs.complaint})\n", "bold"), inert(sbs.resolution, limit=2000))
+        )
         self.query_one("#esc-reason", Static).update(
-            Text.assemble((f"Customer's reason ({sbs.reference})\n", "bold"), inert(sbs.reason, limit=2000)))
+            Text.assemble((f"Customer's reason ({sbs.reference})\n", "bold"), inert(sbs.reason, limit=2000))
+        )
 
     @on(TicketTable.Selected)
     def _open(self, message: TicketTable.Selected) -> None:

@@ -1,4 +1,5 @@
 """`?`: the keys that work on the screen below, with what each does."""
+
 from __future__ import annotations
 
 from rich.text import Text
@@ -9,26 +10,30 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 SCREEN_TITLES: dict[str, str] = {
-    "QueueScreen": "the queue", "TicketDetailScreen": "a ticket", "EscalationQueueScreen": "the escalation queue",
-    "QuarantineScreen": "quarantined mail", "RefundWizardScreen": "the refund wizard", "DashboardScreen": "the dashboard",
+    "QueueScreen": "the queue",
+    "TicketDetailScreen": "a ticket",
+    "EscalationQueueScreen": "the escalation queue",
+    "QuarantineScreen": "quarantined mail",
+    "RefundWizardScreen": "the refund wizard",
+    "DashboardScreen": "the dashboard",
 }
 
 SCREEN_NOTES: dict[str, str] = {
     "QueueScreen": "The queue: every ticket in the chosen view, most urgent first. 1-9 switch views (0: Replied, "
-                   "the customer wrote after the last staff action), / filters as you type (reference, customer, "
-                   "email, subject, order number), s cycles the sort (due, age, priority). SLA: time left on the clock "
-                   "that governs the ticket; yellow = at risk, red = breached, 'paused' = waiting on the customer. "
-                   "● = customer mail you have not seen yet. Colleagues' changes appear by themselves, and new mail "
-                   "on your tickets raises a notice. t or space tags a row (✓), T tags every row matching, then ; "
-                   "acts on all tagged tickets at once (assign, triage, note, close) after one confirmation.",
+    "the customer wrote after the last staff action), / filters as you type (reference, customer, "
+    "email, subject, order number), s cycles the sort (due, age, priority). SLA: time left on the clock "
+    "that governs the ticket; yellow = at risk, red = breached, 'paused' = waiting on the customer. "
+    "● = customer mail you have not seen yet. Colleagues' changes appear by themselves, and new mail "
+    "on your tickets raises a notice. t or space tags a row (✓), T tags every row matching, then ; "
+    "acts on all tagged tickets at once (assign, triage, note, close) after one confirmation.",
     "TicketDetailScreen": "One ticket: its clocks, the timeline (yellow = internal note, green = reply to the customer, "
-                          "blue = the customer), and only the next steps the workflow allows for you now. Mail to the "
-                          "customer is shown exactly as it will be sent before it is queued (enter sends, escape goes "
-                          "back to editing); it then waits a moment, during which u takes it back. Closing, triage and "
-                          "final responses ask first. A key that is not available says why.",
+    "blue = the customer), and only the next steps the workflow allows for you now. Mail to the "
+    "customer is shown exactly as it will be sent before it is queued (enter sends, escape goes "
+    "back to editing); it then waits a moment, during which u takes it back. Closing, triage and "
+    "final responses ask first. A key that is not available says why.",
     "EscalationQueueScreen": "Escalations you may review (you never touched the complaint), with the 5-business-day "
-                             "countdown, the original resolution and the customer's reason side by side. "
-                             "C opens the complaint an escalation escalates; escape comes back.",
+    "countdown, the original resolution and the customer's reason side by side. "
+    "C opens the complaint an escalation escalates; escape comes back.",
     "QuarantineScreen": "Mail that could not be ingested, shown as inert text. Release it as a ticket or discard it; both are logged.",
 }
 

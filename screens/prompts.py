@@ -17,6 +17,7 @@ when it opens and stores the text a moment after each change, in a worker;
 the draft is deleted once the text is saved. Escape on text that is not
 empty asks before throwing it away.
 """
+
 from __future__ import annotations
 
 import threading
@@ -36,8 +37,11 @@ from app.screen_context import UsesContext
 DRAFT_SAVE_SECONDS = 1.0  # a draft is stored at most this long after a change
 DRAFT_HOLD_SECONDS = 2.0  # keys wait at most this long for the stored draft to be put in place
 
-LEAVE_OPTIONS_DRAFT = [("keep", "Keep it as a draft for later"), ("discard", "Discard the text"),
-                       ("back", "Back to the text")]
+LEAVE_OPTIONS_DRAFT = [
+    ("keep", "Keep it as a draft for later"),
+    ("discard", "Discard the text"),
+    ("back", "Back to the text"),
+]
 LEAVE_OPTIONS = [("discard", "Discard the text"), ("back", "Back to the text")]
 
 
@@ -375,7 +379,9 @@ class ChoicePrompt(_Prompt):
             yield Static(self.title_text, id="prompt-title", markup=False)
             yield from self._messages()  # under the title: seen even when the prompt is cut at 80x24
             # labels may hold customer text (subjects): plain text, never markup
-            yield OptionList(*[Option(label, id=value) for value, label in self.options], id="prompt-choice", markup=False)
+            yield OptionList(
+                *[Option(label, id=value) for value, label in self.options], id="prompt-choice", markup=False
+            )
             yield Static("enter picks, escape cancels", classes="prompt-hint", markup=False)
 
     def on_mount(self) -> None:
@@ -423,7 +429,9 @@ class ExtendPrompt(_Prompt):
         self.action_submit()
 
     def _text(self) -> str:
-        return (self.query_one("#prompt-date", Input).value + " " + self.query_one("#prompt-reason", Input).value).strip()
+        return (
+            self.query_one("#prompt-date", Input).value + " " + self.query_one("#prompt-reason", Input).value
+        ).strip()
 
     def _checked_value(self) -> tuple[str, str] | None:
         date = self.query_one("#prompt-date", Input).value.strip()
@@ -452,7 +460,9 @@ class ReplyPrompt(_Prompt):
             yield Static(self.title_text, id="prompt-title", markup=False)
             yield from self._messages()  # under the title: seen even when the prompt is cut at 80x24
             yield Label("templates (ctrl+t here, enter puts one in the text)", markup=False)
-            yield OptionList(*[Option(name.replace("_", " "), id=name) for name in self.templates], id="prompt-templates")
+            yield OptionList(
+                *[Option(name.replace("_", " "), id=name) for name in self.templates], id="prompt-templates"
+            )
             yield Label("message to the customer  (ctrl+s sends, escape cancels)", markup=False)
             yield TextArea(self.initial, id="prompt-text", soft_wrap=True)
 

@@ -1,6 +1,7 @@
 """Quarantine review: mail that could not be ingested, with its reason, shown
 as inert text; release it as a ticket or discard it (app.mail.quarantine
 logs both)."""
+
 from __future__ import annotations
 
 from rich.text import Text
@@ -74,7 +75,8 @@ class QuarantineScreen(ServiceRunner, Screen):
             line.append(f"  — {inert(q.reason, limit=60, single_line=True)}")
             ol.add_option(Option(line, id=str(q.id)))
         self.query_one("#q-title", Static).update(
-            Text.assemble(("Quarantine", "bold"), f"  ·  {len(self.items)} held message(s)"))
+            Text.assemble(("Quarantine", "bold"), f"  ·  {len(self.items)} held message(s)")
+        )
         if self.items:
             ol.highlighted = 0
         else:
@@ -118,8 +120,10 @@ class QuarantineScreen(ServiceRunner, Screen):
         q = self._current()
         if q is None:
             return
-        self.app.push_screen(ChoicePrompt("Release as…", [(k, k) for k in RELEASE_KINDS]),
-                             lambda kind: self.run_op("release", q.id, kind) if kind else None)
+        self.app.push_screen(
+            ChoicePrompt("Release as…", [(k, k) for k in RELEASE_KINDS]),
+            lambda kind: self.run_op("release", q.id, kind) if kind else None,
+        )
 
     def action_discard(self) -> None:
         from screens.prompts import ChoicePrompt
@@ -127,9 +131,13 @@ class QuarantineScreen(ServiceRunner, Screen):
         q = self._current()
         if q is None:
             return
-        self.app.push_screen(ChoicePrompt("Discard this message? (its bytes are kept for the record)",
-                                          [("yes", "yes, discard"), ("no", "no, keep it held")]),
-                             lambda ok: self.run_op("discard", q.id, None) if ok == "yes" else None)
+        self.app.push_screen(
+            ChoicePrompt(
+                "Discard this message? (its bytes are kept for the record)",
+                [("yes", "yes, discard"), ("no", "no, keep it held")],
+            ),
+            lambda ok: self.run_op("discard", q.id, None) if ok == "yes" else None,
+        )
 
     def run_op(self, op: str, qid: int, kind: str | None) -> None:
         """Release or discard held message `qid` (app.mail.quarantine) in a worker; then the list as stored."""

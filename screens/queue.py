@@ -3,6 +3,7 @@ one key away (1-9, 0 for Replied), filter as you type (/), sorts (s), live
 countdowns, colleagues' changes picked up within two seconds (change-marker
 poll), a notice when one's own tickets get customer mail (the same poll),
 and tagged rows worked in bulk (screens/bulk.py)."""
+
 from __future__ import annotations
 
 from rich.style import Style as RichStyle
@@ -25,8 +26,18 @@ from widgets.key_footer import KeyFooter
 from widgets.one_line import update_line
 from widgets.ticket_table import TicketTable
 
-SHORT_TITLES = {"my": "Mine", "unassigned": "Unassig.", "due_today": "Today", "at_risk": "Risk", "breached": "Breach",
-                "escalations": "Esc", "refunds": "Refund", "out_of_scope": "OOS", "all": "All", "replied": "Repl."}
+SHORT_TITLES = {
+    "my": "Mine",
+    "unassigned": "Unassig.",
+    "due_today": "Today",
+    "at_risk": "Risk",
+    "breached": "Breach",
+    "escalations": "Esc",
+    "refunds": "Refund",
+    "out_of_scope": "OOS",
+    "all": "All",
+    "replied": "Repl.",
+}
 # (key, view): the digit keys, 0 last
 VIEW_KEYS: tuple[tuple[str, str], ...] = (*((str(i), v) for i, (v, _t) in enumerate(VIEWS, start=1)), ("0", "replied"))
 
@@ -112,8 +123,14 @@ class QueueScreen(TaggedRows, KeptScreen):
     # -- query ---------------------------------------------------------------
     def current_query(self) -> QueueQuery:
         cal = self.ctx.config.calendar
-        return QueueQuery(view=self.view, text=self.text, sort=self.sort, actor_id=self.ctx.actor.id,
-                          tz=cal.timezone, at_risk_share=self.ctx.config.at_risk_share)
+        return QueueQuery(
+            view=self.view,
+            text=self.text,
+            sort=self.sort,
+            actor_id=self.ctx.actor.id,
+            tz=cal.timezone,
+            at_risk_share=self.ctx.config.at_risk_share,
+        )
 
     def _load(self, keep_cursor: bool = False) -> None:
         self.total = None if not keep_cursor else self.total
@@ -123,8 +140,12 @@ class QueueScreen(TaggedRows, KeptScreen):
     def _render_bars(self) -> None:
         total = "… tickets" if self.total is None else plural(self.total, "ticket")
         actor = self.ctx.actor
-        title = Text.assemble(("esimdesk", "bold"), f"  {actor.login} ({actor.role})  ·  ",
-                              (VIEW_TITLES[self.view], "bold"), f"  ·  {total}  ·  sort: {self.sort}")
+        title = Text.assemble(
+            ("esimdesk", "bold"),
+            f"  {actor.login} ({actor.role})  ·  ",
+            (VIEW_TITLES[self.view], "bold"),
+            f"  ·  {total}  ·  sort: {self.sort}",
+        )
         if self.text:
             title.append(f"  ·  filter: {self.text}")
         update_line(self.query_one("#queue-title", Static), title)

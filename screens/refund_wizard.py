@@ -10,6 +10,7 @@ worker thread.
 
 The App provides `.desk`, `.actor`, `.config`, `.now()` and `.calendar`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -134,9 +135,14 @@ class RefundWizardScreen(ServiceRunner, Screen):
             with VerticalScroll(id="wizard-main", can_focus=False):
                 yield PolicyStepView(id="step")
                 yield Input(id="fact-input", classes="-hidden")
-                yield Input(id="override-input", classes="-hidden",
-                            placeholder="fact value reason, e.g. activated false the shop's record predates activation")
-                yield OptionList(*[Option(r.replace("_", " "), id=r) for r in REASONS], id="reason-list", classes="-hidden")
+                yield Input(
+                    id="override-input",
+                    classes="-hidden",
+                    placeholder="fact value reason, e.g. activated false the shop's record predates activation",
+                )
+                yield OptionList(
+                    *[Option(r.replace("_", " "), id=r) for r in REASONS], id="reason-list", classes="-hidden"
+                )
             with VerticalScroll(id="wizard-side", can_focus=False):
                 yield FindingTrail(id="trail")
         yield Static("", id="wizard-status", markup=False)
@@ -259,10 +265,13 @@ class RefundWizardScreen(ServiceRunner, Screen):
             trail.update("")
             return
         if self.needs_reason:
-            step_view.update(Text.assemble(
-                ("Reason\n", "bold"),
-                "The customer's stated reason is not classified yet. Choose the reason that fits the request "
-                "(enter), then walk the policy.\n"))
+            step_view.update(
+                Text.assemble(
+                    ("Reason\n", "bold"),
+                    "The customer's stated reason is not classified yet. Choose the reason that fits the request "
+                    "(enter), then walk the policy.\n",
+                )
+            )
             reasons.set_class(False, "-hidden")
             reasons.focus()
             trail.update("")
@@ -311,9 +320,12 @@ class RefundWizardScreen(ServiceRunner, Screen):
             if name in self.overrides:
                 t.append(f" (override: {inert(self.overrides[name][2], limit=60, single_line=True)})", style="italic")
             t.append("\n")
-        t.append("\no override a fact  ·  l look the order up  ·  f back" if narrow else
-                 "\no override a fact (type: fact value reason)  ·  l look the order up again  ·  f back to the policy",
-                 style="dim")
+        t.append(
+            "\no override a fact  ·  l look the order up  ·  f back"
+            if narrow
+            else "\no override a fact (type: fact value reason)  ·  l look the order up again  ·  f back to the policy",
+            style="dim",
+        )
         return t
 
     def _shown(self, name: str, value: Any) -> str:
@@ -330,7 +342,11 @@ class RefundWizardScreen(ServiceRunner, Screen):
             except ValueError:
                 return value
             local = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(self.ctx.calendar.tz)
-            fmt = "%d %b %H:%M" if local.year == self.ctx.now().astimezone(self.ctx.calendar.tz).year else "%d %b %Y %H:%M"
+            fmt = (
+                "%d %b %H:%M"
+                if local.year == self.ctx.now().astimezone(self.ctx.calendar.tz).year
+                else "%d %b %Y %H:%M"
+            )
             return local.strftime(fmt).lstrip("0")
         return str(value).replace("_", " ")
 
@@ -355,10 +371,12 @@ class RefundWizardScreen(ServiceRunner, Screen):
         if d["outcome"] not in APPROVABLE or float(d.get("max_refund") or 0) <= 0:
             return [], ""
         if case is not None and case.approved_at is not None:
-            return milestones(self.policy, case.approved_at, self.ctx.calendar, refund_method=d["refund_method"]), \
-                f" (approved {case.approved_at.date().isoformat()})"
-        return milestones(self.policy, self.ctx.now(), self.ctx.calendar, refund_method=d["refund_method"]), \
-            " (if approved now)"
+            return milestones(
+                self.policy, case.approved_at, self.ctx.calendar, refund_method=d["refund_method"]
+            ), f" (approved {case.approved_at.date().isoformat()})"
+        return milestones(
+            self.policy, self.ctx.now(), self.ctx.calendar, refund_method=d["refund_method"]
+        ), " (if approved now)"
 
     def _actions(self, d: dict[str, Any]) -> list[tuple[str, str]]:
         """The next legal steps from the decision page: (key, label); the
@@ -406,8 +424,14 @@ class RefundWizardScreen(ServiceRunner, Screen):
         pv = get_version(self.policy, d["policy_version"])
         titles = {n: s.get("title", "") for n, s in pv.sections.items()}
         timeline, note = self._timeline(d)
-        step_view.show_decision(d, section_titles=titles, timeline=timeline, timeline_note=note,
-                                actions=self._actions(d), progress=self._progress())
+        step_view.show_decision(
+            d,
+            section_titles=titles,
+            timeline=timeline,
+            timeline_note=note,
+            actions=self._actions(d),
+            progress=self._progress(),
+        )
 
     def _progress(self) -> list[tuple[str, str]]:
         """What has actually happened to the money (recorded instants, desk-local dates)."""
@@ -415,8 +439,11 @@ class RefundWizardScreen(ServiceRunner, Screen):
             return []
         c, cal = self.view.case, self.ctx.calendar
         out = []
-        for when, what in ((c.approved_at, "approved"), (c.initiated_at, "refund initiated"),
-                           (c.completed_at, "completed")):
+        for when, what in (
+            (c.approved_at, "approved"),
+            (c.initiated_at, "refund initiated"),
+            (c.completed_at, "completed"),
+        ):
             if when is not None:
                 out.append((cal.local_date(when).strftime("%a %d %b %Y"), what))
         return out
@@ -494,14 +521,16 @@ class RefundWizardScreen(ServiceRunner, Screen):
             self.notify(f"{name}: not a fact (e.g. activated, data_used_mb, delivered_at).", severity="error")
             return
         value = _typed_value(raw)
-        was = (self.sources.order_facts.get(name) if self.sources else None)
+        was = self.sources.order_facts.get(name) if self.sources else None
         before = self.facts.get(name)
         self.set_fact(name, value)
         if self.facts.get(name) is not value and self.facts.get(name) != value:
             return  # refused (set_fact told why)
         self.overrides[name] = (was if name not in self.overrides else self.overrides[name][0], value, reason)
-        self.status_line = (f"{name.replace('_', ' ')}: {self._shown(name, before)} → {self._shown(name, value)}; "
-                            "the reason is recorded when you save")
+        self.status_line = (
+            f"{name.replace('_', ' ')}: {self._shown(name, before)} → {self._shown(name, value)}; "
+            "the reason is recorded when you save"
+        )
         event.input.value = ""
         self.set_focus(None)  # the wizard's keys work again
         self.render_page()
@@ -525,7 +554,9 @@ class RefundWizardScreen(ServiceRunner, Screen):
             if not asked and not needs_lookup(self.ctx.desk.engine, cfg, ref, self.ctx.now()):
                 return
             # on open it is the desk's own doing (no handler recorded); on request, the agent's
-            result = refresh_for_ticket(self.ctx.desk.engine, cfg, ref, now=self.ctx.now(), actor=self.ctx.actor.login if asked else None)
+            result = refresh_for_ticket(
+                self.ctx.desk.engine, cfg, ref, now=self.ctx.now(), actor=self.ctx.actor.login if asked else None
+            )
         except DeskError as exc:
             app.call_from_thread(self._after_lookup, str(exc), False)
             return
@@ -534,7 +565,13 @@ class RefundWizardScreen(ServiceRunner, Screen):
     def _after_lookup(self, line: str, ok: bool, fresh: CaseRead | None = None) -> None:
         self.status_line = line
         self.notify(line, severity="information" if ok else "warning")
-        if fresh is not None and not self.overrides and self.view is not None and self.facts == self.view.facts and not self.busy:
+        if (
+            fresh is not None
+            and not self.overrides
+            and self.view is not None
+            and self.facts == self.view.facts
+            and not self.busy
+        ):
             self.show_case(fresh)  # nothing typed yet: start again from the refreshed order
         else:
             self.render_page()
@@ -613,9 +650,12 @@ class RefundWizardScreen(ServiceRunner, Screen):
         box = self.query_one("#fact-input", Input)
         self.pending = key
         box.value = ""
-        box.placeholder = (f"amount to refund, then any processing fee (at most {d.get('max_refund')} {d.get('currency')} "
-                           "in all), e.g. 15.00 2.50; enter to approve" if key == "a"
-                           else "why the refund is refused, as the customer will read it; enter to deny")
+        box.placeholder = (
+            f"amount to refund, then any processing fee (at most {d.get('max_refund')} {d.get('currency')} "
+            "in all), e.g. 15.00 2.50; enter to approve"
+            if key == "a"
+            else "why the refund is refused, as the customer will read it; enter to deny"
+        )
         box.set_class(False, "-hidden")
         box.focus()
 
@@ -651,28 +691,51 @@ class RefundWizardScreen(ServiceRunner, Screen):
             if key in ("s", "i"):
                 if overrides:
                     order_facts.record_overrides(s, self.ctx.actor, ticket_id, overrides, now)
-                d = refund_cases.record_facts(s, self.ctx.actor, ref, facts, expected_version=v, now=now, cal=self.ctx.calendar,
-                                              config=self.ctx.config)
+                d = refund_cases.record_facts(
+                    s,
+                    self.ctx.actor,
+                    ref,
+                    facts,
+                    expected_version=v,
+                    now=now,
+                    cal=self.ctx.calendar,
+                    config=self.ctx.config,
+                )
                 if key == "i":
-                    refund_cases.request_information(s, self.ctx.actor, ref, expected_version=None, now=now, config=self.ctx.config)
+                    refund_cases.request_information(
+                        s, self.ctx.actor, ref, expected_version=None, now=now, config=self.ctx.config
+                    )
                     return f"Saved: {labels.words(d['outcome'])}; information requested, review clock paused."
                 return f"Saved: {labels.words(d['outcome'])} ({', '.join(d['sections'])})."
             if key == "a":
-                ms = refund_cases.approve(s, self.ctx.actor, ref, expected_version=v, now=now, cal=self.ctx.calendar, config=self.ctx.config,
-                                          amount=amount, fee=fee)
+                ms = refund_cases.approve(
+                    s,
+                    self.ctx.actor,
+                    ref,
+                    expected_version=v,
+                    now=now,
+                    cal=self.ctx.calendar,
+                    config=self.ctx.config,
+                    amount=amount,
+                    fee=fee,
+                )
                 due = ms[0].get("due_date") if ms else None
                 return f"Approved; initiation due {due or 'n/a'}; notice queued."
             if key == "n":
                 refund_cases.acknowledge(s, self.ctx.actor, ref, now=now, config=self.ctx.config, expected_version=v)
                 return "Acknowledgment sent; review clock running."
             if key == "m":
-                refund_cases.mark_initiated(s, self.ctx.actor, ref, expected_version=v, now=now, cal=self.ctx.calendar, config=self.ctx.config)
+                refund_cases.mark_initiated(
+                    s, self.ctx.actor, ref, expected_version=v, now=now, cal=self.ctx.calendar, config=self.ctx.config
+                )
                 return "Refund initiated; notice queued."
             if key == "c":
                 refund_cases.complete(s, self.ctx.actor, ref, expected_version=v, now=now)
                 return "Refund case completed and closed."
             if key == "d":
-                refund_cases.deny(s, self.ctx.actor, ref, expected_version=v, now=now, config=self.ctx.config, reason=deny_reason)
+                refund_cases.deny(
+                    s, self.ctx.actor, ref, expected_version=v, now=now, config=self.ctx.config, reason=deny_reason
+                )
                 return "Denial sent; case closed."
             refund_cases.refer(s, self.ctx.actor, ref, expected_version=v, now=now, config=self.ctx.config)
             return "Referral sent; case closed."
@@ -697,6 +760,7 @@ class RefundWizardScreen(ServiceRunner, Screen):
 
     def _preview(self, key: str) -> None:
         """The mail `key` would queue, rendered in a rolled-back transaction, then the confirmation."""
+
         def previewed(outcome: Outcome) -> None:
             if not outcome.ok:
                 self._after(outcome)
@@ -755,5 +819,3 @@ def _typed_value(raw: str) -> Any:
         return int(raw) if low.isdigit() else float(raw)
     except ValueError:
         return raw
-
-

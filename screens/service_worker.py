@@ -14,6 +14,7 @@ the service runs wait for its outcome (app.console_keys): the worker ends only
 after its outcome is posted, and a posted outcome not yet handled keeps keys
 waiting too.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -76,18 +77,31 @@ class ServiceRunner(UsesContext):
 
     busy: bool = False
 
-    def run_service_call(self, call: ServiceCall, then: Callable[[Outcome], None], *, group: str,
-                         preview: bool = False, read: Callable[[], Any] | None = None) -> None:
+    def run_service_call(
+        self,
+        call: ServiceCall,
+        then: Callable[[Outcome], None],
+        *,
+        group: str,
+        preview: bool = False,
+        read: Callable[[], Any] | None = None,
+    ) -> None:
         """Run `call` off the event loop (see the module docstring); one at a
         time per `group` (a newer call cancels a waiting one). `read()`, when
         given, reads what is stored now in the same worker once the call was
         saved (not previewed) or found stale (`outcome.fresh`), so nothing reads on the loop."""
         self.busy = True
-        self.run_worker(partial(self._service_work, call, then, preview, read), thread=True,  # type: ignore[attr-defined]
-                        exclusive=True, group=group, name=group)
+        self.run_worker(
+            partial(self._service_work, call, then, preview, read),
+            thread=True,  # type: ignore[attr-defined]
+            exclusive=True,
+            group=group,
+            name=group,
+        )
 
-    def _service_work(self, call: ServiceCall, then: Callable[[Outcome], None], preview: bool,
-                      read: Callable[[], Any] | None) -> None:
+    def _service_work(
+        self, call: ServiceCall, then: Callable[[Outcome], None], preview: bool, read: Callable[[], Any] | None
+    ) -> None:
         ctx = self.ctx
         try:
             now = ctx.now()

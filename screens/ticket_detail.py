@@ -3,6 +3,7 @@ guidance, the timeline, and only the next legal actions (from the workflow's
 `next_actions`). Every change goes through the workflow services in a worker;
 their refusals become notifications, a stale edit names who changed the
 ticket and reloads. Shows who else has the ticket open (presence)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,7 +44,9 @@ def story_lines(story) -> list[str]:
         if hasattr(item, "relation"):
             what = _RELATION.get(item.relation, item.kind)
             subject = inert(item.subject, limit=48, single_line=True)
-            lines.append(f"{n} {what} {item.reference} · {labels.status(item.status)}" + (f" · {subject}" if subject else ""))
+            lines.append(
+                f"{n} {what} {item.reference} · {labels.status(item.status)}" + (f" · {subject}" if subject else "")
+            )
         else:
             plan = inert(item.plan, limit=32, single_line=True) or "plan ?"
             lines.append(f"{n} order {item.number} · {item.state} · {plan} · {item.purchased_at:%Y-%m-%d}")
@@ -78,7 +81,7 @@ def refit_footer(footer: KeyFooter) -> bool:
         key.tooltip = tooltip or None
         key.display = True
         key.refresh(layout=True)
-    for key in keys[len(items):]:
+    for key in keys[len(items) :]:
         key.display = False  # spare: shown again when a ticket has more keys
     footer.styles.grid_size_columns = len(items)
     footer._shown = want
@@ -110,8 +113,10 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         Binding("u", "recall", "Take back mail still held", show=False, id="recall"),
         Binding("C", "open_related", "Open the complaint", id="open_related"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
-        *[Binding(str(n), f"open_linked({n})", f"Open linked item {n}", show=False, id=f"open_linked_{n}")
-          for n in range(1, 10)],
+        *[
+            Binding(str(n), f"open_linked({n})", f"Open linked item {n}", show=False, id=f"open_linked_{n}")
+            for n in range(1, 10)
+        ],
     ]
 
     class Loaded(Message):
@@ -210,8 +215,15 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         if self.data is None:
             self.query_one(TicketHeader).show_loading(self.reference)
             self.query_one(Timeline).show([], loading=True)
-            for sid in ("#detail-actions", "#detail-related", "#detail-story", "#detail-evidence", "#detail-customer",
-                        "#detail-order", "#detail-guidance"):
+            for sid in (
+                "#detail-actions",
+                "#detail-related",
+                "#detail-story",
+                "#detail-evidence",
+                "#detail-customer",
+                "#detail-order",
+                "#detail-guidance",
+            ):
                 self.query_one(sid).display = False
             self.refresh_bindings()
             self.load()
@@ -301,7 +313,9 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         """Fill the screen from `d`."""
         if d.ticket.reference != self.reference:  # a merged ticket's reference led here: work on this one
             if d.redirected_from and self._opened != self._gen:  # just opened by that reference (not our own merge)
-                self.notify(f"{d.redirected_from} was merged into {d.ticket.reference}: this is {d.ticket.reference}", timeout=4)
+                self.notify(
+                    f"{d.redirected_from} was merged into {d.ticket.reference}: this is {d.ticket.reference}", timeout=4
+                )
             self.reference = self.title = d.ticket.reference
         self.query_one(TicketHeader).show(d.ticket, customer=d.customer, assignee=d.assignee, reviewer=d.reviewer)
         fresh = self._opened != self._gen  # just opened: start at the customer's first message
@@ -394,7 +408,11 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         if action == "act":
             return self.data is not None and parameters and parameters[0] in self.data.actions
         if action == "open_linked":
-            return self.data is not None and self.data.story is not None and 0 < parameters[0] <= len(self.data.story.items)
+            return (
+                self.data is not None
+                and self.data.story is not None
+                and 0 < parameters[0] <= len(self.data.story.items)
+            )
         if action == "open_related":
             return self.data is not None and self.data.related_reference is not None
         return True
@@ -431,10 +449,18 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         from app import labels
         from screens.prompts import ChoicePrompt
 
-        title = (f"{item.number} · {item.state} · {inert(item.plan, limit=40, single_line=True) or 'plan ?'} · "
-                 f"{item.amount} {item.currency} · bought {item.purchased_at:%Y-%m-%d}")
-        options = [(t.reference, f"{t.reference} · {t.kind} · {labels.status(t.status)} · "
-                                 f"{inert(t.subject, limit=48, single_line=True)}") for t in item.tickets]
+        title = (
+            f"{item.number} · {item.state} · {inert(item.plan, limit=40, single_line=True) or 'plan ?'} · "
+            f"{item.amount} {item.currency} · bought {item.purchased_at:%Y-%m-%d}"
+        )
+        options = [
+            (
+                t.reference,
+                f"{t.reference} · {t.kind} · {labels.status(t.status)} · "
+                f"{inert(t.subject, limit=48, single_line=True)}",
+            )
+            for t in item.tickets
+        ]
         if not options:
             self.notify(f"{title}: no ticket about this order", timeout=6)
             return
@@ -471,8 +497,12 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
             return
 
         def then(value: object) -> None:
-            self._decided(action, {**fields, "value": str(value), "choice": dict(options).get(value, "")}, (value,),
-                          edit=_back_to_prompt)
+            self._decided(
+                action,
+                {**fields, "value": str(value), "choice": dict(options).get(value, "")},
+                (value,),
+                edit=_back_to_prompt,
+            )
 
         self._open_prompt(self._prompt_for(action, options), then, name)
 
@@ -491,7 +521,9 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         initial = (getattr(d, action.initial, None) if action.initial else None) or ""
         return TextPrompt(title, action.placeholder, initial=initial)
 
-    def _decided(self, action: TicketAction, fields: dict[str, str], value: tuple, edit: Callable[[], None] | None) -> None:
+    def _decided(
+        self, action: TicketAction, fields: dict[str, str], value: tuple, edit: Callable[[], None] | None
+    ) -> None:
         """Run `action` with `value`: previewed first when it may mail the
         customer, confirmed first when it cannot be undone; going back from the
         preview returns to the prompt (`edit`) with the text as it was."""
@@ -507,8 +539,15 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         ctx = self.ctx
 
         def call(s, now):
-            return action.service(s, ctx.actor, self.reference, *value, expected_version=self.data.ticket.version,
-                                  now=now, config=ctx.config)
+            return action.service(
+                s,
+                ctx.actor,
+                self.reference,
+                *value,
+                expected_version=self.data.ticket.version,
+                now=now,
+                config=ctx.config,
+            )
 
         return call
 
@@ -525,8 +564,15 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         self.app.push_screen(screen)
 
     # -- preview and confirm, then run ---------------------------------------------
-    def confirm_then_run(self, done: str, call: ServiceCall, headline: str, *, edit: Callable[[], None] | None = None,
-                         dangerous: bool = False) -> None:
+    def confirm_then_run(
+        self,
+        done: str,
+        call: ServiceCall,
+        headline: str,
+        *,
+        edit: Callable[[], None] | None = None,
+        dangerous: bool = False,
+    ) -> None:
         """Show the mail `call` would queue (exactly, rendered by the workflow in a
         rolled-back transaction) and what happens: confirm runs it, back reopens
         `edit`. No mail and nothing dangerous: it just runs."""
@@ -540,8 +586,9 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
 
         self.run_service_call(call, previewed, group="detail-action", preview=True)
 
-    def _ask(self, done: str, call: ServiceCall, headline: str, mails: list, edit: Callable[[], None] | None,
-             dangerous: bool) -> None:
+    def _ask(
+        self, done: str, call: ServiceCall, headline: str, mails: list, edit: Callable[[], None] | None, dangerous: bool
+    ) -> None:
         from screens.confirm import ConfirmScreen
 
         if not mails and not dangerous:
@@ -581,7 +628,9 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
             app.call_from_thread(self._report, str(exc), "warning", False, gen)
             return
         try:  # the taken-back text is the reply draft now: escape or a lost connection keeps it
-            DraftStore(self.ctx.desk).save(DraftKey(data.ticket.id, self.ctx.actor.id, "reply"), out.body, self.ctx.now())
+            DraftStore(self.ctx.desk).save(
+                DraftKey(data.ticket.id, self.ctx.actor.id, "reply"), out.body, self.ctx.now()
+            )
         except Exception:  # noqa: BLE001 - the text still comes back in the prompt
             pass
         app.call_from_thread(self._recalled, out)
@@ -595,11 +644,16 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
             reply = ticket_actions.BY_ID["reply"]
 
             def resend(text: str) -> None:  # previewed above the open prompt, as any reply
-                self.confirm_then_run(reply.done, self.service_call(reply, text),
-                                      reply.headline({"ref": out.reference, "who": self._to_whom()}), edit=_back_to_prompt)
+                self.confirm_then_run(
+                    reply.done,
+                    self.service_call(reply, text),
+                    reply.headline({"ref": out.reference, "who": self._to_whom()}),
+                    edit=_back_to_prompt,
+                )
 
-            self._open_prompt(ReplyPrompt(f"{out.reference}: {reply.title}", self.data.templates, initial=out.body),
-                              resend, "reply")
+            self._open_prompt(
+                ReplyPrompt(f"{out.reference}: {reply.title}", self.data.templates, initial=out.body), resend, "reply"
+            )
 
     def run_service(self, done: str, call: ServiceCall, held: bool = False) -> None:
         """Run one workflow service in its own transaction, off the event loop

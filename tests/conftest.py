@@ -1,4 +1,5 @@
 """Shared fixtures: fresh desks and a frozen demo desk for screens and reports."""
+
 from __future__ import annotations
 
 import os
@@ -65,7 +66,9 @@ def _demo_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     d = open_desk(f"sqlite:///{path}")
     with d.session() as s:
-        build_demo(s, DEMO_TICKETS, DEMO_SEED, FROZEN_NOW, BusinessCalendar("EE", None, "Europe/Tallinn"), login=os_login())
+        build_demo(
+            s, DEMO_TICKETS, DEMO_SEED, FROZEN_NOW, BusinessCalendar("EE", None, "Europe/Tallinn"), login=os_login()
+        )
     d.engine.dispose()
     return path
 

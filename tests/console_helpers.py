@@ -1,4 +1,5 @@
 """Shared helpers for the console's Pilot and snapshot tests."""
+
 from __future__ import annotations
 
 from sqlmodel import select

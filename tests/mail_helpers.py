@@ -1,4 +1,5 @@
 """Shared helpers of the tests/test_mail_*.py files."""
+
 from __future__ import annotations
 
 import shutil
@@ -34,8 +35,15 @@ def copy_fixture(name: str, dest: Path) -> Path:
     return dest
 
 
-def eml(subject: str, body: str = "Hello, my eSIM does not work since 20 November 2026.", *, sender: str = "cust@example.com",
-        msgid: str | None = None, date: str | None = "Mon, 23 Nov 2026 08:00:00 +0000", extra: str = "") -> bytes:
+def eml(
+    subject: str,
+    body: str = "Hello, my eSIM does not work since 20 November 2026.",
+    *,
+    sender: str = "cust@example.com",
+    msgid: str | None = None,
+    date: str | None = "Mon, 23 Nov 2026 08:00:00 +0000",
+    extra: str = "",
+) -> bytes:
     head = f"From: Customer <{sender}>\nTo: complaints@esimdesk.example\nSubject: {subject}\n"
     if date:
         head += f"Date: {date}\n"

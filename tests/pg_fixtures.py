@@ -10,6 +10,7 @@ skipped there for want of a server).
 `engine_url` is parametrised over both engines: a fresh SQLite file and (marked
 `pg`) a fresh PostgreSQL database.
 """
+
 from __future__ import annotations
 
 import os

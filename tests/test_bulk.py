@@ -2,6 +2,7 @@
 app/unread.MailWatch), on both engines: each tagged ticket goes through its
 own service and transaction with the version seen when tagged; refusals
 (policy, role, a colleague's change) are results, and change nothing."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -48,11 +49,14 @@ def test_bulk_close_each_through_the_service_with_its_own_result(desk):
     with desk.session() as s:  # a colleague writes on one after it was tagged
         add_note(s, staff["bob"], moved, "Customer called back.", now=at(200), config=CONFIG)
     seen = []
-    results = bulk.run(desk, staff["alice"], targets, "close", "accepted", now=lambda: at(300), config=CONFIG,
-                       progress=seen.append)
+    results = bulk.run(
+        desk, staff["alice"], targets, "close", "accepted", now=lambda: at(300), config=CONFIG, progress=seen.append
+    )
     assert [(r.reference, r.done) for r in results] == [(told, True), (early, False), (moved, False)]
     assert seen == [1, 2, 3]
-    assert results[1].text == "(complaint) is submitted: cannot close as accepted; allowed: withdrawn"  # the policy's own words
+    assert (
+        results[1].text == "(complaint) is submitted: cannot close as accepted; allowed: withdrawn"
+    )  # the policy's own words
     assert not results[1].text.startswith(early)  # the result line names the ticket already
     assert results[2].text == "changed by bob since you tagged it; left as it is"
     assert state(desk, told)[:2] == ("closed", "accepted")
@@ -81,11 +85,25 @@ def test_bulk_note_and_triage(desk):
     staff = team(desk)
     a, b = new_complaint(desk, received_at=at(0)), new_complaint(desk, received_at=at(1), email="y@example.com")
     walk(desk, b, staff["alice"], "investigation")
-    results = bulk.run(desk, staff["alice"], [target(desk, a), target(desk, b)], "note", "Carrier outage.",
-                       now=lambda: at(50), config=CONFIG)
+    results = bulk.run(
+        desk,
+        staff["alice"],
+        [target(desk, a), target(desk, b)],
+        "note",
+        "Carrier outage.",
+        now=lambda: at(50),
+        config=CONFIG,
+    )
     assert all(r.done for r in results)
-    results = bulk.run(desk, staff["olivia"], [target(desk, a), target(desk, b)], "triage", "hardware",
-                       now=lambda: at(60), config=CONFIG)
+    results = bulk.run(
+        desk,
+        staff["olivia"],
+        [target(desk, a), target(desk, b)],
+        "triage",
+        "hardware",
+        now=lambda: at(60),
+        config=CONFIG,
+    )
     assert [r.done for r in results] == [True, False]  # only a complaint still submitted may be triaged
     assert state(desk, a)[:2] == ("closed", "out_of_scope") and state(desk, b)[0] == "investigation"
 
@@ -111,8 +129,9 @@ def test_mail_watch_reports_new_mail_on_my_tickets_only(desk):
         assert watch.check(s) == []  # the first look only notes where the mail stands
     with desk.session() as s:
         for ref in (theirs, mine, mine):
-            customer_replied(s, ref, message=Message(from_addr="w@example.com", body="any news?"), now=at(10),
-                             config=CONFIG)
+            customer_replied(
+                s, ref, message=Message(from_addr="w@example.com", body="any news?"), now=at(10), config=CONFIG
+            )
     with desk.reader() as s:
         assert watch.check(s) == [mine]  # once, however many messages
         assert watch.check(s) == []

@@ -2,6 +2,7 @@
 through the same service; each one changed prints the single command's JSON
 summary, each refusal one line on stderr; exit 2 when any was refused. One
 REF is the single command, unchanged."""
+
 from __future__ import annotations
 
 import json

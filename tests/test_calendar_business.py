@@ -1,4 +1,5 @@
 """Worked cases for app.business_calendar (the shared SLA clocks contract)."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -39,7 +40,14 @@ CASES = [
     ("US", None, "America/New_York", datetime(2026, 12, 31, 9, 0), 1, date(2027, 1, 4)),
     ("US", None, "America/New_York", datetime(2027, 12, 23, 9, 0), 1, date(2027, 12, 27)),
     ("US", None, "America/New_York", datetime(2027, 12, 30, 9, 0), 1, date(2028, 1, 3)),
-    ("US", "CA", "America/Los_Angeles", datetime(2026, 11, 25, 9, 0), 1, date(2026, 11, 30)),  # Thanksgiving + day after
+    (
+        "US",
+        "CA",
+        "America/Los_Angeles",
+        datetime(2026, 11, 25, 9, 0),
+        1,
+        date(2026, 11, 30),
+    ),  # Thanksgiving + day after
     # DE-BY: 24 Dec is a working day, 25/26 Dec and Epiphany are not
     ("DE", "BY", "Europe/Berlin", datetime(2026, 12, 22, 9, 0), 2, date(2026, 12, 24)),
     ("DE", "BY", "Europe/Berlin", datetime(2026, 12, 23, 9, 0), 2, date(2026, 12, 28)),
@@ -171,7 +179,9 @@ def test_negative_days_refused():
 
 
 def test_desk_calendar_from_config_is_cached_and_configured():
-    cfg = DeskConfig(calendar=CalendarConfig(country="DE", subdiv="BY", timezone="Europe/Berlin", closures=(date(2027, 1, 5),)))
+    cfg = DeskConfig(
+        calendar=CalendarConfig(country="DE", subdiv="BY", timezone="Europe/Berlin", closures=(date(2027, 1, 5),))
+    )
     cal = desk_calendar(cfg)
     assert cal is desk_calendar(cfg)
     assert (cal.country, cal.subdiv, cal.tz.key) == ("DE", "BY", "Europe/Berlin")

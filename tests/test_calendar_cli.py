@@ -1,4 +1,5 @@
 """`esimdesk sla due` / `sla recompute` through the real console script."""
+
 from __future__ import annotations
 
 import json
@@ -28,16 +29,37 @@ def run(tmp_path: Path, *args: str, config: str | None = None) -> subprocess.Com
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--start", "2026-12-18T15:00:00+02:00", "--days", "2", "--country", "EE"],
-         {"due_date": "2026-12-22", "due_at": "2026-12-22T23:59:59.999999+02:00", "business_days": 2}),
-        (["--start", "2026-12-23T10:00", "--days", "2", "--country", "EE", "--tz", "Europe/Tallinn"],
-         {"due_date": "2026-12-29", "due_at": "2026-12-29T23:59:59.999999+02:00", "business_days": 2}),
-        (["--start", "2026-12-23T10:00", "--days", "2", "--country", "EE", "--closed", "2026-12-28"],
-         {"due_date": "2026-12-30", "due_at": "2026-12-30T23:59:59.999999+02:00", "business_days": 2}),
-        (["--start", "2027-01-04T09:00+01:00", "--days", "2", "--country", "DE", "--subdiv", "BY", "--tz", "Europe/Berlin"],
-         {"due_date": "2027-01-07", "due_at": "2027-01-07T23:59:59.999999+01:00", "business_days": 2}),
-        (["--start", "2026-10-30T12:00Z", "--days", "1", "--country", "US", "--tz", "America/New_York"],
-         {"due_date": "2026-11-02", "due_at": "2026-11-02T23:59:59.999999-05:00", "business_days": 1}),
+        (
+            ["--start", "2026-12-18T15:00:00+02:00", "--days", "2", "--country", "EE"],
+            {"due_date": "2026-12-22", "due_at": "2026-12-22T23:59:59.999999+02:00", "business_days": 2},
+        ),
+        (
+            ["--start", "2026-12-23T10:00", "--days", "2", "--country", "EE", "--tz", "Europe/Tallinn"],
+            {"due_date": "2026-12-29", "due_at": "2026-12-29T23:59:59.999999+02:00", "business_days": 2},
+        ),
+        (
+            ["--start", "2026-12-23T10:00", "--days", "2", "--country", "EE", "--closed", "2026-12-28"],
+            {"due_date": "2026-12-30", "due_at": "2026-12-30T23:59:59.999999+02:00", "business_days": 2},
+        ),
+        (
+            [
+                "--start",
+                "2027-01-04T09:00+01:00",
+                "--days",
+                "2",
+                "--country",
+                "DE",
+                "--subdiv",
+                "BY",
+                "--tz",
+                "Europe/Berlin",
+            ],
+            {"due_date": "2027-01-07", "due_at": "2027-01-07T23:59:59.999999+01:00", "business_days": 2},
+        ),
+        (
+            ["--start", "2026-10-30T12:00Z", "--days", "1", "--country", "US", "--tz", "America/New_York"],
+            {"due_date": "2026-11-02", "due_at": "2026-11-02T23:59:59.999999-05:00", "business_days": 1},
+        ),
     ],
 )
 def test_sla_due_answers(tmp_path, args, expected):
@@ -59,10 +81,19 @@ def test_sla_due_timezone_defaults_to_the_desk_config(tmp_path):
     ("args", "needle"),
     [
         (["--start", "2026-12-18T15:00", "--days", "2", "--country", "XX"], "unknown country 'XX'"),
-        (["--start", "2026-12-18T15:00", "--days", "2", "--country", "US", "--subdiv", "ZZ"], "unknown subdivision 'ZZ' of US"),
-        (["--start", "2026-12-18T15:00", "--days", "2", "--country", "EE", "--tz", "Mars/Base"], "unknown timezone 'Mars/Base'"),
+        (
+            ["--start", "2026-12-18T15:00", "--days", "2", "--country", "US", "--subdiv", "ZZ"],
+            "unknown subdivision 'ZZ' of US",
+        ),
+        (
+            ["--start", "2026-12-18T15:00", "--days", "2", "--country", "EE", "--tz", "Mars/Base"],
+            "unknown timezone 'Mars/Base'",
+        ),
         (["--start", "18.12.2026 15:00", "--days", "2", "--country", "EE"], "malformed --start"),
-        (["--start", "2026-12-18T15:00", "--days", "2", "--country", "EE", "--closed", "2026-13-01"], "malformed --closed date"),
+        (
+            ["--start", "2026-12-18T15:00", "--days", "2", "--country", "EE", "--closed", "2026-13-01"],
+            "malformed --closed date",
+        ),
         (["--start", "2026-12-18T15:00", "--days", "-1", "--country", "EE"], "0 or more"),
         (["--start", "2026-12-18T15:00", "--days", "two", "--country", "EE"], "--days"),
         (["--days", "2", "--country", "EE"], "--start"),

@@ -1,5 +1,6 @@
 """Property tests: due dates are business days, after the start, monotonic in N,
 and agree with a plain day-by-day count."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +15,11 @@ from app.config import CalendarConfig
 CALENDARS = [
     calendar_from_config(CalendarConfig(country="EE", timezone="Europe/Tallinn")),
     calendar_from_config(CalendarConfig(country="US", subdiv="CA", timezone="America/Los_Angeles")),
-    calendar_from_config(CalendarConfig(country="DE", subdiv="BY", timezone="Europe/Berlin", closures=(date(2026, 12, 28), date(2030, 6, 3)))),
+    calendar_from_config(
+        CalendarConfig(
+            country="DE", subdiv="BY", timezone="Europe/Berlin", closures=(date(2026, 12, 28), date(2030, 6, 3))
+        )
+    ),
     calendar_from_config(CalendarConfig(country="AE", timezone="Asia/Dubai", workweek=(0, 1, 2, 3, 4, 5))),
     calendar_from_config(CalendarConfig(country="IN", timezone="Asia/Kolkata")),
 ]

@@ -7,6 +7,7 @@ figures and the export agree.
 The desk is built once per engine for the module (about 4 s on SQLite); on
 SQLite the module takes about 10 s of CPU on this 2-CPU machine.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,8 +34,13 @@ from pg_fixtures import fresh_pg_database, require_pg
 CAL = BusinessCalendar("EE", None, "Europe/Tallinn")
 TICKETS = 5000
 RUNNING = ("on_track", "at_risk", "breached")
-INSTANTS = [FROZEN_NOW - timedelta(days=2, hours=5), FROZEN_NOW, FROZEN_NOW + timedelta(hours=13, minutes=30),
-            FROZEN_NOW + timedelta(days=3, hours=2), FROZEN_NOW + timedelta(days=9)]
+INSTANTS = [
+    FROZEN_NOW - timedelta(days=2, hours=5),
+    FROZEN_NOW,
+    FROZEN_NOW + timedelta(hours=13, minutes=30),
+    FROZEN_NOW + timedelta(days=3, hours=2),
+    FROZEN_NOW + timedelta(days=9),
+]
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
@@ -82,7 +88,10 @@ def test_queue_header_wall_and_export_agree(desk, tickets, details, now):
     with desk.reader() as s:
         exported = {r["reference"]: r["sla_state"] for r in iter_tickets(s, now=now)}
         queue = {r.reference: r for r in qq.page(s, qq.QueueQuery(view="all"), now, 0, TICKETS)}
-        views = {v: {r.reference for r in qq.page(s, qq.QueueQuery(view=v), now, 0, TICKETS)} for v in ("breached", "at_risk")}
+        views = {
+            v: {r.reference for r in qq.page(s, qq.QueueQuery(view=v), now, 0, TICKETS)}
+            for v in ("breached", "at_risk")
+        }
         counts = {v: qq.count(s, qq.QueueQuery(view=v), now) for v in views}
         wall = snapshot(s, now, CAL)
     assert len(queue) == len(exported) == len(tickets) == TICKETS
@@ -127,8 +136,12 @@ def test_queue_header_wall_and_export_agree(desk, tickets, details, now):
 def test_the_instants_cover_paused_refunds_past_due_and_extended_complaints(tickets):
     """The desk and instants above hold the cases the rule is about."""
     open_ = [t for t in tickets.values() if t.status != "closed"]
-    paused_late = [(t, now) for t in open_ for now in INSTANTS
-                   if t.kind == "refund" and t.paused_since and t.due_at and t.paused_since < t.due_at < now]
+    paused_late = [
+        (t, now)
+        for t in open_
+        for now in INSTANTS
+        if t.kind == "refund" and t.paused_since and t.due_at and t.paused_since < t.due_at < now
+    ]
     assert len(paused_late) >= 20
     t, now = paused_late[0]
     row = clocks.view(t.received_at, t.due_at, now, None, t.paused_since)
@@ -136,4 +149,7 @@ def test_the_instants_cover_paused_refunds_past_due_and_extended_complaints(tick
     assert clocks.short_words(row) == clocks.words(row)  # not "2d late" on the wall
     extended = [t for t in open_ if t.kind == "complaint" and t.extensions and t.due_clock == "resolution"]
     assert len(extended) >= 20
-    assert {clocks.view(t.acknowledged_at, t.due_at, now).state for t in extended for now in INSTANTS} >= {"on_track", "breached"}
+    assert {clocks.view(t.acknowledged_at, t.due_at, now).state for t in extended for now in INSTANTS} >= {
+        "on_track",
+        "breached",
+    }

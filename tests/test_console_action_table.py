@@ -3,6 +3,7 @@ made-up action appended to app.workflow.actions.TICKET_ACTIONS (and the
 screen module imported afresh, as a build with that entry would), the ticket
 screen's keys, footer and "Next steps", the command palette, `?` help, a
 `[keys]` remap and `esimdesk ticket` all carry it, and its key runs it."""
+
 from __future__ import annotations
 
 import importlib
@@ -20,13 +21,22 @@ def flag(session, actor, reference, *, expected_version, now, config):
     """The made-up action's one service function: an internal note."""
     from app.workflow import add_note
 
-    return add_note(session, actor, reference, "flagged for a colleague", expected_version=expected_version, now=now,
-                    config=config)
+    return add_note(
+        session, actor, reference, "flagged for a colleague", expected_version=expected_version, now=now, config=config
+    )
 
 
 FLAG = TicketAction(
-    "flag", "Flag for a colleague", "g", service=flag, who="work_tickets", when=lambda t, a, s: t.status != "closed",
-    done="flagged", cli="flag", cli_help="flag the ticket for a colleague")
+    "flag",
+    "Flag for a colleague",
+    "g",
+    service=flag,
+    who="work_tickets",
+    when=lambda t, a, s: t.status != "closed",
+    done="flagged",
+    cli="flag",
+    cli_help="flag the ticket for a colleague",
+)
 
 
 @pytest.fixture

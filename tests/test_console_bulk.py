@@ -2,6 +2,7 @@
 Replied view's key, the new-mail notice, and tagged rows worked in bulk
 (one confirmation, each ticket through its own service, every result
 listed, refusals included). Keys go in bursts, with no pauses."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,7 +37,9 @@ def customer_writes(desk, reference: str, body: str = "Any news? It still does n
 
     at = FROZEN_NOW + timedelta(minutes=minutes)
     with desk.session() as s:
-        customer_replied(s, reference, message=Message(from_addr="customer@example.com", body=body, created_at=at), now=at)
+        customer_replied(
+            s, reference, message=Message(from_addr="customer@example.com", body=body, created_at=at), now=at
+        )
 
 
 def note_by(desk, login: str, reference: str, text: str = "Checked with the carrier.", minutes: int = 0) -> None:
@@ -74,16 +77,35 @@ def test_tag_keys_are_free_on_the_queue():
         for b in cls.BINDINGS:
             for key in b.key.split(","):
                 assert seen.setdefault(key, b.action) == b.action, f"{key} is bound twice"
-    for key, action in {"t": "tag", "space": "tag", "T": "tag_matching", "ctrl+t": "untag_all", "semicolon": "bulk",
-                        "A": "bulk('assign')", "n": "bulk('note')", "c": "bulk('close')", "0": "view('replied')"}.items():
+    for key, action in {
+        "t": "tag",
+        "space": "tag",
+        "T": "tag_matching",
+        "ctrl+t": "untag_all",
+        "semicolon": "bulk",
+        "A": "bulk('assign')",
+        "n": "bulk('note')",
+        "c": "bulk('close')",
+        "0": "view('replied')",
+    }.items():
         assert seen[key] == action
 
 
 def test_new_binding_ids_are_remappable():
     from app.cli.keymap import binding_ids
 
-    assert {"tag", "tag_space", "tag_matching", "untag_all", "bulk", "bulk_assign", "bulk_note", "bulk_close",
-            "view_replied", "bulk_results_close"} <= binding_ids()
+    assert {
+        "tag",
+        "tag_space",
+        "tag_matching",
+        "untag_all",
+        "bulk",
+        "bulk_assign",
+        "bulk_note",
+        "bulk_close",
+        "view_replied",
+        "bulk_results_close",
+    } <= binding_ids()
 
 
 # -- tagging -----------------------------------------------------------------------------
@@ -180,8 +202,14 @@ async def test_bulk_assign_roles_enforced_by_the_service(demo_desk):
 
     with demo_desk.reader() as s:
         alice = resolve_actor(s, "alice")
-        taken = s.exec(select(Ticket).where(Ticket.kind == "complaint", Ticket.status == "investigation",
-                                            Ticket.assignee_id.is_not(None), Ticket.assignee_id != alice.id)).first()
+        taken = s.exec(
+            select(Ticket).where(
+                Ticket.kind == "complaint",
+                Ticket.status == "investigation",
+                Ticket.assignee_id.is_not(None),
+                Ticket.assignee_id != alice.id,
+            )
+        ).first()
         s.expunge(taken)
     app = make_app(demo_desk, "alice")
     async with app.run_test(size=(160, 50)) as pilot:
@@ -202,8 +230,17 @@ async def test_bulk_note_through_the_menu(demo_desk):
     app = make_app(demo_desk)
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
-        await burst(pilot, *tag_refs(a.reference, b.reference), ";", "down", "down", "enter",
-                    "Carrier outage in Tokyo; all affected.", "ctrl+s", "enter")
+        await burst(
+            pilot,
+            *tag_refs(a.reference, b.reference),
+            ";",
+            "down",
+            "down",
+            "enter",
+            "Carrier outage in Tokyo; all affected.",
+            "ctrl+s",
+            "enter",
+        )
         await settle(pilot)
         assert "2 of 2 noted" in screen_text(app)
     from models import Message
@@ -220,8 +257,7 @@ async def test_bulk_triage_through_the_menu_refuses_what_the_policy_forbids(demo
     app = make_app(demo_desk)
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
-        await burst(pilot, *tag_refs(inquiry.reference, complaint.reference), ";", "down", "enter", "enter",
-                    "enter")
+        await burst(pilot, *tag_refs(inquiry.reference, complaint.reference), ";", "down", "enter", "enter", "enter")
         await settle(pilot)
         text = screen_text(app)
         assert "1 of 2 triaged · 1 refused" in text
@@ -298,7 +334,9 @@ async def test_new_mail_on_my_ticket_raises_a_notice(demo_desk):
     from models import Ticket
 
     with demo_desk.reader() as s:
-        theirs = s.exec(select(Ticket.reference).where(Ticket.kind == "complaint", Ticket.assignee_id != alice.id)).first()
+        theirs = s.exec(
+            select(Ticket.reference).where(Ticket.kind == "complaint", Ticket.assignee_id != alice.id)
+        ).first()
     app = make_app(demo_desk, "alice")
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
@@ -330,8 +368,13 @@ async def test_help_and_palette_list_the_new_keys(demo_desk):
         await burst(pilot, "?")
         await settle(pilot)
         text = screen_text(app)
-        for words in ("0  Replied (the customer wrote last)", "t / space  Tag", "T  Tag every row matching",
-                      "^t  Untag all", ";  Act on the tagged tickets"):
+        for words in (
+            "0  Replied (the customer wrote last)",
+            "t / space  Tag",
+            "T  Tag every row matching",
+            "^t  Untag all",
+            ";  Act on the tagged tickets",
+        ):
             assert words in text
         from screens.help import binding_rows
 

@@ -1,6 +1,7 @@
 """The customer's whole story on the ticket: the read model, and the detail's
 Linked section where the keys 1-9 open each ticket or order (Pilot and
 snapshots at 160x50 and 80x24 on the frozen demo desk)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -25,15 +26,35 @@ def _story_desk(desk) -> dict:
         esc = s.exec(select(Ticket).where(Ticket.kind == "escalation").order_by(Ticket.id)).first()
         comp = s.get(Ticket, esc.escalation_of_id)
         cust = s.get(Customer, comp.customer_id)
-        o2 = Order(number="ORD-2026110101-STRY", customer_id=cust.id, brand="esimium", purchased_at=FROZEN_NOW - timedelta(days=20),
-                   amount=Decimal("19.00"), plan="Japan 5 GB 30 days", delivered_at=FROZEN_NOW - timedelta(days=20), installed=True)
-        o3 = Order(number="ORD-2026111501-STRY", customer_id=cust.id, brand="esimium", purchased_at=FROZEN_NOW - timedelta(days=5),
-                   amount=Decimal("7.50"), plan="Estonia 1 GB \x1b[31m[b]7 days[/b]")
+        o2 = Order(
+            number="ORD-2026110101-STRY",
+            customer_id=cust.id,
+            brand="esimium",
+            purchased_at=FROZEN_NOW - timedelta(days=20),
+            amount=Decimal("19.00"),
+            plan="Japan 5 GB 30 days",
+            delivered_at=FROZEN_NOW - timedelta(days=20),
+            installed=True,
+        )
+        o3 = Order(
+            number="ORD-2026111501-STRY",
+            customer_id=cust.id,
+            brand="esimium",
+            purchased_at=FROZEN_NOW - timedelta(days=5),
+            amount=Decimal("7.50"),
+            plan="Estonia 1 GB \x1b[31m[b]7 days[/b]",
+        )
         s.add_all([o2, o3])
         s.flush()
         other = create_complaint(
-            s, received_at=FROZEN_NOW - timedelta(days=1), source="email", config=DeskConfig(), name=cust.name,
-            email=cust.email, description="The Japan plan stopped after two days.", incident_date="2026-11-20",
+            s,
+            received_at=FROZEN_NOW - timedelta(days=1),
+            source="email",
+            config=DeskConfig(),
+            name=cust.name,
+            email=cust.email,
+            description="The Japan plan stopped after two days.",
+            incident_date="2026-11-20",
             region="southeast_asia",
         ).reference
         s.get(Ticket, s.exec(select(Ticket.id).where(Ticket.reference == other)).one()).order_id = o2.id
@@ -52,7 +73,9 @@ def test_read_model_links_escalation_tickets_and_orders(demo_desk, story):
         comp = tickets.get(s, story["complaint"])
         st = customer_story(s, comp, shown_order_id=comp.order_id)
         assert [(t.reference, t.relation) for t in st.tickets] == [
-            (story["escalation"], "escalated_as"), (story["other"], "same_customer")]
+            (story["escalation"], "escalated_as"),
+            (story["other"], "same_customer"),
+        ]
         assert [o.number for o in st.orders][:2] == ["ORD-2026111501-STRY", "ORD-2026110101-STRY"]
         japan = next(o for o in st.orders if o.number == "ORD-2026110101-STRY")
         assert japan.state == "installed" and [t.reference for t in japan.tickets] == [story["other"]]
@@ -67,7 +90,9 @@ async def test_keys_open_the_escalation_and_back_then_an_order(demo_desk, story)
         await open_by_filter(pilot, story["complaint"])
         text = screen_text(app)
         assert f"1 escalated as {story['escalation']}" in text
-        assert f"2 complaint {story['other']} · {labels.status('submitted')}" in text  # the state in words, as everywhere
+        assert (
+            f"2 complaint {story['other']} · {labels.status('submitted')}" in text
+        )  # the state in words, as everywhere
         assert "order ORD-2026111501-STRY · not delivered" in text
         assert "\x1b" not in text and "[b]7 days[/b]" in text  # customer text inert, never markup
         await pilot.press("1")

@@ -2,6 +2,7 @@
 the prompt opens again, deleted once saved; a refusal shows inside the prompt
 and keeps the text; a concurrent change offers "reload, keep my text";
 escape on typed text asks first."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,13 @@ def _ticket_and_staff(desk):
     with desk.session() as s:
         a = Staff(login="alice", name="Alice", email="alice@example.test", role="agent", created_at=FROZEN_NOW)
         b = Staff(login="bob", name="Bob", email="bob@example.test", role="agent", created_at=FROZEN_NOW)
-        t = Ticket(reference="CMP-2026-000001", kind="complaint", received_at=FROZEN_NOW, created_at=FROZEN_NOW,
-                   updated_at=FROZEN_NOW)
+        t = Ticket(
+            reference="CMP-2026-000001",
+            kind="complaint",
+            received_at=FROZEN_NOW,
+            created_at=FROZEN_NOW,
+            updated_at=FROZEN_NOW,
+        )
         s.add_all([a, b, t])
         s.flush()
         return t.id, a.id, b.id

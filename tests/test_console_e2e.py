@@ -1,4 +1,5 @@
 """End to end: the real `esimdesk` in a real terminal (tmux), read off the screen."""
+
 from __future__ import annotations
 
 import os

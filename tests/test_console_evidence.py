@@ -1,5 +1,6 @@
 """Attachments are listed on the ticket as evidence (issue 6, "Contents"):
 name, type and size, the name inert however hostile, the bytes never loaded."""
+
 from __future__ import annotations
 
 import base64

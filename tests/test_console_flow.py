@@ -2,6 +2,7 @@
 and taken back while held (through the outbox sender into a Maildir),
 confirmations before dangerous keys, the refund wizard's change of an answer,
 navigation keys, the kiosk wall, and no code words on the main screens."""
+
 from __future__ import annotations
 
 import mailbox
@@ -49,7 +50,9 @@ def email_of(desk, reference: str) -> str:
 def outbound(desk, reference: str) -> list[Message]:
     with desk.reader() as s:
         t = s.exec(select(Ticket).where(Ticket.reference == reference)).one()
-        rows = s.exec(select(Message).where(Message.ticket_id == t.id, Message.kind == "outbound").order_by(Message.id)).all()
+        rows = s.exec(
+            select(Message).where(Message.ticket_id == t.id, Message.kind == "outbound").order_by(Message.id)
+        ).all()
         for r in rows:
             s.expunge(r)
         return list(rows)
@@ -77,7 +80,11 @@ async def test_reply_is_previewed_exactly_edited_again_queued_held_and_recalled(
         [mail] = preview.mails
         assert mail.to == email_of(demo_desk, t.reference) and t.reference in mail.subject
         # the whole mail as queued: one greeting, the agent's text, one signature
-        assert mail.body.startswith("Dear ") and "\n\nYour new profile is on its way.\n\n" in mail.body and mail.hold_seconds == HOLD
+        assert (
+            mail.body.startswith("Dear ")
+            and "\n\nYour new profile is on its way.\n\n" in mail.body
+            and mail.hold_seconds == HOLD
+        )
         assert mail.body.count("Dear ") == 1 and mail.body.count("Kind regards") == 1
         text = screen_text(app)
         assert "To: " + mail.to in text and "Your new profile is on its way." in text and "press u" in text
@@ -101,7 +108,9 @@ async def test_reply_is_previewed_exactly_edited_again_queued_held_and_recalled(
         early = deliver(demo_desk, config, now=FROZEN_NOW + timedelta(seconds=HOLD - 1))
         assert queued.id not in [i.id for i in early.items]
 
-        await pilot.press("u")  # take it back: the agent's text (not greeting and signature) returns to the reply prompt
+        await pilot.press(
+            "u"
+        )  # take it back: the agent's text (not greeting and signature) returns to the reply prompt
         await settle(pilot)
         assert isinstance(app.screen, ReplyPrompt)
         assert app.screen.query_one("#prompt-text").text == "Your new profile is on its way. Tracking: 42.\n"
@@ -142,12 +151,16 @@ async def test_template_mail_preview_is_the_queued_mail_and_acknowledgments_are_
 
 
 # -- 6: dangerous keys ask first ---------------------------------------------------------
-@pytest.mark.parametrize(("kind", "key", "words", "back", "yes", "reason"), [
-    ("complaint", "t", "Triage", "escape", "enter", "out_of_scope"),
-    ("inquiry", "c", "Close", "n", "y", None),
-])
+@pytest.mark.parametrize(
+    ("kind", "key", "words", "back", "yes", "reason"),
+    [
+        ("complaint", "t", "Triage", "escape", "enter", "out_of_scope"),
+        ("inquiry", "c", "Close", "n", "y", None),
+    ],
+)
 async def test_dangerous_keys_confirm_naming_the_customer_and_going_back_changes_nothing(
-        demo_desk, tmp_path, kind, key, words, back, yes, reason):
+    demo_desk, tmp_path, kind, key, words, back, yes, reason
+):
     from screens.confirm import ConfirmScreen
     from screens.prompts import ChoicePrompt
 
@@ -184,8 +197,15 @@ async def test_wizard_goes_back_changes_an_answer_and_later_steps_follow(desk):
         agent = add_staff(s, "alice", "agent")
     ref = "RFD-2026-000301"
     # activated: an unactivated eSIM inside the window is refunded whatever the reason (2.1/3.2), so no question is asked
-    f = {"purchase_at": "2025-03-10T09:00:00Z", "request_at": "2025-03-12T09:00:00Z", "amount_paid": 20.0,
-         "currency": "EUR", "reason": "force_majeure", "installed": True, "activated": True}
+    f = {
+        "purchase_at": "2025-03-10T09:00:00Z",
+        "request_at": "2025-03-12T09:00:00Z",
+        "amount_paid": 20.0,
+        "currency": "EUR",
+        "reason": "force_majeure",
+        "installed": True,
+        "activated": True,
+    }
     with desk.session() as s:
         add_case(s, ref, "esimium", f)
     app = WizardApp(desk, agent, ref, lambda: RECEIVED + timedelta(hours=3), CAL)
@@ -215,8 +235,12 @@ async def test_wizard_goes_back_changes_an_answer_and_later_steps_follow(desk):
 
 # -- 8: navigation ---------------------------------------------------------------------------
 async def test_agents_and_seniors_start_on_my_tickets(demo_desk):
-    for login, view, config in (("alice", "my", DeskConfig()), ("sofia", "my", DeskConfig()), ("olivia", "all", DeskConfig()),
-                                ("alice", "breached", DeskConfig(console_start_view="breached"))):
+    for login, view, config in (
+        ("alice", "my", DeskConfig()),
+        ("sofia", "my", DeskConfig()),
+        ("olivia", "all", DeskConfig()),
+        ("alice", "breached", DeskConfig(console_start_view="breached")),
+    ):
         app = make_app(demo_desk, login, config=config)
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
@@ -289,8 +313,14 @@ async def test_kiosk_ignores_every_key_but_the_exit_chord(demo_desk):
     from app.wall import WallApp
     from screens.dashboard import DashboardScreen
 
-    app = WallApp(demo_desk, Actor(12, "olivia", "Olivia Brown", "supervisor"), DeskConfig(), now=frozen_now,
-                  kiosk=True, refresh_seconds=3600)
+    app = WallApp(
+        demo_desk,
+        Actor(12, "olivia", "Olivia Brown", "supervisor"),
+        DeskConfig(),
+        now=frozen_now,
+        kiosk=True,
+        refresh_seconds=3600,
+    )
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         await pilot.press("escape", "q", "ctrl+q", "ctrl+c", "ctrl+p", "r", "question_mark", "ctrl+x", "a", "ctrl+x")
@@ -305,7 +335,8 @@ async def test_kiosk_ignores_every_key_but_the_exit_chord(demo_desk):
 RAW = re.compile(
     r"\b(submitted|information_gathering|investigation|resolution_proposed|resolution_communicated|in_review|"
     r"under_review|final_response|out_of_scope|refund_completed|refund_denied|no_reply|end_user|end_customer)\b"
-    r"|UTC|\+00:00|\d{4}-\d\d-\d\d[T ]\d\d:\d\d|Help —|Screen\b|act\(|app\.|\b1 tickets\b")
+    r"|UTC|\+00:00|\d{4}-\d\d-\d\d[T ]\d\d:\d\d|Help —|Screen\b|act\(|app\.|\b1 tickets\b"
+)
 
 
 async def test_main_screens_help_and_palette_show_no_code_words(demo_desk):
@@ -323,15 +354,22 @@ async def test_main_screens_help_and_palette_show_no_code_words(demo_desk):
         await settle(pilot)
         texts["help queue"] = screen_text(app)
         await pilot.press("escape")
-        for kind, status in (("complaint", "information_gathering"), ("refund", "under_review"), ("escalation", "in_review"),
-                             ("complaint", "resolution_communicated"), ("complaint", "closed")):
+        for kind, status in (
+            ("complaint", "information_gathering"),
+            ("refund", "under_review"),
+            ("escalation", "in_review"),
+            ("complaint", "resolution_communicated"),
+            ("complaint", "closed"),
+        ):
             t = find_ticket(demo_desk, kind=kind, status=status)
             if t is None:
                 continue
             await open_ticket(pilot, t.reference)
             assert getattr(app.screen, "reference", None) == t.reference
             texts[f"{kind} {status}"] = screen_text(app)
-            texts[f"{kind} {status} timeline"] = app.screen.query_one("#detail-timeline").render_items(app.screen.data.timeline).plain
+            texts[f"{kind} {status} timeline"] = (
+                app.screen.query_one("#detail-timeline").render_items(app.screen.data.timeline).plain
+            )
             texts[f"palette {kind}"] = "\n".join(f"{c.title} {c.help}" for c in app.get_system_commands(app.screen))
             await pilot.press("question_mark")
             await settle(pilot)

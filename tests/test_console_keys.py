@@ -1,5 +1,6 @@
 """The type-ahead mechanism itself (app.console_keys), on a minimal App: a
 key goes to the widget focused once the keys before it were handled."""
+
 from __future__ import annotations
 
 import asyncio

@@ -2,6 +2,7 @@
 other open tickets, the confirmation names both tickets and the customer,
 and afterwards a merged reference opens the ticket it joined (Pilot with keys
 pressed without pauses, and snapshots at 160x50 and 80x24 on the frozen demo desk)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -18,11 +19,21 @@ def _pair(desk) -> dict:
     """Two complaints of one new customer: the first (A) and a second mail (B)."""
     refs = {}
     with desk.session() as s:
-        for name, days, subject in (("a", 2, "Complaint: eSIM [b]stopped[/b] in Tokyo"), ("b", 1, "Complaint again: no data")):
+        for name, days, subject in (
+            ("a", 2, "Complaint: eSIM [b]stopped[/b] in Tokyo"),
+            ("b", 1, "Complaint again: no data"),
+        ):
             refs[name] = create_complaint(
-                s, received_at=FROZEN_NOW - timedelta(days=days), source="email", config=DeskConfig(), name="Kaisa Merila",
+                s,
+                received_at=FROZEN_NOW - timedelta(days=days),
+                source="email",
+                config=DeskConfig(),
+                name="Kaisa Merila",
                 subject=subject,
-                email="kaisa.merila@example.com", phone="+372 5123 4567", description="My eSIM stopped working in Tokyo after one day; no data at all since.", incident_date="2026-11-19",
+                email="kaisa.merila@example.com",
+                phone="+372 5123 4567",
+                description="My eSIM stopped working in Tokyo after one day; no data at all since.",
+                incident_date="2026-11-19",
                 region="southeast_asia",
             ).reference
     return refs
@@ -65,7 +76,9 @@ async def test_the_prompt_offers_only_tickets_it_may_join(demo_desk, pair):
         await settle(pilot)
         text = screen_text(app)
         assert f"{pair['b']}: merge into…" in text
-        assert f"{pair['a']} · complaint · new · Complaint: eSIM [b]stopped[/b] in Tokyo" in text  # customer text never markup
+        assert (
+            f"{pair['a']} · complaint · new · Complaint: eSIM [b]stopped[/b] in Tokyo" in text
+        )  # customer text never markup
         await pilot.press("escape")
         await settle(pilot)
         assert reload_ticket(demo_desk, pair["b"]).merged_into_id is None  # cancelled: nothing changed
@@ -78,9 +91,12 @@ async def test_a_ticket_with_no_partner_says_why(demo_desk):
     from models import Ticket
 
     with demo_desk.reader() as s:  # a lone open complaint of a customer with no other open ticket
-        for t in s.exec(select(Ticket).where(Ticket.kind == "complaint", Ticket.status == "submitted").order_by(Ticket.id)):
-            others = s.exec(select(Ticket).where(Ticket.customer_id == t.customer_id, Ticket.id != t.id,
-                                                 Ticket.status != "closed")).first()
+        for t in s.exec(
+            select(Ticket).where(Ticket.kind == "complaint", Ticket.status == "submitted").order_by(Ticket.id)
+        ):
+            others = s.exec(
+                select(Ticket).where(Ticket.customer_id == t.customer_id, Ticket.id != t.id, Ticket.status != "closed")
+            ).first()
             if others is None:
                 ref = tickets.get(s, t.reference).reference
                 break

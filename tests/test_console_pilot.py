@@ -1,4 +1,5 @@
 """Pilot tests for the console's key paths (real demo desk, frozen clock)."""
+
 from __future__ import annotations
 
 import pytest
@@ -94,9 +95,26 @@ async def test_table_asks_only_for_windows_of_a_huge_source(demo_desk):
     from screens.escalation_queue import ListSource
     from widgets.ticket_table import KEEP
 
-    rows = [QueueRow(i, f"CMP-2026-{i:06d}", "complaint", "investigation", 2, f"Customer {i}", "Subject", None,
-                     FROZEN_NOW, FROZEN_NOW + timedelta(hours=i), "resolution", FROZEN_NOW - timedelta(days=1), None, 1, None)
-             for i in range(100_000)]
+    rows = [
+        QueueRow(
+            i,
+            f"CMP-2026-{i:06d}",
+            "complaint",
+            "investigation",
+            2,
+            f"Customer {i}",
+            "Subject",
+            None,
+            FROZEN_NOW,
+            FROZEN_NOW + timedelta(hours=i),
+            "resolution",
+            FROZEN_NOW - timedelta(days=1),
+            None,
+            1,
+            None,
+        )
+        for i in range(100_000)
+    ]
 
     class Counting(ListSource):
         calls: list = []
@@ -382,7 +400,17 @@ async def test_palette_lists_every_action(demo_desk):
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
         titles = {c.title for c in app.get_system_commands(app.screen)}
-        for words in ("Filter", "Sort", "My tickets", "Breached", "Quit", "Help", "Escalation queue", "Quarantine", "Dashboard"):
+        for words in (
+            "Filter",
+            "Sort",
+            "My tickets",
+            "Breached",
+            "Quit",
+            "Help",
+            "Escalation queue",
+            "Quarantine",
+            "Dashboard",
+        ):
             assert words in titles, titles
 
 
@@ -413,8 +441,16 @@ async def test_hostile_names_render_as_plain_text(demo_desk):
 
         cases = []
         with demo_desk.reader() as s:
-            for needle, shown in (("Mallory", "[bold red]Mallory[/] [@click=app.quit]x[/]"), ("Evil", "Eve Evil"), ("Trudy", "Trudy gnp.exe")):
-                has = s.exec(select(Ticket.id).join(Customer, Customer.id == Ticket.customer_id).where(Customer.name.like(f"%{needle}%"))).first()
+            for needle, shown in (
+                ("Mallory", "[bold red]Mallory[/] [@click=app.quit]x[/]"),
+                ("Evil", "Eve Evil"),
+                ("Trudy", "Trudy gnp.exe"),
+            ):
+                has = s.exec(
+                    select(Ticket.id)
+                    .join(Customer, Customer.id == Ticket.customer_id)
+                    .where(Customer.name.like(f"%{needle}%"))
+                ).first()
                 if has:
                     cases.append((needle, shown))
         assert cases, "the demo desk has hostile customers with tickets"

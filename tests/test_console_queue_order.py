@@ -1,6 +1,7 @@
 """The queue's fast orderings (app/queue_query.py) give exactly the rows, in
 exactly the order, of a straightforward reference: every view, every sort,
 several instants, with and without filter text, whole views and pages."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -92,7 +93,12 @@ def test_due_sort_of_deadline_views_follows_the_status_due_index(demo_desk):
     with demo_desk.reader() as s:
         for view in ("due_today", "at_risk", "breached"):
             q = qq.QueueQuery(view=view)
-            stmt = select(Ticket.id).where(*qq.conditions(s, q, FROZEN_NOW, ordered=True)).order_by(*qq._order(q)).limit(60)
+            stmt = (
+                select(Ticket.id)
+                .where(*qq.conditions(s, q, FROZEN_NOW, ordered=True))
+                .order_by(*qq._order(q))
+                .limit(60)
+            )
             sql = str(stmt.compile(dialect=s.get_bind().dialect, compile_kwargs={"literal_binds": True}))
             plan = " | ".join(r[-1] for r in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
             assert "ix_ticket_status_due" in plan, (view, plan)
@@ -140,7 +146,9 @@ def _check_clock_rules(desk) -> int:
         tickets = s.exec(select(Ticket)).all()
         for now in INSTANTS:
             for state in ("at_risk", "breached"):
-                want = {t.id for t in tickets if t.status != "closed" and t.due_at and ticket_sla_state(t, now) == state}
+                want = {
+                    t.id for t in tickets if t.status != "closed" and t.due_at and ticket_sla_state(t, now) == state
+                }
                 assert set(page_ids(s, qq.QueueQuery(view=state), now)) == want, (state, now)
                 seen += len(want)
     return seen

@@ -1,4 +1,5 @@
 """The queue's SQL (app/queue_query.py): views, filter, sorts, paging."""
+
 from __future__ import annotations
 
 import subprocess
@@ -44,7 +45,8 @@ def test_simple_views(demo_desk, tickets):
         s.expunge(alice)
     open_ = [t for t in tickets if t.status != "closed"]
     assert set(ids(demo_desk, qq.QueueQuery(view="my", actor_id=alice.id))) == {
-        t.id for t in open_ if alice.id in (t.assignee_id, t.reviewer_id)}
+        t.id for t in open_ if alice.id in (t.assignee_id, t.reviewer_id)
+    }
     assert set(ids(demo_desk, qq.QueueQuery(view="unassigned"))) == {t.id for t in open_ if t.assignee_id is None}
     assert set(ids(demo_desk, qq.QueueQuery(view="escalations"))) == {t.id for t in open_ if t.kind == "escalation"}
     assert set(ids(demo_desk, qq.QueueQuery(view="refunds"))) == {t.id for t in open_ if t.kind == "refund"}
@@ -126,4 +128,6 @@ def test_bad_view_or_sort_is_one_line(demo_desk):
 
 def test_queue_query_does_not_import_textual():
     code = "import app.queue_query, sys; assert not any(m == 'textual' or m.startswith('textual.') or m == 'rich' for m in sys.modules), 'textual imported'"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parent.parent))
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parent.parent)
+    )

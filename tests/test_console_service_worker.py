@@ -1,6 +1,7 @@
 """The one helper screens run services with (screens/service_worker.py):
 outcomes recognised by the error's type, never its text; the stale-ticket
 reload read in the worker; the refund wizard reads its case off the event loop."""
+
 from __future__ import annotations
 
 import threading
@@ -55,7 +56,7 @@ async def test_a_stale_save_reloads_from_the_worker(demo_desk):
         screen.run_service_call(stale_call, then, group="detail-action", read=read)
         assert screen.busy
         await settle(pilot)
-        (outcome, on_loop), = seen
+        ((outcome, on_loop),) = seen
         assert outcome.stale and "bob" in outcome.text and outcome.fresh == "fresh"
         assert reads == [False] and on_loop and not screen.busy
 

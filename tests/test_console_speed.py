@@ -1,6 +1,7 @@
 """The console's latency measures keep their behaviour: a ticket opens with its
 data from the first frame, a superseded open or view is dropped, the footer is
 not rebuilt when its keys did not change."""
+
 from __future__ import annotations
 
 from conftest import FROZEN_NOW
@@ -136,8 +137,13 @@ async def test_the_detail_screen_is_kept_and_shows_only_the_ticket_opened(demo_d
         def spy(screen, *args, **kwargs):
             # what the screen holds when it becomes visible: the new ticket only
             footer = screen.query_one(KeyFooter)
-            seen.append((screen.query_one(TicketHeader).reference, footer._shown == footer._signature(),
-                         [i.text for i in screen.data.timeline]))
+            seen.append(
+                (
+                    screen.query_one(TicketHeader).reference,
+                    footer._shown == footer._signature(),
+                    [i.text for i in screen.data.timeline],
+                )
+            )
             return original(screen, *args, **kwargs)
 
         app.push_screen = spy
@@ -177,8 +183,11 @@ async def test_presence_follows_the_ticket_shown_and_stops_off_the_stack(demo_de
 
 def _two_tickets(demo_desk):
     """A submitted complaint, a refund, and the console as alice."""
-    return (find_ticket(demo_desk, kind="complaint", status="submitted"), find_ticket(demo_desk, kind="refund"),
-            make_app(demo_desk, "alice"))
+    return (
+        find_ticket(demo_desk, kind="complaint", status="submitted"),
+        find_ticket(demo_desk, kind="refund"),
+        make_app(demo_desk, "alice"),
+    )
 
 
 async def _opened(pilot, app, reference: str):

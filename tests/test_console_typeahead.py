@@ -2,6 +2,7 @@
 laggy SSH link deliver them) all land, in order, in the widget focused once
 the keys before them were handled; letters typed into an input never fire a
 screen's one-letter actions; ctrl+s saves everything typed before it."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,8 +15,7 @@ SIZES = [(160, 50), (80, 24)]
 
 # 400 characters full of the console's one-letter keys (q quits, ? help, M quarantine,
 # E escalations, d dashboard, a acknowledge, c close, e escalate, w wizard, digits switch views)
-NOTE = ("Mq? Called the carrier: dEaw cx 1-9 ok. Tokyo profile reissued, customer asked to retry; "
-        "QR works now. ") * 5
+NOTE = ("Mq? Called the carrier: dEaw cx 1-9 ok. Tokyo profile reissued, customer asked to retry; QR works now. ") * 5
 NOTE = NOTE[:399] + "!"
 assert len(NOTE) == 400
 
@@ -128,8 +128,12 @@ async def test_every_text_prompt_takes_a_burst_whole(demo_desk, action, key, log
             await burst(pilot, "enter")
             await settle(pilot)
         bodies = stored_bodies(demo_desk, t.id)
-        assert any(NOTE in body for body in bodies), (action, app.screen_stack, [b[:80] for b in bodies if "Mq" in b],
-                                                      screen_text(app))
+        assert any(NOTE in body for body in bodies), (
+            action,
+            app.screen_stack,
+            [b[:80] for b in bodies if "Mq" in b],
+            screen_text(app),
+        )
         assert app.screen.reference == t.reference
 
 
@@ -141,8 +145,9 @@ async def test_propose_then_communicate_the_prefilled_proposal_in_one_burst(demo
     app = make_app(demo_desk, "alice")
     async with app.run_test(size=(160, 50)) as pilot:
         await open_fast(pilot, t.reference)
-        await burst(pilot, "p", "We reissue the profile.", "ctrl+s", "m", " And we add a month free.", "ctrl+s",
-                    "enter")
+        await burst(
+            pilot, "p", "We reissue the profile.", "ctrl+s", "m", " And we add a month free.", "ctrl+s", "enter"
+        )
         await settle(pilot)
         assert reload_ticket(demo_desk, t.reference).status == "resolution_communicated"
         assert any("We reissue the profile. And we add a month free." in b for b in stored_bodies(demo_desk, t.id))
@@ -167,10 +172,15 @@ async def test_extend_prompt_date_enter_reason_enter_in_one_burst(demo_desk):
     app = make_app(demo_desk)
     async with app.run_test(size=(160, 50)) as pilot:
         await open_fast(pilot, t.reference)
-        await burst(pilot, "x", "2026-12-31", "enter", "Carrier needs more time (Mq? dE)", "enter", "enter")  # the last: send the preview
+        await burst(
+            pilot, "x", "2026-12-31", "enter", "Carrier needs more time (Mq? dE)", "enter", "enter"
+        )  # the last: send the preview
         await settle(pilot)
         after = reload_ticket(demo_desk, t.reference)
-        assert after.resolution_due_at is not None and after.resolution_due_at.date().isoformat() in ("2026-12-31", "2026-12-30")
+        assert after.resolution_due_at is not None and after.resolution_due_at.date().isoformat() in (
+            "2026-12-31",
+            "2026-12-30",
+        )
         assert app.screen.reference == t.reference
 
 
@@ -303,16 +313,23 @@ async def test_letters_typed_into_the_wizard_fact_input_never_fire_its_actions(d
 
     with desk.session() as s:
         agent = add_staff(s, "alice", "agent")
-        f = {"purchase_at": "2025-03-10T09:00:00Z", "request_at": "2025-03-12T09:00:00Z", "amount_paid": 20.0,
-             "currency": "EUR", "reason": "other", "alternative": "partial_refund"}
+        f = {
+            "purchase_at": "2025-03-10T09:00:00Z",
+            "request_at": "2025-03-12T09:00:00Z",
+            "amount_paid": 20.0,
+            "currency": "EUR",
+            "reason": "other",
+            "alternative": "partial_refund",
+        }
         add_case(s, "RFD-2026-000107", "esimium", f)
     app = TypeAheadWizard(desk, agent, "RFD-2026-000107", lambda: RECEIVED + timedelta(hours=3), CAL)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         screen = app.screen
         unknown = next(i for i, r in enumerate(screen.results) if r.answer == "unknown")
-        await burst(pilot, *["right"] * unknown, "sad", "backspace", "backspace", "backspace", "5.5", "enter",
-                    *["right"] * 12)
+        await burst(
+            pilot, *["right"] * unknown, "sad", "backspace", "backspace", "backspace", "5.5", "enter", *["right"] * 12
+        )
         await settle(pilot)
         assert screen.facts["partial_amount"] == 5.5
         assert screen.on_decision_page and screen.status_line == ""  # nothing saved, approved or denied

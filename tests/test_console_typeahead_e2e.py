@@ -2,6 +2,7 @@
 `tmux send-keys -l`, the way a paste or a laggy SSH link delivers it, at
 160x50 and at 80x24; the database says what was stored. A console killed
 with SIGKILL keeps the draft typed more than two seconds earlier."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,12 @@ import pytest
 from test_console_e2e import _capture, _esimdesk, _wait_for
 from test_console_typeahead import NOTE, stored_bodies, ticket_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(subprocess.run(["which", "tmux"], capture_output=True).returncode != 0,
-                                                  reason="tmux is not installed")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        subprocess.run(["which", "tmux"], capture_output=True).returncode != 0, reason="tmux is not installed"
+    ),
+]
 
 
 class Console:
@@ -27,8 +32,9 @@ class Console:
         self.session = f"esimdesk-typing-{uuid.uuid4().hex[:8]}"
         cfg = os.environ.get("ESIMDESK_CONFIG", "")
         cmd = f"cd {Path(__file__).parent.parent} && ESIMDESK_CONFIG={cfg} exec {_esimdesk()} --db {url} --as {login}"
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.session, "-x", str(size[0]), "-y", str(size[1]), cmd],
-                       check=True)
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", self.session, "-x", str(size[0]), "-y", str(size[1]), cmd], check=True
+        )
 
     def send(self, text: str) -> None:
         """One burst: every character in a single send-keys -l."""
@@ -38,8 +44,9 @@ class Console:
         return _wait_for(self.session, needle, timeout)
 
     def pid(self) -> int:
-        out = subprocess.run(["tmux", "list-panes", "-t", self.session, "-F", "#{pane_pid}"],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["tmux", "list-panes", "-t", self.session, "-F", "#{pane_pid}"], capture_output=True, text=True, check=True
+        ).stdout
         return int(out.split()[0])
 
     def close(self) -> None:
@@ -87,8 +94,9 @@ def test_a_killed_console_keeps_the_draft_typed_two_seconds_earlier(demo_url, de
         con.wait_for("patience")
         time.sleep(2.0)
         os.kill(con.pid(), signal.SIGKILL)
-        _until(lambda: subprocess.run(["tmux", "has-session", "-t", con.session], capture_output=True).returncode != 0,
-               5.0)
+        _until(
+            lambda: subprocess.run(["tmux", "has-session", "-t", con.session], capture_output=True).returncode != 0, 5.0
+        )
     finally:
         con.close()
     assert draft_of(demo_desk, "olivia", t.id, "reply") == typed

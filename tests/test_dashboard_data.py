@@ -1,6 +1,7 @@
 """app.dashboard_data.snapshot(): figures checked against counts computed
 independently from the export (app.export.iter_tickets) over the frozen demo
 desk; no customer column is ever read; memory stays flat over many refreshes."""
+
 from __future__ import annotations
 
 import tracemalloc
@@ -41,17 +42,27 @@ def test_tiles_match_the_export(figures, demo_desk):
     assert data.breached_now == sum(r["sla_state"] == "breached" for r in open_rows)
     assert data.at_risk == sum(r["sla_state"] == "at_risk" for r in open_rows)
     assert data.acks_due_today == sum(
-        r["kind"] == "complaint" and r["acknowledged_at"] is None and r["ack_due_at"] is not None
-        and CAL.local_date(_dt(r["ack_due_at"])) == today for r in open_rows)
-    assert data.escalations_awaiting_senior == sum(r["kind"] == "escalation" and r["reviewer"] is None for r in open_rows)
-    assert data.refunds_awaiting_decision == sum(r["kind"] == "refund" and r["status"] in ("submitted", "under_review") for r in open_rows)
+        r["kind"] == "complaint"
+        and r["acknowledged_at"] is None
+        and r["ack_due_at"] is not None
+        and CAL.local_date(_dt(r["ack_due_at"])) == today
+        for r in open_rows
+    )
+    assert data.escalations_awaiting_senior == sum(
+        r["kind"] == "escalation" and r["reviewer"] is None for r in open_rows
+    )
+    assert data.refunds_awaiting_decision == sum(
+        r["kind"] == "refund" and r["status"] in ("submitted", "under_review") for r in open_rows
+    )
     assert data.refunds_processing == sum(r["kind"] == "refund" and r["status"] == "processing" for r in open_rows)
     assert data.extended_open == sum(r["kind"] == "complaint" and r["extensions"] > 0 for r in open_rows)
     # the demo desk is built to have something on every alarm tile
     assert data.breached_now > 0 and data.at_risk > 0 and data.open_complaints > 0
     with demo_desk.reader() as s:
         held = s.scalar(select(func.count()).select_from(Quarantine).where(Quarantine.state == "held"))
-        failed = s.scalar(select(func.count()).select_from(Message).where(Message.kind == "outbound", Message.delivery == "failed"))
+        failed = s.scalar(
+            select(func.count()).select_from(Message).where(Message.kind == "outbound", Message.delivery == "failed")
+        )
     assert data.quarantined_mail == held > 0
     assert data.outbound_failed == failed > 0
     assert data.undelivered_mail == failed + data.outbound_stuck
@@ -71,7 +82,10 @@ def test_agent_load_matches_the_export(figures):
     assert set(got) == {r["assignee"] for r in open_rows}
     for login, a in got.items():
         assert (a.open, a.at_risk, a.breached) == (
-            expected[(login, "open")], expected[(login, "at_risk")], expected[(login, "breached")]), login
+            expected[(login, "open")],
+            expected[(login, "at_risk")],
+            expected[(login, "breached")],
+        ), login
     # the most breached come first
     assert [a.breached for a in data.agents] == sorted((a.breached for a in data.agents), reverse=True)
 
@@ -84,7 +98,9 @@ def test_lists_match_the_export(figures, demo_desk):
     with demo_desk.reader() as s:  # a clock waiting on the customer is judged at its pause: its due may be past
         waiting = set(s.scalars(select(Ticket.reference).where(Ticket.paused_since.is_not(None))))
     assert all(d.due >= FROZEN_NOW or d.reference in waiting for d in data.next_deadlines)
-    breached = sorted((r for r in rows if r["sla_state"] == "breached"), key=lambda r: (_dt(r["due_at"]), r["reference"]))
+    breached = sorted(
+        (r for r in rows if r["sla_state"] == "breached"), key=lambda r: (_dt(r["due_at"]), r["reference"])
+    )
     assert [d.reference for d in data.breached] == [r["reference"] for r in breached[:BREACHED_LIST_LIMIT]]
     assert all(d.due < FROZEN_NOW for d in data.breached)
     by_ref = {r["reference"]: r for r in rows}
@@ -203,8 +219,21 @@ def test_no_customer_column_is_read(demo_desk):
     event.remove(demo_desk.engine, "before_cursor_execute", _capture)
     sql = "\n".join(statements)
     assert "from ticket" in sql
-    for forbidden in ("customer", "esim_order", "subject", "description", "body", "from_addr", "to_addr", "from_name",
-                      "email", "phone", "raw", "incident_date", "message.template"):
+    for forbidden in (
+        "customer",
+        "esim_order",
+        "subject",
+        "description",
+        "body",
+        "from_addr",
+        "to_addr",
+        "from_name",
+        "email",
+        "phone",
+        "raw",
+        "incident_date",
+        "message.template",
+    ):
         assert forbidden not in sql, forbidden
 
 
@@ -239,8 +268,13 @@ def test_period_cache_reuses_the_30_day_figures_only(demo_desk):
     with demo_desk.reader() as s:
         first = snapshot(s, FROZEN_NOW, CAL, cache=cache)
     with demo_desk.session() as s:  # a new complaint arrives: live tiles move at once
-        t = s.scalars(select(Ticket).where(Ticket.kind == "complaint", Ticket.status == "closed",
-                                           Ticket.closed_at >= FROZEN_NOW - timedelta(days=20))).first()
+        t = s.scalars(
+            select(Ticket).where(
+                Ticket.kind == "complaint",
+                Ticket.status == "closed",
+                Ticket.closed_at >= FROZEN_NOW - timedelta(days=20),
+            )
+        ).first()
         t.status, t.closed_at = "investigation", None
     with demo_desk.reader() as s:
         second = snapshot(s, FROZEN_NOW, CAL, cache=cache)

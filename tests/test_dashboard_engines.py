@@ -1,4 +1,5 @@
 """The wall display's SQL gives the same figures on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from dataclasses import fields

@@ -1,5 +1,6 @@
 """The wall display screen: no customer data on screen, stale database,
 kiosk flag, read-only bindings, role check (Pilot, real demo desk)."""
+
 from __future__ import annotations
 
 import html
@@ -71,7 +72,11 @@ async def test_no_customer_data_anywhere_on_screen(demo_desk, size):
         svg = svg_text(app.export_screenshot())
     assert "SLA health" in text and "SLA health" in svg
     flat_text, flat_svg = " ".join(text.split()), " ".join(svg.split())
-    leaked = [x for x in secrets if x in text or x in svg or " ".join(x.split()) in flat_text or " ".join(x.split()) in flat_svg]
+    leaked = [
+        x
+        for x in secrets
+        if x in text or x in svg or " ".join(x.split()) in flat_text or " ".join(x.split()) in flat_svg
+    ]
     assert leaked == []
     # what the wall does show: references of breached tickets
     assert screen.data.breached[0].reference in text
@@ -195,15 +200,20 @@ def test_domain_module_does_not_import_textual():
     import subprocess
     import sys
 
-    code = "import sys, app.dashboard_data, app.cli.dashboard_cmd; assert 'textual' not in sys.modules, 'textual imported'"
+    code = (
+        "import sys, app.dashboard_data, app.cli.dashboard_cmd; assert 'textual' not in sys.modules, 'textual imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
 
 
 async def test_console_opens_the_dashboard_and_escape_returns(demo_desk):
     """Supervisors reach the wall display from the console with `d`."""
     console = pytest.importorskip("app.console")
-    app_cls = next(v for v in vars(console).values()
-                   if isinstance(v, type) and v.__module__ == "app.console" and hasattr(v, "action_dashboard"))
+    app_cls = next(
+        v
+        for v in vars(console).values()
+        if isinstance(v, type) and v.__module__ == "app.console" and hasattr(v, "action_dashboard")
+    )
     app = app_cls(demo_desk, SUPERVISOR, DeskConfig(), now=frozen_now)
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()

@@ -1,5 +1,6 @@
 """`esimdesk serve`: the wall display over HTTP on loopback (textual-serve),
 and in a real headless browser (Debian's chromium)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,11 @@ def served(demo_url, tmp_path):
     log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - the server writes to it until the fixture ends
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli.main", "--db", demo_url, "--as", "olivia", "serve", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -186,9 +191,19 @@ async def test_headless_chromium_shows_the_dashboard(served, tmp_path):
     port, _ = served
     debug_port = free_port()
     browser = subprocess.Popen(  # noqa: ASYNC220 - starting the browser does not wait on it
-        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", f"--remote-debugging-port={debug_port}",
-         f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1600,1000", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            _chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--remote-debugging-port={debug_port}",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            "--window-size=1600,1000",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         async with aiohttp.ClientSession() as session:
@@ -218,8 +233,11 @@ async def test_headless_chromium_shows_the_dashboard(served, tmp_path):
                 await call("Page.navigate", url=f"http://127.0.0.1:{port}/")
                 first_byte = False
                 for _ in range(150):
-                    res = await call("Runtime.evaluate", expression="document.body && document.body.classList.contains('-first-byte')",
-                                     returnByValue=True)
+                    res = await call(
+                        "Runtime.evaluate",
+                        expression="document.body && document.body.classList.contains('-first-byte')",
+                        returnByValue=True,
+                    )
                     if res.get("result", {}).get("value") is True:
                         first_byte = True
                         break

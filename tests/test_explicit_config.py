@@ -2,6 +2,7 @@
 config file is read once, at the edge (the CLI context, which also opens the
 console and the wall with it); no domain module reads it behind its caller's
 back. Services given no config use the built-in defaults, never the file."""
+
 from __future__ import annotations
 
 import ast
@@ -41,7 +42,9 @@ def test_no_domain_module_reads_the_config_file():
 
 
 def test_the_scan_would_catch_a_hidden_read():
-    assert readers_of_the_config_file("def f(config=None):\n    from app.config import load_config\n    return config or load_config()\n") == [2, 3]
+    assert readers_of_the_config_file(
+        "def f(config=None):\n    from app.config import load_config\n    return config or load_config()\n"
+    ) == [2, 3]
     assert readers_of_the_config_file("import app.config as c\nx = c.load_config()\n") == [2]
     assert readers_of_the_config_file("from app.config import DeskConfig\nx = DeskConfig()\n") == []
 

@@ -1,4 +1,5 @@
 """The CLI: identity, staff, demo, export, and one-line errors with exit 2."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app.cli.main", *args], cwd=ROOT, capture_output=True, text=True,
-                          input=stdin, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli.main", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=180,
+    )
 
 
 def one_line_error(proc: subprocess.CompletedProcess) -> str:
@@ -62,7 +69,10 @@ def test_unknown_account_is_refused_with_no_data(desk_url):
 
 
 def test_as_login_only_on_demo_desks(desk_url, tmp_path):
-    assert json.loads(cli("--db", desk_url, "staff", "add", "--login", "root_admin", "--role", "admin").stdout)["role"] == "admin"
+    assert (
+        json.loads(cli("--db", desk_url, "staff", "add", "--login", "root_admin", "--role", "admin").stdout)["role"]
+        == "admin"
+    )
     proc = cli("--db", desk_url, "--as", "root_admin", "export")
     from app.identity import os_login
 
@@ -71,14 +81,34 @@ def test_as_login_only_on_demo_desks(desk_url, tmp_path):
 
 
 def test_demo_export_round_trip(desk_url):
-    out = json.loads(cli("--db", desk_url, "demo", "--tickets", "300", "--seed", "3", "--now", "2026-11-23T10:00:00Z").stdout)
+    out = json.loads(
+        cli("--db", desk_url, "demo", "--tickets", "300", "--seed", "3", "--now", "2026-11-23T10:00:00Z").stdout
+    )
     assert out["tickets"] == 300
     proc = cli("--db", desk_url, "export")
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert len(rows) == 300
-    required = {"reference", "kind", "status", "received_at", "acknowledged_at", "ack_due_at", "resolution_due_at",
-                "final_response_due_at", "extensions", "closed_at", "escalation_of", "assignee", "reviewer", "handlers",
-                "order_number", "customer_email", "policy", "outcome", "sla_state"}
+    required = {
+        "reference",
+        "kind",
+        "status",
+        "received_at",
+        "acknowledged_at",
+        "ack_due_at",
+        "resolution_due_at",
+        "final_response_due_at",
+        "extensions",
+        "closed_at",
+        "escalation_of",
+        "assignee",
+        "reviewer",
+        "handlers",
+        "order_number",
+        "customer_email",
+        "policy",
+        "outcome",
+        "sla_state",
+    }
     assert required <= set(rows[0])
     assert {r["kind"] for r in rows} == {"complaint", "escalation", "refund", "inquiry"}
     by_ref = {r["reference"]: r for r in rows}
@@ -88,7 +118,10 @@ def test_demo_export_round_trip(desk_url):
             assert r["reviewer"] not in by_ref[r["escalation_of"]]["handlers"]
     # datetimes carry an offset
     assert all(r["received_at"][-6] in "+-" for r in rows)
-    masked = [json.loads(line) for line in cli("--db", desk_url, "export", "--mask-pii", "--kind", "refund").stdout.splitlines()]
+    masked = [
+        json.loads(line)
+        for line in cli("--db", desk_url, "export", "--mask-pii", "--kind", "refund").stdout.splitlines()
+    ]
     assert masked and all("***@" in r["customer_email"] for r in masked)
     assert all(r["kind"] == "refund" and r["policy"] in ("esimium", "airalo") for r in masked)
     csv_lines = cli("--db", desk_url, "export", "--format", "csv").stdout.splitlines()

@@ -1,4 +1,5 @@
 """Domain code never loads Textual or Rich (Harlequin's import-hygiene idea)."""
+
 from __future__ import annotations
 
 import pkgutil
@@ -50,12 +51,18 @@ SQL_IN_UI = re.compile(r"\b(sqlalchemy|sqlmodel)\b|\bselect\(|session\.(get|exec
 def test_screens_and_widgets_hold_no_sql():
     """Screens and widgets ask services and read models (app/ticket_view.py,
     app/workflow/review_queue.py, app/queue_source.py); they never query."""
-    found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
-             for folder in ("screens", "widgets") for path in sorted((ROOT / folder).rglob("*.py"))
-             for n, line in enumerate(path.read_text().splitlines(), 1) if SQL_IN_UI.search(line)]
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for folder in ("screens", "widgets")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if SQL_IN_UI.search(line)
+    ]
     assert found == []
 
 
 def test_the_sql_check_would_catch_a_query():
-    assert SQL_IN_UI.search("    rows = s.scalars(select(Ticket))") and SQL_IN_UI.search("from sqlalchemy import select")
+    assert SQL_IN_UI.search("    rows = s.scalars(select(Ticket))") and SQL_IN_UI.search(
+        "from sqlalchemy import select"
+    )
     assert not SQL_IN_UI.search("with self.app.desk.reader() as s:")

@@ -1,6 +1,7 @@
 """app/prepared.py: statements compiled once per dialect, run on the DBAPI
 cursor inside the caller's transaction. Every test runs on the `desk`
 fixture, so on SQLite and (ESIMDESK_TEST_ENGINE=pg) on PostgreSQL."""
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,15 @@ INSERT_EVENT = Prepared.insert(TicketEvent.__table__, returning="id")
 
 def ticket_values(reference: str, **extra) -> dict:
     """The columns a caller must give (no defaults) plus a few clocks; everything else defaulted."""
-    return {"reference": reference, "kind": "complaint", "received_at": RECEIVED,
-            "ack_due_at": RECEIVED + timedelta(days=3), "created_at": RECEIVED, "updated_at": RECEIVED, **extra}
+    return {
+        "reference": reference,
+        "kind": "complaint",
+        "received_at": RECEIVED,
+        "ack_due_at": RECEIVED + timedelta(days=3),
+        "created_at": RECEIVED,
+        "updated_at": RECEIVED,
+        **extra,
+    }
 
 
 def count(desk, model) -> int:
@@ -90,7 +98,10 @@ def test_ticket_inserted_prepared_reads_back_like_the_orm_one(desk):
     clocks = ("received_at", "ack_due_at", "created_at", "updated_at", "due_at")
     assert stored_text(desk, "ticket", tid, clocks) == stored_text(desk, "ticket", orm_id, clocks)
     with desk.reader() as s:  # found by an ORM comparison on the stored instant
-        assert s.scalars(select(Ticket.id).where(Ticket.received_at == RECEIVED).order_by(Ticket.id)).all() == [orm_id, tid]
+        assert s.scalars(select(Ticket.id).where(Ticket.received_at == RECEIVED).order_by(Ticket.id)).all() == [
+            orm_id,
+            tid,
+        ]
     # column defaults filled, None stays None, instants exact and aware
     assert (b["status"], b["version"], b["priority"], b["extensions"], b["subject"]) == ("submitted", 1, 2, 0, "")
     assert b["description"] is None and b["due_at"] is None and b["customer_id"] is None
@@ -102,8 +113,17 @@ def test_ticket_inserted_prepared_reads_back_like_the_orm_one(desk):
 def test_explicit_values_override_defaults(desk):
     closed = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
     with desk.session() as s:
-        tid = INSERT_TICKET.scalar(s, ticket_values("CMP-2026-000003", status="closed", version=5, priority=1,
-                                                    description="ünïcode [b]not markup[/b]", closed_at=closed))
+        tid = INSERT_TICKET.scalar(
+            s,
+            ticket_values(
+                "CMP-2026-000003",
+                status="closed",
+                version=5,
+                priority=1,
+                description="ünïcode [b]not markup[/b]",
+                closed_at=closed,
+            ),
+        )
     b = stored(desk, Ticket, tid)
     assert (b["status"], b["version"], b["priority"]) == ("closed", 5, 1)
     assert b["description"] == "ünïcode [b]not markup[/b]" and b["closed_at"] == closed
@@ -121,8 +141,16 @@ def test_message_inserted_prepared_reads_back_like_the_orm_one(desk):
         mid = INSERT_MESSAGE.scalar(s, {"ticket_id": tid, "message_id": "<b@x>", **common})
     a, b = stored(desk, Message, orm_id), stored(desk, Message, mid)
     assert_same_row(a, b, differ={"id", "message_id"})
-    assert stored_text(desk, "message", mid, ("sent_at", "created_at")) == stored_text(desk, "message", orm_id, ("sent_at", "created_at"))
-    assert (b["kind"], b["attempts"], b["delivery"], b["next_attempt_at"], b["dedupe_key"]) == ("inbound", 0, None, None, None)
+    assert stored_text(desk, "message", mid, ("sent_at", "created_at")) == stored_text(
+        desk, "message", orm_id, ("sent_at", "created_at")
+    )
+    assert (b["kind"], b["attempts"], b["delivery"], b["next_attempt_at"], b["dedupe_key"]) == (
+        "inbound",
+        0,
+        None,
+        None,
+        None,
+    )
     assert b["sent_at"] == sent and b["sent_at"] == datetime(2026, 11, 20, 8, 0, 1, tzinfo=UTC)
 
 
@@ -130,12 +158,23 @@ def test_event_inserted_prepared_and_by_history_read_back_like_the_orm_one(desk)
     at = datetime(2026, 11, 20, 23, 59, 59, tzinfo=PLUS2)
     with desk.session() as s:
         tid = INSERT_TICKET.scalar(s, ticket_values("CMP-2026-000005"))
-        orm = TicketEvent(ticket_id=tid, at=at, actor="olivia", action="status", from_status="submitted", to_status="acknowledged")
+        orm = TicketEvent(
+            ticket_id=tid, at=at, actor="olivia", action="status", from_status="submitted", to_status="acknowledged"
+        )
         s.add(orm)
         s.flush()
         orm_id = orm.id
-        eid = INSERT_EVENT.scalar(s, {"ticket_id": tid, "at": at, "actor": "olivia", "action": "status",
-                                      "from_status": "submitted", "to_status": "acknowledged"})
+        eid = INSERT_EVENT.scalar(
+            s,
+            {
+                "ticket_id": tid,
+                "at": at,
+                "actor": "olivia",
+                "action": "status",
+                "from_status": "submitted",
+                "to_status": "acknowledged",
+            },
+        )
         history.record(s, tid, None, "note", at, reason="x")
     assert_same_row(stored(desk, TicketEvent, orm_id), stored(desk, TicketEvent, eid), differ={"id"})
     assert stored_text(desk, "ticket_event", eid, ("at",)) == stored_text(desk, "ticket_event", orm_id, ("at",))
@@ -156,9 +195,16 @@ def test_refund_case_decimal_and_boolean_round_trip(desk):
         s.add(orm)
         s.flush()
         orm_id = orm.id
-        cid = ins.scalar(s, {"ticket_id": t2, "policy": "airalo", "max_refund": Decimal("12.34"), "chargeback_filed": True})
-        plain = ins.scalar(s, {"ticket_id": INSERT_TICKET.scalar(s, ticket_values("RFD-2026-000003", kind="refund")),
-                               "policy": "esimium"})
+        cid = ins.scalar(
+            s, {"ticket_id": t2, "policy": "airalo", "max_refund": Decimal("12.34"), "chargeback_filed": True}
+        )
+        plain = ins.scalar(
+            s,
+            {
+                "ticket_id": INSERT_TICKET.scalar(s, ticket_values("RFD-2026-000003", kind="refund")),
+                "policy": "esimium",
+            },
+        )
     assert_same_row(stored(desk, RefundCase, orm_id), stored(desk, RefundCase, cid), differ={"id", "ticket_id"})
     money = ("max_refund", "chargeback_filed")
     assert stored_text(desk, "refund_case", cid, money) == stored_text(desk, "refund_case", orm_id, money)
@@ -172,8 +218,12 @@ def test_statement_constants_literal_and_limit(desk):
         for n, status in enumerate(["submitted", "closed", "closed", "submitted"], start=10):
             INSERT_TICKET.run(s, ticket_values(f"CMP-2026-0000{n}", status=status))
     first_closed = Prepared(select(Ticket.reference).where(Ticket.status == "closed").order_by(Ticket.id).limit(1))
-    last_of_kind = Prepared(select(Ticket.reference).where(Ticket.kind == bindparam("kind"), Ticket.status != "closed")
-                            .order_by(Ticket.id.desc()).limit(1))
+    last_of_kind = Prepared(
+        select(Ticket.reference)
+        .where(Ticket.kind == bindparam("kind"), Ticket.status != "closed")
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
     with desk.reader() as s:
         assert first_closed.run(s).fetchall() == [("CMP-2026-000011",)]
         assert last_of_kind.first(s, {"kind": "complaint"}) == ("CMP-2026-000013",)
@@ -214,7 +264,9 @@ def test_intake_race_on_a_duplicate_is_reported_as_duplicate_not_a_routing_failu
     `except IntegrityError` branch must take it: no "could not be routed"."""
     import app.mail.ingest as ingest
 
-    md = make_maildir(tmp_path / "Maildir", {"1.eml": eml("Complaint Regarding eSIM Service", msgid="<race@example.com>")})
+    md = make_maildir(
+        tmp_path / "Maildir", {"1.eml": eml("Complaint Regarding eSIM Service", msgid="<race@example.com>")}
+    )
     ref = ingest_paths(desk, [md], now=NOW, config=CONFIG).items[0].ticket
     real, calls = ingest._find_duplicate, []
 
@@ -309,8 +361,13 @@ def test_ingest_stores_aware_instants_and_business_deadlines(desk, tmp_path):
 
     # a reply on the thread: stored by the workflow's prepared insert, the ticket touched
     later = NOW + timedelta(hours=1, minutes=30)
-    reply = eml("Re: something", "more details", msgid="<p2@example.com>", date="Mon, 23 Nov 2026 11:05:00 +0200",
-                extra="In-Reply-To: <p1@example.com>\n")
+    reply = eml(
+        "Re: something",
+        "more details",
+        msgid="<p2@example.com>",
+        date="Mon, 23 Nov 2026 11:05:00 +0200",
+        extra="In-Reply-To: <p1@example.com>\n",
+    )
     md2 = make_maildir(tmp_path / "Maildir2", {"2.eml": reply})
     items = ingest_paths(desk, [md2], now=later, config=CONFIG).as_dict()["items"]
     assert [(i["result"], i["ticket"]) for i in items] == [("linked", t.reference)]

@@ -1,5 +1,6 @@
 """Migrations: the migrated schema equals the models; history is append-only;
 the program refuses schemas it does not know."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

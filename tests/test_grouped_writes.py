@@ -1,6 +1,7 @@
 """Writes committed in groups (app.grouped_writes), on each engine: an item that
 fails is undone alone, the others of its group commit; nothing is committed
 before its group is; what waits for a commit runs after it, never before."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,7 +38,10 @@ def test_a_failed_item_is_undone_alone_and_the_group_commits_together(engine_url
                 s.add(Staff(login="dee", name="Dee", created_at=NOW))
             writes.after_commit(lambda: done.append("dee"))
             assert done == ["ann"]
-        assert _logins(desk) == ["ann", "bob", "cy", "dee"] and done == ["ann", "dee"]  # the last group commits at the end
+        assert _logins(desk) == ["ann", "bob", "cy", "dee"] and done == [
+            "ann",
+            "dee",
+        ]  # the last group commits at the end
     finally:
         desk.dispose()
 

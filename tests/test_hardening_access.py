@@ -3,6 +3,7 @@ with the right role; intake and outbox delivery may also run under a
 configured service account ([service] accounts). Runs the CLI under a real
 unprivileged OS account (a forked child that drops to `nobody`), so the
 identity is the process's real uid, as in production."""
+
 from __future__ import annotations
 
 import importlib
@@ -23,7 +24,9 @@ from app.cli.main import build_parser, main
 ALL = sorted(subcommand_paths(build_parser()))
 NOBODY = "nobody"
 
-pytestmark = pytest.mark.skipif(os.getuid() != 0 or not hasattr(os, "fork"), reason="needs root to drop to another account")
+pytestmark = pytest.mark.skipif(
+    os.getuid() != 0 or not hasattr(os, "fork"), reason="needs root to drop to another account"
+)
 
 
 def test_every_subcommand_has_an_access_rule():
@@ -40,13 +43,28 @@ def _preload() -> None:
         for info in pkgutil.walk_packages(pkg.__path__, package + "."):
             if ".migrations." not in info.name:
                 importlib.import_module(info.name)
-    for name in ("sqlalchemy.dialects.sqlite", "sqlalchemy.dialects.postgresql.psycopg", "alembic.runtime.migration",
-                 "alembic.script", "alembic.command", "holidays", "email.policy", "json", "csv", "sqlite3",
-                 "encodings.idna", "encodings.latin_1", "encodings.cp1252", "zoneinfo"):
+    for name in (
+        "sqlalchemy.dialects.sqlite",
+        "sqlalchemy.dialects.postgresql.psycopg",
+        "alembic.runtime.migration",
+        "alembic.script",
+        "alembic.command",
+        "holidays",
+        "email.policy",
+        "json",
+        "csv",
+        "sqlite3",
+        "encodings.idna",
+        "encodings.latin_1",
+        "encodings.cp1252",
+        "zoneinfo",
+    ):
         importlib.import_module(name)
     from app.business_calendar import BusinessCalendar
 
-    BusinessCalendar("EE", None, "Europe/Tallinn").add_business_days(__import__("datetime").datetime(2026, 11, 23, 10), 2)
+    BusinessCalendar("EE", None, "Europe/Tallinn").add_business_days(
+        __import__("datetime").datetime(2026, 11, 23, 10), 2
+    )
 
 
 def as_user(argv: list[str], login: str = NOBODY) -> tuple[int, str, str]:
@@ -120,22 +138,41 @@ def _remember_template(_demo_template):
 
 def _args(path: str, shared: Path, reference: str) -> list[str]:
     eml = shared / "mail.eml"
-    eml.write_text("From: a@example.com\nTo: complaints@esimdesk.example\nSubject: hi\nMessage-ID: <access-1@example.com>\n\nNo service.\n")
+    eml.write_text(
+        "From: a@example.com\nTo: complaints@esimdesk.example\nSubject: hi\nMessage-ID: <access-1@example.com>\n\nNo service.\n"
+    )
     eml.chmod(0o644)
     samples = {
-        "serve": ["--port", "8765"], "staff add": ["--login", "zed", "--role", "admin"],
-        "refund evidence": [reference, "--out", str(shared / "ev.md")], "intake": [str(eml)],
-        "backup": [str(shared / "x.backup")], "restore": [str(shared / "x.backup"), "--force"],
-        "retention": ["--apply"], "demo": ["--tickets", "5"],
-        "ticket note": [reference, "n"], "ticket reply": [reference, "r"], "ticket request-info": [reference, "?"],
-        "ticket final": [reference, "f"], "ticket move": [reference, "investigation"], "ticket assign": [reference, "olivia"],
-        "ticket escalate": [reference, "--reason", "x"], "ticket extend": [reference, "--to", "2026-12-31", "--reason", "x"],
-        "ticket close": [reference, "--reason", "accepted"], "ticket triage": [reference, "network"],
-        "ticket set": [reference, "name", "X"], "ticket attachment": [reference, "1", "--to", str(shared)],
+        "serve": ["--port", "8765"],
+        "staff add": ["--login", "zed", "--role", "admin"],
+        "refund evidence": [reference, "--out", str(shared / "ev.md")],
+        "intake": [str(eml)],
+        "backup": [str(shared / "x.backup")],
+        "restore": [str(shared / "x.backup"), "--force"],
+        "retention": ["--apply"],
+        "demo": ["--tickets", "5"],
+        "ticket note": [reference, "n"],
+        "ticket reply": [reference, "r"],
+        "ticket request-info": [reference, "?"],
+        "ticket final": [reference, "f"],
+        "ticket move": [reference, "investigation"],
+        "ticket assign": [reference, "olivia"],
+        "ticket escalate": [reference, "--reason", "x"],
+        "ticket extend": [reference, "--to", "2026-12-31", "--reason", "x"],
+        "ticket close": [reference, "--reason", "accepted"],
+        "ticket triage": [reference, "network"],
+        "ticket set": [reference, "name", "X"],
+        "ticket attachment": [reference, "1", "--to", str(shared)],
         "ticket merge": [reference, "--into", reference],
-        "orders import": [str(eml)], "orders lookup": ["ORD-1234567890-ABCD"], "orders show": ["ORD-1234567890-ABCD"],
-        "outbox recall": ["1"], "search": ["roaming"], "refund acknowledge": [reference], "refund approve": [reference],
-        "refund deny": [reference, "--reason", "x"], "refund investigation": [reference, "--result", "confirmed", "--note", "x"],
+        "orders import": [str(eml)],
+        "orders lookup": ["ORD-1234567890-ABCD"],
+        "orders show": ["ORD-1234567890-ABCD"],
+        "outbox recall": ["1"],
+        "search": ["roaming"],
+        "refund acknowledge": [reference],
+        "refund approve": [reference],
+        "refund deny": [reference, "--reason", "x"],
+        "refund investigation": [reference, "--result", "confirmed", "--note", "x"],
     }
     if path in samples:
         return samples[path]
@@ -172,7 +209,9 @@ def test_an_account_with_no_staff_record_gets_a_refusal_and_no_data(command, des
     lines = err.strip().splitlines()
     assert rc == 2 and len(lines) == 1, (command, rc, err)
     assert out == "", (command, out[:300])
-    expected = "already has" if command == "demo" else "not registered as staff" if command != "staff add" else "may not"
+    expected = (
+        "already has" if command == "demo" else "not registered as staff" if command != "staff add" else "may not"
+    )
     assert expected in lines[0] or "not registered as staff" in lines[0], (command, lines[0])
 
 
@@ -187,11 +226,24 @@ def _add_staff(url: str, login: str, role: str) -> None:
     d.dispose()
 
 
-@pytest.mark.parametrize("command, allowed", [
-    ("intake", False), ("outbox send", False), ("sla recompute", False), ("db upgrade", False), ("staff add", False),
-    ("backup", False), ("retention", False), ("export", False), ("dashboard", False),
-    ("outbox list", True), ("ticket show", True), ("staff list", True), ("ticket note", True),
-])
+@pytest.mark.parametrize(
+    "command, allowed",
+    [
+        ("intake", False),
+        ("outbox send", False),
+        ("sla recompute", False),
+        ("db upgrade", False),
+        ("staff add", False),
+        ("backup", False),
+        ("retention", False),
+        ("export", False),
+        ("dashboard", False),
+        ("outbox list", True),
+        ("ticket show", True),
+        ("staff list", True),
+        ("ticket note", True),
+    ],
+)
 def test_an_agent_runs_what_agents_may(command, allowed, desk_url, shared):
     _add_staff(desk_url, NOBODY, "agent")
     reference = _reference(desk_url)

@@ -1,5 +1,6 @@
 """The config schema is one table: every section refuses unknown keys, every
 number is finite and bounded, and DeskConfig.setting reads any value."""
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,9 @@ def test_every_section_refuses_an_unknown_key(section):
         parse_config({section: {"no_such_key": 1}})
 
 
-NUMBERS = [(s, k) for s, keys in SCHEMA.items() for k, v in keys.items()
-           if v.kind in (int, float) or v.kind == (int, float)]
+NUMBERS = [
+    (s, k) for s, keys in SCHEMA.items() for k, v in keys.items() if v.kind in (int, float) or v.kind == (int, float)
+]
 
 
 @pytest.mark.parametrize("section, key", NUMBERS)
@@ -33,12 +35,19 @@ def test_every_number_is_finite_and_bounded(section, key, bad):
 
 
 # where 0 is a setting of its own: no hold, no automatic mail, never reopen, no files out, always look up
-ZERO_TURNS_OFF = {("outbox", "hold_seconds"), ("mail", "auto_replies_per_day"), ("mail", "reopen_days"),
-                  ("mail", "max_attachment_bytes"), ("orders", "max_age_minutes")}
+ZERO_TURNS_OFF = {
+    ("outbox", "hold_seconds"),
+    ("mail", "auto_replies_per_day"),
+    ("mail", "reopen_days"),
+    ("mail", "max_attachment_bytes"),
+    ("orders", "max_age_minutes"),
+}
 
 
 def test_defaults_are_readable_from_any_config():
     assert DeskConfig().setting("serve", "max_sessions") == 8
     assert parse_config({"serve": {"max_sessions": 3}}).setting("serve", "max_sessions") == 3
     assert parse_config({}).setting("database", "lock_timeout_seconds") == 5.0
-    assert parse_config({"service": {"accounts": ["esimdesk-mail"]}}).setting("service", "accounts") == ["esimdesk-mail"]
+    assert parse_config({"service": {"accounts": ["esimdesk-mail"]}}).setting("service", "accounts") == [
+        "esimdesk-mail"
+    ]

@@ -15,6 +15,7 @@ Four families, each crossed with the sub-commands it applies to:
 Runs in-process (`app.cli.main.main`): an exception escaping main() fails the
 test with its traceback, which is exactly what must never happen.
 """
+
 from __future__ import annotations
 
 import json
@@ -98,10 +99,19 @@ def _demo(url: str) -> dict:
 
     d = open_desk(url)
     with d.session() as s:
-        build_demo(s, 60, 7, datetime(2026, 11, 23, 10, 0, tzinfo=UTC), BusinessCalendar("EE", None, "Europe/Tallinn"), login=os_login())
+        build_demo(
+            s,
+            60,
+            7,
+            datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+            BusinessCalendar("EE", None, "Europe/Tallinn"),
+            login=os_login(),
+        )
     with d.reader() as s:
-        refs = {kind: s.scalars(select(Ticket.reference).where(Ticket.kind == kind).order_by(Ticket.id)).first()
-                for kind in ("complaint", "refund", "inquiry")}
+        refs = {
+            kind: s.scalars(select(Ticket.reference).where(Ticket.kind == kind).order_by(Ticket.id)).first()
+            for kind in ("complaint", "refund", "inquiry")
+        }
     d.dispose()
     return refs
 
@@ -141,8 +151,10 @@ def files(tmp_path_factory) -> dict:
     (root / "big-string.json").write_text(json.dumps({"notes": "x" * 2_000_000}))
     (root / "good.json").write_text(json.dumps({"purchase_at": "2026-11-01T10:00:00Z", "amount_paid": "10.00"}))
     (root / "junk.eml").write_bytes(os.urandom(4096))
-    (root / "orders.csv").write_text("order_number,policy,customer_email,purchase_at,amount_paid,currency\n"
-                                     "ORD-1234567890-ABCD,esimium,maria@example.com,2026-11-01T10:00:00Z,10.00,EUR\n")
+    (root / "orders.csv").write_text(
+        "order_number,policy,customer_email,purchase_at,amount_paid,currency\n"
+        "ORD-1234567890-ABCD,esimium,maria@example.com,2026-11-01T10:00:00Z,10.00,EUR\n"
+    )
     (root / "subdir").mkdir()
     return f
 
@@ -226,9 +238,13 @@ def test_bad_database_through_every_subcommand(bad, command, files, tmp_path, ca
         # the remedy the message names: restoring over a damaged file works, with --force
         target = tmp_path / "broken.sqlite"
         shutil.copyfile(url.removeprefix("sqlite:///"), target)
-        line = refused(["--db", f"sqlite:///{target}", "restore", str(files["root"] / "good.backup")], capsys, "--force")
+        line = refused(
+            ["--db", f"sqlite:///{target}", "restore", str(files["root"] / "good.backup")], capsys, "--force"
+        )
         assert "damaged" in line or "holds a desk" in line
-        assert calm(["--db", f"sqlite:///{target}", "restore", str(files["root"] / "good.backup"), "--force"], capsys) == 0
+        assert (
+            calm(["--db", f"sqlite:///{target}", "restore", str(files["root"] / "good.backup"), "--force"], capsys) == 0
+        )
         return
     argv = ["--db", url, *command.split(), *sample_args(command, files, tmp_path)]
     if command in NO_DESK:
@@ -291,7 +307,14 @@ def test_bad_config_through_every_subcommand(bad, command, files, tmp_path, caps
         cfg.write_bytes(b"\xff\xfe\x00garbage\x80\x81")
     elif text is not False:
         cfg.write_text(text)
-    argv = ["--config", str(cfg), "--db", fresh_copy(files, tmp_path), *command.split(), *sample_args(command, files, tmp_path)]
+    argv = [
+        "--config",
+        str(cfg),
+        "--db",
+        fresh_copy(files, tmp_path),
+        *command.split(),
+        *sample_args(command, files, tmp_path),
+    ]
     if command in NO_DESK:
         calm(argv, capsys)  # they never read the desk's config
         return
@@ -382,7 +405,10 @@ def bad_arguments(files: dict, tmp_path: Path) -> list[tuple[list[str], str | No
         (["sla", "due", "--start", NOW, "--days", "2", "--country", "XX"], "unknown country"),
         (["sla", "due", "--start", NOW, "--days", "2", "--country", "US", "--subdiv", "ZZ"], "unknown subdivision"),
         (["sla", "due", "--start", NOW, "--days", "2", "--country", "EE", "--tz", "Mars/Base"], "unknown timezone"),
-        (["sla", "due", "--start", NOW, "--days", "2", "--country", "EE", "--closed", "2026-13-01"], "malformed --closed"),
+        (
+            ["sla", "due", "--start", NOW, "--days", "2", "--country", "EE", "--closed", "2026-13-01"],
+            "malformed --closed",
+        ),
         (["sla", "due", "--start", NOW, "--days", "2", "--country", ""], None),
         # refund
         (["refund", "decide", "--policy", "esimium", "--facts", str(root / "deep.json")], "nested too deeply"),
@@ -482,16 +508,20 @@ def test_bad_arguments_through_their_subcommands(engine_desk, files, tmp_path, c
             refused(full, capsys, expect)
     # every one of these is refused (none is fine input) except where noted
     accepted = sorted(k for k, rc in outcomes.items() if rc == 0)
-    assert set(accepted) <= {
-        f"refund decide --policy esimium --facts {files['root'] / 'big-string.json'}"[:80],
-        f"sla due --start {NOW} --days 36500 --country EE"[:80],
-        f"intake {files['root'] / 'subdir'}"[:80],
-        "intake /proc/self/mem"[:80],
-        f"ticket set {files['refs']['complaint']} priority 99999999999999999999"[:80],
-        f"ticket set {files['refs']['complaint']} incident_date 0001-01-01"[:80],  # kept as the customer said it
-        f"ticket extend {files['refs']['complaint']} --to 2026-12-31 --reason {LONG}"[:80],  # free text, no limit
-    } | {k for k in outcomes if k.startswith(("ticket show", "refund evidence")) or "--to /proc" in k} | {
-        k for k in outcomes if k.startswith("sla due")}, accepted
+    assert (
+        set(accepted)
+        <= {
+            f"refund decide --policy esimium --facts {files['root'] / 'big-string.json'}"[:80],
+            f"sla due --start {NOW} --days 36500 --country EE"[:80],
+            f"intake {files['root'] / 'subdir'}"[:80],
+            "intake /proc/self/mem"[:80],
+            f"ticket set {files['refs']['complaint']} priority 99999999999999999999"[:80],
+            f"ticket set {files['refs']['complaint']} incident_date 0001-01-01"[:80],  # kept as the customer said it
+            f"ticket extend {files['refs']['complaint']} --to 2026-12-31 --reason {LONG}"[:80],  # free text, no limit
+        }
+        | {k for k in outcomes if k.startswith(("ticket show", "refund evidence")) or "--to /proc" in k}
+        | {k for k in outcomes if k.startswith("sla due")}
+    ), accepted
 
 
 def test_over_long_values_are_one_line_on_both_engines(engine_desk, files, tmp_path, capsys):
@@ -500,11 +530,19 @@ def test_over_long_values_are_one_line_on_both_engines(engine_desk, files, tmp_p
     url = desk_for(engine_desk, files, tmp_path)
     c = files["refs"]["complaint"]
     for field, limit in (("name", 300), ("email", 320), ("phone", 64)):
-        value = ("a" * (limit + 5) + "@example.com") if field == "email" else "9" * (limit + 5) if field == "phone" else "N" * (limit + 5)
+        value = (
+            ("a" * (limit + 5) + "@example.com")
+            if field == "email"
+            else "9" * (limit + 5)
+            if field == "phone"
+            else "N" * (limit + 5)
+        )
         line = refused(["--db", url, "ticket", "set", c, field, value], capsys)
         assert any(w in line for w in ("at most", "malformed", "does not look like")), line
         assert len(line) < 600  # the value is not echoed whole
-    line = refused(["--db", url, "staff", "add", "--login", "lena", "--role", "agent", "--name", "L" * 201], capsys, "at most 200")
+    line = refused(
+        ["--db", url, "staff", "add", "--login", "lena", "--role", "agent", "--name", "L" * 201], capsys, "at most 200"
+    )
     assert "staff.name" in line
 
 
@@ -512,7 +550,9 @@ def test_over_long_values_are_one_line_on_both_engines(engine_desk, files, tmp_p
 
 
 def test_finding_db_upgrade_on_tables_without_a_schema_version(files, tmp_path, capsys):
-    refused(["--db", f"sqlite:///{files['root'] / 'other.sqlite'}", "db", "upgrade"], capsys, "no esimdesk schema version")
+    refused(
+        ["--db", f"sqlite:///{files['root'] / 'other.sqlite'}", "db", "upgrade"], capsys, "no esimdesk schema version"
+    )
 
 
 def test_finding_read_only_database_is_one_line(files, tmp_path, capsys):

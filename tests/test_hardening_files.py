@@ -2,6 +2,7 @@
 PostgreSQL password never on a command line, attachments never written
 through a symlink or over a file, CSV safe to open, text outputs free of
 terminal controls."""
+
 from __future__ import annotations
 
 import csv
@@ -44,8 +45,11 @@ def test_pg_dump_output_is_private_and_the_password_stays_off_the_command_line(t
         assert "s3cret-pw" not in dbname and env["PGPASSWORD"] == "s3cret-pw"
         # watch the process list while a real pg_dump runs
         seen: list[str] = []
-        proc = subprocess.Popen([sys.executable, "-m", "app.cli.main", "backup", str(tmp_path / "pg.backup")],
-                                cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT), ESIMDESK_DB=with_password))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli.main", "backup", str(tmp_path / "pg.backup")],
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT), ESIMDESK_DB=with_password),
+        )
         while proc.poll() is None:
             for pid in filter(str.isdigit, os.listdir("/proc")):
                 try:
@@ -64,14 +68,26 @@ def test_a_killed_backup_leaves_no_partial_file_and_old_ones_are_cleaned(demo_ur
     stale = tmp_path / ".desk.backup.partial-999999"  # a run killed with SIGKILL long ago
     stale.write_bytes(b"half")
     # a backup of a big file, stopped with SIGTERM while it writes
-    proc = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time, app.backup as b\n"
-        "orig = b._write_sqlite_copy\n"
-        "def slow(src, tmp):\n"
-        "    print('writing', flush=True); time.sleep(30); return orig(src, tmp)\n"
-        "b._write_sqlite_copy = slow\n"
-        "b.backup(sys.argv[1], sys.argv[2])\n"), demo_url, str(target)],
-        cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time, app.backup as b\n"
+                "orig = b._write_sqlite_copy\n"
+                "def slow(src, tmp):\n"
+                "    print('writing', flush=True); time.sleep(30); return orig(src, tmp)\n"
+                "b._write_sqlite_copy = slow\n"
+                "b.backup(sys.argv[1], sys.argv[2])\n"
+            ),
+            demo_url,
+            str(target),
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "writing"
     # it cleaned the stale file of the dead run as it started, and has its own
     assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == [f".desk.backup.partial-{proc.pid}"]
@@ -96,7 +112,8 @@ def _with_attachment(demo_desk, tmp_path) -> tuple[str, int]:
     eml.write_bytes(
         b"From: Kai <kai@example.com>\nTo: complaints@esimdesk.example\nSubject: s\nMessage-ID: <att-1@example.com>\n"
         b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee file\n"
-        b"--b\nContent-Type: text/plain\nContent-Disposition: attachment; filename=\"proof.txt\"\n\nEVIDENCE\n--b--\n")
+        b'--b\nContent-Type: text/plain\nContent-Disposition: attachment; filename="proof.txt"\n\nEVIDENCE\n--b--\n'
+    )
     (item,) = ingest_paths(demo_desk, [eml], now=FROZEN_NOW, config=DeskConfig()).items
     with demo_desk.reader() as s:
         (att,) = list_attachments(s, get(s, item.ticket).id)
@@ -132,12 +149,12 @@ def test_csv_cells_cannot_become_formulas(demo_desk, capsys):
 
     with demo_desk.session() as s:
         t = s.scalars(select(Ticket).order_by(Ticket.id)).first()
-        t.region = "=HYPERLINK(\"http://x\")"
+        t.region = '=HYPERLINK("http://x")'
         t.incident_date = "+1"
         reference = t.reference
     assert main(["--db", demo_desk.url, "--as", "olivia", "export", "--format", "csv"]) == 0
     rows = {r["reference"]: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
-    assert rows[reference]["region"] == "'=HYPERLINK(\"http://x\")"
+    assert rows[reference]["region"] == '\'=HYPERLINK("http://x")'
     for row in rows.values():
         for value in row.values():
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
@@ -163,5 +180,7 @@ def test_ticket_show_strips_c1_controls_and_bidi_overrides(demo_desk, capsys):
     shown = json.loads(raw)
     assert shown["subject"] == "pay  here evil  ok\ttab\nnext"
     assert shown["customer"]["name"] == "Kai Tamm"
-    assert main(["--db", demo_desk.url, "--as", "olivia", "outbox", "list", "--state", "queued", "--state", "sent"]) == 0
+    assert (
+        main(["--db", demo_desk.url, "--as", "olivia", "outbox", "list", "--state", "queued", "--state", "sent"]) == 0
+    )
     assert "\u202e" not in capsys.readouterr().out

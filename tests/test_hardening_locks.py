@@ -3,6 +3,7 @@ wait for the write lock, a busy writer gets one line, PostgreSQL's
 lock_timeout turns a held row into "CMP-… is being changed by someone else;
 try again", the WAL shrinks back after a long reader, and `restore` refuses
 while other sessions use the desk unless --force (which stops them)."""
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,9 @@ def _first_ref(desk_url: str) -> str:
 
     d = open_desk(desk_url)
     with d.reader() as s:
-        ref = s.scalars(select(Ticket.reference).where(Ticket.kind == "complaint", Ticket.status != "closed").order_by(Ticket.id)).first()
+        ref = s.scalars(
+            select(Ticket.reference).where(Ticket.kind == "complaint", Ticket.status != "closed").order_by(Ticket.id)
+        ).first()
     d.dispose()
     return ref
 
@@ -127,8 +130,13 @@ def test_wal_is_cut_back_after_a_long_reader(tmp_path, monkeypatch):
 def _watcher(url: str, maildir: Path, log: Path) -> subprocess.Popen:
     for sub in ("new", "cur", "tmp"):
         (maildir / sub).mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli.main", "--db", url, "intake", "--watch", str(maildir), "--interval", "0.2"],
-                            cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=log.open("w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli.main", "--db", url, "intake", "--watch", str(maildir), "--interval", "0.2"],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     return proc
 
 
@@ -159,9 +167,19 @@ def test_restore_will_not_stop_a_program_that_is_not_esimdesk(demo_url, tmp_path
     from app.backup import backup
 
     backup(demo_url, tmp_path / "desk.backup")
-    other = subprocess.Popen([sys.executable, "-c", (
-        "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); c.execute('select 1 from ticket').fetchall();"
-        " print('open', flush=True); time.sleep(60)"), demo_url.removeprefix("sqlite:///")], stdout=subprocess.PIPE, text=True)
+    other = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); c.execute('select 1 from ticket').fetchall();"
+                " print('open', flush=True); time.sleep(60)"
+            ),
+            demo_url.removeprefix("sqlite:///"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert other.stdout.readline().strip() == "open"
         assert main(["--db", demo_url, "restore", str(tmp_path / "desk.backup"), "--force"]) == 2

@@ -1,6 +1,7 @@
 """A huge message costs the console only its preview: the timeline reads at
 most TIMELINE_PREVIEW_CHARS of a body from the database and says how much it
 does not show; `ticket show` still gives the whole text."""
+
 from __future__ import annotations
 
 import json

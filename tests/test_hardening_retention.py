@@ -2,6 +2,7 @@
 phone and identity numbers planted in every free-text place are gone from
 the whole database after `esimdesk retention --apply` (both engines), while
 order numbers, references and dates stay."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,19 @@ from pg_fixtures import engine_url  # noqa: F401
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 NAME, EMAIL, PHONE = "Kristjan Mägi", "kristjan.magi@post.ee", "+372 5123 4567"
 PASSPORT, NATIONAL_ID, IBAN = "KB0912345", "38001085718", "EE382200221020145685"
-PLANTED = [NAME, "Kristjan", "Mägi", EMAIL, "kristjan.magi", PHONE, "5123 4567", "51234567", PASSPORT, NATIONAL_ID, IBAN]
+PLANTED = [
+    NAME,
+    "Kristjan",
+    "Mägi",
+    EMAIL,
+    "kristjan.magi",
+    PHONE,
+    "5123 4567",
+    "51234567",
+    PASSPORT,
+    NATIONAL_ID,
+    IBAN,
+]
 ORDER = "ORD-8F3K2M9Q1Z-7X2B"
 
 
@@ -32,25 +45,75 @@ def _plant(s) -> None:
     t = ticket(s, "CMP-2024-000001", NOW, c, 800)
     t.subject = f"{NAME}: refund for {ORDER}, passport {PASSPORT}"
     t.inquiry_reference = PASSPORT
-    s.add(Message(ticket_id=t.id, kind="inbound", from_addr=EMAIL, from_name=NAME, to_addr="complaints@esimdesk.example",
-                  subject=f"Call me on {PHONE} or 5123 4567 ({NATIONAL_ID})", body=f"IBAN {IBAN}", created_at=t.received_at))
-    s.add(Message(ticket_id=t.id, kind="note", author="alice", subject=f"note about kristjan ({EMAIL})",
-                  body=f"Customer {NAME} showed passport {PASSPORT}", created_at=t.received_at))
-    history.record(s, t.id, "alice", "extend", t.received_at, reason=f"{NAME} ({NATIONAL_ID}) asked on 2024-09-01 about {ORDER}",
-                   note={"phone": PHONE, "items": [EMAIL]})
-    s.add(RefundCase(ticket_id=t.id, policy="esimium", facts=json.dumps({"customer_note": f"passport {PASSPORT}", "iban": IBAN}),
-                     decision=json.dumps({"reasons": [f"{NAME} asked"]})))
-    s.add(Quarantine(received_at=t.received_at, source="mbox", reason=f"looked like spam from {EMAIL}", raw=f"From: {NAME}".encode(),
-                     state="released", ticket_id=t.id))
+    s.add(
+        Message(
+            ticket_id=t.id,
+            kind="inbound",
+            from_addr=EMAIL,
+            from_name=NAME,
+            to_addr="complaints@esimdesk.example",
+            subject=f"Call me on {PHONE} or 5123 4567 ({NATIONAL_ID})",
+            body=f"IBAN {IBAN}",
+            created_at=t.received_at,
+        )
+    )
+    s.add(
+        Message(
+            ticket_id=t.id,
+            kind="note",
+            author="alice",
+            subject=f"note about kristjan ({EMAIL})",
+            body=f"Customer {NAME} showed passport {PASSPORT}",
+            created_at=t.received_at,
+        )
+    )
+    history.record(
+        s,
+        t.id,
+        "alice",
+        "extend",
+        t.received_at,
+        reason=f"{NAME} ({NATIONAL_ID}) asked on 2024-09-01 about {ORDER}",
+        note={"phone": PHONE, "items": [EMAIL]},
+    )
+    s.add(
+        RefundCase(
+            ticket_id=t.id,
+            policy="esimium",
+            facts=json.dumps({"customer_note": f"passport {PASSPORT}", "iban": IBAN}),
+            decision=json.dumps({"reasons": [f"{NAME} asked"]}),
+        )
+    )
+    s.add(
+        Quarantine(
+            received_at=t.received_at,
+            source="mbox",
+            reason=f"looked like spam from {EMAIL}",
+            raw=f"From: {NAME}".encode(),
+            state="released",
+            ticket_id=t.id,
+        )
+    )
     m = s.scalars(select(Message).where(Message.ticket_id == t.id)).first()
-    s.add(Attachment(message_id=m.id, filename=f"passport-{PASSPORT}.jpg", content_type="image/jpeg", size=3, data=NAME.encode()))
+    s.add(
+        Attachment(
+            message_id=m.id, filename=f"passport-{PASSPORT}.jpg", content_type="image/jpeg", size=3, data=NAME.encode()
+        )
+    )
     from models import Draft, Staff
 
     alice = Staff(login="alice", name="Alice", role="agent", created_at=NOW)
     s.add(alice)
     s.flush()
-    s.add(Draft(ticket_id=t.id, staff_id=alice.id, kind="reply", body=f"Dear {NAME}, about your passport {PASSPORT}",
-                updated_at=NOW))
+    s.add(
+        Draft(
+            ticket_id=t.id,
+            staff_id=alice.id,
+            kind="reply",
+            body=f"Dear {NAME}, about your passport {PASSPORT}",
+            updated_at=NOW,
+        )
+    )
     t.received_at = NOW - timedelta(days=900)
 
 
@@ -87,11 +150,14 @@ def test_retention_leaves_nothing_personal_in_the_whole_database(engine_url, cap
     d.dispose()
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Refund of 12.50 EUR on 2026-11-01 for plan 5GB", "Refund of 12.50 EUR on 2026-11-01 for plan 5GB"),
-    ("write to someone@else.org or +1 (415) 555-0100", "write to [removed] or [removed]"),
-    ("IMEI 356938035643809, ticket ESC-2026-000123", "IMEI [removed], ticket ESC-2026-000123"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Refund of 12.50 EUR on 2026-11-01 for plan 5GB", "Refund of 12.50 EUR on 2026-11-01 for plan 5GB"),
+        ("write to someone@else.org or +1 (415) 555-0100", "write to [removed] or [removed]"),
+        ("IMEI 356938035643809, ticket ESC-2026-000123", "IMEI [removed], ticket ESC-2026-000123"),
+    ],
+)
 def test_scrub_keeps_statistics_and_removes_shapes_of_personal_data(text, expected):
     assert scrub_text(text) == expected
 

@@ -1,5 +1,6 @@
 """`esimdesk intake` and `esimdesk outbox` as processes: JSON summaries, exit codes,
 a batch killed with SIGKILL and re-run, and the --watch service."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,14 @@ def _env(tmp_path: Path) -> dict:
 
 def esimdesk(tmp_path: Path, *args: str, db: Path | None = None) -> subprocess.CompletedProcess:
     db = db or tmp_path / "desk.sqlite"
-    return subprocess.run([sys.executable, "-m", "app.cli.main", "--db", f"sqlite:///{db}", *args],
-                          capture_output=True, text=True, env=_env(tmp_path), cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli.main", "--db", f"sqlite:///{db}", *args],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 def db_count(db: Path, sql: str) -> int:
@@ -44,13 +51,24 @@ def db_count(db: Path, sql: str) -> int:
 
 
 def test_intake_prints_the_contract_summary(tmp_path):
-    p = esimdesk(tmp_path, "intake", str(DATA / "multipart_alternative.eml"), str(DATA / "no_from.eml"), str(DATA / "complaints.mbox"))
+    p = esimdesk(
+        tmp_path,
+        "intake",
+        str(DATA / "multipart_alternative.eml"),
+        str(DATA / "no_from.eml"),
+        str(DATA / "complaints.mbox"),
+    )
     assert p.returncode == 0, p.stderr
     s = json.loads(p.stdout)
     assert list(s) == ["read", "created", "linked", "duplicate", "quarantined", "items"]
     assert (s["read"], s["created"], s["linked"], s["duplicate"], s["quarantined"]) == (5, 4, 0, 0, 1)
-    assert s["items"][0] == {"source": str(DATA / "multipart_alternative.eml"), "message_id": "<alt-0001@mail.example.ee>",
-                             "result": "created", "ticket": "CMP-2026-000001", "reason": None}
+    assert s["items"][0] == {
+        "source": str(DATA / "multipart_alternative.eml"),
+        "message_id": "<alt-0001@mail.example.ee>",
+        "result": "created",
+        "ticket": "CMP-2026-000001",
+        "reason": None,
+    }
     assert s["items"][1]["reason"] == "no From address"
     again = json.loads(esimdesk(tmp_path, "intake", str(DATA / "multipart_alternative.eml")).stdout)
     assert (again["read"], again["duplicate"], again["items"][0]["ticket"]) == (1, 1, "CMP-2026-000001")
@@ -90,11 +108,18 @@ def test_killed_batch_rerun_loses_nothing_and_duplicates_nothing(engine_url, tmp
     gives exactly what a clean run gives, on each engine: the open group of
     messages is lost whole and ingested again, the committed ones are duplicates."""
     n = 600
-    md = make_maildir(tmp_path / "Maildir", {
-        f"{1795000000 + i}.M{i}.host": eml(f"Question number {i}", f"Body of message {i}", sender=f"c{i % 97}@example.com",
-                                           msgid=f"<kill-{i}@example.com>")
-        for i in range(n)
-    })
+    md = make_maildir(
+        tmp_path / "Maildir",
+        {
+            f"{1795000000 + i}.M{i}.host": eml(
+                f"Question number {i}",
+                f"Body of message {i}",
+                sender=f"c{i % 97}@example.com",
+                msgid=f"<kill-{i}@example.com>",
+            )
+            for i in range(n)
+        },
+    )
     cmd = [sys.executable, "-m", "app.cli.main", "--db", engine_url, "intake", str(md)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(tmp_path), cwd=ROOT)
     deadline = time.monotonic() + 120
@@ -118,7 +143,9 @@ def test_killed_batch_rerun_loses_nothing_and_duplicates_nothing(engine_url, tmp
     assert 40 <= before < n
     assert _count(engine_url, "SELECT count(*) FROM ticket") == before  # each message and its ticket commit together
 
-    p = subprocess.run([*cmd[:-2], "intake", str(md)], capture_output=True, text=True, env=_env(tmp_path), cwd=ROOT, timeout=300)
+    p = subprocess.run(
+        [*cmd[:-2], "intake", str(md)], capture_output=True, text=True, env=_env(tmp_path), cwd=ROOT, timeout=300
+    )
     assert p.returncode == 0, p.stderr
     s = json.loads(p.stdout)
     assert s["read"] == n and s["duplicate"] == before and s["created"] == n - before and s["quarantined"] == 0
@@ -132,8 +159,21 @@ def test_watch_ingests_new_mail_moves_it_to_cur_and_stops_on_sigterm(tmp_path):
     md = make_maildir(tmp_path / "Maildir", {})
     db = tmp_path / "desk.sqlite"
     esimdesk(tmp_path, "db", "upgrade", db=db)
-    cmd = [sys.executable, "-m", "app.cli.main", "--db", f"sqlite:///{db}", "intake", "--watch", str(md), "--interval", "0.2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path), cwd=ROOT)
+    cmd = [
+        sys.executable,
+        "-m",
+        "app.cli.main",
+        "--db",
+        f"sqlite:///{db}",
+        "intake",
+        "--watch",
+        str(md),
+        "--interval",
+        "0.2",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path), cwd=ROOT
+    )
     try:
         for i in range(2):
             tmpfile = md / "tmp" / f"179500000{i}.M1.host"
@@ -217,5 +257,8 @@ def test_attachments_are_listed_on_the_ticket_and_saved_byte_for_byte(desk, desk
     assert main(["--db", desk_url, "ticket", "attachment", other, str(first["id"]), "--to", str(out_dir)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{other} has no attachment {first['id']}" in err
-    assert main(["--db", desk_url, "ticket", "attachment", with_png, str(first["id"]), "--to", str(tmp_path / "nope")]) == 2
+    assert (
+        main(["--db", desk_url, "ticket", "attachment", with_png, str(first["id"]), "--to", str(tmp_path / "nope")])
+        == 2
+    )
     assert "no such folder" in capsys.readouterr().err

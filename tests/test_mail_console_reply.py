@@ -1,6 +1,7 @@
 """The console's reply prompt offers only the templates that fit the
 ticket's state, filled strictly by the workflow, and what it sends carries
 the configured desk name, one greeting and one signature."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -55,8 +56,14 @@ async def test_a_template_reply_from_the_console_is_greeted_and_signed_once(demo
         await pilot.press("enter")  # the mail is previewed first: enter queues it
         await settle(pilot)
     with demo_desk.reader() as s:
-        sent = s.exec(select(Message.template, Message.body).where(Message.kind == "outbound", Message.id.not_in(before))).all()
+        sent = s.exec(
+            select(Message.template, Message.body).where(Message.kind == "outbound", Message.id.not_in(before))
+        ).all()
     assert len(sent) == 1
     template, body = sent[0]
     assert template == "reply" and "$" not in body and body.count("Dear ") == 1
-    assert "Pilot eSIM Desk" in body and body.rstrip().endswith("Kind regards,\nPilot eSIM Desk") and body.count("Kind regards") == 1
+    assert (
+        "Pilot eSIM Desk" in body
+        and body.rstrip().endswith("Kind regards,\nPilot eSIM Desk")
+        and body.count("Kind regards") == 1
+    )

@@ -1,6 +1,7 @@
 """Customer mail end to end: every `esimdesk ticket ...` action that mails the
 customer, then `esimdesk outbox send` into a Maildir; every placeholder is
 filled, the configured desk identity is used, greeting and signature once."""
+
 from __future__ import annotations
 
 import json
@@ -48,10 +49,22 @@ def cli(desk, desk_url, capsys, tmp_path, monkeypatch):
 
 
 LANG = {
-    "en": {"greeting": "Dear ", "sign": "Kind regards", "progress": "Progress update", "day": "Wednesday 13 January 2027",
-           "hardware": "Thank you for contacting Nordic eSIM Help", "stage": None},
-    "et": {"greeting": "Lugupeetud ", "sign": "Lugupidamisega", "progress": "menetlemise seis", "day": "hiljemalt 13.01.2027 lõpuks",
-           "hardware": "Täname, et pöördusite Nordic eSIM Help poole", "stage": None},
+    "en": {
+        "greeting": "Dear ",
+        "sign": "Kind regards",
+        "progress": "Progress update",
+        "day": "Wednesday 13 January 2027",
+        "hardware": "Thank you for contacting Nordic eSIM Help",
+        "stage": None,
+    },
+    "et": {
+        "greeting": "Lugupeetud ",
+        "sign": "Lugupidamisega",
+        "progress": "menetlemise seis",
+        "day": "hiljemalt 13.01.2027 lõpuks",
+        "hardware": "Täname, et pöördusite Nordic eSIM Help poole",
+        "stage": None,
+    },
 }
 
 
@@ -61,8 +74,15 @@ def test_every_cli_action_that_mails_the_customer_renders_fully(cli, desk, lang)
     add_staff(desk, "sara", "senior")
     ref = new_complaint(desk)
     with desk.session() as s:
-        inq = create_inquiry(s, received_at=T0, email="ken@example.com", name="Ken Adams", subject="Screen flickers",
-                             description="My phone screen flickers", config=CONFIG).reference
+        inq = create_inquiry(
+            s,
+            received_at=T0,
+            email="ken@example.com",
+            name="Ken Adams",
+            subject="Screen flickers",
+            description="My phone screen flickers",
+            config=CONFIG,
+        ).reference
     if lang != "en":  # the customer's language is editable from the shell
         assert cli("ticket", "set", ref, "language", lang)["changed"] == ["language"]
         assert cli("ticket", "set", inq, "language", lang.upper())["changed"] == ["language"]
@@ -71,7 +91,14 @@ def test_every_cli_action_that_mails_the_customer_renders_fully(cli, desk, lang)
     cli("ticket", "request-info", ref, "Which phone model do you use?")
     cli("ticket", "move", ref, "investigation")
     cli("ticket", "extend", ref, "--to", "2027-01-13", "--reason", "The carrier's logs take two more weeks.")
-    cli("ticket", "move", ref, "resolution_proposed", "--text", "Dear Maria Tamm,\nWe refund the guide fee and fix the guide.")
+    cli(
+        "ticket",
+        "move",
+        ref,
+        "resolution_proposed",
+        "--text",
+        "Dear Maria Tamm,\nWe refund the guide fee and fix the guide.",
+    )
     cli("ticket", "move", ref, "resolution_communicated")
     esc = cli("ticket", "escalate", ref, "--reason", "Not enough")["escalation"]
     cli("--as", "sara", "ticket", "review", esc)
@@ -82,9 +109,19 @@ def test_every_cli_action_that_mails_the_customer_renders_fully(cli, desk, lang)
     assert sent["transport"] == "maildir" and sent["failed"] == 0 and sent["sent"] == sent["attempted"] == 8
     with desk.reader() as s:
         templates = set(s.scalars(select(Message.template).where(Message.kind == "outbound")))
-    assert templates == {"acknowledgment", "reply", "information_request", "progress_update", "proposed_resolution",
-                         "escalation_acknowledgment", "final_response", "out_of_scope_hardware"}
-    mails = [message_from_bytes(bytes(m), policy=policy.default) for m in mailbox.Maildir(str(cli.outbox), create=False)]
+    assert templates == {
+        "acknowledgment",
+        "reply",
+        "information_request",
+        "progress_update",
+        "proposed_resolution",
+        "escalation_acknowledgment",
+        "final_response",
+        "out_of_scope_hardware",
+    }
+    mails = [
+        message_from_bytes(bytes(m), policy=policy.default) for m in mailbox.Maildir(str(cli.outbox), create=False)
+    ]
     assert len(mails) == 8
     for m in mails:
         body = m.get_content()
@@ -112,9 +149,20 @@ def test_rendering_is_strict_and_names_the_missing_field():
     with pytest.raises(InputError, match="'reason'"):  # None is no value
         tpl.render("progress_update", reference="R", customer_name="M", reason=None, new_due="a", old_due="b")
     with pytest.raises(InputError, match="'response' is empty"):
-        tpl.render("final_response", reference="R", customer_name="M", complaint_reference="C", reviewer_name="S", response="  ")
+        tpl.render(
+            "final_response",
+            reference="R",
+            customer_name="M",
+            complaint_reference="C",
+            reviewer_name="S",
+            response="  ",
+        )
     r = tpl.render("out_of_scope_hardware", reference="INQ-2026-000001", customer_name="Ken")
-    assert "eSIM Support Desk" in r.body and r.body.startswith("Dear Ken,") and r.body.rstrip().endswith("Kind regards,\neSIM Support Desk")
+    assert (
+        "eSIM Support Desk" in r.body
+        and r.body.startswith("Dear Ken,")
+        and r.body.rstrip().endswith("Kind regards,\neSIM Support Desk")
+    )
 
 
 def test_every_template_file_is_free_of_a_desk_name_and_of_greetings():
@@ -124,32 +172,51 @@ def test_every_template_file_is_free_of_a_desk_name_and_of_greetings():
 
 
 def test_agent_text_loses_its_own_greeting_and_sign_off_only():
-    assert tpl.agent_body("Hi Leila,\n\nThe refund is on its way.\n\nBest regards,\nSam\nSupport") == "The refund is on its way."
+    assert (
+        tpl.agent_body("Hi Leila,\n\nThe refund is on its way.\n\nBest regards,\nSam\nSupport")
+        == "The refund is on its way."
+    )
     assert tpl.agent_body("Hello, we checked your order.\nThank you for your patience.") == (
-        "Hello, we checked your order.\nThank you for your patience.")
+        "Hello, we checked your order.\nThank you for your patience."
+    )
     # typed on one line, as agents do in a quick reply
-    assert tpl.agent_body("Dear Liis, the second charge is only a pending authorisation; your bank releases it within "
-                          "5 days. Kind regards, Alice") == ("The second charge is only a pending authorisation; your "
-                                                             "bank releases it within 5 days.")
-    assert tpl.agent_body("Hi Leila Mensah, the new profile is on its way. Best regards") == "The new profile is on its way."
-    assert tpl.agent_body("Lugupeetud Liis, raha jõuab 5 päevaga tagasi. Lugupidamisega, Alice") == "Raha jõuab 5 päevaga tagasi."
+    assert tpl.agent_body(
+        "Dear Liis, the second charge is only a pending authorisation; your bank releases it within "
+        "5 days. Kind regards, Alice"
+    ) == ("The second charge is only a pending authorisation; your bank releases it within 5 days.")
+    assert (
+        tpl.agent_body("Hi Leila Mensah, the new profile is on its way. Best regards")
+        == "The new profile is on its way."
+    )
+    assert (
+        tpl.agent_body("Lugupeetud Liis, raha jõuab 5 päevaga tagasi. Lugupidamisega, Alice")
+        == "Raha jõuab 5 päevaga tagasi."
+    )
     assert tpl.agent_body("Hello, we checked your order. Regards to your team in Tartu, they helped.") == (
-        "Hello, we checked your order. Regards to your team in Tartu, they helped.")
+        "Hello, we checked your order. Regards to your team in Tartu, they helped."
+    )
 
 
 def test_desk_and_mail_config_are_checked():
     cfg = parse_config({"desk": {"name": "  Acme   eSIM ", "signature": "Cheers,\nAcme\n"}, "mail": {"reopen_days": 3}})
     assert cfg.desk.name == "Acme eSIM" and cfg.desk.signature == "Cheers,\nAcme" and cfg.mail.reopen_days == 3
     assert DeskConfig().desk == DeskIdentity() and DeskConfig().desk.name == "eSIM Support Desk"
-    for bad in ({"desk": {"reply_to": "nobody"}}, {"mail": {"auto_replies_per_day": -1}}, {"mail": {"stranger": "drop"}},
-                {"desk": {"nmae": "x"}}, {"mail": {"max_message_bytes": 10}}):
+    for bad in (
+        {"desk": {"reply_to": "nobody"}},
+        {"mail": {"auto_replies_per_day": -1}},
+        {"mail": {"stranger": "drop"}},
+        {"desk": {"nmae": "x"}},
+        {"mail": {"max_message_bytes": 10}},
+    ):
         with pytest.raises(ConfigError):
             parse_config(bad)
 
 
 def test_a_template_the_desk_overrides_wins_and_english_is_the_fallback(tmp_path):
     (tmp_path / "en").mkdir()
-    (tmp_path / "en" / "out_of_scope_hardware.txt").write_text("Subject: [$reference] Device help\nAsk $desk_name's partner shop.\n")
+    (tmp_path / "en" / "out_of_scope_hardware.txt").write_text(
+        "Subject: [$reference] Device help\nAsk $desk_name's partner shop.\n"
+    )
     cfg = parse_config({"desk": {"templates_dir": str(tmp_path), "name": "Acme"}})
     r = tpl.render("out_of_scope_hardware", lang="xx", config=cfg, reference="INQ-1", customer_name="Ken")
     assert r.subject == "[INQ-1] Device help" and "Ask Acme's partner shop." in r.body and r.language == "en"
@@ -176,26 +243,61 @@ def _customer_language(desk, ref: str) -> str | None:
     from models import Customer
 
     with desk.reader() as s:
-        return s.execute(select(Customer.language).join(Ticket, Ticket.customer_id == Customer.id)
-                         .where(Ticket.reference == ref)).scalar_one()
+        return s.execute(
+            select(Customer.language).join(Ticket, Ticket.customer_id == Customer.id).where(Ticket.reference == ref)
+        ).scalar_one()
 
 
 def test_the_customers_language_comes_from_the_mail_and_picks_the_template_set(desk, tmp_path):
     from mail_helpers import eml
 
-    et = _intake(desk, tmp_path, eml("Refund Request", "Tere! Ostsin eSIM-i, aga see ei tööta ja palun raha tagasi.",
-                                     sender="mari@example.ee", msgid="<et1@x>"), "et.eml")
-    header = _intake(desk, tmp_path, eml("Refund Request", "Refund please, it never worked.", sender="jaan@example.ee",
-                                         msgid="<et2@x>", extra="Content-Language: et-EE\n"), "h.eml")
-    en = _intake(desk, tmp_path, eml("Refund Request", "Please refund my plan, it does not work.", sender="ann@example.com",
-                                     msgid="<en1@x>"), "en.eml")
-    assert (_customer_language(desk, et.ticket), _customer_language(desk, header.ticket), _customer_language(desk, en.ticket)) == (
-        "et", "et", "en")
+    et = _intake(
+        desk,
+        tmp_path,
+        eml(
+            "Refund Request",
+            "Tere! Ostsin eSIM-i, aga see ei tööta ja palun raha tagasi.",
+            sender="mari@example.ee",
+            msgid="<et1@x>",
+        ),
+        "et.eml",
+    )
+    header = _intake(
+        desk,
+        tmp_path,
+        eml(
+            "Refund Request",
+            "Refund please, it never worked.",
+            sender="jaan@example.ee",
+            msgid="<et2@x>",
+            extra="Content-Language: et-EE\n",
+        ),
+        "h.eml",
+    )
+    en = _intake(
+        desk,
+        tmp_path,
+        eml("Refund Request", "Please refund my plan, it does not work.", sender="ann@example.com", msgid="<en1@x>"),
+        "en.eml",
+    )
+    assert (
+        _customer_language(desk, et.ticket),
+        _customer_language(desk, header.ticket),
+        _customer_language(desk, en.ticket),
+    ) == ("et", "et", "en")
     with desk.reader() as s:
         # (not dict(result): a Result has .keys(), its column names, and would be taken for a mapping)
-        bodies = {row[0]: row[1] for row in s.execute(select(Ticket.reference, Message.body).join(Message, Message.ticket_id == Ticket.id)
-                                                      .where(Message.kind == "outbound"))}
-    assert bodies[et.ticket].startswith("Lugupeetud ") and "Teie kirjas ei olnud tellimuse numbrit." in bodies[et.ticket]
+        bodies = {
+            row[0]: row[1]
+            for row in s.execute(
+                select(Ticket.reference, Message.body)
+                .join(Message, Message.ticket_id == Ticket.id)
+                .where(Message.kind == "outbound")
+            )
+        }
+    assert (
+        bodies[et.ticket].startswith("Lugupeetud ") and "Teie kirjas ei olnud tellimuse numbrit." in bodies[et.ticket]
+    )
     assert bodies[et.ticket].rstrip().endswith("Lugupidamisega\neSIM Support Desk") and "$" not in bodies[et.ticket]
     assert bodies[en.ticket].startswith("Dear ") and "did not include the order number" in bodies[en.ticket]
 
@@ -226,12 +328,17 @@ def test_a_reply_carries_attached_files_as_mime_parts(cli, desk, tmp_path, capsy
     cli("ticket", "reply", ref, "Please follow the attached guide.", "--attach", str(guide), "--attach", str(shot))
     shown = cli("ticket", "show", ref)
     reply = next(i for i in shown["timeline"] if i["kind"] == "outbound")
-    assert "attached: APN guide.pdf (21 bytes)" in reply["text"] and "attached: settings.png (264 bytes)" in reply["text"]
+    assert (
+        "attached: APN guide.pdf (21 bytes)" in reply["text"] and "attached: settings.png (264 bytes)" in reply["text"]
+    )
     assert {a["filename"] for a in shown["attachments"]} == {"APN guide.pdf", "settings.png"}
     assert cli("outbox", "send")["sent"] == 1
     (m,) = [message_from_bytes(bytes(x), policy=policy.default) for x in mailbox.Maildir(str(cli.outbox), create=False)]
     parts = {p.get_filename(): (p.get_content_type(), p.get_content()) for p in m.iter_attachments()}
-    assert parts == {"APN guide.pdf": ("application/pdf", guide.read_bytes()), "settings.png": ("image/png", shot.read_bytes())}
+    assert parts == {
+        "APN guide.pdf": ("application/pdf", guide.read_bytes()),
+        "settings.png": ("image/png", shot.read_bytes()),
+    }
     assert "Please follow the attached guide." in m.get_body(("plain",)).get_content()
     # too large, missing: one line, exit 2, nothing queued
     big = tmp_path / "big.bin"

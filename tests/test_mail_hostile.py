@@ -1,4 +1,5 @@
 """Hostile subjects, names, bodies and attachment names: stored as received, shown inert."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Ingest: exact summaries, routing, duplicates, receipt times, attachments, Maildir and mbox."""
+
 from __future__ import annotations
 
 import os
@@ -107,7 +108,11 @@ def test_attachments_are_stored_on_the_ticket(desk, tmp_path):
         msg = s.scalars(select(Message).where(Message.ticket_id == t.id)).one()
         atts = s.scalars(select(Attachment).where(Attachment.message_id == msg.id).order_by(Attachment.id)).all()
         assert [(a.filename, a.content_type, a.size, a.data) for a in atts][0] == (
-            "screenshot.png", "image/png", 73, (DATA / "screenshot.png").read_bytes())
+            "screenshot.png",
+            "image/png",
+            73,
+            (DATA / "screenshot.png").read_bytes(),
+        )
         assert len(atts) == 2
 
 
@@ -126,17 +131,23 @@ def test_refund_request_with_known_order(desk, tmp_path):
     assert [m.template for m in out] == ["refund_acknowledgment"] and t.acknowledged_at is not None
 
 
-@pytest.mark.parametrize(("subject", "body"), [
-    ("Refund Request", "I want my money back"),  # no order number at all
-])  # a quoted number the desk does not hold is kept, not asked for again: tests/test_orders_mail.py
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Refund Request", "I want my money back"),  # no order number at all
+    ],
+)  # a quoted number the desk does not hold is kept, not asked for again: tests/test_orders_mail.py
 def test_refund_request_without_usable_order_asks_the_customer(desk, tmp_path, subject, body):
     f = eml_file(tmp_path / "r.eml", subject, body, sender="payer@example.com")
     (item,) = run(desk, f)["items"]
     t = ticket(desk, item["ticket"])
     assert t.kind == "refund" and t.order_id is None and t.info_needed == "order_number"
     with desk.session() as s:
-        (q,) = s.scalars(select(Message).where(Message.ticket_id == t.id, Message.kind == "outbound",
-                                               Message.template != "refund_acknowledgment")).all()
+        (q,) = s.scalars(
+            select(Message).where(
+                Message.ticket_id == t.id, Message.kind == "outbound", Message.template != "refund_acknowledgment"
+            )
+        ).all()
         case = s.scalars(select(RefundCase).where(RefundCase.ticket_id == t.id)).one()
     assert q.delivery == "queued" and q.to_addr == "payer@example.com" and t.reference in q.subject
     assert "order number" in q.body and case.policy == "esimium"
@@ -145,17 +156,31 @@ def test_refund_request_without_usable_order_asks_the_customer(desk, tmp_path, s
 def test_reply_threads_by_subject_reference_and_by_in_reply_to(desk, tmp_path):
     first = eml_file(tmp_path / "1.eml", "Complaint Regarding eSIM Service", msgid="<c1@example.com>")
     ref = run(desk, first)["items"][0]["ticket"]
-    by_subject = eml_file(tmp_path / "2.eml", f"Re: [{ref}] We received your complaint", "Thanks, my phone is +372 5555 1234", msgid="<c2@example.com>")
-    by_header = eml_file(tmp_path / "3.eml", "Re: something else", "more details", msgid="<c3@example.com>",
-                              extra="In-Reply-To: <c1@example.com>\nReferences: <c1@example.com>\n")
+    by_subject = eml_file(
+        tmp_path / "2.eml",
+        f"Re: [{ref}] We received your complaint",
+        "Thanks, my phone is +372 5555 1234",
+        msgid="<c2@example.com>",
+    )
+    by_header = eml_file(
+        tmp_path / "3.eml",
+        "Re: something else",
+        "more details",
+        msgid="<c3@example.com>",
+        extra="In-Reply-To: <c1@example.com>\nReferences: <c1@example.com>\n",
+    )
     unknown = eml_file(tmp_path / "4.eml", "Re: CMP-2026-999999 status?", msgid="<c4@example.com>")
     s = run(desk, by_subject, by_header, unknown)
     assert [(i["result"], i["ticket"]) for i in s["items"][:2]] == [("linked", ref), ("linked", ref)]
     assert s["items"][2]["result"] == "created" and s["items"][2]["ticket"].startswith("INQ-")
     t = ticket(desk, ref)
     with desk.session() as sess:
-        n = sess.execute(select(func.count(Message.id)).where(Message.ticket_id == t.id, Message.kind == "inbound")).scalar_one()
-        replies = sess.execute(select(func.count(TicketEvent.id)).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "reply")).scalar_one()
+        n = sess.execute(
+            select(func.count(Message.id)).where(Message.ticket_id == t.id, Message.kind == "inbound")
+        ).scalar_one()
+        replies = sess.execute(
+            select(func.count(TicketEvent.id)).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "reply")
+        ).scalar_one()
     assert (n, replies) == (3, 2)
 
 
@@ -169,7 +194,9 @@ def test_escalation_routing_one_level_only(desk, tmp_path):
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
         t.status = TicketStatus.RESOLUTION_COMMUNICATED.value
         t.acknowledged_at = NOW
-    esc = eml_file(tmp_path / "3.eml", f"Escalation: {ref}", "The proposed resolution does not help me.", msgid="<e3@example.com>")
+    esc = eml_file(
+        tmp_path / "3.eml", f"Escalation: {ref}", "The proposed resolution does not help me.", msgid="<e3@example.com>"
+    )
     (item,) = run(desk, esc)["items"]
     assert item["result"] == "created" and item["ticket"].startswith("ESC-2026-")
     e = ticket(desk, item["ticket"])
@@ -239,9 +266,14 @@ def test_attachment_over_the_cap_is_recorded_not_stored(desk, tmp_path, monkeypa
     t = ticket(desk, item["ticket"])
     with desk.session() as s:
         infos = list_attachments(s, t.id)
-        assert [(i.filename, i.size, i.stored) for i in infos] == [("../../etc/passwd.mp4", 2 * 1024 * 1024, False), ("shot.png", 10, True)]
+        assert [(i.filename, i.size, i.stored) for i in infos] == [
+            ("../../etc/passwd.mp4", 2 * 1024 * 1024, False),
+            ("shot.png", 10, True),
+        ]
         assert s.execute(select(Attachment.data).where(Attachment.id == infos[0].id)).scalar_one() is None
-        ev = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "attachment_not_stored")).one()
+        ev = s.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "attachment_not_stored")
+        ).one()
         assert str(2 * 1024 * 1024) in ev.detail
         with pytest.raises(InputError, match="too large"):
             save_attachment(s, infos[0].id, tmp_path)
@@ -251,14 +283,23 @@ def test_attachment_over_the_cap_is_recorded_not_stored(desk, tmp_path, monkeypa
 
 def test_reply_with_the_order_number_links_the_order(desk, tmp_path):
     add_order(desk, "ORD-5555555555-WXYZ", brand="airalo")
-    f = eml_file(tmp_path / "r.eml", "Refund Request", "refund please", sender="payer@example.com", msgid="<rr1@example.com>")
+    f = eml_file(
+        tmp_path / "r.eml", "Refund Request", "refund please", sender="payer@example.com", msgid="<rr1@example.com>"
+    )
     ref = run(desk, f)["items"][0]["ticket"]
-    answer = eml_file(tmp_path / "a.eml", f"Re: Your refund request {ref}: order number needed", "It is ORD-5555555555-WXYZ, thanks",
-                           sender="payer@example.com", msgid="<rr2@example.com>")
+    answer = eml_file(
+        tmp_path / "a.eml",
+        f"Re: Your refund request {ref}: order number needed",
+        "It is ORD-5555555555-WXYZ, thanks",
+        sender="payer@example.com",
+        msgid="<rr2@example.com>",
+    )
     assert run(desk, answer)["items"][0]["result"] == "linked"
     t = ticket(desk, ref)
     with desk.session() as s:
         case = s.scalars(select(RefundCase).where(RefundCase.ticket_id == t.id)).one()
-        linked = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "order_linked")).one()
+        linked = s.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "order_linked")
+        ).one()
     assert t.order_id is not None and t.info_needed is None and t.brand == "airalo" and case.policy == "airalo"
     assert "ORD-5555555555-WXYZ" in linked.detail

@@ -2,6 +2,7 @@
 `ingest_paths`): auto-responders (RFC 3834), bounces (RFC 3464), the daily
 cap on automatic mail, strangers quoting a reference, replies to closed
 tickets, oversized mail."""
+
 from __future__ import annotations
 
 import mailbox
@@ -65,7 +66,9 @@ MACHINE_HEADERS = [
 ]
 
 
-@pytest.mark.parametrize("extra,sender", MACHINE_HEADERS, ids=[h.split(":")[0] or s.split("@")[0] for h, s in MACHINE_HEADERS])
+@pytest.mark.parametrize(
+    "extra,sender", MACHINE_HEADERS, ids=[h.split(":")[0] or s.split("@")[0] for h, s in MACHINE_HEADERS]
+)
 @pytest.mark.parametrize("subject", ["Refund Request", "Complaint Regarding eSIM Service", "Out of office"])
 def test_a_machine_gets_nothing_back_and_opens_no_ticket(desk, tmp_path, extra, sender, subject):
     item = ingest(desk, tmp_path, eml(subject, sender=sender, msgid="<auto1@example.com>", extra=extra), "a.eml")
@@ -80,7 +83,12 @@ def test_auto_submitted_no_is_a_person(desk, tmp_path):
 
 def _refund_question_sent(desk, tmp_path) -> tuple[str, Message]:
     """A refund request without an order number: the desk's automatic question, delivered (has a Message-ID)."""
-    item = ingest(desk, tmp_path, eml("Refund Request", "Please refund my plan, it never worked.", msgid="<r1@example.com>"), "r.eml")
+    item = ingest(
+        desk,
+        tmp_path,
+        eml("Refund Request", "Please refund my plan, it never worked.", msgid="<r1@example.com>"),
+        "r.eml",
+    )
     config = replace(CONFIG, outbox_maildir=str(tmp_path / "outbox"))
     assert deliver(desk, config, now=NOW).as_dict()["sent"] == 1
     return item.ticket, outbound(desk)[0]
@@ -88,7 +96,10 @@ def _refund_question_sent(desk, tmp_path) -> tuple[str, Message]:
 
 def test_desks_own_automatic_mail_says_so(desk, tmp_path):
     _ref, question = _refund_question_sent(desk, tmp_path)
-    sent = [message_from_bytes(bytes(m), policy=policy.default) for m in mailbox.Maildir(str(tmp_path / "outbox"), create=False)]
+    sent = [
+        message_from_bytes(bytes(m), policy=policy.default)
+        for m in mailbox.Maildir(str(tmp_path / "outbox"), create=False)
+    ]
     assert len(sent) == 1 and sent[0]["Auto-Submitted"] == "auto-replied" and question.author is None
 
 
@@ -97,8 +108,12 @@ def test_an_out_of_office_reply_joins_its_ticket_apart_and_moves_no_clock(desk, 
     with desk.reader() as s:
         before = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
         due, status, paused = before.due_at, before.status, before.paused_since
-    ooo = eml(f"Automatic reply: [{ref}] order number needed", "I am away until Monday.", msgid="<ooo@example.com>",
-              extra=f"Auto-Submitted: auto-replied\nIn-Reply-To: {question.message_id}\n")
+    ooo = eml(
+        f"Automatic reply: [{ref}] order number needed",
+        "I am away until Monday.",
+        msgid="<ooo@example.com>",
+        extra=f"Auto-Submitted: auto-replied\nIn-Reply-To: {question.message_id}\n",
+    )
     item = ingest(desk, tmp_path, ooo, "ooo.eml", now=NOW + timedelta(minutes=5))
     assert item.result == "linked" and item.ticket == ref
     with desk.reader() as s:
@@ -154,7 +169,13 @@ X-Esimdesk-Ticket: {ref}
 
 def test_a_bounce_marks_the_message_it_reports_on(desk, tmp_path):
     ref, question = _refund_question_sent(desk, tmp_path)
-    item = ingest(desk, tmp_path, DSN.format(ref=ref, mid=question.message_id).encode(), "dsn.eml", now=NOW + timedelta(minutes=10))
+    item = ingest(
+        desk,
+        tmp_path,
+        DSN.format(ref=ref, mid=question.message_id).encode(),
+        "dsn.eml",
+        now=NOW + timedelta(minutes=10),
+    )
     assert item.result == "linked" and item.ticket == ref
     with desk.reader() as s:
         msg = s.get(Message, question.id)
@@ -173,8 +194,13 @@ def test_a_delay_report_joins_its_ticket_and_marks_nothing(desk, tmp_path):
     ticket with its action; the message is not marked bounced."""
     ref, question = _refund_question_sent(desk, tmp_path)
     delayed = DSN.replace("Action: failed", "Action: delayed").replace("Status: 5.1.1", "Status: 4.4.7")
-    item = ingest(desk, tmp_path, delayed.format(ref=ref, mid=question.message_id).encode(), "dsn.eml",
-                  now=NOW + timedelta(minutes=10))
+    item = ingest(
+        desk,
+        tmp_path,
+        delayed.format(ref=ref, mid=question.message_id).encode(),
+        "dsn.eml",
+        now=NOW + timedelta(minutes=10),
+    )
     assert item.result == "linked" and item.ticket == ref
     with desk.reader() as s:
         assert s.get(Message, question.id).bounced_at is None
@@ -192,31 +218,55 @@ def test_a_bounce_about_no_message_of_ours_is_held(desk, tmp_path):
 def test_automatic_mails_to_one_address_are_capped_a_day(desk, tmp_path):
     config = replace(CONFIG, mail=MailConfig(auto_replies_per_day=3))
     for i in range(5):
-        item = ingest(desk, tmp_path, eml("Refund Request", f"Refund please, attempt {i}.", msgid=f"<cap{i}@example.com>"),
-                      f"c{i}.eml", now=NOW + timedelta(minutes=i), config=config)
+        item = ingest(
+            desk,
+            tmp_path,
+            eml("Refund Request", f"Refund please, attempt {i}.", msgid=f"<cap{i}@example.com>"),
+            f"c{i}.eml",
+            now=NOW + timedelta(minutes=i),
+            config=config,
+        )
         assert item.result == "created"
     assert len(outbound(desk)) == 3
     with desk.reader() as s:
         from models import TicketEvent
 
-        assert s.execute(select(func.count(TicketEvent.id)).where(TicketEvent.action == "auto_reply_held")).scalar_one() == 2
+        assert (
+            s.execute(select(func.count(TicketEvent.id)).where(TicketEvent.action == "auto_reply_held")).scalar_one()
+            == 2
+        )
     # a day later the address gets automatic mail again
-    ingest(desk, tmp_path, eml("Refund Request", "Refund please, once more.", msgid="<cap9@example.com>"), "c9.eml",
-           now=NOW + timedelta(hours=25), config=config)
+    ingest(
+        desk,
+        tmp_path,
+        eml("Refund Request", "Refund please, once more.", msgid="<cap9@example.com>"),
+        "c9.eml",
+        now=NOW + timedelta(hours=25),
+        config=config,
+    )
     assert len(outbound(desk)) == 4
 
 
 def _customer_complaint(desk, tmp_path, sender="Cust@Example.com") -> str:
-    return ingest(desk, tmp_path, eml("Complaint about activation", sender=sender, msgid="<c0@example.com>"), "c0.eml").ticket
+    return ingest(
+        desk, tmp_path, eml("Complaint about activation", sender=sender, msgid="<c0@example.com>"), "c0.eml"
+    ).ticket
 
 
 def _messages_of(desk, ref) -> int:
-    return count(desk, select(func.count(Message.id)).join(Ticket, Ticket.id == Message.ticket_id).where(Ticket.reference == ref))
+    return count(
+        desk, select(func.count(Message.id)).join(Ticket, Ticket.id == Message.ticket_id).where(Ticket.reference == ref)
+    )
 
 
 def test_the_customer_replies_from_the_same_address_in_any_case(desk, tmp_path):
     ref = _customer_complaint(desk, tmp_path)
-    item = ingest(desk, tmp_path, eml(f"Re: [{ref}] Complaint", "More details.", sender="cust@EXAMPLE.com", msgid="<c1@x>"), "c1.eml")
+    item = ingest(
+        desk,
+        tmp_path,
+        eml(f"Re: [{ref}] Complaint", "More details.", sender="cust@EXAMPLE.com", msgid="<c1@x>"),
+        "c1.eml",
+    )
     assert item.result == "linked" and item.ticket == ref
 
 
@@ -224,7 +274,12 @@ def test_a_stranger_quoting_a_reference_adds_nothing_to_that_ticket(desk, tmp_pa
     ref = _customer_complaint(desk, tmp_path)
     before = _messages_of(desk, ref)
     secret = "Please change the phone number on this case to +1 555 0100."
-    item = ingest(desk, tmp_path, eml(f"Re: [{ref}] About my case", secret, sender="mallory@evil.example", msgid="<m1@x>"), "m1.eml")
+    item = ingest(
+        desk,
+        tmp_path,
+        eml(f"Re: [{ref}] About my case", secret, sender="mallory@evil.example", msgid="<m1@x>"),
+        "m1.eml",
+    )
     assert item.result == "created" and item.ticket.startswith("INQ-") and item.ticket != ref
     with desk.reader() as s:
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
@@ -234,7 +289,12 @@ def test_a_stranger_quoting_a_reference_adds_nothing_to_that_ticket(desk, tmp_pa
         assert item.ticket in notes[0].body and "+1 555" not in notes[0].body and "mallory" not in notes[0].body
         assert all(secret not in m.body for m in msgs)
     # an escalation request from a stranger escalates nothing either
-    item = ingest(desk, tmp_path, eml(f"Escalation: {ref}", "Escalate it.", sender="mallory@evil.example", msgid="<m2@x>"), "m2.eml")
+    item = ingest(
+        desk,
+        tmp_path,
+        eml(f"Escalation: {ref}", "Escalate it.", sender="mallory@evil.example", msgid="<m2@x>"),
+        "m2.eml",
+    )
     assert item.result == "created" and item.ticket.startswith("INQ-")
     assert count(desk, select(func.count(Ticket.id)).where(Ticket.kind == "escalation")) == 0
 
@@ -242,8 +302,13 @@ def test_a_stranger_quoting_a_reference_adds_nothing_to_that_ticket(desk, tmp_pa
 def test_a_stranger_can_be_held_in_quarantine_instead(desk, tmp_path):
     ref = _customer_complaint(desk, tmp_path)
     config = replace(CONFIG, mail=MailConfig(stranger="quarantine"))
-    item = ingest(desk, tmp_path, eml(f"Re: [{ref}] Complaint", "hi", sender="mallory@evil.example", msgid="<m1@x>"), "m1.eml",
-                  config=config)
+    item = ingest(
+        desk,
+        tmp_path,
+        eml(f"Re: [{ref}] Complaint", "hi", sender="mallory@evil.example", msgid="<m1@x>"),
+        "m1.eml",
+        config=config,
+    )
     assert item.result == "quarantined" and item.reason == f"sender does not match {ref}"
     assert count(desk, select(func.count(Quarantine.id))) == 1 and count(desk, select(func.count(Ticket.id))) == 1
 
@@ -266,7 +331,13 @@ def test_a_reply_to_a_recently_closed_ticket_reopens_it(desk, tmp_path):
         assert "reopened" in [e.action for e in history.events(s, t.id)]
         assert [r.mail_flag for r in queue_page(s, QueueQuery(), NOW, 0, 10) if r.reference == ref] == ["reopened"]
     with desk.session() as s:  # a person works on it: the marker has been seen
-        add_note(s, Actor.of(s.scalars(select(Staff).where(Staff.login == "alice")).one()), ref, "Called her.", now=T0 + timedelta(days=5))
+        add_note(
+            s,
+            Actor.of(s.scalars(select(Staff).where(Staff.login == "alice")).one()),
+            ref,
+            "Called her.",
+            now=T0 + timedelta(days=5),
+        )
     with desk.reader() as s:
         assert s.scalars(select(Ticket.mail_flag).where(Ticket.reference == ref)).one() is None
 
@@ -279,7 +350,12 @@ def test_a_reply_to_a_long_closed_ticket_opens_a_linked_one(desk, tmp_path):
     with desk.reader() as s:
         old = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
         new = s.scalars(select(Ticket).where(Ticket.reference == item.ticket)).one()
-        assert old.status == "closed" and new.previous_id == old.id and new.mail_flag == "follow_up" and new.status == "submitted"
+        assert (
+            old.status == "closed"
+            and new.previous_id == old.id
+            and new.mail_flag == "follow_up"
+            and new.status == "submitted"
+        )
         assert "followed_up" in [e.action for e in history.events(s, old.id)]
 
 
@@ -295,7 +371,12 @@ def test_an_oversized_message_is_quarantined_and_released_with_its_body_as_an_at
     big = eml("Complaint about activation", "x" * 10_000, msgid="<big@example.com>")
     item = ingest(desk, tmp_path, big, "big.eml", config=config)
     assert item.result == "quarantined" and item.reason.startswith("oversized") and "4096" in item.reason
-    assert ingest(desk, tmp_path, eml("Complaint about activation", "short", msgid="<small@x>"), "s.eml", config=config).result == "created"
+    assert (
+        ingest(
+            desk, tmp_path, eml("Complaint about activation", "short", msgid="<small@x>"), "s.eml", config=config
+        ).result
+        == "created"
+    )
     add_staff(desk, "quinn", "supervisor")
     with desk.session() as s:
         actor = Actor.of(s.scalars(select(Staff).where(Staff.login == "quinn")).one())

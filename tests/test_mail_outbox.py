@@ -1,4 +1,5 @@
 """Outbound delivery against a real SMTP server (aiosmtpd) started by the test."""
+
 from __future__ import annotations
 
 import email
@@ -69,7 +70,9 @@ def queue_question(desk, tmp_path, n: int = 1) -> list[str]:
     refs = []
     for i in range(n):
         f = tmp_path / f"r{i}.eml"
-        f.write_bytes(eml("Refund Request", f"I want a refund {i}", sender=f"payer{i}@example.com", msgid=f"<rq{i}@example.com>"))
+        f.write_bytes(
+            eml("Refund Request", f"I want a refund {i}", sender=f"payer{i}@example.com", msgid=f"<rq{i}@example.com>")
+        )
         refs.append(ingest_paths(desk, [f], now=NOW, config=CONFIG).items[0].ticket)
     return refs
 
@@ -94,8 +97,15 @@ def test_delivered_over_smtp_with_reference_and_threading(desk, tmp_path, smtp):
     assert row.message_id == msg["Message-ID"]
     # the customer's answer threads back by In-Reply-To
     reply = tmp_path / "reply.eml"
-    reply.write_bytes(eml("Re: your question", "ORD-1234567890-ABCD", sender="payer0@example.com", msgid="<ans@example.com>",
-                          extra=f"In-Reply-To: {row.message_id}\n"))
+    reply.write_bytes(
+        eml(
+            "Re: your question",
+            "ORD-1234567890-ABCD",
+            sender="payer0@example.com",
+            msgid="<ans@example.com>",
+            extra=f"In-Reply-To: {row.message_id}\n",
+        )
+    )
     item = ingest_paths(desk, [reply], now=NOW + timedelta(hours=1), config=CONFIG).items[0]
     assert (item.result, item.ticket) == ("linked", ref)
     # nothing left to send
@@ -128,7 +138,9 @@ def test_permanent_refusal_fails_at_once_and_shows_on_the_ticket(desk, tmp_path,
     assert row.delivery == "failed" and "550" in row.last_error and row.next_attempt_at is None
     with desk.session() as sess:
         t = sess.scalars(select(Ticket).where(Ticket.reference == ref)).one()
-        ev = sess.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "delivery_failed")).one()
+        ev = sess.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "delivery_failed")
+        ).one()
     assert "550" in ev.detail
     with desk.session() as sess:
         assert delivery_counts(sess) == {"queued": 0, "sent": 0, "failed": 1}

@@ -1,4 +1,5 @@
 """Parsing real messages: charsets, MIME structure, HTML-only bodies, attachments, headers."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -198,7 +199,12 @@ from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.binary(max_size=600), st.sampled_from([b"", b"From: a@example.com\n", b"From: a@example.com\nContent-Type: multipart/mixed; boundary=x\n"]))
+@given(
+    st.binary(max_size=600),
+    st.sampled_from(
+        [b"", b"From: a@example.com\n", b"From: a@example.com\nContent-Type: multipart/mixed; boundary=x\n"]
+    ),
+)
 def test_any_bytes_parse_or_are_unparseable(data, head):
     try:
         p = parse_message(head + data)

@@ -1,5 +1,6 @@
 """Parsing ahead in a worker process gives exactly what parsing inline gives,
 in the batch's order; small batches never start a process."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -18,7 +19,12 @@ def _batch(n: int) -> list[RawMessage]:
         if i % 37 == 5:  # no From address: unparseable, to be quarantined
             raw = f"Subject: broken {i}\nMessage-ID: <b{i}@x>\n\nno sender here\n".encode()
         else:
-            raw = eml(f"Question {i}", f"Body number {i}, about my eSIM.", sender=f"c{i}@example.com", msgid=f"<m{i}@example.com>")
+            raw = eml(
+                f"Question {i}",
+                f"Body number {i}, about my eSIM.",
+                sender=f"c{i}@example.com",
+                msgid=f"<m{i}@example.com>",
+            )
         out.append(RawMessage(source=f"mem#{i}", raw=raw, mtime=None))
     return out
 
@@ -54,7 +60,10 @@ def test_a_small_batch_parses_inline_without_starting_a_process(monkeypatch):
 def test_one_cpu_parses_inline(monkeypatch):
     monkeypatch.setattr(parse_ahead, "_cpus", lambda: 1)
     monkeypatch.setattr(parse_ahead, "ProcessPoolExecutor", lambda *a, **k: pytest.fail("worker on a single CPU"))
-    assert len(list(parse_ahead.parsed_stream(_batch(parse_ahead.MIN_BATCH_FOR_WORKER + 1)))) == parse_ahead.MIN_BATCH_FOR_WORKER + 1
+    assert (
+        len(list(parse_ahead.parsed_stream(_batch(parse_ahead.MIN_BATCH_FOR_WORKER + 1))))
+        == parse_ahead.MIN_BATCH_FOR_WORKER + 1
+    )
 
 
 def test_an_unusable_worker_falls_back_to_inline_parsing(monkeypatch):

@@ -1,4 +1,5 @@
 """Quarantine review: list, review (inert, bounded), release as a ticket, discard; roles."""
+
 from __future__ import annotations
 
 import pytest
@@ -67,7 +68,9 @@ def test_release_creates_a_ticket_and_logs_it(desk, tmp_path):
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
         q = s.get(Quarantine, qid)
         msg = s.scalars(select(Message).where(Message.ticket_id == t.id)).one()
-        ev = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "released_from_quarantine")).one()
+        ev = s.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "released_from_quarantine")
+        ).one()
     assert t.kind == "complaint" and ref.startswith("CMP-")
     assert (q.state, q.resolved_by, q.ticket_id) == ("released", "alice", t.id)
     assert msg.body.strip() == "Who sent this?" and ev.actor == "alice"

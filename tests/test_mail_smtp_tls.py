@@ -1,5 +1,6 @@
 """Outbound delivery over STARTTLS and implicit TLS (SMTPS) with AUTH, against a
 real aiosmtpd server whose certificate comes from a test CA (trustme)."""
+
 from __future__ import annotations
 
 import email
@@ -37,7 +38,10 @@ class Logins:
         self.tries: list[tuple[str, str, bool]] = []
 
     def __call__(self, server, session, envelope, mechanism, auth_data):
-        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (USER.encode(), PASSWORD.encode())
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            USER.encode(),
+            PASSWORD.encode(),
+        )
         self.tries.append((mechanism, auth_data.login.decode() if isinstance(auth_data, LoginPassword) else "", ok))
         return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
 
@@ -81,11 +85,19 @@ def server():
     def start(mode: str, ctx: ssl.SSLContext):
         handler, logins, port = TlsHandler(), Logins(), free_port()
         if mode == "starttls":
-            c = Controller(handler, hostname="127.0.0.1", port=port, tls_context=ctx, require_starttls=True,
-                           authenticator=logins, auth_require_tls=True)
+            c = Controller(
+                handler,
+                hostname="127.0.0.1",
+                port=port,
+                tls_context=ctx,
+                require_starttls=True,
+                authenticator=logins,
+                auth_require_tls=True,
+            )
         else:  # aiosmtpd 1.4 only counts STARTTLS for auth_require_tls; this whole connection is TLS
-            c = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=ctx, authenticator=logins,
-                           auth_require_tls=False)
+            c = Controller(
+                handler, hostname="127.0.0.1", port=port, ssl_context=ctx, authenticator=logins, auth_require_tls=False
+            )
         c.start()
         running.append(c)
         return handler, logins, port
@@ -96,8 +108,19 @@ def server():
 
 
 def smtp_config(port: int, tls: str, ca_file: Path | None, password: str = PASSWORD):
-    return replace(CONFIG, smtp=SmtpConfig(host="127.0.0.1", port=port, tls=tls, username=USER, password=password, timeout=5,
-                                           max_attempts=3, ca_file=str(ca_file) if ca_file else None))
+    return replace(
+        CONFIG,
+        smtp=SmtpConfig(
+            host="127.0.0.1",
+            port=port,
+            tls=tls,
+            username=USER,
+            password=password,
+            timeout=5,
+            max_attempts=3,
+            ca_file=str(ca_file) if ca_file else None,
+        ),
+    )
 
 
 @pytest.fixture()
@@ -181,10 +204,14 @@ def test_verification_failure_gives_up_after_max_attempts_on_the_ticket(desk, tm
         now += timedelta(hours=7)
     assert results == ["retry", "retry", "failed"]
     (row,) = outbound(desk)
-    assert row.delivery == "failed" and "gave up after 3 attempts: TLS certificate verification failed" in row.last_error
+    assert (
+        row.delivery == "failed" and "gave up after 3 attempts: TLS certificate verification failed" in row.last_error
+    )
     with desk.session() as sess:
         t = sess.scalars(select(Ticket).where(Ticket.reference == ref)).one()
-        ev = sess.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "delivery_failed")).one()
+        ev = sess.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "delivery_failed")
+        ).one()
     assert "certificate verification failed" in ev.detail
 
 
@@ -215,14 +242,17 @@ def test_ca_file_is_read_and_checked(tmp_path, ca_file):
     assert load_config(cfg).smtp.ca_file == str(tmp_path / "certs" / "ca.pem")  # relative to the config file
 
 
-@pytest.mark.parametrize("value, tls, expect", [
-    ("/nonexistent/relay-ca.pem", "starttls", "smtp.ca_file /nonexistent/relay-ca.pem does not exist"),
-    ("DIR", "ssl", "does not exist or is not a file"),
-    ("JUNK", "ssl", "is not a readable PEM bundle of CA certificates"),
-    ("OK", "none", "smtp.ca_file is set but smtp.tls is none"),
-    ("", "ssl", "smtp.ca_file is empty"),
-    (7, "ssl", "smtp.ca_file must be str"),
-])
+@pytest.mark.parametrize(
+    "value, tls, expect",
+    [
+        ("/nonexistent/relay-ca.pem", "starttls", "smtp.ca_file /nonexistent/relay-ca.pem does not exist"),
+        ("DIR", "ssl", "does not exist or is not a file"),
+        ("JUNK", "ssl", "is not a readable PEM bundle of CA certificates"),
+        ("OK", "none", "smtp.ca_file is set but smtp.tls is none"),
+        ("", "ssl", "smtp.ca_file is empty"),
+        (7, "ssl", "smtp.ca_file must be str"),
+    ],
+)
 def test_bad_ca_file_is_a_config_error(tmp_path, ca_file, value, tls, expect):
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate\n")
@@ -237,12 +267,20 @@ def esimdesk(tmp_path: Path, config: str, *args: str) -> subprocess.CompletedPro
     (tmp_path / "config.toml").write_text(config)
     env = dict(os.environ, ESIMDESK_CONFIG=str(tmp_path / "config.toml"), PYTHONPATH=str(ROOT))
     env.pop("ESIMDESK_DB", None)
-    return subprocess.run([sys.executable, "-m", "app.cli.main", "--db", f"sqlite:///{tmp_path / 'desk.sqlite'}", *args],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli.main", "--db", f"sqlite:///{tmp_path / 'desk.sqlite'}", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def test_cli_missing_ca_file_exits_2_with_one_line(tmp_path):
-    r = esimdesk(tmp_path, '[smtp]\nhost = "127.0.0.1"\ntls = "ssl"\nca_file = "/nonexistent/ca.pem"\n', "outbox", "send")
+    r = esimdesk(
+        tmp_path, '[smtp]\nhost = "127.0.0.1"\ntls = "ssl"\nca_file = "/nonexistent/ca.pem"\n', "outbox", "send"
+    )
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and "smtp.ca_file /nonexistent/ca.pem does not exist" in r.stderr
     assert "Traceback" not in r.stderr

@@ -2,6 +2,7 @@
 engine (SQLite, and PostgreSQL in the suite's pg pass): what moves, the
 clocks, the redirect (lookup, intake, lock), no duplicate mail, drafts, the
 refusals, and the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -57,7 +58,9 @@ def test_messages_notes_and_history_join_the_survivor_and_the_reference_leads_th
         own = [e.action for e in history.events(s, ta.id) if e.ticket_id == ta.id]
         assert own[-1] == "merged"
         lines = [i.text for i in timeline(s, ta.id) if i.kind == "event"]
-        assert any(line.startswith(f"{b}: internal note") for line in lines) and any("from: " + b in line for line in lines)
+        assert any(line.startswith(f"{b}: internal note") for line in lines) and any(
+            "from: " + b in line for line in lines
+        )
         assert "alice" in history.handlers(s, ta.id)
         # the search index followed the note
         assert [h.reference for h in search(s, "zebrafinch")] == [a]
@@ -96,13 +99,17 @@ def test_a_queued_acknowledgment_is_not_sent_twice(desk, tmp_path):
     assert out.withdrawn == ("acknowledgment",)
     cfg = replace(CONFIG, outbox_maildir=str(tmp_path / "out"))
     with desk.reader() as s:
-        acks = s.scalars(select(Message).where(Message.template == "acknowledgment", Message.kind == MessageKind.OUTBOUND.value)).all()
+        acks = s.scalars(
+            select(Message).where(Message.template == "acknowledgment", Message.kind == MessageKind.OUTBOUND.value)
+        ).all()
         assert len(acks) == 1 and acks[0].ticket_id == _t(desk, a).id
         assert [e.action for e in history.events(s, _t(desk, b).id)][-2] == "mail_recalled"
     summary = deliver(desk, cfg, now=at(30), db_url=f"sqlite:///{tmp_path}/x.sqlite")
     assert summary.as_dict()["sent"] == 1
     with desk.reader() as s:
-        assert s.scalar(select(Message.delivery).where(Message.template == "acknowledgment")) == DeliveryState.SENT.value
+        assert (
+            s.scalar(select(Message.delivery).where(Message.template == "acknowledgment")) == DeliveryState.SENT.value
+        )
 
 
 def test_a_customer_reply_quoting_the_merged_reference_lands_on_the_survivor(desk):
@@ -146,8 +153,15 @@ def test_refusals_are_one_line_each(desk):
     with pytest.raises(IllegalTransition, match="different customers"):
         _merge(desk, alice, other, a)
     with desk.session() as s:
-        inq = create_inquiry(s, received_at=at(1), subject="question", description="?", email=VALID["email"], name="Maria Tamm",
-                             config=CONFIG).reference
+        inq = create_inquiry(
+            s,
+            received_at=at(1),
+            subject="question",
+            description="?",
+            email=VALID["email"],
+            name="Maria Tamm",
+            config=CONFIG,
+        ).reference
     with pytest.raises(IllegalTransition, match="a complaint joins only a complaint"):
         _merge(desk, alice, a, inq)
     with pytest.raises(InputError, match="into itself"):
@@ -215,14 +229,30 @@ def test_refund_requests_of_one_order_merge_and_the_second_acknowledgment_is_wit
     from mail_helpers import eml
 
     olivia = team(desk)["olivia"]
-    first = ingest_raw(desk, RawMessage("1.eml", eml("Refund Request ORD-1234567890-ABCD", "Please refund, it never worked.",
-                                                     msgid="<a1@example.com>"), None), now=at(0), config=CONFIG)
-    second = ingest_raw(desk, RawMessage("2.eml", eml("Refund Request ORD-1234567890-ABCD", "Refund please!!",
-                                                      msgid="<a2@example.com>"), None), now=at(5), config=CONFIG)
+    first = ingest_raw(
+        desk,
+        RawMessage(
+            "1.eml",
+            eml("Refund Request ORD-1234567890-ABCD", "Please refund, it never worked.", msgid="<a1@example.com>"),
+            None,
+        ),
+        now=at(0),
+        config=CONFIG,
+    )
+    second = ingest_raw(
+        desk,
+        RawMessage(
+            "2.eml", eml("Refund Request ORD-1234567890-ABCD", "Refund please!!", msgid="<a2@example.com>"), None
+        ),
+        now=at(5),
+        config=CONFIG,
+    )
     a, b = first.ticket, second.ticket
     assert a != b and a.startswith("RFD-")
     with desk.reader() as s:
-        queued = s.scalars(select(Message.template).where(Message.kind == "outbound", Message.delivery == "queued")).all()
+        queued = s.scalars(
+            select(Message.template).where(Message.kind == "outbound", Message.delivery == "queued")
+        ).all()
     out = _merge(desk, olivia, b, a, 10)
     assert set(out.withdrawn) <= set(queued) and out.withdrawn
     with desk.reader() as s:
@@ -265,18 +295,24 @@ def test_cli_merge_then_show_redirects(cli, desk):
     assert code == 0 and shown["reference"] == a and shown["redirected_from"] == b and shown["merged_from"] == [b]
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["ticket", "merge", "CMP-2026-999999", "--into", "{a}"], "no ticket"),
-    (["ticket", "merge", "{a}", "--into", "{a}"], "into itself"),
-    (["ticket", "merge", "{b}", "--into", "{other}"], "different customers"),
-    (["ticket", "merge", "{b}", "--into", "{a}", "--version", "99"], "was changed by"),
-    (["ticket", "merge", "{b}", "--into", "{a}", "--into-version", "-3"], "out of range"),
-    (["ticket", "merge", "{b}"], "--into"),
-    (["ticket", "close", "{b}", "--reason", "merged"], "only through `merge`"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["ticket", "merge", "CMP-2026-999999", "--into", "{a}"], "no ticket"),
+        (["ticket", "merge", "{a}", "--into", "{a}"], "into itself"),
+        (["ticket", "merge", "{b}", "--into", "{other}"], "different customers"),
+        (["ticket", "merge", "{b}", "--into", "{a}", "--version", "99"], "was changed by"),
+        (["ticket", "merge", "{b}", "--into", "{a}", "--into-version", "-3"], "out of range"),
+        (["ticket", "merge", "{b}"], "--into"),
+        (["ticket", "close", "{b}", "--reason", "merged"], "only through `merge`"),
+    ],
+)
 def test_cli_bad_input_is_one_line_exit_2(cli, desk, argv, words):
-    refs = {"a": new_complaint(desk), "b": new_complaint(desk, received_at=T0 + timedelta(minutes=5)),
-            "other": new_complaint(desk, email="x@example.org")}
+    refs = {
+        "a": new_complaint(desk),
+        "b": new_complaint(desk, received_at=T0 + timedelta(minutes=5)),
+        "other": new_complaint(desk, email="x@example.org"),
+    }
     code, out, err = cli(*[w.format(**refs) for w in argv])
     assert code == 2 and out == "" and words in err and len(err.strip().splitlines()) == 1
     assert _t(desk, refs["b"]).merged_into_id is None
@@ -320,7 +356,9 @@ def test_an_escalation_quoting_the_merged_reference_escalates_the_survivor(desk)
     b = new_complaint(desk, received_at=T0 + timedelta(minutes=5))
     m = walk(desk, a, staff["alice"], "resolution_communicated")
     _merge(desk, staff["alice"], b, a, m + 10)
-    raw = eml(f"Escalation: {b}", "I am not satisfied with the resolution.", sender=VALID["email"], msgid="<e1@example.com>")
+    raw = eml(
+        f"Escalation: {b}", "I am not satisfied with the resolution.", sender=VALID["email"], msgid="<e1@example.com>"
+    )
     item = ingest_raw(desk, RawMessage("esc.eml", raw, None), now=at(m + 20), config=CONFIG)
     assert item.result == "created" and item.ticket.startswith("ESC-")
     assert _t(desk, a).status == "escalated" and _t(desk, item.ticket).escalation_of_id == _t(desk, a).id

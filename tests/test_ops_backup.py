@@ -1,4 +1,5 @@
 """`esimdesk backup` / `esimdesk restore`: consistent copies of a live desk, round trip loses nothing."""
+
 from __future__ import annotations
 
 import json
@@ -151,7 +152,11 @@ def test_backup_restore_and_retention_are_for_admins(tmp_path, capsys, monkeypat
     assert main(["--db", url, "staff", "add", "--login", "uid4242", "--role", "agent"]) == 0  # as root
     capsys.readouterr()
     monkeypatch.setattr(os, "getuid", lambda: 4242)  # a different OS account (no passwd entry: login "uid4242")
-    for argv in (["backup", str(tmp_path / "x.backup")], ["retention"], ["restore", str(tmp_path / "x.backup"), "--force"]):
+    for argv in (
+        ["backup", str(tmp_path / "x.backup")],
+        ["retention"],
+        ["restore", str(tmp_path / "x.backup"), "--force"],
+    ):
         assert main(["--db", url, *argv]) == 2, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "uid4242 (agent) may not" in err, err

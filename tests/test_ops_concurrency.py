@@ -1,4 +1,5 @@
 """Eight agent processes on the same tickets at once: nothing lost, nothing locked."""
+
 from __future__ import annotations
 
 import sys

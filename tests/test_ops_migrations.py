@@ -1,4 +1,5 @@
 """Migrations under load: upgrading while consoles work; an older program facing a newer schema."""
+
 from __future__ import annotations
 
 import shutil
@@ -105,12 +106,16 @@ def _upgrade_with(scripts: Path, url: str) -> None:
 
 def test_upgrade_while_a_console_works_then_old_program_refuses_cleanly(engine_url, tmp_path):
     seed(engine_url, 1, staff=1)
-    console = subprocess.Popen([sys.executable, "-c", textwrap.dedent(CONSOLE), engine_url, "4"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    console = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(CONSOLE), engine_url, "4"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert console.stdout.readline().strip() == "up"
         time.sleep(0.5)
         # esimdesk's own `db upgrade` with a console running (nothing to do at head) ...
-        up = subprocess.run([*ESIMDESK, "--db", engine_url, "db", "upgrade"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        up = subprocess.run(
+            [*ESIMDESK, "--db", engine_url, "db", "upgrade"], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
         assert up.returncode == 0, up.stderr
         # ... and a real schema change, as a newer release's `db upgrade` would run it
         _upgrade_with(_newer_scripts(tmp_path), engine_url)
@@ -134,9 +139,13 @@ def test_upgrade_while_a_console_works_then_old_program_refuses_cleanly(engine_u
         engine.dispose()
     # this esimdesk is now older than the schema: every command says so in one line and exits 2
     for argv in (["staff", "list"], ["db", "upgrade"], ["retention"]):
-        run = subprocess.run([*ESIMDESK, "--db", engine_url, *argv], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            [*ESIMDESK, "--db", engine_url, *argv], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
         assert run.returncode == 2, (argv, run.stdout, run.stderr)
-        assert run.stderr.count("\n") == 1 and "newer than this esimdesk" in run.stderr and "Traceback" not in run.stderr
+        assert (
+            run.stderr.count("\n") == 1 and "newer than this esimdesk" in run.stderr and "Traceback" not in run.stderr
+        )
 
 
 def test_unknown_revision_stamp_is_refused_in_one_line(engine_url):
@@ -149,7 +158,9 @@ def test_unknown_revision_stamp_is_refused_in_one_line(engine_url):
 
     with pytest.raises(DeskError, match="newer than this esimdesk knows"):
         open_desk(engine_url)
-    run = subprocess.run([*ESIMDESK, "--db", engine_url, "staff", "list"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [*ESIMDESK, "--db", engine_url, "staff", "list"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "ffff99" in run.stderr and run.stdout == ""
 
 
@@ -161,6 +172,8 @@ def test_a_desk_can_be_backed_up_whatever_its_schema_version(engine_url, tmp_pat
         conn.execute(text("UPDATE alembic_version SET version_num = 'ffff99'"))
     engine.dispose()
     target = tmp_path / "before-upgrade.backup"
-    run = subprocess.run([*ESIMDESK, "--db", engine_url, "backup", str(target)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [*ESIMDESK, "--db", engine_url, "backup", str(target)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 0, run.stderr
     assert target.stat().st_size > 0

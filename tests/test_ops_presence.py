@@ -1,4 +1,5 @@
 """Presence ("who else has this ticket open") and the change marker, across real processes."""
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,9 @@ from bench.concurrency_bench import seed  # noqa: E402
 
 
 def _spawn(code: str, url: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), url], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), url], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
 
 
 HEARTBEATER = """
@@ -133,7 +136,9 @@ def test_change_by_another_process_is_noticed_within_two_seconds(desk):
         presence.heartbeat(s, "x", "agent0", None, datetime.now(UTC))
     with desk.reader() as s:
         assert watcher.changed(s) is False
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, desk.url], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, desk.url], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout.readline().strip() == "ready"
         proc.stdin.write("go\n")

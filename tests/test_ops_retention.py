@@ -1,4 +1,5 @@
 """Data retention: dry run lists, --apply anonymises exactly the due customers and keeps history."""
+
 from __future__ import annotations
 
 import json
@@ -42,7 +43,10 @@ def _snapshot(d):
         customers = {c.id: (c.name, c.email, c.phone, c.anonymised_at) for c in s.scalars(select(Customer))}
         messages = {m.id: (m.body, m.from_addr, m.from_name, m.to_addr) for m in s.scalars(select(Message))}
         events = s.scalar(select(func.count(TicketEvent.id)))
-        tickets = {t.reference: (t.status, t.closed_at, t.kind, t.close_reason, t.description) for t in s.scalars(select(Ticket))}
+        tickets = {
+            t.reference: (t.status, t.closed_at, t.kind, t.close_reason, t.description)
+            for t in s.scalars(select(Ticket))
+        }
     return customers, messages, events, tickets
 
 
@@ -53,7 +57,12 @@ def test_dry_run_lists_and_changes_nothing(desk):
     out = p.as_dict()
     assert out["mode"] == "dry-run"
     assert [c["customer_id"] for c in out["changes"]] == [1, 4]
-    assert out["changes"][0] == {"customer_id": 1, "tickets": ["CMP-2024-000001", "CMP-2024-000002"], "messages": 4, "attachments": 2}
+    assert out["changes"][0] == {
+        "customer_id": 1,
+        "tickets": ["CMP-2024-000001", "CMP-2024-000002"],
+        "messages": 4,
+        "attachments": 2,
+    }
     assert out["tickets_without_customer"] == ["CMP-2024-000006"]
     assert (out["customers"], out["tickets"], out["messages"], out["attachments"]) == (2, 3, 6, 3)
     assert "person1@example.com" not in json.dumps(out)  # the listing itself holds no personal data
@@ -65,12 +74,19 @@ def test_apply_anonymises_exactly_the_due_data_and_keeps_history(desk):
     with desk.session() as s:
         retention.apply(s, 730, NOW, actor="adam")
     customers, _messages, events, tickets = _snapshot(desk)
-    assert customers[1][:3] == ("Anonymised customer 1", "anonymised-1@anonymised.invalid", None) and customers[1][3] == NOW
+    assert (
+        customers[1][:3] == ("Anonymised customer 1", "anonymised-1@anonymised.invalid", None)
+        and customers[1][3] == NOW
+    )
     assert customers[4][1] == "anonymised-4@anonymised.invalid"
     for cid in (2, 3, 5):
         assert customers[cid] == customers0[cid]
     with desk.reader() as s:
-        due_ids = set(s.scalars(select(Ticket.id).where(Ticket.reference.in_(["CMP-2024-000001", "CMP-2024-000002", "CMP-2024-000006"]))))
+        due_ids = set(
+            s.scalars(
+                select(Ticket.id).where(Ticket.reference.in_(["CMP-2024-000001", "CMP-2024-000002", "CMP-2024-000006"]))
+            )
+        )
         for m in s.scalars(select(Message)):
             if m.ticket_id in due_ids:
                 # the customer's address goes; the desk's own address on inbound mail may stay

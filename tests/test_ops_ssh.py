@@ -4,6 +4,7 @@ ssh client in tmux, the console's queue on screen; an unregistered account refus
 Needs root (it starts sshd and creates two throwaway OS accounts) and
 /usr/sbin/sshd; skips otherwise unless ESIMDESK_REQUIRE_E2E=1.
 """
+
 from __future__ import annotations
 
 import os
@@ -139,8 +140,8 @@ def sshd_env() -> Iterator[dict]:
         config.write_text(
             f"""Port {port}
 ListenAddress 127.0.0.1
-HostKey {base / 'hostkey'}
-PidFile {base / 'sshd.pid'}
+HostKey {base / "hostkey"}
+PidFile {base / "sshd.pid"}
 AuthorizedKeysFile {keys}/%u
 StrictModes no
 UsePAM no
@@ -270,16 +271,29 @@ def test_wrapper_sets_the_terminal_and_refuses_commands(tmp_path):
     probe = tmp_path / "probe"
     probe.write_text("#!/bin/sh\nenv\numask\n")
     probe.chmod(0o755)
-    base_env = {"PATH": "/usr/bin:/bin", "TERM": "dumb", "ESIMDESK_DB": "sqlite:////srv/x.sqlite", "ESIMDESK_BIN": str(probe), "ESIMDESK_SSH_ENV": "/nonexistent"}
+    base_env = {
+        "PATH": "/usr/bin:/bin",
+        "TERM": "dumb",
+        "ESIMDESK_DB": "sqlite:////srv/x.sqlite",
+        "ESIMDESK_BIN": str(probe),
+        "ESIMDESK_SSH_ENV": "/nonexistent",
+    }
     out = subprocess.run([str(WRAPPER)], env=base_env, capture_output=True, text=True, check=True).stdout
     lines = set(out.splitlines())
     assert {"COLORTERM=truecolor", "TERM=xterm-256color", "ESIMDESK_DB=sqlite:////srv/x.sqlite", "0007"} <= lines
     assert any(ln.startswith("LANG=") and "UTF-8" in ln for ln in lines)
 
-    keep = subprocess.run([str(WRAPPER)], env={**base_env, "TERM": "tmux-256color"}, capture_output=True, text=True, check=True).stdout
+    keep = subprocess.run(
+        [str(WRAPPER)], env={**base_env, "TERM": "tmux-256color"}, capture_output=True, text=True, check=True
+    ).stdout
     assert "TERM=tmux-256color" in keep.splitlines()
 
-    refused = subprocess.run([str(WRAPPER)], env={**base_env, "SSH_ORIGINAL_COMMAND": "esimdesk backup /tmp/x"}, capture_output=True, text=True)
+    refused = subprocess.run(
+        [str(WRAPPER)],
+        env={**base_env, "SSH_ORIGINAL_COMMAND": "esimdesk backup /tmp/x"},
+        capture_output=True,
+        text=True,
+    )
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "console only" in refused.stderr
     assert "COLORTERM" not in refused.stdout
 
@@ -289,6 +303,8 @@ def test_wrapper_sets_the_terminal_and_refuses_commands(tmp_path):
 
     env_file = tmp_path / "ssh.env"
     env_file.write_text("# desk settings\nESIMDESK_DB=sqlite:////srv/from-file.sqlite\nPATH=/evil\n")
-    from_file = subprocess.run([str(WRAPPER)], env={**no_db, "ESIMDESK_SSH_ENV": str(env_file)}, capture_output=True, text=True, check=True).stdout
+    from_file = subprocess.run(
+        [str(WRAPPER)], env={**no_db, "ESIMDESK_SSH_ENV": str(env_file)}, capture_output=True, text=True, check=True
+    ).stdout
     assert "ESIMDESK_DB=sqlite:////srv/from-file.sqlite" in from_file.splitlines()
     assert "PATH=/usr/bin:/bin" in from_file.splitlines()  # only esimdesk's own settings are read from the file

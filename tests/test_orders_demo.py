@@ -1,5 +1,6 @@
 """The demo desk's orders arrive through the real import (issue 19 point 5),
 and the repository's sample orders file imports cleanly."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,9 @@ def test_demo_orders_come_through_the_import(desk):
         sources = set(s.scalars(select(Order.source)))
         refreshed = set(s.scalars(select(Order.refreshed_at)))
         pairs = s.execute(select(Ticket.order_number, Order.number).join(Order, Order.id == Ticket.order_id)).all()
-        unlinked = s.scalar(select(func.count()).select_from(Ticket).where(Ticket.order_id.is_(None), Ticket.order_number.is_not(None)))
+        unlinked = s.scalar(
+            select(func.count()).select_from(Ticket).where(Ticket.order_id.is_(None), Ticket.order_number.is_not(None))
+        )
         total = s.scalar(select(func.count()).select_from(Order))
     assert sources == {"import"} and refreshed == {FROZEN_NOW}
     assert pairs and all(a == b for a, b in pairs) and unlinked == 0

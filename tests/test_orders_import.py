@@ -1,6 +1,7 @@
 """`esimdesk orders import` (the shared orders contract "Import"): exact summaries,
 every kind of bad row named with its line and field, idempotence, and an
 update kept in the order's history."""
+
 from __future__ import annotations
 
 import json
@@ -19,11 +20,15 @@ from models import Customer, Order, OrderHistory
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 30, 10, 2, tzinfo=UTC)
 LATER = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
-HEADER = ("order_number,policy,customer_email,customer_name,purchase_at,amount_paid,currency,payment_method,"
-          "customer_type,quantity,product,delivered_at,installed,activated,data_used_mb,validity_ends_at,"
-          "invoice_received_at,reseller")
-GOOD = ("ORD-2026112001-ABCD,esimium,ann@example.com,Ann Tamm,2026-11-20T10:00:00,19.90,EUR,card,end_user,1,"
-        "Japan 5 GB 30 days,2026-11-20T10:05:00Z,true,false,0,2026-12-20T10:00:00+02:00,,")
+HEADER = (
+    "order_number,policy,customer_email,customer_name,purchase_at,amount_paid,currency,payment_method,"
+    "customer_type,quantity,product,delivered_at,installed,activated,data_used_mb,validity_ends_at,"
+    "invoice_received_at,reseller"
+)
+GOOD = (
+    "ORD-2026112001-ABCD,esimium,ann@example.com,Ann Tamm,2026-11-20T10:00:00,19.90,EUR,card,end_user,1,"
+    "Japan 5 GB 30 days,2026-11-20T10:05:00Z,true,false,0,2026-12-20T10:00:00+02:00,,"
+)
 
 
 def write(path: Path, *lines: str) -> str:
@@ -32,8 +37,14 @@ def write(path: Path, *lines: str) -> str:
 
 
 def jrow(**over) -> str:
-    row = {"order_number": "ORD-2026112002-EFGH", "policy": "airalo", "customer_email": "bob@example.com",
-           "purchase_at": "2026-11-21T08:00:00Z", "amount_paid": 9, "currency": "usd"}
+    row = {
+        "order_number": "ORD-2026112002-EFGH",
+        "policy": "airalo",
+        "customer_email": "bob@example.com",
+        "purchase_at": "2026-11-21T08:00:00Z",
+        "amount_paid": 9,
+        "currency": "usd",
+    }
     row.update(over)
     return json.dumps({k: v for k, v in row.items() if v is not ...})
 
@@ -43,17 +54,30 @@ def run(desk, *paths, now=NOW) -> dict:
 
 
 def test_contract_example_shape_and_counts(desk, tmp_path):
-    csv_path = write(tmp_path / "orders.csv", HEADER, GOOD,
-                     "ORD-2026112003-JKLM,esimium,cy@example.com,,31/02/2026,5,EUR,,,,,,,,,,,")
+    csv_path = write(
+        tmp_path / "orders.csv", HEADER, GOOD, "ORD-2026112003-JKLM,esimium,cy@example.com,,31/02/2026,5,EUR,,,,,,,,,,,"
+    )
     jsonl = write(tmp_path / "orders.jsonl", jrow(), "", jrow(order_number="ORD-2026112004-NPQR", amount_paid=0))
     out = run(desk, csv_path, jsonl)
-    assert out == {"read": 4, "created": 3, "updated": 0, "unchanged": 0, "rejected": 1, "errors": [
-        {"path": csv_path, "line": 3, "field": "purchase_at", "reason": "not a date-time: '31/02/2026'"}]}
+    assert out == {
+        "read": 4,
+        "created": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 1,
+        "errors": [{"path": csv_path, "line": 3, "field": "purchase_at", "reason": "not a date-time: '31/02/2026'"}],
+    }
     assert out["read"] == out["created"] + out["updated"] + out["unchanged"] + out["rejected"]
     with desk.reader() as s:
         o = order_by_number(s, "ORD-2026112001-ABCD")
         assert (o.brand, float(o.amount), o.currency, o.plan, o.installed, o.activated) == (
-            "esimium", 19.9, "EUR", "Japan 5 GB 30 days", True, False)
+            "esimium",
+            19.9,
+            "EUR",
+            "Japan 5 GB 30 days",
+            True,
+            False,
+        )
         assert o.purchased_at == datetime(2026, 11, 20, 10, tzinfo=UTC)  # no offset: UTC
         assert o.validity_ends_at == datetime(2026, 12, 20, 8, tzinfo=UTC)
         assert (o.source, o.refreshed_at, o.revision) == ("import", NOW, 1)
@@ -62,31 +86,38 @@ def test_contract_example_shape_and_counts(desk, tmp_path):
         assert (b.currency, b.payment_method, b.quantity, b.customer_type) == ("USD", "card", 1, "end_user")
 
 
-@pytest.mark.parametrize(("cells", "field", "reason"), [
-    ({"order_number": ""}, "order_number", "required"),
-    ({"order_number": "ORD 1"}, "order_number", "not an order number (letters, digits, '-', up to 32): 'ORD 1'"),
-    ({"policy": "acme"}, "policy", "not one of esimium, airalo: 'acme'"),
-    ({"policy": ""}, "policy", "required"),
-    ({"customer_email": "not-an-email"}, "customer_email", "not an email address: 'not-an-email'"),
-    ({"purchase_at": "2026-02-31T10:00:00"}, "purchase_at", "not a date-time: '2026-02-31T10:00:00'"),
-    ({"amount_paid": "-1"}, "amount_paid", "must be a number >= 0: '-1'"),
-    ({"amount_paid": "ten"}, "amount_paid", "not a number: 'ten'"),
-    ({"currency": "EURO"}, "currency", "not an ISO 4217 currency code: 'EURO'"),
-    ({"payment_method": "cash"}, "payment_method", "not one of card, paypal, google_pay, apple_pay, alipay, "
-                                                   "bank_transfer, airmoney, airmoney_promo, credit_points: 'cash'"),
-    ({"customer_type": "vip"}, "customer_type", "not one of end_user, business, end_customer: 'vip'"),
-    ({"quantity": "0"}, "quantity", "must be an integer >= 1: '0'"),
-    ({"quantity": "1.5"}, "quantity", "not an integer: '1.5'"),
-    ({"delivered_at": "yesterday"}, "delivered_at", "not a date-time: 'yesterday'"),
-    ({"delivered_at": "2026-11-19T10:00:00Z"}, "delivered_at", "before purchase_at"),
-    ({"installed": "yes"}, "installed", "not true or false: 'yes'"),
-    ({"activated": "1"}, "activated", "not true or false: '1'"),
-    ({"data_used_mb": "-5"}, "data_used_mb", "must be a number >= 0: '-5'"),
-    ({"validity_ends_at": "soon"}, "validity_ends_at", "not a date-time: 'soon'"),
-    ({"invoice_received_at": "2026-13-01"}, "invoice_received_at", "not a date-time: '2026-13-01'"),
-    ({"reseller": "x" * 201}, "reseller", "longer than 200 characters"),
-    ({"product": "Japan\x1b[2J"}, "product", "contains control characters"),
-])
+@pytest.mark.parametrize(
+    ("cells", "field", "reason"),
+    [
+        ({"order_number": ""}, "order_number", "required"),
+        ({"order_number": "ORD 1"}, "order_number", "not an order number (letters, digits, '-', up to 32): 'ORD 1'"),
+        ({"policy": "acme"}, "policy", "not one of esimium, airalo: 'acme'"),
+        ({"policy": ""}, "policy", "required"),
+        ({"customer_email": "not-an-email"}, "customer_email", "not an email address: 'not-an-email'"),
+        ({"purchase_at": "2026-02-31T10:00:00"}, "purchase_at", "not a date-time: '2026-02-31T10:00:00'"),
+        ({"amount_paid": "-1"}, "amount_paid", "must be a number >= 0: '-1'"),
+        ({"amount_paid": "ten"}, "amount_paid", "not a number: 'ten'"),
+        ({"currency": "EURO"}, "currency", "not an ISO 4217 currency code: 'EURO'"),
+        (
+            {"payment_method": "cash"},
+            "payment_method",
+            "not one of card, paypal, google_pay, apple_pay, alipay, "
+            "bank_transfer, airmoney, airmoney_promo, credit_points: 'cash'",
+        ),
+        ({"customer_type": "vip"}, "customer_type", "not one of end_user, business, end_customer: 'vip'"),
+        ({"quantity": "0"}, "quantity", "must be an integer >= 1: '0'"),
+        ({"quantity": "1.5"}, "quantity", "not an integer: '1.5'"),
+        ({"delivered_at": "yesterday"}, "delivered_at", "not a date-time: 'yesterday'"),
+        ({"delivered_at": "2026-11-19T10:00:00Z"}, "delivered_at", "before purchase_at"),
+        ({"installed": "yes"}, "installed", "not true or false: 'yes'"),
+        ({"activated": "1"}, "activated", "not true or false: '1'"),
+        ({"data_used_mb": "-5"}, "data_used_mb", "must be a number >= 0: '-5'"),
+        ({"validity_ends_at": "soon"}, "validity_ends_at", "not a date-time: 'soon'"),
+        ({"invoice_received_at": "2026-13-01"}, "invoice_received_at", "not a date-time: '2026-13-01'"),
+        ({"reseller": "x" * 201}, "reseller", "longer than 200 characters"),
+        ({"product": "Japan\x1b[2J"}, "product", "contains control characters"),
+    ],
+)
 def test_each_kind_of_bad_cell_is_named_with_its_line(desk, tmp_path, cells, field, reason):
     names = HEADER.split(",")
     row = dict(zip(names, GOOD.split(","), strict=True))
@@ -103,7 +134,12 @@ def test_every_bad_field_of_a_row_is_named(desk, tmp_path):
     path = write(tmp_path / "o.jsonl", jrow(policy="x", amount_paid=True, currency=None, bogus=1, installed="yes"))
     out = run(desk, path)
     assert [(e["line"], e["field"]) for e in out["errors"]] == [
-        (1, "bogus"), (1, "policy"), (1, "amount_paid"), (1, "currency"), (1, "installed")]
+        (1, "bogus"),
+        (1, "policy"),
+        (1, "amount_paid"),
+        (1, "currency"),
+        (1, "installed"),
+    ]
     assert out["rejected"] == 1 and out["created"] == 0
 
 
@@ -130,7 +166,10 @@ def test_second_import_changes_nothing(desk, tmp_path):
 
     def snapshot():
         with desk.engine.connect() as c:
-            return [c.exec_driver_sql(f"SELECT * FROM {t} ORDER BY id").all() for t in ("esim_order", "customer", "order_history")]
+            return [
+                c.exec_driver_sql(f"SELECT * FROM {t} ORDER BY id").all()
+                for t in ("esim_order", "customer", "order_history")
+            ]
 
     before = snapshot()
     out = run(desk, path, now=LATER)
@@ -180,12 +219,25 @@ def test_cli_prints_the_summary_and_exits_0_or_2(tmp_path):
     db = f"sqlite:///{tmp_path}/d.sqlite"
     path = write(tmp_path / "orders.csv", HEADER, GOOD, GOOD.replace("EUR", "EURO").replace("ABCD", "EFGH"))
     cmd = [str(ROOT / ".venv" / "bin" / "esimdesk")]
-    p = subprocess.run([*cmd, "--db", db, "orders", "import", path], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    p = subprocess.run(
+        [*cmd, "--db", db, "orders", "import", path], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout) == {"read": 2, "created": 1, "updated": 0, "unchanged": 0, "rejected": 1, "errors": [
-        {"path": path, "line": 3, "field": "currency", "reason": "not an ISO 4217 currency code: 'EURO'"}]}
-    p = subprocess.run([*cmd, "--db", db, "orders", "import", path, str(tmp_path / "gone.jsonl")],
-                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert json.loads(p.stdout) == {
+        "read": 2,
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 1,
+        "errors": [{"path": path, "line": 3, "field": "currency", "reason": "not an ISO 4217 currency code: 'EURO'"}],
+    }
+    p = subprocess.run(
+        [*cmd, "--db", db, "orders", "import", path, str(tmp_path / "gone.jsonl")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert p.returncode == 2 and p.stdout == "" and len(p.stderr.strip().splitlines()) == 1
     assert "gone.jsonl: no such file" in p.stderr
 

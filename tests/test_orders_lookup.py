@@ -1,5 +1,6 @@
 """The shop's lookup command (the shared orders contract "Lookup"), run for real: a
 script that answers, fails, hangs or prints garbage."""
+
 from __future__ import annotations
 
 import json
@@ -59,7 +60,9 @@ def test_success_stores_the_order_through_the_import_rules(desk, cfg):
     usage.write_text("250")
     later = NOW + timedelta(minutes=90)
     assert fetch_order(desk.engine, config, "ORD-2026112801-OKAY", now=later).outcome == "updated"
-    assert fetch_order(desk.engine, config, "ORD-2026112801-OKAY", now=later + timedelta(hours=2)).outcome == "unchanged"
+    assert (
+        fetch_order(desk.engine, config, "ORD-2026112801-OKAY", now=later + timedelta(hours=2)).outcome == "unchanged"
+    )
     with desk.reader() as s:
         o = order_by_number(s, "ORD-2026112801-OKAY")
         assert (o.brand, o.source, o.data_used_mb, o.activated) == ("airalo", "lookup", 250, True)
@@ -68,18 +71,27 @@ def test_success_stores_the_order_through_the_import_rules(desk, cfg):
         assert h.source == "lookup" and json.loads(h.changes)["data_used_mb"] == [0, 250]
 
 
-@pytest.mark.parametrize(("suffix", "expected"), [
-    ("FAIL", "order lookup for ORD-2026112801-FAIL failed (exit 3): shop API: 503 Service Unavailable"),
-    ("SLOW", "order lookup for ORD-2026112801-SLOW timed out after 1.5 s"),
-    ("JUNK", "order lookup for ORD-2026112801-JUNK printed no JSON object: <html>oops</html>"),
-    ("BADF", "order lookup for ORD-2026112801-BADF: purchase_at: not a date-time: 'tomorrow'"),
-])
+@pytest.mark.parametrize(
+    ("suffix", "expected"),
+    [
+        ("FAIL", "order lookup for ORD-2026112801-FAIL failed (exit 3): shop API: 503 Service Unavailable"),
+        ("SLOW", "order lookup for ORD-2026112801-SLOW timed out after 1.5 s"),
+        ("JUNK", "order lookup for ORD-2026112801-JUNK printed no JSON object: <html>oops</html>"),
+        ("BADF", "order lookup for ORD-2026112801-BADF: purchase_at: not a date-time: 'tomorrow'"),
+    ],
+)
 def test_failures_are_one_line_on_the_ticket(desk, cfg, suffix, expected):
     config, _usage = cfg
     number = f"ORD-2026112801-{suffix}"
     with desk.session() as s:
-        t = Ticket(reference="RFD-2026-000001", kind="refund", order_number=number, received_at=NOW,
-                   created_at=NOW, updated_at=NOW)
+        t = Ticket(
+            reference="RFD-2026-000001",
+            kind="refund",
+            order_number=number,
+            received_at=NOW,
+            created_at=NOW,
+            updated_at=NOW,
+        )
         s.add(t)
     assert needs_lookup(desk.engine, config, "RFD-2026-000001", NOW)
     started = time.monotonic()
@@ -100,8 +112,17 @@ def test_failures_are_one_line_on_the_ticket(desk, cfg, suffix, expected):
 def test_a_ticket_naming_an_unheld_order_is_linked_by_the_lookup(desk, cfg):
     config, _usage = cfg
     with desk.session() as s:
-        s.add(Ticket(reference="RFD-2026-000002", kind="refund", order_number="ORD-2026112801-OKAY",
-                     info_needed=None, received_at=NOW, created_at=NOW, updated_at=NOW))
+        s.add(
+            Ticket(
+                reference="RFD-2026-000002",
+                kind="refund",
+                order_number="ORD-2026112801-OKAY",
+                info_needed=None,
+                received_at=NOW,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
     r = refresh_for_ticket(desk.engine, config, "RFD-2026-000002", now=NOW)
     assert r.ok
     with desk.reader() as s:
@@ -120,8 +141,9 @@ def test_no_lookup_configured_is_one_line(desk):
 
 
 def test_orders_config_block():
-    c = parse_config({"orders": {"lookup": ["/opt/shop/bin/order-facts", "{order}"], "timeout_seconds": 5,
-                                 "max_age_minutes": 30}})
+    c = parse_config(
+        {"orders": {"lookup": ["/opt/shop/bin/order-facts", "{order}"], "timeout_seconds": 5, "max_age_minutes": 30}}
+    )
     assert c.orders == OrdersConfig(("/opt/shop/bin/order-facts", "{order}"), 5.0, 30.0)
     assert parse_config({}).orders == OrdersConfig((), 5.0, 60.0)
     for bad in ({"lookup": "/bin/x {order}"}, {"lookup": [1]}, {"timeout_seconds": 0}, {"max_age_minutes": "1"}):

@@ -3,6 +3,7 @@ quoted order number stays on the ticket whether or not the desk holds the
 order, the order is linked when it arrives, the export shows the number, the
 evidence pack carries the order and its history, and the customer's orders
 are listed."""
+
 from __future__ import annotations
 
 import io
@@ -38,9 +39,19 @@ def mail(desk, tmp_path, subject, body="Please refund, the eSIM never worked.", 
 
 
 def orders_file(tmp_path, name="orders.jsonl", **over):
-    row = {"order_number": NUMBER, "policy": "airalo", "customer_email": "payer@example.com",
-           "purchase_at": "2026-11-18T12:00:00Z", "amount_paid": 26, "currency": "EUR", "product": "Japan 5 GB 30 days",
-           "delivered_at": "2026-11-18T12:02:00Z", "installed": True, "activated": False, "data_used_mb": 0}
+    row = {
+        "order_number": NUMBER,
+        "policy": "airalo",
+        "customer_email": "payer@example.com",
+        "purchase_at": "2026-11-18T12:00:00Z",
+        "amount_paid": 26,
+        "currency": "EUR",
+        "product": "Japan 5 GB 30 days",
+        "delivered_at": "2026-11-18T12:02:00Z",
+        "installed": True,
+        "activated": False,
+        "data_used_mb": 0,
+    }
     row.update(over)
     (tmp_path / name).write_text(json.dumps(row) + "\n")
     return str(tmp_path / name)
@@ -70,7 +81,9 @@ def test_the_order_is_linked_when_it_is_imported(desk, tmp_path):
     with desk.reader() as s:
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
         case = s.scalars(select(RefundCase).where(RefundCase.ticket_id == t.id)).one()
-        (ev,) = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "order_linked")).all()
+        (ev,) = s.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "order_linked")
+        ).all()
         view = refund_cases.load(s, ref)
         assert t.order_id is not None and t.brand == "airalo" and case.policy == "airalo"
         assert json.loads(ev.detail) == {"order": NUMBER, "source": "import"}
@@ -78,7 +91,11 @@ def test_the_order_is_linked_when_it_is_imported(desk, tmp_path):
     # the wizard's prefill starts from the order
     assert view.order_number == NUMBER
     assert {k: view.facts[k] for k in ("amount_paid", "currency", "installed", "activated")} == {
-        "amount_paid": 26.0, "currency": "EUR", "installed": True, "activated": False}
+        "amount_paid": 26.0,
+        "currency": "EUR",
+        "installed": True,
+        "activated": False,
+    }
 
 
 def test_no_number_still_asks_and_a_reply_quoting_one_keeps_it(desk, tmp_path):
@@ -105,8 +122,9 @@ def test_evidence_pack_carries_the_order_and_what_was_known_at_the_decision(desk
         d = refund_cases.record_facts(s, agent, ref, facts, expected_version=None, now=decided_at)
     assert d["outcome"] != "needs_info"
     # later the shop reports use: the evidence still shows what was known at the decision
-    import_orders(desk.engine, [orders_file(tmp_path, "o2.jsonl", activated=True, data_used_mb=300)],
-                  now=NOW + timedelta(days=1))
+    import_orders(
+        desk.engine, [orders_file(tmp_path, "o2.jsonl", activated=True, data_used_mb=300)], now=NOW + timedelta(days=1)
+    )
     with desk.reader() as s:
         text = build_evidence_markdown(s, ref, now=NOW + timedelta(days=2))
     assert "## Order history (1 updates)" in text
@@ -118,15 +136,31 @@ def test_evidence_pack_carries_the_order_and_what_was_known_at_the_decision(desk
 
 
 def test_orders_for_customer_lists_newest_first(desk, tmp_path):
-    import_orders(desk.engine, [orders_file(tmp_path),
-                                orders_file(tmp_path, "b.jsonl", order_number="ORD-2026112501-AAAA",
-                                            purchase_at="2026-11-25T08:00:00Z", delivered_at=None)], now=NOW)
+    import_orders(
+        desk.engine,
+        [
+            orders_file(tmp_path),
+            orders_file(
+                tmp_path,
+                "b.jsonl",
+                order_number="ORD-2026112501-AAAA",
+                purchase_at="2026-11-25T08:00:00Z",
+                delivered_at=None,
+            ),
+        ],
+        now=NOW,
+    )
     with desk.reader() as s:
         cid = s.execute(select(Ticket.customer_id)).first()
         from models import Order
+
         customer_id = s.scalars(select(Order.customer_id)).first()
         listed = orders_for_customer(s, customer_id)
     assert cid is None  # orders without any ticket
     assert [o.number for o in listed] == ["ORD-2026112501-AAAA", NUMBER]
     assert (listed[1].product, listed[1].amount, listed[1].policy, listed[1].source) == (
-        "Japan 5 GB 30 days", 26.0, "airalo", "import")
+        "Japan 5 GB 30 days",
+        26.0,
+        "airalo",
+        "import",
+    )

@@ -1,5 +1,6 @@
 """The refund wizard starts from the order's facts, shows where each fact
 came from, and records an agent's override with its reason (Pilot)."""
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,20 @@ CAL = BusinessCalendar("EE", None, "Europe/Tallinn")
 IMPORTED = datetime(2026, 11, 30, 10, 2, tzinfo=UTC)
 NOW = datetime(2026, 11, 30, 10, 4, tzinfo=UTC)
 NUMBER = "ORD-2026112801-PROV"
-ORDER = {"order_number": NUMBER, "policy": "esimium", "customer_email": "ann@example.com", "customer_name": "Ann Tamm",
-         "purchase_at": "2026-11-28T09:00:00Z", "amount_paid": 19.0, "currency": "EUR", "payment_method": "card",
-         "delivered_at": "2026-11-28T09:01:00Z", "installed": True, "activated": False, "data_used_mb": 0}
+ORDER = {
+    "order_number": NUMBER,
+    "policy": "esimium",
+    "customer_email": "ann@example.com",
+    "customer_name": "Ann Tamm",
+    "purchase_at": "2026-11-28T09:00:00Z",
+    "amount_paid": 19.0,
+    "currency": "EUR",
+    "payment_method": "card",
+    "delivered_at": "2026-11-28T09:01:00Z",
+    "installed": True,
+    "activated": False,
+    "data_used_mb": 0,
+}
 
 
 @pytest.fixture()
@@ -31,8 +43,16 @@ def case(desk, tmp_path):
         c = Customer(name="Ann Tamm", email="ann@example.com", created_at=received)
         s.add(c)
         s.flush()
-        t = Ticket(reference="RFD-2026-000501", kind="refund", subject=f"Refund Request {NUMBER}", customer_id=c.id,
-                   order_number=NUMBER, received_at=received, created_at=received, updated_at=received)
+        t = Ticket(
+            reference="RFD-2026-000501",
+            kind="refund",
+            subject=f"Refund Request {NUMBER}",
+            customer_id=c.id,
+            order_number=NUMBER,
+            received_at=received,
+            created_at=received,
+            updated_at=received,
+        )
         s.add(t)
         s.flush()
         s.add(RefundCase(ticket_id=t.id, policy="esimium", facts=json.dumps({"reason": "technical_failure"})))
@@ -71,10 +91,16 @@ async def test_facts_show_their_source_and_an_override_lands_in_the_history(desk
         await pilot.pause()
     with desk.reader() as s:
         t = s.scalars(select(Ticket).where(Ticket.reference == "RFD-2026-000501")).one()
-        (ev,) = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "fact_override")).all()
+        (ev,) = s.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action == "fact_override")
+        ).all()
         assert ev.actor == "alice" and ev.at == NOW
-        assert json.loads(ev.detail) == {"fact": "activated", "order_value": False, "value": True,
-                                         "reason": "customer sent a screenshot of the activated plan"}
+        assert json.loads(ev.detail) == {
+            "fact": "activated",
+            "order_value": False,
+            "value": True,
+            "reason": "customer sent a screenshot of the activated plan",
+        }
         stored = json.loads(s.scalars(select(RefundCase.facts).where(RefundCase.ticket_id == t.id)).one())
         assert stored["activated"] is True and stored["installed"] is True
 
@@ -101,8 +127,15 @@ print(json.dumps({"order_number": number, "policy": "airalo", "customer_email": 
 def _unheld_ticket(desk, number: str, ref: str) -> None:
     received = datetime(2026, 11, 29, 9, tzinfo=UTC)
     with desk.session() as s:
-        t = Ticket(reference=ref, kind="refund", subject=f"Refund Request {number}", order_number=number,
-                   received_at=received, created_at=received, updated_at=received)
+        t = Ticket(
+            reference=ref,
+            kind="refund",
+            subject=f"Refund Request {number}",
+            order_number=number,
+            received_at=received,
+            created_at=received,
+            updated_at=received,
+        )
         s.add(t)
         s.flush()
         s.add(RefundCase(ticket_id=t.id, policy="esimium", facts=json.dumps({"reason": "technical_failure"})))
@@ -137,7 +170,8 @@ async def test_opening_the_wizard_looks_an_unheld_order_up_in_a_worker(desk, cas
             assert screen.sources.label is None
     with desk.reader() as s:
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
-        (ev,) = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id,
-                                                    TicketEvent.action.like("order_lookup%"))).all()
+        (ev,) = s.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.action.like("order_lookup%"))
+        ).all()
         assert ev.actor is None  # on open: the desk's own doing
         assert (t.order_id is not None) == (suffix == "GOOD")

@@ -1,6 +1,7 @@
 """A person's mail waits `[outbox] hold_seconds` before `outbox send` may send
 it, and can be recalled meanwhile (the service hands its text back); automatic
 acknowledgments are not held. End to end through the CLI into a Maildir."""
+
 from __future__ import annotations
 
 import json
@@ -53,11 +54,13 @@ def test_held_mail_is_not_sent_early_and_recalled_mail_never(desk, desk_url, tmp
     with desk.session() as s:
         acknowledge(s, me, ref, now=now, config=config)  # an acknowledgment: never held
     with desk.session() as s:
-        keep = reply(s, me, ref, "We are on it; a new eSIM profile is on its way.", now=now, config=config,
-                     subject="keep").id
+        keep = reply(
+            s, me, ref, "We are on it; a new eSIM profile is on its way.", now=now, config=config, subject="keep"
+        ).id
     with desk.session() as s:
-        take_back = reply(s, me, ref, "Please ignore the refund amount I mentioned.", now=now, config=config,
-                          subject="take back").id
+        take_back = reply(
+            s, me, ref, "Please ignore the refund amount I mentioned.", now=now, config=config, subject="take back"
+        ).id
         assert s.get(Message, take_back).hold_until == now + timedelta(seconds=1.5)
 
     rc, out = _cli(capsys, desk_url, "outbox", "send")

@@ -1,4 +1,5 @@
 """The refund case workflow services on a real SQLite desk."""
+
 from __future__ import annotations
 
 import json
@@ -54,7 +55,9 @@ def events(desk, ref=REF):
 def outbound(desk, ref=REF) -> list[Message]:
     with desk.reader() as s:
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
-        rows = list(s.scalars(select(Message).where(Message.ticket_id == t.id, Message.kind == "outbound").order_by(Message.id)))
+        rows = list(
+            s.scalars(select(Message).where(Message.ticket_id == t.id, Message.kind == "outbound").order_by(Message.id))
+        )
         s.expunge_all()
         return rows
 
@@ -85,7 +88,15 @@ def test_stale_version_refused_and_nothing_written(setup):
     desk, actor = setup
     run(desk, refund_cases.start_review, actor, REF, expected_version=1, now=NOW)
     with pytest.raises(StaleTicket, match="changed by alice"):
-        run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="non_delivery"), expected_version=1, now=NOW)
+        run(
+            desk,
+            refund_cases.record_facts,
+            actor,
+            REF,
+            facts_for(desk, reason="non_delivery"),
+            expected_version=1,
+            now=NOW,
+        )
     assert ticket(desk).status == "under_review"
 
 
@@ -155,8 +166,15 @@ def test_information_request_needs_a_needs_info_decision(setup):
 
 def test_approve_initiate_complete_with_notices_and_clock(setup):
     desk, actor = setup
-    d = run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="non_delivery", delivered_at=None),
-            expected_version=1, now=NOW)
+    d = run(
+        desk,
+        refund_cases.record_facts,
+        actor,
+        REF,
+        facts_for(desk, reason="non_delivery", delivered_at=None),
+        expected_version=1,
+        now=NOW,
+    )
     assert d["outcome"] == "full_refund"
     ms = run(desk, refund_cases.approve, actor, REF, expected_version=version(desk), now=NOW, cal=CAL)
     t, c = ticket(desk), case(desk)
@@ -172,7 +190,12 @@ def test_approve_initiate_complete_with_notices_and_clock(setup):
     later = NOW + timedelta(days=1)
     run(desk, refund_cases.mark_initiated, actor, REF, expected_version=version(desk), now=later, cal=CAL)
     t, c = ticket(desk), case(desk)
-    assert (t.status, t.due_at, t.due_clock, c.initiated_at) == ("processing", c.expected_in_account_at, "refund_in_account", later)
+    assert (t.status, t.due_at, t.due_clock, c.initiated_at) == (
+        "processing",
+        c.expected_in_account_at,
+        "refund_in_account",
+        later,
+    )
     assert outbound(desk)[-1].template == "refund_initiated"
     assert events(desk)[-1][3] == {"milestone": "initiated", "on_time": True}
     run(desk, refund_cases.complete, actor, REF, expected_version=version(desk), now=later + timedelta(days=8))
@@ -183,7 +206,15 @@ def test_approve_initiate_complete_with_notices_and_clock(setup):
 
 def test_denied_case_cannot_be_approved_and_deny_closes_with_explanation(setup):
     desk, actor = setup
-    d = run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="network_coverage", activated=True), expected_version=1, now=NOW)
+    d = run(
+        desk,
+        refund_cases.record_facts,
+        actor,
+        REF,
+        facts_for(desk, reason="network_coverage", activated=True),
+        expected_version=1,
+        now=NOW,
+    )
     assert d["outcome"] == "denied"
     with pytest.raises(IllegalTransition, match="denied case cannot be approved"):
         run(desk, refund_cases.approve, actor, REF, expected_version=version(desk), now=NOW, cal=CAL)
@@ -200,7 +231,9 @@ def test_refer_bulk_order_to_business_team(desk):
     with desk.session() as s:
         actor = add_staff(s)
         add_refund_ticket(s, REF, quantity=12)
-    d = run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="non_delivery"), expected_version=1, now=NOW)
+    d = run(
+        desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="non_delivery"), expected_version=1, now=NOW
+    )
     assert (d["outcome"], d["refer_to"]) == ("refer", "business_team")
     run(desk, refund_cases.refer, actor, REF, expected_version=version(desk), now=NOW)
     t = ticket(desk)
@@ -210,7 +243,15 @@ def test_refer_bulk_order_to_business_team(desk):
 
 def test_record_alternative_store_credit_then_complete(setup):
     desk, actor = setup
-    d = run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="no_longer_needed", activated=True), expected_version=1, now=NOW)
+    d = run(
+        desk,
+        refund_cases.record_facts,
+        actor,
+        REF,
+        facts_for(desk, reason="no_longer_needed", activated=True),
+        expected_version=1,
+        now=NOW,
+    )
     assert d["outcome"] == "denied"
     d = run(desk, refund_cases.record_alternative, actor, REF, "store_credit", expected_version=version(desk), now=NOW)
     assert d["outcome"] == "store_credit" and d["store_credit_min"] == 20
@@ -221,14 +262,39 @@ def test_record_alternative_store_credit_then_complete(setup):
 
 def test_record_alternative_partial_refund_amount_capped_and_approvable(setup):
     desk, actor = setup
-    run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="technical_failure", activated=True), expected_version=1, now=NOW)
+    run(
+        desk,
+        refund_cases.record_facts,
+        actor,
+        REF,
+        facts_for(desk, reason="technical_failure", activated=True),
+        expected_version=1,
+        now=NOW,
+    )
     v = version(desk)
     with pytest.raises(InputError, match="partial_amount: more than amount_paid"):
-        run(desk, refund_cases.record_alternative, actor, REF, "partial_refund", partial_amount=25.0, expected_version=v, now=NOW)
+        run(
+            desk,
+            refund_cases.record_alternative,
+            actor,
+            REF,
+            "partial_refund",
+            partial_amount=25.0,
+            expected_version=v,
+            now=NOW,
+        )
     with pytest.raises(InputError, match="unknown alternative"):
         run(desk, refund_cases.record_alternative, actor, REF, "cash", expected_version=v, now=NOW)
-    d = run(desk, refund_cases.record_alternative, actor, REF, "partial_refund", partial_amount=7.5,
-            expected_version=v, now=NOW)
+    d = run(
+        desk,
+        refund_cases.record_alternative,
+        actor,
+        REF,
+        "partial_refund",
+        partial_amount=7.5,
+        expected_version=v,
+        now=NOW,
+    )
     assert d["outcome"] == "partial_refund" and d["max_refund"] == 7.5
     run(desk, refund_cases.approve, actor, REF, expected_version=version(desk), now=NOW, cal=CAL)
     assert "7.50 EUR" in outbound(desk)[-1].body
@@ -236,17 +302,41 @@ def test_record_alternative_partial_refund_amount_capped_and_approvable(setup):
 
 def test_facts_frozen_after_approval(setup):
     desk, actor = setup
-    run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="duplicate_charge"), expected_version=1, now=NOW)
+    run(
+        desk,
+        refund_cases.record_facts,
+        actor,
+        REF,
+        facts_for(desk, reason="duplicate_charge"),
+        expected_version=1,
+        now=NOW,
+    )
     run(desk, refund_cases.approve, actor, REF, expected_version=version(desk), now=NOW, cal=CAL)
     with pytest.raises(IllegalTransition, match="can no longer change"):
-        run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="other"), expected_version=version(desk), now=NOW)
+        run(
+            desk,
+            refund_cases.record_facts,
+            actor,
+            REF,
+            facts_for(desk, reason="other"),
+            expected_version=version(desk),
+            now=NOW,
+        )
 
 
 def test_no_email_means_no_message_but_still_pauses(desk):
     with desk.session() as s:
         actor = add_staff(s)
         add_refund_ticket(s, REF, email=None)
-    run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, reason="force_majeure", activated=True), expected_version=1, now=NOW)
+    run(
+        desk,
+        refund_cases.record_facts,
+        actor,
+        REF,
+        facts_for(desk, reason="force_majeure", activated=True),
+        expected_version=1,
+        now=NOW,
+    )
     assert run(desk, refund_cases.request_information, actor, REF, expected_version=version(desk), now=NOW) is None
     assert ticket(desk).paused_since == NOW
 
@@ -275,16 +365,32 @@ def test_facts_recorded_while_waiting_resume_the_clock_first(setup):
     run(desk, refund_cases.record_facts, actor, REF, f, expected_version=1, now=NOW)
     run(desk, refund_cases.request_information, actor, REF, expected_version=version(desk), now=NOW)
     later = NOW + timedelta(days=1)
-    d = run(desk, refund_cases.record_facts, actor, REF, {**f, "documentation_provided": True},
-            expected_version=version(desk), now=later, cal=CAL)
+    d = run(
+        desk,
+        refund_cases.record_facts,
+        actor,
+        REF,
+        {**f, "documentation_provided": True},
+        expected_version=version(desk),
+        now=later,
+        cal=CAL,
+    )
     assert d["outcome"] == "case_by_case"
     t = ticket(desk)
     assert t.paused_since is None and t.status == "decided"
     actions = [e[0] for e in events(desk)]
     assert actions[-3:] == ["pause", "resume", "decided"]
     # re-deciding before approval is allowed (alternative accepted later)
-    d2 = run(desk, refund_cases.record_facts, actor, REF, {**f, "documentation_provided": False},
-             expected_version=version(desk), now=later, cal=CAL)
+    d2 = run(
+        desk,
+        refund_cases.record_facts,
+        actor,
+        REF,
+        {**f, "documentation_provided": False},
+        expected_version=version(desk),
+        now=later,
+        cal=CAL,
+    )
     assert d2["outcome"] == "denied" and events(desk)[-1][1:3] == ("decided", "decided")
 
 

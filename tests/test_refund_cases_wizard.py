@@ -2,6 +2,7 @@
 decision as `decide()` (the CLI's engine), for one case of each outcome;
 unknown facts end with an information request; saving goes through
 app.refund_cases."""
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,11 @@ def facts(**kw) -> dict:
 # one case of each outcome the policies produce (both policies)
 OUTCOME_CASES = [
     ("esimium", facts(reason="billing_error"), "full_refund"),
-    ("esimium", facts(reason="technical_failure", activated=True, alternative="partial_refund", partial_amount=7.5), "partial_refund"),
+    (
+        "esimium",
+        facts(reason="technical_failure", activated=True, alternative="partial_refund", partial_amount=7.5),
+        "partial_refund",
+    ),
     ("esimium", facts(reason="incorrect_product", alternative="replacement"), "replacement"),
     ("esimium", facts(reason="no_longer_needed", alternative="store_credit"), "store_credit"),
     ("esimium", facts(reason="medical_emergency", documentation_provided=True, activated=True), "case_by_case"),
@@ -74,8 +79,11 @@ async def to_first_unknown(pilot, screen) -> None:
         await pilot.press("right")
 
 
-@pytest.mark.parametrize(("policy", "case_facts", "expected"), OUTCOME_CASES,
-                         ids=[f"{p}-{e or 'chargeback'}-{i}" for i, (p, _f, e) in enumerate(OUTCOME_CASES)])
+@pytest.mark.parametrize(
+    ("policy", "case_facts", "expected"),
+    OUTCOME_CASES,
+    ids=[f"{p}-{e or 'chargeback'}-{i}" for i, (p, _f, e) in enumerate(OUTCOME_CASES)],
+)
 async def test_wizard_decision_equals_cli_engine(desk, agent, policy, case_facts, expected):
     ref = "RFD-2026-000101"
     with desk.session() as s:
@@ -127,7 +135,9 @@ async def test_every_table_case_agrees_with_the_cli(desk, agent):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         for cid, ref, policy, f in refs:
-            if not isinstance(app.screen, RefundWizardScreen) or app.screen.reference != ref:  # read first: no worker round trip
+            if (
+                not isinstance(app.screen, RefundWizardScreen) or app.screen.reference != ref
+            ):  # read first: no worker round trip
                 await app.push_screen(RefundWizardScreen(ref, case=read_case(desk, ref, app.now(), app.calendar.tz)))
             screen = app.screen
             while not screen.on_decision_page:  # the forward action, without a key round trip each
@@ -290,7 +300,14 @@ async def test_partial_amount_typed_in(desk, agent):
 
 async def test_hostile_customer_name_is_inert(desk, agent):
     ref = "RFD-2026-000108"
-    app = wizard_for(desk, agent, ref, "esimium", facts(reason="billing_error"), name="[bold red]Mallory[/] \x1b[2J\x1b]52;c;cHdu\x07x")
+    app = wizard_for(
+        desk,
+        agent,
+        ref,
+        "esimium",
+        facts(reason="billing_error"),
+        name="[bold red]Mallory[/] \x1b[2J\x1b]52;c;cHdu\x07x",
+    )
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         header = str(app.screen.query_one("#wizard-header").render())
@@ -328,15 +345,20 @@ async def test_full_money_path_from_the_wizard(desk, agent):
         assert "Recorded" in page_text(screen) and screen.available_keys() == ["left", "escape"]
     with desk.reader() as s:
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
-        templates = [m.template for m in s.scalars(select(Message).where(Message.ticket_id == t.id).order_by(Message.id))]
+        templates = [
+            m.template for m in s.scalars(select(Message).where(Message.ticket_id == t.id).order_by(Message.id))
+        ]
         assert templates == ["refund_approved", "refund_initiated"]
         assert t.close_reason == "refund_completed"
 
 
-@pytest.mark.parametrize(("case_facts", "key", "reason"), [
-    (facts(reason="network_coverage", activated=True), "d", "refund_denied"),
-    (facts(reason="non_delivery", quantity=10), "r", "referred"),
-])
+@pytest.mark.parametrize(
+    ("case_facts", "key", "reason"),
+    [
+        (facts(reason="network_coverage", activated=True), "d", "refund_denied"),
+        (facts(reason="non_delivery", quantity=10), "r", "referred"),
+    ],
+)
 async def test_deny_and_refer_from_the_wizard(desk, agent, case_facts, key, reason):
     ref = "RFD-2026-000110"
     app = wizard_for(desk, agent, ref, "esimium", case_facts)
@@ -392,7 +414,9 @@ async def test_case_by_case_approved_in_the_wizard_with_amount_and_fee(desk, age
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
         c = s.scalars(select(RefundCase).where(RefundCase.ticket_id == t.id)).one()
         assert (str(c.approved_amount), str(c.processing_fee)) == ("12.50", "2.50")
-        body = s.scalars(select(Message.body).where(Message.ticket_id == t.id, Message.template == "refund_approved")).one()
+        body = s.scalars(
+            select(Message.body).where(Message.ticket_id == t.id, Message.template == "refund_approved")
+        ).one()
         assert "Amount: 12.50 EUR" in body and "Processing fee: 2.50 EUR" in body
 
 
@@ -408,7 +432,9 @@ async def test_case_by_case_denied_in_the_wizard_with_a_reason(desk, agent):
     with desk.reader() as s:
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
         assert (t.status, t.close_reason) == ("closed", "refund_denied")
-        body = s.scalars(select(Message.body).where(Message.ticket_id == t.id, Message.template == "refund_decision")).one()
+        body = s.scalars(
+            select(Message.body).where(Message.ticket_id == t.id, Message.template == "refund_decision")
+        ).one()
         assert "Plans changed after purchase" in body
 
 

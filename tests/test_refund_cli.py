@@ -1,4 +1,5 @@
 """`esimdesk refund decide` through a real subprocess, per the shared refund decision contract."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -23,29 +24,71 @@ def _command() -> list[str]:
 
     if SCRIPT.exists() and all(importlib.util.find_spec(m) for m in cli_main.COMMAND_MODULES):
         return [str(SCRIPT)]
-    return [sys.executable, "-c",
-            "import sys, app.cli.main as m; m.COMMAND_MODULES = ('app.cli.refund_cmd',); sys.exit(m.main(sys.argv[1:]))"]
+    return [
+        sys.executable,
+        "-c",
+        "import sys, app.cli.main as m; m.COMMAND_MODULES = ('app.cli.refund_cmd',); sys.exit(m.main(sys.argv[1:]))",
+    ]
 
 
 def run(args, tmp_path, stdin=None):
     db = tmp_path / "nodb" / "desk.db"
-    env = {**{k: v for k, v in os.environ.items() if k != "ESIMDESK_CONFIG"}, "ESIMDESK_DB": f"sqlite:///{db}", "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "ESIMDESK_CONFIG"},
+        "ESIMDESK_DB": f"sqlite:///{db}",
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+        "PYTHONPATH": str(ROOT),
+    }
     p = subprocess.run([*_command(), *args], input=stdin, capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
     assert not db.parent.exists(), "refund decide must not open the database"
     return p
 
 
 CASES = [
-    ("esimium", {"purchase_at": "2025-03-10T09:00:00+02:00", "request_at": "2025-03-17T07:00:00Z", "amount_paid": 19.9,
-                 "currency": "EUR", "reason": "cancel_before_activation"}),
-    ("esimium", {"purchase_at": "2025-03-10T09:00:00", "request_at": "2025-03-17T09:01:00", "amount_paid": 5,
-                 "currency": "USD", "reason": "technical_failure"}),
-    ("airalo", {"purchase_at": "2025-03-10T09:00:00Z", "request_at": "2025-03-12T09:00:00Z", "amount_paid": 9,
-                "currency": "USD", "reason": "technical_failure", "payment_method": "airmoney",
-                "provider_fault_confirmed": True, "troubleshooting_completed": True}),
-    ("airalo", {"purchase_at": "2025-03-10T09:00:00Z", "request_at": "2025-03-12T09:00:00Z", "amount_paid": 9,
-                "currency": "USD", "reason": "other", "customer_type": "end_customer"}),
+    (
+        "esimium",
+        {
+            "purchase_at": "2025-03-10T09:00:00+02:00",
+            "request_at": "2025-03-17T07:00:00Z",
+            "amount_paid": 19.9,
+            "currency": "EUR",
+            "reason": "cancel_before_activation",
+        },
+    ),
+    (
+        "esimium",
+        {
+            "purchase_at": "2025-03-10T09:00:00",
+            "request_at": "2025-03-17T09:01:00",
+            "amount_paid": 5,
+            "currency": "USD",
+            "reason": "technical_failure",
+        },
+    ),
+    (
+        "airalo",
+        {
+            "purchase_at": "2025-03-10T09:00:00Z",
+            "request_at": "2025-03-12T09:00:00Z",
+            "amount_paid": 9,
+            "currency": "USD",
+            "reason": "technical_failure",
+            "payment_method": "airmoney",
+            "provider_fault_confirmed": True,
+            "troubleshooting_completed": True,
+        },
+    ),
+    (
+        "airalo",
+        {
+            "purchase_at": "2025-03-10T09:00:00Z",
+            "request_at": "2025-03-12T09:00:00Z",
+            "amount_paid": 9,
+            "currency": "USD",
+            "reason": "other",
+            "customer_type": "end_customer",
+        },
+    ),
 ]
 
 
@@ -58,8 +101,20 @@ def test_decide_file_matches_engine_and_wizard(policy, facts, tmp_path):
     assert p.stderr == ""
     out = json.loads(p.stdout)
     assert out == decide(policy, facts)
-    for key in ("policy", "policy_version", "outcome", "sections", "explanation", "steps", "max_refund",
-                "currency", "refund_method", "processing_fee_may_apply", "refer_to", "missing"):
+    for key in (
+        "policy",
+        "policy_version",
+        "outcome",
+        "sections",
+        "explanation",
+        "steps",
+        "max_refund",
+        "currency",
+        "refund_method",
+        "processing_fee_may_apply",
+        "refer_to",
+        "missing",
+    ):
         assert key in out
 
 
@@ -72,22 +127,39 @@ def test_decide_stdin(tmp_path):
 
 def test_invalid_facts_exit_2_every_field_named(tmp_path):
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps({"purchase_at": "soon", "request_at": "2025-03-12T09:00:00Z", "amount_paid": -3,
-                                "currency": "EUR", "reason": "x", "installed": "no"}))
+    path.write_text(
+        json.dumps(
+            {
+                "purchase_at": "soon",
+                "request_at": "2025-03-12T09:00:00Z",
+                "amount_paid": -3,
+                "currency": "EUR",
+                "reason": "x",
+                "installed": "no",
+            }
+        )
+    )
     p = run(["refund", "decide", "--policy", "esimium", "--facts", str(path)], tmp_path)
     assert p.returncode == 2
     assert p.stdout == ""
     assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
-    for part in ("purchase_at: not an ISO 8601 datetime", "amount_paid: must be a number >= 0",
-                 "reason: unknown value 'x'", "installed: must be true or false"):
+    for part in (
+        "purchase_at: not an ISO 8601 datetime",
+        "amount_paid: must be a number >= 0",
+        "reason: unknown value 'x'",
+        "installed: must be true or false",
+    ):
         assert part in p.stderr
 
 
-@pytest.mark.parametrize(("content", "needle"), [
-    (None, "facts file not found"),
-    ("{not json", "not valid JSON"),
-    ("[]", "facts: must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (None, "facts file not found"),
+        ("{not json", "not valid JSON"),
+        ("[]", "facts: must be a JSON object"),
+    ],
+)
 def test_unreadable_facts_one_line_exit_2(content, needle, tmp_path):
     path = tmp_path / "f.json"
     if content is not None:
@@ -128,8 +200,13 @@ def test_cli_agrees_with_the_wizard_on_the_whole_table(tmp_path):
 
 def test_cli_reads_the_desks_preactivation_rule(tmp_path):
     """`[refunds] esimium_preactivation` in the config changes the CLI's decision (issue 17, point 3)."""
-    facts = {"purchase_at": "2025-03-10T09:00:00Z", "request_at": "2025-03-12T09:00:00Z", "amount_paid": 20,
-             "currency": "EUR", "reason": "no_longer_needed"}
+    facts = {
+        "purchase_at": "2025-03-10T09:00:00Z",
+        "request_at": "2025-03-12T09:00:00Z",
+        "amount_paid": 20,
+        "currency": "EUR",
+        "reason": "no_longer_needed",
+    }
     path = tmp_path / "facts.json"
     path.write_text(json.dumps(facts))
     default = run(["refund", "decide", "--policy", "esimium", "--facts", str(path)], tmp_path)

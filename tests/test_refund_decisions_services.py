@@ -1,6 +1,7 @@
 """Confirmation before money moves, the approver's case-by-case decision,
 the statutory-rights paragraph, the acknowledgment and the refund clocks
 (issue 17 points 6-9, issue 15 point 6), on a real SQLite desk."""
+
 from __future__ import annotations
 
 import getpass
@@ -37,7 +38,9 @@ def airalo(desk):
 
 
 def decided(desk, actor, **facts):
-    return run(desk, refund_cases.record_facts, actor, REF, facts_for(desk, **facts), expected_version=version(desk), now=NOW)
+    return run(
+        desk, refund_cases.record_facts, actor, REF, facts_for(desk, **facts), expected_version=version(desk), now=NOW
+    )
 
 
 # ---- 6.1.7: approval refused until the investigation finding is recorded ------
@@ -48,14 +51,39 @@ def test_unauthorised_purchase_needs_a_recorded_finding_before_approval(airalo):
     with pytest.raises(IllegalTransition, match="6.1.7.*record the finding first"):
         run(desk, refund_cases.approve, actor, REF, expected_version=version(desk), now=NOW, cal=CAL)
     with pytest.raises(InputError, match="needs a note"):
-        run(desk, refund_cases.record_investigation, actor, REF, result="confirmed", note=" ", expected_version=None, now=NOW)
-    run(desk, refund_cases.record_investigation, actor, REF, result="not_confirmed", note="card holder made it",
-        expected_version=version(desk), now=NOW)
+        run(
+            desk,
+            refund_cases.record_investigation,
+            actor,
+            REF,
+            result="confirmed",
+            note=" ",
+            expected_version=None,
+            now=NOW,
+        )
+    run(
+        desk,
+        refund_cases.record_investigation,
+        actor,
+        REF,
+        result="not_confirmed",
+        note="card holder made it",
+        expected_version=version(desk),
+        now=NOW,
+    )
     with pytest.raises(IllegalTransition, match="did not confirm"):
         run(desk, refund_cases.approve, actor, REF, expected_version=version(desk), now=NOW, cal=CAL)
     later = NOW + timedelta(hours=1)
-    run(desk, refund_cases.record_investigation, actor, REF, result="confirmed", note="the card was stolen; bank report",
-        expected_version=version(desk), now=later)
+    run(
+        desk,
+        refund_cases.record_investigation,
+        actor,
+        REF,
+        result="confirmed",
+        note="the card was stolen; bank report",
+        expected_version=version(desk),
+        now=later,
+    )
     c = case(desk)
     assert (c.investigation_by, c.investigation_at, c.investigation_result) == ("alice", later, "confirmed")
     run(desk, refund_cases.approve, actor, REF, expected_version=version(desk), now=later, cal=CAL, amount="20.00")
@@ -67,7 +95,16 @@ def test_investigation_only_where_the_decision_waits_for_one(setup):
     desk, actor = setup
     decided(desk, actor, reason="billing_error")
     with pytest.raises(IllegalTransition, match="does not wait"):
-        run(desk, refund_cases.record_investigation, actor, REF, result="confirmed", note="x", expected_version=None, now=NOW)
+        run(
+            desk,
+            refund_cases.record_investigation,
+            actor,
+            REF,
+            result="confirmed",
+            note="x",
+            expected_version=None,
+            now=NOW,
+        )
 
 
 # ---- chargebacks: flagged, waiting, 7.1/7.2 ------------------------------------
@@ -82,9 +119,15 @@ def test_chargeback_waits_for_its_outcome_with_the_clock_paused(setup):
     with pytest.raises(IllegalTransition, match="chargeback is still open"):
         run(desk, refund_cases.deny, actor, REF, expected_version=version(desk), now=NOW, reason="no")
     later = NOW + timedelta(days=2)
-    d2 = run(desk, refund_cases.record_facts, actor, REF,
-             facts_for(desk, reason="billing_error", chargeback_filed=True, chargeback_outcome="withdrawn"),
-             expected_version=version(desk), now=later)
+    d2 = run(
+        desk,
+        refund_cases.record_facts,
+        actor,
+        REF,
+        facts_for(desk, reason="billing_error", chargeback_filed=True, chargeback_outcome="withdrawn"),
+        expected_version=version(desk),
+        now=later,
+    )
     assert d2["outcome"] == "full_refund" and "7.1" in d2["sections"] and ticket(desk).paused_since is None
     run(desk, refund_cases.approve, actor, REF, expected_version=version(desk), now=later, cal=CAL)
 
@@ -95,9 +138,14 @@ def test_case_by_case_approved_with_amount_and_fee_and_the_mail_states_them(aira
     d = decided(desk, actor, reason="unused_data", activated=True, data_used_mb=800)
     assert d["outcome"] == "case_by_case" and d["processing_fee_may_apply"]
     v = version(desk)
-    for amount, fee, match in ((None, None, "approved with an amount"), ("25", "0", "more than the 20.00"),
-                               ("15", "6", "more than the 20.00"), ("0", None, "more than 0"), ("abc", None, "not a number"),
-                               ("5.555", None, "two decimals")):
+    for amount, fee, match in (
+        (None, None, "approved with an amount"),
+        ("25", "0", "more than the 20.00"),
+        ("15", "6", "more than the 20.00"),
+        ("0", None, "more than 0"),
+        ("abc", None, "not a number"),
+        ("5.555", None, "two decimals"),
+    ):
         with pytest.raises(InputError, match=match):
             run(desk, refund_cases.approve, actor, REF, expected_version=v, now=NOW, cal=CAL, amount=amount, fee=fee)
     run(desk, refund_cases.approve, actor, REF, expected_version=v, now=NOW, cal=CAL, amount="12.50", fee="2.50")
@@ -106,7 +154,15 @@ def test_case_by_case_approved_with_amount_and_fee_and_the_mail_states_them(aira
     body = outbound(desk)[-1].body
     assert "Amount: 12.50 EUR, to your original payment method" in body and "Processing fee: 2.50 EUR" in body
     assert RIGHTS not in body  # airalo has no such paragraph
-    run(desk, refund_cases.mark_initiated, actor, REF, expected_version=version(desk), now=NOW + timedelta(days=1), cal=CAL)
+    run(
+        desk,
+        refund_cases.mark_initiated,
+        actor,
+        REF,
+        expected_version=version(desk),
+        now=NOW + timedelta(days=1),
+        cal=CAL,
+    )
     assert "Amount: 12.50 EUR" in outbound(desk)[-1].body
 
 
@@ -125,19 +181,29 @@ def test_case_by_case_denied_with_a_reason_and_the_esimium_rights_paragraph(setu
     assert d["outcome"] == "case_by_case"
     with pytest.raises(InputError, match="needs the reason"):
         run(desk, refund_cases.deny, actor, REF, expected_version=version(desk), now=NOW)
-    run(desk, refund_cases.deny, actor, REF, expected_version=version(desk), now=NOW,
-        reason="The eSIM was bought for a trip that took place.")
+    run(
+        desk,
+        refund_cases.deny,
+        actor,
+        REF,
+        expected_version=version(desk),
+        now=NOW,
+        reason="The eSIM was bought for a trip that took place.",
+    )
     t, msg = ticket(desk), outbound(desk)[-1]
     assert (t.status, t.close_reason) == ("closed", "refund_denied")
     assert "took place" in msg.body and "section 2.2" in msg.body and RIGHTS in msg.body
     assert case(desk).decision_sent_at == NOW
 
 
-@pytest.mark.parametrize(("facts", "action"), [
-    ({"reason": "billing_error"}, "approve"),
-    ({"reason": "no_longer_needed", "activated": True}, "deny"),
-    ({"reason": "non_delivery", "quantity": 12}, "refer"),
-])
+@pytest.mark.parametrize(
+    ("facts", "action"),
+    [
+        ({"reason": "billing_error"}, "approve"),
+        ({"reason": "no_longer_needed", "activated": True}, "deny"),
+        ({"reason": "non_delivery", "quantity": 12}, "refer"),
+    ],
+)
 def test_every_esimium_decision_mail_carries_the_statutory_rights(setup, facts, action):
     desk, actor = setup
     decided(desk, actor, **facts)
@@ -161,6 +227,7 @@ def test_acknowledgment_clock_and_action(setup):
         t = s.scalars(select(Ticket).where(Ticket.reference == REF)).one()
         t.ack_due_at = refund_ack_due(CAL, t.received_at)
         from app.workflow.guard import refresh_due
+
         refresh_due(t)
     t = ticket(desk)
     assert (t.due_clock, t.due_at) == ("refund_ack", refund_ack_due(CAL, RECEIVED))  # Monday 10:00 -> Tuesday 10:00
@@ -192,8 +259,12 @@ def test_every_open_refund_stage_has_a_running_clock(setup):
     state()
     run(desk, refund_cases.mark_initiated, actor, REF, expected_version=version(desk), now=NOW, cal=CAL)
     state()
-    assert seen == [("submitted", "refund_review"), ("decided", "refund_decision"), ("decided", "refund_initiation"),
-                    ("processing", "refund_in_account")]
+    assert seen == [
+        ("submitted", "refund_review"),
+        ("decided", "refund_decision"),
+        ("decided", "refund_initiation"),
+        ("processing", "refund_in_account"),
+    ]
     c = case(desk)
     assert CAL.local_date(ticket(desk).due_at) == CAL.add_business_days(c.approved_at, 15)
 
@@ -227,12 +298,23 @@ def test_cli_approve_with_amount_and_fee_and_deny_with_reason(tmp_path):
             f.update(reason="unused_data", activated=True, data_used_mb=800)
             refund_cases.record_facts(s, actor, ref, f, expected_version=None, now=NOW)
     desk.dispose()
-    env = {**os.environ, "ESIMDESK_DB": f"sqlite:///{db}", "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "ESIMDESK_DB": f"sqlite:///{db}",
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("ESIMDESK_CONFIG", None)
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "app.cli.main", "refund", *args], capture_output=True, text=True,
-                              cwd=ROOT, env=env, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli.main", "refund", *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=60,
+        )
 
     p = cli("approve", REF)
     assert p.returncode == 2 and "approved with an amount" in p.stderr and "Traceback" not in p.stderr
@@ -256,6 +338,7 @@ def test_the_acknowledgment_clock_is_on_the_wall(setup):
         t = s.scalars(select(Ticket).where(Ticket.reference == REF)).one()
         t.ack_due_at = refund_ack_due(CAL, t.received_at)
         from app.workflow.guard import refresh_due
+
         refresh_due(t)
     with desk.reader() as s:
         data = snapshot(s, NOW, CAL, 0.25)

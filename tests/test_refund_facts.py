@@ -1,4 +1,5 @@
 """Facts validation: every bad field named in one line; times without offset are UTC."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
@@ -8,8 +9,13 @@ import pytest
 from app.errors import InputError
 from app.refunds import Facts, parse_facts
 
-GOOD = {"purchase_at": "2025-03-10T09:00:00", "request_at": "2025-03-12T11:00:00+02:00",
-        "amount_paid": 12, "currency": "eur", "reason": "non_delivery"}
+GOOD = {
+    "purchase_at": "2025-03-10T09:00:00",
+    "request_at": "2025-03-12T11:00:00+02:00",
+    "amount_paid": 12,
+    "currency": "eur",
+    "reason": "non_delivery",
+}
 
 
 def test_defaults_and_utc():
@@ -29,21 +35,41 @@ def test_z_suffix_and_other_offsets():
 
 
 def test_every_bad_field_named_in_one_line():
-    bad = {"purchase_at": "yesterday", "request_at": "2025-13-01T00:00:00", "amount_paid": -1,
-           "currency": "euro", "reason": "x", "quantity": 0, "installed": "yes", "data_used_mb": "5",
-           "provider_fault_confirmed": 1, "payment_method": "cash", "customer_type": None,
-           "delivered_at": 12, "alternative": "voucher", "colour": "red"}
+    bad = {
+        "purchase_at": "yesterday",
+        "request_at": "2025-13-01T00:00:00",
+        "amount_paid": -1,
+        "currency": "euro",
+        "reason": "x",
+        "quantity": 0,
+        "installed": "yes",
+        "data_used_mb": "5",
+        "provider_fault_confirmed": 1,
+        "payment_method": "cash",
+        "customer_type": None,
+        "delivered_at": 12,
+        "alternative": "voucher",
+        "colour": "red",
+    }
     with pytest.raises(InputError) as exc:
         parse_facts(bad)
     msg = str(exc.value)
     assert "\n" not in msg and msg.startswith("facts: ")
     for part in [
-        "purchase_at: not an ISO 8601 datetime", "request_at: not an ISO 8601 datetime",
-        "amount_paid: must be a number >= 0", "currency: not an ISO 4217 currency code",
-        "reason: unknown value 'x'", "quantity: must be an integer >= 1", "installed: must be true or false",
-        "data_used_mb: must be a number >= 0", "provider_fault_confirmed: must be true or false or null",
-        "payment_method: unknown value 'cash'", "customer_type: must not be null",
-        "delivered_at: not an ISO 8601 datetime", "alternative: unknown value 'voucher'", "colour: unknown field",
+        "purchase_at: not an ISO 8601 datetime",
+        "request_at: not an ISO 8601 datetime",
+        "amount_paid: must be a number >= 0",
+        "currency: not an ISO 4217 currency code",
+        "reason: unknown value 'x'",
+        "quantity: must be an integer >= 1",
+        "installed: must be true or false",
+        "data_used_mb: must be a number >= 0",
+        "provider_fault_confirmed: must be true or false or null",
+        "payment_method: unknown value 'cash'",
+        "customer_type: must not be null",
+        "delivered_at: not an ISO 8601 datetime",
+        "alternative: unknown value 'voucher'",
+        "colour: unknown field",
     ]:
         assert part in msg, part
 

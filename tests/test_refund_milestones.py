@@ -1,4 +1,5 @@
 """Processing milestones on the real business calendar, and the two notices."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -24,9 +25,9 @@ def test_esimium_milestones_skip_estonian_christmas_and_new_year(cal):
     assert ms["initiated"]["earliest_date"] == "2025-12-22"
     assert ms["initiated"]["due_date"] == "2025-12-23"
     assert ms["sent_to_processor_done"]["earliest_date"] == "2025-12-30"  # 4th business day
-    assert ms["sent_to_processor_done"]["due_date"] == "2026-01-05"       # 7th
-    assert ms["in_account"]["earliest_date"] == "2026-01-05"              # 7th
-    assert ms["in_account"]["due_date"] == "2026-01-15"                   # 15th
+    assert ms["sent_to_processor_done"]["due_date"] == "2026-01-05"  # 7th
+    assert ms["in_account"]["earliest_date"] == "2026-01-05"  # 7th
+    assert ms["in_account"]["due_date"] == "2026-01-15"  # 15th
     assert all(m["source_section"] == "5.1" for m in ms.values())
     exp = datetime.fromisoformat(ms["initiated"]["expected_at"])
     assert exp.astimezone(TLL).date().isoformat() == "2025-12-23" and exp.astimezone(TLL).hour == 23
@@ -54,8 +55,16 @@ def test_naive_approval_refused(cal):
 
 
 def test_notices(cal):
-    d = decide("esimium", {"purchase_at": "2025-12-15T10:00:00Z", "request_at": "2025-12-17T10:00:00Z",
-                           "amount_paid": 24.5, "currency": "EUR", "reason": "non_delivery"})
+    d = decide(
+        "esimium",
+        {
+            "purchase_at": "2025-12-15T10:00:00Z",
+            "request_at": "2025-12-17T10:00:00Z",
+            "amount_paid": 24.5,
+            "currency": "EUR",
+            "reason": "non_delivery",
+        },
+    )
     assert d["outcome"] == "full_refund"
     ms = milestones("esimium", datetime(2025, 12, 19, 15, 0, tzinfo=TLL), cal)
     approved = notice_text("approved", d, ms)

@@ -1,4 +1,5 @@
 """Policy data files and the step API the console wizard uses."""
+
 from __future__ import annotations
 
 import json
@@ -23,9 +24,31 @@ def test_policy_ids_and_files():
 
 
 def test_esimium_sections_in_document_order():
-    assert section_numbers("esimium") == ["2.1", "2.2", "3.1", "3.2", "3.3", "3.4", "3.5", "4.1", "4.2", "4.3",
-                                          "5.1", "5.2", "5.3", "5.4", "6.1", "6.2", "6.3", "6.4", "7.1", "7.2",
-                                          "7.3", "8.1", "8.2"]
+    assert section_numbers("esimium") == [
+        "2.1",
+        "2.2",
+        "3.1",
+        "3.2",
+        "3.3",
+        "3.4",
+        "3.5",
+        "4.1",
+        "4.2",
+        "4.3",
+        "5.1",
+        "5.2",
+        "5.3",
+        "5.4",
+        "6.1",
+        "6.2",
+        "6.3",
+        "6.4",
+        "7.1",
+        "7.2",
+        "7.3",
+        "8.1",
+        "8.2",
+    ]
 
 
 def test_airalo_has_every_subsection_of_6():
@@ -60,15 +83,18 @@ def test_chargeback_consequences_in_own_words():
     assert chargeback_consequences("airalo")
 
 
-@pytest.mark.parametrize(("mutate", "needle"), [
-    (lambda d: d["steps"][1].update(section="99"), "unknown section"),
-    (lambda d: d["steps"][1].update(predicate="nope"), "unknown predicate"),
-    (lambda d: d["steps"][1]["leads"].pop("no"), "leads do not match"),
-    (lambda d: d["steps"][1]["leads"]["bulk"].update(cite=["42"]), "cites unknown section"),
-    (lambda d: d["steps"][1]["leads"]["bulk"].update(outcome="maybe"), "bad outcome"),
-    (lambda d: d["steps"][-2]["leads"]["cancellation"].update(next=True), "last step must decide"),
-    (lambda d: d["steps"][-1].update(reviews=["nowhere"]), "reviews unknown step"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        (lambda d: d["steps"][1].update(section="99"), "unknown section"),
+        (lambda d: d["steps"][1].update(predicate="nope"), "unknown predicate"),
+        (lambda d: d["steps"][1]["leads"].pop("no"), "leads do not match"),
+        (lambda d: d["steps"][1]["leads"]["bulk"].update(cite=["42"]), "cites unknown section"),
+        (lambda d: d["steps"][1]["leads"]["bulk"].update(outcome="maybe"), "bad outcome"),
+        (lambda d: d["steps"][-2]["leads"]["cancellation"].update(next=True), "last step must decide"),
+        (lambda d: d["steps"][-1].update(reviews=["nowhere"]), "reviews unknown step"),
+    ],
+)
 def test_broken_policy_file_fails_loudly(tmp_path, mutate, needle):
     raw = json.loads((DATA_DIR / "esimium-2024-01-01.json").read_text())
     mutate(raw)
@@ -79,9 +105,11 @@ def test_broken_policy_file_fails_loudly(tmp_path, mutate, needle):
 
 
 def test_domain_code_imports_no_textual_or_rich():
-    code = ("import sys, app.refunds, app.refunds.evidence, app.cli.refund_cmd; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')]; "
-            "assert not bad, bad")
+    code = (
+        "import sys, app.refunds, app.refunds.evidence, app.cli.refund_cmd; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
@@ -94,7 +122,12 @@ def test_every_fact_a_step_can_miss_has_a_prompt():
             for name in st.reads:
                 question, _choices = fact_prompt(name)
                 assert question.endswith("?")
-    for name in ("provider_fault_confirmed", "instructions_followed", "troubleshooting_completed", "documentation_provided"):
+    for name in (
+        "provider_fault_confirmed",
+        "instructions_followed",
+        "troubleshooting_completed",
+        "documentation_provided",
+    ):
         assert [c[0] for c in FACT_PROMPTS[name][1]] == [True, False, None]
     with pytest.raises(InputError):
         fact_prompt("colour")

@@ -2,6 +2,7 @@
 policy (tests/data/policies/northwind-*.json) runs the refund table tests,
 the milestones, the notices, the SLA windows, the order import and the
 refund case services with no code change."""
+
 from __future__ import annotations
 
 import json
@@ -36,19 +37,44 @@ def third_policy():
 # (id, policy, facts, expected outcome, decisive section, extra): the same row
 # shape test_refund_table.CASES has, checked by its own test function
 CASES = [
-    ("n-unused-in-window", P, facts(reason="other"), "full_refund", "2",
-     {"max_refund": 20, "refund_method": "original_payment", "sections": ["2", "7"]}),
+    (
+        "n-unused-in-window",
+        P,
+        facts(reason="other"),
+        "full_refund",
+        "2",
+        {"max_refund": 20, "refund_method": "original_payment", "sections": ["2", "7"]},
+    ),
     ("n-day-14-still-in", P, facts(reason="other", request_at="2025-03-24T21:00:00Z"), "full_refund", "2", {}),
     ("n-day-15-late", P, facts(reason="other", request_at="2025-03-24T22:30:00Z"), "denied", "2", {"max_refund": 0}),
     ("n-activated", P, facts(reason="technical_failure", activated=True), "denied", "3", {"refund_method": "none"}),
     ("n-data-used", P, facts(reason="other", data_used_mb=12.0), "denied", "3", {}),
     ("n-fraud", P, facts(reason="other", fraud_evidence=True), "denied", "4", {}),
     ("n-terms", P, facts(reason="other", tos_violation=True), "denied", "4", {}),
-    ("n-chargeback-open", P, facts(reason="other", chargeback_filed=True), "investigate", "5",
-     {"waits_for": "chargeback_outcome", "max_refund": 0}),
-    ("n-chargeback-won", P, facts(reason="other", chargeback_filed=True, chargeback_outcome="customer_won"), "denied", "5", {}),
-    ("n-chargeback-resolved", P, facts(reason="other", chargeback_filed=True, chargeback_outcome="merchant_won"),
-     "full_refund", "2", {"sections": ["2", "7", "5"]}),
+    (
+        "n-chargeback-open",
+        P,
+        facts(reason="other", chargeback_filed=True),
+        "investigate",
+        "5",
+        {"waits_for": "chargeback_outcome", "max_refund": 0},
+    ),
+    (
+        "n-chargeback-won",
+        P,
+        facts(reason="other", chargeback_filed=True, chargeback_outcome="customer_won"),
+        "denied",
+        "5",
+        {},
+    ),
+    (
+        "n-chargeback-resolved",
+        P,
+        facts(reason="other", chargeback_filed=True, chargeback_outcome="merchant_won"),
+        "full_refund",
+        "2",
+        {"sections": ["2", "7", "5"]},
+    ),
 ]
 
 
@@ -91,8 +117,14 @@ def test_windows_milestones_and_notices_come_from_the_file():
 
 
 def test_an_order_of_the_third_policy_imports():
-    row = {"order_number": "ORD-1", "policy": P, "customer_email": "a@example.com", "purchase_at": "2026-03-01T10:00:00Z",
-           "amount_paid": "9.99", "currency": "EUR"}
+    row = {
+        "order_number": "ORD-1",
+        "policy": P,
+        "customer_email": "a@example.com",
+        "purchase_at": "2026-03-01T10:00:00Z",
+        "amount_paid": "9.99",
+        "currency": "EUR",
+    }
     ok, bad = validate_row(row)
     assert not bad and ok.values["policy"] == P
 
@@ -104,7 +136,9 @@ def test_the_refund_case_services_run_the_third_policy(desk):
         add_refund_ticket(s, "RFD-2026-000001", brand=P)
     with desk.session() as s:
         f = refund_cases.load(s, "RFD-2026-000001").facts
-        d = refund_cases.record_facts(s, actor, "RFD-2026-000001", {**f, "reason": "other"}, expected_version=1, now=now)
+        d = refund_cases.record_facts(
+            s, actor, "RFD-2026-000001", {**f, "reason": "other"}, expected_version=1, now=now
+        )
     assert (d["policy"], d["outcome"]) == (P, "full_refund")
     with desk.session() as s:
         v = s.scalars(select(Ticket.version).where(Ticket.reference == "RFD-2026-000001")).one()
@@ -126,21 +160,24 @@ def _third() -> dict:
     return json.loads(next(THIRD.glob("*.json")).read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize(("mutate", "needle"), [
-    (lambda d: d.pop("windows"), "no 'refund' window"),
-    (lambda d: d["windows"]["refund"].update(days="14"), "whole number of days"),
-    (lambda d: d["windows"]["refund"].update(section="99"), "cites unknown section"),
-    (lambda d: d["steps"][-1].update(window="grace"), "unknown window 'grace'"),
-    (lambda d: d["steps"][-1].update(params={"days": 3}), "days given twice"),
-    (lambda d: d["steps"][0].update(window="refund"), "reads no window"),
-    (lambda d: d.pop("methods"), "no words for original_payment"),
-    (lambda d: d["methods"]["original_payment"].pop("notice"), "needs decision, notice and label"),
-    (lambda d: d["milestones"]["*"].pop(), "dated 'in_account'"),
-    (lambda d: d["milestones"]["*"][0].update(earliest=5), "earliest <= due"),
-    (lambda d: d["milestones"]["*"][0].update(unit="fortnights"), "unit one of"),
-    (lambda d: d["milestones"].update(cash=[]), "unknown refund method 'cash'"),
-    (lambda d: d.update(refund_method_rule="cash"), "unknown refund_method_rule"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        (lambda d: d.pop("windows"), "no 'refund' window"),
+        (lambda d: d["windows"]["refund"].update(days="14"), "whole number of days"),
+        (lambda d: d["windows"]["refund"].update(section="99"), "cites unknown section"),
+        (lambda d: d["steps"][-1].update(window="grace"), "unknown window 'grace'"),
+        (lambda d: d["steps"][-1].update(params={"days": 3}), "days given twice"),
+        (lambda d: d["steps"][0].update(window="refund"), "reads no window"),
+        (lambda d: d.pop("methods"), "no words for original_payment"),
+        (lambda d: d["methods"]["original_payment"].pop("notice"), "needs decision, notice and label"),
+        (lambda d: d["milestones"]["*"].pop(), "dated 'in_account'"),
+        (lambda d: d["milestones"]["*"][0].update(earliest=5), "earliest <= due"),
+        (lambda d: d["milestones"]["*"][0].update(unit="fortnights"), "unit one of"),
+        (lambda d: d["milestones"].update(cash=[]), "unknown refund method 'cash'"),
+        (lambda d: d.update(refund_method_rule="cash"), "unknown refund_method_rule"),
+    ],
+)
 def test_a_broken_third_policy_fails_loudly(tmp_path, mutate, needle):
     raw = _third()
     mutate(raw)

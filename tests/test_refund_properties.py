@@ -1,5 +1,6 @@
 """Properties over random facts: the cap, the citations, and the wizard path
 (one step at a time from policy_steps) equals decide()."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ def iso(dt: datetime, off: str) -> str:
     sign = 1 if off[0] == "+" else -1
     h, m = int(off[1:3]), int(off[4:6])
     from datetime import timezone
+
     return dt.astimezone(timezone(sign * timedelta(hours=h, minutes=m))).isoformat()
 
 
@@ -31,19 +33,33 @@ def facts_dicts(draw):
     request = purchase + timedelta(minutes=draw(st.integers(0, 60 * 24 * 45)))
     amount = draw(st.one_of(st.integers(0, 500), st.floats(0, 1000, allow_nan=False, allow_infinity=False)))
     d = {
-        "purchase_at": iso(purchase, draw(offsets)), "request_at": iso(request, draw(offsets)),
-        "amount_paid": amount, "currency": draw(st.sampled_from(["EUR", "USD", "GBP"])),
+        "purchase_at": iso(purchase, draw(offsets)),
+        "request_at": iso(request, draw(offsets)),
+        "amount_paid": amount,
+        "currency": draw(st.sampled_from(["EUR", "USD", "GBP"])),
         "reason": draw(st.sampled_from(REASONS)),
     }
     optional = {
-        "payment_method": st.sampled_from(PAYMENT_METHODS), "customer_type": st.sampled_from(CUSTOMER_TYPES),
-        "quantity": st.integers(1, 30), "installed": st.booleans(), "activated": st.booleans(),
-        "data_used_mb": st.sampled_from([0, 0.01, 500]), "validity_expired": st.booleans(),
-        "provider_fault_confirmed": opt_bool, "instructions_followed": opt_bool,
-        "troubleshooting_completed": opt_bool, "documentation_provided": opt_bool,
-        "fraud_evidence": st.booleans(), "tos_violation": st.booleans(), "chargeback_filed": st.booleans(),
-        "delivered_at": st.one_of(st.none(), st.integers(0, 60 * 72).map(lambda m: iso(purchase + timedelta(minutes=m), "Z"))),
-        "invoice_received_at": st.one_of(st.none(), st.integers(-60 * 24 * 20, 0).map(lambda m: iso(request + timedelta(minutes=m), "+02:00"))),
+        "payment_method": st.sampled_from(PAYMENT_METHODS),
+        "customer_type": st.sampled_from(CUSTOMER_TYPES),
+        "quantity": st.integers(1, 30),
+        "installed": st.booleans(),
+        "activated": st.booleans(),
+        "data_used_mb": st.sampled_from([0, 0.01, 500]),
+        "validity_expired": st.booleans(),
+        "provider_fault_confirmed": opt_bool,
+        "instructions_followed": opt_bool,
+        "troubleshooting_completed": opt_bool,
+        "documentation_provided": opt_bool,
+        "fraud_evidence": st.booleans(),
+        "tos_violation": st.booleans(),
+        "chargeback_filed": st.booleans(),
+        "delivered_at": st.one_of(
+            st.none(), st.integers(0, 60 * 72).map(lambda m: iso(purchase + timedelta(minutes=m), "Z"))
+        ),
+        "invoice_received_at": st.one_of(
+            st.none(), st.integers(-60 * 24 * 20, 0).map(lambda m: iso(request + timedelta(minutes=m), "+02:00"))
+        ),
     }
     for key, strat in optional.items():
         if draw(st.booleans()):
@@ -58,7 +74,11 @@ def wizard_path(policy: str, facts: dict, rules=None) -> dict:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(policy=st.sampled_from(["esimium", "airalo"]), facts=facts_dicts(), alt=st.one_of(st.none(), st.sampled_from(ALTERNATIVES)))
+@given(
+    policy=st.sampled_from(["esimium", "airalo"]),
+    facts=facts_dicts(),
+    alt=st.one_of(st.none(), st.sampled_from(ALTERNATIVES)),
+)
 def test_decision_properties(policy, facts, alt):
     if alt is not None and (policy == "esimium" or alt == "replacement"):
         facts = {**facts, "alternative": alt}

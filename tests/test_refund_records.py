@@ -1,4 +1,5 @@
 """Decisions and approvals stored on a RefundCase row."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,13 @@ from app.errors import IllegalTransition, InputError
 from app.refunds.records import record_approval, record_decision
 from models.refund import RefundCase
 
-F = {"purchase_at": "2025-12-15T10:00:00Z", "request_at": "2025-12-17T10:00:00Z", "amount_paid": 10.999,
-     "currency": "EUR", "reason": "non_delivery"}
+F = {
+    "purchase_at": "2025-12-15T10:00:00Z",
+    "request_at": "2025-12-17T10:00:00Z",
+    "amount_paid": 10.999,
+    "currency": "EUR",
+    "reason": "non_delivery",
+}
 
 
 def test_record_decision_and_approval():

@@ -1,5 +1,6 @@
 """The App hands screens one typed context (issue 18, point 5): desk, actor,
 config, the clock and the calendar, instead of attribute probes."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,14 +18,20 @@ ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
 ACTOR = Actor(id=1, login="alice", name="Alice", role="agent")
 # what a screen reads of its App: only through self.ctx
-PROBE = re.compile(r"(getattr|hasattr)\(self\.app,\s*\"(desk|actor|config|now|calendar|is_wall)\""
-                   r"|\bself\.app\.(desk|actor|config|now|calendar)\b|(?<![\w.])app\.(desk|actor|config|now|calendar)\b")
+PROBE = re.compile(
+    r"(getattr|hasattr)\(self\.app,\s*\"(desk|actor|config|now|calendar|is_wall)\""
+    r"|\bself\.app\.(desk|actor|config|now|calendar)\b|(?<![\w.])app\.(desk|actor|config|now|calendar)\b"
+)
 
 
 def test_screens_and_widgets_read_the_context_not_the_app():
-    found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
-             for folder in ("screens", "widgets") for path in sorted((ROOT / folder).rglob("*.py"))
-             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if PROBE.search(line)]
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for folder in ("screens", "widgets")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if PROBE.search(line)
+    ]
     assert found == []
 
 

@@ -1,6 +1,7 @@
 """Full-text search (the shared search contract) on both engines: the query language,
 what is searched, filters, the CLI, and an index kept in step by intake,
 notes, replies and edits in the same transaction; `db upgrade` builds it."""
+
 from __future__ import annotations
 
 import json
@@ -39,10 +40,21 @@ def refs(desk, query: str, **kw) -> list[str]:
 
 @pytest.fixture
 def two(desk):
-    a = new_complaint(desk, name="Maria Tamm", email="maria@example.com", phone="+372 5555 1234",
-                      description="My phone kept restarting in Zürich after the eSIM install; ICCID 8937204017001234567.")
-    b = new_complaint(desk, received_at=at(5), name="José Müller", email="jose@example.org", phone="+34 600 000 111",
-                      description="Error code E-42 appears when the code is scanned, then the phone restarts.")
+    a = new_complaint(
+        desk,
+        name="Maria Tamm",
+        email="maria@example.com",
+        phone="+372 5555 1234",
+        description="My phone kept restarting in Zürich after the eSIM install; ICCID 8937204017001234567.",
+    )
+    b = new_complaint(
+        desk,
+        received_at=at(5),
+        name="José Müller",
+        email="jose@example.org",
+        phone="+34 600 000 111",
+        description="Error code E-42 appears when the code is scanned, then the phone restarts.",
+    )
     return a, b
 
 
@@ -120,8 +132,13 @@ def test_kind_and_status_filters(desk, two):
 
 def test_best_match_first_and_limit(desk, two):
     a, b = two
-    c = new_complaint(desk, received_at=at(9), name="Restart Restarting", email="restart@example.net",
-                      description="Restart restart restart.")
+    c = new_complaint(
+        desk,
+        received_at=at(9),
+        name="Restart Restarting",
+        email="restart@example.net",
+        description="Restart restart restart.",
+    )
     got = refs(desk, "restart")
     assert got[0] == c  # the customer's name and every line say it
     assert set(got) == {a, b, c}
@@ -157,12 +174,31 @@ def test_lenient_parse_for_typing():
 def test_intake_indexes_new_mail_and_replies(desk, engine_url, tmp_path):
     from app.mail.ingest import ingest_paths
 
-    box = make_maildir(tmp_path / "box", {"1": eml("No data in Tallinn", "The eSIM shows no service near the harbour.",
-                                                   sender="kadri@example.ee", msgid="<m1@x>")})
+    box = make_maildir(
+        tmp_path / "box",
+        {
+            "1": eml(
+                "No data in Tallinn",
+                "The eSIM shows no service near the harbour.",
+                sender="kadri@example.ee",
+                msgid="<m1@x>",
+            )
+        },
+    )
     ingest_paths(desk, [box], now=at(60), config=CONFIG)
     [ref] = refs(desk, "harbour")
-    make_maildir(tmp_path / "box2", {"2": eml(f"Re: [{ref}] No data in Tallinn", "Still nothing, tried a reboot twice.",
-                                             sender="kadri@example.ee", msgid="<m2@x>", extra="In-Reply-To: <m1@x>\n")})
+    make_maildir(
+        tmp_path / "box2",
+        {
+            "2": eml(
+                f"Re: [{ref}] No data in Tallinn",
+                "Still nothing, tried a reboot twice.",
+                sender="kadri@example.ee",
+                msgid="<m2@x>",
+                extra="In-Reply-To: <m1@x>\n",
+            )
+        },
+    )
     ingest_paths(desk, [tmp_path / "box2"], now=at(70), config=CONFIG)
     assert refs(desk, "reboot harbour") == [ref]  # both mails, one ticket
     assert refs(desk, "kadri") == [ref]
@@ -198,19 +234,28 @@ def test_db_upgrade_builds_the_index_for_an_existing_desk(engine_url):
     d = open_desk(engine_url, migrate=False)
     upgrade(d.engine, "0005")
     with d.engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO customer (name, email, customer_type, created_at) VALUES ('Old Timer', 'old@example.com', 'end_user', :t)"
-        ), {"t": at(0)})
+        conn.execute(
+            text(
+                "INSERT INTO customer (name, email, customer_type, created_at) VALUES ('Old Timer', 'old@example.com', 'end_user', :t)"
+            ),
+            {"t": at(0)},
+        )
         cid = conn.execute(text("SELECT id FROM customer")).scalar()
-        conn.execute(text(
-            "INSERT INTO ticket (reference, kind, status, subject, priority, customer_id, received_at, extensions, version, "
-            "created_at, updated_at) VALUES ('CMP-2025-000001', 'complaint', 'submitted', 'Roaming bill', 3, :c, :t, 0, 1, :t, :t)"
-        ), {"c": cid, "t": at(0)})
+        conn.execute(
+            text(
+                "INSERT INTO ticket (reference, kind, status, subject, priority, customer_id, received_at, extensions, version, "
+                "created_at, updated_at) VALUES ('CMP-2025-000001', 'complaint', 'submitted', 'Roaming bill', 3, :c, :t, 0, 1, :t, :t)"
+            ),
+            {"c": cid, "t": at(0)},
+        )
         tid = conn.execute(text("SELECT id FROM ticket")).scalar()
-        conn.execute(text(
-            "INSERT INTO message (ticket_id, kind, subject, body, created_at, attempts) "
-            "VALUES (:i, 'inbound', 'Roaming bill', 'Charged twice for the Balkans pack', :t, 0)"
-        ), {"i": tid, "t": at(0)})
+        conn.execute(
+            text(
+                "INSERT INTO message (ticket_id, kind, subject, body, created_at, attempts) "
+                "VALUES (:i, 'inbound', 'Roaming bill', 'Charged twice for the Balkans pack', :t, 0)"
+            ),
+            {"i": tid, "t": at(0)},
+        )
     d.dispose()
     assert main(["--db", engine_url, "db", "upgrade"]) == 0
     d = open_desk(engine_url)

@@ -1,4 +1,5 @@
 """app.sla_clocks and app.clocks: states, the governing clock, countdowns, extensions, pauses."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -49,10 +50,22 @@ def test_clock_state(now, stopped, share, expected):
 
 def ticket(**kw):
     base = dict(
-        kind="complaint", status="submitted", received_at=T0, ack_due_at=DUE, acknowledged_at=None,
-        resolution_due_at=None, resolution_communicated_at=None, final_response_due_at=None,
-        final_response_at=None, review_due_at=None, decided_at=None, extensions=0, paused_since=None,
-        due_at=DUE, due_clock="acknowledgment", closed_at=None,
+        kind="complaint",
+        status="submitted",
+        received_at=T0,
+        ack_due_at=DUE,
+        acknowledged_at=None,
+        resolution_due_at=None,
+        resolution_communicated_at=None,
+        final_response_due_at=None,
+        final_response_at=None,
+        review_due_at=None,
+        decided_at=None,
+        extensions=0,
+        paused_since=None,
+        due_at=DUE,
+        due_clock="acknowledgment",
+        closed_at=None,
     )
     base.update(kw)
     return SimpleNamespace(**base)
@@ -149,7 +162,14 @@ def ev(action, at):
 
 def test_paused_intervals_from_history():
     a, b, c, d = (datetime(2026, 12, 1 + i, 9, tzinfo=UTC) for i in range(4))
-    events = [ev("resume", a), {"action": "pause", "at": b}, ev("note", b), ev("pause", c), ev("resume", c + timedelta(hours=1)), ev("pause", d)]
+    events = [
+        ev("resume", a),
+        {"action": "pause", "at": b},
+        ev("note", b),
+        ev("pause", c),
+        ev("resume", c + timedelta(hours=1)),
+        ev("pause", d),
+    ]
     assert paused_intervals(events) == [(b, c + timedelta(hours=1)), (d, None)]
     assert paused_intervals(reversed(events)) == paused_intervals(events)  # order of input does not matter
     assert paused_intervals([]) == []
@@ -169,7 +189,9 @@ def test_pause_spanning_a_weekend_moves_the_due_one_business_day():
     assert resume_due(CAL, due, paused, datetime(2026, 12, 13, 20, tzinfo=TLL)) == due
     assert resume_due(CAL, due, paused, datetime(2026, 12, 18, 9, tzinfo=TLL)).date() == date(2026, 12, 21)
     # across Christmas the holidays are not counted twice
-    assert resume_due(CAL, due, datetime(2026, 12, 23, 9, tzinfo=TLL), datetime(2026, 12, 28, 9, tzinfo=TLL)).date() == date(2026, 12, 15)
+    assert resume_due(
+        CAL, due, datetime(2026, 12, 23, 9, tzinfo=TLL), datetime(2026, 12, 28, 9, tzinfo=TLL)
+    ).date() == date(2026, 12, 15)
     iv = paused_intervals([ev("pause", paused), ev("resume", resumed)])
     assert paused_business_days(CAL, iv, since=received) == 1
     assert paused_business_days(CAL, iv, since=resumed) == 0  # pauses before the clock started do not count

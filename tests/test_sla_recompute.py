@@ -1,4 +1,5 @@
 """app.deadlines: recompute every open deadline in one batch (real SQLite desk)."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -32,8 +33,16 @@ def desk(tmp_path, request, monkeypatch):
 
 def add(desk, ref: str, kind: str, received: datetime, **kw) -> int:
     row = {
-        "reference": ref, "kind": kind, "status": "submitted", "subject": ref, "priority": 2,
-        "extensions": 0, "version": 1, "received_at": received, "created_at": received, "updated_at": received,
+        "reference": ref,
+        "kind": kind,
+        "status": "submitted",
+        "subject": ref,
+        "priority": 2,
+        "extensions": 0,
+        "version": 1,
+        "received_at": received,
+        "created_at": received,
+        "updated_at": received,
     }
     row.update(kw)
     with desk.engine.begin() as conn:
@@ -76,18 +85,47 @@ def test_every_kind_and_the_rules(desk):
     far = CAL.end_of_local_day(date(2027, 2, 1))
     ids = {
         # acknowledged complaint: the stopped ack clock keeps its date, resolution runs from the ack
-        "res": add(desk, "CMP-2", "complaint", mon, status="investigation", acknowledged_at=wed,
-                   ack_due_at=CAL.due_at(mon, 2), resolution_due_at=CAL.due_at(wed, 10)),
+        "res": add(
+            desk,
+            "CMP-2",
+            "complaint",
+            mon,
+            status="investigation",
+            acknowledged_at=wed,
+            ack_due_at=CAL.due_at(mon, 2),
+            resolution_due_at=CAL.due_at(wed, 10),
+        ),
         # extended to a later date: kept
-        "ext": add(desk, "CMP-3", "complaint", mon, status="investigation", acknowledged_at=wed,
-                   extensions=1, resolution_due_at=far, due_at=far, due_clock="resolution"),
+        "ext": add(
+            desk,
+            "CMP-3",
+            "complaint",
+            mon,
+            status="investigation",
+            acknowledged_at=wed,
+            extensions=1,
+            resolution_due_at=far,
+            due_at=far,
+            due_clock="resolution",
+        ),
         # resolution communicated: no clock runs, due_at cleared
-        "done": add(desk, "CMP-4", "complaint", mon, status="resolution_communicated", acknowledged_at=wed,
-                    resolution_due_at=CAL.due_at(wed, 10), resolution_communicated_at=wed + timedelta(days=1),
-                    due_at=CAL.due_at(wed, 10), due_clock="resolution"),
+        "done": add(
+            desk,
+            "CMP-4",
+            "complaint",
+            mon,
+            status="resolution_communicated",
+            acknowledged_at=wed,
+            resolution_due_at=CAL.due_at(wed, 10),
+            resolution_communicated_at=wed + timedelta(days=1),
+            due_at=CAL.due_at(wed, 10),
+            due_clock="resolution",
+        ),
         "esc": add(desk, "ESC-1", "escalation", wed),
         "rfd": add(desk, "RFD-1", "refund", wed, status="under_review"),
-        "init": add(desk, "RFD-2", "refund", mon, status="decided", decided_at=wed, due_at=far, due_clock="refund_initiation"),
+        "init": add(
+            desk, "RFD-2", "refund", mon, status="decided", decided_at=wed, due_at=far, due_clock="refund_initiation"
+        ),
         "inq": add(desk, "INQ-1", "inquiry", wed),
         "closed": add(desk, "CMP-5", "complaint", mon, status="closed", closed_at=wed),
     }
@@ -111,8 +149,18 @@ def test_every_kind_and_the_rules(desk):
 def test_extension_earlier_than_the_recomputed_date_gives_way(desk):
     wed = datetime(2026, 12, 16, 9, tzinfo=TLL)
     early = CAL.end_of_local_day(date(2026, 12, 30))
-    tid = add(desk, "CMP-6", "complaint", wed, status="investigation", acknowledged_at=wed, extensions=1,
-              resolution_due_at=early, due_at=early, due_clock="resolution")
+    tid = add(
+        desk,
+        "CMP-6",
+        "complaint",
+        wed,
+        status="investigation",
+        acknowledged_at=wed,
+        extensions=1,
+        resolution_due_at=early,
+        due_at=early,
+        due_clock="resolution",
+    )
     with desk.session() as s:
         assert recompute_open_deadlines(s, CAL, NOW) == 1
     assert local_day(get(desk, tid).resolution_due_at) == date(2027, 1, 4)
@@ -122,10 +170,13 @@ def test_paused_review_clock_counts_the_pause_from_history(desk):
     wed = datetime(2026, 12, 9, 10, tzinfo=TLL)
     tid = add(desk, "RFD-3", "refund", wed, status="under_review", review_due_at=CAL.due_at(wed, 3))
     with desk.engine.begin() as conn:
-        conn.execute(insert(TicketEvent.__table__), [
-            {"ticket_id": tid, "at": datetime(2026, 12, 11, 11, tzinfo=TLL), "action": "pause"},
-            {"ticket_id": tid, "at": datetime(2026, 12, 14, 9, 30, tzinfo=TLL), "action": "resume"},
-        ])
+        conn.execute(
+            insert(TicketEvent.__table__),
+            [
+                {"ticket_id": tid, "at": datetime(2026, 12, 11, 11, tzinfo=TLL), "action": "pause"},
+                {"ticket_id": tid, "at": datetime(2026, 12, 14, 9, 30, tzinfo=TLL), "action": "resume"},
+            ],
+        )
     with desk.session() as s:
         assert recompute_open_deadlines(s, CAL, NOW) == 1
     row = get(desk, tid)

@@ -2,6 +2,7 @@
 (one cleared by opening its ticket), the Replied view, tagged rows, the bulk
 confirmation and its result list with a refusal. Update with
 `pytest --snapshot-update tests/test_snap_bulk.py`."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """Snapshots: the mail preview (an acknowledgment, every field filled) and the
 queue as an agent first sees it (My tickets highlighted in the 1-9 strip), at
 160x50 and 80x24. Update with `pytest --snapshot-update tests/test_snap_console_flow.py`."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """Snapshots of every console screen at 160x50 and 80x24 (frozen demo desk,
 frozen clock). Update with `pytest --snapshot-update tests/test_snap_console_screens.py`."""
+
 from __future__ import annotations
 
 import pytest

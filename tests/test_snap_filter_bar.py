@@ -1,6 +1,7 @@
 """Snapshots of the queue's one-line filter bar: the typed text, the number
 of matches, right above the table (160x50 and 80x24). Update with
 `pytest --snapshot-update tests/test_snap_filter_bar.py` and look at the SVGs."""
+
 from __future__ import annotations
 
 import pytest

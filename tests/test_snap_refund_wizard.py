@@ -1,6 +1,7 @@
 """Snapshots of the refund wizard on the frozen demo desk (seed 7, FROZEN_NOW),
 at 160x50 and 80x24. Update with: pytest tests/test_snap_refund_wizard.py --snapshot-update
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,8 @@ def _pick(desk, *, status: str, outcome: str | None = None, approved: bool | Non
         rows = s.execute(
             select(Ticket.reference, RefundCase.policy, RefundCase.facts, RefundCase.approved_at)
             .join(RefundCase, RefundCase.ticket_id == Ticket.id)
-            .where(Ticket.kind == "refund", Ticket.status == status).order_by(Ticket.id)
+            .where(Ticket.kind == "refund", Ticket.status == status)
+            .order_by(Ticket.id)
         ).all()
     for ref, policy, facts, approved_at in rows:
         if approved is not None and (approved_at is not None) != approved:

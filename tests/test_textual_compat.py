@@ -1,6 +1,7 @@
 """Textual's private parts the console relies on are listed in one module;
 this fails as soon as an upgrade moves one of them (re-check the console
 speed and type-ahead tests then)."""
+
 from __future__ import annotations
 
 import ast
@@ -29,8 +30,14 @@ def test_no_other_module_imports_textual_internals():
             if path.name == "textual_compat.py":
                 continue
             for node in ast.walk(ast.parse(path.read_text())):
-                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
-                    [a.name for a in node.names] if isinstance(node, ast.Import) else [])
-                offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names
-                              if n.startswith("textual") and any(p.startswith("_") for p in n.split("."))]
+                names = (
+                    [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else ([a.name for a in node.names] if isinstance(node, ast.Import) else [])
+                )
+                offenders += [
+                    f"{path.relative_to(ROOT)}: {n}"
+                    for n in names
+                    if n.startswith("textual") and any(p.startswith("_") for p in n.split("."))
+                ]
     assert offenders == []

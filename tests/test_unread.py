@@ -1,6 +1,7 @@
 """New mail is seen, per person: unread flags on queue rows, a ticket marked
 seen when its detail is open, and the "Replied" view (a customer wrote after
 the last staff action). Both engines."""
+
 from __future__ import annotations
 
 import itertools
@@ -31,8 +32,18 @@ def mail(desk, tmp_path, subject: str, body: str, minute: int) -> None:
     from app.mail.ingest import ingest_paths
 
     n = next(_box)
-    box = make_maildir(tmp_path / f"box{n}", {"m": eml(subject, body, sender="kadri@example.ee", msgid=f"<u{n}@x>",
-                                                        date=at(minute).strftime("%a, %d %b %Y %H:%M:%S +0000"))})
+    box = make_maildir(
+        tmp_path / f"box{n}",
+        {
+            "m": eml(
+                subject,
+                body,
+                sender="kadri@example.ee",
+                msgid=f"<u{n}@x>",
+                date=at(minute).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+            )
+        },
+    )
     ingest_paths(desk, [box], now=at(minute), config=CONFIG)
 
 

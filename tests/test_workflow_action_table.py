@@ -3,6 +3,7 @@ by next_actions, the ticket screen, the CLI and its command access.
 
 The offering rule is checked against the rule it replaced (kept here as the
 oracle) for every kind, state, role and part a person can have in a ticket."""
+
 from __future__ import annotations
 
 import itertools
@@ -21,8 +22,22 @@ from models.enums import TicketKind, TicketStatus
 
 S = TicketStatus
 OLD_ORDER = (
-    "acknowledge", "request_info", "note", "investigate", "reply", "propose", "communicate", "extend", "escalate", "close",
-    "triage", "reopen", "refund_wizard", "assign", "take_review", "final_response",
+    "acknowledge",
+    "request_info",
+    "note",
+    "investigate",
+    "reply",
+    "propose",
+    "communicate",
+    "extend",
+    "escalate",
+    "close",
+    "triage",
+    "reopen",
+    "refund_wizard",
+    "assign",
+    "take_review",
+    "final_response",
 )
 
 
@@ -46,8 +61,12 @@ def old_next_actions(t, actor) -> list[str]:
             out.append("propose")
         if t.status == S.RESOLUTION_PROPOSED:
             out.append("communicate")
-        if t.acknowledged_at is not None and t.resolution_communicated_at is None and not closed and t.status != S.ESCALATED and (
-            actor.can("extend") or t.assignee_id == actor.id
+        if (
+            t.acknowledged_at is not None
+            and t.resolution_communicated_at is None
+            and not closed
+            and t.status != S.ESCALATED
+            and (actor.can("extend") or t.assignee_id == actor.id)
         ):
             out.append("extend")
         if t.status == S.RESOLUTION_COMMUNICATED:
@@ -82,11 +101,24 @@ def test_the_table_offers_exactly_what_the_old_rule_offered():
     checked = 0
     people = (None, 3, 7)  # nobody, a colleague, the person acting (id 7)
     for kind, status, role, assignee, reviewer, acked, communicated in itertools.product(
-        list(TicketKind), list(TicketStatus), list(PERMISSIONS), people, people, (None, when), (None, when),
+        list(TicketKind),
+        list(TicketStatus),
+        list(PERMISSIONS),
+        people,
+        people,
+        (None, when),
+        (None, when),
     ):
         actor = Actor(id=7, login="x", name="X", role=role)
-        t = SimpleNamespace(kind=kind.value, status=status.value, reference="T-1", assignee_id=assignee,
-                            reviewer_id=reviewer, acknowledged_at=acked, resolution_communicated_at=communicated)
+        t = SimpleNamespace(
+            kind=kind.value,
+            status=status.value,
+            reference="T-1",
+            assignee_id=assignee,
+            reviewer_id=reviewer,
+            acknowledged_at=acked,
+            resolution_communicated_at=communicated,
+        )
         assert actions.next_actions(t, actor) == old_next_actions(t, actor), (kind, status, role, assignee, reviewer)
         checked += 1
     assert checked == 4 * 12 * 4 * 3 * 3 * 2 * 2

@@ -1,4 +1,5 @@
 """`esimdesk ticket ...` end to end on a real SQLite desk."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """The deadlines the workflow stores agree with the calendar module's batch
 recompute (app.deadlines), and intake details can be completed later."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,17 +26,29 @@ CAL = desk_calendar(CONFIG)
 
 def test_stored_deadlines_match_a_full_recompute(desk):
     staff = team(desk)
-    for state in ["submitted", "acknowledged", "information_gathering", "investigation", "resolution_proposed",
-                  "resolution_communicated", "escalated", "closed"]:
+    for state in [
+        "submitted",
+        "acknowledged",
+        "information_gathering",
+        "investigation",
+        "resolution_proposed",
+        "resolution_communicated",
+        "escalated",
+        "closed",
+    ]:
         walk(desk, new_complaint(desk), staff["alice"], state)
     ref = new_complaint(desk)
     m = walk(desk, ref, staff["alice"], "investigation")
     with desk.session() as s:
-        extend(s, staff["olivia"], ref, new_due="2026-04-30", reason="complex", now=at(m), config=CONFIG)  # > 20 bd: a supervisor
+        extend(
+            s, staff["olivia"], ref, new_due="2026-04-30", reason="complex", now=at(m), config=CONFIG
+        )  # > 20 bd: a supervisor
     ref = new_complaint(desk)
     m = walk(desk, ref, staff["alice"], "escalated")
     with desk.reader() as s:
-        esc_ref = s.scalars(select(Ticket.reference).where(Ticket.kind == "escalation").order_by(Ticket.id.desc())).first()
+        esc_ref = s.scalars(
+            select(Ticket.reference).where(Ticket.kind == "escalation").order_by(Ticket.id.desc())
+        ).first()
     take(desk, esc_ref, staff["sam"], m)
     with desk.session() as s:
         final_response(s, staff["sam"], esc_ref, "final", now=at(m + 5), config=CONFIG)
@@ -57,8 +70,9 @@ def test_missing_details_supplied_later_clear_info_needed(desk):
     with desk.reader() as s:
         assert tickets.get(s, ref).info_needed == "incident_date,phone"
     with desk.session() as s:
-        changed = update_details(s, staff["alice"], ref, now=at(5), phone="+372 5123 4567", incident_date="2026-03-05",
-                                 region="Europe")
+        changed = update_details(
+            s, staff["alice"], ref, now=at(5), phone="+372 5123 4567", incident_date="2026-03-05", region="Europe"
+        )
         assert changed == ["phone", "incident_date", "region"]
     with desk.reader() as s:
         t = tickets.get(s, ref)

@@ -1,4 +1,5 @@
 """The demo desk obeys the workflow's rules (issue 4, "done when")."""
+
 from __future__ import annotations
 
 from collections import defaultdict

@@ -1,6 +1,7 @@
 """The workflow's rules on both engines (SQLite, and PostgreSQL when a test
 server is available): a full walk, an impartiality refusal that survives the
 exception, a stale write, and the append-only history."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Escalation: one level only, impartial senior review, final response, full history."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,8 +31,14 @@ def escalated(desk, staff, **kw):
     ref = new_complaint(desk, **kw)
     m = walk(desk, ref, staff["alice"], "resolution_communicated")
     with desk.session() as s:
-        out = create_escalation(s, ref, received_at=at(m), reason="The proposed refund ignores my lost travel day.",
-                                documents=[("receipt.pdf", "application/pdf", b"%PDF-1.4 ...")], config=CONFIG)
+        out = create_escalation(
+            s,
+            ref,
+            received_at=at(m),
+            reason="The proposed refund ignores my lost travel day.",
+            documents=[("receipt.pdf", "application/pdf", b"%PDF-1.4 ...")],
+            config=CONFIG,
+        )
         return ref, out.escalation.reference, m + 10
 
 
@@ -61,8 +68,14 @@ def test_escalation_opens_ticket_with_five_business_day_clock(desk):
 def test_second_escalation_is_kept_as_correspondence(desk):
     staff = team(desk)
     ref, esc_ref, m = escalated(desk, staff)
-    mail = Message(kind="inbound", from_addr="maria@example.com", subject=f"Escalation: {ref}", body="Escalate again!",
-                   message_id="<again@example.com>", created_at=at(m))
+    mail = Message(
+        kind="inbound",
+        from_addr="maria@example.com",
+        subject=f"Escalation: {ref}",
+        body="Escalate again!",
+        message_id="<again@example.com>",
+        created_at=at(m),
+    )
     with desk.session() as s:
         out = create_escalation(s, ref, received_at=at(m), reason=None, message=mail, config=CONFIG)
         assert out.linked_as_correspondence and not out.created
@@ -75,7 +88,9 @@ def test_second_escalation_is_kept_as_correspondence(desk):
         assert len(refused) == 1 and "final internal review stage" in history.detail_of(refused[0])["reason"]
         kept = s.scalars(select(Message).where(Message.message_id == "<again@example.com>")).one()
         assert kept.ticket_id == cmp_.id
-        reply = s.scalars(select(Message).where(Message.ticket_id == cmp_.id, Message.template == "second_escalation")).one()
+        reply = s.scalars(
+            select(Message).where(Message.ticket_id == cmp_.id, Message.template == "second_escalation")
+        ).one()
         assert ref in reply.subject and esc_ref in reply.body
 
 
@@ -99,7 +114,9 @@ def test_senior_with_one_note_on_the_complaint_is_refused_and_it_is_logged(desk)
         add_note(s, staff["sam"], ref, "Checked the Japan guide: step 4 is outdated.", now=at(m))
     m = walk(desk, ref, staff["alice"], "resolution_communicated", start=m + 10)  # continues from investigation
     with desk.session() as s:
-        esc_ref = create_escalation(s, ref, received_at=at(m), reason="Not satisfied", config=CONFIG).escalation.reference
+        esc_ref = create_escalation(
+            s, ref, received_at=at(m), reason="Not satisfied", config=CONFIG
+        ).escalation.reference
     with pytest.raises(AccessDenied, match="sam acted on"):
         take(desk, esc_ref, staff["sam"], m + 10)
     # the supervisor cannot route it to sam either
@@ -108,7 +125,10 @@ def test_senior_with_one_note_on_the_complaint_is_refused_and_it_is_logged(desk)
     with desk.reader() as s:
         esc = tickets.get(s, esc_ref)
         refused = [e for e in history.events(s, esc.id) if e.action == "refused"]
-        assert [(e.actor, history.detail_of(e)["attempt"]) for e in refused] == [("sam", "take_review"), ("olivia", "assign_reviewer")]
+        assert [(e.actor, history.detail_of(e)["attempt"]) for e in refused] == [
+            ("sam", "take_review"),
+            ("olivia", "assign_reviewer"),
+        ]
         assert esc.reviewer_id is None and esc.status == "submitted"
         assert [x.login for x in eligible_reviewers(s, esc)] == ["sara"]
     t = take(desk, esc_ref, staff["sara"], m + 30)
@@ -196,16 +216,18 @@ def test_history_complete_for_all_nine_steps_in_order(desk):
     with desk.reader() as s:
         c_events = [(e.action, e.to_status, e.at, e.actor) for e in history.events(s, tickets.get(s, ref).id)]
         e_events = [e.action for e in history.events(s, tickets.get(s, esc_ref).id)]
-    steps = [(a, to) for a, to, _at, _who in c_events if a in ("created", "acknowledged", "status", "escalated", "closed")]
+    steps = [
+        (a, to) for a, to, _at, _who in c_events if a in ("created", "acknowledged", "status", "escalated", "closed")
+    ]
     assert steps == [
-        ("created", "submitted"),                  # 1 submission
-        ("acknowledged", "acknowledged"),          # 2 acknowledgment
-        ("status", "information_gathering"),       # 3
-        ("status", "investigation"),               # 4
-        ("status", "resolution_proposed"),         # 5
-        ("status", "resolution_communicated"),     # 6
-        ("escalated", "escalated"),                # 7/8 not accepted -> escalation
-        ("closed", "closed"),                      # 9 closed by the final response
+        ("created", "submitted"),  # 1 submission
+        ("acknowledged", "acknowledged"),  # 2 acknowledgment
+        ("status", "information_gathering"),  # 3
+        ("status", "investigation"),  # 4
+        ("status", "resolution_proposed"),  # 5
+        ("status", "resolution_communicated"),  # 6
+        ("escalated", "escalated"),  # 7/8 not accepted -> escalation
+        ("closed", "closed"),  # 9 closed by the final response
     ]
     assert e_events == ["created", "acknowledged", "review_taken", "final_response"]
     times = [e[2] for e in c_events]

@@ -1,4 +1,5 @@
 """Extending a complex complaint's resolution deadline."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -28,7 +29,15 @@ def test_assigned_agent_extends_with_reason_and_customer_gets_new_timeframe(desk
     with desk.reader() as s:
         old = tickets.get(s, ref).resolution_due_at
     with desk.session() as s:
-        t = extend(s, staff["alice"], ref, new_due="2026-04-10", reason="Waiting for the carrier's logs", now=at(m), config=CONFIG)
+        t = extend(
+            s,
+            staff["alice"],
+            ref,
+            new_due="2026-04-10",
+            reason="Waiting for the carrier's logs",
+            now=at(m),
+            config=CONFIG,
+        )
     with desk.reader() as s:
         t = tickets.get(s, ref)
         assert t.resolution_due_at == CAL.end_of_local_day(date(2026, 4, 10))
@@ -39,7 +48,9 @@ def test_assigned_agent_extends_with_reason_and_customer_gets_new_timeframe(desk
         assert f"{old_d.day} {old_d.strftime('%B %Y')}" in msg.body
         ev = [e for e in history.events(s, t.id) if e.action == "extend"][0]
         d = history.detail_of(ev)
-        assert d["reason"] == "Waiting for the carrier's logs" and d["before"] and d["after"] and d["before"] != d["after"]
+        assert (
+            d["reason"] == "Waiting for the carrier's logs" and d["before"] and d["after"] and d["before"] != d["after"]
+        )
 
 
 def test_supervisor_may_extend_other_agents_may_not(desk):
@@ -54,12 +65,15 @@ def test_supervisor_may_extend_other_agents_may_not(desk):
         assert t.extensions == 2
 
 
-@pytest.mark.parametrize("new_due,reason,match", [
-    ("2026-04-10", "", "reason"),
-    ("2026-04-10", "   ", "reason"),
-    ("2026-03-10", "earlier", "later than"),
-    ("10.04.2026", "bad format", "YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    "new_due,reason,match",
+    [
+        ("2026-04-10", "", "reason"),
+        ("2026-04-10", "   ", "reason"),
+        ("2026-03-10", "earlier", "later than"),
+        ("10.04.2026", "bad format", "YYYY-MM-DD"),
+    ],
+)
 def test_extension_rules(desk, new_due, reason, match):
     staff = team(desk)
     ref, m = investigating(desk, staff)

@@ -1,6 +1,7 @@
 """Complaint guard rails in the services (issue 17, point 10): no_reply only
 after the customer had time to answer, extensions bounded and on business
 days, the escalation's reviewer never handles the complaint."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -44,9 +45,17 @@ def test_no_reply_days_from_config(desk):
     ref, _m, sent = communicated(desk, staff)
     short = replace(CONFIG, complaints=ComplaintsConfig(no_reply_days=2))
     with desk.session() as s:
-        close(s, staff["alice"], ref, "no_reply", now=CAL.end_of_local_day(CAL.add_business_days(sent, 2)) + timedelta(seconds=1),
-              config=short)
-    assert parse_config({"complaints": {"no_reply_days": 3, "max_extension_days": 5}}).complaints == ComplaintsConfig(3, 5)
+        close(
+            s,
+            staff["alice"],
+            ref,
+            "no_reply",
+            now=CAL.end_of_local_day(CAL.add_business_days(sent, 2)) + timedelta(seconds=1),
+            config=short,
+        )
+    assert parse_config({"complaints": {"no_reply_days": 3, "max_extension_days": 5}}).complaints == ComplaintsConfig(
+        3, 5
+    )
     for bad in ({"no_reply_days": 0}, {"max_extension_days": "20"}, {"nope": 1}):
         with pytest.raises(ConfigError, match="complaints"):
             parse_config({"complaints": bad})
@@ -69,8 +78,15 @@ def test_assignee_extends_at_most_twenty_business_days_supervisor_longer(desk):
     with desk.session() as s:
         extend(s, staff["alice"], ref, new_due=limit.isoformat(), reason="complex", now=at(m), config=CONFIG)
     with desk.session() as s:
-        t = extend(s, staff["olivia"], ref, new_due=(limit + timedelta(days=60)).isoformat(), reason="very complex",
-                   now=at(m + 1), config=CONFIG)
+        t = extend(
+            s,
+            staff["olivia"],
+            ref,
+            new_due=(limit + timedelta(days=60)).isoformat(),
+            reason="very complex",
+            now=at(m + 1),
+            config=CONFIG,
+        )
         assert CAL.local_date(t.resolution_due_at) >= limit + timedelta(days=60)
 
 
@@ -88,7 +104,9 @@ def test_a_non_business_day_moves_to_the_next_business_day_and_the_mail_says_so(
     staff = team(desk)
     ref, m, _due = investigating(desk, staff)
     with desk.session() as s:
-        t = extend(s, staff["alice"], ref, new_due="2026-03-28", reason="waiting for logs", now=at(m), config=CONFIG)  # a Saturday
+        t = extend(
+            s, staff["alice"], ref, new_due="2026-03-28", reason="waiting for logs", now=at(m), config=CONFIG
+        )  # a Saturday
         assert CAL.local_date(t.resolution_due_at) == date(2026, 3, 30)  # Monday
     with desk.reader() as s:
         msg = s.scalars(select(Message).where(Message.template == "progress_update")).one()

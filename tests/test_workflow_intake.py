@@ -1,4 +1,5 @@
 """Complaint intake: every missing or malformed field named; references; clocks."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -28,17 +29,20 @@ def test_every_missing_field_is_named():
     assert all("missing" in p.message for p in problems)
 
 
-@pytest.mark.parametrize("field,value,words", [
-    ("email", "maria.example.com", "malformed"),
-    ("email", "maria@", "malformed"),
-    ("phone", "call me", "malformed"),
-    ("phone", "12345", "malformed"),
-    ("incident_date", "sometime", "not a date"),
-    ("incident_date", "2027-01-01", "future"),
-    ("description", "broken", "too short"),
-    ("name", "maria@example.com", "name"),
-    ("region", "atlantis", "unknown region"),
-])
+@pytest.mark.parametrize(
+    "field,value,words",
+    [
+        ("email", "maria.example.com", "malformed"),
+        ("email", "maria@", "malformed"),
+        ("phone", "call me", "malformed"),
+        ("phone", "12345", "malformed"),
+        ("incident_date", "sometime", "not a date"),
+        ("incident_date", "2027-01-01", "future"),
+        ("description", "broken", "too short"),
+        ("name", "maria@example.com", "name"),
+        ("region", "atlantis", "unknown region"),
+    ],
+)
 def test_malformed_fields(field, value, words):
     problems = validate_complaint(**{**VALID, field: value}, received_at=T0)
     assert [p.field for p in problems] == [field]
@@ -53,11 +57,24 @@ def test_written_dates_accepted(value):
 def test_console_refuses_with_every_problem_in_one_line(desk):
     staff = team(desk)
     with desk.session() as s, pytest.raises(InputError) as exc:
-        create_complaint(s, received_at=T0, source="console", actor=staff["alice"], config=CONFIG,
-                         description="short", email="bad", name=None)
+        create_complaint(
+            s,
+            received_at=T0,
+            source="console",
+            actor=staff["alice"],
+            config=CONFIG,
+            description="short",
+            email="bad",
+            name=None,
+        )
     text = str(exc.value)
-    for words in ("date of contact or incident is missing", "too short", "full name is missing", "email address 'bad' is malformed",
-                  "phone number is missing"):
+    for words in (
+        "date of contact or incident is missing",
+        "too short",
+        "full name is missing",
+        "email address 'bad' is malformed",
+        "phone number is missing",
+    ):
         assert words in text
     assert "\n" not in text
 
@@ -70,11 +87,25 @@ def test_console_needs_a_staff_member_who_works_tickets(desk):
 
 def test_email_with_missing_contacts_is_logged_and_ack_asks_for_them(desk):
     staff = team(desk)
-    mail = Message(kind="inbound", from_addr="lee@example.com", from_name=None, subject="Complaint Regarding eSIM Service",
-                   body="...", message_id="<m1@example.com>", created_at=T0)
+    mail = Message(
+        kind="inbound",
+        from_addr="lee@example.com",
+        from_name=None,
+        subject="Complaint Regarding eSIM Service",
+        body="...",
+        message_id="<m1@example.com>",
+        created_at=T0,
+    )
     with desk.session() as s:
-        t = create_complaint(s, received_at=T0, source="email", message=mail, config=CONFIG,
-                             description=VALID["description"], incident_date=None)
+        t = create_complaint(
+            s,
+            received_at=T0,
+            source="email",
+            message=mail,
+            config=CONFIG,
+            description=VALID["description"],
+            incident_date=None,
+        )
         ref = t.reference
         assert t.info_needed == "incident_date,name,phone"
     with desk.session() as s:
@@ -145,9 +176,14 @@ def test_a_known_customer_gets_blanks_filled_never_overwritten(desk):
         s.flush()
         cid = c.id
     with desk.session() as s:
-        assert customer_id_for(s, email=" ann.tamm@example.COM ", name="Ann Tamm", phone="+372 5555 1234", now=T0) == cid
+        assert (
+            customer_id_for(s, email=" ann.tamm@example.COM ", name="Ann Tamm", phone="+372 5555 1234", now=T0) == cid
+        )
     with desk.session() as s:
-        assert customer_id_for(s, email="ann.tamm@example.com", name="Someone Else", phone="+1 555 000 0000", now=T0) == cid
+        assert (
+            customer_id_for(s, email="ann.tamm@example.com", name="Someone Else", phone="+1 555 000 0000", now=T0)
+            == cid
+        )
         other = customer_id_for(s, email="new@example.com", name=None, phone=None, now=T0)
         named = Customer(email="kai@example.com", name="Kai Tamm", phone=None, created_at=T0)
         s.add(named)

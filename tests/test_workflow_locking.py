@@ -1,4 +1,5 @@
 """Optimistic locking between two agents, and the append-only history."""
+
 from __future__ import annotations
 
 import pytest

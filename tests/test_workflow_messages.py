@@ -1,5 +1,6 @@
 """Notes vs replies, the outbox, the customer's replies, waiting, timeline,
 next actions, templates and regional guidance."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -51,15 +52,30 @@ def test_reply_without_customer_email_is_refused(desk):
         c = Customer(email="", created_at=T0)
         s.add(c)
         s.flush()
-        s.add(Ticket(reference="INQ-2026-000009", kind="inquiry", customer_id=c.id, received_at=T0, created_at=T0, updated_at=T0))
+        s.add(
+            Ticket(
+                reference="INQ-2026-000009",
+                kind="inquiry",
+                customer_id=c.id,
+                received_at=T0,
+                created_at=T0,
+                updated_at=T0,
+            )
+        )
     with desk.session() as s, pytest.raises(InputError, match="no email address"):
         reply(s, staff["alice"], "INQ-2026-000009", "hi", now=at(1), config=CONFIG)
 
 
 def test_timeline_merges_events_and_messages_in_order_and_is_inert(desk):
     staff = team(desk)
-    mail = Message(kind="inbound", from_addr="maria@example.com", from_name="Maria\x1b[31m Tamm", subject="Complaint",
-                   body="It broke \x1b]8;;http://evil\x07click\x1b]8;;\x07 [bold]x[/bold]", created_at=T0)
+    mail = Message(
+        kind="inbound",
+        from_addr="maria@example.com",
+        from_name="Maria\x1b[31m Tamm",
+        subject="Complaint",
+        body="It broke \x1b]8;;http://evil\x07click\x1b]8;;\x07 [bold]x[/bold]",
+        created_at=T0,
+    )
     with desk.session() as s:
         from app.workflow import create_complaint
         from workflow_helpers import VALID
@@ -71,8 +87,15 @@ def test_timeline_merges_events_and_messages_in_order_and_is_inert(desk):
     with desk.reader() as s:
         items = timeline(s, tickets.get(s, ref).id)
     kinds = [(i.kind, i.action) for i in items]
-    assert kinds == [("event", "created"), ("inbound", None), ("event", "assign"), ("event", "acknowledged"),
-                     ("outbound", None), ("event", "note"), ("note", None)]
+    assert kinds == [
+        ("event", "created"),
+        ("inbound", None),
+        ("event", "assign"),
+        ("event", "acknowledged"),
+        ("outbound", None),
+        ("event", "note"),
+        ("note", None),
+    ]
     inbound = items[1]
     assert "\x1b" not in inbound.text and "\x1b" not in inbound.actor and "[bold]" in inbound.text  # kept as plain text
     assert [i.at for i in items] == sorted(i.at for i in items)
@@ -84,8 +107,19 @@ def refund_ticket(desk) -> str:
         s.add(c)
         s.flush()
         due = clock_due(CAL, Clock.REFUND_REVIEW, T0)
-        s.add(Ticket(reference="RFD-2026-000001", kind="refund", customer_id=c.id, received_at=T0, review_due_at=due,
-                     due_at=due, due_clock="refund_review", created_at=T0, updated_at=T0))
+        s.add(
+            Ticket(
+                reference="RFD-2026-000001",
+                kind="refund",
+                customer_id=c.id,
+                received_at=T0,
+                review_due_at=due,
+                due_at=due,
+                due_clock="refund_review",
+                created_at=T0,
+                updated_at=T0,
+            )
+        )
     return "RFD-2026-000001"
 
 
@@ -101,8 +135,13 @@ def test_pause_and_customer_reply_resume_move_the_deadline(desk):
         tickets.touch(t, "alice", at(60))
     thursday = datetime(2026, 3, 12, 9, tzinfo=UTC)
     with desk.session() as s:
-        customer_replied(s, ref, message=Message(from_addr="r@example.com", body="here", created_at=thursday),
-                         now=thursday, config=CONFIG)
+        customer_replied(
+            s,
+            ref,
+            message=Message(from_addr="r@example.com", body="here", created_at=thursday),
+            now=thursday,
+            config=CONFIG,
+        )
     with desk.reader() as s:
         t = tickets.get(s, ref)
         assert t.paused_since is None
@@ -115,7 +154,9 @@ def test_pause_and_customer_reply_resume_move_the_deadline(desk):
 def test_customer_reply_to_a_running_complaint_just_records_it(desk):
     ref = new_complaint(desk)
     with desk.session() as s:
-        customer_replied(s, ref, message=Message(from_addr="maria@example.com", body="more info"), now=at(5), config=CONFIG)
+        customer_replied(
+            s, ref, message=Message(from_addr="maria@example.com", body="more info"), now=at(5), config=CONFIG
+        )
     with desk.reader() as s:
         t = tickets.get(s, ref)
         assert [e.action for e in history.events(s, t.id)] == ["created", "reply"]
@@ -144,12 +185,35 @@ def test_next_actions_follow_state_and_role(desk):
 
 
 def test_all_templates_render_with_reference_in_subject():
-    values = dict(reference="CMP-2026-000001", customer_name="Maria", desk_address="c@x", resolution_due="Monday",
-                  missing_info="", request="a photo", reason="r", new_due="d", old_due="o", resolution="res",
-                  complaint_reference="CMP-2026-000001", final_response_due="f", response="resp", reviewer_name="Sam",
-                  escalation_reference="ESC-2026-000001", stage="investigation")
-    mine = ["acknowledgment", "information_request", "progress_update", "proposed_resolution", "escalation_acknowledgment",
-            "final_response", "second_escalation", "escalation_not_possible", *[f"out_of_scope_{c.value}" for c in OutOfScope]]
+    values = dict(
+        reference="CMP-2026-000001",
+        customer_name="Maria",
+        desk_address="c@x",
+        resolution_due="Monday",
+        missing_info="",
+        request="a photo",
+        reason="r",
+        new_due="d",
+        old_due="o",
+        resolution="res",
+        complaint_reference="CMP-2026-000001",
+        final_response_due="f",
+        response="resp",
+        reviewer_name="Sam",
+        escalation_reference="ESC-2026-000001",
+        stage="investigation",
+    )
+    mine = [
+        "acknowledgment",
+        "information_request",
+        "progress_update",
+        "proposed_resolution",
+        "escalation_acknowledgment",
+        "final_response",
+        "second_escalation",
+        "escalation_not_possible",
+        *[f"out_of_scope_{c.value}" for c in OutOfScope],
+    ]
     assert set(mine) <= set(tpl.names())
     for name in mine:
         r = tpl.render(name, **values)

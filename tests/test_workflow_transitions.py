@@ -1,4 +1,5 @@
 """Every allowed and refused move of the complaint, escalation and inquiry workflows."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,16 @@ from app.workflow import close, create_inquiry, move, request_info, states
 from models.enums import TicketStatus
 from workflow_helpers import CONFIG, T0, at, new_complaint, team, walk
 
-COMPLAINT_STATES = ["submitted", "acknowledged", "information_gathering", "investigation", "resolution_proposed",
-                    "resolution_communicated", "escalated", "closed"]
+COMPLAINT_STATES = [
+    "submitted",
+    "acknowledged",
+    "information_gathering",
+    "investigation",
+    "resolution_proposed",
+    "resolution_communicated",
+    "escalated",
+    "closed",
+]
 TARGETS = [s.value for s in TicketStatus]
 
 
@@ -60,12 +69,19 @@ def test_refusal_names_current_state_and_allowed_moves(desk):
 
 
 CLOSE_CASES = [
-    ("submitted", "withdrawn", True), ("submitted", "accepted", False),
-    ("investigation", "withdrawn", True), ("investigation", "accepted", False), ("investigation", "no_reply", False),
-    ("resolution_communicated", "accepted", True), ("resolution_communicated", "no_reply", True),
-    ("resolution_communicated", "answered", False), ("resolution_communicated", "final_response", False),
+    ("submitted", "withdrawn", True),
+    ("submitted", "accepted", False),
+    ("investigation", "withdrawn", True),
+    ("investigation", "accepted", False),
+    ("investigation", "no_reply", False),
+    ("resolution_communicated", "accepted", True),
+    ("resolution_communicated", "no_reply", True),
+    ("resolution_communicated", "answered", False),
+    ("resolution_communicated", "final_response", False),
     ("resolution_communicated", "out_of_scope", False),
-    ("escalated", "accepted", False), ("escalated", "withdrawn", False), ("escalated", "final_response", False),
+    ("escalated", "accepted", False),
+    ("escalated", "withdrawn", False),
+    ("escalated", "final_response", False),
     ("closed", "withdrawn", False),
 ]
 

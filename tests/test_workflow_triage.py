@@ -1,4 +1,5 @@
 """Out-of-scope triage (no clock, courteous redirect) and reopening as a complaint."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,16 @@ WHERE = {
 
 def inquiry(desk, **kw) -> str:
     with desk.session() as s:
-        return create_inquiry(s, received_at=T0, email="ken@example.com", name="Ken Adams", subject="My phone",
-                              description="My phone screen flickers since the update.", config=CONFIG, **kw).reference
+        return create_inquiry(
+            s,
+            received_at=T0,
+            email="ken@example.com",
+            name="Ken Adams",
+            subject="My phone",
+            description="My phone screen flickers since the update.",
+            config=CONFIG,
+            **kw,
+        ).reference
 
 
 @pytest.mark.parametrize("category", [c.value for c in OutOfScope])
@@ -88,10 +97,18 @@ def test_reopen_as_complaint_keeps_original_receipt_time(desk):
     with desk.session() as s:
         triage(s, staff["alice"], ref, "hardware", now=at(60 * 24 * 3), config=CONFIG)
     with desk.session() as s:
-        t = reopen_as_complaint(s, staff["bob"], ref, now=at(60 * 24 * 4), config=CONFIG, reason="it is about eSIM setup")
+        t = reopen_as_complaint(
+            s, staff["bob"], ref, now=at(60 * 24 * 4), config=CONFIG, reason="it is about eSIM setup"
+        )
     with desk.reader() as s:
         t = tickets.get(s, ref)
-        assert (t.kind, t.status, t.close_reason, t.out_of_scope, t.closed_at) == ("complaint", "submitted", None, None, None)
+        assert (t.kind, t.status, t.close_reason, t.out_of_scope, t.closed_at) == (
+            "complaint",
+            "submitted",
+            None,
+            None,
+            None,
+        )
         assert t.received_at == T0
         assert t.ack_due_at == CAL.due_at(T0, 2)
         assert (t.due_at, t.due_clock) == (t.ack_due_at, "acknowledgment")

@@ -1,13 +1,26 @@
 """Type-ahead helpers: keys sent in one burst, the way a laggy link or tmux
 `send-keys -l` delivers them (nothing is processed between them)."""
+
 from __future__ import annotations
 
 from textual import events
 from textual.keys import _character_to_key
 
 # items of a burst taken as key names; anything else is text typed a character at a time
-KEY_CHARS = {"enter": "\r", "tab": "\t", "escape": "\x1b", "backspace": "\x7f", "space": " ", "ctrl+s": "\x13",
-             "ctrl+r": "\x12", "ctrl+t": "\x14", "down": None, "up": None, "left": None, "right": None}
+KEY_CHARS = {
+    "enter": "\r",
+    "tab": "\t",
+    "escape": "\x1b",
+    "backspace": "\x7f",
+    "space": " ",
+    "ctrl+s": "\x13",
+    "ctrl+r": "\x12",
+    "ctrl+t": "\x14",
+    "down": None,
+    "up": None,
+    "left": None,
+    "right": None,
+}
 
 
 def key_events(*items: str) -> list[events.Key]:

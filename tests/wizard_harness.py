@@ -1,6 +1,7 @@
 """A tiny App hosting the refund wizard (until app/console.py provides one):
 it carries the ScreenContext the screen reads (app/screen_context.py), and
 .desk, .actor, .config, .now, .calendar as the console does."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,9 @@ from screens.refund_wizard import RefundWizardScreen, read_case
 
 
 class WizardApp(ContextHolder, App):
-    def __init__(self, desk, actor: Actor, reference: str, now: Callable[[], datetime], calendar: BusinessCalendar) -> None:
+    def __init__(
+        self, desk, actor: Actor, reference: str, now: Callable[[], datetime], calendar: BusinessCalendar
+    ) -> None:
         super().__init__()
         self.context = ScreenContext(desk, actor, DeskConfig(), now, calendar)
         self.reference = reference

@@ -1,4 +1,5 @@
 """Building staff and walking complaints through the workflow on a fresh desk."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -20,9 +21,12 @@ CONFIG = DeskConfig()  # EE calendar, Europe/Tallinn
 # Monday 2026-03-09 10:00 Tallinn
 T0 = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
 VALID = dict(
-    name="Maria Tamm", email="maria@example.com", phone="+372 5555 1234",
+    name="Maria Tamm",
+    email="maria@example.com",
+    phone="+372 5555 1234",
     description="My eSIM would not activate after following your installation guide for Japan.",
-    incident_date="2026-03-06", region="southeast_asia",
+    incident_date="2026-03-06",
+    region="southeast_asia",
 )
 
 
@@ -65,7 +69,7 @@ def walk(desk, ref: str, actor: Actor, upto: str, start: int = 10) -> int:
     with desk.reader() as s:
         current = tickets.get(s, ref).status
     if current in steps:
-        steps = steps[steps.index(current) + 1:]
+        steps = steps[steps.index(current) + 1 :]
     m = start
     for st in steps:
         with desk.session() as s:

@@ -1,6 +1,7 @@
 """How a clock's state is drawn: the component-class suffix per state (the
 styles live in the .tcss files of the widgets that draw clocks). The state
 and the words come from app.clocks; widgets only draw them."""
+
 from __future__ import annotations
 
 from models.enums import ClockState

@@ -8,6 +8,7 @@ was last styled (a theme, another screen's CSS loaded); `settle_before_push`
 hands the screen its widgets' pending layout before it is pushed, so the
 frame that shows it is the complete one.
 """
+
 from __future__ import annotations
 
 from textual import events

@@ -5,6 +5,7 @@ publishes a bindings update (every focus change, every screen resume), which
 costs tens of milliseconds per key press on the console's screens. This one
 compares what it would show with what it shows and skips identical rebuilds.
 """
+
 from __future__ import annotations
 
 from textual.screen import Screen
@@ -24,8 +25,18 @@ class KeyFooter(Footer):
         items = []
         for _node, binding, enabled, tooltip in self.screen.active_bindings.values():
             if binding.show or binding.action == "command_palette":
-                items.append((binding.key, app.get_key_display(binding), binding.description, binding.action,
-                              binding.group, enabled, tooltip, binding.show))
+                items.append(
+                    (
+                        binding.key,
+                        app.get_key_display(binding),
+                        binding.description,
+                        binding.action,
+                        binding.group,
+                        enabled,
+                        tooltip,
+                        binding.show,
+                    )
+                )
         return (self.show_command_palette, app.ENABLE_COMMAND_PALETTE, tuple(items))
 
     def compose(self):

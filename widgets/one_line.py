@@ -6,6 +6,7 @@ change needs only a repaint, and none when it already shows the text; and
 that repaint reaches the screen at once, so it joins the frame in the making
 (the one echoing a typed character) rather than painting one of its own.
 """
+
 from __future__ import annotations
 
 from rich.cells import cell_len

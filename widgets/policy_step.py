@@ -6,6 +6,7 @@ app.refunds (policy_steps / evaluate_step), never from this module.
 Everything is rendered as rich Text built from plain strings (never markup),
 so nothing in a policy file or a case can inject styles or actions.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,13 +19,25 @@ from app.refunds import Step, StepResult, fact_prompt
 from app.refunds.policies import method_words
 
 OUTCOME_LABEL = {
-    "full_refund": "FULL REFUND", "partial_refund": "PARTIAL REFUND", "replacement": "REPLACEMENT eSIM",
-    "store_credit": "STORE CREDIT", "case_by_case": "CASE BY CASE", "needs_info": "NEEDS INFORMATION",
-    "investigate": "INVESTIGATE", "refer": "REFER", "denied": "DENIED",
+    "full_refund": "FULL REFUND",
+    "partial_refund": "PARTIAL REFUND",
+    "replacement": "REPLACEMENT eSIM",
+    "store_credit": "STORE CREDIT",
+    "case_by_case": "CASE BY CASE",
+    "needs_info": "NEEDS INFORMATION",
+    "investigate": "INVESTIGATE",
+    "refer": "REFER",
+    "denied": "DENIED",
 }
 OUTCOME_STYLE = {
-    "full_refund": "bold green", "partial_refund": "bold green", "replacement": "bold cyan", "store_credit": "bold cyan",
-    "case_by_case": "bold yellow", "needs_info": "bold yellow", "investigate": "bold yellow", "refer": "bold magenta",
+    "full_refund": "bold green",
+    "partial_refund": "bold green",
+    "replacement": "bold cyan",
+    "store_credit": "bold cyan",
+    "case_by_case": "bold yellow",
+    "needs_info": "bold yellow",
+    "investigate": "bold yellow",
+    "refer": "bold magenta",
     "denied": "bold red",
 }
 _CSS = Path(__file__).with_suffix(".tcss").read_text(encoding="utf-8")
@@ -97,8 +110,15 @@ def trail_text(steps: list[Step], results: list[StepResult], current: int) -> Te
     return t
 
 
-def decision_text(decision: dict[str, Any], *, section_titles: dict[str, str], timeline: list[dict[str, Any]],
-                  timeline_note: str, actions: list[tuple[str, str]], progress: list[tuple[str, str]] = ()) -> Text:
+def decision_text(
+    decision: dict[str, Any],
+    *,
+    section_titles: dict[str, str],
+    timeline: list[dict[str, Any]],
+    timeline_note: str,
+    actions: list[tuple[str, str]],
+    progress: list[tuple[str, str]] = (),
+) -> Text:
     """The final page: outcome, cited sections, explanation ready to send,
     processing timeline, chargeback consequences and the actions."""
     outcome = decision["outcome"]

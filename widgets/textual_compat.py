@@ -9,6 +9,7 @@ fails as soon as one of them moves.
 `TESTED_VERSION` is the Textual these were written against (pyproject pins
 it); `problems()` says what no longer holds for the installed one.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -73,8 +74,13 @@ def problems() -> list[str]:
     from textual.scroll_view import ScrollView
     from textual.widget import Widget
 
-    for owner, name in ((App, "_background_screens"), (App, "_load_screen_css"), (Screen, "_on_screen_resume"),
-                        (Widget, "_check_refresh"), (ScrollView, "_size_updated")):
+    for owner, name in (
+        (App, "_background_screens"),
+        (App, "_load_screen_css"),
+        (Screen, "_on_screen_resume"),
+        (Widget, "_check_refresh"),
+        (ScrollView, "_size_updated"),
+    ):
         if not hasattr(owner, name):
             found.append(f"{owner.__name__}.{name} is gone")
     instances: list[tuple[Any, tuple[str, ...]]] = [
@@ -87,4 +93,14 @@ def problems() -> list[str]:
     return found
 
 
-__all__ = ["OVERRIDDEN", "TESTED_VERSION", "FooterKey", "flush_refresh", "idle", "load_screen_css", "problems", "screen_stack", "timer_running"]
+__all__ = [
+    "OVERRIDDEN",
+    "TESTED_VERSION",
+    "FooterKey",
+    "flush_refresh",
+    "idle",
+    "load_screen_css",
+    "problems",
+    "screen_stack",
+    "timer_running",
+]

@@ -5,6 +5,7 @@ One widget draws it all as plain Text (never markup): the detail screen keeps
 one header for its life and calls `show()` for each ticket, and `tick()` once
 a second while it is on screen (no timer of its own, so a hidden header costs
 nothing)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -34,8 +35,9 @@ class TicketHeader(Widget):
 
     COMPONENT_CLASSES = {"countdown--" + c for c in STATE_CLASS.values()} | {"header--muted", "header--subject"}
 
-    def __init__(self, *, now: Callable[[], datetime], tz: ZoneInfo, share: float = DEFAULT_AT_RISK_SHARE,
-                 id: str | None = None) -> None:
+    def __init__(
+        self, *, now: Callable[[], datetime], tz: ZoneInfo, share: float = DEFAULT_AT_RISK_SHARE, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.now, self.tz, self.share = now, tz, share
         self.ticket = None

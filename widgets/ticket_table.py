@@ -8,6 +8,7 @@ as markup. The SLA column is recomputed from `now()` once a second, for the
 visible lines only. Each line starts with two marks: the row is tagged
 (for a bulk action) and the ticket has customer mail the person has not seen.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Container
@@ -38,12 +39,18 @@ TAG_MARK, UNREAD_MARK = "✓", "●"
 
 
 # the queue's marker for what customer mail did to a ticket (Ticket.mail_flag)
-MAIL_MARK = {"reopened": "↺ reopened by the customer · ", "follow_up": "↳ follows a closed ticket · ",
-             "bounced": "✉ mail bounced · "}
+MAIL_MARK = {
+    "reopened": "↺ reopened by the customer · ",
+    "follow_up": "↳ follows a closed ticket · ",
+    "bounced": "✉ mail bounced · ",
+}
 # statuses in 13 cells, for narrow terminals
 SHORT_STATUS = {
-    "information_gathering": "info needed", "resolution_proposed": "res. proposed",
-    "resolution_communicated": "res. told", "acknowledged": "acknowledged", "investigation": "investigating",
+    "information_gathering": "info needed",
+    "resolution_proposed": "res. proposed",
+    "resolution_communicated": "res. told",
+    "acknowledged": "acknowledged",
+    "investigation": "investigating",
     "under_review": "in review",
 }
 
@@ -66,12 +73,23 @@ class Column:
 def layout(width: int) -> list[Column]:
     """Columns for a table `width` cells wide, after the marks (subject takes what is left)."""
     if width >= 120:
-        cols = [Column("reference", "Reference", 15), Column("kind", "Kind", 10), Column("status", "Status", 23),
-                Column("customer", "Customer", 24), Column("subject", "Subject", 0), Column("assignee", "Assignee", 8),
-                Column("sla", "SLA", 16)]
+        cols = [
+            Column("reference", "Reference", 15),
+            Column("kind", "Kind", 10),
+            Column("status", "Status", 23),
+            Column("customer", "Customer", 24),
+            Column("subject", "Subject", 0),
+            Column("assignee", "Assignee", 8),
+            Column("sla", "SLA", 16),
+        ]
     else:
-        cols = [Column("reference", "Reference", 15), Column("status", "Status", 13), Column("customer", "Customer", 14),
-                Column("subject", "Subject", 0), Column("sla", "SLA", 13)]
+        cols = [
+            Column("reference", "Reference", 15),
+            Column("status", "Status", 13),
+            Column("customer", "Customer", 14),
+            Column("subject", "Subject", 0),
+            Column("sla", "SLA", 13),
+        ]
     fixed = MARKS + sum(c.width for c in cols) + len(cols) - 1
     for c in cols:
         if c.key == "subject":
@@ -83,8 +101,14 @@ class TicketTable(ScrollView, can_focus=True):
     """A virtual, backend-driven ticket table with a cursor."""
 
     COMPONENT_CLASSES = {
-        "ticket-table--header", "ticket-table--cursor", "ticket-table--loading", "ticket-table--empty",
-        "ticket-table--priority", "ticket-table--tagged", "ticket-table--tag-mark", "ticket-table--unread",
+        "ticket-table--header",
+        "ticket-table--cursor",
+        "ticket-table--loading",
+        "ticket-table--empty",
+        "ticket-table--priority",
+        "ticket-table--tagged",
+        "ticket-table--tag-mark",
+        "ticket-table--unread",
         *("ticket-table--" + c for c in STATE_CLASS.values()),
     }
     BINDINGS = [
@@ -135,7 +159,9 @@ class TicketTable(ScrollView, can_focus=True):
         self.count_known = False
         self.cursor = 0
         self.cache: dict[int, QueueRow] = {}
-        self.tagged: Container[int] = frozenset()  # ids of the tagged tickets (the screen owns the tags; the table marks them)
+        self.tagged: Container[int] = (
+            frozenset()
+        )  # ids of the tagged tickets (the screen owns the tags; the table marks them)
         self._pending: tuple[int, int, int] | None = None  # (generation, offset, limit) in flight
         self.loaded_once = False
         self._cache_generation = -1
@@ -233,7 +259,9 @@ class TicketTable(ScrollView, can_focus=True):
         visible = max(1, self.size.height - 1)
         last = min(self.row_count, top + visible)
         missing = any(i not in self.cache for i in range(top, last))
-        near_edge = any(i not in self.cache for i in range(max(0, top - PREFETCH // 2), min(self.row_count, last + PREFETCH // 2)))
+        near_edge = any(
+            i not in self.cache for i in range(max(0, top - PREFETCH // 2), min(self.row_count, last + PREFETCH // 2))
+        )
         if not (missing or near_edge):
             return
         if not missing and not self.count_known:
@@ -371,7 +399,9 @@ class TicketTable(ScrollView, can_focus=True):
             self._tt_layout = (width, layout(width))
         return self._tt_layout[1]
 
-    def _cells(self, cols: list[Column], values: list[tuple[str, Style | None]], base: Style, lead: list[Segment]) -> Strip:
+    def _cells(
+        self, cols: list[Column], values: list[tuple[str, Style | None]], base: Style, lead: list[Segment]
+    ) -> Strip:
         segs: list[Segment] = lead
         for i, (col, (text, style)) in enumerate(zip(cols, values, strict=False)):
             if i:
@@ -386,12 +416,15 @@ class TicketTable(ScrollView, can_focus=True):
         base = st["base"]
         if y == 0:
             header = base + st["ticket-table--header-full"]
-            return self._cells(cols, [(c.title, None) for c in cols], header, [Segment(" " * MARKS, header)]
-                               ).extend_cell_length(width, header)
+            return self._cells(
+                cols, [(c.title, None) for c in cols], header, [Segment(" " * MARKS, header)]
+            ).extend_cell_length(width, header)
         index = int(self.scroll_offset.y) + y - 1
         if index >= self.row_count:
             if index == 0 and self.loaded_once:
-                return Strip([Segment(set_cell_size("  no tickets in this view", width), base + st["ticket-table--empty"])])
+                return Strip(
+                    [Segment(set_cell_size("  no tickets in this view", width), base + st["ticket-table--empty"])]
+                )
             return Strip.blank(width, base)
         row = self.cache.get(index)
         if row is None:
@@ -411,14 +444,20 @@ class TicketTable(ScrollView, can_focus=True):
             "kind": (row.kind, None),
             "status": ((SHORT_STATUS.get(row.status) if width < 120 else None) or labels.status(row.status), None),
             "customer": (inert(row.customer, limit=80, single_line=True), None),
-            "subject": (MAIL_MARK.get(getattr(row, "mail_flag", None) or "", "") + inert(row.subject, limit=300, single_line=True), None),
+            "subject": (
+                MAIL_MARK.get(getattr(row, "mail_flag", None) or "", "")
+                + inert(row.subject, limit=300, single_line=True),
+                None,
+            ),
             "assignee": (row.assignee or "—", None),
             "sla": (words(clock), sla_style),
         }
         if tagged or row.unread:
-            marks = [Segment(TAG_MARK, base + st["ticket-table--tag-mark"]) if tagged else Segment(" ", base),
-                     Segment(UNREAD_MARK, base + st["ticket-table--unread"]) if row.unread else Segment(" ", base),
-                     Segment(" ", base)]
+            marks = [
+                Segment(TAG_MARK, base + st["ticket-table--tag-mark"]) if tagged else Segment(" ", base),
+                Segment(UNREAD_MARK, base + st["ticket-table--unread"]) if row.unread else Segment(" ", base),
+                Segment(" ", base),
+            ]
         else:
             marks = [Segment(" " * MARKS, base)]
         return self._cells(cols, [values[c.key] for c in cols], base, marks).extend_cell_length(width, base)

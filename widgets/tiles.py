@@ -3,6 +3,7 @@ border title and the figure in Textual's `Digits`, readable across a room.
 
 Styles live in widgets/tiles.tcss (loaded by the screens that use tiles).
 """
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -13,7 +14,15 @@ from textual.widgets import Digits
 class NumberTile(Container):
     """One figure. `alarm=True` tiles turn red while their value is above zero."""
 
-    def __init__(self, label: str, value: int | None = None, *, alarm: bool = False, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        value: int | None = None,
+        *,
+        alarm: bool = False,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.border_title = label
         self.alarm = alarm

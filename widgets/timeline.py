@@ -2,6 +2,7 @@
 visibly apart from what the customer sees (a coloured bar and label per
 kind). Items come from app.workflow.timeline (already inert) and are drawn as
 one plain Text (never markup), so a long history costs one widget."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,7 +30,9 @@ KINDS = ("inbound", "outbound", "note", "automatic", "event")
 TIMELINE_PREVIEW_LINES = 300
 
 
-def preview_lines(text: str, hidden_chars: int = 0, max_lines: int = TIMELINE_PREVIEW_LINES) -> tuple[list[str], str | None]:
+def preview_lines(
+    text: str, hidden_chars: int = 0, max_lines: int = TIMELINE_PREVIEW_LINES
+) -> tuple[list[str], str | None]:
     """The lines of a body to draw, and the note about what is not drawn."""
     lines = inert(text).rstrip().split("\n")
     hidden_lines = max(0, len(lines) - max_lines)

@@ -18,6 +18,7 @@ the first command sets the desk up); once anyone is staff, everyone must be.
 A sub-command missing from the table is treated as STAFF (a test lists every
 sub-command so none is forgotten).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,6 @@ SERVICE = "service"
 
 ADMINS = frozenset({"admin"})
 LEADS = frozenset({"supervisor", "admin"})
-
 
 
 def _ticket_action_commands() -> list[str]:
@@ -68,7 +68,9 @@ COMMAND_ACCESS: dict[str, str | frozenset[str]] = {
     "orders lookup": STAFF,
     "orders show": STAFF,
     "search": STAFF,
-    **{f"refund {action}": STAFF for action in ("acknowledge", "approve", "deny", "investigation")},  # roles checked by the service
+    **{
+        f"refund {action}": STAFF for action in ("acknowledge", "approve", "deny", "investigation")
+    },  # roles checked by the service
     "backup": SELF,
     "restore": SELF,
     "retention": SELF,
@@ -132,4 +134,6 @@ def authorise(args: argparse.Namespace, ctx: CliContext) -> None:
     if isinstance(need, frozenset) and actor.role not in need:
         allowed = sorted(need - {SERVICE})
         extra = " or a [service] account" if SERVICE in need else ""
-        raise AccessDenied(f"{actor.login} ({actor.role}) may not run `esimdesk {command_path(args)}`: {', '.join(allowed)}{extra} only")
+        raise AccessDenied(
+            f"{actor.login} ({actor.role}) may not run `esimdesk {command_path(args)}`: {', '.join(allowed)}{extra} only"
+        )

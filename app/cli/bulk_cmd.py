@@ -11,13 +11,18 @@ console's bulk actions do; each ticket changed prints the single command's
 JSON summary (one line each, in the order given), each refusal one line on
 stderr naming the ticket; exit 2 when any was refused.
 """
+
 from __future__ import annotations
 
 import json
 
 # command -> (bulk action, the argument holding its value)
-MANY: dict[str, tuple[str, str]] = {"assign": ("assign", "login"), "note": ("note", "text"), "close": ("close", "reason"),
-                                    "triage": ("triage", "category")}
+MANY: dict[str, tuple[str, str]] = {
+    "assign": ("assign", "login"),
+    "note": ("note", "text"),
+    "close": ("close", "reason"),
+    "triage": ("triage", "category"),
+}
 
 
 def allow_many(tsub) -> None:
@@ -43,8 +48,15 @@ def _many(one, action: str, attribute: str):
 
         if args.version is not None:
             raise InputError("--version is the version of one ticket: give it with one REF")
-        results = bulk.run(ctx.desk, ctx.actor(), [bulk.Target(0, r, None) for r in refs], action,
-                           getattr(args, attribute), now=utcnow, config=ctx.config)
+        results = bulk.run(
+            ctx.desk,
+            ctx.actor(),
+            [bulk.Target(0, r, None) for r in refs],
+            action,
+            getattr(args, attribute),
+            now=utcnow,
+            config=ctx.config,
+        )
         with ctx.desk.reader() as s:
             for r in results:
                 if r.done:

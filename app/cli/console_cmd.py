@@ -3,6 +3,7 @@
 The staff member is resolved BEFORE Textual is imported: an unknown OS
 account gets a one-line refusal (exit 2) and never sees a byte of desk data.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,7 +11,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from app.cli.context import CliContext, Subparsers
-
 
 
 def register(sub: Subparsers) -> None:  # sub: argparse subparsers

@@ -3,6 +3,7 @@
 This is the edge where the user's config file is read (once, here); every
 service, the console and the wall are handed it (tests/test_explicit_config.py
 checks that no other module reads the file)."""
+
 from __future__ import annotations
 
 import argparse

@@ -10,6 +10,7 @@ anyone who can reach the port sees the (read-only, PII-free) dashboard. Keep
 the default 127.0.0.1 and put a reverse proxy that handles login in front.
 Textual is imported only when a command runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,20 +33,35 @@ REFRESH_RANGE = (0.2, 3600.0)
 
 
 def register(sub: Subparsers) -> None:  # sub: argparse subparsers
-    p = sub.add_parser("dashboard", help="open the supervisors' wall display (read-only)",
-                       description="Open straight into the supervisors' wall display (read-only).")
-    p.add_argument("--kiosk", action="store_true",
-                   help="unattended wall screen: no key footer, every key ignored; ctrl+x twice within 2 s exits")
-    p.add_argument("--refresh", type=float, metavar="S", help="seconds between refreshes (default: dashboard.refresh_seconds, 5)")
+    p = sub.add_parser(
+        "dashboard",
+        help="open the supervisors' wall display (read-only)",
+        description="Open straight into the supervisors' wall display (read-only).",
+    )
+    p.add_argument(
+        "--kiosk",
+        action="store_true",
+        help="unattended wall screen: no key footer, every key ignored; ctrl+x twice within 2 s exits",
+    )
+    p.add_argument(
+        "--refresh", type=float, metavar="S", help="seconds between refreshes (default: dashboard.refresh_seconds, 5)"
+    )
     p.set_defaults(func=run_dashboard)
 
-    s = sub.add_parser("serve", help="serve the wall display to a browser (textual-serve)",
-                       description="Serve the wall display to a browser. Bound to 127.0.0.1 by default: "
-                                   "put a reverse proxy that handles login in front of it.")
+    s = sub.add_parser(
+        "serve",
+        help="serve the wall display to a browser (textual-serve)",
+        description="Serve the wall display to a browser. Bound to 127.0.0.1 by default: "
+        "put a reverse proxy that handles login in front of it.",
+    )
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     s.add_argument("--port", type=int_in(1, 65535, "a port"), default=8000, help="port (default 8000)")
     s.add_argument("--refresh", type=float, metavar="S", help="seconds between refreshes")
-    s.add_argument("--public-url", metavar="URL", help="the URL browsers use, when behind a reverse proxy (e.g. https://wall.example.com)")
+    s.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the URL browsers use, when behind a reverse proxy (e.g. https://wall.example.com)",
+    )
     s.set_defaults(func=run_serve)
 
 
@@ -98,16 +114,23 @@ def run_serve(args: argparse.Namespace, ctx: CliContext) -> int:
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     limit = int(cast(int, ctx.config.setting("serve", "max_sessions")))
-    server = limited_server(limit)(command, host=args.host, port=args.port, title="esimdesk — wall display", public_url=args.public_url)
-    print(f"esimdesk: serving the wall display on http://{args.host}:{args.port} (as {actor.login}, at most {limit} viewers); "
-          "Ctrl+C stops", file=sys.stderr)
+    server = limited_server(limit)(
+        command, host=args.host, port=args.port, title="esimdesk — wall display", public_url=args.public_url
+    )
+    print(
+        f"esimdesk: serving the wall display on http://{args.host}:{args.port} (as {actor.login}, at most {limit} viewers); "
+        "Ctrl+C stops",
+        file=sys.stderr,
+    )
     server.serve()
     return 0
 
 
 def full_message(limit: int) -> str:
-    return (f"The wall display already has {limit} viewer{'s' if limit != 1 else ''} (the [serve] max_sessions limit). "
-            "Close one, then reload this page.")
+    return (
+        f"The wall display already has {limit} viewer{'s' if limit != 1 else ''} (the [serve] max_sessions limit). "
+        "Close one, then reload this page."
+    )
 
 
 def limited_server(limit: int) -> type[Server]:

@@ -1,4 +1,5 @@
 """`esimdesk demo`: fill a new database with a realistic demo desk."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,7 +11,6 @@ from app.cli.numbers import INT32_MAX, int_in
 
 if TYPE_CHECKING:
     from app.cli.context import CliContext, Subparsers
-
 
 
 def register(sub: Subparsers) -> None:

@@ -1,4 +1,5 @@
 """`esimdesk export`: stream tickets as JSON lines or CSV (the shared export contract)."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,7 +8,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from app.cli.context import CliContext, Subparsers
-
 
 
 def register(sub: Subparsers) -> None:

@@ -7,6 +7,7 @@ anything; --once makes a single pass (always printing its summary) for cron.
 SIGTERM/SIGINT end the watch between two messages (exit 0).
 Exit 2 only when a PATH (or the watched Maildir) cannot be read at all.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,12 +31,17 @@ if TYPE_CHECKING:
     from app.db import Desk
 
 
-
 def register(sub: Subparsers) -> None:
     p = sub.add_parser("intake", help="ingest email (.eml files, Maildir folders, mbox files) into tickets")
     p.add_argument("paths", nargs="*", metavar="PATH", help=".eml file, Maildir folder or mbox file")
     p.add_argument("--watch", metavar="MAILDIR", help="keep ingesting new mail arriving in this Maildir (new/ -> cur/)")
-    p.add_argument("--interval", type=seconds_in(0.05, 86400), default=10.0, metavar="S", help="seconds between polls with --watch (default 10)")
+    p.add_argument(
+        "--interval",
+        type=seconds_in(0.05, 86400),
+        default=10.0,
+        metavar="S",
+        help="seconds between polls with --watch (default 10)",
+    )
     p.add_argument("--once", action="store_true", help="with --watch: one pass over new/, then exit (for cron)")
     p.set_defaults(func=handler)
 

@@ -1,6 +1,7 @@
 """The `[keys]` section checked against the binding ids the screens really
 have, before a screen opens (an unknown id is a typo the person must hear
 about, not a key that silently does nothing)."""
+
 from __future__ import annotations
 
 import importlib

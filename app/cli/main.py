@@ -5,6 +5,7 @@ Each sub-command lives in its own module of this package with a
 arguments and a CliContext and returns an exit code. DeskError anywhere becomes
 one line on stderr and exit 2; nothing prints a traceback for bad input.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,9 +47,17 @@ class OneLineParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="esimdesk", description="eSIM support desk console and tools")
-    parser.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: $ESIMDESK_DB or an SQLite file in the user data dir)")
-    parser.add_argument("--config", metavar="FILE", help="desk config file (default: $ESIMDESK_CONFIG or the user config dir)")
-    parser.add_argument("--as", dest="as_login", metavar="LOGIN", help="act as another staff member (demo databases only)")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="SQLAlchemy database URL (default: $ESIMDESK_DB or an SQLite file in the user data dir)",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="desk config file (default: $ESIMDESK_CONFIG or the user config dir)"
+    )
+    parser.add_argument(
+        "--as", dest="as_login", metavar="LOGIN", help="act as another staff member (demo databases only)"
+    )
     sub = parser.add_subparsers(dest="command", parser_class=OneLineParser, metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:

@@ -1,5 +1,6 @@
 """Bounded numeric arguments: argparse types that refuse a value outside a
 sane range in one line (exit 2) before any work starts."""
+
 from __future__ import annotations
 
 import argparse

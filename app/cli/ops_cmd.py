@@ -1,5 +1,6 @@
 """`esimdesk backup PATH`, `esimdesk restore PATH [--force]`,
 `esimdesk retention [--older-than DAYS] [--apply]` (admins, or root)."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,7 +14,6 @@ if TYPE_CHECKING:
     from app.cli.context import CliContext, Subparsers
 
 
-
 def register(sub: Subparsers) -> None:
     b = sub.add_parser("backup", help="write a consistent copy of the live database to PATH")
     b.add_argument("path", metavar="PATH")
@@ -22,8 +22,15 @@ def register(sub: Subparsers) -> None:
     r.add_argument("path", metavar="PATH")
     r.add_argument("--force", action="store_true", help="replace a database that already holds a desk")
     r.set_defaults(func=restore_cmd)
-    t = sub.add_parser("retention", help="anonymise personal data of customers whose tickets closed long ago (dry run unless --apply)")
-    t.add_argument("--older-than", type=int_in(1, 36500, "a number of days"), metavar="DAYS", help="retention period in days (default: config retention.days)")
+    t = sub.add_parser(
+        "retention", help="anonymise personal data of customers whose tickets closed long ago (dry run unless --apply)"
+    )
+    t.add_argument(
+        "--older-than",
+        type=int_in(1, 36500, "a number of days"),
+        metavar="DAYS",
+        help="retention period in days (default: config retention.days)",
+    )
     t.add_argument("--apply", action="store_true", help="make the changes (default: only list them)")
     t.set_defaults(func=retention_cmd)
 

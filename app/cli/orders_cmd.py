@@ -1,10 +1,11 @@
 """`esimdesk orders`: import the shop's orders; look one up (the shared orders contract).
 
-    esimdesk orders import PATH...             # .csv (header row) or .jsonl
-    esimdesk orders lookup ORDER               # run [orders] lookup, store the order
-    esimdesk orders lookup --ticket REF        # the order a ticket names; the result goes on the ticket
-    esimdesk orders show ORDER                 # the stored order and its history, as JSON
+esimdesk orders import PATH...             # .csv (header row) or .jsonl
+esimdesk orders lookup ORDER               # run [orders] lookup, store the order
+esimdesk orders lookup --ticket REF        # the order a ticket names; the result goes on the ticket
+esimdesk orders show ORDER                 # the stored order and its history, as JSON
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from app.cli.context import CliContext, Subparsers
-
 
 
 def register(sub: Subparsers) -> None:
@@ -77,9 +77,21 @@ def show_handler(args: argparse.Namespace, ctx: CliContext) -> int:
         if order is None:
             raise NotFound(f"no order {args.order.strip().upper()!r}")
         cust = s.get(Customer, order.customer_id)
-        out = {**order_values(order, cust.email if cust else None), "source": order.source,
-               "refreshed_at": order.refreshed_at.isoformat() if order.refreshed_at else None, "revision": order.revision,
-               "history": [{"revision": h.revision, "at": h.at.isoformat(), "source": h.source, "origin": h.origin,
-                            "changes": json.loads(h.changes)} for h in order_history(s, stored_id(order))]}
+        out = {
+            **order_values(order, cust.email if cust else None),
+            "source": order.source,
+            "refreshed_at": order.refreshed_at.isoformat() if order.refreshed_at else None,
+            "revision": order.revision,
+            "history": [
+                {
+                    "revision": h.revision,
+                    "at": h.at.isoformat(),
+                    "source": h.source,
+                    "origin": h.origin,
+                    "changes": json.loads(h.changes),
+                }
+                for h in order_history(s, stored_id(order))
+            ],
+        }
     sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     return 0

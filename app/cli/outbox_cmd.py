@@ -8,6 +8,7 @@ summary: {"transport", "attempted", "sent", "retry", "failed", "items": [...]}.
 person queued it) and prints {"recalled": ID, "ticket", "subject", "body"}:
 the body is the draft to edit and send again.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,10 +33,14 @@ def register(sub: Subparsers) -> None:
     send.add_argument("--limit", type=LIMIT, metavar="N", help="send at most N messages")
     send.set_defaults(func=send_handler)
     lst = p_sub.add_parser("list", help="list outbound messages (JSON)")
-    lst.add_argument("--state", action="append", choices=STATES, help="delivery state (repeatable; default queued and failed)")
+    lst.add_argument(
+        "--state", action="append", choices=STATES, help="delivery state (repeatable; default queued and failed)"
+    )
     lst.add_argument("--limit", type=LIMIT, default=200, metavar="N", help="at most N messages (default 200)")
     lst.set_defaults(func=list_handler)
-    rec = p_sub.add_parser("recall", help="take back a message that is still held, before it is sent (JSON with its text)")
+    rec = p_sub.add_parser(
+        "recall", help="take back a message that is still held, before it is sent (JSON with its text)"
+    )
     rec.add_argument("id", type=int, metavar="ID", help="the message id (from `outbox list`)")
     rec.set_defaults(func=recall_handler)
 
@@ -67,6 +72,14 @@ def recall_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     actor = ctx.actor()
     with ctx.desk.session() as session:
         out = recall(session, actor, args.id, now=utcnow())
-    emit_json({"recalled": out.id, "ticket": out.reference, "template": out.template, "to": out.to,
-               "subject": out.subject, "body": out.body})
+    emit_json(
+        {
+            "recalled": out.id,
+            "ticket": out.reference,
+            "template": out.template,
+            "to": out.to,
+            "subject": out.subject,
+            "body": out.body,
+        }
+    )
     return 0

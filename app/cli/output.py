@@ -1,5 +1,6 @@
 """Text the CLI writes: JSON whose strings are safe for a terminal (no C1
 controls, escape sequences or bidi overrides from customer text)."""
+
 from __future__ import annotations
 
 import json

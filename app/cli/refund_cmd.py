@@ -12,6 +12,7 @@ evidence pack.
 `refund decide --policy` never opens the database (contracts/refund-decision.md);
 `--order` reads the stored order (contracts/orders.md "Decide from an order").
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,12 @@ def register(sub) -> None:
     rsub.required = True
 
     dec = rsub.add_parser("decide", help="decide a refund case from a facts JSON file (prints the decision as JSON)")
-    dec.add_argument("--policy", choices=_PolicyIds(), metavar="POLICY",
-                     help="the refund policy: a policy file's id, e.g. esimium or airalo (with --facts)")
+    dec.add_argument(
+        "--policy",
+        choices=_PolicyIds(),
+        metavar="POLICY",
+        help="the refund policy: a policy file's id, e.g. esimium or airalo (with --facts)",
+    )
     dec.add_argument("--facts", metavar="FILE", help="facts JSON file, or '-' for stdin")
     dec.add_argument("--order", metavar="ORDER", help="decide from the stored order (policy and facts from it)")
     dec.add_argument("--reason", metavar="R", help="with --order: the customer's stated reason")
@@ -52,8 +57,13 @@ def register(sub) -> None:
     ev = rsub.add_parser("evidence", help="write a chargeback evidence pack for a ticket")
     ev.add_argument("reference", metavar="REF", help="ticket reference, e.g. RFD-000123")
     ev.add_argument("--out", metavar="PATH", help="output file (default: evidence-REF.md in the current directory)")
-    ev.add_argument("--format", dest="fmt", choices=("md", "pdf"), default=None,
-                    help="md (default) or pdf; taken from --out's suffix when omitted")
+    ev.add_argument(
+        "--format",
+        dest="fmt",
+        choices=("md", "pdf"),
+        default=None,
+        help="md (default) or pdf; taken from --out's suffix when omitted",
+    )
     ev.set_defaults(func=evidence_handler)
     _register_case_actions(rsub)
 
@@ -61,6 +71,7 @@ def register(sub) -> None:
 def _register_case_actions(rsub) -> None:
     """The refund case's decisions from the shell (issue 17): the same
     services the wizard calls (app/refund_cases.py)."""
+
     def action(name: str, help_: str, func):
         p = rsub.add_parser(name, help=help_)
         p.add_argument("reference", metavar="REF", help="refund ticket reference, e.g. RFD-2026-000123")
@@ -68,14 +79,22 @@ def _register_case_actions(rsub) -> None:
         p.set_defaults(func=func)
         return p
 
-    action("acknowledge", "send the acknowledgment of a refund request (reference, next steps, review date)", acknowledge_handler)
-    ap = action("approve", "approve a decided refund (case by case: with the amount and any processing fee)", approve_handler)
+    action(
+        "acknowledge",
+        "send the acknowledgment of a refund request (reference, next steps, review date)",
+        acknowledge_handler,
+    )
+    ap = action(
+        "approve", "approve a decided refund (case by case: with the amount and any processing fee)", approve_handler
+    )
     ap.add_argument("--amount", metavar="X", help="the amount to refund (case by case; at most the amount paid)")
     ap.add_argument("--fee", metavar="Y", help="the processing fee deducted (only where the policy allows one)")
     dp = action("deny", "send the denial and close (case by case or unconfirmed: with --reason)", deny_handler)
     dp.add_argument("--reason", metavar="TEXT", help="why the refund is refused, as the customer will read it")
     ip = action("investigation", "record an investigation finding (who: you, when: now, result)", investigation_handler)
-    ip.add_argument("--result", required=True, choices=("confirmed", "not_confirmed"), help="what the investigation found")
+    ip.add_argument(
+        "--result", required=True, choices=("confirmed", "not_confirmed"), help="what the investigation found"
+    )
     ip.add_argument("--note", required=True, metavar="TEXT", help="what was checked and found")
 
 
@@ -88,29 +107,56 @@ def _case_run(args, ctx, call) -> int:
 def acknowledge_handler(args, ctx) -> int:
     from app import refund_cases
 
-    return _case_run(args, ctx, lambda s, a, now: refund_cases.acknowledge(
-        s, a, args.reference, now=now, config=ctx.config, expected_version=args.version))
+    return _case_run(
+        args,
+        ctx,
+        lambda s, a, now: refund_cases.acknowledge(
+            s, a, args.reference, now=now, config=ctx.config, expected_version=args.version
+        ),
+    )
 
 
 def approve_handler(args, ctx) -> int:
     from app import refund_cases
 
-    return _case_run(args, ctx, lambda s, a, now: refund_cases.approve(
-        s, a, args.reference, expected_version=args.version, now=now, config=ctx.config, amount=args.amount, fee=args.fee))
+    return _case_run(
+        args,
+        ctx,
+        lambda s, a, now: refund_cases.approve(
+            s,
+            a,
+            args.reference,
+            expected_version=args.version,
+            now=now,
+            config=ctx.config,
+            amount=args.amount,
+            fee=args.fee,
+        ),
+    )
 
 
 def deny_handler(args, ctx) -> int:
     from app import refund_cases
 
-    return _case_run(args, ctx, lambda s, a, now: refund_cases.deny(
-        s, a, args.reference, expected_version=args.version, now=now, config=ctx.config, reason=args.reason))
+    return _case_run(
+        args,
+        ctx,
+        lambda s, a, now: refund_cases.deny(
+            s, a, args.reference, expected_version=args.version, now=now, config=ctx.config, reason=args.reason
+        ),
+    )
 
 
 def investigation_handler(args, ctx) -> int:
     from app import refund_cases
 
-    return _case_run(args, ctx, lambda s, a, now: refund_cases.record_investigation(
-        s, a, args.reference, result=args.result, note=args.note, expected_version=args.version, now=now))
+    return _case_run(
+        args,
+        ctx,
+        lambda s, a, now: refund_cases.record_investigation(
+            s, a, args.reference, result=args.result, note=args.note, expected_version=args.version, now=now
+        ),
+    )
 
 
 def _read_facts_text(path: str) -> str:
@@ -167,7 +213,9 @@ def _decide_from_order(args, ctx) -> int:
             raise InputError(f"{source}: facts must be a JSON object")
     with ctx.desk.reader() as session:
         policy, facts, facts_from = decide_inputs(session, args.order, args.reason, file_facts, utcnow())
-    decision = decide(policy, facts, rules_from_config(ctx.config))  # validates the facts; raises before anything is printed
+    decision = decide(
+        policy, facts, rules_from_config(ctx.config)
+    )  # validates the facts; raises before anything is printed
     emit_json({**decision, "facts_from": facts_from})
     return 0
 

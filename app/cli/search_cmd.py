@@ -1,4 +1,5 @@
 """`esimdesk search QUERY`: tickets by what they hold, best first, as JSON lines (the shared search contract)."""
+
 from __future__ import annotations
 
 import argparse

@@ -5,6 +5,7 @@
 
 `sla due` never opens the database (the shared SLA clocks contract, "CLI").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,19 @@ def register(sub: Subparsers) -> None:
     sla_sub.required = True
 
     due = sla_sub.add_parser("due", help="the deadline of 'within N business days of START'")
-    due.add_argument("--start", required=True, metavar="ISO_DATETIME",
-                     help="when the clock starts; without an offset it is read in the desk timezone")
-    due.add_argument("--days", required=True, type=int_in(-1_000_000, 36500, "a number of days"), metavar="N", help="business days (0 or more)")
+    due.add_argument(
+        "--start",
+        required=True,
+        metavar="ISO_DATETIME",
+        help="when the clock starts; without an offset it is read in the desk timezone",
+    )
+    due.add_argument(
+        "--days",
+        required=True,
+        type=int_in(-1_000_000, 36500, "a number of days"),
+        metavar="N",
+        help="business days (0 or more)",
+    )
     due.add_argument("--country", required=True, metavar="CC", help="holiday country, e.g. EE, US, DE")
     due.add_argument("--subdiv", metavar="S", help="subdivision, e.g. CA (US) or BY (DE)")
     due.add_argument("--tz", metavar="TZ", help="IANA timezone (default: the desk config's, else Europe/Tallinn)")
@@ -48,7 +59,9 @@ def _parse_start(text: str, tz: tzinfo) -> datetime:
     try:
         start = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise InputError(f"malformed --start {text!r} (expected an ISO datetime such as 2026-12-18T15:00+02:00)") from None
+        raise InputError(
+            f"malformed --start {text!r} (expected an ISO datetime such as 2026-12-18T15:00+02:00)"
+        ) from None
     if start.utcoffset() is None:
         start = start.replace(tzinfo=tz)
     return start
@@ -71,7 +84,9 @@ def _default_tz(ctx: CliContext) -> str:
         return DEFAULT_TZ
 
 
-def due_answer(start_text: str, days: int, country: str, subdiv: str | None, tz: str, closed: list[str]) -> dict[str, Any]:
+def due_answer(
+    start_text: str, days: int, country: str, subdiv: str | None, tz: str, closed: list[str]
+) -> dict[str, Any]:
     """The JSON object `sla due` prints (the shared SLA clocks contract)."""
     from app.business_calendar import BusinessCalendar
 
@@ -80,7 +95,11 @@ def due_answer(start_text: str, days: int, country: str, subdiv: str | None, tz:
     cal = BusinessCalendar(country, subdiv, tz, closures=_parse_closed(closed))
     start = _parse_start(start_text, cal.tz)
     due_date = cal.add_business_days(start, days)
-    return {"due_date": due_date.isoformat(), "due_at": cal.end_of_local_day(due_date).isoformat(), "business_days": days}
+    return {
+        "due_date": due_date.isoformat(),
+        "due_at": cal.end_of_local_day(due_date).isoformat(),
+        "business_days": days,
+    }
 
 
 def due_handler(args: argparse.Namespace, ctx: CliContext) -> int:

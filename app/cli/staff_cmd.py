@@ -1,4 +1,5 @@
 """`esimdesk staff add|list`."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,7 +10,6 @@ from models.enums import Role
 
 if TYPE_CHECKING:
     from app.cli.context import CliContext, Subparsers
-
 
 
 def register(sub: Subparsers) -> None:

@@ -19,6 +19,7 @@
 Every changing command takes --version N (the version you read): a stale
 version is refused, nothing overwritten.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,14 @@ def register(sub) -> None:
         c = cmd(action.cli, action.cli_help, HANDLERS.get(action.id) or _calls(action))
         for arg in action.cli_args:
             if arg.name.startswith("-"):
-                c.add_argument(arg.name, metavar=arg.metavar, help=arg.help, required=arg.required,
-                               choices=list(arg.choices) if arg.choices else None, dest=arg.dest)
+                c.add_argument(
+                    arg.name,
+                    metavar=arg.metavar,
+                    help=arg.help,
+                    required=arg.required,
+                    choices=list(arg.choices) if arg.choices else None,
+                    dest=arg.dest,
+                )
             else:
                 c.add_argument(arg.dest, metavar=arg.metavar, help=arg.help)
         if action.id in MORE_ARGS:
@@ -93,42 +100,85 @@ def ticket_json(session, t, actor=None) -> dict:
 
     esc = session.scalars(select(Ticket).where(Ticket.escalation_of_id == t.id)).first() if t.id else None
     out = {
-        "reference": t.reference, "kind": t.kind, "status": t.status, "version": t.version, "subject": t.subject,
-        "description": t.description, "priority": t.priority, "region": t.region,
+        "reference": t.reference,
+        "kind": t.kind,
+        "status": t.status,
+        "version": t.version,
+        "subject": t.subject,
+        "description": t.description,
+        "priority": t.priority,
+        "region": t.region,
         "region_guidance": regions.guidance(t.region) if t.region else None,
-        "incident_date": t.incident_date, "inquiry_reference": t.inquiry_reference, "info_needed": t.info_needed,
-        "out_of_scope": t.out_of_scope, "close_reason": t.close_reason,
+        "incident_date": t.incident_date,
+        "inquiry_reference": t.inquiry_reference,
+        "info_needed": t.info_needed,
+        "out_of_scope": t.out_of_scope,
+        "close_reason": t.close_reason,
         "customer": {"name": c.name, "email": c.email, "phone": c.phone, "language": c.language} if c else None,
         "mail_flag": t.mail_flag,
-        "follows": (session.get(Ticket, t.previous_id).reference if t.previous_id and session.get(Ticket, t.previous_id) else None),
-        "assignee": login(t.assignee_id), "reviewer": login(t.reviewer_id),
-        "escalation_of": esc_of.reference if esc_of else None, "escalation": esc.reference if esc else None,
-        "received_at": _iso(t.received_at), "ack_due_at": _iso(t.ack_due_at), "acknowledged_at": _iso(t.acknowledged_at),
-        "resolution_due_at": _iso(t.resolution_due_at), "resolution_communicated_at": _iso(t.resolution_communicated_at),
-        "final_response_due_at": _iso(t.final_response_due_at), "final_response_at": _iso(t.final_response_at),
-        "extensions": t.extensions, "paused_since": _iso(t.paused_since), "due_at": _iso(t.due_at), "due_clock": t.due_clock,
-        "closed_at": _iso(t.closed_at), "updated_at": _iso(t.updated_at), "updated_by": t.updated_by,
+        "follows": (
+            session.get(Ticket, t.previous_id).reference
+            if t.previous_id and session.get(Ticket, t.previous_id)
+            else None
+        ),
+        "assignee": login(t.assignee_id),
+        "reviewer": login(t.reviewer_id),
+        "escalation_of": esc_of.reference if esc_of else None,
+        "escalation": esc.reference if esc else None,
+        "received_at": _iso(t.received_at),
+        "ack_due_at": _iso(t.ack_due_at),
+        "acknowledged_at": _iso(t.acknowledged_at),
+        "resolution_due_at": _iso(t.resolution_due_at),
+        "resolution_communicated_at": _iso(t.resolution_communicated_at),
+        "final_response_due_at": _iso(t.final_response_due_at),
+        "final_response_at": _iso(t.final_response_at),
+        "extensions": t.extensions,
+        "paused_since": _iso(t.paused_since),
+        "due_at": _iso(t.due_at),
+        "due_clock": t.due_clock,
+        "closed_at": _iso(t.closed_at),
+        "updated_at": _iso(t.updated_at),
+        "updated_by": t.updated_by,
         "handlers": history.handlers(session, t.id),
         "merged_from": merged_from(session, t.id) if t.id else [],
     }
     if actor is not None:
         out["next_actions"] = actions.next_actions(t, actor, session)
     out["attachments"] = [
-        {"id": a.id, "filename": inert(a.filename, single_line=True), "content_type": inert(a.content_type, single_line=True),
-         "size": a.size, "stored": a.stored}
+        {
+            "id": a.id,
+            "filename": inert(a.filename, single_line=True),
+            "content_type": inert(a.content_type, single_line=True),
+            "size": a.size,
+            "stored": a.stored,
+        }
         for a in list_attachments(session, t.id)
     ]
     out["timeline"] = [
-        {"kind": i.kind, "at": _iso(i.at), "actor": i.actor, "action": i.action, "subject": i.subject,
-         "delivery": i.delivery, "text": i.text}
+        {
+            "kind": i.kind,
+            "at": _iso(i.at),
+            "actor": i.actor,
+            "action": i.action,
+            "subject": i.subject,
+            "delivery": i.delivery,
+            "text": i.text,
+        }
         for i in timeline(session, t.id)
     ]
     return out
 
 
 def _summary(t) -> dict:
-    return {"reference": t.reference, "kind": t.kind, "status": t.status, "version": t.version,
-            "due_at": _iso(t.due_at), "due_clock": t.due_clock, "close_reason": t.close_reason}
+    return {
+        "reference": t.reference,
+        "kind": t.kind,
+        "status": t.status,
+        "version": t.version,
+        "due_at": _iso(t.due_at),
+        "due_clock": t.due_clock,
+        "close_reason": t.close_reason,
+    }
 
 
 def _calls(action):
@@ -140,8 +190,13 @@ def _calls(action):
         keywords = {a.dest: getattr(args, a.dest) for a in action.cli_args if a.keyword}
         if len(value) > 1:
             value = [tuple(value)]
-        return _run(args, ctx, lambda s, a, now: action.service(
-            s, a, args.reference, *value, expected_version=args.version, now=now, config=ctx.config, **keywords))
+        return _run(
+            args,
+            ctx,
+            lambda s, a, now: action.service(
+                s, a, args.reference, *value, expected_version=args.version, now=now, config=ctx.config, **keywords
+            ),
+        )
 
     return handler
 
@@ -149,8 +204,21 @@ def _calls(action):
 def _move(args, ctx) -> int:
     from app.workflow import move
 
-    return _run(args, ctx, lambda s, a, now: move(s, a, args.reference, args.status, expected_version=args.version, now=now,
-                                                  config=ctx.config, text=args.text, reason=args.reason))
+    return _run(
+        args,
+        ctx,
+        lambda s, a, now: move(
+            s,
+            a,
+            args.reference,
+            args.status,
+            expected_version=args.version,
+            now=now,
+            config=ctx.config,
+            text=args.text,
+            reason=args.reason,
+        ),
+    )
 
 
 def _run(args, ctx, fn) -> int:
@@ -188,15 +256,29 @@ def escalate(args, ctx) -> int:
     actor = ctx.actor()
     now = utcnow()
     with ctx.desk.session() as session:
-        outcome = create_escalation(session, args.reference, received_at=now, reason=args.reason, actor=actor,
-                                    config=ctx.config, now=now, expected_version=args.version)
-        out = {"complaint": outcome.complaint.reference, "complaint_status": outcome.complaint.status,
-               "escalation": outcome.escalation.reference if outcome.escalation else None,
-               "created": outcome.created, "linked_as_correspondence": outcome.linked_as_correspondence}
+        outcome = create_escalation(
+            session,
+            args.reference,
+            received_at=now,
+            reason=args.reason,
+            actor=actor,
+            config=ctx.config,
+            now=now,
+            expected_version=args.version,
+        )
+        out = {
+            "complaint": outcome.complaint.reference,
+            "complaint_status": outcome.complaint.status,
+            "escalation": outcome.escalation.reference if outcome.escalation else None,
+            "created": outcome.created,
+            "linked_as_correspondence": outcome.linked_as_correspondence,
+        }
         if outcome.escalation is not None and outcome.created:
             out["final_response_due_at"] = _iso(outcome.escalation.final_response_due_at)
     if not outcome.created:  # committed as correspondence; report the refusal
-        raise IllegalTransition(f"escalation refused and kept as correspondence on {out['complaint']}: {outcome.reason}")
+        raise IllegalTransition(
+            f"escalation refused and kept as correspondence on {out['complaint']}: {outcome.reason}"
+        )
     print(json.dumps(out))
     return 0
 
@@ -207,15 +289,36 @@ def reply(args, ctx) -> int:
     from app.workflow import reply as wf_reply
 
     files = read_outgoing(args.attach, ctx.config.mail.max_attachment_bytes)
-    return _run(args, ctx, lambda s, a, now: wf_reply(s, a, args.reference, args.text, expected_version=args.version, now=now,
-                                                      config=ctx.config, attachments=files))
+    return _run(
+        args,
+        ctx,
+        lambda s, a, now: wf_reply(
+            s,
+            a,
+            args.reference,
+            args.text,
+            expected_version=args.version,
+            now=now,
+            config=ctx.config,
+            attachments=files,
+        ),
+    )
 
 
 def extend(args, ctx) -> int:
     from app.workflow import extend as extend_
 
     def fn(s, a, now):
-        t = extend_(s, a, args.reference, new_due=args.to, reason=args.reason, expected_version=args.version, now=now, config=ctx.config)
+        t = extend_(
+            s,
+            a,
+            args.reference,
+            new_due=args.to,
+            reason=args.reason,
+            expected_version=args.version,
+            now=now,
+            config=ctx.config,
+        )
         return {"resolution_due_at": _iso(t.resolution_due_at), "extensions": t.extensions}
 
     return _run(args, ctx, fn)
@@ -233,15 +336,22 @@ def set_field(args, ctx) -> int:
             raise InputError(f"priority must be 1, 2 or 3, got {args.value!r}") from None
 
     def fn(s, a, now):
-        changed = update_details(s, a, args.reference, expected_version=args.version, now=now, config=ctx.config, **{args.field: value})
+        changed = update_details(
+            s, a, args.reference, expected_version=args.version, now=now, config=ctx.config, **{args.field: value}
+        )
         return {"changed": changed}
 
     return _run(args, ctx, fn)
 
 
 def _attach_option(c) -> None:
-    c.add_argument("--attach", action="append", metavar="FILE", default=[],
-                   help="attach a file (repeatable; [mail] max_attachment_bytes together)")
+    c.add_argument(
+        "--attach",
+        action="append",
+        metavar="FILE",
+        default=[],
+        help="attach a file (repeatable; [mail] max_attachment_bytes together)",
+    )
 
 
 # actions whose sub-command says more than the ticket's summary (or reads files first), and takes more
@@ -276,7 +386,9 @@ def save_attachment(args, ctx) -> int:
     with ctx.desk.reader() as session:
         t = get(session, args.reference)
         if args.attachment_id not in {a.id for a in list_attachments(session, t.id)}:
-            raise NotFound(f"{t.reference} has no attachment {args.attachment_id} (see `esimdesk ticket show {t.reference}`)")
+            raise NotFound(
+                f"{t.reference} has no attachment {args.attachment_id} (see `esimdesk ticket show {t.reference}`)"
+            )
         path = save(session, args.attachment_id, folder, force=args.force)
         reference = t.reference
     print(json.dumps({"reference": reference, "attachment": args.attachment_id, "path": str(path)}))

@@ -1,5 +1,6 @@
 """Attachments on a ticket, listed without their bytes (a screen never loads
 them; a 50 MB screenshot stays in the database until someone saves it)."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,14 @@ class AttachmentInfo:
 
 def list_attachments(session: Session, ticket_id: int) -> list[AttachmentInfo]:
     rows = session.execute(
-        select(col(Attachment.id), col(Attachment.message_id), col(Attachment.filename), col(Attachment.content_type), col(Attachment.size),
-               col(Attachment.data).is_not(None))
+        select(
+            col(Attachment.id),
+            col(Attachment.message_id),
+            col(Attachment.filename),
+            col(Attachment.content_type),
+            col(Attachment.size),
+            col(Attachment.data).is_not(None),
+        )
         .join(Message, col(Message.id) == col(Attachment.message_id))
         .where(col(Message.ticket_id) == ticket_id)
         .order_by(col(Attachment.id))
@@ -40,13 +47,18 @@ def save_attachment(session: Session, attachment_id: int, folder: Path, force: b
     Never through a symlink planted at that name (O_NOFOLLOW), never over an
     existing file unless `force` (then the old file is replaced, not written
     through); the file is created 0600 (it is customer evidence)."""
-    row = session.execute(select(col(Attachment.filename), col(Attachment.data)).where(col(Attachment.id) == attachment_id)).first()
+    row = session.execute(
+        select(col(Attachment.filename), col(Attachment.data)).where(col(Attachment.id) == attachment_id)
+    ).first()
     if row is None:
         raise NotFound(f"no attachment {attachment_id}")
     name, data = row
     if data is None:
         raise InputError(f"attachment {attachment_id} was too large to store; only its name, type and size were kept")
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name.replace("\\", "/")).name).lstrip(".") or "attachment"
+    safe = (
+        "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name.replace("\\", "/")).name).lstrip(".")
+        or "attachment"
+    )
     target = Path(folder) / f"{attachment_id}-{safe[:120]}"
     write_new_file(target, data, force=force)
     return target
@@ -101,7 +113,9 @@ def read_outgoing(paths: list[str | Path], limit: int) -> list[OutgoingFile]:
                 raise InputError(f"cannot attach {path}: not a file")
             size = path.stat().st_size
             if total + size > limit:
-                raise InputError(f"cannot attach {path}: the files come to more than {limit} bytes ([mail] max_attachment_bytes)")
+                raise InputError(
+                    f"cannot attach {path}: the files come to more than {limit} bytes ([mail] max_attachment_bytes)"
+                )
             data = path.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot attach {path}: {exc.strerror or exc}") from None
@@ -124,6 +138,9 @@ def check_outgoing(files: list[OutgoingFile], limit: int) -> None:
 
 def outgoing_of(session: Session, message_id: int) -> list[OutgoingFile]:
     """The stored files of an outbound message, for sending."""
-    rows = session.execute(select(col(Attachment.filename), col(Attachment.content_type), col(Attachment.data))
-                           .where(col(Attachment.message_id) == message_id, col(Attachment.data).is_not(None)).order_by(col(Attachment.id))).all()
+    rows = session.execute(
+        select(col(Attachment.filename), col(Attachment.content_type), col(Attachment.data))
+        .where(col(Attachment.message_id) == message_id, col(Attachment.data).is_not(None))
+        .order_by(col(Attachment.id))
+    ).all()
     return [OutgoingFile(n, c, d) for n, c, d in rows]

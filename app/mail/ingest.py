@@ -8,6 +8,7 @@ re-run finds the committed ones again by Message-ID (or by sha256 of
 sender|date|body) and reports them as duplicates. Anything that fails while
 routing is quarantined with its raw bytes instead of being dropped.
 """
+
 from __future__ import annotations
 
 import logging
@@ -112,8 +113,13 @@ Transaction = Callable[[], AbstractContextManager[Session]]
 
 
 def ingest_raw(
-    desk: Desk, rm: RawMessage, now: datetime | None = None, *, config: DeskConfig | None = None,
-    parsed: ParsedMessage | Unparseable | None = None, transaction: Transaction | None = None,
+    desk: Desk,
+    rm: RawMessage,
+    now: datetime | None = None,
+    *,
+    config: DeskConfig | None = None,
+    parsed: ParsedMessage | Unparseable | None = None,
+    transaction: Transaction | None = None,
 ) -> Item:
     """One message, in its own transaction (`parsed`: its parse outcome, when
     parsed ahead, else it is parsed here; `transaction`: from
@@ -125,8 +131,14 @@ def ingest_raw(
         parsed = parse_outcome(rm.raw)
     limit = config.mail.max_message_bytes
     if len(rm.raw) > limit:  # before anything else: a huge message never reaches a ticket or a screen whole
-        return quarantine_raw(desk, rm, f"oversized: {len(rm.raw)} bytes (limit {limit}, [mail] max_message_bytes)", now,
-                              peek_message_id(rm.raw), transaction=transaction)
+        return quarantine_raw(
+            desk,
+            rm,
+            f"oversized: {len(rm.raw)} bytes (limit {limit}, [mail] max_message_bytes)",
+            now,
+            peek_message_id(rm.raw),
+            transaction=transaction,
+        )
     if isinstance(parsed, Unparseable):
         return quarantine_raw(desk, rm, str(parsed), now, peek_message_id(rm.raw), transaction=transaction)
     received = _utc(parsed.date or rm.mtime or now)
@@ -138,8 +150,9 @@ def ingest_raw(
             dup = _find_duplicate(session, parsed.message_id, key)
             if dup is not None:
                 return Item(rm.source, parsed.message_id, DUPLICATE, dup or None)
-            result, reference = route_message(session, parsed, received=received, now=now, config=config, dedupe=key,
-                                              raw=rm.raw, source=rm.source)
+            result, reference = route_message(
+                session, parsed, received=received, now=now, config=config, dedupe=key, raw=rm.raw, source=rm.source
+            )
         if result == QUARANTINED:
             log.info("intake: quarantined %s: %s", rm.source, reference)
             return Item(rm.source, parsed.message_id, QUARANTINED, None, reference)
@@ -151,7 +164,9 @@ def ingest_raw(
         if dup is not None:
             return Item(rm.source, parsed.message_id, DUPLICATE, dup or None)
         log.warning("intake: integrity error on %s", rm.source)
-        return quarantine_raw(desk, rm, "could not be stored (integrity error)", now, parsed.message_id, key, transaction=transaction)
+        return quarantine_raw(
+            desk, rm, "could not be stored (integrity error)", now, parsed.message_id, key, transaction=transaction
+        )
     except OperationalError as exc:  # the database, not the message: stop; a re-run resumes
         raise DeskError(f"database error while ingesting {rm.source}: {str(exc.orig or exc).splitlines()[0]}") from None
     except Exception as exc:  # never lose a message: keep it for a person
@@ -162,12 +177,14 @@ def ingest_raw(
 
 # one round trip: the ticket already holding this message (by dedupe key or
 # Message-ID), or "" when it is held in quarantine; no row when it is new
-_DUPLICATE_SQL = Prepared(text(
-    "SELECT t.reference FROM message m JOIN ticket t ON t.id = m.ticket_id WHERE m.dedupe_key = :key "
-    "UNION ALL SELECT t.reference FROM message m JOIN ticket t ON t.id = m.ticket_id WHERE m.message_id = :mid "
-    "UNION ALL SELECT coalesce(t.reference, '') FROM quarantine q LEFT JOIN ticket t ON t.id = q.ticket_id "
-    "WHERE q.dedupe_key = :key LIMIT 1"
-))
+_DUPLICATE_SQL = Prepared(
+    text(
+        "SELECT t.reference FROM message m JOIN ticket t ON t.id = m.ticket_id WHERE m.dedupe_key = :key "
+        "UNION ALL SELECT t.reference FROM message m JOIN ticket t ON t.id = m.ticket_id WHERE m.message_id = :mid "
+        "UNION ALL SELECT coalesce(t.reference, '') FROM quarantine q LEFT JOIN ticket t ON t.id = q.ticket_id "
+        "WHERE q.dedupe_key = :key LIMIT 1"
+    )
+)
 
 
 def _find_duplicate(session: Session, message_id: str | None, key: str) -> str | None:
@@ -178,8 +195,14 @@ def _find_duplicate(session: Session, message_id: str | None, key: str) -> str |
 
 
 def quarantine_raw(
-    desk: Desk, rm: RawMessage, reason: str, now: datetime, message_id: str | None = None, key: str | None = None,
-    *, transaction: Transaction | None = None,
+    desk: Desk,
+    rm: RawMessage,
+    reason: str,
+    now: datetime,
+    message_id: str | None = None,
+    key: str | None = None,
+    *,
+    transaction: Transaction | None = None,
 ) -> Item:
     key = key or raw_key(rm.raw)
     with (transaction or desk.session)() as session:
@@ -206,10 +229,17 @@ def _thread_ticket(session: Session, parsed: ParsedMessage) -> str | None:
     ids = [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
     if not ids:
         return None
-    return session.connection().execute(
-        select(col(Ticket.reference)).join(Message, col(Message.ticket_id) == col(Ticket.id)).where(col(Message.message_id).in_(ids))
-        .order_by(col(Message.id).desc()).limit(1)
-    ).scalar()
+    return (
+        session.connection()
+        .execute(
+            select(col(Ticket.reference))
+            .join(Message, col(Message.ticket_id) == col(Ticket.id))
+            .where(col(Message.message_id).in_(ids))
+            .order_by(col(Message.id).desc())
+            .limit(1)
+        )
+        .scalar()
+    )
 
 
 _KIND_OF = Prepared(select(col(Ticket.kind)).where(col(Ticket.reference) == bindparam("reference")))
@@ -226,8 +256,16 @@ def _subject_ticket(session: Session, intent: Intent) -> str | None:
 
 
 def route_message(
-    session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig, dedupe: str,
-    forced_kind: str | None = None, raw: bytes | None = None, source: str = "",
+    session: Session,
+    parsed: ParsedMessage,
+    *,
+    received: datetime,
+    now: datetime,
+    config: DeskConfig,
+    dedupe: str,
+    forced_kind: str | None = None,
+    raw: bytes | None = None,
+    source: str = "",
 ) -> tuple[str, str]:
     """Create or link the ticket for `parsed` and store the message with its
     attachments; returns (result, ticket reference), or ("quarantined",
@@ -250,13 +288,16 @@ def route_message(
         from app.mail.machines import route_machine_mail
 
         result, ticket_id, reference, message_id = route_machine_mail(
-            session, parsed, intent, row, thread=_thread_ticket(session, parsed), now=now)
+            session, parsed, intent, row, thread=_thread_ticket(session, parsed), now=now
+        )
         if result == QUARANTINED or ticket_id is None or message_id is None:
             return _hold(session, raw, source, parsed, dedupe, reference, now)
         _attachments(session, ticket_id, message_id, parsed, now)
         return LINKED, reference
     turned: dict[str, list[str]] = {"stranger": [], "closed": []}
-    if forced_kind is None and (intent.kind == "escalation" or intent.references or parsed.in_reply_to or parsed.references):
+    if forced_kind is None and (
+        intent.kind == "escalation" or intent.references or parsed.in_reply_to or parsed.references
+    ):
         routed = _route_existing(session, parsed, intent, row, received=received, now=now, config=config, turned=turned)
         if routed is not None:
             result, ticket_id, reference, message_id = routed
@@ -299,23 +340,41 @@ def _remember_language(session: Session, customer_id: int | None, parsed: Parsed
     language.remember(session, customer_id, lang)
 
 
-def _hold(session: Session, raw: bytes, source: str, parsed: ParsedMessage, dedupe: str, reason: str, now: datetime) -> tuple[str, str]:
+def _hold(
+    session: Session, raw: bytes, source: str, parsed: ParsedMessage, dedupe: str, reason: str, now: datetime
+) -> tuple[str, str]:
     """Quarantine the message in the routing transaction: ("quarantined", reason)."""
-    session.add(Quarantine(received_at=now, source=storable(source)[:1000], message_id=parsed.message_id, dedupe_key=dedupe,
-                           reason=reason[:500], raw=raw))
+    session.add(
+        Quarantine(
+            received_at=now,
+            source=storable(source)[:1000],
+            message_id=parsed.message_id,
+            dedupe_key=dedupe,
+            reason=reason[:500],
+            raw=raw,
+        )
+    )
     session.flush()
     return QUARANTINED, reason
 
 
 _OWNER = Prepared(
     select(col(Ticket.id), func.lower(col(Customer.email)), col(Ticket.status), col(Ticket.kind))
-    .select_from(Ticket).outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id))
+    .select_from(Ticket)
+    .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id))
     .where(col(Ticket.reference) == bindparam("reference"))
 )
 
 
 def _route_existing(
-    session: Session, parsed: ParsedMessage, intent: Intent, row: dict[str, Any], *, received: datetime, now: datetime, config: DeskConfig,
+    session: Session,
+    parsed: ParsedMessage,
+    intent: Intent,
+    row: dict[str, Any],
+    *,
+    received: datetime,
+    now: datetime,
+    config: DeskConfig,
     turned: dict[str, list[str]],
 ) -> tuple[str, int, str, int] | None:
     """Replies and escalations: (result, ticket id, reference, message id),
@@ -358,7 +417,9 @@ def _route_existing(
         if kind == "complaint":
             if not admitted(target):
                 return None
-            created, ticket_id, reference, message_id = wf.escalate(session, target, parsed, row, received=received, now=now, config=config)
+            created, ticket_id, reference, message_id = wf.escalate(
+                session, target, parsed, row, received=received, now=now, config=config
+            )
             return (CREATED if created else LINKED), ticket_id, reference, message_id
         if kind is not None:
             return linked(target)
@@ -380,13 +441,27 @@ def _attachments(session: Session, ticket_id: int, message_id: int, parsed: Pars
     conn = session.connection()
     big = []
     for a in parsed.attachments:
-        _INSERT_ATTACHMENT.run(conn, {"message_id": message_id, "filename": a.filename, "content_type": a.content_type,
-                                          "size": a.size, "data": a.data})
+        _INSERT_ATTACHMENT.run(
+            conn,
+            {
+                "message_id": message_id,
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "data": a.data,
+            },
+        )
         if a.data is None:
             big.append(a.size)
     if big:
         from app import history
 
-        history.record(session, ticket_id, None, "attachment_not_stored", now, sizes=big,
-                       note="larger than the storage cap; name, type and size recorded")
-
+        history.record(
+            session,
+            ticket_id,
+            None,
+            "attachment_not_stored",
+            now,
+            sizes=big,
+            note="larger than the storage cap; name, type and size recorded",
+        )

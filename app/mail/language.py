@@ -2,6 +2,7 @@
 guess from the words of the subject and body among the languages the desk
 has templates for (English and Estonian built in). Stored on the customer
 the first time (staff may change it: `ticket set REF language et`)."""
+
 from __future__ import annotations
 
 import re
@@ -17,10 +18,12 @@ _WORDS = {
     "et": frozenset(
         "ja on ei see et mu minu mul ma te teie tere palun aitäh tänan kas kui oli ning siis veel miks mis ka aga "
         "tellimus tellimuse tellimust raha tagasi kaebus kaebuse töötab ostsin lugupeetud lugupidamisega ühtegi "
-        "pole ole saan sain seda seal kuid nii".split()),
+        "pole ole saan sain seda seal kuid nii".split()
+    ),
     "en": frozenset(
         "the and is are to my i it not of a in you your for was have has please thanks thank does this that with "
-        "but can could would from we on be order refund".split()),
+        "but can could would from we on be order refund".split()
+    ),
 }
 _WORD = re.compile(r"[^\W\d_]+")
 SAMPLE = 4000  # characters read
@@ -39,7 +42,8 @@ def detect(text: str, available: list[str] | tuple[str, ...]) -> str | None:
 
 _CUSTOMER = table_of(Customer)
 _SET_IF_UNKNOWN = Prepared(
-    update(_CUSTOMER).where(_CUSTOMER.c.id == bindparam("cid"), _CUSTOMER.c.language.is_(None))
+    update(_CUSTOMER)
+    .where(_CUSTOMER.c.id == bindparam("cid"), _CUSTOMER.c.language.is_(None))
     .values(language=bindparam("lang"))
 )
 

@@ -9,6 +9,7 @@ notification (bounce) marks the desk's message it reports on as bounced
 (`Message.bounced_at`, event "bounced", the ticket's queue marker). Anything
 else is quarantined ("automatic reply: <the header that says so>").
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,29 +31,45 @@ BOUNCED = "bounced"
 _M, _T, _C = table_of(Message), table_of(Ticket), table_of(Customer)
 _INSERT_MESSAGE = Prepared.insert(_M, returning="id")
 _OUR_MESSAGE = Prepared(
-    select(_M.c.id, _M.c.ticket_id, _T.c.reference, _T.c.status).join(_T, _T.c.id == _M.c.ticket_id)
+    select(_M.c.id, _M.c.ticket_id, _T.c.reference, _T.c.status)
+    .join(_T, _T.c.id == _M.c.ticket_id)
     .where(_M.c.message_id == bindparam("mid"), _M.c.kind == MessageKind.OUTBOUND.value)
 )
 _LAST_OUTBOUND_TO = Prepared(
-    select(_M.c.id, _M.c.ticket_id, _T.c.reference, _T.c.status).join(_T, _T.c.id == _M.c.ticket_id)
-    .where(_T.c.reference == bindparam("reference"), _M.c.kind == MessageKind.OUTBOUND.value,
-           func.lower(_M.c.to_addr) == bindparam("to"))
-    .order_by(_M.c.created_at.desc(), _M.c.id.desc()).limit(1)
+    select(_M.c.id, _M.c.ticket_id, _T.c.reference, _T.c.status)
+    .join(_T, _T.c.id == _M.c.ticket_id)
+    .where(
+        _T.c.reference == bindparam("reference"),
+        _M.c.kind == MessageKind.OUTBOUND.value,
+        func.lower(_M.c.to_addr) == bindparam("to"),
+    )
+    .order_by(_M.c.created_at.desc(), _M.c.id.desc())
+    .limit(1)
 )
 _TICKET = Prepared(
-    select(_T.c.id, _T.c.reference, _T.c.status, func.lower(_C.c.email)).select_from(_T.outerjoin(_C, _C.c.id == _T.c.customer_id))
+    select(_T.c.id, _T.c.reference, _T.c.status, func.lower(_C.c.email))
+    .select_from(_T.outerjoin(_C, _C.c.id == _T.c.customer_id))
     .where(_T.c.reference == bindparam("reference"))
 )
 _TOUCH = Prepared(update(_T).where(_T.c.id == bindparam("tid")).values(version=_T.c.version + 1))
-_FLAG = Prepared(update(_T).where(_T.c.id == bindparam("tid")).values(version=_T.c.version + 1, mail_flag=bindparam("flag")))
+_FLAG = Prepared(
+    update(_T).where(_T.c.id == bindparam("tid")).values(version=_T.c.version + 1, mail_flag=bindparam("flag"))
+)
 _BOUNCE = Prepared(
-    update(_M).where(_M.c.id == bindparam("mid"))
+    update(_M)
+    .where(_M.c.id == bindparam("mid"))
     .values(bounced_at=bindparam("now", type_=_M.c.bounced_at.type), last_error=bindparam("error"))
 )
 
 
 def route_machine_mail(
-    session: Session, parsed: ParsedMessage, intent: Intent, row: dict[str, Any], *, thread: str | None, now: datetime,
+    session: Session,
+    parsed: ParsedMessage,
+    intent: Intent,
+    row: dict[str, Any],
+    *,
+    thread: str | None,
+    now: datetime,
 ) -> tuple[str, int | None, str, int | None]:
     """("linked", ticket id, reference, message id) when the message joined a
     ticket, else ("quarantined", None, reason, None)."""
@@ -82,11 +99,23 @@ def _customers_reference(session: Session, parsed: ParsedMessage, intent: Intent
 
 
 def _store(session: Session, ticket_id: int, row: dict[str, Any], automatic: str, now: datetime) -> int:
-    return int(_INSERT_MESSAGE.scalar(session, {**row, "ticket_id": ticket_id, "kind": MessageKind.INBOUND.value,
-                                            "automatic": automatic, "created_at": row.get("created_at") or now}))
+    return int(
+        _INSERT_MESSAGE.scalar(
+            session,
+            {
+                **row,
+                "ticket_id": ticket_id,
+                "kind": MessageKind.INBOUND.value,
+                "automatic": automatic,
+                "created_at": row.get("created_at") or now,
+            },
+        )
+    )
 
 
-def _delivery_report(session: Session, parsed: ParsedMessage, row: dict[str, Any], *, now: datetime) -> tuple[str, int | None, str, int | None]:
+def _delivery_report(
+    session: Session, parsed: ParsedMessage, row: dict[str, Any], *, now: datetime
+) -> tuple[str, int | None, str, int | None]:
     report = parsed.report
     assert report is not None  # the caller checked
     found = _OUR_MESSAGE.first(session, {"mid": report.original_message_id}) if report.original_message_id else None
@@ -99,11 +128,31 @@ def _delivery_report(session: Session, parsed: ParsedMessage, row: dict[str, Any
     if report.failed:
         error = "; ".join(x for x in (report.status, report.diagnostic) if x) or "delivery failed"
         _BOUNCE.run(session, {"mid": out_id, "now": now, "error": f"bounced: {error}"[:1000]})
-        history.record(session, tid, None, BOUNCED, now, status, status, message=out_id, report_message_id=mid,
-                       status_code=report.status)
+        history.record(
+            session,
+            tid,
+            None,
+            BOUNCED,
+            now,
+            status,
+            status,
+            message=out_id,
+            report_message_id=mid,
+            status_code=report.status,
+        )
         _FLAG.run(session, {"tid": tid, "flag": BOUNCED})
     else:
-        history.record(session, tid, None, "delivery_report", now, status, status, message=out_id, report_message_id=mid,
-                       report_action=report.action)
+        history.record(
+            session,
+            tid,
+            None,
+            "delivery_report",
+            now,
+            status,
+            status,
+            message=out_id,
+            report_message_id=mid,
+            report_action=report.action,
+        )
         _TOUCH.run(session, {"tid": tid})
     return "linked", tid, reference, mid

@@ -22,6 +22,7 @@ Every subject carries the ticket reference so replies thread back. The From
 line carries `[desk] name`, a Reply-To `[desk] reply_to` when set, and every
 mail the desk sends on its own (no author) `Auto-Submitted: auto-replied`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -88,7 +89,12 @@ class OutboxSummary:
 
     def as_dict(self) -> dict[str, Any]:
         counts = {k: sum(1 for i in self.items if i.result == k) for k in ("sent", "retry", "failed")}
-        return {"transport": self.transport, "attempted": len(self.items), **counts, "items": [asdict(i) for i in self.items]}
+        return {
+            "transport": self.transport,
+            "attempted": len(self.items),
+            **counts,
+            "items": [asdict(i) for i in self.items],
+        }
 
 
 def backoff(attempts: int) -> timedelta:
@@ -200,10 +206,14 @@ def _connect_failure(exc: OSError | smtplib.SMTPException, where: str, tls: str)
     if isinstance(exc, ssl.SSLCertVerificationError):
         return TemporaryFailure(
             f"TLS certificate verification failed for SMTP server {where}: {exc.verify_message or _ssl_detail(exc)}; "
-            "check [smtp] host, or set [smtp] ca_file to the relay's CA bundle", True)
+            "check [smtp] host, or set [smtp] ca_file to the relay's CA bundle",
+            True,
+        )
     if isinstance(exc, ssl.SSLError):
-        return TemporaryFailure(f"TLS handshake with SMTP server {where} failed ({_ssl_detail(exc)}); "
-                                f"check [smtp] tls = {tls!r} and port", True)
+        return TemporaryFailure(
+            f"TLS handshake with SMTP server {where} failed ({_ssl_detail(exc)}); check [smtp] tls = {tls!r} and port",
+            True,
+        )
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return TemporaryFailure(f"SMTP login refused ({exc.smtp_code}); check [smtp] username/password", True)
     if isinstance(exc, smtplib.SMTPNotSupportedError):
@@ -248,7 +258,9 @@ def _one_line(value: str | None) -> str:
     return " ".join((value or "").split())
 
 
-def build_email(row: Message, reference: str, config: DeskConfig, now: datetime, files: Sequence[OutgoingFile] = ()) -> EmailMessage:
+def build_email(
+    row: Message, reference: str, config: DeskConfig, now: datetime, files: Sequence[OutgoingFile] = ()
+) -> EmailMessage:
     """The MIME message for an outbound row (with `files`, its stored
     attachments, as MIME parts); PermanentFailure when its address or headers
     are unusable."""
@@ -278,7 +290,9 @@ def build_email(row: Message, reference: str, config: DeskConfig, now: datetime,
             maintype, _, subtype = (f.content_type or "").partition("/")
             if not maintype or not subtype or maintype == "multipart":
                 maintype, subtype = "application", "octet-stream"
-            em.add_attachment(f.data, maintype=maintype, subtype=subtype, filename=_one_line(f.filename) or "attachment")
+            em.add_attachment(
+                f.data, maintype=maintype, subtype=subtype, filename=_one_line(f.filename) or "attachment"
+            )
     except (ValueError, TypeError, IndexError) as exc:
         raise PermanentFailure(f"unusable header: {exc}") from None
     return em
@@ -298,16 +312,23 @@ def _due(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _claim(desk: Desk, message_id: int, now: datetime, config: DeskConfig) -> tuple[Message, str, list[OutgoingFile]] | None:
+def _claim(
+    desk: Desk, message_id: int, now: datetime, config: DeskConfig
+) -> tuple[Message, str, list[OutgoingFile]] | None:
     """Claim one due message (pushes its next attempt out by CLAIM_LEASE and
     gives it a Message-ID): (row, ticket reference, its attachments); None if
     another sender took it."""
     from app.mail.attachments import outgoing_of
 
     with desk.session() as session:
-        res = cast("CursorResult[Any]", session.execute(
-            update(Message).where(col(Message.id) == message_id, _due(now)).values(next_attempt_at=now + CLAIM_LEASE)
-        ))
+        res = cast(
+            "CursorResult[Any]",
+            session.execute(
+                update(Message)
+                .where(col(Message.id) == message_id, _due(now))
+                .values(next_attempt_at=now + CLAIM_LEASE)
+            ),
+        )
         if res.rowcount != 1:
             return None
         row = session.get(Message, message_id)
@@ -322,7 +343,9 @@ def _claim(desk: Desk, message_id: int, now: datetime, config: DeskConfig) -> tu
     return row, reference, files
 
 
-def deliver(desk: Desk, config: DeskConfig, *, now: datetime | None = None, limit: int | None = None, db_url: str | None = None) -> OutboxSummary:
+def deliver(
+    desk: Desk, config: DeskConfig, *, now: datetime | None = None, limit: int | None = None, db_url: str | None = None
+) -> OutboxSummary:
     """Send what is due; one transaction per message."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     transport = transport_for(config, db_url or getattr(desk, "url", None))
@@ -347,17 +370,29 @@ def deliver(desk: Desk, config: DeskConfig, *, now: datetime | None = None, limi
     return summary
 
 
-def _attempt(transport: SmtpTransport | MaildirTransport, row: Message, reference: str, config: DeskConfig, now: datetime,
-             files: Sequence[OutgoingFile] = ()) -> Exception | None:
+def _attempt(
+    transport: SmtpTransport | MaildirTransport,
+    row: Message,
+    reference: str,
+    config: DeskConfig,
+    now: datetime,
+    files: Sequence[OutgoingFile] = (),
+) -> Exception | None:
     try:
         em = build_email(row, reference, config, now, files)
-        transport.send(em, config.smtp.from_addr or config.desk_address, em["To"].addresses[0].addr_spec if em["To"].addresses else row.to_addr or "")
+        transport.send(
+            em,
+            config.smtp.from_addr or config.desk_address,
+            em["To"].addresses[0].addr_spec if em["To"].addresses else row.to_addr or "",
+        )
     except (TemporaryFailure, PermanentFailure) as exc:
         return exc
     return None
 
 
-def _record(desk: Desk, row: Message, reference: str, outcome: Exception | None, config: DeskConfig, now: datetime) -> Delivery:
+def _record(
+    desk: Desk, row: Message, reference: str, outcome: Exception | None, config: DeskConfig, now: datetime
+) -> Delivery:
     with desk.session() as session:
         msg = session.get(Message, row.id)
         assert msg is not None  # claimed by this sender a moment ago
@@ -374,16 +409,34 @@ def _record(desk: Desk, row: Message, reference: str, outcome: Exception | None,
             msg.next_attempt_at = now + backoff(msg.attempts)
             result = "retry"
         else:
-            reason = str(outcome) if isinstance(outcome, PermanentFailure) else f"gave up after {msg.attempts} attempts: {outcome}"
+            reason = (
+                str(outcome)
+                if isinstance(outcome, PermanentFailure)
+                else f"gave up after {msg.attempts} attempts: {outcome}"
+            )
             msg.delivery = DeliveryState.FAILED.value
             msg.last_error = reason[:1000]
             msg.next_attempt_at = None
-            history.record(session, msg.ticket_id, None, "delivery_failed", now, message=msg.id, attempts=msg.attempts,
-                           error=reason[:300], template=msg.template)
+            history.record(
+                session,
+                msg.ticket_id,
+                None,
+                "delivery_failed",
+                now,
+                message=msg.id,
+                attempts=msg.attempts,
+                error=reason[:300],
+                template=msg.template,
+            )
             result = "failed"
             log.warning("outbox: message %s of %s failed permanently: %s", msg.id, reference, reason)
         delivery = Delivery(
-            id=stored_id(msg), ticket=reference, to=msg.to_addr, result=result, attempts=msg.attempts, error=msg.last_error,
+            id=stored_id(msg),
+            ticket=reference,
+            to=msg.to_addr,
+            result=result,
+            attempts=msg.attempts,
+            error=msg.last_error,
             next_attempt_at=msg.next_attempt_at.isoformat() if msg.next_attempt_at else None,
         )
     return delivery
@@ -402,10 +455,17 @@ def list_outbox(desk: Desk, states: tuple[str, ...] = ("queued", "failed"), limi
         ).all()
         return [
             {
-                "id": m.id, "ticket": ref, "to": m.to_addr, "subject": m.subject, "template": m.template, "delivery": m.delivery,
-                "attempts": m.attempts, "created_at": m.created_at.isoformat(),
+                "id": m.id,
+                "ticket": ref,
+                "to": m.to_addr,
+                "subject": m.subject,
+                "template": m.template,
+                "delivery": m.delivery,
+                "attempts": m.attempts,
+                "created_at": m.created_at.isoformat(),
                 "next_attempt_at": m.next_attempt_at.isoformat() if m.next_attempt_at else None,
-                "sent_at": m.sent_at.isoformat() if m.sent_at else None, "last_error": m.last_error,
+                "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                "last_error": m.last_error,
             }
             for m, ref in rows
         ]
@@ -416,7 +476,9 @@ def delivery_counts(session: Session) -> dict[str, int]:
     from sqlalchemy import func
 
     rows = session.execute(
-        select(col(Message.delivery), func.count(col(Message.id))).where(col(Message.kind) == MessageKind.OUTBOUND.value).group_by(col(Message.delivery))
+        select(col(Message.delivery), func.count(col(Message.id)))
+        .where(col(Message.kind) == MessageKind.OUTBOUND.value)
+        .group_by(col(Message.delivery))
     ).all()
     counts = {s.value: 0 for s in DeliveryState}
     counts.update({state: n for state, n in rows if state})

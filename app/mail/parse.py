@@ -16,6 +16,7 @@ ATTACHMENT_STORE_CAP; bigger ones are recorded by name, type and size only.
 cannot be ingested safely: no sender address, a structure that loses the body,
 or a message above MAX_MESSAGE_BYTES.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -209,7 +210,27 @@ def _decode_words(raw: str) -> str:
 
 # -- HTML -> text ------------------------------------------------------------------
 class _TextExtractor(HTMLParser):
-    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "blockquote", "hr", "pre", "section", "article"}
+    _BLOCK = {
+        "p",
+        "div",
+        "br",
+        "li",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "table",
+        "ul",
+        "ol",
+        "blockquote",
+        "hr",
+        "pre",
+        "section",
+        "article",
+    }
     _SKIP = {"script", "style", "head", "title", "template"}
 
     def __init__(self) -> None:
@@ -293,7 +314,11 @@ def _leaves(msg: Message, body_part: Message | None) -> list[ParsedAttachment]:
             if isinstance(inner, list) and inner:
                 first = inner[0]
                 try:
-                    data = first.as_bytes() if isinstance(first, Message) else str(first).encode("utf-8", "surrogateescape")
+                    data = (
+                        first.as_bytes()
+                        if isinstance(first, Message)
+                        else str(first).encode("utf-8", "surrogateescape")
+                    )
                 except Exception:  # noqa: BLE001 - hostile mail: any failure in the stdlib parser falls back
                     data = str(first).encode("utf-8", "surrogateescape")
             found.append(_attachment(_filename(part) or "forwarded-message.eml", ctype, data))
@@ -322,7 +347,9 @@ def _leaves(msg: Message, body_part: Message | None) -> list[ParsedAttachment]:
 
 def _attachment(name: str, ctype: str, data: bytes) -> ParsedAttachment:
     size = len(data)
-    return ParsedAttachment(filename=name[:500], content_type=ctype[:200], size=size, data=data if size <= ATTACHMENT_STORE_CAP else None)
+    return ParsedAttachment(
+        filename=name[:500], content_type=ctype[:200], size=size, data=data if size <= ATTACHMENT_STORE_CAP else None
+    )
 
 
 def _msgid(value: str | None) -> str | None:

@@ -15,6 +15,7 @@ worker costs a process start. Whatever happens to the worker, the outcome is
 the same as inline parsing: a chunk the worker could not return is parsed
 inline.
 """
+
 from __future__ import annotations
 
 import logging
@@ -77,7 +78,9 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def parsed_stream(messages: Iterable[RawMessage], *, worker: bool | None = None) -> Iterator[tuple[RawMessage, Outcome]]:
+def parsed_stream(
+    messages: Iterable[RawMessage], *, worker: bool | None = None
+) -> Iterator[tuple[RawMessage, Outcome]]:
     """(message, outcome) for every message, in order. `worker` None: use a
     worker process when the batch is large and a second CPU exists."""
     it = iter(messages)
@@ -96,8 +99,12 @@ def parsed_stream(messages: Iterable[RawMessage], *, worker: bool | None = None)
         return
     chunks = _chunks(first, it)
     pending: deque[tuple[list[RawMessage], Future[list[Outcome]] | None]] = deque()
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
 
         def submit(chunk: list[RawMessage]) -> Future[list[Outcome]] | None:
             try:

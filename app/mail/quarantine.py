@@ -7,6 +7,7 @@ marked discarded with who and when. Both are logged (logger
 "esimdesk.quarantine"). Previews are inert (app.untrusted) and bounded: only
 the first PREVIEW_BYTES of a message are ever decoded for a screen.
 """
+
 from __future__ import annotations
 
 import email
@@ -77,8 +78,17 @@ def _views(session: Session, where, preview_bytes: int, limit: int) -> list[Quar
     """Views built from the first `preview_bytes` of each message only (the
     bytes of a big message never leave the database for a screen)."""
     rows = session.execute(
-        select(Quarantine.id, Quarantine.received_at, Quarantine.source, Quarantine.message_id, Quarantine.reason,
-               Quarantine.state, Quarantine.ticket_id, func.length(Quarantine.raw), func.substr(Quarantine.raw, 1, preview_bytes))
+        select(
+            Quarantine.id,
+            Quarantine.received_at,
+            Quarantine.source,
+            Quarantine.message_id,
+            Quarantine.reason,
+            Quarantine.state,
+            Quarantine.ticket_id,
+            func.length(Quarantine.raw),
+            func.substr(Quarantine.raw, 1, preview_bytes),
+        )
         .where(where)
         .order_by(Quarantine.received_at.desc(), Quarantine.id.desc())
         .limit(limit)
@@ -90,19 +100,33 @@ def _views(session: Session, where, preview_bytes: int, limit: int) -> list[Quar
         text = decode_text(head, None)
         if size > len(head):
             text += f"\n… ({size - len(head)} more bytes not shown)"
-        out.append(QuarantineView(
-            id=qid, received_at=received_at, source=inert(source, 300, True), message_id=inert(message_id, 200, True),
-            reason=inert(reason, 500, True), state=state, size=size, sender=inert(sender, 300, True),
-            subject=inert(subject, 300, True), preview=inert(text, limit=PREVIEW_CHARS), ticket_id=ticket_id,
-        ))
+        out.append(
+            QuarantineView(
+                id=qid,
+                received_at=received_at,
+                source=inert(source, 300, True),
+                message_id=inert(message_id, 200, True),
+                reason=inert(reason, 500, True),
+                state=state,
+                size=size,
+                sender=inert(sender, 300, True),
+                subject=inert(subject, 300, True),
+                preview=inert(text, limit=PREVIEW_CHARS),
+                ticket_id=ticket_id,
+            )
+        )
     return out
 
 
 def count_held(session: Session) -> int:
-    return session.execute(select(func.count(Quarantine.id)).where(Quarantine.state == QuarantineState.HELD.value)).scalar_one()
+    return session.execute(
+        select(func.count(Quarantine.id)).where(Quarantine.state == QuarantineState.HELD.value)
+    ).scalar_one()
 
 
-def list_quarantine(session: Session, actor: Actor, state: str = QuarantineState.HELD.value, limit: int = 200) -> list[QuarantineView]:
+def list_quarantine(
+    session: Session, actor: Actor, state: str = QuarantineState.HELD.value, limit: int = 200
+) -> list[QuarantineView]:
     actor.require("quarantine", "review quarantined mail")
     return _views(session, Quarantine.state == state, LIST_PREVIEW_BYTES, limit)
 
@@ -146,10 +170,16 @@ def lenient_parse(raw: bytes, fallback_sender: str = "", max_bytes: int = MAX_ME
     else:
         body = decode_text(raw, None)
         sep = body.find("\n\n")
-        body = body[sep + 2:] if sep >= 0 else body
+        body = body[sep + 2 :] if sep >= 0 else body
     return ParsedMessage(
-        message_id=None, from_addr=fallback_sender, from_name=storable(sender)[:300] or None, to_addr=None,
-        subject=storable(" ".join(subject.split()))[:998], body=storable(body), date=None, date_header="",
+        message_id=None,
+        from_addr=fallback_sender,
+        from_name=storable(sender)[:300] or None,
+        to_addr=None,
+        subject=storable(" ".join(subject.split()))[:998],
+        body=storable(body),
+        date=None,
+        date_header="",
     )
 
 
@@ -160,16 +190,31 @@ def _oversized(raw: bytes, fallback_sender: str) -> ParsedMessage:
         parsed = parse_message(head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0] + b"\n\n")
     except Unparseable:
         sender, subject = _headers(raw)
-        parsed = ParsedMessage(message_id=None, from_addr=fallback_sender, from_name=storable(sender)[:300] or None, to_addr=None,
-                               subject=storable(" ".join(subject.split()))[:998], body="", date=None, date_header="")
-    parsed.body = f"(a message of {len(raw)} bytes, above the desk's size limit: its text is kept as the attachment message.eml)"
+        parsed = ParsedMessage(
+            message_id=None,
+            from_addr=fallback_sender,
+            from_name=storable(sender)[:300] or None,
+            to_addr=None,
+            subject=storable(" ".join(subject.split()))[:998],
+            body="",
+            date=None,
+            date_header="",
+        )
+    parsed.body = (
+        f"(a message of {len(raw)} bytes, above the desk's size limit: its text is kept as the attachment message.eml)"
+    )
     parsed.attachments = [_attachment("message.eml", "message/rfc822", raw)]
     parsed.size = len(raw)
     return parsed
 
 
 def release(
-    session: Session, actor: Actor, quarantine_id: int, *, kind: str = "inquiry", now: datetime | None = None,
+    session: Session,
+    actor: Actor,
+    quarantine_id: int,
+    *,
+    kind: str = "inquiry",
+    now: datetime | None = None,
     config: DeskConfig | None = None,
 ) -> str:
     """Create a ticket of `kind` from the quarantined message; its reference."""
@@ -187,8 +232,13 @@ def release(
         parsed.message_id = None  # the same Message-ID is already on a ticket
     received = q.received_at if q.received_at.tzinfo else q.received_at.replace(tzinfo=UTC)
     _result, reference = route_message(
-        session, parsed, received=parsed.received_at(received) if parsed.date else received, now=now, config=config,
-        dedupe=q.dedupe_key or parsed.dedupe_key, forced_kind=kind,
+        session,
+        parsed,
+        received=parsed.received_at(received) if parsed.date else received,
+        now=now,
+        config=config,
+        dedupe=q.dedupe_key or parsed.dedupe_key,
+        forced_kind=kind,
     )
     from app.tickets import get
 
@@ -197,8 +247,17 @@ def release(
     q.resolved_by = actor.login
     q.resolved_at = now
     q.ticket_id = ticket.id
-    history.record(session, ticket.id, actor.login, "released_from_quarantine", now, None, ticket.status,
-                   quarantine=q.id, reason=q.reason[:200])
+    history.record(
+        session,
+        ticket.id,
+        actor.login,
+        "released_from_quarantine",
+        now,
+        None,
+        ticket.status,
+        quarantine=q.id,
+        reason=q.reason[:200],
+    )
     log.info("quarantine %s released by %s as %s", q.id, actor.login, reference)
     return reference
 

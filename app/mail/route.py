@@ -13,6 +13,7 @@ Order of the rules, first match wins:
 4. `Refund Request` anywhere -> refund case (order number from subject, else body);
 5. anything else -> inquiry.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,7 +42,7 @@ def strip_prefixes(subject: str) -> tuple[str, bool]:
     m = _PREFIX.match(subject or "")
     if not m:
         return (subject or "").strip(), False
-    return subject[m.end():].strip(), True
+    return subject[m.end() :].strip(), True
 
 
 def find_order_number(*texts: str | None) -> str | None:

@@ -4,6 +4,7 @@
 `iter_messages` then yields one RawMessage per message, with a `source` label
 that names the file (and the message's index inside an mbox).
 """
+
 from __future__ import annotations
 
 import mailbox

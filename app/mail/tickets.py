@@ -5,6 +5,7 @@ rules; refund requests are created here (a refund ticket with its RefundCase,
 the order linked by number, and a question to the customer when the order
 number is missing or unknown).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -35,31 +36,69 @@ ORDER_QUESTION_TEMPLATE = "refund_order_number"
 def inbound_row(parsed: ParsedMessage, dedupe: str, now: datetime, ticket_id: int | None = None) -> dict[str, Any]:
     """The inbound message's column values (ticket_id set once its ticket is known)."""
     return {
-        "ticket_id": ticket_id, "kind": MessageKind.INBOUND.value, "message_id": parsed.message_id, "dedupe_key": dedupe,
-        "in_reply_to": parsed.in_reply_to, "from_addr": parsed.from_addr, "from_name": parsed.from_name,
-        "to_addr": parsed.to_addr, "subject": parsed.subject, "body": parsed.body, "template": None, "author": None,
-        "sent_at": parsed.date, "created_at": now, "delivery": None, "attempts": 0, "next_attempt_at": None, "last_error": None,
+        "ticket_id": ticket_id,
+        "kind": MessageKind.INBOUND.value,
+        "message_id": parsed.message_id,
+        "dedupe_key": dedupe,
+        "in_reply_to": parsed.in_reply_to,
+        "from_addr": parsed.from_addr,
+        "from_name": parsed.from_name,
+        "to_addr": parsed.to_addr,
+        "subject": parsed.subject,
+        "body": parsed.body,
+        "template": None,
+        "author": None,
+        "sent_at": parsed.date,
+        "created_at": now,
+        "delivery": None,
+        "attempts": 0,
+        "next_attempt_at": None,
+        "last_error": None,
     }
 
 
-def new_complaint(session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig) -> NewTicket:
+def new_complaint(
+    session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig
+) -> NewTicket:
     """A complaint from the mail's sender; the caller stores the message."""
     return wf_intake.log_complaint(
-        session, received_at=received, email=parsed.from_addr, name=parsed.from_name, subject=parsed.subject,
-        description=parsed.body, source="email", config=config, now=now,
+        session,
+        received_at=received,
+        email=parsed.from_addr,
+        name=parsed.from_name,
+        subject=parsed.subject,
+        description=parsed.body,
+        source="email",
+        config=config,
+        now=now,
     )
 
 
-def new_inquiry(session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig) -> NewTicket:
+def new_inquiry(
+    session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig
+) -> NewTicket:
     """An inquiry for triage; the caller stores the message."""
     return wf_intake.log_inquiry(
-        session, received_at=received, email=parsed.from_addr, name=parsed.from_name, subject=parsed.subject,
-        description=parsed.body, source="email", config=config, now=now,
+        session,
+        received_at=received,
+        email=parsed.from_addr,
+        name=parsed.from_name,
+        subject=parsed.subject,
+        description=parsed.body,
+        source="email",
+        config=config,
+        now=now,
     )
 
 
 def new_refund(
-    session: Session, parsed: ParsedMessage, *, order_number: str | None, received: datetime, now: datetime, config: DeskConfig,
+    session: Session,
+    parsed: ParsedMessage,
+    *,
+    order_number: str | None,
+    received: datetime,
+    now: datetime,
+    config: DeskConfig,
 ) -> NewTicket:
     """A refund ticket (RFD-…) with its RefundCase; the review clock starts at
     receipt. The quoted order number stays on the ticket whether or not the
@@ -88,13 +127,14 @@ def new_refund(
         created_at=now,
         updated_at=now,
     )
-    t = wf_intake.store_new(session, values, None, None, now, source="email", order=number,
-                            order_given=order_number)
+    t = wf_intake.store_new(session, values, None, None, now, source="email", order=number, order_given=order_number)
     _INSERT_CASE.run(session, {"ticket_id": t.id, "policy": policy})
     return t
 
 
-_FIND_ORDER = Prepared(select(col(Order.id), col(Order.number), col(Order.brand)).where(col(Order.number) == bindparam("number")))
+_FIND_ORDER = Prepared(
+    select(col(Order.id), col(Order.number), col(Order.brand)).where(col(Order.number) == bindparam("number"))
+)
 _INSERT_CASE = Prepared.insert(table_of(RefundCase))
 
 
@@ -103,21 +143,42 @@ def ask_order_number(session: Session, t: NewTicket, given: str | None, *, now: 
     from app.workflow.outbox import queue
     from app.workflow.templates import Localized
 
-    problem = (Localized(f"We could not find an order with the number {given} in our records.", "order_unknown", given=given)
-               if given else Localized("Your message did not include the order number.", "order_missing"))
+    problem = (
+        Localized(f"We could not find an order with the number {given} in our records.", "order_unknown", given=given)
+        if given
+        else Localized("Your message did not include the order number.", "order_missing")
+    )
     queued = queue(session, t, ORDER_QUESTION_TEMPLATE, now=now, author=None, config=config, problem=problem)
-    history.record(session, stored_id(t), None, "info_requested", now, t.status, t.status, missing="order_number",
-                   queued=queued is not None)
+    history.record(
+        session,
+        stored_id(t),
+        None,
+        "info_requested",
+        now,
+        t.status,
+        t.status,
+        missing="order_number",
+        queued=queued is not None,
+    )
 
 
 def escalate(
-    session: Session, complaint: str, parsed: ParsedMessage, row: dict[str, Any], *, received: datetime, now: datetime, config: DeskConfig,
+    session: Session,
+    complaint: str,
+    parsed: ParsedMessage,
+    row: dict[str, Any],
+    *,
+    received: datetime,
+    now: datetime,
+    config: DeskConfig,
 ) -> tuple[bool, int, str, int]:
     """(created, ticket id, reference, message id): the new escalation, or,
     when the workflow declines (second escalation, nothing to escalate yet),
     the ticket that received the message as correspondence."""
     msg = Message(**row)
-    outcome = create_escalation(session, complaint, received_at=received, reason=None, message=msg, config=config, now=now)
+    outcome = create_escalation(
+        session, complaint, received_at=received, reason=None, message=msg, config=config, now=now
+    )
     t = outcome.escalation if outcome.created and outcome.escalation is not None else outcome.complaint
     session.flush()
     return outcome.created and outcome.escalation is not None, stored_id(t), t.reference, stored_id(msg)
@@ -145,8 +206,17 @@ def _link_order_from_reply(session: Session, logged: ReplyLogged, row: dict[str,
                 t.order_number = number
                 if t.info_needed == "order_number":
                     t.info_needed = None
-                history.record(session, stored_id(t), None, "order_quoted", now, t.status, t.status, order=number,
-                               message_id=logged.message_id)
+                history.record(
+                    session,
+                    stored_id(t),
+                    None,
+                    "order_quoted",
+                    now,
+                    t.status,
+                    t.status,
+                    order=number,
+                    message_id=logged.message_id,
+                )
         return
     t = tickets.lock(session, logged.reference)
     t.order_id = order.id
@@ -157,4 +227,6 @@ def _link_order_from_reply(session: Session, logged: ReplyLogged, row: dict[str,
     case = session.scalars(select(RefundCase).where(col(RefundCase.ticket_id) == t.id)).first()
     if case is not None and case.decision is None:
         case.policy = order.brand
-    history.record(session, t.id, None, "order_linked", now, t.status, t.status, order=order.number, message_id=logged.message_id)
+    history.record(
+        session, t.id, None, "order_linked", now, t.status, t.status, order=order.number, message_id=logged.message_id
+    )

@@ -1,5 +1,6 @@
 """Alembic environment: migrations run on the connection esimdesk hands over
 (app/migrations_runner.py), or on sqlalchemy.url when alembic is run by hand."""
+
 from __future__ import annotations
 
 from alembic import context
@@ -28,7 +29,9 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
+    engine = engine_from_config(
+        config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
     with engine.connect() as conn:
         _configure(conn)
         with context.begin_transaction():

@@ -6,6 +6,7 @@ order's facts (policy from the order; `validity_expired` derived from
 30 Nov 10:02" / "lookup, 2 min ago" / "agent"), the order as it was known
 at an instant (rebuilt from order_history), and the customer's orders.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,17 @@ from models import Customer, Order, OrderHistory, Ticket
 
 # refund fact -> the order's column it comes from
 ORDER_FACTS: dict[str, str] = {
-    "purchase_at": "purchased_at", "amount_paid": "amount", "currency": "currency",
-    "payment_method": "payment_method", "customer_type": "customer_type", "quantity": "quantity",
-    "delivered_at": "delivered_at", "installed": "installed", "activated": "activated",
-    "data_used_mb": "data_used_mb", "invoice_received_at": "invoice_received_at",
+    "purchase_at": "purchased_at",
+    "amount_paid": "amount",
+    "currency": "currency",
+    "payment_method": "payment_method",
+    "customer_type": "customer_type",
+    "quantity": "quantity",
+    "delivered_at": "delivered_at",
+    "installed": "installed",
+    "activated": "activated",
+    "data_used_mb": "data_used_mb",
+    "invoice_received_at": "invoice_received_at",
 }
 
 
@@ -39,7 +47,9 @@ def order_by_number(session: Session, number: str) -> Order | None:
     return session.scalars(select(Order).where(col(Order.number) == number.strip().upper())).first()
 
 
-def facts_of_order(order: Order, request_at: datetime | None = None, customer_type: str | None = None) -> dict[str, Any]:
+def facts_of_order(
+    order: Order, request_at: datetime | None = None, customer_type: str | None = None
+) -> dict[str, Any]:
     """The refund facts the order establishes (JSON-ready). `customer_type`
     is the customer's when the order does not say; `validity_expired` is
     derived when the order has a validity end and the request time is known."""
@@ -104,7 +114,12 @@ def _same(a: Any, b: Any) -> bool:
             return _aware(datetime.fromisoformat(a)) == _aware(datetime.fromisoformat(b))
         except ValueError:
             return a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
+    if (
+        isinstance(a, (int, float))
+        and isinstance(b, (int, float))
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
         return float(a) == float(b)
     return bool(a == b)
 
@@ -126,24 +141,40 @@ def fact_sources(session: Session, t: Ticket, now: datetime, tz: tzinfo | None =
     if order is None:
         return TicketFactSources(t.order_number, {}, None)
     cust = session.get(Customer, t.customer_id) if t.customer_id else None
-    return TicketFactSources(order.number, facts_of_order(order, t.received_at, cust.customer_type if cust else None),
-                             source_label(order, now, tz))
+    return TicketFactSources(
+        order.number,
+        facts_of_order(order, t.received_at, cust.customer_type if cust else None),
+        source_label(order, now, tz),
+    )
 
 
-def record_overrides(session: Session, actor: Actor, ticket_id: int, overrides: dict[str, tuple[Any, Any, str]],
-                     now: datetime) -> None:
+def record_overrides(
+    session: Session, actor: Actor, ticket_id: int, overrides: dict[str, tuple[Any, Any, str]], now: datetime
+) -> None:
     """One history event per fact the agent changed from the order's value:
     {fact: (order value, agent value, reason)}."""
     for fact, (was, value, reason) in overrides.items():
         if not reason.strip():
             raise InputError(f"{fact}: an override needs a reason")
-        history.record(session, ticket_id, actor.login, "fact_override", now, None, None,
-                       fact=fact, order_value=was, value=value, reason=reason.strip())
+        history.record(
+            session,
+            ticket_id,
+            actor.login,
+            "fact_override",
+            now,
+            None,
+            None,
+            fact=fact,
+            order_value=was,
+            value=value,
+            reason=reason.strip(),
+        )
 
 
 # -- deciding from an order (CLI) ------------------------------------------------
-def decide_inputs(session: Session, number: str, reason: str | None, file_facts: dict[str, Any] | None,
-                  now: datetime) -> tuple[str, dict[str, Any], dict[str, str]]:
+def decide_inputs(
+    session: Session, number: str, reason: str | None, file_facts: dict[str, Any] | None, now: datetime
+) -> tuple[str, dict[str, Any], dict[str, str]]:
     """(policy, facts, facts_from) for `refund decide --order`: the order's
     facts, then --reason, then FILE (FILE wins per field)."""
     order = order_by_number(session, number)
@@ -167,8 +198,13 @@ def decide_inputs(session: Session, number: str, reason: str | None, file_facts:
 
 # -- the order over time ------------------------------------------------------------
 def order_history(session: Session, order_id: int) -> list[OrderHistory]:
-    return list(session.scalars(select(OrderHistory).where(col(OrderHistory.order_id) == order_id)
-                                .order_by(col(OrderHistory.revision), col(OrderHistory.id))))
+    return list(
+        session.scalars(
+            select(OrderHistory)
+            .where(col(OrderHistory.order_id) == order_id)
+            .order_by(col(OrderHistory.revision), col(OrderHistory.id))
+        )
+    )
 
 
 def order_values(order: Order, email: str | None) -> dict[str, Any]:
@@ -207,6 +243,12 @@ class OrderSummary:
 
 def orders_for_customer(session: Session, customer_id: int, limit: int = 50) -> list[OrderSummary]:
     """The customer's orders, newest first (the customer panel)."""
-    rows = session.scalars(select(Order).where(col(Order.customer_id) == customer_id)
-                           .order_by(col(Order.purchased_at).desc(), col(Order.id).desc()).limit(limit))
-    return [OrderSummary(o.number, o.plan, o.purchased_at, float(o.amount), o.currency, o.brand, o.source) for o in rows]
+    rows = session.scalars(
+        select(Order)
+        .where(col(Order.customer_id) == customer_id)
+        .order_by(col(Order.purchased_at).desc(), col(Order.id).desc())
+        .limit(limit)
+    )
+    return [
+        OrderSummary(o.number, o.plan, o.purchased_at, float(o.amount), o.currency, o.brand, o.source) for o in rows
+    ]

@@ -4,6 +4,7 @@ One row in, one `OrderRow` (normalised values) or the list of every bad
 field out. The same rules serve a CSV cell (always text; an empty cell is
 "unknown"), a JSONL value and a lookup command's output.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,16 +18,33 @@ from app.refunds.facts import CUSTOMER_TYPES, PAYMENT_METHODS
 from app.refunds.policies import policy_choices
 
 FIELDS: tuple[str, ...] = (
-    "order_number", "policy", "customer_email", "customer_name", "purchase_at", "amount_paid", "currency",
-    "payment_method", "customer_type", "quantity", "product", "delivered_at", "installed", "activated",
-    "data_used_mb", "validity_ends_at", "invoice_received_at", "reseller",
+    "order_number",
+    "policy",
+    "customer_email",
+    "customer_name",
+    "purchase_at",
+    "amount_paid",
+    "currency",
+    "payment_method",
+    "customer_type",
+    "quantity",
+    "product",
+    "delivered_at",
+    "installed",
+    "activated",
+    "data_used_mb",
+    "validity_ends_at",
+    "invoice_received_at",
+    "reseller",
 )
 REQUIRED: tuple[str, ...] = ("order_number", "policy", "customer_email", "purchase_at", "amount_paid", "currency")
 # the fields that live on the order row (the customer's name lives on the customer)
 STORED: tuple[str, ...] = tuple(f for f in FIELDS if f != "customer_name")
 
 _NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -198,7 +216,11 @@ def validate_row(raw: Any) -> tuple[OrderRow | None, list[FieldError]]:
         except _Bad as exc:
             errors.append(FieldError(name, str(exc)))
     for name in ("delivered_at", "invoice_received_at"):
-        if values.get(name) is not None and values.get("purchase_at") is not None and values[name] < values["purchase_at"]:
+        if (
+            values.get(name) is not None
+            and values.get("purchase_at") is not None
+            and values[name] < values["purchase_at"]
+        ):
             errors.append(FieldError(name, "before purchase_at"))
     if errors:
         return None, errors

@@ -5,6 +5,7 @@ Valid rows go to the database in batches of `BATCH` (one transaction each
 when given an Engine); a rejected row changes nothing and names every bad
 field with its file and line.
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,8 +38,14 @@ class ImportSummary:
 
     def as_dict(self) -> dict[str, Any]:
         """The contract's summary object, exactly."""
-        return {"read": self.read, "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "rejected": self.rejected, "errors": self.errors}
+        return {
+            "read": self.read,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "errors": self.errors,
+        }
 
 
 def _format(path: str) -> str:
@@ -107,7 +114,9 @@ def reject(summary: ImportSummary, path: str, line: int, errors: list[FieldError
     summary.errors += [{"path": path, "line": line, "field": e.field, "reason": e.reason} for e in errors]
 
 
-def import_orders(target: Engine | Connection, paths: list[str], *, now: datetime, source: str = "import") -> ImportSummary:
+def import_orders(
+    target: Engine | Connection, paths: list[str], *, now: datetime, source: str = "import"
+) -> ImportSummary:
     """Import the files in order. `target`: an Engine (a transaction per
     batch) or a Connection (the caller's transaction)."""
     check_readable(paths)

@@ -7,6 +7,7 @@ A failure (the command missing, a non-zero exit, a timeout, output that is
 not one valid order) is one line; on a ticket it is one history event
 ("order_lookup_failed"). Callers in the console run this in a worker.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,9 @@ def run_command(config: OrdersConfig, number: str) -> dict[str, Any]:
         raise LookupFailed("no order lookup is configured ([orders] lookup)")
     argv = [a.replace("{order}", number) for a in config.lookup]
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
     except OSError as exc:
         raise LookupFailed(f"order lookup for {number}: cannot run {argv[0]}: {exc.strerror or exc}") from None
     try:
@@ -72,7 +74,9 @@ def run_command(config: OrdersConfig, number: str) -> dict[str, Any]:
     try:
         obj = json.loads(out[:MAX_OUTPUT].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise LookupFailed(f"order lookup for {number} printed no JSON object: {_first_line(out.decode('utf-8', 'replace')) or '(nothing)'}") from None
+        raise LookupFailed(
+            f"order lookup for {number} printed no JSON object: {_first_line(out.decode('utf-8', 'replace')) or '(nothing)'}"
+        ) from None
     if not isinstance(obj, dict):
         raise LookupFailed(f"order lookup for {number} printed JSON that is not an object")
     return obj
@@ -84,14 +88,19 @@ def fetch_order(engine: Engine, config: OrdersConfig, number: str, *, now: datet
     obj = run_command(config, number)
     row, errors = validate_row(obj)
     if row is None:
-        raise LookupFailed(f"order lookup for {number}: " + "; ".join(f"{e.field or 'row'}: {e.reason}" for e in errors))
+        raise LookupFailed(
+            f"order lookup for {number}: " + "; ".join(f"{e.field or 'row'}: {e.reason}" for e in errors)
+        )
     if row.number != number:
         raise LookupFailed(f"order lookup for {number} answered for another order ({row.number})")
     with engine.begin() as conn:
         done = upsert(conn, [(row, "lookup " + config.lookup[0])], source="lookup", now=now)
         if done.unchanged:  # the shop confirmed what the desk holds: fresh as of now
-            conn.execute(update(table_of(Order)).where(table_of(Order).c.number == number)
-                         .values(refreshed_at=now, source="lookup"))
+            conn.execute(
+                update(table_of(Order))
+                .where(table_of(Order).c.number == number)
+                .values(refreshed_at=now, source="lookup")
+            )
     outcome = "created" if done.created else "updated" if done.updated else "unchanged"
     return LookupResult(True, f"order {number} looked up: {outcome}", number, outcome)
 
@@ -104,8 +113,11 @@ def ticket_order(engine: Engine, reference: str) -> tuple[int, str | None, datet
     """(ticket id, the order number it names, when that order was refreshed
     (None: not held), whether the ticket is linked) for one ticket."""
     with engine.connect() as conn:
-        t = conn.execute(select(table_of(Ticket).c.id, table_of(Ticket).c.order_number, table_of(Ticket).c.order_id)
-                         .where(table_of(Ticket).c.reference == reference.strip().upper())).first()
+        t = conn.execute(
+            select(table_of(Ticket).c.id, table_of(Ticket).c.order_number, table_of(Ticket).c.order_id).where(
+                table_of(Ticket).c.reference == reference.strip().upper()
+            )
+        ).first()
         if t is None:
             raise InputError(f"no ticket {reference!r}")
         tid, number, order_id = t
@@ -128,8 +140,9 @@ def needs_lookup(engine: Engine, config: OrdersConfig, reference: str, now: date
     return bool(number) and stale(refreshed, config, now)
 
 
-def refresh_for_ticket(engine: Engine, config: OrdersConfig, reference: str, *, now: datetime,
-                       actor: str | None = None) -> LookupResult:
+def refresh_for_ticket(
+    engine: Engine, config: OrdersConfig, reference: str, *, now: datetime, actor: str | None = None
+) -> LookupResult:
     """Look up the order a ticket names and record the result on the ticket
     (event "order_lookup" or "order_lookup_failed", one line)."""
     tid, number, _refreshed, _linked = ticket_order(engine, reference)
@@ -141,6 +154,15 @@ def refresh_for_ticket(engine: Engine, config: OrdersConfig, reference: str, *, 
         result = LookupResult(False, str(exc), number)
     with engine.begin() as conn:
         # "reason": the key the ticket's timeline shows (app.workflow.messages), so the line is on the ticket
-        history.record(conn, tid, actor, "order_lookup" if result.ok else "order_lookup_failed", now,
-                       None, None, order=number, reason=result.line)
+        history.record(
+            conn,
+            tid,
+            actor,
+            "order_lookup" if result.ok else "order_lookup_failed",
+            now,
+            None,
+            None,
+            order=number,
+            reason=result.line,
+        )
     return result

@@ -6,6 +6,7 @@ order's revision and writes one `order_history` row with every changed
 field's value before and after. Open tickets that quoted an order number
 are linked to the order when it arrives.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,11 +26,22 @@ from models.enums import TicketKind, TicketStatus
 
 # contract field -> esim_order column (customer_email is the customer_id link)
 COLUMN: dict[str, str] = {
-    "order_number": "number", "policy": "brand", "purchase_at": "purchased_at", "amount_paid": "amount",
-    "currency": "currency", "payment_method": "payment_method", "customer_type": "customer_type",
-    "quantity": "quantity", "product": "plan", "delivered_at": "delivered_at", "installed": "installed",
-    "activated": "activated", "data_used_mb": "data_used_mb", "validity_ends_at": "validity_ends_at",
-    "invoice_received_at": "invoice_received_at", "reseller": "reseller",
+    "order_number": "number",
+    "policy": "brand",
+    "purchase_at": "purchased_at",
+    "amount_paid": "amount",
+    "currency": "currency",
+    "payment_method": "payment_method",
+    "customer_type": "customer_type",
+    "quantity": "quantity",
+    "product": "plan",
+    "delivered_at": "delivered_at",
+    "installed": "installed",
+    "activated": "activated",
+    "data_used_mb": "data_used_mb",
+    "validity_ends_at": "validity_ends_at",
+    "invoice_received_at": "invoice_received_at",
+    "reseller": "reseller",
 }
 IN_CHUNK = 900  # parameters per IN (...) list: well under every engine's limit
 
@@ -37,9 +49,19 @@ _order = table_of(Order)
 _customer = table_of(Customer)
 _ticket = table_of(Ticket)
 _INSERT_ORDER = Prepared.insert(_order)
-_UPDATED = ("customer_id", *[c for c in COLUMN.values() if c != "number"], "source", "refreshed_at", "revision", "content_hash")
-_UPDATE_ORDER = Prepared(update(_order).where(_order.c.id == bindparam("oid"))
-                         .values({c: bindparam(c, type_=_order.c[c].type) for c in _UPDATED}))
+_UPDATED = (
+    "customer_id",
+    *[c for c in COLUMN.values() if c != "number"],
+    "source",
+    "refreshed_at",
+    "revision",
+    "content_hash",
+)
+_UPDATE_ORDER = Prepared(
+    update(_order)
+    .where(_order.c.id == bindparam("oid"))
+    .values({c: bindparam(c, type_=_order.c[c].type) for c in _UPDATED})
+)
 
 
 @dataclass
@@ -54,7 +76,7 @@ class Stored:
 
 def _chunks(seq: Sequence[Any], n: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
     for i in range(0, len(seq), n):
-        yield seq[i:i + n]
+        yield seq[i : i + n]
 
 
 def plain(v: Any) -> Any:
@@ -75,23 +97,40 @@ def _customer_ids(conn: Connection, rows: list[OrderRow], now: datetime) -> dict
     for part in _chunks(keys):
         for cid, key, name in conn.execute(
             select(_customer.c.id, func.lower(_customer.c.email), _customer.c.name)
-            .where(func.lower(_customer.c.email).in_(part)).order_by(_customer.c.id)
+            .where(func.lower(_customer.c.email).in_(part))
+            .order_by(_customer.c.id)
         ):
             found.setdefault(key, (cid, name))
     new = [k for k in keys if k not in found]
     if new:
-        params = [{"email": wanted[k].values["customer_email"], "name": wanted[k].values["customer_name"],
-                   "phone": None, "customer_type": wanted[k].values["customer_type"], "created_at": now,
-                   "anonymised_at": None} for k in new]
+        params = [
+            {
+                "email": wanted[k].values["customer_email"],
+                "name": wanted[k].values["customer_name"],
+                "phone": None,
+                "customer_type": wanted[k].values["customer_type"],
+                "created_at": now,
+                "anonymised_at": None,
+            }
+            for k in new
+        ]
         conn.execute(insert(_customer), params)  # one executemany (RETURNING would go row by row on SQLite)
         for part in _chunks(new):
-            for cid, key in conn.execute(select(_customer.c.id, func.lower(_customer.c.email))
-                                         .where(func.lower(_customer.c.email).in_(part)).order_by(_customer.c.id)):
+            for cid, key in conn.execute(
+                select(_customer.c.id, func.lower(_customer.c.email))
+                .where(func.lower(_customer.c.email).in_(part))
+                .order_by(_customer.c.id)
+            ):
                 found.setdefault(key, (cid, wanted[key].values["customer_name"]))
-    fill = [{"cid": found[k][0], "new_name": r.values["customer_name"]} for k, r in wanted.items()
-            if r.values["customer_name"] and not found[k][1] and k not in new]
+    fill = [
+        {"cid": found[k][0], "new_name": r.values["customer_name"]}
+        for k, r in wanted.items()
+        if r.values["customer_name"] and not found[k][1] and k not in new
+    ]
     if fill:
-        conn.execute(update(_customer).where(_customer.c.id == bindparam("cid")).values(name=bindparam("new_name")), fill)
+        conn.execute(
+            update(_customer).where(_customer.c.id == bindparam("cid")).values(name=bindparam("new_name")), fill
+        )
     return {k: v[0] for k, v in found.items()}
 
 
@@ -154,15 +193,26 @@ def upsert(conn: Connection, rows: list[tuple[OrderRow, str]], *, source: str, n
     return out
 
 
-def _update(conn: Connection, rows: list[tuple[OrderRow, str]], existing: dict[str, tuple[int, str | None]],
-            hashes: dict[str, str], cids: dict[str, int], *, source: str, now: datetime) -> tuple[int, int]:
+def _update(
+    conn: Connection,
+    rows: list[tuple[OrderRow, str]],
+    existing: dict[str, tuple[int, str | None]],
+    hashes: dict[str, str],
+    cids: dict[str, int],
+    *,
+    source: str,
+    now: datetime,
+) -> tuple[int, int]:
     """Rows whose hash differs: compare field by field; returns (updated, unchanged)."""
     ids = [existing[r.number][0] for r, _ in rows]
     cols = [_order.c[c] for c in COLUMN.values()]
     before: dict[int, dict[str, Any]] = {}
     for part in _chunks(ids):
-        stmt = (select(_order.c.id, _order.c.revision, _customer.c.email, *cols)
-                .join(_customer, _customer.c.id == _order.c.customer_id).where(_order.c.id.in_(part)))
+        stmt = (
+            select(_order.c.id, _order.c.revision, _customer.c.email, *cols)
+            .join(_customer, _customer.c.id == _order.c.customer_id)
+            .where(_order.c.id.in_(part))
+        )
         for row in conn.execute(stmt).mappings():
             before[row["id"]] = dict(row)
     updates, events, hash_only = [], [], []
@@ -186,13 +236,23 @@ def _update(conn: Connection, rows: list[tuple[OrderRow, str]], existing: dict[s
         values.update(oid=oid, source=source, refreshed_at=now, revision=revision, content_hash=hashes[r.number])
         del values["number"]
         updates.append(values)
-        events.append({"order_id": oid, "revision": revision, "at": now, "source": source, "origin": origin[:500],
-                       "changes": json.dumps(changes, ensure_ascii=False)})
+        events.append(
+            {
+                "order_id": oid,
+                "revision": revision,
+                "at": now,
+                "source": source,
+                "origin": origin[:500],
+                "changes": json.dumps(changes, ensure_ascii=False),
+            }
+        )
     if updates:
         _UPDATE_ORDER.run_many(conn, updates, ready=_ready_datetimes(conn, updates))
         conn.execute(insert(table_of(OrderHistory)), events)
     if hash_only:
-        conn.execute(update(_order).where(_order.c.id == bindparam("oid")).values(content_hash=bindparam("h")), hash_only)
+        conn.execute(
+            update(_order).where(_order.c.id == bindparam("oid")).values(content_hash=bindparam("h")), hash_only
+        )
     return len(updates), len(hash_only)
 
 
@@ -203,10 +263,18 @@ def link_tickets(conn: Connection, numbers: list[str], *, now: datetime, source:
     linked: list[tuple[str, str]] = []
     for part in _chunks(numbers):
         rows = conn.execute(
-            select(_ticket.c.id, _ticket.c.reference, _ticket.c.order_number, _ticket.c.kind, _ticket.c.status,
-                   _ticket.c.info_needed)
-            .where(_ticket.c.order_number.in_(part), _ticket.c.order_id.is_(None),
-                   _ticket.c.status != TicketStatus.CLOSED.value)
+            select(
+                _ticket.c.id,
+                _ticket.c.reference,
+                _ticket.c.order_number,
+                _ticket.c.kind,
+                _ticket.c.status,
+                _ticket.c.info_needed,
+            ).where(
+                _ticket.c.order_number.in_(part),
+                _ticket.c.order_id.is_(None),
+                _ticket.c.status != TicketStatus.CLOSED.value,
+            )
         ).all()
         for tid, reference, number, kind, status, info_needed in rows:
             oid, brand = conn.execute(select(_order.c.id, _order.c.brand).where(_order.c.number == number)).one()

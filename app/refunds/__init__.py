@@ -5,6 +5,7 @@ words for each refund method, the default policy), read by one loader
 (policies.py) and walked step by step with small named predicates; see
 engine.py. Domain code: no Textual, no Rich.
 """
+
 from __future__ import annotations
 
 from app.refunds.engine import (

@@ -2,6 +2,7 @@
 decisive step wins. `decide` is `walk` plus `decision_from_steps`, so the
 console wizard (which shows the same StepResults one at a time) and the CLI
 can never disagree."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -64,7 +65,9 @@ def _prepare(policy_id: str, facts: Facts | dict) -> tuple[Facts, PolicyVersion,
     pv, note = version_for(policy_id, f.purchase_at)
     if f.alternative is not None and f.alternative not in pv.allowed_alternatives:
         allowed = ", ".join(pv.allowed_alternatives) or "none"
-        raise InputError(f"facts: alternative: {f.alternative!r} is not offered by the {policy_id} policy (offered: {allowed})")
+        raise InputError(
+            f"facts: alternative: {f.alternative!r} is not offered by the {policy_id} policy (offered: {allowed})"
+        )
     return f, pv, note
 
 
@@ -76,9 +79,13 @@ def evaluate_step(step: Step, facts: Facts, rules: Rules | None = None) -> StepR
     except NeedFacts as need:
         names = tuple(need.names)
         return StepResult(
-            section=step.section, question=step.question, answer="unknown",
+            section=step.section,
+            question=step.question,
+            answer="unknown",
             finding="Not established yet: " + ", ".join(names) + ". Ask the customer or establish it before deciding.",
-            decisive=True, step_id=step.id, missing=names,
+            decisive=True,
+            step_id=step.id,
+            missing=names,
             lead={"outcome": "needs_info", "cite": [step.section], "missing": list(names)},
         )
     answer = raw if isinstance(raw, str) else raw.value
@@ -90,8 +97,14 @@ def evaluate_step(step: Step, facts: Facts, rules: Rules | None = None) -> StepR
         if raw.cite:
             lead["cite"] = [*lead.get("cite", [step.section]), *[c for c in raw.cite if c not in lead.get("cite", [])]]
     return StepResult(
-        section=step.section, question=step.question, answer=answer, finding=finding,
-        decisive=not lead.get("next", False), step_id=step.id, missing=tuple(lead.get("missing", ())), lead=lead,
+        section=step.section,
+        question=step.question,
+        answer=answer,
+        finding=finding,
+        decisive=not lead.get("next", False),
+        step_id=step.id,
+        missing=tuple(lead.get("missing", ())),
+        lead=lead,
     )
 
 
@@ -189,8 +202,10 @@ def decision_from_steps(policy_id: str, facts: Facts | dict, results: list[StepR
     explanation = lead.get("explanation", "")
     if outcome == "needs_info" and not explanation:
         wanted = "; ".join(ASK.get(n, n.replace("_", " ")) for n in last.missing)
-        explanation = (f"To decide on your refund request under our policy (section {last.section}) "
-                       f"we still need: {wanted}. We will decide as soon as we have it.")
+        explanation = (
+            f"To decide on your refund request under our policy (section {last.section}) "
+            f"we still need: {wanted}. We will decide as soon as we have it."
+        )
     explanation = explanation.format_map(values).replace("  ", " ").replace(" ,", ",").replace(" .", ".")
 
     decision: dict[str, Any] = {
@@ -237,6 +252,7 @@ def _choice_note(pv: PolicyVersion, f: Facts, method: str) -> str | None:
 
 def _method_text(pv: PolicyVersion, parts: list[dict[str, Any]]) -> str:
     """Where the money goes, in the policy file's words for each method."""
+
     def said(method: str) -> str:
         words = pv.method_words(method)
         return words.decision if words else ""

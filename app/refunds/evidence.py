@@ -4,6 +4,7 @@ the database, as a Markdown file (or a plain PDF) a bank can read.
 
 Customer text is untrusted: it goes into fenced blocks (never interpreted) and
 is stripped of control characters."""
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,9 @@ def _table(rows: list[tuple[str, Any]], plain: bool = False) -> list[str]:
     return out
 
 
-def build_evidence_markdown(session: Session, ticket_reference: str, now: datetime | None = None,
-                            plain: bool = False) -> str:
+def build_evidence_markdown(
+    session: Session, ticket_reference: str, now: datetime | None = None, plain: bool = False
+) -> str:
     """The evidence pack's Markdown text for one ticket (plain: no Markdown escapes, for the PDF)."""
 
     def inl(v: Any) -> str:
@@ -84,33 +86,45 @@ def build_evidence_markdown(session: Session, ticket_reference: str, now: dateti
     if order is None:
         L += ["No order is linked to this ticket.", ""]
     else:
-        L += tbl([
-            ("Order number", order.number), ("Purchased at", _ts(order.purchased_at)),
-            ("Amount", f"{order.amount} {order.currency}"), ("Payment method", order.payment_method),
-            ("Quantity", order.quantity), ("Plan", order.plan),
-            ("Validity ends", _ts(order.validity_ends_at) if order.validity_ends_at else None),
-            ("Invoice received at", _ts(order.invoice_received_at) if order.invoice_received_at else None),
-            ("Reseller", order.reseller), ("Order record", _order_source(order)),
-            ("Customer", customer.name if customer else None), ("Customer email", customer.email if customer else None),
-            ("Customer type", customer.customer_type if customer else None),
-        ]) + [""]
+        L += tbl(
+            [
+                ("Order number", order.number),
+                ("Purchased at", _ts(order.purchased_at)),
+                ("Amount", f"{order.amount} {order.currency}"),
+                ("Payment method", order.payment_method),
+                ("Quantity", order.quantity),
+                ("Plan", order.plan),
+                ("Validity ends", _ts(order.validity_ends_at) if order.validity_ends_at else None),
+                ("Invoice received at", _ts(order.invoice_received_at) if order.invoice_received_at else None),
+                ("Reseller", order.reseller),
+                ("Order record", _order_source(order)),
+                ("Customer", customer.name if customer else None),
+                ("Customer email", customer.email if customer else None),
+                ("Customer type", customer.customer_type if customer else None),
+            ]
+        ) + [""]
     L += ["## Delivery confirmation", ""]
     if order is None:
         L += ["—", ""]
     elif order.delivered_at is None:
         L += ["The eSIM profile has no recorded delivery.", ""]
     else:
-        L += [f"The eSIM profile was delivered at {_ts(order.delivered_at)} "
-              f"(after payment at {_ts(order.purchased_at)}).", ""]
+        L += [
+            f"The eSIM profile was delivered at {_ts(order.delivered_at)} "
+            f"(after payment at {_ts(order.purchased_at)}).",
+            "",
+        ]
     L += ["## Usage data", ""]
     if order is None:
         L += ["—", ""]
     else:
-        L += tbl([
-            ("Installed on a device", "yes" if order.installed else "no"),
-            ("Activated", "yes" if order.activated else "no"),
-            ("Data used (MB)", f"{order.data_used_mb:g}"),
-        ]) + [""]
+        L += tbl(
+            [
+                ("Installed on a device", "yes" if order.installed else "no"),
+                ("Activated", "yes" if order.activated else "no"),
+                ("Data used (MB)", f"{order.data_used_mb:g}"),
+            ]
+        ) + [""]
     L += _order_history_section(session, order, ticket, tbl, inl)
     L += ["## Refund case", ""]
     if case is None:
@@ -122,43 +136,69 @@ def build_evidence_markdown(session: Session, ticket_reference: str, now: dateti
                 decision = json.loads(case.decision)
             except ValueError:
                 decision = {}
-        L += tbl([
-            ("Policy", case.policy), ("Policy version", case.policy_version), ("Outcome", case.outcome),
-            ("Sections", ", ".join(decision.get("sections", []))),
-            ("Maximum refund", f"{case.max_refund} {case.currency or ''}" if case.max_refund is not None else None),
-            ("Refund method", case.refund_method), ("Alternative", case.alternative),
-            ("Chargeback filed", "yes" if case.chargeback_filed else "no"),
-            ("Approved at", _ts(case.approved_at) if case.approved_at else None),
-            ("Initiated at", _ts(case.initiated_at) if case.initiated_at else None),
-            ("Sent to processor at", _ts(case.sent_to_processor_at) if case.sent_to_processor_at else None),
-            ("Completed at", _ts(case.completed_at) if case.completed_at else None),
-        ]) + [""]
+        L += tbl(
+            [
+                ("Policy", case.policy),
+                ("Policy version", case.policy_version),
+                ("Outcome", case.outcome),
+                ("Sections", ", ".join(decision.get("sections", []))),
+                ("Maximum refund", f"{case.max_refund} {case.currency or ''}" if case.max_refund is not None else None),
+                ("Refund method", case.refund_method),
+                ("Alternative", case.alternative),
+                ("Chargeback filed", "yes" if case.chargeback_filed else "no"),
+                ("Approved at", _ts(case.approved_at) if case.approved_at else None),
+                ("Initiated at", _ts(case.initiated_at) if case.initiated_at else None),
+                ("Sent to processor at", _ts(case.sent_to_processor_at) if case.sent_to_processor_at else None),
+                ("Completed at", _ts(case.completed_at) if case.completed_at else None),
+            ]
+        ) + [""]
         if decision.get("explanation"):
             L += ["Decision as explained to the customer:", ""] + _fenced(decision["explanation"]) + [""]
     L += ["## Ticket", ""]
-    L += tbl([
-        ("Reference", ticket.reference), ("Kind", ticket.kind), ("Status", ticket.status),
-        ("Received at", _ts(ticket.received_at)), ("Acknowledged at", _ts(ticket.acknowledged_at) if ticket.acknowledged_at else None),
-        ("Decided at", _ts(ticket.decided_at) if ticket.decided_at else None),
-        ("Closed at", _ts(ticket.closed_at) if ticket.closed_at else None),
-    ]) + [""]
+    L += tbl(
+        [
+            ("Reference", ticket.reference),
+            ("Kind", ticket.kind),
+            ("Status", ticket.status),
+            ("Received at", _ts(ticket.received_at)),
+            ("Acknowledged at", _ts(ticket.acknowledged_at) if ticket.acknowledged_at else None),
+            ("Decided at", _ts(ticket.decided_at) if ticket.decided_at else None),
+            ("Closed at", _ts(ticket.closed_at) if ticket.closed_at else None),
+        ]
+    ) + [""]
     shown = [m for m in messages if m.kind != MessageKind.NOTE.value]
     L += [f"## Communication history ({len(shown)} messages; internal notes omitted)", ""]
     for i, m in enumerate(shown, 1):
         direction = "From the customer" if m.kind == MessageKind.INBOUND.value else "To the customer"
         L += [f"### {i}. {direction}, {_ts(m.sent_at or m.created_at)}", ""]
-        L += tbl([
-            ("From", f"{m.from_name or ''} <{m.from_addr or ''}>".strip() if m.from_addr or m.from_name else m.author),
-            ("To", m.to_addr), ("Subject", m.subject), ("Recorded at", _ts(m.created_at)),
-            ("Delivery", m.delivery if m.kind == MessageKind.OUTBOUND.value else None),
-        ]) + [""] + _fenced(m.body) + [""]
+        L += (
+            tbl(
+                [
+                    (
+                        "From",
+                        f"{m.from_name or ''} <{m.from_addr or ''}>".strip()
+                        if m.from_addr or m.from_name
+                        else m.author,
+                    ),
+                    ("To", m.to_addr),
+                    ("Subject", m.subject),
+                    ("Recorded at", _ts(m.created_at)),
+                    ("Delivery", m.delivery if m.kind == MessageKind.OUTBOUND.value else None),
+                ]
+            )
+            + [""]
+            + _fenced(m.body)
+            + [""]
+        )
     if not shown:
         L += ["No messages.", ""]
     L += [f"## Timeline ({len(events)} events)", ""]
     L += ["| When (UTC) | Who | What | From | To |", "|---|---|---|---|---|"]
     for e in events:
-        L.append(f"| {_ts(e.at)} | {inl(e.actor or 'customer/system')} | {inl(e.action)} | "
-                 f"{inl(e.from_status or '')} | {inl(e.to_status or '')} |")
+        L.append(
+            f"| {_ts(e.at)} | {inl(e.actor or 'customer/system')} | {inl(e.action)} | "
+            f"{inl(e.from_status or '')} | {inl(e.to_status or '')} |"
+        )
     L.append("")
     return "\n".join(L)
 
@@ -166,7 +206,9 @@ def build_evidence_markdown(session: Session, ticket_reference: str, now: dateti
 def _order_source(order: Order) -> str | None:
     if order.source is None:
         return None
-    how = {"import": "imported from the shop", "lookup": "looked up in the shop", "demo": "demo data"}.get(order.source, order.source)
+    how = {"import": "imported from the shop", "lookup": "looked up in the shop", "demo": "demo data"}.get(
+        order.source, order.source
+    )
     when = f", last changed {_ts(order.refreshed_at)}" if order.refreshed_at else ""
     return f"{how}{when} (revision {order.revision})"
 
@@ -215,7 +257,7 @@ def markdown_to_pdf(text: str) -> bytes:
             raw = raw[95:]
         lines.append(raw)
     per_page = 64
-    pages = [lines[i:i + per_page] for i in range(0, max(len(lines), 1), per_page)] or [[]]
+    pages = [lines[i : i + per_page] for i in range(0, max(len(lines), 1), per_page)] or [[]]
     objs: list[bytes] = []
     kids = []
     n_pages = len(pages)
@@ -225,7 +267,9 @@ def markdown_to_pdf(text: str) -> bytes:
         kids.append(f"{page_id} 0 R")
         stream = "BT /F1 9 Tf 11 TL 40 800 Td\n" + "".join(f"({_pdf_escape(line)}) Tj T*\n" for line in chunk) + "ET"
         data = stream.encode("latin-1")
-        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {content_id} 0 R >>".encode())
+        objs.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {content_id} 0 R >>".encode()
+        )
         objs.append(b"<< /Length " + str(len(data)).encode() + b" >>\nstream\n" + data + b"\nendstream")
     head = [
         b"<< /Type /Catalog /Pages 2 0 R >>",

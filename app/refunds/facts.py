@@ -1,5 +1,6 @@
 """The facts of a refund case (contracts/refund-decision.md "Facts") and their
 validation. `parse_facts` reports every bad field at once, in one line."""
+
 from __future__ import annotations
 
 import json
@@ -12,18 +13,46 @@ from typing import Any
 from app.errors import InputError
 
 REASONS: tuple[str, ...] = (
-    "non_delivery", "technical_failure", "service_unavailable", "duplicate_charge",
-    "incorrect_product", "billing_error", "cancel_before_activation",
-    "device_incompatible", "installation_error", "wrong_purchase", "changed_plans",
-    "no_longer_needed", "accidental_purchase", "unused_data", "validity_expired",
-    "activation_window_missed", "network_coverage", "network_speed",
-    "roaming_limitation", "unauthorized_purchase", "compensation_claim",
-    "plan_change", "replacement_request", "medical_emergency", "force_majeure",
-    "travel_restriction", "service_outage", "unused_credit_points", "other",
+    "non_delivery",
+    "technical_failure",
+    "service_unavailable",
+    "duplicate_charge",
+    "incorrect_product",
+    "billing_error",
+    "cancel_before_activation",
+    "device_incompatible",
+    "installation_error",
+    "wrong_purchase",
+    "changed_plans",
+    "no_longer_needed",
+    "accidental_purchase",
+    "unused_data",
+    "validity_expired",
+    "activation_window_missed",
+    "network_coverage",
+    "network_speed",
+    "roaming_limitation",
+    "unauthorized_purchase",
+    "compensation_claim",
+    "plan_change",
+    "replacement_request",
+    "medical_emergency",
+    "force_majeure",
+    "travel_restriction",
+    "service_outage",
+    "unused_credit_points",
+    "other",
 )
 PAYMENT_METHODS: tuple[str, ...] = (
-    "card", "paypal", "google_pay", "apple_pay", "alipay", "bank_transfer",
-    "airmoney", "airmoney_promo", "credit_points",
+    "card",
+    "paypal",
+    "google_pay",
+    "apple_pay",
+    "alipay",
+    "bank_transfer",
+    "airmoney",
+    "airmoney_promo",
+    "credit_points",
 )
 CUSTOMER_TYPES: tuple[str, ...] = ("end_user", "business", "end_customer")
 # Not in the contract's table (the engine may add): the alternative the customer
@@ -216,18 +245,33 @@ def load_facts_text(text: str, source: str = "facts") -> Facts:
 # (outcome needs_info): the question and its choices (value, label).
 _YES_NO_UNKNOWN: tuple[tuple[bool | None, str], ...] = ((True, "Yes"), (False, "No"), (None, "Not known yet"))
 FACT_PROMPTS: dict[str, tuple[str, tuple[tuple[Any, str], ...]]] = {
-    "provider_fault_confirmed": ("Is the failure on the seller's side (not user error, not the network)?", _YES_NO_UNKNOWN),
+    "provider_fault_confirmed": (
+        "Is the failure on the seller's side (not user error, not the network)?",
+        _YES_NO_UNKNOWN,
+    ),
     "instructions_followed": ("Did the customer follow the installation instructions?", _YES_NO_UNKNOWN),
     "troubleshooting_completed": ("Has collaborative troubleshooting with the customer been done?", _YES_NO_UNKNOWN),
     "documentation_provided": ("Has the customer supplied supporting documents?", _YES_NO_UNKNOWN),
     "invoice_received_at": ("When did the invoice reach the customer (ISO 8601 date and time)?", ()),
     "partial_amount": ("What partial amount was agreed?", ()),
     "delivered_at": ("When was the eSIM profile delivered (ISO 8601; empty if never)?", ()),
-    "chargeback_outcome": ("What did the bank decide on the chargeback?", (
-        ("withdrawn", "The customer withdrew it"), ("merchant_won", "Decided in our favour"),
-        ("customer_won", "Decided in the customer's favour (money returned by the bank)"), (None, "Still pending"))),
-    "refund_to": ("Where does the customer want the refund (airalo 6.1.13)?", (
-        ("original_payment", "Original payment method"), ("airmoney", "Airmoney on the Airalo account"), (None, "Not stated"))),
+    "chargeback_outcome": (
+        "What did the bank decide on the chargeback?",
+        (
+            ("withdrawn", "The customer withdrew it"),
+            ("merchant_won", "Decided in our favour"),
+            ("customer_won", "Decided in the customer's favour (money returned by the bank)"),
+            (None, "Still pending"),
+        ),
+    ),
+    "refund_to": (
+        "Where does the customer want the refund (airalo 6.1.13)?",
+        (
+            ("original_payment", "Original payment method"),
+            ("airmoney", "Airmoney on the Airalo account"),
+            (None, "Not stated"),
+        ),
+    ),
 }
 
 

@@ -1,5 +1,6 @@
 """After approval: when the money should move, and the customer notices the
 policy promises (esimium 5.4: approved; initiated)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,7 +10,9 @@ from app.errors import InputError
 from app.refunds.policies import MilestoneSpec, get_version, method_words
 
 
-def milestones(policy_id: str, approved_at: datetime, cal: Any, refund_method: str | None = None) -> list[dict[str, Any]]:
+def milestones(
+    policy_id: str, approved_at: datetime, cal: Any, refund_method: str | None = None
+) -> list[dict[str, Any]]:
     """Expected milestones of an approved refund, dated with the business
     calendar `cal` (app.business_calendar.BusinessCalendar), as the policy
     file lists them for the refund method (its "milestones").
@@ -24,8 +27,15 @@ def milestones(policy_id: str, approved_at: datetime, cal: Any, refund_method: s
 
 
 def _dated(m: MilestoneSpec, approved_at: datetime, cal: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": m.name, "label": m.label, "earliest_date": None, "due_date": None,
-                           "expected_at": None, "source_section": m.section, "promise": m.promise}
+    out: dict[str, Any] = {
+        "name": m.name,
+        "label": m.label,
+        "earliest_date": None,
+        "due_date": None,
+        "expected_at": None,
+        "source_section": m.section,
+        "promise": m.promise,
+    }
     if m.due is None or m.earliest is None:
         return out
     if m.unit == "business_days":
@@ -33,8 +43,9 @@ def _dated(m: MilestoneSpec, approved_at: datetime, cal: Any) -> dict[str, Any]:
     else:  # calendar days, counted in the desk's time zone
         earliest = cal.local_date(cal.add_calendar_days(approved_at, m.earliest))
         due = cal.local_date(cal.add_calendar_days(approved_at, m.due))
-    out.update(earliest_date=earliest.isoformat(), due_date=due.isoformat(),
-               expected_at=cal.end_of_local_day(due).isoformat())
+    out.update(
+        earliest_date=earliest.isoformat(), due_date=due.isoformat(), expected_at=cal.end_of_local_day(due).isoformat()
+    )
     return out
 
 
@@ -60,7 +71,9 @@ def _amount_line(decision: dict[str, Any]) -> str:
     """Amount and method (the policy file's words); a combined payment's parts
     each to their own method."""
     cur = decision.get("currency", "")
-    parts = [(p, said) for p in decision.get("refund_parts") or [] if (said := _notice_words(decision, p.get("method")))]
+    parts = [
+        (p, said) for p in decision.get("refund_parts") or [] if (said := _notice_words(decision, p.get("method")))
+    ]
     if len(parts) > 1:
         each = " and ".join(f"{float(p['amount']):.2f} {cur} to {said}" for p, said in parts)
         return f"Amount: {_fmt_money(decision)}: {each}"
@@ -94,7 +107,9 @@ def notice_text(kind: str, decision: dict[str, Any], milestone_list: list[dict[s
             m = by_name["initiated"]
             lines.append(f"We will initiate the refund by {m['due_date']} ({m['promise']}).")
         if "in_account" in by_name and by_name["in_account"].get("due_date"):
-            lines.append(f"You should see it in your account by {by_name['in_account']['due_date']}, depending on your bank.")
+            lines.append(
+                f"You should see it in your account by {by_name['in_account']['due_date']}, depending on your bank."
+            )
         if "credited" in by_name:
             lines.append(by_name["credited"]["label"] + ".")
         lines.append("Refunds are made in the original currency; your bank's exchange rate may differ slightly.")
@@ -107,8 +122,12 @@ def notice_text(kind: str, decision: dict[str, Any], milestone_list: list[dict[s
         if fee:
             lines.append(fee)
         if "sent_to_processor_done" in by_name:
-            lines.append(f"The payment processor usually completes it by {by_name['sent_to_processor_done']['due_date']}.")
+            lines.append(
+                f"The payment processor usually completes it by {by_name['sent_to_processor_done']['due_date']}."
+            )
         if "in_account" in by_name and by_name["in_account"].get("due_date"):
-            lines.append(f"Expected in your account by {by_name['in_account']['due_date']}, depending on your bank or card issuer.")
+            lines.append(
+                f"Expected in your account by {by_name['in_account']['due_date']}, depending on your bank or card issuer."
+            )
         return "\n".join(lines)
     raise InputError(f"unknown notice kind {kind!r} (approved, initiated)")

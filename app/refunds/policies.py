@@ -15,6 +15,7 @@ Files are checked when loaded, so a broken file fails loudly at start-up, not
 in the middle of a decision. This module is the one loader: the engine, the
 milestones, the SLA clocks, the order import and the CLI all read it.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -32,8 +33,17 @@ from app.refunds.facts import FACT_NAMES
 from app.refunds.predicates import PREDICATES, RULE_METHODS
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "policies"
-OUTCOMES = ("full_refund", "partial_refund", "replacement", "store_credit", "case_by_case",
-            "needs_info", "investigate", "refer", "denied")
+OUTCOMES = (
+    "full_refund",
+    "partial_refund",
+    "replacement",
+    "store_credit",
+    "case_by_case",
+    "needs_info",
+    "investigate",
+    "refer",
+    "denied",
+)
 REFER_TO = ("reseller", "business_team", "provider")
 MILESTONE_UNITS = ("business_days", "calendar_days")
 ANY_METHOD = "*"  # the milestones of a refund method the file does not list
@@ -161,12 +171,21 @@ def _load_file(path: Path) -> PolicyVersion:
             for c in cites:
                 if c not in sections:
                     raise _bad(path, f"step {s['id']} answer {ans}: cites unknown section {c!r}")
-        steps.append(Step(
-            id=s["id"], section=sec, title=sections[sec]["title"], text=sections[sec]["text"],
-            question=s["question"], reads=tuple(s["reads"]),
-            choices=tuple((c[0], c[1]) for c in s["choices"]), predicate=s["predicate"],
-            params=_step_params(path, s, windows), leads=s["leads"], reviews=tuple(s.get("reviews", ())),
-        ))
+        steps.append(
+            Step(
+                id=s["id"],
+                section=sec,
+                title=sections[sec]["title"],
+                text=sections[sec]["text"],
+                question=s["question"],
+                reads=tuple(s["reads"]),
+                choices=tuple((c[0], c[1]) for c in s["choices"]),
+                predicate=s["predicate"],
+                params=_step_params(path, s, windows),
+                leads=s["leads"],
+                reviews=tuple(s.get("reviews", ())),
+            )
+        )
     main = [st for st in steps if not st.reviews]
     if not main or any(lead.get("next") for lead in main[-1].leads.values()):
         raise _bad(path, "the last step must decide every answer")
@@ -180,19 +199,33 @@ def _load_file(path: Path) -> PolicyVersion:
         raise _bad(path, f"unknown refund_method_rule {rule!r} (known: {', '.join(RULE_METHODS)})")
     methods = _methods(path, raw, rule, sections)
     return PolicyVersion(
-        policy=raw["policy"], version=raw["version"], effective_from=eff, title=raw.get("title", ""),
-        effective_note=raw.get("effective_note", ""), refund_method_rule=rule,
-        allowed_alternatives=tuple(raw.get("allowed_alternatives", ())), sections=sections,
-        steps=tuple(steps), chargeback_consequences=tuple(raw.get("chargeback_consequences", ())),
-        statutory_rights=raw.get("statutory_rights", ""), windows=windows, methods=methods,
-        milestones=_milestones(path, raw, sections, methods), default=raw.get("default", False) is True,
+        policy=raw["policy"],
+        version=raw["version"],
+        effective_from=eff,
+        title=raw.get("title", ""),
+        effective_note=raw.get("effective_note", ""),
+        refund_method_rule=rule,
+        allowed_alternatives=tuple(raw.get("allowed_alternatives", ())),
+        sections=sections,
+        steps=tuple(steps),
+        chargeback_consequences=tuple(raw.get("chargeback_consequences", ())),
+        statutory_rights=raw.get("statutory_rights", ""),
+        windows=windows,
+        methods=methods,
+        milestones=_milestones(path, raw, sections, methods),
+        default=raw.get("default", False) is True,
     )
 
 
 def _windows(path: Path, raw: dict[str, Any], sections: dict[str, Any]) -> dict[str, Window]:
     out: dict[str, Window] = {}
     for name, w in (raw.get("windows") or {}).items():
-        if not isinstance(w, dict) or not isinstance(w.get("days"), int) or isinstance(w["days"], bool) or w["days"] < 0:
+        if (
+            not isinstance(w, dict)
+            or not isinstance(w.get("days"), int)
+            or isinstance(w["days"], bool)
+            or w["days"] < 0
+        ):
             raise _bad(path, f"window {name!r}: days must be a whole number of days")
         if w.get("from") not in WINDOW_STARTS:
             raise _bad(path, f"window {name!r}: from must be one of {', '.join(WINDOW_STARTS)}")
@@ -227,9 +260,13 @@ def _methods(path: Path, raw: dict[str, Any], rule: str, sections: dict[str, Any
     out: dict[str, MethodWords] = {}
     for method, words in (raw.get("methods") or {}).items():
         try:
-            out[method] = MethodWords(decision=str(words["decision"]), notice=str(words["notice"]),
-                                      label=str(words["label"]), choice_note=words.get("choice_note"),
-                                      sections=tuple(words.get("sections", ())))
+            out[method] = MethodWords(
+                decision=str(words["decision"]),
+                notice=str(words["notice"]),
+                label=str(words["label"]),
+                choice_note=words.get("choice_note"),
+                sections=tuple(words.get("sections", ())),
+            )
         except (KeyError, TypeError):
             raise _bad(path, f"method {method!r}: needs decision, notice and label words") from None
         for c in out[method].sections:
@@ -241,8 +278,9 @@ def _methods(path: Path, raw: dict[str, Any], rule: str, sections: dict[str, Any
     return out
 
 
-def _milestones(path: Path, raw: dict[str, Any], sections: dict[str, Any],
-                methods: dict[str, MethodWords]) -> dict[str, tuple[MilestoneSpec, ...]]:
+def _milestones(
+    path: Path, raw: dict[str, Any], sections: dict[str, Any], methods: dict[str, MethodWords]
+) -> dict[str, tuple[MilestoneSpec, ...]]:
     out: dict[str, tuple[MilestoneSpec, ...]] = {}
     for method, items in (raw.get("milestones") or {}).items():
         if method != ANY_METHOD and method not in methods:
@@ -250,17 +288,29 @@ def _milestones(path: Path, raw: dict[str, Any], sections: dict[str, Any],
         specs = []
         for m in items or ():
             try:
-                spec = MilestoneSpec(name=m["name"], label=m["label"], section=m["section"], earliest=m.get("earliest"),
-                                     due=m.get("due"), unit=m.get("unit"), promise=m.get("promise", ""))
+                spec = MilestoneSpec(
+                    name=m["name"],
+                    label=m["label"],
+                    section=m["section"],
+                    earliest=m.get("earliest"),
+                    due=m.get("due"),
+                    unit=m.get("unit"),
+                    promise=m.get("promise", ""),
+                )
             except (KeyError, TypeError):
                 raise _bad(path, f"milestones {method}: each needs name, label and section") from None
             if spec.section not in sections:
                 raise _bad(path, f"milestone {spec.name}: cites unknown section {spec.section!r}")
             dated = (spec.earliest, spec.due, spec.unit)
             if any(v is not None for v in dated) and (
-                    spec.unit not in MILESTONE_UNITS or not all(isinstance(v, int) for v in dated[:2])
-                    or not 0 <= spec.earliest <= spec.due):  # type: ignore[operator]
-                raise _bad(path, f"milestone {spec.name}: earliest <= due, whole days, unit one of {', '.join(MILESTONE_UNITS)}")
+                spec.unit not in MILESTONE_UNITS
+                or not all(isinstance(v, int) for v in dated[:2])
+                or not 0 <= spec.earliest <= spec.due
+            ):  # type: ignore[operator]
+                raise _bad(
+                    path,
+                    f"milestone {spec.name}: earliest <= due, whole days, unit one of {', '.join(MILESTONE_UNITS)}",
+                )
             specs.append(spec)
         if not specs:
             raise _bad(path, f"milestones {method}: none listed")
@@ -300,7 +350,9 @@ def _registry() -> dict[str, tuple[PolicyVersion, ...]]:
     registry = {k: tuple(sorted(v, key=lambda p: p.effective_from)) for k, v in sorted(found.items())}
     defaults = sorted({pv.policy for vs in registry.values() for pv in vs if pv.default})
     if len(defaults) != 1:
-        raise ConfigError(f"policy files: exactly one policy must say \"default\": true (found: {', '.join(defaults) or 'none'})")
+        raise ConfigError(
+            f'policy files: exactly one policy must say "default": true (found: {", ".join(defaults) or "none"})'
+        )
     return registry
 
 
@@ -365,8 +417,10 @@ def version_for(policy_id: str, purchase_at: datetime) -> tuple[PolicyVersion, s
             chosen = v
     if chosen is None:
         first = vs[0]
-        return first, (f"purchase on {day.isoformat()} predates the earliest {policy_id} version "
-                       f"({first.effective_from.isoformat()}); that version was applied")
+        return first, (
+            f"purchase on {day.isoformat()} predates the earliest {policy_id} version "
+            f"({first.effective_from.isoformat()}); that version was applied"
+        )
     return chosen, None
 
 

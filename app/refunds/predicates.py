@@ -13,6 +13,7 @@ among others. A predicate answers from the facts wherever facts decide, so
 the same facts reach the same answer under any reason label that fits them;
 where the label contradicts the facts the answer's note says so.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -76,25 +77,40 @@ TECHNICAL = ("technical_failure", "service_unavailable", "installation_error", "
 CHARGE = ("duplicate_charge", "billing_error")
 EXCEPTIONAL = ("medical_emergency", "force_majeure", "travel_restriction", "service_outage")
 # esimium 3.2's user-side grounds
-USER_SIDE = ("device_incompatible", "installation_error", "wrong_purchase", "changed_plans", "no_longer_needed",
-             "plan_change", "accidental_purchase")
+USER_SIDE = (
+    "device_incompatible",
+    "installation_error",
+    "wrong_purchase",
+    "changed_plans",
+    "no_longer_needed",
+    "plan_change",
+    "accidental_purchase",
+)
 
 
 def label_contradictions(f: Facts) -> list[str]:
     """Where the stated reason contradicts the recorded facts (said in the steps)."""
     out: list[str] = []
     if f.reason in NOT_ACTIVATED_CLAIMS and used(f):
-        out.append(f"the stated reason ({_label(f)}) says the eSIM was not activated, but "
-                   + ("it was activated" if f.activated else f"{f.data_used_mb:g} MB of data were used"))
+        out.append(
+            f"the stated reason ({_label(f)}) says the eSIM was not activated, but "
+            + ("it was activated" if f.activated else f"{f.data_used_mb:g} MB of data were used")
+        )
     if f.reason == "non_delivery" and (f.delivered_at is not None or f.installed or used(f)):
-        out.append("the stated reason (non delivery) says the eSIM never arrived, but it was "
-                   + ("delivered" if f.delivered_at is not None else "installed"))
+        out.append(
+            "the stated reason (non delivery) says the eSIM never arrived, but it was "
+            + ("delivered" if f.delivered_at is not None else "installed")
+        )
     if f.reason in NETWORK and not used(f):
         out.append(f"the stated reason ({_label(f)}) is about the network, but the eSIM was never activated")
     if f.reason == "unused_data" and f.data_used_mb <= 0 and not f.activated:
-        out.append("the stated reason (unused data) is a partly used package, but no data was used and the eSIM was never activated")
+        out.append(
+            "the stated reason (unused data) is a partly used package, but no data was used and the eSIM was never activated"
+        )
     if f.reason == "changed_plans" and not used(f):
-        out.append("the stated reason (changed plans) is, in esimium 3.2, a change after activation, but the eSIM was never activated")
+        out.append(
+            "the stated reason (changed plans) is, in esimium 3.2, a change after activation, but the eSIM was never activated"
+        )
     return out
 
 
@@ -214,7 +230,8 @@ def _esimium_seller_ground(f: Facts, delivery_hours: float) -> str | None:
     """The seller-side 2.1 ground the facts establish (None if none)."""
     if f.reason == "non_delivery" and not f.installed and not used(f):
         late = (f.delivered_at is None and not within(f.purchase_at, f.request_at, hours=delivery_hours)) or (
-            f.delivered_at is not None and not within(f.purchase_at, f.delivered_at, hours=delivery_hours))
+            f.delivered_at is not None and not within(f.purchase_at, f.delivered_at, hours=delivery_hours)
+        )
         if late:
             return "non_delivery"
     if f.provider_fault_confirmed and f.instructions_followed:
@@ -245,9 +262,12 @@ def esimium_preactivation(f: Facts, rules: Rules, delivery_hours: float) -> str 
     user_side = f.reason in USER_SIDE or f.instructions_followed is False
     if rules.esimium_preactivation == "refund":
         if user_side:
-            return Answer("cancellation_user_side",
-                          "2.1 (Pre-Activation Cancellation within 7 days) and 3.2 (user error or responsibility) "
-                          "disagree here; the desk applies 2.1 as it reads (esimium_preactivation = refund).", cite=("3.2",))
+            return Answer(
+                "cancellation_user_side",
+                "2.1 (Pre-Activation Cancellation within 7 days) and 3.2 (user error or responsibility) "
+                "disagree here; the desk applies 2.1 as it reads (esimium_preactivation = refund).",
+                cite=("3.2",),
+            )
         return "cancellation"
     if f.reason in TECHNICAL or f.reason == "non_delivery":
         # a seller-side ground would be refunded; establish it before review
@@ -255,9 +275,11 @@ def esimium_preactivation(f: Facts, rules: Rules, delivery_hours: float) -> str 
             require(f, "delivered_at")
         else:
             require(f, "provider_fault_confirmed", "instructions_followed")
-    return Answer("case_by_case",
-                  "2.1 (Pre-Activation Cancellation within 7 days) and 3.2 (user error or responsibility) disagree here; "
-                  "the desk reviews such cancellations case by case (esimium_preactivation = case_by_case).")
+    return Answer(
+        "case_by_case",
+        "2.1 (Pre-Activation Cancellation within 7 days) and 3.2 (user error or responsibility) disagree here; "
+        "the desk reviews such cancellations case by case (esimium_preactivation = case_by_case).",
+    )
 
 
 @predicate
@@ -274,7 +296,9 @@ def esimium_replacement(f: Facts, rules: Rules, reasons: list[str]) -> str:
 def digital_currency_fits(f: Facts, rules: Rules) -> str:
     """airalo 6.1.12: Airmoney is for end users only, credit points for
     business users only."""
-    airmoney = f.payment_method in ("airmoney", "airmoney_promo") or (f.airmoney_amount or 0) > 0 or f.refund_to == "airmoney"
+    airmoney = (
+        f.payment_method in ("airmoney", "airmoney_promo") or (f.airmoney_amount or 0) > 0 or f.refund_to == "airmoney"
+    )
     points = f.payment_method == "credit_points" or f.reason == "unused_credit_points"
     if f.customer_type == "business" and airmoney:
         return "airmoney_business"
@@ -297,7 +321,9 @@ def invoice_dispute(f: Facts, rules: Rules, reasons: list[str], days: int) -> st
     if f.reason not in reasons:
         return "n/a"
     require(f, "invoice_received_at")
-    if f.request_at < f.invoice_received_at and rules.local_date(f.request_at) < rules.local_date(f.invoice_received_at):
+    if f.request_at < f.invoice_received_at and rules.local_date(f.request_at) < rules.local_date(
+        f.invoice_received_at
+    ):
         return "before_invoice"
     if not rules.within_days(f.invoice_received_at, f.request_at, days):
         return "late"

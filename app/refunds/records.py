@@ -1,5 +1,6 @@
 """Copy a decision and its milestones onto a RefundCase row (models/refund.py).
 The caller owns the session and the ticket's history event."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,9 @@ APPROVABLE = ("full_refund", "partial_refund", "case_by_case", "investigate")
 ALTERNATIVE_OUTCOMES = ("partial_refund", "store_credit", "replacement")
 
 
-def record_decision(case: RefundCase, facts: Facts | dict, decision: dict[str, Any] | None = None,
-                    rules: Rules | None = None) -> dict[str, Any]:
+def record_decision(
+    case: RefundCase, facts: Facts | dict, decision: dict[str, Any] | None = None, rules: Rules | None = None
+) -> dict[str, Any]:
     """Decide (unless a decision is given) under the desk's rules and store
     facts, decision and summary columns on the case. Returns the decision."""
     f = parse_facts(facts)

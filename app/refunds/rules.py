@@ -11,6 +11,7 @@
   eSIMs); "case_by_case" sends such a pre-activation request without a
   seller-side ground to individual review.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,8 +31,10 @@ class Rules:
 
     def __post_init__(self) -> None:
         if self.esimium_preactivation not in PREACTIVATION_RULES:
-            raise InputError(f"esimium_preactivation must be one of {', '.join(PREACTIVATION_RULES)}, "
-                             f"got {self.esimium_preactivation!r}")
+            raise InputError(
+                f"esimium_preactivation must be one of {', '.join(PREACTIVATION_RULES)}, "
+                f"got {self.esimium_preactivation!r}"
+            )
         _zone(self.timezone)
 
     def local_date(self, dt: datetime) -> date:
@@ -63,5 +66,6 @@ def rules_from_config(config) -> Rules:  # config: app.config.DeskConfig
     if config is None:
         return DEFAULT_RULES
     refunds = getattr(config, "refunds", None)
-    return Rules(timezone=config.calendar.timezone,
-                 esimium_preactivation=getattr(refunds, "esimium_preactivation", "refund"))
+    return Rules(
+        timezone=config.calendar.timezone, esimium_preactivation=getattr(refunds, "esimium_preactivation", "refund")
+    )

@@ -7,6 +7,7 @@ writes one TicketEvent per change and queues customer messages in the same
 session. The caller's session commits. States and legal moves:
 app/workflow/states.py.
 """
+
 from app.workflow.actions import next_actions
 from app.workflow.assignment import assign
 from app.workflow.complaints import acknowledge, close, communicate, extend, move, propose, request_info
@@ -26,8 +27,32 @@ from app.workflow.messages import TimelineItem, add_note, customer_replied, repl
 from app.workflow.triage import reopen_as_complaint, triage
 
 __all__ = [
-    "EscalationOutcome", "TimelineItem", "acknowledge", "add_note", "assign", "assign_reviewer", "close", "communicate",
-    "create_complaint", "create_escalation", "create_inquiry", "customer_replied", "eligible_reviewers", "extend",
-    "final_response", "ineligibility", "merge", "move", "next_actions", "propose", "reopen_as_complaint", "reply", "request_info",
-    "take_review", "timeline", "triage", "update_details", "validate_complaint",
+    "EscalationOutcome",
+    "TimelineItem",
+    "acknowledge",
+    "add_note",
+    "assign",
+    "assign_reviewer",
+    "close",
+    "communicate",
+    "create_complaint",
+    "create_escalation",
+    "create_inquiry",
+    "customer_replied",
+    "eligible_reviewers",
+    "extend",
+    "final_response",
+    "ineligibility",
+    "merge",
+    "move",
+    "next_actions",
+    "propose",
+    "reopen_as_complaint",
+    "reply",
+    "request_info",
+    "take_review",
+    "timeline",
+    "triage",
+    "update_details",
+    "validate_complaint",
 ]

@@ -14,6 +14,7 @@ The services enforce every rule anyway (role, state, version); `who` and
 `when` only decide what to offer. Pass `session` to `next_actions` to filter
 take_review by the impartiality rule.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -87,7 +88,9 @@ class TicketAction:
     label: str  # footer, palette, help, "Next steps"
     key: str  # default key (remapped by `[keys]`)
     when: Callable[[Ticket, Actor, Session | None], bool]  # offered now (state, and the person's part in the ticket)
-    service: Callable[..., Any] | None = None  # fn(session, actor, reference[, value], *, expected_version, now, config)
+    service: Callable[..., Any] | None = (
+        None  # fn(session, actor, reference[, value], *, expected_version, now, config)
+    )
     who: str | None = None  # the permission it needs (app.identity.PERMISSIONS); None: decided by `when`
     prompt: Prompt = Prompt.NONE
     title: str = ""  # the prompt's title, after "{ref}: "
@@ -151,8 +154,14 @@ def _reply_when(t: Ticket, actor: Actor, _s: Session | None) -> bool:
 
 
 def _extend_when(t: Ticket, actor: Actor, _s: Session | None) -> bool:
-    return (_complaint(t) and t.acknowledged_at is not None and t.resolution_communicated_at is None and _open(t)
-            and t.status != S.ESCALATED and (actor.can("extend") or t.assignee_id == actor.id))
+    return (
+        _complaint(t)
+        and t.acknowledged_at is not None
+        and t.resolution_communicated_at is None
+        and _open(t)
+        and t.status != S.ESCALATED
+        and (actor.can("extend") or t.assignee_id == actor.id)
+    )
 
 
 def _close_when(t: Ticket, actor: Actor, _s: Session | None) -> bool:
@@ -192,12 +201,28 @@ def extend_to(session: Session, actor: Actor, reference: str, value: tuple[Any, 
     return extend(session, actor, reference, new_due=new_due, reason=reason, **kw)
 
 
-def escalate(session: Session, actor: Actor, reference: str, reason: str, *, expected_version: int | None = None,
-             now: Any, config: Any) -> Any:
+def escalate(
+    session: Session,
+    actor: Actor,
+    reference: str,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+    now: Any,
+    config: Any,
+) -> Any:
     """The customer's escalation request, registered from the ticket; a refusal
     is an error (nothing kept: the person still has the text)."""
-    out = create_escalation(session, reference, received_at=now, reason=reason, actor=actor, config=config, now=now,
-                            expected_version=expected_version)
+    out = create_escalation(
+        session,
+        reference,
+        received_at=now,
+        reason=reason,
+        actor=actor,
+        config=config,
+        now=now,
+        expected_version=expected_version,
+    )
     if not out.created:
         raise DeskError(out.reason or "escalation refused")
     return out
@@ -220,8 +245,10 @@ def _assign_options(view: Any) -> list[tuple[str, str]]:
 
 def _triage_confirm(f: Fields) -> str:
     redirect = {c.value: w for c, w in REDIRECT_TO.items()}.get(f["value"], "another channel")
-    return (f"Triage {f['ref']} as out of scope ({labels.words(f['value'])}): it closes, and {f['who']} is "
-            f"sent to {redirect}.")
+    return (
+        f"Triage {f['ref']} as out of scope ({labels.words(f['value'])}): it closes, and {f['who']} is "
+        f"sent to {redirect}."
+    )
 
 
 TEXT = CliArg("text", metavar="TEXT")
@@ -229,100 +256,247 @@ TEXT = CliArg("text", metavar="TEXT")
 # In the order "Next steps" and `next_actions` list them (the footer too).
 TICKET_ACTIONS: tuple[TicketAction, ...] = (
     TicketAction(
-        "acknowledge", "Acknowledge complaint", "a", service=acknowledge, who="work_tickets",
+        "acknowledge",
+        "Acknowledge complaint",
+        "a",
+        service=acknowledge,
+        who="work_tickets",
         when=lambda t, a, s: _complaint(t) and t.status == S.SUBMITTED,
-        mail="acknowledge the complaint", done="acknowledged",
-        cli="ack", cli_help="acknowledge a complaint (starts the resolution clock)"),
+        mail="acknowledge the complaint",
+        done="acknowledged",
+        cli="ack",
+        cli_help="acknowledge a complaint (starts the resolution clock)",
+    ),
     TicketAction(
-        "request_info", "Request info", "f", service=request_info, who="work_tickets",
+        "request_info",
+        "Request info",
+        "f",
+        service=request_info,
+        who="work_tickets",
         when=lambda t, a, s: _complaint(t) and t.status in states.REQUEST_INFO_FROM,
-        prompt=Prompt.TEXT, title="request information", placeholder="What do you need from the customer?",
-        mail="request information; the clock waits for the customer", done="information requested",
-        cli="request-info", cli_help="ask the customer for information", cli_args=(TEXT,)),
+        prompt=Prompt.TEXT,
+        title="request information",
+        placeholder="What do you need from the customer?",
+        mail="request information; the clock waits for the customer",
+        done="information requested",
+        cli="request-info",
+        cli_help="ask the customer for information",
+        cli_args=(TEXT,),
+    ),
     TicketAction(
-        "note", "Note", "n", service=add_note, who="work_tickets", when=lambda t, a, s: True,
-        prompt=Prompt.TEXT, title="internal note", placeholder="Note (never sent to the customer)", done="note added",
-        cli="note", cli_help="add an internal note (never sent)", cli_args=(TEXT,)),
+        "note",
+        "Note",
+        "n",
+        service=add_note,
+        who="work_tickets",
+        when=lambda t, a, s: True,
+        prompt=Prompt.TEXT,
+        title="internal note",
+        placeholder="Note (never sent to the customer)",
+        done="note added",
+        cli="note",
+        cli_help="add an internal note (never sent)",
+        cli_args=(TEXT,),
+    ),
     TicketAction(
         # into investigation from acknowledged or information gathering; going back
         # from a proposed resolution is the service's `move`, not offered here
-        "investigate", "Investigate", "i", service=move_to_investigation, who="work_tickets",
-        when=lambda t, a, s: _complaint(t) and S.INVESTIGATION in states.allowed(t) and t.status != S.RESOLUTION_PROPOSED,
-        done="moved to investigation"),
+        "investigate",
+        "Investigate",
+        "i",
+        service=move_to_investigation,
+        who="work_tickets",
+        when=lambda t, a, s: (
+            _complaint(t) and S.INVESTIGATION in states.allowed(t) and t.status != S.RESOLUTION_PROPOSED
+        ),
+        done="moved to investigation",
+    ),
     TicketAction(
-        "reply", "Reply", "r", service=reply, when=_reply_when,
-        prompt=Prompt.REPLY, title="reply to the customer", mail="reply", done="reply queued",
-        cli="reply", cli_help="queue a customer-facing reply", cli_args=(TEXT,)),
+        "reply",
+        "Reply",
+        "r",
+        service=reply,
+        when=_reply_when,
+        prompt=Prompt.REPLY,
+        title="reply to the customer",
+        mail="reply",
+        done="reply queued",
+        cli="reply",
+        cli_help="queue a customer-facing reply",
+        cli_args=(TEXT,),
+    ),
     TicketAction(
-        "propose", "Propose resolution", "p", service=propose, who="work_tickets",
+        "propose",
+        "Propose resolution",
+        "p",
+        service=propose,
+        who="work_tickets",
         when=lambda t, a, s: _complaint(t) and t.status == S.INVESTIGATION,
-        prompt=Prompt.TEXT, title="propose a resolution", placeholder="The proposed resolution",
-        mail="propose a resolution", done="resolution proposed"),
+        prompt=Prompt.TEXT,
+        title="propose a resolution",
+        placeholder="The proposed resolution",
+        mail="propose a resolution",
+        done="resolution proposed",
+    ),
     TicketAction(
-        "communicate", "Send resolution", "m", service=communicate, who="work_tickets",
+        "communicate",
+        "Send resolution",
+        "m",
+        service=communicate,
+        who="work_tickets",
         when=lambda t, a, s: _complaint(t) and t.status == S.RESOLUTION_PROPOSED,
-        prompt=Prompt.TEXT, title="communicate the resolution", placeholder="Resolution as sent to the customer",
-        initial="proposal", mail="send the resolution", done="resolution communicated"),
+        prompt=Prompt.TEXT,
+        title="communicate the resolution",
+        placeholder="Resolution as sent to the customer",
+        initial="proposal",
+        mail="send the resolution",
+        done="resolution communicated",
+    ),
     TicketAction(
-        "extend", "Extend deadline", "x", service=extend_to, who="work_tickets", when=_extend_when,
-        prompt=Prompt.EXTEND, title="extend the resolution deadline",
-        mail="extend the resolution deadline", done="deadline extended",
-        cli="extend", cli_help="extend a complaint's resolution deadline",
-        cli_args=(CliArg("--to", metavar="YYYY-MM-DD"), CliArg("--reason"))),
+        "extend",
+        "Extend deadline",
+        "x",
+        service=extend_to,
+        who="work_tickets",
+        when=_extend_when,
+        prompt=Prompt.EXTEND,
+        title="extend the resolution deadline",
+        mail="extend the resolution deadline",
+        done="deadline extended",
+        cli="extend",
+        cli_help="extend a complaint's resolution deadline",
+        cli_args=(CliArg("--to", metavar="YYYY-MM-DD"), CliArg("--reason")),
+    ),
     TicketAction(
-        "escalate", "Escalate", "e", service=escalate, who="work_tickets",
+        "escalate",
+        "Escalate",
+        "e",
+        service=escalate,
+        who="work_tickets",
         when=lambda t, a, s: _complaint(t) and t.status == S.RESOLUTION_COMMUNICATED,
-        prompt=Prompt.TEXT, title="escalate", placeholder="The customer's reason for escalating",
-        mail="escalate for an impartial review", done="escalated",
-        cli="escalate", cli_help="register the customer's escalation request",
-        cli_args=(CliArg("--reason", help="why the customer is not satisfied"),)),
+        prompt=Prompt.TEXT,
+        title="escalate",
+        placeholder="The customer's reason for escalating",
+        mail="escalate for an impartial review",
+        done="escalated",
+        cli="escalate",
+        cli_help="register the customer's escalation request",
+        cli_args=(CliArg("--reason", help="why the customer is not satisfied"),),
+    ),
     TicketAction(
-        "close", "Close ticket", "c", service=close, who="work_tickets", when=_close_when,
-        prompt=Prompt.CHOICE, title="close as…", options=_close_options,
-        none_left="{ref} cannot be closed while it is {status}", none_left_severity="error",
+        "close",
+        "Close ticket",
+        "c",
+        service=close,
+        who="work_tickets",
+        when=_close_when,
+        prompt=Prompt.CHOICE,
+        title="close as…",
+        options=_close_options,
+        none_left="{ref} cannot be closed while it is {status}",
+        none_left_severity="error",
         confirm="Close {ref} ({who}) as “{choice}”? It leaves the queue; only a supervisor can reopen it.",
         done="closed ({choice})",
-        cli="close", cli_help="close a complaint or inquiry",
-        cli_args=(CliArg("--reason", choices=tuple(r.value for r in CloseReason)),)),
+        cli="close",
+        cli_help="close a complaint or inquiry",
+        cli_args=(CliArg("--reason", choices=tuple(r.value for r in CloseReason)),),
+    ),
     TicketAction(
-        "triage", "Triage out of scope", "t", service=triage, who="triage", when=lambda t, a, s: can_triage(t),
-        prompt=Prompt.CHOICE, title="out of scope because…", options=_triage_options,
-        confirm=_triage_confirm, done="triaged out of scope",
-        cli="triage", cli_help="close as out of scope with a courteous redirect",
-        cli_args=(CliArg("category", metavar="CATEGORY", help=", ".join(c.value for c in OutOfScope)),)),
+        "triage",
+        "Triage out of scope",
+        "t",
+        service=triage,
+        who="triage",
+        when=lambda t, a, s: can_triage(t),
+        prompt=Prompt.CHOICE,
+        title="out of scope because…",
+        options=_triage_options,
+        confirm=_triage_confirm,
+        done="triaged out of scope",
+        cli="triage",
+        cli_help="close as out of scope with a courteous redirect",
+        cli_args=(CliArg("category", metavar="CATEGORY", help=", ".join(c.value for c in OutOfScope)),),
+    ),
     TicketAction(
-        "reopen", "Reopen as complaint", "o", service=reopen_as_complaint, who="triage",
-        when=lambda t, a, s: t.kind == K.INQUIRY and _work(a), done="reopened as a complaint",
-        cli="reopen", cli_help="reopen a (triaged) inquiry as a complaint, keeping its receipt time",
-        cli_args=(CliArg("--reason", required=False, keyword=True),)),
+        "reopen",
+        "Reopen as complaint",
+        "o",
+        service=reopen_as_complaint,
+        who="triage",
+        when=lambda t, a, s: t.kind == K.INQUIRY and _work(a),
+        done="reopened as a complaint",
+        cli="reopen",
+        cli_help="reopen a (triaged) inquiry as a complaint, keeping its receipt time",
+        cli_args=(CliArg("--reason", required=False, keyword=True),),
+    ),
     TicketAction(
-        "refund_wizard", "Refund wizard", "w", who="refund_decide", prompt=Prompt.SCREEN,
-        when=lambda t, a, s: t.kind == K.REFUND and _work(a) and _open(t)),
+        "refund_wizard",
+        "Refund wizard",
+        "w",
+        who="refund_decide",
+        prompt=Prompt.SCREEN,
+        when=lambda t, a, s: t.kind == K.REFUND and _work(a) and _open(t),
+    ),
     TicketAction(
-        "assign", "Assign", "A", service=assign, when=_assign_when,
-        prompt=Prompt.CHOICE, title="assign to…", options=_assign_options, none_left="nobody can take this ticket",
+        "assign",
+        "Assign",
+        "A",
+        service=assign,
+        when=_assign_when,
+        prompt=Prompt.CHOICE,
+        title="assign to…",
+        options=_assign_options,
+        none_left="nobody can take this ticket",
         done="assigned to {value}",
-        cli="assign", cli_help="assign to a staff member (escalations: impartial senior only)",
-        cli_args=(CliArg("login", metavar="LOGIN"),)),
+        cli="assign",
+        cli_help="assign to a staff member (escalations: impartial senior only)",
+        cli_args=(CliArg("login", metavar="LOGIN"),),
+    ),
     TicketAction(
-        "take_review", "Take review", "v", service=take_review, who="review_escalations", when=_take_review_when,
-        done="review taken", cli="review", cli_help="take an escalation's review (seniors)"),
+        "take_review",
+        "Take review",
+        "v",
+        service=take_review,
+        who="review_escalations",
+        when=_take_review_when,
+        done="review taken",
+        cli="review",
+        cli_help="take an escalation's review (seniors)",
+    ),
     TicketAction(
-        "final_response", "Final response", "F", service=final_response,
+        "final_response",
+        "Final response",
+        "F",
+        service=final_response,
         when=lambda t, a, s: t.kind == K.ESCALATION and _open(t) and t.reviewer_id == a.id and t.status == S.IN_REVIEW,
-        prompt=Prompt.TEXT, title="final response", placeholder="The final response to the customer",
+        prompt=Prompt.TEXT,
+        title="final response",
+        placeholder="The final response to the customer",
         confirm="Final response on {ref} to {who}: the escalation and its complaint close; this cannot be undone once sent.",
         done="final response sent",
-        cli="final", cli_help="give an escalation's final response", cli_args=(TEXT,)),
+        cli="final",
+        cli_help="give an escalation's final response",
+        cli_args=(TEXT,),
+    ),
     TicketAction(  # not a workflow step: the ticket view offers it when the customer has a ticket this one may join
-        "merge", "Merge into…", "J", service=merge, who="work_tickets", when=lambda t, a, s: merge_offered(t, a),
-        step=False, prompt=Prompt.CHOICE, title="merge into…", options=lambda view: view.merge_targets,
+        "merge",
+        "Merge into…",
+        "J",
+        service=merge,
+        who="work_tickets",
+        when=lambda t, a, s: merge_offered(t, a),
+        step=False,
+        prompt=Prompt.CHOICE,
+        title="merge into…",
+        options=lambda view: view.merge_targets,
         none_left="no other open ticket of this customer can take this one",
         confirm="Merge {ref} into {value}, both from {who}? {ref}'s mail, notes and history join {value}, which keeps "
-                "the earliest clocks; {ref} closes and its reference leads to {value}. Nothing already sent goes out twice.",
+        "the earliest clocks; {ref} closes and its reference leads to {value}. Nothing already sent goes out twice.",
         done="merged into {value}; its reference leads there",
-        cli="merge", cli_help="merge this ticket into another of the same customer (its reference then leads there)",
-        cli_args=(CliArg("--into", metavar="REF", help="the ticket that stays (it keeps the earliest clocks)"),)),
+        cli="merge",
+        cli_help="merge this ticket into another of the same customer (its reference then leads there)",
+        cli_args=(CliArg("--into", metavar="REF", help="the ticket that stays (it keeps the earliest clocks)"),),
+    ),
 )
 
 BY_ID: dict[str, TicketAction] = {a.id: a for a in TICKET_ACTIONS}

@@ -8,6 +8,7 @@ rule (escalations.assign_reviewer / take_review), never here; and the
 reviewer of a complaint's escalation can never become the complaint's
 assignee (refused and recorded).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -26,7 +27,13 @@ from models.enums import TicketKind, TicketStatus
 
 
 def assign(
-    session: Session, actor: Actor, reference: str, login: str, *, expected_version: int | None = None, now: datetime,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    login: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
     config: DeskConfig | None = None,
 ) -> Ticket:
     now = aware(now)
@@ -35,8 +42,12 @@ def assign(
     peek = tickets.get(session, reference)
     if peek.kind == TicketKind.ESCALATION:
         if login == actor.login and not actor.can("reassign"):
-            return escalations.take_review(session, actor, reference, expected_version=expected_version, now=now, config=config)
-        return escalations.assign_reviewer(session, actor, reference, login, expected_version=expected_version, now=now, config=config)
+            return escalations.take_review(
+                session, actor, reference, expected_version=expected_version, now=now, config=config
+            )
+        return escalations.assign_reviewer(
+            session, actor, reference, login, expected_version=expected_version, now=now, config=config
+        )
     t = begin(session, actor, reference, expected_version, "work_tickets", "assign tickets")
     if t.status == TicketStatus.CLOSED:
         raise IllegalTransition(f"{t.reference} is closed")
@@ -52,11 +63,23 @@ def assign(
         refuse(session, t, actor.login, now, conflict, attempt="assign", target=target.login)
     self_take = target.id == actor.id and t.assignee_id in (None, actor.id)
     if not self_take and not actor.can("reassign"):
-        raise AccessDenied(f"{actor.login} ({actor.role}) may take unassigned tickets only; reassigning is for supervisors")
+        raise AccessDenied(
+            f"{actor.login} ({actor.role}) may take unassigned tickets only; reassigning is for supervisors"
+        )
     if t.assignee_id == target.id:
         raise IllegalTransition(f"{t.reference} is already assigned to {target.login}")
     old = session.get(Staff, t.assignee_id) if t.assignee_id else None
     t.assignee_id = target.id
-    history.record(session, stored_id(t), actor.login, "assign", now, t.status, t.status, before=old.login if old else None, after=target.login)
+    history.record(
+        session,
+        stored_id(t),
+        actor.login,
+        "assign",
+        now,
+        t.status,
+        t.status,
+        before=old.login if old else None,
+        after=target.login,
+    )
     finish(t, actor.login, now)
     return t

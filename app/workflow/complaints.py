@@ -13,6 +13,7 @@ promises progress updates and an updated timeframe instead. So
 when the wait makes the date unreachable the agent uses `extend` (reason, new
 date, progress message). Pausing (app/workflow/waiting.py) is for refunds.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -52,7 +53,13 @@ def _status_event(session: Session, t: Ticket, login: str | None, now: datetime,
 
 
 def acknowledge(
-    session: Session, actor: Actor, reference: str, *, expected_version: int | None = None, now: datetime, config: DeskConfig
+    session: Session,
+    actor: Actor,
+    reference: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
+    config: DeskConfig,
 ) -> Ticket:
     """Step 2: acknowledgment queued (reference, resolution date, and a
     request for any missing intake details); the resolution clock starts.
@@ -66,16 +73,32 @@ def acknowledge(
     t.resolution_due_at = cal.due_at(now, RESOLUTION_BUSINESS_DAYS)
     if t.assignee_id is None:
         t.assignee_id = actor.id
-        history.record(session, stored_id(t), actor.login, "assign", now, t.status, t.status, before=None, after=actor.login)
+        history.record(
+            session, stored_id(t), actor.login, "assign", now, t.status, t.status, before=None, after=actor.login
+        )
     msg = outbox.queue(
-        session, t, tpl.ACKNOWLEDGMENT, now=now, author=actor.login, config=config,
-        resolution_due=tpl.customer_date(cal, t.resolution_due_at), missing_info=missing_info_text(t.info_needed),
+        session,
+        t,
+        tpl.ACKNOWLEDGMENT,
+        now=now,
+        author=actor.login,
+        config=config,
+        resolution_due=tpl.customer_date(cal, t.resolution_due_at),
+        missing_info=missing_info_text(t.info_needed),
     )
     before = t.status
     t.status = S.ACKNOWLEDGED.value
     history.record(
-        session, stored_id(t), actor.login, "acknowledged", now, before, t.status,
-        ack_due_at=t.ack_due_at, resolution_due_at=t.resolution_due_at, message_id=msg.id if msg else None,
+        session,
+        stored_id(t),
+        actor.login,
+        "acknowledged",
+        now,
+        before,
+        t.status,
+        ack_due_at=t.ack_due_at,
+        resolution_due_at=t.resolution_due_at,
+        message_id=msg.id if msg else None,
         info_needed=t.info_needed,
     )
     finish(t, actor.login, now)
@@ -83,7 +106,13 @@ def acknowledge(
 
 
 def request_info(
-    session: Session, actor: Actor, reference: str, request: str, *, expected_version: int | None = None, now: datetime,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    request: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
     config: DeskConfig,
 ) -> Message | None:
     """Ask the customer for information (step 3): the request is queued and
@@ -98,11 +127,22 @@ def request_info(
         )
     if request is None or not str(request).strip():
         raise InputError("say what information the customer should send")
-    msg = outbox.queue(session, t, tpl.INFORMATION_REQUEST, now=now, author=actor.login, config=config, request=request.strip())
+    msg = outbox.queue(
+        session, t, tpl.INFORMATION_REQUEST, now=now, author=actor.login, config=config, request=request.strip()
+    )
     if t.status != S.INFORMATION_GATHERING:
         _status_event(session, t, actor.login, now, S.INFORMATION_GATHERING.value)
-    history.record(session, stored_id(t), actor.login, "reply", now, t.status, t.status,
-                   template=tpl.INFORMATION_REQUEST, message_id=msg.id if msg else None)
+    history.record(
+        session,
+        stored_id(t),
+        actor.login,
+        "reply",
+        now,
+        t.status,
+        t.status,
+        template=tpl.INFORMATION_REQUEST,
+        message_id=msg.id if msg else None,
+    )
     finish(t, actor.login, now)
     return msg
 
@@ -115,8 +155,14 @@ def _simple_move(session: Session, actor: Actor, t: Ticket, to: str, now: dateti
 
 
 def propose(
-    session: Session, actor: Actor, reference: str, text: str | None = None, *, expected_version: int | None = None,
-    now: datetime, config: DeskConfig | None = None,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    text: str | None = None,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
+    config: DeskConfig | None = None,
 ) -> Ticket:
     """Step 5: the proposed resolution is formulated (kept as an internal
     note titled "Proposed resolution" until it is communicated)."""
@@ -135,15 +181,25 @@ def propose(
 def latest_proposal(session: Session, t: Ticket) -> str | None:
     return session.scalars(
         select(col(Message.body))
-        .where(col(Message.ticket_id) == t.id, col(Message.kind) == MessageKind.NOTE.value, col(Message.subject) == PROPOSAL_SUBJECT)
+        .where(
+            col(Message.ticket_id) == t.id,
+            col(Message.kind) == MessageKind.NOTE.value,
+            col(Message.subject) == PROPOSAL_SUBJECT,
+        )
         .order_by(col(Message.created_at).desc(), col(Message.id).desc())
         .limit(1)
     ).first()
 
 
 def communicate(
-    session: Session, actor: Actor, reference: str, text: str | None = None, *, expected_version: int | None = None,
-    now: datetime, config: DeskConfig,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    text: str | None = None,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
+    config: DeskConfig,
 ) -> Message | None:
     """Step 6: findings and proposed resolution sent to the customer
     (`text`, else the latest proposal note); the resolution clock stops."""
@@ -157,15 +213,31 @@ def communicate(
     msg = outbox.queue(session, t, tpl.PROPOSED_RESOLUTION, now=now, author=actor.login, config=config, resolution=body)
     t.resolution_communicated_at = now
     _status_event(session, t, actor.login, now, S.RESOLUTION_COMMUNICATED.value, resolution_due_at=t.resolution_due_at)
-    history.record(session, stored_id(t), actor.login, "reply", now, t.status, t.status,
-                   template=tpl.PROPOSED_RESOLUTION, message_id=msg.id if msg else None)
+    history.record(
+        session,
+        stored_id(t),
+        actor.login,
+        "reply",
+        now,
+        t.status,
+        t.status,
+        template=tpl.PROPOSED_RESOLUTION,
+        message_id=msg.id if msg else None,
+    )
     finish(t, actor.login, now)
     return msg
 
 
 def close(
-    session: Session, actor: Actor, reference: str, reason: str, *, expected_version: int | None = None, now: datetime,
-    config: DeskConfig | None = None, note: str | None = None,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
+    config: DeskConfig | None = None,
+    note: str | None = None,
 ) -> Ticket:
     """Close a complaint (accepted / no_reply / withdrawn, see states.CLOSE_REASONS)
     or an inquiry (answered / withdrawn). Final responses and out-of-scope
@@ -176,7 +248,9 @@ def close(
     if not reason:
         raise InputError("closing needs a reason (accepted, no_reply, withdrawn, answered)")
     if reason in states.SERVICE_ONLY_REASONS:
-        raise IllegalTransition(f"{reason} closes a ticket only through `{states.SERVICE_ONLY_REASONS[CloseReason(reason)]}`")
+        raise IllegalTransition(
+            f"{reason} closes a ticket only through `{states.SERVICE_ONLY_REASONS[CloseReason(reason)]}`"
+        )
     states.check_kind(t, TicketKind.COMPLAINT, TicketKind.INQUIRY, doing="close it here")
     states.check_close(t, reason)
     if reason == "no_reply" and t.kind == TicketKind.COMPLAINT:
@@ -203,12 +277,15 @@ def no_reply_allowed_from(t: Ticket, config: DeskConfig) -> datetime | None:
 def _check_no_reply(t: Ticket, now: datetime, config: DeskConfig) -> None:
     start = no_reply_allowed_from(t, config)
     if start is None:
-        raise IllegalTransition(f"{t.reference}: no resolution was communicated, so there is nothing to wait a reply for")
+        raise IllegalTransition(
+            f"{t.reference}: no resolution was communicated, so there is nothing to wait a reply for"
+        )
     if now < start:
         cal = desk_calendar(config)
         raise IllegalTransition(
             f"{t.reference}: the customer has {config.complaints.no_reply_days} business days to answer the resolution "
-            f"(and may escalate); no_reply closes it from {cal.local_date(start).isoformat()} on")
+            f"(and may escalate); no_reply closes it from {cal.local_date(start).isoformat()} on"
+        )
 
 
 MAX_EXTENSION_HORIZON_DAYS = 366  # nobody extends a complaint past a year from now
@@ -231,8 +308,15 @@ def _as_due(cal: BusinessCalendar, value: date | datetime | str, now: datetime) 
 
 
 def extend(
-    session: Session, actor: Actor, reference: str, *, new_due: date | datetime | str, reason: str,
-    expected_version: int | None = None, now: datetime, config: DeskConfig,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    *,
+    new_due: date | datetime | str,
+    reason: str,
+    expected_version: int | None = None,
+    now: datetime,
+    config: DeskConfig,
 ) -> Ticket:
     """Extend a complex complaint's resolution deadline: supervisors, or the
     assigned agent. Needs a reason and a later date (a date means the end of
@@ -246,11 +330,22 @@ def extend(
     if actor is None:
         raise AccessDenied("extending a deadline needs a staff member")
     t = tickets.lock(session, reference, expected_version)
-    if not (actor.can("extend") or (actor.can("work_tickets") and t.assignee_id is not None and t.assignee_id == actor.id)):
-        raise AccessDenied(f"{actor.login} ({actor.role}) may not extend {t.reference}: supervisors or its assigned agent only")
+    if not (
+        actor.can("extend") or (actor.can("work_tickets") and t.assignee_id is not None and t.assignee_id == actor.id)
+    ):
+        raise AccessDenied(
+            f"{actor.login} ({actor.role}) may not extend {t.reference}: supervisors or its assigned agent only"
+        )
     states.check_kind(t, TicketKind.COMPLAINT, doing="extend the resolution deadline")
-    if t.acknowledged_at is None or t.resolution_communicated_at is not None or t.status == S.CLOSED or t.status == S.ESCALATED:
-        raise IllegalTransition(f"{t.reference} is {t.status}: only a running resolution clock (acknowledged, not yet communicated) can be extended")
+    if (
+        t.acknowledged_at is None
+        or t.resolution_communicated_at is not None
+        or t.status == S.CLOSED
+        or t.status == S.ESCALATED
+    ):
+        raise IllegalTransition(
+            f"{t.reference} is {t.status}: only a running resolution clock (acknowledged, not yet communicated) can be extended"
+        )
     cal = desk_calendar(config)
     due = _as_due(cal, new_due, now)
     asked = due
@@ -265,25 +360,53 @@ def extend(
         if due > limit:
             raise AccessDenied(
                 f"{actor.login} may extend {t.reference} by at most {limit_days} business days past the current deadline "
-                f"(to {cal.local_date(limit).isoformat()}); a longer extension needs a supervisor")
+                f"(to {cal.local_date(limit).isoformat()}); a longer extension needs a supervisor"
+            )
     old = t.resolution_due_at
     msg = outbox.queue(
-        session, t, tpl.PROGRESS_UPDATE, now=now, author=actor.login, config=config,
-        reason=str(reason).strip(), new_due=tpl.customer_date(cal, due), old_due=tpl.customer_date(cal, old),
+        session,
+        t,
+        tpl.PROGRESS_UPDATE,
+        now=now,
+        author=actor.login,
+        config=config,
+        reason=str(reason).strip(),
+        new_due=tpl.customer_date(cal, due),
+        old_due=tpl.customer_date(cal, old),
     )
     t.resolution_due_at = due
     t.extensions = (t.extensions or 0) + 1
     moved = {"asked": asked} if asked != due else {}
-    history.record(session, stored_id(t), actor.login, "extend", now, t.status, t.status,
-                   before=old, after=due, reason=str(reason).strip(), message_id=msg.id if msg else None, extensions=t.extensions,
-                   **moved)
+    history.record(
+        session,
+        stored_id(t),
+        actor.login,
+        "extend",
+        now,
+        t.status,
+        t.status,
+        before=old,
+        after=due,
+        reason=str(reason).strip(),
+        message_id=msg.id if msg else None,
+        extensions=t.extensions,
+        **moved,
+    )
     finish(t, actor.login, now)
     return t
 
 
 def move(
-    session: Session, actor: Actor, reference: str, status: str, *, expected_version: int | None = None, now: datetime,
-    config: DeskConfig, text: str | None = None, reason: str | None = None,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    status: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
+    config: DeskConfig,
+    text: str | None = None,
+    reason: str | None = None,
 ) -> Ticket:
     """Move a ticket to `status` through the service that owns that step
     (the CLI's `ticket move`). Escalation needs `escalate`; closing needs a reason."""
@@ -305,12 +428,18 @@ def move(
         return tickets.get(session, reference)
     if status == S.CLOSED:
         if not reason:
-            raise InputError("closing needs a reason: use `ticket close REF --reason accepted|no_reply|withdrawn|answered`")
+            raise InputError(
+                "closing needs a reason: use `ticket close REF --reason accepted|no_reply|withdrawn|answered`"
+            )
         return close(session, actor, reference, reason, expected_version=expected_version, now=now, config=config)
     if status == S.ESCALATED:
-        raise IllegalTransition("a complaint is escalated by an escalation request: use `ticket escalate REF --reason ...`")
+        raise IllegalTransition(
+            "a complaint is escalated by an escalation request: use `ticket escalate REF --reason ...`"
+        )
     if status == S.IN_REVIEW:
-        return escalations.take_review(session, actor, reference, expected_version=expected_version, now=now, config=config)
+        return escalations.take_review(
+            session, actor, reference, expected_version=expected_version, now=now, config=config
+        )
     t = tickets.get(session, reference)
     raise IllegalTransition(f"{t.reference} ({t.kind}) is {t.status}: cannot move to {status} here")
 
@@ -319,4 +448,14 @@ def assignee_login(session: Session, t: Ticket) -> str | None:
     return _login_of(session, t.assignee_id)
 
 
-__all__ = ["acknowledge", "assignee_login", "close", "communicate", "extend", "latest_proposal", "move", "propose", "request_info"]
+__all__ = [
+    "acknowledge",
+    "assignee_login",
+    "close",
+    "communicate",
+    "extend",
+    "latest_proposal",
+    "move",
+    "propose",
+    "request_info",
+]

@@ -6,6 +6,7 @@ fields record before/after. New values are validated like intake fields; a
 complaint's `info_needed` is recomputed, so supplying the missing details
 clears the flag.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,8 +30,14 @@ PERSONAL = {"name", "email", "phone", "description", "subject"}
 
 
 def update_details(
-    session: Session, actor: Actor, reference: str, *, expected_version: int | None = None, now: datetime,
-    config: DeskConfig | None = None, **changes: object,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
+    config: DeskConfig | None = None,
+    **changes: object,
 ) -> list[str]:
     """Apply `changes` (field=value; None or '' clears an optional field);
     returns the fields that actually changed."""
@@ -47,7 +54,11 @@ def update_details(
     if t.status == TicketStatus.CLOSED:
         raise IllegalTransition(f"{t.reference} is closed: its details can no longer change")
     clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in changes.items()}
-    checked = {k: v for k, v in clean.items() if k in ("name", "email", "phone", "description", "incident_date", "inquiry_reference", "region")}
+    checked = {
+        k: v
+        for k, v in clean.items()
+        if k in ("name", "email", "phone", "description", "incident_date", "inquiry_reference", "region")
+    }
     problems = [p for p in validate_complaint(**checked, received_at=t.received_at) if p.field in checked]
     if clean.get("language") and not (str(clean["language"]).isalpha() and 2 <= len(str(clean["language"])) <= 3):
         raise InputError(f"language must be a language code such as 'en' or 'et', got {clean['language']!r}")
@@ -89,8 +100,18 @@ def update_details(
         before = t.info_needed
         t.info_needed = info_needed_of(problems_of_ticket(session, t))
         if before != t.info_needed:
-            history.record(session, stored_id(t), actor.login, "field", now, t.status, t.status, field="info_needed",
-                           before=before, after=t.info_needed)
+            history.record(
+                session,
+                stored_id(t),
+                actor.login,
+                "field",
+                now,
+                t.status,
+                t.status,
+                field="info_needed",
+                before=before,
+                after=t.info_needed,
+            )
     if changed:
         finish(t, actor.login, now)
     return changed

@@ -14,6 +14,7 @@ review, and the final response.
 - The final response closes the escalation and, with it, the complaint (that
   complaint event has no actor, so the reviewer never becomes its handler).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -60,14 +61,22 @@ def escalation_of(session: Session, complaint: Ticket) -> Ticket | None:
     return session.scalars(select(Ticket).where(Ticket.escalation_of_id == complaint.id)).first()
 
 
-def _inbound(session: Session, t: Ticket, message: Message | None, body: str | None, now: datetime, documents: Sequence) -> Message | None:
+def _inbound(
+    session: Session, t: Ticket, message: Message | None, body: str | None, now: datetime, documents: Sequence
+) -> Message | None:
     """Attach the customer's request (and documents) to ticket t."""
     if message is None and not body and not documents:
         return None
     if message is None:
         c = outbox.customer_of(session, t)
-        message = Message(kind=MessageKind.INBOUND.value, from_addr=c.email if c else None, from_name=c.name if c else None,
-                          subject=t.subject if t.kind == TicketKind.ESCALATION else f"Escalation: {t.reference}", body=body or "", created_at=now)
+        message = Message(
+            kind=MessageKind.INBOUND.value,
+            from_addr=c.email if c else None,
+            from_name=c.name if c else None,
+            subject=t.subject if t.kind == TicketKind.ESCALATION else f"Escalation: {t.reference}",
+            body=body or "",
+            created_at=now,
+        )
     message.ticket_id = t.id
     message.kind = MessageKind.INBOUND.value
     if message.created_at is None:
@@ -80,7 +89,11 @@ def _inbound(session: Session, t: Ticket, message: Message | None, body: str | N
             session.add(doc)
             continue
         if isinstance(doc, dict):
-            filename, ctype, data = doc.get("filename", ""), doc.get("content_type", "application/octet-stream"), doc.get("data", b"")
+            filename, ctype, data = (
+                doc.get("filename", ""),
+                doc.get("content_type", "application/octet-stream"),
+                doc.get("data", b""),
+            )
         else:
             filename, ctype, data = doc
         data = data.encode() if isinstance(data, str) else (data or b"")
@@ -117,11 +130,15 @@ def create_escalation(
     complaint = tickets.lock(session, complaint_reference, expected_version)
     if complaint.kind != TicketKind.COMPLAINT.value:
         raise IllegalTransition(f"{complaint.reference} is a {complaint.kind} ticket: only complaints can be escalated")
-    reason_text = (str(reason).strip() if reason else "") or (message.body.strip() if message is not None and message.body else "")
+    reason_text = (str(reason).strip() if reason else "") or (
+        message.body.strip() if message is not None and message.body else ""
+    )
     earlier = escalation_of(session, complaint)
     if earlier is not None or complaint.status != S.RESOLUTION_COMMUNICATED:
         if earlier is not None:
-            why = f"{complaint.reference} was already escalated ({earlier.reference}): one level only, the {FINAL_STAGE}"
+            why = (
+                f"{complaint.reference} was already escalated ({earlier.reference}): one level only, the {FINAL_STAGE}"
+            )
             template, extra = tpl.SECOND_ESCALATION, {"escalation_reference": earlier.reference}
         else:
             why = f"{complaint.reference} is {complaint.status}: escalation needs a communicated resolution the customer is not satisfied with"
@@ -129,9 +146,18 @@ def create_escalation(
         msg_in = _inbound(session, complaint, message, reason_text, now, documents)
         reply = outbox.queue(session, complaint, template, now=now, author=login, config=config, **extra)
         history.record(
-            session, complaint.id, login, "refused", now, complaint.status, complaint.status,
-            attempt="escalation", reason=why, correspondence=msg_in.id if msg_in else None,
-            escalation=earlier.reference if earlier else None, message_id=reply.id if reply else None,
+            session,
+            complaint.id,
+            login,
+            "refused",
+            now,
+            complaint.status,
+            complaint.status,
+            attempt="escalation",
+            reason=why,
+            correspondence=msg_in.id if msg_in else None,
+            escalation=earlier.reference if earlier else None,
+            message_id=reply.id if reply else None,
         )
         finish(complaint, login, now)
         return EscalationOutcome(complaint, earlier, created=False, linked_as_correspondence=True, reason=why)
@@ -161,15 +187,32 @@ def create_escalation(
     session.flush()
     msg_in = _inbound(session, esc, message, reason_text if message is None else None, now, documents)
     history.record(
-        session, esc.id, login, "created", now, None, esc.status, kind=esc.kind, complaint=complaint.reference,
-        documents=len(documents or ()), request_message=msg_in.id if msg_in else None,
+        session,
+        esc.id,
+        login,
+        "created",
+        now,
+        None,
+        esc.status,
+        kind=esc.kind,
+        complaint=complaint.reference,
+        documents=len(documents or ()),
+        request_message=msg_in.id if msg_in else None,
         final_response_due_at=esc.final_response_due_at,
     )
     ack = outbox.queue(
-        session, esc, tpl.ESCALATION_ACKNOWLEDGMENT, now=now, author=login, config=config,
-        complaint_reference=complaint.reference, final_response_due=tpl.customer_date(cal, esc.final_response_due_at),
+        session,
+        esc,
+        tpl.ESCALATION_ACKNOWLEDGMENT,
+        now=now,
+        author=login,
+        config=config,
+        complaint_reference=complaint.reference,
+        final_response_due=tpl.customer_date(cal, esc.final_response_due_at),
     )
-    history.record(session, esc.id, login, "acknowledged", now, esc.status, esc.status, message_id=ack.id if ack else None)
+    history.record(
+        session, esc.id, login, "acknowledged", now, esc.status, esc.status, message_id=ack.id if ack else None
+    )
     before = complaint.status
     complaint.status = S.ESCALATED.value
     history.record(session, complaint.id, login, "escalated", now, before, complaint.status, escalation=esc.reference)
@@ -198,7 +241,9 @@ def ineligibility(session: Session, escalation: Ticket, staff: Staff | Actor) ->
     if complaint is None:
         return None
     if history.has_touched(session, complaint.id, login):
-        return f"{login} acted on {complaint.reference}: the reviewer must not have been involved in the initial handling"
+        return (
+            f"{login} acted on {complaint.reference}: the reviewer must not have been involved in the initial handling"
+        )
     if complaint.assignee_id == staff.id or login in _assigned_logins(session, complaint.id):
         return f"{login} was assigned to {complaint.reference}: the reviewer must not have been involved in the initial handling"
     return None
@@ -211,18 +256,28 @@ def reviewer_conflict(session: Session, complaint: Ticket, staff_id: int | None,
         return None
     esc = escalation_of(session, complaint)
     if esc is not None and esc.reviewer_id == staff_id:
-        return (f"{login} reviews {esc.reference}, the escalation of {complaint.reference}: the reviewer never "
-                "handles the complaint itself (impartial review)")
+        return (
+            f"{login} reviews {esc.reference}, the escalation of {complaint.reference}: the reviewer never "
+            "handles the complaint itself (impartial review)"
+        )
     return None
 
 
 def eligible_reviewers(session: Session, escalation: Ticket) -> list[Staff]:
-    seniors = session.scalars(select(Staff).where(Staff.role == Role.SENIOR.value, Staff.active.is_(True)).order_by(Staff.login))
+    seniors = session.scalars(
+        select(Staff).where(Staff.role == Role.SENIOR.value, Staff.active.is_(True)).order_by(Staff.login)
+    )
     return [s for s in seniors if ineligibility(session, escalation, s) is None]
 
 
 def _escalation(
-    session: Session, actor: Actor | None, reference: str, expected_version: int | None, doing: str, *, open_only: bool = True
+    session: Session,
+    actor: Actor | None,
+    reference: str,
+    expected_version: int | None,
+    doing: str,
+    *,
+    open_only: bool = True,
 ) -> Ticket:
     """The escalation, locked for this transaction, for a staff member to act on."""
     if actor is None:
@@ -236,7 +291,12 @@ def _escalation(
 
 
 def take_review(
-    session: Session, actor: Actor, reference: str, *, expected_version: int | None = None, now: datetime,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
     config: DeskConfig | None = None,
 ) -> Ticket:
     """A senior takes an escalation's review (submitted -> in_review)."""
@@ -244,9 +304,18 @@ def take_review(
     t = _escalation(session, actor, reference, expected_version, "taking a review")
     if t.reviewer_id is not None:
         who = session.get(Staff, t.reviewer_id)
-        raise IllegalTransition(f"{t.reference} is already reviewed by {who.login if who else t.reviewer_id}; a supervisor may reassign it")
+        raise IllegalTransition(
+            f"{t.reference} is already reviewed by {who.login if who else t.reviewer_id}; a supervisor may reassign it"
+        )
     if not actor.can("review_escalations"):
-        refuse(session, t, actor.login, now, f"{actor.login} ({actor.role}) may not review escalations: seniors only", attempt="take_review")
+        refuse(
+            session,
+            t,
+            actor.login,
+            now,
+            f"{actor.login} ({actor.role}) may not review escalations: seniors only",
+            attempt="take_review",
+        )
     why = ineligibility(session, t, actor)
     if why:
         refuse(session, t, actor.login, now, why, attempt="take_review")
@@ -260,15 +329,28 @@ def take_review(
 
 
 def assign_reviewer(
-    session: Session, actor: Actor, reference: str, login: str, *, expected_version: int | None = None, now: datetime,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    login: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
     config: DeskConfig | None = None,
 ) -> Ticket:
     """A supervisor assigns or reassigns an escalation to an eligible senior."""
     now = aware(now)
     t = _escalation(session, actor, reference, expected_version, "assigning a reviewer")
     if not actor.can("reassign"):
-        refuse(session, t, actor.login, now, f"{actor.login} ({actor.role}) may not assign reviewers: supervisors only",
-               attempt="assign_reviewer", target=login)
+        refuse(
+            session,
+            t,
+            actor.login,
+            now,
+            f"{actor.login} ({actor.role}) may not assign reviewers: supervisors only",
+            attempt="assign_reviewer",
+            target=login,
+        )
     target = session.scalars(select(Staff).where(Staff.login == login)).first()
     if target is None:
         raise NotFound(f"no staff member with login {login!r}")
@@ -282,14 +364,30 @@ def assign_reviewer(
     t.reviewer_id = t.assignee_id = target.id
     if t.status == S.SUBMITTED:
         t.status = S.IN_REVIEW.value
-    history.record(session, t.id, actor.login, "assign", now, before, t.status,
-                   before=old.login if old else None, after=target.login, role="reviewer")
+    history.record(
+        session,
+        t.id,
+        actor.login,
+        "assign",
+        now,
+        before,
+        t.status,
+        before=old.login if old else None,
+        after=target.login,
+        role="reviewer",
+    )
     finish(t, actor.login, now)
     return t
 
 
 def final_response(
-    session: Session, actor: Actor, reference: str, text: str, *, expected_version: int | None = None, now: datetime,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    text: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
     config: DeskConfig,
 ) -> Ticket:
     """Step 9: the reviewer's final response is queued; the escalation and
@@ -299,28 +397,64 @@ def final_response(
     if t.status != S.IN_REVIEW:
         raise IllegalTransition(f"{t.reference} is {t.status}: a final response is given in review (in_review)")
     if t.reviewer_id != actor.id:
-        refuse(session, t, actor.login, now, f"only the reviewer of {t.reference} may give its final response", attempt="final_response")
+        refuse(
+            session,
+            t,
+            actor.login,
+            now,
+            f"only the reviewer of {t.reference} may give its final response",
+            attempt="final_response",
+        )
     if text is None or not str(text).strip():
         raise InputError("the final response is empty")
     states.check_close(t, CloseReason.FINAL_RESPONSE)
     complaint = tickets.lock(session, session.get(Ticket, t.escalation_of_id).reference, None)
     msg = outbox.queue(
-        session, t, tpl.FINAL_RESPONSE, now=now, author=actor.login, config=config, response=str(text).strip(),
-        complaint_reference=complaint.reference, reviewer_name=actor.name,
+        session,
+        t,
+        tpl.FINAL_RESPONSE,
+        now=now,
+        author=actor.login,
+        config=config,
+        response=str(text).strip(),
+        complaint_reference=complaint.reference,
+        reviewer_name=actor.name,
     )
     before = t.status
     t.final_response_at = t.closed_at = now
     t.status, t.close_reason = S.CLOSED.value, CloseReason.FINAL_RESPONSE.value
-    history.record(session, t.id, actor.login, "final_response", now, before, t.status,
-                   close_reason=t.close_reason, message_id=msg.id if msg else None,
-                   final_response_due_at=t.final_response_due_at)
+    history.record(
+        session,
+        t.id,
+        actor.login,
+        "final_response",
+        now,
+        before,
+        t.status,
+        close_reason=t.close_reason,
+        message_id=msg.id if msg else None,
+        final_response_due_at=t.final_response_due_at,
+    )
     finish(t, actor.login, now)
     if complaint.status == S.ESCALATED:
         states.check_close(complaint, CloseReason.FINAL_RESPONSE)
         cbefore = complaint.status
-        complaint.status, complaint.close_reason, complaint.closed_at = S.CLOSED.value, CloseReason.FINAL_RESPONSE.value, now
+        complaint.status, complaint.close_reason, complaint.closed_at = (
+            S.CLOSED.value,
+            CloseReason.FINAL_RESPONSE.value,
+            now,
+        )
         # actor None on purpose: the reviewer must never appear among the complaint's handlers
-        history.record(session, complaint.id, None, "closed", now, cbefore, complaint.status,
-                       close_reason=complaint.close_reason, escalation=t.reference)
+        history.record(
+            session,
+            complaint.id,
+            None,
+            "closed",
+            now,
+            cbefore,
+            complaint.status,
+            close_reason=complaint.close_reason,
+            escalation=t.reference,
+        )
         finish(complaint, None, now)
     return t

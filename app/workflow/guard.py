@@ -2,6 +2,7 @@
 check the role, lock the ticket (optimistic locking), and afterwards bump the
 version and point `due_at`/`due_clock` at the clock that governs the ticket.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,7 +24,12 @@ def aware(now: datetime, name: str = "now") -> datetime:
 
 
 def begin(
-    session: Session, actor: Actor | None, reference: str, expected_version: int | None, permission: str, doing: str | None = None
+    session: Session,
+    actor: Actor | None,
+    reference: str,
+    expected_version: int | None,
+    permission: str,
+    doing: str | None = None,
 ) -> Ticket:
     """Role check, then the ticket locked for this transaction (StaleTicket
     when `expected_version` is not the stored version)."""
@@ -52,7 +58,15 @@ def finish(t: Ticket, login: str | None, now: datetime) -> None:
     refresh_due(t)
 
 
-def refuse(session: Session, t: Ticket, login: str | None, now: datetime, reason: str, exc: type[Exception] = AccessDenied, **detail: object) -> None:
+def refuse(
+    session: Session,
+    t: Ticket,
+    login: str | None,
+    now: datetime,
+    reason: str,
+    exc: type[Exception] = AccessDenied,
+    **detail: object,
+) -> None:
     """Record a refused attempt ("refused" event) and raise `exc(reason)`.
 
     The refusal is committed at once, so it survives the exception (the

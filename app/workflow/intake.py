@@ -7,6 +7,7 @@ complaint with any missing or malformed field is refused, naming every one;
 from email it is logged anyway, flagged `info_needed` (the missing fields),
 and its acknowledgment asks the customer for them.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,9 @@ from app.workflow.guard import aware, due_of
 from models import Customer, Message, Order, Ticket
 from models.enums import MessageKind, TicketKind, TicketStatus
 
-EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+EMAIL_RE = re.compile(
+    r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 PHONE_CHARS_RE = re.compile(r"^\+?[0-9 ()./-]+$")
 MIN_DESCRIPTION = 20
 DEFAULT_SUBJECT = "Complaint Regarding eSIM Service"
@@ -73,7 +76,14 @@ def parse_incident_date(value: str) -> date:
 
 
 def validate_complaint(
-    *, name=None, email=None, phone=None, description=None, incident_date=None, inquiry_reference=None, region=None,
+    *,
+    name=None,
+    email=None,
+    phone=None,
+    description=None,
+    incident_date=None,
+    inquiry_reference=None,
+    region=None,
     received_at: datetime | None = None,
 ) -> list[FieldProblem]:
     """Every missing or malformed intake field, in the policy's order."""
@@ -84,16 +94,25 @@ def validate_complaint(
         try:
             d = parse_incident_date(incident_date)
             if received_at is not None and d > received_at.date() and (d - received_at.date()).days > 1:
-                problems.append(FieldProblem("incident_date", f"date of contact or incident {incident_date!s} is in the future"))
+                problems.append(
+                    FieldProblem("incident_date", f"date of contact or incident {incident_date!s} is in the future")
+                )
         except InputError as exc:
             problems.append(FieldProblem("incident_date", str(exc)))
     if _blank(description):
         problems.append(FieldProblem("description", "description of the problem is missing"))
     elif len("".join(str(description).split())) < MIN_DESCRIPTION:
-        problems.append(FieldProblem("description", f"description of the problem is too short to investigate (at least {MIN_DESCRIPTION} characters)"))
+        problems.append(
+            FieldProblem(
+                "description",
+                f"description of the problem is too short to investigate (at least {MIN_DESCRIPTION} characters)",
+            )
+        )
     if _blank(name):
         problems.append(FieldProblem("name", "full name is missing"))
-    elif "@" in str(name) or any(ch.isdigit() for ch in str(name)) or len(str(name).strip()) < 2 or len(str(name)) > 300:
+    elif (
+        "@" in str(name) or any(ch.isdigit() for ch in str(name)) or len(str(name).strip()) < 2 or len(str(name)) > 300
+    ):
         problems.append(FieldProblem("name", f"full name {str(name)!r} does not look like a name"))
     if _blank(email):
         problems.append(FieldProblem("email", "email address is missing"))
@@ -104,7 +123,9 @@ def validate_complaint(
     else:
         digits = sum(ch.isdigit() for ch in str(phone))
         if not PHONE_CHARS_RE.match(str(phone).strip()) or not 7 <= digits <= 15:
-            problems.append(FieldProblem("phone", f"phone number {str(phone)!r} is malformed (7 to 15 digits, optional leading +)"))
+            problems.append(
+                FieldProblem("phone", f"phone number {str(phone)!r} is malformed (7 to 15 digits, optional leading +)")
+            )
     if not _blank(inquiry_reference) and len(str(inquiry_reference).strip()) > 64:
         problems.append(FieldProblem("inquiry_reference", "inquiry reference is longer than 64 characters"))
     if not _blank(region):
@@ -133,16 +154,24 @@ def missing_info_text(info_needed: str | None) -> str:
 
     fields = [f for f in info_needed.split(",") if f]
     lines = [f"- {FIELD_LABELS.get(f, f)}" for f in fields]
-    text = "\nTo investigate your complaint we still need:\n" + "\n".join(lines) + "\nPlease reply to this email with these details.\n"
+    text = (
+        "\nTo investigate your complaint we still need:\n"
+        + "\n".join(lines)
+        + "\nPlease reply to this email with these details.\n"
+    )
     return Localized(text, "missing_info", fields=fields)
 
 
 _FIND_CUSTOMER = Prepared(
-    select(Customer.id, Customer.name, Customer.phone).where(func.lower(Customer.email) == bindparam("email")).order_by(Customer.id).limit(1)
+    select(Customer.id, Customer.name, Customer.phone)
+    .where(func.lower(Customer.email) == bindparam("email"))
+    .order_by(Customer.id)
+    .limit(1)
 )
 _INSERT_CUSTOMER = Prepared.insert(Customer.__table__, returning="id")
 _FILL_CUSTOMER = Prepared(
-    update(Customer.__table__).where(Customer.__table__.c.id == bindparam("cid"))
+    update(Customer.__table__)
+    .where(Customer.__table__.c.id == bindparam("cid"))
     .values(  # only blanks (NULL or '') take the new value
         name=func.coalesce(func.nullif(Customer.__table__.c.name, ""), bindparam("name")),
         phone=func.coalesce(func.nullif(Customer.__table__.c.phone, ""), bindparam("phone")),
@@ -218,16 +247,25 @@ def log_complaint(
         email = email or message.from_addr
         name = name or message.from_name
     problems = validate_complaint(
-        name=name, email=email, phone=phone, description=description, incident_date=incident_date,
-        inquiry_reference=inquiry_reference, region=region, received_at=received_at,
+        name=name,
+        email=email,
+        phone=phone,
+        description=description,
+        incident_date=incident_date,
+        inquiry_reference=inquiry_reference,
+        region=region,
+        received_at=received_at,
     )
     if problems and source == "console":
         raise InputError(problems_line(problems))
     bad = {p.field for p in problems}
     region_v = None if "region" in bad else regions.parse(region)
     customer_id = customer_id_for(
-        session, email=None if "email" in bad else email, name=None if "name" in bad else name,
-        phone=None if "phone" in bad else phone, now=now,
+        session,
+        email=None if "email" in bad else email,
+        name=None if "name" in bad else name,
+        phone=None if "phone" in bad else phone,
+        now=now,
     )
     year = cal.local_date(received_at).year
     info_needed = info_needed_of(problems)
@@ -240,7 +278,9 @@ def log_complaint(
         priority=priority,
         region=region_v.value if region_v else None,
         incident_date=None if _blank(incident_date) else str(incident_date).strip()[:32],
-        inquiry_reference=None if _blank(inquiry_reference) or "inquiry_reference" in bad else str(inquiry_reference).strip(),
+        inquiry_reference=None
+        if _blank(inquiry_reference) or "inquiry_reference" in bad
+        else str(inquiry_reference).strip(),
         info_needed=info_needed,
         customer_id=customer_id,
         order_id=_order_id(session, order_number),
@@ -251,7 +291,9 @@ def log_complaint(
         updated_at=now,
         updated_by=actor.login if actor else None,
     )
-    return store_new(session, values, message, actor, now, source=source, info_needed=info_needed, region=values["region"])
+    return store_new(
+        session, values, message, actor, now, source=source, info_needed=info_needed, region=values["region"]
+    )
 
 
 def log_inquiry(
@@ -335,14 +377,22 @@ class NewTicket:
 _INSERT_TICKET = Prepared.insert(Ticket.__table__, returning="id")
 
 
-def store_new(session: Session, values: dict, message: Message | None, actor: Actor | None, now: datetime, **detail) -> NewTicket:
+def store_new(
+    session: Session, values: dict, message: Message | None, actor: Actor | None, now: datetime, **detail
+) -> NewTicket:
     """Insert a new ticket (column values; its governing deadline is added
     here) with its inbound message and its "created" event. Core statements,
     no ORM object: this is the hot path of an intake batch."""
     values = {**_INSERT_TICKET.defaults, **values}
     values["due_at"], values["due_clock"] = due_of(SimpleNamespace(**values))
-    t = NewTicket(_INSERT_TICKET.scalar(session, values), values["reference"], values["kind"], values["status"],
-                  values["customer_id"], values["info_needed"])
+    t = NewTicket(
+        _INSERT_TICKET.scalar(session, values),
+        values["reference"],
+        values["kind"],
+        values["status"],
+        values["customer_id"],
+        values["info_needed"],
+    )
     if message is not None:
         message.ticket_id = t.id
         message.kind = message.kind or MessageKind.INBOUND.value
@@ -355,7 +405,12 @@ def problems_of_ticket(session: Session, t: Ticket) -> list[FieldProblem]:
     """The intake problems of a stored ticket (its fields and its customer's)."""
     c = session.get(Customer, t.customer_id) if t.customer_id else None
     return validate_complaint(
-        name=c.name if c else None, email=c.email if c else None, phone=c.phone if c else None,
-        description=t.description, incident_date=t.incident_date, inquiry_reference=t.inquiry_reference,
-        region=t.region, received_at=t.received_at,
+        name=c.name if c else None,
+        email=c.email if c else None,
+        phone=c.phone if c else None,
+        description=t.description,
+        incident_date=t.incident_date,
+        inquiry_reference=t.inquiry_reference,
+        region=t.region,
+        received_at=t.received_at,
     )

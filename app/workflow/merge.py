@@ -66,6 +66,7 @@ unassigned; when either ticket is assigned to someone else, a supervisor
 B's. Priority: the more urgent of the two. Blank details of A (order, region,
 incident date) are filled from B.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -87,8 +88,14 @@ K = TicketKind
 # how far along each kind's workflow a state is (information gathering and
 # investigation go both ways: one step)
 _RANK: dict[str, dict[str, int]] = {
-    K.COMPLAINT: {S.SUBMITTED: 0, S.ACKNOWLEDGED: 1, S.INFORMATION_GATHERING: 2, S.INVESTIGATION: 2,
-                  S.RESOLUTION_PROPOSED: 3, S.RESOLUTION_COMMUNICATED: 4},
+    K.COMPLAINT: {
+        S.SUBMITTED: 0,
+        S.ACKNOWLEDGED: 1,
+        S.INFORMATION_GATHERING: 2,
+        S.INVESTIGATION: 2,
+        S.RESOLUTION_PROPOSED: 3,
+        S.RESOLUTION_COMMUNICATED: 4,
+    },
     K.REFUND: {S.SUBMITTED: 0, S.UNDER_REVIEW: 1, S.DECIDED: 2, S.PROCESSING: 3},
     K.INQUIRY: {S.SUBMITTED: 0},
 }
@@ -122,16 +129,24 @@ class MergeResult:
         """One line for a person (the console's notice)."""
         parts = [f"{self.merged} merged into {self.into}: {self.messages} mail and {self.notes} notes moved"]
         if self.withdrawn:
-            parts.append(f"{len(self.withdrawn)} duplicate mail withdrawn ({', '.join(t.replace('_', ' ') for t in self.withdrawn)})")
+            parts.append(
+                f"{len(self.withdrawn)} duplicate mail withdrawn ({', '.join(t.replace('_', ' ') for t in self.withdrawn)})"
+            )
         if self.drafts_dropped:
             parts.append("draft dropped: " + ", ".join(self.drafts_dropped))
         return "; ".join(parts)
 
     def as_json(self) -> dict:
-        return {"merged": self.merged, "into": self.into, "messages": self.messages, "notes": self.notes,
-                "withdrawn": list(self.withdrawn), "drafts_moved": self.drafts_moved,
-                "drafts_dropped": list(self.drafts_dropped),
-                "changed": {k: {"before": v[0], "after": v[1]} for k, v in self.changed.items()}}
+        return {
+            "merged": self.merged,
+            "into": self.into,
+            "messages": self.messages,
+            "notes": self.notes,
+            "withdrawn": list(self.withdrawn),
+            "drafts_moved": self.drafts_moved,
+            "drafts_dropped": list(self.drafts_dropped),
+            "changed": {k: {"before": v[0], "after": v[1]} for k, v in self.changed.items()},
+        }
 
 
 # -- the rules ---------------------------------------------------------------------------
@@ -157,11 +172,15 @@ def problem(b: Ticket, a: Ticket, actor: Actor | None = None) -> str | None:
     if b.customer_id is None or b.customer_id != a.customer_id:
         return f"{b.reference} and {a.reference} belong to different customers: only one customer's tickets are merged"
     if a.kind not in JOINS.get(b.kind, ()):
-        return (f"{b.reference} is {_a(_kind_words(b.kind))} and {a.reference} {_a(_kind_words(a.kind))}: "
-                f"{_a(_kind_words(b.kind))} joins only {' or '.join(_a(_kind_words(k)) for k in JOINS.get(b.kind, ()))}")
+        return (
+            f"{b.reference} is {_a(_kind_words(b.kind))} and {a.reference} {_a(_kind_words(a.kind))}: "
+            f"{_a(_kind_words(b.kind))} joins only {' or '.join(_a(_kind_words(k)) for k in JOINS.get(b.kind, ()))}"
+        )
     if b.kind == K.REFUND:
         if b.order_id is not None and a.order_id is not None and b.order_id != a.order_id:
-            return f"{b.reference} and {a.reference} are about different orders: each order's refund is decided on its own"
+            return (
+                f"{b.reference} and {a.reference} are about different orders: each order's refund is decided on its own"
+            )
         if b.decided_at is not None:
             return f"{b.reference} has a refund decision: a decided refund is not merged away (merge {a.reference} into it)"
     if b.kind == a.kind:
@@ -169,8 +188,10 @@ def problem(b: Ticket, a: Ticket, actor: Actor | None = None) -> str | None:
         if rank.get(b.status, 0) > rank.get(a.status, 0):
             from app import labels
 
-            return (f"{b.reference} is further along ({labels.status(b.status)}) than {a.reference} "
-                    f"({labels.status(a.status)}): merge {a.reference} into {b.reference} instead")
+            return (
+                f"{b.reference} is further along ({labels.status(b.status)}) than {a.reference} "
+                f"({labels.status(a.status)}): merge {a.reference} into {b.reference} instead"
+            )
     if actor is not None:
         return who_may(b, a, actor)
     return None
@@ -209,26 +230,48 @@ def candidates(session: Session, ticket: Ticket, actor: Actor) -> list[Candidate
     if not offered(ticket, actor):
         return []
     rows = session.scalars(
-        select(Ticket).where(Ticket.customer_id == ticket.customer_id, Ticket.id != ticket.id, Ticket.status != S.CLOSED.value,
-                             Ticket.merged_into_id.is_(None), Ticket.kind.in_(JOINS.get(ticket.kind, ())))
-        .order_by(Ticket.received_at, Ticket.id).limit(50)
+        select(Ticket)
+        .where(
+            Ticket.customer_id == ticket.customer_id,
+            Ticket.id != ticket.id,
+            Ticket.status != S.CLOSED.value,
+            Ticket.merged_into_id.is_(None),
+            Ticket.kind.in_(JOINS.get(ticket.kind, ())),
+        )
+        .order_by(Ticket.received_at, Ticket.id)
+        .limit(50)
     ).all()
-    return [Candidate(a.reference, a.kind, a.status, a.subject or "", a.received_at) for a in rows if problem(ticket, a, actor) is None]
+    return [
+        Candidate(a.reference, a.kind, a.status, a.subject or "", a.received_at)
+        for a in rows
+        if problem(ticket, a, actor) is None
+    ]
 
 
 def offered(ticket: Ticket, actor: Actor) -> bool:
     """Whether to offer merging `ticket` at all (the candidates decide the rest)."""
-    return (actor.can("work_tickets") and ticket.status != S.CLOSED and ticket.kind in JOINS and ticket.status != S.ESCALATED
-            and ticket.merged_into_id is None and ticket.customer_id is not None)
+    return (
+        actor.can("work_tickets")
+        and ticket.status != S.CLOSED
+        and ticket.kind in JOINS
+        and ticket.status != S.ESCALATED
+        and ticket.merged_into_id is None
+        and ticket.customer_id is not None
+    )
 
 
 # -- the merge ---------------------------------------------------------------------------
 def _unclaimed(now: datetime):
     """Queued mail no sender has claimed (a claim pushes next_attempt_at past now and past the hold)."""
     return (
-        (Message.kind == MessageKind.OUTBOUND.value) & (Message.delivery == DeliveryState.QUEUED.value) & (Message.attempts == 0)
-        & or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now,
-              Message.hold_until.is_not(None) & (Message.next_attempt_at <= Message.hold_until))
+        (Message.kind == MessageKind.OUTBOUND.value)
+        & (Message.delivery == DeliveryState.QUEUED.value)
+        & (Message.attempts == 0)
+        & or_(
+            Message.next_attempt_at.is_(None),
+            Message.next_attempt_at <= now,
+            Message.hold_until.is_not(None) & (Message.next_attempt_at <= Message.hold_until),
+        )
     )
 
 
@@ -243,8 +286,15 @@ def _earlier(x: datetime | None, y: datetime | None) -> datetime | None:
 
 
 def merge(
-    session: Session, actor: Actor | None, reference: str, into: str, *, expected_version: int | None = None,
-    into_version: int | None = None, now: datetime, config: object | None = None,
+    session: Session,
+    actor: Actor | None,
+    reference: str,
+    into: str,
+    *,
+    expected_version: int | None = None,
+    into_version: int | None = None,
+    now: datetime,
+    config: object | None = None,
 ) -> MergeResult:
     """Merge ticket `reference` (B) into ticket `into` (A): see the module
     docstring. `expected_version` is B's version as read (the console's
@@ -286,56 +336,137 @@ def merge(
         before = None
         a.assignee_id = b.assignee_id
         after = session.scalar(select(Staff.login).where(Staff.id == b.assignee_id))
-        history.record(session, a.id, actor.login, "assign", now, a.status, a.status, before=before, after=after, merged=b.reference)
+        history.record(
+            session,
+            a.id,
+            actor.login,
+            "assign",
+            now,
+            a.status,
+            a.status,
+            before=before,
+            after=after,
+            merged=b.reference,
+        )
 
     # mail: duplicates withdrawn (still unclaimed), the rest moves
-    a_templates = set(session.scalars(
-        select(Message.template).where(Message.ticket_id == a.id, Message.kind == MessageKind.OUTBOUND.value,
-                                       Message.delivery != DeliveryState.FAILED.value, Message.template.is_not(None)).distinct()))
-    dupes = list(session.execute(
-        select(Message.id, Message.template).where(Message.ticket_id == b.id, Message.template.in_(DUPLICATE_TEMPLATES & a_templates),
-                                                   _unclaimed(now))
-    ).all())
+    a_templates = set(
+        session.scalars(
+            select(Message.template)
+            .where(
+                Message.ticket_id == a.id,
+                Message.kind == MessageKind.OUTBOUND.value,
+                Message.delivery != DeliveryState.FAILED.value,
+                Message.template.is_not(None),
+            )
+            .distinct()
+        )
+    )
+    dupes = list(
+        session.execute(
+            select(Message.id, Message.template).where(
+                Message.ticket_id == b.id, Message.template.in_(DUPLICATE_TEMPLATES & a_templates), _unclaimed(now)
+            )
+        ).all()
+    )
     withdrawn: list[str] = []
     for mid, template in dupes:
-        gone = session.execute(delete(Message).where(Message.id == mid, _unclaimed(now)).execution_options(synchronize_session=False))
+        gone = session.execute(
+            delete(Message).where(Message.id == mid, _unclaimed(now)).execution_options(synchronize_session=False)
+        )
         if gone.rowcount == 1:
             withdrawn.append(template)
-            history.record(session, b.id, actor.login, "mail_recalled", now, b.status, b.status, message=mid, template=template,
-                           reason=f"{a.reference} already sent or queued it (merge)")
+            history.record(
+                session,
+                b.id,
+                actor.login,
+                "mail_recalled",
+                now,
+                b.status,
+                b.status,
+                message=mid,
+                template=template,
+                reason=f"{a.reference} already sent or queued it (merge)",
+            )
     kinds = list(session.scalars(select(Message.kind).where(Message.ticket_id == b.id)))
     notes = kinds.count(MessageKind.NOTE.value)
-    session.execute(update(Message).where(Message.ticket_id == b.id).values(ticket_id=a.id).execution_options(synchronize_session=False))
+    session.execute(
+        update(Message)
+        .where(Message.ticket_id == b.id)
+        .values(ticket_id=a.id)
+        .execution_options(synchronize_session=False)
+    )
     # the refund case, when A has none
-    if (b.kind == K.REFUND and a.kind == K.REFUND
-            and session.scalar(select(RefundCase.id).where(RefundCase.ticket_id == a.id)) is None):
-            session.execute(update(RefundCase).where(RefundCase.ticket_id == b.id).values(ticket_id=a.id)
-                            .execution_options(synchronize_session=False))
+    if (
+        b.kind == K.REFUND
+        and a.kind == K.REFUND
+        and session.scalar(select(RefundCase.id).where(RefundCase.ticket_id == a.id)) is None
+    ):
+        session.execute(
+            update(RefundCase)
+            .where(RefundCase.ticket_id == b.id)
+            .values(ticket_id=a.id)
+            .execution_options(synchronize_session=False)
+        )
     # drafts: moved, or dropped where the same person drafts the same kind on A
     taken = set(session.execute(select(Draft.staff_id, Draft.kind).where(Draft.ticket_id == a.id)).all())
     logins = dict(session.execute(select(Staff.id, Staff.login)).all())
     moved, dropped = 0, []
-    for did, staff_id, kind in session.execute(select(Draft.id, Draft.staff_id, Draft.kind).where(Draft.ticket_id == b.id)).all():
+    for did, staff_id, kind in session.execute(
+        select(Draft.id, Draft.staff_id, Draft.kind).where(Draft.ticket_id == b.id)
+    ).all():
         if (staff_id, kind) in taken:
             session.execute(delete(Draft).where(Draft.id == did).execution_options(synchronize_session=False))
             dropped.append(f"{logins.get(staff_id, '?')}: {kind.replace('_', ' ')}")
         else:
-            session.execute(update(Draft).where(Draft.id == did).values(ticket_id=a.id).execution_options(synchronize_session=False))
+            session.execute(
+                update(Draft).where(Draft.id == did).values(ticket_id=a.id).execution_options(synchronize_session=False)
+            )
             moved += 1
     # tickets merged into B earlier lead to A now (one hop)
-    session.execute(update(Ticket).where(Ticket.merged_into_id == b.id).values(merged_into_id=a.id)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(Ticket)
+        .where(Ticket.merged_into_id == b.id)
+        .values(merged_into_id=a.id)
+        .execution_options(synchronize_session=False)
+    )
 
     before = b.status
     b.status, b.close_reason, b.closed_at, b.merged_into_id = S.CLOSED.value, CloseReason.MERGED.value, now, a.id
-    result = MergeResult(b.reference, a.reference, len(kinds) - notes, notes, tuple(withdrawn), moved, tuple(dropped), changed)
-    detail = {"messages": result.messages, "notes": notes, "withdrawn": withdrawn or None, "drafts_moved": moved or None,
-              "drafts_dropped": dropped or None}
-    history.record(session, b.id, actor.login, "merged_into", now, before, b.status, into=a.reference,
-                   close_reason=CloseReason.MERGED.value, **{k: v for k, v in detail.items() if v is not None})
-    history.record(session, a.id, actor.login, "merged", now, a.status, a.status, merged=b.reference,
-                   clocks={k: {"before": v[0], "after": v[1]} for k, v in changed.items()} or None,
-                   **{k: v for k, v in detail.items() if v is not None})
+    result = MergeResult(
+        b.reference, a.reference, len(kinds) - notes, notes, tuple(withdrawn), moved, tuple(dropped), changed
+    )
+    detail = {
+        "messages": result.messages,
+        "notes": notes,
+        "withdrawn": withdrawn or None,
+        "drafts_moved": moved or None,
+        "drafts_dropped": dropped or None,
+    }
+    history.record(
+        session,
+        b.id,
+        actor.login,
+        "merged_into",
+        now,
+        before,
+        b.status,
+        into=a.reference,
+        close_reason=CloseReason.MERGED.value,
+        **{k: v for k, v in detail.items() if v is not None},
+    )
+    history.record(
+        session,
+        a.id,
+        actor.login,
+        "merged",
+        now,
+        a.status,
+        a.status,
+        merged=b.reference,
+        clocks={k: {"before": v[0], "after": v[1]} for k, v in changed.items()} or None,
+        **{k: v for k, v in detail.items() if v is not None},
+    )
     finish(b, actor.login, now)
     finish(a, actor.login, now)
     session.flush()
@@ -344,7 +475,11 @@ def merge(
 
 def merged_from(session: Session, ticket_id: int) -> list[str]:
     """References of the tickets merged into ticket `ticket_id`, oldest first."""
-    return list(session.scalars(select(Ticket.reference).where(Ticket.merged_into_id == ticket_id).order_by(Ticket.received_at, Ticket.id)))
+    return list(
+        session.scalars(
+            select(Ticket.reference).where(Ticket.merged_into_id == ticket_id).order_by(Ticket.received_at, Ticket.id)
+        )
+    )
 
 
 __all__ = [

@@ -5,6 +5,7 @@ A note (Message kind "note") is never sent; a reply (kind "outbound") is
 queued in the outbox in the same transaction; an inbound message is the
 customer's own text (untrusted: the timeline makes it inert).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,7 +61,13 @@ def write_note(session: Session, t: Ticket, login: str | None, text: str, now: d
 
 
 def add_note(
-    session: Session, actor: Actor, reference: str, text: str, *, expected_version: int | None = None, now: datetime,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    text: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
     config: DeskConfig | None = None,
 ) -> Message:
     """An internal note (never sent to the customer). Allowed on any ticket, open or closed."""
@@ -74,8 +81,16 @@ def add_note(
 
 
 def reply(
-    session: Session, actor: Actor, reference: str, text: str, *, expected_version: int | None = None, now: datetime,
-    config: DeskConfig, subject: str | None = None, attachments: list | None = None,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    text: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
+    config: DeskConfig,
+    subject: str | None = None,
+    attachments: list | None = None,
 ) -> Message:
     """A customer-facing reply, queued in the outbox: the agent's text is the
     body of the "reply" template, which greets and signs (a greeting or
@@ -97,9 +112,23 @@ def reply(
     if msg is None:
         raise InputError(f"{t.reference}: the customer has no email address on file; nothing can be sent")
     for f in files:
-        session.add(Attachment(message_id=msg.id, filename=f.filename, content_type=f.content_type, size=len(f.data), data=f.data))
-    history.record(session, t.id, actor.login, "reply", now, t.status, t.status, message_id=msg.id, template="reply",
-                   **({"attachments": len(files)} if files else {}))
+        session.add(
+            Attachment(
+                message_id=msg.id, filename=f.filename, content_type=f.content_type, size=len(f.data), data=f.data
+            )
+        )
+    history.record(
+        session,
+        t.id,
+        actor.login,
+        "reply",
+        now,
+        t.status,
+        t.status,
+        message_id=msg.id,
+        template="reply",
+        **({"attachments": len(files)} if files else {}),
+    )
     finish(t, actor.login, now)
     return msg
 
@@ -119,16 +148,20 @@ class ReplyLogged:
 _T = Ticket.__table__
 _REPLY_TARGET = Prepared(
     select(_T.c.id, _T.c.reference, _T.c.kind, _T.c.status, _T.c.paused_since.is_not(None), _T.c.order_id)
-    .where(_T.c.reference == bindparam("reference")).with_for_update()  # FOR UPDATE on PostgreSQL; SQLite holds the write lock
+    .where(_T.c.reference == bindparam("reference"))
+    .with_for_update()  # FOR UPDATE on PostgreSQL; SQLite holds the write lock
 )
 _TOUCH = Prepared(
-    update(_T).where(_T.c.id == bindparam("tid"))
+    update(_T)
+    .where(_T.c.id == bindparam("tid"))
     .values(version=_T.c.version + 1, updated_at=bindparam("now", type_=_T.c.updated_at.type), updated_by=None)
 )
 _INSERT_MESSAGE = Prepared.insert(Message.__table__, returning="id")
 
 
-def log_customer_reply(session: Session, reference: str, row: dict, *, now: datetime, config: DeskConfig | None = None) -> ReplyLogged:
+def log_customer_reply(
+    session: Session, reference: str, row: dict, *, now: datetime, config: DeskConfig | None = None
+) -> ReplyLogged:
     """The customer wrote to an existing ticket (intake calls this with the
     message's column values): the message is stored, a "reply" event (actor
     None) is recorded and the ticket's version moves on; a ticket waiting on
@@ -139,8 +172,10 @@ def log_customer_reply(session: Session, reference: str, row: dict, *, now: date
     if target is None:
         raise NotFound(f"no ticket {reference!r}")
     tid, ref, kind, status, paused, order_id = target
-    mid = _INSERT_MESSAGE.scalar(session, {**row, "ticket_id": tid, "kind": MessageKind.INBOUND.value,
-                                           "created_at": row.get("created_at") or now})
+    mid = _INSERT_MESSAGE.scalar(
+        session,
+        {**row, "ticket_id": tid, "kind": MessageKind.INBOUND.value, "created_at": row.get("created_at") or now},
+    )
     history.record(session, tid, None, "reply", now, status, status, message_id=mid, inbound=True)
     if paused and status != TicketStatus.CLOSED.value:
         t = tickets.lock(session, ref)
@@ -151,10 +186,14 @@ def log_customer_reply(session: Session, reference: str, row: dict, *, now: date
     return ReplyLogged(tid, ref, kind, status, order_id, mid)
 
 
-def customer_replied(session: Session, reference: str, *, message: Message, now: datetime, config: DeskConfig | None = None) -> Ticket:
+def customer_replied(
+    session: Session, reference: str, *, message: Message, now: datetime, config: DeskConfig | None = None
+) -> Ticket:
     """`log_customer_reply` for a Message object (it is stored as a new row;
     the object gets the row's id and ticket); returns the ticket."""
-    logged = log_customer_reply(session, reference, message.model_dump(exclude={"id", "ticket_id", "kind"}), now=now, config=config)
+    logged = log_customer_reply(
+        session, reference, message.model_dump(exclude={"id", "ticket_id", "kind"}), now=now, config=config
+    )
     message.id, message.ticket_id, message.kind = logged.message_id, logged.ticket_id, MessageKind.INBOUND.value
     return session.get(Ticket, logged.ticket_id, populate_existing=True)
 
@@ -165,8 +204,10 @@ def customer_replied(session: Session, reference: str, *, message: Message, now:
 _REOPENABLE = {TicketKind.COMPLAINT.value, TicketKind.INQUIRY.value}
 _FINAL_CLOSE = {"final_response"}
 _CLOSED_FROM = Prepared(
-    select(TicketEvent.from_status).where(TicketEvent.ticket_id == bindparam("tid"), TicketEvent.to_status == TicketStatus.CLOSED.value)
-    .order_by(TicketEvent.at.desc(), TicketEvent.id.desc()).limit(1)
+    select(TicketEvent.from_status)
+    .where(TicketEvent.ticket_id == bindparam("tid"), TicketEvent.to_status == TicketStatus.CLOSED.value)
+    .order_by(TicketEvent.at.desc(), TicketEvent.id.desc())
+    .limit(1)
 )
 
 
@@ -177,8 +218,13 @@ def reopens(t: Ticket, now: datetime, reopen_days: int) -> bool:
     closed = t.closed_at
     if closed is not None and closed.utcoffset() is None:
         closed = closed.replace(tzinfo=UTC)
-    return (t.kind in _REOPENABLE and (t.close_reason or "") not in _FINAL_CLOSE and closed is not None
-            and reopen_days > 0 and now - closed <= timedelta(days=reopen_days))
+    return (
+        t.kind in _REOPENABLE
+        and (t.close_reason or "") not in _FINAL_CLOSE
+        and closed is not None
+        and reopen_days > 0
+        and now - closed <= timedelta(days=reopen_days)
+    )
 
 
 def reopen_for_customer(session: Session, reference: str, *, now: datetime, config: DeskConfig) -> Ticket:
@@ -198,8 +244,17 @@ def reopen_for_customer(session: Session, reference: str, *, now: datetime, conf
         t.received_at = t.received_at or now
     closed_as, t.status, t.closed_at, t.close_reason = t.close_reason, before, None, None
     t.mail_flag = "reopened"
-    history.record(session, t.id, None, "reopened", now, TicketStatus.CLOSED.value, t.status, close_reason=closed_as,
-                   reason=f"the customer wrote within {config.mail.reopen_days} days of closing")
+    history.record(
+        session,
+        t.id,
+        None,
+        "reopened",
+        now,
+        TicketStatus.CLOSED.value,
+        t.status,
+        close_reason=closed_as,
+        reason=f"the customer wrote within {config.mail.reopen_days} days of closing",
+    )
     finish(t, None, now)
     session.flush()
     return t
@@ -219,8 +274,15 @@ def note_stranger(session: Session, reference: str, *, now: datetime, outcome: s
     """Staff note on ticket `reference`: a mail from another address quoted it
     (what became of that mail: `outcome`); the stranger's text is never copied."""
     t = tickets.get(session, reference)
-    write_note(session, t, None, f"A message from an address that is not this ticket's customer quoted {t.reference}. "
-               f"It was not added here: {outcome}.", now, subject="Reference quoted by another sender")
+    write_note(
+        session,
+        t,
+        None,
+        f"A message from an address that is not this ticket's customer quoted {t.reference}. "
+        f"It was not added here: {outcome}.",
+        now,
+        subject="Reference quoted by another sender",
+    )
 
 
 # -- the timeline ----------------------------------------------------------------
@@ -253,9 +315,28 @@ def _event_text(e: TicketEvent, tz: str | None = None) -> str:
     parts = [labels.event(e.action)]
     if e.from_status and e.to_status and e.from_status != e.to_status:
         parts.append(f"{labels.status(e.from_status)} → {labels.status(e.to_status)}")
-    names = {"close_reason": "why", "info_needed": "information needed", "before": "was", "after": "now", "merged": "from"}
-    for key in ("reason", "close_reason", "category", "before", "after", "template", "escalation", "complaint", "reviewer", "source",
-                "info_needed", "merged", "into"):
+    names = {
+        "close_reason": "why",
+        "info_needed": "information needed",
+        "before": "was",
+        "after": "now",
+        "merged": "from",
+    }
+    for key in (
+        "reason",
+        "close_reason",
+        "category",
+        "before",
+        "after",
+        "template",
+        "escalation",
+        "complaint",
+        "reviewer",
+        "source",
+        "info_needed",
+        "merged",
+        "into",
+    ):
         value = d.get(key)
         if value in (None, "", []):
             continue
@@ -269,7 +350,9 @@ def _event_text(e: TicketEvent, tz: str | None = None) -> str:
     return inert(" · ".join(str(p) for p in parts), single_line=True)
 
 
-def timeline(session: Session, ticket_id: int, tz: str | None = None, body_limit: int | None = None) -> list[TimelineItem]:
+def timeline(
+    session: Session, ticket_id: int, tz: str | None = None, body_limit: int | None = None
+) -> list[TimelineItem]:
     """Events and messages of a ticket merged in time order (events before
     messages at the same instant; `tz`: instants in the events' details shown
     in desk-local time). Event entries that only announce a message
@@ -292,24 +375,50 @@ def timeline(session: Session, ticket_id: int, tz: str | None = None, body_limit
         items.append((e.at, 0, e.id, TimelineItem("event", e.actor, e.at, text, action=e.action, ref_id=e.id)))
     files: dict[int, list[str]] = {}
     for mid, name, size in session.execute(
-        select(Attachment.message_id, Attachment.filename, Attachment.size).join(Message, Message.id == Attachment.message_id)
-        .where(Message.ticket_id == ticket_id, Message.kind == MessageKind.OUTBOUND.value).order_by(Attachment.id)
+        select(Attachment.message_id, Attachment.filename, Attachment.size)
+        .join(Message, Message.id == Attachment.message_id)
+        .where(Message.ticket_id == ticket_id, Message.kind == MessageKind.OUTBOUND.value)
+        .order_by(Attachment.id)
     ):  # files the desk sent (the customer's are listed under Evidence)
-        files.setdefault(mid, []).append(f"attached: {inert(name, limit=120, single_line=True) or 'unnamed'} ({size} bytes)")
+        files.setdefault(mid, []).append(
+            f"attached: {inert(name, limit=120, single_line=True) or 'unnamed'} ({size} bytes)"
+        )
     body = Message.body if body_limit is None else func.substr(Message.body, 1, body_limit)
     length = func.length(Message.body) if body_limit is not None else None
-    cols = [Message.id, Message.kind, Message.automatic, Message.author, Message.from_name, Message.from_addr,
-            Message.created_at, Message.subject, Message.delivery, body.label("body")]
+    cols = [
+        Message.id,
+        Message.kind,
+        Message.automatic,
+        Message.author,
+        Message.from_name,
+        Message.from_addr,
+        Message.created_at,
+        Message.subject,
+        Message.delivery,
+        body.label("body"),
+    ]
     cols += [length.label("length")] if length is not None else []
     rows = session.execute(select(*cols).where(Message.ticket_id == ticket_id).order_by(Message.created_at, Message.id))
     for m in rows:
         who = m.author if m.kind != MessageKind.INBOUND.value else (m.from_name or m.from_addr)
         hidden = max(0, (m.length or 0) - body_limit) if body_limit is not None else 0
         text = inert(m.body) + ("\n" + "\n".join(files[m.id]) if m.id in files else "")
-        items.append((
-            m.created_at, 1, m.id,
-            TimelineItem("automatic" if m.automatic else m.kind, inert(who, single_line=True) or None, m.created_at, text,
-                         subject=inert(m.subject, single_line=True), delivery=m.delivery, ref_id=m.id, hidden_chars=hidden),
-        ))
+        items.append(
+            (
+                m.created_at,
+                1,
+                m.id,
+                TimelineItem(
+                    "automatic" if m.automatic else m.kind,
+                    inert(who, single_line=True) or None,
+                    m.created_at,
+                    text,
+                    subject=inert(m.subject, single_line=True),
+                    delivery=m.delivery,
+                    ref_id=m.id,
+                    hidden_chars=hidden,
+                ),
+            )
+        )
     items.sort(key=lambda x: (x[0], x[1], x[2]))
     return [i[3] for i in items]

@@ -1,6 +1,7 @@
 """Queuing customer-facing messages in the caller's transaction
 (transactional outbox): the message exists exactly when the change that
 caused it is committed; delivery happens later (app outbox sender)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -53,20 +54,28 @@ _CUSTOMER_LANGUAGE = Prepared(select(_C.c.language).where(_C.c.id == bindparam("
 _T = table_of(Ticket)
 # automatic mails (no author) to one customer since an instant (ticket by customer, then its messages: both indexed)
 _AUTOMATIC_SINCE = Prepared(
-    select(func.count(_M.c.id)).select_from(_M.join(_T, _T.c.id == _M.c.ticket_id))
-    .where(_T.c.customer_id == bindparam("cid"), _M.c.kind == MessageKind.OUTBOUND.value, _M.c.author.is_(None),
-           _M.c.created_at > bindparam("since", type_=_M.c.created_at.type))
+    select(func.count(_M.c.id))
+    .select_from(_M.join(_T, _T.c.id == _M.c.ticket_id))
+    .where(
+        _T.c.customer_id == bindparam("cid"),
+        _M.c.kind == MessageKind.OUTBOUND.value,
+        _M.c.author.is_(None),
+        _M.c.created_at > bindparam("since", type_=_M.c.created_at.type),
+    )
 )
 AUTOMATIC_WINDOW = timedelta(hours=24)
 _LAST_INBOUND_ID = Prepared(
     select(_M.c.message_id)
     .where(_M.c.ticket_id == bindparam("tid"), _M.c.kind == MessageKind.INBOUND.value, _M.c.message_id.is_not(None))
-    .order_by(_M.c.created_at.desc(), _M.c.id.desc()).limit(1)
+    .order_by(_M.c.created_at.desc(), _M.c.id.desc())
+    .limit(1)
 )
 _INSERT_MESSAGE = Prepared.insert(_M, returning="id")
 
 
-def queue_message(session: Session, t: TicketRef, rendered: Rendered, *, now: datetime, author: str | None, config: DeskConfig) -> int | None:
+def queue_message(
+    session: Session, t: TicketRef, rendered: Rendered, *, now: datetime, author: str | None, config: DeskConfig
+) -> int | None:
     """Queue an outbound message; its id, or None (nothing queued) when the
     customer has no email address on file, or when the message is automatic
     (`author` None) and the customer already got `[mail] auto_replies_per_day`
@@ -82,15 +91,36 @@ def queue_message(session: Session, t: TicketRef, rendered: Rendered, *, now: da
         cap = config.mail.auto_replies_per_day
         sent = _AUTOMATIC_SINCE.scalar(session, {"cid": t.customer_id, "since": now - AUTOMATIC_WINDOW})
         if sent >= cap:
-            history.record(session, stored_id(t), None, "auto_reply_held", now, template=rendered.template,
-                           reason=f"{sent} automatic mails to this address in 24 hours (limit {cap})")
+            history.record(
+                session,
+                stored_id(t),
+                None,
+                "auto_reply_held",
+                now,
+                template=rendered.template,
+                reason=f"{sent} automatic mails to this address in 24 hours (limit {cap})",
+            )
             return None
-    return int(_INSERT_MESSAGE.scalar(session, {
-        "ticket_id": t.id, "kind": MessageKind.OUTBOUND.value, "from_addr": config.desk_address, "to_addr": email,
-        "subject": rendered.subject, "body": rendered.body, "template": rendered.template, "author": author,
-        "in_reply_to": _LAST_INBOUND_ID.scalar(session, {"tid": t.id}), "created_at": now,
-        "delivery": DeliveryState.QUEUED.value, "next_attempt_at": now, "hold_until": hold_until(rendered, now, author, config),
-    }))
+    return int(
+        _INSERT_MESSAGE.scalar(
+            session,
+            {
+                "ticket_id": t.id,
+                "kind": MessageKind.OUTBOUND.value,
+                "from_addr": config.desk_address,
+                "to_addr": email,
+                "subject": rendered.subject,
+                "body": rendered.body,
+                "template": rendered.template,
+                "author": author,
+                "in_reply_to": _LAST_INBOUND_ID.scalar(session, {"tid": t.id}),
+                "created_at": now,
+                "delivery": DeliveryState.QUEUED.value,
+                "next_attempt_at": now,
+                "hold_until": hold_until(rendered, now, author, config),
+            },
+        )
+    )
 
 
 UNHELD_TEMPLATES = frozenset({ACKNOWLEDGMENT, ESCALATION_ACKNOWLEDGMENT})
@@ -105,13 +135,24 @@ def hold_until(rendered: Rendered, now: datetime, author: str | None, config: De
     return now + timedelta(seconds=config.outbox_hold_seconds)
 
 
-def queue_rendered(session: Session, t: TicketRef, rendered: Rendered, *, now: datetime, author: str | None, config: DeskConfig) -> Message | None:
+def queue_rendered(
+    session: Session, t: TicketRef, rendered: Rendered, *, now: datetime, author: str | None, config: DeskConfig
+) -> Message | None:
     """`queue_message`, returning the queued Message (None when nothing was queued)."""
     mid = queue_message(session, t, rendered, now=now, author=author, config=config)
     return None if mid is None else session.get(Message, mid)
 
 
-def queue(session: Session, t: TicketRef, template: str, *, now: datetime, author: str | None, config: DeskConfig, **values: object) -> Message | None:
+def queue(
+    session: Session,
+    t: TicketRef,
+    template: str,
+    *,
+    now: datetime,
+    author: str | None,
+    config: DeskConfig,
+    **values: object,
+) -> Message | None:
     """Render `template` with the ticket's reference and customer name plus
     `values`, and queue it."""
     vals: dict[str, object] = {**base_values(session, t, config), **values}
@@ -135,9 +176,16 @@ def reply_templates(session: Session, t: Ticket, config: DeskConfig) -> dict[str
     S = TicketStatus
     cal = desk_calendar(config)
     offers: dict[str, dict[str, object]] = {}
-    if t.kind == TicketKind.COMPLAINT and t.status in (S.ACKNOWLEDGED, S.INFORMATION_GATHERING, S.INVESTIGATION, S.RESOLUTION_PROPOSED):
-        offers[tpl.ACKNOWLEDGMENT] = {"resolution_due": tpl.customer_date(cal, t.resolution_due_at),
-                                      "missing_info": missing_info_text(t.info_needed)}
+    if t.kind == TicketKind.COMPLAINT and t.status in (
+        S.ACKNOWLEDGED,
+        S.INFORMATION_GATHERING,
+        S.INVESTIGATION,
+        S.RESOLUTION_PROPOSED,
+    ):
+        offers[tpl.ACKNOWLEDGMENT] = {
+            "resolution_due": tpl.customer_date(cal, t.resolution_due_at),
+            "missing_info": missing_info_text(t.info_needed),
+        }
         offers[tpl.ESCALATION_NOT_POSSIBLE] = {"stage": tpl.stage(t.status)}
     if t.kind == TicketKind.COMPLAINT and t.status in (S.ESCALATED, S.CLOSED):
         esc = session.scalars(select(Ticket).where(col(Ticket.escalation_of_id) == t.id)).first()
@@ -146,10 +194,14 @@ def reply_templates(session: Session, t: Ticket, config: DeskConfig) -> dict[str
     if t.kind == TicketKind.ESCALATION and t.status in (S.SUBMITTED, S.IN_REVIEW):
         complaint = session.get(Ticket, t.escalation_of_id) if t.escalation_of_id else None
         if complaint is not None:
-            offers[tpl.ESCALATION_ACKNOWLEDGMENT] = {"complaint_reference": complaint.reference,
-                                                     "final_response_due": tpl.customer_date(cal, t.final_response_due_at)}
+            offers[tpl.ESCALATION_ACKNOWLEDGMENT] = {
+                "complaint_reference": complaint.reference,
+                "final_response_due": tpl.customer_date(cal, t.final_response_due_at),
+            }
     if not offers:
         return {}
     base = base_values(session, t, config)
     lang = customer_language(session, t, config)
-    return {name: tpl.render_core(name, lang=lang, config=config, **{**base, **extra}) for name, extra in offers.items()}
+    return {
+        name: tpl.render_core(name, lang=lang, config=config, **{**base, **extra}) for name, extra in offers.items()
+    }

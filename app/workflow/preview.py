@@ -9,6 +9,7 @@ second renderer: what is previewed is what `queue_message` stores.
 A refusal of the service (InputError, StaleTicket, ...) is raised as is, so
 the person sees it before anything is queued.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -40,7 +41,9 @@ class MailPreview:
     hold_seconds: float | None  # None: not held (sent on the next `outbox send`)
 
 
-def mail_preview(desk: Desk, login: str, change: Callable[[Session, datetime], object], now: datetime) -> list[MailPreview]:
+def mail_preview(
+    desk: Desk, login: str, change: Callable[[Session, datetime], object], now: datetime
+) -> list[MailPreview]:
     """The outbound mail `change(session, now)` would queue (by `login`); nothing is kept."""
     with Session(desk.engine, expire_on_commit=False) as session:
         try:
@@ -48,14 +51,23 @@ def mail_preview(desk: Desk, login: str, change: Callable[[Session, datetime], o
             change(session, now)
             session.flush()
             rows = session.execute(
-                select(Message, col(Ticket.reference)).join(Ticket, col(Ticket.id) == col(Message.ticket_id))
-                .where(col(Message.id) > before, col(Message.kind) == MessageKind.OUTBOUND.value, col(Message.author) == login)
+                select(Message, col(Ticket.reference))
+                .join(Ticket, col(Ticket.id) == col(Message.ticket_id))
+                .where(
+                    col(Message.id) > before,
+                    col(Message.kind) == MessageKind.OUTBOUND.value,
+                    col(Message.author) == login,
+                )
                 .order_by(col(Message.id))
             ).all()
             return [
                 MailPreview(
-                    reference=ref, to=inert(m.to_addr, single_line=True), sender=inert(m.from_addr, single_line=True),
-                    subject=inert(m.subject, single_line=True), body=inert(m.body), template=m.template,
+                    reference=ref,
+                    to=inert(m.to_addr, single_line=True),
+                    sender=inert(m.from_addr, single_line=True),
+                    subject=inert(m.subject, single_line=True),
+                    body=inert(m.body),
+                    template=m.template,
                     hold_seconds=(m.hold_until - now).total_seconds() if m.hold_until else None,
                 )
                 for m, ref in rows

@@ -11,6 +11,7 @@ guarded by "still queued, hold not over, not claimed by a sender" (a claim
 pushes next_attempt_at past the hold), and the sender only claims rows whose
 hold is over.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,16 +48,22 @@ def _recallable(now: datetime) -> ColumnElement[bool]:
         & (col(Message.delivery) == DeliveryState.QUEUED.value)
         & col(Message.hold_until).is_not(None)
         & (col(Message.hold_until) > now)
-        & or_(col(Message.next_attempt_at).is_(None), col(Message.next_attempt_at) <= col(Message.hold_until))  # not claimed
+        & or_(
+            col(Message.next_attempt_at).is_(None), col(Message.next_attempt_at) <= col(Message.hold_until)
+        )  # not claimed
     )
 
 
 def held(session: Session, ticket_id: int, now: datetime) -> list[Message]:
     """The ticket's messages that can still be recalled, newest first."""
     now = aware(now)
-    return list(session.scalars(
-        select(Message).where(col(Message.ticket_id) == ticket_id, _recallable(now)).order_by(col(Message.created_at).desc(), col(Message.id).desc())
-    ))
+    return list(
+        session.scalars(
+            select(Message)
+            .where(col(Message.ticket_id) == ticket_id, _recallable(now))
+            .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+        )
+    )
 
 
 def recall(session: Session, actor: Actor, message_id: int, *, now: datetime) -> Recalled:
@@ -69,21 +76,46 @@ def recall(session: Session, actor: Actor, message_id: int, *, now: datetime) ->
     if msg is None or msg.kind != MessageKind.OUTBOUND.value:
         raise NotFound(f"no outgoing message {message_id}")
     if msg.author != actor.login and not actor.can("reassign"):
-        raise AccessDenied(f"message {message_id} was written by {msg.author or 'the desk'}; only they or a team lead may recall it")
+        raise AccessDenied(
+            f"message {message_id} was written by {msg.author or 'the desk'}; only they or a team lead may recall it"
+        )
     t = session.get(Ticket, msg.ticket_id)
     if t is None:  # a message always belongs to a ticket (foreign key)
         raise NotFound(f"no ticket for message {message_id}")
     out = Recalled(message_id, t.reference, msg.template, msg.subject, middle(msg.body), msg.to_addr)
-    gone = cast("CursorResult[Any]", session.execute(
-        delete(Message).where(col(Message.id) == message_id, _recallable(now)).execution_options(synchronize_session=False)))
+    gone = cast(
+        "CursorResult[Any]",
+        session.execute(
+            delete(Message)
+            .where(col(Message.id) == message_id, _recallable(now))
+            .execution_options(synchronize_session=False)
+        ),
+    )
     if gone.rowcount != 1:
-        state = "was already sent" if msg.delivery == DeliveryState.SENT.value else (
-            "could not be delivered" if msg.delivery == DeliveryState.FAILED.value else "is no longer held (it is being sent)")
+        state = (
+            "was already sent"
+            if msg.delivery == DeliveryState.SENT.value
+            else (
+                "could not be delivered"
+                if msg.delivery == DeliveryState.FAILED.value
+                else "is no longer held (it is being sent)"
+            )
+        )
         raise InputError(f"message {message_id} to {t.reference} {state}; it cannot be recalled")
     session.expunge(msg)
     tickets.touch(t, actor.login, now)  # other consoles showing the ticket reload
-    history.record(session, stored_id(t), actor.login, "mail_recalled", now, t.status, t.status, message=message_id,
-                   template=msg.template, subject=msg.subject)
+    history.record(
+        session,
+        stored_id(t),
+        actor.login,
+        "mail_recalled",
+        now,
+        t.status,
+        t.status,
+        message=message_id,
+        template=msg.template,
+        subject=msg.subject,
+    )
     return out
 
 

@@ -1,5 +1,6 @@
 """Regional eSIM guidance: the complaints policy's seven regions
 (app/data/regions.json), shown to the agent beside the ticket."""
+
 from __future__ import annotations
 
 import json

@@ -1,6 +1,7 @@
 """The review queue: the open escalations a senior may take (the impartiality
 rule, `ineligibility`), and for one of them the complaint's resolution beside
 the customer's reason. A read model: the escalation queue screen shows it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,7 +44,9 @@ def reviewable(session: Session, actor: Actor, now: datetime) -> list[QueueRow]:
 def _by_id(session: Session, ids: list[int]) -> dict[int, Ticket]:
     found: dict[int, Ticket] = {}
     for i in range(0, len(ids), 5_000):  # under PostgreSQL's parameter limit
-        found.update((stored_id(t), t) for t in session.scalars(select(Ticket).where(col(Ticket.id).in_(ids[i:i + 5_000]))))
+        found.update(
+            (stored_id(t), t) for t in session.scalars(select(Ticket).where(col(Ticket.id).in_(ids[i : i + 5_000])))
+        )
     return found
 
 
@@ -72,14 +75,21 @@ def side_by_side(session: Session, ticket_id: int) -> SideBySide:
     resolution = latest_proposal(session, orig) if orig else None
     if orig and not resolution:  # what the customer was told (the communicated resolution)
         resolution = session.scalars(
-            select(col(Message.body)).where(col(Message.ticket_id) == orig.id, col(Message.kind) == MessageKind.OUTBOUND.value,
-                                       col(Message.template) == "proposed_resolution")
-            .order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(1)
+            select(col(Message.body))
+            .where(
+                col(Message.ticket_id) == orig.id,
+                col(Message.kind) == MessageKind.OUTBOUND.value,
+                col(Message.template) == "proposed_resolution",
+            )
+            .order_by(col(Message.created_at).desc(), col(Message.id).desc())
+            .limit(1)
         ).first()
     resolution = resolution or "(no resolution recorded)"
     first = session.scalars(
-        select(col(Message.body)).where(col(Message.ticket_id) == ticket_id, col(Message.kind) == MessageKind.INBOUND.value)
-        .order_by(col(Message.created_at), col(Message.id)).limit(1)
+        select(col(Message.body))
+        .where(col(Message.ticket_id) == ticket_id, col(Message.kind) == MessageKind.INBOUND.value)
+        .order_by(col(Message.created_at), col(Message.id))
+        .limit(1)
     ).first()
     reason = first or (esc.description if esc else None) or "(no reason given)"
     return SideBySide(esc.reference if esc else "?", orig.reference if orig else "?", resolution, reason)

@@ -19,6 +19,7 @@ Inquiry: submitted -> closed (answered | withdrawn | out_of_scope by triage); an
 A complaint still `submitted` may be triaged out of scope (it becomes an inquiry).
 Refund tickets belong to the refund workflow (app/refunds); nothing here moves them.
 """
+
 from __future__ import annotations
 
 from app.errors import IllegalTransition
@@ -46,7 +47,13 @@ MOVES: dict[str, dict[str, tuple[str, ...]]] = {
 REQUEST_INFO_FROM: tuple[str, ...] = (S.ACKNOWLEDGED, S.INFORMATION_GATHERING, S.INVESTIGATION)
 
 # which close reasons are legal from which state (by kind)
-_COMPLAINT_OPEN_BEFORE_ESCALATION = (S.SUBMITTED, S.ACKNOWLEDGED, S.INFORMATION_GATHERING, S.INVESTIGATION, S.RESOLUTION_PROPOSED)
+_COMPLAINT_OPEN_BEFORE_ESCALATION = (
+    S.SUBMITTED,
+    S.ACKNOWLEDGED,
+    S.INFORMATION_GATHERING,
+    S.INVESTIGATION,
+    S.RESOLUTION_PROPOSED,
+)
 CLOSE_REASONS: dict[str, dict[str, tuple[str, ...]]] = {
     TicketKind.COMPLAINT: {
         **dict.fromkeys(_COMPLAINT_OPEN_BEFORE_ESCALATION, (CloseReason.WITHDRAWN,)),
@@ -57,7 +64,11 @@ CLOSE_REASONS: dict[str, dict[str, tuple[str, ...]]] = {
     TicketKind.INQUIRY: {S.SUBMITTED: (CloseReason.ANSWERED, CloseReason.WITHDRAWN, CloseReason.OUT_OF_SCOPE)},
 }
 # close reasons only a dedicated service may set (not `close`)
-SERVICE_ONLY_REASONS = {CloseReason.FINAL_RESPONSE: "final_response", CloseReason.OUT_OF_SCOPE: "triage", CloseReason.MERGED: "merge"}
+SERVICE_ONLY_REASONS = {
+    CloseReason.FINAL_RESPONSE: "final_response",
+    CloseReason.OUT_OF_SCOPE: "triage",
+    CloseReason.MERGED: "merge",
+}
 
 
 def allowed(t: Ticket) -> tuple[str, ...]:

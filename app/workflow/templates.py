@@ -16,6 +16,7 @@ inside a value cannot inject anything. Every subject names the ticket
 reference, so replies thread back. A language without a file falls back to
 English.
 """
+
 from __future__ import annotations
 
 import re
@@ -94,10 +95,12 @@ def _read(path: Path, mtime: float) -> tuple[Template | None, Template]:
     first, _, body = text.partition("\n")
     if not first.startswith("Subject:"):
         raise InputError(f"template {path.stem!r} must start with a 'Subject:' line")
-    return Template(first[len("Subject:"):].strip()), Template(body.strip("\n"))
+    return Template(first[len("Subject:") :].strip()), Template(body.strip("\n"))
 
 
-def _load(name: str, config: DeskConfig | None = None, lang: str = DEFAULT_LANGUAGE) -> tuple[Template | None, Template, str]:
+def _load(
+    name: str, config: DeskConfig | None = None, lang: str = DEFAULT_LANGUAGE
+) -> tuple[Template | None, Template, str]:
     path, code = _find(name, config, lang)
     try:
         subject, body = _read(path, path.stat().st_mtime)
@@ -120,7 +123,17 @@ def languages(config: DeskConfig | None = None) -> list[str]:
 @lru_cache(maxsize=8)
 def _languages(own: str | None) -> tuple[str, ...]:
     roots = [BUILTIN_DIR] + ([Path(own)] if own else [])
-    return tuple(sorted({d.name for r in roots if r.is_dir() for d in r.iterdir() if d.is_dir() and (d / f"{GREETING}.txt").is_file()}))
+    return tuple(
+        sorted(
+            {
+                d.name
+                for r in roots
+                if r.is_dir()
+                for d in r.iterdir()
+                if d.is_dir() and (d / f"{GREETING}.txt").is_file()
+            }
+        )
+    )
 
 
 def placeholders(name: str, config: DeskConfig | None = None, lang: str = DEFAULT_LANGUAGE) -> set[str]:
@@ -139,7 +152,11 @@ def placeholders(name: str, config: DeskConfig | None = None, lang: str = DEFAUL
 def desk_values(config: DeskConfig | None) -> dict[str, str]:
     """What the desk's config says about itself, for every template."""
     cfg = config or DeskConfig()
-    return {"desk_name": cfg.desk.name, "desk_address": cfg.desk_address, "reply_to": cfg.desk.reply_to or cfg.desk_address}
+    return {
+        "desk_name": cfg.desk.name,
+        "desk_address": cfg.desk_address,
+        "reply_to": cfg.desk.reply_to or cfg.desk_address,
+    }
 
 
 def _fill(name: str, t: Template, vals: dict[str, str]) -> str:
@@ -169,8 +186,13 @@ class Localized(str):
         try:
             if self.key == "date":
                 d = self.params["date"]
-                return str(words["date"]).format(weekday=words["weekdays"][d.weekday()], day=d.day, month=words["months"][d.month - 1],
-                                            month_number=d.month, year=d.year)
+                return str(words["date"]).format(
+                    weekday=words["weekdays"][d.weekday()],
+                    day=d.day,
+                    month=words["months"][d.month - 1],
+                    month_number=d.month,
+                    year=d.year,
+                )
             if self.key == "missing_info":
                 items = "\n".join(f"- {words['fields'].get(f, f)}" for f in self.params["fields"])
                 return str(words["missing_info"]).format(items=items)
@@ -206,9 +228,15 @@ def stage(status: str) -> Localized:
     return Localized(status.replace("_", " "), "stage", status=status)
 
 
-def _values(name: str, values: dict[str, object], config: DeskConfig | None, lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+def _values(
+    name: str, values: dict[str, object], config: DeskConfig | None, lang: str = DEFAULT_LANGUAGE
+) -> dict[str, str]:
     vals = desk_values(config)
-    wording = words(lang, config) if lang != DEFAULT_LANGUAGE and any(isinstance(v, Localized) for v in values.values()) else {}
+    wording = (
+        words(lang, config)
+        if lang != DEFAULT_LANGUAGE and any(isinstance(v, Localized) for v in values.values())
+        else {}
+    )
     for k, v in values.items():
         if v is None:
             continue  # no value: the placeholder (if used) is reported missing
@@ -237,7 +265,9 @@ def render(name: str, *, lang: str | None = None, config: DeskConfig | None = No
     vals = _values(name, values, config, code)
     greeting = _fill(GREETING, _load(GREETING, config, code)[1], vals)
     own_signature = config.desk.signature if config is not None else None
-    signature = own_signature.strip("\n") if own_signature else _fill(SIGNATURE, _load(SIGNATURE, config, code)[1], vals)
+    signature = (
+        own_signature.strip("\n") if own_signature else _fill(SIGNATURE, _load(SIGNATURE, config, code)[1], vals)
+    )
     core = _fill(name, body_t, vals).strip("\n")
     subject = _fill(name, subject_t, vals) if subject_t is not None else ""
     body = f"{greeting}\n\n{core}\n\n{signature}\n"

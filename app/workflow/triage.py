@@ -11,6 +11,7 @@ becomes a complaint in status submitted, keeping its reference and its
 original received_at; the acknowledgment clock is computed from that receipt
 time (so it may already be breached, honestly).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -48,16 +49,27 @@ def parse_category(category: str | OutOfScope) -> OutOfScope:
     try:
         return OutOfScope(str(category).strip().lower().replace("-", "_"))
     except ValueError:
-        raise InputError(f"unknown out-of-scope category {category!r} (one of: {', '.join(c.value for c in OutOfScope)})") from None
+        raise InputError(
+            f"unknown out-of-scope category {category!r} (one of: {', '.join(c.value for c in OutOfScope)})"
+        ) from None
 
 
 def can_triage(t: Ticket) -> bool:
-    return (t.kind == TicketKind.INQUIRY and t.status != S.CLOSED) or (t.kind == TicketKind.COMPLAINT and t.status == S.SUBMITTED)
+    return (t.kind == TicketKind.INQUIRY and t.status != S.CLOSED) or (
+        t.kind == TicketKind.COMPLAINT and t.status == S.SUBMITTED
+    )
 
 
 def triage(
-    session: Session, actor: Actor, reference: str, category: str | OutOfScope, *, expected_version: int | None = None,
-    now: datetime, config: DeskConfig, note: str | None = None,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    category: str | OutOfScope,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
+    config: DeskConfig,
+    note: str | None = None,
 ) -> Ticket:
     now = aware(now)
     cat = parse_category(category)
@@ -76,34 +88,67 @@ def triage(
     msg = outbox.queue(session, t, tpl.out_of_scope_template(cat), now=now, author=actor.login, config=config)
     t.status, t.close_reason, t.closed_at = S.CLOSED.value, CloseReason.OUT_OF_SCOPE.value, now
     history.record(
-        session, stored_id(t), actor.login, "triaged", now, before["status"], t.status,
-        category=cat.value, redirect_to=REDIRECT_TO[cat], before=before, after={"kind": t.kind, "status": t.status},
-        close_reason=t.close_reason, message_id=msg.id if msg else None,
+        session,
+        stored_id(t),
+        actor.login,
+        "triaged",
+        now,
+        before["status"],
+        t.status,
+        category=cat.value,
+        redirect_to=REDIRECT_TO[cat],
+        before=before,
+        after={"kind": t.kind, "status": t.status},
+        close_reason=t.close_reason,
+        message_id=msg.id if msg else None,
     )
     finish(t, actor.login, now)
     return t
 
 
 def reopen_as_complaint(
-    session: Session, actor: Actor, reference: str, *, expected_version: int | None = None, now: datetime,
-    config: DeskConfig, reason: str | None = None,
+    session: Session,
+    actor: Actor,
+    reference: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime,
+    config: DeskConfig,
+    reason: str | None = None,
 ) -> Ticket:
     now = aware(now)
     t = begin(session, actor, reference, expected_version, "triage", "reopen messages as complaints")
     if t.kind != TicketKind.INQUIRY:
         raise IllegalTransition(f"{t.reference} is a {t.kind} ticket: only an inquiry can be reopened as a complaint")
     if t.status == S.CLOSED and t.close_reason not in (CloseReason.OUT_OF_SCOPE, CloseReason.ANSWERED):
-        raise IllegalTransition(f"{t.reference} was closed as {t.close_reason}: only out_of_scope or answered inquiries can be reopened")
+        raise IllegalTransition(
+            f"{t.reference} was closed as {t.close_reason}: only out_of_scope or answered inquiries can be reopened"
+        )
     cal = desk_calendar(config)
-    before: dict[str, Any] = {"kind": t.kind, "status": t.status, "out_of_scope": t.out_of_scope, "close_reason": t.close_reason}
+    before: dict[str, Any] = {
+        "kind": t.kind,
+        "status": t.status,
+        "out_of_scope": t.out_of_scope,
+        "close_reason": t.close_reason,
+    }
     t.kind = TicketKind.COMPLAINT.value
     t.status = S.SUBMITTED.value
     t.out_of_scope = t.close_reason = t.closed_at = None
     t.ack_due_at = cal.due_at(t.received_at, ACK_BUSINESS_DAYS)
     t.info_needed = info_needed_of(problems_of_ticket(session, t))
     history.record(
-        session, stored_id(t), actor.login, "reopened", now, before["status"], t.status, before=before,
-        after={"kind": t.kind, "status": t.status}, reason=reason, received_at=t.received_at, ack_due_at=t.ack_due_at,
+        session,
+        stored_id(t),
+        actor.login,
+        "reopened",
+        now,
+        before["status"],
+        t.status,
+        before=before,
+        after={"kind": t.kind, "status": t.status},
+        reason=reason,
+        received_at=t.received_at,
+        ack_due_at=t.ack_due_at,
         info_needed=t.info_needed,
     )
     finish(t, actor.login, now)

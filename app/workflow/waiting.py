@@ -9,6 +9,7 @@ deadline moves later by the business days spent waiting
 (app.sla_clocks.resume_due, the same rule app.deadlines uses on a calendar
 change), `paused_since = None`, event "resume" with before/after.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -31,14 +32,27 @@ def _login(actor: Actor | str | None) -> str | None:
 
 def pause(session: Session, ticket: Ticket, actor: Actor | str | None, now: datetime, reason: str) -> None:
     if ticket.paused_since is not None:
-        raise IllegalTransition(f"{ticket.reference} is already waiting on the customer since {ticket.paused_since.isoformat(timespec='minutes')}")
+        raise IllegalTransition(
+            f"{ticket.reference} is already waiting on the customer since {ticket.paused_since.isoformat(timespec='minutes')}"
+        )
     ticket.paused_since = now
     clock = governing_clock(ticket)[0]
-    history.record(session, stored_id(ticket), _login(actor), "pause", now, ticket.status, ticket.status,
-                   reason=reason, clock=clock.value if clock else None)
+    history.record(
+        session,
+        stored_id(ticket),
+        _login(actor),
+        "pause",
+        now,
+        ticket.status,
+        ticket.status,
+        reason=reason,
+        clock=clock.value if clock else None,
+    )
 
 
-def resume(session: Session, ticket: Ticket, now: datetime, cal: BusinessCalendar, actor: Actor | str | None = None) -> datetime | None:
+def resume(
+    session: Session, ticket: Ticket, now: datetime, cal: BusinessCalendar, actor: Actor | str | None = None
+) -> datetime | None:
     """Resume a paused ticket; returns the new deadline (None when the
     ticket was not paused or no clock with a deadline runs)."""
     if ticket.paused_since is None:

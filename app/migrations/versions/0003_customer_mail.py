@@ -4,6 +4,7 @@ language, a follow-up ticket's link to the closed one and the queue's mail marke
 Revision ID: 0003
 Revises: 0002
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -4,6 +4,7 @@ when the decision was communicated (issue 17)
 Revision ID: 0004
 Revises: 0003
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -3,6 +3,7 @@
 Revision ID: 0005
 Revises: 0004
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -43,8 +44,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("order_number", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
         batch_op.create_index(batch_op.f("ix_ticket_order_number"), ["order_number"], unique=False)
     # tickets already linked to an order keep its number
-    op.execute("UPDATE ticket SET order_number = (SELECT number FROM esim_order WHERE esim_order.id = ticket.order_id) "
-               "WHERE order_id IS NOT NULL")
+    op.execute(
+        "UPDATE ticket SET order_number = (SELECT number FROM esim_order WHERE esim_order.id = ticket.order_id) "
+        "WHERE order_id IS NOT NULL"
+    )
 
 
 def downgrade() -> None:
@@ -55,6 +58,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_order_history_order_revision")
     op.drop_table("order_history")
     with op.batch_alter_table("esim_order", schema=None) as batch_op:
-        for name in ("content_hash", "revision", "refreshed_at", "source", "reseller", "invoice_received_at",
-                     "validity_ends_at", "customer_type"):
+        for name in (
+            "content_hash",
+            "revision",
+            "refreshed_at",
+            "source",
+            "reseller",
+            "invoice_received_at",
+            "validity_ends_at",
+            "customer_type",
+        ):
             batch_op.drop_column(name)

@@ -21,6 +21,7 @@ Messages and notes are each capped at SEARCH_TEXT_CAP characters per ticket
 Revision ID: 0006
 Revises: 0005
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -55,14 +56,21 @@ def _sqlite_reindex(where: str) -> str:
 
 _SQLITE_TRIGGERS = {
     "search_ticket_ins": ("AFTER INSERT ON ticket", _sqlite_reindex("t.id = NEW.id")),
-    "search_ticket_upd": ("AFTER UPDATE OF reference, subject, description, customer_id, order_id ON ticket",
-                          _sqlite_reindex("t.id = NEW.id")),
+    "search_ticket_upd": (
+        "AFTER UPDATE OF reference, subject, description, customer_id, order_id ON ticket",
+        _sqlite_reindex("t.id = NEW.id"),
+    ),
     "search_ticket_del": ("AFTER DELETE ON ticket", "DELETE FROM search_fts WHERE rowid = OLD.id;"),
     "search_message_ins": ("AFTER INSERT ON message", _sqlite_reindex("t.id = NEW.ticket_id")),
-    "search_message_upd": ("AFTER UPDATE OF body, kind, ticket_id ON message",
-                           _sqlite_reindex("t.id IN (OLD.ticket_id, NEW.ticket_id)")),
+    "search_message_upd": (
+        "AFTER UPDATE OF body, kind, ticket_id ON message",
+        _sqlite_reindex("t.id IN (OLD.ticket_id, NEW.ticket_id)"),
+    ),
     "search_message_del": ("AFTER DELETE ON message", _sqlite_reindex("t.id = OLD.ticket_id")),
-    "search_customer_upd": ("AFTER UPDATE OF name, email, phone ON customer", _sqlite_reindex("t.customer_id = NEW.id")),
+    "search_customer_upd": (
+        "AFTER UPDATE OF name, email, phone ON customer",
+        _sqlite_reindex("t.customer_id = NEW.id"),
+    ),
     "search_order_upd": ("AFTER UPDATE OF number ON esim_order", _sqlite_reindex("t.order_id = NEW.id")),
 }
 

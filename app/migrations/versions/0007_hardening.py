@@ -8,6 +8,7 @@ refused.
 Revision ID: 0007
 Revises: 0006
 """
+
 from __future__ import annotations
 
 from alembic import op
@@ -41,7 +42,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS ticket_event_no_update")
-        op.execute(f"CREATE TRIGGER ticket_event_no_update BEFORE UPDATE ON ticket_event BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END")
+        op.execute(
+            f"CREATE TRIGGER ticket_event_no_update BEFORE UPDATE ON ticket_event BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
+        )
     else:
         op.execute(
             "CREATE OR REPLACE FUNCTION ticket_event_append_only() RETURNS trigger AS $$ "

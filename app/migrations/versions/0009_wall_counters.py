@@ -9,6 +9,7 @@ every change, so they always equal a recount.
 Revision ID: 0009
 Revises: 0008
 """
+
 from __future__ import annotations
 
 from alembic import op

@@ -9,6 +9,7 @@ history triggers on `ticket` stay.
 Revision ID: 0010
 Revises: 0009
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
