@@ -1,7 +1,7 @@
 """`ingest_paths`: a batch of messages -> tickets, each message all or nothing.
 
 Every message read ends as exactly one of created / linked / duplicate /
-quarantined (contracts/intake.md); `Summary.read` is their sum. A batch
+quarantined (the shared intake contract); `Summary.read` is their sum. A batch
 commits a group of messages at a time (app.grouped_writes), each in its own
 savepoint, so a crash mid-batch loses at most the open group, whole, and a
 re-run finds the committed ones again by Message-ID (or by sha256 of
