@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    BinaryExpression,
     ColumnElement,
     Select,
     Text,
+    and_,
     bindparam,
     cast,
     column,
@@ -51,7 +51,7 @@ _WORD = re.compile(r"[^\W_]+")  # a run of letters/digits: how both indexes spli
 _ITEM = re.compile(r'\s*(-?)(?:"([^"]*)"|([^\s"]+))')
 
 _FTS = table("search_fts", column("rowid"))
-_DOC = table("search_doc", column("ticket_id"), column("doc"))
+_DOC = table("search_doc", column("ticket_id"), column("doc"), column("pairs"))
 
 
 @dataclass(frozen=True)
@@ -150,12 +150,31 @@ def pg_tsquery(q: Query) -> ColumnElement[Any]:
     return expr
 
 
-def _pg_match(session: Session, q: Query) -> BinaryExpression[Any]:
-    """SQL: the document matches `q`. The tsquery is made first (one short
-    round trip) and bound as a value: folded inline it would be evaluated per
-    row, and a value lets the planner judge how many tickets match."""
-    value = session.scalar(select(cast(pg_tsquery(q), Text)))
-    return _DOC.c.doc.op("@@")(cast(bindparam("tsq", value, type_=Text), TSQUERY))
+def _pg_queries(session: Session, q: Query) -> tuple[ColumnElement[Any], ColumnElement[Any] | None]:
+    """The tsquery of `q` and, when a term holds neighbouring words, the
+    tsquery of their pairs (migration 0013: `search_doc.pairs`), both made
+    first (one short round trip) and bound as values: folded inline they
+    would be evaluated per row, and a value lets the planner judge how many
+    tickets match."""
+    pairs = [func.search_pairs_query(bindparam(f"sp_{i}", t.text)) for i, t in enumerate(q.include) if not t.prefix]
+    row = session.execute(select(cast(pg_tsquery(q), Text), *pairs)).one()
+    tsq = cast(bindparam("tsq", row[0], type_=Text), TSQUERY)
+    found = [p for p in row[1:] if p]
+    if not found:
+        return tsq, None
+    return tsq, cast(bindparam("pairs_q", " & ".join(found), type_=Text), TSQUERY)
+
+
+def _pg_condition(tsq: ColumnElement[Any], pairs: ColumnElement[Any] | None) -> ColumnElement[bool]:
+    """SQL: the document matches; a phrase's pairs first (their index finds the
+    few documents holding them; the order of the words is checked on those)."""
+    match: ColumnElement[bool] = _DOC.c.doc.op("@@")(tsq)
+    return match if pairs is None else and_(_DOC.c.pairs.op("@@")(pairs), match)
+
+
+def _pg_match(session: Session, q: Query) -> ColumnElement[bool]:
+    """SQL: the document matches `q`."""
+    return _pg_condition(*_pg_queries(session, q))
 
 
 def _is_sqlite(session: Session) -> bool:
@@ -215,6 +234,7 @@ def ranked_ids(
         filters.append(col(Ticket.kind) == kind)
     if status:
         filters.append(col(Ticket.status) == status)
+    match: ColumnElement[Any]
     if _is_sqlite(session):
         match = literal_column("search_fts").op("MATCH")(bindparam("fts_q", fts5_expression(q)))
         newest = select(_FTS.c.rowid.label("id"), literal_column("search_fts.rank").label("rank")).select_from(_FTS)
@@ -223,12 +243,12 @@ def ranked_ids(
         window = newest.where(match, *filters).order_by(_FTS.c.rowid.desc()).limit(RANK_WINDOW).subquery()
         stmt = select(window.c.id).order_by(window.c.rank, window.c.id.desc())
     else:
-        match = _pg_match(session, q)
+        tsq, pairs = _pg_queries(session, q)
+        match = _pg_condition(tsq, pairs)
         newest = select(_DOC.c.ticket_id.label("id"), _DOC.c.doc)
         if filters:
             newest = newest.join(Ticket, col(Ticket.id) == _DOC.c.ticket_id)
         window = newest.where(match, *filters).order_by(_DOC.c.ticket_id.desc()).limit(RANK_WINDOW).subquery()
-        tsq = match.right  # the bound tsquery again
         stmt = select(window.c.id).order_by(func.ts_rank(window.c.doc, tsq).desc(), window.c.id.desc())
     return list(session.scalars(stmt.limit(limit)))
 

@@ -218,6 +218,40 @@ def test_a_reply_and_a_customer_edit_are_indexed(desk, two):
     assert [(h.reference, h.matched_in) for h in found(desk, "tamm")] == [(a, "message")]
 
 
+def test_a_phrase_is_found_by_its_word_order_also_in_text_added_later(desk, two):
+    a, b = two
+    alice = add_staff(desk, "alice")
+    with desk.session() as s:
+        add_note(s, alice, b, "The roaming profile stopped after midnight.", now=at(20), config=CONFIG)
+    assert refs(desk, '"profile stopped after"') == [b]
+    assert refs(desk, '"stopped profile"') == []
+    assert refs(desk, '"phone kept restarting"') == [a]
+    assert refs(desk, '"the phone restarts"') == [b]
+    assert refs(desk, '"phone restarts" zurich') == []
+
+
+def test_postgresql_keeps_the_documents_word_pairs_for_phrases(desk, two):
+    if desk.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's index only (SQLite's FTS5 index keeps word positions)")
+    a, _b = two
+    alice = add_staff(desk, "alice")
+    with desk.session() as s:
+        add_note(s, alice, a, "Profile stopped.", now=at(20), config=CONFIG)
+    with desk.reader() as s:
+        pairs = s.execute(
+            text(
+                "SELECT tsvector_to_array(d.pairs) FROM search_doc d JOIN ticket t ON t.id = d.ticket_id"
+                " WHERE t.reference = :r"
+            ),
+            {"r": a},
+        ).scalar()
+        query = s.execute(text("SELECT search_pairs_query('Error code E-42')")).scalar()
+        single = s.execute(text("SELECT search_pairs_query('restarting')")).scalar()
+    assert {"phone_kept", "kept_restarting", "profile_stopped"} <= set(pairs)  # the note's pair joined
+    assert set(query.split(" & ")) == {"'error_code'", "'code_e'", "'e_42'"}
+    assert single is None  # one word: no pair to ask for
+
+
 def test_index_changes_with_its_transaction(desk, two):
     a, _b = two
     alice = add_staff(desk, "alice")
