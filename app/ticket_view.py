@@ -70,12 +70,11 @@ def why_not(session, t, actor, offered: list[str], action_ids: Iterable[str]) ->
             else:
                 from app.workflow.escalations import ineligibility
 
-                reason = ineligibility(session, t, actor) or ""
-                out[name] = (
-                    "you handled this complaint"
-                    if "involved in the initial handling" in reason
-                    else reason or "not possible now"
-                )
+                reason = ineligibility(session, t, actor)
+                if reason is None:
+                    out[name] = "not possible now"
+                else:
+                    out[name] = "you handled this complaint" if reason.code == "handled" else str(reason)
         elif name == "refund_wizard" and t.kind != TicketKind.REFUND:
             out[name] = "only refund requests have a refund wizard"
         elif name == "final_response" and t.kind == TicketKind.ESCALATION and t.reviewer_id != actor.id:

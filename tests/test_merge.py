@@ -219,7 +219,8 @@ def test_chains_flatten_and_the_impartial_reviewer_sees_merged_history(desk):
     walk(desk, a, alice, "escalated", start=30)
     with desk.reader() as s:
         esc = s.scalars(select(Ticket).where(Ticket.kind == "escalation")).one()
-        assert "acted on" in (ineligibility(s, esc, staff["sam"]) or "")
+        why = ineligibility(s, esc, staff["sam"])
+        assert why is not None and "acted on" in why and why.code == "handled"
         assert ineligibility(s, esc, staff["sara"]) is None
 
 

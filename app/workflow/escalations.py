@@ -230,22 +230,35 @@ def _assigned_logins(session: Session, ticket_id: int) -> set[str]:
     return out
 
 
-def ineligibility(session: Session, escalation: Ticket, staff: Staff | Actor) -> str | None:
+class Ineligible(str):
+    """Why a person may not review an escalation: the words, and the reason's
+    `code` for whoever words it differently (the ticket screen's "you handled
+    this complaint"): "not_senior", "deactivated" or "handled" (acted on, or
+    was assigned to, the complaint)."""
+
+    code: str
+
+    def __new__(cls, text: str, code: str) -> Ineligible:
+        made = super().__new__(cls, text)
+        made.code = code
+        return made
+
+
+def ineligibility(session: Session, escalation: Ticket, staff: Staff | Actor) -> Ineligible | None:
     """Why `staff` may not review `escalation` (None when eligible)."""
     login = staff.login
     if staff.role != Role.SENIOR.value:
-        return f"{login} ({staff.role}) is not a senior reviewer"
+        return Ineligible(f"{login} ({staff.role}) is not a senior reviewer", "not_senior")
     if isinstance(staff, Staff) and not staff.active:
-        return f"{login} is deactivated"
+        return Ineligible(f"{login} is deactivated", "deactivated")
     complaint = session.get(Ticket, escalation.escalation_of_id) if escalation.escalation_of_id else None
     if complaint is None:
         return None
+    impartial = "the reviewer must not have been involved in the initial handling"
     if history.has_touched(session, complaint.id, login):
-        return (
-            f"{login} acted on {complaint.reference}: the reviewer must not have been involved in the initial handling"
-        )
+        return Ineligible(f"{login} acted on {complaint.reference}: {impartial}", "handled")
     if complaint.assignee_id == staff.id or login in _assigned_logins(session, complaint.id):
-        return f"{login} was assigned to {complaint.reference}: the reviewer must not have been involved in the initial handling"
+        return Ineligible(f"{login} was assigned to {complaint.reference}: {impartial}", "handled")
     return None
 
 
