@@ -55,6 +55,7 @@ def register(sub) -> None:
                     help=arg.help,
                     required=arg.required,
                     choices=list(arg.choices) if arg.choices else None,
+                    type=VERSION if arg.version else None,
                     dest=arg.dest,
                 )
             else:
@@ -229,6 +230,8 @@ def _run(args, ctx, fn) -> int:
         result = fn(session, actor, utcnow())
         t = get(session, args.reference)
         out = _summary(t)
+        if hasattr(result, "as_json"):  # a result that says what it did (a merge: what moved)
+            result = result.as_json()
         if isinstance(result, dict):
             out.update(result)
     print(json.dumps(out))
@@ -355,20 +358,8 @@ def _attach_option(c) -> None:
 
 
 # actions whose sub-command says more than the ticket's summary (or reads files first), and takes more
-def _merge(args, ctx) -> int:
-    from app.cli.merge_cmd import run
-
-    return run(args, ctx)
-
-
-def _into_version_option(c) -> None:
-    from app.cli.merge_cmd import add_into_version
-
-    add_into_version(c)
-
-
-HANDLERS = {"reply": reply, "escalate": escalate, "extend": extend, "merge": _merge}
-MORE_ARGS = {"reply": _attach_option, "merge": _into_version_option}
+HANDLERS = {"reply": reply, "escalate": escalate, "extend": extend}
+MORE_ARGS = {"reply": _attach_option}
 
 
 def save_attachment(args, ctx) -> int:

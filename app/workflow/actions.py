@@ -66,6 +66,7 @@ class CliArg:
     required: bool = True
     choices: tuple[str, ...] | None = None
     keyword: bool = False
+    version: bool = False  # a ticket version (a bounded whole number, as `--version`)
 
     @property
     def dest(self) -> str:
@@ -495,7 +496,17 @@ TICKET_ACTIONS: tuple[TicketAction, ...] = (
         done="merged into {value}; its reference leads there",
         cli="merge",
         cli_help="merge this ticket into another of the same customer (its reference then leads there)",
-        cli_args=(CliArg("--into", metavar="REF", help="the ticket that stays (it keeps the earliest clocks)"),),
+        cli_args=(
+            CliArg("--into", metavar="REF", help="the ticket that stays (it keeps the earliest clocks)"),
+            CliArg(
+                "--into-version",
+                metavar="N",
+                help="the version of --into you read (optimistic lock)",
+                required=False,
+                keyword=True,
+                version=True,
+            ),
+        ),
     ),
 )
 
