@@ -176,7 +176,8 @@ def merge_lines(session, t, data: DetailData, actor) -> list[str]:
     """The Related lines about merges (which references lead here), and the
     tickets this one may be merged into (`data.merge_targets`): with any, the
     merge action is offered (last); without, its key says why."""
-    from app.workflow.merge import candidates, merged_from, offered
+    from app.workflow.actions import BY_ID
+    from app.workflow.merge import candidates, merged_from
 
     lines = []
     if data.redirected_from:
@@ -184,9 +185,10 @@ def merge_lines(session, t, data: DetailData, actor) -> list[str]:
     here = [r for r in merged_from(session, t.id) if r != data.redirected_from]
     if here:
         lines.append(("also merged here: " if data.redirected_from else "merged here: ") + ", ".join(here))
-    if not offered(t, actor):
+    action = BY_ID["merge"]  # not a workflow step (app.workflow.actions): offered when it has a target
+    if not action.offered(t, actor, session):
         return lines
-    data.merge_targets = [  # not a workflow step: offered when the customer has a ticket this one may join
+    data.merge_targets = [
         (
             c.reference,
             f"{c.reference} · {labels.kind(c.kind)} · {labels.status(c.status)} · "
@@ -198,7 +200,7 @@ def merge_lines(session, t, data: DetailData, actor) -> list[str]:
         data.actions.append("merge")
         data.why_not.pop("merge", None)
     else:
-        data.why_not["merge"] = "no other open ticket of this customer can take this one"
+        data.why_not["merge"] = action.none_left
     return lines
 
 
