@@ -6,7 +6,10 @@
   renamed when complete, so a build cut short is never reused;
 - pg: database esimdesk_bench_<N>k on the server at $ESIMDESK_BENCH_PG (else
   $ESIMDESK_TEST_PG; `tests/pg_cluster.sh start` prints one), built as
-  esimdesk_bench_<N>k_building and renamed when complete.
+  esimdesk_bench_<N>k_building and renamed when complete. With
+  $ESIMDESK_BENCH_SUFFIX set the database is esimdesk_bench_<N>k_<suffix>:
+  a branch benches its own copy (CREATE DATABASE ... TEMPLATE the shared
+  one) whose schema its own migrations move on.
 A reused desk is brought to the current schema first (`db upgrade`). This is
 what makes `--scale 1m` affordable: the million-ticket desk is built once.
 """
@@ -94,6 +97,8 @@ def desk_url(tickets: int, engine: str = "sqlite", *, log=print) -> tuple[str, f
 
     server = pg_server()
     name = f"esimdesk_bench_{tickets // 1000}k"
+    if os.environ.get("ESIMDESK_BENCH_SUFFIX"):
+        name += "_" + os.environ["ESIMDESK_BENCH_SUFFIX"]
     url = _with_database(server, name)
     with psycopg.connect(_libpq(server), autocommit=True) as conn:
         have = {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'esimdesk_bench_%'")}
