@@ -140,3 +140,32 @@ def test_hold_seconds_is_checked():
     with pytest.raises(Exception, match="start_view"):
         parse_config({"console": {"start_view": "mine"}})
     assert parse_config({}).outbox_hold_seconds == 30
+
+
+def test_mail_that_carries_a_workflow_step_is_neither_held_nor_recallable(desk, tmp_path):
+    """Taking back a request for information would leave the complaint waiting
+    on a customer who was never asked: only a free reply is held."""
+    from app.workflow import request_info
+
+    config, _path, maildir = _config(tmp_path, 30)
+    alice = add_staff(desk, "alice")
+    ref = new_complaint(desk)
+    now = utcnow()
+    with desk.session() as s:
+        acknowledge(s, alice, ref, now=now, config=config)
+    with desk.session() as s:
+        asked = request_info(s, alice, ref, "Which phone model do you use?", now=now, config=config)
+        assert asked is not None and asked.hold_until is None
+        asked_id = asked.id
+    with desk.session() as s, pytest.raises(InputError, match="no mail of yours is still held"):
+        recall_latest(s, alice, ref, now=now + timedelta(seconds=1))
+    with desk.session() as s, pytest.raises(InputError, match="cannot be recalled"):
+        recall(s, alice, asked_id, now=now + timedelta(seconds=1))
+    # it goes with the next run, and the complaint waits on the customer as told
+    deliver(desk, config, now=now + timedelta(seconds=1))
+    assert any("information" in subject.lower() or ref in subject for subject in _sent(maildir))
+    from app import tickets
+
+    with desk.reader() as s:
+        assert tickets.get(s, ref).status == "information_gathering"
+        assert s.get(Message, asked_id).delivery == "sent"

@@ -13,7 +13,7 @@ from sqlmodel import Session, col
 from app import history
 from app.config import DeskConfig
 from app.prepared import Prepared
-from app.workflow.templates import ACKNOWLEDGMENT, ESCALATION_ACKNOWLEDGMENT, Localized, Rendered, desk_values, render
+from app.workflow.templates import REPLY, Localized, Rendered, desk_values, render
 from models import Customer, Message, Ticket, stored_id, table_of
 from models.enums import DeliveryState, MessageKind
 
@@ -123,14 +123,26 @@ def queue_message(
     )
 
 
-UNHELD_TEMPLATES = frozenset({ACKNOWLEDGMENT, ESCALATION_ACKNOWLEDGMENT})
+# The mail a person may take back while it is held: a free reply, whose
+# sending is the whole change. Every other mail a person sends carries a
+# workflow step taken in the same transaction (an acknowledgment stops a
+# clock, a request for information pauses it, a proposed resolution or a
+# final response closes or moves the complaint, a refund decision decides):
+# taking that mail back would leave the step taken and the customer never
+# told, so it is not held and cannot be recalled.
+RECALLABLE_TEMPLATES = frozenset({REPLY})
+
+
+def recallable(template: str | None) -> bool:
+    """Whether a person's mail of `template` is held and may be taken back."""
+    return template in RECALLABLE_TEMPLATES
 
 
 def hold_until(rendered: Rendered, now: datetime, author: str | None, config: DeskConfig) -> datetime | None:
     """When a person's mail may first be sent (`[outbox] hold_seconds` after it
     was queued; until then it can be recalled). Automatic mail (no author) and
-    acknowledgments are not held."""
-    if author is None or rendered.template in UNHELD_TEMPLATES or config.outbox_hold_seconds <= 0:
+    mail that carries a workflow step (`recallable`) are not held."""
+    if author is None or not recallable(rendered.template) or config.outbox_hold_seconds <= 0:
         return None
     return now + timedelta(seconds=config.outbox_hold_seconds)
 

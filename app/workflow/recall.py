@@ -1,8 +1,10 @@
 """Taking back a person's mail while it is still held in the outbox.
 
 A customer-facing message queued by a staff member waits `[outbox]
-hold_seconds` (Message.hold_until) before the sender may deliver it. Until
-then `recall` withdraws it: the row leaves the outbox (it is deleted; a
+hold_seconds` (Message.hold_until) before the sender may deliver it, when
+it is a free reply (app.workflow.outbox.recallable: mail that carries a
+workflow step is never held, since taking it back would leave the step
+taken and the customer never told). Until then `recall` withdraws it: the row leaves the outbox (it is deleted; a
 "mail_recalled" event keeps its subject and template on the ticket's
 history) and its text is handed back so the person can edit and send again.
 
@@ -25,6 +27,7 @@ from app import history, tickets
 from app.errors import AccessDenied, InputError, NotFound
 from app.identity import Actor
 from app.workflow.guard import aware
+from app.workflow.outbox import RECALLABLE_TEMPLATES
 from app.workflow.templates import middle
 from models import Message, Ticket, stored_id
 from models.enums import DeliveryState, MessageKind
@@ -45,6 +48,7 @@ class Recalled:
 def _recallable(now: datetime) -> ColumnElement[bool]:
     return (
         (col(Message.kind) == MessageKind.OUTBOUND.value)
+        & col(Message.template).in_(sorted(RECALLABLE_TEMPLATES))  # mail that carried a workflow step stays
         & (col(Message.delivery) == DeliveryState.QUEUED.value)
         & col(Message.hold_until).is_not(None)
         & (col(Message.hold_until) > now)
