@@ -54,7 +54,10 @@ class UsesContext:
 
     @property
     def ctx(self) -> ScreenContext:
-        return self.app.context
+        context = self.app.context
+        if not isinstance(context, ScreenContext):  # an App without ContextHolder
+            raise TypeError(f"{type(self.app).__name__} has no ScreenContext")
+        return context
 
 
 class _ContextField:
