@@ -75,7 +75,7 @@ class MailConfig:
 
 @dataclass(frozen=True)
 class OrdersConfig:
-    """[orders] (contracts/orders.md "Lookup"): the shop's order-facts command."""
+    """[orders] (the shared orders contract, "Lookup"): the shop's order-facts command."""
 
     lookup: tuple[str, ...] = ()  # argv; "{order}" is replaced by the order number; empty: no lookup
     timeout_seconds: float = 5.0

@@ -13,11 +13,7 @@ from app.business_calendar import BusinessCalendar
 from app.clocks import governing_clock
 from app.demo_data import CURRENCIES, DOMAINS, FIRST, HOSTILE_NAMES, LAST, PLANS, STAFF, DemoRow
 from app.references import format_reference
-from models.enums import (
-    REFERENCE_PREFIX,
-    PaymentMethod,
-    TicketKind,
-)
+from models.enums import REFERENCE_PREFIX, CloseReason, PaymentMethod, TicketKind
 
 
 def aware_utc(dt: datetime) -> datetime:
@@ -241,6 +237,12 @@ class DemoBuilder:
             "updated_at": received,
             "updated_by": None,
         }
+
+    def close(self, t: DemoRow, login: str, at: datetime, frm: str | None, reason: CloseReason) -> None:
+        """Close ticket row `t` at `at` (its "closed" event)."""
+        t["status"], t["close_reason"], t["closed_at"] = "closed", reason.value, at
+        self.event(t["id"], at, login, "closed", frm, "closed", reason=reason.value)
+        self.bump(t, login, at)
 
     def bump(self, row: DemoRow, actor: str | None, at: datetime) -> None:
         row["version"] += 1

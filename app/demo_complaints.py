@@ -51,6 +51,30 @@ class ComplaintStories(DemoBuilder):
         t["assignee_id"] = agent["id"]
         at = received + timedelta(minutes=rng.randrange(3, 60))
         self.event(tid, at, "olivia", "assign", assignee=agent["login"])
+        ack = self._acknowledge(t, cust, agent, at)
+        last = self._steps(t, cust, agent, plan, ack, open_)
+        # a senior colleague sometimes leaves an internal note on a complaint:
+        # that senior may then never review its escalation (impartiality).
+        if rng.random() < 0.3:
+            senior = rng.choice(self.seniors)
+            at = self.later(ack, 1, 20)
+            self.message(
+                tid, "note", at, "", "Seen this pattern before: check the APN settings.", author=senior["login"]
+            )
+            self.event(tid, at, senior["login"], "note")
+        # extensions of complex complaints (with a progress message)
+        if plan in ("investigation", "resolution_proposed", "information_gathering") and rng.random() < 0.18:
+            self._extend(t, cust, last)
+        if plan == "closed_accepted":
+            at = self.later(last, 2, 96)
+            self.close(t, agent["login"], at, "resolution_communicated", CloseReason.ACCEPTED)
+        self.finish(t)
+        if plan in ("escalated", "closed_final"):
+            self.escalation(t, cust, last, closed=plan == "closed_final")
+
+    def _acknowledge(self, t: DemoRow, cust: DemoRow, agent: DemoRow, assigned: datetime) -> datetime:
+        """The acknowledgment (mostly on time, a few late) and its mail; returns when."""
+        rng, cal, tid, received, at = self.rng, self.cal, t["id"], t["received_at"], assigned
         # acknowledgment: mostly on time, a few late (missed clock)
         ack = self.later(received, 0.5, 30 if rng.random() < 0.9 else 100)
         ack = max(ack, at + timedelta(minutes=1))
@@ -78,6 +102,11 @@ class ComplaintStories(DemoBuilder):
             delivery="sent" if tid % 41 else "failed",
         )
         self.bump(t, agent["login"], ack)
+        return ack
+
+    def _steps(self, t: DemoRow, cust: DemoRow, agent: DemoRow, plan: str, ack: datetime, open_: bool) -> datetime:
+        """The workflow steps up to the plan's, each a while after the last; returns the last step's time."""
+        rng, tid = self.rng, t["id"]
         targets = {
             "acknowledged": 0,
             "information_gathering": 1,
@@ -113,45 +142,29 @@ class ComplaintStories(DemoBuilder):
                 )
             t["status"] = to
             last = step_at
-        # a senior colleague sometimes leaves an internal note on a complaint:
-        # that senior may then never review its escalation (impartiality).
-        if rng.random() < 0.3:
-            senior = rng.choice(self.seniors)
-            at = self.later(ack, 1, 20)
-            self.message(
-                tid, "note", at, "", "Seen this pattern before: check the APN settings.", author=senior["login"]
-            )
-            self.event(tid, at, senior["login"], "note")
-        # extensions of complex complaints (with a progress message)
-        if plan in ("investigation", "resolution_proposed", "information_gathering") and rng.random() < 0.18:
-            old = t["resolution_due_at"]
-            new = cal.due_at(old, 5)
-            at = self.later(last, 0.5, 10)
-            t["resolution_due_at"] = new
-            t["extensions"] = 1
-            self.event(
-                tid, at, "olivia", "extend", reason="awaiting the network operator's report", before=old, after=new
-            )
-            self.message(
-                tid,
-                "outbound",
-                at,
-                f"[{t['reference']}] Progress update",
-                f"We need more time; your new timeframe is {new.date().isoformat()}.",
-                author="olivia",
-                cust=cust,
-                template="progress_update",
-                delivery="sent",
-            )
-            self.bump(t, "olivia", at)
-        if plan == "closed_accepted":
-            at = self.later(last, 2, 96)
-            t["status"], t["close_reason"], t["closed_at"] = "closed", CloseReason.ACCEPTED.value, at
-            self.event(tid, at, agent["login"], "closed", "resolution_communicated", "closed", reason="accepted")
-            self.bump(t, agent["login"], at)
-        self.finish(t)
-        if plan in ("escalated", "closed_final"):
-            self.escalation(t, cust, last, closed=plan == "closed_final")
+        return last
+
+    def _extend(self, t: DemoRow, cust: DemoRow, last: datetime) -> None:
+        """An extension of a complex complaint, with its progress mail."""
+        cal, tid = self.cal, t["id"]
+        old = t["resolution_due_at"]
+        new = cal.due_at(old, 5)
+        at = self.later(last, 0.5, 10)
+        t["resolution_due_at"] = new
+        t["extensions"] = 1
+        self.event(tid, at, "olivia", "extend", reason="awaiting the network operator's report", before=old, after=new)
+        self.message(
+            tid,
+            "outbound",
+            at,
+            f"[{t['reference']}] Progress update",
+            f"We need more time; your new timeframe is {new.date().isoformat()}.",
+            author="olivia",
+            cust=cust,
+            template="progress_update",
+            delivery="sent",
+        )
+        self.bump(t, "olivia", at)
 
     def escalation(self, complaint: DemoRow, cust: DemoRow, communicated: datetime, closed: bool) -> None:
         rng = self.rng

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import random
 from datetime import timedelta
+from typing import Any
 
 from app.demo_builder import DemoBuilder
-from app.demo_data import INQUIRY_SUBJECTS, OOS_SUBJECT, REFUND_REASONS, Decide
+from app.demo_data import INQUIRY_SUBJECTS, OOS_SUBJECT, REFUND_REASONS, Decide, DemoRow
 from app.sla_clocks import clock_due, refund_in_account_due
 from models.enums import (
     Clock,
@@ -63,7 +64,102 @@ class RefundStories(DemoBuilder):
             "documentation_provided": rng.choice([True, None]),
             "chargeback_filed": tid % 97 == 0,
         }
-        case = {
+        case = self._case_row(tid, order, facts)
+        agent = rng.choice(self.agents)
+        if status != "submitted":
+            at = self.later(received, 0.2, 6)
+            t["assignee_id"] = agent["id"]
+            t["status"] = "under_review"
+            self.event(tid, at, agent["login"], "status", "submitted", "under_review")
+            self.bump(t, agent["login"], at)
+            if status == "under_review" and rng.random() < 0.25:
+                p = self.later(at, 0.5, 12)
+                t["paused_since"] = p
+                self.event(tid, p, agent["login"], "pause", reason="asked the customer for a screenshot of the error")
+                self.message(
+                    tid,
+                    "outbound",
+                    p,
+                    f"[{t['reference']}] We need a little more information",
+                    "Please send a screenshot of the error message.",
+                    author=agent["login"],
+                    cust=cust,
+                    template="information_request",
+                    delivery="sent",
+                )
+        if status in ("decided", "processing", "closed"):
+            self._decided(t, case, status, decide(order["brand"], facts), order, agent)
+        self.refunds.append(case)
+        self.finish(t)  # every open refund carries a clock (issue 17)
+
+    def _decided(
+        self, t: DemoRow, case: DemoRow, status: str, decision: dict[str, Any], order: DemoRow, agent: DemoRow
+    ) -> None:
+        """The decision and what followed it (approval, initiation, closing),
+        as far as the story's `status` goes."""
+        cal, tid, received = self.cal, t["id"], t["received_at"]
+        dat = self.later(received, 3, 60)
+        t["decided_at"] = dat
+        case.update(
+            decision=json.dumps(decision),
+            outcome=decision["outcome"],
+            policy_version=decision["policy_version"],
+            max_refund=decision["max_refund"],
+            refund_method=decision["refund_method"],
+        )
+        self.event(
+            tid,
+            dat,
+            agent["login"],
+            "decided",
+            "under_review",
+            "decided",
+            outcome=decision["outcome"],
+            sections=decision["sections"],
+        )
+        t["status"] = "decided"
+        self.bump(t, agent["login"], dat)
+        approved = decision["outcome"] in ("full_refund", "partial_refund")
+        if approved:
+            case["approved_at"] = dat
+            case["initiated_due_at"] = clock_due(cal, Clock.REFUND_INITIATION, dat)
+        if status == "decided" and approved:
+            t["due_clock"] = Clock.REFUND_INITIATION.value
+            t["due_at"] = case["initiated_due_at"]
+        elif status == "decided":  # the decision still to be communicated, by the review deadline
+            t["due_clock"] = Clock.REFUND_DECISION.value
+            t["due_at"] = t["review_due_at"]
+        # the times after the decision come from the ticket's own generator, so a change in the
+        # engine's outcomes never shifts the rest of the demo desk
+        after = random.Random(tid)
+        if status in ("processing", "closed") and approved:
+            ini = min(dat + timedelta(hours=after.uniform(2, 40)), self.now - timedelta(minutes=1)).replace(
+                microsecond=0
+            )
+            case["initiated_at"] = ini
+            case["expected_in_account_at"] = refund_in_account_due(cal, order["brand"], dat)
+            case["decision_sent_at"] = dat
+            t["due_clock"] = Clock.REFUND_IN_ACCOUNT.value  # the money on its way
+            t["due_at"] = case["expected_in_account_at"]
+            t["status"] = "processing"
+            self.event(tid, ini, agent["login"], "status", "decided", "processing", milestone="initiated")
+            self.bump(t, agent["login"], ini)
+        if status == "closed" or (status == "processing" and not approved):
+            end = min(dat + timedelta(hours=after.uniform(24, 200)), self.now - timedelta(minutes=1)).replace(
+                microsecond=0
+            )
+            reason_ = {"refer": CloseReason.REFERRED, "denied": CloseReason.REFUND_DENIED}.get(
+                decision["outcome"], CloseReason.REFUND_COMPLETED
+            )
+            t["status"], t["close_reason"], t["closed_at"] = "closed", reason_.value, end
+            if approved:
+                case["completed_at"] = end
+            self.event(tid, end, agent["login"], "closed", None, "closed", reason=reason_.value)
+            self.bump(t, agent["login"], end)
+
+    def _case_row(self, tid: int, order: DemoRow, facts: dict[str, Any]) -> DemoRow:
+        """The refund case row of ticket `tid` (decided later, if at all)."""
+        return {
             "ticket_id": tid,
             "policy": order["brand"],
             "policy_version": None,
@@ -89,90 +185,6 @@ class RefundStories(DemoBuilder):
             "investigation_note": None,
             "decision_sent_at": None,
         }
-        agent = rng.choice(self.agents)
-        if status != "submitted":
-            at = self.later(received, 0.2, 6)
-            t["assignee_id"] = agent["id"]
-            t["status"] = "under_review"
-            self.event(tid, at, agent["login"], "status", "submitted", "under_review")
-            self.bump(t, agent["login"], at)
-            if status == "under_review" and rng.random() < 0.25:
-                p = self.later(at, 0.5, 12)
-                t["paused_since"] = p
-                self.event(tid, p, agent["login"], "pause", reason="asked the customer for a screenshot of the error")
-                self.message(
-                    tid,
-                    "outbound",
-                    p,
-                    f"[{t['reference']}] We need a little more information",
-                    "Please send a screenshot of the error message.",
-                    author=agent["login"],
-                    cust=cust,
-                    template="information_request",
-                    delivery="sent",
-                )
-        if status in ("decided", "processing", "closed"):
-            decision = decide(order["brand"], facts)
-            dat = self.later(received, 3, 60)
-            t["decided_at"] = dat
-            case.update(
-                decision=json.dumps(decision),
-                outcome=decision["outcome"],
-                policy_version=decision["policy_version"],
-                max_refund=decision["max_refund"],
-                refund_method=decision["refund_method"],
-            )
-            self.event(
-                tid,
-                dat,
-                agent["login"],
-                "decided",
-                "under_review",
-                "decided",
-                outcome=decision["outcome"],
-                sections=decision["sections"],
-            )
-            t["status"] = "decided"
-            self.bump(t, agent["login"], dat)
-            approved = decision["outcome"] in ("full_refund", "partial_refund")
-            if approved:
-                case["approved_at"] = dat
-                case["initiated_due_at"] = clock_due(cal, Clock.REFUND_INITIATION, dat)
-            if status == "decided" and approved:
-                t["due_clock"] = Clock.REFUND_INITIATION.value
-                t["due_at"] = case["initiated_due_at"]
-            elif status == "decided":  # the decision still to be communicated, by the review deadline
-                t["due_clock"] = Clock.REFUND_DECISION.value
-                t["due_at"] = t["review_due_at"]
-            # the times after the decision come from the ticket's own generator, so a change in the
-            # engine's outcomes never shifts the rest of the demo desk
-            after = random.Random(tid)
-            if status in ("processing", "closed") and approved:
-                ini = min(dat + timedelta(hours=after.uniform(2, 40)), self.now - timedelta(minutes=1)).replace(
-                    microsecond=0
-                )
-                case["initiated_at"] = ini
-                case["expected_in_account_at"] = refund_in_account_due(cal, order["brand"], dat)
-                case["decision_sent_at"] = dat
-                t["due_clock"] = Clock.REFUND_IN_ACCOUNT.value  # the money on its way
-                t["due_at"] = case["expected_in_account_at"]
-                t["status"] = "processing"
-                self.event(tid, ini, agent["login"], "status", "decided", "processing", milestone="initiated")
-                self.bump(t, agent["login"], ini)
-            if status == "closed" or (status == "processing" and not approved):
-                end = min(dat + timedelta(hours=after.uniform(24, 200)), self.now - timedelta(minutes=1)).replace(
-                    microsecond=0
-                )
-                reason_ = {"refer": CloseReason.REFERRED, "denied": CloseReason.REFUND_DENIED}.get(
-                    decision["outcome"], CloseReason.REFUND_COMPLETED
-                )
-                t["status"], t["close_reason"], t["closed_at"] = "closed", reason_.value, end
-                if approved:
-                    case["completed_at"] = end
-                self.event(tid, end, agent["login"], "closed", None, "closed", reason=reason_.value)
-                self.bump(t, agent["login"], end)
-        self.refunds.append(case)
-        self.finish(t)  # every open refund carries a clock (issue 17)
 
     # -- inquiries ---------------------------------------------------------
     def inquiry(self) -> None:
@@ -213,9 +225,7 @@ class RefundStories(DemoBuilder):
             self.bump(t, agent["login"], at)
         elif kind == "answered":
             at = self.later(received, 0.5, 30)
-            t["status"], t["close_reason"], t["closed_at"] = "closed", CloseReason.ANSWERED.value, at
-            self.event(tid, at, agent["login"], "closed", "submitted", "closed", reason="answered")
-            self.bump(t, agent["login"], at)
+            self.close(t, agent["login"], at, "submitted", CloseReason.ANSWERED)
         self.finish(t)
 
     def quarantined(self, count: int) -> None:

@@ -9,8 +9,8 @@ evidence pack.
     esimdesk refund deny REF [--reason TEXT] [--version N]
     esimdesk refund investigation REF --result confirmed|not_confirmed --note TEXT [--version N]
 
-`refund decide --policy` never opens the database (contracts/refund-decision.md);
-`--order` reads the stored order (contracts/orders.md "Decide from an order").
+`refund decide --policy` never opens the database (the shared refund decision contract);
+`--order` reads the stored order (the shared orders contract, "Decide from an order").
 """
 
 from __future__ import annotations

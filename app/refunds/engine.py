@@ -281,7 +281,7 @@ def _method_text(pv: PolicyVersion, parts: list[dict[str, Any]]) -> str:
 
 
 def decide(policy_id: str, facts: Facts | dict[str, Any], rules: Rules | None = None) -> dict[str, Any]:
-    """Decide a refund case: the Decision of contracts/refund-decision.md,
+    """Decide a refund case: the Decision of the shared refund decision contract,
     under the desk's rules (app/refunds/rules.py; the defaults when None)."""
     f = parse_facts(facts)
     return decision_from_steps(policy_id, f, walk(policy_id, f, rules))
