@@ -55,13 +55,6 @@ def resolve(session: Session, reference: str) -> Ticket:
     return get(session, survivor_reference(session, reference) or reference)
 
 
-def get_by_id(session: Session, ticket_id: int) -> Ticket:
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        raise NotFound(f"no ticket with id {ticket_id}")
-    return ticket
-
-
 def version_of(session: Session, ticket_id: int) -> tuple[int, str | None] | None:
     """A ticket's version and who changed it last (a screen's cheap "moved?" poll)."""
     row = session.execute(
