@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from app.config import DeskConfig
 from app.db import Desk
@@ -18,6 +19,9 @@ from app.identity import Actor
 from app.labels import in_words
 from app.queue_query import QueueQuery, count, page
 from models.enums import CloseReason
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 # what a bulk action does, in words: (verb for the confirmation, one ticket's result, the summary's word)
 ACTIONS: dict[str, tuple[str, str, str]] = {
@@ -53,11 +57,34 @@ class Result:
     text: str  # what was done, or why it was refused (in words)
 
 
-def service(name: str) -> Callable:
+class BulkService(Protocol):
+    """A workflow service a bulk action runs: one ticket, one value, its own version check."""
+
+    def __call__(
+        self,
+        session: Session,
+        actor: Actor,
+        reference: str,
+        value: str,
+        /,
+        *,
+        expected_version: int | None = ...,
+        now: datetime,
+        config: DeskConfig,
+    ) -> object: ...
+
+
+def service(name: str) -> BulkService:
     """The workflow service behind bulk action `name` (same as the ticket screen's)."""
     import app.workflow as wf
 
-    return {"assign": wf.assign, "triage": wf.triage, "note": wf.add_note, "close": wf.close}[name]
+    services: dict[str, BulkService] = {
+        "assign": wf.assign,
+        "triage": wf.triage,
+        "note": wf.add_note,
+        "close": wf.close,
+    }
+    return services[name]
 
 
 def run(

@@ -2,22 +2,31 @@
 
 Looked up at `$ESIMDESK_CONFIG`, else `<user config dir>/esimdesk/config.toml`;
 a missing file means the defaults. Any malformed value raises ConfigError with
-one line naming the key.
+one line naming the key. Every section's keys, types, defaults and checks
+are in app/config_schema.py; here they become DeskConfig.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from app.config_schema import (
+    SCHEMA,
+    WEEKDAYS,
+    RawTable,
+    as_float,
+    as_int,
+    as_list,
+    as_opt_str,
+    checked,
+    section,
+    typed,
+)
 from app.errors import ConfigError, DeskError
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,7 @@ class MailConfig:
 
 @dataclass(frozen=True)
 class OrdersConfig:
-    """[orders] (contracts/orders.md "Lookup"): the shop's order-facts command."""
+    """[orders] (the shared orders contract, "Lookup"): the shop's order-facts command."""
 
     lookup: tuple[str, ...] = ()  # argv; "{order}" is replaced by the order number; empty: no lookup
     timeout_seconds: float = 5.0
@@ -142,29 +151,10 @@ def load_config(path: Path | None = None) -> DeskConfig:
     return parse_config(raw, source=str(path))
 
 
-def _table(raw: dict, name: str) -> dict:
-    value = raw.get(name, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"config: [{name}] must be a table")
-    return value
-
-
-def _typed(table: dict, key: str, kind: type | tuple[type, ...], where: str, default: object) -> object:
-    if key not in table:
-        return default
-    value = table[key]
-    if isinstance(value, bool) and kind is not bool:
-        raise ConfigError(f"config: {where}.{key} must be {getattr(kind, '__name__', kind)}, not a boolean")
-    if not isinstance(value, kind):
-        name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise ConfigError(f"config: {where}.{key} must be {name}, got {value!r}")
-    return value
-
-
-def _smtp_ca_file(smtp: dict, tls: str, source: str | None) -> str | None:
+def _smtp_ca_file(smtp: RawTable, tls: str, source: str | None) -> str | None:
     """`[smtp] ca_file` as an absolute path (a relative one is taken from the
     config file's folder), checked to be a readable PEM bundle of CA certificates."""
-    value = _typed(smtp, "ca_file", str, "smtp", None)
+    value = typed(smtp, "ca_file", str, "smtp", None)
     if value is None:
         return None
     if not str(value).strip():
@@ -190,188 +180,16 @@ def _smtp_ca_file(smtp: dict, tls: str, source: str | None) -> str | None:
     return str(path)
 
 
-# -- the schema: one entry per section and key ------------------------------
-#
-# Every section the file may hold, each key with its type, default and check.
-# Adding a setting is one entry here (plus, if a service wants an attribute,
-# a field on DeskConfig); `DeskConfig.setting(section, key)` reads any value.
-# A check returns None when the value is fine, else what is wrong with it.
-
-
-@dataclass(frozen=True)
-class Setting:
-    kind: type | tuple[type, ...]
-    default: object = None
-    check: Callable[[object], str | None] | None = None
-
-
-def _finite(
-    lo: float | None = None, hi: float | None = None, *, above: float | None = None
-) -> Callable[[object], str | None]:
-    """A finite number within [lo, hi] (and > above)."""
-
-    def check(v: object) -> str | None:
-        x = float(v)  # type: ignore[arg-type]
-        if not math.isfinite(x):
-            return f"must be a finite number, got {v!r}"
-        if above is not None and not x > above:
-            return f"must be more than {above:g}, got {v!r}"
-        if (lo is not None and x < lo) or (hi is not None and x > hi):
-            return (
-                f"must be between {lo:g} and {hi:g}, got {v!r}"
-                if lo is not None and hi is not None
-                else (f"must be at least {lo:g}, got {v!r}" if lo is not None else f"must be at most {hi:g}, got {v!r}")
-            )
-        return None
-
-    return check
-
-
-def _choice(*options: str) -> Callable[[object], str | None]:
-    return lambda v: None if v in options else f"must be {', '.join(options[:-1])} or {options[-1]}, got {v!r}"
-
-
-def _nonempty(v: object) -> str | None:
-    return None if str(v).strip() else "must not be empty"
-
-
-def _timezone(v: object) -> str | None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(str(v))
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return f"{v!r} is not a known time zone (IANA name such as Europe/Tallinn)"
-    return None
-
-
-def _database_url(v: object) -> str | None:
-    from app.db import normalise_url
-
-    try:
-        normalise_url(str(v))
-    except ConfigError as exc:
-        return str(exc).replace("malformed database URL", "is not a database URL", 1)
-    return None
-
-
-def _login_list(v: object) -> str | None:
-    bad = [x for x in v if not isinstance(x, str) or not x.strip()]  # type: ignore[union-attr]
-    return f"must be a list of login names, has {bad[0]!r}" if bad else None
-
-
-NUMBER = (int, float)
-POSITIVE_SECONDS = _finite(hi=86400 * 366, above=0)
-# the calendar is checked as a whole (country with subdivision) in _calendar()
-SCHEMA: dict[str, dict[str, Setting]] = {
-    "database": {
-        "url": Setting(str, None, _database_url),
-        # PostgreSQL: how long a write waits for a row someone else holds, and
-        # the longest statement, before a one-line "try again"
-        "lock_timeout_seconds": Setting(NUMBER, 5.0, _finite(hi=3600, above=0)),
-        "statement_timeout_seconds": Setting(NUMBER, 300.0, _finite(hi=86400, above=0)),
-        # SQLite: how long a writer waits for the single write lock
-        "sqlite_busy_seconds": Setting(NUMBER, 15.0, _finite(hi=3600, above=0)),
-    },
-    "calendar": {
-        "country": Setting(str, "EE", _nonempty),
-        "subdiv": Setting(str, None),
-        "timezone": Setting(str, "Europe/Tallinn", _timezone),
-        "workweek": Setting(list, list(WEEKDAYS[:5])),
-        "closures": Setting(list, []),
-    },
-    "sla": {"at_risk_share": Setting(NUMBER, 0.25, _finite(above=0, hi=0.999999))},
-    "smtp": {
-        "host": Setting(str, None, _nonempty),
-        "port": Setting(int, 25, _finite(1, 65535)),
-        "tls": Setting(str, "none", _choice("none", "starttls", "ssl")),
-        "username": Setting(str, None),
-        "password": Setting(str, None),
-        "from_addr": Setting(str, "complaints@esimdesk.example", _nonempty),
-        "timeout": Setting(NUMBER, 20.0, _finite(hi=3600, above=0)),
-        "max_attempts": Setting(int, 6, _finite(1, 100)),
-        "ca_file": Setting(str, None),  # checked by _smtp_ca_file
-    },
-    "outbox": {
-        "maildir": Setting(str, None, _nonempty),
-        "hold_seconds": Setting(NUMBER, 30.0, _finite(0, 3600)),  # 0: a person's mail is not held
-    },
-    "console": {"start_view": Setting(str, None)},  # checked in _console_flow()
-    "desk": {  # who the desk is in its mail; checked as a whole in _desk_identity()
-        "address": Setting(str, "complaints@esimdesk.example", _nonempty),
-        "name": Setting(str, "eSIM Support Desk"),
-        "reply_to": Setting(str, None),
-        "signature": Setting(str, None),
-        "templates_dir": Setting(str, None),
-        "language": Setting(str, "en"),
-    },
-    "mail": {  # checked in _mail()
-        "auto_replies_per_day": Setting(int, 5, _finite(0, 1000)),  # 0: the desk never answers on its own
-        "reopen_days": Setting(int, 14, _finite(0, 3650)),  # 0: a closed ticket is never reopened by mail
-        "max_message_bytes": Setting(int, 10 * 1024 * 1024, _finite(1024, 100 * 1024 * 1024)),
-        "stranger": Setting(str, "ticket", _choice("ticket", "quarantine")),
-        "max_attachment_bytes": Setting(int, 10 * 1024 * 1024, _finite(0, 25 * 1024 * 1024)),  # 0: no files out
-    },
-    "orders": {  # checked in _orders_config()
-        "lookup": Setting(list, []),
-        "timeout_seconds": Setting(NUMBER, 5.0, _finite(hi=3600, above=0)),
-        "max_age_minutes": Setting(NUMBER, 60.0, _finite(0, 525600)),
-    },
-    "refunds": {  # checked in _refunds_and_complaints()
-        "auto_acknowledge": Setting(bool, True),
-        "esimium_preactivation": Setting(str, "refund"),
-    },
-    "complaints": {
-        "no_reply_days": Setting(int, 10, _finite(1, 365)),
-        "max_extension_days": Setting(int, 20, _finite(1, 3650)),
-    },
-    "dashboard": {"refresh_seconds": Setting(NUMBER, 5.0, _finite(0.2, 3600))},
-    "retention": {"days": Setting(int, 730, _finite(1, 36500))},
-    "serve": {"max_sessions": Setting(int, 8, _finite(1, 1000))},
-    # accounts that run intake and outbox send from cron/systemd without a staff record
-    "service": {"accounts": Setting(list, [], _login_list)},
-    "keys": {},  # binding id -> key(s); ids are checked when a screen opens (app.cli.keymap)
-}
-FREE_FORM = {"keys"}
-
-
-def _checked(raw: dict) -> dict[str, dict[str, object]]:
-    """Every section and key of `raw` checked against SCHEMA, defaults filled in."""
-    unknown = sorted(set(raw) - set(SCHEMA))
-    if unknown:
-        raise ConfigError(f"config: unknown section [{unknown[0]}] (known: {', '.join(sorted(SCHEMA))})")
-    values: dict[str, dict[str, object]] = {}
-    for section, settings in SCHEMA.items():
-        table = _table(raw, section)
-        if section in FREE_FORM:
-            values[section] = dict(table)
-            continue
-        extra = sorted(set(table) - set(settings))
-        if extra:
-            raise ConfigError(
-                f"config: unknown key {section}.{extra[0]} (known: {', '.join(sorted(settings)) or 'none'})"
-            )
-        values[section] = {}
-        for key, setting in settings.items():
-            value = _typed(table, key, setting.kind, section, setting.default)
-            if key in table and setting.check is not None:
-                problem = setting.check(value)
-                if problem:
-                    raise ConfigError(f"config: {section}.{key} {problem}")
-            values[section][key] = value
-    return values
-
-
 def _calendar(cal: dict[str, object], given: bool) -> CalendarConfig:
     workweek: list[int] = []
-    for day in cal["workweek"]:  # type: ignore[union-attr]
+    for day in as_list(cal["workweek"]):
         if not isinstance(day, str) or day.lower()[:3] not in WEEKDAYS:
             raise ConfigError(f"config: calendar.workweek has {day!r}; use mon, tue, ... sun")
         workweek.append(WEEKDAYS.index(day.lower()[:3]))
     if not workweek:
         raise ConfigError("config: calendar.workweek must name at least one day")
     closures: list[date] = []
-    for item in cal["closures"]:  # type: ignore[union-attr]
+    for item in as_list(cal["closures"]):
         if isinstance(item, date) and not isinstance(item, datetime):
             closures.append(item)
             continue
@@ -397,40 +215,44 @@ def _calendar(cal: dict[str, object], given: bool) -> CalendarConfig:
     return calendar
 
 
-def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
-    v = _checked(raw)
+def parse_config(raw: RawTable, source: str | None = None) -> DeskConfig:
+    v = checked(raw)
     smtp = v["smtp"]
     tls = str(smtp["tls"])
-    ca_file = _smtp_ca_file(_table(raw, "smtp"), tls, source)
+    ca_file = _smtp_ca_file(section(raw, "smtp"), tls, source)
+    keys: dict[str, str] = {}
     for k, key in v["keys"].items():
         if not isinstance(key, str) or not key.strip():
             raise ConfigError(f"config: keys.{k} must be a key name such as 'a' or 'ctrl+e'")
+        keys[k] = key
+    hold_seconds, start_view = _console_flow(v["outbox"], v["console"])
     refunds_cfg, complaints_cfg = _refunds_and_complaints(raw)
     return DeskConfig(
-        database_url=v["database"]["url"],  # type: ignore[arg-type]
+        database_url=as_opt_str(v["database"]["url"]),
         calendar=_calendar(v["calendar"], "calendar" in raw),
-        at_risk_share=float(v["sla"]["at_risk_share"]),  # type: ignore[arg-type]
+        at_risk_share=as_float(v["sla"]["at_risk_share"]),
         smtp=SmtpConfig(
-            host=smtp["host"],  # type: ignore[arg-type]
-            port=int(smtp["port"]),  # type: ignore[arg-type]
+            host=as_opt_str(smtp["host"]),
+            port=as_int(smtp["port"]),
             tls=tls,
-            username=smtp["username"],  # type: ignore[arg-type]
-            password=smtp["password"],  # type: ignore[arg-type]
+            username=as_opt_str(smtp["username"]),
+            password=as_opt_str(smtp["password"]),
             from_addr=str(smtp["from_addr"]),
-            timeout=float(smtp["timeout"]),  # type: ignore[arg-type]
-            max_attempts=int(smtp["max_attempts"]),  # type: ignore[arg-type]
+            timeout=as_float(smtp["timeout"]),
+            max_attempts=as_int(smtp["max_attempts"]),
             ca_file=ca_file,
         ),
-        outbox_maildir=v["outbox"]["maildir"],  # type: ignore[arg-type]
+        outbox_maildir=as_opt_str(v["outbox"]["maildir"]),
         desk_address=str(v["desk"]["address"]),
-        dashboard_refresh_seconds=float(v["dashboard"]["refresh_seconds"]),  # type: ignore[arg-type]
-        retention_days=int(v["retention"]["days"]),  # type: ignore[arg-type]
-        keys=dict(v["keys"]),  # type: ignore[arg-type]
+        dashboard_refresh_seconds=as_float(v["dashboard"]["refresh_seconds"]),
+        retention_days=as_int(v["retention"]["days"]),
+        keys=keys,
         source=source,
-        desk=_desk_identity(_table(raw, "desk"), source),
+        desk=_desk_identity(section(raw, "desk"), source),
         mail=_mail(v["mail"]),
         orders=_orders_config(raw),
-        **_console_flow(v["outbox"], v["console"]),
+        outbox_hold_seconds=hold_seconds,
+        console_start_view=start_view,
         refunds=refunds_cfg,
         complaints=complaints_cfg,
         values=v,
@@ -438,17 +260,17 @@ def parse_config(raw: dict, source: str | None = None) -> DeskConfig:
 
 
 # -- [desk] identity and [mail] ------------------------------------------------------
-def _desk_identity(desk: dict, source: str | None) -> DeskIdentity:
-    name = " ".join(str(_typed(desk, "name", str, "desk", "eSIM Support Desk")).split())
+def _desk_identity(desk: RawTable, source: str | None) -> DeskIdentity:
+    name = " ".join(str(typed(desk, "name", str, "desk", "eSIM Support Desk")).split())
     if not name or len(name) > 100:
         raise ConfigError("config: desk.name must be 1 to 100 characters")
-    reply_to = _typed(desk, "reply_to", str, "desk", None)
+    reply_to = as_opt_str(typed(desk, "reply_to", str, "desk", None))
     if reply_to is not None and ("@" not in reply_to or any(c.isspace() for c in reply_to.strip())):
         raise ConfigError(f"config: desk.reply_to {reply_to!r} is not an email address")
-    signature = _typed(desk, "signature", str, "desk", None)
+    signature = as_opt_str(typed(desk, "signature", str, "desk", None))
     if signature is not None and not signature.strip():
         raise ConfigError("config: desk.signature is empty; remove it to use the templates' own")
-    tdir = _typed(desk, "templates_dir", str, "desk", None)
+    tdir = as_opt_str(typed(desk, "templates_dir", str, "desk", None))
     if tdir is not None:
         path = Path(tdir).expanduser()
         if not path.is_absolute() and source:
@@ -456,7 +278,7 @@ def _desk_identity(desk: dict, source: str | None) -> DeskIdentity:
         if not path.is_dir():
             raise ConfigError(f"config: desk.templates_dir {path} is not a folder")
         tdir = str(path.resolve())
-    lang = str(_typed(desk, "language", str, "desk", "en")).strip().lower()
+    lang = str(typed(desk, "language", str, "desk", "en")).strip().lower()
     if not lang.isalpha() or not 2 <= len(lang) <= 3:
         raise ConfigError(f"config: desk.language must be a language code such as 'en' or 'et', got {lang!r}")
     return DeskIdentity(
@@ -468,59 +290,60 @@ def _desk_identity(desk: dict, source: str | None) -> DeskIdentity:
     )
 
 
-def _mail(mail: dict) -> MailConfig:
+def _mail(mail: dict[str, object]) -> MailConfig:
     """[mail], its values already checked against SCHEMA."""
     return MailConfig(
-        auto_replies_per_day=int(mail["auto_replies_per_day"]),  # type: ignore[call-overload]
-        reopen_days=int(mail["reopen_days"]),  # type: ignore[call-overload]
-        max_message_bytes=int(mail["max_message_bytes"]),  # type: ignore[call-overload]
+        auto_replies_per_day=as_int(mail["auto_replies_per_day"]),
+        reopen_days=as_int(mail["reopen_days"]),
+        max_message_bytes=as_int(mail["max_message_bytes"]),
         stranger=str(mail["stranger"]),
-        max_attachment_bytes=int(mail["max_attachment_bytes"]),  # type: ignore[call-overload]
+        max_attachment_bytes=as_int(mail["max_attachment_bytes"]),
     )
 
 
 # -- [orders] ------------------------------------------------------------------
-def _orders_config(raw: dict) -> OrdersConfig:
-    table = _table(raw, "orders")
-    argv = _typed(table, "lookup", list, "orders", [])
-    if not all(isinstance(a, str) for a in argv) or (argv and not argv[0].strip()):  # type: ignore[union-attr]
+def _orders_config(raw: RawTable) -> OrdersConfig:
+    table = section(raw, "orders")
+    given = as_list(typed(table, "lookup", list, "orders", []))
+    argv = [a for a in given if isinstance(a, str)]
+    if len(argv) != len(given) or (argv and not argv[0].strip()):
         raise ConfigError("config: orders.lookup must be a list of strings (a command and its arguments)")
-    timeout = float(_typed(table, "timeout_seconds", (int, float), "orders", 5.0))  # type: ignore[arg-type]
-    age = float(_typed(table, "max_age_minutes", (int, float), "orders", 60.0))  # type: ignore[arg-type]
+    timeout = as_float(typed(table, "timeout_seconds", (int, float), "orders", 5.0))
+    age = as_float(typed(table, "max_age_minutes", (int, float), "orders", 60.0))
     if timeout <= 0 or age < 0:
         raise ConfigError("config: orders.timeout_seconds must be positive and orders.max_age_minutes not negative")
-    return OrdersConfig(tuple(argv), timeout, age)  # type: ignore[arg-type]
+    return OrdersConfig(tuple(argv), timeout, age)
 
 
 # -- [outbox] hold and [console] ------------------------------------------------
-def _console_flow(outbox: dict, console: dict) -> dict:
+def _console_flow(outbox: dict[str, object], console: dict[str, object]) -> tuple[float, str | None]:
     """`[outbox] hold_seconds` (how long a person's mail waits, recallable, before
     it may be sent; 0 = no hold) and `[console] start_view` (the queue view the
     console opens on: my, unassigned, due_today, ..., all); both already checked
     against SCHEMA except the view's name."""
-    view = console["start_view"]
+    view = as_opt_str(console["start_view"])
     if view is not None:
         from app.queue_query import VIEW_TITLES
 
         if view not in VIEW_TITLES:
             raise ConfigError(f"config: console.start_view must be one of {', '.join(VIEW_TITLES)}, got {view!r}")
-    return {"outbox_hold_seconds": float(outbox["hold_seconds"]), "console_start_view": view}  # type: ignore[arg-type]
+    return as_float(outbox["hold_seconds"]), view
 
 
 # -- [refunds] and [complaints] -------------------------------------------------
-def _refunds_and_complaints(raw: dict) -> tuple[RefundsConfig, ComplaintsConfig]:
-    refunds, complaints = _table(raw, "refunds"), _table(raw, "complaints")
-    pre = str(_typed(refunds, "esimium_preactivation", str, "refunds", "refund"))
+def _refunds_and_complaints(raw: RawTable) -> tuple[RefundsConfig, ComplaintsConfig]:
+    refunds, complaints = section(raw, "refunds"), section(raw, "complaints")
+    pre = str(typed(refunds, "esimium_preactivation", str, "refunds", "refund"))
     if pre not in ("refund", "case_by_case"):
         raise ConfigError(f"config: refunds.esimium_preactivation must be refund or case_by_case, got {pre!r}")
-    no_reply = _typed(complaints, "no_reply_days", int, "complaints", 10)
-    max_ext = _typed(complaints, "max_extension_days", int, "complaints", 20)
+    no_reply = as_int(typed(complaints, "no_reply_days", int, "complaints", 10))
+    max_ext = as_int(typed(complaints, "max_extension_days", int, "complaints", 20))
     for key, value in (("no_reply_days", no_reply), ("max_extension_days", max_ext)):
-        if value < 1:  # type: ignore[operator]
+        if value < 1:
             raise ConfigError(f"config: complaints.{key} must be at least 1, got {value}")
     return (
         RefundsConfig(
-            auto_acknowledge=bool(_typed(refunds, "auto_acknowledge", bool, "refunds", True)), esimium_preactivation=pre
+            auto_acknowledge=bool(typed(refunds, "auto_acknowledge", bool, "refunds", True)), esimium_preactivation=pre
         ),
         ComplaintsConfig(no_reply_days=no_reply, max_extension_days=max_ext),
-    )  # type: ignore[arg-type]
+    )

@@ -15,6 +15,7 @@ import gc
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from textual.app import SystemCommand
 from textual.binding import Binding
@@ -27,6 +28,11 @@ from app.db import Desk
 from app.identity import Actor
 from app.screen_context import ContextHolder, ScreenContext
 from widgets.textual_compat import load_screen_css, screen_stack
+
+if TYPE_CHECKING:
+    from app.business_calendar import BusinessCalendar
+    from app.ticket_view import DetailData
+    from screens.ticket_detail import TicketDetailScreen
 
 DETAIL_SCREEN = "ticket-detail"  # name the kept detail screen is installed under
 OPEN_PATIENCE = 0.25  # seconds a ticket's read may take before its screen is shown half-filled
@@ -70,7 +76,7 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
         actor: Actor,
         config: DeskConfig | None = None,
         now: Callable[[], datetime] | None = None,
-        calendar=None,  # app.business_calendar.BusinessCalendar
+        calendar: BusinessCalendar | None = None,
     ) -> None:
         super().__init__()
         from app.presence import new_session_id
@@ -80,16 +86,18 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
         self.sub_title = f"{actor.name} ({actor.login}, {actor.role})"
         self._heap_frozen = False
         self._opening: object | None = None  # token of the open_ticket in flight
-        self._detail = None  # the kept TicketDetailScreen (detail_screen())
+        self._detail: TicketDetailScreen | None = None  # the kept detail screen (detail_screen())
 
     class TicketRead(Message):
         """open_ticket's worker read the ticket (data) or could not (error)."""
 
-        def __init__(self, token: object, reference: str, origin: Screen, data, error: str | None) -> None:
+        def __init__(
+            self, token: object, reference: str, origin: Screen[object], data: DetailData | None, error: str | None
+        ) -> None:
             super().__init__()
             self.token, self.reference, self.origin, self.data, self.error = token, reference, origin, data, error
 
-    def get_default_screen(self) -> Screen:
+    def get_default_screen(self) -> Screen[Any]:  # Textual's own signature
         """The queue is the home screen (no blank screen composed first).
 
         Textual loads a screen's CSS_PATH when the screen is pushed, never for
@@ -119,7 +127,7 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
             gc.freeze()
 
     @property
-    def _background_screens(self) -> list[Screen]:
+    def _background_screens(self) -> list[Screen[Any]]:  # Textual's own signature
         """Screens showing through the top one: none when it is opaque.
 
         Textual always counts the screen below as visible, so every repaint of
@@ -186,7 +194,7 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
         )
         self.set_timer(OPEN_PATIENCE, partial(self._open_unread, token, reference, origin))
 
-    def _read_ticket(self, token: object, reference: str, origin: Screen) -> None:
+    def _read_ticket(self, token: object, reference: str, origin: Screen[object]) -> None:
         from app.errors import DeskError
         from app.ticket_view import load_detail
 
@@ -211,7 +219,7 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
             return
         self._push_detail(message.reference, message.data, message.token)
 
-    def _open_unread(self, token: object, reference: str, origin: Screen) -> None:
+    def _open_unread(self, token: object, reference: str, origin: Screen[object]) -> None:
         if token is not self._opening:
             return
         self._opening = None
@@ -220,7 +228,7 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
             return
         self._push_detail(reference, None, token)
 
-    def detail_screen(self):
+    def detail_screen(self) -> TicketDetailScreen:
         """The one TicketDetailScreen kept for the app's life (installed, so
         popping it keeps its widgets for the next ticket)."""
         from screens.ticket_detail import TicketDetailScreen
@@ -230,7 +238,7 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
             self.install_screen(self._detail, DETAIL_SCREEN)
         return self._detail
 
-    def _push_detail(self, reference: str, data, token: object = None) -> None:
+    def _push_detail(self, reference: str, data: DetailData | None, token: object = None) -> None:
         """Show ticket `reference` on the kept detail screen: filled in place
         before it is pushed, so its first frame is already this ticket. Keys
         held by `token` go once it is pushed (and, unread, has its data)."""
@@ -256,7 +264,7 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
 
         screen.call_next(push_when_ready)
 
-    def _hold_until_shown(self, token: object, screen) -> None:
+    def _hold_until_shown(self, token: object, screen: TicketDetailScreen) -> None:
         """Keys held for opening `screen` go once it shows its ticket (the
         screen's own read, when it was pushed unread) or it is closed."""
         if token is None:
@@ -278,7 +286,7 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
         self.push_screen(RefundWizardScreen(reference))
 
     # -- command palette -------------------------------------------------------
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:  # Textual's own signature
         yield from super().get_system_commands(screen)  # its Quit is the only one: q is that action too
         seen: set[str] = set()
         for active in screen.active_bindings.values():

@@ -100,7 +100,11 @@ def customer_story(session: Session, ticket: Ticket, *, shown_order_id: int | No
                 for o in rows
             ]
         # a ticket merged into another is part of that one now (its reference leads there)
-        same = (Ticket.customer_id == ticket.customer_id, Ticket.id.not_in(seen), Ticket.merged_into_id.is_(None))
+        same = (
+            col(Ticket.customer_id) == ticket.customer_id,
+            col(Ticket.id).not_in(seen),
+            col(Ticket.merged_into_id).is_(None),
+        )
         others = session.scalars(
             select(Ticket)
             .where(*same)

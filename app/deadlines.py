@@ -27,12 +27,13 @@ PostgreSQL they are ordinary aware datetimes.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import String, bindparam, select, type_coerce, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import BindParameter, ColumnElement, String, Update, bindparam, select, type_coerce, update
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.orm import Session
 
 from app.business_calendar import BusinessCalendar
@@ -40,11 +41,16 @@ from app.clocks import governing_clock
 from app.sla_clocks import CLOCK_SPECS, paused_business_days, paused_intervals
 from models.enums import Clock, TicketKind, TicketStatus
 from models.history import TicketEvent
+from models.tables import table_of
 from models.ticket import Ticket
 
 RECOMPUTE_ACTOR = "calendar"
-_T = Ticket.__table__
-_E = TicketEvent.__table__
+_T = table_of(Ticket)
+_E = table_of(TicketEvent)
+# an instant as this module handles it: the stored text on SQLite, an aware datetime on PostgreSQL
+Instant = str | datetime
+# (id, ack, resolution, final response, review, due_at, due_clock): one row's new values
+Change = tuple[object, ...]
 _INSTANTS = (
     "received_at",
     "acknowledged_at",
@@ -72,27 +78,34 @@ class _Codec:
         self.cal = cal
         self.text = _text_mode(conn)
         self._to_store = _T.c.due_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) if self.text else None
-        self._ord: dict = {}
-        self._enc: dict[int, object] = {}
-        self._due: dict[tuple[int, str], object] = {}
+        self._ord: dict[str, int] = {}
+        self._enc: dict[int, Instant] = {}
+        self._due: dict[tuple[int, str], Instant] = {}
 
-    def column(self, name: str):
+    def column(self, name: str) -> ColumnElement[Any]:
         col = _T.c[name]
         return type_coerce(col, String).label(name) if self.text else col
 
-    def param(self, name: str):
+    def param(self, name: str) -> BindParameter[Any]:
         return bindparam(name, type_=String) if self.text else bindparam(name)
 
-    def to_datetime(self, v) -> datetime:
-        if self.text:
+    def stored(self, dt: datetime) -> Instant:
+        """An aware instant in this connection's stored form."""
+        if self._to_store is not None:
+            text: str = self._to_store(dt)
+            return text
+        return dt.astimezone(UTC)
+
+    def to_datetime(self, v: Instant) -> datetime:
+        if isinstance(v, str):
             return datetime.fromisoformat(v).replace(tzinfo=UTC)
         return v
 
-    def local_ordinal(self, v) -> int:
+    def local_ordinal(self, v: Instant) -> int:
         """Desk-local day of a stored instant. Text values are cached per UTC
         hour when the whole hour falls on one local day, else per minute
         (offsets are whole minutes, so the minute decides the day)."""
-        if not self.text:
+        if not isinstance(v, str):
             return v.astimezone(self.cal.tz).toordinal()
         o = self._ord.get(v[:13])
         if o is None:
@@ -112,10 +125,10 @@ class _Codec:
         o = self._ord[v[:16]] = datetime.fromisoformat(v[:16]).replace(tzinfo=UTC).astimezone(tz).toordinal()
         return o
 
-    def due(self, v, n: int):
+    def due(self, v: Instant, n: int) -> Instant:
         """Stored form of the end of the n-th business day after v's local day
         (text values cached per (n, UTC hour) like local_ordinal)."""
-        if not self.text:
+        if not isinstance(v, str):
             return self.end_of_day(self.cal.nth_business_ordinal(self.local_ordinal(v), n))
         r = self._due.get((n, v[:13]))
         if r is None:
@@ -125,21 +138,20 @@ class _Codec:
                 self._due[(n, v[:13]) if v[:13] in self._ord else (n, v[:16])] = r
         return r
 
-    def end_of_day(self, o: int):
+    def end_of_day(self, o: int) -> Instant:
         v = self._enc.get(o)
         if v is None:
-            dt = self.cal.end_of_local_day(date.fromordinal(o))
-            v = self._enc[o] = self._to_store(dt) if self.text else dt.astimezone(UTC)
+            v = self._enc[o] = self.stored(self.cal.end_of_local_day(date.fromordinal(o)))
         return v
 
 
-def _pauses(conn: Connection) -> dict[int, list]:
+def _pauses(conn: Connection) -> dict[int, list[tuple[datetime, datetime | None]]]:
     rows = conn.execute(
         select(_E.c.ticket_id, _E.c.action, _E.c.at)
         .join(_T, _T.c.id == _E.c.ticket_id)
         .where(_E.c.action.in_(("pause", "resume")), _T.c.status != _CLOSED)
     )
-    by_ticket: dict[int, list] = defaultdict(list)
+    by_ticket: dict[int, list[Row[int, str, datetime]]] = defaultdict(list)
     for r in rows:
         by_ticket[r.ticket_id].append(r)
     return {tid: paused_intervals(evs) for tid, evs in by_ticket.items()}
@@ -151,17 +163,17 @@ class _Row(NamedTuple):
 
     id: int
     kind: str
-    received_at: object
-    acknowledged_at: object
-    resolution_communicated_at: object
-    final_response_at: object
-    decided_at: object
+    received_at: Instant | None
+    acknowledged_at: Instant | None
+    resolution_communicated_at: Instant | None
+    final_response_at: Instant | None
+    decided_at: Instant | None
     extensions: int
-    ack_due_at: object
-    resolution_due_at: object
-    final_response_due_at: object
-    review_due_at: object
-    due_at: object
+    ack_due_at: Instant | None
+    resolution_due_at: Instant | None
+    final_response_due_at: Instant | None
+    review_due_at: Instant | None
+    due_at: Instant | None
     due_clock: str | None
 
 
@@ -206,13 +218,24 @@ def _rows(conn: Connection, codec: _Codec, ids: tuple[int, int] | None) -> list[
     return [_Row._make(r) for r in rows]
 
 
-def _changes(conn: Connection, cal: BusinessCalendar, codec: _Codec, ids: tuple[int, int] | None = None) -> list[tuple]:
+def _later(x: Instant, y: Instant) -> bool:
+    """x after y: both stored text (its order is time order) or both datetimes."""
+    if isinstance(x, str) and isinstance(y, str):
+        return x > y
+    if isinstance(x, datetime) and isinstance(y, datetime):
+        return x > y
+    raise TypeError(f"cannot compare a stored instant {x!r} with {y!r}")
+
+
+def _changes(
+    conn: Connection, cal: BusinessCalendar, codec: _Codec, ids: tuple[int, int] | None = None
+) -> list[Change]:
     """(id, ack, resolution, final response, review, due_at, due_clock) of every
     open ticket (with an id in `ids`, inclusive, when given) whose deadlines
     change, in id order. The running clock is app.clocks.governing_clock's."""
     pauses = _pauses(conn)
     due_for = codec.due
-    out: list[tuple] = []
+    out: list[Change] = []
     add = out.append
     for row in _rows(conn, codec, ids):
         if row.kind not in _KNOWN_KINDS:
@@ -235,7 +258,7 @@ def _changes(conn: Connection, cal: BusinessCalendar, codec: _Codec, ids: tuple[
             clock == Clock.RESOLUTION
             and row.extensions
             and row.resolution_due_at is not None
-            and row.resolution_due_at > due
+            and _later(row.resolution_due_at, due)
         ):
             due = row.resolution_due_at  # an extension to a later date stands
         if (slot is not None and current[slot] != due) or due != row.due_at or row.due_clock != clock.value:
@@ -250,7 +273,7 @@ def _changes(conn: Connection, cal: BusinessCalendar, codec: _Codec, ids: tuple[
 _FIELDS = ("b_id", "b_ack", "b_res", "b_fin", "b_rev", "b_due", "b_clock")
 
 
-def _update_statement(codec: _Codec):
+def _update_statement(codec: _Codec) -> Update:
     p = codec.param
     return (
         update(_T)
@@ -269,7 +292,7 @@ def _update_statement(codec: _Codec):
     )
 
 
-def _run(target, fn):
+def _run(target: Session | Connection | Engine, fn: Callable[[Connection], int]) -> int:
     if isinstance(target, Session):
         return fn(target.connection())
     if isinstance(target, Engine):
@@ -283,7 +306,10 @@ def _aware(now: datetime) -> datetime:
 
 
 def recompute_open_deadlines(
-    session_or_conn, cal: BusinessCalendar, now: datetime, ids: tuple[int, int] | None = None
+    session_or_conn: Session | Connection | Engine,
+    cal: BusinessCalendar,
+    now: datetime,
+    ids: tuple[int, int] | None = None,
 ) -> int:
     """Recompute and store the deadlines of every open ticket (with an id in
     `ids`, when given: one batch); returns how many tickets changed. Takes a
@@ -300,10 +326,13 @@ def recompute_open_deadlines(
             # one executemany straight to the driver: the values are already
             # in their stored form, so skip the per-row parameter processing
             compiled = stmt.compile(dialect=conn.dialect)
-            consts = dict(compiled.params, b_now=codec._to_store(now), b_by=RECOMPUTE_ACTOR)
+            consts = dict(compiled.params, b_now=codec.stored(now), b_by=RECOMPUTE_ACTOR)
             tail = tuple(v for k, v in consts.items() if k not in _FIELDS)
             slots = _FIELDS + tuple(k for k in consts if k not in _FIELDS)
-            pick = itemgetter(*(slots.index(name) for name in compiled.positiontup))
+            positions = compiled.positiontup
+            if positions is None:  # SQLite's parameters are positional
+                raise ValueError("the update statement has no positional parameters")
+            pick = itemgetter(*(slots.index(name) for name in positions))
             conn.exec_driver_sql("PRAGMA cache_size = -65536")  # 64 MiB: the index pages stay in memory
             conn.exec_driver_sql(str(compiled), [pick(c + tail) for c in changes])
         else:
@@ -314,6 +343,8 @@ def recompute_open_deadlines(
     return _run(session_or_conn, work)
 
 
-def preview_recompute(session_or_conn, cal: BusinessCalendar, now: datetime | None = None) -> int:
+def preview_recompute(
+    session_or_conn: Session | Connection | Engine, cal: BusinessCalendar, now: datetime | None = None
+) -> int:
     """How many open tickets recompute_open_deadlines would change (no writes)."""
     return _run(session_or_conn, lambda conn: len(_changes(conn, cal, _Codec(conn, cal))))

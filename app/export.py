@@ -11,9 +11,9 @@ import csv
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO, TypedDict
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -21,6 +21,7 @@ from app.errors import InputError
 from app.untrusted import spreadsheet_safe, terminal_safe_data
 from models import Customer, Order, RefundCase, Staff, Ticket, TicketEvent
 from models.enums import TicketKind, TicketStatus
+from models.tables import stored_id
 
 PAGE = 2000
 FIELDS = [
@@ -70,22 +71,54 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def iter_tickets(
-    session: Session,
-    kind: str | None = None,
-    status: str | None = None,
-    mask_pii: bool = False,
-    now: datetime | None = None,
-    at_risk_share: float = 0.25,
-) -> Iterator[dict]:
-    from app.clocks import ticket_sla_state
-    from app.tickets import utcnow
+class ExportRow(TypedDict):
+    """One ticket as exported (FIELDS, in order): instants as ISO text."""
 
-    if kind is not None and kind not in {k.value for k in TicketKind}:
-        raise InputError(f"unknown kind {kind!r} (complaint, escalation, refund, inquiry)")
-    if status is not None and status not in {s.value for s in TicketStatus}:
-        raise InputError(f"unknown status {status!r}")
-    now = now or utcnow()
+    reference: str
+    kind: str
+    status: str
+    received_at: str | None
+    acknowledged_at: str | None
+    ack_due_at: str | None
+    resolution_due_at: str | None
+    final_response_due_at: str | None
+    extensions: int
+    closed_at: str | None
+    escalation_of: str | None
+    assignee: str | None
+    reviewer: str | None
+    handlers: list[str]
+    order_number: str | None
+    customer_email: str | None
+    policy: str | None
+    outcome: str | None
+    sla_state: str | None
+    brand: str | None
+    priority: int
+    due_at: str | None
+    due_clock: str | None
+    region: str | None
+    out_of_scope: str | None
+    close_reason: str | None
+    merged_into: str | None
+
+
+class _Joined(NamedTuple):
+    """A ticket and what the page query joins to it."""
+
+    ticket: Ticket
+    email: str | None
+    order_number: str | None
+    assignee: str | None
+    reviewer: str | None
+    escalation_of: str | None
+    policy: str | None
+    outcome: str | None
+    merged_into: str | None
+
+
+def _page_query(kind: str | None, status: str | None) -> Select[*tuple[Any, ...]]:  # rows read as _Joined
+    """The tickets (of a kind, in a status) with their joined names, by id, one page."""
     assignee = aliased(Staff)
     reviewer = aliased(Staff)
     original = aliased(Ticket)
@@ -93,86 +126,119 @@ def iter_tickets(
     stmt = (
         select(
             Ticket,
-            Customer.email,
-            func.coalesce(Order.number, Ticket.order_number),  # the quoted number until the order arrives
-            assignee.login,
-            reviewer.login,
-            original.reference,
-            RefundCase.policy,
-            RefundCase.outcome,
-            survivor.reference,
+            col(Customer.email),
+            func.coalesce(col(Order.number), col(Ticket.order_number)),  # the quoted number until the order arrives
+            col(assignee.login),
+            col(reviewer.login),
+            col(original.reference),
+            col(RefundCase.policy),
+            col(RefundCase.outcome),
+            col(survivor.reference),
         )
-        .outerjoin(Customer, Customer.id == Ticket.customer_id)
-        .outerjoin(Order, Order.id == Ticket.order_id)
-        .outerjoin(assignee, assignee.id == Ticket.assignee_id)
-        .outerjoin(reviewer, reviewer.id == Ticket.reviewer_id)
-        .outerjoin(original, original.id == Ticket.escalation_of_id)
-        .outerjoin(RefundCase, RefundCase.ticket_id == Ticket.id)
-        .outerjoin(survivor, survivor.id == Ticket.merged_into_id)
-        .order_by(Ticket.id)
+        .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .outerjoin(Order, col(Order.id) == col(Ticket.order_id))
+        .outerjoin(assignee, col(assignee.id) == col(Ticket.assignee_id))
+        .outerjoin(reviewer, col(reviewer.id) == col(Ticket.reviewer_id))
+        .outerjoin(original, col(original.id) == col(Ticket.escalation_of_id))
+        .outerjoin(RefundCase, col(RefundCase.ticket_id) == col(Ticket.id))
+        .outerjoin(survivor, col(survivor.id) == col(Ticket.merged_into_id))
+        .order_by(col(Ticket.id))
         .limit(PAGE)
     )
     if kind:
         stmt = stmt.where(col(Ticket.kind) == kind)
     if status:
         stmt = stmt.where(col(Ticket.status) == status)
+    return stmt
+
+
+def _handlers(session: Session, ids: list[int]) -> dict[int, set[str]]:
+    """Who has events on each ticket of a page (or on a ticket merged into it: app/history.py)."""
+    who: dict[int, set[str]] = {}
+    for tid, actor in session.execute(
+        select(col(TicketEvent.ticket_id), col(TicketEvent.actor))
+        .where(col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.actor).is_not(None))
+        .distinct()
+    ):
+        who.setdefault(tid, set()).add(actor)
+    merged = aliased(Ticket)  # the handlers of tickets merged into these count as theirs (app/history.py)
+    for tid, actor in session.execute(
+        select(col(merged.merged_into_id), col(TicketEvent.actor))
+        .join(merged, col(merged.id) == col(TicketEvent.ticket_id))
+        .where(col(merged.merged_into_id).in_(ids), col(TicketEvent.actor).is_not(None))
+        .distinct()
+    ):
+        who.setdefault(tid, set()).add(actor)
+    return who
+
+
+def _row(j: _Joined, handlers: set[str], mask_pii: bool, now: datetime, at_risk_share: float) -> ExportRow:
+    from app.clocks import ticket_sla_state
+
+    t = j.ticket
+    state = ticket_sla_state(t, now, at_risk_share)
+    refund = t.kind == TicketKind.REFUND
+    return {
+        "reference": t.reference,
+        "kind": t.kind,
+        "status": t.status,
+        "received_at": _iso(t.received_at),
+        "acknowledged_at": _iso(t.acknowledged_at),
+        "ack_due_at": _iso(t.ack_due_at),
+        "resolution_due_at": _iso(t.resolution_due_at),
+        "final_response_due_at": _iso(t.final_response_due_at),
+        "extensions": t.extensions,
+        "closed_at": _iso(t.closed_at),
+        "escalation_of": j.escalation_of,
+        "assignee": j.assignee,
+        "reviewer": j.reviewer,
+        "handlers": sorted(handlers),
+        "order_number": j.order_number,
+        "customer_email": mask_email(j.email) if mask_pii else j.email,
+        "policy": j.policy if refund else None,
+        "outcome": j.outcome if refund else None,
+        "sla_state": state.value if state is not None else None,
+        "brand": t.brand,
+        "priority": t.priority,
+        "due_at": _iso(t.due_at),
+        "due_clock": t.due_clock,
+        "region": t.region,
+        "out_of_scope": t.out_of_scope,
+        "close_reason": t.close_reason,
+        "merged_into": j.merged_into,
+    }
+
+
+def iter_tickets(
+    session: Session,
+    kind: str | None = None,
+    status: str | None = None,
+    mask_pii: bool = False,
+    now: datetime | None = None,
+    at_risk_share: float = 0.25,
+) -> Iterator[ExportRow]:
+    from app.tickets import utcnow
+
+    if kind is not None and kind not in {k.value for k in TicketKind}:
+        raise InputError(f"unknown kind {kind!r} (complaint, escalation, refund, inquiry)")
+    if status is not None and status not in {s.value for s in TicketStatus}:
+        raise InputError(f"unknown status {status!r}")
+    now = now or utcnow()
+    stmt = _page_query(kind, status)
     last_id = 0
     while True:
-        rows = session.execute(stmt.where(col(Ticket.id) > last_id)).all()
+        rows = [_Joined(*r) for r in session.execute(stmt.where(col(Ticket.id) > last_id))]
         if not rows:
             return
-        ids = [r[0].id for r in rows]
-        who: dict[int, set[str]] = {}
-        for tid, actor in session.execute(
-            select(col(TicketEvent.ticket_id), col(TicketEvent.actor))
-            .where(col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.actor).is_not(None))
-            .distinct()
-        ):
-            who.setdefault(tid, set()).add(actor)
-        merged = aliased(Ticket)  # the handlers of tickets merged into these count as theirs (app/history.py)
-        for tid, actor in session.execute(
-            select(merged.merged_into_id, TicketEvent.actor)
-            .join(merged, merged.id == TicketEvent.ticket_id)
-            .where(merged.merged_into_id.in_(ids), TicketEvent.actor.is_not(None))
-            .distinct()
-        ):
-            who.setdefault(tid, set()).add(actor)
-        for t, email, order_number, assignee_login, reviewer_login, original_ref, policy, outcome, into in rows:
-            state = ticket_sla_state(t, now, at_risk_share)
-            yield {
-                "reference": t.reference,
-                "kind": t.kind,
-                "status": t.status,
-                "received_at": _iso(t.received_at),
-                "acknowledged_at": _iso(t.acknowledged_at),
-                "ack_due_at": _iso(t.ack_due_at),
-                "resolution_due_at": _iso(t.resolution_due_at),
-                "final_response_due_at": _iso(t.final_response_due_at),
-                "extensions": t.extensions,
-                "closed_at": _iso(t.closed_at),
-                "escalation_of": original_ref,
-                "assignee": assignee_login,
-                "reviewer": reviewer_login,
-                "handlers": sorted(who.get(t.id, ())),
-                "order_number": order_number,
-                "customer_email": mask_email(email) if mask_pii else email,
-                "policy": policy if t.kind == TicketKind.REFUND else None,
-                "outcome": outcome if t.kind == TicketKind.REFUND else None,
-                "sla_state": state.value if state is not None else None,
-                "brand": t.brand,
-                "priority": t.priority,
-                "due_at": _iso(t.due_at),
-                "due_clock": t.due_clock,
-                "region": t.region,
-                "out_of_scope": t.out_of_scope,
-                "close_reason": t.close_reason,
-                "merged_into": into,
-            }
+        ids = [stored_id(j.ticket) for j in rows]
+        who = _handlers(session, ids)
+        for j in rows:
+            yield _row(j, who.get(stored_id(j.ticket), set()), mask_pii, now, at_risk_share)
         last_id = ids[-1]
         session.expunge_all()
 
 
-def write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> int:
+def write_jsonl(rows: Iterator[ExportRow], out: TextIO) -> int:
     n = 0
     for row in rows:
         out.write(json.dumps(terminal_safe_data(row), ensure_ascii=False) + "\n")
@@ -180,16 +246,15 @@ def write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> int:
     return n
 
 
-def write_csv(rows: Iterator[dict[str, Any]], out: TextIO) -> int:
+def write_csv(rows: Iterator[ExportRow], out: TextIO) -> int:
     writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     n = 0
     for row in rows:
-        row = dict(row)
-        row["handlers"] = ";".join(row["handlers"])
-        writer.writerow({k: spreadsheet_safe(terminal_safe_data(v)) for k, v in row.items()})
+        cells: dict[str, object] = {**row, "handlers": ";".join(row["handlers"])}
+        writer.writerow({k: spreadsheet_safe(terminal_safe_data(v)) for k, v in cells.items()})
         n += 1
     return n
 
 
-__all__ = ["FIELDS", "iter_tickets", "mask_email", "write_csv", "write_jsonl"]
+__all__ = ["FIELDS", "ExportRow", "iter_tickets", "mask_email", "write_csv", "write_jsonl"]

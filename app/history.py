@@ -15,8 +15,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, Connection, or_, select
+from sqlmodel import Session, col
 
 from app.prepared import Prepared
 from models import Ticket, TicketEvent, table_of
@@ -50,16 +50,18 @@ def record(
     )
 
 
-def of_ticket(ticket_id: int):
+def of_ticket(ticket_id: int) -> ColumnElement[bool]:
     """SQL: the event belongs to ticket `ticket_id` or to a ticket merged into it."""
-    merged = select(Ticket.id).where(Ticket.merged_into_id == ticket_id)
-    return or_(TicketEvent.ticket_id == ticket_id, TicketEvent.ticket_id.in_(merged))
+    merged = select(col(Ticket.id)).where(col(Ticket.merged_into_id) == ticket_id)
+    return or_(col(TicketEvent.ticket_id) == ticket_id, col(TicketEvent.ticket_id).in_(merged))
 
 
 def events(session: Session, ticket_id: int) -> list[TicketEvent]:
     """The ticket's events and those of the tickets merged into it, in time order."""
     return list(
-        session.scalars(select(TicketEvent).where(of_ticket(ticket_id)).order_by(TicketEvent.at, TicketEvent.id))
+        session.scalars(
+            select(TicketEvent).where(of_ticket(ticket_id)).order_by(col(TicketEvent.at), col(TicketEvent.id))
+        )
     )
 
 
@@ -71,13 +73,13 @@ def detail_of(event: TicketEvent) -> dict[str, Any]:
 def handlers(session: Session, ticket_id: int) -> list[str]:
     """Every staff login with at least one event on the ticket (or a ticket merged into it)."""
     rows = session.execute(
-        select(TicketEvent.actor).where(of_ticket(ticket_id), TicketEvent.actor.is_not(None)).distinct()
+        select(col(TicketEvent.actor)).where(of_ticket(ticket_id), col(TicketEvent.actor).is_not(None)).distinct()
     )
     return sorted(r[0] for r in rows)
 
 
 def has_touched(session: Session, ticket_id: int, login: str) -> bool:
     row = session.execute(
-        select(TicketEvent.id).where(of_ticket(ticket_id), TicketEvent.actor == login).limit(1)
+        select(col(TicketEvent.id)).where(of_ticket(ticket_id), col(TicketEvent.actor) == login).limit(1)
     ).first()
     return row is not None

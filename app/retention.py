@@ -228,7 +228,12 @@ def plan(session: Session, older_than_days: int, now: datetime) -> RetentionPlan
             for cid, n in session.execute(att_counts):
                 by_id[cid].attachments = int(n)
     result.customers = [by_id[i] for i in ids]
+    _plan_orphans(session, cutoff, result)
+    return result
 
+
+def _plan_orphans(session: Session, cutoff: datetime, result: RetentionPlan) -> None:
+    """Closed tickets with no customer whose mail still holds personal data."""
     orphan_ids = [
         r[0]
         for r in session.execute(
@@ -260,7 +265,6 @@ def plan(session: Session, older_than_days: int, now: datetime) -> RetentionPlan
             )
             or 0
         )
-    return result
 
 
 def _needs_scrub() -> ColumnElement[bool]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from app.config import DeskConfig
 from app.identity import Actor
@@ -23,6 +23,8 @@ from app.identity import Actor
 if TYPE_CHECKING:
     from app.business_calendar import BusinessCalendar
     from app.db import Desk
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,30 +56,44 @@ class UsesContext:
 
     @property
     def ctx(self) -> ScreenContext:
-        return self.app.context
+        context = self.app.context
+        if not isinstance(context, ScreenContext):  # an App without ContextHolder
+            raise TypeError(f"{type(self.app).__name__} has no ScreenContext")
+        return context
 
 
-class _ContextField:
+class _ContextField(Generic[_T]):
     """An App attribute that lives in its ScreenContext (setting it replaces the context)."""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
-        return self if obj is None else getattr(obj.context, self.name)
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> _ContextField[_T]: ...
 
-    def __set__(self, obj: Any, value: Any) -> None:
-        obj.context = replace(obj.context, **{self.name: value})
+    @overload
+    def __get__(self, obj: ContextHolder, objtype: type | None = None) -> _T: ...
+
+    def __get__(self, obj: ContextHolder | None, objtype: type | None = None) -> _ContextField[_T] | _T:
+        if obj is None:
+            return self
+        value: _T = getattr(obj.context, self.name)
+        return value
+
+    def __set__(self, obj: ContextHolder, value: _T) -> None:
+        # the field named `self.name` has type _T: mypy cannot tie the name to it
+        change: dict[str, Any] = {self.name: value}
+        obj.context = replace(obj.context, **change)
 
 
 class ContextHolder:
     """Mixin for an App: `context` (set it in __init__) and its fields as attributes."""
 
     context: ScreenContext
-    desk = _ContextField()
-    actor = _ContextField()
-    config = _ContextField()
-    now = _ContextField()
+    desk: _ContextField[Desk] = _ContextField()
+    actor: _ContextField[Actor] = _ContextField()
+    config: _ContextField[DeskConfig] = _ContextField()
+    now: _ContextField[Callable[[], datetime]] = _ContextField()
 
     @property
     def calendar(self) -> BusinessCalendar:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from app.business_calendar import BusinessCalendar
 from app.errors import InputError
@@ -111,22 +112,34 @@ def validate_extension(current_due: datetime | None, new_due: datetime, reason: 
 
 
 # -- waiting on the customer -------------------------------------------------
-def _field(event, name: str):
-    return event[name] if isinstance(event, dict) else getattr(event, name)
+class PauseEvent(Protocol):
+    """A history event as paused_intervals reads it (a model, a row, a namespace)."""
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def at(self) -> datetime: ...
 
 
-def paused_intervals(events: Iterable) -> list[tuple[datetime, datetime | None]]:
+def _action_at(event: PauseEvent | dict[str, Any]) -> tuple[str, datetime]:
+    if isinstance(event, dict):
+        return event["action"], event["at"]
+    return event.action, event.at
+
+
+def paused_intervals(events: Iterable[PauseEvent | dict[str, Any]]) -> list[tuple[datetime, datetime | None]]:
     """Pause intervals from history events (`.action` "pause"/"resume", `.at`).
 
     Events are taken in time order; a second "pause" while paused and a
     "resume" while running are ignored; the last interval's end is None while
     the ticket is still paused.
     """
-    marks = []
+    marks: list[tuple[datetime, str]] = []
     for e in events:
-        action = _field(e, "action")
+        action, at = _action_at(e)
         if action in ("pause", "resume"):
-            marks.append((_utc(_field(e, "at")), action))
+            marks.append((_utc(at), action))
     marks.sort(key=lambda m: m[0])
     out: list[tuple[datetime, datetime | None]] = []
     opened: datetime | None = None

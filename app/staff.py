@@ -56,7 +56,9 @@ def assignable(session: Session) -> list[tuple[str, str]]:
     """(login, "login — Name (role)") of the active agents and seniors, who
     may be given tickets (the console's "assign to…" choices)."""
     rows = session.scalars(
-        select(Staff).where(Staff.active.is_(True), Staff.role.in_((Role.AGENT, Role.SENIOR))).order_by(Staff.login)
+        select(Staff)
+        .where(col(Staff.active).is_(True), col(Staff.role).in_((Role.AGENT, Role.SENIOR)))
+        .order_by(col(Staff.login))
     )
     return [(s.login, f"{s.login} — {s.name} ({s.role})") for s in rows]
 

@@ -35,12 +35,17 @@ def survivor_reference(session: Session, reference: str) -> str | None:
     into (app/workflow/merge.py), else its own (normalised); None when there is
     no such ticket. One indexed query; merges are flattened, so one hop."""
     ref = reference.strip().upper()
-    row = session.execute(select(Ticket.reference, Ticket.merged_into_id).where(Ticket.reference == ref)).first()
+    row = session.execute(
+        select(col(Ticket.reference), col(Ticket.merged_into_id)).where(col(Ticket.reference) == ref)
+    ).first()
     if row is None:
         return None
-    if row[1] is None:
-        return row[0]
-    return session.scalar(select(Ticket.reference).where(Ticket.id == row[1])) or row[0]
+    found: str = row[0]
+    merged_into: int | None = row[1]
+    if merged_into is None:
+        return found
+    survivor: str | None = session.scalar(select(col(Ticket.reference)).where(col(Ticket.id) == merged_into))
+    return survivor or found
 
 
 def resolve(session: Session, reference: str) -> Ticket:
@@ -48,13 +53,6 @@ def resolve(session: Session, reference: str) -> Ticket:
     looking a reference up means: `ticket show`, opening it in the console,
     a customer's reply quoting it)."""
     return get(session, survivor_reference(session, reference) or reference)
-
-
-def get_by_id(session: Session, ticket_id: int) -> Ticket:
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        raise NotFound(f"no ticket with id {ticket_id}")
-    return ticket
 
 
 def version_of(session: Session, ticket_id: int) -> tuple[int, str | None] | None:
@@ -68,14 +66,18 @@ def version_of(session: Session, ticket_id: int) -> tuple[int, str | None] | Non
 def lock(session: Session, reference: str, expected_version: int | None = None) -> Ticket:
     """The ticket, locked for this transaction; StaleTicket if it moved on;
     IllegalTransition naming where it went if it was merged into another."""
-    stmt = select(Ticket).where(Ticket.reference == reference.strip().upper()).execution_options(populate_existing=True)
+    stmt = (
+        select(Ticket)
+        .where(col(Ticket.reference) == reference.strip().upper())
+        .execution_options(populate_existing=True)
+    )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     ticket = session.scalars(stmt).first()
     if ticket is None:
         raise NotFound(f"no ticket {reference!r}")
     if ticket.merged_into_id is not None:  # nothing changes a merged ticket again: its work goes on where it joined
-        into = session.scalar(select(Ticket.reference).where(Ticket.id == ticket.merged_into_id))
+        into = session.scalar(select(col(Ticket.reference)).where(col(Ticket.id) == ticket.merged_into_id))
         raise IllegalTransition(f"{ticket.reference} was merged into {into}: work on {into}")
     if expected_version is not None and ticket.version != expected_version:
         raise StaleTicket(ticket.reference, ticket.updated_by, ticket.updated_at)

@@ -9,7 +9,8 @@ from datetime import datetime
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlalchemy.sql.expression import Exists
+from sqlmodel import Session, col
 
 from models import Message, Ticket, TicketEvent, TicketSeen, table_of
 from models.enums import MessageKind
@@ -20,7 +21,10 @@ INBOUND = MessageKind.INBOUND.value
 def mark_seen(session: Session, staff_id: int, ticket_id: int, now: datetime) -> None:
     """`staff_id` has seen every customer message of the ticket so far."""
     newest = (
-        session.scalar(select(func.max(Message.id)).where(Message.ticket_id == ticket_id, Message.kind == INBOUND)) or 0
+        session.scalar(
+            select(func.max(col(Message.id))).where(col(Message.ticket_id) == ticket_id, col(Message.kind) == INBOUND)
+        )
+        or 0
     )
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table_of(TicketSeen)).values(
@@ -41,29 +45,31 @@ def unread_ids(session: Session, staff_id: int | None, ticket_ids: list[int]) ->
     if staff_id is None or not ticket_ids:
         return set()
     seen = (
-        select(TicketSeen.message_id)
-        .where(TicketSeen.staff_id == staff_id, TicketSeen.ticket_id == Message.ticket_id)
+        select(col(TicketSeen.message_id))
+        .where(col(TicketSeen.staff_id) == staff_id, col(TicketSeen.ticket_id) == col(Message.ticket_id))
         .scalar_subquery()
     )
     stmt = (
-        select(Message.ticket_id)
-        .where(Message.ticket_id.in_(ticket_ids), Message.kind == INBOUND)
-        .group_by(Message.ticket_id)
-        .having(func.max(Message.id) > func.coalesce(seen, 0))
+        select(col(Message.ticket_id))
+        .where(col(Message.ticket_id).in_(ticket_ids), col(Message.kind) == INBOUND)
+        .group_by(col(Message.ticket_id))
+        .having(func.max(col(Message.id)) > func.coalesce(seen, 0))
     )
     return set(session.scalars(stmt))
 
 
-def replied():
+def replied() -> Exists:
     """SQL: the ticket has a customer message newer than its last staff action
     (a ticket no staff member has acted on yet is new, not replied)."""
     last_staff = (
-        select(func.max(TicketEvent.at))
-        .where(TicketEvent.ticket_id == Ticket.id, TicketEvent.actor.is_not(None))
+        select(func.max(col(TicketEvent.at)))
+        .where(col(TicketEvent.ticket_id) == col(Ticket.id), col(TicketEvent.actor).is_not(None))
         .scalar_subquery()
     )
     return exists().where(
-        and_(Message.ticket_id == Ticket.id, Message.kind == INBOUND, Message.created_at > last_staff)
+        and_(
+            col(Message.ticket_id) == col(Ticket.id), col(Message.kind) == INBOUND, col(Message.created_at) > last_staff
+        )
     )
 
 
@@ -79,21 +85,21 @@ class MailWatch:
         self.last: int | None = None
 
     def check(self, session: Session) -> list[str]:
-        newest = int(session.scalar(select(func.max(Message.id))) or 0)
+        newest = int(session.scalar(select(func.max(col(Message.id)))) or 0)
         after, self.last = self.last, max(newest, self.last or 0)
         if after is None or newest <= after:
             return []
         me = self.staff_id
         rows = session.execute(
-            select(Ticket.reference)
-            .join(Message, Message.ticket_id == Ticket.id)
+            select(col(Ticket.reference))
+            .join(Message, col(Message.ticket_id) == col(Ticket.id))
             .where(
-                Message.id > after,
-                Message.id <= newest,
-                Message.kind == INBOUND,
-                or_(Ticket.assignee_id == me, Ticket.reviewer_id == me),
+                col(Message.id) > after,
+                col(Message.id) <= newest,
+                col(Message.kind) == INBOUND,
+                or_(col(Ticket.assignee_id) == me, col(Ticket.reviewer_id) == me),
             )
-            .order_by(Message.id)
+            .order_by(col(Message.id))
         )
         return list(dict.fromkeys(r[0] for r in rows))
 

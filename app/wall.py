@@ -22,7 +22,7 @@ KIOSK_EXIT_KEY = "ctrl+x"  # pressed twice within KIOSK_EXIT_SECONDS: the only w
 KIOSK_EXIT_SECONDS = 2.0
 
 
-class WallApp(ContextHolder, App):
+class WallApp(ContextHolder, App[None]):
     """The supervisors' wall display on its own (read-only). With `kiosk`
     every key is ignored except the exit chord: ctrl+x twice within 2 s."""
 

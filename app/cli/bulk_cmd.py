@@ -14,7 +14,12 @@ stderr naming the ticket; exit 2 when any was refused.
 
 from __future__ import annotations
 
+import argparse
 import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.cli.context import CliContext, Handler, Subparsers
 
 # command -> (bulk action, the argument holding its value)
 MANY: dict[str, tuple[str, str]] = {
@@ -25,7 +30,7 @@ MANY: dict[str, tuple[str, str]] = {
 }
 
 
-def allow_many(tsub) -> None:
+def allow_many(tsub: Subparsers) -> None:
     """Let the MANY commands take several REFs (their one-REF handler unchanged)."""
     for command, (action, attribute) in MANY.items():
         parser = tsub.choices[command]
@@ -35,8 +40,8 @@ def allow_many(tsub) -> None:
         parser.set_defaults(func=_many(parser.get_default("func"), action, attribute))
 
 
-def _many(one, action: str, attribute: str):
-    def handler(args, ctx) -> int:
+def _many(one: Handler, action: str, attribute: str) -> Handler:
+    def handler(args: argparse.Namespace, ctx: CliContext) -> int:
         refs = list(dict.fromkeys(r.strip().upper() for r in args.reference))
         if len(refs) == 1:
             args.reference = args.reference[0]

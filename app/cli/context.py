@@ -7,6 +7,7 @@ checks that no other module reads the file)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
 
     # what `register(sub)` of each command module receives
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+# what a sub-command's parser calls (set_defaults(func=...)): its exit status
+Handler = Callable[[argparse.Namespace, "CliContext"], int]
 
 
 class CliContext:

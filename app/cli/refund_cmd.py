@@ -9,17 +9,28 @@ evidence pack.
     esimdesk refund deny REF [--reason TEXT] [--version N]
     esimdesk refund investigation REF --result confirmed|not_confirmed --note TEXT [--version N]
 
-`refund decide --policy` never opens the database (contracts/refund-decision.md);
-`--order` reads the stored order (contracts/orders.md "Decide from an order").
+`refund decide --policy` never opens the database (the shared refund decision contract);
+`--order` reads the stored order (the shared orders contract, "Decide from an order").
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from app.cli.output import emit_json
 from app.errors import InputError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from app.cli.context import CliContext, Handler, Subparsers
+    from app.cli.ticket_cmd import TicketCall
+    from app.identity import Actor
 
 
 class _PolicyIds:
@@ -31,13 +42,13 @@ class _PolicyIds:
 
         return value in policy_ids()
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         from app.refunds.policies import policy_choices
 
         return iter(policy_choices())
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     refund = sub.add_parser("refund", help="refund decisions and chargeback evidence")
     rsub = refund.add_subparsers(dest="refund_command", metavar="SUBCOMMAND", parser_class=type(refund))
     rsub.required = True
@@ -68,11 +79,11 @@ def register(sub) -> None:
     _register_case_actions(rsub)
 
 
-def _register_case_actions(rsub) -> None:
+def _register_case_actions(rsub: Subparsers) -> None:
     """The refund case's decisions from the shell (issue 17): the same
     services the wizard calls (app/refund_cases.py)."""
 
-    def action(name: str, help_: str, func):
+    def action(name: str, help_: str, func: Handler) -> argparse.ArgumentParser:
         p = rsub.add_parser(name, help=help_)
         p.add_argument("reference", metavar="REF", help="refund ticket reference, e.g. RFD-2026-000123")
         p.add_argument("--version", type=int, metavar="N", help="the version you read (optimistic lock)")
@@ -98,13 +109,17 @@ def _register_case_actions(rsub) -> None:
     ip.add_argument("--note", required=True, metavar="TEXT", help="what was checked and found")
 
 
-def _case_run(args, ctx, call) -> int:
+def _case_run(args: argparse.Namespace, ctx: CliContext, call: TicketCall) -> int:
+    """The ticket's summary after `call` (what a case step returns is not printed)."""
     from app.cli.ticket_cmd import _run
 
-    return _run(args, ctx, lambda s, a, now: call(s, a, now) and None)
+    def quiet(s: Session, a: Actor, now: datetime) -> None:
+        call(s, a, now)
+
+    return _run(args, ctx, quiet)
 
 
-def acknowledge_handler(args, ctx) -> int:
+def acknowledge_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     from app import refund_cases
 
     return _case_run(
@@ -116,7 +131,7 @@ def acknowledge_handler(args, ctx) -> int:
     )
 
 
-def approve_handler(args, ctx) -> int:
+def approve_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     from app import refund_cases
 
     return _case_run(
@@ -135,7 +150,7 @@ def approve_handler(args, ctx) -> int:
     )
 
 
-def deny_handler(args, ctx) -> int:
+def deny_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     from app import refund_cases
 
     return _case_run(
@@ -147,7 +162,7 @@ def deny_handler(args, ctx) -> int:
     )
 
 
-def investigation_handler(args, ctx) -> int:
+def investigation_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     from app import refund_cases
 
     return _case_run(
@@ -175,7 +190,9 @@ def _read_facts_text(path: str) -> str:
         raise InputError(f"cannot read facts file {path}: {exc.strerror or exc}") from None
 
 
-def decide_handler(args, ctx) -> int:  # the config only (the desk's rules): no database here
+def decide_handler(
+    args: argparse.Namespace, ctx: CliContext
+) -> int:  # the config only (the desk's rules): no database here
     from app.refunds import decide, rules_from_config
     from app.refunds.facts import load_facts_text
 
@@ -194,7 +211,7 @@ def decide_handler(args, ctx) -> int:  # the config only (the desk's rules): no 
     return 0
 
 
-def _decide_from_order(args, ctx) -> int:
+def _decide_from_order(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.orders.facts import decide_inputs
     from app.refunds import decide, rules_from_config
     from app.refunds.facts import REASONS
@@ -220,7 +237,7 @@ def _decide_from_order(args, ctx) -> int:
     return 0
 
 
-def evidence_handler(args, ctx) -> int:
+def evidence_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.refunds.evidence import write_evidence_pack
 
     fmt = args.fmt or ("pdf" if (args.out or "").lower().endswith(".pdf") else "md")

@@ -22,21 +22,35 @@ version is refused, nothing overwritten.
 
 from __future__ import annotations
 
+import argparse
 import json
+from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from app.cli.numbers import ROW_ID, VERSION
 from app.cli.output import emit_json
-from app.workflow.actions import cli_actions
+from app.workflow.actions import TicketAction, cli_actions
 from models.enums import TicketStatus
+from models.tables import stored_id
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from app.cli.context import CliContext, Handler, Subparsers
+    from app.identity import Actor
+    from models import Ticket
+
+# what a changing command does in its transaction: (session, actor, now) -> its result
+TicketCall = Callable[["Session", "Actor", datetime], object]
 
 
-def register(sub) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("ticket", help="work one ticket: show, ack, note, move, assign, escalate, extend, close, triage")
     tsub = p.add_subparsers(dest="ticket_command", metavar="ACTION", parser_class=type(p))
     tsub.required = True
 
-    def cmd(name: str, help_: str, func, *, version: bool = True):
+    def cmd(name: str, help_: str, func: Handler, *, version: bool = True) -> argparse.ArgumentParser:
         c = tsub.add_parser(name, help=help_)
         c.add_argument("reference", metavar="REF")
         if version:
@@ -46,6 +60,8 @@ def register(sub) -> None:
 
     cmd("show", "the ticket as JSON (with timeline, guidance and next actions)", show, version=False)
     for action in cli_actions():  # the ticket actions with a sub-command (app.workflow.actions)
+        if action.cli is None:
+            continue
         c = cmd(action.cli, action.cli_help, HANDLERS.get(action.id) or _calls(action))
         for arg in action.cli_args:
             if arg.name.startswith("-"):
@@ -55,7 +71,7 @@ def register(sub) -> None:
                     help=arg.help,
                     required=arg.required,
                     choices=list(arg.choices) if arg.choices else None,
-                    type=VERSION if arg.version else None,
+                    type=VERSION if arg.version else str,
                     dest=arg.dest,
                 )
             else:
@@ -82,25 +98,24 @@ def _iso(v: datetime | None) -> str | None:
     return v.isoformat() if v is not None else None
 
 
-def ticket_json(session, t, actor=None) -> dict:
+def ticket_json(session: Session, t: Ticket, actor: Actor | None = None) -> dict[str, object]:
     from app import history
-    from app.mail.attachments import list_attachments
-    from app.untrusted import inert
     from app.workflow import actions, regions
     from app.workflow.merge import merged_from
-    from app.workflow.messages import timeline
     from models import Customer, Staff, Ticket
 
-    def login(staff_id):
+    def login(staff_id: int | None) -> str | None:
         s = session.get(Staff, staff_id) if staff_id else None
         return s.login if s else None
 
     c = session.get(Customer, t.customer_id) if t.customer_id else None
     esc_of = session.get(Ticket, t.escalation_of_id) if t.escalation_of_id else None
     from sqlalchemy import select
+    from sqlmodel import col
 
-    esc = session.scalars(select(Ticket).where(Ticket.escalation_of_id == t.id)).first() if t.id else None
-    out = {
+    esc = session.scalars(select(Ticket).where(col(Ticket.escalation_of_id) == t.id)).first() if t.id else None
+    previous = session.get(Ticket, t.previous_id) if t.previous_id else None
+    out: dict[str, object] = {
         "reference": t.reference,
         "kind": t.kind,
         "status": t.status,
@@ -117,11 +132,7 @@ def ticket_json(session, t, actor=None) -> dict:
         "close_reason": t.close_reason,
         "customer": {"name": c.name, "email": c.email, "phone": c.phone, "language": c.language} if c else None,
         "mail_flag": t.mail_flag,
-        "follows": (
-            session.get(Ticket, t.previous_id).reference
-            if t.previous_id and session.get(Ticket, t.previous_id)
-            else None
-        ),
+        "follows": previous.reference if previous else None,
         "assignee": login(t.assignee_id),
         "reviewer": login(t.reviewer_id),
         "escalation_of": esc_of.reference if esc_of else None,
@@ -140,12 +151,21 @@ def ticket_json(session, t, actor=None) -> dict:
         "closed_at": _iso(t.closed_at),
         "updated_at": _iso(t.updated_at),
         "updated_by": t.updated_by,
-        "handlers": history.handlers(session, t.id),
+        "handlers": history.handlers(session, stored_id(t)),
         "merged_from": merged_from(session, t.id) if t.id else [],
     }
     if actor is not None:
         out["next_actions"] = actions.next_actions(t, actor, session)
-    out["attachments"] = [
+    out["attachments"] = _attachments_json(session, stored_id(t))
+    out["timeline"] = _timeline_json(session, stored_id(t))
+    return out
+
+
+def _attachments_json(session: Session, ticket_id: int) -> list[dict[str, object]]:
+    from app.mail.attachments import list_attachments
+    from app.untrusted import inert
+
+    return [
         {
             "id": a.id,
             "filename": inert(a.filename, single_line=True),
@@ -153,9 +173,14 @@ def ticket_json(session, t, actor=None) -> dict:
             "size": a.size,
             "stored": a.stored,
         }
-        for a in list_attachments(session, t.id)
+        for a in list_attachments(session, ticket_id)
     ]
-    out["timeline"] = [
+
+
+def _timeline_json(session: Session, ticket_id: int) -> list[dict[str, object]]:
+    from app.workflow.messages import timeline
+
+    return [
         {
             "kind": i.kind,
             "at": _iso(i.at),
@@ -165,12 +190,11 @@ def ticket_json(session, t, actor=None) -> dict:
             "delivery": i.delivery,
             "text": i.text,
         }
-        for i in timeline(session, t.id)
+        for i in timeline(session, ticket_id)
     ]
-    return out
 
 
-def _summary(t) -> dict:
+def _summary(t: Ticket) -> dict[str, object]:
     return {
         "reference": t.reference,
         "kind": t.kind,
@@ -182,19 +206,22 @@ def _summary(t) -> dict:
     }
 
 
-def _calls(action):
+def _calls(action: TicketAction) -> Handler:
     """The handler of a ticket action's sub-command: its service on REF with the
     value its arguments make (app.workflow.actions.CliArg), through `_run`."""
+    service = action.service
+    if service is None:
+        raise ValueError(f"ticket action {action.id!r} has a sub-command but no service")
 
-    def handler(args, ctx) -> int:
-        value = [getattr(args, a.dest) for a in action.cli_args if not a.keyword]
+    def handler(args: argparse.Namespace, ctx: CliContext) -> int:
+        value: list[object] = [getattr(args, a.dest) for a in action.cli_args if not a.keyword]
         keywords = {a.dest: getattr(args, a.dest) for a in action.cli_args if a.keyword}
         if len(value) > 1:
             value = [tuple(value)]
         return _run(
             args,
             ctx,
-            lambda s, a, now: action.service(
+            lambda s, a, now: service(
                 s, a, args.reference, *value, expected_version=args.version, now=now, config=ctx.config, **keywords
             ),
         )
@@ -202,7 +229,7 @@ def _calls(action):
     return handler
 
 
-def _move(args, ctx) -> int:
+def _move(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.workflow import move
 
     return _run(
@@ -222,7 +249,7 @@ def _move(args, ctx) -> int:
     )
 
 
-def _run(args, ctx, fn) -> int:
+def _run(args: argparse.Namespace, ctx: CliContext, fn: TicketCall) -> int:
     from app.tickets import get, utcnow
 
     actor = ctx.actor()
@@ -238,7 +265,7 @@ def _run(args, ctx, fn) -> int:
     return 0
 
 
-def show(args, ctx) -> int:
+def show(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.tickets import resolve
 
     actor = ctx.actor()
@@ -251,7 +278,7 @@ def show(args, ctx) -> int:
     return 0
 
 
-def escalate(args, ctx) -> int:
+def escalate(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.errors import IllegalTransition
     from app.tickets import utcnow
     from app.workflow import create_escalation
@@ -286,7 +313,7 @@ def escalate(args, ctx) -> int:
     return 0
 
 
-def reply(args, ctx) -> int:
+def reply(args: argparse.Namespace, ctx: CliContext) -> int:
     """`ticket reply REF TEXT [--attach FILE]...`: the files are read before anything is written."""
     from app.mail.attachments import read_outgoing
     from app.workflow import reply as wf_reply
@@ -308,10 +335,10 @@ def reply(args, ctx) -> int:
     )
 
 
-def extend(args, ctx) -> int:
+def extend(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.workflow import extend as extend_
 
-    def fn(s, a, now):
+    def fn(s: Session, a: Actor, now: datetime) -> dict[str, object]:
         t = extend_(
             s,
             a,
@@ -327,7 +354,7 @@ def extend(args, ctx) -> int:
     return _run(args, ctx, fn)
 
 
-def set_field(args, ctx) -> int:
+def set_field(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.errors import InputError
     from app.workflow import update_details
 
@@ -338,7 +365,7 @@ def set_field(args, ctx) -> int:
         except ValueError:
             raise InputError(f"priority must be 1, 2 or 3, got {args.value!r}") from None
 
-    def fn(s, a, now):
+    def fn(s: Session, a: Actor, now: datetime) -> dict[str, object]:
         changed = update_details(
             s, a, args.reference, expected_version=args.version, now=now, config=ctx.config, **{args.field: value}
         )
@@ -347,7 +374,7 @@ def set_field(args, ctx) -> int:
     return _run(args, ctx, fn)
 
 
-def _attach_option(c) -> None:
+def _attach_option(c: argparse.ArgumentParser) -> None:
     c.add_argument(
         "--attach",
         action="append",
@@ -358,11 +385,11 @@ def _attach_option(c) -> None:
 
 
 # actions whose sub-command says more than the ticket's summary (or reads files first), and takes more
-HANDLERS = {"reply": reply, "escalate": escalate, "extend": extend}
-MORE_ARGS = {"reply": _attach_option}
+HANDLERS: dict[str, Handler] = {"reply": reply, "escalate": escalate, "extend": extend}
+MORE_ARGS: dict[str, Callable[[argparse.ArgumentParser], None]] = {"reply": _attach_option}
 
 
-def save_attachment(args, ctx) -> int:
+def save_attachment(args: argparse.Namespace, ctx: CliContext) -> int:
     from pathlib import Path
 
     from app.errors import InputError, NotFound
@@ -376,7 +403,7 @@ def save_attachment(args, ctx) -> int:
         raise InputError(f"--to {folder}: no such folder")
     with ctx.desk.reader() as session:
         t = get(session, args.reference)
-        if args.attachment_id not in {a.id for a in list_attachments(session, t.id)}:
+        if args.attachment_id not in {a.id for a in list_attachments(session, stored_id(t))}:
             raise NotFound(
                 f"{t.reference} has no attachment {args.attachment_id} (see `esimdesk ticket show {t.reference}`)"
             )

@@ -1,4 +1,4 @@
-"""Refund decisions under the desk's written policies (contracts/refund-decision.md).
+"""Refund decisions under the desk's written policies (the shared refund decision contract).
 
 Policies are data (app/data/policies/*.json: steps, windows, milestones, the
 words for each refund method, the default policy), read by one loader

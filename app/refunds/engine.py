@@ -5,7 +5,7 @@ can never disagree."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -60,7 +60,7 @@ def effective_facts(f: Facts) -> Facts:
     return replace(f, **implied) if implied else f
 
 
-def _prepare(policy_id: str, facts: Facts | dict) -> tuple[Facts, PolicyVersion, str | None]:
+def _prepare(policy_id: str, facts: Facts | dict[str, Any]) -> tuple[Facts, PolicyVersion, str | None]:
     f = effective_facts(parse_facts(facts))
     pv, note = version_for(policy_id, f.purchase_at)
     if f.alternative is not None and f.alternative not in pv.allowed_alternatives:
@@ -108,7 +108,9 @@ def evaluate_step(step: Step, facts: Facts, rules: Rules | None = None) -> StepR
     )
 
 
-def walk_steps(policy_id: str, facts: Facts | dict, rules: Rules | None = None) -> list[tuple[Step, StepResult]]:
+def walk_steps(
+    policy_id: str, facts: Facts | dict[str, Any], rules: Rules | None = None
+) -> list[tuple[Step, StepResult]]:
     """(step, result) for each visited step: the main steps up to the first
     decisive one, then a review step (esimium 8.1) when it reviews that
     step's denied or case-by-case outcome and applies. The wizard pages
@@ -133,13 +135,13 @@ def walk_steps(policy_id: str, facts: Facts | dict, rules: Rules | None = None) 
     return out
 
 
-def iter_walk(policy_id: str, facts: Facts | dict, rules: Rules | None = None) -> Iterator[StepResult]:
+def iter_walk(policy_id: str, facts: Facts | dict[str, Any], rules: Rules | None = None) -> Iterator[StepResult]:
     """Yield the visited steps one at a time (see walk_steps)."""
     for _step, result in walk_steps(policy_id, facts, rules):
         yield result
 
 
-def walk(policy_id: str, facts: Facts | dict, rules: Rules | None = None) -> list[StepResult]:
+def walk(policy_id: str, facts: Facts | dict[str, Any], rules: Rules | None = None) -> list[StepResult]:
     return [r for _s, r in walk_steps(policy_id, facts, rules)]
 
 
@@ -152,47 +154,63 @@ def _money(x: float) -> str:
     return f"{x:.2f}" if round(x, 2) == x else repr(float(x))
 
 
-def decision_from_steps(policy_id: str, facts: Facts | dict, results: list[StepResult]) -> dict[str, Any]:
+def _final_lead(last: StepResult, reviewed: StepResult | None) -> dict[str, Any]:
+    """The decisive step's lead, with the decisive step it reviews (esimium 8.1) folded in."""
+    lead = dict(last.lead)
+    if lead.get("keep") and reviewed is not None:  # the review leaves the reviewed outcome standing
+        base = dict(reviewed.lead)
+        base["explanation"] = (base.get("explanation", "") + " " + lead.get("explanation", "")).strip()
+        base["cite"] = [*base.get("cite", [reviewed.section]), *lead.get("cite", [last.section])]
+        return base
+    if reviewed is not None:
+        lead["cite"] = [*lead.get("cite", [last.section]), *reviewed.lead.get("cite", [reviewed.section])]
+    return lead
+
+
+def _max_refund(outcome: str, refund: str, f: Facts) -> float | int:
+    """The most that may be refunded: nothing, the partial amount, or what was paid."""
+    cap: float
+    if outcome == "needs_info" or refund == "none":
+        cap = 0
+    elif refund == "partial":
+        cap = min(f.partial_amount or 0, f.amount_paid)
+    else:  # full, cap
+        cap = f.amount_paid
+    return _num(min(cap, f.amount_paid))
+
+
+def _sections(pv: PolicyVersion, f: Facts, lead: dict[str, Any], results: list[StepResult], method: str) -> list[str]:
+    """The sections a decision cites, once each: its lead's, the refund method's,
+    then those of noted findings (chargeback, compatibility)."""
+    sections: list[str] = []
+
+    def cite(items: Iterable[str]) -> None:
+        for sec in items:
+            if sec not in sections:
+                sections.append(sec)
+
+    cite(lead.get("cite", [results[-1].section]))
+    if method != "none":
+        cite(method_sections(pv.refund_method_rule, f, {m: list(w.sections) for m, w in pv.methods.items()}))
+    for r in results[:-1]:  # noted findings (chargeback, compatibility) come after
+        if r.lead.get("note"):
+            cite(r.lead.get("cite", [r.section]))
+    return sections
+
+
+def decision_from_steps(policy_id: str, facts: Facts | dict[str, Any], results: list[StepResult]) -> dict[str, Any]:
     """Build the contract's Decision from a completed walk."""
     f, pv, note = _prepare(policy_id, facts)
     if not results or not results[-1].decisive:
         raise InputError("refund walk not finished: no decisive step yet")
     last = results[-1]
     reviewed = results[-2] if len(results) > 1 and results[-2].decisive else None
-    lead = dict(last.lead)
-    if lead.get("keep") and reviewed is not None:  # the review leaves the reviewed outcome standing
-        base = dict(reviewed.lead)
-        base["explanation"] = (base.get("explanation", "") + " " + lead.get("explanation", "")).strip()
-        base["cite"] = [*base.get("cite", [reviewed.section]), *lead.get("cite", [last.section])]
-        lead = base
-    elif reviewed is not None:
-        lead["cite"] = [*lead.get("cite", [last.section]), *reviewed.lead.get("cite", [reviewed.section])]
+    lead = _final_lead(last, reviewed)
     outcome = lead["outcome"]
-    refund = lead.get("refund", "none")
-    if outcome == "needs_info" or refund == "none":
-        max_refund = 0
-    elif refund == "partial":
-        max_refund = min(f.partial_amount or 0, f.amount_paid)
-    else:  # full, cap
-        max_refund = f.amount_paid
-    max_refund = _num(min(max_refund, f.amount_paid))
+    max_refund = _max_refund(outcome, lead.get("refund", "none"), f)
     method = refund_method_for(pv.refund_method_rule, f) if (outcome in REFUNDING and max_refund > 0) else "none"
     parts = refund_parts(pv.refund_method_rule, f, max_refund) if method != "none" else []
-
-    sections: list[str] = []
-
-    def cite(items) -> None:
-        for sec in items:
-            if sec not in sections:
-                sections.append(sec)
-
-    cite(lead.get("cite", [last.section]))
-    if method != "none":
-        cite(method_sections(pv.refund_method_rule, f, {m: list(w.sections) for m, w in pv.methods.items()}))
-    for r in results[:-1]:  # noted findings (chargeback, compatibility) come after
-        if r.lead.get("note"):
-            cite(r.lead.get("cite", [r.section]))
-
+    sections = _sections(pv, f, lead, results, method)
     values = {
         "amount": _money(max_refund if max_refund else f.amount_paid),
         "credit": _money(f.amount_paid),
@@ -262,8 +280,8 @@ def _method_text(pv: PolicyVersion, parts: list[dict[str, Any]]) -> str:
     return "(" + " and ".join(f"{_money(p['amount'])} {said(p['method'])}" for p in parts) + ")"
 
 
-def decide(policy_id: str, facts: Facts | dict, rules: Rules | None = None) -> dict[str, Any]:
-    """Decide a refund case: the Decision of contracts/refund-decision.md,
+def decide(policy_id: str, facts: Facts | dict[str, Any], rules: Rules | None = None) -> dict[str, Any]:
+    """Decide a refund case: the Decision of the shared refund decision contract,
     under the desk's rules (app/refunds/rules.py; the defaults when None)."""
     f = parse_facts(facts)
     return decision_from_steps(policy_id, f, walk(policy_id, f, rules))

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.errors import InputError, NotFound
 from models import Customer, Message, Order, RefundCase, Ticket, TicketEvent
 from models.enums import MessageKind
+from models.tables import stored_id
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -53,17 +56,24 @@ def _table(rows: list[tuple[str, Any]], plain: bool = False) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class _Md:
+    """How the pack writes a cell and a table (plain: no Markdown escapes, for the PDF)."""
+
+    plain: bool
+
+    def inl(self, v: Any) -> str:
+        return _inline(v, self.plain)
+
+    def tbl(self, rows: list[tuple[str, Any]]) -> list[str]:
+        return _table(rows, self.plain)
+
+
 def build_evidence_markdown(
     session: Session, ticket_reference: str, now: datetime | None = None, plain: bool = False
 ) -> str:
     """The evidence pack's Markdown text for one ticket (plain: no Markdown escapes, for the PDF)."""
-
-    def inl(v: Any) -> str:
-        return _inline(v, plain)
-
-    def tbl(rows: list[tuple[str, Any]]) -> list[str]:
-        return _table(rows, plain)
-
+    md = _Md(plain)
     ticket = session.exec(select(Ticket).where(Ticket.reference == ticket_reference)).first()
     if ticket is None:
         raise NotFound(f"no ticket {ticket_reference!r}")
@@ -73,20 +83,32 @@ def build_evidence_markdown(
         customer = session.get(Customer, order.customer_id)
     case = session.exec(select(RefundCase).where(RefundCase.ticket_id == ticket.id)).first()
     messages = session.exec(
-        select(Message).where(Message.ticket_id == ticket.id).order_by(Message.created_at, Message.id)
+        select(Message).where(Message.ticket_id == ticket.id).order_by(col(Message.created_at), col(Message.id))
     ).all()
     events = session.exec(
-        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.at, TicketEvent.id)
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(col(TicketEvent.at), col(TicketEvent.id))
     ).all()
     now = now or datetime.now(UTC)
 
-    L: list[str] = [f"# Chargeback evidence pack: {inl(ticket.reference)}", ""]
+    L: list[str] = [f"# Chargeback evidence pack: {md.inl(ticket.reference)}", ""]
     L += [f"Prepared {_ts(now)} by the support desk. All times are UTC.", ""]
-    L += ["## Purchase record", ""]
+    L += _purchase_section(md, order, customer)
+    L += _delivery_and_usage_sections(md, order)
+    L += _order_history_section(session, order, ticket, md)
+    L += _refund_case_section(md, case)
+    L += _ticket_section(md, ticket)
+    L += _communication_section(md, messages)
+    L += _timeline_section(md, events)
+    return "\n".join(L)
+
+
+def _purchase_section(md: _Md, order: Order | None, customer: Customer | None) -> list[str]:
+    L = ["## Purchase record", ""]
     if order is None:
-        L += ["No order is linked to this ticket.", ""]
-    else:
-        L += tbl(
+        return L + ["No order is linked to this ticket.", ""]
+    return (
+        L
+        + md.tbl(
             [
                 ("Order number", order.number),
                 ("Purchased at", _ts(order.purchased_at)),
@@ -102,8 +124,13 @@ def build_evidence_markdown(
                 ("Customer email", customer.email if customer else None),
                 ("Customer type", customer.customer_type if customer else None),
             ]
-        ) + [""]
-    L += ["## Delivery confirmation", ""]
+        )
+        + [""]
+    )
+
+
+def _delivery_and_usage_sections(md: _Md, order: Order | None) -> list[str]:
+    L = ["## Delivery confirmation", ""]
     if order is None:
         L += ["—", ""]
     elif order.delivered_at is None:
@@ -116,63 +143,72 @@ def build_evidence_markdown(
         ]
     L += ["## Usage data", ""]
     if order is None:
-        L += ["—", ""]
-    else:
-        L += tbl(
+        return L + ["—", ""]
+    return (
+        L
+        + md.tbl(
             [
                 ("Installed on a device", "yes" if order.installed else "no"),
                 ("Activated", "yes" if order.activated else "no"),
                 ("Data used (MB)", f"{order.data_used_mb:g}"),
             ]
-        ) + [""]
-    L += _order_history_section(session, order, ticket, tbl, inl)
-    L += ["## Refund case", ""]
+        )
+        + [""]
+    )
+
+
+def _refund_case_section(md: _Md, case: RefundCase | None) -> list[str]:
+    L = ["## Refund case", ""]
     if case is None:
-        L += ["No refund case is recorded for this ticket.", ""]
-    else:
-        decision: dict[str, Any] = {}
-        if case.decision:
-            try:
-                decision = json.loads(case.decision)
-            except ValueError:
-                decision = {}
-        L += tbl(
-            [
-                ("Policy", case.policy),
-                ("Policy version", case.policy_version),
-                ("Outcome", case.outcome),
-                ("Sections", ", ".join(decision.get("sections", []))),
-                ("Maximum refund", f"{case.max_refund} {case.currency or ''}" if case.max_refund is not None else None),
-                ("Refund method", case.refund_method),
-                ("Alternative", case.alternative),
-                ("Chargeback filed", "yes" if case.chargeback_filed else "no"),
-                ("Approved at", _ts(case.approved_at) if case.approved_at else None),
-                ("Initiated at", _ts(case.initiated_at) if case.initiated_at else None),
-                ("Sent to processor at", _ts(case.sent_to_processor_at) if case.sent_to_processor_at else None),
-                ("Completed at", _ts(case.completed_at) if case.completed_at else None),
-            ]
-        ) + [""]
-        if decision.get("explanation"):
-            L += ["Decision as explained to the customer:", ""] + _fenced(decision["explanation"]) + [""]
-    L += ["## Ticket", ""]
-    L += tbl(
+        return L + ["No refund case is recorded for this ticket.", ""]
+    decision: dict[str, Any] = {}
+    if case.decision:
+        try:
+            decision = json.loads(case.decision)
+        except ValueError:
+            decision = {}
+    L += md.tbl(
         [
-            ("Reference", ticket.reference),
-            ("Kind", ticket.kind),
-            ("Status", ticket.status),
-            ("Received at", _ts(ticket.received_at)),
-            ("Acknowledged at", _ts(ticket.acknowledged_at) if ticket.acknowledged_at else None),
-            ("Decided at", _ts(ticket.decided_at) if ticket.decided_at else None),
-            ("Closed at", _ts(ticket.closed_at) if ticket.closed_at else None),
+            ("Policy", case.policy),
+            ("Policy version", case.policy_version),
+            ("Outcome", case.outcome),
+            ("Sections", ", ".join(decision.get("sections", []))),
+            ("Maximum refund", f"{case.max_refund} {case.currency or ''}" if case.max_refund is not None else None),
+            ("Refund method", case.refund_method),
+            ("Alternative", case.alternative),
+            ("Chargeback filed", "yes" if case.chargeback_filed else "no"),
+            ("Approved at", _ts(case.approved_at) if case.approved_at else None),
+            ("Initiated at", _ts(case.initiated_at) if case.initiated_at else None),
+            ("Sent to processor at", _ts(case.sent_to_processor_at) if case.sent_to_processor_at else None),
+            ("Completed at", _ts(case.completed_at) if case.completed_at else None),
         ]
     ) + [""]
+    if decision.get("explanation"):
+        L += ["Decision as explained to the customer:", ""] + _fenced(decision["explanation"]) + [""]
+    return L
+
+
+def _ticket_section(md: _Md, ticket: Ticket) -> list[str]:
+    rows: list[tuple[str, Any]] = [
+        ("Reference", ticket.reference),
+        ("Kind", ticket.kind),
+        ("Status", ticket.status),
+        ("Received at", _ts(ticket.received_at)),
+        ("Acknowledged at", _ts(ticket.acknowledged_at) if ticket.acknowledged_at else None),
+        ("Decided at", _ts(ticket.decided_at) if ticket.decided_at else None),
+        ("Closed at", _ts(ticket.closed_at) if ticket.closed_at else None),
+    ]
+    return ["## Ticket", "", *md.tbl(rows), ""]
+
+
+def _communication_section(md: _Md, messages: Sequence[Message]) -> list[str]:
     shown = [m for m in messages if m.kind != MessageKind.NOTE.value]
-    L += [f"## Communication history ({len(shown)} messages; internal notes omitted)", ""]
+    L = [f"## Communication history ({len(shown)} messages; internal notes omitted)", ""]
     for i, m in enumerate(shown, 1):
         direction = "From the customer" if m.kind == MessageKind.INBOUND.value else "To the customer"
         L += [f"### {i}. {direction}, {_ts(m.sent_at or m.created_at)}", ""]
         L += (
-            tbl(
+            md.tbl(
                 [
                     (
                         "From",
@@ -192,15 +228,19 @@ def build_evidence_markdown(
         )
     if not shown:
         L += ["No messages.", ""]
-    L += [f"## Timeline ({len(events)} events)", ""]
+    return L
+
+
+def _timeline_section(md: _Md, events: Sequence[TicketEvent]) -> list[str]:
+    L = [f"## Timeline ({len(events)} events)", ""]
     L += ["| When (UTC) | Who | What | From | To |", "|---|---|---|---|---|"]
     for e in events:
         L.append(
-            f"| {_ts(e.at)} | {inl(e.actor or 'customer/system')} | {inl(e.action)} | "
-            f"{inl(e.from_status or '')} | {inl(e.to_status or '')} |"
+            f"| {_ts(e.at)} | {md.inl(e.actor or 'customer/system')} | {md.inl(e.action)} | "
+            f"{md.inl(e.from_status or '')} | {md.inl(e.to_status or '')} |"
         )
     L.append("")
-    return "\n".join(L)
+    return L
 
 
 def _order_source(order: Order) -> str | None:
@@ -213,28 +253,28 @@ def _order_source(order: Order) -> str | None:
     return f"{how}{when} (revision {order.revision})"
 
 
-def _order_history_section(session: Session, order: Order | None, ticket: Ticket, tbl, inl) -> list[str]:
+def _order_history_section(session: Session, order: Order | None, ticket: Ticket, md: _Md) -> list[str]:
     """Every update of the order (what changed, when, from where) and the
     order as the desk knew it when the refund was decided."""
     from app.orders.facts import order_as_of, order_history
 
     if order is None:
         return []
-    rows = order_history(session, order.id)
+    rows = order_history(session, stored_id(order))
     L = [f"## Order history ({len(rows)} updates)", ""]
     if rows:
         L += ["| Revision | Recorded (UTC) | Source | Changes |", "|---|---|---|---|"]
         for h in rows:
             changes = json.loads(h.changes or "{}")
             text = "; ".join(f"{k}: {v[0]} → {v[1]}" for k, v in changes.items())
-            L.append(f"| {h.revision} | {_ts(h.at)} | {inl(h.source)} | {inl(text)} |")
+            L.append(f"| {h.revision} | {_ts(h.at)} | {md.inl(h.source)} | {md.inl(text)} |")
         L.append("")
     else:
         L += ["The order has not changed since it was recorded.", ""]
     if ticket.decided_at is not None:
         revision, values = order_as_of(session, order, ticket.decided_at)
         L += [f"At the decision ({_ts(ticket.decided_at)}) the desk held revision {revision} of the order:", ""]
-        L += tbl([(k.replace("_", " "), "—" if v is None else v) for k, v in values.items()]) + [""]
+        L += md.tbl([(k.replace("_", " "), "—" if v is None else v) for k, v in values.items()]) + [""]
     return L
 
 

@@ -1,4 +1,4 @@
-"""The facts of a refund case (contracts/refund-decision.md "Facts") and their
+"""The facts of a refund case (the shared refund decision contract, "Facts") and their
 validation. `parse_facts` reports every bad field at once, in one line."""
 
 from __future__ import annotations

@@ -75,6 +75,18 @@ class MethodWords:
     sections: tuple[str, ...] = ()  # cited when the money goes this way (esimium 5.2)
 
 
+def _period_ok(spec: MilestoneSpec) -> bool:
+    """No period at all, or whole days 0 <= earliest <= due in a known unit."""
+    if spec.earliest is None and spec.due is None and spec.unit is None:
+        return True
+    return (
+        spec.unit in MILESTONE_UNITS
+        and isinstance(spec.earliest, int)
+        and isinstance(spec.due, int)
+        and 0 <= spec.earliest <= spec.due
+    )
+
+
 @dataclass(frozen=True)
 class MilestoneSpec:
     """A milestone after approval: `earliest`..`due` days (`unit`) from the
@@ -301,12 +313,7 @@ def _milestones(
                 raise _bad(path, f"milestones {method}: each needs name, label and section") from None
             if spec.section not in sections:
                 raise _bad(path, f"milestone {spec.name}: cites unknown section {spec.section!r}")
-            dated = (spec.earliest, spec.due, spec.unit)
-            if any(v is not None for v in dated) and (
-                spec.unit not in MILESTONE_UNITS
-                or not all(isinstance(v, int) for v in dated[:2])
-                or not 0 <= spec.earliest <= spec.due
-            ):  # type: ignore[operator]
+            if not _period_ok(spec):
                 raise _bad(
                     path,
                     f"milestone {spec.name}: earliest <= due, whole days, unit one of {', '.join(MILESTONE_UNITS)}",

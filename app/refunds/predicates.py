@@ -320,12 +320,12 @@ def invoice_dispute(f: Facts, rules: Rules, reasons: list[str], days: int) -> st
     (calendar dates in the desk's time zone)."""
     if f.reason not in reasons:
         return "n/a"
-    require(f, "invoice_received_at")
-    if f.request_at < f.invoice_received_at and rules.local_date(f.request_at) < rules.local_date(
-        f.invoice_received_at
-    ):
+    invoice_at = f.invoice_received_at
+    if invoice_at is None:
+        raise NeedFacts(["invoice_received_at"])
+    if f.request_at < invoice_at and rules.local_date(f.request_at) < rules.local_date(invoice_at):
         return "before_invoice"
-    if not rules.within_days(f.invoice_received_at, f.request_at, days):
+    if not rules.within_days(invoice_at, f.request_at, days):
         return "late"
     return f.reason
 

@@ -20,7 +20,7 @@ ALTERNATIVE_OUTCOMES = ("partial_refund", "store_credit", "replacement")
 
 
 def record_decision(
-    case: RefundCase, facts: Facts | dict, decision: dict[str, Any] | None = None, rules: Rules | None = None
+    case: RefundCase, facts: Facts | dict[str, Any], decision: dict[str, Any] | None = None, rules: Rules | None = None
 ) -> dict[str, Any]:
     """Decide (unless a decision is given) under the desk's rules and store
     facts, decision and summary columns on the case. Returns the decision."""

@@ -17,9 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.errors import InputError
+
+if TYPE_CHECKING:
+    from app.config import DeskConfig
 
 PREACTIVATION_RULES = ("refund", "case_by_case")
 
@@ -61,11 +65,8 @@ def _zone(name: str) -> ZoneInfo:
 DEFAULT_RULES = Rules()
 
 
-def rules_from_config(config) -> Rules:  # config: app.config.DeskConfig
+def rules_from_config(config: DeskConfig | None) -> Rules:
     """The desk's rules from its configuration ([calendar] timezone, [refunds])."""
     if config is None:
         return DEFAULT_RULES
-    refunds = getattr(config, "refunds", None)
-    return Rules(
-        timezone=config.calendar.timezone, esimium_preactivation=getattr(refunds, "esimium_preactivation", "refund")
-    )
+    return Rules(timezone=config.calendar.timezone, esimium_preactivation=config.refunds.esimium_preactivation)

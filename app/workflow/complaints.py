@@ -307,6 +307,54 @@ def _as_due(cal: BusinessCalendar, value: date | datetime | str, now: datetime) 
     return value if isinstance(value, datetime) else cal.end_of_local_day(value)
 
 
+def _check_extendable(t: Ticket, actor: Actor) -> None:
+    """Supervisors or the assigned agent, on a complaint whose resolution clock runs."""
+    if not (
+        actor.can("extend") or (actor.can("work_tickets") and t.assignee_id is not None and t.assignee_id == actor.id)
+    ):
+        raise AccessDenied(
+            f"{actor.login} ({actor.role}) may not extend {t.reference}: supervisors or its assigned agent only"
+        )
+    states.check_kind(t, TicketKind.COMPLAINT, doing="extend the resolution deadline")
+    if (
+        t.acknowledged_at is None
+        or t.resolution_communicated_at is not None
+        or t.status == S.CLOSED
+        or t.status == S.ESCALATED
+    ):
+        raise IllegalTransition(
+            f"{t.reference} is {t.status}: only a running resolution clock (acknowledged, not yet communicated) can be extended"
+        )
+
+
+def _extended_due(
+    cal: BusinessCalendar,
+    t: Ticket,
+    actor: Actor,
+    new_due: date | datetime | str,
+    reason: str,
+    now: datetime,
+    limit_days: int,
+) -> tuple[datetime, datetime]:
+    """(the date asked for, the new deadline): the end of a business day,
+    later than the current one and now, within the assigned agent's limit."""
+    due = _as_due(cal, new_due, now)
+    asked = due
+    if not cal.is_business_day(due):  # a deadline ends on a business day: the next one
+        due = cal.end_of_local_day(cal.add_business_days(due, 1))
+    validate_extension(t.resolution_due_at, due, reason)
+    if due <= now:
+        raise InputError("new due date must be in the future")
+    if t.resolution_due_at is not None and not actor.can("extend"):
+        limit = cal.due_at(t.resolution_due_at, limit_days)
+        if due > limit:
+            raise AccessDenied(
+                f"{actor.login} may extend {t.reference} by at most {limit_days} business days past the current deadline "
+                f"(to {cal.local_date(limit).isoformat()}); a longer extension needs a supervisor"
+            )
+    return asked, due
+
+
 def extend(
     session: Session,
     actor: Actor,
@@ -330,38 +378,9 @@ def extend(
     if actor is None:
         raise AccessDenied("extending a deadline needs a staff member")
     t = tickets.lock(session, reference, expected_version)
-    if not (
-        actor.can("extend") or (actor.can("work_tickets") and t.assignee_id is not None and t.assignee_id == actor.id)
-    ):
-        raise AccessDenied(
-            f"{actor.login} ({actor.role}) may not extend {t.reference}: supervisors or its assigned agent only"
-        )
-    states.check_kind(t, TicketKind.COMPLAINT, doing="extend the resolution deadline")
-    if (
-        t.acknowledged_at is None
-        or t.resolution_communicated_at is not None
-        or t.status == S.CLOSED
-        or t.status == S.ESCALATED
-    ):
-        raise IllegalTransition(
-            f"{t.reference} is {t.status}: only a running resolution clock (acknowledged, not yet communicated) can be extended"
-        )
+    _check_extendable(t, actor)
     cal = desk_calendar(config)
-    due = _as_due(cal, new_due, now)
-    asked = due
-    if not cal.is_business_day(due):  # a deadline ends on a business day: the next one
-        due = cal.end_of_local_day(cal.add_business_days(due, 1))
-    validate_extension(t.resolution_due_at, due, reason)
-    if due <= now:
-        raise InputError("new due date must be in the future")
-    limit_days = config.complaints.max_extension_days
-    if t.resolution_due_at is not None and not actor.can("extend"):
-        limit = cal.due_at(t.resolution_due_at, limit_days)
-        if due > limit:
-            raise AccessDenied(
-                f"{actor.login} may extend {t.reference} by at most {limit_days} business days past the current deadline "
-                f"(to {cal.local_date(limit).isoformat()}); a longer extension needs a supervisor"
-            )
+    asked, due = _extended_due(cal, t, actor, new_due, reason, now, config.complaints.max_extension_days)
     old = t.resolution_due_at
     msg = outbox.queue(
         session,

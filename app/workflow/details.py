@@ -29,6 +29,28 @@ TICKET_FIELDS = ("incident_date", "description", "inquiry_reference", "region", 
 PERSONAL = {"name", "email", "phone", "description", "subject"}
 
 
+def _validated(changes: dict[str, object], t: Ticket) -> dict[str, object]:
+    """The changes trimmed and checked (the intake's rules for contact and
+    complaint details, a language code, a priority 1-3); one InputError
+    naming every problem."""
+    clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in changes.items()}
+    checked = {
+        k: v
+        for k, v in clean.items()
+        if k in ("name", "email", "phone", "description", "incident_date", "inquiry_reference", "region")
+    }
+    problems = [p for p in validate_complaint(**checked, received_at=t.received_at) if p.field in checked]
+    if clean.get("language") and not (str(clean["language"]).isalpha() and 2 <= len(str(clean["language"])) <= 3):
+        raise InputError(f"language must be a language code such as 'en' or 'et', got {clean['language']!r}")
+    if clean.get("language"):
+        clean["language"] = str(clean["language"]).lower()
+    if "priority" in clean and clean["priority"] not in (1, 2, 3):
+        raise InputError(f"priority must be 1 (high), 2 (normal) or 3 (low), got {clean['priority']!r}")
+    if problems:
+        raise InputError("; ".join(p.message for p in problems))
+    return clean
+
+
 def update_details(
     session: Session,
     actor: Actor,
@@ -53,21 +75,7 @@ def update_details(
         raise AccessDenied(conflict)
     if t.status == TicketStatus.CLOSED:
         raise IllegalTransition(f"{t.reference} is closed: its details can no longer change")
-    clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in changes.items()}
-    checked = {
-        k: v
-        for k, v in clean.items()
-        if k in ("name", "email", "phone", "description", "incident_date", "inquiry_reference", "region")
-    }
-    problems = [p for p in validate_complaint(**checked, received_at=t.received_at) if p.field in checked]
-    if clean.get("language") and not (str(clean["language"]).isalpha() and 2 <= len(str(clean["language"])) <= 3):
-        raise InputError(f"language must be a language code such as 'en' or 'et', got {clean['language']!r}")
-    if clean.get("language"):
-        clean["language"] = str(clean["language"]).lower()
-    if "priority" in clean and clean["priority"] not in (1, 2, 3):
-        raise InputError(f"priority must be 1 (high), 2 (normal) or 3 (low), got {clean['priority']!r}")
-    if problems:
-        raise InputError("; ".join(p.message for p in problems))
+    clean = _validated(changes, t)
     c = customer_of(session, t)
     changed: list[str] = []
     for field, value in clean.items():

@@ -13,217 +13,39 @@ review, and the final response.
   recorded on the escalation ("refused") and committed (guard.refuse).
 - The final response closes the escalation and, with it, the complaint (that
   complaint event has no actor, so the reviewer never becomes its handler).
+
+The request itself (create_escalation) lives in app/workflow/escalation_request.py
+and is re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import history, tickets
-from app.business_calendar import desk_calendar
 from app.config import DeskConfig
 from app.errors import AccessDenied, IllegalTransition, InputError, NotFound
 from app.identity import Actor
-from app.references import next_reference
-from app.sla_clocks import FINAL_RESPONSE_BUSINESS_DAYS
 from app.workflow import outbox, states
 from app.workflow import templates as tpl
-from app.workflow.guard import aware, finish, refresh_due, refuse
-from models import Attachment, Message, Staff, Ticket, TicketEvent
-from models.enums import CloseReason, MessageKind, Role, TicketKind, TicketStatus
+from app.workflow.escalation_request import Document, DocumentFile, EscalationOutcome, create_escalation, escalation_of
+from app.workflow.guard import aware, finish, refuse
+from models import Staff, Ticket, TicketEvent
+from models.enums import CloseReason, Role, TicketKind, TicketStatus
+from models.tables import stored_id
 
 S = TicketStatus
-FINAL_STAGE = "final internal review stage"
-
-
-@dataclass(frozen=True)
-class EscalationOutcome:
-    """What an escalation request led to.
-
-    created: a new escalation ticket (`escalation`) was opened.
-    linked_as_correspondence: refused; the request was kept on the complaint
-    as correspondence, `reason` says why (`escalation` is the earlier one,
-    for a second request)."""
-
-    complaint: Ticket
-    escalation: Ticket | None
-    created: bool
-    linked_as_correspondence: bool
-    reason: str | None = None
-
-
-def escalation_of(session: Session, complaint: Ticket) -> Ticket | None:
-    return session.scalars(select(Ticket).where(Ticket.escalation_of_id == complaint.id)).first()
-
-
-def _inbound(
-    session: Session, t: Ticket, message: Message | None, body: str | None, now: datetime, documents: Sequence
-) -> Message | None:
-    """Attach the customer's request (and documents) to ticket t."""
-    if message is None and not body and not documents:
-        return None
-    if message is None:
-        c = outbox.customer_of(session, t)
-        message = Message(
-            kind=MessageKind.INBOUND.value,
-            from_addr=c.email if c else None,
-            from_name=c.name if c else None,
-            subject=t.subject if t.kind == TicketKind.ESCALATION else f"Escalation: {t.reference}",
-            body=body or "",
-            created_at=now,
-        )
-    message.ticket_id = t.id
-    message.kind = MessageKind.INBOUND.value
-    if message.created_at is None:
-        message.created_at = now
-    session.add(message)
-    session.flush()
-    for doc in documents or ():
-        if isinstance(doc, Attachment):
-            doc.message_id = message.id
-            session.add(doc)
-            continue
-        if isinstance(doc, dict):
-            filename, ctype, data = (
-                doc.get("filename", ""),
-                doc.get("content_type", "application/octet-stream"),
-                doc.get("data", b""),
-            )
-        else:
-            filename, ctype, data = doc
-        data = data.encode() if isinstance(data, str) else (data or b"")
-        session.add(Attachment(message_id=message.id, filename=filename, content_type=ctype, size=len(data), data=data))
-    return message
-
-
-def create_escalation(
-    session: Session,
-    complaint_reference: str,
-    *,
-    received_at: datetime,
-    reason: str | None,
-    documents: Sequence = (),
-    actor: Actor | None = None,
-    message: Message | None = None,
-    config: DeskConfig | None = None,
-    now: datetime | None = None,
-    expected_version: int | None = None,
-) -> EscalationOutcome:
-    """The customer's escalation request for a complaint (intake passes the
-    mail as `message`, actor None; an agent registering one passes `actor`).
-
-    documents: Attachment rows, (filename, content_type, bytes) tuples or dicts.
-    """
-    aware(received_at, "received_at")
-    now = aware(now or received_at)
-    config = config or DeskConfig()  # the caller's config, else the built-in defaults (never a file)
-    login = actor.login if actor else None
-    if actor is not None:
-        actor.require("work_tickets", "register escalations")
-        if reason is None or not str(reason).strip():
-            raise InputError("an escalation needs the customer's reason for not being satisfied")
-    complaint = tickets.lock(session, complaint_reference, expected_version)
-    if complaint.kind != TicketKind.COMPLAINT.value:
-        raise IllegalTransition(f"{complaint.reference} is a {complaint.kind} ticket: only complaints can be escalated")
-    reason_text = (str(reason).strip() if reason else "") or (
-        message.body.strip() if message is not None and message.body else ""
-    )
-    earlier = escalation_of(session, complaint)
-    if earlier is not None or complaint.status != S.RESOLUTION_COMMUNICATED:
-        if earlier is not None:
-            why = (
-                f"{complaint.reference} was already escalated ({earlier.reference}): one level only, the {FINAL_STAGE}"
-            )
-            template, extra = tpl.SECOND_ESCALATION, {"escalation_reference": earlier.reference}
-        else:
-            why = f"{complaint.reference} is {complaint.status}: escalation needs a communicated resolution the customer is not satisfied with"
-            template, extra = tpl.ESCALATION_NOT_POSSIBLE, {"stage": tpl.stage(complaint.status)}
-        msg_in = _inbound(session, complaint, message, reason_text, now, documents)
-        reply = outbox.queue(session, complaint, template, now=now, author=login, config=config, **extra)
-        history.record(
-            session,
-            complaint.id,
-            login,
-            "refused",
-            now,
-            complaint.status,
-            complaint.status,
-            attempt="escalation",
-            reason=why,
-            correspondence=msg_in.id if msg_in else None,
-            escalation=earlier.reference if earlier else None,
-            message_id=reply.id if reply else None,
-        )
-        finish(complaint, login, now)
-        return EscalationOutcome(complaint, earlier, created=False, linked_as_correspondence=True, reason=why)
-
-    cal = desk_calendar(config)
-    esc = Ticket(
-        reference=next_reference(session, TicketKind.ESCALATION, cal.local_date(received_at).year),
-        kind=TicketKind.ESCALATION.value,
-        status=S.SUBMITTED.value,
-        subject=f"Escalation: {complaint.reference}",
-        description=reason_text or None,
-        info_needed=None if reason_text else "reason",
-        priority=min(complaint.priority, 1),
-        region=complaint.region,
-        customer_id=complaint.customer_id,
-        order_id=complaint.order_id,
-        escalation_of_id=complaint.id,
-        received_at=received_at,
-        final_response_due_at=cal.due_at(received_at, FINAL_RESPONSE_BUSINESS_DAYS),
-        acknowledged_at=now,
-        created_at=now,
-        updated_at=now,
-        updated_by=login,
-    )
-    refresh_due(esc)
-    session.add(esc)
-    session.flush()
-    msg_in = _inbound(session, esc, message, reason_text if message is None else None, now, documents)
-    history.record(
-        session,
-        esc.id,
-        login,
-        "created",
-        now,
-        None,
-        esc.status,
-        kind=esc.kind,
-        complaint=complaint.reference,
-        documents=len(documents or ()),
-        request_message=msg_in.id if msg_in else None,
-        final_response_due_at=esc.final_response_due_at,
-    )
-    ack = outbox.queue(
-        session,
-        esc,
-        tpl.ESCALATION_ACKNOWLEDGMENT,
-        now=now,
-        author=login,
-        config=config,
-        complaint_reference=complaint.reference,
-        final_response_due=tpl.customer_date(cal, esc.final_response_due_at),
-    )
-    history.record(
-        session, esc.id, login, "acknowledged", now, esc.status, esc.status, message_id=ack.id if ack else None
-    )
-    before = complaint.status
-    complaint.status = S.ESCALATED.value
-    history.record(session, complaint.id, login, "escalated", now, before, complaint.status, escalation=esc.reference)
-    finish(complaint, login, now)
-    return EscalationOutcome(complaint, esc, created=True, linked_as_correspondence=False)
 
 
 # -- impartiality ----------------------------------------------------------------
 def _assigned_logins(session: Session, ticket_id: int) -> set[str]:
     out = set()
-    for e in session.scalars(select(TicketEvent).where(history.of_ticket(ticket_id), TicketEvent.action == "assign")):
+    for e in session.scalars(
+        select(TicketEvent).where(history.of_ticket(ticket_id), col(TicketEvent.action) == "assign")
+    ):
         after = history.detail_of(e).get("after")
         if after:
             out.add(after)
@@ -255,9 +77,9 @@ def ineligibility(session: Session, escalation: Ticket, staff: Staff | Actor) ->
     if complaint is None:
         return None
     impartial = "the reviewer must not have been involved in the initial handling"
-    if history.has_touched(session, complaint.id, login):
+    if history.has_touched(session, stored_id(complaint), login):
         return Ineligible(f"{login} acted on {complaint.reference}: {impartial}", "handled")
-    if complaint.assignee_id == staff.id or login in _assigned_logins(session, complaint.id):
+    if complaint.assignee_id == staff.id or login in _assigned_logins(session, stored_id(complaint)):
         return Ineligible(f"{login} was assigned to {complaint.reference}: {impartial}", "handled")
     return None
 
@@ -278,7 +100,9 @@ def reviewer_conflict(session: Session, complaint: Ticket, staff_id: int | None,
 
 def eligible_reviewers(session: Session, escalation: Ticket) -> list[Staff]:
     seniors = session.scalars(
-        select(Staff).where(Staff.role == Role.SENIOR.value, Staff.active.is_(True)).order_by(Staff.login)
+        select(Staff)
+        .where(col(Staff.role) == Role.SENIOR.value, col(Staff.active).is_(True))
+        .order_by(col(Staff.login))
     )
     return [s for s in seniors if ineligibility(session, escalation, s) is None]
 
@@ -336,7 +160,7 @@ def take_review(
     before = t.status
     t.reviewer_id = t.assignee_id = actor.id
     t.status = S.IN_REVIEW.value
-    history.record(session, t.id, actor.login, "review_taken", now, before, t.status, reviewer=actor.login)
+    history.record(session, stored_id(t), actor.login, "review_taken", now, before, t.status, reviewer=actor.login)
     finish(t, actor.login, now)
     return t
 
@@ -364,7 +188,7 @@ def assign_reviewer(
             attempt="assign_reviewer",
             target=login,
         )
-    target = session.scalars(select(Staff).where(Staff.login == login)).first()
+    target = session.scalars(select(Staff).where(col(Staff.login) == login)).first()
     if target is None:
         raise NotFound(f"no staff member with login {login!r}")
     if t.reviewer_id == target.id:
@@ -379,7 +203,7 @@ def assign_reviewer(
         t.status = S.IN_REVIEW.value
     history.record(
         session,
-        t.id,
+        stored_id(t),
         actor.login,
         "assign",
         now,
@@ -391,6 +215,14 @@ def assign_reviewer(
     )
     finish(t, actor.login, now)
     return t
+
+
+def _lock_complaint(session: Session, escalation: Ticket) -> Ticket:
+    """The complaint an escalation is of, locked for this transaction."""
+    original = session.get(Ticket, escalation.escalation_of_id) if escalation.escalation_of_id else None
+    if original is None:
+        raise NotFound(f"{escalation.reference}: the complaint it escalates is missing")
+    return tickets.lock(session, original.reference, None)
 
 
 def final_response(
@@ -421,7 +253,7 @@ def final_response(
     if text is None or not str(text).strip():
         raise InputError("the final response is empty")
     states.check_close(t, CloseReason.FINAL_RESPONSE)
-    complaint = tickets.lock(session, session.get(Ticket, t.escalation_of_id).reference, None)
+    complaint = _lock_complaint(session, t)
     msg = outbox.queue(
         session,
         t,
@@ -438,7 +270,7 @@ def final_response(
     t.status, t.close_reason = S.CLOSED.value, CloseReason.FINAL_RESPONSE.value
     history.record(
         session,
-        t.id,
+        stored_id(t),
         actor.login,
         "final_response",
         now,
@@ -460,7 +292,7 @@ def final_response(
         # actor None on purpose: the reviewer must never appear among the complaint's handlers
         history.record(
             session,
-            complaint.id,
+            stored_id(complaint),
             None,
             "closed",
             now,
@@ -471,3 +303,19 @@ def final_response(
         )
         finish(complaint, None, now)
     return t
+
+
+__all__ = [
+    "Document",
+    "DocumentFile",
+    "EscalationOutcome",
+    "Ineligible",
+    "assign_reviewer",
+    "create_escalation",
+    "eligible_reviewers",
+    "escalation_of",
+    "final_response",
+    "ineligibility",
+    "reviewer_conflict",
+    "take_review",
+]

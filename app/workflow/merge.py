@@ -65,22 +65,34 @@ unassigned; when either ticket is assigned to someone else, a supervisor
 ("reassign"), as for reassigning. A keeps its assignee; an unassigned A takes
 B's. Priority: the more urgent of the two. Blank details of A (order, region,
 incident date) are filled from B.
+
+The rules and the merge's transaction are here; each thing it moves is a step
+in app/workflow/merge_moves.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
-from sqlmodel import Session
+from sqlalchemy import select, update
+from sqlmodel import Session, col
 
-from app import history, tickets
+from app import tickets
 from app.errors import AccessDenied, IllegalTransition, InputError
 from app.identity import Actor
 from app.workflow.guard import aware, finish
-from models import Draft, Message, RefundCase, Staff, Ticket
-from models.enums import CloseReason, DeliveryState, MessageKind, TicketKind, TicketStatus
+from app.workflow.merge_moves import (
+    DUPLICATE_TEMPLATES,
+    MergeResult,
+    move_drafts,
+    move_mail,
+    move_refund_case,
+    record_merge,
+    take_over,
+)
+from models import Ticket
+from models.enums import CloseReason, TicketKind, TicketStatus
 
 S = TicketStatus
 K = TicketKind
@@ -105,48 +117,6 @@ JOINS: dict[str, tuple[str, ...]] = {
     K.REFUND: (K.REFUND,),
     K.INQUIRY: (K.INQUIRY, K.COMPLAINT, K.REFUND),
 }
-# mail that only repeats what the surviving ticket already sent or queued
-DUPLICATE_TEMPLATES = frozenset({"acknowledgment", "refund_acknowledgment", "refund_order_number"})
-# the clocks' instants A takes the earliest of
-EARLIEST = ("received_at", "ack_due_at", "acknowledged_at", "resolution_due_at", "review_due_at")
-FILLED = ("order_id", "order_number", "region", "incident_date")
-
-
-@dataclass(frozen=True)
-class MergeResult:
-    """What a merge did (references; no customer text)."""
-
-    merged: str  # B, now closed and leading to A
-    into: str  # A
-    messages: int  # inbound and outbound mail moved
-    notes: int
-    withdrawn: tuple[str, ...] = ()  # templates of B's queued mail withdrawn as duplicates
-    drafts_moved: int = 0
-    drafts_dropped: tuple[str, ...] = ()  # "login: kind" of drafts dropped (A had one)
-    changed: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # A's field -> (before, after)
-
-    def summary(self) -> str:
-        """One line for a person (the console's notice)."""
-        parts = [f"{self.merged} merged into {self.into}: {self.messages} mail and {self.notes} notes moved"]
-        if self.withdrawn:
-            parts.append(
-                f"{len(self.withdrawn)} duplicate mail withdrawn ({', '.join(t.replace('_', ' ') for t in self.withdrawn)})"
-            )
-        if self.drafts_dropped:
-            parts.append("draft dropped: " + ", ".join(self.drafts_dropped))
-        return "; ".join(parts)
-
-    def as_json(self) -> dict:
-        return {
-            "merged": self.merged,
-            "into": self.into,
-            "messages": self.messages,
-            "notes": self.notes,
-            "withdrawn": list(self.withdrawn),
-            "drafts_moved": self.drafts_moved,
-            "drafts_dropped": list(self.drafts_dropped),
-            "changed": {k: {"before": v[0], "after": v[1]} for k, v in self.changed.items()},
-        }
 
 
 # -- the rules ---------------------------------------------------------------------------
@@ -232,13 +202,13 @@ def candidates(session: Session, ticket: Ticket, actor: Actor) -> list[Candidate
     rows = session.scalars(
         select(Ticket)
         .where(
-            Ticket.customer_id == ticket.customer_id,
-            Ticket.id != ticket.id,
-            Ticket.status != S.CLOSED.value,
-            Ticket.merged_into_id.is_(None),
-            Ticket.kind.in_(JOINS.get(ticket.kind, ())),
+            col(Ticket.customer_id) == ticket.customer_id,
+            col(Ticket.id) != ticket.id,
+            col(Ticket.status) != S.CLOSED.value,
+            col(Ticket.merged_into_id).is_(None),
+            col(Ticket.kind).in_(JOINS.get(ticket.kind, ())),
         )
-        .order_by(Ticket.received_at, Ticket.id)
+        .order_by(col(Ticket.received_at), col(Ticket.id))
         .limit(50)
     ).all()
     return [
@@ -261,30 +231,6 @@ def offered(ticket: Ticket, actor: Actor) -> bool:
 
 
 # -- the merge ---------------------------------------------------------------------------
-def _unclaimed(now: datetime):
-    """Queued mail no sender has claimed (a claim pushes next_attempt_at past now and past the hold)."""
-    return (
-        (Message.kind == MessageKind.OUTBOUND.value)
-        & (Message.delivery == DeliveryState.QUEUED.value)
-        & (Message.attempts == 0)
-        & or_(
-            Message.next_attempt_at.is_(None),
-            Message.next_attempt_at <= now,
-            Message.hold_until.is_not(None) & (Message.next_attempt_at <= Message.hold_until),
-        )
-    )
-
-
-def _iso(v: object) -> str | None:
-    return v.isoformat() if isinstance(v, datetime) else (None if v is None else str(v))
-
-
-def _earlier(x: datetime | None, y: datetime | None) -> datetime | None:
-    if x is None or y is None:
-        return x or y
-    return min(x, y)
-
-
 def merge(
     session: Session,
     actor: Actor | None,
@@ -316,157 +262,22 @@ def merge(
     if why is not None:
         raise (AccessDenied if why == who_may(b, a, actor) else IllegalTransition)(why)
 
-    changed: dict[str, tuple[str | None, str | None]] = {}
-
-    def set_(name: str, value: object) -> None:
-        before = getattr(a, name)
-        if before != value:
-            changed[name] = (_iso(before), _iso(value))
-            setattr(a, name, value)
-
-    for name in EARLIEST:
-        set_(name, _earlier(getattr(a, name), getattr(b, name)))
-    if b.extensions:
-        set_("extensions", (a.extensions or 0) + b.extensions)
-    set_("priority", min(a.priority, b.priority))
-    for name in FILLED:
-        if getattr(a, name) in (None, "") and getattr(b, name) not in (None, ""):
-            set_(name, getattr(b, name))
-    if a.assignee_id is None and b.assignee_id is not None:
-        before = None
-        a.assignee_id = b.assignee_id
-        after = session.scalar(select(Staff.login).where(Staff.id == b.assignee_id))
-        history.record(
-            session,
-            a.id,
-            actor.login,
-            "assign",
-            now,
-            a.status,
-            a.status,
-            before=before,
-            after=after,
-            merged=b.reference,
-        )
-
-    # mail: duplicates withdrawn (still unclaimed), the rest moves
-    a_templates = set(
-        session.scalars(
-            select(Message.template)
-            .where(
-                Message.ticket_id == a.id,
-                Message.kind == MessageKind.OUTBOUND.value,
-                Message.delivery != DeliveryState.FAILED.value,
-                Message.template.is_not(None),
-            )
-            .distinct()
-        )
-    )
-    dupes = list(
-        session.execute(
-            select(Message.id, Message.template).where(
-                Message.ticket_id == b.id, Message.template.in_(DUPLICATE_TEMPLATES & a_templates), _unclaimed(now)
-            )
-        ).all()
-    )
-    withdrawn: list[str] = []
-    for mid, template in dupes:
-        gone = session.execute(
-            delete(Message).where(Message.id == mid, _unclaimed(now)).execution_options(synchronize_session=False)
-        )
-        if gone.rowcount == 1:
-            withdrawn.append(template)
-            history.record(
-                session,
-                b.id,
-                actor.login,
-                "mail_recalled",
-                now,
-                b.status,
-                b.status,
-                message=mid,
-                template=template,
-                reason=f"{a.reference} already sent or queued it (merge)",
-            )
-    kinds = list(session.scalars(select(Message.kind).where(Message.ticket_id == b.id)))
-    notes = kinds.count(MessageKind.NOTE.value)
-    session.execute(
-        update(Message)
-        .where(Message.ticket_id == b.id)
-        .values(ticket_id=a.id)
-        .execution_options(synchronize_session=False)
-    )
-    # the refund case, when A has none
-    if (
-        b.kind == K.REFUND
-        and a.kind == K.REFUND
-        and session.scalar(select(RefundCase.id).where(RefundCase.ticket_id == a.id)) is None
-    ):
-        session.execute(
-            update(RefundCase)
-            .where(RefundCase.ticket_id == b.id)
-            .values(ticket_id=a.id)
-            .execution_options(synchronize_session=False)
-        )
-    # drafts: moved, or dropped where the same person drafts the same kind on A
-    taken = set(session.execute(select(Draft.staff_id, Draft.kind).where(Draft.ticket_id == a.id)).all())
-    logins = dict(session.execute(select(Staff.id, Staff.login)).all())
-    moved, dropped = 0, []
-    for did, staff_id, kind in session.execute(
-        select(Draft.id, Draft.staff_id, Draft.kind).where(Draft.ticket_id == b.id)
-    ).all():
-        if (staff_id, kind) in taken:
-            session.execute(delete(Draft).where(Draft.id == did).execution_options(synchronize_session=False))
-            dropped.append(f"{logins.get(staff_id, '?')}: {kind.replace('_', ' ')}")
-        else:
-            session.execute(
-                update(Draft).where(Draft.id == did).values(ticket_id=a.id).execution_options(synchronize_session=False)
-            )
-            moved += 1
+    changed = take_over(session, a, b, actor.login, now)
+    withdrawn, messages, notes = move_mail(session, a, b, actor.login, now)
+    move_refund_case(session, a, b)
+    moved, dropped = move_drafts(session, a, b)
     # tickets merged into B earlier lead to A now (one hop)
     session.execute(
         update(Ticket)
-        .where(Ticket.merged_into_id == b.id)
+        .where(col(Ticket.merged_into_id) == b.id)
         .values(merged_into_id=a.id)
         .execution_options(synchronize_session=False)
     )
 
     before = b.status
     b.status, b.close_reason, b.closed_at, b.merged_into_id = S.CLOSED.value, CloseReason.MERGED.value, now, a.id
-    result = MergeResult(
-        b.reference, a.reference, len(kinds) - notes, notes, tuple(withdrawn), moved, tuple(dropped), changed
-    )
-    detail = {
-        "messages": result.messages,
-        "notes": notes,
-        "withdrawn": withdrawn or None,
-        "drafts_moved": moved or None,
-        "drafts_dropped": dropped or None,
-    }
-    history.record(
-        session,
-        b.id,
-        actor.login,
-        "merged_into",
-        now,
-        before,
-        b.status,
-        into=a.reference,
-        close_reason=CloseReason.MERGED.value,
-        **{k: v for k, v in detail.items() if v is not None},
-    )
-    history.record(
-        session,
-        a.id,
-        actor.login,
-        "merged",
-        now,
-        a.status,
-        a.status,
-        merged=b.reference,
-        clocks={k: {"before": v[0], "after": v[1]} for k, v in changed.items()} or None,
-        **{k: v for k, v in detail.items() if v is not None},
-    )
+    result = MergeResult(b.reference, a.reference, messages, notes, tuple(withdrawn), moved, tuple(dropped), changed)
+    record_merge(session, a, b, result, before, actor.login, now)
     finish(b, actor.login, now)
     finish(a, actor.login, now)
     session.flush()
@@ -477,7 +288,9 @@ def merged_from(session: Session, ticket_id: int) -> list[str]:
     """References of the tickets merged into ticket `ticket_id`, oldest first."""
     return list(
         session.scalars(
-            select(Ticket.reference).where(Ticket.merged_into_id == ticket_id).order_by(Ticket.received_at, Ticket.id)
+            select(col(Ticket.reference))
+            .where(col(Ticket.merged_into_id) == ticket_id)
+            .order_by(col(Ticket.received_at), col(Ticket.id))
         )
     )
 

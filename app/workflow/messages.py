@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, update
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, bindparam, select, update
+from sqlmodel import Session, col
 
 from app import history, labels, tickets
 from app.business_calendar import desk_calendar
@@ -23,8 +24,12 @@ from app.prepared import Prepared
 from app.untrusted import inert
 from app.workflow import outbox, templates, waiting
 from app.workflow.guard import aware, begin, finish
-from models import Attachment, Message, Ticket, TicketEvent
+from models import Attachment, Message, Ticket, TicketEvent, table_of
 from models.enums import MessageKind, TicketKind, TicketStatus
+from models.tables import stored_id
+
+if TYPE_CHECKING:
+    from app.mail.attachments import OutgoingFile
 
 MAX_TEXT = 20000
 
@@ -53,10 +58,14 @@ def _reviewer_guard(session: Session, t: Ticket, actor: Actor) -> None:
 
 def write_note(session: Session, t: Ticket, login: str | None, text: str, now: datetime, subject: str = "") -> Message:
     """The note itself plus its "note" event (no locking; for services)."""
-    msg = Message(ticket_id=t.id, kind=MessageKind.NOTE.value, subject=subject, body=text, author=login, created_at=now)
+    msg = Message(
+        ticket_id=stored_id(t), kind=MessageKind.NOTE.value, subject=subject, body=text, author=login, created_at=now
+    )
     session.add(msg)
     session.flush()
-    history.record(session, t.id, login, "note", now, t.status, t.status, message_id=msg.id, subject=subject or None)
+    history.record(
+        session, stored_id(t), login, "note", now, t.status, t.status, message_id=msg.id, subject=subject or None
+    )
     return msg
 
 
@@ -90,7 +99,7 @@ def reply(
     now: datetime,
     config: DeskConfig,
     subject: str | None = None,
-    attachments: list | None = None,
+    attachments: list[OutgoingFile] | None = None,
 ) -> Message:
     """A customer-facing reply, queued in the outbox: the agent's text is the
     body of the "reply" template, which greets and signs (a greeting or
@@ -114,12 +123,16 @@ def reply(
     for f in files:
         session.add(
             Attachment(
-                message_id=msg.id, filename=f.filename, content_type=f.content_type, size=len(f.data), data=f.data
+                message_id=stored_id(msg),
+                filename=f.filename,
+                content_type=f.content_type,
+                size=len(f.data),
+                data=f.data,
             )
         )
     history.record(
         session,
-        t.id,
+        stored_id(t),
         actor.login,
         "reply",
         now,
@@ -145,7 +158,8 @@ class ReplyLogged:
     message_id: int
 
 
-_T = Ticket.__table__
+_T = table_of(Ticket)
+_M = table_of(Message)
 _REPLY_TARGET = Prepared(
     select(_T.c.id, _T.c.reference, _T.c.kind, _T.c.status, _T.c.paused_since.is_not(None), _T.c.order_id)
     .where(_T.c.reference == bindparam("reference"))
@@ -156,11 +170,11 @@ _TOUCH = Prepared(
     .where(_T.c.id == bindparam("tid"))
     .values(version=_T.c.version + 1, updated_at=bindparam("now", type_=_T.c.updated_at.type), updated_by=None)
 )
-_INSERT_MESSAGE = Prepared.insert(Message.__table__, returning="id")
+_INSERT_MESSAGE = Prepared.insert(_M, returning="id")
 
 
 def log_customer_reply(
-    session: Session, reference: str, row: dict, *, now: datetime, config: DeskConfig | None = None
+    session: Session, reference: str, row: dict[str, object], *, now: datetime, config: DeskConfig | None = None
 ) -> ReplyLogged:
     """The customer wrote to an existing ticket (intake calls this with the
     message's column values): the message is stored, a "reply" event (actor
@@ -195,7 +209,10 @@ def customer_replied(
         session, reference, message.model_dump(exclude={"id", "ticket_id", "kind"}), now=now, config=config
     )
     message.id, message.ticket_id, message.kind = logged.message_id, logged.ticket_id, MessageKind.INBOUND.value
-    return session.get(Ticket, logged.ticket_id, populate_existing=True)
+    t = session.get(Ticket, logged.ticket_id, populate_existing=True)
+    if t is None:
+        raise NotFound(f"no ticket {reference!r}")
+    return t
 
 
 # -- a customer writes to a closed ticket -------------------------------------------------
@@ -204,9 +221,9 @@ def customer_replied(
 _REOPENABLE = {TicketKind.COMPLAINT.value, TicketKind.INQUIRY.value}
 _FINAL_CLOSE = {"final_response"}
 _CLOSED_FROM = Prepared(
-    select(TicketEvent.from_status)
-    .where(TicketEvent.ticket_id == bindparam("tid"), TicketEvent.to_status == TicketStatus.CLOSED.value)
-    .order_by(TicketEvent.at.desc(), TicketEvent.id.desc())
+    select(col(TicketEvent.from_status))
+    .where(col(TicketEvent.ticket_id) == bindparam("tid"), col(TicketEvent.to_status) == TicketStatus.CLOSED.value)
+    .order_by(col(TicketEvent.at).desc(), col(TicketEvent.id).desc())
     .limit(1)
 )
 
@@ -246,7 +263,7 @@ def reopen_for_customer(session: Session, reference: str, *, now: datetime, conf
     t.mail_flag = "reopened"
     history.record(
         session,
-        t.id,
+        stored_id(t),
         None,
         "reopened",
         now,
@@ -265,9 +282,11 @@ def link_follow_up(session: Session, new_ticket_id: int, previous: str, *, now: 
     final): linked both ways in the history, marked "follow_up" for the queue."""
     old = tickets.get(session, previous)
     new = session.get(Ticket, new_ticket_id)
+    if new is None:
+        raise NotFound(f"no ticket with id {new_ticket_id}")
     new.previous_id, new.mail_flag = old.id, "follow_up"
-    history.record(session, new.id, None, "follows_up", now, new.status, new.status, previous=old.reference)
-    history.record(session, old.id, None, "followed_up", now, old.status, old.status, follow_up=new.reference)
+    history.record(session, stored_id(new), None, "follows_up", now, new.status, new.status, previous=old.reference)
+    history.record(session, stored_id(old), None, "followed_up", now, old.status, old.status, follow_up=new.reference)
 
 
 def note_stranger(session: Session, reference: str, *, now: datetime, outcome: str) -> None:
@@ -362,7 +381,7 @@ def timeline(
     database (a screen's preview; `hidden_chars` says how many were left)."""
     from sqlalchemy import func
 
-    items: list[tuple] = []
+    items: list[tuple[datetime, int, int | None, TimelineItem]] = []
     merged: dict[int, str] = {}  # tickets merged into this one: their events are shown with their reference
     for e in history.events(session, ticket_id):
         text = _event_text(e, tz)
@@ -370,35 +389,40 @@ def timeline(
             if e.action == "merged_into":
                 continue  # this ticket's own "merged" event says it
             if e.ticket_id not in merged:
-                merged[e.ticket_id] = session.scalar(select(Ticket.reference).where(Ticket.id == e.ticket_id)) or "?"
+                merged[e.ticket_id] = (
+                    session.scalar(select(col(Ticket.reference)).where(col(Ticket.id) == e.ticket_id)) or "?"
+                )
             text = f"{merged[e.ticket_id]}: {text}"
         items.append((e.at, 0, e.id, TimelineItem("event", e.actor, e.at, text, action=e.action, ref_id=e.id)))
     files: dict[int, list[str]] = {}
     for mid, name, size in session.execute(
-        select(Attachment.message_id, Attachment.filename, Attachment.size)
-        .join(Message, Message.id == Attachment.message_id)
-        .where(Message.ticket_id == ticket_id, Message.kind == MessageKind.OUTBOUND.value)
-        .order_by(Attachment.id)
+        select(col(Attachment.message_id), col(Attachment.filename), col(Attachment.size))
+        .join(Message, col(Message.id) == col(Attachment.message_id))
+        .where(col(Message.ticket_id) == ticket_id, col(Message.kind) == MessageKind.OUTBOUND.value)
+        .order_by(col(Attachment.id))
     ):  # files the desk sent (the customer's are listed under Evidence)
         files.setdefault(mid, []).append(
             f"attached: {inert(name, limit=120, single_line=True) or 'unnamed'} ({size} bytes)"
         )
-    body = Message.body if body_limit is None else func.substr(Message.body, 1, body_limit)
-    length = func.length(Message.body) if body_limit is not None else None
-    cols = [
-        Message.id,
-        Message.kind,
-        Message.automatic,
-        Message.author,
-        Message.from_name,
-        Message.from_addr,
-        Message.created_at,
-        Message.subject,
-        Message.delivery,
+    body: ColumnElement[str] = _M.c.body if body_limit is None else func.substr(col(Message.body), 1, body_limit)
+    # the columns read, of mixed types
+    cols: list[ColumnElement[Any]] = [
+        _M.c.id,
+        _M.c.kind,
+        _M.c.automatic,
+        _M.c.author,
+        _M.c.from_name,
+        _M.c.from_addr,
+        _M.c.created_at,
+        _M.c.subject,
+        _M.c.delivery,
         body.label("body"),
     ]
-    cols += [length.label("length")] if length is not None else []
-    rows = session.execute(select(*cols).where(Message.ticket_id == ticket_id).order_by(Message.created_at, Message.id))
+    if body_limit is not None:
+        cols.append(func.length(_M.c.body).label("length"))
+    rows = session.execute(
+        select(*cols).where(col(Message.ticket_id) == ticket_id).order_by(col(Message.created_at), col(Message.id))
+    )
     for m in rows:
         who = m.author if m.kind != MessageKind.INBOUND.value else (m.from_name or m.from_addr)
         hidden = max(0, (m.length or 0) - body_limit) if body_limit is not None else 0

@@ -136,19 +136,6 @@ def _languages(own: str | None) -> tuple[str, ...]:
     )
 
 
-def placeholders(name: str, config: DeskConfig | None = None, lang: str = DEFAULT_LANGUAGE) -> set[str]:
-    """The placeholder names of a template (subject and core text)."""
-    subject, body, _code = _load(name, config, lang)
-    found: set[str] = set()
-    for t in (subject, body):
-        if t is not None:
-            for m in t.pattern.finditer(t.template):
-                key = m.group("named") or m.group("braced")
-                if key:
-                    found.add(key)
-    return found
-
-
 def desk_values(config: DeskConfig | None) -> dict[str, str]:
     """What the desk's config says about itself, for every template."""
     cfg = config or DeskConfig()
