@@ -26,6 +26,7 @@ from app.console_keys import TypeAheadApp
 from app.db import Desk
 from app.identity import Actor
 from app.screen_context import ContextHolder, ScreenContext
+from screens.read_ahead import AheadView, ReadAheadApp
 from widgets.textual_compat import load_screen_css, screen_stack
 
 DETAIL_SCREEN = "ticket-detail"  # name the kept detail screen is installed under
@@ -45,7 +46,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class EsimdeskApp(ContextHolder, TypeAheadApp):
+class EsimdeskApp(ContextHolder, ReadAheadApp, TypeAheadApp):
     """The desk console for one staff member (keys dispatched in order: console_keys)."""
 
     TITLE = "esimdesk"
@@ -80,6 +81,7 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
         self.sub_title = f"{actor.name} ({actor.login}, {actor.role})"
         self._heap_frozen = False
         self._opening: object | None = None  # token of the open_ticket in flight
+        self._opening_ahead: tuple[object, str, Screen] | None = None  # (token, ref, origin) awaiting a read-ahead
         self._detail = None  # the kept TicketDetailScreen (detail_screen())
 
     class TicketRead(Message):
@@ -172,19 +174,40 @@ class EsimdeskApp(ContextHolder, TypeAheadApp):
         """Show ticket `reference`, read first in a worker.
 
         The detail screen is pushed once its data is in, so it is composed
-        complete (one layout, no "loading" frame). Should the read take longer
+        complete (one layout, no "loading" frame): at once when the row was
+        read ahead (screens.read_ahead), when that read ends if it is
+        running, else after a read of its own. Should the read take longer
         than OPEN_PATIENCE the screen is shown at once and reads for itself.
         Keys typed meanwhile wait and go to the ticket once it is shown.
         """
         if self._opening is not None:
             self.release_keys(self._opening)  # superseded: its result is dropped
         token = self._opening = object()
+        self._opening_ahead = None
         origin = self.screen
         self.hold_keys(token, seconds=OPEN_HOLD)
-        self.run_worker(
-            partial(self._read_ticket, token, reference, origin), thread=True, exclusive=True, group="open-ticket"
-        )
+        ahead = self.take_ahead(reference)
+        if ahead is not None:
+            self._opened_ahead(token, origin, ahead)
+            return
+        if self.reading_ahead(reference):
+            self._opening_ahead = (token, reference.strip().upper(), origin)
+        else:
+            self.run_worker(
+                partial(self._read_ticket, token, reference, origin), thread=True, exclusive=True, group="open-ticket"
+            )
         self.set_timer(OPEN_PATIENCE, partial(self._open_unread, token, reference, origin))
+
+    def ahead_arrived(self, view: AheadView) -> None:
+        waiting = self._opening_ahead
+        if waiting is None or waiting[1] != view.reference:
+            return
+        self._opening_ahead = None
+        self.forget_ahead()  # used here, once
+        self._opened_ahead(waiting[0], waiting[2], view)
+
+    def _opened_ahead(self, token: object, origin: Screen, view: AheadView) -> None:
+        self.on_esimdesk_app_ticket_read(self.TicketRead(token, view.reference, origin, view.data, view.error))
 
     def _read_ticket(self, token: object, reference: str, origin: Screen) -> None:
         from app.errors import DeskError

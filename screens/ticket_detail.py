@@ -27,7 +27,7 @@ from app.workflow import actions as ticket_actions
 from app.workflow.actions import Prompt, TicketAction
 from screens.service_worker import Outcome, ServiceCall, ServiceRunner
 from widgets.kept_screen import KeptScreen, settle_before_push
-from widgets.key_footer import KeyFooter
+from widgets.key_footer import KeyFooter, refit_footer
 from widgets.ticket_header import TicketHeader
 from widgets.timeline import Timeline
 
@@ -53,39 +53,6 @@ def story_lines(story) -> list[str]:
     if story.more_tickets:
         lines.append(f"  and {story.more_tickets} more of this customer's tickets")
     return lines
-
-
-def refit_footer(footer: KeyFooter) -> bool:
-    """Give the footer's key widgets the screen's current keys in place
-    (removing 15 widgets and mounting 15 costs ~35 ms a ticket). True when
-    done or nothing changed; False when only a recompose fits (binding groups,
-    disabled keys, more keys than widgets)."""
-    from widgets.textual_compat import FooterKey
-
-    want = footer._signature()
-    if want == footer._shown:
-        return True
-    app = footer.app
-    items: dict[str, tuple] = {}
-    for _node, binding, enabled, tooltip in footer.screen.active_bindings.values():
-        if binding.show:
-            items.setdefault(binding.action, (binding, enabled, tooltip))
-    if any(b.group is not None or not enabled for b, enabled, _t in items.values()):
-        return False
-    keys = [k for k in footer.query_children(FooterKey) if not k.has_class("-command-palette")]
-    if len(keys) < len(items) or len(keys) != len(footer.children) - 1:
-        return False
-    for key, (binding, _enabled, tooltip) in zip(keys, items.values(), strict=False):
-        key.key, key.key_display = binding.key, app.get_key_display(binding)
-        key.description, key.action = binding.description, binding.action
-        key.tooltip = tooltip or None
-        key.display = True
-        key.refresh(layout=True)
-    for key in keys[len(items) :]:
-        key.display = False  # spare: shown again when a ticket has more keys
-    footer.styles.grid_size_columns = len(items)
-    footer._shown = want
-    return True
 
 
 def action_bindings(table) -> list[Binding]:
@@ -236,10 +203,18 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         if self._live != self._gen:  # newly shown (not back from a prompt above it)
             self._live = self._gen
             self._ticks = 0
-            self._heartbeat()
+            self.call_after_refresh(self._shown_first, self._gen)
             if self._timer is not None:
                 self._timer.reset()
                 self._timer.resume()
+
+    def _shown_first(self, gen: int) -> None:
+        """After the ticket's first frame (never before it): say one is here,
+        and check that the ticket did not change since it was read (it may have
+        been read ahead, screens.read_ahead)."""
+        if self._live == gen == self._gen:
+            self._heartbeat()
+            self._poll()
 
     def on_screen_suspend(self) -> None:
         if self in self.app.screen_stack:
