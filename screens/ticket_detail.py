@@ -227,7 +227,7 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         self._live = None
         if self._timer is not None:
             self._timer.pause()
-        self._leave()
+        self.app.call_after_refresh(self._leave)  # the screen under it is painted first
 
     def _leave(self) -> None:
         app, login = self.app, self.ctx.actor.login

@@ -50,6 +50,19 @@ def flush_refresh(widget: Widget) -> None:
     widget._check_refresh()
 
 
+def layout_owed(screen: Screen) -> bool:
+    """`screen` will lay its widgets out before its next frame."""
+    return bool(screen._layout_required)
+
+
+def paint_whole_with_layout(screen: Screen) -> None:
+    """Let `screen`'s next layout paint all of it, in the one frame, instead of
+    painting what the layout changed and then, in a second frame, everything
+    (its repaint as it comes back on top)."""
+    screen._repaint_required = False
+    screen._compositor._dirty_regions.add(screen.size.region)
+
+
 def idle(node: MessagePump) -> bool:
     """Nothing waiting in `node`'s message queue, being handled, or due after it."""
     return node._message_queue.empty() and node._pending_message is None and not node._next_callbacks
@@ -86,6 +99,7 @@ def problems() -> list[str]:
     instances: list[tuple[Any, tuple[str, ...]]] = [
         (MessagePump(), ("_message_queue", "_pending_message", "_next_callbacks")),
         (Timer(MessagePump(), 1.0), ("_active",)),
+        (Screen(), ("_layout_required", "_repaint_required", "_compositor")),
         (Footer(), ("_bindings_ready",)),
     ]
     for obj, names in instances:
@@ -99,7 +113,9 @@ __all__ = [
     "FooterKey",
     "flush_refresh",
     "idle",
+    "layout_owed",
     "load_screen_css",
+    "paint_whole_with_layout",
     "problems",
     "screen_stack",
     "timer_running",
