@@ -98,3 +98,28 @@ async def test_a_moving_cursor_reads_one_at_a_time_where_it_rests_and_keys_after
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen.reference == rest
+
+
+async def test_the_kept_ticket_screen_shows_a_ticket_in_one_frame(demo_desk):
+    """Filled off the stack, the kept screen lays out and paints all of itself in
+    one frame when pushed (not what the layout changed, then everything again)."""
+    from console_helpers import find_ticket
+
+    a = find_ticket(demo_desk, kind="complaint", status="submitted")
+    b = find_ticket(demo_desk, kind="complaint", status="investigation")
+    app = make_app(demo_desk, "alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        app.open_ticket(a.reference)
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("escape")
+        await settle(pilot)
+        frames, first = [], []
+        display, shown_first = app._display, screen._shown_first
+        app._display = lambda s, update: (frames.append((s, type(update).__name__)), display(s, update))
+        screen._shown_first = lambda gen: (first.append(list(frames)), shown_first(gen))
+        app.open_ticket(b.reference)
+        await settle(pilot)
+        assert app.screen is screen and b.reference in screen_text(app)
+        assert first and first[0] == [(screen, "LayoutUpdate")]  # one full frame before anything else
