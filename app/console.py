@@ -120,6 +120,12 @@ class EsimdeskApp(ContextHolder, ReadAheadApp, TypeAheadApp):
             self._heap_frozen = True
             gc.freeze()
 
+    def _freeze_kept_detail(self) -> None:
+        """The same for the kept ticket screen, after it showed its first ticket:
+        it lives as long as the app, and a full collection walking its widgets
+        and their caches took 130-160 ms once every ~10 opens (5 ms frozen)."""
+        gc.freeze()
+
     @property
     def _background_screens(self) -> list[Screen]:
         """Screens showing through the top one: none when it is opaque.
@@ -269,6 +275,7 @@ class EsimdeskApp(ContextHolder, ReadAheadApp, TypeAheadApp):
         if not screen.is_mounted:
             self.push_screen(screen)  # composed with this ticket on its first push
             self._hold_until_shown(token, screen)
+            self.call_after_refresh(self._freeze_kept_detail)
             return
 
         async def push_when_ready() -> None:
