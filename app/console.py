@@ -210,6 +210,9 @@ class EsimdeskApp(ContextHolder, ReadAheadApp, TypeAheadApp):
             return
         self._opening_ahead = None
         self.forget_ahead()  # used here, once
+        if view.data is None and not view.error:  # it failed: a read of its own says why
+            self.run_worker(partial(self._read_ticket, *waiting), thread=True, exclusive=True, group="open-ticket")
+            return
         self._opened_ahead(waiting[0], waiting[2], view)
 
     def _opened_ahead(self, token: object, origin: Screen, view: AheadView) -> None:

@@ -32,7 +32,7 @@ class AheadView:
 
     reference: str
     data: Any  # app.ticket_view.DetailData, or None when it could not be read
-    error: str | None
+    error: str | None  # why not (a DeskError's words); None with no data: read it again
     read_at: float
 
 
@@ -67,7 +67,9 @@ class ReadAheadApp(App[Any]):
         if self._ahead is not None and self._ahead.reference == wanted and self._fresh(self._ahead):
             return
         self._ahead_reading = wanted
-        self.run_worker(lambda: self._read_ahead(wanted), thread=True, group="read-ahead", name="read-ahead")
+        self.run_worker(
+            lambda: self._read_ahead(wanted), thread=True, group="read-ahead", name="read-ahead", exit_on_error=False
+        )
 
     def _read_ahead(self, reference: str) -> None:
         from app.errors import DeskError
@@ -79,6 +81,8 @@ class ReadAheadApp(App[Any]):
                 data, error = load_detail(s, reference, ctx.actor, ctx.config), None
         except DeskError as exc:
             data, error = None, str(exc)
+        except Exception:  # noqa: BLE001 - only a head start: the open reads it again and says what failed
+            data, error = None, None
         self.post_message(self.AheadRead(AheadView(reference, data, error, monotonic())))
 
     def on_read_ahead_app_ahead_read(self, message: AheadRead) -> None:
@@ -101,7 +105,7 @@ class ReadAheadApp(App[Any]):
         if view is None or view.reference != reference.strip().upper():
             return None
         self._ahead = None
-        return view if self._fresh(view) else None
+        return view if self._fresh(view) and (view.data is not None or view.error) else None
 
     def reading_ahead(self, reference: str) -> bool:
         """The read-ahead is reading `reference` now."""

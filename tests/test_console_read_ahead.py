@@ -63,9 +63,12 @@ async def test_an_old_read_ahead_is_not_shown(demo_desk):
         assert app.screen.reference == ahead.reference and app.screen.data is not ahead.data
 
 
-async def test_a_moving_cursor_reads_one_at_a_time_where_it_rests_and_keys_after_enter_go_to_the_ticket(demo_desk):
+async def test_a_moving_cursor_reads_one_at_a_time_where_it_rests_and_keys_after_enter_go_to_the_ticket(
+    demo_desk, monkeypatch
+):
     import threading
 
+    from app import ticket_view
     from screens.ticket_detail import TicketDetailScreen
     from typing_helpers import burst
 
@@ -73,20 +76,20 @@ async def test_a_moving_cursor_reads_one_at_a_time_where_it_rests_and_keys_after
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
         read, running, most, lock = [], [0], [0], threading.Lock()
-        original = app._read_ahead
+        load = ticket_view.load_detail
 
-        def counted(ref):
+        def counted(session, reference, *args, **kwargs):
             with lock:
                 running[0] += 1
                 most[0] = max(most[0], running[0])
-            read.append(ref)
+            read.append(reference)
             try:
-                original(ref)
+                return load(session, reference, *args, **kwargs)
             finally:
                 with lock:
                     running[0] -= 1
 
-        app._read_ahead = counted
+        monkeypatch.setattr(ticket_view, "load_detail", counted)
         await burst(pilot, *["down"] * 12)
         await settle(pilot)
         rest = app.screen.table.current.reference
