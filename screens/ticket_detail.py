@@ -6,7 +6,6 @@ ticket and reloads. Shows who else has the ticket open (presence)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
@@ -27,7 +26,8 @@ from app.workflow import actions as ticket_actions
 from app.workflow.actions import Prompt, TicketAction
 from screens.service_worker import Outcome, ServiceCall, ServiceRunner
 from widgets.kept_screen import KeptScreen, settle_before_push
-from widgets.key_footer import KeyFooter, refit_footer
+from widgets.key_footer import KeyFooter, fit_footer
+from widgets.section_text import SectionText
 from widgets.ticket_header import TicketHeader
 from widgets.timeline import Timeline
 
@@ -126,38 +126,21 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         with Horizontal(id="detail-body"):
             yield Timeline(self.tz, id="detail-timeline")
             with VerticalScroll(id="detail-side"):
-                yield Static("", id="detail-also", markup=False)
-                yield Static("", id="detail-actions", markup=False)
-                yield Static("", id="detail-related", markup=False)
-                yield Static("", id="detail-story", markup=False)
-                yield Static("", id="detail-evidence", markup=False)
-                yield Static("", id="detail-customer", markup=False)
-                yield Static("", id="detail-order", markup=False)
-                yield Static("", id="detail-guidance", markup=False)
+                yield SectionText("", id="detail-also", markup=False)
+                yield SectionText("", id="detail-actions", markup=False)
+                yield SectionText("", id="detail-related", markup=False)
+                yield SectionText("", id="detail-story", markup=False)
+                yield SectionText("", id="detail-evidence", markup=False)
+                yield SectionText("", id="detail-customer", markup=False)
+                yield SectionText("", id="detail-order", markup=False)
+                yield SectionText("", id="detail-guidance", markup=False)
         yield KeyFooter()
-
-    async def prepare_footer(self) -> None:
-        """Bring the footer to the current ticket's keys before the screen is
-        pushed, so its first frame has them (a no-op when they are the same)."""
-        footer = self.query_one(KeyFooter)
-        if refit_footer(footer):
-            return
-        done = asyncio.Event()
-
-        async def run() -> None:
-            try:
-                await footer._recompose_if_changed()
-            finally:
-                done.set()
-
-        footer.call_next(run)  # composes in the footer's own context (its keys bind to it)
-        await done.wait()
 
     async def prepare_to_show(self) -> None:
         """Ready the kept screen, filled by show_ticket(), for its push: the
         footer's keys, and every changed widget's layout handed to the screen,
         so the frame that shows the ticket is the complete one (one frame, not two)."""
-        await self.prepare_footer()
+        await fit_footer(self.query_one(KeyFooter))
         settle_before_push(self)
 
     def on_mount(self) -> None:

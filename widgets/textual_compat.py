@@ -31,6 +31,7 @@ OVERRIDDEN = {
     "App._background_screens": "app/console.py: no repaint of screens covered by an opaque one",
     "Screen._on_screen_resume": "widgets/kept_screen.py: skip the full restyle when the stylesheet is unchanged",
     "ScrollView._size_updated": "widgets/ticket_table.py: no scrollbar repaint (a frame) on a layout that changed nothing",
+    "Widget._size_updated": "widgets/section_text.py: a Static resized by a layout asks for no second layout (a frame)",
     "Footer._bindings_ready": "widgets/key_footer.py: the footer's keys built with the screen, not a refresh later",
 }
 
@@ -93,6 +94,7 @@ def problems() -> list[str]:
         (Screen, "_on_screen_resume"),
         (Widget, "_check_refresh"),
         (ScrollView, "_size_updated"),
+        (Widget, "_size_updated"),
     ):
         if not hasattr(owner, name):
             found.append(f"{owner.__name__}.{name} is gone")
