@@ -3,9 +3,10 @@
 When the cursor of a ticket table rests on a row (`TicketTable.Highlighted`,
 which bubbles up to the App), the ticket view of that row (app.ticket_view)
 is read in a thread worker once the frame showing the move is painted: the
-move's own frame never waits for it. One read runs at a time; a cursor
-moving on meanwhile only changes which ticket is read next (the rows passed
-over are never read). Enter then finds the view already read (the ticket
+move's own frame never waits for it, and no read starts while more keys are
+waiting (an arrow held down). One read runs at a time; a cursor moving on
+meanwhile only changes which ticket is read next (the rows passed over are
+never read). Enter then finds the view already read (the ticket
 screen is filled and pushed at once), or being read (the open waits for that
 read instead of starting a second one).
 
@@ -64,6 +65,8 @@ class ReadAheadApp(App[Any]):
         wanted = self._ahead_wanted
         if wanted is None or self._ahead_reading is not None:
             return  # nothing wanted, or a read runs: it starts the next one when done
+        if getattr(self, "keys_waiting", 0):
+            return  # more keys typed (a held arrow): the cursor is not resting; its next move asks again
         if self._ahead is not None and self._ahead.reference == wanted and self._fresh(self._ahead):
             return
         self._ahead_reading = wanted
