@@ -106,9 +106,10 @@ def refit_footer(footer: KeyFooter) -> bool:
     if len(keys) < len(items) or len(keys) != len(footer.children) - 1:
         return False
     for key, (binding, _enabled, tooltip) in zip(keys, items.values(), strict=False):
-        key.key, key.key_display = binding.key, app.get_key_display(binding)
-        key.description, key.action = binding.description, binding.action
-        key.tooltip = tooltip or None
+        shows = (binding.key, app.get_key_display(binding), binding.description, binding.action, tooltip or None)
+        if key.display and (key.key, key.key_display, key.description, key.action, key.tooltip) == shows:
+            continue  # this key stays as it is: no restyle, no measuring, no repaint
+        key.key, key.key_display, key.description, key.action, key.tooltip = shows
         key.display = True
         key.refresh(layout=True)
     for key in keys[len(items) :]:
