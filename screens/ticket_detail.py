@@ -6,7 +6,6 @@ ticket and reloads. Shows who else has the ticket open (presence)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
@@ -27,7 +26,8 @@ from app.workflow import actions as ticket_actions
 from app.workflow.actions import Prompt, TicketAction
 from screens.service_worker import Outcome, ServiceCall, ServiceRunner
 from widgets.kept_screen import KeptScreen, settle_before_push
-from widgets.key_footer import KeyFooter
+from widgets.key_footer import KeyFooter, fit_footer
+from widgets.section_text import SectionText
 from widgets.ticket_header import TicketHeader
 from widgets.timeline import Timeline
 
@@ -53,39 +53,6 @@ def story_lines(story) -> list[str]:
     if story.more_tickets:
         lines.append(f"  and {story.more_tickets} more of this customer's tickets")
     return lines
-
-
-def refit_footer(footer: KeyFooter) -> bool:
-    """Give the footer's key widgets the screen's current keys in place
-    (removing 15 widgets and mounting 15 costs ~35 ms a ticket). True when
-    done or nothing changed; False when only a recompose fits (binding groups,
-    disabled keys, more keys than widgets)."""
-    from widgets.textual_compat import FooterKey
-
-    want = footer._signature()
-    if want == footer._shown:
-        return True
-    app = footer.app
-    items: dict[str, tuple] = {}
-    for _node, binding, enabled, tooltip in footer.screen.active_bindings.values():
-        if binding.show:
-            items.setdefault(binding.action, (binding, enabled, tooltip))
-    if any(b.group is not None or not enabled for b, enabled, _t in items.values()):
-        return False
-    keys = [k for k in footer.query_children(FooterKey) if not k.has_class("-command-palette")]
-    if len(keys) < len(items) or len(keys) != len(footer.children) - 1:
-        return False
-    for key, (binding, _enabled, tooltip) in zip(keys, items.values(), strict=False):
-        key.key, key.key_display = binding.key, app.get_key_display(binding)
-        key.description, key.action = binding.description, binding.action
-        key.tooltip = tooltip or None
-        key.display = True
-        key.refresh(layout=True)
-    for key in keys[len(items) :]:
-        key.display = False  # spare: shown again when a ticket has more keys
-    footer.styles.grid_size_columns = len(items)
-    footer._shown = want
-    return True
 
 
 def action_bindings(table) -> list[Binding]:
@@ -159,38 +126,21 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         with Horizontal(id="detail-body"):
             yield Timeline(self.tz, id="detail-timeline")
             with VerticalScroll(id="detail-side"):
-                yield Static("", id="detail-also", markup=False)
-                yield Static("", id="detail-actions", markup=False)
-                yield Static("", id="detail-related", markup=False)
-                yield Static("", id="detail-story", markup=False)
-                yield Static("", id="detail-evidence", markup=False)
-                yield Static("", id="detail-customer", markup=False)
-                yield Static("", id="detail-order", markup=False)
-                yield Static("", id="detail-guidance", markup=False)
+                yield SectionText("", id="detail-also", markup=False)
+                yield SectionText("", id="detail-actions", markup=False)
+                yield SectionText("", id="detail-related", markup=False)
+                yield SectionText("", id="detail-story", markup=False)
+                yield SectionText("", id="detail-evidence", markup=False)
+                yield SectionText("", id="detail-customer", markup=False)
+                yield SectionText("", id="detail-order", markup=False)
+                yield SectionText("", id="detail-guidance", markup=False)
         yield KeyFooter()
-
-    async def prepare_footer(self) -> None:
-        """Bring the footer to the current ticket's keys before the screen is
-        pushed, so its first frame has them (a no-op when they are the same)."""
-        footer = self.query_one(KeyFooter)
-        if refit_footer(footer):
-            return
-        done = asyncio.Event()
-
-        async def run() -> None:
-            try:
-                await footer._recompose_if_changed()
-            finally:
-                done.set()
-
-        footer.call_next(run)  # composes in the footer's own context (its keys bind to it)
-        await done.wait()
 
     async def prepare_to_show(self) -> None:
         """Ready the kept screen, filled by show_ticket(), for its push: the
         footer's keys, and every changed widget's layout handed to the screen,
         so the frame that shows the ticket is the complete one (one frame, not two)."""
-        await self.prepare_footer()
+        await fit_footer(self.query_one(KeyFooter))
         settle_before_push(self)
 
     def on_mount(self) -> None:
@@ -236,10 +186,18 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         if self._live != self._gen:  # newly shown (not back from a prompt above it)
             self._live = self._gen
             self._ticks = 0
-            self._heartbeat()
+            self.call_after_refresh(self._shown_first, self._gen)
             if self._timer is not None:
                 self._timer.reset()
                 self._timer.resume()
+
+    def _shown_first(self, gen: int) -> None:
+        """After the ticket's first frame (never before it): say one is here,
+        and check that the ticket did not change since it was read (it may have
+        been read ahead, screens.read_ahead)."""
+        if self._live == gen == self._gen:
+            self._heartbeat()
+            self._poll()
 
     def on_screen_suspend(self) -> None:
         if self in self.app.screen_stack:
@@ -252,7 +210,7 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         self._live = None
         if self._timer is not None:
             self._timer.pause()
-        self._leave()
+        self.app.call_after_refresh(self._leave)  # the screen under it is painted first
 
     def _leave(self) -> None:
         app, login = self.app, self.ctx.actor.login

@@ -6,7 +6,9 @@ the stack lays itself out only after the screen's first frame, painting a
 second one. `KeptScreen` restyles only when the stylesheet changed since it
 was last styled (a theme, another screen's CSS loaded); `settle_before_push`
 hands the screen its widgets' pending layout before it is pushed, so the
-frame that shows it is the complete one.
+frame that shows it is the complete one, and that layout paints the whole
+screen (Textual would paint what the layout changed, then all of it again
+for the screen's return on top: two frames).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
-from widgets.textual_compat import flush_refresh
+from widgets.textual_compat import flush_refresh, layout_owed, paint_whole_with_layout
 
 
 class KeptScreen(Screen):
@@ -29,6 +31,8 @@ class KeptScreen(Screen):
         if rules is self._styled_with:
             event.refresh_styles = False
         self._styled_with = rules
+        if layout_owed(self):  # filled while off the stack (settle_before_push): one frame, not two
+            self.call_next(paint_whole_with_layout, self)  # after Screen's handler asks for its repaint
 
 
 def settle_before_push(screen: Screen) -> None:

@@ -31,6 +31,7 @@ OVERRIDDEN = {
     "App._background_screens": "app/console.py: no repaint of screens covered by an opaque one",
     "Screen._on_screen_resume": "widgets/kept_screen.py: skip the full restyle when the stylesheet is unchanged",
     "ScrollView._size_updated": "widgets/ticket_table.py: no scrollbar repaint (a frame) on a layout that changed nothing",
+    "Widget._size_updated": "widgets/section_text.py: a Static resized by a layout asks for no second layout (a frame)",
     "Footer._bindings_ready": "widgets/key_footer.py: the footer's keys built with the screen, not a refresh later",
 }
 
@@ -48,6 +49,19 @@ def load_screen_css(app: App, screen: Screen) -> None:
 def flush_refresh(widget: Widget) -> None:
     """Post now the layout/repaint `widget` would post to its screen when next idle."""
     widget._check_refresh()
+
+
+def layout_owed(screen: Screen) -> bool:
+    """`screen` will lay its widgets out before its next frame."""
+    return bool(screen._layout_required)
+
+
+def paint_whole_with_layout(screen: Screen) -> None:
+    """Let `screen`'s next layout paint all of it, in the one frame, instead of
+    painting what the layout changed and then, in a second frame, everything
+    (its repaint as it comes back on top)."""
+    screen._repaint_required = False
+    screen._compositor._dirty_regions.add(screen.size.region)
 
 
 def idle(node: MessagePump) -> bool:
@@ -80,12 +94,14 @@ def problems() -> list[str]:
         (Screen, "_on_screen_resume"),
         (Widget, "_check_refresh"),
         (ScrollView, "_size_updated"),
+        (Widget, "_size_updated"),
     ):
         if not hasattr(owner, name):
             found.append(f"{owner.__name__}.{name} is gone")
     instances: list[tuple[Any, tuple[str, ...]]] = [
         (MessagePump(), ("_message_queue", "_pending_message", "_next_callbacks")),
         (Timer(MessagePump(), 1.0), ("_active",)),
+        (Screen(), ("_layout_required", "_repaint_required", "_compositor")),
         (Footer(), ("_bindings_ready",)),
     ]
     for obj, names in instances:
@@ -99,7 +115,9 @@ __all__ = [
     "FooterKey",
     "flush_refresh",
     "idle",
+    "layout_owed",
     "load_screen_css",
+    "paint_whole_with_layout",
     "problems",
     "screen_stack",
     "timer_running",

@@ -16,6 +16,7 @@ from textual.widgets import Static
 from app.labels import delivery, local_time
 from app.untrusted import inert
 from app.workflow.messages import TIMELINE_PREVIEW_CHARS  # noqa: F401 - re-exported for the screen and tests
+from widgets.section_text import SectionText
 
 KIND_LABEL = {
     "inbound": "CUSTOMER",
@@ -60,7 +61,7 @@ class Timeline(VerticalScroll, can_focus=True):
         self._first_customer_line: int | None = None  # where render_items put the customer's first message
 
     def compose(self) -> ComposeResult:
-        yield Static("loading…", id="timeline-body", markup=False)
+        yield SectionText("loading…", id="timeline-body", markup=False)
 
     def show(self, items: list, loading: bool = False, at_first_customer: bool = False) -> None:
         """Replace the entries with `items` (app.workflow.TimelineItem);
