@@ -21,7 +21,7 @@ from sqlalchemy.sql import ColumnElement
 from app import clocks, wall_ranges, wall_tally
 from app.business_calendar import BusinessCalendar
 from models import Message, Quarantine, Ticket, WallTally, table_of
-from models.enums import DeliveryState, MessageKind, QuarantineState, TicketKind, TicketStatus
+from models.enums import DeliveryState, QuarantineState, TicketKind, TicketStatus
 
 TREND_DAYS = 30
 NEXT_DEADLINES = 10
@@ -200,8 +200,5 @@ def statements(dialect: str, at_risk_share: float) -> dict:
                 func.coalesce(Message.next_attempt_at, Message.created_at) < _p("outbox_cutoff"),
             )
         ),
-    ).where(
-        Message.kind == MessageKind.OUTBOUND.value,
-        Message.delivery.in_((DeliveryState.FAILED.value, DeliveryState.QUEUED.value)),
-    )
+    ).where(wall_ranges.undelivered_pred(dialect))
     return out

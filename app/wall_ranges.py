@@ -17,7 +17,8 @@ The planner matches an index on an expression, and a partial index's
 condition, only against the same expression with the same constants: these
 forms are app.clocks' expressions rendered with literal values (`literal`),
 the at-risk share the default one (a wall asking another share gets the same
-figures from a scan instead).
+figures from a scan instead). ix_message_wall_undelivered holds the outbound
+mail not yet delivered (the undelivered-mail tile), a few rows of millions.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import col
 
 from app import clocks
-from models import Ticket
-from models.enums import TicketKind, TicketStatus
+from models import Message, Ticket
+from models.enums import DeliveryState, MessageKind, TicketKind, TicketStatus
 
 INDEXED_SHARE = clocks.DEFAULT_AT_RISK_SHARE
 # the columns the at-risk rule reads (besides the key): an index-only scan on PostgreSQL
@@ -48,7 +49,7 @@ def _dialect(name: str) -> Dialect:
 def literal(expr: ColumnElement[Any], dialect: str, qualified: bool = True) -> str:
     """`expr` as SQL text with its constants inline (an index's own form)."""
     out = str(expr.compile(dialect=_dialect(dialect), compile_kwargs={"literal_binds": True}))
-    return out if qualified else out.replace("ticket.", "")
+    return out if qualified else out.replace("ticket.", "").replace("message.", "")
 
 
 def _text(expr: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
@@ -65,6 +66,18 @@ def _unacknowledged() -> ColumnElement[Any]:
         col(Ticket.acknowledged_at).is_(None),
         col(Ticket.kind) == TicketKind.COMPLAINT.value,
     )
+
+
+def _undelivered() -> ColumnElement[Any]:
+    return and_(
+        col(Message.kind) == MessageKind.OUTBOUND.value,
+        col(Message.delivery).in_((DeliveryState.FAILED.value, DeliveryState.QUEUED.value)),
+    )
+
+
+def undelivered_pred(dialect: str) -> ColumnElement[Any]:
+    """Outbound mail failed or still queued (ix_message_wall_undelivered's condition)."""
+    return _text(_undelivered(), dialect)
 
 
 def running_pred(dialect: str) -> ColumnElement[Any]:
@@ -95,7 +108,9 @@ def index_ddl(dialect: str) -> list[str]:
         f"CREATE INDEX ix_ticket_wall_due ON ticket (due_at, reference, paused_since, assignee_id) WHERE {run}",
         f"CREATE INDEX ix_ticket_wall_risk ON ticket ({risk_cols}) WHERE {run}",
         f"CREATE INDEX ix_ticket_wall_acks ON ticket (kind, ack_due_at) WHERE {acks}",
+        "CREATE INDEX ix_message_wall_undelivered ON message (delivery, next_attempt_at, created_at) "
+        f"WHERE {literal(_undelivered(), dialect, False)}",
     ]
 
 
-INDEXES = ("ix_ticket_wall_due", "ix_ticket_wall_risk", "ix_ticket_wall_acks")
+INDEXES = ("ix_ticket_wall_due", "ix_ticket_wall_risk", "ix_ticket_wall_acks", "ix_message_wall_undelivered")
