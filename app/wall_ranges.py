@@ -100,17 +100,22 @@ def index_ddl(dialect: str) -> list[str]:
     run = literal(_running(), dialect, False)
     risk = literal(clocks.risk_from_sql(dialect, INDEXED_SHARE), dialect, False)
     acks = literal(_unacknowledged(), dialect, False)
+    stats = []
     if dialect == "sqlite":
         risk_cols = f"({risk}), {', '.join(_RISK_COLUMNS)}"
     else:
         risk_cols = f"({risk}), due_at, paused_since, assignee_id) INCLUDE ({', '.join(_RISK_COLUMNS[3:])}"
+        # the planner's row estimates of the running condition (else it guesses 0.5 % and sorts instead of walking)
+        start, stop = (literal(e, dialect, False) for e in (clocks.start_sql(), clocks.stop_sql()))
+        stats = [f"CREATE STATISTICS {STATISTICS} ON ({start}), ({stop}) FROM ticket", "ANALYZE ticket"]
     return [
         f"CREATE INDEX ix_ticket_wall_due ON ticket (due_at, reference, paused_since, assignee_id) WHERE {run}",
         f"CREATE INDEX ix_ticket_wall_risk ON ticket ({risk_cols}) WHERE {run}",
         f"CREATE INDEX ix_ticket_wall_acks ON ticket (kind, ack_due_at) WHERE {acks}",
         "CREATE INDEX ix_message_wall_undelivered ON message (delivery, next_attempt_at, created_at) "
         f"WHERE {literal(_undelivered(), dialect, False)}",
-    ]
+    ] + stats
 
 
+STATISTICS = "st_ticket_wall_running"  # PostgreSQL
 INDEXES = ("ix_ticket_wall_due", "ix_ticket_wall_risk", "ix_ticket_wall_acks", "ix_message_wall_undelivered")

@@ -56,6 +56,8 @@ def downgrade() -> None:
     bind = op.get_bind()
     for name in wall_ranges.INDEXES:
         bind.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+    if bind.dialect.name != "sqlite":
+        bind.exec_driver_sql(f"DROP STATISTICS IF EXISTS {wall_ranges.STATISTICS}")
     for ddl in wall_tally.drop_ddl(bind.dialect.name):
         bind.exec_driver_sql(ddl)
     op.drop_table("wall_tally")
