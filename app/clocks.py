@@ -361,18 +361,33 @@ def _sqlite_instant(now):
     return now
 
 
+def risk_from_sql(dialect: str, share: float) -> ColumnElement:
+    """When the running clock becomes at risk: its due less `share` of its
+    length (SQLite: julianday seconds). app.wall_ranges indexes it."""
+    if dialect != "sqlite":  # UTC wall time (immutable arithmetic); Float only lets SQLAlchemy multiply the interval
+        return _utc_sql(Ticket.due_at) - type_coerce(Ticket.due_at - start_sql(), Float) * share
+    due_s = _seconds(Ticket.due_at)
+    return due_s - (due_s - _seconds(start_sql())) * share
+
+
 def at_risk_sql(dialect: str, now, share: float) -> list:
     """Not yet due (at the pause, while paused), and less than `share` of the
-    clock's length left. PostgreSQL compares instants and intervals natively;
-    SQLite computes with julianday seconds."""
+    clock's length left: past `risk_from_sql`."""
     paused_before = and_(Ticket.paused_since.is_not(None), Ticket.paused_since < instant(now))
-    if dialect != "sqlite":
-        eff_now = case((paused_before, Ticket.paused_since), else_=instant(now))
-        length = type_coerce(Ticket.due_at - start_sql(), Float)  # an interval; Float only lets SQLAlchemy multiply it
-        return [Ticket.due_at >= eff_now, Ticket.due_at - eff_now < length * share]
-    due_s, start_s = _seconds(Ticket.due_at), _seconds(start_sql())
-    eff_now = case((paused_before, _seconds(Ticket.paused_since)), else_=_seconds(_sqlite_instant(now)))
-    return [due_s >= eff_now, due_s - eff_now < (due_s - start_s) * share]
+    eff_now = case((paused_before, Ticket.paused_since), else_=instant(now))
+    paused = _seconds(Ticket.paused_since) if dialect == "sqlite" else _utc_sql(Ticket.paused_since)
+    eff_risk = case((paused_before, paused), else_=risk_now_sql(dialect, now))
+    return [Ticket.due_at >= eff_now, risk_from_sql(dialect, share) < eff_risk]
+
+
+def risk_now_sql(dialect: str, now) -> ColumnElement:
+    """`now` in `risk_from_sql`'s terms."""
+    return _seconds(_sqlite_instant(now)) if dialect == "sqlite" else _utc_sql(instant(now))
+
+
+def _utc_sql(expr) -> ColumnElement:
+    """SQL (PostgreSQL): an instant as UTC wall time."""
+    return func.timezone("UTC", expr, type_=Ticket.__table__.c.due_at.type)
 
 
 def state_code_sql(dialect: str, now, share: float) -> ColumnElement:
@@ -460,6 +475,8 @@ __all__ = [
     "last_clock",
     "now_param",
     "overdue_sql",
+    "risk_from_sql",
+    "risk_now_sql",
     "running_sql",
     "short_words",
     "start_sql",

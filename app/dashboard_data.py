@@ -2,8 +2,10 @@
 
 `snapshot()` answers everything the supervisors' dashboard shows with a
 handful of queries (app.dashboard_queries), so it never loads ticket rows,
-only counts and the few references it lists. The figures are values of
-app.dashboard_figures.
+only counts and the few references it lists. The live figures do not grow
+with the desk: the time-independent counts are kept as they change
+(app.wall_tally), breached, at risk and acks due today are index ranges
+(app.wall_ranges). The figures are values of app.dashboard_figures.
 
 No customer data is ever selected: the lists carry the ticket reference, its
 kind, the clock, the due instant, the pause and the assignee's staff login.
@@ -109,13 +111,13 @@ def _live_figures(session: Session, q: dict, params: dict) -> tuple[tuple, list,
     """(tile counts, per-agent (assignee, open, at risk, breached), listed rows, staff by id)."""
     per_agent: dict[int | None, list[int]] = {}
     tiles = [0] * 7  # open, complaints, acks due today, escalations w/o senior, to decide, processing, extended
-    for assignee_id, st, n, *sums in session.execute(q["load"], params):
-        counts = per_agent.setdefault(assignee_id, [0, 0, 0])
-        counts[0] += int(n)
-        if st:
-            counts[int(st)] += int(n)
-        for i, v in enumerate((n, *sums)):
-            tiles[i] += int(v or 0)
+    for key, n, complaints, *rest in session.execute(q["tally"]):
+        per_agent[int(key) or None] = [int(n), 0, 0]
+        for i, v in enumerate((n, complaints, 0, *rest)):
+            tiles[i] += int(v)
+    tiles[2] = int(session.scalar(q["acks"], params) or 0)
+    for key, st, n in session.execute(q["load"], params):
+        per_agent.setdefault(int(key) or None, [0, 0, 0])[int(st)] += int(n)
     loads = [(a, n, r, b) for a, (n, r, b) in per_agent.items()]
     listed = session.execute(q["lists"], params).all()
     ids = {a for a, *_ in loads if a is not None} | {r[4] for r in listed if r[4] is not None}

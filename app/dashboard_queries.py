@@ -18,10 +18,10 @@ from functools import lru_cache
 from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, union_all
 from sqlalchemy.sql import ColumnElement
 
-from app import clocks
+from app import clocks, wall_ranges, wall_tally
 from app.business_calendar import BusinessCalendar
-from models import Message, Quarantine, Ticket
-from models.enums import DeliveryState, MessageKind, QuarantineState, TicketKind, TicketStatus
+from models import Message, Quarantine, Ticket, WallTally, table_of
+from models.enums import DeliveryState, QuarantineState, TicketKind, TicketStatus
 
 TREND_DAYS = 30
 NEXT_DEADLINES = 10
@@ -70,45 +70,42 @@ def _sum(cond) -> ColumnElement:
 
 def _live(dialect: str, share: float, now, today_start, tomorrow_start) -> dict:
     """Tiles, per-agent load and the two lists: the open tickets now."""
-    kind = Ticket.kind
-    is_open = Ticket.status != _CLOSED
     out: dict = {}
-    # one pass over the open tickets: per assignee and clock state (0 none or
-    # on track, 1 at risk, 2 breached) the count and the tiles' sums
-    state = clocks.state_code_sql(dialect, now, share).label("state")
-    out["load"] = (
-        select(
-            Ticket.assignee_id,
-            state,
-            func.count(),
-            _sum(kind == TicketKind.COMPLAINT.value),
-            _sum(
-                and_(
-                    kind == TicketKind.COMPLAINT.value,
-                    Ticket.acknowledged_at.is_(None),
-                    Ticket.ack_due_at >= today_start,
-                    Ticket.ack_due_at < tomorrow_start,
-                )
-            ),
-            _sum(and_(kind == TicketKind.ESCALATION.value, Ticket.reviewer_id.is_(None))),
-            _sum(and_(kind == TicketKind.REFUND.value, Ticket.decided_at.is_(None))),
-            _sum(and_(kind == TicketKind.REFUND.value, Ticket.status == TicketStatus.PROCESSING.value)),
-            _sum(and_(kind == TicketKind.COMPLAINT.value, Ticket.extensions > 0)),
-        )
-        .where(is_open)
-        .group_by(Ticket.assignee_id, state)
+    # the time-independent counts per assignee, as kept (app.wall_tally)
+    out["tally"] = select(WallTally.assignee, *(getattr(WallTally, n) for n in wall_tally.COUNTS)).where(
+        WallTally.open != 0
     )
-    # the lists walk the due_at index (ix_ticket_due) in due order and stop at
-    # their limit: not yet due; waiting on the customer since before its due
-    # (the paused_since index); overdue
-    running, due = clocks.running_sql(), Ticket.due_at
+    # the time-dependent ones as index ranges (app.wall_ranges): per assignee
+    # (0: none) the breached clocks (state 2) and the clocks at risk (state 1)
+    running, key = wall_ranges.running_pred(dialect), wall_tally.assignee_key(table_of(Ticket))
+    overdue = clocks.overdue_sql(now)
+    breached = select(key, literal(2), func.count()).where(running, overdue).group_by(key)
+    at_risk = (
+        select(key, literal(1), func.count())
+        .where(
+            running,
+            wall_ranges.risk_from(dialect, share) < clocks.risk_now_sql(dialect, now),
+            ~overdue,
+            # without a pause the rule's two tests are the range and "not overdue"
+            or_(Ticket.paused_since.is_(None), and_(*clocks.at_risk_sql(dialect, now, share))),
+        )
+        .group_by(key)
+    )
+    out["load"] = union_all(breached, at_risk)
+    out["acks"] = select(func.count()).where(
+        wall_ranges.acks_pred(dialect), Ticket.ack_due_at >= today_start, Ticket.ack_due_at < tomorrow_start
+    )
+    # the lists walk the running clocks' due_at index (ix_ticket_wall_due) in
+    # due order and stop at their limit: not yet due; waiting on the customer
+    # since before its due; overdue
+    due = Ticket.due_at
     cols = (Ticket.reference, Ticket.kind, Ticket.due_clock, due, Ticket.assignee_id)
     tail = (clocks.start_sql().label("start"), Ticket.paused_since)
     not_due = due >= clocks.instant(now)
     paused_in_time = and_(due < clocks.instant(now), Ticket.paused_since.is_not(None), Ticket.paused_since <= due)
 
     def part(n: int, cond, limit: int):
-        q = select(*cols, literal(n).label("part"), *tail).where(is_open, running, cond)
+        q = select(*cols, literal(n).label("part"), *tail).where(running, cond)
         return q.order_by(due, Ticket.reference).limit(limit).subquery().select()
 
     out["lists"] = union_all(
@@ -203,8 +200,5 @@ def statements(dialect: str, at_risk_share: float) -> dict:
                 func.coalesce(Message.next_attempt_at, Message.created_at) < _p("outbox_cutoff"),
             )
         ),
-    ).where(
-        Message.kind == MessageKind.OUTBOUND.value,
-        Message.delivery.in_((DeliveryState.FAILED.value, DeliveryState.QUEUED.value)),
-    )
+    ).where(wall_ranges.undelivered_pred(dialect))
     return out

@@ -53,7 +53,17 @@ def desk(desk_url):
 
     d = open_desk(desk_url)
     yield d
+    _tally_is_a_recount(d)
     d.dispose()
+
+
+def _tally_is_a_recount(d) -> None:
+    """After every test on a desk: the wall's tally (kept by triggers in the
+    transaction of each change, app/wall_tally.py) equals a full recount."""
+    from app import wall_tally
+
+    with d.reader() as s:
+        assert wall_tally.stored(s) == wall_tally.recounted(s), "wall tally differs from a recount"
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +97,7 @@ def demo_desk(demo_url):
 
     d = open_desk(demo_url)
     yield d
+    _tally_is_a_recount(d)
     d.dispose()
 
 

@@ -19,7 +19,10 @@ from models import Ticket
 
 
 def _not_search_index(name, type_, parent_names) -> bool:
-    """The full-text index (migration 0006) is the database's own, not a model."""
+    """The full-text index (migration 0006) and the wall's partial indexes
+    (migration 0014, app/wall_ranges.py) are the database's own, not a model's."""
+    if type_ == "index" and name and "_wall_" in name:
+        return False
     return not (type_ == "table" and name.startswith("search_"))
 
 
