@@ -607,6 +607,20 @@ def acknowledge(
     the reference, what happens next and when to expect the review; the
     acknowledgment clock stops. `actor` None is the system (intake with
     `[refunds] auto_acknowledge`)."""
+    mid = _acknowledge(session, actor, reference, now=now, config=config, expected_version=expected_version)
+    return None if mid is None else session.get(Message, mid)
+
+
+def _acknowledge(
+    session: Session,
+    actor: Actor | None,
+    reference: str,
+    *,
+    now: datetime,
+    config: DeskConfig | None,
+    expected_version: int | None,
+) -> int | None:
+    """`acknowledge`: the id of the mail queued (None: none was)."""
     now = aware(now)
     config = config or DeskConfig()
     if actor is not None:
@@ -622,9 +636,8 @@ def acknowledge(
     if t.review_due_at is None:
         t.review_due_at = clock_due(cal, Clock.REFUND_REVIEW, t.received_at)
     login = actor.login if actor else None
-    msg = outbox.queue(
-        session, t, "refund_acknowledgment", now=now, author=login, config=config, **_ack_values(session, t, cal)
-    )
+    rendered = outbox.render_for(session, t, "refund_acknowledgment", config=config, **_ack_values(session, t, cal))
+    mid = outbox.queue_message(session, t, rendered, now=now, author=login, config=config)
     t.acknowledged_at = now
     history.record(
         session,
@@ -636,17 +649,17 @@ def acknowledge(
         t.status,
         ack_due_at=t.ack_due_at,
         review_due_at=t.review_due_at,
-        message_id=msg.id if msg else None,
+        message_id=mid,
     )
     if t.decided_at is None:
         refresh_due(t)
     _finish(t, login, now)
-    return msg
+    return mid
 
 
 def auto_acknowledge(
     session: Session, reference: str, *, now: datetime, config: DeskConfig, asked_order: bool = False
-) -> Message | None:
+) -> int | None:
     """Intake's hook for a new refund request: acknowledge it at once when
     `[refunds] auto_acknowledge` (the default); otherwise the clock runs
     until an agent acknowledges. When intake has just asked for the order
@@ -672,7 +685,7 @@ def auto_acknowledge(
             refresh_due(t)
             _finish(t, None, now)
         return None
-    return acknowledge(session, None, reference, now=now, config=config)
+    return _acknowledge(session, None, reference, now=now, config=config, expected_version=None)
 
 
 def mark_initiated(

@@ -27,6 +27,7 @@ from sqlmodel import Session, col
 from app import tickets
 from app.config import DeskConfig
 from app.errors import DeskError
+from app.grouped_writes import GroupedWrites, GroupLost
 from app.mail import sources
 from app.mail.parse import FUTURE_DATE_SLACK, ParsedMessage, Unparseable, peek_message_id, raw_key, storable
 from app.mail.parse_ahead import parse_outcome, parsed_stream
@@ -92,21 +93,49 @@ def ingest_paths(
 
     InputError before anything is read when a PATH cannot be read at all.
     Messages commit in groups (GROUP_MESSAGES, or GROUP_SECONDS after the
-    group began), each message in its own savepoint: a failure undoes that
-    message only, a kill undoes the open group whole, and a re-run finds the
-    committed ones as duplicates. `on_item(item, raw_message)` is called once
+    group began), a failure undoes that message only (the group runs without
+    savepoints until one fails, then again with a savepoint a message: see
+    app.grouped_writes), a kill undoes the open group whole, and a re-run
+    finds the committed ones as duplicates. `on_item(item, raw_message)` is called once
     the message's group is committed."""
     checked = sources.check_paths([Path(p) for p in paths])
     config = config or DeskConfig()  # the caller's config (the CLI loads it), else the built-in defaults
     summary = Summary()
     messages = (rm for path, kind in checked for rm in sources.iter_messages(path, kind))
     with desk.grouped(GROUP_MESSAGES, GROUP_SECONDS) as writes:
+        writes.guarded = False  # no savepoint a message: a failure replays its group, guarded
+        group: list[tuple[RawMessage, ParsedMessage | Unparseable]] = []  # the open group's messages
+        ingest = partial(ingest_raw, desk, now=now, config=config, transaction=writes)
         for rm, outcome in parsed_stream(messages):
-            item = ingest_raw(desk, rm, now=now, config=config, parsed=outcome, transaction=writes)
-            summary.items.append(item)
-            if on_item is not None:
-                writes.after_commit(partial(on_item, item, rm))
+            try:
+                item = ingest(rm, parsed=outcome)
+            except GroupLost:  # rolled back whole: each message of the group again, in its savepoint
+                lost, group = [*group, (rm, outcome)], []
+                del summary.items[len(summary.items) - len(lost) + 1 :]
+                with writes.replaying():
+                    for rm_, outcome_ in lost:
+                        _stored(summary, writes, group, rm_, outcome_, ingest(rm_, parsed=outcome_), on_item)
+                continue
+            _stored(summary, writes, group, rm, outcome, item, on_item)
     return summary
+
+
+def _stored(
+    summary: Summary,
+    writes: GroupedWrites,
+    group: list[tuple[RawMessage, ParsedMessage | Unparseable]],
+    rm: RawMessage,
+    outcome: ParsedMessage | Unparseable,
+    item: Item,
+    on_item: Callable[[Item, RawMessage], None] | None,
+) -> None:
+    """Book a message written in the open group (which may just have committed)."""
+    summary.items.append(item)
+    group.append((rm, outcome))
+    if writes.open_items == 0:  # committed: nothing of it can be lost any more
+        group.clear()
+    if on_item is not None:
+        writes.after_commit(partial(on_item, item, rm))
 
 
 Transaction = Callable[[], AbstractContextManager[Session]]
@@ -157,6 +186,8 @@ def ingest_raw(
             log.info("intake: quarantined %s: %s", rm.source, reference)
             return Item(rm.source, parsed.message_id, QUARANTINED, None, reference)
         return Item(rm.source, parsed.message_id, result, reference)
+    except GroupLost:  # unguarded: the caller replays the group
+        raise
     except IntegrityError:
         # a concurrent intake committed the same message first
         with desk.reader() as session:
