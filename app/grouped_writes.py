@@ -58,6 +58,13 @@ class GroupedWrites:
         """Items written in the open group (0 right after a commit)."""
         return self._items
 
+    def begin(self) -> Session:
+        """The session, its group's transaction begun (a group's first lookups run in it)."""
+        if not self.session.in_transaction():
+            self._began = time.monotonic()
+            self.session.connection()  # begins it
+        return self.session
+
     @contextmanager
     def replaying(self) -> Iterator[None]:
         """Guarded while the block runs (the items of a lost group, again)."""

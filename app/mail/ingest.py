@@ -12,11 +12,13 @@ routing is quarantined with its raw bytes instead of being dropped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,7 @@ from app.config import DeskConfig
 from app.errors import DeskError
 from app.grouped_writes import GroupedWrites, GroupLost
 from app.mail import sources
+from app.mail.group_lookups import covers, look_up, lookups
 from app.mail.parse import FUTURE_DATE_SLACK, ParsedMessage, Unparseable, peek_message_id, raw_key, storable
 from app.mail.parse_ahead import parse_outcome, parsed_stream
 from app.mail.route import Intent, classify, threads_by_subject
@@ -106,7 +109,10 @@ def ingest_paths(
         writes.guarded = False  # no savepoint a message: a failure replays its group, guarded
         group: list[tuple[RawMessage, ParsedMessage | Unparseable]] = []  # the open group's messages
         ingest = partial(ingest_raw, desk, now=now, config=config, transaction=writes)
-        for rm, outcome in parsed_stream(messages):
+        ahead = _Ahead(parsed_stream(messages))
+        for rm, outcome in ahead:
+            if isinstance(outcome, ParsedMessage) and not covers(writes.begin(), outcome.dedupe_key):
+                look_up(writes.session, ahead.lookup_keys(rm, outcome))  # once for the next GROUP_MESSAGES
             try:
                 item = ingest(rm, parsed=outcome)
             except GroupLost:  # rolled back whole: each message of the group again, in its savepoint
@@ -118,6 +124,36 @@ def ingest_paths(
                 continue
             _stored(summary, writes, group, rm, outcome, item, on_item)
     return summary
+
+
+class _Ahead:
+    """The parsed stream, with a look at the messages coming next."""
+
+    def __init__(self, stream: Iterator[tuple[RawMessage, ParsedMessage | Unparseable]]) -> None:
+        self._stream = stream
+        self._next: deque[tuple[RawMessage, ParsedMessage | Unparseable]] = deque()
+
+    def __iter__(self) -> Iterator[tuple[RawMessage, ParsedMessage | Unparseable]]:
+        while True:
+            if self._next:
+                yield self._next.popleft()
+                continue
+            found = next(self._stream, None)
+            if found is None:
+                return
+            yield found
+
+    def lookup_keys(self, rm: RawMessage, parsed: ParsedMessage) -> list[tuple[str, str | None, str]]:
+        """(dedupe key, Message-ID, sender) of this message and the next ones, up to a group."""
+        self._next.extend(islice(self._stream, max(0, GROUP_MESSAGES - 1 - len(self._next))))
+        found = [(parsed.dedupe_key, parsed.message_id, parsed.from_addr or "")]
+        for _rm, outcome in self._next:
+            if isinstance(outcome, ParsedMessage) and len(_rm.raw) <= _LOOKUP_MAX_BYTES:
+                found.append((outcome.dedupe_key, outcome.message_id, outcome.from_addr or ""))
+        return found
+
+
+_LOOKUP_MAX_BYTES = 1 << 20  # past this a message may be held as oversized: not worth a look ahead
 
 
 def _stored(
@@ -176,12 +212,16 @@ def ingest_raw(
     key = parsed.dedupe_key
     try:
         with transaction() as session:
-            dup = _find_duplicate(session, parsed.message_id, key)
+            group = lookups(session)  # the open group's lookups, when it made them
+            new = group is not None and group.is_new(key, parsed.message_id)
+            dup = None if new else _find_duplicate(session, parsed.message_id, key)
             if dup is not None:
                 return Item(rm.source, parsed.message_id, DUPLICATE, dup or None)
             result, reference = route_message(
                 session, parsed, received=received, now=now, config=config, dedupe=key, raw=rm.raw, source=rm.source
             )
+            if group is not None:
+                group.stored(key, parsed.message_id)
         if result == QUARANTINED:
             log.info("intake: quarantined %s: %s", rm.source, reference)
             return Item(rm.source, parsed.message_id, QUARANTINED, None, reference)
@@ -240,6 +280,9 @@ def quarantine_raw(
         existing = _find_duplicate(session, message_id, key)
         if existing is not None:
             return Item(rm.source, message_id, DUPLICATE, existing or None)
+        group = lookups(session)
+        if group is not None:
+            group.stored(key, message_id)
         session.add(
             Quarantine(
                 received_at=_utc(rm.mtime or now) if rm.mtime and rm.mtime <= now else now,
