@@ -46,6 +46,7 @@ class GroupedWrites:
         self.seconds = seconds
         self.guarded = guarded
         self._items = 0  # items in the open transaction
+        self.last_size = 0  # items the last group committed (size, or fewer when its time ran out)
         self._began = 0.0
         self._after: list[Callable[[], None]] = []
         # what the items of the open group may share (lookups made in it);
@@ -123,7 +124,7 @@ class GroupedWrites:
         """Commit the open group (if any), then run what waited for it."""
         if self.session.in_transaction():
             self.session.commit()
-        self._items = 0
+        self.last_size, self._items = self._items, 0
         self.cache.clear()
         waiting, self._after = self._after, []
         for fn in waiting:

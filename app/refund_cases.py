@@ -33,9 +33,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from app import history, tickets
@@ -52,7 +53,7 @@ from app.sla_clocks import clock_due, refund_in_account_due
 from app.workflow import outbox, waiting
 from app.workflow import templates as tpl
 from app.workflow.guard import aware, refresh_due
-from models import Customer, Message, Order, RefundCase, Ticket
+from models import Customer, Message, Order, RefundCase, Ticket, table_of
 from models.enums import Clock, CloseReason, TicketKind, TicketStatus
 
 S = TicketStatus
@@ -619,12 +620,17 @@ def _acknowledge(
     now: datetime,
     config: DeskConfig | None,
     expected_version: int | None,
+    ticket: Any = None,
 ) -> int | None:
-    """`acknowledge`: the id of the mail queued (None: none was)."""
+    """`acknowledge`: the id of the mail queued (None: none was). `ticket`:
+    the refund ticket's row as a SimpleNamespace (`_row`), changed here and
+    written back by the caller (`_save_row`), instead of a locked ORM Ticket."""
     now = aware(now)
     config = config or DeskConfig()
     if actor is not None:
         t = _begin(session, actor, reference, expected_version, "acknowledge refund requests")
+    elif ticket is not None:
+        t = ticket
     else:
         t = tickets.lock(session, reference, expected_version)
         _check_kind(t)
@@ -667,8 +673,10 @@ def auto_acknowledge(
     the acknowledgment: no second mail."""
     if not config.refunds.auto_acknowledge:
         return None
+    t = _row(session, reference)  # a new ticket, locked since its insert: its row, no ORM load
+    if t is None:
+        return _acknowledge(session, None, reference, now=now, config=config, expected_version=None)
     if asked_order:
-        t = tickets.lock(session, reference)
         if t.acknowledged_at is None:
             t.acknowledged_at = now
             history.record(
@@ -684,8 +692,31 @@ def auto_acknowledge(
             )
             refresh_due(t)
             _finish(t, None, now)
+            _save_row(session, t)
         return None
-    return _acknowledge(session, None, reference, now=now, config=config, expected_version=None)
+    mid = _acknowledge(session, None, reference, now=now, config=config, expected_version=None, ticket=t)
+    _save_row(session, t)
+    return mid
+
+
+_TICKET = table_of(Ticket)
+_ROW_OF = select(_TICKET).where(_TICKET.c.reference == bindparam("reference"))
+# what an acknowledgment changes on the ticket
+_SAVED = ("review_due_at", "acknowledged_at", "due_at", "due_clock", "version", "updated_at", "updated_by", "mail_flag")
+_SAVE_ROW = update(_TICKET).where(_TICKET.c.id == bindparam("tid")).values({c: bindparam(c) for c in _SAVED})
+
+
+def _row(session: Session, reference: str) -> Any:
+    """Refund ticket `reference` as a row (Core: no ORM object); None when it
+    is not an unmerged refund ticket (the ORM path then says why)."""
+    found = session.connection().execute(_ROW_OF, {"reference": reference}).mappings().first()
+    if found is None or found["merged_into_id"] is not None or found["kind"] != TicketKind.REFUND.value:
+        return None
+    return SimpleNamespace(**found)
+
+
+def _save_row(session: Session, t: SimpleNamespace) -> None:
+    session.connection().execute(_SAVE_ROW, {"tid": t.id, **{c: getattr(t, c) for c in _SAVED}})
 
 
 def mark_initiated(

@@ -112,7 +112,9 @@ def ingest_paths(
         ahead = _Ahead(parsed_stream(messages))
         for rm, outcome in ahead:
             if isinstance(outcome, ParsedMessage) and not covers(writes.begin(), outcome.dedupe_key):
-                look_up(writes.session, ahead.lookup_keys(rm, outcome))  # once for the next GROUP_MESSAGES
+                # once for the messages the group is likely to hold (as many as the last one, and half again)
+                expected = min(GROUP_MESSAGES, max(16, writes.last_size * 3 // 2))
+                look_up(writes.session, ahead.lookup_keys(rm, outcome, expected))
             try:
                 item = ingest(rm, parsed=outcome)
             except GroupLost:  # rolled back whole: each message of the group again, in its savepoint
@@ -143,11 +145,11 @@ class _Ahead:
                 return
             yield found
 
-    def lookup_keys(self, rm: RawMessage, parsed: ParsedMessage) -> list[tuple[str, str | None, str]]:
-        """(dedupe key, Message-ID, sender) of this message and the next ones, up to a group."""
-        self._next.extend(islice(self._stream, max(0, GROUP_MESSAGES - 1 - len(self._next))))
+    def lookup_keys(self, rm: RawMessage, parsed: ParsedMessage, n: int) -> list[tuple[str, str | None, str]]:
+        """(dedupe key, Message-ID, sender) of this message and the next ones, `n` in all."""
+        self._next.extend(islice(self._stream, max(0, n - 1 - len(self._next))))
         found = [(parsed.dedupe_key, parsed.message_id, parsed.from_addr or "")]
-        for _rm, outcome in self._next:
+        for _rm, outcome in islice(self._next, n - 1):
             if isinstance(outcome, ParsedMessage) and len(_rm.raw) <= _LOOKUP_MAX_BYTES:
                 found.append((outcome.dedupe_key, outcome.message_id, outcome.from_addr or ""))
         return found

@@ -140,7 +140,7 @@ _INSERT_CASE = Prepared.insert(table_of(RefundCase))
 
 def ask_order_number(session: Session, t: NewTicket, given: str | None, *, now: datetime, config: DeskConfig) -> None:
     """The automatic question for the order number (template refund_order_number)."""
-    from app.workflow.outbox import queue
+    from app.workflow.outbox import queue_message, render_for
     from app.workflow.templates import Localized
 
     problem = (
@@ -148,7 +148,8 @@ def ask_order_number(session: Session, t: NewTicket, given: str | None, *, now: 
         if given
         else Localized("Your message did not include the order number.", "order_missing")
     )
-    queued = queue(session, t, ORDER_QUESTION_TEMPLATE, now=now, author=None, config=config, problem=problem)
+    rendered = render_for(session, t, ORDER_QUESTION_TEMPLATE, config=config, problem=problem)
+    queued = queue_message(session, t, rendered, now=now, author=None, config=config)
     history.record(
         session,
         stored_id(t),
