@@ -2,11 +2,15 @@
 
 Every message read ends as exactly one of created / linked / duplicate /
 quarantined (the shared intake contract); `Summary.read` is their sum. A batch
-commits a group of messages at a time (app.grouped_writes), each in its own
-savepoint, so a crash mid-batch loses at most the open group, whole, and a
-re-run finds the committed ones again by Message-ID (or by sha256 of
-sender|date|body) and reports them as duplicates. Anything that fails while
-routing is quarantined with its raw bytes instead of being dropped.
+commits a group of messages at a time (app.grouped_writes), so a crash
+mid-batch loses at most the open group, whole, and a re-run finds the
+committed ones again by Message-ID (or by sha256 of sender|date|body) and
+reports them as duplicates. A group runs without savepoints; a message that
+fails rolls its group back, and the group runs again with a savepoint a
+message, so the failure undoes that message only: anything that fails while
+routing is quarantined with its raw bytes instead of being dropped. A group
+looks up once which of its messages are stored and who their senders are
+(app.mail.group_lookups).
 """
 
 from __future__ import annotations
