@@ -1,7 +1,7 @@
 """The refund case workflow on refund tickets (issue 5, parts 3, 6, 7).
 
     (receipt)                        the 24-hour acknowledgment clock (esimium 4.2);
-                                     acknowledge / auto_acknowledge send the mail
+                                     acknowledge sends the mail (intake: app.mail.tickets.auto_acknowledge)
     submitted -> under_review        start_review
     under_review -> decided          record_facts / record_alternative (engine decision);
                                      the "decision communicated" clock runs to the review deadline
@@ -33,10 +33,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app import history, tickets
@@ -53,7 +52,7 @@ from app.sla_clocks import clock_due, refund_in_account_due
 from app.workflow import outbox, waiting
 from app.workflow import templates as tpl
 from app.workflow.guard import aware, refresh_due
-from models import Customer, Message, Order, RefundCase, Ticket, table_of
+from models import Customer, Message, Order, RefundCase, Ticket
 from models.enums import Clock, CloseReason, TicketKind, TicketStatus
 
 S = TicketStatus
@@ -608,11 +607,11 @@ def acknowledge(
     the reference, what happens next and when to expect the review; the
     acknowledgment clock stops. `actor` None is the system (intake with
     `[refunds] auto_acknowledge`)."""
-    mid = _acknowledge(session, actor, reference, now=now, config=config, expected_version=expected_version)
+    mid = acknowledge_id(session, actor, reference, now=now, config=config, expected_version=expected_version)
     return None if mid is None else session.get(Message, mid)
 
 
-def _acknowledge(
+def acknowledge_id(
     session: Session,
     actor: Actor | None,
     reference: str,
@@ -623,8 +622,9 @@ def _acknowledge(
     ticket: Any = None,
 ) -> int | None:
     """`acknowledge`: the id of the mail queued (None: none was). `ticket`:
-    the refund ticket's row as a SimpleNamespace (`_row`), changed here and
-    written back by the caller (`_save_row`), instead of a locked ORM Ticket."""
+    the refund ticket's row (a SimpleNamespace of its columns), changed here
+    and written back by the caller, instead of a locked ORM Ticket (intake:
+    app.mail.tickets.auto_acknowledge)."""
     now = aware(now)
     config = config or DeskConfig()
     if actor is not None:
@@ -661,62 +661,6 @@ def _acknowledge(
         refresh_due(t)
     _finish(t, login, now)
     return mid
-
-
-def auto_acknowledge(
-    session: Session, reference: str, *, now: datetime, config: DeskConfig, asked_order: bool = False
-) -> int | None:
-    """Intake's hook for a new refund request: acknowledge it at once when
-    `[refunds] auto_acknowledge` (the default); otherwise the clock runs
-    until an agent acknowledges. When intake has just asked for the order
-    number, that mail (reference, thanks, review once the number arrives) is
-    the acknowledgment: no second mail."""
-    if not config.refunds.auto_acknowledge:
-        return None
-    t = _row(session, reference)  # a new ticket, locked since its insert: its row, no ORM load
-    if t is None:
-        return _acknowledge(session, None, reference, now=now, config=config, expected_version=None)
-    if asked_order:
-        if t.acknowledged_at is None:
-            t.acknowledged_at = now
-            history.record(
-                session,
-                t.id,
-                None,
-                "acknowledged",
-                now,
-                t.status,
-                t.status,
-                ack_due_at=t.ack_due_at,
-                via="order number question",
-            )
-            refresh_due(t)
-            _finish(t, None, now)
-            _save_row(session, t)
-        return None
-    mid = _acknowledge(session, None, reference, now=now, config=config, expected_version=None, ticket=t)
-    _save_row(session, t)
-    return mid
-
-
-_TICKET = table_of(Ticket)
-_ROW_OF = select(_TICKET).where(_TICKET.c.reference == bindparam("reference"))
-# what an acknowledgment changes on the ticket
-_SAVED = ("review_due_at", "acknowledged_at", "due_at", "due_clock", "version", "updated_at", "updated_by", "mail_flag")
-_SAVE_ROW = update(_TICKET).where(_TICKET.c.id == bindparam("tid")).values({c: bindparam(c) for c in _SAVED})
-
-
-def _row(session: Session, reference: str) -> Any:
-    """Refund ticket `reference` as a row (Core: no ORM object); None when it
-    is not an unmerged refund ticket (the ORM path then says why)."""
-    found = session.connection().execute(_ROW_OF, {"reference": reference}).mappings().first()
-    if found is None or found["merged_into_id"] is not None or found["kind"] != TicketKind.REFUND.value:
-        return None
-    return SimpleNamespace(**found)
-
-
-def _save_row(session: Session, t: SimpleNamespace) -> None:
-    session.connection().execute(_SAVE_ROW, {"tid": t.id, **{c: getattr(t, c) for c in _SAVED}})
 
 
 def mark_initiated(

@@ -18,13 +18,19 @@ asks the database each time, as a single message does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
+from app.mail.parse import ParsedMessage, Unparseable
+from app.mail.sources import RawMessage
 from models import Customer, Message, Quarantine, table_of
+
+Outcome = ParsedMessage | Unparseable
 
 CACHE_KEY = "grouped_cache"
 _LOOKUPS = "intake_lookups"
@@ -116,3 +122,33 @@ def look_up(session: Session, messages: Iterable[tuple[str, str | None, str]]) -
                 found.customers[email] = Known(cid, bool(name), bool(phone))
                 found.languages[cid] = language
         found.emails |= emails
+
+
+class Ahead:
+    """The parsed stream, with a look at the messages coming next."""
+
+    def __init__(self, stream: Iterator[tuple[RawMessage, Outcome]]) -> None:
+        self._stream = stream
+        self._next: deque[tuple[RawMessage, Outcome]] = deque()
+
+    def __iter__(self) -> Iterator[tuple[RawMessage, Outcome]]:
+        while True:
+            if self._next:
+                yield self._next.popleft()
+                continue
+            found = next(self._stream, None)
+            if found is None:
+                return
+            yield found
+
+    def lookup_keys(self, rm: RawMessage, parsed: ParsedMessage, n: int) -> list[tuple[str, str | None, str]]:
+        """(dedupe key, Message-ID, sender) of this message and the next ones, `n` in all."""
+        self._next.extend(islice(self._stream, max(0, n - 1 - len(self._next))))
+        found = [(parsed.dedupe_key, parsed.message_id, parsed.from_addr or "")]
+        for _rm, outcome in islice(self._next, n - 1):
+            if isinstance(outcome, ParsedMessage) and len(_rm.raw) <= LOOKUP_MAX_BYTES:
+                found.append((outcome.dedupe_key, outcome.message_id, outcome.from_addr or ""))
+        return found
+
+
+LOOKUP_MAX_BYTES = 1 << 20  # past this a message may be held as oversized: not worth a look ahead

@@ -16,13 +16,11 @@ looks up once which of its messages are stored and who their senders are
 from __future__ import annotations
 
 import logging
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,13 +33,14 @@ from app.config import DeskConfig
 from app.errors import DeskError
 from app.grouped_writes import GroupedWrites, GroupLost
 from app.mail import sources
-from app.mail.group_lookups import covers, look_up, lookups
+from app.mail.attachments import store_inbound
+from app.mail.group_lookups import Ahead, covers, look_up, lookups
 from app.mail.parse import FUTURE_DATE_SLACK, ParsedMessage, Unparseable, peek_message_id, raw_key, storable
 from app.mail.parse_ahead import parse_outcome, parsed_stream
 from app.mail.route import Intent, classify, threads_by_subject
 from app.mail.sources import RawMessage
 from app.prepared import Prepared
-from models import Attachment, Customer, Message, Quarantine, Ticket, table_of
+from models import Customer, Message, Quarantine, Ticket, table_of
 
 if TYPE_CHECKING:
     from app.db import Desk
@@ -113,7 +112,7 @@ def ingest_paths(
         writes.guarded = False  # no savepoint a message: a failure replays its group, guarded
         group: list[tuple[RawMessage, ParsedMessage | Unparseable]] = []  # the open group's messages
         ingest = partial(ingest_raw, desk, now=now, config=config, transaction=writes)
-        ahead = _Ahead(parsed_stream(messages))
+        ahead = Ahead(parsed_stream(messages))
         for rm, outcome in ahead:
             if isinstance(outcome, ParsedMessage) and not covers(writes.begin(), outcome.dedupe_key):
                 # once for the messages the group is likely to hold (as many as the last one, and half again)
@@ -130,36 +129,6 @@ def ingest_paths(
                 continue
             _stored(summary, writes, group, rm, outcome, item, on_item)
     return summary
-
-
-class _Ahead:
-    """The parsed stream, with a look at the messages coming next."""
-
-    def __init__(self, stream: Iterator[tuple[RawMessage, ParsedMessage | Unparseable]]) -> None:
-        self._stream = stream
-        self._next: deque[tuple[RawMessage, ParsedMessage | Unparseable]] = deque()
-
-    def __iter__(self) -> Iterator[tuple[RawMessage, ParsedMessage | Unparseable]]:
-        while True:
-            if self._next:
-                yield self._next.popleft()
-                continue
-            found = next(self._stream, None)
-            if found is None:
-                return
-            yield found
-
-    def lookup_keys(self, rm: RawMessage, parsed: ParsedMessage, n: int) -> list[tuple[str, str | None, str]]:
-        """(dedupe key, Message-ID, sender) of this message and the next ones, `n` in all."""
-        self._next.extend(islice(self._stream, max(0, n - 1 - len(self._next))))
-        found = [(parsed.dedupe_key, parsed.message_id, parsed.from_addr or "")]
-        for _rm, outcome in islice(self._next, n - 1):
-            if isinstance(outcome, ParsedMessage) and len(_rm.raw) <= _LOOKUP_MAX_BYTES:
-                found.append((outcome.dedupe_key, outcome.message_id, outcome.from_addr or ""))
-        return found
-
-
-_LOOKUP_MAX_BYTES = 1 << 20  # past this a message may be held as oversized: not worth a look ahead
 
 
 def _stored(
@@ -372,7 +341,7 @@ def route_message(
         )
         if result == QUARANTINED or ticket_id is None or message_id is None:
             return _hold(session, raw, source, parsed, dedupe, reference, now)
-        _attachments(session, ticket_id, message_id, parsed, now)
+        store_inbound(session, ticket_id, message_id, parsed, now)
         return LINKED, reference
     turned: dict[str, list[str]] = {"stranger": [], "closed": []}
     if forced_kind is None and (
@@ -381,7 +350,7 @@ def route_message(
         routed = _route_existing(session, parsed, intent, row, received=received, now=now, config=config, turned=turned)
         if routed is not None:
             result, ticket_id, reference, message_id = routed
-            _attachments(session, ticket_id, message_id, parsed, now)
+            store_inbound(session, ticket_id, message_id, parsed, now)
             return result, reference
     if turned["stranger"] and config.mail.stranger == "quarantine" and raw is not None:
         reason = f"sender does not match {turned['stranger'][0]}"
@@ -397,7 +366,7 @@ def route_message(
     else:
         t = wf.new_inquiry(session, parsed, received=received, now=now, config=config)
     message_id = _INSERT_MESSAGE.scalar(session, {**row, "ticket_id": t.id})
-    _attachments(session, t.id, message_id, parsed, now)
+    store_inbound(session, t.id, message_id, parsed, now)
     _remember_language(session, t.customer_id, parsed, config)
     for ref in turned["stranger"]:
         wf_messages.note_stranger(session, ref, now=now, outcome=f"it became the new ticket {t.reference}")
@@ -406,9 +375,7 @@ def route_message(
     if t.kind == "refund" and t.info_needed == "order_number":
         wf.ask_order_number(session, t, intent.order_number, now=now, config=config)
     if t.kind == "refund":
-        from app.refund_cases import auto_acknowledge  # issue 15 point 6: acknowledged within 24 hours
-
-        auto_acknowledge(session, t.reference, now=now, config=config, asked_order=t.info_needed == "order_number")
+        wf.auto_acknowledge(session, t.reference, now=now, config=config, asked_order=t.info_needed == "order_number")
     return CREATED, t.reference
 
 
@@ -512,36 +479,3 @@ def _route_existing(
 
 
 _INSERT_MESSAGE = Prepared.insert(table_of(Message), returning="id")
-_INSERT_ATTACHMENT = Prepared.insert(table_of(Attachment))
-
-
-def _attachments(session: Session, ticket_id: int, message_id: int, parsed: ParsedMessage, now: datetime) -> None:
-    if not parsed.attachments:
-        return
-    conn = session.connection()
-    big = []
-    for a in parsed.attachments:
-        _INSERT_ATTACHMENT.run(
-            conn,
-            {
-                "message_id": message_id,
-                "filename": a.filename,
-                "content_type": a.content_type,
-                "size": a.size,
-                "data": a.data,
-            },
-        )
-        if a.data is None:
-            big.append(a.size)
-    if big:
-        from app import history
-
-        history.record(
-            session,
-            ticket_id,
-            None,
-            "attachment_not_stored",
-            now,
-            sizes=big,
-            note="larger than the storage cap; name, type and size recorded",
-        )
