@@ -9,6 +9,14 @@ that skips what is already stored gives exactly the result of a clean run.
 `after_commit(fn)` runs `fn` once everything written so far is committed (a
 caller acknowledging an item outside the database waits for that).
 
+Unguarded (`guarded=False`): items run without their savepoints (two
+statements, on PostgreSQL two round trips, an item fewer), and an item that
+fails takes its whole open group with it: the transaction is rolled back and
+`GroupLost` raised, and the caller runs the group's items again, guarded
+(`replaying()`). What ends committed is then exactly what the guarded run
+commits; a failure costs its group twice the work, which is rare (intake:
+a message that cannot be routed).
+
 Committing once per group instead of once per item is what makes intake fast:
 a commit (BEGIN IMMEDIATE, the WAL write, on PostgreSQL a flush to disk) cost
 more than routing a message. The lock is held at most `seconds` at a time.
@@ -19,26 +27,73 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlmodel import Session
+
+
+class GroupLost(Exception):
+    """An unguarded item failed: its whole open group was rolled back (the
+    caller runs the group's items again, guarded)."""
 
 
 class GroupedWrites:
     """Items written in savepoints, committed in groups (see the module)."""
 
-    def __init__(self, session: Session, size: int, seconds: float) -> None:
+    def __init__(self, session: Session, size: int, seconds: float, *, guarded: bool = True) -> None:
         self.session = session
         self.size = max(1, size)
         self.seconds = seconds
+        self.guarded = guarded
         self._items = 0  # items in the open transaction
+        self.last_size = 0  # items the last group committed (size, or fewer when its time ran out)
         self._began = 0.0
         self._after: list[Callable[[], None]] = []
+        # what the items of the open group may share (lookups made in it);
+        # emptied whenever the group's writes are committed or undone
+        self.cache: dict[str, Any] = {}
+        session.info["grouped_cache"] = self.cache
+
+    @property
+    def open_items(self) -> int:
+        """Items written in the open group (0 right after a commit)."""
+        return self._items
+
+    def begin(self) -> Session:
+        """The session, its group's transaction begun (a group's first lookups run in it)."""
+        if not self.session.in_transaction():
+            self._began = time.monotonic()
+            self.session.connection()  # begins it
+        return self.session
+
+    @contextmanager
+    def replaying(self) -> Iterator[None]:
+        """Guarded while the block runs (the items of a lost group, again)."""
+        guarded, self.guarded = self.guarded, True
+        try:
+            yield
+        finally:
+            self.guarded = guarded
 
     @contextmanager
     def __call__(self) -> Iterator[Session]:
         session = self.session
         if not session.in_transaction():
             self._began = time.monotonic()
+        if not self.guarded:
+            try:
+                yield session
+                session.flush()  # what the ORM still holds, before it is let go below
+            except Exception as exc:
+                self.rollback()
+                raise GroupLost(str(exc)) from exc
+            except BaseException:
+                self.rollback()
+                raise
+            finally:
+                session.expunge_all()
+            self._done()
+            return
         savepoint = session.begin_nested()  # begins the group's transaction first when none is open
         try:
             yield session
@@ -47,9 +102,13 @@ class GroupedWrites:
             # also after a failed flush (the savepoint is then deactivated, and the
             # session refuses work until it is rolled back): back to the savepoint only
             savepoint.rollback()
+            self.cache.clear()  # it may hold what the savepoint undid
             raise
         finally:
             session.expunge_all()  # memory stays flat over a long batch
+        self._done()
+
+    def _done(self) -> None:
         self._items += 1
         if self._items >= self.size or time.monotonic() - self._began >= self.seconds:
             self.commit()
@@ -65,7 +124,8 @@ class GroupedWrites:
         """Commit the open group (if any), then run what waited for it."""
         if self.session.in_transaction():
             self.session.commit()
-        self._items = 0
+        self.last_size, self._items = self._items, 0
+        self.cache.clear()
         waiting, self._after = self._after, []
         for fn in waiting:
             fn()
@@ -75,4 +135,5 @@ class GroupedWrites:
         if self.session.in_transaction():
             self.session.rollback()
         self._items = 0
+        self.cache.clear()
         self._after = []

@@ -1,7 +1,7 @@
 """The refund case workflow on refund tickets (issue 5, parts 3, 6, 7).
 
     (receipt)                        the 24-hour acknowledgment clock (esimium 4.2);
-                                     acknowledge / auto_acknowledge send the mail
+                                     acknowledge sends the mail (intake: app.mail.tickets.auto_acknowledge)
     submitted -> under_review        start_review
     under_review -> decided          record_facts / record_alternative (engine decision);
                                      the "decision communicated" clock runs to the review deadline
@@ -340,10 +340,30 @@ def acknowledge(
     the reference, what happens next and when to expect the review; the
     acknowledgment clock stops. `actor` None is the system (intake with
     `[refunds] auto_acknowledge`)."""
+    mid = acknowledge_id(session, actor, reference, now=now, config=config, expected_version=expected_version)
+    return None if mid is None else session.get(Message, mid)
+
+
+def acknowledge_id(
+    session: Session,
+    actor: Actor | None,
+    reference: str,
+    *,
+    now: datetime,
+    config: DeskConfig | None,
+    expected_version: int | None,
+    ticket: Any = None,
+) -> int | None:
+    """`acknowledge`: the id of the mail queued (None: none was). `ticket`:
+    the refund ticket's row (a SimpleNamespace of its columns), changed here
+    and written back by the caller, instead of a locked ORM Ticket (intake:
+    app.mail.tickets.auto_acknowledge)."""
     now = aware(now)
     config = config or DeskConfig()
     if actor is not None:
         t = begin_case(session, actor, reference, expected_version, "acknowledge refund requests")
+    elif ticket is not None:
+        t = ticket
     else:
         t = tickets.lock(session, reference, expected_version)
         check_kind(t)
@@ -355,9 +375,8 @@ def acknowledge(
     if t.review_due_at is None:
         t.review_due_at = clock_due(cal, Clock.REFUND_REVIEW, t.received_at)
     login = actor.login if actor else None
-    msg = outbox.queue(
-        session, t, "refund_acknowledgment", now=now, author=login, config=config, **_ack_values(session, t, cal)
-    )
+    rendered = outbox.render_for(session, t, "refund_acknowledgment", config=config, **_ack_values(session, t, cal))
+    mid = outbox.queue_message(session, t, rendered, now=now, author=login, config=config)
     t.acknowledged_at = now
     history.record(
         session,
@@ -369,43 +388,12 @@ def acknowledge(
         t.status,
         ack_due_at=t.ack_due_at,
         review_due_at=t.review_due_at,
-        message_id=msg.id if msg else None,
+        message_id=mid,
     )
     if t.decided_at is None:
         refresh_due(t)
     finish(t, login, now)
-    return msg
-
-
-def auto_acknowledge(
-    session: Session, reference: str, *, now: datetime, config: DeskConfig, asked_order: bool = False
-) -> Message | None:
-    """Intake's hook for a new refund request: acknowledge it at once when
-    `[refunds] auto_acknowledge` (the default); otherwise the clock runs
-    until an agent acknowledges. When intake has just asked for the order
-    number, that mail (reference, thanks, review once the number arrives) is
-    the acknowledgment: no second mail."""
-    if not config.refunds.auto_acknowledge:
-        return None
-    if asked_order:
-        t = tickets.lock(session, reference)
-        if t.acknowledged_at is None:
-            t.acknowledged_at = now
-            history.record(
-                session,
-                stored_id(t),
-                None,
-                "acknowledged",
-                now,
-                t.status,
-                t.status,
-                ack_due_at=t.ack_due_at,
-                via="order number question",
-            )
-            refresh_due(t)
-            finish(t, None, now)
-        return None
-    return acknowledge(session, None, reference, now=now, config=config)
+    return mid
 
 
 __all__ = [
@@ -416,9 +404,9 @@ __all__ = [
     "PERMISSION",
     "CaseView",
     "acknowledge",
+    "acknowledge_id",
     "approval_terms",
     "approve",
-    "auto_acknowledge",
     "complete",
     "customer_replied",
     "deny",

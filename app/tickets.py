@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from app.errors import IllegalTransition, NotFound, StaleTicket
-from models import Ticket
+from app.prepared import Prepared
+from models import Ticket, table_of
 
 
 def utcnow() -> datetime:
@@ -34,18 +35,17 @@ def survivor_reference(session: Session, reference: str) -> str | None:
     """The reference a lookup of `reference` lands on: the ticket it was merged
     into (app/workflow/merge.py), else its own (normalised); None when there is
     no such ticket. One indexed query; merges are flattened, so one hop."""
-    ref = reference.strip().upper()
-    row = session.execute(
-        select(col(Ticket.reference), col(Ticket.merged_into_id)).where(col(Ticket.reference) == ref)
-    ).first()
+    row = _SURVIVOR.first(session, {"reference": reference.strip().upper()})  # prepared: intake asks per reply
     if row is None:
         return None
-    found: str = row[0]
-    merged_into: int | None = row[1]
-    if merged_into is None:
-        return found
-    survivor: str | None = session.scalar(select(col(Ticket.reference)).where(col(Ticket.id) == merged_into))
-    return survivor or found
+    if row[1] is None:
+        return str(row[0])
+    return str(_REFERENCE_OF.scalar(session, {"tid": row[1]}) or row[0])
+
+
+_T = table_of(Ticket)
+_SURVIVOR = Prepared(select(_T.c.reference, _T.c.merged_into_id).where(_T.c.reference == bindparam("reference")))
+_REFERENCE_OF = Prepared(select(_T.c.reference).where(_T.c.id == bindparam("tid")))
 
 
 def resolve(session: Session, reference: str) -> Ticket:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from app.errors import InputError, NotFound
-from models import Attachment, Message
+from app.mail.parse import ParsedMessage
+from app.prepared import Prepared
+from models import Attachment, Message, table_of
 
 
 @dataclass(frozen=True)
@@ -144,3 +147,40 @@ def outgoing_of(session: Session, message_id: int) -> list[OutgoingFile]:
         .order_by(col(Attachment.id))
     ).all()
     return [OutgoingFile(n, c, d) for n, c, d in rows]
+
+
+_INSERT_ATTACHMENT = Prepared.insert(table_of(Attachment))
+
+
+def store_inbound(session: Session, ticket_id: int, message_id: int, parsed: ParsedMessage, now: datetime) -> None:
+    """Store the attachments of inbound message `message_id` (a file past the
+    storage cap keeps its name, type and size: event "attachment_not_stored")."""
+    if not parsed.attachments:
+        return
+    conn = session.connection()
+    big = []
+    for a in parsed.attachments:
+        _INSERT_ATTACHMENT.run(
+            conn,
+            {
+                "message_id": message_id,
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "data": a.data,
+            },
+        )
+        if a.data is None:
+            big.append(a.size)
+    if big:
+        from app import history
+
+        history.record(
+            session,
+            ticket_id,
+            None,
+            "attachment_not_stored",
+            now,
+            sizes=big,
+            note="larger than the storage cap; name, type and size recorded",
+        )

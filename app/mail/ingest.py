@@ -2,11 +2,15 @@
 
 Every message read ends as exactly one of created / linked / duplicate /
 quarantined (the shared intake contract); `Summary.read` is their sum. A batch
-commits a group of messages at a time (app.grouped_writes), each in its own
-savepoint, so a crash mid-batch loses at most the open group, whole, and a
-re-run finds the committed ones again by Message-ID (or by sha256 of
-sender|date|body) and reports them as duplicates. Anything that fails while
-routing is quarantined with its raw bytes instead of being dropped.
+commits a group of messages at a time (app.grouped_writes), so a crash
+mid-batch loses at most the open group, whole, and a re-run finds the
+committed ones again by Message-ID (or by sha256 of sender|date|body) and
+reports them as duplicates. A group runs without savepoints; a message that
+fails rolls its group back, and the group runs again with a savepoint a
+message, so the failure undoes that message only: anything that fails while
+routing is quarantined with its raw bytes instead of being dropped. A group
+looks up once which of its messages are stored and who their senders are
+(app.mail.group_lookups).
 """
 
 from __future__ import annotations
@@ -27,13 +31,16 @@ from sqlmodel import Session, col
 from app import tickets
 from app.config import DeskConfig
 from app.errors import DeskError
+from app.grouped_writes import GroupedWrites, GroupLost
 from app.mail import sources
+from app.mail.attachments import store_inbound
+from app.mail.group_lookups import Ahead, covers, look_up, lookups
 from app.mail.parse import FUTURE_DATE_SLACK, ParsedMessage, Unparseable, peek_message_id, raw_key, storable
 from app.mail.parse_ahead import parse_outcome, parsed_stream
 from app.mail.route import Intent, classify, threads_by_subject
 from app.mail.sources import RawMessage
 from app.prepared import Prepared
-from models import Attachment, Customer, Message, Quarantine, Ticket, table_of
+from models import Customer, Message, Quarantine, Ticket, table_of
 
 if TYPE_CHECKING:
     from app.db import Desk
@@ -92,21 +99,54 @@ def ingest_paths(
 
     InputError before anything is read when a PATH cannot be read at all.
     Messages commit in groups (GROUP_MESSAGES, or GROUP_SECONDS after the
-    group began), each message in its own savepoint: a failure undoes that
-    message only, a kill undoes the open group whole, and a re-run finds the
-    committed ones as duplicates. `on_item(item, raw_message)` is called once
+    group began), a failure undoes that message only (the group runs without
+    savepoints until one fails, then again with a savepoint a message: see
+    app.grouped_writes), a kill undoes the open group whole, and a re-run
+    finds the committed ones as duplicates. `on_item(item, raw_message)` is called once
     the message's group is committed."""
     checked = sources.check_paths([Path(p) for p in paths])
     config = config or DeskConfig()  # the caller's config (the CLI loads it), else the built-in defaults
     summary = Summary()
     messages = (rm for path, kind in checked for rm in sources.iter_messages(path, kind))
     with desk.grouped(GROUP_MESSAGES, GROUP_SECONDS) as writes:
-        for rm, outcome in parsed_stream(messages):
-            item = ingest_raw(desk, rm, now=now, config=config, parsed=outcome, transaction=writes)
-            summary.items.append(item)
-            if on_item is not None:
-                writes.after_commit(partial(on_item, item, rm))
+        writes.guarded = False  # no savepoint a message: a failure replays its group, guarded
+        group: list[tuple[RawMessage, ParsedMessage | Unparseable]] = []  # the open group's messages
+        ingest = partial(ingest_raw, desk, now=now, config=config, transaction=writes)
+        ahead = Ahead(parsed_stream(messages))
+        for rm, outcome in ahead:
+            if isinstance(outcome, ParsedMessage) and not covers(writes.begin(), outcome.dedupe_key):
+                # once for the messages the group is likely to hold (as many as the last one, and half again)
+                expected = min(GROUP_MESSAGES, max(16, writes.last_size * 3 // 2))
+                look_up(writes.session, ahead.lookup_keys(rm, outcome, expected))
+            try:
+                item = ingest(rm, parsed=outcome)
+            except GroupLost:  # rolled back whole: each message of the group again, in its savepoint
+                lost, group = [*group, (rm, outcome)], []
+                del summary.items[len(summary.items) - len(lost) + 1 :]
+                with writes.replaying():
+                    for rm_, outcome_ in lost:
+                        _stored(summary, writes, group, rm_, outcome_, ingest(rm_, parsed=outcome_), on_item)
+                continue
+            _stored(summary, writes, group, rm, outcome, item, on_item)
     return summary
+
+
+def _stored(
+    summary: Summary,
+    writes: GroupedWrites,
+    group: list[tuple[RawMessage, ParsedMessage | Unparseable]],
+    rm: RawMessage,
+    outcome: ParsedMessage | Unparseable,
+    item: Item,
+    on_item: Callable[[Item, RawMessage], None] | None,
+) -> None:
+    """Book a message written in the open group (which may just have committed)."""
+    summary.items.append(item)
+    group.append((rm, outcome))
+    if writes.open_items == 0:  # committed: nothing of it can be lost any more
+        group.clear()
+    if on_item is not None:
+        writes.after_commit(partial(on_item, item, rm))
 
 
 Transaction = Callable[[], AbstractContextManager[Session]]
@@ -147,16 +187,22 @@ def ingest_raw(
     key = parsed.dedupe_key
     try:
         with transaction() as session:
-            dup = _find_duplicate(session, parsed.message_id, key)
+            group = lookups(session)  # the open group's lookups, when it made them
+            new = group is not None and group.is_new(key, parsed.message_id)
+            dup = None if new else _find_duplicate(session, parsed.message_id, key)
             if dup is not None:
                 return Item(rm.source, parsed.message_id, DUPLICATE, dup or None)
             result, reference = route_message(
                 session, parsed, received=received, now=now, config=config, dedupe=key, raw=rm.raw, source=rm.source
             )
+            if group is not None:
+                group.stored(key, parsed.message_id)
         if result == QUARANTINED:
             log.info("intake: quarantined %s: %s", rm.source, reference)
             return Item(rm.source, parsed.message_id, QUARANTINED, None, reference)
         return Item(rm.source, parsed.message_id, result, reference)
+    except GroupLost:  # unguarded: the caller replays the group
+        raise
     except IntegrityError:
         # a concurrent intake committed the same message first
         with desk.reader() as session:
@@ -209,6 +255,9 @@ def quarantine_raw(
         existing = _find_duplicate(session, message_id, key)
         if existing is not None:
             return Item(rm.source, message_id, DUPLICATE, existing or None)
+        group = lookups(session)
+        if group is not None:
+            group.stored(key, message_id)
         session.add(
             Quarantine(
                 received_at=_utc(rm.mtime or now) if rm.mtime and rm.mtime <= now else now,
@@ -292,7 +341,7 @@ def route_message(
         )
         if result == QUARANTINED or ticket_id is None or message_id is None:
             return _hold(session, raw, source, parsed, dedupe, reference, now)
-        _attachments(session, ticket_id, message_id, parsed, now)
+        store_inbound(session, ticket_id, message_id, parsed, now)
         return LINKED, reference
     turned: dict[str, list[str]] = {"stranger": [], "closed": []}
     if forced_kind is None and (
@@ -301,7 +350,7 @@ def route_message(
         routed = _route_existing(session, parsed, intent, row, received=received, now=now, config=config, turned=turned)
         if routed is not None:
             result, ticket_id, reference, message_id = routed
-            _attachments(session, ticket_id, message_id, parsed, now)
+            store_inbound(session, ticket_id, message_id, parsed, now)
             return result, reference
     if turned["stranger"] and config.mail.stranger == "quarantine" and raw is not None:
         reason = f"sender does not match {turned['stranger'][0]}"
@@ -317,7 +366,7 @@ def route_message(
     else:
         t = wf.new_inquiry(session, parsed, received=received, now=now, config=config)
     message_id = _INSERT_MESSAGE.scalar(session, {**row, "ticket_id": t.id})
-    _attachments(session, t.id, message_id, parsed, now)
+    store_inbound(session, t.id, message_id, parsed, now)
     _remember_language(session, t.customer_id, parsed, config)
     for ref in turned["stranger"]:
         wf_messages.note_stranger(session, ref, now=now, outcome=f"it became the new ticket {t.reference}")
@@ -326,9 +375,7 @@ def route_message(
     if t.kind == "refund" and t.info_needed == "order_number":
         wf.ask_order_number(session, t, intent.order_number, now=now, config=config)
     if t.kind == "refund":
-        from app.refund_cases import auto_acknowledge  # issue 15 point 6: acknowledged within 24 hours
-
-        auto_acknowledge(session, t.reference, now=now, config=config, asked_order=t.info_needed == "order_number")
+        wf.auto_acknowledge(session, t.reference, now=now, config=config, asked_order=t.info_needed == "order_number")
     return CREATED, t.reference
 
 
@@ -432,36 +479,3 @@ def _route_existing(
 
 
 _INSERT_MESSAGE = Prepared.insert(table_of(Message), returning="id")
-_INSERT_ATTACHMENT = Prepared.insert(table_of(Attachment))
-
-
-def _attachments(session: Session, ticket_id: int, message_id: int, parsed: ParsedMessage, now: datetime) -> None:
-    if not parsed.attachments:
-        return
-    conn = session.connection()
-    big = []
-    for a in parsed.attachments:
-        _INSERT_ATTACHMENT.run(
-            conn,
-            {
-                "message_id": message_id,
-                "filename": a.filename,
-                "content_type": a.content_type,
-                "size": a.size,
-                "data": a.data,
-            },
-        )
-        if a.data is None:
-            big.append(a.size)
-    if big:
-        from app import history
-
-        history.record(
-            session,
-            ticket_id,
-            None,
-            "attachment_not_stored",
-            now,
-            sizes=big,
-            note="larger than the storage cap; name, type and size recorded",
-        )

@@ -10,6 +10,7 @@ import re
 from sqlalchemy import bindparam, update
 from sqlmodel import Session
 
+from app.mail.group_lookups import lookups
 from app.prepared import Prepared
 from models import Customer, table_of
 
@@ -50,5 +51,11 @@ _SET_IF_UNKNOWN = Prepared(
 
 def remember(session: Session, customer_id: int | None, language: str | None) -> None:
     """Store the customer's language unless one is known already (staff's choice stays)."""
-    if customer_id is not None and language:
-        _SET_IF_UNKNOWN.run(session, {"cid": customer_id, "lang": language[:8]})
+    if customer_id is None or not language:
+        return
+    group = lookups(session)  # an intake group that knows the customer's language skips the statement
+    if group is not None and group.languages.get(customer_id) is not None:
+        return
+    _SET_IF_UNKNOWN.run(session, {"cid": customer_id, "lang": language[:8]})
+    if group is not None and customer_id in group.languages:
+        group.languages[customer_id] = language[:8]

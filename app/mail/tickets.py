@@ -9,9 +9,10 @@ number is missing or unknown).
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session, col
 
 from app import history, tickets
@@ -25,9 +26,10 @@ from app.refunds.policies import default_policy
 from app.sla_clocks import clock_due
 from app.workflow import intake as wf_intake
 from app.workflow.escalations import create_escalation
+from app.workflow.guard import refresh_due
 from app.workflow.intake import NewTicket
 from app.workflow.messages import ReplyLogged, log_customer_reply
-from models import Message, Order, RefundCase, stored_id, table_of
+from models import Message, Order, RefundCase, Ticket, stored_id, table_of
 from models.enums import Clock, MessageKind, TicketKind, TicketStatus
 
 ORDER_QUESTION_TEMPLATE = "refund_order_number"
@@ -140,7 +142,7 @@ _INSERT_CASE = Prepared.insert(table_of(RefundCase))
 
 def ask_order_number(session: Session, t: NewTicket, given: str | None, *, now: datetime, config: DeskConfig) -> None:
     """The automatic question for the order number (template refund_order_number)."""
-    from app.workflow.outbox import queue
+    from app.workflow.outbox import queue_message, render_for
     from app.workflow.templates import Localized
 
     problem = (
@@ -148,7 +150,8 @@ def ask_order_number(session: Session, t: NewTicket, given: str | None, *, now: 
         if given
         else Localized("Your message did not include the order number.", "order_missing")
     )
-    queued = queue(session, t, ORDER_QUESTION_TEMPLATE, now=now, author=None, config=config, problem=problem)
+    rendered = render_for(session, t, ORDER_QUESTION_TEMPLATE, config=config, problem=problem)
+    queued = queue_message(session, t, rendered, now=now, author=None, config=config)
     history.record(
         session,
         stored_id(t),
@@ -230,3 +233,61 @@ def _link_order_from_reply(session: Session, logged: ReplyLogged, row: dict[str,
     history.record(
         session, t.id, None, "order_linked", now, t.status, t.status, order=order.number, message_id=logged.message_id
     )
+
+
+def auto_acknowledge(
+    session: Session, reference: str, *, now: datetime, config: DeskConfig, asked_order: bool = False
+) -> int | None:  # the id of the acknowledgment queued, if one was
+    """Intake's hook for a new refund request: acknowledge it at once when
+    `[refunds] auto_acknowledge` (the default); otherwise the clock runs
+    until an agent acknowledges. When intake has just asked for the order
+    number, that mail (reference, thanks, review once the number arrives) is
+    the acknowledgment: no second mail."""
+    from app import refund_cases  # late: the refund services import the workflow package
+
+    if not config.refunds.auto_acknowledge:
+        return None
+    t = _row(session, reference)  # a new ticket, locked since its insert: its row, no ORM load
+    if t is None:
+        return refund_cases.acknowledge_id(session, None, reference, now=now, config=config, expected_version=None)
+    if asked_order:
+        if t.acknowledged_at is None:
+            t.acknowledged_at = now
+            history.record(
+                session,
+                t.id,
+                None,
+                "acknowledged",
+                now,
+                t.status,
+                t.status,
+                ack_due_at=t.ack_due_at,
+                via="order number question",
+            )
+            refresh_due(t)
+            tickets.touch(t, None, now)
+            _save_row(session, t)
+        return None
+    mid = refund_cases.acknowledge_id(session, None, reference, now=now, config=config, expected_version=None, ticket=t)
+    _save_row(session, t)
+    return mid
+
+
+_TICKET = table_of(Ticket)
+_ROW_OF = select(_TICKET).where(_TICKET.c.reference == bindparam("reference"))
+# what an acknowledgment changes on the ticket
+_SAVED = ("review_due_at", "acknowledged_at", "due_at", "due_clock", "version", "updated_at", "updated_by", "mail_flag")
+_SAVE_ROW = update(_TICKET).where(_TICKET.c.id == bindparam("tid")).values({c: bindparam(c) for c in _SAVED})
+
+
+def _row(session: Session, reference: str) -> Any:
+    """Refund ticket `reference` as a row (Core: no ORM object); None when it
+    is not an unmerged refund ticket (the ORM path then says why)."""
+    found = session.connection().execute(_ROW_OF, {"reference": reference}).mappings().first()
+    if found is None or found["merged_into_id"] is not None or found["kind"] != TicketKind.REFUND.value:
+        return None
+    return SimpleNamespace(**found)
+
+
+def _save_row(session: Session, t: SimpleNamespace) -> None:
+    session.connection().execute(_SAVE_ROW, {"tid": t.id, **{c: getattr(t, c) for c in _SAVED}})

@@ -183,17 +183,28 @@ def customer_id_for(session: Session, *, email: str | None, name: str | None, ph
     """The id of the customer with this email (case-insensitive), blanks in
     its name and phone filled in; or of a new customer. Core statements: this
     runs once per message on the intake path."""
+    from app.mail.group_lookups import Known, lookups
+
     conn = session.connection()  # once: every statement below runs on it
     email_n = (email or "").strip()
     name_n = None if _blank(name) else str(name).strip()
     phone_n = None if _blank(phone) else str(phone).strip()
-    row = _FIND_CUSTOMER.first(conn, {"email": email_n.lower()}) if email_n else None
-    if row is None:
-        return _INSERT_CUSTOMER.scalar(conn, {"email": email_n, "name": name_n, "phone": phone_n, "created_at": now})
-    cid, has_name, has_phone = row
-    if (name_n and not has_name) or (phone_n and not has_phone):
-        _FILL_CUSTOMER.run(conn, {"cid": cid, "name": name_n, "phone": phone_n})
-    return cid
+    group = lookups(session) if email_n else None  # an intake group's lookups, made once for its messages
+    known: Known | None
+    if group is not None and group.knows(email_n.lower()):
+        known = group.customers.get(email_n.lower())
+    else:
+        row = _FIND_CUSTOMER.first(conn, {"email": email_n.lower()}) if email_n else None
+        known = Known(row[0], bool(row[1]), bool(row[2])) if row is not None else None
+    if known is None:
+        cid = _INSERT_CUSTOMER.scalar(conn, {"email": email_n, "name": name_n, "phone": phone_n, "created_at": now})
+        if group is not None:
+            group.customers[email_n.lower()], group.languages[cid] = Known(cid, bool(name_n), bool(phone_n)), None
+        return int(cid)
+    if (name_n and not known.has_name) or (phone_n and not known.has_phone):
+        _FILL_CUSTOMER.run(conn, {"cid": known.id, "name": name_n, "phone": phone_n})
+        known.has_name, known.has_phone = known.has_name or bool(name_n), known.has_phone or bool(phone_n)
+    return known.id
 
 
 def _order_id(session: Session, order_number: str | None) -> int | None:

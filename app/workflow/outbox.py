@@ -37,8 +37,8 @@ def customer_of(session: Session, t: TicketRef) -> Customer | None:
 def base_values(session: Session, t: TicketRef, config: DeskConfig) -> dict[str, str]:
     """What every template of a ticket may use: its reference, the customer's
     name, and the desk's name and addresses (config)."""
-    c = customer_of(session, t)
-    name = (c.name or "").strip() if c else ""
+    found = _CUSTOMER_NAME.scalar(session, {"cid": t.customer_id}) if t.customer_id else None
+    name = (found or "").strip()
     return {"reference": t.reference, "customer_name": name or Localized("customer", "customer"), **desk_values(config)}
 
 
@@ -51,6 +51,7 @@ def customer_language(session: Session, t: TicketRef, config: DeskConfig) -> str
 _C, _M = table_of(Customer), table_of(Message)
 _CUSTOMER_EMAIL = Prepared(select(_C.c.email).where(_C.c.id == bindparam("cid")))
 _CUSTOMER_LANGUAGE = Prepared(select(_C.c.language).where(_C.c.id == bindparam("cid")))
+_CUSTOMER_NAME = Prepared(select(_C.c.name).where(_C.c.id == bindparam("cid")))
 _T = table_of(Ticket)
 # automatic mails (no author) to one customer since an instant (ticket by customer, then its messages: both indexed)
 _AUTOMATIC_SINCE = Prepared(
@@ -167,9 +168,15 @@ def queue(
 ) -> Message | None:
     """Render `template` with the ticket's reference and customer name plus
     `values`, and queue it."""
-    vals: dict[str, object] = {**base_values(session, t, config), **values}
-    rendered = render(template, lang=customer_language(session, t, config), config=config, **vals)
+    rendered = render_for(session, t, template, config=config, **values)
     return queue_rendered(session, t, rendered, now=now, author=author, config=config)
+
+
+def render_for(session: Session, t: TicketRef, template: str, *, config: DeskConfig, **values: object) -> Rendered:
+    """`template` for the ticket's customer: in their language, with the
+    ticket's reference, the customer's name and the desk's values, plus `values`."""
+    vals: dict[str, object] = {**base_values(session, t, config), **values}
+    return render(template, lang=customer_language(session, t, config), config=config, **vals)
 
 
 # -- what the console offers as a start for a reply ------------------------------------
