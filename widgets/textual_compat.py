@@ -32,6 +32,7 @@ OVERRIDDEN = {
     "Screen._on_screen_resume": "widgets/kept_screen.py: skip the full restyle when the stylesheet is unchanged",
     "ScrollView._size_updated": "widgets/ticket_table.py: no scrollbar repaint (a frame) on a layout that changed nothing",
     "Footer._bindings_ready": "widgets/key_footer.py: the footer's keys built with the screen, not a refresh later",
+    "Input._watch_value": "widgets/filter_input.py: a typed filter character repaints the input, not the screen",
 }
 
 
@@ -66,7 +67,7 @@ def problems() -> list[str]:
     from textual.message_pump import MessagePump
     from textual.screen import Screen
     from textual.timer import Timer
-    from textual.widgets import Footer
+    from textual.widgets import Footer, Input
 
     found: list[str] = []
     if textual.__version__ != TESTED_VERSION:
@@ -80,6 +81,7 @@ def problems() -> list[str]:
         (Screen, "_on_screen_resume"),
         (Widget, "_check_refresh"),
         (ScrollView, "_size_updated"),
+        (Input, "_watch_value"),
     ):
         if not hasattr(owner, name):
             found.append(f"{owner.__name__}.{name} is gone")
