@@ -198,14 +198,16 @@ def count(session: Session, q: QueueQuery, now: datetime) -> int:
 def _ordered_ids(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int) -> list[int]:
     """Ids of rows [offset, offset+limit) of the view in its sort order.
 
-    Sorted by due with no-deadline last, the dated rows and the undated ones
-    are read apart (due, id: the order of the due_at index, id its tie-break;
+    The whole desk ("all") sorted by due with no-deadline last: the dated
+    rows and the undated ones are read apart (due, id: the order of the due_at index, id its tie-break;
     then id), so a page follows an index and stops when full instead of
     sorting every row of the view. Same rows as the one sorted statement.
     """
     conds, join = _where(session, q, now, ordered=True)
     base = _from(select(Ticket.id), q, join).where(*conds)
-    if q.sort != "due" or q.view in _DUE_VIEWS:
+    if q.sort != "due" or q.view != "all":
+        # a smaller view is found through its own indexes and sorted: walking the
+        # due_at index would read the whole desk for a view with few rows ("my")
         return list(session.scalars(base.order_by(*_order(q)).offset(offset).limit(limit)))
     dated = list(
         session.scalars(
