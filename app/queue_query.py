@@ -9,7 +9,6 @@ ticket is judged when it paused).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import NamedTuple
@@ -19,7 +18,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from app import clocks, search, unread
+from app import clocks, queue_filter, unread
 from app.errors import InputError
 from models import Customer, Order, Staff, Ticket
 from models.enums import TicketKind, TicketStatus
@@ -111,64 +110,12 @@ def _open_in():
     return Ticket.status.in_(OPEN_STATUSES)
 
 
-_REF_PREFIX = re.compile(r"^(CMP|ESC|RFD|INQ)-[0-9-]*$", re.IGNORECASE)
-_FULL_REF = re.compile(r"^(CMP|ESC|RFD|INQ)-[0-9]{4}-[0-9]{6}$")
-_ORDER_PREFIX = re.compile(r"^ORD-[0-9A-Z-]+$", re.IGNORECASE)
-
-
-def _like(session: Session, col, pattern: str):
-    # SQLite's LIKE is already case-insensitive for ASCII and much cheaper than lower()
-    if session.get_bind().dialect.name == "sqlite":
-        return col.like(pattern, escape="\\")
-    return col.ilike(pattern, escape="\\")
-
-
-def _text_filter(session: Session, text: str):
-    """Reference, customer name/email, subject or order number contains `text`,
-    or the ticket matches it as a full-text query (app/search.py).
-
-    A reference or order-number prefix ("CMP-2026-00012") is a range on the
-    unique index; anything else is a substring match over the joined rows.
-    """
-    needle = text.strip()
-    if _REF_PREFIX.match(needle):
-        up = needle.upper()
-        prefix = and_(Ticket.reference >= up, Ticket.reference < up + "\uffff")
-        if not _FULL_REF.match(up):
-            return prefix
-        # a whole reference of a merged ticket also finds the ticket it joined (app/workflow/merge.py);
-        # looked up first (one indexed read), so an unmerged reference keeps the plain range
-        into = session.scalar(select(Ticket.merged_into_id).where(Ticket.reference == up))
-        return prefix if into is None else or_(prefix, Ticket.id == into)
-    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    if _ORDER_PREFIX.match(needle) and len(needle) > 5:
-        up = needle.upper()
-        return Ticket.order_id.in_(select(Order.id).where(Order.number >= up, Order.number < up + "\uffff"))
-    like = or_(
-        _like(session, Ticket.reference, pattern),
-        _like(session, Ticket.subject, pattern),
-        _like(session, Customer.name, pattern),
-        _like(session, Customer.email, pattern),
-        _like(session, Order.number, pattern),
-    )
-    # full text (app/search.py): messages, notes, phone, words in any order,
-    # the last word a prefix while typing; query syntax ("phrase", -word)
-    # replaces the substring match, plain words add to it
-    q = search.parse(needle, lenient=True)
-    if q is None:
-        return like
-    if '"' in needle or any(w.startswith("-") for w in needle.split()):
-        return search.condition(session, q)
-    return or_(like, search.condition(session, q))
-
-
-def _needs_join(q: QueueQuery) -> bool:
-    needle = q.text.strip()
-    return bool(needle) and not _REF_PREFIX.match(needle) and not (_ORDER_PREFIX.match(needle) and len(needle) > 5)
-
-
-def _from(stmt, q: QueueQuery):
-    if _needs_join(q):
+def _from(stmt, q: QueueQuery, join: bool | None = None):
+    """`stmt` over the ticket, and its customer and order rows when the
+    conditions read them (`join`; by default as `conditions` has them)."""
+    if join is None:
+        join = queue_filter.needs_join(q.text)
+    if join:
         stmt = (
             stmt.select_from(Ticket)
             .outerjoin(Customer, Customer.id == Ticket.customer_id)
@@ -178,11 +125,19 @@ def _from(stmt, q: QueueQuery):
 
 
 def conditions(session: Session, q: QueueQuery, now: datetime, *, ordered: bool = False) -> list:
-    """The WHERE clauses of the view and the filter text.
+    """The WHERE clauses of the view and the filter text (over `_from(stmt, q)`)."""
+    conds, _join = _where(session, q, now, ordered=ordered)
+    return conds
+
+
+def _where(session: Session, q: QueueQuery, now: datetime, *, ordered: bool = False) -> tuple[list, bool]:
+    """(The WHERE clauses of the view and the filter text, whether they read
+    the customer and order rows beside the ticket).
 
     `ordered`: the clauses feed a sorted page (at risk, sorted by due, then
-    names the open statuses so the (status, due_at) index serves the order);
-    a count keeps the form whose plan counts fastest. Same rows either way.
+    names the open statuses so the (status, due_at) index serves the order;
+    a filter most tickets match is tested row by row in that order); a count
+    keeps the form whose plan counts fastest. Same rows either way.
     """
     now = _aware(now)
     conds: list = []
@@ -216,9 +171,11 @@ def conditions(session: Session, q: QueueQuery, now: datetime, *, ordered: bool 
         conds += [_open(), unread.replied()]
     elif v == "out_of_scope":
         conds += [or_(Ticket.out_of_scope.is_not(None), and_(Ticket.kind == TicketKind.INQUIRY.value, _open()))]
+    join = False
     if q.text.strip():
-        conds.append(_text_filter(session, q.text))
-    return conds
+        text, join = queue_filter.condition(session, q.text, ordered=ordered)
+        conds.append(text)
+    return conds, join
 
 
 def _order(q: QueueQuery):
@@ -234,8 +191,37 @@ def _order(q: QueueQuery):
 
 def count(session: Session, q: QueueQuery, now: datetime) -> int:
     """How many tickets the view holds (with the filter applied)."""
-    stmt = _from(select(func.count(Ticket.id)), q).where(*conditions(session, q, now))
-    return int(session.scalar(stmt) or 0)
+    conds, join = _where(session, q, now)
+    return int(session.scalar(_from(select(func.count(Ticket.id)), q, join).where(*conds)) or 0)
+
+
+def _ordered_ids(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int) -> list[int]:
+    """Ids of rows [offset, offset+limit) of the view in its sort order.
+
+    The whole desk ("all") sorted by due with no-deadline last: the dated
+    rows and the undated ones are read apart (due, id: the order of the due_at index, id its tie-break;
+    then id), so a page follows an index and stops when full instead of
+    sorting every row of the view. Same rows as the one sorted statement.
+    """
+    conds, join = _where(session, q, now, ordered=True)
+    base = _from(select(Ticket.id), q, join).where(*conds)
+    if q.sort != "due" or q.view != "all":
+        # a smaller view is found through its own indexes and sorted: walking the
+        # due_at index would read the whole desk for a view with few rows ("my")
+        return list(session.scalars(base.order_by(*_order(q)).offset(offset).limit(limit)))
+    dated = list(
+        session.scalars(
+            base.where(Ticket.due_at.is_not(None)).order_by(Ticket.due_at, Ticket.id).offset(offset).limit(limit)
+        )
+    )
+    if len(dated) == limit:
+        return dated
+    skip = 0  # undated rows before the page: the page starts among them only when no dated row is in it
+    if not dated and offset:
+        counted = _from(select(func.count(Ticket.id)), q, join).where(*conds, Ticket.due_at.is_not(None))
+        skip = max(0, offset - int(session.scalar(counted) or 0))
+    undated = base.where(Ticket.due_at.is_(None)).order_by(Ticket.id).offset(skip).limit(limit - len(dated))
+    return dated + list(session.scalars(undated))
 
 
 _Assignee = aliased(Staff)
@@ -250,15 +236,7 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
     """
     if limit <= 0:
         return []
-    offset = max(0, int(offset))
-    ids_stmt = (
-        _from(select(Ticket.id), q)
-        .where(*conditions(session, q, now, ordered=True))
-        .order_by(*_order(q))
-        .offset(offset)
-        .limit(limit)
-    )
-    ids = list(session.scalars(ids_stmt))
+    ids = _ordered_ids(session, q, now, max(0, int(offset)), limit)
     if not ids:
         return []
     cols = (
@@ -315,13 +293,7 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
 
 def position_of(session: Session, q: QueueQuery, now: datetime, ticket_id: int, scan_limit: int = 5000) -> int | None:
     """Index of `ticket_id` in the view's first `scan_limit` rows, or None."""
-    ids_stmt = (
-        _from(select(Ticket.id), q)
-        .where(*conditions(session, q, now, ordered=True))
-        .order_by(*_order(q))
-        .limit(scan_limit)
-    )
-    for i, tid in enumerate(session.scalars(ids_stmt)):
+    for i, tid in enumerate(_ordered_ids(session, q, now, 0, scan_limit)):
         if tid == ticket_id:
             return i
     return None

@@ -6,6 +6,7 @@ and tagged rows worked in bulk (screens/bulk.py)."""
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.style import Style as RichStyle
 from rich.text import Text
 from textual import on, work
@@ -21,6 +22,7 @@ from app.queue_query import SORTS, VIEW_TITLES, VIEWS, QueueQuery
 from app.queue_source import QueueSource
 from app.unread import MailWatch
 from screens.bulk import TAG_BINDINGS, TaggedRows
+from widgets.filter_input import FilterInput
 from widgets.kept_screen import KeptScreen
 from widgets.key_footer import KeyFooter
 from widgets.one_line import update_line
@@ -87,7 +89,7 @@ class QueueScreen(TaggedRows, KeptScreen):
         yield Static(id="queue-views", markup=False)
         with Horizontal(id="queue-filter-row"):
             yield Static("/", id="queue-filter-label", markup=False)
-            yield Input(placeholder="reference, customer, email, subject or order number", id="queue-filter")
+            yield FilterInput(placeholder="reference, customer, email, subject or order number", id="queue-filter")
             yield Static("", id="queue-filter-count", markup=False)
         yield Static("", id="queue-tagged", markup=False)
         yield TicketTable(self.ctx.now, at_risk_share=self.ctx.config.at_risk_share, id="queue-table")
@@ -217,7 +219,12 @@ class QueueScreen(TaggedRows, KeptScreen):
         else:
             then = "enter: first" if self.query_one(Input).has_focus else "enter opens · esc clears"
             words = f"{self.total:,} match{'es' if self.total != 1 else ''} · {then}"
-        update_line(self.query_one("#queue-filter-count", Static), words, auto_width=True)
+        bar = self.query_one("#queue-filter-count", Static)
+        if self.text and self.total is None:
+            # keeps the width the bar has: a bar changing width lays the whole screen out
+            # again (a frame as costly as the table's) in the frame echoing the character
+            words = words.rjust(cell_len(str(bar.content)))
+        update_line(bar, words, auto_width=True)
 
     def on_descendant_focus(self) -> None:
         if self.query_one("#queue-filter-row").display:

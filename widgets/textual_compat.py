@@ -33,6 +33,7 @@ OVERRIDDEN = {
     "ScrollView._size_updated": "widgets/ticket_table.py: no scrollbar repaint (a frame) on a layout that changed nothing",
     "Widget._size_updated": "widgets/section_text.py: a Static resized by a layout asks for no second layout (a frame)",
     "Footer._bindings_ready": "widgets/key_footer.py: the footer's keys built with the screen, not a refresh later",
+    "Input._watch_value": "widgets/filter_input.py: a typed filter character repaints the input, not the screen",
 }
 
 
@@ -80,7 +81,7 @@ def problems() -> list[str]:
     from textual.message_pump import MessagePump
     from textual.screen import Screen
     from textual.timer import Timer
-    from textual.widgets import Footer
+    from textual.widgets import Footer, Input
 
     found: list[str] = []
     if textual.__version__ != TESTED_VERSION:
@@ -95,6 +96,7 @@ def problems() -> list[str]:
         (Widget, "_check_refresh"),
         (ScrollView, "_size_updated"),
         (Widget, "_size_updated"),
+        (Input, "_watch_value"),
     ):
         if not hasattr(owner, name):
             found.append(f"{owner.__name__}.{name} is gone")

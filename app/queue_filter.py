@@ -1,0 +1,160 @@
+"""The queue filter's text condition: what "the ticket matches the typed text" is in SQL.
+
+A ticket matches when its reference, subject, customer name or email, or
+order number contains the text, or when it matches the text as a full-text
+query (app/search.py). No Textual here.
+
+The substring part is answered by the trigram index of migration 0015
+(`search_filter`: one document per ticket, the five fields joined by the unit
+separator) when the text has at least three characters; shorter text has no
+trigram and is matched over the joined rows, as before. Both give the same
+tickets: SQLite's LIKE (ASCII case-insensitive) or PostgreSQL's ILIKE over
+the joined document equals the OR of it over each field, since the
+separator is never in the text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from sqlalchemy import and_, column, func, literal_column, or_, select, table, union
+from sqlalchemy.sql import ColumnElement, Select
+from sqlmodel import Session, col
+
+from app import search
+from models import Customer, Order, Ticket
+
+SEP = "\x1f"  # joins the fields of a search_filter document (migration 0015)
+MIN_TRIGRAM = 3  # shorter text has no trigram: the joined rows are scanned
+# a page sorts the index's matches while they number under
+# max(MIN_CAP, sqrt(CAP_FACTOR x tickets)); past that it walks the view in order
+MIN_CAP, CAP_FACTOR = 500, 35
+
+_FILTER = table("search_filter", column("rowid"), column("ticket_id"), column("doc"))
+
+_REF_PREFIX = re.compile(r"^(CMP|ESC|RFD|INQ)-[0-9-]*$", re.IGNORECASE)
+_FULL_REF = re.compile(r"^(CMP|ESC|RFD|INQ)-[0-9]{4}-[0-9]{6}$")
+_ORDER_PREFIX = re.compile(r"^ORD-[0-9A-Z-]+$", re.IGNORECASE)
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _pattern(needle: str) -> str:
+    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _like(session: Session, column: Any, pattern: str) -> ColumnElement[bool]:
+    # SQLite's LIKE is already case-insensitive for ASCII and much cheaper than lower()
+    if _is_sqlite(session):
+        return column.like(pattern, escape="\\")  # type: ignore[no-any-return]
+    return column.ilike(pattern, escape="\\")  # type: ignore[no-any-return]
+
+
+def indexed(needle: str) -> bool:
+    """The trigram index answers the substring match of `needle`."""
+    return len(needle) >= MIN_TRIGRAM and SEP not in needle
+
+
+def substring_ids(session: Session, needle: str) -> Select[Any]:
+    """SELECT of the ids of the tickets whose fields contain `needle` (the
+    trigram index; `indexed(needle)` must hold)."""
+    exact = _pattern(needle)
+    if not _is_sqlite(session):
+        return select(_FILTER.c.ticket_id).where(_FILTER.c.doc.ilike(exact, escape="\\"))
+    # FTS5 hands a two-argument LIKE to its trigram index (not one with ESCAPE):
+    # the text as a pattern finds a superset (a % or _ in it only widens), the
+    # escaped pattern then keeps the exact matches
+    rough = "%" + needle + "%"
+    doc: ColumnElement[str] = literal_column("search_filter.doc")
+    stmt = select(_FILTER.c.rowid).where(doc.like(rough))
+    if rough != exact:
+        stmt = stmt.where(doc.like(exact, escape="\\"))
+    return stmt
+
+
+def needs_join(text: str) -> bool:
+    """The unordered condition (`condition(..., ordered=False)`) reads the
+    customer and order rows beside the ticket."""
+    needle = text.strip()
+    if not needle or _REF_PREFIX.match(needle) or _prefix_order(needle):
+        return False
+    return not indexed(needle) and not _syntax(needle, search.parse(needle, lenient=True))
+
+
+def _syntax(needle: str, q: search.Query | None) -> bool:
+    """Query syntax ("phrase", -word): the full-text match alone."""
+    return q is not None and ('"' in needle or any(w.startswith("-") for w in needle.split()))
+
+
+def _prefix_order(needle: str) -> bool:
+    return bool(_ORDER_PREFIX.match(needle)) and len(needle) > 5
+
+
+def _cap(session: Session) -> int:
+    """How many matches a sorted page of them affords: about sqrt(35 x
+    tickets) (past it, walking the view in order reads fewer rows: some
+    69 x tickets / matches)."""
+    return max(MIN_CAP, math.isqrt(CAP_FACTOR * int(session.scalar(select(func.max(Ticket.id))) or 0)))
+
+
+def _many(session: Session, ids: Select[Any]) -> bool:
+    """`ids` holds more tickets than a sorted page of them affords."""
+    cap = _cap(session)
+    return int(session.scalar(select(func.count()).select_from(ids.limit(cap).subquery())) or 0) >= cap
+
+
+def condition(session: Session, text: str, *, ordered: bool = False) -> tuple[ColumnElement[bool], bool]:
+    """(SQL: reference, customer name/email, subject or order number contains
+    `text`, or the ticket matches it as a full-text query (app/search.py);
+    whether it reads the customer and order rows beside the ticket).
+
+    A reference or order-number prefix ("CMP-2026-00012") is a range on the
+    unique index. Other text of three characters or more: the tickets the
+    trigram index finds (with the full-text matches, one set); but for a page
+    (`ordered`) of text most tickets contain, the rows in view order are
+    tested one by one until the page is full. Shorter text: tested row by row.
+    """
+    needle = text.strip()
+    if _REF_PREFIX.match(needle):
+        up = needle.upper()
+        prefix = and_(col(Ticket.reference) >= up, col(Ticket.reference) < up + "\uffff")
+        if ordered and _many(session, select(col(Ticket.id)).where(prefix)):
+            # most references begin so ("CMP-"): the view's order, not the range, leads
+            ref = col(Ticket.reference).concat("")
+            prefix = and_(ref >= up, ref < up + "\uffff")
+        if not _FULL_REF.match(up):
+            return prefix, False
+        # a whole reference of a merged ticket also finds the ticket it joined (app/workflow/merge.py);
+        # looked up first (one indexed read), so an unmerged reference keeps the plain range
+        into = session.scalar(select(col(Ticket.merged_into_id)).where(col(Ticket.reference) == up))
+        return (prefix if into is None else or_(prefix, col(Ticket.id) == into)), False
+    if _prefix_order(needle):
+        up = needle.upper()
+        return col(Ticket.order_id).in_(
+            select(col(Order.id)).where(col(Order.number) >= up, col(Order.number) < up + "\uffff")
+        ), False
+    # full text (app/search.py): messages, notes, phone, words in any order,
+    # the last word a prefix while typing; query syntax ("phrase", -word)
+    # replaces the substring match, plain words add to it
+    q = search.parse(needle, lenient=True)
+    if q is not None and _syntax(needle, q):
+        return search.condition(session, q), False
+    if indexed(needle) and not (ordered and _many(session, substring_ids(session, needle))):
+        ids = substring_ids(session, needle)
+        return col(Ticket.id).in_(ids if q is None else union(ids, search.matching_ids(session, q))), False
+    pattern = _pattern(needle)
+    like = or_(
+        _like(session, col(Ticket.reference), pattern),
+        _like(session, col(Ticket.subject), pattern),
+        _like(session, col(Customer.name), pattern),
+        _like(session, col(Customer.email), pattern),
+        _like(session, col(Order.number), pattern),
+    )
+    return (like if q is None else or_(like, search.condition(session, q))), True
+
+
+__all__ = ["MIN_TRIGRAM", "SEP", "condition", "indexed", "needs_join", "substring_ids"]

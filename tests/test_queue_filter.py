@@ -1,0 +1,200 @@
+"""The queue filter's trigram index (migration 0015, app/queue_filter.py) on
+both engines: its documents stay equal to the fields they are made of
+through every change (in the same transaction), and the filter finds the
+same tickets whichever way a page is read (index set or rows in order), for
+text of one, two or more characters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from app import queue_filter
+from app.db import open_desk
+from app.queue_query import QueueQuery, count, page, position_of
+from app.workflow import merge
+from models import Customer, Order, Ticket
+from pg_fixtures import engine_url  # noqa: F401
+from workflow_helpers import CONFIG, add_staff, at, new_complaint
+
+NOW = datetime(2026, 3, 10, tzinfo=UTC)
+SEP = queue_filter.SEP
+
+
+@pytest.fixture
+def desk(engine_url):
+    d = open_desk(engine_url)
+    yield d
+    d.dispose()
+
+
+def _docs(s) -> dict[int, str]:
+    if s.get_bind().dialect.name == "sqlite":
+        rows = s.execute(text("SELECT rowid, doc FROM search_filter"))
+    else:
+        rows = s.execute(text("SELECT ticket_id, doc FROM search_filter"))
+    return {r[0]: r[1] for r in rows}
+
+
+def _recount(s) -> dict[int, str]:
+    """Each ticket's document made afresh from its rows."""
+    out = {}
+    for t in s.exec(select(Ticket)).all():
+        c = s.get(Customer, t.customer_id) if t.customer_id else None
+        o = s.get(Order, t.order_id) if t.order_id else None
+        fields = [t.reference, t.subject, c.name if c else None, c.email if c else None, o.number if o else None]
+        out[t.id] = SEP.join(f or "" for f in fields)
+    return out
+
+
+def assert_in_step(desk) -> None:
+    with desk.reader() as s:
+        assert _docs(s) == _recount(s)
+
+
+def _order(s, number: str, customer_id: int) -> Order:
+    o = Order(number=number, customer_id=customer_id, brand="esimgo", purchased_at=at(-60), amount=Decimal("9.90"))
+    s.add(o)
+    s.flush()
+    return o
+
+
+@pytest.fixture
+def three(desk):
+    a = new_complaint(desk, name="Maria Tamm", email="maria@example.com", subject="No data in Tokyo")
+    b = new_complaint(
+        desk, received_at=at(5), name="Jose Muller", email="jose_m@example.org", subject="QR code 50% off"
+    )
+    c = new_complaint(desk, received_at=at(9), name=None, email="kadri@mail.ee", subject="Refund please")
+    return a, b, c
+
+
+def test_the_index_follows_every_change_in_its_transaction(desk, three):
+    a, b, c = three
+    assert_in_step(desk)
+    with desk.session() as s:  # subject, customer name and email, an order linked and renumbered
+        ta = s.exec(select(Ticket).where(Ticket.reference == a)).one()
+        ta.subject = "Roaming stopped in Osaka"
+        cust = s.get(Customer, ta.customer_id)
+        cust.name, cust.email = "Maria Kask", "mkask@example.net"
+        tc = s.exec(select(Ticket).where(Ticket.reference == c)).one()
+        tc.order_id = _order(s, "ORD-1234567890-ABCD", tc.customer_id).id
+    assert_in_step(desk)
+    with desk.session() as s:
+        s.exec(select(Order)).one().number = "ORD-9999999999-WXYZ"
+    assert_in_step(desk)
+    with desk.reader() as s:
+        assert [r.reference for r in page(s, QueueQuery(text="osaka"), NOW, 0, 10)] == [a]
+        assert [r.reference for r in page(s, QueueQuery(text="mkask@"), NOW, 0, 10)] == [a]
+        assert [r.reference for r in page(s, QueueQuery(text="999999-WX"), NOW, 0, 10)] == [c]
+        assert count(s, QueueQuery(text="tokyo"), NOW) == 0  # the old subject is gone
+    with pytest.raises(RuntimeError), desk.session() as s:  # rolled back with its transaction
+        s.exec(select(Ticket).where(Ticket.reference == b)).one().subject = "Xylophone"
+        s.flush()
+        assert count(s, QueueQuery(text="xylophone"), NOW) == 1
+        raise RuntimeError("roll back")
+    assert_in_step(desk)
+    alice = add_staff(desk, "alice")
+    d = new_complaint(desk, received_at=at(20), name="Maria Kask", email="mkask@example.net", subject="Same again")
+    with desk.session() as s:
+        merge(s, alice, d, a, now=at(30), config=CONFIG)
+    assert_in_step(desk)
+    with desk.reader() as s:
+        assert set(_refs(s, QueueQuery(text="same again"))) == {d}
+    with desk.engine.begin() as conn:  # a ticket row removed outright (no events of its own)
+        conn.execute(
+            text(
+                "INSERT INTO ticket (reference, kind, status, subject, priority, received_at, extensions, version, "
+                "created_at, updated_at) VALUES ('CMP-2026-000099', 'complaint', 'submitted', 'Gone soon', 3, :t, 0, 1, :t, :t)"
+            ),
+            {"t": at(40)},
+        )
+    assert_in_step(desk)
+    with desk.engine.begin() as conn:
+        conn.execute(text("DELETE FROM ticket WHERE reference = 'CMP-2026-000099'"))
+    assert_in_step(desk)
+
+
+def _refs(s, q: QueueQuery) -> list[str]:
+    return [r.reference for r in page(s, q, NOW, 0, 100)]
+
+
+@pytest.mark.parametrize(
+    ("needle", "want"),
+    [
+        ("o", {0, 1}),  # one character: "Tokyo", "jose" (not "Refund please", kadri@mail.ee)
+        ("TO", {0}),  # two: "Tokyo" (and no word of the other tickets begins so)
+        ("kadri", {2}),
+        ("ria@ex", {0}),  # inside an email: only a substring finds it
+        ("e_m", {1}),  # "_" and "%" are characters, not wildcards
+        ("50%", {1}),
+        ("e%m", set()),
+        ("example.", {0, 1}),
+        ("cmp-2026", {0, 1, 2}),
+    ],
+)
+def test_filter_text_of_any_length_finds_the_same_tickets_either_way(desk, three, monkeypatch, needle, want):
+    expected = {three[i] for i in want}
+    with desk.reader() as s:
+        assert set(_refs(s, QueueQuery(text=needle))) == expected
+        assert count(s, QueueQuery(text=needle), NOW) == len(expected)
+        orders = {}
+        for mode, (floor, factor) in {"set": (10**9, 0), "walk": (1, 0)}.items():
+            monkeypatch.setattr(queue_filter, "MIN_CAP", floor)
+            monkeypatch.setattr(queue_filter, "CAP_FACTOR", factor)
+            for sort in ("due", "age", "priority"):
+                q = QueueQuery(text=needle, sort=sort)
+                got = _refs(s, q)
+                assert set(got) == expected, (mode, sort)
+                orders[mode, sort] = got
+                # pages one row at a time, and a ticket's place, agree with the whole list
+                assert [r.reference for i in range(len(got)) for r in page(s, q, NOW, i, 1)] == got
+                for i, ref in enumerate(got):
+                    tid = s.exec(select(Ticket.id).where(Ticket.reference == ref)).one()
+                    assert position_of(s, q, NOW, tid) == i
+        for sort in ("due", "age", "priority"):
+            assert orders["set", sort] == orders["walk", sort]
+
+
+def test_short_text_is_matched_without_the_index(desk, three):
+    assert not queue_filter.indexed("ab")
+    assert queue_filter.indexed("abc")
+    assert not queue_filter.indexed("ab" + SEP + "c")  # the separator never matches across fields
+    with desk.reader() as s:
+        assert count(s, QueueQuery(text="ab" + SEP + "c"), NOW) == 0
+
+
+def test_upgrade_fills_the_index_for_an_existing_desk(engine_url):
+    from app.migrations_runner import upgrade
+
+    d = open_desk(engine_url, migrate=False)
+    upgrade(d.engine, "0014")
+    with d.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO customer (name, email, customer_type, created_at) "
+                "VALUES ('Old Timer', 'old@example.com', 'end_user', :t)"
+            ),
+            {"t": at(0)},
+        )
+        cid = conn.execute(text("SELECT id FROM customer")).scalar()
+        conn.execute(
+            text(
+                "INSERT INTO ticket (reference, kind, status, subject, priority, customer_id, received_at, extensions, "
+                "version, created_at, updated_at) VALUES ('CMP-2025-000001', 'complaint', 'submitted', 'Roaming bill', "
+                "3, :c, :t, 0, 1, :t, :t)"
+            ),
+            {"c": cid, "t": at(0)},
+        )
+    upgrade(d.engine)
+    try:
+        assert_in_step(d)
+        with d.reader() as s:
+            assert _refs(s, QueueQuery(text="timer")) == ["CMP-2025-000001"]
+            assert _refs(s, QueueQuery(text="ming bi")) == ["CMP-2025-000001"]
+    finally:
+        d.dispose()
