@@ -154,7 +154,7 @@ def condition(session: Session, text: str, *, ordered: bool = False) -> tuple[Co
         _like(session, col(Customer.email), pattern),
         _like(session, col(Order.number), pattern),
     )
-    return (like if q is None else or_(like, search.condition(session, q))), True
+    return (like if q is None else or_(like, search.row_condition(session, q))), True
 
 
 __all__ = ["MIN_TRIGRAM", "SEP", "condition", "indexed", "needs_join", "substring_ids"]

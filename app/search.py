@@ -28,6 +28,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     column,
+    exists,
     func,
     literal_column,
     select,
@@ -193,6 +194,19 @@ def matching_ids(session: Session, q: Query) -> Select[Any]:
 def condition(session: Session, q: Query) -> ColumnElement[bool]:
     """SQL: Ticket matches `q` (for a WHERE clause)."""
     return col(Ticket.id).in_(matching_ids(session, q))
+
+
+def row_condition(session: Session, q: Query) -> ColumnElement[bool]:
+    """SQL: Ticket matches `q`, for an OR beside other tests of the row.
+
+    On PostgreSQL the ticket's own document is read (its primary key) and
+    tested: an `id IN (matches)` inside an OR is a subplan, and when the
+    matches are too many to hash ('ma' matches 280,000 documents at
+    1,000,000 tickets) PostgreSQL scans the whole list for every row (over
+    20 s for a page). SQLite hashes the list once: `condition`."""
+    if _is_sqlite(session):
+        return condition(session, q)
+    return exists(select(_DOC.c.ticket_id).where(_DOC.c.ticket_id == col(Ticket.id), _pg_match(session, q)))
 
 
 @dataclass(frozen=True)
@@ -429,6 +443,7 @@ __all__ = [
     "parse",
     "purge_removed",
     "ranked_ids",
+    "row_condition",
     "search",
     "snippet_at",
 ]
