@@ -6,44 +6,56 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from app.db import Desk
 from app.queue_query import QueueQuery, QueueRow, count, page
+
+T = TypeVar("T")
 
 
 class QueueSource:
     """The table's backend: one QueueQuery against the desk (runs in workers).
 
     `cancel()` (called when the table drops this source) interrupts a query
-    still running on SQLite, so a superseded view's COUNT does not hold up
-    the next view's rows; an interrupted call returns no rows / a count of 0
-    that the table ignores (its generation has moved on).
+    still running: on SQLite the connection is interrupted, on PostgreSQL the
+    server is asked to cancel the statement. So a superseded view's or
+    filter's COUNT does not hold up the next one's rows (nor keep the server
+    busy); an interrupted call returns no rows / a count of 0 that the table
+    ignores (its generation has moved on).
     """
 
     def __init__(self, desk: Desk, query: QueueQuery, now: Callable[[], datetime]) -> None:
         self.desk, self.query, self.now = desk, query, now
         self.cancelled = False
-        self._running: set = set()
+        self._running: set[Any] = set()
         self._lock = threading.Lock()
 
-    def _run(self, fn, empty):
-        if self.cancelled:
+    def _run(self, fn: Callable[[Session], T], empty: T) -> T:
+        if self._stopped():
             return empty
         with self.desk.reader() as s:
-            raw = _sqlite_connection(s)
+            raw = _driver_connection(s)
             with self._lock:
                 self._running.add(raw)
             try:
+                if self._stopped():  # cancelled while the connection was taken
+                    return empty
                 return fn(s)
             except OperationalError:
-                if self.cancelled:
+                if self._stopped():
                     return empty
                 raise
             finally:
                 with self._lock:
                     self._running.discard(raw)
+
+    def _stopped(self) -> bool:
+        """cancel() was called (by another thread, at any time)."""
+        return self.cancelled
 
     def count(self) -> int:
         return self._run(lambda s: count(s, self.query, self.now()), 0)
@@ -55,13 +67,20 @@ class QueueSource:
         self.cancelled = True
         with self._lock:
             for raw in self._running:
-                if raw is not None:
-                    raw.interrupt()
+                _interrupt(raw)
 
 
-def _sqlite_connection(session):
-    """The session's sqlite3 connection (None on other engines)."""
-    conn = session.connection()
-    if conn.dialect.name != "sqlite":
-        return None
-    return conn.connection.driver_connection
+def _driver_connection(session: Session) -> Any:
+    """The session's DB-API connection (sqlite3 or psycopg)."""
+    return session.connection().connection.driver_connection
+
+
+def _interrupt(raw: Any) -> None:
+    """Stop the statement `raw` is running, from another thread."""
+    if hasattr(raw, "interrupt"):  # sqlite3
+        raw.interrupt()
+    elif hasattr(raw, "cancel_safe"):  # psycopg 3: asks the server to cancel the running statement
+        try:
+            raw.cancel_safe(timeout=2.0)
+        except Exception:  # noqa: BLE001 - a cancel that cannot reach the server leaves the query to finish
+            pass

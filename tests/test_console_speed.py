@@ -108,6 +108,42 @@ def test_cancel_interrupts_a_running_sqlite_query(demo_desk):
     assert out["value"] == "interrupted" and out["seconds"] < 5
 
 
+def test_cancel_stops_a_running_query_on_either_engine(desk):
+    """A superseded filter's COUNT must not keep running: on SQLite the
+    connection is interrupted, on PostgreSQL the server cancels the statement
+    (a count of common text over a million tickets takes seconds there)."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from app.queue_query import QueueQuery
+    from app.queue_source import QueueSource
+
+    src = QueueSource(desk, QueueQuery(view="all"), lambda: FROZEN_NOW)
+    if desk.engine.dialect.name == "sqlite":
+        slow = (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000000) SELECT count(*) FROM n"
+        )
+    else:
+        slow = "SELECT 1 FROM pg_sleep(30)"
+    out = {}
+
+    def run():
+        t0 = time.perf_counter()
+        out["value"] = src._run(lambda s: s.execute(text(slow)).scalar(), "interrupted")
+        out["seconds"] = time.perf_counter() - t0
+
+    th = threading.Thread(target=run)
+    th.start()
+    time.sleep(0.5)
+    src.cancel()
+    th.join(20)
+    assert out["value"] == "interrupted" and out["seconds"] < 10
+    with desk.reader() as s:  # the connection went back to the pool usable
+        assert s.execute(text("SELECT 1")).scalar() == 1
+
+
 # -- the kept ticket detail screen (updated in place, never composed twice) ---------
 def _footer_text(app) -> str:
     from console_helpers import screen_text as text

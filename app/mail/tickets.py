@@ -231,7 +231,15 @@ def _link_order_from_reply(session: Session, logged: ReplyLogged, row: dict[str,
     if case is not None and case.decision is None:
         case.policy = order.brand
     history.record(
-        session, t.id, None, "order_linked", now, t.status, t.status, order=order.number, message_id=logged.message_id
+        session,
+        stored_id(t),
+        None,
+        "order_linked",
+        now,
+        t.status,
+        t.status,
+        order=order.number,
+        message_id=logged.message_id,
     )
 
 
