@@ -227,16 +227,10 @@ class EsimdeskApp(ContextHolder, ReadAheadApp, TypeAheadApp):
         self.on_esimdesk_app_ticket_read(self.TicketRead(token, view.reference, origin, view.data, view.error))
 
     def _read_ticket(self, token: object, reference: str, origin: Screen[object]) -> None:
-        from app.errors import DeskError
-        from app.ticket_view import load_detail
+        from app.ticket_view import read_detail
 
-        try:
-            with self.desk.reader() as s:
-                data = load_detail(s, reference, self.actor, self.config)
-        except DeskError as exc:
-            self.post_message(self.TicketRead(token, reference, origin, None, str(exc)))
-        else:
-            self.post_message(self.TicketRead(token, reference, origin, data, None))
+        data, error = read_detail(self.desk, reference, self.actor, self.config)
+        self.post_message(self.TicketRead(token, reference, origin, data, error))
 
     def on_esimdesk_app_ticket_read(self, message: TicketRead) -> None:
         if message.token is not self._opening:

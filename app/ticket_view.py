@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -15,6 +16,9 @@ from app.untrusted import inert
 from app.workflow.messages import TIMELINE_PREVIEW_CHARS
 from models import Customer, Order, Staff, Ticket
 from models.enums import TicketKind
+
+if TYPE_CHECKING:
+    from app.db import Desk
 
 
 @dataclass
@@ -170,6 +174,18 @@ def load_detail(
             data.staff = assignable(session)
     session.expunge(t)
     return data
+
+
+def read_detail(
+    desk: Desk, reference: str, actor: Any, config: DeskConfig | None = None
+) -> tuple[DetailData | None, str | None]:
+    """`load_detail` in a read transaction of its own (the console's workers):
+    (the view, None), or (None, why not) when the desk refuses it."""
+    try:
+        with desk.reader() as s:
+            return load_detail(s, reference, actor, config), None
+    except DeskError as exc:
+        return None, str(exc)
 
 
 def merge_lines(session, t, data: DetailData, actor) -> list[str]:

@@ -75,15 +75,11 @@ class ReadAheadApp(App[Any]):
         )
 
     def _read_ahead(self, reference: str) -> None:
-        from app.errors import DeskError
-        from app.ticket_view import load_detail
+        from app.ticket_view import read_detail
 
         ctx = self.context  # type: ignore[attr-defined]
         try:
-            with ctx.desk.reader() as s:
-                data, error = load_detail(s, reference, ctx.actor, ctx.config), None
-        except DeskError as exc:
-            data, error = None, str(exc)
+            data, error = read_detail(ctx.desk, reference, ctx.actor, ctx.config)
         except Exception:  # noqa: BLE001 - only a head start: the open reads it again and says what failed
             data, error = None, None
         self.post_message(self.AheadRead(AheadView(reference, data, error, monotonic())))
