@@ -1,4 +1,4 @@
-"""intake batching (reserved for the intake branch)
+"""intake batching: no schema change (intake needed none)
 
 Revision ID: 0016
 Revises: 0015

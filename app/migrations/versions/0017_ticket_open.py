@@ -1,4 +1,4 @@
-"""ticket open (reserved for the ticket branch)
+"""ticket open: no schema change (opening a ticket needed none)
 
 Revision ID: 0017
 Revises: 0016
