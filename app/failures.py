@@ -108,6 +108,13 @@ def database_line(exc: BaseException, url: str | None = None, reference: str | N
     return f"database error on {name}: {text or type(orig).__name__}"
 
 
+def as_desk_error(exc: BaseException, url: str | None = None) -> DeskError:
+    """`exc` as a DeskError carrying its one line: what a console worker shows
+    in place when the database failed under it (a server that went away, a
+    damaged file, a lock) instead of ending the console with a traceback."""
+    return exc if isinstance(exc, DeskError) else DeskError(one_line(exc, url))
+
+
 def one_line(exc: BaseException, url: str | None = None, reference: str | None = None) -> str:
     """`exc` as one line (never empty, never more than one line)."""
     if isinstance(exc, DeskError):

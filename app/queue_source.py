@@ -8,10 +8,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from app.db import Desk
+from app.failures import as_desk_error
 from app.queue_query import QueueQuery, QueueRow, count, page
 
 T = TypeVar("T")
@@ -35,23 +36,26 @@ class QueueSource:
         self._lock = threading.Lock()
 
     def _run(self, fn: Callable[[Session], T], empty: T) -> T:
+        """`fn` on a reader session; a database failure (a server gone, a lock,
+        a damaged file) comes out as a DeskError carrying its one line."""
         if self._stopped():
             return empty
-        with self.desk.reader() as s:
-            raw = _driver_connection(s)
-            with self._lock:
-                self._running.add(raw)
-            try:
-                if self._stopped():  # cancelled while the connection was taken
-                    return empty
-                return fn(s)
-            except OperationalError:
-                if self._stopped():
-                    return empty
-                raise
-            finally:
+        try:
+            with self.desk.reader() as s:
+                raw = _driver_connection(s)
                 with self._lock:
-                    self._running.discard(raw)
+                    self._running.add(raw)
+                try:
+                    if self._stopped():  # cancelled while the connection was taken
+                        return empty
+                    return fn(s)
+                finally:
+                    with self._lock:
+                        self._running.discard(raw)
+        except SQLAlchemyError as exc:
+            if isinstance(exc, OperationalError) and self._stopped():
+                return empty  # the interrupt we asked for
+            raise as_desk_error(exc, self.desk.url) from None
 
     def _stopped(self) -> bool:
         """cancel() was called (by another thread, at any time)."""

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import clocks, labels
 from app.config import DeskConfig
 from app.errors import DeskError
+from app.failures import as_desk_error
 from app.untrusted import inert
 from app.workflow.messages import TIMELINE_PREVIEW_CHARS
 from models import Customer, Order, Staff, Ticket
@@ -184,8 +186,8 @@ def read_detail(
     try:
         with desk.reader() as s:
             return load_detail(s, reference, actor, config), None
-    except DeskError as exc:
-        return None, str(exc)
+    except (DeskError, SQLAlchemyError) as exc:  # a refusal, or the database failed under the read
+        return None, str(as_desk_error(exc, desk.url))
 
 
 def merge_lines(session, t, data: DetailData, actor) -> list[str]:

@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from app.change_marker import POLL_SECONDS, Watcher
+from app.failures import one_line
 from app.labels import plural
 from app.queue_query import SORTS, VIEW_TITLES, VIEWS, QueueQuery
 from app.queue_source import QueueSource
@@ -78,6 +79,7 @@ class QueueScreen(TaggedRows, KeptScreen):
         self.view = view or "all"
         self.sort = "due"
         self.text = ""
+        self._failing: str | None = None  # the line last shown for a database failure, until it answers again
         self.total: int | None = None
         self.watcher = Watcher()
         self.mail_watch: MailWatch | None = None  # made on mount (needs the app's actor)
@@ -281,17 +283,37 @@ class QueueScreen(TaggedRows, KeptScreen):
     @work(thread=True, exclusive=True, group="queue-poll")
     def _poll(self) -> None:
         mail = self.mail_watch
-        with self.ctx.desk.reader() as s:
-            changed = self.watcher.changed(s)
-            # new mail changes the marker too (a reply event): look for it only then
-            new_mail = mail.check(s) if mail is not None and (changed or mail.last is None) else []
-        if changed:
+        try:
+            with self.ctx.desk.reader() as s:
+                changed = self.watcher.changed(s)
+                # new mail changes the marker too (a reply event): look for it only then
+                new_mail = mail.check(s) if mail is not None and (changed or mail.last is None) else []
+        except Exception as exc:  # noqa: BLE001 - the database failed under the poll: said once, polled again
+            self.post_message(TicketTable.LoadFailed(one_line(exc, self.ctx.desk.url)))
+            return
+        if changed or self._failing is not None:
             self.post_message(self.Changed())
         if new_mail:
             self.post_message(self.NewMail(new_mail))
 
     def on_queue_screen_changed(self, message: Changed) -> None:
+        if self._failing is not None:
+            self._failing = None
+            self.notify("The desk's database answers again.", title="Desk", timeout=5)
         self.table.reload()
+
+    def on_ticket_table_load_failed(self, message: TicketTable.LoadFailed) -> None:
+        """The database failed under a read: the rows on screen stay, the line
+        is shown once (not on every poll), and the poll keeps trying."""
+        message.stop()
+        if message.line != self._failing:
+            self._failing = message.line
+            self.notify(
+                f"{message.line}. The rows on screen may be out of date; retrying.",
+                title="Desk",
+                severity="error",
+                timeout=10,
+            )
 
     def on_queue_screen_new_mail(self, message: NewMail) -> None:
         shown = getattr(self.app.screen, "reference", None)  # the ticket open now shows its new mail itself

@@ -26,6 +26,7 @@ from typing import Any
 from textual.message import Message
 
 from app.errors import DeskError, StaleTicket
+from app.failures import as_desk_error
 from app.labels import in_words
 from app.screen_context import UsesContext
 
@@ -112,8 +113,8 @@ class ServiceRunner(UsesContext):
             else:
                 with ctx.desk.session() as s:
                     result = call(s, now)
-        except DeskError as exc:
-            outcome = Outcome(error=exc)
+        except Exception as exc:  # noqa: BLE001 - a refusal or a failed database: said in place, the text kept
+            outcome = Outcome(error=as_desk_error(exc, ctx.desk.url))
         else:
             outcome = Outcome(result)
         if read is not None and (outcome.stale or (outcome.ok and not preview)):

@@ -20,7 +20,7 @@ from textual.widgets import Static
 
 from app import labels
 from app.errors import DeskError
-from app.ticket_view import DetailData, evidence_lines, load_detail  # noqa: F401 - the read model this screen shows
+from app.ticket_view import DetailData, evidence_lines, load_detail, read_detail  # noqa: F401 - the read model this screen shows
 from app.untrusted import inert
 from app.workflow import actions as ticket_actions
 from app.workflow.actions import Prompt, TicketAction
@@ -245,14 +245,9 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
     # -- loading ---------------------------------------------------------------
     @work(thread=True, exclusive=True, group="detail-load")
     def load(self) -> None:
-        gen, reference = self._gen, self.reference
-        try:
-            with self.ctx.desk.reader() as s:
-                data = load_detail(s, reference, self.ctx.actor, self.ctx.config)
-        except DeskError as exc:
-            self.post_message(self.Loaded(None, str(exc), gen))
-            return
-        self.post_message(self.Loaded(data, gen=gen))
+        gen = self._gen
+        data, error = read_detail(self.ctx.desk, self.reference, self.ctx.actor, self.ctx.config)
+        self.post_message(self.Loaded(data, error, gen))  # a refusal or a failed database is said in place
 
     def on_ticket_detail_screen_loaded(self, message: Loaded) -> None:
         if message.gen != self._gen:

@@ -27,6 +27,7 @@ from textual.strip import Strip
 
 from app import labels
 from app.clocks import words
+from app.failures import one_line
 from app.queue_query import QueueRow
 from app.untrusted import inert
 from widgets.countdown import STATE_CLASS
@@ -149,6 +150,14 @@ class TicketTable(ScrollView, can_focus=True):
             super().__init__()
             self.count = count
 
+    class LoadFailed(Message):
+        """The source could not be read (the database failed under it): the
+        rows on screen stay, and the line says why."""
+
+        def __init__(self, line: str) -> None:
+            super().__init__()
+            self.line = line
+
     def __init__(self, now: Callable[[], datetime], *, at_risk_share: float = 0.25, id: str | None = None) -> None:
         super().__init__(id=id)
         self.now = now
@@ -202,11 +211,14 @@ class TicketTable(ScrollView, can_focus=True):
         # compete with the new view's queries for the database and the GIL.
         if generation != self.generation:
             return
-        rows = source.page(offset, limit)
-        complete = offset == 0 and len(rows) < limit
-        self.post_message(self.Loaded(generation, offset, rows, len(rows) if complete else None))
-        if with_count and not complete and generation == self.generation:
-            self.post_message(self.Loaded(generation, offset, [], source.count()))
+        try:
+            rows = source.page(offset, limit)
+            complete = offset == 0 and len(rows) < limit
+            self.post_message(self.Loaded(generation, offset, rows, len(rows) if complete else None))
+            if with_count and not complete and generation == self.generation:
+                self.post_message(self.Loaded(generation, offset, [], source.count()))
+        except Exception as exc:  # noqa: BLE001 - a failed read is said on screen; the console stays
+            self.post_message(self.LoadFailed(one_line(exc)))
 
     def on_ticket_table_loaded(self, message: Loaded) -> None:
         message.stop()
