@@ -13,8 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
+from app.db import Desk
+from app.errors import DeskError
 from models import Presence
 
 DEFAULT_TTL = timedelta(seconds=15)
@@ -62,9 +65,41 @@ def who_else(
     return sorted(r[0] for r in session.execute(stmt))
 
 
+def visit(
+    desk: Desk, session_id: str, actor_login: str, actor_id: int, ticket: int | str, now: datetime
+) -> list[str] | None:
+    """One beat of a console showing a ticket (its id, or its reference before
+    it is read): record the presence, mark its customer mail seen by this
+    person, and return who else has it open. None when the ticket is not
+    there or the database failed: presence is best effort, and the next save
+    says what is wrong."""
+    from app import tickets
+    from app.unread import mark_seen
+
+    try:
+        if isinstance(ticket, str):
+            with desk.reader() as s:
+                ticket = int(tickets.get(s, ticket).id or 0)
+        with desk.session() as s:
+            heartbeat(s, session_id, actor_login, ticket, now)
+            mark_seen(s, actor_id, ticket, now)  # its customer mail is no longer new to this person
+            return [o for o in who_else(s, ticket, session_id, now) if o]
+    except (DeskError, SQLAlchemyError):
+        return None
+
+
 def drop(session: Session, session_id: str) -> None:
     """Forget a console's presence (on clean exit)."""
     session.execute(delete(Presence).where(col(Presence.session_id) == session_id))
 
 
-__all__ = ["DEFAULT_TTL", "HEARTBEAT_EVERY_SECONDS", "cleanup", "drop", "heartbeat", "new_session_id", "who_else"]
+__all__ = [
+    "DEFAULT_TTL",
+    "HEARTBEAT_EVERY_SECONDS",
+    "cleanup",
+    "drop",
+    "heartbeat",
+    "new_session_id",
+    "visit",
+    "who_else",
+]

@@ -61,6 +61,14 @@ class UsesContext:
             raise TypeError(f"{type(self.app).__name__} has no ScreenContext")
         return context
 
+    def say_read_failed(self, exc: BaseException) -> None:
+        """From a worker: a read the screen needed failed (the database went
+        away, a damaged file): one line as a notice; the console stays up."""
+        from app.failures import one_line
+
+        line = one_line(exc, self.ctx.desk.url)
+        self.app.call_from_thread(self.app.notify, line, title="Desk", severity="error", timeout=10)
+
 
 class _ContextField(Generic[_T]):
     """An App attribute that lives in its ScreenContext (setting it replaces the context)."""

@@ -71,8 +71,12 @@ class EscalationQueueScreen(UsesContext, Screen):
 
     @work(thread=True, exclusive=True, group="esc-load")
     def load(self) -> None:
-        with self.ctx.desk.reader() as s:
-            rows = reviewable(s, self.ctx.actor, self.ctx.now())
+        try:
+            with self.ctx.desk.reader() as s:
+                rows = reviewable(s, self.ctx.actor, self.ctx.now())
+        except Exception as exc:  # noqa: BLE001 - said on screen; the console stays
+            self.say_read_failed(exc)
+            return
         self.post_message(self.Rows(rows))
 
     def on_escalation_queue_screen_rows(self, message: Rows) -> None:
@@ -96,8 +100,12 @@ class EscalationQueueScreen(UsesContext, Screen):
 
     @work(thread=True, exclusive=True, group="esc-side")
     def load_side(self, ticket_id: int) -> None:
-        with self.ctx.desk.reader() as s:
-            sbs = side_by_side(s, ticket_id)
+        try:
+            with self.ctx.desk.reader() as s:
+                sbs = side_by_side(s, ticket_id)
+        except Exception as exc:  # noqa: BLE001 - said on screen; the console stays
+            self.say_read_failed(exc)
+            return
         self.post_message(self.Side(sbs))
 
     def on_escalation_queue_screen_side(self, message: Side) -> None:

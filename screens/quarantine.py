@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from app.errors import DeskError
+from app.failures import as_desk_error
 from app.labels import local_time
 from app.untrusted import inert
 from screens.service_worker import Outcome, ServiceRunner
@@ -56,8 +56,8 @@ class QuarantineScreen(ServiceRunner, Screen):
         try:
             with self.ctx.desk.reader() as s:
                 items = list_quarantine(s, self.ctx.actor)
-        except DeskError as exc:
-            self.post_message(self.Listed([], str(exc)))
+        except Exception as exc:  # noqa: BLE001 - a refusal or a failed database: said in place
+            self.post_message(self.Listed([], str(as_desk_error(exc, self.ctx.desk.url))))
             return
         self.post_message(self.Listed(items))
 

@@ -305,25 +305,13 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
     # -- presence and colleagues' changes ----------------------------------------
     @work(thread=True, exclusive=True, group="detail-presence")
     def _heartbeat(self) -> None:
-        from app.presence import heartbeat, who_else
-        from app.unread import mark_seen
+        from app.presence import visit
 
-        app = self.app
-        gen, data, reference = self._gen, self.data, self.reference
-        if data is None:
-            with self.ctx.desk.reader() as s:
-                from app import tickets
-
-                try:
-                    tid = tickets.get(s, reference).id
-                except DeskError:
-                    return
-        else:
-            tid = data.ticket.id
-        with self.ctx.desk.session() as s:
-            heartbeat(s, app.session_id, self.ctx.actor.login, tid, self.ctx.now())
-            mark_seen(s, self.ctx.actor.id, tid, self.ctx.now())  # its customer mail is no longer new to this person
-            others = [o for o in who_else(s, tid, app.session_id, self.ctx.now()) if o]
+        gen, data, ctx = self._gen, self.data, self.ctx
+        ticket = self.reference if data is None else data.ticket.id
+        others = visit(ctx.desk, self.app.session_id, ctx.actor.login, ctx.actor.id, ticket, ctx.now())
+        if others is None:
+            return
         self.post_message(self.Presence(others, gen))
 
     def on_ticket_detail_screen_presence(self, message: Presence) -> None:

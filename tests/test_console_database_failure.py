@@ -19,14 +19,18 @@ from typing_helpers import burst
 
 
 @contextmanager
-def ticket_table_gone(desk):
+def table_gone(desk, table: str):
     with desk.engine.begin() as conn:
-        conn.execute(text("ALTER TABLE ticket RENAME TO ticket_away"))
+        conn.execute(text(f"ALTER TABLE {table} RENAME TO {table}_away"))
     try:
         yield
     finally:
         with desk.engine.begin() as conn:
-            conn.execute(text("ALTER TABLE ticket_away RENAME TO ticket"))
+            conn.execute(text(f"ALTER TABLE {table}_away RENAME TO {table}"))
+
+
+def ticket_table_gone(desk):
+    return table_gone(desk, "ticket")
 
 
 def _notices(app) -> list[str]:
@@ -72,6 +76,29 @@ async def test_a_note_saved_while_the_database_fails_is_kept_and_saves_after(dem
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert note in stored_bodies(demo_desk, t.id)
+
+
+async def test_the_ticket_screen_and_the_escalation_queue_stay_up_when_their_reads_fail(demo_desk):
+    from screens.escalation_queue import EscalationQueueScreen
+    from screens.ticket_detail import TicketDetailScreen
+
+    t = ticket_for(demo_desk, "marek", "note", kind="escalation")
+    app = make_app(demo_desk, "marek")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await open_fast(pilot, t.reference)
+        assert isinstance(app.screen, TicketDetailScreen)
+        with table_gone(demo_desk, "presence"):  # the heartbeat writes there every few seconds
+            app.screen._heartbeat()
+            await settle(pilot)
+            assert app.is_running and isinstance(app.screen, TicketDetailScreen)
+        screen = EscalationQueueScreen()
+        await app.push_screen(screen)
+        await settle(pilot)
+        with ticket_table_gone(demo_desk):
+            screen.load()
+            await settle(pilot)
+            assert app.is_running
+            assert any("esimdesk db upgrade" in n for n in _notices(app))
 
 
 def test_a_failed_queue_read_is_one_line_on_either_engine(desk):
