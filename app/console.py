@@ -28,7 +28,7 @@ from app.db import Desk
 from app.identity import Actor
 from app.screen_context import ContextHolder, ScreenContext
 from screens.read_ahead import AheadView, ReadAheadApp
-from widgets.textual_compat import load_screen_css, screen_stack
+from widgets.textual_compat import escape_then_key, load_screen_css, screen_stack
 
 if TYPE_CHECKING:
     from app.business_calendar import BusinessCalendar
@@ -82,6 +82,7 @@ class EsimdeskApp(ContextHolder, ReadAheadApp, TypeAheadApp):
         super().__init__()
         from app.presence import new_session_id
 
+        escape_then_key()  # Escape typed fast before a key is not Alt+key
         self.context = ScreenContext(desk, actor, config or DeskConfig(), now or _utcnow, calendar)
         self.session_id = new_session_id()
         self.sub_title = f"{actor.name} ({actor.login}, {actor.role})"

@@ -124,3 +124,22 @@ def test_a_bracketed_paste_lands_whole_in_the_note(demo_url, demo_desk):
         assert _until(lambda: pasted in stored_bodies(demo_desk, t.id)), _capture(con.session)
     finally:
         con.close()
+
+
+def test_escape_typed_together_with_the_next_key_is_escape_then_that_key(demo_url, demo_desk):
+    """A terminal sends Alt+key as ESC and the key, so an Escape arriving with
+    the next key in one read was taken for Alt: Esc then 5 typed "∞" into the
+    filter, Esc then / lost the Escape. Here both keys count
+    (widgets/textual_compat.escape_then_key)."""
+    con = Console(demo_url, "olivia", (160, 50))
+    try:
+        con.wait_for("400 tickets")
+        con.send("/zzz\x1b5")  # filter, Escape clears it, 5 is the Breached view: one burst
+        text = con.wait_for("·  Breached  ·")
+        head = text.splitlines()[0]
+        assert "filter:" not in head and "∞" not in text, text
+        con.send("/qqq\x1b/xyz\x1b9")  # Escape then / opens the filter afresh; Escape then 9 is All
+        text = con.wait_for("·  All  ·")
+        assert "filter:" not in text.splitlines()[0] and "qqq" not in text and "ª" not in text, text
+    finally:
+        con.close()

@@ -12,6 +12,7 @@ it); `problems()` says what no longer holds for the installed one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import textual
@@ -34,6 +35,7 @@ OVERRIDDEN = {
     "Widget._size_updated": "widgets/section_text.py: a Static resized by a layout asks for no second layout (a frame)",
     "Footer._bindings_ready": "widgets/key_footer.py: the footer's keys built with the screen, not a refresh later",
     "Input._watch_value": "widgets/filter_input.py: a typed filter character repaints the input, not the screen",
+    "XTermParser._sequence_to_key_events": "here, escape_then_key(): Escape typed fast before a key is not Alt",
 }
 
 
@@ -75,6 +77,37 @@ def timer_running(timer: Timer) -> bool:
     return timer._active.is_set()
 
 
+def escape_then_key() -> None:
+    """Read Escape followed at once by a printable key as Escape, then that key.
+
+    A terminal sends Alt+key as ESC and the key, so Textual reads an Escape
+    that arrives together with the next key (a burst, a laggy SSH link, a
+    fast typist within its 100 ms) as Alt+key: the Escape is lost and the key
+    changes (Esc then 9 became "ª", Esc then b became ctrl+left, Esc then /
+    a plain slash). The console binds no Alt key, so here both keys count.
+    Control sequences (ESC [ and ESC O) and ESC with a control character
+    (Alt+backspace, shift+tab) are read as before."""
+    from textual import events
+    from textual._xterm_parser import XTermParser
+
+    original = XTermParser._sequence_to_key_events
+    if getattr(original, "esimdesk_escape_then_key", False):
+        return
+
+    def sequence_to_key_events(self: XTermParser, sequence: str, alt: bool = False) -> Iterator[events.Key]:
+        if alt and sequence.isprintable():  # ESC then a key Textual did not know: read as Alt+key
+            yield events.Key("escape", "\x1b")
+            yield from original(self, sequence)
+        elif len(sequence) == 2 and sequence[0] == "\x1b" and sequence[1].isprintable() and sequence[1] not in "[O":
+            yield events.Key("escape", "\x1b")  # ESC then a key Textual maps (Esc 9 -> "ª", Esc b -> ctrl+left)
+            yield from original(self, sequence[1])
+        else:
+            yield from original(self, sequence, alt)
+
+    sequence_to_key_events.esimdesk_escape_then_key = True  # type: ignore[attr-defined]
+    XTermParser._sequence_to_key_events = sequence_to_key_events  # type: ignore[method-assign]
+
+
 def problems() -> list[str]:
     """What no longer holds for the installed Textual (empty when all is well)."""
     from textual.app import App
@@ -86,10 +119,12 @@ def problems() -> list[str]:
     found: list[str] = []
     if textual.__version__ != TESTED_VERSION:
         found.append(f"Textual {textual.__version__} installed; these private parts were checked on {TESTED_VERSION}")
+    from textual._xterm_parser import XTermParser
     from textual.scroll_view import ScrollView
     from textual.widget import Widget
 
     for owner, name in (
+        (XTermParser, "_sequence_to_key_events"),
         (App, "_background_screens"),
         (App, "_load_screen_css"),
         (Screen, "_on_screen_resume"),
@@ -115,6 +150,7 @@ __all__ = [
     "OVERRIDDEN",
     "TESTED_VERSION",
     "FooterKey",
+    "escape_then_key",
     "flush_refresh",
     "idle",
     "layout_owed",
