@@ -388,3 +388,16 @@ def test_an_oversized_message_is_quarantined_and_released_with_its_body_as_an_at
         att = s.scalars(select(Attachment).where(Attachment.message_id == msg.id)).one()
         assert msg.subject == "Complaint about activation" and len(msg.body) < 200 and "message.eml" in msg.body
         assert att.filename == "message.eml" and att.data == big
+
+
+def test_what_a_new_complaint_still_needs_is_in_words_on_its_history(desk, tmp_path):
+    """The creation event lists the missing fields as words ("incident date,
+    phone"), never their stored names ("incident_date,phone")."""
+    from app.workflow import timeline
+
+    item = ingest(desk, tmp_path, eml("Complaint: no data", "It stopped working, nothing loads at all here."), "c.eml")
+    with desk.reader() as s:
+        t = s.exec(select(Ticket).where(Ticket.reference == item.ticket)).scalars().one()
+        created = next(i.text for i in timeline(s, t.id) if i.kind == "event")
+    assert "information needed: incident date, phone" in created, created
+    assert "_" not in created

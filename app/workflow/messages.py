@@ -379,6 +379,8 @@ def _event_text(e: TicketEvent, tz: str | None = None) -> str:
         value = d.get(key)
         if value in (None, "", []):
             continue
+        if key == "info_needed" and isinstance(value, str):  # stored comma-joined: "incident_date,phone"
+            value = value.split(",")
         if key == "close_reason":
             value = labels.close_reason(str(value))
         elif isinstance(value, list):
