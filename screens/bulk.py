@@ -127,7 +127,7 @@ class TaggedRows(UsesContext):
 
     # -- acting on them ----------------------------------------------------------
     def action_bulk(self, name: str | None = None) -> None:
-        from screens.prompts import ChoicePrompt
+        from screens.choice_prompt import ChoicePrompt
 
         if self._bulk_running:
             return
@@ -182,7 +182,7 @@ class TaggedRows(UsesContext):
         self.app.call_from_thread(self._assignees_read, options, error)
 
     def _assignees_read(self, options: list[tuple[str, str]], error: str | None) -> None:
-        from screens.prompts import ChoicePrompt
+        from screens.choice_prompt import ChoicePrompt
 
         self._reading_staff = False
         if error or not options:

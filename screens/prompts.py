@@ -208,6 +208,8 @@ class _Prompt(UsesContext, ModalScreen):
             self.dismiss(None)
             return
         options = LEAVE_OPTIONS_DRAFT if self.draft is not None else LEAVE_OPTIONS
+        from screens.choice_prompt import ChoicePrompt
+
         self.app.push_screen(ChoicePrompt("Leave this text?", options), self._leave)
 
     def _leave(self, choice: str | None) -> None:
@@ -365,37 +367,6 @@ def _put(widget: TextArea | Input, text: str) -> None:
     else:
         widget.value = text
         widget.cursor_position = len(text)
-
-
-class ChoicePrompt(_Prompt):
-    """Pick one of a few options (close reason, triage category, reviewer...)."""
-
-    def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
-        super().__init__()
-        self.title_text, self.options = title, options
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="prompt"):
-            yield Static(self.title_text, id="prompt-title", markup=False)
-            yield from self._messages()  # under the title: seen even when the prompt is cut at 80x24
-            # labels may hold customer text (subjects): plain text, never markup
-            yield OptionList(
-                *[Option(label, id=value) for value, label in self.options], id="prompt-choice", markup=False
-            )
-            yield Static("enter picks, escape cancels", classes="prompt-hint", markup=False)
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one(OptionList).focus()
-
-    @on(OptionList.OptionSelected)
-    def _picked(self, event: OptionList.OptionSelected) -> None:
-        if not self.saving:
-            self._deliver(event.option.id)
-
-    def _checked_value(self) -> str | None:
-        ol = self.query_one(OptionList)
-        return ol.get_option_at_index(ol.highlighted).id if ol.highlighted is not None else None
 
 
 class ExtendPrompt(_Prompt):

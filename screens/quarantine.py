@@ -115,7 +115,7 @@ class QuarantineScreen(ServiceRunner, Screen):
 
     def action_release(self) -> None:
         from app.mail.quarantine import RELEASE_KINDS
-        from screens.prompts import ChoicePrompt
+        from screens.choice_prompt import ChoicePrompt
 
         q = self._current()
         if q is None:
@@ -126,7 +126,7 @@ class QuarantineScreen(ServiceRunner, Screen):
         )
 
     def action_discard(self) -> None:
-        from screens.prompts import ChoicePrompt
+        from screens.choice_prompt import ChoicePrompt
 
         q = self._current()
         if q is None:

@@ -388,7 +388,7 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
             self.app.open_ticket(item.reference)
             return
         from app import labels
-        from screens.prompts import ChoicePrompt
+        from screens.choice_prompt import ChoicePrompt
 
         title = (
             f"{item.number} · {item.state} · {inert(item.plan, limit=40, single_line=True) or 'plan ?'} · "
@@ -449,7 +449,8 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
 
     def _prompt_for(self, action: TicketAction, options: list[tuple[str, str]]) -> Screen:
         """The prompt `action.prompt` names (screens.prompts), for the ticket shown."""
-        from screens.prompts import ChoicePrompt, ExtendPrompt, ReplyPrompt, TextPrompt
+        from screens.choice_prompt import ChoicePrompt
+        from screens.prompts import ExtendPrompt, ReplyPrompt, TextPrompt
 
         d = self.data
         title = f"{d.ticket.reference}: {action.title}"

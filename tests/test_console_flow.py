@@ -161,8 +161,8 @@ async def test_template_mail_preview_is_the_queued_mail_and_acknowledgments_are_
 async def test_dangerous_keys_confirm_naming_the_customer_and_going_back_changes_nothing(
     demo_desk, tmp_path, kind, key, words, back, yes, reason
 ):
+    from screens.choice_prompt import ChoicePrompt
     from screens.confirm import ConfirmScreen
-    from screens.prompts import ChoicePrompt
 
     t, _config, app = console_on(demo_desk, tmp_path, kind, "submitted")
     with demo_desk.reader() as s:
