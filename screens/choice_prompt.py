@@ -22,7 +22,7 @@ class ChoicePrompt(_Prompt):
     back. Letters that match nothing leave the highlight where it is and say
     so, and enter then picks nothing."""
 
-    HINT = "enter picks, escape cancels"
+    HINT = "type to find, enter picks, escape cancels"
 
     def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -67,8 +67,8 @@ class ChoicePrompt(_Prompt):
         found = self._found()
         if found is not None:
             self.query_one(OptionList).highlighted = found
-        miss = "" if found is not None else " (no match: backspace)"
-        hint.update(Text(f"find: {self.find}{miss}  ·  {self.HINT}"))
+        miss = "" if found is not None else " (no match)"
+        hint.update(Text(f"find: {self.find}{miss}  ·  enter picks, backspace takes a letter back, escape cancels"))
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:

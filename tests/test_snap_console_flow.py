@@ -31,3 +31,16 @@ def test_snap_mail_preview(snap_compare, demo_desk, size):
         await settle(pilot)
 
     assert snap_compare(make_app(demo_desk, "olivia"), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=_ids)
+def test_snap_choice_list_finding_as_typed(snap_compare, demo_desk, size):
+    """The assign list after "gr" is typed: grace highlighted, the find shown."""
+    t = find_ticket(demo_desk, kind="complaint", status="submitted")
+
+    async def before(pilot):
+        await open_by_filter(pilot, t.reference)
+        await pilot.press("A", "g", "r")
+        await settle(pilot)
+
+    assert snap_compare(make_app(demo_desk, "olivia"), terminal_size=size, run_before=before)
