@@ -53,14 +53,19 @@ def list_staff(session: Session) -> list[Staff]:
 
 
 def assignable(session: Session) -> list[tuple[str, str]]:
-    """(login, "login — Name (role)") of the active agents and seniors, who
-    may be given tickets (the console's "assign to…" choices)."""
+    """(login, "login — Name (role) · N open") of the active agents and
+    seniors, who may be given tickets (the console's "assign to…" choices):
+    how many open tickets each holds now (the wall's tally), so a supervisor
+    sees who has room."""
+    from models.wall_tally import WallTally
+
     rows = session.scalars(
         select(Staff)
         .where(col(Staff.active).is_(True), col(Staff.role).in_((Role.AGENT, Role.SENIOR)))
         .order_by(col(Staff.login))
     )
-    return [(s.login, f"{s.login} — {s.name} ({s.role})") for s in rows]
+    held = {a: n for a, n in session.execute(select(col(WallTally.assignee), col(WallTally.open)))}
+    return [(s.login, f"{s.login} — {s.name} ({s.role}) · {held.get(s.id or 0, 0):,} open") for s in rows]
 
 
 __all__ = ["add_staff", "assignable", "list_staff", "os_login"]

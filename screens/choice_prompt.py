@@ -68,7 +68,7 @@ class ChoicePrompt(_Prompt):
         if found is not None:
             self.query_one(OptionList).highlighted = found
         miss = "" if found is not None else " (no match)"
-        hint.update(Text(f"find: {self.find}{miss}  ·  enter picks, backspace takes a letter back, escape cancels"))
+        hint.update(Text(f"find: {self.find}{miss}  ·  enter picks, escape cancels"))
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
