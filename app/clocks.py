@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar, overload
 
-from sqlalchemy import Float, and_, bindparam, case, func, literal, or_, type_coerce
+from sqlalchemy import BindParameter, Float, and_, bindparam, case, func, literal, or_, type_coerce
 from sqlalchemy.sql import ColumnElement
 
 from app.sla_clocks import (
@@ -34,11 +35,12 @@ from app.sla_clocks import (
     REFUND_REVIEW_BUSINESS_DAYS,
     RESOLUTION_BUSINESS_DAYS,
 )
-from models import Ticket
+from models import Ticket, table_of
 from models.enums import Clock, ClockState, TicketKind, TicketStatus
 
 DEFAULT_AT_RISK_SHARE = 0.25
 _CLOSED = TicketStatus.CLOSED.value
+_T = table_of(Ticket)  # the SQL forms' columns
 
 # the column each clock's deadline is stored in (a decided refund's clocks only in due_at)
 DUE_FIELD: dict[Clock, str] = {
@@ -67,15 +69,61 @@ _DECIDED_REFUND_CLOCKS = (Clock.REFUND_DECISION.value, Clock.REFUND_INITIATION.v
 
 
 # -- one ticket, in Python ------------------------------------------------------
+# An instant as the caller holds it: a datetime (a Ticket), or the stored text
+# of app.deadlines' raw SQLite rows; the rules only pass it along.
+_I_co = TypeVar("_I_co", covariant=True)
+
+
+class ClockColumns(Protocol[_I_co]):
+    """The columns the clock rules read of a ticket: a Ticket, or a row that
+    names its clock columns as Ticket does (app.deadlines' rows, a demo row)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def received_at(self) -> _I_co | None: ...
+    @property
+    def ack_due_at(self) -> _I_co | None: ...
+    @property
+    def acknowledged_at(self) -> _I_co | None: ...
+    @property
+    def resolution_due_at(self) -> _I_co | None: ...
+    @property
+    def resolution_communicated_at(self) -> _I_co | None: ...
+    @property
+    def final_response_due_at(self) -> _I_co | None: ...
+    @property
+    def final_response_at(self) -> _I_co | None: ...
+    @property
+    def review_due_at(self) -> _I_co | None: ...
+    @property
+    def decided_at(self) -> _I_co | None: ...
+    @property
+    def due_at(self) -> _I_co | None: ...
+    @property
+    def due_clock(self) -> str | None: ...
+
+
+_I = TypeVar("_I")
+Clocked = tuple[Clock | None, _I | None, _I | None, _I | None]  # (clock, start, due, stopped_at)
+
+
 def _utc(dt: datetime) -> datetime:
     return dt if dt.utcoffset() is not None else dt.replace(tzinfo=UTC)
 
 
-def _start_of(ticket, clock: Clock):
-    return getattr(ticket, START_FIELD.get(clock, "received_at"))
+def _start_of(ticket: ClockColumns[_I], clock: Clock) -> _I | None:
+    start: _I | None = getattr(ticket, START_FIELD.get(clock, "received_at"))  # a column named by START_FIELD
+    return start
 
 
-def governing_clock(ticket) -> tuple[Clock | None, datetime | None, datetime | None, datetime | None]:
+@overload
+def governing_clock(ticket: ClockColumns[datetime]) -> Clocked[datetime]: ...
+@overload
+def governing_clock(ticket: ClockColumns[str | datetime]) -> Clocked[str | datetime]: ...  # app.deadlines' raw rows
+
+
+def governing_clock(ticket: ClockColumns[_I]) -> Clocked[_I]:
     """(clock, start, due, stopped_at) of the clock that governs `ticket` now
     (the rules in the module's docstring). A closed ticket has none. `due` may
     be None when the workflow has not stored it."""
@@ -103,7 +151,7 @@ def governing_clock(ticket) -> tuple[Clock | None, datetime | None, datetime | N
     return (None, None, None, None)
 
 
-def last_clock(ticket) -> tuple[Clock | None, datetime | None, datetime | None, datetime | None]:
+def last_clock(ticket: ClockColumns[datetime]) -> Clocked[datetime]:
     """(clock, start, due, stopped_at) of the last clock a closed ticket ran:
     the clock its SLA figures are judged by (met or missed); JUDGED_CLOCKS is
     the same rule for the wall's compliance figures."""
@@ -194,7 +242,9 @@ def view(
     return ClockView(label, start, due, stopped, frozen, now, state, clock)
 
 
-def ticket_sla_state(ticket, now: datetime, at_risk_share: float = DEFAULT_AT_RISK_SHARE) -> ClockState | None:
+def ticket_sla_state(
+    ticket: ClockColumns[datetime], now: datetime, at_risk_share: float = DEFAULT_AT_RISK_SHARE
+) -> ClockState | None:
     """State of the governing clock (of the last clock, once closed), or None
     when no clock (or no deadline)."""
     clock, start, due, stopped = governing_clock(ticket)
@@ -225,11 +275,11 @@ _HEADER_CLOCKS = (
 )
 
 
-def ticket_clocks(t, now: datetime, share: float = DEFAULT_AT_RISK_SHARE) -> list[ClockView]:
+def ticket_clocks(t: Ticket, now: datetime, share: float = DEFAULT_AT_RISK_SHARE) -> list[ClockView]:
     """Every clock the ticket has started, at `now` (the detail header's lines)."""
     out = []
     for clock, stop in _HEADER_CLOCKS:
-        due = getattr(t, DUE_FIELD[clock])
+        due: datetime | None = getattr(t, DUE_FIELD[clock])  # the column DUE_FIELD names
         if due:
             start = _start_of(t, clock)
             named = Clock.REFUND_ACK if clock == Clock.ACKNOWLEDGMENT and t.kind == TicketKind.REFUND.value else clock
@@ -261,7 +311,7 @@ def format_countdown(due: datetime, now: datetime) -> str:
 
 
 def _paused_words(v: ClockView) -> str:
-    left = int(v.left.total_seconds())
+    left = int((v.left or timedelta(0)).total_seconds())  # callers check v.due, so left is set
     if left <= 0:
         return "paused, late"
     d, rest = divmod(left, 86400)
@@ -305,92 +355,106 @@ def short_words(v: ClockView) -> str:
 # -- many tickets, in SQL ---------------------------------------------------------
 # The stored due_at/due_clock name the governing clock (app.workflow.guard keeps
 # them), so these read the clock's start and stop by due_clock.
-def start_sql() -> ColumnElement:
+Instant = datetime | ColumnElement[datetime]  # `now`: an aware datetime, or a bind parameter (now_param)
+Condition = ColumnElement[bool]
+
+
+def start_sql() -> ColumnElement[datetime]:
     """The start instant of the clock due_clock names."""
     by_field: dict[str, list[str]] = {}
     for clock, name in START_FIELD.items():
         by_field.setdefault(name, []).append(clock.value)
+    due_clock = _T.c.due_clock
     whens = [
-        (Ticket.due_clock.in_(clocks) if len(clocks) > 1 else Ticket.due_clock == clocks[0], getattr(Ticket, name))
+        (due_clock.in_(clocks) if len(clocks) > 1 else due_clock == clocks[0], _T.c[name])
         for name, clocks in by_field.items()
     ]
-    return case(*whens, else_=Ticket.received_at)
+    return case(*whens, else_=_T.c.received_at)
 
 
-def stop_sql() -> ColumnElement:
+def stop_sql() -> ColumnElement[datetime | None]:
     """When the clock due_clock names stopped (met), or NULL while it runs."""
-    return case(
-        *[(Ticket.due_clock == clock.value, getattr(Ticket, name)) for clock, name in STOP_FIELD.items()], else_=None
-    )
+    due_clock = _T.c.due_clock
+    return case(*[(due_clock == clock.value, _T.c[name]) for clock, name in STOP_FIELD.items()], else_=None)
 
 
-def instant(now) -> ColumnElement:
+def instant(now: Instant) -> ColumnElement[datetime]:
     """`now` (an aware datetime or a bind parameter) as an SQL instant."""
     if isinstance(now, datetime):
-        return literal(_utc(now).astimezone(UTC), Ticket.due_at.type)
+        return literal(_utc(now).astimezone(UTC), _T.c.due_at.type)
     return now
 
 
-def running_sql() -> ColumnElement:
+def running_sql() -> Condition:
     """An open ticket's clock runs: it has a deadline and a start and has not stopped."""
-    return and_(Ticket.due_at.is_not(None), start_sql().is_not(None), stop_sql().is_(None))
+    return and_(_T.c.due_at.is_not(None), start_sql().is_not(None), stop_sql().is_(None))
 
 
-def overdue_sql(now, due=None, paused=None) -> ColumnElement:
+def overdue_sql(
+    now: Instant, due: ColumnElement[datetime] | None = None, paused: ColumnElement[datetime] | None = None
+) -> Condition:
     """Past `due` (the ticket's due_at) at `now`, unless the ticket waits on
     the customer since before it was due (judged at the pause: `view`'s rule,
     in a form the (status, due_at) index serves)."""
-    due = Ticket.due_at if due is None else due
-    paused = Ticket.paused_since if paused is None else paused
+    due = _T.c.due_at if due is None else due
+    paused = _T.c.paused_since if paused is None else paused
     return and_(due < instant(now), or_(paused.is_(None), paused > due))
 
 
-def breached_sql(now) -> list:
+def breached_sql(now: Instant) -> list[Condition]:
     """The breached view's conditions (without the open-status test)."""
     return [overdue_sql(now), stop_sql().is_(None)]
 
 
-def _seconds(expr):
+def _seconds(
+    expr: ColumnElement[datetime] | ColumnElement[datetime | None] | ColumnElement[str],
+) -> ColumnElement[float]:
     """SQL (SQLite): an instant as seconds."""
     return func.julianday(expr) * 86400.0
 
 
-def _sqlite_instant(now):
+def _sqlite_instant(now: Instant) -> ColumnElement[datetime] | ColumnElement[str]:
     if isinstance(now, datetime):  # julianday() reads the text form
         return literal(_utc(now).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"))
     return now
 
 
-def risk_from_sql(dialect: str, share: float) -> ColumnElement:
+# when a clock becomes at risk: seconds (SQLite's julianday) or UTC wall time (PostgreSQL)
+RiskPoint = ColumnElement[float] | ColumnElement[datetime]
+
+
+def risk_from_sql(dialect: str, share: float) -> RiskPoint:
     """When the running clock becomes at risk: its due less `share` of its
     length (SQLite: julianday seconds). app.wall_ranges indexes it."""
+    due_at = _T.c.due_at
     if dialect != "sqlite":  # UTC wall time (immutable arithmetic); Float only lets SQLAlchemy multiply the interval
-        return _utc_sql(Ticket.due_at) - type_coerce(Ticket.due_at - start_sql(), Float) * share
-    due_s = _seconds(Ticket.due_at)
+        return _utc_sql(due_at) - type_coerce(due_at - start_sql(), Float) * share
+    due_s = _seconds(due_at)
     return due_s - (due_s - _seconds(start_sql())) * share
 
 
-def at_risk_sql(dialect: str, now, share: float) -> list:
+def at_risk_sql(dialect: str, now: Instant, share: float) -> list[Condition]:
     """Not yet due (at the pause, while paused), and less than `share` of the
     clock's length left: past `risk_from_sql`."""
-    paused_before = and_(Ticket.paused_since.is_not(None), Ticket.paused_since < instant(now))
-    eff_now = case((paused_before, Ticket.paused_since), else_=instant(now))
-    paused = _seconds(Ticket.paused_since) if dialect == "sqlite" else _utc_sql(Ticket.paused_since)
+    paused_since = _T.c.paused_since
+    paused_before = and_(paused_since.is_not(None), paused_since < instant(now))
+    eff_now = case((paused_before, paused_since), else_=instant(now))
+    paused: RiskPoint = _seconds(paused_since) if dialect == "sqlite" else _utc_sql(paused_since)
     eff_risk = case((paused_before, paused), else_=risk_now_sql(dialect, now))
-    return [Ticket.due_at >= eff_now, risk_from_sql(dialect, share) < eff_risk]
+    return [_T.c.due_at >= eff_now, risk_from_sql(dialect, share) < eff_risk]
 
 
-def risk_now_sql(dialect: str, now) -> ColumnElement:
+def risk_now_sql(dialect: str, now: Instant) -> RiskPoint:
     """`now` in `risk_from_sql`'s terms."""
     return _seconds(_sqlite_instant(now)) if dialect == "sqlite" else _utc_sql(instant(now))
 
 
-def _utc_sql(expr) -> ColumnElement:
+def _utc_sql(expr: ColumnElement[datetime] | ColumnElement[datetime | None]) -> ColumnElement[datetime]:
     """SQL (PostgreSQL): an instant as UTC wall time."""
-    return func.timezone("UTC", expr, type_=Ticket.__table__.c.due_at.type)
+    return func.timezone("UTC", expr, type_=_T.c.due_at.type)
 
 
-def state_code_sql(dialect: str, now, share: float) -> ColumnElement:
+def state_code_sql(dialect: str, now: Instant, share: float) -> ColumnElement[int]:
     """0 (no running clock, or on track), 1 at risk, 2 breached, per open ticket."""
     return case(
         (~running_sql(), 0),
@@ -400,9 +464,9 @@ def state_code_sql(dialect: str, now, share: float) -> ColumnElement:
     )
 
 
-def now_param(name: str = "now"):
+def now_param(name: str = "now") -> BindParameter[datetime]:
     """A bind parameter for `now`, typed like the stored instants."""
-    return bindparam(name, type_=Ticket.__table__.c.received_at.type)
+    return bindparam(name, type_=_T.c.received_at.type)
 
 
 # -- the clocks the wall judges for compliance (last_clock's rule, per clock) ----
@@ -438,7 +502,7 @@ def judged_clocks() -> list[JudgedClock]:
             c,
             Ticket.resolution_due_at,
             func.coalesce(Ticket.resolution_communicated_at, Ticket.closed_at),
-            Ticket.acknowledged_at.is_not(None),
+            _T.c.acknowledged_at.is_not(None),
         ),
         JudgedClock(
             "final_response",

@@ -64,7 +64,7 @@ def assignable(session: Session) -> list[tuple[str, str]]:
         .where(col(Staff.active).is_(True), col(Staff.role).in_((Role.AGENT, Role.SENIOR)))
         .order_by(col(Staff.login))
     )
-    held = {a: n for a, n in session.execute(select(col(WallTally.assignee), col(WallTally.open)))}
+    held = dict(session.execute(select(col(WallTally.assignee), col(WallTally.open))).tuples().all())
     return [(s.login, f"{s.login} — {s.name} ({s.role}) · {held.get(s.id or 0, 0):,} open") for s in rows]
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col
 
 from app import clocks, labels
 from app.config import DeskConfig
@@ -16,29 +18,33 @@ from app.errors import DeskError
 from app.failures import as_desk_error
 from app.untrusted import inert
 from app.workflow.messages import TIMELINE_PREVIEW_CHARS
-from models import Customer, Order, Staff, Ticket
+from models import Customer, Order, Staff, Ticket, stored_id
 from models.enums import TicketKind
 
 if TYPE_CHECKING:
+    from app.customer_story import CustomerStory
     from app.db import Desk
+    from app.identity import Actor
+    from app.mail.attachments import AttachmentInfo
+    from app.workflow.messages import TimelineItem
 
 
 @dataclass
 class DetailData:
     """Everything the screen shows, read in one worker pass (detached)."""
 
-    ticket: object
+    ticket: Ticket
     customer: str = ""
     customer_lines: list[str] = field(default_factory=list)
     order_lines: list[str] = field(default_factory=list)
     evidence_lines: list[str] = field(default_factory=list)  # attachments, names inert
     assignee: str | None = None
     reviewer: str | None = None
-    timeline: list = field(default_factory=list)
+    timeline: list[TimelineItem] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     guidance: str = ""
     related: list[str] = field(default_factory=list)
-    story: object | None = None  # app.customer_story.CustomerStory: what the keys 1-9 open
+    story: CustomerStory | None = None  # what the keys 1-9 open
     proposal: str | None = None
     close_reasons: list[str] = field(default_factory=list)
     templates: dict[str, str] = field(default_factory=dict)
@@ -49,12 +55,12 @@ class DetailData:
     redirected_from: str | None = None  # the reference asked for, when it was merged into this ticket
     merge_targets: list[tuple[str, str]] = field(default_factory=list)  # (reference, words): tickets this one may join
 
-    def clocks(self, now, share: float = clocks.DEFAULT_AT_RISK_SHARE) -> list[clocks.ClockView]:
+    def clocks(self, now: datetime, share: float = clocks.DEFAULT_AT_RISK_SHARE) -> list[clocks.ClockView]:
         """The header's clocks at `now` (app.clocks: every clock the ticket has started)."""
         return clocks.ticket_clocks(self.ticket, now, share)
 
 
-def why_not(session, t, actor, offered: list[str], action_ids: Iterable[str]) -> dict[str, str]:
+def why_not(session: Session, t: Ticket, actor: Actor, offered: list[str], action_ids: Iterable[str]) -> dict[str, str]:
     """For each of `action_ids` not offered now, one line saying why (shown
     when its key is pressed)."""
     status = labels.status(t.status)
@@ -93,7 +99,11 @@ def why_not(session, t, actor, offered: list[str], action_ids: Iterable[str]) ->
 
 
 def load_detail(
-    session, reference: str, actor, config: DeskConfig | None = None, action_ids: Iterable[str] | None = None
+    session: Session,
+    reference: str,
+    actor: Actor,
+    config: DeskConfig | None = None,
+    action_ids: Iterable[str] | None = None,
 ) -> DetailData:
     """Read the ticket and all it shows (the desk's time zone from `config` for
     the instants in the timeline's and order's text; `action_ids`: the actions
@@ -104,6 +114,7 @@ def load_detail(
     from app.customer_story import customer_story
     from app.mail.attachments import list_attachments
     from app.workflow import next_actions, states, timeline
+    from app.workflow.actions import ACTIONS
     from app.workflow.complaints import latest_proposal
     from app.workflow.escalations import eligible_reviewers
     from app.workflow.regions import guidance, label
@@ -112,32 +123,15 @@ def load_detail(
     data = DetailData(ticket=t)
     if t.reference != reference.strip().upper():
         data.redirected_from = reference.strip().upper()
-    c = session.get(Customer, t.customer_id) if t.customer_id else None
-    if c is not None:
-        data.customer = c.name or c.email or "customer"
-        data.customer_lines = [
-            f"name: {inert(c.name, limit=120, single_line=True) or '—'}",
-            f"email: {inert(c.email, limit=120, single_line=True)}",
-            f"phone: {inert(c.phone, limit=64, single_line=True) or '—'}",
-            f"type: {labels.words(c.customer_type)}",
-        ]
-    o = session.get(Order, t.order_id) if t.order_id else None
-    if o is not None:
-        data.order_lines = [
-            f"{o.number}  ({o.brand})",
-            f"{inert(o.plan, single_line=True) or 'plan ?'} · {o.amount} {o.currency} · {o.payment_method.replace('_', ' ')}",
-            f"bought {labels.local_time(o.purchased_at, tz or 'UTC')}{'' if tz else ' UTC'} · installed {'yes' if o.installed else 'no'} · "
-            f"activated {'yes' if o.activated else 'no'} · {o.data_used_mb:g} MB used",
-        ]
-    data.evidence_lines = evidence_lines(list_attachments(session, t.id), t.reference)
-    logins = dict(session.execute(select(Staff.id, Staff.login)).all())
+    _customer_and_order(session, t, data, tz)
+    tid = stored_id(t)
+    data.evidence_lines = evidence_lines(list_attachments(session, tid), t.reference)
+    logins: dict[int | None, str] = dict(session.execute(select(col(Staff.id), col(Staff.login))).tuples().all())
     data.assignee = logins.get(t.assignee_id)
     data.reviewer = logins.get(t.reviewer_id)
-    data.timeline = timeline(session, t.id, tz=tz, body_limit=TIMELINE_PREVIEW_CHARS)
+    data.timeline = timeline(session, tid, tz=tz, body_limit=TIMELINE_PREVIEW_CHARS)
     data.actions = acts = list(next_actions(t, actor, session))
-    if action_ids is None:
-        from app.workflow.actions import ACTIONS as action_ids
-    data.why_not = why_not(session, t, actor, acts, action_ids)
+    data.why_not = why_not(session, t, actor, acts, ACTIONS if action_ids is None else action_ids)
     if t.region:
         try:
             data.guidance = guidance(t.region)
@@ -178,8 +172,29 @@ def load_detail(
     return data
 
 
+def _customer_and_order(session: Session, t: Ticket, data: DetailData, tz: str | None) -> None:
+    """The Customer and Order sections (customer text inert; instants in the desk's time zone)."""
+    c = session.get(Customer, t.customer_id) if t.customer_id else None
+    if c is not None:
+        data.customer = c.name or c.email or "customer"
+        data.customer_lines = [
+            f"name: {inert(c.name, limit=120, single_line=True) or '—'}",
+            f"email: {inert(c.email, limit=120, single_line=True)}",
+            f"phone: {inert(c.phone, limit=64, single_line=True) or '—'}",
+            f"type: {labels.words(c.customer_type)}",
+        ]
+    o = session.get(Order, t.order_id) if t.order_id else None
+    if o is not None:
+        data.order_lines = [
+            f"{o.number}  ({o.brand})",
+            f"{inert(o.plan, single_line=True) or 'plan ?'} · {o.amount} {o.currency} · {o.payment_method.replace('_', ' ')}",
+            f"bought {labels.local_time(o.purchased_at, tz or 'UTC')}{'' if tz else ' UTC'} · installed {'yes' if o.installed else 'no'} · "
+            f"activated {'yes' if o.activated else 'no'} · {o.data_used_mb:g} MB used",
+        ]
+
+
 def read_detail(
-    desk: Desk, reference: str, actor: Any, config: DeskConfig | None = None
+    desk: Desk, reference: str, actor: Actor, config: DeskConfig | None = None
 ) -> tuple[DetailData | None, str | None]:
     """`load_detail` in a read transaction of its own (the console's workers):
     (the view, None), or (None, why not) when the desk refuses it."""
@@ -190,7 +205,7 @@ def read_detail(
         return None, str(as_desk_error(exc, desk.url))
 
 
-def merge_lines(session, t, data: DetailData, actor) -> list[str]:
+def merge_lines(session: Session, t: Ticket, data: DetailData, actor: Actor) -> list[str]:
     """The Related lines about merges (which references lead here), and the
     tickets this one may be merged into (`data.merge_targets`): with any, the
     merge action is offered (last); without, its key says why."""
@@ -200,7 +215,7 @@ def merge_lines(session, t, data: DetailData, actor) -> list[str]:
     lines = []
     if data.redirected_from:
         lines.append(f"{data.redirected_from} was merged into this ticket")
-    here = [r for r in merged_from(session, t.id) if r != data.redirected_from]
+    here = [r for r in merged_from(session, stored_id(t)) if r != data.redirected_from]
     if here:
         lines.append(("also merged here: " if data.redirected_from else "merged here: ") + ", ".join(here))
     action = BY_ID["merge"]  # not a workflow step (app.workflow.actions): offered when it has a target
@@ -222,7 +237,7 @@ def merge_lines(session, t, data: DetailData, actor) -> list[str]:
     return lines
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KB", "MB"):
         if n < 1024 or unit == "MB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -230,7 +245,7 @@ def _size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-def evidence_lines(attachments, reference: str) -> list[str]:
+def evidence_lines(attachments: Iterable[AttachmentInfo], reference: str) -> list[str]:
     """The Evidence section: one line per attachment (name inert, type, size;
     the bytes are never loaded here), and how to save one."""
     lines = [

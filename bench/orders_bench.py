@@ -1,4 +1,4 @@
-"""Orders import (contracts/orders.md): 100,000 orders from a CSV file into a
+"""Orders import (the shared orders contract): 100,000 orders from a CSV file into a
 fresh desk, then the same file again (nothing changes) and a file where a
 tenth of the orders changed (usage grew: updates with history). Target
 >= 20,000 rows/s on SQLite; PostgreSQL too when $ESIMDESK_TEST_PG is set."""

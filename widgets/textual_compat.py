@@ -30,7 +30,8 @@ TESTED_VERSION = "8.2.8"
 # Private hooks esimdesk overrides or sets in subclasses (name -> where, why).
 OVERRIDDEN = {
     "App._background_screens": "app/console.py: no repaint of screens covered by an opaque one",
-    "Screen._on_screen_resume": "widgets/kept_screen.py: skip the full restyle when the stylesheet is unchanged",
+    "Screen._on_screen_resume": "widgets/kept_screen.py: skip the full restyle when the stylesheet is unchanged; "
+    "screens/ticket_detail.py (a KeptScreen): restart its clocks when shown again",
     "ScrollView._size_updated": "widgets/ticket_table.py: no scrollbar repaint (a frame) on a layout that changed nothing",
     "Widget._size_updated": "widgets/section_text.py: a Static resized by a layout asks for no second layout (a frame)",
     "Footer._bindings_ready": "widgets/key_footer.py: the footer's keys built with the screen, not a refresh later",

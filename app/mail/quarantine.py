@@ -16,8 +16,8 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, func, select
+from sqlmodel import Session, col
 
 from app import history
 from app.config import DeskConfig
@@ -35,7 +35,7 @@ from app.mail.parse import (
     storable,
 )
 from app.untrusted import inert
-from models import Message, Quarantine
+from models import Message, Quarantine, stored_id
 from models.enums import QuarantineState
 
 log = logging.getLogger("esimdesk.quarantine")
@@ -74,23 +74,23 @@ def _headers(raw: bytes) -> tuple[str, str]:
     return sender, subject
 
 
-def _views(session: Session, where, preview_bytes: int, limit: int) -> list[QuarantineView]:
+def _views(session: Session, where: ColumnElement[bool], preview_bytes: int, limit: int) -> list[QuarantineView]:
     """Views built from the first `preview_bytes` of each message only (the
     bytes of a big message never leave the database for a screen)."""
     rows = session.execute(
         select(
-            Quarantine.id,
-            Quarantine.received_at,
-            Quarantine.source,
-            Quarantine.message_id,
-            Quarantine.reason,
-            Quarantine.state,
-            Quarantine.ticket_id,
+            col(Quarantine.id),
+            col(Quarantine.received_at),
+            col(Quarantine.source),
+            col(Quarantine.message_id),
+            col(Quarantine.reason),
+            col(Quarantine.state),
+            col(Quarantine.ticket_id),
             func.length(Quarantine.raw),
             func.substr(Quarantine.raw, 1, preview_bytes),
         )
         .where(where)
-        .order_by(Quarantine.received_at.desc(), Quarantine.id.desc())
+        .order_by(col(Quarantine.received_at).desc(), col(Quarantine.id).desc())
         .limit(limit)
     ).all()
     out = []
@@ -119,28 +119,28 @@ def _views(session: Session, where, preview_bytes: int, limit: int) -> list[Quar
 
 
 def count_held(session: Session) -> int:
-    return session.execute(
-        select(func.count(Quarantine.id)).where(Quarantine.state == QuarantineState.HELD.value)
-    ).scalar_one()
+    return session.scalars(
+        select(func.count(col(Quarantine.id))).where(col(Quarantine.state) == QuarantineState.HELD.value)
+    ).one()
 
 
 def list_quarantine(
     session: Session, actor: Actor, state: str = QuarantineState.HELD.value, limit: int = 200
 ) -> list[QuarantineView]:
     actor.require("quarantine", "review quarantined mail")
-    return _views(session, Quarantine.state == state, LIST_PREVIEW_BYTES, limit)
+    return _views(session, col(Quarantine.state) == state, LIST_PREVIEW_BYTES, limit)
 
 
 def review(session: Session, actor: Actor, quarantine_id: int) -> QuarantineView:
     actor.require("quarantine", "review quarantined mail")
-    views = _views(session, Quarantine.id == quarantine_id, PREVIEW_BYTES, 1)
+    views = _views(session, col(Quarantine.id) == quarantine_id, PREVIEW_BYTES, 1)
     if not views:
         raise NotFound(f"no quarantined message {quarantine_id}")
     return views[0]
 
 
 def _get(session: Session, quarantine_id: int, lock: bool = False) -> Quarantine:
-    stmt = select(Quarantine).where(Quarantine.id == quarantine_id)
+    stmt = select(Quarantine).where(col(Quarantine.id) == quarantine_id)
     if lock and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     q = session.scalars(stmt.execution_options(populate_existing=True)).first()
@@ -228,7 +228,10 @@ def release(
     q = _get(session, quarantine_id, lock=True)
     _held(q)
     parsed = lenient_parse(q.raw, max_bytes=config.mail.max_message_bytes)
-    if parsed.message_id and session.scalars(select(Message.id).where(Message.message_id == parsed.message_id)).first():
+    if (
+        parsed.message_id
+        and session.scalars(select(col(Message.id)).where(col(Message.message_id) == parsed.message_id)).first()
+    ):
         parsed.message_id = None  # the same Message-ID is already on a ticket
     received = q.received_at if q.received_at.tzinfo else q.received_at.replace(tzinfo=UTC)
     _result, reference = route_message(
@@ -246,10 +249,10 @@ def release(
     q.state = QuarantineState.RELEASED.value
     q.resolved_by = actor.login
     q.resolved_at = now
-    q.ticket_id = ticket.id
+    q.ticket_id = stored_id(ticket)
     history.record(
         session,
-        ticket.id,
+        stored_id(ticket),
         actor.login,
         "released_from_quarantine",
         now,
