@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import time as _time
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app import clocks
+from app import clocks, wall_daily
 from app.business_calendar import BusinessCalendar
 from app.dashboard_figures import (
     ALARM_TILES,
@@ -42,17 +43,50 @@ from models import Staff
 OUTBOX_GRACE = timedelta(minutes=5)  # a queued message this long past its attempt time is stuck
 
 
-def _period_figures(session: Session, q: dict, params: dict, days: tuple[date, ...], week_start_day: date):
-    """(compliance rows, breaches per day, {received, closed} per day)."""
-    shares: dict[tuple[str, bool], list[Share]] = {}
+Shares = dict[tuple[str, bool], list[Share]]  # per (judged clock, extended resolution): a Share a day
+Period = tuple[tuple[ComplianceRow, ...], tuple[int, ...], dict[str, list[int]]]
+
+
+def _by_statement(session: Session, q: dict[str, Any], params: dict[str, Any]) -> tuple[Shares, list[int]]:
+    """(shares, breaches per day) from one scan of the open tickets and those
+    closed in the window (a calendar whose midnights are off the UTC hour;
+    the tests' oracle for the kept figures)."""
+    shares: Shares = {}
     breaches = [0] * TREND_DAYS
     for key, ext, ev_i, due_i, is_met, is_breach, n in session.execute(q["compliance"], params):
-        split = (key, bool(ext) and key == "resolution")
+        split = (str(key), bool(ext) and key == "resolution")
         per_day = shares.setdefault(split, [Share()] * TREND_DAYS)
         if ev_i is not None:
             per_day[int(ev_i)] = per_day[int(ev_i)] + Share(int(n) if is_met else 0, int(n))
         if is_breach and due_i is not None:
             breaches[int(due_i)] += int(n)
+    return shares, breaches
+
+
+def _kept(
+    session: Session, q: dict[str, Any], params: dict[str, Any]
+) -> tuple[Shares, list[int], dict[str, list[int]]]:
+    """(shares, breaches per day, {received, closed} per day) from the kept
+    hours (app.wall_daily) and the current hour's live remainder."""
+    per: dict[str, list[int]] = {}
+    for figure, d, n in session.execute(q["daily"], params):
+        if d is not None:
+            per.setdefault(str(figure), [0] * TREND_DAYS)[int(d)] += int(n or 0)
+    for figure, n in session.execute(q["daily_live"], params):
+        per.setdefault(str(figure), [0] * TREND_DAYS)[-1] += int(n or 0)
+    zero = [0] * TREND_DAYS
+    shares: Shares = {}
+    breaches = [0] * TREND_DAYS
+    for j in wall_daily.judged():
+        met, late, late_due, over = (per.get(f"{j.key}:{o}", zero) for o in wall_daily.OUTCOMES)
+        split = (j.clock.key, j.key == wall_daily.EXTENDED_KEY)
+        shares[split] = [Share(met[i], met[i] + late[i] + over[i]) for i in range(TREND_DAYS)]
+        breaches = [b + late_due[i] + over[i] for i, b in enumerate(breaches)]
+    counts = {name: per.get(name, zero) for name in (wall_daily.RECEIVED, wall_daily.CLOSED)}
+    return shares, breaches, counts
+
+
+def _compliance_rows(shares: Shares, days: tuple[date, ...], week_start_day: date) -> tuple[ComplianceRow, ...]:
     compliance: list[ComplianceRow] = []
     week_idx = [i for i, d in enumerate(days) if d >= week_start_day]
     for jc in clocks.judged_clocks():
@@ -71,10 +105,24 @@ def _period_figures(session: Session, q: dict, params: dict, days: tuple[date, .
                     month=sum(per_day, Share()),
                 )
             )
-    per_day_counts = {
-        name: [int(n or 0) for n in session.execute(q[name], params).one()] for name in ("received", "closed")
-    }
-    return tuple(compliance), tuple(breaches), per_day_counts
+    return tuple(compliance)
+
+
+def _period_figures(
+    session: Session, q: dict[str, Any], params: dict[str, Any], days: tuple[date, ...], kept: bool
+) -> Period:
+    """(compliance rows, breaches per day, {received, closed} per day): from
+    the kept hours when every local midnight is on a UTC hour, else by the
+    full statement."""
+    week_start_day = days[-1] - timedelta(days=days[-1].weekday())
+    if kept:
+        shares, breaches, counts = _kept(session, q, params)
+    else:
+        shares, breaches = _by_statement(session, q, params)
+        counts = {
+            name: [int(n or 0) for n in session.execute(q[name], params).one()] for name in ("received", "closed")
+        }
+    return _compliance_rows(shares, days, week_start_day), tuple(breaches), counts
 
 
 class PeriodCache:
@@ -177,20 +225,27 @@ def snapshot(
     cal: BusinessCalendar,
     at_risk_share: float = 0.25,
     cache: PeriodCache | None = None,
+    by_kept_hours: bool = True,
 ) -> DashboardData:
     """Every figure of the wall display at `now` (aware), read-only.
 
     With a `cache`, the 30-day figures (compliance, trends) are recomputed at
     most every `cache.max_age` seconds (and whenever the local day changes);
-    the tiles, lists and agent load are always live."""
+    the tiles, lists and agent load are always live. The 30-day figures come
+    from the hours kept by app.wall_daily; `by_kept_hours=False` computes them
+    by the full statement instead (the tests' oracle)."""
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     q = statements(session.get_bind().dialect.name, float(at_risk_share))
     timings: dict[str, float] = {}
     t0 = _time.perf_counter()
     today = cal.local_date(now)
-    params = {"now": now, "outbox_cutoff": now - OUTBOX_GRACE}
-    params.update({f"b{i}": b for i, b in enumerate(day_bounds(cal, today, TREND_DAYS))})
+    params: dict[str, Any] = {"now": now, "outbox_cutoff": now - OUTBOX_GRACE}
+    bounds = day_bounds(cal, today, TREND_DAYS)
+    params.update({f"b{i}": b for i, b in enumerate(bounds)})
+    kept = by_kept_hours and all(b.timestamp() % 3600 == 0 for b in bounds)
+    params.update({f"h{i}": wall_daily.hour_of(b) for i, b in enumerate(bounds)})
+    params.update(h_now=wall_daily.hour_of(now), hour_start=datetime.fromtimestamp(wall_daily.hour_of(now) * 3600, UTC))
     days = tuple(today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS))
 
     tiles, loads, listed, staff = _live_figures(session, q, params)
@@ -199,10 +254,16 @@ def snapshot(
     # the 30-day figures (compliance, trends), reused from `cache` while it
     # is fresh: they move slowly and cost the most
     t2 = _time.perf_counter()
-    period_key = (today, float(at_risk_share), cal.key(), session.get_bind().url.render_as_string(hide_password=True))
+    period_key = (
+        today,
+        kept,
+        float(at_risk_share),
+        cal.key(),
+        session.get_bind().url.render_as_string(hide_password=True),
+    )
     period = cache.get(period_key) if cache is not None else None
     if period is None:
-        period = _period_figures(session, q, params, days, today - timedelta(days=today.weekday()))
+        period = _period_figures(session, q, params, days, kept)
         if cache is not None:
             cache.put(period_key, period)
     compliance, breaches, per_day_counts = period

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, union_all
+from sqlalchemy import Integer, and_, bindparam, case, func, literal, null, or_, select, union_all
 from sqlalchemy.sql import ColumnElement
 
-from app import clocks, wall_ranges, wall_tally
+from app import clocks, wall_daily, wall_ranges, wall_tally
 from app.business_calendar import BusinessCalendar
-from models import Message, Quarantine, Ticket, WallTally, table_of
+from models import Message, Quarantine, Ticket, WallDaily, WallTally, table_of
 from models.enums import DeliveryState, QuarantineState, TicketKind, TicketStatus
 
 TREND_DAYS = 30
@@ -180,6 +180,34 @@ def _compliance(now, bounds: list) -> ColumnElement:
     )
 
 
+def _kept(dialect: str, now) -> dict:
+    """The 30-day figures from the kept hours (app.wall_daily): `daily` sums
+    the hours of each local day (`h0`..`hN` the local midnights' hours) up to
+    the current hour `h_now`; `daily_live` counts what depends on now in the
+    current hour (from `hour_start`): received, closed, fallen overdue."""
+    hours = [bindparam(f"h{i}", type_=Integer) for i in range(TREND_DAYS + 1)]
+    h_now, hour_start = bindparam("h_now", type_=Integer), _p("hour_start")
+    t = table_of(WallDaily)
+    judged = wall_daily.judged()
+    live = [wall_daily.RECEIVED, wall_daily.CLOSED] + [f"{j.key}:{wall_daily.OVER}" for j in judged]
+    out: dict = {}
+    out["daily"] = (
+        select(t.c.figure, _bucket(t.c.hour, hours).label("d"), func.sum(t.c.n))
+        .where(t.c.hour >= hours[0], t.c.hour <= h_now, or_(t.c.hour < h_now, t.c.figure.not_in(live)))
+        .group_by(t.c.figure, "d")
+    )
+    parts = [
+        select(literal(name), func.count()).where(c >= hour_start, c <= now)
+        for name, c in ((wall_daily.RECEIVED, Ticket.received_at), (wall_daily.CLOSED, Ticket.closed_at))
+    ]
+    for j in judged:
+        due = j.clock.due
+        cond = (wall_daily.running_pred(j, dialect), due >= hour_start, due < now, *j.over())
+        parts.append(select(literal(f"{j.key}:{wall_daily.OVER}"), func.count()).where(*cond))
+    out["daily_live"] = union_all(*parts)
+    return out
+
+
 @lru_cache(maxsize=8)
 def statements(dialect: str, at_risk_share: float) -> dict:
     """Every query of the snapshot, by name."""
@@ -187,6 +215,7 @@ def statements(dialect: str, at_risk_share: float) -> dict:
     bounds = [_p(f"b{i}") for i in range(TREND_DAYS + 1)]
     out = _live(dialect, at_risk_share, now, bounds[-2], bounds[-1])
     out["compliance"] = _compliance(now, bounds)
+    out.update(_kept(dialect, now))
     for name, col in (("received", Ticket.received_at), ("closed", Ticket.closed_at)):
         out[name] = select(*_day_counts(col, bounds, now))
     out["quarantined"] = (
