@@ -37,8 +37,15 @@ from app.dashboard_figures import (
     Share,
     Tile,
 )
-from app.dashboard_queries import BREACHED_LIST_LIMIT, NEXT_DEADLINES, TREND_DAYS, day_bounds, statements
-from models import Staff
+from app.dashboard_queries import (
+    BREACHED_LIST_LIMIT,
+    NEXT_DEADLINES,
+    TREND_DAYS,
+    Statements,
+    day_bounds,
+    statements,
+)
+from models import Staff, table_of
 
 OUTBOX_GRACE = timedelta(minutes=5)  # a queued message this long past its attempt time is stuck
 
@@ -47,7 +54,7 @@ Shares = dict[tuple[str, bool], list[Share]]  # per (judged clock, extended reso
 Period = tuple[tuple[ComplianceRow, ...], tuple[int, ...], dict[str, list[int]]]
 
 
-def _by_statement(session: Session, q: dict[str, Any], params: dict[str, Any]) -> tuple[Shares, list[int]]:
+def _by_statement(session: Session, q: Statements, params: dict[str, Any]) -> tuple[Shares, list[int]]:
     """(shares, breaches per day) from one scan of the open tickets and those
     closed in the window (a calendar whose midnights are off the UTC hour;
     the tests' oracle for the kept figures)."""
@@ -63,9 +70,7 @@ def _by_statement(session: Session, q: dict[str, Any], params: dict[str, Any]) -
     return shares, breaches
 
 
-def _kept(
-    session: Session, q: dict[str, Any], params: dict[str, Any]
-) -> tuple[Shares, list[int], dict[str, list[int]]]:
+def _kept(session: Session, q: Statements, params: dict[str, Any]) -> tuple[Shares, list[int], dict[str, list[int]]]:
     """(shares, breaches per day, {received, closed} per day) from the kept
     hours (app.wall_daily) and the current hour's live remainder."""
     per: dict[str, list[int]] = {}
@@ -109,7 +114,7 @@ def _compliance_rows(shares: Shares, days: tuple[date, ...], week_start_day: dat
 
 
 def _period_figures(
-    session: Session, q: dict[str, Any], params: dict[str, Any], days: tuple[date, ...], kept: bool
+    session: Session, q: Statements, params: dict[str, Any], days: tuple[date, ...], kept: bool
 ) -> Period:
     """(compliance rows, breaches per day, {received, closed} per day): from
     the kept hours when every local midnight is on a UTC hour, else by the
@@ -131,31 +136,48 @@ class PeriodCache:
 
     def __init__(self, max_age: float = 60.0) -> None:
         self.max_age = max_age
-        self._key: tuple | None = None
-        self._value = None
+        self._key: tuple[object, ...] | None = None
+        self._value: Period | None = None
         self._at = 0.0
 
-    def get(self, key: tuple):
+    def get(self, key: tuple[object, ...]) -> Period | None:
         if self._key == key and _time.monotonic() - self._at < self.max_age:
             return self._value
         return None
 
-    def put(self, key: tuple, value) -> None:
+    def put(self, key: tuple[object, ...], value: Period) -> None:
         self._key, self._value, self._at = key, value, _time.monotonic()
 
     def clear(self) -> None:
         self._key = self._value = None
 
 
-def _aware(dt) -> datetime | None:
+def _aware(dt: object) -> datetime | None:
     if dt is None:
         return None
     if isinstance(dt, str):  # a CASE over datetimes may come back as text on SQLite
         dt = datetime.fromisoformat(dt)
+    if not isinstance(dt, datetime):
+        raise TypeError(f"not an instant: {dt!r}")
     return dt if dt.utcoffset() is not None else dt.replace(tzinfo=UTC)
 
 
-def _live_figures(session: Session, q: dict, params: dict) -> tuple[tuple, list, list, dict]:
+def _due(dt: object) -> datetime:
+    """A listed clock's due instant (the lists hold only clocks with one)."""
+    out = _aware(dt)
+    if out is None:
+        raise ValueError("a listed clock has no due instant")
+    return out
+
+
+Loads = list[tuple[int | None, int, int, int]]  # (assignee, open, at risk, breached)
+StaffNames = dict[int, tuple[str, str]]  # id: (login, name)
+Listed = list[tuple[Any, ...]]  # the lists' rows (app.dashboard_queries "lists")
+
+
+def _live_figures(
+    session: Session, q: Statements, params: dict[str, Any]
+) -> tuple[list[int], Loads, Listed, StaffNames]:
     """(tile counts, per-agent (assignee, open, at risk, breached), listed rows, staff by id)."""
     per_agent: dict[int | None, list[int]] = {}
     tiles = [0] * 7  # open, complaints, acks due today, escalations w/o senior, to decide, processing, extended
@@ -166,15 +188,14 @@ def _live_figures(session: Session, q: dict, params: dict) -> tuple[tuple, list,
     tiles[2] = int(session.scalar(q["acks"], params) or 0)
     for key, st, n in session.execute(q["load"], params):
         per_agent.setdefault(int(key) or None, [0, 0, 0])[int(st)] += int(n)
-    loads = [(a, n, r, b) for a, (n, r, b) in per_agent.items()]
-    listed = session.execute(q["lists"], params).all()
-    ids = {a for a, *_ in loads if a is not None} | {r[4] for r in listed if r[4] is not None}
-    staff = (
+    loads: Loads = [(a, n, r, b) for a, (n, r, b) in per_agent.items()]
+    listed: Listed = [tuple(r) for r in session.execute(q["lists"], params)]
+    ids = {a for a, *_ in loads if a is not None} | {int(r[4]) for r in listed if r[4] is not None}
+    st = table_of(Staff).c
+    staff: StaffNames = (
         {
-            s_id: (login, name)
-            for s_id, login, name in session.execute(
-                select(Staff.id, Staff.login, Staff.name).where(Staff.id.in_(sorted(ids)))
-            )
+            int(s_id): (str(login), str(name))
+            for s_id, login, name in session.execute(select(st.id, st.login, st.name).where(st.id.in_(sorted(ids))))
         }
         if ids
         else {}
@@ -182,13 +203,13 @@ def _live_figures(session: Session, q: dict, params: dict) -> tuple[tuple, list,
     return tiles, loads, listed, staff
 
 
-def _agents(loads: list, staff: dict) -> tuple[AgentLoad, ...]:
+def _agents(loads: Loads, staff: StaffNames) -> tuple[AgentLoad, ...]:
     return tuple(
         sorted(
             (
                 AgentLoad(
-                    staff.get(a, (None, "?"))[0] if a is not None else None,
-                    staff.get(a, (None, "?"))[1] if a is not None else "(unassigned)",
+                    staff[a][0] if a in staff else None,
+                    staff[a][1] if a in staff else "?" if a is not None else "(unassigned)",
                     n,
                     r,
                     b,
@@ -200,14 +221,14 @@ def _agents(loads: list, staff: dict) -> tuple[AgentLoad, ...]:
     )
 
 
-def _deadlines(listed: list, staff: dict, part: int) -> tuple[DeadlineRow, ...]:
+def _deadlines(listed: Listed, staff: StaffNames, part: int) -> tuple[DeadlineRow, ...]:
     rows = (
         DeadlineRow(
-            r[0],
-            r[1],
-            r[2],
-            _aware(r[3]),
-            staff.get(r[4], (None, ""))[0] if r[4] is not None else None,
+            str(r[0]),
+            str(r[1]),
+            str(r[2]),
+            _due(r[3]),
+            staff[r[4]][0] if r[4] in staff else None,
             _aware(r[6]),
             _aware(r[7]),
         )
@@ -217,6 +238,18 @@ def _deadlines(listed: list, staff: dict, part: int) -> tuple[DeadlineRow, ...]:
     return tuple(sorted(rows, key=lambda d: (d.due, d.reference)))[
         : NEXT_DEADLINES if part == 0 else BREACHED_LIST_LIMIT
     ]
+
+
+def params_at(cal: BusinessCalendar, now: datetime) -> tuple[dict[str, Any], bool]:
+    """The statements' parameters at `now`, and whether every local midnight
+    of the window is on a UTC hour (the kept hours can be summed by day)."""
+    bounds = day_bounds(cal, cal.local_date(now), TREND_DAYS)
+    h_now = wall_daily.hour_of(now)
+    params: dict[str, Any] = {"now": now, "outbox_cutoff": now - OUTBOX_GRACE}
+    params.update({f"b{i}": b for i, b in enumerate(bounds)})
+    params.update({f"h{i}": wall_daily.hour_of(b) for i, b in enumerate(bounds)})
+    params.update(h_now=h_now, hour_start=datetime.fromtimestamp(h_now * 3600, UTC))
+    return params, all(b.timestamp() % 3600 == 0 for b in bounds)
 
 
 def snapshot(
@@ -240,12 +273,8 @@ def snapshot(
     timings: dict[str, float] = {}
     t0 = _time.perf_counter()
     today = cal.local_date(now)
-    params: dict[str, Any] = {"now": now, "outbox_cutoff": now - OUTBOX_GRACE}
-    bounds = day_bounds(cal, today, TREND_DAYS)
-    params.update({f"b{i}": b for i, b in enumerate(bounds)})
-    kept = by_kept_hours and all(b.timestamp() % 3600 == 0 for b in bounds)
-    params.update({f"h{i}": wall_daily.hour_of(b) for i, b in enumerate(bounds)})
-    params.update(h_now=wall_daily.hour_of(now), hour_start=datetime.fromtimestamp(wall_daily.hour_of(now) * 3600, UTC))
+    params, on_the_hour = params_at(cal, now)
+    kept = by_kept_hours and on_the_hour
     days = tuple(today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS))
 
     tiles, loads, listed, staff = _live_figures(session, q, params)
@@ -259,7 +288,7 @@ def snapshot(
         kept,
         float(at_risk_share),
         cal.key(),
-        session.get_bind().url.render_as_string(hide_password=True),
+        session.get_bind().engine.url.render_as_string(hide_password=True),
     )
     period = cache.get(period_key) if cache is not None else None
     if period is None:
