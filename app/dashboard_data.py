@@ -2,10 +2,12 @@
 
 `snapshot()` answers everything the supervisors' dashboard shows with a
 handful of queries (app.dashboard_queries), so it never loads ticket rows,
-only counts and the few references it lists. The live figures do not grow
-with the desk: the time-independent counts are kept as they change
-(app.wall_tally), breached, at risk and acks due today are index ranges
-(app.wall_ranges). The figures are values of app.dashboard_figures.
+only counts and the few references it lists. No figure grows with the
+desk: the time-independent counts are kept as they change (app.wall_tally),
+breached, at risk and acks due today are index ranges (app.wall_ranges),
+and the 30-day figures (compliance, received, closed, breaches per day) are
+sums of the hours kept by app.wall_daily plus a live count of the current
+hour. The figures are values of app.dashboard_figures.
 
 No customer data is ever selected: the lists carry the ticket reference, its
 kind, the clock, the due instant, the pause and the assignee's staff login.

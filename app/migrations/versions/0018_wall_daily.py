@@ -13,7 +13,14 @@ The triggers and the indexes are the application's own forms
 written once; a later change to them comes with a migration that makes them
 again.
 
-Cost on a 1,000,000-ticket desk: see COST below (measured on the bench copies).
+Cost on a 1,000,000-ticket desk (480,000 open; measured on the bench
+copies, 2 CPUs shared at load 5-7): SQLite 24.5 s (11.1 s of CPU),
+PostgreSQL 12.6 s: four partial indexes over the running judged clocks and
+one recount (a grouped scan per fact; about 15,000 rows kept); the ticket
+table is not rewritten. The triggers' cost per ticket change was within the
+noise of a raw update or insert next to the existing triggers (SQLite,
+20,000 rows rolled back: update 27-79 us/row with, 32 without; insert
+439-761 us/row with, 410-456 without).
 
 Revision ID: 0018
 Revises: 0017
