@@ -153,16 +153,26 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$"""
-    run = "FOR EACH ROW EXECUTE FUNCTION wall_tally_apply()"
+    return [function, *pg_triggers("wall_tally", cols, _changed(dialect))]
+
+
+def pg_triggers(prefix: str, cols: str, changed: str) -> list[str]:
+    """PostgreSQL: the insert, update (of `cols`, when `changed`) and delete
+    triggers on ticket that run the function `<prefix>_apply()`."""
+    run = f"EXECUTE FUNCTION {prefix}_apply()"
     return [
-        function,
-        f"CREATE TRIGGER wall_tally_ins AFTER INSERT ON ticket {run}",
-        f"CREATE TRIGGER wall_tally_upd AFTER UPDATE OF {cols} ON ticket FOR EACH ROW WHEN ({_changed(dialect)}) "
-        "EXECUTE FUNCTION wall_tally_apply()",
-        f"CREATE TRIGGER wall_tally_del AFTER DELETE ON ticket {run}",
+        f"CREATE TRIGGER {prefix}_ins AFTER INSERT ON ticket FOR EACH ROW {run}",
+        f"CREATE TRIGGER {prefix}_upd AFTER UPDATE OF {cols} ON ticket FOR EACH ROW WHEN ({changed}) {run}",
+        f"CREATE TRIGGER {prefix}_del AFTER DELETE ON ticket FOR EACH ROW {run}",
     ]
 
 
+def drop_triggers(prefix: str, dialect: str) -> list[str]:
+    """Drop the triggers `<prefix>_ins/_upd/_del` (and PostgreSQL's function)."""
+    on = "" if dialect == "sqlite" else " ON ticket"
+    out = [f"DROP TRIGGER IF EXISTS {prefix}_{op}{on}" for op in ("ins", "upd", "del")]
+    return out + ([] if dialect == "sqlite" else [f"DROP FUNCTION IF EXISTS {prefix}_apply()"])
+
+
 def drop_ddl(dialect: str) -> list[str]:
-    out = [f"DROP TRIGGER IF EXISTS {name}" + ("" if dialect == "sqlite" else " ON ticket") for name in TRIGGERS]
-    return out + ([] if dialect == "sqlite" else ["DROP FUNCTION IF EXISTS wall_tally_apply()"])
+    return drop_triggers("wall_tally", dialect)

@@ -38,13 +38,14 @@ def _build(url: str, n: int, cal) -> None:
 
 
 def _statement_times(s, cal) -> dict[str, float]:
-    """Median milliseconds of each statement of the snapshot, run alone."""
-    from app.dashboard_data import OUTBOX_GRACE
-    from app.dashboard_queries import TREND_DAYS, day_bounds, statements
+    """Median milliseconds of each statement of the snapshot, run alone
+    (`compliance`, `received` and `closed` are the full statements the kept
+    hours replace: `daily` and `daily_live`)."""
+    from app.dashboard_data import params_at
+    from app.dashboard_queries import statements
 
     q = statements(s.get_bind().dialect.name, 0.25)
-    params = {"now": NOW, "outbox_cutoff": NOW - OUTBOX_GRACE}
-    params.update({f"b{i}": b for i, b in enumerate(day_bounds(cal, cal.local_date(NOW), TREND_DAYS))})
+    params, _on_the_hour = params_at(cal, NOW)
     out = {}
     for name, stmt in q.items():
         times = []

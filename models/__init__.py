@@ -11,6 +11,7 @@ from models.seen import TicketSeen
 from models.staff import Staff
 from models.tables import stored_id, table_of
 from models.ticket import Ticket
+from models.wall_daily import WallDaily
 from models.wall_tally import WallTally
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketSeen",
+    "WallDaily",
     "WallTally",
     "stored_id",
     "table_of",

@@ -59,11 +59,13 @@ def desk(desk_url):
 
 def _tally_is_a_recount(d) -> None:
     """After every test on a desk: the wall's tally (kept by triggers in the
-    transaction of each change, app/wall_tally.py) equals a full recount."""
-    from app import wall_tally
+    transaction of each change, app/wall_tally.py) and its kept hours
+    (app/wall_daily.py) equal a full recount."""
+    from app import wall_daily, wall_tally
 
     with d.reader() as s:
         assert wall_tally.stored(s) == wall_tally.recounted(s), "wall tally differs from a recount"
+        assert wall_daily.stored(s) == wall_daily.recounted(s), "wall daily hours differ from a recount"
 
 
 @pytest.fixture(scope="session")

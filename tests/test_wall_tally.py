@@ -18,24 +18,13 @@ import pytest
 from sqlalchemy import func, select, text
 
 from app import clocks, wall_tally
-from app.business_calendar import BusinessCalendar
 from app.dashboard_data import snapshot
 from app.db import open_desk
 from app.demo import build_demo
 from conftest import FROZEN_NOW
 from models import Staff, Ticket
-from pg_fixtures import engine_url, pg_url  # noqa: F401  (fixtures)
-
-CAL = BusinessCalendar("EE", None, "Europe/Tallinn")
-
-
-@pytest.fixture
-def built(engine_url):
-    desk = open_desk(engine_url)
-    with desk.session() as s:
-        build_demo(s, 400, 7, FROZEN_NOW, CAL, login="olivia")
-    yield desk
-    desk.dispose()
+from pg_fixtures import pg_url  # noqa: F401  (fixture)
+from wall_fixtures import CAL, built  # noqa: F401  (fixture)
 
 
 def _same(desk) -> dict:
