@@ -40,6 +40,9 @@ MORE_VIEWS: tuple[tuple[str, str], ...] = (("replied", "Replied"),)
 VIEW_TITLES = dict(VIEWS + MORE_VIEWS)
 SORTS: tuple[str, ...] = ("due", "age", "priority")
 CLOSED = TicketStatus.CLOSED.value
+# the console counts a view's tickets up to this many, then says "10,000+":
+# counting every match of one letter over a million tickets took seconds
+COUNT_CAP = 10_000
 
 
 class QueueRow(NamedTuple):
@@ -189,10 +192,15 @@ def _order(q: QueueQuery):
     return (due_nulls_last, Ticket.due_at.asc(), Ticket.id.asc())
 
 
-def count(session: Session, q: QueueQuery, now: datetime) -> int:
-    """How many tickets the view holds (with the filter applied)."""
+def count(session: Session, q: QueueQuery, now: datetime, *, cap: int | None = None) -> int:
+    """How many tickets the view holds (with the filter applied); with `cap`,
+    at most cap + 1 (the count stops at the first cap + 1 rows found: more
+    than `cap` is all the console says)."""
     conds, join = _where(session, q, now)
-    return int(session.scalar(_from(select(func.count(Ticket.id)), q, join).where(*conds)) or 0)
+    if cap is None:
+        return int(session.scalar(_from(select(func.count(Ticket.id)), q, join).where(*conds)) or 0)
+    found = _from(select(Ticket.id), q, join).where(*conds).limit(cap + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(found)) or 0)
 
 
 def _ordered_ids(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int) -> list[int]:
@@ -300,6 +308,7 @@ def position_of(session: Session, q: QueueQuery, now: datetime, ticket_id: int, 
 
 
 __all__ = [
+    "COUNT_CAP",
     "MORE_VIEWS",
     "OPEN_STATUSES",
     "SORTS",

@@ -160,6 +160,19 @@ def test_filter_text_of_any_length_finds_the_same_tickets_either_way(desk, three
             assert orders["set", sort] == orders["walk", sort]
 
 
+@pytest.mark.parametrize("needle", ["", "o", "TO", "example.", "cmp-2026", "cmp-2026-0", "no such text"])
+@pytest.mark.parametrize("view", ["all", "unassigned", "at_risk", "out_of_scope"])
+def test_a_capped_count_is_exact_up_to_its_cap_and_one_more_past_it(desk, three, needle, view):
+    """The console counts at most cap + 1 tickets ("10,000+"): below the cap
+    the same number as the full count, past it cap + 1, on either engine."""
+    with desk.reader() as s:
+        q = QueueQuery(view=view, text=needle)
+        whole = count(s, q, NOW)
+        assert whole == len(page(s, q, NOW, 0, 100))
+        for cap in range(5):
+            assert count(s, q, NOW, cap=cap) == min(whole, cap + 1), cap
+
+
 def test_short_text_is_matched_without_the_index(desk, three):
     assert not queue_filter.indexed("ab")
     assert queue_filter.indexed("abc")

@@ -56,7 +56,9 @@ SHORT_STATUS = {
 
 
 class TableSource(Protocol):
-    """What the table asks for; both run in a worker thread."""
+    """What the table asks for; both run in a worker thread. A source may
+    count only so far (an attribute `count_cap`: a count above it means
+    "more than `count_cap`"); the table then grows as rows past it come in."""
 
     def count(self) -> int: ...
 
@@ -129,11 +131,22 @@ class TicketTable(ScrollView, can_focus=True):
             self.row = row
 
     class Loaded(Message):
-        """Rows (and maybe the count) fetched by the worker."""
+        """Rows (and maybe the count) fetched by the worker: `full`, as many
+        rows as asked for (more may follow); `counted_all`, `count` is exact
+        (else the source stopped counting there: a floor)."""
 
-        def __init__(self, generation: int, offset: int, rows: list[QueueRow], count: int | None) -> None:
+        def __init__(
+            self,
+            generation: int,
+            offset: int,
+            rows: list[QueueRow],
+            count: int | None,
+            full: bool = False,
+            counted_all: bool = True,
+        ) -> None:
             super().__init__()
             self.generation, self.offset, self.rows, self.count = generation, offset, rows, count
+            self.full, self.counted_all = full, counted_all
 
     class Highlighted(Message):
         """The cursor is on a (loaded) row."""
@@ -143,11 +156,12 @@ class TicketTable(ScrollView, can_focus=True):
             self.row = row
 
     class Counted(Message):
-        """The table learnt how many rows its source holds."""
+        """The table learnt how many rows its source holds (`more`: more
+        than `count`, the source counted no further)."""
 
-        def __init__(self, count: int) -> None:
+        def __init__(self, count: int, more: bool = False) -> None:
             super().__init__()
-            self.count = count
+            self.count, self.more = count, more
 
     def __init__(self, now: Callable[[], datetime], *, at_risk_share: float = 0.25, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -157,6 +171,8 @@ class TicketTable(ScrollView, can_focus=True):
         self.generation = 0
         self.row_count = 0
         self.count_known = False
+        self.count_more = False  # the count is a floor: the source counted no further
+        self._end_known = False  # (with count_more) a short page showed where the rows end
         self.cursor = 0
         self.cache: dict[int, QueueRow] = {}
         self.tagged: Container[int] = (
@@ -184,6 +200,8 @@ class TicketTable(ScrollView, can_focus=True):
         self._pending = None
         if not keep_cursor:
             self.count_known = False
+            self.count_more = False
+            self._end_known = False
         if keep_cursor:
             offset, limit = self._window()
         else:  # the rows on screen first (a short query); the margins follow via _ensure_window
@@ -204,9 +222,11 @@ class TicketTable(ScrollView, can_focus=True):
             return
         rows = source.page(offset, limit)
         complete = offset == 0 and len(rows) < limit
-        self.post_message(self.Loaded(generation, offset, rows, len(rows) if complete else None))
+        self.post_message(self.Loaded(generation, offset, rows, len(rows) if complete else None, len(rows) == limit))
         if with_count and not complete and generation == self.generation:
-            self.post_message(self.Loaded(generation, offset, [], source.count()))
+            n = source.count()
+            cap = getattr(source, "count_cap", None)
+            self.post_message(self.Loaded(generation, offset, [], n, counted_all=cap is None or n <= cap))
 
     def on_ticket_table_loaded(self, message: Loaded) -> None:
         message.stop()
@@ -222,9 +242,17 @@ class TicketTable(ScrollView, can_focus=True):
         if message.count is not None:
             self.row_count = message.count
             self.count_known = True
-            self.post_message(self.Counted(message.count))
+            self.count_more = not message.counted_all
+            shown = message.count - 1 if self.count_more else message.count
+            self.post_message(self.Counted(shown, self.count_more))
         elif message.rows and not self.count_known:
             self.row_count = max(self.row_count, message.offset + len(message.rows))
+        if self.count_more and message.rows and not self._end_known:
+            # past the counted floor the table grows with the rows that come in: one more
+            # while a page is full (scrolling there fetches the next), the end when one is not
+            end = message.offset + len(message.rows)
+            self.row_count = max(self.row_count, end + 1) if message.full else end
+            self._end_known = not message.full
         self.loaded_once = True
         self._trim()
         self.cursor = min(self.cursor, max(0, self.row_count - 1))
@@ -261,7 +289,7 @@ class TicketTable(ScrollView, can_focus=True):
         missing = any(i not in self.cache for i in range(top, last))
         near_edge = any(
             i not in self.cache for i in range(max(0, top - PREFETCH // 2), min(self.row_count, last + PREFETCH // 2))
-        )
+        ) or (self.count_more and not self._end_known and last + PREFETCH // 2 > self.row_count)
         if not (missing or near_edge):
             return
         if not missing and not self.count_known:
