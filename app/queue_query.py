@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlmodel import Session, col
 
 from app import clocks, queue_filter, unread
 from app.errors import InputError
@@ -95,8 +96,18 @@ def _aware(dt: datetime | None) -> datetime | None:
     return dt if dt.utcoffset() is not None else dt.replace(tzinfo=UTC)
 
 
-def _open():
-    return Ticket.status != CLOSED
+def _instant(dt: datetime) -> datetime:
+    """`dt` (a stored instant, never NULL) timezone-aware."""
+    return dt if dt.utcoffset() is not None else dt.replace(tzinfo=UTC)
+
+
+def _ticket_id() -> ColumnElement[int]:
+    """Ticket.id as a column of ints (the model types it int | None: unset before insert)."""
+    return cast("ColumnElement[int]", col(Ticket.id))
+
+
+def _open() -> ColumnElement[bool]:
+    return col(Ticket.status) != CLOSED
 
 
 # Every status but closed, spelled out: `status IN (...)` lets the
@@ -109,11 +120,14 @@ OPEN_STATUSES: tuple[str, ...] = tuple(s.value for s in TicketStatus if s.value 
 _DUE_VIEWS = frozenset({"due_today", "at_risk", "breached"})
 
 
-def _open_in():
-    return Ticket.status.in_(OPEN_STATUSES)
+def _open_in() -> ColumnElement[bool]:
+    return col(Ticket.status).in_(OPEN_STATUSES)
 
 
-def _from(stmt, q: QueueQuery, join: bool | None = None):
+S = TypeVar("S", bound=Select[Any])
+
+
+def _from(stmt: S, q: QueueQuery, join: bool | None = None) -> S:
     """`stmt` over the ticket, and its customer and order rows when the
     conditions read them (`join`; by default as `conditions` has them)."""
     if join is None:
@@ -121,19 +135,21 @@ def _from(stmt, q: QueueQuery, join: bool | None = None):
     if join:
         stmt = (
             stmt.select_from(Ticket)
-            .outerjoin(Customer, Customer.id == Ticket.customer_id)
-            .outerjoin(Order, Order.id == Ticket.order_id)
+            .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id))
+            .outerjoin(Order, col(Order.id) == col(Ticket.order_id))
         )
     return stmt
 
 
-def conditions(session: Session, q: QueueQuery, now: datetime, *, ordered: bool = False) -> list:
+def conditions(session: Session, q: QueueQuery, now: datetime, *, ordered: bool = False) -> list[ColumnElement[bool]]:
     """The WHERE clauses of the view and the filter text (over `_from(stmt, q)`)."""
     conds, _join = _where(session, q, now, ordered=ordered)
     return conds
 
 
-def _where(session: Session, q: QueueQuery, now: datetime, *, ordered: bool = False) -> tuple[list, bool]:
+def _where(
+    session: Session, q: QueueQuery, now: datetime, *, ordered: bool = False
+) -> tuple[list[ColumnElement[bool]], bool]:
     """(The WHERE clauses of the view and the filter text, whether they read
     the customer and order rows beside the ticket).
 
@@ -142,19 +158,22 @@ def _where(session: Session, q: QueueQuery, now: datetime, *, ordered: bool = Fa
     a filter most tickets match is tested row by row in that order); a count
     keeps the form whose plan counts fastest. Same rows either way.
     """
-    now = _aware(now)
-    conds: list = []
+    now = _instant(now)
+    conds: list[ColumnElement[bool]] = []
     v = q.view
     if v == "my":
-        conds += [_open(), or_(Ticket.assignee_id == (q.actor_id or -1), Ticket.reviewer_id == (q.actor_id or -1))]
+        conds += [
+            _open(),
+            or_(col(Ticket.assignee_id) == (q.actor_id or -1), col(Ticket.reviewer_id) == (q.actor_id or -1)),
+        ]
     elif v == "unassigned":
-        conds += [_open(), Ticket.assignee_id.is_(None)]
+        conds += [_open(), col(Ticket.assignee_id).is_(None)]
     elif v == "due_today":
         tz = ZoneInfo(q.tz)
         local = now.astimezone(tz).date()
         start = datetime.combine(local, time(0), tz)
         end = datetime.combine(local + timedelta(days=1), time(0), tz)
-        conds += [_open_in(), Ticket.due_at >= start, Ticket.due_at < end]
+        conds += [_open_in(), col(Ticket.due_at) >= start, col(Ticket.due_at) < end]
     elif v == "breached":
         conds += [_open_in(), *clocks.breached_sql(now)]
     elif v == "at_risk":
@@ -162,18 +181,20 @@ def _where(session: Session, q: QueueQuery, now: datetime, *, ordered: bool = Fa
             # only the due order gains from the index; to count or to sort
             # otherwise, a scan beats ~40k index look-ups (SQLite)
             _open_in() if ordered and q.sort == "due" else _open(),
-            Ticket.due_at.is_not(None),
+            col(Ticket.due_at).is_not(None),
             clocks.stop_sql().is_(None),
             *clocks.at_risk_sql(session.get_bind().dialect.name, now, float(q.at_risk_share)),
         ]
     elif v == "escalations":
-        conds += [_open(), Ticket.kind == TicketKind.ESCALATION.value]
+        conds += [_open(), col(Ticket.kind) == TicketKind.ESCALATION.value]
     elif v == "refunds":
-        conds += [_open(), Ticket.kind == TicketKind.REFUND.value]
+        conds += [_open(), col(Ticket.kind) == TicketKind.REFUND.value]
     elif v == "replied":
         conds += [_open(), unread.replied()]
     elif v == "out_of_scope":
-        conds += [or_(Ticket.out_of_scope.is_not(None), and_(Ticket.kind == TicketKind.INQUIRY.value, _open()))]
+        conds += [
+            or_(col(Ticket.out_of_scope).is_not(None), and_(col(Ticket.kind) == TicketKind.INQUIRY.value, _open()))
+        ]
     join = False
     if q.text.strip():
         text, join = queue_filter.condition(session, q.text, ordered=ordered)
@@ -181,15 +202,16 @@ def _where(session: Session, q: QueueQuery, now: datetime, *, ordered: bool = Fa
     return conds, join
 
 
-def _order(q: QueueQuery):
-    due_nulls_last = case((Ticket.due_at.is_(None), 1), else_=0)
+def _order(q: QueueQuery) -> tuple[ColumnElement[Any] | UnaryExpression[Any], ...]:
+    due, tid = col(Ticket.due_at), col(Ticket.id)
+    due_nulls_last = case((due.is_(None), 1), else_=0)
     if q.sort == "age":
-        return (Ticket.received_at.asc(), Ticket.id.asc())
+        return (col(Ticket.received_at).asc(), tid.asc())
     if q.sort == "priority":
-        return (Ticket.priority.asc(), due_nulls_last, Ticket.due_at.asc(), Ticket.id.asc())
+        return (col(Ticket.priority).asc(), due_nulls_last, due.asc(), tid.asc())
     if q.view in _DUE_VIEWS:
-        return (Ticket.due_at.asc(), Ticket.id.asc())
-    return (due_nulls_last, Ticket.due_at.asc(), Ticket.id.asc())
+        return (due.asc(), tid.asc())
+    return (due_nulls_last, due.asc(), tid.asc())
 
 
 def count(session: Session, q: QueueQuery, now: datetime, *, cap: int | None = None) -> int:
@@ -198,8 +220,8 @@ def count(session: Session, q: QueueQuery, now: datetime, *, cap: int | None = N
     than `cap` is all the console says)."""
     conds, join = _where(session, q, now)
     if cap is None:
-        return int(session.scalar(_from(select(func.count(Ticket.id)), q, join).where(*conds)) or 0)
-    found = _from(select(Ticket.id), q, join).where(*conds).limit(cap + 1).subquery()
+        return int(session.scalar(_from(select(func.count(col(Ticket.id))), q, join).where(*conds)) or 0)
+    found = _from(select(col(Ticket.id)), q, join).where(*conds).limit(cap + 1).subquery()
     return int(session.scalar(select(func.count()).select_from(found)) or 0)
 
 
@@ -212,23 +234,20 @@ def _ordered_ids(session: Session, q: QueueQuery, now: datetime, offset: int, li
     sorting every row of the view. Same rows as the one sorted statement.
     """
     conds, join = _where(session, q, now, ordered=True)
-    base = _from(select(Ticket.id), q, join).where(*conds)
+    due, tid = col(Ticket.due_at), _ticket_id()
+    base = _from(select(tid), q, join).where(*conds)
     if q.sort != "due" or q.view != "all":
         # a smaller view is found through its own indexes and sorted: walking the
         # due_at index would read the whole desk for a view with few rows ("my")
         return list(session.scalars(base.order_by(*_order(q)).offset(offset).limit(limit)))
-    dated = list(
-        session.scalars(
-            base.where(Ticket.due_at.is_not(None)).order_by(Ticket.due_at, Ticket.id).offset(offset).limit(limit)
-        )
-    )
+    dated = list(session.scalars(base.where(due.is_not(None)).order_by(due, tid).offset(offset).limit(limit)))
     if len(dated) == limit:
         return dated
     skip = 0  # undated rows before the page: the page starts among them only when no dated row is in it
     if not dated and offset:
-        counted = _from(select(func.count(Ticket.id)), q, join).where(*conds, Ticket.due_at.is_not(None))
+        counted = _from(select(func.count(tid)), q, join).where(*conds, due.is_not(None))
         skip = max(0, offset - int(session.scalar(counted) or 0))
-    undated = base.where(Ticket.due_at.is_(None)).order_by(Ticket.id).offset(skip).limit(limit - len(dated))
+    undated = base.where(due.is_(None)).order_by(tid).offset(skip).limit(limit - len(dated))
     return dated + list(session.scalars(undated))
 
 
@@ -248,33 +267,34 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
     if not ids:
         return []
     cols = (
-        Ticket.id,
-        Ticket.reference,
-        Ticket.kind,
-        Ticket.status,
-        Ticket.priority,
-        Customer.name,
-        Ticket.subject,
-        _Assignee.login,
-        Ticket.received_at,
-        Ticket.due_at,
-        Ticket.due_clock,
+        col(Ticket.id),
+        col(Ticket.reference),
+        col(Ticket.kind),
+        col(Ticket.status),
+        col(Ticket.priority),
+        col(Customer.name),
+        col(Ticket.subject),
+        col(_Assignee.login),
+        col(Ticket.received_at),
+        col(Ticket.due_at),
+        col(Ticket.due_clock),
         clocks.start_sql(),
-        Ticket.paused_since,
-        Ticket.version,
-        Customer.email,
+        col(Ticket.paused_since),
+        col(Ticket.version),
+        col(Customer.email),
         clocks.stop_sql(),
-        Ticket.mail_flag,
+        col(Ticket.mail_flag),
     )
-    by_id = {}
+    by_id: dict[int, QueueRow] = {}
+    tid = col(Ticket.id)
     # in chunks: PostgreSQL takes at most 65,535 bound parameters a statement
     for i in range(0, len(ids), _ID_CHUNK):
         stmt = (
             select(*cols)
             .select_from(Ticket)
-            .outerjoin(Customer, Customer.id == Ticket.customer_id)
-            .outerjoin(_Assignee, _Assignee.id == Ticket.assignee_id)
-            .where(Ticket.id.in_(ids[i : i + _ID_CHUNK]))
+            .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id))
+            .outerjoin(_Assignee, col(_Assignee.id) == col(Ticket.assignee_id))
+            .where(tid.in_(ids[i : i + _ID_CHUNK]))
         )
         for r in session.execute(stmt):
             by_id[r[0]] = QueueRow(
@@ -286,7 +306,7 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
                 r[5] or r[14],
                 r[6] or "",
                 r[7],
-                _aware(r[8]),
+                _instant(r[8]),
                 _aware(r[9]),
                 r[10],
                 _aware(r[11]),
