@@ -1,6 +1,7 @@
 """The queue counts at most its cap + 1 tickets (app.queue_query.COUNT_CAP):
 past the cap the title and the filter bar say "N+", and the table still
-reaches every row (it grows as rows past the count come in)."""
+reaches every row (it grows as rows past the count come in); and the
+table's height in rows follows each count without a layout of the screen."""
 
 from __future__ import annotations
 
@@ -65,3 +66,34 @@ async def test_the_filter_bar_says_n_plus_matches_past_the_cap_and_the_exact_cou
         await settle(pilot)
         assert str(bar.render()).strip().startswith(f"{few} matches · enter: first")
         assert f"{few} tickets" in _title(screen)
+
+
+async def test_a_view_switch_fits_the_scrollbar_without_laying_the_screen_out(demo_desk, monkeypatch):
+    """The table's height in rows changes with each view and each count; the
+    scrollbar follows it, the screen is not laid out again for it (a layout
+    of every widget cost ~20 ms a switch)."""
+    app = make_app(demo_desk)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        table = screen.table
+        layouts: list[int] = []
+        real = type(screen)._refresh_layout
+
+        def counted(self, *args, **kwargs):
+            layouts.append(1)
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(type(screen), "_refresh_layout", counted)
+        for view in ("out_of_scope", "unassigned", "all"):  # each longer than the screen
+            before = table.row_count
+            screen.action_view(view)
+            await settle(pilot)
+            assert table.row_count != before
+            assert table.virtual_size.height == table.row_count + 1
+            assert table.vertical_scrollbar.window_virtual_size == table.row_count + 1
+        assert layouts == []
+        screen.action_view("escalations")  # shorter than the screen: the scrollbar goes (one layout)
+        await settle(pilot)
+        assert not table.show_vertical_scrollbar
+        assert len(layouts) == 1

@@ -256,7 +256,7 @@ class TicketTable(ScrollView, can_focus=True):
         self.loaded_once = True
         self._trim()
         self.cursor = min(self.cursor, max(0, self.row_count - 1))
-        self.virtual_size = Size(self.size.width, self.row_count + 1)
+        self._fit_rows()
         self.refresh()
         self.call_after_refresh(self._ensure_window)
         self._announce()
@@ -377,6 +377,20 @@ class TicketTable(ScrollView, can_focus=True):
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         self.call_after_refresh(self._ensure_window)
+
+    def _fit_rows(self) -> None:
+        """The virtual height follows the row count without laying the screen out
+        (virtual_size is a layout reactive: each view switch and each filter's
+        count cost a layout of every widget, ~20 ms); the scrollbar is fitted
+        here, and the screen laid out only when the scrollbar comes or goes."""
+        size = Size(self.size.width, self.row_count + 1)
+        if size == self.virtual_size:
+            return
+        had_bar = self.show_vertical_scrollbar
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)
+        if self.show_vertical_scrollbar != had_bar:
+            self.refresh(layout=True)
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
         # The compositor hands a ScrollView its viewport as "virtual size", never the
