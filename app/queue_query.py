@@ -9,14 +9,16 @@ ticket is judged when it paused).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select, union
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlmodel import Session, col
 
 from app import clocks, queue_filter, unread
 from app.errors import InputError
@@ -40,6 +42,9 @@ MORE_VIEWS: tuple[tuple[str, str], ...] = (("replied", "Replied"),)
 VIEW_TITLES = dict(VIEWS + MORE_VIEWS)
 SORTS: tuple[str, ...] = ("due", "age", "priority")
 CLOSED = TicketStatus.CLOSED.value
+# the console counts a view's tickets up to this many, then says "10,000+":
+# counting every match of one letter over a million tickets took seconds
+COUNT_CAP = 10_000
 
 
 class QueueRow(NamedTuple):
@@ -92,8 +97,20 @@ def _aware(dt: datetime | None) -> datetime | None:
     return dt if dt.utcoffset() is not None else dt.replace(tzinfo=UTC)
 
 
-def _open():
-    return Ticket.status != CLOSED
+def _instant(dt: datetime) -> datetime:
+    """`dt` (a stored instant, never NULL) timezone-aware."""
+    return dt if dt.utcoffset() is not None else dt.replace(tzinfo=UTC)
+
+
+def _ticket_id() -> ColumnElement[int]:
+    """Ticket.id as a column of ints (the model types it int | None: unset before insert)."""
+    return cast("ColumnElement[int]", col(Ticket.id))
+
+
+def _open() -> ColumnElement[bool]:
+    # the value written out, not bound: SQLite uses a partial index only when the
+    # query's terms are those of its WHERE (migration 0019: unassigned)
+    return col(Ticket.status) != literal_column(f"'{CLOSED}'")
 
 
 # Every status but closed, spelled out: `status IN (...)` lets the
@@ -106,11 +123,14 @@ OPEN_STATUSES: tuple[str, ...] = tuple(s.value for s in TicketStatus if s.value 
 _DUE_VIEWS = frozenset({"due_today", "at_risk", "breached"})
 
 
-def _open_in():
-    return Ticket.status.in_(OPEN_STATUSES)
+def _open_in() -> ColumnElement[bool]:
+    return col(Ticket.status).in_(OPEN_STATUSES)
 
 
-def _from(stmt, q: QueueQuery, join: bool | None = None):
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
+
+
+def _from(stmt: S, q: QueueQuery, join: bool | None = None) -> S:
     """`stmt` over the ticket, and its customer and order rows when the
     conditions read them (`join`; by default as `conditions` has them)."""
     if join is None:
@@ -118,19 +138,21 @@ def _from(stmt, q: QueueQuery, join: bool | None = None):
     if join:
         stmt = (
             stmt.select_from(Ticket)
-            .outerjoin(Customer, Customer.id == Ticket.customer_id)
-            .outerjoin(Order, Order.id == Ticket.order_id)
+            .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id))
+            .outerjoin(Order, col(Order.id) == col(Ticket.order_id))
         )
     return stmt
 
 
-def conditions(session: Session, q: QueueQuery, now: datetime, *, ordered: bool = False) -> list:
+def conditions(session: Session, q: QueueQuery, now: datetime, *, ordered: bool = False) -> list[ColumnElement[bool]]:
     """The WHERE clauses of the view and the filter text (over `_from(stmt, q)`)."""
     conds, _join = _where(session, q, now, ordered=ordered)
     return conds
 
 
-def _where(session: Session, q: QueueQuery, now: datetime, *, ordered: bool = False) -> tuple[list, bool]:
+def _where(
+    session: Session, q: QueueQuery, now: datetime, *, ordered: bool = False
+) -> tuple[list[ColumnElement[bool]], bool]:
     """(The WHERE clauses of the view and the filter text, whether they read
     the customer and order rows beside the ticket).
 
@@ -139,38 +161,42 @@ def _where(session: Session, q: QueueQuery, now: datetime, *, ordered: bool = Fa
     a filter most tickets match is tested row by row in that order); a count
     keeps the form whose plan counts fastest. Same rows either way.
     """
-    now = _aware(now)
-    conds: list = []
+    now = _instant(now)
+    conds: list[ColumnElement[bool]] = []
     v = q.view
     if v == "my":
-        conds += [_open(), or_(Ticket.assignee_id == (q.actor_id or -1), Ticket.reviewer_id == (q.actor_id or -1))]
+        conds += [
+            _open(),
+            or_(col(Ticket.assignee_id) == (q.actor_id or -1), col(Ticket.reviewer_id) == (q.actor_id or -1)),
+        ]
     elif v == "unassigned":
-        conds += [_open(), Ticket.assignee_id.is_(None)]
+        conds += [_open(), col(Ticket.assignee_id).is_(None)]
     elif v == "due_today":
         tz = ZoneInfo(q.tz)
         local = now.astimezone(tz).date()
         start = datetime.combine(local, time(0), tz)
         end = datetime.combine(local + timedelta(days=1), time(0), tz)
-        conds += [_open_in(), Ticket.due_at >= start, Ticket.due_at < end]
+        conds += [_open_in(), col(Ticket.due_at) >= start, col(Ticket.due_at) < end]
     elif v == "breached":
         conds += [_open_in(), *clocks.breached_sql(now)]
     elif v == "at_risk":
         conds += [
-            # only the due order gains from the index; to count or to sort
-            # otherwise, a scan beats ~40k index look-ups (SQLite)
-            _open_in() if ordered and q.sort == "due" else _open(),
-            Ticket.due_at.is_not(None),
+            # (sorted by due, each part names its status: `_branches`)
+            _open(),
+            col(Ticket.due_at).is_not(None),
             clocks.stop_sql().is_(None),
             *clocks.at_risk_sql(session.get_bind().dialect.name, now, float(q.at_risk_share)),
         ]
     elif v == "escalations":
-        conds += [_open(), Ticket.kind == TicketKind.ESCALATION.value]
+        conds += [_open(), col(Ticket.kind) == TicketKind.ESCALATION.value]
     elif v == "refunds":
-        conds += [_open(), Ticket.kind == TicketKind.REFUND.value]
+        conds += [_open(), col(Ticket.kind) == TicketKind.REFUND.value]
     elif v == "replied":
         conds += [_open(), unread.replied()]
     elif v == "out_of_scope":
-        conds += [or_(Ticket.out_of_scope.is_not(None), and_(Ticket.kind == TicketKind.INQUIRY.value, _open()))]
+        conds += [
+            or_(col(Ticket.out_of_scope).is_not(None), and_(col(Ticket.kind) == TicketKind.INQUIRY.value, _open()))
+        ]
     join = False
     if q.text.strip():
         text, join = queue_filter.condition(session, q.text, ordered=ordered)
@@ -178,50 +204,138 @@ def _where(session: Session, q: QueueQuery, now: datetime, *, ordered: bool = Fa
     return conds, join
 
 
-def _order(q: QueueQuery):
-    due_nulls_last = case((Ticket.due_at.is_(None), 1), else_=0)
+def _order(q: QueueQuery) -> tuple[ColumnElement[Any] | UnaryExpression[Any], ...]:
+    due, tid = col(Ticket.due_at), col(Ticket.id)
+    due_nulls_last = case((due.is_(None), 1), else_=0)
     if q.sort == "age":
-        return (Ticket.received_at.asc(), Ticket.id.asc())
+        return (col(Ticket.received_at).asc(), tid.asc())
     if q.sort == "priority":
-        return (Ticket.priority.asc(), due_nulls_last, Ticket.due_at.asc(), Ticket.id.asc())
+        return (col(Ticket.priority).asc(), due_nulls_last, due.asc(), tid.asc())
     if q.view in _DUE_VIEWS:
-        return (Ticket.due_at.asc(), Ticket.id.asc())
-    return (due_nulls_last, Ticket.due_at.asc(), Ticket.id.asc())
+        return (due.asc(), tid.asc())
+    return (due_nulls_last, due.asc(), tid.asc())
 
 
-def count(session: Session, q: QueueQuery, now: datetime) -> int:
-    """How many tickets the view holds (with the filter applied)."""
+def count(session: Session, q: QueueQuery, now: datetime, *, cap: int | None = None) -> int:
+    """How many tickets the view holds (with the filter applied); with `cap`,
+    at most cap + 1 (the count stops at the first cap + 1 rows found: more
+    than `cap` is all the console says)."""
     conds, join = _where(session, q, now)
-    return int(session.scalar(_from(select(func.count(Ticket.id)), q, join).where(*conds)) or 0)
+    if cap is None:
+        return int(session.scalar(_from(select(func.count(col(Ticket.id))), q, join).where(*conds)) or 0)
+    found = _from(select(col(Ticket.id)), q, join).where(*conds).limit(cap + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(found)) or 0)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _branches(q: QueueQuery, now: datetime) -> list[list[ColumnElement[bool]]]:
+    """The view sorted by due as parts an index hands over in (due, id)
+    order, each with its own conditions beside the view's: one per open
+    status ((status, due_at) and its kind and assignee forms), and apart the
+    rows no such index orders (reviewed by me, out of scope, at risk judged
+    at a pause). [[]]: the view walks the due_at index whole ("all"); []:
+    it is read and sorted (a sort other than due, "replied")."""
+    if q.sort != "due" or q.view == "replied":
+        return []
+    if q.view in ("all", "unassigned"):  # (unassigned: its own partial index, migration 0019)
+        return [[]]
+    status = col(Ticket.status)
+    per_status: list[list[ColumnElement[bool]]] = [[status == s] for s in OPEN_STATUSES]
+    if q.view == "my":
+        return [[col(Ticket.assignee_id) == (q.actor_id or -1), *b] for b in per_status] + [
+            [col(Ticket.reviewer_id) == (q.actor_id or -1)]
+        ]
+    if q.view == "out_of_scope":
+        inquiry = col(Ticket.kind) == TicketKind.INQUIRY.value
+        return [[col(Ticket.out_of_scope).is_not(None)], *[[inquiry, *b] for b in per_status]]
+    if q.view == "at_risk":
+        # at risk implies due at or after now, unless paused before now (then judged at the pause)
+        paused = col(Ticket.paused_since)
+        running = [or_(paused.is_(None), paused >= now), col(Ticket.due_at) >= now]
+        # (paused: a range bounded both sides, so SQLite reads the few paused tickets
+        # through their index rather than walk every deadline of the desk)
+        return [[*running, *b] for b in per_status] + [[paused > _EPOCH, paused < now]]
+    return per_status
+
+
+Where = tuple[list[ColumnElement[bool]], bool]  # (conditions, whether they read customer and order)
+Branches = list[list[ColumnElement[bool]]]
+
+
+def _part_ids(
+    session: Session, q: QueueQuery, where: Where, branches: Branches, dated: bool, offset: int, limit: int
+) -> list[int]:
+    """Ids of the dated rows [offset, offset+limit) in (due, id) order, or of
+    the undated ones in id order: each part's first offset+limit rows (its
+    index order, it stops there), merged."""
+    conds, join = where
+    due, tid = col(Ticket.due_at), _ticket_id()
+    part = due.is_not(None) if dated else due.is_(None)
+    if len(branches) == 1:
+        order = (due, tid) if dated else (tid,)
+        stmt = _from(select(tid), q, join).where(*conds, *branches[0], part).order_by(*order)
+        stmt = stmt.offset(offset).limit(limit)
+        if q.view == "unassigned" and session.get_bind().dialect.name == "sqlite":
+            return _unassigned_sqlite(session, stmt)
+        return list(session.scalars(stmt))
+    arms = [
+        _from(select(tid.label("id"), due.label("due")), q, join)
+        .where(*conds, *b, part)
+        .order_by(*((due, tid) if dated else (tid,)))
+        .limit(offset + limit)
+        .subquery()
+        for b in branches
+    ]
+    merged = union(*[select(a.c.id, a.c.due) for a in arms]).subquery()
+    merged_order = (merged.c.due, merged.c.id) if dated else (merged.c.id,)
+    return list(session.scalars(select(merged.c.id).order_by(*merged_order).offset(offset).limit(limit)))
+
+
+def _unassigned_sqlite(session: Session, stmt: Select[int]) -> list[int]:
+    """`stmt` (a page of the unassigned view) through its partial index: SQLite,
+    with no statistics, would rather sort every unassigned ticket from the
+    (assignee, status, due) index (SQLAlchemy writes no INDEXED BY: the
+    statement is written out, its values inline)."""
+    sql = str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+    sql = re.sub(r"\bFROM ticket\b", "FROM ticket INDEXED BY ix_ticket_unassigned_due", sql, count=1)
+    return [int(r[0]) for r in session.connection().exec_driver_sql(sql)]
+
+
+def _dated_count(session: Session, q: QueueQuery, where: Where, branches: Branches) -> int:
+    """How many rows of the view have a deadline (its parts, each through its index)."""
+    conds, join = where
+    due, tid = col(Ticket.due_at), _ticket_id()
+    arms = [_from(select(tid.label("id")), q, join).where(*conds, *b, due.is_not(None)) for b in branches]
+    merged = union(*arms).subquery() if len(arms) > 1 else arms[0].subquery()
+    return int(session.scalar(select(func.count()).select_from(merged)) or 0)
 
 
 def _ordered_ids(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int) -> list[int]:
     """Ids of rows [offset, offset+limit) of the view in its sort order.
 
-    The whole desk ("all") sorted by due with no-deadline last: the dated
-    rows and the undated ones are read apart (due, id: the order of the due_at index, id its tie-break;
-    then id), so a page follows an index and stops when full instead of
-    sorting every row of the view. Same rows as the one sorted statement.
+    Sorted by due with no-deadline last, the dated rows and the undated ones
+    are read apart (due, id: the order of the due_at index, id its
+    tie-break; then id), each in parts an index orders (`_branches`), so a
+    page follows indexes and stops when full instead of sorting every row of
+    the view (at risk: 75,000 at 1,000,000 tickets; an OR of two indexes,
+    as "my", had the desk scanned in id order for its undated rows).
+    Same rows as the one sorted statement.
     """
-    conds, join = _where(session, q, now, ordered=True)
-    base = _from(select(Ticket.id), q, join).where(*conds)
-    if q.sort != "due" or q.view != "all":
-        # a smaller view is found through its own indexes and sorted: walking the
-        # due_at index would read the whole desk for a view with few rows ("my")
+    where = _where(session, q, now, ordered=True)
+    conds, join = where
+    branches = _branches(q, _instant(now))
+    if not branches:
+        base = _from(select(_ticket_id()), q, join).where(*conds)
         return list(session.scalars(base.order_by(*_order(q)).offset(offset).limit(limit)))
-    dated = list(
-        session.scalars(
-            base.where(Ticket.due_at.is_not(None)).order_by(Ticket.due_at, Ticket.id).offset(offset).limit(limit)
-        )
-    )
-    if len(dated) == limit:
+    dated = _part_ids(session, q, where, branches, True, offset, limit)
+    if len(dated) == limit or q.view in _DUE_VIEWS:  # (a deadline view has no undated rows)
         return dated
     skip = 0  # undated rows before the page: the page starts among them only when no dated row is in it
     if not dated and offset:
-        counted = _from(select(func.count(Ticket.id)), q, join).where(*conds, Ticket.due_at.is_not(None))
-        skip = max(0, offset - int(session.scalar(counted) or 0))
-    undated = base.where(Ticket.due_at.is_(None)).order_by(Ticket.id).offset(skip).limit(limit - len(dated))
-    return dated + list(session.scalars(undated))
+        skip = max(0, offset - _dated_count(session, q, where, branches))
+    return dated + _part_ids(session, q, where, branches, False, skip, limit - len(dated))
 
 
 _Assignee = aliased(Staff)
@@ -240,33 +354,34 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
     if not ids:
         return []
     cols = (
-        Ticket.id,
-        Ticket.reference,
-        Ticket.kind,
-        Ticket.status,
-        Ticket.priority,
-        Customer.name,
-        Ticket.subject,
-        _Assignee.login,
-        Ticket.received_at,
-        Ticket.due_at,
-        Ticket.due_clock,
+        col(Ticket.id),
+        col(Ticket.reference),
+        col(Ticket.kind),
+        col(Ticket.status),
+        col(Ticket.priority),
+        col(Customer.name),
+        col(Ticket.subject),
+        col(_Assignee.login),
+        col(Ticket.received_at),
+        col(Ticket.due_at),
+        col(Ticket.due_clock),
         clocks.start_sql(),
-        Ticket.paused_since,
-        Ticket.version,
-        Customer.email,
+        col(Ticket.paused_since),
+        col(Ticket.version),
+        col(Customer.email),
         clocks.stop_sql(),
-        Ticket.mail_flag,
+        col(Ticket.mail_flag),
     )
-    by_id = {}
+    by_id: dict[int, QueueRow] = {}
+    tid = col(Ticket.id)
     # in chunks: PostgreSQL takes at most 65,535 bound parameters a statement
     for i in range(0, len(ids), _ID_CHUNK):
         stmt = (
             select(*cols)
             .select_from(Ticket)
-            .outerjoin(Customer, Customer.id == Ticket.customer_id)
-            .outerjoin(_Assignee, _Assignee.id == Ticket.assignee_id)
-            .where(Ticket.id.in_(ids[i : i + _ID_CHUNK]))
+            .outerjoin(Customer, col(Customer.id) == col(Ticket.customer_id))
+            .outerjoin(_Assignee, col(_Assignee.id) == col(Ticket.assignee_id))
+            .where(tid.in_(ids[i : i + _ID_CHUNK]))
         )
         for r in session.execute(stmt):
             by_id[r[0]] = QueueRow(
@@ -278,7 +393,7 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
                 r[5] or r[14],
                 r[6] or "",
                 r[7],
-                _aware(r[8]),
+                _instant(r[8]),
                 _aware(r[9]),
                 r[10],
                 _aware(r[11]),
@@ -300,6 +415,7 @@ def position_of(session: Session, q: QueueQuery, now: datetime, ticket_id: int, 
 
 
 __all__ = [
+    "COUNT_CAP",
     "MORE_VIEWS",
     "OPEN_STATUSES",
     "SORTS",

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.db import Desk
 from app.failures import as_desk_error
-from app.queue_query import QueueQuery, QueueRow, count, page
+from app.queue_query import COUNT_CAP, QueueQuery, QueueRow, count, page
 
 T = TypeVar("T")
 
@@ -27,10 +27,16 @@ class QueueSource:
     filter's COUNT does not hold up the next one's rows (nor keep the server
     busy); an interrupted call returns no rows / a count of 0 that the table
     ignores (its generation has moved on).
+
+    `count()` counts up to `count_cap` + 1 tickets (a count above
+    `count_cap` means "more than that"; None: counts them all).
     """
 
-    def __init__(self, desk: Desk, query: QueueQuery, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self, desk: Desk, query: QueueQuery, now: Callable[[], datetime], *, count_cap: int | None = COUNT_CAP
+    ) -> None:
         self.desk, self.query, self.now = desk, query, now
+        self.count_cap = count_cap
         self.cancelled = False
         self._running: set[Any] = set()
         self._lock = threading.Lock()
@@ -62,7 +68,7 @@ class QueueSource:
         return self.cancelled
 
     def count(self) -> int:
-        return self._run(lambda s: count(s, self.query, self.now()), 0)
+        return self._run(lambda s: count(s, self.query, self.now(), cap=self.count_cap), 0)
 
     def page(self, offset: int, limit: int) -> list[QueueRow]:
         return self._run(lambda s: page(s, self.query, self.now(), offset, limit), [])

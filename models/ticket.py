@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from models.enums import TicketStatus
@@ -28,6 +28,21 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_paused_since", "paused_since"),
         Index("ix_ticket_received_at", "received_at"),
         Index("ix_ticket_closed_at", "closed_at"),
+        # the queue's unassigned and out-of-scope views, walked in due order (migration 0019)
+        Index(
+            "ix_ticket_unassigned_due",
+            "due_at",
+            "id",
+            sqlite_where=text("assignee_id IS NULL AND status <> 'closed'"),
+            postgresql_where=text("assignee_id IS NULL AND status <> 'closed'"),
+        ),
+        Index(
+            "ix_ticket_out_of_scope_due",
+            "due_at",
+            "id",
+            sqlite_where=text("out_of_scope IS NOT NULL"),
+            postgresql_where=text("out_of_scope IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -19,7 +19,7 @@ from textual.widgets import Input, Static
 from app.change_marker import POLL_SECONDS, Watcher
 from app.failures import one_line
 from app.labels import plural
-from app.queue_query import SORTS, VIEW_TITLES, VIEWS, QueueQuery
+from app.queue_query import COUNT_CAP, SORTS, VIEW_TITLES, VIEWS, QueueQuery
 from app.queue_source import QueueSource
 from app.unread import MailWatch
 from screens.bulk import TAG_BINDINGS, TaggedRows
@@ -43,6 +43,11 @@ SHORT_TITLES = {
 }
 # (key, view): the digit keys, 0 last
 VIEW_KEYS: tuple[tuple[str, str], ...] = (*((str(i), v) for i, (v, _t) in enumerate(VIEWS, start=1)), ("0", "replied"))
+
+
+def _how_many(n: int, more: bool, one: str, many: str | None = None) -> str:
+    """'1 ticket', '1,204 tickets', or past the count's cap '10,000+ tickets'."""
+    return f"{n:,}+ {many or one + 's'}" if more else plural(n, one, many)
 
 
 class QueueScreen(TaggedRows, KeptScreen):
@@ -81,6 +86,8 @@ class QueueScreen(TaggedRows, KeptScreen):
         self.text = ""
         self._failing: str | None = None  # the line last shown for a database failure, until it answers again
         self.total: int | None = None
+        self.total_more = False  # more tickets than `total` (the count stops there: "10,000+")
+        self.count_cap = COUNT_CAP
         self.watcher = Watcher()
         self.mail_watch: MailWatch | None = None  # made on mount (needs the app's actor)
         self._init_tags()
@@ -138,11 +145,12 @@ class QueueScreen(TaggedRows, KeptScreen):
 
     def _load(self, keep_cursor: bool = False) -> None:
         self.total = None if not keep_cursor else self.total
-        self.table.set_source(QueueSource(self.ctx.desk, self.current_query(), self.ctx.now), keep_cursor=keep_cursor)
+        source = QueueSource(self.ctx.desk, self.current_query(), self.ctx.now, count_cap=self.count_cap)
+        self.table.set_source(source, keep_cursor=keep_cursor)
         self._render_bars()
 
     def _render_bars(self) -> None:
-        total = "… tickets" if self.total is None else plural(self.total, "ticket")
+        total = "… tickets" if self.total is None else _how_many(self.total, self.total_more, "ticket")
         actor = self.ctx.actor
         title = Text.assemble(
             ("esimdesk", "bold"),
@@ -171,7 +179,7 @@ class QueueScreen(TaggedRows, KeptScreen):
 
     @on(TicketTable.Counted)
     def _counted(self, message: TicketTable.Counted) -> None:
-        self.total = message.count
+        self.total, self.total_more = message.count, message.more
         self._render_bars()
         self._render_count()
         freeze = getattr(self.app, "freeze_heap", None)
@@ -220,7 +228,7 @@ class QueueScreen(TaggedRows, KeptScreen):
             words = "no match"
         else:
             then = "enter: first" if self.query_one(Input).has_focus else "enter opens · esc clears"
-            words = f"{self.total:,} match{'es' if self.total != 1 else ''} · {then}"
+            words = f"{_how_many(self.total, self.total_more, 'match', 'matches')} · {then}"
         bar = self.query_one("#queue-filter-count", Static)
         if self.text and self.total is None:
             # keeps the width the bar has: a bar changing width lays the whole screen out

@@ -31,71 +31,21 @@ from app.failures import one_line
 from app.queue_query import QueueRow
 from app.untrusted import inert
 from widgets.countdown import STATE_CLASS
+from widgets.ticket_columns import MAIL_MARK, MARKS, SHORT_STATUS, TAG_MARK, UNREAD_MARK, Column, layout
 
 PREFETCH = 300  # rows fetched beyond each edge of the screen
 KEEP = 1200  # rows kept in the cache around the screen
 FIRST_MARGIN = 20  # rows fetched below the screen by a new source's first (short) query
-MARKS = 3  # cells before the columns: tagged, unread, a space
-TAG_MARK, UNREAD_MARK = "✓", "●"
-
-
-# the queue's marker for what customer mail did to a ticket (Ticket.mail_flag)
-MAIL_MARK = {
-    "reopened": "↺ reopened by the customer · ",
-    "follow_up": "↳ follows a closed ticket · ",
-    "bounced": "✉ mail bounced · ",
-}
-# statuses in 13 cells, for narrow terminals
-SHORT_STATUS = {
-    "information_gathering": "info needed",
-    "resolution_proposed": "res. proposed",
-    "resolution_communicated": "res. told",
-    "acknowledged": "acknowledged",
-    "investigation": "investigating",
-    "under_review": "in review",
-}
 
 
 class TableSource(Protocol):
-    """What the table asks for; both run in a worker thread."""
+    """What the table asks for; both run in a worker thread. A source may
+    count only so far (an attribute `count_cap`: a count above it means
+    "more than `count_cap`"); the table then grows as rows past it come in."""
 
     def count(self) -> int: ...
 
     def page(self, offset: int, limit: int) -> list[QueueRow]: ...
-
-
-class Column:
-    __slots__ = ("key", "title", "width")
-
-    def __init__(self, key: str, title: str, width: int) -> None:
-        self.key, self.title, self.width = key, title, width
-
-
-def layout(width: int) -> list[Column]:
-    """Columns for a table `width` cells wide, after the marks (subject takes what is left)."""
-    if width >= 120:
-        cols = [
-            Column("reference", "Reference", 15),
-            Column("kind", "Kind", 10),
-            Column("status", "Status", 23),
-            Column("customer", "Customer", 24),
-            Column("subject", "Subject", 0),
-            Column("assignee", "Assignee", 8),
-            Column("sla", "SLA", 16),
-        ]
-    else:
-        cols = [
-            Column("reference", "Reference", 15),
-            Column("status", "Status", 13),
-            Column("customer", "Customer", 14),
-            Column("subject", "Subject", 0),
-            Column("sla", "SLA", 13),
-        ]
-    fixed = MARKS + sum(c.width for c in cols) + len(cols) - 1
-    for c in cols:
-        if c.key == "subject":
-            c.width = max(6, width - fixed)
-    return cols
 
 
 class TicketTable(ScrollView, can_focus=True):
@@ -130,11 +80,22 @@ class TicketTable(ScrollView, can_focus=True):
             self.row = row
 
     class Loaded(Message):
-        """Rows (and maybe the count) fetched by the worker."""
+        """Rows (and maybe the count) fetched by the worker: `full`, as many
+        rows as asked for (more may follow); `counted_all`, `count` is exact
+        (else the source stopped counting there: a floor)."""
 
-        def __init__(self, generation: int, offset: int, rows: list[QueueRow], count: int | None) -> None:
+        def __init__(
+            self,
+            generation: int,
+            offset: int,
+            rows: list[QueueRow],
+            count: int | None,
+            full: bool = False,
+            counted_all: bool = True,
+        ) -> None:
             super().__init__()
             self.generation, self.offset, self.rows, self.count = generation, offset, rows, count
+            self.full, self.counted_all = full, counted_all
 
     class Highlighted(Message):
         """The cursor is on a (loaded) row."""
@@ -144,11 +105,12 @@ class TicketTable(ScrollView, can_focus=True):
             self.row = row
 
     class Counted(Message):
-        """The table learnt how many rows its source holds."""
+        """The table learnt how many rows its source holds (`more`: more
+        than `count`, the source counted no further)."""
 
-        def __init__(self, count: int) -> None:
+        def __init__(self, count: int, more: bool = False) -> None:
             super().__init__()
-            self.count = count
+            self.count, self.more = count, more
 
     class LoadFailed(Message):
         """The source could not be read (the database failed under it): the
@@ -166,6 +128,8 @@ class TicketTable(ScrollView, can_focus=True):
         self.generation = 0
         self.row_count = 0
         self.count_known = False
+        self.count_more = False  # the count is a floor: the source counted no further
+        self._end_known = False  # (with count_more) a short page showed where the rows end
         self.cursor = 0
         self.cache: dict[int, QueueRow] = {}
         self.tagged: Container[int] = (
@@ -193,6 +157,8 @@ class TicketTable(ScrollView, can_focus=True):
         self._pending = None
         if not keep_cursor:
             self.count_known = False
+            self.count_more = False
+            self._end_known = False
         if keep_cursor:
             offset, limit = self._window()
         else:  # the rows on screen first (a short query); the margins follow via _ensure_window
@@ -214,9 +180,13 @@ class TicketTable(ScrollView, can_focus=True):
         try:
             rows = source.page(offset, limit)
             complete = offset == 0 and len(rows) < limit
-            self.post_message(self.Loaded(generation, offset, rows, len(rows) if complete else None))
+            self.post_message(
+                self.Loaded(generation, offset, rows, len(rows) if complete else None, len(rows) == limit)
+            )
             if with_count and not complete and generation == self.generation:
-                self.post_message(self.Loaded(generation, offset, [], source.count()))
+                n = source.count()
+                cap = getattr(source, "count_cap", None)
+                self.post_message(self.Loaded(generation, offset, [], n, counted_all=cap is None or n <= cap))
         except Exception as exc:  # noqa: BLE001 - a failed read is said on screen; the console stays
             self.post_message(self.LoadFailed(one_line(exc)))
 
@@ -234,13 +204,21 @@ class TicketTable(ScrollView, can_focus=True):
         if message.count is not None:
             self.row_count = message.count
             self.count_known = True
-            self.post_message(self.Counted(message.count))
+            self.count_more = not message.counted_all
+            shown = message.count - 1 if self.count_more else message.count
+            self.post_message(self.Counted(shown, self.count_more))
         elif message.rows and not self.count_known:
             self.row_count = max(self.row_count, message.offset + len(message.rows))
+        if self.count_more and message.rows and not self._end_known:
+            # past the counted floor the table grows with the rows that come in: one more
+            # while a page is full (scrolling there fetches the next), the end when one is not
+            end = message.offset + len(message.rows)
+            self.row_count = max(self.row_count, end + 1) if message.full else end
+            self._end_known = not message.full
         self.loaded_once = True
         self._trim()
         self.cursor = min(self.cursor, max(0, self.row_count - 1))
-        self.virtual_size = Size(self.size.width, self.row_count + 1)
+        self._fit_rows()
         self.refresh()
         self.call_after_refresh(self._ensure_window)
         self._announce()
@@ -273,7 +251,7 @@ class TicketTable(ScrollView, can_focus=True):
         missing = any(i not in self.cache for i in range(top, last))
         near_edge = any(
             i not in self.cache for i in range(max(0, top - PREFETCH // 2), min(self.row_count, last + PREFETCH // 2))
-        )
+        ) or (self.count_more and not self._end_known and last + PREFETCH // 2 > self.row_count)
         if not (missing or near_edge):
             return
         if not missing and not self.count_known:
@@ -361,6 +339,20 @@ class TicketTable(ScrollView, can_focus=True):
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         self.call_after_refresh(self._ensure_window)
+
+    def _fit_rows(self) -> None:
+        """The virtual height follows the row count without laying the screen out
+        (virtual_size is a layout reactive: each view switch and each filter's
+        count cost a layout of every widget, ~20 ms); the scrollbar is fitted
+        here, and the screen laid out only when the scrollbar comes or goes."""
+        size = Size(self.size.width, self.row_count + 1)
+        if size == self.virtual_size:
+            return
+        had_bar = self.show_vertical_scrollbar
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)
+        if self.show_vertical_scrollbar != had_bar:
+            self.refresh(layout=True)
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
         # The compositor hands a ScrollView its viewport as "virtual size", never the
