@@ -14,10 +14,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import SimpleNamespace
+from typing import Any
 
 from dateutil import parser as dateparser
 from sqlalchemy import bindparam, func, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import history
 from app.business_calendar import desk_calendar
@@ -29,7 +30,7 @@ from app.references import next_reference
 from app.sla_clocks import ACK_BUSINESS_DAYS
 from app.workflow import regions
 from app.workflow.guard import aware, due_of
-from models import Customer, Message, Order, Ticket
+from models import Customer, Message, Order, Ticket, table_of
 from models.enums import MessageKind, TicketKind, TicketStatus
 
 EMAIL_RE = re.compile(
@@ -61,7 +62,7 @@ def _blank(v: object) -> bool:
     return v is None or not str(v).strip()
 
 
-def parse_incident_date(value: str) -> date:
+def parse_incident_date(value: object) -> date:
     """YYYY-MM-DD, or a written date such as '3 March 2026' or '03/03/2026'
     (day first); InputError otherwise."""
     text = str(value).strip()
@@ -77,13 +78,13 @@ def parse_incident_date(value: str) -> date:
 
 def validate_complaint(
     *,
-    name=None,
-    email=None,
-    phone=None,
-    description=None,
-    incident_date=None,
-    inquiry_reference=None,
-    region=None,
+    name: object = None,
+    email: object = None,
+    phone: object = None,
+    description: object = None,
+    incident_date: object = None,
+    inquiry_reference: object = None,
+    region: object = None,
     received_at: datetime | None = None,
 ) -> list[FieldProblem]:
     """Every missing or malformed intake field, in the policy's order."""
@@ -130,7 +131,7 @@ def validate_complaint(
         problems.append(FieldProblem("inquiry_reference", "inquiry reference is longer than 64 characters"))
     if not _blank(region):
         try:
-            regions.parse(region)
+            regions.parse(str(region))
         except InputError as exc:
             problems.append(FieldProblem("region", str(exc)))
     return problems
@@ -162,19 +163,20 @@ def missing_info_text(info_needed: str | None) -> str:
     return Localized(text, "missing_info", fields=fields)
 
 
+_CUSTOMER = table_of(Customer)
 _FIND_CUSTOMER = Prepared(
-    select(Customer.id, Customer.name, Customer.phone)
-    .where(func.lower(Customer.email) == bindparam("email"))
-    .order_by(Customer.id)
+    select(_CUSTOMER.c.id, _CUSTOMER.c.name, _CUSTOMER.c.phone)
+    .where(func.lower(_CUSTOMER.c.email) == bindparam("email"))
+    .order_by(_CUSTOMER.c.id)
     .limit(1)
 )
-_INSERT_CUSTOMER = Prepared.insert(Customer.__table__, returning="id")
+_INSERT_CUSTOMER = Prepared.insert(_CUSTOMER, returning="id")
 _FILL_CUSTOMER = Prepared(
-    update(Customer.__table__)
-    .where(Customer.__table__.c.id == bindparam("cid"))
+    update(_CUSTOMER)
+    .where(_CUSTOMER.c.id == bindparam("cid"))
     .values(  # only blanks (NULL or '') take the new value
-        name=func.coalesce(func.nullif(Customer.__table__.c.name, ""), bindparam("name")),
-        phone=func.coalesce(func.nullif(Customer.__table__.c.phone, ""), bindparam("phone")),
+        name=func.coalesce(func.nullif(_CUSTOMER.c.name, ""), bindparam("name")),
+        phone=func.coalesce(func.nullif(_CUSTOMER.c.phone, ""), bindparam("phone")),
     )
 )
 
@@ -210,7 +212,7 @@ def customer_id_for(session: Session, *, email: str | None, name: str | None, ph
 def _order_id(session: Session, order_number: str | None) -> int | None:
     if _blank(order_number):
         return None
-    o = session.scalars(select(Order).where(Order.number == str(order_number).strip().upper())).first()
+    o = session.scalars(select(Order).where(col(Order.number) == str(order_number).strip().upper())).first()
     if o is None:
         raise InputError(f"no order {order_number!r}")
     return o.id
@@ -363,14 +365,21 @@ def log_inquiry(
     return store_new(session, values, message, actor, now, source=source)
 
 
-def create_complaint(session: Session, **fields) -> Ticket:
+def create_complaint(session: Session, **fields: Any) -> Ticket:
     """`log_complaint`, returning the stored Ticket (for services and the console)."""
-    return session.get(Ticket, log_complaint(session, **fields).id)
+    return _stored_ticket(session, log_complaint(session, **fields).id)
 
 
-def create_inquiry(session: Session, **fields) -> Ticket:
+def create_inquiry(session: Session, **fields: Any) -> Ticket:
     """`log_inquiry`, returning the stored Ticket."""
-    return session.get(Ticket, log_inquiry(session, **fields).id)
+    return _stored_ticket(session, log_inquiry(session, **fields).id)
+
+
+def _stored_ticket(session: Session, ticket_id: int) -> Ticket:
+    t = session.get(Ticket, ticket_id)
+    if t is None:  # just inserted in this transaction: cannot happen
+        raise LookupError(f"ticket {ticket_id} is not stored")
+    return t
 
 
 @dataclass(frozen=True)
@@ -385,11 +394,16 @@ class NewTicket:
     info_needed: str | None
 
 
-_INSERT_TICKET = Prepared.insert(Ticket.__table__, returning="id")
+_INSERT_TICKET = Prepared.insert(table_of(Ticket), returning="id")
 
 
 def store_new(
-    session: Session, values: dict, message: Message | None, actor: Actor | None, now: datetime, **detail
+    session: Session,
+    values: dict[str, Any],
+    message: Message | None,
+    actor: Actor | None,
+    now: datetime,
+    **detail: Any,
 ) -> NewTicket:
     """Insert a new ticket (column values; its governing deadline is added
     here) with its inbound message and its "created" event. Core statements,

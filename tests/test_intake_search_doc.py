@@ -1,0 +1,94 @@
+"""The search document of a ticket made from an email (migration 0021): the
+description is the message's text, held once; the message's insert leaves the
+document as the ticket's insert wrote it, which equals a full rebuild; a
+later message adds its words, on both engines."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from app.db import open_desk
+from app.mail.ingest import ingest_paths
+from app.search import search
+from mail_helpers import eml, make_maildir
+from pg_fixtures import engine_url  # noqa: F401
+from workflow_helpers import CONFIG, at
+
+
+def _doc(desk, ticket_id: int) -> tuple[object, int]:
+    """(the stored document, how often 'harbour' occurs in it)."""
+    with desk.reader() as s:
+        if s.get_bind().dialect.name == "sqlite":
+            row = s.execute(
+                text("SELECT refs, subject, customer, messages, notes FROM search_fts WHERE rowid = :i"),
+                {"i": ticket_id},
+            ).one()
+            return tuple(row), row.messages.count("harbour")
+        doc = s.execute(text("SELECT doc::text FROM search_doc WHERE ticket_id = :i"), {"i": ticket_id}).scalar_one()
+        positions = s.execute(
+            text(
+                "SELECT cardinality(positions) FROM unnest((SELECT doc FROM search_doc WHERE ticket_id = :i)) "
+                "WHERE lexeme = 'harbour'"
+            ),
+            {"i": ticket_id},
+        ).scalar_one()
+        return doc, positions
+
+
+def _rebuilt(desk, ticket_id: int) -> None:
+    """Rebuild the ticket's document through its triggers (an update of its subject)."""
+    with desk.session() as s:
+        s.execute(text("UPDATE ticket SET subject = subject || '' WHERE id = :i"), {"i": ticket_id})
+
+
+def _refs(desk, query: str) -> list[str]:
+    with desk.reader() as s:
+        return [h.reference for h in search(s, query)]
+
+
+def test_an_emailed_ticket_holds_its_text_once_and_equals_a_rebuild(engine_url, tmp_path):
+    desk = open_desk(engine_url)
+    try:
+        body = "The eSIM shows no service near the harbour."
+        box = make_maildir(
+            tmp_path / "a", {"1": eml("No data in Tallinn", body, sender="kadri@example.ee", msgid="<m1@x>")}
+        )
+        ingest_paths(desk, [box], now=at(60), config=CONFIG)
+        [ref] = _refs(desk, "harbour")
+        with desk.reader() as s:
+            tid = s.execute(text("SELECT id FROM ticket WHERE reference = :r"), {"r": ref}).scalar_one()
+        kept, times = _doc(desk, tid)
+        assert times == 1  # the description and its message: one text
+        _rebuilt(desk, tid)
+        assert _doc(desk, tid) == (kept, 1)  # kept in step == a full rebuild
+
+        # the same text again (a second delivery under another Message-ID) adds nothing;
+        # a different reply adds its words; both still a rebuild's document
+        box2 = make_maildir(
+            tmp_path / "b",
+            {
+                "2": eml(
+                    f"Re: [{ref}] No data",
+                    body,
+                    sender="kadri@example.ee",
+                    msgid="<m2@x>",
+                    extra="In-Reply-To: <m1@x>\n",
+                ),
+                "3": eml(
+                    f"Re: [{ref}] No data",
+                    "Still nothing after a reboot.",
+                    sender="kadri@example.ee",
+                    msgid="<m3@x>",
+                    extra="In-Reply-To: <m1@x>\n",
+                ),
+            },
+        )
+        summary = ingest_paths(desk, [box2], now=at(70), config=CONFIG)
+        assert summary.count("linked") == 2
+        assert _refs(desk, "reboot harbour") == [ref]
+        kept, times = _doc(desk, tid)
+        assert times == 1
+        _rebuilt(desk, tid)
+        assert _doc(desk, tid) == (kept, 1)
+    finally:
+        desk.dispose()
