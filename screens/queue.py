@@ -224,8 +224,8 @@ class QueueScreen(TaggedRows, KeptScreen):
             words = "type to filter · enter: first match · escape: clear"
         elif self.total is None:
             words = "searching…"
-        elif self.total == 0:
-            words = "no match"
+        elif self.total == 0:  # a reference typed in the wrong view: say where else to look
+            words = "no match" if self.view == "all" else f"no match in {VIEW_TITLES[self.view]} · enter: all tickets"
         else:
             then = "enter: first" if self.query_one(Input).has_focus else "enter opens · esc clears"
             words = f"{_how_many(self.total, self.total_more, 'match', 'matches')} · {then}"
@@ -264,8 +264,10 @@ class QueueScreen(TaggedRows, KeptScreen):
     @on(Input.Submitted, "#queue-filter")
     def _filter_done(self, event: Input.Submitted) -> None:
         """Enter: to the first match (the next enter opens it); nothing
-        matches: stay in the filter. Keys typed behind this enter wait until
-        the matches for the text are in (app.console_keys)."""
+        matches in this view: look in All (a reference typed from My tickets
+        finds a colleague's ticket), and in All, stay in the filter. Keys typed
+        behind this enter wait until the matches for the text are in
+        (app.console_keys)."""
         if not self.text:
             self.query_one("#queue-filter-row").display = False
             self.set_focus(self.table)
@@ -282,6 +284,10 @@ class QueueScreen(TaggedRows, KeptScreen):
     @on(TicketTable.Counted)
     def _to_first_match(self) -> None:
         if not self._enter_pending or not self.table.showing_current:
+            return
+        if self.table.row_count == 0 and self.view != "all":  # not in this view: look through every ticket
+            self.view = "all"
+            self._load()
             return
         self._enter_pending = False
         if self.table.row_count > 0:

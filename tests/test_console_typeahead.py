@@ -335,3 +335,26 @@ async def test_letters_typed_into_the_wizard_fact_input_never_fire_its_actions(d
         assert screen.on_decision_page and screen.status_line == ""  # nothing saved, approved or denied
         assert not app._notifications  # not even a "walk to the decision page first"
         assert screen.view.decision is None
+
+
+async def test_a_reference_typed_in_my_tickets_finds_a_ticket_outside_it(demo_desk):
+    """/ reference enter enter from My tickets opens a ticket that is not
+    mine: nothing matches in the view, so enter looks in All."""
+    from app.config import DeskConfig
+    from models import Staff, Ticket
+    from screens.ticket_detail import TicketDetailScreen
+
+    with demo_desk.reader() as s:
+        alice = s.exec(select(Staff).where(Staff.login == "alice")).one()
+        t = s.exec(select(Ticket).where(Ticket.assignee_id != alice.id).order_by(Ticket.id)).first()
+        reference = t.reference
+    app = make_app(demo_desk, "alice", config=DeskConfig())  # starts on My tickets
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        assert app.screen.view == "my"
+        await burst(pilot, "/", reference, "enter", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TicketDetailScreen) and app.screen.reference == reference
+        await burst(pilot, "escape")
+        await settle(pilot)
+        assert app.screen.view == "all" and app.screen.text == reference
