@@ -20,7 +20,7 @@ from textual.widgets import Static
 
 from app import labels
 from app.errors import DeskError
-from app.ticket_view import DetailData, evidence_lines, load_detail  # noqa: F401 - the read model this screen shows
+from app.ticket_view import DetailData, evidence_lines, load_detail, read_detail  # noqa: F401 - the read model this screen shows
 from app.untrusted import inert
 from app.workflow import actions as ticket_actions
 from app.workflow.actions import Prompt, TicketAction
@@ -246,13 +246,8 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
     @work(thread=True, exclusive=True, group="detail-load")
     def load(self) -> None:
         gen, reference = self._gen, self.reference
-        try:
-            with self.ctx.desk.reader() as s:
-                data = load_detail(s, reference, self.ctx.actor, self.ctx.config)
-        except DeskError as exc:
-            self.post_message(self.Loaded(None, str(exc), gen))
-            return
-        self.post_message(self.Loaded(data, gen=gen))
+        data, error = read_detail(self.ctx.desk, reference, self.ctx.actor, self.ctx.config)  # the ticket view's read
+        self.post_message(self.Loaded(data, error, gen))
 
     def on_ticket_detail_screen_loaded(self, message: Loaded) -> None:
         if message.gen != self._gen:
