@@ -36,16 +36,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
 from app import history, tickets
 from app.business_calendar import BusinessCalendar
 from app.config import DeskConfig
-from app.errors import IllegalTransition, InputError
+from app.errors import DeskError, IllegalTransition, InputError
 from app.identity import Actor
+from app.orders.facts import TicketFactSources, fact_sources
 from app.refund_approval import INVESTIGATION_RESULTS, approval_terms, approve, record_investigation
 from app.refund_case_base import (
     DECIDABLE,
@@ -78,6 +79,9 @@ from models import Customer, Message, Order, RefundCase, Ticket
 from models.enums import Clock
 from models.tables import stored_id
 
+if TYPE_CHECKING:
+    from app.db import Desk
+
 
 @dataclass
 class CaseView:
@@ -107,6 +111,26 @@ def load(session: Session, reference: str) -> CaseView:
         if row in session:
             session.expunge(row)
     return CaseView(t, case, facts, decision, (cust.name or "") if cust else "", order.number if order else None)
+
+
+@dataclass(frozen=True)
+class CaseRead:
+    """What the refund wizard shows of a case, read in one pass off the event
+    loop: the case and where its order facts came from, or the desk's refusal."""
+
+    view: CaseView | None = None
+    sources: TicketFactSources | None = None
+    error: DeskError | None = None
+
+
+def read_case(desk: Desk, reference: str, now: datetime, tz: tzinfo | None) -> CaseRead:
+    """`load` and the order facts' sources in a read transaction of their own (the wizard's workers)."""
+    try:
+        with desk.reader() as s:
+            view = load(s, reference.strip().upper())
+            return CaseRead(view, fact_sources(s, view.ticket, now, tz))
+    except DeskError as exc:
+        return CaseRead(error=exc)
 
 
 # -- services ----------------------------------------------------------------

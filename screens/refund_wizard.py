@@ -13,7 +13,6 @@ The App provides `.desk`, `.actor`, `.config`, `.now()` and `.calendar`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +28,7 @@ from textual.widgets.option_list import Option
 from app import labels, refund_cases
 from app.errors import DeskError, InputError
 from app.orders import facts as order_facts
+from app.refund_cases import CaseRead, read_case  # the wizard's read (app.refund_cases)
 from app.refunds import (
     REASONS,
     Step,
@@ -51,25 +51,6 @@ from widgets.policy_step import FindingTrail, PolicyStepView
 CONFIRM_FIRST = ("i", "a", "n", "m", "c", "d", "r")
 # facts typed in rather than chosen (fact_prompt gives no choices)
 NUMBER_FACTS = ("partial_amount",)
-
-
-@dataclass(frozen=True)
-class CaseRead:
-    """What the wizard shows of a case, read in one pass (off the event loop)."""
-
-    view: refund_cases.CaseView | None = None
-    sources: order_facts.TicketFactSources | None = None
-    error: DeskError | None = None
-
-
-def read_case(desk, reference: str, now: datetime, tz) -> CaseRead:
-    """Read the ticket, its case and facts (one indexed lookup) and where its facts came from."""
-    try:
-        with desk.reader() as s:
-            view = refund_cases.load(s, reference.strip().upper())
-            return CaseRead(view, order_facts.fact_sources(s, view.ticket, now, tz))
-    except DeskError as exc:
-        return CaseRead(error=exc)
 
 
 class RefundWizardScreen(ServiceRunner, Screen):
