@@ -20,6 +20,7 @@ import pytest
 
 from app.cli.access import COMMAND_ACCESS, NO_DESK, subcommand_paths
 from app.cli.main import build_parser, main
+from workflow_helpers import action_cli_sample
 
 ALL = sorted(subcommand_paths(build_parser()))
 NOBODY = "nobody"
@@ -176,7 +177,7 @@ def _args(path: str, shared: Path, reference: str) -> list[str]:
     }
     if path in samples:
         return samples[path]
-    return [reference] if path.startswith("ticket ") else []
+    return action_cli_sample(path, reference) if path.startswith("ticket ") else []  # the action table's arguments
 
 
 def _reference(url: str, kind: str = "complaint") -> str:

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from app.cli.access import subcommand_paths
 from app.cli.main import build_parser, main
 from pg_fixtures import fresh_pg_database, require_pg
+from workflow_helpers import action_cli_sample
 
 NOW = "2026-11-23T10:00:00+00:00"
 DAMAGED = "is not an esimdesk database or is damaged: restore a backup (esimdesk restore PATH)"
@@ -207,7 +208,7 @@ def sample_args(path: str, files: dict, tmp_path: Path) -> list[str]:
     if path in samples:
         return samples[path]
     if path.startswith("ticket "):
-        return [cmp_ref]
+        return action_cli_sample(path, cmp_ref)  # the action table's arguments
     return []
 
 

@@ -96,3 +96,19 @@ def walk(desk, ref: str, actor: Actor, upto: str, start: int = 10) -> int:
 def take(desk, esc_ref: str, senior: Actor, minute: int):
     with desk.session() as s:
         return take_review(s, senior, esc_ref, now=at(minute), config=CONFIG)
+
+
+def action_cli_sample(path: str, reference: str) -> list[str]:
+    """Plausible arguments for an `esimdesk ticket <cli>` sub-command that maps
+    onto a ticket action, read from the action table (app/workflow/actions.py):
+    the reference, then each required argument (its first choice, else "x").
+    A new action's sub-command needs no entry in the tests' sample lists."""
+    from app.workflow.actions import cli_actions
+
+    action = next((a for a in cli_actions() if f"ticket {a.cli}" == path), None)
+    out = [reference]
+    for arg in action.cli_args if action is not None else ():
+        if arg.required:
+            value = arg.choices[0] if arg.choices else "x"
+            out += [arg.name, value] if arg.name.startswith("-") else [value]
+    return out
