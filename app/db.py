@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -33,6 +33,9 @@ SQLITE_BUSY_TIMEOUT_MS = 15000
 SQLITE_JOURNAL_SIZE_LIMIT = 32 * 1024 * 1024
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 1000
 SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def default_sqlite_path() -> Path:
@@ -258,6 +261,19 @@ class Desk:
                 writes.rollback()
                 raise
             writes.commit()
+
+    def read(self, fn: Callable[Concatenate[Session, _P], _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        """`fn(session, *args, **kwargs)` in a read-only transaction of its own:
+        how screens and widgets read (a read model or service function), never
+        holding a session themselves."""
+        with self.reader() as s:
+            return fn(s, *args, **kwargs)
+
+    def write(self, fn: Callable[Concatenate[Session, _P], _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        """`fn(session, *args, **kwargs)` in a transaction of its own, committed
+        when it returns (screens' small writes: presence, recall)."""
+        with self.session() as s:
+            return fn(s, *args, **kwargs)
 
     @contextmanager
     def reader(self) -> Iterator[Session]:

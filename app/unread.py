@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import Exists
 from sqlmodel import Session, col
 
+from app.change_marker import Watcher
 from models import Message, Ticket, TicketEvent, TicketSeen, table_of
 from models.enums import MessageKind
 
@@ -104,4 +105,12 @@ class MailWatch:
         return list(dict.fromkeys(r[0] for r in rows))
 
 
-__all__ = ["MailWatch", "mark_seen", "replied", "unread_ids"]
+__all__ = ["MailWatch", "mark_seen", "poll_changes", "replied", "unread_ids"]
+
+
+def poll_changes(session: Session, watcher: Watcher, mail: MailWatch | None) -> tuple[bool, list[str]]:
+    """One poll of the queue: did the desk change since the last one, and
+    which of the person's tickets got customer mail (looked for only when the
+    desk changed: new mail moves the change marker too)."""
+    changed = watcher.changed(session)
+    return changed, (mail.check(session) if mail is not None and (changed or mail.last is None) else [])

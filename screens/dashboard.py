@@ -205,8 +205,7 @@ class DashboardScreen(UsesContext, Screen):
         """Read the figures off the event loop; never raises into the app."""
         try:
             now = self.ctx.now()
-            with self.ctx.desk.reader() as session:
-                data = snapshot(session, now, self._cal, self._share, cache=self.period_cache)
+            data = self.ctx.desk.read(snapshot, now, self._cal, self._share, cache=self.period_cache)
         except Exception as exc:  # noqa: BLE001 - any database failure means "stale"
             self._post(self._mark_stale, _one_line(exc))
             return

@@ -72,8 +72,7 @@ class EscalationQueueScreen(UsesContext, Screen):
     @work(thread=True, exclusive=True, group="esc-load")
     def load(self) -> None:
         try:
-            with self.ctx.desk.reader() as s:
-                rows = reviewable(s, self.ctx.actor, self.ctx.now())
+            rows = self.ctx.desk.read(reviewable, self.ctx.actor, self.ctx.now())
         except Exception as exc:  # noqa: BLE001 - said on screen; the console stays
             self.say_read_failed(exc)
             return
@@ -101,8 +100,7 @@ class EscalationQueueScreen(UsesContext, Screen):
     @work(thread=True, exclusive=True, group="esc-side")
     def load_side(self, ticket_id: int) -> None:
         try:
-            with self.ctx.desk.reader() as s:
-                sbs = side_by_side(s, ticket_id)
+            sbs = self.ctx.desk.read(side_by_side, ticket_id)
         except Exception as exc:  # noqa: BLE001 - said on screen; the console stays
             self.say_read_failed(exc)
             return

@@ -54,8 +54,7 @@ class QuarantineScreen(ServiceRunner, Screen):
         from app.mail.quarantine import list_quarantine
 
         try:
-            with self.ctx.desk.reader() as s:
-                items = list_quarantine(s, self.ctx.actor)
+            items = self.ctx.desk.read(list_quarantine, self.ctx.actor)
         except Exception as exc:  # noqa: BLE001 - a refusal or a failed database: said in place
             self.post_message(self.Listed([], str(as_desk_error(exc, self.ctx.desk.url))))
             return

@@ -21,7 +21,7 @@ from app.failures import one_line
 from app.labels import plural
 from app.queue_query import COUNT_CAP, SORTS, VIEW_TITLES, VIEWS, QueueQuery
 from app.queue_source import QueueSource
-from app.unread import MailWatch
+from app.unread import MailWatch, poll_changes
 from screens.bulk import TAG_BINDINGS, TaggedRows
 from widgets.filter_input import FilterInput
 from widgets.kept_screen import KeptScreen
@@ -298,10 +298,7 @@ class QueueScreen(TaggedRows, KeptScreen):
     def _poll(self) -> None:
         mail = self.mail_watch
         try:
-            with self.ctx.desk.reader() as s:
-                changed = self.watcher.changed(s)
-                # new mail changes the marker too (a reply event): look for it only then
-                new_mail = mail.check(s) if mail is not None and (changed or mail.last is None) else []
+            changed, new_mail = self.ctx.desk.read(poll_changes, self.watcher, mail)
         except Exception as exc:  # noqa: BLE001 - the database failed under the poll: said once, polled again
             self.post_message(TicketTable.LoadFailed(one_line(exc, self.ctx.desk.url)))
             return

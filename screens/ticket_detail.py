@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from app import labels
-from app.errors import DeskError
+from app.failures import as_desk_error
 from app.ticket_view import DetailData, evidence_lines, load_detail, read_detail  # noqa: F401 - the read model this screen shows
 from app.untrusted import inert
 from app.workflow import actions as ticket_actions
@@ -219,8 +219,7 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
             from app.presence import heartbeat
 
             try:
-                with self.ctx.desk.session() as s:
-                    heartbeat(s, app.session_id, login, None, self.ctx.now())
+                self.ctx.desk.write(heartbeat, app.session_id, login, None, self.ctx.now())
             except Exception:  # noqa: BLE001 - presence is best effort on the way out
                 pass
 
@@ -331,8 +330,10 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
             return
         from app.tickets import version_of
 
-        with self.ctx.desk.reader() as s:
-            row = version_of(s, data.ticket.id)
+        try:
+            row = self.ctx.desk.read(version_of, data.ticket.id)
+        except Exception:  # noqa: BLE001 - a missed poll: the next one, or the next save, says what is wrong
+            return
         if row is not None and row[0] != data.ticket.version:
             self.post_message(self.Moved(row[0], row[1], gen))
 
@@ -564,10 +565,9 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
 
         app, gen, reference, data = self.app, self._gen, self.reference, self.data
         try:
-            with self.ctx.desk.session() as s:
-                out = recall_latest(s, self.ctx.actor, reference, now=self.ctx.now())
-        except DeskError as exc:
-            app.call_from_thread(self._report, str(exc), "warning", False, gen)
+            out = self.ctx.desk.write(recall_latest, self.ctx.actor, reference, now=self.ctx.now())
+        except Exception as exc:  # noqa: BLE001 - a refusal or a failed database: said in place
+            app.call_from_thread(self._report, str(as_desk_error(exc, self.ctx.desk.url)), "warning", False, gen)
             return
         try:  # the taken-back text is the reply draft now: escape or a lost connection keeps it
             DraftStore(self.ctx.desk).save(

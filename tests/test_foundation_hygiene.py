@@ -61,6 +61,26 @@ def test_screens_and_widgets_hold_no_sql():
     assert found == []
 
 
+TRANSACTION_IN_UI = re.compile(r"\.(reader|session|batch|grouped)\(\)")
+# the one helper that runs a service from a screen (#18 point 6) opens the service's transaction
+RUNS_SERVICES = {"screens/service_worker.py"}
+
+
+def test_screens_and_widgets_open_no_transaction():
+    """Screens and widgets read through `Desk.read(fn, ...)` and write
+    through services: they never hold a session (#18 point 3)."""
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for folder in ("screens", "widgets")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if str(path.relative_to(ROOT)) not in RUNS_SERVICES
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if TRANSACTION_IN_UI.search(line)
+    ]
+    assert found == []
+    assert TRANSACTION_IN_UI.search("with self.ctx.desk.reader() as s:")
+
+
 def test_the_sql_check_would_catch_a_query():
     assert SQL_IN_UI.search("    rows = s.scalars(select(Ticket))") and SQL_IN_UI.search(
         "from sqlalchemy import select"
