@@ -24,7 +24,7 @@ from sqlmodel import Session, SQLModel
 
 from app.business_calendar import BusinessCalendar
 from app.demo_builder import aware_utc
-from app.demo_bulk import bulk_load, write_order
+from app.demo_bulk import bulk_load, write_rows
 from app.demo_complaints import ComplaintStories
 from app.demo_data import COMPLAINT_MIX, DemoRow
 from app.demo_refunds import RefundStories
@@ -103,20 +103,18 @@ def build_demo(
 
     def store(*pairs: tuple[type[SQLModel], list[DemoRow]]) -> None:
         for model, rows in pairs:
-            for i in range(0, len(rows), 10000):
-                conn.execute(insert(table_of(model)), rows[i : i + 10000])
+            write_rows(conn, table_of(model), rows)
 
     store((Staff, b.staff), (Customer, b.customers))
     _import_orders(conn, b, now)  # the shop's orders arrive the way a real desk's do
-    rows_of: dict[str, tuple[type[SQLModel], list[DemoRow]]] = {
-        "ticket": (Ticket, b.tickets),
-        "ticket_event": (TicketEvent, b.events),
-        "message": (Message, b.messages),
-        "refund_case": (RefundCase, b.refunds),
-        "quarantine": (Quarantine, b.quarantine),
-    }
     with bulk_load(conn):
-        store(*(rows_of[name] for name in write_order(conn.dialect.name)))
+        store(
+            (Ticket, b.tickets),
+            (TicketEvent, b.events),
+            (Message, b.messages),
+            (RefundCase, b.refunds),
+            (Quarantine, b.quarantine),
+        )
     conn.execute(
         insert(table_of(ReferenceCounter)), [{"prefix": p, "year": y, "last": n} for (p, y), n in b.counters.items()]
     )

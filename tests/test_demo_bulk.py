@@ -47,13 +47,12 @@ def _derived(desk, dialect: str) -> list[list[tuple]]:
 
 
 def _row_by_row(monkeypatch) -> None:
-    """The build without the bulk load: every trigger fires per row, tickets first."""
+    """The build without the bulk load: every trigger fires per row."""
     from contextlib import nullcontext
 
     import app.demo
 
     monkeypatch.setattr(app.demo, "bulk_load", lambda conn: nullcontext())
-    monkeypatch.setattr(app.demo, "write_order", lambda dialect: demo_bulk.write_order("postgresql"))
 
 
 def test_same_desk_as_before_the_bulk_load(engine_url):
