@@ -14,8 +14,9 @@ rules and restores the triggers:
 - PostgreSQL: ALTER TABLE ... DISABLE / ENABLE TRIGGER; the fill calls the
   functions the triggers call (search_reindex, search_filter_reindex) over
   the ticket ids in ranges.
-- SQLite: the triggers are dropped and made again from their own stored
-  definitions (sqlite_master); the fill is the INSERT of each ticket
+- SQLite: the triggers, and the secondary indexes of ticket, ticket_event
+  and message, are dropped and made again from their own stored
+  definitions (sqlite_master), the indexes before the fill; the fill is the INSERT of each ticket
   trigger's body over every ticket (its `t.id = NEW.id` made `1 = 1`).
 - Both: the tally by wall_tally.recount (its triggers' one rule, COUNTS).
 
@@ -45,6 +46,9 @@ PG_SUSPENDED = {"ticket": ("search_ticket", "filter_ticket", "wall_tally_ins"), 
 PG_FILLS = ("search_reindex", "search_filter_reindex")  # the functions those triggers call
 SQLITE_SUSPENDED = ("search_ticket_ins", "search_message_ins", "filter_ticket_ins", "wall_tally_ins")
 SQLITE_FILLS = ("search_ticket_ins", "filter_ticket_ins")  # their INSERT, over every ticket
+# SQLite: their secondary indexes are made again after the load (one sort each, not a
+# random insert per row: at a million tickets the ticket table has 20 of them)
+BULK_TABLES = ("ticket", "ticket_event", "message")
 FILL_CHUNK = 5000  # ticket ids per fill statement (PostgreSQL)
 _ONE_TICKET = "t.id = NEW.id"
 
@@ -76,14 +80,20 @@ def sqlite_fill_statement(trigger_sql: str) -> str:
     return insert.replace(_ONE_TICKET, "1 = 1")
 
 
-def _sqlite_suspend(conn: Connection) -> dict[str, str]:
+def _sqlite_suspend(conn: Connection) -> tuple[dict[str, str], list[str]]:
+    """Drop the suspended triggers and the secondary indexes of the bulk
+    tables; return their definitions ({trigger: sql}, [index sql])."""
     q = text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN :names")
-    stored: dict[str, str] = dict(
-        conn.execute(q.bindparams(bindparam("names", expanding=True)), {"names": SQLITE_SUSPENDED}).all()
-    )
-    for name in stored:
+    names = {"names": SQLITE_SUSPENDED}
+    triggers: dict[str, str] = dict(conn.execute(q.bindparams(bindparam("names", expanding=True)), names).all())
+    q = text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN :tables")
+    tables = {"tables": BULK_TABLES}
+    indexes: dict[str, str] = dict(conn.execute(q.bindparams(bindparam("tables", expanding=True)), tables).all())
+    for name in triggers:
         conn.exec_driver_sql(f"DROP TRIGGER {name}")
-    return stored
+    for name in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {name}")
+    return triggers, list(indexes.values())
 
 
 @contextmanager
@@ -93,8 +103,10 @@ def bulk_load(conn: Connection) -> Iterator[None]:
     exception leaves them and the triggers untouched (the caller's
     transaction is rolled back)."""
     if conn.dialect.name == "sqlite":
-        stored = _sqlite_suspend(conn)
+        stored, indexes = _sqlite_suspend(conn)
         yield
+        for sql in indexes:
+            conn.exec_driver_sql(sql)
         for name in SQLITE_FILLS:
             if name in stored:
                 conn.exec_driver_sql(sqlite_fill_statement(stored[name]))
