@@ -1,7 +1,8 @@
 """A realistic demo desk, deterministic for a given seed and anchor time.
 
-Everything is generated in memory and written with SQLAlchemy Core in large
-batches (100,000 tickets in well under a minute). The tickets obey the
+Everything is generated in memory and written in bulk (app/demo_bulk.py:
+one executemany or COPY per table, the derived tables' row triggers
+suspended and their tables filled set-based by the same rules). The tickets obey the
 workflow's rules: clocks computed by the business calendar, history events
 for every step, escalations reviewed only by seniors who never touched the
 complaint, out-of-scope inquiries closed without complaint clocks, refund
@@ -24,6 +25,7 @@ from sqlmodel import Session, SQLModel
 
 from app.business_calendar import BusinessCalendar
 from app.demo_builder import aware_utc
+from app.demo_bulk import bulk_load, write_rows
 from app.demo_complaints import ComplaintStories
 from app.demo_data import COMPLAINT_MIX, DemoRow
 from app.demo_refunds import RefundStories
@@ -102,18 +104,18 @@ def build_demo(
 
     def store(*pairs: tuple[type[SQLModel], list[DemoRow]]) -> None:
         for model, rows in pairs:
-            for i in range(0, len(rows), 10000):
-                conn.execute(insert(table_of(model)), rows[i : i + 10000])
+            write_rows(conn, table_of(model), rows)
 
     store((Staff, b.staff), (Customer, b.customers))
     _import_orders(conn, b, now)  # the shop's orders arrive the way a real desk's do
-    store(
-        (Ticket, b.tickets),
-        (TicketEvent, b.events),
-        (Message, b.messages),
-        (RefundCase, b.refunds),
-        (Quarantine, b.quarantine),
-    )
+    with bulk_load(conn):
+        store(
+            (Ticket, b.tickets),
+            (TicketEvent, b.events),
+            (Message, b.messages),
+            (RefundCase, b.refunds),
+            (Quarantine, b.quarantine),
+        )
     conn.execute(
         insert(table_of(ReferenceCounter)), [{"prefix": p, "year": y, "last": n} for (p, y), n in b.counters.items()]
     )

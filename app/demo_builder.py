@@ -15,6 +15,9 @@ from app.demo_data import CURRENCIES, DOMAINS, FIRST, HOSTILE_NAMES, LAST, PLANS
 from app.references import format_reference
 from models.enums import REFERENCE_PREFIX, CloseReason, PaymentMethod, TicketKind
 
+# json.dumps(..., sort_keys=True, default=str) without making an encoder per event
+_DETAIL_JSON = json.JSONEncoder(sort_keys=True, default=str).encode
+
 
 def aware_utc(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
@@ -134,7 +137,7 @@ class DemoBuilder:
                 "action": action,
                 "from_status": frm,
                 "to_status": to,
-                "detail": json.dumps(detail, sort_keys=True, default=str) if detail else None,
+                "detail": _DETAIL_JSON(detail) if detail else None,
             }
         )
 

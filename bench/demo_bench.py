@@ -1,34 +1,72 @@
-"""Demo desk generation: 100,000 tickets into a fresh SQLite desk (target < 60 s)."""
+"""Demo desk generation into a fresh throwaway desk, on either engine.
+
+`--scale 100k`: 100,000 tickets, target < 60 s; `--scale 1m`: 1,000,000
+tickets, issue 21's target < 3 min. SQLite builds into a temporary file;
+PostgreSQL into a new database on the bench server (bench/desks.py), dropped
+afterwards. Beside the wall time: the builder's own CPU time (generation and
+SQLite's work; PostgreSQL's server work is not in it).
+"""
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.desks import SCALES, _libpq, _with_database, pg_server
 
-def run(quick: bool = False) -> list[dict]:
+TARGETS = {100_000: 60.0, 1_000_000: 180.0}  # seconds (1,000,000: issue 21)
+
+
+def _build(url: str, n: int) -> tuple[float, float]:
     from app.business_calendar import BusinessCalendar
     from app.db import open_desk
     from app.demo import build_demo
 
-    n = 10_000 if quick else 100_000
-    with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        desk = open_desk(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
+    started, cpu = time.perf_counter(), time.process_time()
+    desk = open_desk(url)
+    try:
         with desk.session() as s:
             build_demo(s, n, 7, datetime(2026, 11, 23, 10, tzinfo=UTC), BusinessCalendar("EE"), login="bench")
-        elapsed = time.perf_counter() - started
+    finally:
         desk.dispose()
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def _pg_build(n: int) -> tuple[float, float]:
+    import psycopg
+
+    server = pg_server()
+    name = f"esimdesk_demo_bench_{os.getpid()}"
+    with psycopg.connect(_libpq(server), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        return _build(_with_database(server, name), n)
+    finally:
+        with psycopg.connect(_libpq(server), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run(quick: bool = False, engine: str = "sqlite", scale: str = "100k") -> list[dict]:
+    n = 10_000 if quick else SCALES[scale]
+    if engine == "pg":
+        elapsed, cpu = _pg_build(n)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            elapsed, cpu = _build(f"sqlite:///{Path(tmp) / 'bench.sqlite'}", n)
+    target = TARGETS.get(n)
     return [
         {
-            "name": f"demo desk, {n:,} tickets (incl. migrate + commit)",
+            "name": f"demo desk, {n:,} tickets ({engine}; incl. migrate + commit)",
             "value": round(elapsed, 2),
             "unit": "s",
-            "target": "< 60 s" if n == 100_000 else None,
-            "ok": elapsed < 60 if n == 100_000 else None,
-        }
+            "target": f"< {target:.0f} s" if target else None,
+            "ok": elapsed < target if target else None,
+        },
+        {"name": f"  builder CPU time ({engine})", "value": round(cpu, 2), "unit": "s", "target": None, "ok": None},
     ]
 
 

@@ -1,0 +1,110 @@
+"""The demo build's bulk load (app/demo_bulk.py): the same desk as row by
+row, on both engines; a build cut short leaves the triggers as they were."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+import pytest
+from sqlalchemy import text
+
+from app import demo_bulk, wall_tally
+from app.business_calendar import BusinessCalendar
+from app.db import open_desk
+from app.demo import build_demo
+from conftest import FROZEN_NOW
+from demo_fingerprint import fingerprint
+from pg_fixtures import engine_url, fresh_pg_database  # noqa: F401  (fixture)
+
+CAL = BusinessCalendar("EE", None, "Europe/Tallinn")
+# seed 7, 1,500 tickets, FROZEN_NOW: the digest of the desk built row by row
+# before the bulk load existed (commit a8f2ee7), on each engine
+PINNED = {
+    "sqlite": "0e32e1a4a4062af586d395835abcda8389360e66b81f733e928ad265475ca4a7",
+    "postgresql": "2df1555ad34656fcb75bf23c95f41618acc8b3bf866313f8fd40f4c037de8fc7",
+}
+# the derived tables, as the triggers make them
+DERIVED = {
+    "sqlite": (
+        "SELECT rowid, refs, subject, customer, messages, notes FROM search_fts ORDER BY rowid",
+        "SELECT rowid, doc FROM search_filter ORDER BY rowid",
+    ),
+    "postgresql": (
+        # the words (a document built message by message orders them otherwise)
+        "SELECT ticket_id, strip(doc)::text FROM search_doc ORDER BY ticket_id",
+        "SELECT ticket_id, doc FROM search_filter ORDER BY ticket_id",
+    ),
+}
+TRIGGERS = {
+    "sqlite": "SELECT type, name, sql FROM sqlite_master WHERE type IN ('trigger', 'index') ORDER BY name",
+    "postgresql": "SELECT tgname, tgenabled, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1",
+}
+
+
+def _derived(desk, dialect: str) -> list[list[tuple]]:
+    with desk.reader() as s:
+        return [[tuple(r) for r in s.connection().execute(text(q))] for q in DERIVED[dialect]]
+
+
+def _row_by_row(monkeypatch) -> None:
+    """The build without the bulk load: every trigger fires per row."""
+    from contextlib import nullcontext
+
+    import app.demo
+
+    monkeypatch.setattr(app.demo, "bulk_load", lambda conn: nullcontext())
+
+
+def test_same_desk_as_before_the_bulk_load(engine_url):
+    desk = open_desk(engine_url)
+    try:
+        with desk.session() as s:
+            build_demo(s, 1500, 7, FROZEN_NOW, CAL, login="olivia")
+        with desk.reader() as s:
+            assert fingerprint(s) == PINNED[desk.engine.dialect.name]
+            assert wall_tally.stored(s) == wall_tally.recounted(s)
+    finally:
+        desk.dispose()
+
+
+def test_derived_tables_as_the_triggers_make_them(engine_url, tmp_path, monkeypatch):
+    bulk = open_desk(engine_url)
+    try:
+        dialect = bulk.engine.dialect.name
+        with bulk.session() as s:
+            build_demo(s, 300, 11, FROZEN_NOW, CAL, login="olivia")
+        got = _derived(bulk, dialect)
+    finally:
+        bulk.dispose()
+    _row_by_row(monkeypatch)
+    with ExitStack() as stack:
+        url = (
+            f"sqlite:///{tmp_path / 'slow.sqlite'}" if dialect == "sqlite" else stack.enter_context(fresh_pg_database())
+        )
+        slow = open_desk(url)
+        try:
+            with slow.session() as s:
+                build_demo(s, 300, 11, FROZEN_NOW, CAL, login="olivia")
+            want = _derived(slow, dialect)
+        finally:
+            slow.dispose()
+    assert got == want and len(got[0]) == 300
+
+
+def test_a_build_cut_short_leaves_the_triggers(engine_url):
+    desk = open_desk(engine_url)
+    try:
+        with desk.reader() as s:
+            before = s.connection().execute(text(TRIGGERS[desk.engine.dialect.name])).all()
+        with pytest.raises(RuntimeError), desk.session() as s, demo_bulk.bulk_load(s.connection()):
+            s.connection().exec_driver_sql("INSERT INTO desk_setting (key, value) VALUES ('x', 'y')")
+            raise RuntimeError("cut short")
+        with desk.reader() as s:
+            assert s.connection().execute(text(TRIGGERS[desk.engine.dialect.name])).all() == before
+            assert s.connection().exec_driver_sql("SELECT count(*) FROM desk_setting").scalar() == 0
+        with desk.session() as s, demo_bulk.bulk_load(s.connection()):
+            pass
+        with desk.reader() as s:
+            assert s.connection().execute(text(TRIGGERS[desk.engine.dialect.name])).all() == before
+    finally:
+        desk.dispose()
