@@ -406,14 +406,6 @@ def page(session: Session, q: QueueQuery, now: datetime, offset: int, limit: int
     return [by_id[i]._replace(unread=True) if i in new_mail else by_id[i] for i in ids if i in by_id]
 
 
-def position_of(session: Session, q: QueueQuery, now: datetime, ticket_id: int, scan_limit: int = 5000) -> int | None:
-    """Index of `ticket_id` in the view's first `scan_limit` rows, or None."""
-    for i, tid in enumerate(_ordered_ids(session, q, now, 0, scan_limit)):
-        if tid == ticket_id:
-            return i
-    return None
-
-
 __all__ = [
     "COUNT_CAP",
     "MORE_VIEWS",
@@ -426,5 +418,4 @@ __all__ = [
     "conditions",
     "count",
     "page",
-    "position_of",
 ]

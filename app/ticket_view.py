@@ -8,17 +8,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from app import clocks, labels
 from app.config import DeskConfig
 from app.errors import DeskError
 from app.failures import as_desk_error
+from app.ticket_facts import TicketFacts, ticket_facts
 from app.untrusted import inert
 from app.workflow.messages import TIMELINE_PREVIEW_CHARS
-from models import Customer, Order, Staff, Ticket, stored_id
+from models import Ticket, stored_id
 from models.enums import TicketKind
 
 if TYPE_CHECKING:
@@ -123,12 +123,11 @@ def load_detail(
     data = DetailData(ticket=t)
     if t.reference != reference.strip().upper():
         data.redirected_from = reference.strip().upper()
-    _customer_and_order(session, t, data, tz)
+    facts = ticket_facts(session, t)  # the same facts `esimdesk ticket show` starts from
+    _customer_and_order(facts, data, tz)
     tid = stored_id(t)
     data.evidence_lines = evidence_lines(list_attachments(session, tid), t.reference)
-    logins: dict[int | None, str] = dict(session.execute(select(col(Staff.id), col(Staff.login))).tuples().all())
-    data.assignee = logins.get(t.assignee_id)
-    data.reviewer = logins.get(t.reviewer_id)
+    data.assignee, data.reviewer = facts.assignee, facts.reviewer
     data.timeline = timeline(session, tid, tz=tz, body_limit=TIMELINE_PREVIEW_CHARS)
     data.actions = acts = list(next_actions(t, actor, session))
     data.why_not = why_not(session, t, actor, acts, ACTIONS if action_ids is None else action_ids)
@@ -138,14 +137,14 @@ def load_detail(
         except DeskError:
             data.guidance = ""
     if t.escalation_of_id:  # both ends of an escalation are also listed (and opened) by the story below
-        orig = session.get(Ticket, t.escalation_of_id)
+        orig = facts.escalation_of
         if orig is not None:
             data.related_reference = orig.reference
             data.related.append(f"escalation of {orig.reference} ({labels.status(orig.status)}) · C opens it")
             prop = latest_proposal(session, orig)
             if prop:
                 data.related.append("original resolution: " + inert(prop, limit=400, single_line=True))
-    merged = merge_lines(session, t, data, actor)
+    merged = merge_lines(session, t, data, actor, facts.merged_from)
     data.story = customer_story(session, t, shown_order_id=t.order_id)
     data.related += merged
     if t.region:
@@ -172,9 +171,9 @@ def load_detail(
     return data
 
 
-def _customer_and_order(session: Session, t: Ticket, data: DetailData, tz: str | None) -> None:
+def _customer_and_order(facts: TicketFacts, data: DetailData, tz: str | None) -> None:
     """The Customer and Order sections (customer text inert; instants in the desk's time zone)."""
-    c = session.get(Customer, t.customer_id) if t.customer_id else None
+    c = facts.customer
     if c is not None:
         data.customer = c.name or c.email or "customer"
         data.customer_lines = [
@@ -183,7 +182,7 @@ def _customer_and_order(session: Session, t: Ticket, data: DetailData, tz: str |
             f"phone: {inert(c.phone, limit=64, single_line=True) or '—'}",
             f"type: {labels.words(c.customer_type)}",
         ]
-    o = session.get(Order, t.order_id) if t.order_id else None
+    o = facts.order
     if o is not None:
         data.order_lines = [
             f"{o.number}  ({o.brand})",
@@ -205,17 +204,17 @@ def read_detail(
         return None, str(as_desk_error(exc, desk.url))
 
 
-def merge_lines(session: Session, t: Ticket, data: DetailData, actor: Actor) -> list[str]:
+def merge_lines(session: Session, t: Ticket, data: DetailData, actor: Actor, merged: list[str]) -> list[str]:
     """The Related lines about merges (which references lead here), and the
     tickets this one may be merged into (`data.merge_targets`): with any, the
     merge action is offered (last); without, its key says why."""
     from app.workflow.actions import BY_ID
-    from app.workflow.merge import candidates, merged_from
+    from app.workflow.merge import candidates
 
     lines = []
     if data.redirected_from:
         lines.append(f"{data.redirected_from} was merged into this ticket")
-    here = [r for r in merged_from(session, stored_id(t)) if r != data.redirected_from]
+    here = [r for r in merged if r != data.redirected_from]
     if here:
         lines.append(("also merged here: " if data.redirected_from else "merged here: ") + ", ".join(here))
     action = BY_ID["merge"]  # not a workflow step (app.workflow.actions): offered when it has a target

@@ -100,21 +100,11 @@ def _iso(v: datetime | None) -> str | None:
 
 def ticket_json(session: Session, t: Ticket, actor: Actor | None = None) -> dict[str, object]:
     from app import history
+    from app.ticket_facts import ticket_facts
     from app.workflow import actions, regions
-    from app.workflow.merge import merged_from
-    from models import Customer, Staff, Ticket
 
-    def login(staff_id: int | None) -> str | None:
-        s = session.get(Staff, staff_id) if staff_id else None
-        return s.login if s else None
-
-    c = session.get(Customer, t.customer_id) if t.customer_id else None
-    esc_of = session.get(Ticket, t.escalation_of_id) if t.escalation_of_id else None
-    from sqlalchemy import select
-    from sqlmodel import col
-
-    esc = session.scalars(select(Ticket).where(col(Ticket.escalation_of_id) == t.id)).first() if t.id else None
-    previous = session.get(Ticket, t.previous_id) if t.previous_id else None
+    facts = ticket_facts(session, t)  # the same facts the ticket screen starts from
+    c = facts.customer
     out: dict[str, object] = {
         "reference": t.reference,
         "kind": t.kind,
@@ -132,11 +122,11 @@ def ticket_json(session: Session, t: Ticket, actor: Actor | None = None) -> dict
         "close_reason": t.close_reason,
         "customer": {"name": c.name, "email": c.email, "phone": c.phone, "language": c.language} if c else None,
         "mail_flag": t.mail_flag,
-        "follows": previous.reference if previous else None,
-        "assignee": login(t.assignee_id),
-        "reviewer": login(t.reviewer_id),
-        "escalation_of": esc_of.reference if esc_of else None,
-        "escalation": esc.reference if esc else None,
+        "follows": facts.follows,
+        "assignee": facts.assignee,
+        "reviewer": facts.reviewer,
+        "escalation_of": facts.escalation_of.reference if facts.escalation_of else None,
+        "escalation": facts.escalation,
         "received_at": _iso(t.received_at),
         "ack_due_at": _iso(t.ack_due_at),
         "acknowledged_at": _iso(t.acknowledged_at),
@@ -152,7 +142,7 @@ def ticket_json(session: Session, t: Ticket, actor: Actor | None = None) -> dict
         "updated_at": _iso(t.updated_at),
         "updated_by": t.updated_by,
         "handlers": history.handlers(session, stored_id(t)),
-        "merged_from": merged_from(session, t.id) if t.id else [],
+        "merged_from": facts.merged_from,
     }
     if actor is not None:
         out["next_actions"] = actions.next_actions(t, actor, session)

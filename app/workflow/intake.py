@@ -218,6 +218,16 @@ def _order_id(session: Session, order_number: str | None) -> int | None:
     return o.id
 
 
+def _check_source(source: str, actor: Actor | None) -> None:
+    """A complaint comes by email, or from the console by someone who works tickets."""
+    if source not in SOURCES:
+        raise InputError(f"unknown source {source!r} (email or console)")
+    if source == "console":
+        if actor is None:
+            raise InputError("a complaint logged from the console needs the acting staff member")
+        actor.require("work_tickets", "log complaints")
+
+
 def log_complaint(
     session: Session,
     *,
@@ -238,27 +248,17 @@ def log_complaint(
     config: DeskConfig | None = None,
     now: datetime | None = None,
 ) -> NewTicket:
-    """Log a complaint (status submitted, reference CMP-YYYY-NNNNNN); its
-    acknowledgment clock (2 business days) starts at `received_at`.
-
-    source "console": `actor` (work_tickets) required and every field must be
-    valid (InputError naming each problem). source "email": logged whatever
-    is missing; `info_needed` lists the missing contact/intake fields.
-    `message` (the inbound mail, if any) is attached to the ticket.
-    """
+    """Log a complaint (submitted, CMP-YYYY-NNNNNN; its acknowledgment clock, 2 business days, starts
+    at `received_at`). From the console (`actor` works tickets) every field must be valid (InputError
+    names each problem); by email it is logged whatever is missing, `info_needed` listing the missing
+    contact/intake fields. `message` (the inbound mail, if any) is attached to the ticket."""
     aware(received_at, "received_at")
     now = aware(now or received_at)
-    if source not in SOURCES:
-        raise InputError(f"unknown source {source!r} (email or console)")
-    if source == "console":
-        if actor is None:
-            raise InputError("a complaint logged from the console needs the acting staff member")
-        actor.require("work_tickets", "log complaints")
+    _check_source(source, actor)
     config = config or DeskConfig()  # the caller's config, else the built-in defaults (never a file)
     cal = desk_calendar(config)
     if message is not None and source == "email":
-        email = email or message.from_addr
-        name = name or message.from_name
+        email, name = email or message.from_addr, name or message.from_name
     problems = validate_complaint(
         name=name,
         email=email,
