@@ -57,14 +57,15 @@ def assignable(session: Session) -> list[tuple[str, str]]:
     seniors, who may be given tickets (the console's "assign to…" choices):
     how many open tickets each holds now (the wall's tally), so a supervisor
     sees who has room."""
-    from models.wall_tally import WallTally
+    from app import wall_tally
 
     rows = session.scalars(
         select(Staff)
         .where(col(Staff.active).is_(True), col(Staff.role).in_((Role.AGENT, Role.SENIOR)))
         .order_by(col(Staff.login))
     )
-    held = dict(session.execute(select(col(WallTally.assignee), col(WallTally.open))).tuples().all())
+    open_at = list(wall_tally.COUNTS).index("open")
+    held = {a: counts[open_at] for a, counts in wall_tally.stored(session).items()}
     return [(s.login, f"{s.login} — {s.name} ({s.role}) · {held.get(s.id or 0, 0):,} open") for s in rows]
 
 
