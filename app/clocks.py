@@ -433,15 +433,31 @@ def risk_from_sql(dialect: str, share: float) -> RiskPoint:
     return due_s - (due_s - _seconds(start_sql())) * share
 
 
+def _paused_point(dialect: str) -> RiskPoint:
+    """paused_since in `risk_from_sql`'s terms."""
+    paused_since = _T.c.paused_since
+    return _seconds(paused_since) if dialect == "sqlite" else _utc_sql(paused_since)
+
+
 def at_risk_sql(dialect: str, now: Instant, share: float) -> list[Condition]:
     """Not yet due (at the pause, while paused), and less than `share` of the
     clock's length left: past `risk_from_sql`."""
     paused_since = _T.c.paused_since
     paused_before = and_(paused_since.is_not(None), paused_since < instant(now))
     eff_now = case((paused_before, paused_since), else_=instant(now))
-    paused: RiskPoint = _seconds(paused_since) if dialect == "sqlite" else _utc_sql(paused_since)
-    eff_risk = case((paused_before, paused), else_=risk_now_sql(dialect, now))
+    eff_risk = case((paused_before, _paused_point(dialect)), else_=risk_now_sql(dialect, now))
     return [_T.c.due_at >= eff_now, risk_from_sql(dialect, share) < eff_risk]
+
+
+def at_risk_at_pause_sql(dialect: str, share: float) -> list[Condition]:
+    """`at_risk_sql` for a ticket paused before now: judged at the pause, so
+    free of now (what a partial index can hold: app/queue_ranges.py)."""
+    paused_since = _T.c.paused_since
+    return [
+        paused_since.is_not(None),
+        _T.c.due_at >= paused_since,
+        risk_from_sql(dialect, share) < _paused_point(dialect),
+    ]
 
 
 def risk_now_sql(dialect: str, now: Instant) -> RiskPoint:
@@ -529,6 +545,7 @@ __all__ = [
     "DUE_FIELD",
     "ClockView",
     "JudgedClock",
+    "at_risk_at_pause_sql",
     "at_risk_sql",
     "breached_sql",
     "clock_state",
