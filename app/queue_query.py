@@ -223,8 +223,13 @@ def count(session: Session, q: QueueQuery, now: datetime, *, cap: int | None = N
     conds, join = _where(session, q, now)
     if cap is None:
         return int(session.scalar(_from(select(func.count(col(Ticket.id))), q, join).where(*conds)) or 0)
-    found = _from(select(col(Ticket.id)), q, join).where(*conds).limit(cap + 1).subquery()
-    return int(session.scalar(select(func.count()).select_from(found)) or 0)
+    # every ticket: the filter's halves (substring, full text) each counted up to the cap first
+    halves = queue_filter.halves(session, q.text) if q.view == "all" else []
+    for ids in [*halves, _from(select(col(Ticket.id)), q, join).where(*conds)]:
+        n = int(session.scalar(select(func.count()).select_from(ids.limit(cap + 1).subquery())) or 0)
+        if n > cap:
+            return n
+    return n
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
