@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, TypeVar, overload
+from typing import Any, Protocol, TypeVar, overload
 
 from sqlalchemy import BindParameter, Float, and_, bindparam, case, func, literal, or_, type_coerce
 from sqlalchemy.sql import ColumnElement
@@ -406,9 +406,7 @@ def breached_sql(now: Instant) -> list[Condition]:
     return [overdue_sql(now), stop_sql().is_(None)]
 
 
-def _seconds(
-    expr: ColumnElement[datetime] | ColumnElement[datetime | None] | ColumnElement[str],
-) -> ColumnElement[float]:
+def _seconds(expr: ColumnElement[Any]) -> ColumnElement[float]:
     """SQL (SQLite): an instant as seconds."""
     return func.julianday(expr) * 86400.0
 
@@ -439,9 +437,14 @@ def at_risk_sql(dialect: str, now: Instant, share: float) -> list[Condition]:
     paused_since = _T.c.paused_since
     paused_before = and_(paused_since.is_not(None), paused_since < instant(now))
     eff_now = case((paused_before, paused_since), else_=instant(now))
-    paused: RiskPoint = _seconds(paused_since) if dialect == "sqlite" else _utc_sql(paused_since)
-    eff_risk = case((paused_before, paused), else_=risk_now_sql(dialect, now))
+    eff_risk = case((paused_before, risk_now_sql(dialect, paused_since)), else_=risk_now_sql(dialect, now))
     return [_T.c.due_at >= eff_now, risk_from_sql(dialect, share) < eff_risk]
+
+
+def at_risk_at_pause_sql(dialect: str, share: float) -> list[Condition]:
+    """`at_risk_sql` of a ticket paused before now: judged at the pause, free of now (app/queue_ranges.py)."""
+    paused = _T.c.paused_since
+    return [paused.is_not(None), _T.c.due_at >= paused, risk_from_sql(dialect, share) < risk_now_sql(dialect, paused)]
 
 
 def risk_now_sql(dialect: str, now: Instant) -> RiskPoint:
@@ -456,12 +459,7 @@ def _utc_sql(expr: ColumnElement[datetime] | ColumnElement[datetime | None]) -> 
 
 def state_code_sql(dialect: str, now: Instant, share: float) -> ColumnElement[int]:
     """0 (no running clock, or on track), 1 at risk, 2 breached, per open ticket."""
-    return case(
-        (~running_sql(), 0),
-        (overdue_sql(now), 2),
-        (and_(*at_risk_sql(dialect, now, share)), 1),
-        else_=0,
-    )
+    return case((~running_sql(), 0), (overdue_sql(now), 2), (and_(*at_risk_sql(dialect, now, share)), 1), else_=0)
 
 
 def now_param(name: str = "now") -> BindParameter[datetime]:
@@ -529,6 +527,7 @@ __all__ = [
     "DUE_FIELD",
     "ClockView",
     "JudgedClock",
+    "at_risk_at_pause_sql",
     "at_risk_sql",
     "breached_sql",
     "clock_state",

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import Session, col
 
-from app import clocks, queue_filter, unread
+from app import clocks, queue_filter, queue_ranges, unread
 from app.errors import InputError
 from models import Customer, Order, Staff, Ticket
 from models.enums import TicketKind, TicketStatus
@@ -223,14 +223,19 @@ def count(session: Session, q: QueueQuery, now: datetime, *, cap: int | None = N
     conds, join = _where(session, q, now)
     if cap is None:
         return int(session.scalar(_from(select(func.count(col(Ticket.id))), q, join).where(*conds)) or 0)
-    found = _from(select(col(Ticket.id)), q, join).where(*conds).limit(cap + 1).subquery()
-    return int(session.scalar(select(func.count()).select_from(found)) or 0)
+    # every ticket: the filter's halves (substring, full text) each counted up to the cap first
+    halves = queue_filter.halves(session, q.text) if q.view == "all" else []
+    for ids in [*halves, _from(select(col(Ticket.id)), q, join).where(*conds)]:
+        n = int(session.scalar(select(func.count()).select_from(ids.limit(cap + 1).subquery())) or 0)
+        if n > cap:
+            return n
+    return n
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _branches(q: QueueQuery, now: datetime) -> list[list[ColumnElement[bool]]]:
+def _branches(q: QueueQuery, now: datetime, dialect: str) -> list[list[ColumnElement[bool]]]:
     """The view sorted by due as parts an index hands over in (due, id)
     order, each with its own conditions beside the view's: one per open
     status ((status, due_at) and its kind and assignee forms), and apart the
@@ -254,6 +259,10 @@ def _branches(q: QueueQuery, now: datetime) -> list[list[ColumnElement[bool]]]:
         # at risk implies due at or after now, unless paused before now (then judged at the pause)
         paused = col(Ticket.paused_since)
         running = [or_(paused.is_(None), paused >= now), col(Ticket.due_at) >= now]
+        if q.at_risk_share == queue_ranges.INDEXED_SHARE:
+            # judged at the pause: the few at risk then, in the partial index of them (migration 0022;
+            # the view's own conditions keep those paused after now out, as in every part)
+            return [[*running, *b] for b in per_status] + [[queue_ranges.paused_risk_pred(dialect)]]
         # (paused: a range bounded both sides, so SQLite reads the few paused tickets
         # through their index rather than walk every deadline of the desk)
         return [[*running, *b] for b in per_status] + [[paused > _EPOCH, paused < now]]
@@ -325,7 +334,7 @@ def _ordered_ids(session: Session, q: QueueQuery, now: datetime, offset: int, li
     """
     where = _where(session, q, now, ordered=True)
     conds, join = where
-    branches = _branches(q, _instant(now))
+    branches = _branches(q, _instant(now), session.get_bind().dialect.name)
     if not branches:
         base = _from(select(_ticket_id()), q, join).where(*conds)
         return list(session.scalars(base.order_by(*_order(q)).offset(offset).limit(limit)))

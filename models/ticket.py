@@ -18,13 +18,14 @@ from models.enums import TicketStatus
 class Ticket(SQLModel, table=True):
     __tablename__ = "ticket"
     __table_args__ = (
-        Index("ix_ticket_status_due", "status", "due_at"),
-        Index("ix_ticket_kind_status_due", "kind", "status", "due_at"),
-        Index("ix_ticket_assignee_status_due", "assignee_id", "status", "due_at"),
+        # the queue walks these in (due_at, id) order (migration 0022: PostgreSQL's need the id)
+        Index("ix_ticket_status_due", "status", "due_at", "id"),
+        Index("ix_ticket_kind_status_due", "kind", "status", "due_at", "id"),
+        Index("ix_ticket_assignee_status_due", "assignee_id", "status", "due_at", "id"),
         Index("ix_ticket_status_received", "status", "received_at"),
         # the wall (app/dashboard_queries.py): its lists walk due_at in order,
         # paused clocks are few, received/closed per day are range counts
-        Index("ix_ticket_due_at", "due_at"),
+        Index("ix_ticket_due_at", "due_at", "id"),
         Index("ix_ticket_paused_since", "paused_since"),
         Index("ix_ticket_received_at", "received_at"),
         Index("ix_ticket_closed_at", "closed_at"),

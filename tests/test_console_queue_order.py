@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 
 from app import queue_query as qq
+from app import queue_ranges
 from conftest import DEMO_SEED, FROZEN_NOW
 from models import Staff, Ticket
 
@@ -203,3 +204,57 @@ def test_long_pages_are_fetched_in_chunks(demo_desk, monkeypatch):
         monkeypatch.setattr(qq, "_ID_CHUNK", 7)
         assert page_ids(s, q, FROZEN_NOW) == want
         assert page_ids(s, q, FROZEN_NOW, 5, 30) == want[5:35]
+
+
+def test_tickets_paused_at_risk_are_in_at_risk_by_their_own_index(desk):
+    """A ticket paused before now is judged at its pause: at risk when it
+    paused past its risk point and before its due (read through
+    ix_ticket_paused_risk, migration 0022), not when it paused on track or
+    after its due; a ticket paused after now is judged now. Same rows, same
+    order, as the Python rule, on the suite's engine."""
+    from app.clocks import ticket_sla_state
+
+    now = FROZEN_NOW
+    h = timedelta(hours=1)
+    # (reference, received, due, paused): acknowledgment clock of 22 h, at risk from due - 5.5 h
+    cases = [
+        ("CMP-2026-000001", now - 20 * h, now + 2 * h, now - 1 * h),  # paused at risk: at risk
+        ("CMP-2026-000002", now - 20 * h, now + 3 * h, now - 2 * h),  # paused at risk, due later: after it
+        ("CMP-2026-000003", now - 20 * h, now + 2 * h, now - 5 * h),  # paused on track: not at risk
+        ("CMP-2026-000004", now - 30 * h, now - 8 * h, now - 1 * h),  # paused after its due: breached
+        ("CMP-2026-000005", now - 20 * h, now + 2 * h, now + 1 * h),  # pauses after now: judged now, at risk
+        ("CMP-2026-000006", now - 20 * h, now + 1 * h, None),  # running, at risk: first
+    ]
+    with desk.session() as s:
+        for ref, received, due, paused in cases:
+            s.add(
+                Ticket(
+                    reference=ref,
+                    kind="complaint",
+                    status="submitted",
+                    received_at=received,
+                    created_at=received,
+                    updated_at=received,
+                    due_clock="acknowledgment",
+                    ack_due_at=due,
+                    due_at=due,
+                    paused_since=paused,
+                )
+            )
+    with desk.reader() as s:
+        tickets = {t.reference: t for t in s.exec(select(Ticket)).all()}
+        want = [r for r, *_ in cases if ticket_sla_state(tickets[r], now) == "at_risk"]
+        assert sorted(want) == ["CMP-2026-000001", "CMP-2026-000002", "CMP-2026-000005", "CMP-2026-000006"]
+        got = [r.reference for r in qq.page(s, qq.QueueQuery(view="at_risk"), now, 0, 50)]
+        assert got == ["CMP-2026-000006", "CMP-2026-000001", "CMP-2026-000005", "CMP-2026-000002"]
+        assert qq.count(s, qq.QueueQuery(view="at_risk"), now) == 4
+        # another share than the indexed one reads the paused tickets as before: same rule
+        other = qq.QueueQuery(view="at_risk", at_risk_share=0.5)
+        want = [r for r, *_ in cases if ticket_sla_state(tickets[r], now, 0.5) == "at_risk"]
+        assert sorted(r.reference for r in qq.page(s, other, now, 0, 50)) == sorted(want)
+        if s.get_bind().dialect.name == "sqlite":
+            pred = queue_ranges.paused_risk_pred("sqlite")
+            stmt = select(Ticket.id).where(pred).order_by(Ticket.due_at, Ticket.id)
+            sql = str(stmt.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))
+            plan = " | ".join(r[-1] for r in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            assert "ix_ticket_paused_risk" in plan, plan

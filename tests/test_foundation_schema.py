@@ -19,9 +19,12 @@ from models import Ticket
 
 
 def _not_search_index(name, type_, parent_names) -> bool:
-    """The full-text index (migration 0006) and the wall's partial indexes
-    (migration 0014, app/wall_ranges.py) are the database's own, not a model's."""
-    if type_ == "index" and name and "_wall_" in name:
+    """The full-text index (migration 0006) and the wall's and the queue's
+    partial indexes on app.clocks' rules (migration 0014, app/wall_ranges.py;
+    migration 0022, app/queue_ranges.py) are the database's own, not a model's."""
+    from app import queue_ranges
+
+    if type_ == "index" and name and ("_wall_" in name or name in queue_ranges.INDEXES):
         return False
     return not (type_ == "table" and name.startswith("search_"))
 

@@ -170,6 +170,23 @@ def test_a_capped_count_is_exact_up_to_its_cap_and_one_more_past_it(desk, three,
             assert count(s, q, NOW, cap=cap) == min(whole, cap + 1), cap
 
 
+@pytest.mark.parametrize("needle", ["o", "TO", "kadri", "ria@ex", "e_m", "50%", "example.", "tokyo", "please"])
+def test_the_halves_a_capped_count_asks_first_are_the_filter_split_in_two(desk, three, needle):
+    """Each half (substring, full text) finds only tickets the filter finds,
+    and the two together find them all: so a half over the cap means the
+    filter is over it too (queue_query.count asks them first)."""
+    with desk.reader() as s:
+        halves = queue_filter.halves(s, needle)
+        assert halves, needle
+        found = [{r[0] for r in s.execute(ids)} for ids in halves]
+        want = {r.id for r in page(s, QueueQuery(text=needle), NOW, 0, 100)}
+        assert set().union(*found) == want
+        for cap in range(3):
+            assert count(s, QueueQuery(text=needle), NOW, cap=cap) == min(len(want), cap + 1)
+        # a reference prefix and query syntax are no such union: the count reads the filter itself
+        assert queue_filter.halves(s, "CMP-2026-0") == queue_filter.halves(s, '"no data"') == []
+
+
 def test_short_text_is_matched_without_the_index(desk, three):
     assert not queue_filter.indexed("ab")
     assert queue_filter.indexed("abc")
