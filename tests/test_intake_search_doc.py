@@ -10,7 +10,7 @@ from sqlalchemy import text
 from app.db import open_desk
 from app.mail.ingest import ingest_paths
 from app.search import search
-from mail_helpers import eml, make_maildir
+from mail_helpers import add_order, eml, make_maildir
 from pg_fixtures import engine_url  # noqa: F401
 from workflow_helpers import CONFIG, at
 
@@ -90,5 +90,66 @@ def test_an_emailed_ticket_holds_its_text_once_and_equals_a_rebuild(engine_url, 
         assert times == 1
         _rebuilt(desk, tid)
         assert _doc(desk, tid) == (kept, 1)
+    finally:
+        desk.dispose()
+
+
+def _documents(desk) -> dict[int, tuple]:
+    """Every ticket's search and filter documents as stored."""
+    with desk.reader() as s:
+        if s.get_bind().dialect.name == "sqlite":
+            fts = "SELECT rowid, refs, subject, customer, messages, notes FROM search_fts"
+            flt = "SELECT rowid, doc FROM search_filter"
+        else:
+            fts = "SELECT ticket_id, doc::text, pairs::text FROM search_doc"
+            flt = "SELECT ticket_id, doc FROM search_filter"
+        docs = {row[0]: tuple(row[1:]) for row in s.execute(text(fts))}
+        filters = {row[0]: row[1] for row in s.execute(text(flt))}
+    return {tid: (doc, filters.get(tid)) for tid, doc in docs.items()} | {
+        tid: (None, f) for tid, f in filters.items() if tid not in docs
+    }
+
+
+def test_a_batch_of_new_tickets_is_indexed_as_a_full_rebuild_would(engine_url, tmp_path):
+    """Intake's groups (on PostgreSQL built at each commit, migration 0023):
+    complaints, a refund with its acknowledgement, a stranger's reply (a new
+    ticket, and a note on the quoted one), and a reply joining its ticket; every document
+    equals the one a rebuild of every ticket writes, and each ticket is found."""
+    desk = open_desk(engine_url)
+    try:
+        add_order(desk)
+        first = make_maildir(
+            tmp_path / "a",
+            {"1": eml("No data in Tallinn", "The eSIM shows no service near the harbour.", msgid="<a1@x>")},
+        )
+        ingest_paths(desk, [first], now=at(60), config=CONFIG)
+        [old] = _refs(desk, "harbour")
+        files = {
+            f"{i}": eml(
+                f"Complaint {i}",
+                f"Roaming failed in Riga, case {i} lighthouse.",
+                sender=f"c{i}@x.ee",
+                msgid=f"<b{i}@x>",
+            )
+            for i in range(6)
+        }
+        files["r"] = eml("Refund Request ORD-1234567890-ABCD", "Please refund, the QR never worked.", msgid="<r@x>")
+        files["s"] = eml(
+            f"Re: [{old}] No data", "A stranger writes about the pier.", sender="other@x.ee", msgid="<s@x>"
+        )
+        files["j"] = eml(
+            f"Re: [{old}] No data", "Still nothing at the ferry.", msgid="<j@x>", extra="In-Reply-To: <a1@x>\n"
+        )
+        summary = ingest_paths(desk, [make_maildir(tmp_path / "b", files)], now=at(70), config=CONFIG)
+        assert summary.count("created") == 8 and summary.count("linked") == 1
+        kept = _documents(desk)
+        with desk.session() as s:  # every ticket's documents again, through the row triggers
+            s.execute(text("UPDATE ticket SET subject = subject || ''"))
+        assert _documents(desk) == kept
+        assert len(kept) == 9 and all(doc is not None and f is not None for doc, f in kept.values())
+        assert len(_refs(desk, "lighthouse")) == 6
+        assert len(_refs(desk, "pier")) == 1 and old not in _refs(desk, "pier")  # the stranger's own new ticket
+        assert _refs(desk, "ferry") == [old]
+        assert len(_refs(desk, "QR")) == 1
     finally:
         desk.dispose()

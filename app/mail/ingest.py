@@ -34,6 +34,7 @@ from app.errors import DeskError
 from app.grouped_writes import GroupedWrites, GroupLost
 from app.mail import sources
 from app.mail.attachments import store_inbound
+from app.mail.deferred_index import defer_new_ticket_index
 from app.mail.group_lookups import Ahead, covers, look_up, lookups
 from app.mail.parse import FUTURE_DATE_SLACK, ParsedMessage, Unparseable, peek_message_id, raw_key, storable
 from app.mail.parse_ahead import parse_outcome, parsed_stream
@@ -110,6 +111,7 @@ def ingest_paths(
     messages = (rm for path, kind in checked for rm in sources.iter_messages(path, kind))
     with desk.grouped(GROUP_MESSAGES, GROUP_SECONDS) as writes:
         writes.guarded = False  # no savepoint a message: a failure replays its group, guarded
+        defer_new_ticket_index(writes.session)  # PostgreSQL: a group's new tickets indexed at its commit
         group: list[tuple[RawMessage, ParsedMessage | Unparseable]] = []  # the open group's messages
         ingest = partial(ingest_raw, desk, now=now, config=config, transaction=writes)
         ahead = Ahead(parsed_stream(messages))
