@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("esimdesk.intake")
 
 CREATED, LINKED, DUPLICATE, QUARANTINED = "created", "linked", "duplicate", "quarantined"
-GROUP_MESSAGES = 64  # messages per commit in a batch ...
+GROUP_MESSAGES = 256  # messages per commit in a batch ...
 GROUP_SECONDS = 0.1  # ... or fewer: the write lock is never held longer than this
 
 
