@@ -113,7 +113,8 @@ def _documents(desk) -> dict[int, tuple]:
 def test_a_batch_of_new_tickets_is_indexed_as_a_full_rebuild_would(engine_url, tmp_path):
     """Intake's groups (on PostgreSQL built at each commit, migration 0023):
     complaints, a refund with its acknowledgement, a stranger's reply (a new
-    ticket, and a note on the quoted one), and a reply joining its ticket; every document
+    ticket, and a note on the quoted one), a customer whose name arrives
+    with a second message, and a reply joining its ticket; every document
     equals the one a rebuild of every ticket writes, and each ticket is found."""
     desk = open_desk(engine_url)
     try:
@@ -140,16 +141,23 @@ def test_a_batch_of_new_tickets_is_indexed_as_a_full_rebuild_would(engine_url, t
         files["j"] = eml(
             f"Re: [{old}] No data", "Still nothing at the ferry.", msgid="<j@x>", extra="In-Reply-To: <a1@x>\n"
         )
+        # a sender first without a usable name, then with one: the customer's name is filled in
+        # while the first ticket waits for its documents
+        files["n1"] = eml("Complaint", "No signal at the quay.", sender="n@x.ee", msgid="<n1@x>").replace(
+            b"From: Customer <", b"From: Customer 7 <"
+        )
+        files["n2"] = eml("Question about my plan", "Still no signal at the quay.", sender="n@x.ee", msgid="<n2@x>")
         summary = ingest_paths(desk, [make_maildir(tmp_path / "b", files)], now=at(70), config=CONFIG)
-        assert summary.count("created") == 8 and summary.count("linked") == 1
+        assert summary.count("created") == 10 and summary.count("linked") == 1
         kept = _documents(desk)
         with desk.session() as s:  # every ticket's documents again, through the row triggers
             s.execute(text("UPDATE ticket SET subject = subject || ''"))
         assert _documents(desk) == kept
-        assert len(kept) == 9 and all(doc is not None and f is not None for doc, f in kept.values())
+        assert len(kept) == 11 and all(doc is not None and f is not None for doc, f in kept.values())
         assert len(_refs(desk, "lighthouse")) == 6
         assert len(_refs(desk, "pier")) == 1 and old not in _refs(desk, "pier")  # the stranger's own new ticket
         assert _refs(desk, "ferry") == [old]
         assert len(_refs(desk, "QR")) == 1
+        assert len(_refs(desk, "quay customer")) == 2  # both of the named customer's tickets
     finally:
         desk.dispose()

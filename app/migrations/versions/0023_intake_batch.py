@@ -13,7 +13,10 @@ ticket's insert only notes its id in that setting, a message inserted into a
 noted ticket leaves its document alone (it is about to be built whole), and a
 deferred constraint trigger builds every noted ticket's search and filter
 document at COMMIT, with the same functions as before (`search_reindex`,
-`search_filter_reindex`): the documents are exactly a full rebuild's. The
+`search_filter_reindex`): the documents are exactly a full rebuild's. A
+customer's or an order's change in such a transaction rebuilds its other
+tickets' documents at once, as before, and leaves the noted ones to the
+commit (intake fills in a customer's blank name this way). The
 setting is transaction-local, so a rollback, a savepoint's rollback or a kill
 forgets the noted ids together with the rows they name. Any other transaction
 (none set it) indexes row by row as before; its inserts only evaluate the
@@ -64,6 +67,14 @@ BEGIN
   RETURN note;
 END $$"""
 
+_PENDING_IDS = f"""
+CREATE OR REPLACE FUNCTION search_pending() RETURNS SETOF integer LANGUAGE sql STABLE AS $$
+  SELECT unnest(string_to_array(nullif(current_setting('{PENDING}', true), ''), ',')::integer[])
+$$"""
+# a customer's or an order's change rebuilds its tickets' documents, but not
+# those of its noted tickets: they are built whole at commit
+_EXCEPT_NOTED = " EXCEPT SELECT search_pending())"
+
 _FLUSH = f"""
 CREATE OR REPLACE FUNCTION search_flush() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -103,6 +114,18 @@ def _on_change(defer: bool) -> str:
         "    ELSIF TG_OP = 'INSERT' THEN\n      IF search_defer(NEW.ticket_id, false) THEN\n        RETURN NEW;  -- its ticket is built whole at commit\n      END IF;\n",
     )
     assert body.count("search_defer") == 2
+    return _except_noted(body, 2)
+
+
+def _except_noted(body: str, expected: int) -> str:
+    """`body` with each rebuild of a customer's or an order's tickets leaving out the noted ones."""
+    for column in ("customer_id", "order_id"):
+        for row in ("NEW", "OLD"):
+            body = body.replace(
+                f"(SELECT id FROM ticket WHERE {column} = {row}.id))",
+                f"(SELECT id FROM ticket WHERE {column} = {row}.id{_EXCEPT_NOTED})",
+            )
+    assert body.count(_EXCEPT_NOTED) == expected
     return body
 
 
@@ -116,7 +139,7 @@ def _filter_on_change(defer: bool) -> str:
         if defer
         else ""
     )
-    return f"""
+    body = f"""
 CREATE OR REPLACE FUNCTION search_filter_on_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_TABLE_NAME = 'ticket' THEN{wait}
@@ -128,12 +151,14 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$"""
+    return _except_noted(body, 2) if defer else body
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         return
     op.execute(_NOTE)
+    op.execute(_PENDING_IDS)
     op.execute(_on_change(defer=True))
     op.execute(_filter_on_change(defer=True))
     op.execute(_FLUSH)
@@ -148,3 +173,4 @@ def downgrade() -> None:
     op.execute(_on_change(defer=False))
     op.execute(_filter_on_change(defer=False))
     op.execute("DROP FUNCTION IF EXISTS search_defer(integer, boolean)")
+    op.execute("DROP FUNCTION IF EXISTS search_pending()")
