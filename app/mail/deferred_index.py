@@ -7,6 +7,11 @@ insert at a time (about 0.15 instead of 0.9 ms of server CPU a ticket). The
 documents are the same; only a search inside that transaction, before its
 commit, would miss the new tickets (intake never searches). On SQLite it does
 nothing: its FTS5 triggers are cheap per row.
+
+A build that fails then fails the COMMIT: a group written unguarded
+(app.grouped_writes) is then lost whole and run again guarded, and a guarded
+transaction does not defer, so the message whose document cannot be built
+fails at its own insert and is quarantined, as without deferral.
 """
 
 from __future__ import annotations
@@ -29,5 +34,8 @@ def defer_new_ticket_index(session: Session) -> None:
         event.listen(session, "after_begin", _defer)
 
 
-def _defer(_session: Session, _transaction: Any, connection: Any) -> None:
+def _defer(session: Session, _transaction: Any, connection: Any) -> None:
+    writes = session.info.get("grouped_writes")
+    if writes is not None and writes.guarded:
+        return  # a group run again a message at a time: each message's failure must show at its own statements
     connection.execute(_DEFER)

@@ -125,12 +125,30 @@ def ingest_paths(
             except GroupLost:  # rolled back whole: each message of the group again, in its savepoint
                 lost, group = [*group, (rm, outcome)], []
                 del summary.items[len(summary.items) - len(lost) + 1 :]
-                with writes.replaying():
-                    for rm_, outcome_ in lost:
-                        _stored(summary, writes, group, rm_, outcome_, ingest(rm_, parsed=outcome_), on_item)
+                _replay(summary, writes, group, lost, ingest, on_item)
                 continue
             _stored(summary, writes, group, rm, outcome, item, on_item)
+        try:
+            writes.finish()  # the last group, whose commit may fail like any other's
+        except GroupLost:
+            lost, group = group, []
+            del summary.items[len(summary.items) - len(lost) :]
+            _replay(summary, writes, group, lost, ingest, on_item)
     return summary
+
+
+def _replay(
+    summary: Summary,
+    writes: GroupedWrites,
+    group: list[tuple[RawMessage, ParsedMessage | Unparseable]],
+    lost: list[tuple[RawMessage, ParsedMessage | Unparseable]],
+    ingest: Callable[..., Item],
+    on_item: Callable[[Item, RawMessage], None] | None,
+) -> None:
+    """The messages of a lost group again, each in its savepoint."""
+    with writes.replaying():
+        for rm, outcome in lost:
+            _stored(summary, writes, group, rm, outcome, ingest(rm, parsed=outcome), on_item)
 
 
 def _stored(
