@@ -25,8 +25,9 @@ constraint trigger's WHEN (no event is queued).
 SQLite is unchanged: its FTS5 triggers cost little per row (measured: the
 ticket insert with every trigger ~110 us).
 
-Upgrade cost: functions and one trigger replaced or created (milliseconds at any
-size; nothing is rebuilt).
+Upgrade cost: functions and one trigger replaced or created, no row read or
+rebuilt: 0.11 s measured on a copy of the 100k PostgreSQL bench desk, the same
+at 1M (catalog only); SQLite: nothing.
 
 Revision ID: 0023
 Revises: 0022
