@@ -13,7 +13,10 @@ Unguarded (`guarded=False`): items run without their savepoints (two
 statements, on PostgreSQL two round trips, an item fewer), and an item that
 fails takes its whole open group with it: the transaction is rolled back and
 `GroupLost` raised, and the caller runs the group's items again, guarded
-(`replaying()`). What ends committed is then exactly what the guarded run
+(`replaying()`). So does a commit of an unguarded group that fails (work the
+transaction deferred to its commit: app.mail.deferred_index); the caller
+ends a batch with `finish()`, which commits the last group the same way.
+What ends committed is then exactly what the guarded run
 commits; a failure costs its group twice the work, which is rare (intake:
 a message that cannot be routed).
 
@@ -53,6 +56,7 @@ class GroupedWrites:
         # emptied whenever the group's writes are committed or undone
         self.cache: dict[str, Any] = {}
         session.info["grouped_cache"] = self.cache
+        session.info["grouped_writes"] = self
 
     @property
     def open_items(self) -> int:
@@ -92,7 +96,9 @@ class GroupedWrites:
                 raise
             finally:
                 session.expunge_all()
-            self._done()
+            self._items += 1
+            if self._due():
+                self.finish()  # a commit may fail too (work deferred to it: app.mail.deferred_index)
             return
         savepoint = session.begin_nested()  # begins the group's transaction first when none is open
         try:
@@ -110,8 +116,23 @@ class GroupedWrites:
 
     def _done(self) -> None:
         self._items += 1
-        if self._items >= self.size or time.monotonic() - self._began >= self.seconds:
+        if self._due():
             self.commit()
+
+    def _due(self) -> bool:
+        """Whether the open group is full, or its time is up."""
+        return self._items >= self.size or time.monotonic() - self._began >= self.seconds
+
+    def finish(self) -> None:
+        """Commit the open group; one written unguarded that fails to commit is
+        rolled back and GroupLost raised (the caller runs its items again, guarded)."""
+        try:
+            self.commit()
+        except Exception as exc:
+            if self.guarded:
+                raise
+            self.rollback()
+            raise GroupLost(str(exc)) from exc
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run `fn` once what was written so far is committed (now, when it is)."""

@@ -36,7 +36,8 @@ class _Compiled:
     sql: str
     names: tuple[str, ...] | None  # positional order; None for named parameters
     constants: dict[str, Any]  # values the statement carries itself (a LIMIT 1, a literal)
-    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    # (name, bind processor, whether it leaves None as None: then a None skips the call)
+    processors: tuple[tuple[str, Callable[[Any], Any], bool], ...]
 
 
 class Prepared:
@@ -72,7 +73,7 @@ class Prepared:
             for name, bind in compiled.binds.items():
                 proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
                 if proc is not None:
-                    processors.append((name, proc))
+                    processors.append((name, proc, _keeps_none(proc)))
             names = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup is not None else None
             c = self._by_dialect[dialect.name] = _Compiled(compiled.string, names, constants, tuple(processors))
         return c
@@ -87,8 +88,8 @@ class Prepared:
         values = (
             {**compiled.constants, **self.defaults, **params} if params else {**compiled.constants, **self.defaults}
         )
-        for name, proc in compiled.processors:
-            if name in values:
+        for name, proc, keeps_none in compiled.processors:
+            if name in values and (values[name] is not None or not keeps_none):
                 values[name] = proc(values[name])
         args = tuple(values[n] for n in compiled.names) if compiled.names is not None else values
         cursor = _dbapi(conn).cursor()
@@ -114,7 +115,7 @@ class Prepared:
             conn.begin()
         compiled = self._compiled(conn.dialect)
         base = {**compiled.constants, **self.defaults}
-        procs = tuple((name, proc) for name, proc in compiled.processors if name not in ready)
+        procs = tuple((name, proc) for name, proc, _ in compiled.processors if name not in ready)
         args: list[Any] = []
         for params in rows:
             values = {**base, **params}
@@ -135,6 +136,14 @@ class Prepared:
     def scalar(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> Any:
         row = self.first(where, params)
         return None if row is None else row[0]
+
+
+def _keeps_none(proc: Callable[[Any], Any]) -> bool:
+    """Whether a bind processor turns None into None (most do; JSON's gives 'null')."""
+    try:
+        return proc(None) is None
+    except Exception:  # noqa: BLE001 - one that refuses None is always called
+        return False
 
 
 def _dbapi(conn: Connection) -> DBAPIConnection:

@@ -116,6 +116,33 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _server_cpu(url: str) -> float | None:
+    """CPU seconds used so far by the PostgreSQL backends serving `url`'s
+    database, when the server runs on this machine (/proc); None otherwise."""
+    if not url.startswith("postgresql"):
+        return None
+    import psycopg
+
+    from bench.desks import _libpq
+
+    try:
+        with psycopg.connect(_libpq(url), autocommit=True) as conn:
+            pids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ]
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+    except (OSError, psycopg.Error):  # a remote server, or a backend gone meanwhile
+        return None
+
+
 @contextmanager
 def _fresh_desk_url(root: Path, engine: str) -> Iterator[str]:
     if engine == "sqlite":
@@ -155,9 +182,14 @@ def run(quick: bool = False, engine: str = "sqlite") -> list[dict]:
         try:
             _seed_orders(desk)
             config = DeskConfig()
+            with desk.reader() as s:  # the pool's connection stays open: its backend's CPU is counted
+                s.connection()
+            server = _server_cpu(url)
             t, cpu = time.perf_counter(), _cpu_seconds()
             summary = ingest_paths(desk, [maildir], config=config)
             elapsed, cpu = time.perf_counter() - t, _cpu_seconds() - cpu
+            after = _server_cpu(url)
+            server = None if server is None or after is None else after - server
             d = summary.as_dict()
             t = time.perf_counter()
             again = ingest_paths(desk, [maildir], config=config).as_dict()
@@ -182,6 +214,26 @@ def run(quick: bool = False, engine: str = "sqlite") -> list[dict]:
             "target": f">= {TARGET_PER_S:.0f}",
             "ok": d["read"] / cpu >= TARGET_PER_S,
         },
+        {
+            "name": "intake: client CPU per message (process and parse worker)",
+            "value": round(cpu / d["read"] * 1000, 3),
+            "unit": "ms",
+            "target": "",
+            "ok": None,
+        },
+        *(
+            []
+            if server is None
+            else [
+                {
+                    "name": "intake: server CPU per message (PostgreSQL backends on this machine)",
+                    "value": round(server / d["read"] * 1000, 3),
+                    "unit": "ms",
+                    "target": "",
+                    "ok": None,
+                }
+            ]
+        ),
         {
             "name": f"intake: read (created {d['created']}, linked {d['linked']}, duplicate {d['duplicate']}, "
             f"quarantined {d['quarantined']})",

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import String, TypeDecorator, bindparam, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
@@ -376,3 +376,29 @@ def test_ingest_stores_aware_instants_and_business_deadlines(desk, tmp_path):
         m2 = s.scalars(select(Message).where(Message.message_id == "<p2@example.com>")).one()
     assert (t2.version, t2.updated_at, t2.updated_by, t2.ack_due_at) == (2, later, None, due)
     assert m2.ticket_id == t.id and m2.sent_at == datetime(2026, 11, 23, 9, 5, tzinfo=UTC) and m2.created_at == later
+
+
+class _NoneAsDash(TypeDecorator[str]):
+    """A bind type that stores None as '-' (a processor that does not keep None)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: object) -> str:
+        return "-" if value is None else value.upper()
+
+
+def test_a_none_skips_only_the_processors_that_keep_none(desk):
+    """Prepared skips a bind processor for None only when that processor maps
+    None to None: the aware-instant type's None stays NULL, a type that turns
+    None into a value still gets its say."""
+    both = Prepared(
+        select(
+            bindparam("dash", type_=_NoneAsDash()).label("dash"),
+            bindparam("at", type_=Ticket.__table__.c.received_at.type).is_(None).label("at"),
+        )
+    )
+    with desk.reader() as s:
+        for dash, shown in ((None, "-"), ("a", "A")):
+            got = both.first(s, {"dash": dash, "at": None})
+            assert got is not None and (got[0], bool(got[1])) == (shown, True)

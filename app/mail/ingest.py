@@ -34,6 +34,7 @@ from app.errors import DeskError
 from app.grouped_writes import GroupedWrites, GroupLost
 from app.mail import sources
 from app.mail.attachments import store_inbound
+from app.mail.deferred_index import defer_new_ticket_index
 from app.mail.group_lookups import Ahead, covers, look_up, lookups
 from app.mail.parse import FUTURE_DATE_SLACK, ParsedMessage, Unparseable, peek_message_id, raw_key, storable
 from app.mail.parse_ahead import parse_outcome, parsed_stream
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("esimdesk.intake")
 
 CREATED, LINKED, DUPLICATE, QUARANTINED = "created", "linked", "duplicate", "quarantined"
-GROUP_MESSAGES = 64  # messages per commit in a batch ...
+GROUP_MESSAGES = 256  # messages per commit in a batch ...
 GROUP_SECONDS = 0.1  # ... or fewer: the write lock is never held longer than this
 
 
@@ -110,6 +111,7 @@ def ingest_paths(
     messages = (rm for path, kind in checked for rm in sources.iter_messages(path, kind))
     with desk.grouped(GROUP_MESSAGES, GROUP_SECONDS) as writes:
         writes.guarded = False  # no savepoint a message: a failure replays its group, guarded
+        defer_new_ticket_index(writes.session)  # PostgreSQL: a group's new tickets indexed at its commit
         group: list[tuple[RawMessage, ParsedMessage | Unparseable]] = []  # the open group's messages
         ingest = partial(ingest_raw, desk, now=now, config=config, transaction=writes)
         ahead = Ahead(parsed_stream(messages))
@@ -123,12 +125,30 @@ def ingest_paths(
             except GroupLost:  # rolled back whole: each message of the group again, in its savepoint
                 lost, group = [*group, (rm, outcome)], []
                 del summary.items[len(summary.items) - len(lost) + 1 :]
-                with writes.replaying():
-                    for rm_, outcome_ in lost:
-                        _stored(summary, writes, group, rm_, outcome_, ingest(rm_, parsed=outcome_), on_item)
+                _replay(summary, writes, group, lost, ingest, on_item)
                 continue
             _stored(summary, writes, group, rm, outcome, item, on_item)
+        try:
+            writes.finish()  # the last group, whose commit may fail like any other's
+        except GroupLost:
+            lost, group = group, []
+            del summary.items[len(summary.items) - len(lost) :]
+            _replay(summary, writes, group, lost, ingest, on_item)
     return summary
+
+
+def _replay(
+    summary: Summary,
+    writes: GroupedWrites,
+    group: list[tuple[RawMessage, ParsedMessage | Unparseable]],
+    lost: list[tuple[RawMessage, ParsedMessage | Unparseable]],
+    ingest: Callable[..., Item],
+    on_item: Callable[[Item, RawMessage], None] | None,
+) -> None:
+    """The messages of a lost group again, each in its savepoint."""
+    with writes.replaying():
+        for rm, outcome in lost:
+            _stored(summary, writes, group, rm, outcome, ingest(rm, parsed=outcome), on_item)
 
 
 def _stored(

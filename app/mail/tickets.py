@@ -285,7 +285,11 @@ _TICKET = table_of(Ticket)
 _ROW_OF = select(_TICKET).where(_TICKET.c.reference == bindparam("reference"))
 # what an acknowledgment changes on the ticket
 _SAVED = ("review_due_at", "acknowledged_at", "due_at", "due_clock", "version", "updated_at", "updated_by", "mail_flag")
-_SAVE_ROW = update(_TICKET).where(_TICKET.c.id == bindparam("tid")).values({c: bindparam(c) for c in _SAVED})
+_SAVE_ROW = Prepared(
+    update(_TICKET)
+    .where(_TICKET.c.id == bindparam("tid"))
+    .values({c: bindparam(c, type_=_TICKET.c[c].type) for c in _SAVED})
+)
 
 
 def _row(session: Session, reference: str) -> Any:
@@ -298,4 +302,4 @@ def _row(session: Session, reference: str) -> Any:
 
 
 def _save_row(session: Session, t: SimpleNamespace) -> None:
-    session.connection().execute(_SAVE_ROW, {"tid": t.id, **{c: getattr(t, c) for c in _SAVED}})
+    _SAVE_ROW.run(session, {"tid": t.id, **{c: getattr(t, c) for c in _SAVED}})
