@@ -8,7 +8,7 @@ from contextlib import ExitStack
 import pytest
 from sqlalchemy import text
 
-from app import demo_bulk, wall_tally
+from app import demo_bulk, demo_pipeline, wall_tally
 from app.business_calendar import BusinessCalendar
 from app.db import open_desk
 from app.demo import build_demo
@@ -56,10 +56,17 @@ def _row_by_row(monkeypatch) -> None:
 
     import app.demo
 
-    monkeypatch.setattr(app.demo, "bulk_load", lambda conn, lap: nullcontext())
+    from types import SimpleNamespace
+
+    # written(top): nothing to fill, the triggers did it row by row
+    monkeypatch.setattr(app.demo, "bulk_load", lambda conn, lap: nullcontext(SimpleNamespace(written=lambda top: None)))
 
 
-def test_same_desk_as_before_the_bulk_load(engine_url):
+@pytest.mark.parametrize("chunk", [demo_pipeline.CHUNK, 97])
+def test_same_desk_as_before_the_bulk_load(engine_url, chunk, monkeypatch):
+    """The same desk whether the generator hands its rows over at the end or
+    every 97 tickets (app/demo_pipeline.py)."""
+    monkeypatch.setattr(demo_pipeline, "CHUNK", chunk)
     desk = open_desk(engine_url)
     try:
         with desk.session() as s:
@@ -72,6 +79,7 @@ def test_same_desk_as_before_the_bulk_load(engine_url):
 
 
 def test_derived_tables_as_the_triggers_make_them(engine_url, tmp_path, monkeypatch):
+    monkeypatch.setattr(demo_pipeline, "CHUNK", 40)  # PostgreSQL fills each chunk as it is written
     bulk = open_desk(engine_url)
     try:
         dialect = bulk.engine.dialect.name
