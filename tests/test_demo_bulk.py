@@ -53,10 +53,9 @@ def _derived(desk, dialect: str) -> list[list[tuple]]:
 def _row_by_row(monkeypatch) -> None:
     """The build without the bulk load: every trigger fires per row."""
     from contextlib import nullcontext
+    from types import SimpleNamespace
 
     import app.demo
-
-    from types import SimpleNamespace
 
     # written(top): nothing to fill, the triggers did it row by row
     monkeypatch.setattr(app.demo, "bulk_load", lambda conn, lap: nullcontext(SimpleNamespace(written=lambda top: None)))
