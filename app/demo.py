@@ -16,32 +16,30 @@ helpers of app/demo_builder.py and the names and mixes of app/demo_data.py.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
-from sqlmodel import Session, SQLModel
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
 
 from app.business_calendar import BusinessCalendar
 from app.demo_builder import aware_utc
-from app.demo_bulk import bulk_load, write_rows
+from app.demo_bulk import Laps, bulk_load, write_rows
 from app.demo_complaints import ComplaintStories
-from app.demo_data import COMPLAINT_MIX, DemoRow
+from app.demo_data import COMPLAINT_MIX
+from app.demo_pipeline import build_in_child
 from app.demo_refunds import RefundStories
 from app.errors import InputError
 from app.identity import os_login
 from models import (
     Customer,
     DeskSetting,
-    Message,
     Order,
-    Quarantine,
     ReferenceCounter,
-    RefundCase,
     Staff,
     Ticket,
-    TicketEvent,
     table_of,
 )
 
@@ -51,6 +49,7 @@ class DemoResult:
     tickets: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds since the start, by step
 
 
 class _Builder(ComplaintStories, RefundStories):
@@ -61,9 +60,8 @@ def build_demo(
     session: Session, tickets: int, seed: int, now: datetime, cal: BusinessCalendar, login: str | None = None
 ) -> DemoResult:
     """Fill an empty desk. `now` anchors every generated instant."""
+    import gc
     import time
-
-    from app.refunds import decide
 
     if tickets < 1:
         raise InputError("--tickets must be at least 1")
@@ -72,10 +70,49 @@ def build_demo(
         raise InputError(f"the desk already has {existing} tickets; the demo fills an empty desk (use a new --db)")
     if session.scalar(select(func.count()).select_from(Staff)):
         raise InputError("the desk already has staff; the demo fills an empty desk (use a new --db)")
+    if session.scalar(select(func.count()).select_from(Customer)) or session.scalar(
+        select(func.count()).select_from(Order)
+    ):
+        raise InputError("the desk already has customers or orders; the demo fills an empty desk (use a new --db)")
     started = time.perf_counter()
+    lap = Laps()
     now = aware_utc(now).replace(microsecond=0)
     b = _Builder(tickets, seed, now, cal, login or os_login())
     b.build_staff()
+    conn = session.connection()
+    # millions of rows, none of them in a cycle: the collector's full passes over
+    # them would cost more than making them
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with bulk_load(conn, lap) as load:
+            write_rows(conn, table_of(Staff), b.staff)
+            counts = build_in_child(conn, b, lambda between: _generate(b, tickets, between), load)
+            lap("generate and write")
+    finally:
+        if collecting:
+            gc.enable()
+    conn.execute(
+        insert(table_of(ReferenceCounter)), [{"prefix": p, "year": y, "last": n} for (p, y), n in b.counters.items()]
+    )
+    conn.execute(
+        insert(table_of(DeskSetting)),
+        [
+            {"key": "demo", "value": "true"},
+            {"key": "demo_seed", "value": str(seed)},
+            {"key": "demo_now", "value": now.isoformat()},
+        ],
+    )
+    return DemoResult(
+        tickets=sum(counts.values()), counts=counts, seconds=time.perf_counter() - started, phases=dict(lap)
+    )
+
+
+def _generate(b: _Builder, tickets: int, between: Callable[[], None]) -> None:
+    """Every story, drawn in turn from the builder's one random sequence;
+    `between()` after each one."""
+    from app.refunds import decide
+
     plans = [p for p, _ in COMPLAINT_MIX]
     weights = [w for _, w in COMPLAINT_MIX]
     rng = b.rng
@@ -99,86 +136,5 @@ def build_demo(
             b.refund(cached_decide)
         else:
             b.inquiry()
+        between()
     b.quarantined(max(3, tickets // 500))
-    conn = session.connection()
-
-    def store(*pairs: tuple[type[SQLModel], list[DemoRow]]) -> None:
-        for model, rows in pairs:
-            write_rows(conn, table_of(model), rows)
-
-    store((Staff, b.staff), (Customer, b.customers))
-    _import_orders(conn, b, now)  # the shop's orders arrive the way a real desk's do
-    with bulk_load(conn):
-        store(
-            (Ticket, b.tickets),
-            (TicketEvent, b.events),
-            (Message, b.messages),
-            (RefundCase, b.refunds),
-            (Quarantine, b.quarantine),
-        )
-    conn.execute(
-        insert(table_of(ReferenceCounter)), [{"prefix": p, "year": y, "last": n} for (p, y), n in b.counters.items()]
-    )
-    conn.execute(
-        insert(table_of(DeskSetting)),
-        [
-            {"key": "demo", "value": "true"},
-            {"key": "demo_seed", "value": str(seed)},
-            {"key": "demo_now", "value": now.isoformat()},
-        ],
-    )
-    counts: dict[str, int] = {}
-    for t in b.tickets:
-        counts[t["kind"]] = counts.get(t["kind"], 0) + 1
-    return DemoResult(tickets=len(b.tickets), counts=counts, seconds=time.perf_counter() - started)
-
-
-def order_file_rows(b: _Builder) -> list[DemoRow]:
-    """The generated orders as the shop exports them (the shared orders contract)."""
-    by_id = {c["id"]: c for c in b.customers}
-    out = []
-    for o in b.orders:
-        c = by_id[o["customer_id"]]
-        out.append(
-            {
-                "order_number": o["number"],
-                "policy": o["brand"],
-                "customer_email": c["email"],
-                "purchase_at": o["purchased_at"].isoformat(),
-                "amount_paid": o["amount"],
-                "currency": o["currency"],
-                "payment_method": o["payment_method"],
-                "customer_type": c["customer_type"],
-                "quantity": o["quantity"],
-                "product": o["plan"],
-                "delivered_at": o["delivered_at"].isoformat() if o["delivered_at"] else None,
-                "installed": o["installed"],
-                "activated": o["activated"],
-                "data_used_mb": o["data_used_mb"],
-                # no validity_ends_at: the demo's refund cases were decided without a validity fact
-            }
-        )
-    return out
-
-
-def _import_orders(conn: Connection, b: _Builder, now: datetime) -> None:
-    """Write the generated orders to a JSONL file and import it
-    (app.orders.importer); the tickets then point at the stored ids."""
-    import tempfile
-    from pathlib import Path
-
-    from app.orders.importer import import_orders
-
-    with tempfile.TemporaryDirectory(prefix="esimdesk-demo-") as tmp:
-        path = Path(tmp) / "demo-orders.jsonl"
-        with path.open("w", encoding="utf-8") as fh:
-            for row in order_file_rows(b):
-                fh.write(json.dumps(row) + "\n")
-        summary = import_orders(conn, [str(path)], now=now)
-    if summary.rejected:
-        raise AssertionError(f"demo orders rejected: {summary.errors[:3]}")
-    ids = dict(conn.execute(select(table_of(Order).c.number, table_of(Order).c.id)).all())
-    number_of = {o["id"]: o["number"] for o in b.orders}
-    for t in b.tickets:
-        if t["order_id"] is not None:
-            t["order_id"] = ids[number_of[t["order_id"]]]

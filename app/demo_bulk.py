@@ -38,26 +38,56 @@ one COPY on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, Dialect, LargeBinary, Table, text
 from sqlalchemy.sql import bindparam
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
+from sqlalchemy.types import TypeEngine
+from sqlmodel.sql.sqltypes import UTCDateTime
 
-from app import wall_tally
+from app import wall_daily, wall_tally
 
 # the triggers suspended: table -> names; each one's work is redone by a fill below
-PG_SUSPENDED = {"ticket": ("search_ticket", "filter_ticket", "wall_tally_ins"), "message": ("search_message",)}
+PG_SUSPENDED = {
+    "ticket": ("search_ticket", "filter_ticket", "wall_tally_ins", "wall_daily_ins"),
+    "message": ("search_message",),
+}
 PG_FILLS = ("search_reindex", "search_filter_reindex")  # the functions those triggers call
-SQLITE_SUSPENDED = ("search_ticket_ins", "search_message_ins", "filter_ticket_ins", "wall_tally_ins")
+SQLITE_SUSPENDED = ("search_ticket_ins", "search_message_ins", "filter_ticket_ins", "wall_tally_ins", "wall_daily_ins")
 SQLITE_FILLS = ("search_ticket_ins", "filter_ticket_ins")  # their INSERT, over every ticket
-# SQLite: their secondary indexes are made again after the load (one sort each, not a
-# random insert per row: at a million tickets the ticket table has 20 of them)
-BULK_TABLES = ("ticket", "ticket_event", "message")
+# their secondary indexes (and on PostgreSQL their foreign keys) are made again after the
+# load: one sort (one join) each, not a random insert (a lookup) per row; at a million
+# tickets the ticket table has 27 indexes
+BULK_TABLES = ("customer", "esim_order", "ticket", "ticket_event", "message", "refund_case")
+# PostgreSQL: message keeps its indexes, the fill reads each ticket's thread by them
+PG_BULK_TABLES = tuple(t for t in BULK_TABLES if t != "message")
+# PostgreSQL: the derived tables' foreign keys are made after their fill (their GIN
+# indexes stay: made after the fill they took as long again as the fill itself)
+PG_DERIVED = ("search_doc", "search_filter")
 FILL_CHUNK = 5000  # ticket ids per fill statement (PostgreSQL)
+# PostgreSQL, for the build's transaction only: the index builds sort in memory, the
+# commit does not wait for the WAL flush (a crash loses the build, as a rollback would)
+PG_SETTINGS = {"maintenance_work_mem": "256MB", "synchronous_commit": "off"}
 _ONE_TICKET = "t.id = NEW.id"
+
+
+class Laps(dict[str, float]):
+    """Seconds taken by each named step of a build: `lap(name)` ends a step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self[name] = self.get(name, 0.0) + now - self._last
+        self._last = now
 
 
 def _pg_triggers(conn: Connection, enable: bool) -> None:
@@ -67,13 +97,51 @@ def _pg_triggers(conn: Connection, enable: bool) -> None:
             conn.exec_driver_sql(f"ALTER TABLE {table} {verb} TRIGGER {name}")
 
 
-def _pg_fill(conn: Connection) -> None:
-    top = conn.execute(text("SELECT coalesce(max(id), 0) FROM ticket")).scalar_one()
-    for lo in range(0, top + 1, FILL_CHUNK):
+_PG_INDEXES = """SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+WHERE t.relname IN :tables AND t.relnamespace = to_regnamespace(current_schema())::oid
+AND i.indpred IS NULL AND i.indexprs IS NULL
+AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) ORDER BY 1"""
+_PG_FOREIGN_KEYS = """SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k
+JOIN pg_class t ON t.oid = k.conrelid
+WHERE k.contype = 'f' AND t.relname IN :tables AND t.relnamespace = to_regnamespace(current_schema())::oid
+ORDER BY 1, 2"""
+
+
+def _pg_drop(conn: Connection, tables: tuple[str, ...], indexes: bool = True) -> list[str]:
+    """Drop the secondary indexes and foreign keys of `tables`; return the
+    statements that make them again (indexes first). Partial and
+    expression indexes stay: their definitions do not come back from
+    pg_get_indexdef word for word (an ANY(ARRAY[...]) is cast otherwise), and
+    a partial index holds few rows."""
+    names = {"tables": tables}
+    q = text(_PG_INDEXES).bindparams(bindparam("tables", expanding=True))
+    found = conn.execute(q, names).all() if indexes else []
+    q = text(_PG_FOREIGN_KEYS).bindparams(bindparam("tables", expanding=True))
+    keys = conn.execute(q, names).all()
+    for table, name, _ in keys:
+        conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _ in found:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [sql for _, sql in found] + [
+        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {sql}' for table, name, sql in keys
+    ]
+
+
+def _pg_settings(conn: Connection) -> None:
+    for name, value in PG_SETTINGS.items():
+        conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
+
+
+def _pg_fill(conn: Connection, start: int = 0, top: int | None = None) -> None:
+    """The derived tables' rows of tickets `start` to `top` (default: the last)."""
+    if top is None:
+        top = conn.execute(text("SELECT coalesce(max(id), 0) FROM ticket")).scalar_one()
+    for lo in range(start, top + 1, FILL_CHUNK):
         for fn in PG_FILLS:
             conn.execute(
                 text(f"SELECT {fn}(ARRAY(SELECT id FROM ticket WHERE id >= :lo AND id < :hi))"),
-                {"lo": lo, "hi": lo + FILL_CHUNK},
+                {"lo": lo, "hi": min(lo + FILL_CHUNK, top + 1)},
             )
 
 
@@ -103,68 +171,131 @@ def _sqlite_suspend(conn: Connection) -> tuple[dict[str, str], list[str]]:
     return triggers, list(indexes.values())
 
 
+class Load:
+    """A bulk load under way (`bulk_load`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn, self.filled = conn, 0
+
+    def written(self, top: int) -> None:
+        """Tickets up to id `top` are written, with their messages, customers and
+        orders: on PostgreSQL their derived rows are made now (while the build
+        makes the next ones); SQLite makes them all at the end, in one statement."""
+        if self.conn.dialect.name != "sqlite":
+            _pg_fill(self.conn, self.filled + 1, top)
+            self.filled = top
+
+
 @contextmanager
-def bulk_load(conn: Connection) -> Iterator[None]:
-    """Write a build's ticket and message rows inside this block; on leaving
-    it the derived tables hold what the triggers would have made. An
-    exception leaves them and the triggers untouched (the caller's
-    transaction is rolled back)."""
+def bulk_load(conn: Connection, lap: Callable[[str], None] = lambda name: None) -> Iterator[Load]:
+    """Write a build's rows inside this block; on leaving it the derived
+    tables hold what the triggers would have made. An exception leaves them,
+    the indexes and the triggers untouched (the caller's transaction is rolled
+    back). `lap(step)` is called as each step of the refill ends."""
+    load = Load(conn)
     if conn.dialect.name == "sqlite":
         stored, indexes = _sqlite_suspend(conn)
-        yield
+        yield load
         for sql in indexes:
             conn.exec_driver_sql(sql)
+        lap("indexes")
         for name in SQLITE_FILLS:
             if name in stored:
                 conn.exec_driver_sql(sqlite_fill_statement(stored[name]))
         for sql in stored.values():
             conn.exec_driver_sql(sql)
+        lap("search fill")
     else:
+        _pg_settings(conn)
         _pg_triggers(conn, enable=False)
-        yield
-        _pg_fill(conn)
+        remake = _pg_drop(conn, PG_BULK_TABLES)
+        derived_keys = _pg_drop(conn, PG_DERIVED, indexes=False)
+        yield load
+        _pg_fill(conn, load.filled + 1)
+        lap("search fill")
+        for sql in remake:
+            conn.exec_driver_sql(sql)
+        lap("indexes")
+        for sql in derived_keys:
+            conn.exec_driver_sql(sql)
         _pg_triggers(conn, enable=True)
+        lap("foreign keys")
     wall_tally.recount(conn)
+    wall_daily.recount(conn)
+    lap("tallies")
+
+
+def sqlite_datetime(v: datetime) -> str:
+    """What SQLAlchemy binds for an aware datetime on SQLite (the model's
+    conversion to UTC, then SQLite's DATETIME storage format), at a fraction
+    of the cost: at a million tickets the build binds 17 million of them."""
+    if v.tzinfo is not UTC:
+        v = v.astimezone(UTC)
+    return v.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
+
+
+def _bind(dialect: Dialect, type_: TypeEngine[Any]) -> Callable[[Any], Any] | None:
+    if dialect.name == "sqlite" and isinstance(type_, UTCDateTime):
+        return sqlite_datetime
+    if isinstance(type_, LargeBinary):  # both drivers take bytes as they are (a memoryview does not pickle)
+        return None
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+class Rows:
+    """A table's rows (dicts with the same keys) as the driver takes them: each
+    column's own bind conversion (so the stored values are the ones an INSERT
+    through SQLAlchemy stores), the columns' scalar defaults filling what a row
+    leaves out. Made once per table; `values(row)` per row (picklable tuples:
+    a build made in another process sends them over)."""
+
+    def __init__(self, dialect: Dialect, table: Table, keys: list[str]) -> None:
+        defaults = []
+        for c in table.columns:
+            if c.name not in keys and c.default is not None:
+                if not isinstance(c.default, ScalarElementColumnDefault):
+                    raise ValueError(f"{table.name}.{c.name}: only scalar defaults are filled in")
+                defaults.append((c.name, c.default.arg))
+        self.table, self.names = table.name, keys + [n for n, _ in defaults]
+        self.procs = [(i, p) for i, n in enumerate(self.names) if (p := _bind(dialect, table.c[n].type))]
+        self.fixed = tuple(v for _, v in defaults)
+        self._get = itemgetter(*keys) if len(keys) > 1 else lambda row: (row[keys[0]],)
+
+    def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        out = self._get(row) + self.fixed
+        if not self.procs:
+            return out  # type: ignore[no-any-return]
+        changed = list(out)
+        for i, p in self.procs:
+            if (v := changed[i]) is not None:  # every processor leaves None as None
+                changed[i] = p(v)
+        return tuple(changed)
 
 
 def write_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT `rows` (dicts with the same keys) into `table` in the
-    connection's transaction: the columns' scalar defaults fill what a row
-    leaves out, as an INSERT through SQLAlchemy would."""
-    if not rows:
-        return
-    keys = list(rows[0])
-    defaults = []
-    for c in table.columns:
-        if c.name not in keys and c.default is not None:
-            if not isinstance(c.default, ScalarElementColumnDefault):
-                raise ValueError(f"{table.name}.{c.name}: only scalar defaults are filled in")
-            defaults.append((c.name, c.default.arg))
-    names = keys + [n for n, _ in defaults]
-    procs = [
-        (i, p)
-        for i, n in enumerate(names)
-        if (p := table.c[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
-    ]
-    fixed = tuple(v for _, v in defaults)
+    connection's transaction, as an INSERT through SQLAlchemy would."""
+    if rows:
+        prepared = Rows(conn.dialect, table, list(rows[0]))
+        write_values(conn, prepared.table, prepared.names, map(prepared.values, rows))
 
-    def values(row: Mapping[str, Any]) -> list[Any]:
-        out = [row[k] for k in keys]
-        out.extend(fixed)
-        for i, p in procs:
-            out[i] = p(out[i])
-        return out
 
+def write_values(conn: Connection, table: str, names: list[str], values: Iterable[Sequence[Any]]) -> None:
+    """INSERT rows of driver values (`Rows`): one executemany on SQLite, one COPY on PostgreSQL."""
     columns = ", ".join(names)
     raw: Any = conn.connection.dbapi_connection
     cursor = raw.cursor()
     try:
         if conn.dialect.name == "sqlite":
             marks = ", ".join("?" * len(names))
-            cursor.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", map(values, rows))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
         else:
-            with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(values(row))
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+            if "id" in names:
+                # rows written with their ids: the id sequence moves past them, so the
+                # desk's next row (a new ticket, customer, staff member) gets a free id
+                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}")
     finally:
         cursor.close()

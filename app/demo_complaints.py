@@ -249,7 +249,10 @@ class ComplaintStories(DemoBuilder):
     def _handlers(self, tid: int) -> set[str]:
         # events of the complaint were appended just now, at the end of the list
         out: set[str] = set()
-        for ev in reversed(self.events):
+        handed: list[DemoRow | None] = self.events  # type: ignore[assignment]  # None: handed over
+        for ev in reversed(handed):
+            if ev is None:  # handed over (app/demo_pipeline.py): older stories
+                break
             if ev["ticket_id"] != tid:
                 if len(out) and ev["ticket_id"] < tid:
                     break

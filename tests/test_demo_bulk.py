@@ -8,7 +8,7 @@ from contextlib import ExitStack
 import pytest
 from sqlalchemy import text
 
-from app import demo_bulk, wall_tally
+from app import demo_bulk, demo_pipeline, wall_tally
 from app.business_calendar import BusinessCalendar
 from app.db import open_desk
 from app.demo import build_demo
@@ -35,9 +35,13 @@ DERIVED = {
         "SELECT ticket_id, doc FROM search_filter ORDER BY ticket_id",
     ),
 }
+# the triggers, indexes and (PostgreSQL) constraints the bulk load takes away and makes again
 TRIGGERS = {
     "sqlite": "SELECT type, name, sql FROM sqlite_master WHERE type IN ('trigger', 'index') ORDER BY name",
-    "postgresql": "SELECT tgname, tgenabled, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1",
+    "postgresql": "SELECT 'trigger', tgname::text, tgenabled::text || pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal "
+    "UNION ALL SELECT 'index', indexname::text, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+    "UNION ALL SELECT 'constraint', conname::text, pg_get_constraintdef(oid) FROM pg_constraint "
+    "WHERE connamespace = to_regnamespace(current_schema())::oid ORDER BY 1, 2",
 }
 
 
@@ -49,13 +53,19 @@ def _derived(desk, dialect: str) -> list[list[tuple]]:
 def _row_by_row(monkeypatch) -> None:
     """The build without the bulk load: every trigger fires per row."""
     from contextlib import nullcontext
+    from types import SimpleNamespace
 
     import app.demo
 
-    monkeypatch.setattr(app.demo, "bulk_load", lambda conn: nullcontext())
+    # written(top): nothing to fill, the triggers did it row by row
+    monkeypatch.setattr(app.demo, "bulk_load", lambda conn, lap: nullcontext(SimpleNamespace(written=lambda top: None)))
 
 
-def test_same_desk_as_before_the_bulk_load(engine_url):
+@pytest.mark.parametrize("chunk", [demo_pipeline.CHUNK, 97])
+def test_same_desk_as_before_the_bulk_load(engine_url, chunk, monkeypatch):
+    """The same desk whether the generator hands its rows over at the end or
+    every 97 tickets (app/demo_pipeline.py)."""
+    monkeypatch.setattr(demo_pipeline, "CHUNK", chunk)
     desk = open_desk(engine_url)
     try:
         with desk.session() as s:
@@ -68,6 +78,7 @@ def test_same_desk_as_before_the_bulk_load(engine_url):
 
 
 def test_derived_tables_as_the_triggers_make_them(engine_url, tmp_path, monkeypatch):
+    monkeypatch.setattr(demo_pipeline, "CHUNK", 40)  # PostgreSQL fills each chunk as it is written
     bulk = open_desk(engine_url)
     try:
         dialect = bulk.engine.dialect.name
@@ -106,5 +117,35 @@ def test_a_build_cut_short_leaves_the_triggers(engine_url):
             pass
         with desk.reader() as s:
             assert s.connection().execute(text(TRIGGERS[desk.engine.dialect.name])).all() == before
+    finally:
+        desk.dispose()
+
+
+def test_the_next_rows_get_free_ids(engine_url):
+    """The rows went in with their ids: a row added after the build (PostgreSQL:
+    through the id sequence) gets the next free id."""
+    from sqlalchemy import func, select
+
+    from models import Customer
+
+    desk = open_desk(engine_url)
+    try:
+        with desk.session() as s:
+            build_demo(s, 60, 7, FROZEN_NOW, CAL, login="olivia")
+        with desk.session() as s:
+            top = s.scalar(select(func.max(Customer.id)))
+            c = Customer(
+                name="After The Build", email="after@example.com", customer_type="end_user", created_at=FROZEN_NOW
+            )
+            s.add(c)
+            s.flush()
+            assert c.id == top + 1
+            if desk.engine.dialect.name == "postgresql":
+                for table in ("staff", "esim_order", "ticket", "ticket_event", "message", "refund_case", "quarantine"):
+                    ids = s.connection().exec_driver_sql(
+                        f"SELECT max(id), nextval(pg_get_serial_sequence('{table}', 'id')) FROM {table}"
+                    )
+                    (most, nxt) = ids.one()
+                    assert nxt == most + 1, table
     finally:
         desk.dispose()
