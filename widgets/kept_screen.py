@@ -17,7 +17,9 @@ periods away, so a key pressed just after a frame waited up to 33 ms for its
 frame while the work itself took 2-6 ms. Keys queued behind it (type-ahead)
 leave the paint to the timer, which paints their result together; so does a
 layout (a screen shown again, lays itself out in several steps, which the
-timer paints as one frame).
+timer paints as one frame). Each time a screen has something to paint it
+tells the app (`screen_changed`), whose full garbage collection waits for a
+moment with nothing to paint (app.console).
 """
 
 from __future__ import annotations
@@ -36,7 +38,13 @@ class KeptScreen(Screen):
 
     def _on_idle(self, event: events.Idle) -> None:
         # Runs before Screen's own handler, which would leave the paint to the frame timer.
-        if paint_owed(self) != "widgets" or not self.is_current or getattr(self.app, "keys_waiting", 0) > 1:
+        owed = paint_owed(self)
+        if owed is None or not self.is_current:
+            return
+        changed = getattr(self.app, "screen_changed", None)
+        if changed is not None:
+            changed()  # (the app's full garbage collection waits for a quiet moment)
+        if owed != "widgets" or getattr(self.app, "keys_waiting", 0) > 1:
             return  # (keys_waiting counts the key being handled, if any)
         for widget in self.walk_children(Widget, with_self=False):
             flush_refresh(widget)  # a widget's repaint not posted yet (a scrollbar moved with its table)
