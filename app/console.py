@@ -15,6 +15,7 @@ import gc
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from textual.app import SystemCommand
@@ -35,6 +36,13 @@ if TYPE_CHECKING:
     from app.ticket_view import DetailData
     from screens.ticket_detail import TicketDetailScreen
 
+# The cyclic collector: young collections less often (Textual's strips keep themselves in their own
+# caches, so every frame leaves cycles behind), and a full collection, which walks every object made
+# since the heap was frozen (10-30 ms), left to moments when the screens are idle (_collect_when_idle)
+# instead of every 10th middle collection, in the middle of a key.
+GC_THRESHOLDS = (2000, 10, 100)
+IDLE_COLLECT_AFTER = 0.5  # seconds with nothing to paint before a full collection may run
+IDLE_COLLECT_MIDDLE = 5  # ... once this many middle collections ran since the last full one
 DETAIL_SCREEN = "ticket-detail"  # name the kept detail screen is installed under
 OPEN_PATIENCE = 0.25  # seconds a ticket's read may take before its screen is shown half-filled
 OPEN_HOLD = 5.0  # seconds keys typed after "open" may wait for the ticket before going to whatever is shown
@@ -90,6 +98,7 @@ class EsimdeskApp(ContextHolder, ReadAheadApp, TypeAheadApp):
         self._opening: object | None = None  # token of the open_ticket in flight
         self._opening_ahead: tuple[object, str, Screen[Any]] | None = None  # (token, ref, origin) awaiting a read-ahead
         self._detail: TicketDetailScreen | None = None  # the kept detail screen (detail_screen())
+        self._changed_at = 0.0  # monotonic time a screen last had something to paint (screen_changed)
 
     class TicketRead(Message):
         """open_ticket's worker read the ticket (data) or could not (error)."""
@@ -116,6 +125,21 @@ class EsimdeskApp(ContextHolder, ReadAheadApp, TypeAheadApp):
         if self.config.keys:
             self.set_keymap(dict(self.config.keys))
         gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
+        self.set_interval(IDLE_COLLECT_AFTER, self._collect_when_idle)
+
+    def screen_changed(self) -> None:
+        """A screen has something to paint (widgets.kept_screen): not a moment for a full collection."""
+        self._changed_at = monotonic()
+
+    def _collect_when_idle(self) -> None:
+        """The full collection, while nothing changes on screen and no key waits."""
+        if (
+            gc.get_count()[2] >= IDLE_COLLECT_MIDDLE
+            and not self.keys_waiting
+            and monotonic() - self._changed_at >= IDLE_COLLECT_AFTER
+        ):
+            gc.collect()
 
     def freeze_heap(self) -> None:
         """Keep the start-up objects out of the cyclic collector's way (once).

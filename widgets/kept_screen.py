@@ -9,6 +9,17 @@ hands the screen its widgets' pending layout before it is pushed, so the
 frame that shows it is the complete one, and that layout paints the whole
 screen (Textual would paint what the layout changed, then all of it again
 for the screen's return on top: two frames).
+
+A kept screen also paints changed widgets (a cursor move, a page of rows, a
+typed filter character) as soon as it is idle, unless more keys are queued:
+Textual paints on a 60 fps timer whose next tick after a paint is one to two
+periods away, so a key pressed just after a frame waited up to 33 ms for its
+frame while the work itself took 2-6 ms. Keys queued behind it (type-ahead)
+leave the paint to the timer, which paints their result together; so does a
+layout (a screen shown again, lays itself out in several steps, which the
+timer paints as one frame). Each time a screen has something to paint it
+tells the app (`screen_changed`), whose full garbage collection waits for a
+moment with nothing to paint (app.console).
 """
 
 from __future__ import annotations
@@ -17,13 +28,28 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
-from widgets.textual_compat import flush_refresh, layout_owed, paint_whole_with_layout
+from widgets.textual_compat import flush_refresh, idle, layout_owed, paint_now, paint_owed, paint_whole_with_layout
 
 
 class KeptScreen(Screen):
     """A screen shown again and again: no full restyle on an unchanged stylesheet."""
 
     _styled_with: object | None = None  # the stylesheet rules it was last styled with
+
+    def _on_idle(self, event: events.Idle) -> None:
+        # Runs before Screen's own handler, which would leave the paint to the frame timer.
+        owed = paint_owed(self)
+        if owed is None or not self.is_current:
+            return
+        changed = getattr(self.app, "screen_changed", None)
+        if changed is not None:
+            changed()  # (the app's full garbage collection waits for a quiet moment)
+        if owed != "widgets" or getattr(self.app, "keys_waiting", 0) > 1:
+            return  # (keys_waiting counts the key being handled, if any)
+        for widget in self.walk_children(Widget, with_self=False):
+            flush_refresh(widget)  # a widget's repaint not posted yet (a scrollbar moved with its table)
+        if idle(self):  # else this paint waits for those, at the next idle
+            paint_now(self)
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
         # Runs before Screen's own handler (Textual calls each class's handler, subclass first).

@@ -30,6 +30,8 @@ TESTED_VERSION = "8.2.8"
 # Private hooks esimdesk overrides or sets in subclasses (name -> where, why).
 OVERRIDDEN = {
     "App._background_screens": "app/console.py: no repaint of screens covered by an opaque one",
+    "Screen._on_idle": "widgets/kept_screen.py: paint what a key changed when the screen is next idle, "
+    "not at the frame timer's next tick (up to two frames, 33 ms, later)",
     "Screen._on_screen_resume": "widgets/kept_screen.py: skip the full restyle when the stylesheet is unchanged; "
     "screens/ticket_detail.py (a KeptScreen): restart its clocks when shown again",
     "ScrollView._size_updated": "widgets/ticket_table.py: no scrollbar repaint (a frame) on a layout that changed nothing",
@@ -66,6 +68,22 @@ def paint_whole_with_layout(screen: Screen) -> None:
     (its repaint as it comes back on top)."""
     screen._repaint_required = False
     screen._compositor._dirty_regions.add(screen.size.region)
+
+
+def paint_owed(screen: Screen) -> str | None:
+    """What `screen`'s frame timer has yet to paint: "layout" (a layout, a
+    whole repaint or a recompose), "widgets" (changed widgets or a scroll
+    only), or None."""
+    if screen._layout_required or screen._repaint_required or screen._recompose_required:
+        return "layout"
+    if screen._scroll_required or screen._dirty_widgets:
+        return "widgets"
+    return None
+
+
+def paint_now(screen: Screen) -> None:
+    """Paint `screen`'s pending changes now: what its frame timer does at its next tick."""
+    screen._on_timer_update()
 
 
 def idle(node: MessagePump) -> bool:
@@ -129,6 +147,8 @@ def problems() -> list[str]:
         (App, "_background_screens"),
         (App, "_load_screen_css"),
         (Screen, "_on_screen_resume"),
+        (Screen, "_on_idle"),
+        (Screen, "_on_timer_update"),
         (Widget, "_check_refresh"),
         (ScrollView, "_size_updated"),
         (Widget, "_size_updated"),
@@ -139,7 +159,17 @@ def problems() -> list[str]:
     instances: list[tuple[Any, tuple[str, ...]]] = [
         (MessagePump(), ("_message_queue", "_pending_message", "_next_callbacks")),
         (Timer(MessagePump(), 1.0), ("_active",)),
-        (Screen(), ("_layout_required", "_repaint_required", "_compositor")),
+        (
+            Screen(),
+            (
+                "_layout_required",
+                "_scroll_required",
+                "_repaint_required",
+                "_recompose_required",
+                "_dirty_widgets",
+                "_compositor",
+            ),
+        ),
         (Footer(), ("_bindings_ready",)),
     ]
     for obj, names in instances:
@@ -156,6 +186,8 @@ __all__ = [
     "idle",
     "layout_owed",
     "load_screen_css",
+    "paint_now",
+    "paint_owed",
     "paint_whole_with_layout",
     "problems",
     "screen_stack",

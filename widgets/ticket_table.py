@@ -25,13 +25,12 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from app import labels
 from app.clocks import words
 from app.failures import one_line
 from app.queue_query import QueueRow
-from app.untrusted import inert
 from widgets.countdown import STATE_CLASS
-from widgets.ticket_columns import MAIL_MARK, MARKS, SHORT_STATUS, TAG_MARK, UNREAD_MARK, Column, layout
+from widgets.ticket_columns import MAIL_MARK, TAG_MARK, Column, layout  # (the marks: also read from here)
+from widgets.ticket_lines import Sla, TableLines
 
 PREFETCH = 300  # rows fetched beyond each edge of the screen
 KEEP = 1200  # rows kept in the cache around the screen
@@ -142,6 +141,8 @@ class TicketTable(ScrollView, can_focus=True):
         self._tt_styles: dict[str, Style] | None = None
         self._tt_layout: tuple[int, list[Column]] | None = None
         self._tt_sized: tuple | None = None  # (size, virtual size, container size) the scrollbars were last fitted to
+        self._lines = TableLines()
+        self._drawn: dict[int, Sla] = {}  # screen line -> the SLA words and state drawn there last
 
     # -- data --------------------------------------------------------------
     def set_source(self, source: TableSource, *, keep_cursor: bool = False) -> None:
@@ -242,21 +243,28 @@ class TicketTable(ScrollView, can_focus=True):
         return start, visible + 2 * PREFETCH + (top - start)
 
     def _ensure_window(self) -> None:
-        """Fetch the rows in view (plus a margin) that are not cached yet."""
+        """Fetch the rows in view (plus a margin) that are not cached yet: only
+        the missing span, so a page down past the cached rows reads the next
+        rows, not the whole window again."""
         if self.source is None or not self.loaded_once:
             return
         top = int(self.scroll_offset.y)
         visible = max(1, self.size.height - 1)
         last = min(self.row_count, top + visible)
         missing = any(i not in self.cache for i in range(top, last))
+        growing = self.count_more and not self._end_known  # rows may follow past row_count
         near_edge = any(
             i not in self.cache for i in range(max(0, top - PREFETCH // 2), min(self.row_count, last + PREFETCH // 2))
-        ) or (self.count_more and not self._end_known and last + PREFETCH // 2 > self.row_count)
+        ) or (growing and last + PREFETCH // 2 > self.row_count)
         if not (missing or near_edge):
             return
         if not missing and not self.count_known:
             return  # the margins wait for the count (the fetch in flight), which calls back here
         offset, limit = self._window()
+        end = offset + limit if growing else min(offset + limit, self.row_count)
+        gaps = [i for i in range(offset, end) if i not in self.cache]
+        if gaps:
+            offset, limit = gaps[0], gaps[-1] + 1 - gaps[0]
         want = (self.generation, offset, limit)
         if self._pending == want:
             return
@@ -373,8 +381,16 @@ class TicketTable(ScrollView, can_focus=True):
         self.set_interval(1.0, self._tick)
 
     def _tick(self) -> None:
-        if self.row_count and self.screen.is_current:
-            self.refresh()
+        """Once a second: draw again the lines whose SLA words changed (a
+        countdown's seconds; "BREACHED 5d" changes once a day, "met" never)."""
+        if not self.row_count or not self.screen.is_current:
+            return
+        now = self.now()
+        top = int(self.scroll_offset.y)
+        for y, drawn in list(self._drawn.items()):
+            row = self.cache.get(top + y - 1)
+            if row is not None and self._sla(row, now) != drawn:
+                self.refresh_line(y)
 
     def notify_style_update(self) -> None:
         self._tt_styles = None
@@ -396,6 +412,7 @@ class TicketTable(ScrollView, can_focus=True):
                 cache[name] = self.get_component_rich_style(name, partial=True)
             cache["ticket-table--header-full"] = self.get_component_rich_style("ticket-table--header")
             self._tt_styles = cache
+            self._lines.clear()
         return self._tt_styles
 
     def _layout(self, width: int) -> list[Column]:
@@ -403,27 +420,14 @@ class TicketTable(ScrollView, can_focus=True):
             self._tt_layout = (width, layout(width))
         return self._tt_layout[1]
 
-    def _cells(
-        self, cols: list[Column], values: list[tuple[str, Style | None]], base: Style, lead: list[Segment]
-    ) -> Strip:
-        segs: list[Segment] = lead
-        for i, (col, (text, style)) in enumerate(zip(cols, values, strict=False)):
-            if i:
-                segs.append(Segment(" ", base))
-            segs.append(Segment(set_cell_size(text, col.width), base + style if style else base))
-        return Strip(segs)
-
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         cols = self._layout(width)
         st = self._styles()
-        base = st["base"]
         if y == 0:
-            header = base + st["ticket-table--header-full"]
-            return self._cells(
-                cols, [(c.title, None) for c in cols], header, [Segment(" " * MARKS, header)]
-            ).extend_cell_length(width, header)
+            return self._lines.header(cols, st, width)
         index = int(self.scroll_offset.y) + y - 1
+        base = st["base"]
         if index >= self.row_count:
             if index == 0 and self.loaded_once:
                 return Strip(
@@ -433,35 +437,12 @@ class TicketTable(ScrollView, can_focus=True):
         row = self.cache.get(index)
         if row is None:
             return Strip([Segment(set_cell_size("  …", width), base + st["ticket-table--loading"])])
-        tagged = row.id in self.tagged
-        if tagged:
-            base = base + st["ticket-table--tagged"]
-        if index == self.cursor:
-            base = base + st["ticket-table--cursor"]
-        now = self.now()
+        sla = self._drawn[y] = self._sla(row, self.now())
+        return self._lines.row(row, cols, st, width, cursor=index == self.cursor, tagged=row.id in self.tagged, sla=sla)
+
+    def _sla(self, row: QueueRow, now: datetime) -> Sla:
         clock = row.clock(now, self.share)
-        state = clock.state
-        sla_style = st["ticket-table--" + STATE_CLASS[state]] if state else None
-        prio = st["ticket-table--priority"] if row.priority == 1 and index != self.cursor else None
-        values = {
-            "reference": (row.reference, prio),
-            "kind": (row.kind, None),
-            "status": ((SHORT_STATUS.get(row.status) if width < 120 else None) or labels.status(row.status), None),
-            "customer": (inert(row.customer, limit=80, single_line=True), None),
-            "subject": (
-                MAIL_MARK.get(getattr(row, "mail_flag", None) or "", "")
-                + inert(row.subject, limit=300, single_line=True),
-                None,
-            ),
-            "assignee": (row.assignee or "—", None),
-            "sla": (words(clock), sla_style),
-        }
-        if tagged or row.unread:
-            marks = [
-                Segment(TAG_MARK, base + st["ticket-table--tag-mark"]) if tagged else Segment(" ", base),
-                Segment(UNREAD_MARK, base + st["ticket-table--unread"]) if row.unread else Segment(" ", base),
-                Segment(" ", base),
-            ]
-        else:
-            marks = [Segment(" " * MARKS, base)]
-        return self._cells(cols, [values[c.key] for c in cols], base, marks).extend_cell_length(width, base)
+        return words(clock), clock.state
+
+
+__all__ = ["KEEP", "MAIL_MARK", "PREFETCH", "TAG_MARK", "TableSource", "TicketTable"]
