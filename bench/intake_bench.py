@@ -196,6 +196,13 @@ def run(quick: bool = False, engine: str = "sqlite") -> list[dict]:
             rerun = time.perf_counter() - t
         finally:
             desk.dispose()
+    return _rows(engine, d, elapsed, cpu, server, again, rerun)
+
+
+def _rows(
+    engine: str, d: dict, elapsed: float, cpu: float, server: float | None, again: dict, rerun: float
+) -> list[dict]:
+    """The figures of a run, each beside its target."""
     rate = d["read"] / elapsed
     # exact, and nothing quarantined: every message of this batch is routable
     exact = d["read"] == d["created"] + d["linked"] + d["duplicate"] + d["quarantined"] and d["quarantined"] == 0

@@ -145,8 +145,7 @@ def _replay(
     ingest: Callable[..., Item],
     on_item: Callable[[Item, RawMessage], None] | None,
 ) -> None:
-    """The messages of a lost group again, each in its savepoint."""
-    with writes.replaying():
+    with writes.replaying():  # the messages of a lost group again, each in its savepoint
         for rm, outcome in lost:
             _stored(summary, writes, group, rm, outcome, ingest(rm, parsed=outcome), on_item)
 
