@@ -8,38 +8,18 @@ import gc
 from datetime import timedelta
 
 from conftest import FROZEN_NOW
-from console_helpers import make_app, settle
+from console_helpers import make_app, queue_rows, settle
 
 
 def _rows(n: int, breached_every: int = 0):
     """`n` queue rows; every `breached_every`-th one breached days ago, the others counting down."""
-    from app.queue_query import QueueRow
 
     def due(i: int):
         if breached_every and i % breached_every == 0:
             return FROZEN_NOW - timedelta(days=3)
         return FROZEN_NOW + timedelta(hours=1 + i)
 
-    return [
-        QueueRow(
-            i,
-            f"CMP-2026-{i:06d}",
-            "complaint",
-            "investigation",
-            2,
-            f"Customer {i}",
-            "Subject",
-            None,
-            FROZEN_NOW - timedelta(days=4),
-            due(i),
-            "resolution",
-            FROZEN_NOW - timedelta(days=4),
-            None,
-            1,
-            None,
-        )
-        for i in range(n)
-    ]
+    return queue_rows(n, due)
 
 
 async def test_paging_down_reads_each_row_once(demo_desk):
