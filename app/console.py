@@ -128,6 +128,13 @@ class EsimdeskApp(ContextHolder, ReadAheadApp, TypeAheadApp):
         gc.set_threshold(*GC_THRESHOLDS)
         self.set_interval(IDLE_COLLECT_AFTER, self._collect_when_idle)
 
+    def _on_idle(self) -> None:  # Textual's own handler runs after this one
+        """Paint the screen's changes now if it waited for the app (widgets.kept_screen)."""
+        stack = screen_stack(self)
+        paint = getattr(stack[-1], "paint_if_idle", None) if stack else None
+        if paint is not None:
+            paint()
+
     def screen_changed(self) -> None:
         """A screen has something to paint (widgets.kept_screen): not a moment for a full collection."""
         self._changed_at = monotonic()

@@ -73,3 +73,34 @@ def screen_text(app) -> str:
     """All the text on the current screen (what a person would read)."""
     strips = app.screen._compositor.render_strips()
     return "\n".join(strip.text.rstrip() for strip in strips)
+
+
+def queue_rows(n: int, due=None):
+    """`n` queue rows in memory (for a screens.escalation_queue.ListSource): complaints under
+    investigation, opened four days before the frozen now, due `due(i)` (else i hours after it)."""
+    from datetime import timedelta
+
+    from app.queue_query import QueueRow
+    from conftest import FROZEN_NOW
+
+    start = FROZEN_NOW - timedelta(days=4)
+    return [
+        QueueRow(
+            i,
+            f"CMP-2026-{i:06d}",
+            "complaint",
+            "investigation",
+            2,
+            f"Customer {i}",
+            "Subject",
+            None,
+            start,
+            due(i) if due else FROZEN_NOW + timedelta(hours=i),
+            "resolution",
+            start,
+            None,
+            1,
+            None,
+        )
+        for i in range(n)
+    ]

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from conftest import FROZEN_NOW
-from console_helpers import find_ticket, make_app, reload_ticket, screen_text, settle
+from console_helpers import find_ticket, make_app, queue_rows, reload_ticket, screen_text, settle
 
 
 async def open_ticket(pilot, reference: str) -> None:
@@ -89,32 +89,10 @@ async def test_cursor_moves_and_pages_fetch_rows_in_view(demo_desk):
 
 async def test_table_asks_only_for_windows_of_a_huge_source(demo_desk):
     """100,000 rows behind the table: it fetches windows, never the whole list."""
-    from datetime import timedelta
-
-    from app.queue_query import QueueRow
     from screens.escalation_queue import ListSource
     from widgets.ticket_table import KEEP
 
-    rows = [
-        QueueRow(
-            i,
-            f"CMP-2026-{i:06d}",
-            "complaint",
-            "investigation",
-            2,
-            f"Customer {i}",
-            "Subject",
-            None,
-            FROZEN_NOW,
-            FROZEN_NOW + timedelta(hours=i),
-            "resolution",
-            FROZEN_NOW - timedelta(days=1),
-            None,
-            1,
-            None,
-        )
-        for i in range(100_000)
-    ]
+    rows = queue_rows(100_000)
 
     class Counting(ListSource):
         calls: list = []

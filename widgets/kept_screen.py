@@ -10,14 +10,13 @@ frame that shows it is the complete one, and that layout paints the whole
 screen (Textual would paint what the layout changed, then all of it again
 for the screen's return on top: two frames).
 
-A kept screen also paints changed widgets (a cursor move, a page of rows, a
-typed filter character) as soon as it is idle, unless more keys are queued:
-Textual paints on a 60 fps timer whose next tick after a paint is one to two
-periods away, so a key pressed just after a frame waited up to 33 ms for its
-frame while the work itself took 2-6 ms. Keys queued behind it (type-ahead)
-leave the paint to the timer, which paints their result together; so does a
-layout (a screen shown again, lays itself out in several steps, which the
-timer paints as one frame). Each time a screen has something to paint it
+A kept screen also paints what changed (a cursor move, a page of rows, a
+typed filter character, the screen itself shown) as soon as it and the app
+are idle: Textual paints on a 60 fps timer whose next tick after a paint is
+one to two periods away, so a key pressed just after a frame waited up to
+33 ms for its frame while the work itself took 2-6 ms. Keys queued behind it
+(type-ahead) leave the paint to the timer, which paints their result
+together. Each time a screen has something to paint it
 tells the app (`screen_changed`), whose full garbage collection waits for a
 moment with nothing to paint (app.console).
 """
@@ -38,13 +37,20 @@ class KeptScreen(Screen):
 
     def _on_idle(self, event: events.Idle) -> None:
         # Runs before Screen's own handler, which would leave the paint to the frame timer.
-        owed = paint_owed(self)
-        if owed is None or not self.is_current:
+        self.paint_if_idle()
+
+    def paint_if_idle(self) -> None:
+        """Paint what this screen owes now, unless more is on its way: keys
+        queued, the app's own messages (a screen popped under this one asks
+        for a second repaint), a widget's repaint not posted yet. The app
+        calls this too when it goes idle (app.console)."""
+        if not paint_owed(self) or not self.is_current:
             return
-        changed = getattr(self.app, "screen_changed", None)
+        app = self.app
+        changed = getattr(app, "screen_changed", None)
         if changed is not None:
             changed()  # (the app's full garbage collection waits for a quiet moment)
-        if owed != "widgets" or getattr(self.app, "keys_waiting", 0) > 1:
+        if getattr(app, "keys_waiting", 0) > 1 or not idle(app):
             return  # (keys_waiting counts the key being handled, if any)
         for widget in self.walk_children(Widget, with_self=False):
             flush_refresh(widget)  # a widget's repaint not posted yet (a scrollbar moved with its table)

@@ -32,6 +32,7 @@ OVERRIDDEN = {
     "App._background_screens": "app/console.py: no repaint of screens covered by an opaque one",
     "Screen._on_idle": "widgets/kept_screen.py: paint what a key changed when the screen is next idle, "
     "not at the frame timer's next tick (up to two frames, 33 ms, later)",
+    "App._on_idle": "app/console.py: the same when the app is idle last",
     "Screen._on_screen_resume": "widgets/kept_screen.py: skip the full restyle when the stylesheet is unchanged; "
     "screens/ticket_detail.py (a KeptScreen): restart its clocks when shown again",
     "ScrollView._size_updated": "widgets/ticket_table.py: no scrollbar repaint (a frame) on a layout that changed nothing",
@@ -70,15 +71,15 @@ def paint_whole_with_layout(screen: Screen) -> None:
     screen._compositor._dirty_regions.add(screen.size.region)
 
 
-def paint_owed(screen: Screen) -> str | None:
-    """What `screen`'s frame timer has yet to paint: "layout" (a layout, a
-    whole repaint or a recompose), "widgets" (changed widgets or a scroll
-    only), or None."""
-    if screen._layout_required or screen._repaint_required or screen._recompose_required:
-        return "layout"
-    if screen._scroll_required or screen._dirty_widgets:
-        return "widgets"
-    return None
+def paint_owed(screen: Screen) -> bool:
+    """`screen` has changes its frame timer has yet to paint (a layout, a repaint, a scroll, changed widgets)."""
+    return bool(
+        screen._layout_required
+        or screen._repaint_required
+        or screen._recompose_required
+        or screen._scroll_required
+        or screen._dirty_widgets
+    )
 
 
 def paint_now(screen: Screen) -> None:
@@ -145,6 +146,7 @@ def problems() -> list[str]:
     for owner, name in (
         (XTermParser, "_sequence_to_key_events"),
         (App, "_background_screens"),
+        (App, "_on_idle"),
         (App, "_load_screen_css"),
         (Screen, "_on_screen_resume"),
         (Screen, "_on_idle"),

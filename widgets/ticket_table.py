@@ -32,7 +32,7 @@ from widgets.countdown import STATE_CLASS
 from widgets.ticket_columns import MAIL_MARK, TAG_MARK, Column, layout  # (the marks: also read from here)
 from widgets.ticket_lines import Sla, TableLines
 
-PREFETCH = 300  # rows fetched beyond each edge of the screen
+PREFETCH = 300  # rows kept fetched beyond each edge of the screen (fewer: fetched up to twice as many)
 KEEP = 1200  # rows kept in the cache around the screen
 FIRST_MARGIN = 20  # rows fetched below the screen by a new source's first (short) query
 
@@ -155,7 +155,6 @@ class TicketTable(ScrollView, can_focus=True):
         if not keep_cursor:
             self.cursor = 0
             self.scroll_to(y=0, animate=False, immediate=True)
-        self._pending = None
         if not keep_cursor:
             self.count_known = False
             self.count_more = False
@@ -164,6 +163,7 @@ class TicketTable(ScrollView, can_focus=True):
             offset, limit = self._window()
         else:  # the rows on screen first (a short query); the margins follow via _ensure_window
             offset, limit = int(self.scroll_offset.y), max(1, self.size.height - 1) + FIRST_MARGIN
+        self._pending = (self.generation, offset, limit)
         self._fetch(self.generation, source, offset, limit, True)
 
     def reload(self) -> None:
@@ -191,6 +191,9 @@ class TicketTable(ScrollView, can_focus=True):
         except Exception as exc:  # noqa: BLE001 - a failed read is said on screen; the console stays
             self.post_message(self.LoadFailed(one_line(exc)))
 
+    def on_ticket_table_load_failed(self, message: LoadFailed) -> None:
+        self._pending = None  # the next move asks again (the message goes on up to the screen)
+
     def on_ticket_table_loaded(self, message: Loaded) -> None:
         message.stop()
         if message.generation != self.generation:
@@ -200,8 +203,8 @@ class TicketTable(ScrollView, can_focus=True):
             self._cache_generation = message.generation
         for i, row in enumerate(message.rows):
             self.cache[message.offset + i] = row
-        if message.rows:
-            self._pending = None
+        if self._pending is not None and self._pending[:2] == (message.generation, message.offset):
+            self._pending = None  # (the next fetch may go: _ensure_window after this frame)
         if message.count is not None:
             self.row_count = message.count
             self.count_known = True
@@ -244,32 +247,33 @@ class TicketTable(ScrollView, can_focus=True):
 
     def _ensure_window(self) -> None:
         """Fetch the rows in view (plus a margin) that are not cached yet: only
-        the missing span, so a page down past the cached rows reads the next
-        rows, not the whole window again."""
+        the missing span, one fetch at a time, so paging past the cached rows
+        reads the next rows once (a fetch holds the GIL for ~15 us a row,
+        which the frames running beside it wait for)."""
         if self.source is None or not self.loaded_once:
             return
         top = int(self.scroll_offset.y)
         visible = max(1, self.size.height - 1)
         last = min(self.row_count, top + visible)
-        missing = any(i not in self.cache for i in range(top, last))
+        missing = [i for i in range(top, last) if i not in self.cache]
+        pending = self._pending if self._pending is not None and self._pending[0] == self.generation else None
+        if pending is not None and (
+            not missing or (pending[1] <= missing[0] and missing[-1] < pending[1] + pending[2])
+        ):
+            return  # the fetch in flight brings the rows on screen; the margins are looked at when it lands
         growing = self.count_more and not self._end_known  # rows may follow past row_count
         near_edge = any(
-            i not in self.cache for i in range(max(0, top - PREFETCH // 2), min(self.row_count, last + PREFETCH // 2))
-        ) or (growing and last + PREFETCH // 2 > self.row_count)
+            i not in self.cache for i in range(max(0, top - PREFETCH), min(self.row_count, last + PREFETCH))
+        ) or (growing and last + PREFETCH > self.row_count)
         if not (missing or near_edge):
             return
         if not missing and not self.count_known:
             return  # the margins wait for the count (the fetch in flight), which calls back here
-        offset, limit = self._window()
-        end = offset + limit if growing else min(offset + limit, self.row_count)
-        gaps = [i for i in range(offset, end) if i not in self.cache]
+        end = last + 2 * PREFETCH if growing else min(last + 2 * PREFETCH, self.row_count)
+        gaps = [i for i in range(max(0, top - 2 * PREFETCH), end) if i not in self.cache]
         if gaps:
-            offset, limit = gaps[0], gaps[-1] + 1 - gaps[0]
-        want = (self.generation, offset, limit)
-        if self._pending == want:
-            return
-        self._pending = want
-        self._fetch(self.generation, self.source, offset, limit, False)
+            self._pending = (self.generation, gaps[0], gaps[-1] + 1 - gaps[0])
+            self._fetch(self.generation, self.source, *self._pending[1:], False)
 
     @property
     def showing_current(self) -> bool:

@@ -1,0 +1,106 @@
+"""What keeps a key inside a frame: paging reads each row once, the clocks
+repaint only the lines whose words changed, and the full garbage collection
+waits for a quiet moment (the figures themselves are in bench/console_bench.py)."""
+
+from __future__ import annotations
+
+import gc
+from datetime import timedelta
+
+from conftest import FROZEN_NOW
+from console_helpers import make_app, queue_rows, settle
+
+
+def _rows(n: int, breached_every: int = 0):
+    """`n` queue rows; every `breached_every`-th one breached days ago, the others counting down."""
+
+    def due(i: int):
+        if breached_every and i % breached_every == 0:
+            return FROZEN_NOW - timedelta(days=3)
+        return FROZEN_NOW + timedelta(hours=1 + i)
+
+    return queue_rows(n, due)
+
+
+async def test_paging_down_reads_each_row_once(demo_desk):
+    from screens.escalation_queue import ListSource
+    from widgets.ticket_table import PREFETCH
+
+    class Counting(ListSource):
+        def __init__(self, rows) -> None:
+            super().__init__(rows)
+            self.calls: list[tuple[int, int]] = []
+
+        def page(self, offset, limit):
+            self.calls.append((offset, limit))
+            return super().page(offset, limit)
+
+    source = Counting(_rows(20_000))
+    app = make_app(demo_desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.table
+        table.set_source(source)
+        await settle(pilot)
+        for _ in range(60):  # ~1,300 rows down, a key at a time as fast as they go
+            await pilot.press("pagedown")
+        await settle(pilot)
+        assert table.cursor > 1000 and all(i in table.cache for i in range(table.cursor - 10, table.cursor + 1))
+    read = [i for offset, limit in source.calls for i in range(offset, min(offset + limit, 20_000))]
+    assert len(read) == len(set(read))  # no row read twice (the whole window was read again on every page)
+    assert all(limit <= 2 * PREFETCH + 24 for _, limit in source.calls)
+
+
+async def test_the_clock_repaints_only_the_lines_whose_words_change(demo_desk):
+    from app.business_calendar import BusinessCalendar
+    from app.config import DeskConfig
+    from app.console import EsimdeskApp
+    from app.identity import resolve_actor
+    from screens.escalation_queue import ListSource
+
+    now = [FROZEN_NOW]
+    with demo_desk.session() as s:
+        actor = resolve_actor(s, "olivia")
+    app = EsimdeskApp(
+        demo_desk, actor, DeskConfig(console_start_view="all"), now=lambda: now[0], calendar=BusinessCalendar("EE")
+    )
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        table = app.screen.table
+        table.set_source(ListSource(_rows(100, breached_every=3)))  # rows 0, 3, 6 ... "BREACHED 3d"
+        await settle(pilot)
+        drawn: list[int] = []
+        render = table.render_line
+
+        def counted(y: int):
+            drawn.append(y)
+            return render(y)
+
+        table.render_line = counted
+        table._tick()  # the same second: nothing to draw
+        await settle(pilot)
+        assert drawn == []
+        now[0] = FROZEN_NOW + timedelta(seconds=1)
+        table._tick()
+        await settle(pilot)
+        counting_down = {y for y in range(1, table.size.height) if (y - 1) % 3}
+        assert set(drawn) == counting_down  # each countdown's line, once; never a breached one or the header
+        assert len(drawn) == len(counting_down)
+
+
+async def test_the_full_collection_waits_for_a_quiet_screen(demo_desk):
+    from time import monotonic
+
+    from app.console import IDLE_COLLECT_AFTER, IDLE_COLLECT_MIDDLE
+
+    app = make_app(demo_desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for _ in range(IDLE_COLLECT_MIDDLE):
+            gc.collect(1)  # each middle collection counts towards the next full one
+        app.screen_changed()  # the screen just had something to paint
+        app._collect_when_idle()
+        assert gc.get_count()[2] >= IDLE_COLLECT_MIDDLE
+        app._changed_at = monotonic() - IDLE_COLLECT_AFTER  # quiet since
+        app._collect_when_idle()
+        assert gc.get_count()[2] == 0
