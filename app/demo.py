@@ -89,6 +89,8 @@ def build_demo(
             write_rows(conn, table_of(Staff), b.staff)
             counts = build_in_child(conn, b, lambda between: _generate(b, tickets, between), load)
             lap("generate and write")
+            if load.fill_seconds:
+                lap.update({"  of which search fill": load.fill_seconds})
     finally:
         if collecting:
             gc.enable()

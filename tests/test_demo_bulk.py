@@ -58,7 +58,11 @@ def _row_by_row(monkeypatch) -> None:
     import app.demo
 
     # written(top): nothing to fill, the triggers did it row by row
-    monkeypatch.setattr(app.demo, "bulk_load", lambda conn, lap: nullcontext(SimpleNamespace(written=lambda top: None)))
+    monkeypatch.setattr(
+        app.demo,
+        "bulk_load",
+        lambda conn, lap: nullcontext(SimpleNamespace(written=lambda top: None, fill_seconds=0.0)),
+    )
 
 
 @pytest.mark.parametrize("chunk", [demo_pipeline.CHUNK, 97])
