@@ -1,7 +1,8 @@
 """A realistic demo desk, deterministic for a given seed and anchor time.
 
-Everything is generated in memory and written in bulk (app/demo_bulk.py:
-one executemany or COPY per table, the derived tables' row triggers
+The stories are drawn in a forked process and handed over in chunks
+(app/demo_pipeline.py), written in bulk while the next chunk is drawn
+(app/demo_bulk.py: executemany or COPY, the derived tables' row triggers
 suspended and their tables filled set-based by the same rules). The tickets obey the
 workflow's rules: clocks computed by the business calendar, history events
 for every step, escalations reviewed only by seniors who never touched the

@@ -13,27 +13,35 @@ build write, then fills the derived tables set-based by the triggers' own
 rules and restores the triggers:
 - PostgreSQL: ALTER TABLE ... DISABLE / ENABLE TRIGGER; the fill calls the
   functions the triggers call (search_reindex, search_filter_reindex) over
-  the ticket ids in ranges.
-- SQLite: the triggers, and the secondary indexes of ticket, ticket_event
-  and message, are dropped and made again from their own stored
-  definitions (sqlite_master), the indexes before the fill; the fill is the INSERT of each ticket
-  trigger's body over every ticket (its `t.id = NEW.id` made `1 = 1`).
-- Both: the tally by wall_tally.recount (its triggers' one rule, COUNTS).
+  the ticket ids in ranges, each chunk as soon as it is written (`Load.written`),
+  while the generator makes the next. The plain indexes and the foreign keys
+  of the bulk tables (message's indexes excepted: the fill reads threads by
+  them) are dropped and made again after the load from their own stored
+  definitions (pg_get_indexdef, pg_get_constraintdef); the GIN indexes stay
+  (made after the fill they cost as much again as the fill).
+- SQLite: the triggers, and the secondary indexes of the bulk tables, are
+  dropped and made again from their own stored definitions (sqlite_master),
+  the indexes before the fill; the fill is the INSERT of each ticket trigger's
+  body over every ticket (its `t.id = NEW.id` made `1 = 1`).
+- Both: the tallies by wall_tally.recount and wall_daily.recount (their
+  triggers' one rule each).
 
 Everything happens in the build's transaction (DDL included, on both
-engines): a build cut short leaves no rows, and the triggers as they were.
+engines): a build cut short leaves no rows, and the triggers and indexes as
+they were.
 
-Measured (2 CPUs shared): 100,000 tickets, SQLite 22.7 s wall / 22.3 s CPU
-at load 1.1, PostgreSQL 43 s wall at load 1.3 (before: about 530 s under
-load). 1,000,000 on SQLite: 282 s of CPU (820 s wall at load 14 -> 5):
-generation ~118, the orders' import 44, row writes 69, the search and filter
-fills 32, the indexes 18, commit 8. On PostgreSQL the fill is the largest
-part (19.6 of the 43 s at 100,000).
+Measured (2 CPUs shared with other work; CPU seconds are the honest
+figures): 1,000,000 tickets on SQLite before this file's second version:
+282 s of CPU in one process (generation 118, the orders' import 44, row
+writes 69, the fills 32, indexes 18, commit 8). After it: the writing
+process 168 s, the generator 141 s (in parallel, app/demo_pipeline.py).
+On PostgreSQL the search fill is the largest part: search_pairs (the word
+pairs of migration 0013, a generated column) alone costs ~90 us a ticket.
 
-`write_rows` writes a table's rows past the ORM's per-row parameter
-handling: each column's own bind conversion (so the stored values are the
-ones an INSERT through SQLAlchemy stores), then one executemany on SQLite or
-one COPY on PostgreSQL.
+`Rows` turns a table's rows into the driver's values past the ORM's per-row
+parameter handling: each column's own bind conversion (so the stored values
+are the ones an INSERT through SQLAlchemy stores), `write_values` writes
+them by one executemany on SQLite or one COPY on PostgreSQL.
 """
 
 from __future__ import annotations
