@@ -265,8 +265,8 @@ class Rows:
     """A table's rows (dicts with the same keys) as the driver takes them: each
     column's own bind conversion (so the stored values are the ones an INSERT
     through SQLAlchemy stores), the columns' scalar defaults filling what a row
-    leaves out. Made once per table; `values(row)` per row (picklable tuples:
-    a build made in another process sends them over)."""
+    leaves out. Made once per table; `values(row)` per row, or `raw(row)` in
+    one process (the generator's) and `convert` in the writing one."""
 
     def __init__(self, dialect: Dialect, table: Table, keys: list[str]) -> None:
         defaults = []
@@ -280,15 +280,22 @@ class Rows:
         self.fixed = tuple(v for _, v in defaults)
         self._get = itemgetter(*keys) if len(keys) > 1 else lambda row: (row[keys[0]],)
 
-    def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        out = self._get(row) + self.fixed
+    def raw(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The row's values in `names` order, not yet converted."""
+        return self._get(row) + self.fixed
+
+    def convert(self, raw: tuple[Any, ...]) -> tuple[Any, ...]:
+        """`raw` values as the driver takes them."""
         if not self.procs:
-            return out
-        changed = list(out)
+            return raw
+        out = list(raw)
         for i, p in self.procs:
-            if (v := changed[i]) is not None:  # every processor leaves None as None
-                changed[i] = p(v)
-        return tuple(changed)
+            if (v := out[i]) is not None:  # every processor leaves None as None
+                out[i] = p(v)
+        return tuple(out)
+
+    def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return self.convert(self.raw(row))
 
 
 def write_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
