@@ -31,12 +31,14 @@ engines): a build cut short leaves no rows, and the triggers and indexes as
 they were.
 
 Measured (2 CPUs shared with other work; CPU seconds are the honest
-figures): 1,000,000 tickets on SQLite before this file's second version:
-282 s of CPU in one process (generation 118, the orders' import 44, row
-writes 69, the fills 32, indexes 18, commit 8). After it: the writing
-process 168 s, the generator 141 s (in parallel, app/demo_pipeline.py).
-On PostgreSQL the search fill is the largest part: search_pairs (the word
-pairs of migration 0013, a generated column) alone costs ~90 us a ticket.
+figures), 1,000,000 tickets. Before (one process): SQLite 820 s wall at load
+14 -> 5, 282 s CPU; PostgreSQL 583 s at load 1-3. After: SQLite 309 s wall
+at load 2-2.6, the writing process 168 s CPU (of it after the load: indexes
+30 s, search fill 31, tallies 23, commit 20) beside the generator's 99 s;
+PostgreSQL 363 s wall at load 1.7 -> 4.4, the server 257 s CPU (the
+search fill 214 s of it: search_pairs, the word pairs of migration 0013, a
+generated column, alone costs ~90 us a ticket), the client 43 + 108 s.
+Memory: ~1.3 GB in all (was 5.5-7 GB).
 
 `Rows` turns a table's rows into the driver's values past the ORM's per-row
 parameter handling: each column's own bind conversion (so the stored values
