@@ -1,7 +1,8 @@
 """A realistic demo desk, deterministic for a given seed and anchor time.
 
-Everything is generated in memory and written in bulk (app/demo_bulk.py:
-one executemany or COPY per table, the derived tables' row triggers
+The stories are drawn in a forked process and handed over in chunks
+(app/demo_pipeline.py), written in bulk while the next chunk is drawn
+(app/demo_bulk.py: executemany or COPY, the derived tables' row triggers
 suspended and their tables filled set-based by the same rules). The tickets obey the
 workflow's rules: clocks computed by the business calendar, history events
 for every step, escalations reviewed only by seniors who never touched the
@@ -15,11 +16,9 @@ helpers of app/demo_builder.py and the names and mixes of app/demo_data.py.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
@@ -89,6 +88,8 @@ def build_demo(
             write_rows(conn, table_of(Staff), b.staff)
             counts = build_in_child(conn, b, lambda between: _generate(b, tickets, between), load)
             lap("generate and write")
+            if load.fill_seconds:
+                lap.update({"  of which search fill": load.fill_seconds})
     finally:
         if collecting:
             gc.enable()
@@ -116,14 +117,6 @@ def _generate(b: _Builder, tickets: int, between: Callable[[], None]) -> None:
     plans = [p for p, _ in COMPLAINT_MIX]
     weights = [w for _, w in COMPLAINT_MIX]
     rng = b.rng
-    memo: dict[str, dict[str, Any]] = {}
-
-    def cached_decide(policy: str, facts: dict[str, Any]) -> dict[str, Any]:
-        key = policy + json.dumps(facts, sort_keys=True, default=str)
-        if key not in memo:
-            memo[key] = decide(policy, facts)
-        return memo[key]
-
     while len(b.tickets) < tickets:
         r = rng.random()
         room = tickets - len(b.tickets)
@@ -133,7 +126,7 @@ def _generate(b: _Builder, tickets: int, between: Callable[[], None]) -> None:
                 plan = "investigation"
             b.complaint(plan)
         elif r < 0.80:
-            b.refund(cached_decide)
+            b.refund(decide)  # not memoised: no two refunds' facts are alike (their instants)
         else:
             b.inquiry()
         between()

@@ -13,27 +13,37 @@ build write, then fills the derived tables set-based by the triggers' own
 rules and restores the triggers:
 - PostgreSQL: ALTER TABLE ... DISABLE / ENABLE TRIGGER; the fill calls the
   functions the triggers call (search_reindex, search_filter_reindex) over
-  the ticket ids in ranges.
-- SQLite: the triggers, and the secondary indexes of ticket, ticket_event
-  and message, are dropped and made again from their own stored
-  definitions (sqlite_master), the indexes before the fill; the fill is the INSERT of each ticket
-  trigger's body over every ticket (its `t.id = NEW.id` made `1 = 1`).
-- Both: the tally by wall_tally.recount (its triggers' one rule, COUNTS).
+  the ticket ids in ranges, each chunk as soon as it is written (`Load.written`),
+  while the generator makes the next. The plain indexes and the foreign keys
+  of the bulk tables (message's indexes excepted: the fill reads threads by
+  them) are dropped and made again after the load from their own stored
+  definitions (pg_get_indexdef, pg_get_constraintdef); the GIN indexes stay
+  (made after the fill they cost as much again as the fill).
+- SQLite: the triggers, and the secondary indexes of the bulk tables, are
+  dropped and made again from their own stored definitions (sqlite_master),
+  the indexes before the fill; the fill is the INSERT of each ticket trigger's
+  body over every ticket (its `t.id = NEW.id` made `1 = 1`).
+- Both: the tallies by wall_tally.recount and wall_daily.recount (their
+  triggers' one rule each).
 
 Everything happens in the build's transaction (DDL included, on both
-engines): a build cut short leaves no rows, and the triggers as they were.
+engines): a build cut short leaves no rows, and the triggers and indexes as
+they were.
 
-Measured (2 CPUs shared): 100,000 tickets, SQLite 22.7 s wall / 22.3 s CPU
-at load 1.1, PostgreSQL 43 s wall at load 1.3 (before: about 530 s under
-load). 1,000,000 on SQLite: 282 s of CPU (820 s wall at load 14 -> 5):
-generation ~118, the orders' import 44, row writes 69, the search and filter
-fills 32, the indexes 18, commit 8. On PostgreSQL the fill is the largest
-part (19.6 of the 43 s at 100,000).
+Measured (2 CPUs shared with other work; CPU seconds are the honest
+figures), 1,000,000 tickets. Before (one process): SQLite 820 s wall at load
+14 -> 5, 282 s CPU; PostgreSQL 583 s at load 1-3. After: SQLite 309 s wall
+at load 2-2.6, the writing process 168 s CPU (of it after the load: indexes
+30 s, search fill 31, tallies 23, commit 20) beside the generator's 99 s;
+PostgreSQL 363 s wall at load 1.7 -> 4.4, the server 257 s CPU (the
+search fill 214 s of it: search_pairs, the word pairs of migration 0013, a
+generated column, alone costs ~90 us a ticket), the client 43 + 108 s.
+Memory: ~1.3 GB in all (was 5.5-7 GB).
 
-`write_rows` writes a table's rows past the ORM's per-row parameter
-handling: each column's own bind conversion (so the stored values are the
-ones an INSERT through SQLAlchemy stores), then one executemany on SQLite or
-one COPY on PostgreSQL.
+`Rows` turns a table's rows into the driver's values past the ORM's per-row
+parameter handling: each column's own bind conversion (so the stored values
+are the ones an INSERT through SQLAlchemy stores), `write_values` writes
+them by one executemany on SQLite or one COPY on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -70,6 +80,9 @@ PG_BULK_TABLES = tuple(t for t in BULK_TABLES if t != "message")
 # PostgreSQL: the derived tables' foreign keys are made after their fill (their GIN
 # indexes stay: made after the fill they took as long again as the fill itself)
 PG_DERIVED = ("search_doc", "search_filter")
+# SQLite, for the build's connection only: page cache in KiB (negative), so the load's
+# pages, the index sorts and the fills' reads stay in memory instead of spilling
+SQLITE_CACHE = -512 * 1024
 FILL_CHUNK = 5000  # ticket ids per fill statement (PostgreSQL)
 # PostgreSQL, for the build's transaction only: the index builds sort in memory, the
 # commit does not wait for the WAL flush (a crash loses the build, as a rollback would)
@@ -176,14 +189,17 @@ class Load:
 
     def __init__(self, conn: Connection) -> None:
         self.conn, self.filled = conn, 0
+        self.fill_seconds = 0.0  # spent in `written`
 
     def written(self, top: int) -> None:
         """Tickets up to id `top` are written, with their messages, customers and
         orders: on PostgreSQL their derived rows are made now (while the build
         makes the next ones); SQLite makes them all at the end, in one statement."""
         if self.conn.dialect.name != "sqlite":
+            started = time.perf_counter()
             _pg_fill(self.conn, self.filled + 1, top)
             self.filled = top
+            self.fill_seconds += time.perf_counter() - started
 
 
 @contextmanager
@@ -195,16 +211,21 @@ def bulk_load(conn: Connection, lap: Callable[[str], None] = lambda name: None) 
     load = Load(conn)
     if conn.dialect.name == "sqlite":
         stored, indexes = _sqlite_suspend(conn)
-        yield load
-        for sql in indexes:
-            conn.exec_driver_sql(sql)
-        lap("indexes")
-        for name in SQLITE_FILLS:
-            if name in stored:
-                conn.exec_driver_sql(sqlite_fill_statement(stored[name]))
-        for sql in stored.values():
-            conn.exec_driver_sql(sql)
-        lap("search fill")
+        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_CACHE}")
+        try:
+            yield load
+            for sql in indexes:
+                conn.exec_driver_sql(sql)
+            lap("indexes")
+            for name in SQLITE_FILLS:
+                if name in stored:
+                    conn.exec_driver_sql(sqlite_fill_statement(stored[name]))
+            for sql in stored.values():
+                conn.exec_driver_sql(sql)
+            lap("search fill")
+        finally:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache or 0)}")
     else:
         _pg_settings(conn)
         _pg_triggers(conn, enable=False)
@@ -246,8 +267,8 @@ class Rows:
     """A table's rows (dicts with the same keys) as the driver takes them: each
     column's own bind conversion (so the stored values are the ones an INSERT
     through SQLAlchemy stores), the columns' scalar defaults filling what a row
-    leaves out. Made once per table; `values(row)` per row (picklable tuples:
-    a build made in another process sends them over)."""
+    leaves out. Made once per table; `values(row)` per row, or `raw(row)` in
+    one process (the generator's) and `convert` in the writing one."""
 
     def __init__(self, dialect: Dialect, table: Table, keys: list[str]) -> None:
         defaults = []
@@ -261,15 +282,22 @@ class Rows:
         self.fixed = tuple(v for _, v in defaults)
         self._get = itemgetter(*keys) if len(keys) > 1 else lambda row: (row[keys[0]],)
 
-    def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        out = self._get(row) + self.fixed
+    def raw(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The row's values in `names` order, not yet converted."""
+        return self._get(row) + self.fixed
+
+    def convert(self, raw: tuple[Any, ...]) -> tuple[Any, ...]:
+        """`raw` values as the driver takes them."""
         if not self.procs:
-            return out  # type: ignore[no-any-return]
-        changed = list(out)
+            return raw
+        out = list(raw)
         for i, p in self.procs:
-            if (v := changed[i]) is not None:  # every processor leaves None as None
-                changed[i] = p(v)
-        return tuple(changed)
+            if (v := out[i]) is not None:  # every processor leaves None as None
+                out[i] = p(v)
+        return tuple(out)
+
+    def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return self.convert(self.raw(row))
 
 
 def write_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -1,6 +1,7 @@
 """A demo build made in two processes (app/demo.py): a forked child draws
-the stories and hands their rows over a chunk at a time, ready for the
-driver; this process writes each chunk while the child draws the next.
+the stories and hands their rows over a chunk at a time as plain tuples;
+this process converts them for the driver (the child is the longer of the
+two) and writes each chunk while the child draws the next.
 
 The random sequence is drawn in one process, story after story, exactly as
 before: the desk is the same for a seed (tests/test_demo_bulk.py pins it).
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Dialect
+from sqlmodel import SQLModel
 
 from app.demo_bulk import Load, Rows, write_values
 from app.demo_data import DemoRow
@@ -32,7 +34,8 @@ if TYPE_CHECKING:
 
     from app.demo import _Builder
 
-CHUNK = 20_000  # tickets per chunk handed over
+CHUNK = 10_000  # tickets per chunk handed over
+QUEUED = 4  # chunks received and not yet written, at most
 # the builder's lists, in the order they are written (each row's references written before it)
 LISTS = (
     ("customers", Customer),
@@ -43,7 +46,7 @@ LISTS = (
     ("refunds", RefundCase),
     ("quarantine", Quarantine),
 )
-# one chunk: [(table, column names, driver rows)], the highest ticket id in it
+# one chunk: [(table, the rows' keys, their raw values (Rows.raw))], the highest ticket id in it
 Chunk = tuple[list[tuple[str, list[str], list[tuple[Any, ...]]]], int]
 
 
@@ -53,18 +56,35 @@ def build_in_child(
     """Run `generate(hand_over)` in a forked child and write what it hands
     over; returns the tickets by kind. The child's failure is raised here."""
     import multiprocessing
+    import pickle
+    import queue
+    import threading
 
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child, args=(b, generate, conn.dialect, send), daemon=True)
     child.start()
     send.close()
+    prepared: dict[str, Rows] = {}  # the driver's conversions are made here: the child has enough to do
+    # a thread takes each chunk off the pipe as it comes: the child's send would
+    # otherwise wait for this process to finish writing the chunk before
+    arrived: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED)
+
+    def read() -> None:
+        try:
+            while True:
+                arrived.put(recv.recv_bytes())
+        except (EOFError, OSError):
+            arrived.put(None)
+
+    reader = threading.Thread(target=read, name="demo-chunks", daemon=True)
+    reader.start()
     try:
         while True:
-            try:
-                kind, payload = recv.recv()
-            except EOFError:
-                raise RuntimeError(f"the demo generator stopped (exit code {child.exitcode})") from None
+            data = arrived.get()
+            if data is None:
+                raise RuntimeError(f"the demo generator stopped (exit code {child.exitcode})")
+            kind, payload = pickle.loads(data)
             if kind == "error":
                 raise RuntimeError(f"the demo generator failed:\n{payload}")
             if kind == "done":
@@ -73,15 +93,23 @@ def build_in_child(
                 b.counters = counters
                 break
             tables, top = payload
-            for table, names, rows in tables:
-                write_values(conn, table, names, rows)
+            for table, keys, raw in tables:
+                if table not in prepared:
+                    prepared[table] = Rows(conn.dialect, SQLModel.metadata.tables[table], keys)
+                rows = prepared[table]
+                write_values(conn, table, rows.names, map(rows.convert, raw) if rows.procs else raw)
             load.written(top)
         child.join()
     finally:
-        recv.close()
         if child.is_alive():
             child.terminate()
             child.join()
+        while reader.is_alive():  # the pipe is closed at the child's end: the reader ends
+            try:
+                arrived.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        recv.close()
     return counts
 
 
@@ -131,7 +159,7 @@ class _HandOver:
             if table.name not in self.rows:
                 self.rows[table.name] = Rows(self.dialect, table, list(part[0]))
             prepared = self.rows[table.name]
-            tables.append((prepared.table, prepared.names, [prepared.values(r) for r in part]))
+            tables.append((prepared.table, list(part[0]), [prepared.raw(r) for r in part]))
             rows[lo:hi] = [None] * (hi - lo)
             self.sent[name] = hi
         self.send.send(("rows", (tables, self.sent["tickets"])))

@@ -58,7 +58,11 @@ def _row_by_row(monkeypatch) -> None:
     import app.demo
 
     # written(top): nothing to fill, the triggers did it row by row
-    monkeypatch.setattr(app.demo, "bulk_load", lambda conn, lap: nullcontext(SimpleNamespace(written=lambda top: None)))
+    monkeypatch.setattr(
+        app.demo,
+        "bulk_load",
+        lambda conn, lap: nullcontext(SimpleNamespace(written=lambda top: None, fill_seconds=0.0)),
+    )
 
 
 @pytest.mark.parametrize("chunk", [demo_pipeline.CHUNK, 97])
@@ -147,5 +151,34 @@ def test_the_next_rows_get_free_ids(engine_url):
                     )
                     (most, nxt) = ids.one()
                     assert nxt == most + 1, table
+    finally:
+        desk.dispose()
+
+
+def test_a_generator_failure_is_raised_and_writes_nothing(engine_url, monkeypatch):
+    """The forked generator fails part way (after chunks were written): the
+    build raises its error, and the desk keeps no row and its triggers."""
+    import app.demo
+
+    made = {"n": 0}
+    inquiry = app.demo._Builder.inquiry
+
+    def failing(self):
+        made["n"] += 1
+        if made["n"] > 30:
+            raise ValueError("the generator broke")
+        inquiry(self)
+
+    monkeypatch.setattr(demo_pipeline, "CHUNK", 50)
+    monkeypatch.setattr(app.demo._Builder, "inquiry", failing)
+    desk = open_desk(engine_url)
+    try:
+        with desk.reader() as s:
+            before = s.connection().execute(text(TRIGGERS[desk.engine.dialect.name])).all()
+        with pytest.raises(RuntimeError, match="the generator broke"), desk.session() as s:
+            build_demo(s, 1000, 7, FROZEN_NOW, CAL, login="olivia")
+        with desk.reader() as s:
+            assert s.connection().execute(text(TRIGGERS[desk.engine.dialect.name])).all() == before
+            assert s.connection().exec_driver_sql("SELECT count(*) FROM ticket").scalar() == 0
     finally:
         desk.dispose()
