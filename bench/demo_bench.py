@@ -11,14 +11,13 @@ PostgreSQL's server work is not in it), and each step's seconds
 
 from __future__ import annotations
 
-import os
 import resource
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.desks import SCALES, _libpq, _with_database, pg_server
+from bench.desks import SCALES, scratch_database
 
 TARGETS = {100_000: 60.0, 1_000_000: 180.0}  # seconds (1,000,000: issue 21)
 
@@ -45,18 +44,8 @@ def _build(url: str, n: int) -> tuple[float, float, dict[str, float]]:
 
 
 def _pg_build(n: int) -> tuple[float, float, dict[str, float]]:
-    import psycopg
-
-    server = pg_server()
-    name = f"esimdesk_demo_bench_{os.getpid()}"
-    with psycopg.connect(_libpq(server), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        return _build(_with_database(server, name), n)
-    finally:
-        with psycopg.connect(_libpq(server), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("esimdesk_demo_bench") as url:
+        return _build(url, n)
 
 
 def run(quick: bool = False, engine: str = "sqlite", scale: str = "100k") -> list[dict]:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,6 +50,23 @@ def _with_database(url: str, name: str) -> str:
     head, _, tail = url.rpartition("/")
     query = "?" + tail.split("?", 1)[1] if "?" in tail else ""
     return f"{head}/{name}{query}"
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the bench's PostgreSQL server for one run (its URL), dropped after."""
+    import psycopg
+
+    server = pg_server()
+    name = f"{prefix}_{os.getpid()}"
+    with psycopg.connect(_libpq(server), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(server, name)
+    finally:
+        with psycopg.connect(_libpq(server), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _build(url: str, tickets: int) -> float:

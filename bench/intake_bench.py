@@ -148,20 +148,10 @@ def _fresh_desk_url(root: Path, engine: str) -> Iterator[str]:
     if engine == "sqlite":
         yield f"sqlite:///{root / 'desk.sqlite'}"
         return
-    import psycopg
+    from bench.desks import scratch_database
 
-    from bench.desks import _libpq, _with_database, pg_server
-
-    server = pg_server()
-    name = f"esimdesk_bench_intake_{os.getpid()}"
-    with psycopg.connect(_libpq(server), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(server, name)
-    finally:
-        with psycopg.connect(_libpq(server), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("esimdesk_bench_intake") as url:
+        yield url
 
 
 def run(quick: bool = False, engine: str = "sqlite") -> list[dict]:
