@@ -104,3 +104,20 @@ def queue_rows(n: int, due=None):
         )
         for i in range(n)
     ]
+
+
+def counting_source(rows):
+    """A screens.escalation_queue.ListSource over `rows` that records each page it is asked for
+    (`.calls`, a list of (offset, limit))."""
+    from screens.escalation_queue import ListSource
+
+    class Counting(ListSource):
+        def __init__(self, rows) -> None:
+            super().__init__(rows)
+            self.calls: list[tuple[int, int]] = []
+
+        def page(self, offset, limit):
+            self.calls.append((offset, limit))
+            return super().page(offset, limit)
+
+    return Counting(rows)

@@ -8,7 +8,7 @@ import gc
 from datetime import timedelta
 
 from conftest import FROZEN_NOW
-from console_helpers import make_app, queue_rows, settle
+from console_helpers import counting_source, make_app, queue_rows, settle
 
 
 def _rows(n: int, breached_every: int = 0):
@@ -23,19 +23,9 @@ def _rows(n: int, breached_every: int = 0):
 
 
 async def test_paging_down_reads_each_row_once(demo_desk):
-    from screens.escalation_queue import ListSource
     from widgets.ticket_table import PREFETCH
 
-    class Counting(ListSource):
-        def __init__(self, rows) -> None:
-            super().__init__(rows)
-            self.calls: list[tuple[int, int]] = []
-
-        def page(self, offset, limit):
-            self.calls.append((offset, limit))
-            return super().page(offset, limit)
-
-    source = Counting(_rows(20_000))
+    source = counting_source(_rows(20_000))
     app = make_app(demo_desk)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

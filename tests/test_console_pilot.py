@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from conftest import FROZEN_NOW
-from console_helpers import find_ticket, make_app, queue_rows, reload_ticket, screen_text, settle
+from console_helpers import counting_source, find_ticket, make_app, queue_rows, reload_ticket, screen_text, settle
 
 
 async def open_ticket(pilot, reference: str) -> None:
@@ -89,19 +89,9 @@ async def test_cursor_moves_and_pages_fetch_rows_in_view(demo_desk):
 
 async def test_table_asks_only_for_windows_of_a_huge_source(demo_desk):
     """100,000 rows behind the table: it fetches windows, never the whole list."""
-    from screens.escalation_queue import ListSource
     from widgets.ticket_table import KEEP
 
-    rows = queue_rows(100_000)
-
-    class Counting(ListSource):
-        calls: list = []
-
-        def page(self, offset, limit):
-            self.calls.append((offset, limit))
-            return super().page(offset, limit)
-
-    source = Counting(rows)
+    source = counting_source(queue_rows(100_000))
     app = make_app(demo_desk)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
