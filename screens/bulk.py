@@ -27,7 +27,7 @@ from app import bulk, labels
 from app.bulk import Result, Target
 from app.screen_context import UsesContext
 from widgets.key_footer import KeyFooter
-from widgets.ticket_table import TAG_MARK
+from widgets.ticket_columns import TAG_MARK
 
 TAG_BINDINGS = [
     Binding("t", "tag", "Tag", id="tag"),

@@ -184,7 +184,7 @@ def test_a_bounce_marks_the_message_it_reports_on(desk, tmp_path):
         assert t.mail_flag == "bounced" and "bounced" in [e.action for e in history.events(s, t.id)]
         assert [r.mail_flag for r in queue_page(s, QueueQuery(), NOW, 0, 10) if r.reference == ref] == ["bounced"]
     assert len(outbound(desk)) == 1 and count(desk, select(func.count(Ticket.id))) == 1
-    from widgets.ticket_table import MAIL_MARK
+    from widgets.ticket_columns import MAIL_MARK
 
     assert "bounced" in MAIL_MARK["bounced"]
 

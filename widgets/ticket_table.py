@@ -29,7 +29,7 @@ from app.clocks import words
 from app.failures import one_line
 from app.queue_query import QueueRow
 from widgets.countdown import STATE_CLASS
-from widgets.ticket_columns import MAIL_MARK, TAG_MARK, Column, layout  # (the marks: also read from here)
+from widgets.ticket_columns import Column, layout
 from widgets.ticket_lines import Sla, TableLines
 
 PREFETCH = 300  # rows kept fetched beyond each edge of the screen (fewer: fetched up to twice as many)
@@ -449,4 +449,4 @@ class TicketTable(ScrollView, can_focus=True):
         return words(clock), clock.state
 
 
-__all__ = ["KEEP", "MAIL_MARK", "PREFETCH", "TAG_MARK", "TableSource", "TicketTable"]
+__all__ = ["KEEP", "PREFETCH", "TableSource", "TicketTable"]
