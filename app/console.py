@@ -126,6 +126,7 @@ class EsimdeskApp(ContextHolder, ReadAheadApp, TypeAheadApp):
             self.set_keymap(dict(self.config.keys))
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
+        gc.enable()  # `esimdesk` starts with it off (app.cli.main)
         self.set_interval(IDLE_COLLECT_AFTER, self._collect_when_idle)
 
     def _on_idle(self) -> None:  # Textual's own handler runs after this one

@@ -40,15 +40,12 @@ TARGETS = {
 }
 
 
-def _demo_now(url: str) -> datetime:
-    from app.db import open_desk
+def _demo_now(desk) -> datetime:
     from models import DeskSetting
 
-    desk = open_desk(url)
     with desk.reader() as s:
         row = s.get(DeskSetting, "demo_now")
         value = row.value if row else None
-    desk.dispose()
     return datetime.fromisoformat(value) if value else datetime.now(UTC)
 
 
@@ -128,20 +125,21 @@ async def _open_and_back(app, pilot, queue, timed, keys: dict[str, list[float]])
 
 # -- child: the console ----------------------------------------------------------
 def child_console(url: str, spawned: float, idle_seconds: float) -> dict:
-    import argparse
+    import gc
 
+    gc.disable()  # as `esimdesk` starts (app.cli.main.main); the console turns it on
+    from app.cli.console_cmd import console_app
     from app.cli.context import CliContext
+    from app.cli.main import parse_args
 
-    args = argparse.Namespace(db=url, as_login="olivia", config=None, command=None)
-    ctx = CliContext(args)
-    actor = ctx.actor()
-    now_value = _demo_now(url)
-    from app.console import EsimdeskApp
+    # the real start: `esimdesk --db URL --as olivia`, its parser and console
+    ctx = CliContext(parse_args(["--db", url, "--as", "olivia"]))
+    now_value = _demo_now(ctx.desk)  # the demo desk's frozen clock (one read; the real console reads the clock)
+    app = console_app(ctx, now=lambda: now_value)
 
     out: dict = {}
 
     async def main() -> None:
-        app = EsimdeskApp(ctx.desk, actor, ctx.config, now=lambda: now_value)
         async with app.run_test(size=(160, 50)) as pilot:
             _count_paints(app)
             await _until(
@@ -247,7 +245,7 @@ def child_datatable(url: str, spawned: float) -> dict:
     from app.db import open_desk
 
     desk = open_desk(url)
-    now = _demo_now(url)
+    now = _demo_now(desk)
     with desk.reader() as s:
         rows = qq.page(s, qq.QueueQuery(view="all"), now, 0, 10_000_000)
     loaded = time.time() - spawned

@@ -9,6 +9,7 @@ one line on stderr and exit 2; nothing prints a traceback for bad input.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -20,22 +21,31 @@ from app.errors import DeskError
 if TYPE_CHECKING:
     from app.cli.context import CliContext
 
-COMMAND_MODULES = (
-    "app.cli.db_cmd",
-    "app.cli.demo_cmd",
-    "app.cli.staff_cmd",
-    "app.cli.export_cmd",
-    "app.cli.sla_cmd",
-    "app.cli.refund_cmd",
-    "app.cli.orders_cmd",
-    "app.cli.intake_cmd",
-    "app.cli.outbox_cmd",
-    "app.cli.console_cmd",
-    "app.cli.ops_cmd",
-    "app.cli.ticket_cmd",
-    "app.cli.dashboard_cmd",
-    "app.cli.search_cmd",
-)
+# each command word and the module whose register() adds it: only that one
+# module is imported to run it (all of them ~70 ms of CPU, most of the
+# console's start); `esimdesk -h` and an unknown word import them all
+COMMANDS = {
+    "db": "app.cli.db_cmd",
+    "demo": "app.cli.demo_cmd",
+    "staff": "app.cli.staff_cmd",
+    "export": "app.cli.export_cmd",
+    "sla": "app.cli.sla_cmd",
+    "refund": "app.cli.refund_cmd",
+    "orders": "app.cli.orders_cmd",
+    "intake": "app.cli.intake_cmd",
+    "outbox": "app.cli.outbox_cmd",
+    "console": "app.cli.console_cmd",
+    "backup": "app.cli.ops_cmd",
+    "restore": "app.cli.ops_cmd",
+    "retention": "app.cli.ops_cmd",
+    "ticket": "app.cli.ticket_cmd",
+    "dashboard": "app.cli.dashboard_cmd",
+    "serve": "app.cli.dashboard_cmd",
+    "search": "app.cli.search_cmd",
+}
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
+# the options before the command word that take a value (build_parser)
+_VALUED = ("--db", "--config", "--as")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -45,7 +55,11 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser, with the sub-commands `argv` may need: only the named
+    command's module when `argv` names one, none for the console (no command
+    word), all of them without `argv`, for -h, or for a word it does not know
+    (so the error lists the choices)."""
     parser = OneLineParser(prog="esimdesk", description="eSIM support desk console and tools")
     parser.add_argument(
         "--db",
@@ -59,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--as", dest="as_login", metavar="LOGIN", help="act as another staff member (demo databases only)"
     )
     sub = parser.add_subparsers(dest="command", parser_class=OneLineParser, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in _modules_for(argv):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:  # a command not built into this install
@@ -68,6 +82,27 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module.register(sub)
     return parser
+
+
+def _modules_for(argv: Sequence[str] | None) -> tuple[str, ...]:
+    if argv is None or any(a in ("-h", "--help") for a in argv):
+        return COMMAND_MODULES
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _VALUED:
+            skip = True
+        elif not arg.startswith("-"):
+            module = COMMANDS.get(arg)
+            return (module,) if module in COMMAND_MODULES else COMMAND_MODULES
+    return ()
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """`argv` (default: the command line) parsed; a usage error exits 2 with one line."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return build_parser(argv).parse_args(argv)
 
 
 def _fail(exc: BaseException, args: argparse.Namespace, ctx: CliContext) -> int:
@@ -91,10 +126,21 @@ def _say(line: str, limit: int = 400) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The start-up imports make no garbage worth a collection, and the
+    # collector runs hundreds of times over them (~5 % of their CPU): off
+    # until a command runs, or until the console's first screen is up
+    # (app.console freezes what was imported, then turns it on).
+    gc.disable()
+    try:
+        return _main(argv)
+    finally:
+        gc.enable()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from app.cli.context import CliContext
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     if args.config:
         os.environ["ESIMDESK_CONFIG"] = args.config
     ctx = CliContext(args)
@@ -106,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.cli.access import authorise
 
         authorise(args, ctx)
+        gc.enable()
         return int(args.func(args, ctx) or 0)
     except DeskError as exc:
         _say(str(exc))
