@@ -27,11 +27,12 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Sparkline, Static
+from textual.widgets import Sparkline, Static
 
 from app.clocks import short_words
 from app.dashboard_data import DashboardData, DeadlineRow, PeriodCache, Share, snapshot
 from app.screen_context import UsesContext
+from widgets.key_footer import KeyFooter
 from widgets.tiles import NumberTile
 
 CLOCK_LABEL = {
@@ -169,7 +170,7 @@ class DashboardScreen(UsesContext, Screen):
                 yield FigurePanel(self._axis, id="axis")
                 yield Static("", classes="trend-sum")
         if not self.kiosk:
-            yield Footer()
+            yield KeyFooter()
 
     @staticmethod
     def _label(key: str) -> str:

@@ -10,13 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from app.failures import as_desk_error
 from app.labels import local_time
 from app.untrusted import inert
 from screens.service_worker import Outcome, ServiceRunner
+from widgets.key_footer import KeyFooter
 
 
 class QuarantineScreen(ServiceRunner, Screen):
@@ -43,7 +44,7 @@ class QuarantineScreen(ServiceRunner, Screen):
         yield Static("Quarantine  ·  loading…", id="q-title", classes="bar", markup=False)
         yield OptionList(id="q-list")
         yield Static("", id="q-preview", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

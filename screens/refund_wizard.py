@@ -6,9 +6,7 @@ and `esimdesk refund decide` can never disagree. Facts are prefilled from the
 ticket's stored facts and its order; a step that needs an unknown fact offers
 the fact's question (keys 1-3, or a typed value); a case that still lacks
 facts ends with an information request. Saving calls app.refund_cases in a
-worker thread.
-
-The App provides `.desk`, `.actor`, `.config`, `.now()` and `.calendar`.
+worker thread. The App provides `.desk`, `.actor`, `.config`, `.now()` and `.calendar`.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from app import labels, refund_cases
@@ -46,6 +44,7 @@ from app.refunds.policies import default_policy, get_version
 from app.refunds.records import APPROVABLE
 from app.untrusted import inert
 from screens.service_worker import Outcome, ServiceRunner
+from widgets.key_footer import KeyFooter
 from widgets.policy_step import FindingTrail, PolicyStepView
 
 # keys that queue customer mail or cannot be undone: shown (mail as sent) and confirmed first
@@ -128,7 +127,7 @@ class RefundWizardScreen(ServiceRunner, Screen):
             with VerticalScroll(id="wizard-side", can_focus=False):
                 yield FindingTrail(id="trail")
         yield Static("", id="wizard-status", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if self._first is not None:

@@ -140,7 +140,7 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         """Ready the kept screen, filled by show_ticket(), for its push: the
         footer's keys, and every changed widget's layout handed to the screen,
         so the frame that shows the ticket is the complete one (one frame, not two)."""
-        await fit_footer(self.query_one(KeyFooter))
+        fit_footer(self.query_one(KeyFooter))
         settle_before_push(self)
 
     def on_mount(self) -> None:

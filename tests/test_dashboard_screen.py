@@ -9,7 +9,6 @@ import time
 
 import pytest
 from sqlalchemy import create_engine, select
-from textual.widgets import Footer
 
 from app.cli.main import main
 from app.config import DeskConfig
@@ -19,6 +18,7 @@ from app.wall import WallApp
 from conftest import frozen_now
 from models import Customer, Message, Staff, Ticket
 from screens.dashboard import DashboardScreen
+from widgets.key_footer import KeyFooter
 from widgets.tiles import NumberTile
 
 SUPERVISOR = Actor(12, "olivia", "Olivia Brown", "supervisor")
@@ -150,7 +150,7 @@ async def test_kiosk_hides_the_footer(demo_desk):
         app = wall(demo_desk, kiosk=kiosk)
         async with app.run_test(size=(120, 30)) as pilot:
             await settle(app, pilot)
-            assert len(app.screen.query(Footer)) == footers
+            assert len(app.screen.query(KeyFooter)) == footers
 
 
 async def test_no_binding_changes_data(demo_desk):

@@ -1,161 +1,148 @@
-"""A Footer that rebuilds its keys only when they change.
+"""The screen's keys on the bottom line, drawn by one widget.
 
-Textual's Footer removes and mounts all its key widgets whenever the screen
-publishes a bindings update (every focus change, every screen resume), which
-costs tens of milliseconds per key press on the console's screens. This one
-compares what it would show with what it shows and skips identical rebuilds.
+Textual's Footer mounts a widget per key and composes them all again whenever
+the screen publishes a bindings update (every focus change, every screen
+resume): each key widget is styled, measured and laid out on its own, about
+45 ms of the console's start and most of the footer's share of a ticket
+open. This footer keeps the same look (each key, then what it does; the
+command palette's key on the right) as one line of text: a change of keys is
+one repaint of one line, and no layout.
 """
 
 from __future__ import annotations
 
-import asyncio
+from typing import NamedTuple
 
-from textual.geometry import Size
+from rich.style import Style
+from rich.text import Text
+from textual import events
 from textual.screen import Screen
-from textual.widgets import Footer
-
-from widgets.textual_compat import FooterKey
+from textual.widget import Widget
 
 
-class SettledKey(FooterKey):
-    """A footer key whose new size after a layout asks for no second layout
-    (its virtual size only matters to a scrolling widget): a ticket whose
-    keys differ from the last one's shows in one frame (widgets/section_text.py)."""
+class FooterItem(NamedTuple):
+    """One key as the footer shows it."""
 
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
-        return super()._size_updated(size, virtual_size, container_size, layout=False)
+    key: str  # what simulate_key() presses when it is clicked
+    display: str  # how the key is written (⏎, ^p, ?)
+    description: str
+    enabled: bool
 
 
-class KeyFooter(Footer):
-    """Footer with the same look, recomposed only on a real change."""
+class KeyFooter(Widget, can_focus=False):
+    """The keys of the focused widget, its screen and the app, on one line."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._shown: tuple | None = None
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES = {"footer-key--key", "footer-key--description", "footer-key--divider"}
+    DEFAULT_CSS = """
+    KeyFooter {
+        dock: bottom;
+        height: 1;
+        width: 1fr;
+        color: $footer-foreground;
+        background: $footer-background;
+        & > .footer-key--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+        }
+        & > .footer-key--description {
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+        & > .footer-key--divider {
+            color: $foreground 20%;
+        }
+    }
+    """
 
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
-        # the layout that resized it (its keys changed) placed them already: no second layout
-        return super()._size_updated(size, virtual_size, container_size, layout=False)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._shown: tuple[tuple[FooterItem, ...], FooterItem | None] | None = None
+        self._spans: list[tuple[int, int, FooterItem]] = []  # (first cell, end cell, key) as last drawn
 
-    def _signature(self) -> tuple:
-        """What compose() would yield: the shown bindings and their state."""
-        app = self.app
-        items = []
-        for _node, binding, enabled, tooltip in self.screen.active_bindings.values():
-            if binding.show or binding.action == "command_palette":
-                items.append(
-                    (
-                        binding.key,
-                        app.get_key_display(binding),
-                        binding.description,
-                        binding.action,
-                        binding.group,
-                        enabled,
-                        tooltip,
-                        binding.show,
-                    )
-                )
-        return (self.show_command_palette, app.ENABLE_COMMAND_PALETTE, tuple(items))
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+        self.fit()
 
-    def compose(self):
-        # Build the keys with the screen rather than one refresh later: a
-        # screen whose bindings are known when it mounts (the ticket detail
-        # opened with its data) then needs no second layout for its footer.
-        if not self._bindings_ready and self.is_attached:
-            self._bindings_ready = True
-        if self._bindings_ready:
-            self._shown = self._signature()
-        for widget in super().compose():
-            if type(widget) is FooterKey:
-                widget.__class__ = SettledKey  # Footer makes them; the same key, laid out once
-            yield widget
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
 
     def bindings_changed(self, screen: Screen) -> None:
-        self._bindings_ready = True
-        if not screen.app.app_focus:
-            return
-        if self.is_attached and screen is self.screen:
-            self.call_after_refresh(self._recompose_if_changed)
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            self.fit()
 
-    async def _recompose_if_changed(self) -> None:
-        if not self.is_attached:
-            return
+    def _signature(self) -> tuple[tuple[FooterItem, ...], FooterItem | None]:
+        """The keys to show now: the screen's shown bindings (one per action,
+        in the order Textual gives them) and the command palette's key."""
+        app = self.app
+        bindings = self.screen.active_bindings
+        items: dict[str, FooterItem] = {}
+        for _node, binding, enabled, _tooltip in bindings.values():
+            if binding.show:
+                items.setdefault(
+                    binding.action, FooterItem(binding.key, app.get_key_display(binding), binding.description, enabled)
+                )
+        palette: FooterItem | None = None
+        found = bindings.get(app.COMMAND_PALETTE_BINDING) if app.ENABLE_COMMAND_PALETTE else None
+        if found is not None:
+            _node, binding, enabled, _tooltip = found
+            palette = FooterItem(binding.key, app.get_key_display(binding), binding.description, enabled)
+        return tuple(items.values()), palette
+
+    def fit(self) -> bool:
+        """Show the screen's current keys (a repaint of this line when they
+        changed); True when they changed."""
         shown = self._signature()
         if shown == self._shown:
-            return
+            return False
         self._shown = shown
-        await self.recompose()
-
-
-def refit_footer(footer: KeyFooter) -> bool:
-    """Give the footer's key widgets the screen's current keys in place
-    (removing 15 widgets and mounting 15 costs ~35 ms a ticket). True when
-    done or nothing changed; False when only a recompose fits (binding groups,
-    disabled keys, more keys than widgets)."""
-    want = footer._signature()
-    if want == footer._shown:
+        self.refresh()
         return True
-    app = footer.app
-    items: dict[str, tuple] = {}
-    for _node, binding, enabled, tooltip in footer.screen.active_bindings.values():
-        if binding.show:
-            items.setdefault(binding.action, (binding, enabled, tooltip))
-    if any(b.group is not None or not enabled for b, enabled, _t in items.values()):
-        return False
-    keys = [k for k in footer.query_children(FooterKey) if not k.has_class("-command-palette")]
-    if len(keys) < len(items) or len(keys) != len(footer.children) - 1:
-        return False
-    for key, (binding, _enabled, tooltip) in zip(keys, items.values(), strict=False):
-        shows = (binding.key, app.get_key_display(binding), binding.description, binding.action, tooltip or None)
-        if key.display and (key.key, key.key_display, key.description, key.action, key.tooltip) == shows:
-            continue  # this key stays as it is: no restyle, no measuring, no repaint
-        key.key, key.key_display, key.description, key.action, key.tooltip = shows
-        key.display = True
-        key.refresh(layout=True)
-    for key in keys[len(items) :]:
-        key.display = False  # spare: shown again when a ticket has more keys
-    footer.styles.grid_size_columns = len(items)
-    footer._shown = want
-    return True
+
+    def render(self) -> Text:
+        items, palette = self._shown if self._shown is not None else self._signature()
+        key_style = self.get_component_rich_style("footer-key--key")
+        description_style = self.get_component_rich_style("footer-key--description")
+        dim = Style(dim=True)
+        right = Text()
+        if palette is not None:
+            right = Text.assemble(
+                ("▏", self.get_component_rich_style("footer-key--divider")),
+                (palette.display, key_style),
+                (f" {palette.description}", description_style),
+                " ",
+            )
+        room = max(0, self.size.width - right.cell_len)
+        left = Text(no_wrap=True, overflow="crop")
+        spans: list[tuple[int, int, FooterItem]] = []
+        for item in items:
+            start = left.cell_len
+            if start >= room:
+                break
+            extra = Style() if item.enabled else dim
+            left.append(f" {item.display} ", key_style + extra)
+            if item.description:
+                left.append(f"{item.description} ", description_style + extra)
+            spans.append((start, min(left.cell_len, room), item))
+        left.truncate(room, overflow="crop", pad=True)
+        if palette is not None:
+            spans.append((room + 1, room + right.cell_len, palette))
+        self._spans = spans
+        return left + right
+
+    def on_click(self, event: events.Click) -> None:
+        for start, end, item in self._spans:
+            if start <= event.x < end:
+                event.stop()
+                if item.enabled:
+                    self.app.simulate_key(item.key)
+                else:
+                    self.app.bell()
+                return
 
 
-async def grow_footer(footer: KeyFooter, count: int) -> None:
-    """Mount hidden spare key widgets so the footer holds `count` keys (no
-    palette key counted) for `refit_footer` to fill: done once for the most
-    keys a screen may show, a ticket with more keys than the last no longer
-    recomposes the footer (20-40 ms, a second layout)."""
-    keys = list(footer.query_children(FooterKey))
-    palette = [k for k in keys if k.has_class("-command-palette")]
-    missing = count - (len(keys) - len(palette))
-    if missing <= 0:
-        return
-    spares = [SettledKey("", "", "", "") for _ in range(missing)]
-    for spare in spares:
-        spare.display = False
-    await footer.mount(*spares, before=palette[0] if palette else None)
-
-
-def most_keys(screen: Screen) -> int:
-    """How many keys `screen`'s footer may show at most (its and the app's shown bindings)."""
-    return len({b.action for b in (*type(screen).BINDINGS, *type(screen.app).BINDINGS) if getattr(b, "show", False)})
-
-
-async def fit_footer(footer: KeyFooter) -> None:
+def fit_footer(footer: KeyFooter) -> None:
     """Bring `footer` to its screen's current keys before the screen is pushed,
-    so its first frame has them: in place (a no-op when they are the same),
-    with spare keys mounted once when it has too few, else composed again."""
-    if refit_footer(footer):
-        return
-    await grow_footer(footer, most_keys(footer.screen))
-    if refit_footer(footer):
-        return
-    done = asyncio.Event()
-
-    async def run() -> None:
-        try:
-            await footer._recompose_if_changed()
-        finally:
-            done.set()
-
-    footer.call_next(run)  # composes in the footer's own context (its keys bind to it)
-    await done.wait()
+    so its first frame has them (a no-op when they are the same)."""
+    footer.fit()

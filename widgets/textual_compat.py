@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import textual
-from textual.widgets._footer import FooterKey  # the footer's key widget: refitted in place (screens/ticket_detail.py)
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -37,7 +36,6 @@ OVERRIDDEN = {
     "screens/ticket_detail.py (a KeptScreen): restart its clocks when shown again",
     "ScrollView._size_updated": "widgets/ticket_table.py: no scrollbar repaint (a frame) on a layout that changed nothing",
     "Widget._size_updated": "widgets/section_text.py: a Static resized by a layout asks for no second layout (a frame)",
-    "Footer._bindings_ready": "widgets/key_footer.py: the footer's keys built with the screen, not a refresh later",
     "Input._watch_value": "widgets/filter_input.py: a typed filter character repaints the input, not the screen",
     "XTermParser._sequence_to_key_events": "here, escape_then_key(): Escape typed fast before a key is not Alt",
 }
@@ -134,7 +132,7 @@ def problems() -> list[str]:
     from textual.message_pump import MessagePump
     from textual.screen import Screen
     from textual.timer import Timer
-    from textual.widgets import Footer, Input
+    from textual.widgets import Input
 
     found: list[str] = []
     if textual.__version__ != TESTED_VERSION:
@@ -172,7 +170,6 @@ def problems() -> list[str]:
                 "_compositor",
             ),
         ),
-        (Footer(), ("_bindings_ready",)),
     ]
     for obj, names in instances:
         found += [f"{type(obj).__name__}().{n} is gone" for n in names if not hasattr(obj, n)]
@@ -182,7 +179,6 @@ def problems() -> list[str]:
 __all__ = [
     "OVERRIDDEN",
     "TESTED_VERSION",
-    "FooterKey",
     "escape_then_key",
     "flush_refresh",
     "idle",
