@@ -45,32 +45,49 @@ def _load_zone(name: str) -> ZoneInfo:
 
 def _holiday_factory(country: str, subdiv: str | None) -> tuple[str | None, Callable[[Iterable[int]], set[date]]]:
     """Validate country/subdivision now; return (subdiv as the package spells
-    it, a function years -> set of holiday dates)."""
-    import holidays  # lazy: heavy import, only when a calendar is built
+    it, a function years -> set of holiday dates). Both come from the kept
+    copy when an earlier run read them (app.holiday_cache: the package itself
+    costs ~90 ms to import)."""
+    from app.holiday_cache import HolidayCopy
+
+    copy = HolidayCopy(country, subdiv)
+    known, spelled = copy.known_subdiv()
+    subdiv = spelled if known else _checked_subdiv(country, subdiv)
+
+    def from_package(years: list[int]) -> dict[int, set[date]]:
+        """The dates the package gives for each year asked for alone (an
+        observed holiday may fall in the year before or after)."""
+        import holidays
+
+        # some countries' data cover only some years; outside them the
+        # package warns and has no holidays: counted as working days, quietly
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return {y: set(holidays.country_holidays(country, subdiv=subdiv, years=[y]).keys()) for y in years}
+
+    def for_years(years: Iterable[int]) -> set[date]:
+        return set().union(*copy.dates(subdiv, years, from_package).values())
+
+    return subdiv, for_years
+
+
+def _checked_subdiv(country: str, subdiv: str | None) -> str | None:
+    """`subdiv` as the package spells it, after checking both against it."""
+    import holidays  # lazy: heavy import, only when no kept copy answers
 
     try:
         holidays.country_holidays(country, years=())
     except (NotImplementedError, KeyError, ValueError):
         raise InputError(f"unknown country {country!r}") from None
-    if subdiv is not None:
-        for spelling in dict.fromkeys((subdiv, subdiv.upper())):
-            try:
-                holidays.country_holidays(country, subdiv=spelling, years=())
-            except (NotImplementedError, KeyError, ValueError):
-                continue
-            subdiv = spelling
-            break
-        else:
-            raise InputError(f"unknown subdivision {subdiv!r} of {country}")
-
-    def for_years(years: Iterable[int]) -> set[date]:
-        # some countries' data cover only some years; outside them the
-        # package warns and has no holidays: counted as working days, quietly
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return set(holidays.country_holidays(country, subdiv=subdiv, years=list(years)).keys())
-
-    return subdiv, for_years
+    if subdiv is None:
+        return None
+    for spelling in dict.fromkeys((subdiv, subdiv.upper())):
+        try:
+            holidays.country_holidays(country, subdiv=spelling, years=())
+        except (NotImplementedError, KeyError, ValueError):
+            continue
+        return spelling
+    raise InputError(f"unknown subdivision {subdiv!r} of {country}")
 
 
 class BusinessCalendar:

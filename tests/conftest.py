@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from pg_fixtures import engine_url, pg_url  # noqa: F401  (each test on SQLite and, marked `pg`, PostgreSQL)
+
+# kept holiday dates (app.holiday_cache) never go to the developer's own cache,
+# not even from a calendar built while tests are collected
+os.environ.setdefault("ESIMDESK_CACHE_DIR", tempfile.mkdtemp(prefix="esimdesk-test-cache-"))
 
 # A fixed instant: the demo desk is generated around it and screens freeze
 # their clocks at it, so snapshots never change with the wall clock.

@@ -19,6 +19,7 @@ def run(tmp_path: Path, *args: str, config: str | None = None) -> subprocess.Com
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESIMDESK_")}
     env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg-config")  # no user config unless given
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg-data")
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg-cache")
     if config is not None:
         path = tmp_path / "config.toml"
         path.write_text(config, encoding="utf-8")
