@@ -79,7 +79,7 @@ class HolidayCopy:
         """Each year's holiday dates: from the copy, the missing years from
         `read` (the package), added to the copy."""
         wanted = list(years)
-        kept: dict[int, set[date]] = self._data.get("years", {}) if self._data.get("subdiv", subdiv) == subdiv else {}
+        kept: dict[int, set[date]] = self._data.get("years", {})
         missing = [y for y in wanted if y not in kept]
         if missing:
             found = read(missing)
@@ -100,11 +100,14 @@ class HolidayCopy:
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".holidays-", suffix=".tmp")  # mode 0600
+        except OSError:
+            return  # a read-only disk: the package is read again next time
+        try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(body, out)
             os.replace(tmp, self.path)
         except OSError:
-            pass  # a read-only or full disk: the package is read again next time
+            Path(tmp).unlink(missing_ok=True)  # a full disk: no half-written copy left behind
 
 
 def _safe(name: str) -> bool:
