@@ -26,7 +26,7 @@ from app.workflow import actions as ticket_actions
 from app.workflow.actions import Prompt, TicketAction
 from screens.service_worker import Outcome, ServiceCall, ServiceRunner
 from widgets.kept_screen import KeptScreen, settle_before_push
-from widgets.key_footer import KeyFooter, fit_footer
+from widgets.key_footer import KeyFooter
 from widgets.section_text import SectionText
 from widgets.ticket_header import TicketHeader
 from widgets.timeline import Timeline
@@ -140,7 +140,7 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         """Ready the kept screen, filled by show_ticket(), for its push: the
         footer's keys, and every changed widget's layout handed to the screen,
         so the frame that shows the ticket is the complete one (one frame, not two)."""
-        fit_footer(self.query_one(KeyFooter))
+        self.query_one(KeyFooter).fit()  # its keys in the frame that shows the screen
         settle_before_push(self)
 
     def on_mount(self) -> None:

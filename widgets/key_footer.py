@@ -140,9 +140,3 @@ class KeyFooter(Widget, can_focus=False):
                 else:
                     self.app.bell()
                 return
-
-
-def fit_footer(footer: KeyFooter) -> None:
-    """Bring `footer` to its screen's current keys before the screen is pushed,
-    so its first frame has them (a no-op when they are the same)."""
-    footer.fit()
