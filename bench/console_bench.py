@@ -357,7 +357,12 @@ def _baseline(url: str, tickets: int, engine: str) -> dict:
             base = json.loads(kept.read_text())
         except ValueError:
             base = {}
-        if base.get("textual") == textual.__version__ and base.get("tickets") == tickets:
+        fields = ("rows", "first_paint_s", "rss_mb", "measured", "load")
+        if (
+            base.get("textual") == textual.__version__
+            and base.get("tickets") == tickets
+            and all(f in base for f in fields)
+        ):
             return {**base, "when": f"; measured {base['measured']}, load {base['load']:.1f}"}
     load = os.getloadavg()[0]
     base = _spawn("datatable", url)
