@@ -78,6 +78,25 @@ async def test_the_next_25_pages_either_way_are_read_ahead_before_their_keys_com
             await settle(pilot)
 
 
+async def test_rows_read_ahead_land_without_drawing_the_screen_again(demo_desk):
+    """A top-up lands off screen: no line is drawn for it (a whole screen of
+    lines is ~4.5 ms of a frame); rows that land on screen are drawn."""
+    rows = _rows(5_000)
+    app = make_app(demo_desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await queue_showing(pilot, counting_source(rows))
+        drawn: list[int] = []
+        render = table.render_line
+        table.render_line = lambda y: (drawn.append(y), render(y))[1]
+        table.post_message(table.Loaded(table.generation, 3_000, rows[3_000:3_120], None, True))
+        await settle(pilot)
+        assert 3_000 in table.cache and drawn == []
+        table.cache.pop(5)
+        table.post_message(table.Loaded(table.generation, 0, rows[:10], None, True))
+        await settle(pilot)
+        assert drawn  # (the row that was missing on screen is drawn)
+
+
 async def test_the_clock_repaints_only_the_lines_whose_words_change(demo_desk):
     from app.business_calendar import BusinessCalendar
     from app.config import DeskConfig

@@ -202,6 +202,7 @@ class TicketTable(ScrollView, can_focus=True):
         message.stop()
         if message.generation != self.generation:
             return
+        before = (self.row_count, self.cursor, self.loaded_once, self._cache_generation)
         if self._cache_generation != message.generation and (message.rows or message.count is not None):
             self.cache = {}
             self._cache_generation = message.generation
@@ -227,10 +228,18 @@ class TicketTable(ScrollView, can_focus=True):
         self._trim()
         self.cursor = min(self.cursor, max(0, self.row_count - 1))
         self._fit_rows()
-        self.refresh()
+        if before != (self.row_count, self.cursor, self.loaded_once, self._cache_generation) or self._on_screen(
+            message.offset, len(message.rows)
+        ):
+            self.refresh()  # (rows read ahead, off screen, cost no frame)
         if message.rows or message.count is not None:  # (no rows came: the next move asks again)
             self.call_after_refresh(self._ensure_window)
         self._announce()
+
+    def _on_screen(self, offset: int, n: int) -> bool:
+        """Rows [offset, offset + n) meet the rows in view."""
+        top = int(self.scroll_offset.y)
+        return n > 0 and offset < top + max(1, self.size.height - 1) and offset + n > top
 
     def _announce(self) -> None:
         row = self.cache.get(self.cursor)
@@ -277,8 +286,9 @@ class TicketTable(ScrollView, can_focus=True):
                 self._fetch_span(*span)
 
     def _top_up(self, top: int, last: int) -> tuple[int, int] | None:
-        """The next chunk of the margins to fetch, the side the screen moves to first."""
-        down = self._heading >= 0
+        """The next chunk of the margins to fetch, the side the screen moves to first
+        (at the first row or the last, the only side it can move to)."""
+        down = top == 0 or (self._heading >= 0 and (last < self.row_count or self.count_more))
         below = self._gap_below(last, AHEAD if down else BEHIND)
         above = self._gap_above(top, BEHIND if down else AHEAD)
         return (below or above) if down else (above or below)
