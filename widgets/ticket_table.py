@@ -32,11 +32,17 @@ from widgets.countdown import STATE_CLASS
 from widgets.ticket_columns import Column, layout
 from widgets.ticket_lines import Sla, TableLines
 
-AHEAD = 720  # rows kept fetched past the screen in the direction it last moved (15 pages of 48)
+AHEAD = 960  # rows kept fetched past the screen in the direction it last moved (20 pages of 48)
 BEHIND = 120  # rows kept fetched past the screen's other edge
 CHUNK = 120  # rows a top-up fetch reads (~2-3 ms of row building in the worker, which holds the GIL)
 KEEP = 1200  # rows kept in the cache around the screen
 FIRST_MARGIN = 20  # rows fetched below the screen by a new source's first (short) query
+
+
+def _chunk(lead: int, reach: int) -> int:
+    """Rows for the next top-up, `lead` rows read ahead of `reach`: a chunk; two or
+    three when the keys outrun the reads (held page-down: fewer reads to wait for)."""
+    return CHUNK * (1 + (lead < reach // 2) + (lead < reach // 4))
 
 
 class TableSource(Protocol):
@@ -301,7 +307,8 @@ class TicketTable(ScrollView, can_focus=True):
         gap = next((i for i in range(last, end) if i not in self.cache), None)
         if gap is None or (gap > last + reach - CHUNK and end == last + reach):
             return None
-        return gap, gap + CHUNK if growing else min(end, gap + CHUNK)
+        size = _chunk(gap - last, reach)
+        return gap, gap + size if growing else min(end, gap + size)
 
     def _gap_above(self, top: int, reach: int) -> tuple[int, int] | None:
         """[a chunk up, first row missing above the screen], once a chunk of the `reach` is missing (or the
@@ -310,7 +317,7 @@ class TicketTable(ScrollView, can_focus=True):
         gap = next((i for i in range(top - 1, start - 1, -1) if i not in self.cache), None)
         if gap is None or (gap < top - reach + CHUNK - 1 and start == top - reach):
             return None
-        return max(start, gap + 1 - CHUNK), gap + 1
+        return max(start, gap + 1 - _chunk(top - 1 - gap, reach)), gap + 1
 
     def _fetch_span(self, start: int, end: int) -> None:
         """Fetch rows [start, end) (those cached already at either end left out)."""
