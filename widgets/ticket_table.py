@@ -32,10 +32,10 @@ from widgets.countdown import STATE_CLASS
 from widgets.ticket_columns import Column, layout
 from widgets.ticket_lines import Sla, TableLines
 
-AHEAD = 960  # rows kept fetched past the screen in the direction it last moved (20 pages of 48)
+AHEAD = 1440  # rows kept fetched past the screen in the direction it last moved (30 pages of 48)
 BEHIND = 120  # rows kept fetched past the screen's other edge
 CHUNK = 120  # rows a top-up fetch reads (~2-3 ms of row building in the worker, which holds the GIL)
-KEEP = 1200  # rows kept in the cache around the screen
+KEEP = 1800  # rows kept in the cache around the screen (more than AHEAD)
 FIRST_MARGIN = 20  # rows fetched below the screen by a new source's first (short) query
 
 
@@ -238,8 +238,9 @@ class TicketTable(ScrollView, can_focus=True):
             message.offset, len(message.rows)
         ):
             self.refresh()  # (rows read ahead, off screen, cost no frame)
-        if message.rows or message.count is not None:  # (no rows came: the next move asks again)
-            self.call_after_refresh(self._ensure_window)
+            self.call_after_refresh(self._ensure_window)  # the next read after the frame showing these
+        elif message.rows or message.count is not None:  # (no rows came: the next move asks again)
+            self._ensure_window()  # nothing to paint: the next top-up at once
         self._announce()
 
     def _on_screen(self, offset: int, n: int) -> bool:
