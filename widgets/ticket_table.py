@@ -29,20 +29,15 @@ from app.clocks import words
 from app.failures import one_line
 from app.queue_query import QueueRow
 from widgets.countdown import STATE_CLASS
+from widgets.table_margins import gap_above, gap_below
 from widgets.ticket_columns import Column, layout
 from widgets.ticket_lines import Sla, TableLines
 
 AHEAD = 1440  # rows kept fetched past the screen in the direction it last moved (30 pages of 48)
 BEHIND = 120  # rows kept fetched past the screen's other edge
-CHUNK = 120  # rows a top-up fetch reads (~2-3 ms of row building in the worker, which holds the GIL)
+CHUNK = 120  # rows a top-up fetch reads (~4 ms of the worker's CPU, most of it row building holding the GIL)
 KEEP = 1800  # rows kept in the cache around the screen (more than AHEAD)
 FIRST_MARGIN = 20  # rows fetched below the screen by a new source's first (short) query
-
-
-def _chunk(lead: int, reach: int) -> int:
-    """Rows for the next top-up, `lead` rows read ahead of `reach`: a chunk; two or
-    three when the keys outrun the reads (held page-down: fewer reads to wait for)."""
-    return CHUNK * (1 + (lead < reach // 2) + (lead < reach // 4))
 
 
 class TableSource(Protocol):
@@ -296,29 +291,10 @@ class TicketTable(ScrollView, can_focus=True):
         """The next chunk of the margins to fetch, the side the screen moves to first
         (at the first row or the last, the only side it can move to)."""
         down = top == 0 or (self._heading >= 0 and (last < self.row_count or self.count_more))
-        below = self._gap_below(last, AHEAD if down else BEHIND)
-        above = self._gap_above(top, BEHIND if down else AHEAD)
-        return (below or above) if down else (above or below)
-
-    def _gap_below(self, last: int, reach: int) -> tuple[int, int] | None:
-        """[first row missing below the screen, a chunk on), once a chunk of the `reach` is missing (or the
-        rows end within it)."""
         growing = self.count_more and not self._end_known  # rows may follow past row_count
-        end = last + reach if growing else min(self.row_count, last + reach)
-        gap = next((i for i in range(last, end) if i not in self.cache), None)
-        if gap is None or (gap > last + reach - CHUNK and end == last + reach):
-            return None
-        size = _chunk(gap - last, reach)
-        return gap, gap + size if growing else min(end, gap + size)
-
-    def _gap_above(self, top: int, reach: int) -> tuple[int, int] | None:
-        """[a chunk up, first row missing above the screen], once a chunk of the `reach` is missing (or the
-        first row is within it)."""
-        start = max(0, top - reach)
-        gap = next((i for i in range(top - 1, start - 1, -1) if i not in self.cache), None)
-        if gap is None or (gap < top - reach + CHUNK - 1 and start == top - reach):
-            return None
-        return max(start, gap + 1 - _chunk(top - 1 - gap, reach)), gap + 1
+        below = gap_below(self.cache, last, AHEAD if down else BEHIND, CHUNK, self.row_count, growing)
+        above = gap_above(self.cache, top, BEHIND if down else AHEAD, CHUNK)
+        return (below or above) if down else (above or below)
 
     def _fetch_span(self, start: int, end: int) -> None:
         """Fetch rows [start, end) (those cached already at either end left out)."""
