@@ -39,6 +39,15 @@ async def settle(pilot, rounds: int = 30) -> None:
             return
 
 
+async def queue_showing(pilot, source):
+    """The queue's table (settled) showing `source` (a TableSource) instead of the desk's rows."""
+    await settle(pilot)
+    table = pilot.app.screen.table
+    table.set_source(source)
+    await settle(pilot)
+    return table
+
+
 async def open_by_filter(pilot, reference: str) -> None:
     """From the queue: filter by `reference`, open the first row, let it load."""
     await settle(pilot)
@@ -106,9 +115,10 @@ def queue_rows(n: int, due=None):
     ]
 
 
-def counting_source(rows):
+def counting_source(rows, gate=None):
     """A screens.escalation_queue.ListSource over `rows` that records each page it is asked for
-    (`.calls`, a list of (offset, limit))."""
+    (`.calls`, a list of (offset, limit)); with `gate` (a threading.Event), each page waits for
+    it to be set (no rows land while it is clear)."""
     from screens.escalation_queue import ListSource
 
     class Counting(ListSource):
@@ -118,6 +128,8 @@ def counting_source(rows):
 
         def page(self, offset, limit):
             self.calls.append((offset, limit))
+            if gate is not None:
+                gate.wait(10)
             return super().page(offset, limit)
 
     return Counting(rows)

@@ -18,7 +18,9 @@ from widgets import ticket_table
 def short_margins(monkeypatch):
     """Fetch few rows beyond the screen: the demo desk's 400 tickets would
     otherwise all come in with the first window (the count then exact)."""
-    monkeypatch.setattr(ticket_table, "PREFETCH", 30)
+    monkeypatch.setattr(ticket_table, "AHEAD", 30)
+    monkeypatch.setattr(ticket_table, "BEHIND", 30)
+    monkeypatch.setattr(ticket_table, "CHUNK", 30)
 
 
 def _title(screen) -> str:

@@ -5,10 +5,13 @@ waits for a quiet moment (the figures themselves are in bench/console_bench.py).
 from __future__ import annotations
 
 import gc
+import threading
 from datetime import timedelta
 
+import pytest
+
 from conftest import FROZEN_NOW
-from console_helpers import counting_source, make_app, queue_rows, settle
+from console_helpers import counting_source, make_app, queue_rows, queue_showing, settle
 
 
 def _rows(n: int, breached_every: int = 0):
@@ -23,22 +26,75 @@ def _rows(n: int, breached_every: int = 0):
 
 
 async def test_paging_down_reads_each_row_once(demo_desk):
-    from widgets.ticket_table import PREFETCH
+    from widgets.ticket_table import CHUNK
 
     source = counting_source(_rows(20_000))
     app = make_app(demo_desk)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        table = app.screen.table
-        table.set_source(source)
-        await settle(pilot)
+        table = await queue_showing(pilot, source)
         for _ in range(60):  # ~1,300 rows down, a key at a time as fast as they go
             await pilot.press("pagedown")
         await settle(pilot)
         assert table.cursor > 1000 and all(i in table.cache for i in range(table.cursor - 10, table.cursor + 1))
+        visible = table.size.height - 1
     read = [i for offset, limit in source.calls for i in range(offset, min(offset + limit, 20_000))]
     assert len(read) == len(set(read))  # no row read twice (the whole window was read again on every page)
-    assert all(limit <= 2 * PREFETCH + 24 for _, limit in source.calls)
+    assert all(limit <= visible + 3 * CHUNK for _, limit in source.calls)  # (a read's row building is short)
+
+
+@pytest.mark.parametrize("way", ["pagedown", "pageup"])
+async def test_the_next_25_pages_either_way_are_read_ahead_before_their_keys_come(demo_desk, way):
+    """Settled, the table holds the rows of the next 25 pages (of 19 rows) in the
+    way it last moved: keys pressed faster than any read lands (here none
+    lands: the source waits) still show their rows, none waits for a fetch."""
+    gate = threading.Event()
+    gate.set()
+    source = counting_source(_rows(20_000), gate)
+    app = make_app(demo_desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await queue_showing(pilot, source)
+        if way == "pageup":
+            await pilot.press("G")  # from the last row, moving up
+        for _ in range(15):  # a person paging, a key at a time
+            await pilot.press(way)
+            await settle(pilot)
+        start = table.cursor
+        gate.clear()  # from here no read lands
+        shown: list[bool] = []
+        move_to = table.move_to
+
+        def moved(index: int) -> None:
+            move_to(index)
+            top = int(table.scroll_offset.y)
+            shown.append(all(i in table.cache for i in range(top, top + table.size.height - 1)))
+
+        table.move_to = moved
+        await pilot.press(*[way] * 25)
+        try:
+            assert abs(table.cursor - start) == 25 * (table.size.height - 2) == 25 * 19
+            assert shown == [True] * 25  # each page's rows were there when its key came
+        finally:
+            gate.set()
+            await settle(pilot)
+
+
+async def test_rows_read_ahead_land_without_drawing_the_screen_again(demo_desk):
+    """A top-up lands off screen: no line is drawn for it (a whole screen of
+    lines is ~4.5 ms of a frame); rows that land on screen are drawn."""
+    rows = _rows(5_000)
+    app = make_app(demo_desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await queue_showing(pilot, counting_source(rows))
+        drawn: list[int] = []
+        render = table.render_line
+        table.render_line = lambda y: (drawn.append(y), render(y))[1]
+        table.post_message(table.Loaded(table.generation, 3_000, rows[3_000:3_120], None, True))
+        await settle(pilot)
+        assert 3_000 in table.cache and drawn == []
+        table.cache.pop(5)
+        table.post_message(table.Loaded(table.generation, 0, rows[:10], None, True))
+        await settle(pilot)
+        assert drawn  # (the row that was missing on screen is drawn)
 
 
 async def test_the_clock_repaints_only_the_lines_whose_words_change(demo_desk):

@@ -6,7 +6,16 @@ import pytest
 from sqlmodel import select
 
 from conftest import FROZEN_NOW
-from console_helpers import counting_source, find_ticket, make_app, queue_rows, reload_ticket, screen_text, settle
+from console_helpers import (
+    counting_source,
+    find_ticket,
+    make_app,
+    queue_rows,
+    queue_showing,
+    reload_ticket,
+    screen_text,
+    settle,
+)
 
 
 async def open_ticket(pilot, reference: str) -> None:
@@ -94,10 +103,7 @@ async def test_table_asks_only_for_windows_of_a_huge_source(demo_desk):
     source = counting_source(queue_rows(100_000))
     app = make_app(demo_desk)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        table = app.screen.table
-        table.set_source(source)
-        await settle(pilot)
+        table = await queue_showing(pilot, source)
         assert table.row_count == 100_000
         await pilot.press("G")
         await settle(pilot)

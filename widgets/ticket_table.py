@@ -29,11 +29,14 @@ from app.clocks import words
 from app.failures import one_line
 from app.queue_query import QueueRow
 from widgets.countdown import STATE_CLASS
+from widgets.table_margins import gap_above, gap_below
 from widgets.ticket_columns import Column, layout
 from widgets.ticket_lines import Sla, TableLines
 
-PREFETCH = 300  # rows kept fetched beyond each edge of the screen (fewer: fetched up to twice as many)
-KEEP = 1200  # rows kept in the cache around the screen
+AHEAD = 1440  # rows kept fetched past the screen in the direction it last moved (30 pages of 48)
+BEHIND = 120  # rows kept fetched past the screen's other edge
+CHUNK = 120  # rows a top-up fetch reads (~4 ms of the worker's CPU, most of it row building holding the GIL)
+KEEP = 1800  # rows kept in the cache around the screen (more than AHEAD)
 FIRST_MARGIN = 20  # rows fetched below the screen by a new source's first (short) query
 
 
@@ -143,6 +146,7 @@ class TicketTable(ScrollView, can_focus=True):
         self._tt_sized: tuple | None = None  # (size, virtual size, container size) the scrollbars were last fitted to
         self._lines = TableLines()
         self._drawn: dict[int, Sla] = {}  # screen line -> the SLA words and state drawn there last
+        self._heading = 1  # the way the screen last scrolled (down: 1, up: -1): the read-ahead's side
 
     # -- data --------------------------------------------------------------
     def set_source(self, source: TableSource, *, keep_cursor: bool = False) -> None:
@@ -155,6 +159,7 @@ class TicketTable(ScrollView, can_focus=True):
         if not keep_cursor:
             self.cursor = 0
             self.scroll_to(y=0, animate=False, immediate=True)
+            self._heading = 1  # from the first row: the rows below are the ones ahead
         if not keep_cursor:
             self.count_known = False
             self.count_more = False
@@ -198,6 +203,7 @@ class TicketTable(ScrollView, can_focus=True):
         message.stop()
         if message.generation != self.generation:
             return
+        before = (self.row_count, self.cursor, self.loaded_once, self._cache_generation)
         if self._cache_generation != message.generation and (message.rows or message.count is not None):
             self.cache = {}
             self._cache_generation = message.generation
@@ -223,9 +229,19 @@ class TicketTable(ScrollView, can_focus=True):
         self._trim()
         self.cursor = min(self.cursor, max(0, self.row_count - 1))
         self._fit_rows()
-        self.refresh()
-        self.call_after_refresh(self._ensure_window)
+        if before != (self.row_count, self.cursor, self.loaded_once, self._cache_generation) or self._on_screen(
+            message.offset, len(message.rows)
+        ):
+            self.refresh()  # (rows read ahead, off screen, cost no frame)
+            self.call_after_refresh(self._ensure_window)  # the next read after the frame showing these
+        elif message.rows or message.count is not None:  # (no rows came: the next move asks again)
+            self._ensure_window()  # nothing to paint: the next top-up at once
         self._announce()
+
+    def _on_screen(self, offset: int, n: int) -> bool:
+        """Rows [offset, offset + n) meet the rows in view."""
+        top = int(self.scroll_offset.y)
+        return n > 0 and offset < top + max(1, self.size.height - 1) and offset + n > top
 
     def _announce(self) -> None:
         row = self.cache.get(self.cursor)
@@ -240,40 +256,55 @@ class TicketTable(ScrollView, can_focus=True):
             self.cache = {i: r for i, r in self.cache.items() if lo <= i <= hi}
 
     def _window(self) -> tuple[int, int]:
+        """(offset, limit) of the rows on screen and a chunk each side (a reload's one read)."""
         top = int(self.scroll_offset.y)
-        visible = max(1, self.size.height - 1)
-        start = max(0, top - PREFETCH)
-        return start, visible + 2 * PREFETCH + (top - start)
+        start = max(0, top - CHUNK)
+        return start, max(1, self.size.height - 1) + CHUNK + (top - start)
 
     def _ensure_window(self) -> None:
-        """Fetch the rows in view (plus a margin) that are not cached yet: only
-        the missing span, one fetch at a time, so paging past the cached rows
-        reads the next rows once (a fetch holds the GIL for ~15 us a row,
-        which the frames running beside it wait for)."""
+        """Keep the rows in view fetched, and AHEAD rows past the screen in the
+        direction it last moved (BEHIND the other way), so a page key finds its
+        rows cached. One fetch at a time: the rows on screen first, else the
+        next CHUNK rows (once a whole chunk is missing): a top-up's row
+        building (~20 us a row, holding the GIL) stays short beside a frame,
+        and each one lands and calls back here for the next."""
         if self.source is None or not self.loaded_once:
             return
         top = int(self.scroll_offset.y)
-        visible = max(1, self.size.height - 1)
-        last = min(self.row_count, top + visible)
+        last = min(self.row_count, top + max(1, self.size.height - 1))
         missing = [i for i in range(top, last) if i not in self.cache]
         pending = self._pending if self._pending is not None and self._pending[0] == self.generation else None
-        if pending is not None and (
-            not missing or (pending[1] <= missing[0] and missing[-1] < pending[1] + pending[2])
-        ):
-            return  # the fetch in flight brings the rows on screen; the margins are looked at when it lands
+        if missing:
+            if pending is not None and pending[1] <= missing[0] and missing[-1] < pending[1] + pending[2]:
+                return  # the fetch in flight brings the rows on screen
+            start, end = missing[0], missing[-1] + 1  # the rows on screen, and a chunk on where they lead
+            start, end = (start, end + CHUNK) if self._heading > 0 else (max(0, start - CHUNK), end)
+            if not (self.count_more and not self._end_known):
+                end = min(end, self.row_count)
+            self._fetch_span(start, end)
+        elif pending is None and self.count_known:  # (the margins wait for the count, which calls back here)
+            span = self._top_up(top, last)
+            if span is not None:
+                self._fetch_span(*span)
+
+    def _top_up(self, top: int, last: int) -> tuple[int, int] | None:
+        """The next chunk of the margins to fetch, the side the screen moves to first
+        (at the first row or the last, the only side it can move to)."""
+        down = top == 0 or (self._heading >= 0 and (last < self.row_count or self.count_more))
         growing = self.count_more and not self._end_known  # rows may follow past row_count
-        near_edge = any(
-            i not in self.cache for i in range(max(0, top - PREFETCH), min(self.row_count, last + PREFETCH))
-        ) or (growing and last + PREFETCH > self.row_count)
-        if not (missing or near_edge):
-            return
-        if not missing and not self.count_known:
-            return  # the margins wait for the count (the fetch in flight), which calls back here
-        end = last + 2 * PREFETCH if growing else min(last + 2 * PREFETCH, self.row_count)
-        gaps = [i for i in range(max(0, top - 2 * PREFETCH), end) if i not in self.cache]
-        if gaps:
-            self._pending = (self.generation, gaps[0], gaps[-1] + 1 - gaps[0])
-            self._fetch(self.generation, self.source, *self._pending[1:], False)
+        below = gap_below(self.cache, last, AHEAD if down else BEHIND, CHUNK, self.row_count, growing)
+        above = gap_above(self.cache, top, BEHIND if down else AHEAD, CHUNK)
+        return (below or above) if down else (above or below)
+
+    def _fetch_span(self, start: int, end: int) -> None:
+        """Fetch rows [start, end) (those cached already at either end left out)."""
+        while start < end and start in self.cache:
+            start += 1
+        while end > start and end - 1 in self.cache:
+            end -= 1
+        if start < end:
+            self._pending = (self.generation, start, end - start)
+            self._fetch(self.generation, self.source, start, end - start, False)
 
     @property
     def showing_current(self) -> bool:
@@ -302,6 +333,8 @@ class TicketTable(ScrollView, can_focus=True):
             return
         old = self.cursor
         self.cursor = max(0, min(self.row_count - 1, index))
+        if self.cursor != old:
+            self._heading = 1 if self.cursor > old else -1
         visible = max(1, self.size.height - 1)
         top = int(self.scroll_offset.y)
         if self.cursor < top:
@@ -350,6 +383,8 @@ class TicketTable(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
+        if new != old:
+            self._heading = 1 if new > old else -1
         self.call_after_refresh(self._ensure_window)
 
     def _fit_rows(self) -> None:
@@ -449,4 +484,4 @@ class TicketTable(ScrollView, can_focus=True):
         return words(clock), clock.state
 
 
-__all__ = ["KEEP", "PREFETCH", "TableSource", "TicketTable"]
+__all__ = ["AHEAD", "BEHIND", "CHUNK", "KEEP", "TableSource", "TicketTable"]
