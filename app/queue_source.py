@@ -76,8 +76,19 @@ class QueueSource:
     def cancel(self) -> None:
         self.cancelled = True
         with self._lock:
+            on_server = [raw for raw in self._running if not _interrupt(raw)]
+        if on_server:
+            # PostgreSQL is asked over a new connection of its own (10-26 ms), which the
+            # caller (the console's event loop, as the next filter character replaces a
+            # count still running) does not wait for
+            threading.Thread(target=self._cancel_on_server, daemon=True).start()
+
+    def _cancel_on_server(self) -> None:
+        # under the lock: a connection still running leaves for the pool only once the
+        # server has the request (so it cannot cancel the pool's next statement instead)
+        with self._lock:
             for raw in self._running:
-                _interrupt(raw)
+                _cancel_statement(raw)
 
 
 def _driver_connection(session: Session) -> Any:
@@ -85,11 +96,18 @@ def _driver_connection(session: Session) -> Any:
     return session.connection().connection.driver_connection
 
 
-def _interrupt(raw: Any) -> None:
-    """Stop the statement `raw` is running, from another thread."""
+def _interrupt(raw: Any) -> bool:
+    """Stop the statement `raw` is running, from another thread, when that is
+    immediate (sqlite3); False: it runs on a server (`_cancel_statement`)."""
     if hasattr(raw, "interrupt"):  # sqlite3
         raw.interrupt()
-    elif hasattr(raw, "cancel_safe"):  # psycopg 3: asks the server to cancel the running statement
+        return True
+    return False
+
+
+def _cancel_statement(raw: Any) -> None:
+    """Ask the server to cancel the statement `raw` is running (psycopg 3)."""
+    if hasattr(raw, "cancel_safe"):
         try:
             raw.cancel_safe(timeout=2.0)
         except Exception:  # noqa: BLE001 - a cancel that cannot reach the server leaves the query to finish
