@@ -86,10 +86,9 @@ def test_a_count_dropped_while_it_settles_never_reaches_the_database(demo_desk, 
     waits a moment first, so the counts of the characters typed past never
     run beside the next one's rows (the page of rows does not wait)."""
     import threading
+    import time
 
     from sqlalchemy import event
-
-    import time
 
     from app import queue_source
     from app.queue_query import QueueQuery
