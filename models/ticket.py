@@ -24,8 +24,9 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_assignee_status_due", "assignee_id", "status", "due_at", "id"),
         Index("ix_ticket_status_received", "status", "received_at"),
         # the wall (app/dashboard_queries.py): its lists walk due_at in order,
-        # paused clocks are few, received/closed per day are range counts
-        Index("ix_ticket_due_at", "due_at", "id"),
+        # paused clocks are few, received/closed per day are range counts; the
+        # queue's filter walks it testing a reference prefix (migration 0025)
+        Index("ix_ticket_due_at", "due_at", "id", "reference"),
         Index("ix_ticket_paused_since", "paused_since"),
         Index("ix_ticket_received_at", "received_at"),
         Index("ix_ticket_closed_at", "closed_at"),

@@ -258,3 +258,36 @@ def test_tickets_paused_at_risk_are_in_at_risk_by_their_own_index(desk):
             sql = str(stmt.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))
             plan = " | ".join(r[-1] for r in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
             assert "ix_ticket_paused_risk" in plan, plan
+
+
+def test_postgresql_walks_each_part_of_a_view_in_its_index_order(desk):
+    """PostgreSQL misjudges how few rows the at-risk test keeps and would read
+    each status's whole range through a bitmap and sort it (At risk at
+    100,000 tickets: 66 ms, walked 3 ms): a page's parts are walked with
+    bitmaps off, for that statement only."""
+    if desk.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner only")
+    from sqlalchemy import event, text
+
+    from app.business_calendar import BusinessCalendar
+    from app.demo import build_demo
+
+    with desk.session() as s:
+        build_demo(s, 120, DEMO_SEED, FROZEN_NOW, BusinessCalendar("EE", None, "Europe/Tallinn"), login="olivia")
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(statement)
+
+    event.listen(desk.engine, "before_cursor_execute", record)
+    try:
+        with desk.reader() as s:
+            for view in ("at_risk", "breached", "due_today"):
+                seen.clear()
+                qq.page(s, qq.QueueQuery(view=view), FROZEN_NOW, 0, 30)
+                walk = next(i for i, st in enumerate(seen) if "ORDER BY" in st)
+                assert "enable_bitmapscan = off" in seen[walk - 1], seen
+                assert "enable_bitmapscan = on" in seen[walk + 1], seen
+                assert s.execute(text("SHOW enable_bitmapscan")).scalar() == "on"
+    finally:
+        event.remove(desk.engine, "before_cursor_execute", record)

@@ -98,6 +98,44 @@ def test_a_cancelled_queue_source_returns_nothing(demo_desk):
     assert src.page(0, 10) == [] and src.count() == 0
 
 
+def test_a_count_dropped_while_it_settles_never_reaches_the_database(demo_desk, monkeypatch):
+    """Typed filter text replaces its source at each character: the count
+    waits a moment first, so the counts of the characters typed past never
+    run beside the next one's rows (the page of rows does not wait)."""
+    import threading
+    import time
+
+    from sqlalchemy import event
+
+    from app import queue_source
+    from app.queue_query import QueueQuery
+    from app.queue_source import QueueSource
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    event.listen(demo_desk.engine, "before_cursor_execute", record)
+    try:
+        src = QueueSource(demo_desk, QueueQuery(view="all", text="tokyo"), lambda: FROZEN_NOW)
+        assert src.page(0, 5) and statements
+        statements.clear()
+        out = {}
+        th = threading.Thread(target=lambda: out.setdefault("n", src.count()))
+        monkeypatch.setattr(queue_source, "COUNT_SETTLE", 5.0)
+        th.start()
+        time.sleep(0.05)  # (a count that did not wait would be under way by now)
+        src.cancel()
+        th.join(10)
+        assert out["n"] == 0 and statements == []
+        monkeypatch.setattr(queue_source, "COUNT_SETTLE", 0.01)
+        kept = QueueSource(demo_desk, QueueQuery(view="all", text="tokyo"), lambda: FROZEN_NOW)
+        assert kept.count() == len(kept.page(0, 10_000)) > 0  # not dropped: it counts after the wait
+    finally:
+        event.remove(demo_desk.engine, "before_cursor_execute", record)
+
+
 def test_cancel_stops_a_running_query_on_either_engine(desk):
     """A superseded filter's COUNT must not keep running: on SQLite the
     connection is interrupted, on PostgreSQL the server cancels the statement
