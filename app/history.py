@@ -34,9 +34,10 @@ def record(
     to_status: str | None = None,
     **detail: Any,
 ) -> None:
-    """Append one event, written at once (a prepared insert in the session's
-    transaction: no ORM object, no flush; the ticket row must exist)."""
-    _INSERT_EVENT.run(
+    """Append one event (a prepared insert in the session's transaction: no
+    ORM object, no flush; the ticket row must exist). Nothing is read back, so
+    a pipelined connection sends it with its next round trip (app.prepared)."""
+    _INSERT_EVENT.later(
         session,
         {
             "ticket_id": ticket_id,
