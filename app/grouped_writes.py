@@ -32,10 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection
 from sqlmodel import Session
-
-from app.prepared import Pipeline, pipelined
 
 
 class GroupLost(Exception):
@@ -50,8 +47,7 @@ class GroupedWrites:
         self.session = session
         self.size = max(1, size)
         self.seconds = seconds
-        self._pipeline = Pipeline(None, None)  # none until `pipelined()`
-        self._guarded = guarded
+        self.guarded = guarded
         self._items = 0  # items in the open transaction
         self.last_size = 0  # items the last group committed (size, or fewer when its time ran out)
         self._began = 0.0
@@ -61,49 +57,6 @@ class GroupedWrites:
         self.cache: dict[str, Any] = {}
         session.info["grouped_cache"] = self.cache
         session.info["grouped_writes"] = self
-
-    @property
-    def guarded(self) -> bool:
-        """Whether each item runs in its savepoint (else a failure loses its group)."""
-        return self._guarded
-
-    @guarded.setter
-    def guarded(self, flag: bool) -> None:
-        self._guarded = flag
-        self._pipeline.active(not flag)
-
-    @contextmanager
-    def pipelined(self) -> Iterator[None]:
-        """While unguarded, statements whose result nobody reads wait for the
-        next round trip (app.prepared.pipelined; PostgreSQL): an error of one
-        then shows later in the group, which is lost whole either way."""
-        conn = self.session.get_bind()
-        if not isinstance(conn, Connection):  # a session per transaction (not Desk.grouped's): no pipeline
-            yield
-            return
-        with pipelined(conn) as pipeline:
-            self._pipeline = pipeline
-            pipeline.active(not self._guarded)
-            try:
-                yield
-            finally:
-                self._pipeline = Pipeline(None, None)
-
-    @contextmanager
-    def at_risk(self) -> Iterator[None]:
-        """Unguarded, an error in the block loses the open group (rolled back,
-        GroupLost raised), as an item's would; guarded, it is raised as it is."""
-        if self._guarded:
-            yield
-            return
-        try:
-            yield
-        except Exception as exc:
-            self.rollback()
-            raise GroupLost(str(exc)) from exc
-        except BaseException:
-            self.rollback()
-            raise
 
     @property
     def open_items(self) -> int:
@@ -131,11 +84,16 @@ class GroupedWrites:
         session = self.session
         if not session.in_transaction():
             self._began = time.monotonic()
-        if not self._guarded:
+        if not self.guarded:
             try:
-                with self.at_risk():
-                    yield session
-                    session.flush()  # what the ORM still holds, before it is let go below
+                yield session
+                session.flush()  # what the ORM still holds, before it is let go below
+            except Exception as exc:
+                self.rollback()
+                raise GroupLost(str(exc)) from exc
+            except BaseException:
+                self.rollback()
+                raise
             finally:
                 session.expunge_all()
             self._items += 1
@@ -171,7 +129,7 @@ class GroupedWrites:
         try:
             self.commit()
         except Exception as exc:
-            if self._guarded:
+            if self.guarded:
                 raise
             self.rollback()
             raise GroupLost(str(exc)) from exc
@@ -186,7 +144,6 @@ class GroupedWrites:
     def commit(self) -> None:
         """Commit the open group (if any), then run what waited for it."""
         if self.session.in_transaction():
-            self._pipeline.send()  # a waiting statement's error shows here, not inside the commit
             self.session.commit()
         self.last_size, self._items = self._items, 0
         self.cache.clear()

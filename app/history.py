@@ -34,10 +34,9 @@ def record(
     to_status: str | None = None,
     **detail: Any,
 ) -> None:
-    """Append one event (a prepared insert in the session's transaction: no
-    ORM object, no flush; the ticket row must exist). Nothing is read back, so
-    a pipelined connection sends it with its next round trip (app.prepared)."""
-    _INSERT_EVENT.later(
+    """Append one event, written at once (a prepared insert in the session's
+    transaction: no ORM object, no flush; the ticket row must exist)."""
+    _INSERT_EVENT.run(
         session,
         {
             "ticket_id": ticket_id,

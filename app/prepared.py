@@ -18,12 +18,11 @@ statement returns only integers and strings (no date decoding).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, event, insert
+from sqlalchemy import Connection, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
 from sqlalchemy.sql import ClauseElement
@@ -79,28 +78,20 @@ class Prepared:
             c = self._by_dialect[dialect.name] = _Compiled(compiled.string, names, constants, tuple(processors))
         return c
 
-    def _args(self, compiled: _Compiled, params: Mapping[str, Any] | None) -> Any:
-        """The driver's parameters: defaults filled in, each through its bind processor."""
+    def run(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> DBAPICursor:
+        """Execute in the transaction of `where` (a Session or a Connection);
+        returns the DBAPI cursor (fetchone/fetchall give raw tuples)."""
+        conn = where.connection() if isinstance(where, Session) else where
+        if not conn.in_transaction():
+            conn.begin()  # as SQLAlchemy's autobegin would: never run outside a transaction
+        compiled = self._compiled(conn.dialect)
         values = (
             {**compiled.constants, **self.defaults, **params} if params else {**compiled.constants, **self.defaults}
         )
         for name, proc, keeps_none in compiled.processors:
             if name in values and (values[name] is not None or not keeps_none):
                 values[name] = proc(values[name])
-        return tuple(values[n] for n in compiled.names) if compiled.names is not None else values
-
-    def run(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> DBAPICursor:
-        """Execute in the transaction of `where` (a Session or a Connection);
-        returns the DBAPI cursor (fetchone/fetchall give raw tuples). Statements
-        waiting on the connection (`later`) go first, in the same round trip."""
-        conn = where.connection() if isinstance(where, Session) else where
-        if not conn.in_transaction():
-            conn.begin()  # as SQLAlchemy's autobegin would: never run outside a transaction
-        compiled = self._compiled(conn.dialect)
-        args = self._args(compiled, params)
-        waiting: _Waiting | None = conn.info.get(_WAITING)
-        if waiting:
-            return waiting.send(conn, compiled.sql, args)
+        args = tuple(values[n] for n in compiled.names) if compiled.names is not None else values
         cursor = _dbapi(conn).cursor()
         try:
             cursor.execute(compiled.sql, args)
@@ -110,20 +101,6 @@ class Prepared:
             # private SQLAlchemy call here, pinned by tests/test_foundation_prepared.py
             conn._handle_dbapi_exception(exc, compiled.sql, args, cursor, None)
         return cursor
-
-    def later(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> None:
-        """Execute a statement whose result nobody reads: at once, or, on a
-        connection in `pipelined` mode, with the next statement that needs an
-        answer (or the commit), in the same round trip (see `pipelined`)."""
-        conn = where.connection() if isinstance(where, Session) else where
-        waiting: _Waiting | None = conn.info.get(_WAITING)
-        if waiting is None or not waiting.active:
-            self.run(conn, params)
-            return
-        if not conn.in_transaction():
-            conn.begin()
-        compiled = self._compiled(conn.dialect)
-        waiting.append((compiled.sql, self._args(compiled, params)))
 
     def run_many(
         self, where: Session | Connection, rows: Sequence[Mapping[str, Any]], ready: frozenset[str] = frozenset()
@@ -159,87 +136,6 @@ class Prepared:
     def scalar(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> Any:
         row = self.first(where, params)
         return None if row is None else row[0]
-
-
-_WAITING = "prepared_waiting"  # Connection.info: the statements `later` queued there
-
-
-class _Waiting(list[tuple[str, Any]]):
-    """Statements queued on a connection (`Prepared.later`), sent with its next round trip."""
-
-    active = True
-
-    def send(self, conn: Connection, sql: str | None = None, args: Any = None) -> DBAPICursor:
-        """The queued statements, then `sql` (if any), in one pipeline: one round
-        trip; returns the cursor of `sql`. The first error of any of them is raised."""
-        queued = list(self)
-        self.clear()
-        dbapi = _dbapi(conn)
-        cursor = dbapi.cursor()
-        failed: tuple[str, Any] = queued[-1] if sql is None and queued else (sql or "", args)
-        try:
-            with dbapi.pipeline():  # psycopg 3
-                for q_sql, q_args in queued:
-                    failed = (q_sql, q_args)
-                    dbapi.cursor().execute(q_sql, q_args)
-                if sql is not None:
-                    failed = (sql, args)
-                    cursor.execute(sql, args)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            conn._handle_dbapi_exception(exc, failed[0], failed[1], cursor, None)
-        return cursor
-
-
-class Pipeline:
-    """What `pipelined` yields: `send()` sends the waiting statements now (a
-    caller about to commit sees their errors before the commit); `active(flag)`:
-    while off, `later` runs at once (a guarded replay must see each statement's
-    error at its own statement)."""
-
-    def __init__(self, conn: Connection | None, waiting: _Waiting | None) -> None:
-        self._conn, self._waiting = conn, waiting
-
-    def send(self, *_args: Any) -> None:
-        if self._waiting and self._conn is not None:
-            self._waiting.send(self._conn)
-
-    def drop(self, *_args: Any) -> None:
-        if self._waiting is not None:
-            self._waiting.clear()
-
-    def active(self, flag: bool) -> None:
-        self.send()
-        if self._waiting is not None:
-            self._waiting.active = flag
-
-
-@contextmanager
-def pipelined(conn: Connection) -> Iterator[Pipeline]:
-    """Within the block, on PostgreSQL, `Prepared.later` statements on `conn`
-    wait for its next round trip: a Prepared statement that needs an answer
-    takes them along in one psycopg pipeline, and any other statement (the
-    ORM's, a savepoint) or the commit sends them first. So a writer saves a
-    round trip per statement whose result it does not read. A rollback drops
-    them (they are part of what it undoes). An error of a waiting statement
-    is raised by the round trip that sends it, after the statement that
-    queued it returned: a caller must treat an error anywhere in the
-    transaction as the whole transaction's (app.grouped_writes, unguarded),
-    and send them itself before it commits (`Pipeline.send`). SQLite:
-    nothing waits (no round trips to save)."""
-    if conn.dialect.name != "postgresql":
-        yield Pipeline(None, None)
-        return
-    waiting = conn.info[_WAITING] = _Waiting()
-    pipeline = Pipeline(conn, waiting)
-    hooks = (("before_cursor_execute", pipeline.send), ("commit", pipeline.send), ("rollback", pipeline.drop))
-    for name, fn in hooks:
-        event.listen(conn, name, fn)
-    try:
-        yield pipeline
-    finally:
-        for name, fn in hooks:
-            event.remove(conn, name, fn)
-        conn.info.pop(_WAITING, None)
 
 
 def _keeps_none(proc: Callable[[Any], Any]) -> bool:

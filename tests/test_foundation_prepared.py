@@ -17,7 +17,7 @@ from sqlmodel import Session
 from app import history
 from app.business_calendar import desk_calendar
 from app.mail.ingest import ingest_paths
-from app.prepared import Prepared, pipelined
+from app.prepared import Prepared
 from app.references import reserve
 from mail_helpers import CONFIG, NOW, eml, make_maildir
 from models import Message, RefundCase, Ticket, TicketEvent
@@ -402,45 +402,3 @@ def test_a_none_skips_only_the_processors_that_keep_none(desk):
         for dash, shown in ((None, "-"), ("a", "A")):
             got = both.first(s, {"dash": dash, "at": None})
             assert got is not None and (got[0], bool(got[1])) == (shown, True)
-
-
-# -- 4. pipelined: statements nobody reads wait for the next round trip ----------------
-def _ticket(desk) -> int:
-    with desk.session() as s:
-        return int(INSERT_TICKET.scalar(s, ticket_values("CMP-2026-000040")))
-
-
-def _event(ticket_id: int) -> dict:
-    return {"ticket_id": ticket_id, "at": RECEIVED, "action": "note"}
-
-
-def test_a_later_statement_that_fails_raises_at_the_next_round_trip_on_postgresql(desk):
-    """PostgreSQL: `later` only queues (no round trip), so its error shows at
-    the next statement that asks for an answer; SQLite runs it at once."""
-    pg = desk.engine.dialect.name == "postgresql"
-    tid = _ticket(desk)
-    with desk.engine.connect() as conn, pipelined(conn):
-        if pg:
-            INSERT_EVENT.later(conn, _event(10**9))  # no such ticket: the foreign key refuses it ...
-            with pytest.raises(IntegrityError):  # ... when the next statement goes out with it
-                INSERT_EVENT.scalar(conn, _event(tid))
-        else:
-            with pytest.raises(IntegrityError):
-                INSERT_EVENT.later(conn, _event(10**9))
-        conn.rollback()
-    assert count(desk, TicketEvent) == 0
-
-
-def test_later_statements_go_with_the_next_answer_in_order_and_a_rollback_drops_them(desk):
-    tid = _ticket(desk)
-    with desk.engine.connect() as conn, pipelined(conn):
-        for _ in range(3):
-            INSERT_EVENT.later(conn, _event(tid))
-        # the next statement that needs an answer sees them: they went first, in order
-        assert conn.execute(text("SELECT count(*) FROM ticket_event")).scalar() == 3
-        INSERT_EVENT.later(conn, _event(tid))
-        conn.rollback()  # undoes the sent ones, drops the one still waiting
-        INSERT_EVENT.later(conn, _event(tid))
-        INSERT_EVENT.later(conn, _event(tid))
-        conn.commit()  # sends what waits, then commits
-    assert count(desk, TicketEvent) == 2

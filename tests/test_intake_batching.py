@@ -133,10 +133,8 @@ def test_a_batch_of_dependent_messages_ends_as_one_at_a_time(engine_url, tmp_pat
 def _fail_on_boom(session, how: str) -> None:
     if how == "raises":
         raise RuntimeError("boom")
-    # "refused": an event for no ticket, which the foreign key refuses; a write
-    # nobody reads back, so on PostgreSQL it waits for the group's next round
-    # trip (app.prepared.pipelined) and its error shows during a later message
-    # or at the commit
+    # "refused": an event for no ticket, which the foreign key refuses (the
+    # database's error, not the program's)
     history.record(session, 10**9, None, "note", NOW)
 
 

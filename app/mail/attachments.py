@@ -160,7 +160,7 @@ def store_inbound(session: Session, ticket_id: int, message_id: int, parsed: Par
     conn = session.connection()
     big = []
     for a in parsed.attachments:
-        _INSERT_ATTACHMENT.later(
+        _INSERT_ATTACHMENT.run(
             conn,
             {
                 "message_id": message_id,

@@ -10,10 +10,7 @@ fails rolls its group back, and the group runs again with a savepoint a
 message, so the failure undoes that message only: anything that fails while
 routing is quarantined with its raw bytes instead of being dropped. A group
 looks up once which of its messages are stored and who their senders are
-(app.mail.group_lookups). On PostgreSQL the writes whose result nobody reads
-wait for the group's next round trip (app.prepared.pipelined): an error of
-one shows a little later, and loses the group the same way. The routing of
-one message is app.mail.routing.
+(app.mail.group_lookups). The routing of one message is app.mail.routing.
 """
 
 from __future__ import annotations
@@ -110,7 +107,7 @@ def ingest_paths(
     config = config or DeskConfig()  # the caller's config (the CLI loads it), else the built-in defaults
     summary = Summary()
     messages = (rm for path, kind in checked for rm in sources.iter_messages(path, kind))
-    with desk.grouped(GROUP_MESSAGES, GROUP_SECONDS) as writes, writes.pipelined():
+    with desk.grouped(GROUP_MESSAGES, GROUP_SECONDS) as writes:
         writes.guarded = False  # no savepoint a message: a failure replays its group, guarded
         fresh = FreshStats(writes.session)  # PostgreSQL: a desk the batch grows from empty is analyzed
         defer_new_ticket_index(writes.session)  # PostgreSQL: a group's new tickets indexed at its commit
@@ -118,12 +115,11 @@ def ingest_paths(
         ingest = partial(ingest_raw, desk, now=now, config=config, transaction=writes)
         ahead = Ahead(parsed_stream(messages))
         for rm, outcome in ahead:
+            if isinstance(outcome, ParsedMessage) and not covers(writes.begin(), outcome.dedupe_key):
+                # once for the messages the group is likely to hold (as many as the last one, and half again)
+                expected = min(GROUP_MESSAGES, max(16, writes.last_size * 3 // 2))
+                look_up(writes.session, ahead.lookup_keys(rm, outcome, expected))
             try:
-                if isinstance(outcome, ParsedMessage) and not covers(writes.begin(), outcome.dedupe_key):
-                    # once for the messages the group is likely to hold (as many as the last one, and half again)
-                    expected = min(GROUP_MESSAGES, max(16, writes.last_size * 3 // 2))
-                    with writes.at_risk():  # it sends what the group's last statements left waiting
-                        look_up(writes.session, ahead.lookup_keys(rm, outcome, expected))
                 item = ingest(rm, parsed=outcome)
             except GroupLost:  # rolled back whole: each message of the group again, in its savepoint
                 lost, group = [*group, (rm, outcome)], []

@@ -114,10 +114,8 @@ def route_message(
         t = wf.new_refund(session, parsed, order_number=intent.order_number, received=received, now=now, config=config)
     else:
         t = wf.new_inquiry(session, parsed, received=received, now=now, config=config)
-    if parsed.attachments:  # they need the message's id
-        store_inbound(session, t.id, _INSERT_MESSAGE.scalar(session, {**row, "ticket_id": t.id}), parsed, now)
-    else:  # nothing read back: on PostgreSQL it goes with the next round trip (app.prepared.pipelined)
-        _STORE_MESSAGE.later(session, {**row, "ticket_id": t.id})
+    message_id = _INSERT_MESSAGE.scalar(session, {**row, "ticket_id": t.id})
+    store_inbound(session, t.id, message_id, parsed, now)
     _remember_language(session, t.customer_id, parsed, config)
     for ref in turned["stranger"]:
         wf_messages.note_stranger(session, ref, now=now, outcome=f"it became the new ticket {t.reference}")
@@ -230,4 +228,3 @@ def _route_existing(
 
 
 _INSERT_MESSAGE = Prepared.insert(table_of(Message), returning="id")
-_STORE_MESSAGE = Prepared.insert(table_of(Message))
