@@ -15,10 +15,13 @@ import pytest
 from sqlalchemy import text
 
 import app.mail.ingest as ingest
+import app.mail.routing as routing
+from app import history
 from app.db import open_desk
+from app.mail import fresh_stats
 from app.mail.ingest import ingest_paths
 from mail_helpers import CONFIG, NOW, add_order, eml, make_maildir
-from pg_fixtures import engine_url, fresh_pg_database  # noqa: F401  (fixture)
+from pg_fixtures import engine_url, fresh_pg_database, pg_url  # noqa: F401  (fixture)
 
 ORDER = "ORD-1234567890-ABCD"
 
@@ -127,22 +130,54 @@ def test_a_batch_of_dependent_messages_ends_as_one_at_a_time(engine_url, tmp_pat
     assert any(r[0] == "CMP-2026-000001" and r[1] == "note" for r in batch["messages"])
 
 
-def test_a_message_failing_half_way_replays_its_group_and_ends_as_one_at_a_time(engine_url, tmp_path, monkeypatch):
-    real = ingest._remember_language
+def _fail_on_boom(session, how: str) -> None:
+    if how == "raises":
+        raise RuntimeError("boom")
+    # "refused": an event for no ticket, which the foreign key refuses (the
+    # database's error, not the program's)
+    history.record(session, 10**9, None, "note", NOW)
+
+
+@pytest.mark.parametrize(("how", "reason"), [("raises", "boom"), ("refused", "integrity error")])
+def test_a_message_failing_half_way_replays_its_group_and_ends_as_one_at_a_time(
+    engine_url, tmp_path, monkeypatch, how, reason
+):
+    real = routing._remember_language
 
     def fails_on_boom(session, customer_id, parsed, config):
         real(session, customer_id, parsed, config)  # after its ticket and message are written
         if "boom" in parsed.body:
-            raise RuntimeError("boom")
+            _fail_on_boom(session, how)
 
-    monkeypatch.setattr(ingest, "_remember_language", fails_on_boom)
+    monkeypatch.setattr(routing, "_remember_language", fails_on_boom)
     batch_items, batch, single_items, single = _run_both(engine_url, tmp_path)
     assert batch_items == single_items
     assert batch == single
-    failed = [i for i in batch_items if i[3] and "boom" in i[3]]
+    failed = [i for i in batch_items if i[3] and reason in i[3]]
     assert len(failed) == 1 and failed[0][1] == "quarantined"
     assert batch_items[-1][1] == "created"  # the message after it, and those before, are stored
     assert len(batch["quarantine"]) == 2
+
+
+def test_a_desk_grown_from_empty_is_analyzed_once_the_batch_has_grown_it(pg_url, tmp_path, monkeypatch):
+    """PostgreSQL plans a new desk's ticket table as empty; intake analyzes the
+    tables it writes once it has committed GROWN messages (app.mail.fresh_stats)."""
+    monkeypatch.setattr(fresh_stats, "GROWN", 4)
+    monkeypatch.setattr(ingest, "GROUP_MESSAGES", 2)
+    md = make_maildir(tmp_path / "Maildir", {f"{k}.eml": v for k, v in _batch().items()})
+    desk = open_desk(pg_url)
+    try:
+        with desk.reader() as s:
+            before = s.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'ticket'")).scalar()
+        ingest_paths(desk, [md], now=NOW, config=CONFIG)
+        with desk.reader() as s:
+            after = s.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'ticket'")).scalar()
+            analyzed = s.execute(
+                text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'message'")
+            ).scalar()
+    finally:
+        desk.dispose()
+    assert before <= 0 < after and analyzed is not None  # planned with the rows it had then
 
 
 @pytest.mark.parametrize("size", [1, 3])

@@ -218,7 +218,7 @@ def release(
     config: DeskConfig | None = None,
 ) -> str:
     """Create a ticket of `kind` from the quarantined message; its reference."""
-    from app.mail.ingest import route_message
+    from app.mail.routing import route_message
 
     actor.require("quarantine", "release quarantined mail")
     if kind not in RELEASE_KINDS:
