@@ -201,7 +201,7 @@ def make_engine(
 
 
 @contextmanager
-def _committed(session: Session) -> Iterator[Session]:
+def committed(session: Session) -> Iterator[Session]:
     """Commit `session` when the block succeeds, roll it back when it fails."""
     try:
         yield session
@@ -224,7 +224,7 @@ class Desk:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session whose transaction commits on success, rolls back on error."""
-        with Session(self.engine, expire_on_commit=False) as session, _committed(session):
+        with Session(self.engine, expire_on_commit=False) as session, committed(session):
             yield session
 
     @contextmanager
@@ -239,7 +239,7 @@ class Desk:
             @contextmanager
             def transaction() -> Iterator[Session]:
                 try:
-                    with _committed(session):
+                    with committed(session):
                         yield session
                 finally:
                     session.expunge_all()

@@ -19,10 +19,11 @@ rules and restores the triggers:
   them) are dropped and made again after the load from their own stored
   definitions (pg_get_indexdef, pg_get_constraintdef); the GIN indexes stay
   (made after the fill they cost as much again as the fill).
-- SQLite: the triggers, and the secondary indexes of the bulk tables, are
-  dropped and made again from their own stored definitions (sqlite_master),
-  the indexes before the fill; the fill is the INSERT of each ticket trigger's
-  body over every ticket (its `t.id = NEW.id` made `1 = 1`).
+- SQLite: the triggers, and the secondary indexes of the bulk tables
+  (message's kept, as on PostgreSQL), are dropped and made again from their
+  own stored definitions (sqlite_master); the fill is the INSERT of each
+  ticket trigger's body (its `t.id = NEW.id` made a range of ids), run over
+  each chunk as soon as it is written, like PostgreSQL's.
 - Both: the tallies by wall_tally.recount and wall_daily.recount (their
   triggers' one rule each).
 
@@ -70,20 +71,19 @@ PG_SUSPENDED = {
 }
 PG_FILLS = ("search_reindex", "search_filter_reindex")  # the functions those triggers call
 SQLITE_SUSPENDED = ("search_ticket_ins", "search_message_ins", "filter_ticket_ins", "wall_tally_ins", "wall_daily_ins")
-SQLITE_FILLS = ("search_ticket_ins", "filter_ticket_ins")  # their INSERT, over every ticket
+SQLITE_FILLS = ("search_ticket_ins", "filter_ticket_ins")  # their INSERT, over a range of tickets
 # their secondary indexes (and on PostgreSQL their foreign keys) are made again after the
 # load: one sort (one join) each, not a random insert (a lookup) per row; at a million
-# tickets the ticket table has 27 indexes
-BULK_TABLES = ("customer", "esim_order", "ticket", "ticket_event", "message", "refund_case")
-# PostgreSQL: message keeps its indexes, the fill reads each ticket's thread by them
-PG_BULK_TABLES = tuple(t for t in BULK_TABLES if t != "message")
+# tickets the ticket table has 27 indexes. Message keeps its indexes: the fill, made
+# during the load, reads each ticket's thread by them
+BULK_TABLES = ("customer", "esim_order", "ticket", "ticket_event", "refund_case")
 # PostgreSQL: the derived tables' foreign keys are made after their fill (their GIN
 # indexes stay: made after the fill they took as long again as the fill itself)
 PG_DERIVED = ("search_doc", "search_filter")
 # SQLite, for the build's connection only: page cache in KiB (negative), so the load's
 # pages, the index sorts and the fills' reads stay in memory instead of spilling
 SQLITE_CACHE = -512 * 1024
-FILL_CHUNK = 5000  # ticket ids per fill statement (PostgreSQL)
+FILL_CHUNK = 5000  # ticket ids per fill statement
 # PostgreSQL, for the build's transaction only: the index builds sort in memory, the
 # commit does not wait for the WAL flush (a crash loses the build, as a rollback would)
 PG_SETTINGS = {"maintenance_work_mem": "256MB", "synchronous_commit": "off"}
@@ -146,10 +146,8 @@ def _pg_settings(conn: Connection) -> None:
         conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
 
 
-def _pg_fill(conn: Connection, start: int = 0, top: int | None = None) -> None:
-    """The derived tables' rows of tickets `start` to `top` (default: the last)."""
-    if top is None:
-        top = conn.execute(text("SELECT coalesce(max(id), 0) FROM ticket")).scalar_one()
+def _pg_fill(conn: Connection, start: int, top: int) -> None:
+    """The derived tables' rows of tickets `start` to `top`."""
     for lo in range(start, top + 1, FILL_CHUNK):
         for fn in PG_FILLS:
             conn.execute(
@@ -158,14 +156,23 @@ def _pg_fill(conn: Connection, start: int = 0, top: int | None = None) -> None:
             )
 
 
-def sqlite_fill_statement(trigger_sql: str) -> str:
+def sqlite_fill_statement(trigger_sql: str, tickets: str = "1 = 1") -> str:
     """The INSERT of a ticket trigger's body (DELETE ...; INSERT ... WHERE
-    t.id = NEW.id;) over every ticket."""
+    t.id = NEW.id;) over the tickets `t` matching `tickets` (SQL; default every one)."""
     body = trigger_sql[trigger_sql.index(" BEGIN ") + 7 : trigger_sql.rindex("END")]
     insert = body[body.index("INSERT INTO") :].strip().rstrip(";")
     if insert.count(_ONE_TICKET) != 1 or "NEW." in insert.replace(_ONE_TICKET, ""):
         raise ValueError(f"not a one-ticket rebuild: {insert[:80]}")
-    return insert.replace(_ONE_TICKET, "1 = 1")
+    return insert.replace(_ONE_TICKET, tickets)
+
+
+def _sqlite_fill(conn: Connection, triggers: dict[str, str], start: int, top: int) -> None:
+    """The derived tables' rows of tickets `start` to `top` (the bodies of the ticket triggers in `triggers`)."""
+    for lo in range(start, top + 1, FILL_CHUNK):
+        hi = min(lo + FILL_CHUNK, top + 1)
+        for name in SQLITE_FILLS:
+            if name in triggers:
+                conn.exec_driver_sql(sqlite_fill_statement(triggers[name], f"t.id >= {lo} AND t.id < {hi}"))
 
 
 def _sqlite_suspend(conn: Connection) -> tuple[dict[str, str], list[str]]:
@@ -190,16 +197,24 @@ class Load:
     def __init__(self, conn: Connection) -> None:
         self.conn, self.filled = conn, 0
         self.fill_seconds = 0.0  # spent in `written`
+        self.triggers: dict[str, str] = {}  # SQLite: the suspended triggers' definitions
 
     def written(self, top: int) -> None:
         """Tickets up to id `top` are written, with their messages, customers and
-        orders: on PostgreSQL their derived rows are made now (while the build
-        makes the next ones); SQLite makes them all at the end, in one statement."""
-        if self.conn.dialect.name != "sqlite":
-            started = time.perf_counter()
+        orders: their derived rows are made now (while the build makes the next ones)."""
+        started = time.perf_counter()
+        self.fill(top)
+        self.fill_seconds += time.perf_counter() - started
+
+    def fill(self, top: int | None = None) -> None:
+        """The derived rows of the tickets written since the last fill, up to `top` (default: the last)."""
+        if top is None:
+            top = self.conn.execute(text("SELECT coalesce(max(id), 0) FROM ticket")).scalar_one()
+        if self.conn.dialect.name == "sqlite":
+            _sqlite_fill(self.conn, self.triggers, self.filled + 1, top)
+        else:
             _pg_fill(self.conn, self.filled + 1, top)
-            self.filled = top
-            self.fill_seconds += time.perf_counter() - started
+        self.filled = max(self.filled, top)
 
 
 @contextmanager
@@ -210,29 +225,27 @@ def bulk_load(conn: Connection, lap: Callable[[str], None] = lambda name: None) 
     back). `lap(step)` is called as each step of the refill ends."""
     load = Load(conn)
     if conn.dialect.name == "sqlite":
-        stored, indexes = _sqlite_suspend(conn)
+        load.triggers, indexes = _sqlite_suspend(conn)
         cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
         conn.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_CACHE}")
         try:
             yield load
+            load.fill()
+            lap("search fill")
             for sql in indexes:
                 conn.exec_driver_sql(sql)
-            lap("indexes")
-            for name in SQLITE_FILLS:
-                if name in stored:
-                    conn.exec_driver_sql(sqlite_fill_statement(stored[name]))
-            for sql in stored.values():
+            for sql in load.triggers.values():
                 conn.exec_driver_sql(sql)
-            lap("search fill")
+            lap("indexes")
         finally:
             conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache or 0)}")
     else:
         _pg_settings(conn)
         _pg_triggers(conn, enable=False)
-        remake = _pg_drop(conn, PG_BULK_TABLES)
+        remake = _pg_drop(conn, BULK_TABLES)
         derived_keys = _pg_drop(conn, PG_DERIVED, indexes=False)
         yield load
-        _pg_fill(conn, load.filled + 1)
+        load.fill()
         lap("search fill")
         for sql in remake:
             conn.exec_driver_sql(sql)

@@ -30,12 +30,12 @@ def _children_cpu() -> float:
 def _build(url: str, n: int) -> tuple[float, float, dict[str, float]]:
     from app.business_calendar import BusinessCalendar
     from app.db import open_desk
-    from app.demo import build_demo
+    from app.demo import build_demo, build_session
 
     started, cpu, child = time.perf_counter(), time.process_time(), _children_cpu()
     desk = open_desk(url)
     try:
-        with desk.session() as s:
+        with build_session(desk) as s:
             done = build_demo(s, n, 7, datetime(2026, 11, 23, 10, tzinfo=UTC), BusinessCalendar("EE"), login="bench")
     finally:
         desk.dispose()

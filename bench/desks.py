@@ -72,12 +72,12 @@ def scratch_database(prefix: str) -> Iterator[str]:
 def _build(url: str, tickets: int) -> float:
     from app.business_calendar import BusinessCalendar
     from app.db import open_desk
-    from app.demo import build_demo
+    from app.demo import build_demo, build_session
 
     started = time.perf_counter()
     desk = open_desk(url)
     try:
-        with desk.session() as s:
+        with build_session(desk) as s:
             build_demo(s, tickets, 7, DEMO_NOW, BusinessCalendar("EE"), login="olivia")
     finally:
         desk.dispose()

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from app import demo_bulk, demo_pipeline, wall_tally
 from app.business_calendar import BusinessCalendar
 from app.db import open_desk
-from app.demo import build_demo
+from app.demo import build_demo, build_session
 from conftest import FROZEN_NOW
 from demo_fingerprint import fingerprint
 from pg_fixtures import engine_url, fresh_pg_database  # noqa: F401  (fixture)
@@ -65,18 +65,30 @@ def _row_by_row(monkeypatch) -> None:
     )
 
 
-@pytest.mark.parametrize("chunk", [demo_pipeline.CHUNK, 97])
-def test_same_desk_as_before_the_bulk_load(engine_url, chunk, monkeypatch):
+def _journal(desk) -> str | None:
+    """SQLite's journal mode (None on PostgreSQL)."""
+    if desk.engine.dialect.name != "sqlite":
+        return None
+    with desk.reader() as s:
+        return str(s.connection().exec_driver_sql("PRAGMA journal_mode").scalar())
+
+
+@pytest.mark.parametrize(("chunk", "own_session"), [(demo_pipeline.CHUNK, True), (97, False)])
+def test_same_desk_as_before_the_bulk_load(engine_url, chunk, own_session, monkeypatch):
     """The same desk whether the generator hands its rows over at the end or
-    every 97 tickets (app/demo_pipeline.py)."""
+    every 97 tickets (app/demo_pipeline.py), and whether it is written in the
+    build's own session (SQLite: with a rollback journal) or a plain one."""
     monkeypatch.setattr(demo_pipeline, "CHUNK", chunk)
     desk = open_desk(engine_url)
     try:
-        with desk.session() as s:
+        with build_session(desk) if own_session else desk.session() as s:
+            if own_session and desk.engine.dialect.name == "sqlite":
+                assert s.connection().exec_driver_sql("PRAGMA journal_mode").scalar() == "truncate"
             build_demo(s, 1500, 7, FROZEN_NOW, CAL, login="olivia")
         with desk.reader() as s:
             assert fingerprint(s) == PINNED[desk.engine.dialect.name]
             assert wall_tally.stored(s) == wall_tally.recounted(s)
+        assert _journal(desk) in ("wal", None)
     finally:
         desk.dispose()
 
@@ -155,9 +167,11 @@ def test_the_next_rows_get_free_ids(engine_url):
         desk.dispose()
 
 
-def test_a_generator_failure_is_raised_and_writes_nothing(engine_url, monkeypatch):
+@pytest.mark.parametrize("own_session", [True, False])
+def test_a_generator_failure_is_raised_and_writes_nothing(engine_url, own_session, monkeypatch):
     """The forked generator fails part way (after chunks were written): the
-    build raises its error, and the desk keeps no row and its triggers."""
+    build raises its error, and the desk keeps no row, its triggers and (SQLite)
+    its WAL mode."""
     import app.demo
 
     made = {"n": 0}
@@ -175,10 +189,12 @@ def test_a_generator_failure_is_raised_and_writes_nothing(engine_url, monkeypatc
     try:
         with desk.reader() as s:
             before = s.connection().execute(text(TRIGGERS[desk.engine.dialect.name])).all()
-        with pytest.raises(RuntimeError, match="the generator broke"), desk.session() as s:
+        session = build_session(desk) if own_session else desk.session()
+        with pytest.raises(RuntimeError, match="the generator broke"), session as s:
             build_demo(s, 1000, 7, FROZEN_NOW, CAL, login="olivia")
         with desk.reader() as s:
             assert s.connection().execute(text(TRIGGERS[desk.engine.dialect.name])).all() == before
             assert s.connection().exec_driver_sql("SELECT count(*) FROM ticket").scalar() == 0
+        assert _journal(desk) in ("wal", None)
     finally:
         desk.dispose()

@@ -23,7 +23,7 @@ def register(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.business_calendar import desk_calendar
-    from app.demo import build_demo
+    from app.demo import build_demo, build_session
     from app.errors import InputError
 
     if args.now:
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     else:
         now = datetime.now(UTC)
     cal = desk_calendar(ctx.config)
-    with ctx.desk.session() as session:
+    with build_session(ctx.desk) as session:
         result = build_demo(session, args.tickets, args.seed, now, cal)
     print(json.dumps({"tickets": result.tickets, "by_kind": result.counts, "seconds": round(result.seconds, 2)}))
     return 0
