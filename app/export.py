@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, TextIO, TypedDict
 
 from sqlalchemy import Select, func, select
@@ -67,8 +67,13 @@ def mask_email(email: str | None) -> str | None:
     return f"{local[:1]}***@{masked_domain}"
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+def iso_instant(value: datetime | None) -> str | None:
+    """An instant as output text (export, the CLI's JSON): ISO 8601 in UTC, the same
+    text for the same instant whether it was just computed (in the desk's zone) or
+    read back from the database."""
+    if value is None:
+        return None
+    return (value.astimezone(UTC) if value.tzinfo is not None else value).isoformat()
 
 
 class ExportRow(TypedDict):
@@ -182,13 +187,13 @@ def _row(j: _Joined, handlers: set[str], mask_pii: bool, now: datetime, at_risk_
         "reference": t.reference,
         "kind": t.kind,
         "status": t.status,
-        "received_at": _iso(t.received_at),
-        "acknowledged_at": _iso(t.acknowledged_at),
-        "ack_due_at": _iso(t.ack_due_at),
-        "resolution_due_at": _iso(t.resolution_due_at),
-        "final_response_due_at": _iso(t.final_response_due_at),
+        "received_at": iso_instant(t.received_at),
+        "acknowledged_at": iso_instant(t.acknowledged_at),
+        "ack_due_at": iso_instant(t.ack_due_at),
+        "resolution_due_at": iso_instant(t.resolution_due_at),
+        "final_response_due_at": iso_instant(t.final_response_due_at),
         "extensions": t.extensions,
-        "closed_at": _iso(t.closed_at),
+        "closed_at": iso_instant(t.closed_at),
         "escalation_of": j.escalation_of,
         "assignee": j.assignee,
         "reviewer": j.reviewer,
@@ -200,7 +205,7 @@ def _row(j: _Joined, handlers: set[str], mask_pii: bool, now: datetime, at_risk_
         "sla_state": state.value if state is not None else None,
         "brand": t.brand,
         "priority": t.priority,
-        "due_at": _iso(t.due_at),
+        "due_at": iso_instant(t.due_at),
         "due_clock": t.due_clock,
         "region": t.region,
         "out_of_scope": t.out_of_scope,

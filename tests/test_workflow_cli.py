@@ -35,7 +35,11 @@ def test_walk_a_complaint_from_the_shell(cli, desk):
     assert shown["region_guidance"].startswith("Southeast Asia:")
     v = shown["version"]
     code, out, _ = cli("ticket", "ack", ref, "--version", str(v))
-    assert code == 0 and json.loads(out)["status"] == "acknowledged"
+    acked = json.loads(out)
+    assert code == 0 and acked["status"] == "acknowledged"
+    # the instant just computed is written as the one read back: UTC, the same text
+    assert acked["due_at"].endswith("+00:00")
+    assert acked["due_at"] == json.loads(cli("ticket", "show", ref)[1])["due_at"]
     code, out, _ = cli("ticket", "note", ref, "looked at the logs")
     assert code == 0
     code, out, _ = cli("ticket", "move", ref, "investigation")

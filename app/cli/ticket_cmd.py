@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from app.cli.numbers import ROW_ID, VERSION
 from app.cli.output import emit_json
+from app.export import iso_instant
 from app.workflow.actions import TicketAction, cli_actions
 from models.enums import TicketStatus
 from models.tables import stored_id
@@ -94,10 +95,6 @@ def register(sub: Subparsers) -> None:
     allow_many(tsub)  # assign, note, close, triage: several REFs at once (app/cli/bulk_cmd.py)
 
 
-def _iso(v: datetime | None) -> str | None:
-    return v.isoformat() if v is not None else None
-
-
 def ticket_json(session: Session, t: Ticket, actor: Actor | None = None) -> dict[str, object]:
     from app import history
     from app.ticket_facts import ticket_facts
@@ -127,19 +124,19 @@ def ticket_json(session: Session, t: Ticket, actor: Actor | None = None) -> dict
         "reviewer": facts.reviewer,
         "escalation_of": facts.escalation_of.reference if facts.escalation_of else None,
         "escalation": facts.escalation,
-        "received_at": _iso(t.received_at),
-        "ack_due_at": _iso(t.ack_due_at),
-        "acknowledged_at": _iso(t.acknowledged_at),
-        "resolution_due_at": _iso(t.resolution_due_at),
-        "resolution_communicated_at": _iso(t.resolution_communicated_at),
-        "final_response_due_at": _iso(t.final_response_due_at),
-        "final_response_at": _iso(t.final_response_at),
+        "received_at": iso_instant(t.received_at),
+        "ack_due_at": iso_instant(t.ack_due_at),
+        "acknowledged_at": iso_instant(t.acknowledged_at),
+        "resolution_due_at": iso_instant(t.resolution_due_at),
+        "resolution_communicated_at": iso_instant(t.resolution_communicated_at),
+        "final_response_due_at": iso_instant(t.final_response_due_at),
+        "final_response_at": iso_instant(t.final_response_at),
         "extensions": t.extensions,
-        "paused_since": _iso(t.paused_since),
-        "due_at": _iso(t.due_at),
+        "paused_since": iso_instant(t.paused_since),
+        "due_at": iso_instant(t.due_at),
         "due_clock": t.due_clock,
-        "closed_at": _iso(t.closed_at),
-        "updated_at": _iso(t.updated_at),
+        "closed_at": iso_instant(t.closed_at),
+        "updated_at": iso_instant(t.updated_at),
         "updated_by": t.updated_by,
         "handlers": history.handlers(session, stored_id(t)),
         "merged_from": facts.merged_from,
@@ -173,7 +170,7 @@ def _timeline_json(session: Session, ticket_id: int) -> list[dict[str, object]]:
     return [
         {
             "kind": i.kind,
-            "at": _iso(i.at),
+            "at": iso_instant(i.at),
             "actor": i.actor,
             "action": i.action,
             "subject": i.subject,
@@ -190,7 +187,7 @@ def _summary(t: Ticket) -> dict[str, object]:
         "kind": t.kind,
         "status": t.status,
         "version": t.version,
-        "due_at": _iso(t.due_at),
+        "due_at": iso_instant(t.due_at),
         "due_clock": t.due_clock,
         "close_reason": t.close_reason,
     }
@@ -294,7 +291,7 @@ def escalate(args: argparse.Namespace, ctx: CliContext) -> int:
             "linked_as_correspondence": outcome.linked_as_correspondence,
         }
         if outcome.escalation is not None and outcome.created:
-            out["final_response_due_at"] = _iso(outcome.escalation.final_response_due_at)
+            out["final_response_due_at"] = iso_instant(outcome.escalation.final_response_due_at)
     if not outcome.created:  # committed as correspondence; report the refusal
         raise IllegalTransition(
             f"escalation refused and kept as correspondence on {out['complaint']}: {outcome.reason}"
@@ -339,7 +336,7 @@ def extend(args: argparse.Namespace, ctx: CliContext) -> int:
             now=now,
             config=ctx.config,
         )
-        return {"resolution_due_at": _iso(t.resolution_due_at), "extensions": t.extensions}
+        return {"resolution_due_at": iso_instant(t.resolution_due_at), "extensions": t.extensions}
 
     return _run(args, ctx, fn)
 
