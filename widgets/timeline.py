@@ -59,6 +59,7 @@ class Timeline(VerticalScroll, can_focus=True):
         self.tz = tz
         self.items: list = []
         self._first_customer_line: int | None = None  # where render_items put the customer's first message
+        self._drawn_width = 0  # the width the body lines were wrapped to (0: not wrapped here)
 
     def compose(self) -> ComposeResult:
         yield SectionText("loading…", id="timeline-body", markup=False)
@@ -75,8 +76,39 @@ class Timeline(VerticalScroll, can_focus=True):
         else:
             self.call_after_refresh(self.scroll_end, animate=False)
 
+    def on_resize(self) -> None:
+        """Wrapped to another width: wrap again, so every line keeps its bar."""
+        if self.items and self._wrap_width() != self._drawn_width:
+            self.query_one("#timeline-body", Static).update(self.render_items(self.items))
+
+    def _wrap_width(self) -> int:
+        """Columns a body line may take after its bar (room kept for the scrollbar)."""
+        return max(0, self.content_region.width - self.styles.scrollbar_size_vertical - 2)
+
+    def _rows(self, line: Text) -> list[Text]:
+        """`line` as the rows it takes on screen: wrapped here, not by the Static,
+        so that each row starts with the item's bar (which kind of text it is)."""
+        width = self._drawn_width
+        if width < 10 or line.cell_len <= width:
+            return [line]
+        return list(line.wrap(self.app.console, width, overflow="fold"))
+
+    @staticmethod
+    def _body(item: object) -> list[Text]:
+        """A message's lines under its heading: subject, body, what is not shown."""
+        lines = []
+        subject = getattr(item, "subject", None)
+        if subject:
+            lines.append(Text(inert(subject, single_line=True), style="italic"))
+        body, hidden = preview_lines(getattr(item, "text", ""), getattr(item, "hidden_chars", 0))
+        lines += [Text(line) for line in body]
+        if hidden:
+            lines.append(Text(hidden, style="italic"))
+        return lines
+
     def render_items(self, items: list) -> Text:
         self._first_customer_line = None
+        self._drawn_width = self._wrap_width()
         out = Text()
         if not items:
             out.append("nothing yet")
@@ -92,7 +124,7 @@ class Timeline(VerticalScroll, can_focus=True):
             bar = ("  " if kind == "event" else "▌ ", bars[kind])
             if kind == "inbound" and self._first_customer_line is None:
                 self._first_customer_line = out.plain.count("\n")
-            head = Text.assemble(bar, (when(item.at, self.tz), "bold"), "  ")
+            head = Text.assemble((when(item.at, self.tz), "bold"), "  ")
             label = KIND_LABEL.get(kind, kind.upper())
             if label:
                 head.append(label + "  ", style="bold")
@@ -101,22 +133,14 @@ class Timeline(VerticalScroll, can_focus=True):
                 head.append(f"  ({delivery(item.delivery)})")
             if kind == "event":
                 head.append("  " + inert(item.text, single_line=True))
-            head.stylize(styles[kind])
-            out.append_text(head)
-            out.append("\n")
-            if kind == "event":
-                continue
-            lines = []
-            if item.subject:
-                lines.append(Text(inert(item.subject, single_line=True), style="italic"))
-            body, hidden = preview_lines(item.text, getattr(item, "hidden_chars", 0))
-            lines += [Text(line) for line in body]
-            if hidden:
-                lines.append(Text(hidden, style="italic"))
+            lines = [head]
+            if kind != "event":
+                lines += self._body(item)
             for line in lines:
-                row = Text.assemble(bar, line)
-                row.stylize(styles[kind])
-                out.append_text(row)
-                out.append("\n")
+                for part in self._rows(line):
+                    row = Text.assemble(bar, part)
+                    row.stylize(styles[kind])
+                    out.append_text(row)
+                    out.append("\n")
         out.rstrip()
         return out
