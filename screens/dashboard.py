@@ -31,6 +31,7 @@ from textual.widgets import Sparkline, Static
 
 from app.clocks import short_words
 from app.dashboard_data import DashboardData, DeadlineRow, PeriodCache, Share, snapshot
+from app.failures import one_line
 from app.screen_context import UsesContext
 from widgets.key_footer import KeyFooter
 from widgets.tiles import NumberTile
@@ -79,12 +80,6 @@ SHORT_CLOCK = {
     "final_response": "Esc. final",
     "refund_review": "Refund review",
 }
-
-
-def _one_line(exc: BaseException) -> str:
-    inner = getattr(exc, "orig", None) or exc
-    text = (str(inner).strip().splitlines() or [type(inner).__name__])[0]
-    return text[:70]
 
 
 def _pct_text(share: Share, with_counts: bool) -> Text:
@@ -208,7 +203,7 @@ class DashboardScreen(UsesContext, Screen):
             now = self.ctx.now()
             data = self.ctx.desk.read(snapshot, now, self._cal, self._share, cache=self.period_cache)
         except Exception as exc:  # noqa: BLE001 - any database failure means "stale"
-            self._post(self._mark_stale, _one_line(exc))
+            self._post(self._mark_stale, one_line(exc, self.ctx.desk.url))
             return
         self._post(self._show, data)
 
@@ -252,9 +247,9 @@ class DashboardScreen(UsesContext, Screen):
         if self.stale_reason is not None:
             status.add_class("-stale")
             if self.stale_since is not None:
-                msg = f" STALE since {self._local(self.stale_since, '%H:%M')} — database unreachable: {self.stale_reason} "
+                msg = f" STALE since {self._local(self.stale_since, '%H:%M')} — {self.stale_reason} "
             else:
-                msg = f" no figures yet — database unreachable: {self.stale_reason} "
+                msg = f" no figures yet — {self.stale_reason} "
             status.update(Text(msg))
             return
         status.remove_class("-stale")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import sqlite3
 import time
 
 import pytest
@@ -142,6 +143,20 @@ async def test_unreachable_from_the_start_says_so(tmp_path, demo_desk):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         assert "no figures yet" in screen_text(app)
+    broken.dispose()
+
+
+async def test_a_damaged_desk_is_named_as_damaged(tmp_path):
+    """The wall words a failure as the CLI does: a desk missing its tables is
+    damaged (restore a backup), not a server that cannot be reached."""
+    path = tmp_path / "damaged.sqlite"
+    sqlite3.connect(path).executescript("CREATE TABLE other (x); INSERT INTO other VALUES (1);")
+    broken = Desk(create_engine(f"sqlite:///{path}"))
+    app = wall(broken)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "no figures yet" in text and "restore a backup" in text and "unreachable" not in text
     broken.dispose()
 
 
