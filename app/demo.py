@@ -16,6 +16,7 @@ helpers of app/demo_builder.py and the names and mixes of app/demo_data.py.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -74,7 +75,9 @@ def build_session(desk: Desk) -> Iterator[Session]:
     file, and the journal holds only the few pages the empty desk had (a build
     cut short, even killed, is rolled back from it). When another connection
     holds the desk open the mode cannot change; the build then runs in WAL
-    mode, as with `desk.session()`."""
+    mode, as with `desk.session()`. While a build runs in rollback-journal
+    mode no other esimdesk process can open the desk (it waits out its busy
+    timeout and says the database is busy): a demo desk is built before use."""
     if desk.engine.dialect.name != "sqlite":
         with desk.session() as session:
             yield session
@@ -88,7 +91,10 @@ def build_session(desk: Desk) -> Iterator[Session]:
             with Session(bind=conn, expire_on_commit=False) as session, committed(session):
                 yield session
         finally:
-            raw.execute(f"PRAGMA journal_mode = {was}")
+            try:
+                raw.execute(f"PRAGMA journal_mode = {was}")
+            except sqlite3.OperationalError:  # a reader arrived: the next connection sets WAL (app.db)
+                pass
 
 
 def build_demo(

@@ -313,12 +313,14 @@ def _walked(session: Session, stmt: Select[Any]) -> list[int]:
     tickets) and would read each part's whole range through a bitmap and
     sort it: At risk's page took 61-66 ms that way, 2-3 ms walked (the
     other views: the same or less). For this statement only (the rest of
-    the transaction plans as before)."""
+    the transaction plans as before: the setting goes back to the server's
+    default after it; when the statement fails, or is cancelled because the
+    page is no longer wanted, the transaction is rolled back and that error,
+    not a second one from an aborted transaction, is the one raised)."""
     session.execute(sql_text("SET LOCAL enable_bitmapscan = off"))
-    try:
-        return list(session.scalars(stmt))
-    finally:
-        session.execute(sql_text("SET LOCAL enable_bitmapscan = on"))
+    ids = list(session.scalars(stmt))
+    session.execute(sql_text("SET LOCAL enable_bitmapscan TO DEFAULT"))
+    return ids
 
 
 def _unassigned_sqlite(session: Session, stmt: Select[int]) -> list[int]:

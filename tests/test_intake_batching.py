@@ -180,6 +180,26 @@ def test_a_desk_grown_from_empty_is_analyzed_once_the_batch_has_grown_it(pg_url,
     assert before <= 0 < after and analyzed is not None  # planned with the rows it had then
 
 
+def test_a_grown_desk_is_not_analyzed_for_a_small_table(pg_url, tmp_path, monkeypatch):
+    """The fresh-desk ANALYZE is for a desk whose tickets are few: a desk with
+    many tickets and few refunds (or any other small table) is left alone."""
+    monkeypatch.setattr(fresh_stats, "GROWN", 4)
+    monkeypatch.setattr(ingest, "GROUP_MESSAGES", 2)
+    md = make_maildir(tmp_path / "Maildir", {f"{k}.eml": v for k, v in _batch().items()})
+    desk = open_desk(pg_url)
+    try:
+        with desk.session() as s:  # the planner is told the desk is large; refund_case stays small
+            s.execute(text("UPDATE pg_class SET reltuples = 50000 WHERE oid = to_regclass('ticket')"))
+        ingest_paths(desk, [md], now=NOW, config=CONFIG)
+        with desk.reader() as s:
+            analyzed = s.execute(
+                text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'message'")
+            ).scalar()
+    finally:
+        desk.dispose()
+    assert analyzed is None
+
+
 @pytest.mark.parametrize("size", [1, 3])
 def test_small_groups_end_as_one_at_a_time(engine_url, tmp_path, monkeypatch, size):
     """Groups that commit inside the batch (a kill loses one group at most)."""
