@@ -260,6 +260,40 @@ def test_a_reference_prefix_walks_the_due_index_alone(desk, three, monkeypatch):
             assert "COVERING INDEX ix_ticket_due_at" in plan, plan
 
 
+@pytest.mark.parametrize(("needle", "want"), [("ka", {2}), ("kadri", {2}), ("tokyo", {0}), ("o", {0, 1})])
+def test_a_page_walked_in_order_reads_each_rows_document_by_its_key(desk, three, monkeypatch, needle, want):
+    """SQLite walking the view tests each row's own document, read from the
+    FTS5 table's copy by primary key (not through the virtual table, a third
+    dearer a row), and text under three characters too (it read the
+    customer and order rows and the ticket's row for its subject)."""
+    from sqlalchemy import event
+
+    if desk.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan")
+    monkeypatch.setattr(queue_filter, "MIN_CAP", 1)
+    monkeypatch.setattr(queue_filter, "CAP_FACTOR", 0)
+    monkeypatch.setattr(queue_filter, "MIN_DENSE", 1)
+    seen: list[tuple[str, object]] = []
+
+    def keep(conn, cursor, statement, params, context, executemany):
+        if "ORDER BY ticket.due_at" in statement:
+            seen.append((statement, params))
+
+    event.listen(desk.engine, "before_cursor_execute", keep)
+    try:
+        with desk.reader() as s:
+            assert set(_refs(s, QueueQuery(text=needle))) == {three[i] for i in want}
+    finally:
+        event.remove(desk.engine, "before_cursor_execute", keep)
+    assert seen
+    with desk.engine.connect() as conn:
+        for statement, params in seen:
+            plan = " | ".join(r[3] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params))
+            assert "SEARCH search_filter_content USING INTEGER PRIMARY KEY" in plan, plan
+            assert "customer" not in plan and "esim_order" not in plan, plan
+            assert "SCAN search_filter VIRTUAL TABLE" not in plan, plan
+
+
 def test_short_text_is_matched_without_the_index(desk, three):
     assert not queue_filter.indexed("ab")
     assert queue_filter.indexed("abc")
