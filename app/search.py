@@ -112,7 +112,11 @@ def parse(text: str, *, lenient: bool = False) -> Query | None:
         if lenient:
             return None
         raise InputError("search query has no word to look for" + (" (only exclusions)" if exclude else ""))
-    if last_plain and len(include[-1].text) > 1:  # one letter would match half the words of the desk
+    # the prefix is the last word's last token ("ord-1": "1"): one character would
+    # match half the words of the desk (the numbers starting with 1, read with their
+    # positions: 212 ms at 1,000,000 tickets for "ord-1", the filter's every page)
+    tokens = _WORD.findall(include[-1].text) if last_plain else []
+    if tokens and len(tokens[-1]) > 1:
         include[-1] = Term(include[-1].text, prefix=True)
     return Query(tuple(include), tuple(exclude))
 

@@ -168,6 +168,19 @@ def test_lenient_parse_for_typing():
     q = parse("maria rest", lenient=True)
     assert [t.prefix for t in q.include] == [False, True]
     assert not parse("maria r").include[-1].prefix  # a single letter is a word, not a prefix
+    # so is the last token of a word written with punctuation ("ord-1": the numbers starting with 1)
+    assert not parse("ord-1", lenient=True).include[-1].prefix
+    assert not parse("e-").include[-1].prefix
+    assert parse("ord-12", lenient=True).include[-1].prefix
+    assert parse("e-42").include[-1].prefix
+
+
+def test_a_one_character_last_token_is_a_word_not_a_prefix(desk, two):
+    _a, b = two
+    assert refs(desk, "e-42") == refs(desk, "appears e-42") == [b]
+    assert refs(desk, "e-42 appe") == [b]  # a longer last token is a prefix, as before
+    # "E-42": "42" begins with "4", but a one-character last token is a word, not a prefix
+    assert refs(desk, "e-4") == refs(desk, "appears e-4") == []
 
 
 # -- kept in step ---------------------------------------------------------------------------
