@@ -7,12 +7,14 @@ query (app/search.py). No Textual here.
 The substring part is answered by the trigram index of migration 0015
 (`search_filter`: one document per ticket, the five fields joined by the unit
 separator) when the text has at least three characters; shorter text has no
-trigram and is matched over the joined rows, as before. Both give the same
+trigram and is matched over the joined rows (a count), or over each row's
+own document (a page walking the view in order). All give the same
 tickets: SQLite's LIKE (ASCII case-insensitive) or PostgreSQL's ILIKE over
 the joined document equals the OR of it over each field, since the
 separator is never in the text. A page that walks the view in order on
 SQLite looks each row up among the documents holding every trigram of the
-text (the index alone, no document read) before testing its own document.
+text (the index alone, no document read) before testing its own document
+(read by primary key from the FTS5 table's copy, `search_filter_content`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ MIN_CAP, CAP_FACTOR = 500, 35
 MIN_DENSE, DENSE_SHARE = 20_000, 10
 
 _FILTER = table("search_filter", column("rowid"), column("ticket_id"), column("doc"))
+# SQLite: the FTS5 table keeps each document in this table of its own (migration 0015)
+_CONTENT = table("search_filter_content", column("id"), column("c0"))
 
 _REF_PREFIX = re.compile(r"^(CMP|ESC|RFD|INQ)-[0-9-]*$", re.IGNORECASE)
 _FULL_REF = re.compile(r"^(CMP|ESC|RFD|INQ)-[0-9]{4}-[0-9]{6}$")
@@ -98,9 +102,22 @@ def _candidates(needle: str) -> Select[Any]:
 
 
 def _own_like(needle: str) -> ColumnElement[bool]:
-    """SQLite: the ticket's own document (one rowid read) contains `needle`."""
-    doc = select(_FILTER.c.doc).where(_FILTER.c.rowid == col(Ticket.id)).scalar_subquery()
+    """SQLite: the ticket's own document contains `needle`: one read of the
+    FTS5 table's own copy of it (`search_filter_content`, column c0, keyed by
+    the rowid) by primary key, not through the virtual table (its cursor cost
+    a third more per row: 'cm' walked 17,900 rows at 1,000,000 tickets, 33 ms
+    that way, 22 ms this)."""
+    doc = select(_CONTENT.c.c0).where(_CONTENT.c.id == col(Ticket.id)).scalar_subquery()
     return doc.like(_pattern(needle), escape="\\")
+
+
+def _pg_own_like(needle: str) -> ColumnElement[bool]:
+    """PostgreSQL: the ticket's own document (one primary-key read) contains
+    `needle`, kept per row (OFFSET 0) like the full-text test."""
+    own = select(_FILTER.c.ticket_id).where(
+        _FILTER.c.ticket_id == col(Ticket.id), _FILTER.c.doc.ilike(_pattern(needle), escape="\\")
+    )
+    return exists(own.offset(0))
 
 
 def _among(ids: Select[Any]) -> ColumnElement[bool]:
@@ -251,13 +268,10 @@ def condition(session: Session, text: str, *, ordered: bool = False) -> tuple[Co
         if sqlite or not (ordered and _many(session, substring_ids(session, needle))):
             ids = substring_ids(session, needle)
             return col(Ticket.id).in_(ids if q is None else union(ids, search.matching_ids(session, q))), False
-    if ordered and not _is_sqlite(session) and SEP not in needle:
-        # PostgreSQL walking the view: each row's own document (one primary-key read) rather
-        # than its customer and order rows (two), kept per row (OFFSET 0) like the full-text test
-        own = select(_FILTER.c.ticket_id).where(
-            _FILTER.c.ticket_id == col(Ticket.id), _FILTER.c.doc.ilike(_pattern(needle), escape="\\")
-        )
-        doc = exists(own.offset(0))
+    if ordered and SEP not in needle:
+        # walking the view: each row's own document (one primary-key read) rather than its
+        # customer and order rows (two, and the ticket's own row for its subject)
+        doc = _own_like(needle) if _is_sqlite(session) else _pg_own_like(needle)
         return (doc if q is None else or_(doc, search.row_condition(session, q))), False
     like = _fields_like(session, needle)
     return (like if q is None else or_(like, search.row_condition(session, q))), True
