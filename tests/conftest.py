@@ -36,6 +36,9 @@ def _isolated_config(tmp_path_factory, monkeypatch):
         cfg.write_text("")
     monkeypatch.setenv("ESIMDESK_CONFIG", str(cfg))
     monkeypatch.delenv("ESIMDESK_DB", raising=False)
+    from app import queue_filter
+
+    queue_filter._choices.clear()  # a filter's kept read-plan choice belongs to one test's desk
 
 
 @pytest.fixture

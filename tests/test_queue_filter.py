@@ -348,3 +348,32 @@ def test_upgrade_fills_the_index_for_an_existing_desk(engine_url):
             assert _refs(s, QueueQuery(text="ming bi")) == ["CMP-2025-000001"]
     finally:
         d.dispose()
+
+
+def test_the_next_pages_of_a_filter_reuse_its_capped_count(desk, three, monkeypatch):
+    """How a page is read (the candidates' capped count) is chosen once for a
+    filter text: the table's read-ahead asks 5-12 pages a move, and each
+    counted up to 100,000 candidates again at 1,000,000 tickets."""
+    monkeypatch.setattr(queue_filter, "MIN_CAP", 1)
+    monkeypatch.setattr(queue_filter, "CAP_FACTOR", 0)
+    monkeypatch.setattr(queue_filter, "MIN_DENSE", 1)
+    from sqlalchemy import event
+
+    counts: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "count(" in statement.lower() and "limit" in statement.lower():  # a capped count
+            counts.append(statement)
+
+    event.listen(desk.engine, "before_cursor_execute", record)
+    try:
+        with desk.reader() as s:
+            first = page(s, QueueQuery(text="example"), NOW, 0, 1)
+            made = len(counts)
+            second = page(s, QueueQuery(text="example"), NOW, 1, 1)
+            assert made and len(counts) == made  # no count again for the same text
+            page(s, QueueQuery(text="muller"), NOW, 0, 1)
+            assert len(counts) > made  # another text is counted for itself
+    finally:
+        event.remove(desk.engine, "before_cursor_execute", record)
+    assert len(first) == len(second) == 1 and first != second  # two tickets match, a page each
