@@ -312,6 +312,11 @@ class TicketTable(ScrollView, can_focus=True):
             self._fetch(self.generation, self.source, start, end - start, False)
 
     @property
+    def reading(self) -> bool:
+        """A read of the current source is in flight."""
+        return self._pending is not None and self._pending[0] == self.generation
+
+    @property
     def showing_current(self) -> bool:
         """The current source's first rows (or its emptiness) are in."""
         return self._cache_generation == self.generation
