@@ -22,7 +22,7 @@ T = TypeVar("T")
 # count (10-350 ms of database time for text of one to five letters) would
 # otherwise run beside the next character's rows and their frame
 COUNT_SETTLE = 0.1
-WARM_POLL = 0.01  # seconds between looks for a quiet moment to warm the next view (warm_views)
+WARM_POLL = 0.02  # seconds between looks for a quiet moment to warm the next view (warm_views)
 
 
 class QueueSource:
@@ -131,7 +131,7 @@ def warm_views(
 ) -> int:
     """Compile each query's first-page statements ahead of its first use
     (app.queue_query.warm), one at a time, each when `go()` says the console
-    is quiet (True; polled every 10 ms; None: stop). Only a head start: a
+    is quiet (True; polled every WARM_POLL seconds; None: stop). Only a head start: a
     failed read is left to the view's own read. Returns how many were warmed."""
     done = 0
     for q in queries:

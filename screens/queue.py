@@ -191,21 +191,22 @@ class QueueScreen(TaggedRows, KeptScreen):
             freeze()
         if not self._warming:
             self._warming = True
-            self._warm_views([replace(self.current_query(), view=v, text="") for v, _ in VIEWS if v != self.view])
+            others = [replace(self.current_query(), view=v, text="") for v, _ in VIEWS if v != self.view]
+            self._warm_views(others, self.table)
 
     @work(thread=True, group="queue-warm", exit_on_error=False)
-    def _warm_views(self, queries: list[QueueQuery]) -> None:
+    def _warm_views(self, queries: list[QueueQuery], table: TicketTable) -> None:
         """The other views' SQL compiled at quiet moments (app.queue_source.warm_views)."""
-        warm_views(self.ctx.desk, queries, self.ctx.now, self._quiet)
+        warm_views(self.ctx.desk, queries, self.ctx.now, lambda: self._quiet(table))
 
-    def _quiet(self) -> bool | None:
+    def _quiet(self, table: TicketTable) -> bool | None:
         """(From the warm-up's thread) nothing to paint for a moment, no key waiting, no rows
         being read: True; the screen gone: None."""
-        if not self.is_attached or not self.app.is_running:
-            return None
         app = self.app
+        if not self.is_attached or not app.is_running:
+            return None
         quiet = getattr(app, "quiet_for", lambda: WARM_QUIET)() >= WARM_QUIET
-        return quiet and not getattr(app, "keys_waiting", 0) and not self.table.reading
+        return quiet and not getattr(app, "keys_waiting", 0) and not table.reading
 
     @on(TicketTable.Selected)
     def _open(self, message: TicketTable.Selected) -> None:
