@@ -120,7 +120,7 @@ def child_console(url: str, spawned: float, idle_seconds: float) -> dict:
             waited.clear()
             for _ in range(40):
                 keys["page"].append(await timed(table.action_page_down, visible_loaded, key_cpu["page"]))
-            out.update(page_waited=sum(waited), page_in_flight=in_flight)
+            out.update(page_waited=sum(waited), page_in_flight=in_flight[:])  # (open and back wait too, later)
             cpu = await _open_and_back(app, pilot, screen, timed, keys)
             # filter: one character at a time (echo frame, then the rows)
             inp = screen.query_one("#queue-filter")
