@@ -140,12 +140,16 @@ class EsimdeskApp(ContextHolder, ReadAheadApp, TypeAheadApp):
         """A screen has something to paint (widgets.kept_screen): not a moment for a full collection."""
         self._changed_at = monotonic()
 
+    def quiet_for(self) -> float:
+        """Seconds since a screen last had something to paint."""
+        return monotonic() - self._changed_at
+
     def _collect_when_idle(self) -> None:
         """The full collection, while nothing changes on screen and no key waits."""
         if (
             gc.get_count()[2] >= IDLE_COLLECT_MIDDLE
             and not self.keys_waiting
-            and monotonic() - self._changed_at >= IDLE_COLLECT_AFTER
+            and self.quiet_for() >= IDLE_COLLECT_AFTER
         ):
             gc.collect()
 

@@ -4,6 +4,7 @@ console's workers, cancellable (no Textual here: the table only asks)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -13,7 +14,7 @@ from sqlmodel import Session
 
 from app.db import Desk
 from app.failures import as_desk_error
-from app.queue_query import COUNT_CAP, QueueQuery, QueueRow, count, page
+from app.queue_query import COUNT_CAP, QueueQuery, QueueRow, count, page, warm
 
 T = TypeVar("T")
 # a count waits this long (seconds) before it starts, and does not start when
@@ -21,6 +22,7 @@ T = TypeVar("T")
 # count (10-350 ms of database time for text of one to five letters) would
 # otherwise run beside the next character's rows and their frame
 COUNT_SETTLE = 0.1
+WARM_POLL = 0.02  # seconds between looks for a quiet moment to warm the next view (warm_views)
 
 
 class QueueSource:
@@ -122,3 +124,25 @@ def _cancel_statement(raw: Any) -> None:
             raw.cancel_safe(timeout=2.0)
         except Exception:  # noqa: BLE001 - a cancel that cannot reach the server leaves the query to finish
             pass
+
+
+def warm_views(
+    desk: Desk, queries: list[QueueQuery], now: Callable[[], datetime], go: Callable[[], bool | None]
+) -> int:
+    """Compile each query's first-page statements ahead of its first use
+    (app.queue_query.warm), one at a time, each when `go()` says the console
+    is quiet (True; polled every WARM_POLL seconds; None: stop). Only a head start: a
+    failed read is left to the view's own read. Returns how many were warmed."""
+    done = 0
+    for q in queries:
+        while (ready := go()) is False:
+            time.sleep(WARM_POLL)
+        if ready is None:
+            break
+        try:
+            with desk.reader() as s:
+                warm(s, q, now())
+        except Exception:  # noqa: BLE001 - only a head start: the view's own read says what failed
+            return done
+        done += 1
+    return done

@@ -6,6 +6,8 @@ and tagged rows worked in bulk (screens/bulk.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.cells import cell_len
 from rich.style import Style as RichStyle
 from rich.text import Text
@@ -20,7 +22,7 @@ from app.change_marker import POLL_SECONDS, Watcher
 from app.failures import one_line
 from app.labels import plural
 from app.queue_query import COUNT_CAP, SORTS, VIEW_TITLES, VIEWS, QueueQuery
-from app.queue_source import QueueSource
+from app.queue_source import QueueSource, warm_views
 from app.unread import MailWatch, poll_changes
 from screens.bulk import TAG_BINDINGS, TaggedRows
 from widgets.filter_input import FilterInput
@@ -41,6 +43,7 @@ SHORT_TITLES = {
     "all": "All",
     "replied": "Repl.",
 }
+WARM_QUIET = 0.03  # seconds with nothing to paint before the next view's SQL is compiled ahead
 # (key, view): the digit keys, 0 last
 VIEW_KEYS: tuple[tuple[str, str], ...] = (*((str(i), v) for i, (v, _t) in enumerate(VIEWS, start=1)), ("0", "replied"))
 
@@ -92,6 +95,7 @@ class QueueScreen(TaggedRows, KeptScreen):
         self.mail_watch: MailWatch | None = None  # made on mount (needs the app's actor)
         self._init_tags()
         self._enter_pending = False  # enter was pressed in the filter before its matches were in
+        self._warming = False  # the other views' SQL is compiled ahead (once, after the first count)
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-title", classes="bar", markup=False)
@@ -185,6 +189,24 @@ class QueueScreen(TaggedRows, KeptScreen):
         freeze = getattr(self.app, "freeze_heap", None)
         if freeze is not None:
             freeze()
+        if not self._warming:
+            self._warming = True
+            others = [replace(self.current_query(), view=v, text="") for v, _ in VIEWS if v != self.view]
+            self._warm_views(others, self.table)
+
+    @work(thread=True, group="queue-warm", exit_on_error=False)
+    def _warm_views(self, queries: list[QueueQuery], table: TicketTable) -> None:
+        """The other views' SQL compiled at quiet moments (app.queue_source.warm_views)."""
+        warm_views(self.ctx.desk, queries, self.ctx.now, lambda: self._quiet(table))
+
+    def _quiet(self, table: TicketTable) -> bool | None:
+        """(From the warm-up's thread) nothing to paint for a moment, no key waiting, no rows
+        being read: True; the screen gone: None."""
+        app = self.app
+        if not self.is_attached or not app.is_running:
+            return None
+        quiet = getattr(app, "quiet_for", lambda: WARM_QUIET)() >= WARM_QUIET
+        return quiet and not getattr(app, "keys_waiting", 0) and not table.reading
 
     @on(TicketTable.Selected)
     def _open(self, message: TicketTable.Selected) -> None:

@@ -42,6 +42,27 @@ async def test_paging_down_reads_each_row_once(demo_desk):
     assert all(limit <= visible + 3 * CHUNK for _, limit in source.calls)  # (a read's row building is short)
 
 
+async def _pages_shown(pilot, table, gate: threading.Event, way: str, n: int) -> list[bool]:
+    """Press `way` `n` times with no read landing (`gate` cleared): for each key,
+    whether the rows of the screen it shows were there when it came."""
+    gate.clear()  # from here no read lands
+    shown: list[bool] = []
+    move_to = table.move_to
+
+    def moved(index: int) -> None:
+        move_to(index)
+        top = int(table.scroll_offset.y)
+        shown.append(all(i in table.cache for i in range(top, top + table.size.height - 1)))
+
+    table.move_to = moved
+    try:
+        await pilot.press(*[way] * n)
+    finally:
+        gate.set()
+        await settle(pilot)
+    return shown
+
+
 @pytest.mark.parametrize("way", ["pagedown", "pageup"])
 async def test_the_next_25_pages_either_way_are_read_ahead_before_their_keys_come(demo_desk, way):
     """Settled, the table holds the rows of the next 25 pages (of 19 rows) in the
@@ -59,23 +80,27 @@ async def test_the_next_25_pages_either_way_are_read_ahead_before_their_keys_com
             await pilot.press(way)
             await settle(pilot)
         start = table.cursor
-        gate.clear()  # from here no read lands
-        shown: list[bool] = []
-        move_to = table.move_to
+        shown = await _pages_shown(pilot, table, gate, way, 25)
+        assert abs(table.cursor - start) == 25 * (table.size.height - 2) == 25 * 19
+        assert shown == [True] * 25  # each page's rows were there when its key came
 
-        def moved(index: int) -> None:
-            move_to(index)
-            top = int(table.scroll_offset.y)
-            shown.append(all(i in table.cache for i in range(top, top + table.size.height - 1)))
 
-        table.move_to = moved
-        await pilot.press(*[way] * 25)
-        try:
-            assert abs(table.cursor - start) == 25 * (table.size.height - 2) == 25 * 19
-            assert shown == [True] * 25  # each page's rows were there when its key came
-        finally:
-            gate.set()
-            await settle(pilot)
+async def test_a_burst_of_40_page_keys_on_a_full_screen_finds_every_page_read_at_rest(demo_desk):
+    """At 160 x 50 (the bench's size: pages of 45 rows), settled, the next 40 page
+    keys find their rows read: none waits for a read even if none lands meanwhile
+    (under keys 5 ms apart a read hardly gets the GIL: a burst lives on what was
+    read at rest; 30 pages of 48 ran out at the 32nd key)."""
+    gate = threading.Event()
+    gate.set()
+    source = counting_source(_rows(20_000), gate)
+    app = make_app(demo_desk)
+    async with app.run_test(size=(160, 50)) as pilot:
+        table = await queue_showing(pilot, source)
+        await pilot.press(*["down"] * 60)  # as the bench: the cursor moves, then pages
+        await settle(pilot)
+        shown = await _pages_shown(pilot, table, gate, "pagedown", 40)
+        assert len(shown) == 40 and table.size.height - 2 >= 45
+        assert shown == [True] * 40  # each page's rows were there when its key came
 
 
 async def test_rows_read_ahead_land_without_drawing_the_screen_again(demo_desk):
