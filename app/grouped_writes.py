@@ -52,6 +52,7 @@ class GroupedWrites:
         self.last_size = 0  # items the last group committed (size, or fewer when its time ran out)
         self._began = 0.0
         self._after: list[Callable[[], None]] = []
+        self._before: list[Callable[[], None]] = []  # writes an unguarded group keeps until its commit
         # what the items of the open group may share (lookups made in it);
         # emptied whenever the group's writes are committed or undone
         self.cache: dict[str, Any] = {}
@@ -134,6 +135,12 @@ class GroupedWrites:
             self.rollback()
             raise GroupLost(str(exc)) from exc
 
+    def before_commit(self, fn: Callable[[], None]) -> None:
+        """Run `fn` in the open group's transaction just before it commits (what
+        its items kept in memory, written once: app.references); forgotten
+        when the group is rolled back."""
+        self._before.append(fn)
+
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run `fn` once what was written so far is committed (now, when it is)."""
         if self._items == 0 and not self.session.in_transaction():
@@ -143,6 +150,9 @@ class GroupedWrites:
 
     def commit(self) -> None:
         """Commit the open group (if any), then run what waited for it."""
+        before, self._before = self._before, []
+        for fn in before:
+            fn()
         if self.session.in_transaction():
             self.session.commit()
         self.last_size, self._items = self._items, 0
@@ -158,3 +168,4 @@ class GroupedWrites:
         self._items = 0
         self.cache.clear()
         self._after = []
+        self._before = []

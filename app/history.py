@@ -36,18 +36,29 @@ def record(
 ) -> None:
     """Append one event, written at once (a prepared insert in the session's
     transaction: no ORM object, no flush; the ticket row must exist)."""
-    _INSERT_EVENT.run(
-        session,
-        {
-            "ticket_id": ticket_id,
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "from_status": from_status,
-            "to_status": to_status,
-            "detail": json.dumps(detail, default=str, sort_keys=True) if detail else None,
-        },
-    )
+    _INSERT_EVENT.run(session, event_values(ticket_id, actor, action, at, from_status, to_status, **detail))
+
+
+def event_values(
+    ticket_id: int | None,
+    actor: str | None,
+    action: str,
+    at: datetime,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    **detail: Any,
+) -> dict[str, Any]:
+    """The column values of one event, as `record` writes them (a caller that
+    writes the event in a statement of its own: app.workflow.intake)."""
+    return {
+        "ticket_id": ticket_id,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "detail": json.dumps(detail, default=str, sort_keys=True) if detail else None,
+    }
 
 
 def of_ticket(ticket_id: int) -> ColumnElement[bool]:

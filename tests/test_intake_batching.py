@@ -142,14 +142,14 @@ def _fail_on_boom(session, how: str) -> None:
 def test_a_message_failing_half_way_replays_its_group_and_ends_as_one_at_a_time(
     engine_url, tmp_path, monkeypatch, how, reason
 ):
-    real = routing._remember_language
+    real = routing.store_inbound
 
-    def fails_on_boom(session, customer_id, parsed, config):
-        real(session, customer_id, parsed, config)  # after its ticket and message are written
+    def fails_on_boom(session, ticket_id, message_id, parsed, now):
+        real(session, ticket_id, message_id, parsed, now)  # after its ticket and message are written
         if "boom" in parsed.body:
             _fail_on_boom(session, how)
 
-    monkeypatch.setattr(routing, "_remember_language", fails_on_boom)
+    monkeypatch.setattr(routing, "store_inbound", fails_on_boom)
     batch_items, batch, single_items, single = _run_both(engine_url, tmp_path)
     assert batch_items == single_items
     assert batch == single

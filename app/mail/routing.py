@@ -108,15 +108,19 @@ def route_message(
         return _hold(session, raw, source, parsed, dedupe, reason, now)
     # a new ticket (a follow-up of a closed one is an inquiry, for triage)
     kind = forced_kind or ("inquiry" if intent.kind == "escalation" or turned["closed"] else intent.kind)
+    lang = _language(parsed, config)  # a new customer is created with it (no second statement)
     if kind == "complaint":
-        t = wf.new_complaint(session, parsed, received=received, now=now, config=config)
+        t = wf.new_complaint(session, parsed, received=received, now=now, config=config, language=lang)
     elif kind == "refund":
-        t = wf.new_refund(session, parsed, order_number=intent.order_number, received=received, now=now, config=config)
+        number = intent.order_number
+        t = wf.new_refund(
+            session, parsed, order_number=number, received=received, now=now, config=config, language=lang
+        )
     else:
-        t = wf.new_inquiry(session, parsed, received=received, now=now, config=config)
+        t = wf.new_inquiry(session, parsed, received=received, now=now, config=config, language=lang)
     message_id = _INSERT_MESSAGE.scalar(session, {**row, "ticket_id": t.id})
     store_inbound(session, t.id, message_id, parsed, now)
-    _remember_language(session, t.customer_id, parsed, config)
+    _remember_language(session, t.customer_id, lang)
     for ref in turned["stranger"]:
         wf_messages.note_stranger(session, ref, now=now, outcome=f"it became the new ticket {t.reference}")
     if turned["closed"]:
@@ -128,11 +132,17 @@ def route_message(
     return CREATED, t.reference
 
 
-def _remember_language(session: Session, customer_id: int | None, parsed: ParsedMessage, config: DeskConfig) -> None:
+def _language(parsed: ParsedMessage, config: DeskConfig) -> str | None:
+    """The language the message is written in (its header, else detected), when known."""
     from app.mail import language
     from app.workflow.templates import languages
 
-    lang = parsed.language or language.detect(f"{parsed.subject}\n{parsed.body}", languages(config))
+    return parsed.language or language.detect(f"{parsed.subject}\n{parsed.body}", languages(config))
+
+
+def _remember_language(session: Session, customer_id: int | None, lang: str | None) -> None:
+    from app.mail import language
+
     language.remember(session, customer_id, lang)
 
 

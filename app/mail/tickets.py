@@ -60,9 +60,15 @@ def inbound_row(parsed: ParsedMessage, dedupe: str, now: datetime, ticket_id: in
 
 
 def new_complaint(
-    session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig
+    session: Session,
+    parsed: ParsedMessage,
+    *,
+    received: datetime,
+    now: datetime,
+    config: DeskConfig,
+    language: str | None = None,
 ) -> NewTicket:
-    """A complaint from the mail's sender; the caller stores the message."""
+    """A complaint from the mail's sender (a new customer gets `language`); the caller stores the message."""
     return wf_intake.log_complaint(
         session,
         received_at=received,
@@ -73,13 +79,20 @@ def new_complaint(
         source="email",
         config=config,
         now=now,
+        language=language,
     )
 
 
 def new_inquiry(
-    session: Session, parsed: ParsedMessage, *, received: datetime, now: datetime, config: DeskConfig
+    session: Session,
+    parsed: ParsedMessage,
+    *,
+    received: datetime,
+    now: datetime,
+    config: DeskConfig,
+    language: str | None = None,
 ) -> NewTicket:
-    """An inquiry for triage; the caller stores the message."""
+    """An inquiry for triage (a new customer gets `language`); the caller stores the message."""
     return wf_intake.log_inquiry(
         session,
         received_at=received,
@@ -90,6 +103,7 @@ def new_inquiry(
         source="email",
         config=config,
         now=now,
+        language=language,
     )
 
 
@@ -101,6 +115,7 @@ def new_refund(
     received: datetime,
     now: datetime,
     config: DeskConfig,
+    language: str | None = None,
 ) -> NewTicket:
     """A refund ticket (RFD-…) with its RefundCase; the review clock starts at
     receipt. The quoted order number stays on the ticket whether or not the
@@ -111,7 +126,9 @@ def new_refund(
     order = _FIND_ORDER.first(session, {"number": order_number}) if order_number else None
     order_id, number, brand = order if order is not None else (None, None, None)
     policy = brand or default_policy()  # no known order: the policy file that says "default"
-    customer_id = wf_intake.customer_id_for(session, email=parsed.from_addr, name=parsed.from_name, phone=None, now=now)
+    customer_id = wf_intake.customer_id_for(
+        session, email=parsed.from_addr, name=parsed.from_name, phone=None, now=now, language=language
+    )
     values = dict(
         reference=next_reference(session, TicketKind.REFUND, cal.local_date(received).year),
         kind=TicketKind.REFUND.value,
