@@ -14,8 +14,6 @@ from typing import Any, Protocol
 
 from app.business_calendar import BusinessCalendar
 from app.errors import InputError
-from app.refunds.milestones import in_account_due
-from app.refunds.policies import refund_window
 from models.enums import Clock
 
 # -- the contract's table ----------------------------------------------------
@@ -84,6 +82,8 @@ def clock_due(cal: BusinessCalendar, clock: Clock, start: datetime) -> datetime:
 def refund_in_account_due(cal: BusinessCalendar, policy: str, approved_at: datetime) -> datetime:
     """When the money should be in the customer's account: the policy file's
     "in_account" milestone (app.refunds.milestones.in_account_due)."""
+    from app.refunds.milestones import in_account_due  # (the refund engine: not imported by the console's start)
+
     return in_account_due(cal, policy, approved_at)
 
 
@@ -92,6 +92,8 @@ def refund_window_closes(cal: BusinessCalendar, policy: str, purchased_at: datet
     zone, as worded (bought 1 March: 7 days run through the end of 8 March,
     30 days through the end of 31 March; app.refunds.rules decides the same).
     The days are the policy file's "refund" window (app.refunds.policies)."""
+    from app.refunds.policies import refund_window
+
     days = refund_window(policy, purchased_at).days  # unknown policy -> InputError
     return cal.end_of_local_day(cal.local_date(purchased_at) + timedelta(days=days))
 

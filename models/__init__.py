@@ -1,5 +1,6 @@
 """The data model (SQLModel tables and enums). No Textual, no business rules."""
 
+import models.pydantic_build  # noqa: F401 - first: the models below are defined with its setting
 from models.customer import Customer, Order, OrderHistory
 from models.desk import DeskSetting, Presence, ReferenceCounter
 from models.draft import Draft

@@ -57,6 +57,11 @@ class KeptScreen(Screen):
         if idle(self):  # else this paint waits for those, at the next idle
             paint_now(self)
 
+    def _on_mount(self, event: events.Mount) -> None:
+        # Its widgets were styled as they mounted, and the stylesheet is the same when it is
+        # first shown: no restyle of them all again then (~8 ms of the console's start).
+        self._styled_with = self.app.stylesheet.rules
+
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
         # Runs before Screen's own handler (Textual calls each class's handler, subclass first).
         rules = self.app.stylesheet.rules

@@ -51,6 +51,22 @@ def load_screen_css(app: App, screen: Screen) -> None:
     app._load_screen_css(screen)
 
 
+def set_breakpoints(screen: Screen, width: int, height: int) -> None:
+    """Give `screen` now the breakpoint classes (HORIZONTAL_BREAKPOINTS, VERTICAL_BREAKPOINTS) its first
+    resize would give it (Textual's Screen._on_resize), without a restyle: set on a screen not mounted
+    yet, its widgets are styled with them once, instead of twice (a restyle of all of them when the
+    resize changed the classes after they were styled)."""
+    app = screen.app
+    across = (
+        app.HORIZONTAL_BREAKPOINTS if screen.HORIZONTAL_BREAKPOINTS is None else screen.HORIZONTAL_BREAKPOINTS
+    ) or []
+    down = (app.VERTICAL_BREAKPOINTS if screen.VERTICAL_BREAKPOINTS is None else screen.VERTICAL_BREAKPOINTS) or []
+    classes = {name: False for _, name in (across + down)}
+    for name in screen._get_breakpoint_classes(width, across) | screen._get_breakpoint_classes(height, down):
+        classes[name] = True
+    screen.update_classes(classes, update=False)
+
+
 def flush_refresh(widget: Widget) -> None:
     """Post now the layout/repaint `widget` would post to its screen when next idle."""
     widget._check_refresh()
@@ -147,6 +163,7 @@ def problems() -> list[str]:
         (App, "_on_idle"),
         (App, "_load_screen_css"),
         (Screen, "_on_screen_resume"),
+        (Screen, "_get_breakpoint_classes"),
         (Screen, "_on_idle"),
         (Screen, "_on_timer_update"),
         (Widget, "_check_refresh"),
@@ -189,5 +206,6 @@ __all__ = [
     "paint_whole_with_layout",
     "problems",
     "screen_stack",
+    "set_breakpoints",
     "timer_running",
 ]
