@@ -23,9 +23,6 @@ T = TypeVar("T")
 # otherwise run beside the next character's rows and their frame
 COUNT_SETTLE = 0.1
 WARM_POLL = 0.02  # seconds between looks for a quiet moment to warm the next view (warm_views)
-# seconds after the first count before the warm-up begins: at start its thread took the
-# GIL from the first rows' paint (start CPU 0.55-0.75 s against 0.54-0.65 without it)
-WARM_START = 1.0
 
 
 class QueueSource:
@@ -134,13 +131,11 @@ def warm_views(
 ) -> int:
     """Compile each query's first-page statements ahead of its first use
     (app.queue_query.warm), one at a time, each when `go()` says the console
-    is quiet (True; polled every WARM_POLL seconds; None: stop), none before
-    WARM_START seconds have passed. Only a head start: a
+    is quiet (True; polled every WARM_POLL seconds; None: stop). Only a head start: a
     failed read is left to the view's own read. Returns how many were warmed."""
     done = 0
-    began = time.monotonic()
     for q in queries:
-        while (ready := go()) is False or (ready and time.monotonic() - began < WARM_START):
+        while (ready := go()) is False:
             time.sleep(WARM_POLL)
         if ready is None:
             break

@@ -40,7 +40,6 @@ def _misses_in_page_reads(desk, monkeypatch) -> list[str]:
 
 
 async def test_the_first_switch_to_each_view_compiles_no_sql(demo_desk, monkeypatch):
-    monkeypatch.setattr("app.queue_source.WARM_START", 0.0)
     misses = _misses_in_page_reads(demo_desk, monkeypatch)
     app = make_app(demo_desk)
     async with app.run_test(size=(160, 50)) as pilot:
