@@ -166,30 +166,33 @@ _choices: dict[tuple[int, str, str, str, int], tuple[float, int]] = {}
 _choices_lock = threading.Lock()
 
 
-def _capped(session: Session, ids: Select[Any], cap: int, key: tuple[str, str] | None = None) -> int:
-    """How many rows `ids` holds, counted up to `cap`; with `key` (what `ids`
-    is, and the text), a count made for it in the last CHOICE_SECONDS."""
-    if key is None:
-        return int(session.scalar(select(func.count()).select_from(ids.limit(cap).subquery())) or 0)
+def _capped(session: Session, ids: Select[Any], cap: int) -> int:
+    """How many rows `ids` holds, counted up to `cap`."""
+    return int(session.scalar(select(func.count()).select_from(ids.limit(cap).subquery())) or 0)
+
+
+def _capped_kept(session: Session, what: tuple[str, str], ids: Select[Any], cap: int) -> int:
+    """`_capped`, or the count made for the same `what` (what `ids` is, and the
+    text) on this desk in the last CHOICE_SECONDS."""
     engine = session.get_bind().engine
-    full = (id(engine), str(engine.url), *key, cap)
+    key = (id(engine), str(engine.url), *what, cap)
     now = time.monotonic()
     with _choices_lock:
-        hit = _choices.get(full)
+        hit = _choices.get(key)
     if hit is not None and now - hit[0] < CHOICE_SECONDS:
         return hit[1]
     n = _capped(session, ids, cap)
     with _choices_lock:
         if len(_choices) >= CHOICES_KEPT:
             _choices.clear()
-        _choices[full] = (now, n)
+        _choices[key] = (now, n)
     return n
 
 
-def _many(session: Session, ids: Select[Any], key: tuple[str, str]) -> bool:
-    """`ids` (`key`: what it is, and the text) holds more tickets than a sorted page of them affords."""
+def _many(session: Session, what: tuple[str, str], ids: Select[Any]) -> bool:
+    """`ids` (`what`: what it is, and the text) holds more tickets than a sorted page of them affords."""
     cap = _cap(_tickets(session))
-    return _capped(session, ids, cap, key) >= cap
+    return _capped_kept(session, what, ids, cap) >= cap
 
 
 def _sqlite_walk(session: Session, needle: str, q: search.Query | None) -> ColumnElement[bool] | None:
@@ -205,7 +208,7 @@ def _sqlite_walk(session: Session, needle: str, q: search.Query | None) -> Colum
     tickets = _tickets(session)
     cap = _cap(tickets)
     dense = max(MIN_DENSE, cap, tickets // DENSE_SHARE)
-    n = _capped(session, _candidates(needle), dense, ("trigram candidates", needle))
+    n = _capped_kept(session, ("trigram candidates", needle), _candidates(needle), dense)
     if n < cap:
         return None
     own = _own_like(needle)
@@ -264,7 +267,7 @@ def condition(session: Session, text: str, *, ordered: bool = False) -> tuple[Co
     if _REF_PREFIX.match(needle):
         up = needle.upper()
         prefix = and_(col(Ticket.reference) >= up, col(Ticket.reference) < up + "\uffff")
-        if ordered and _many(session, select(col(Ticket.id)).where(prefix), ("reference prefix", up)):
+        if ordered and _many(session, ("reference prefix", up), select(col(Ticket.id)).where(prefix)):
             # most references begin so ("CMP-"): the view's order, not the range, leads
             ref = col(Ticket.reference).concat("")
             prefix = and_(ref >= up, ref < up + "\uffff")
@@ -290,7 +293,7 @@ def condition(session: Session, text: str, *, ordered: bool = False) -> tuple[Co
         walk = _sqlite_walk(session, needle, q) if ordered and sqlite else None
         if walk is not None:
             return walk, False
-        if sqlite or not (ordered and _many(session, substring_ids(session, needle), ("substring", needle))):
+        if sqlite or not (ordered and _many(session, ("substring", needle), substring_ids(session, needle))):
             ids = substring_ids(session, needle)
             return col(Ticket.id).in_(ids if q is None else union(ids, search.matching_ids(session, q))), False
     if ordered and SEP not in needle:

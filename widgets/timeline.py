@@ -15,7 +15,10 @@ from textual.widgets import Static
 
 from app.labels import delivery, local_time
 from app.untrusted import inert
-from app.workflow.messages import TIMELINE_PREVIEW_CHARS  # noqa: F401 - re-exported for the screen and tests
+from app.workflow.messages import (
+    TIMELINE_PREVIEW_CHARS,  # noqa: F401 - re-exported for the screen and tests
+    TimelineItem,
+)
 from widgets.section_text import SectionText
 
 KIND_LABEL = {
@@ -94,13 +97,12 @@ class Timeline(VerticalScroll, can_focus=True):
         return list(line.wrap(self.app.console, width, overflow="fold"))
 
     @staticmethod
-    def _body(item: object) -> list[Text]:
+    def _body(item: TimelineItem) -> list[Text]:
         """A message's lines under its heading: subject, body, what is not shown."""
         lines = []
-        subject = getattr(item, "subject", None)
-        if subject:
-            lines.append(Text(inert(subject, single_line=True), style="italic"))
-        body, hidden = preview_lines(getattr(item, "text", ""), getattr(item, "hidden_chars", 0))
+        if item.subject:
+            lines.append(Text(inert(item.subject, single_line=True), style="italic"))
+        body, hidden = preview_lines(item.text, item.hidden_chars)
         lines += [Text(line) for line in body]
         if hidden:
             lines.append(Text(hidden, style="italic"))
