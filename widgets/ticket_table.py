@@ -30,6 +30,7 @@ from app.failures import one_line
 from app.queue_query import QueueRow
 from widgets.countdown import STATE_CLASS
 from widgets.table_margins import gap_above, gap_below
+from widgets.table_rows import RowCache
 from widgets.ticket_columns import Column, layout
 from widgets.ticket_lines import Sla, TableLines
 
@@ -138,10 +139,10 @@ class TicketTable(ScrollView, can_focus=True):
         self.count_more = False  # the count is a floor: the source counted no further
         self._end_known = False  # (with count_more) a short page showed where the rows end
         self.cursor = 0
-        self.cache: dict[int, QueueRow] = {}
-        self.tagged: Container[int] = (
-            frozenset()
-        )  # ids of the tagged tickets (the screen owns the tags; the table marks them)
+        self.cache = RowCache()  # (after a reload, rows read before it are kept, marked stale)
+        self._kept = -1  # the generation that keeps the rows before it (a reload's)
+        # ids of the tagged tickets (the screen owns the tags; the table marks them)
+        self.tagged: Container[int] = frozenset()
         self._pending: tuple[int, int, int] | None = None  # (generation, offset, limit) in flight
         self.loaded_once = False
         self._cache_generation = -1
@@ -165,7 +166,6 @@ class TicketTable(ScrollView, can_focus=True):
             self.cursor = 0
             self.scroll_to(y=0, animate=False, immediate=True)
             self._heading = 1  # from the first row: the rows below are the ones ahead
-        if not keep_cursor:
             self.count_known = False
             self.count_more = False
             self._end_known = False
@@ -180,6 +180,7 @@ class TicketTable(ScrollView, can_focus=True):
         """Fetch the rows in view again (a colleague changed something)."""
         if self.source is not None:
             self.set_source(self.source, keep_cursor=True)
+            self._kept = self.generation  # the rows on hand stay shown until read again
 
     @work(thread=True, exclusive=True, group="ticket-table")
     def _fetch(self, generation: int, source: TableSource, offset: int, limit: int, with_count: bool) -> None:
@@ -210,16 +211,17 @@ class TicketTable(ScrollView, can_focus=True):
             return
         before = (self.row_count, self.cursor, self.loaded_once, self._cache_generation)
         if self._cache_generation != message.generation and (message.rows or message.count is not None):
-            self.cache = {}
+            self.cache.renew(keep=message.generation == self._kept)
             self._cache_generation = message.generation
-        for i, row in enumerate(message.rows):
-            self.cache[message.offset + i] = row
+        self.cache.put(message.offset, message.rows)
         if self._pending is not None and self._pending[:2] == (message.generation, message.offset):
             self._pending = None  # (the next fetch may go: _ensure_window after this frame)
         if message.count is not None:
             self.row_count = message.count
             self.count_known = True
             self.count_more = not message.counted_all
+            if not self.count_more:
+                self.cache.end_at(message.count)
             shown = message.count - 1 if self.count_more else message.count
             self.post_message(self.Counted(shown, self.count_more))
         elif message.rows and not self.count_known:
@@ -257,8 +259,7 @@ class TicketTable(ScrollView, can_focus=True):
     def _trim(self) -> None:
         top = int(self.scroll_offset.y)
         if len(self.cache) > KEEP * 2:
-            lo, hi = top - KEEP, top + KEEP
-            self.cache = {i: r for i, r in self.cache.items() if lo <= i <= hi}
+            self.cache.keep_between(top - KEEP, top + KEEP)
 
     def _window(self) -> tuple[int, int]:
         """(offset, limit) of the rows on screen and a chunk each side (a reload's one read)."""
@@ -277,7 +278,7 @@ class TicketTable(ScrollView, can_focus=True):
             return
         top = int(self.scroll_offset.y)
         last = min(self.row_count, top + max(1, self.size.height - 1))
-        missing = [i for i in range(top, last) if i not in self.cache]
+        missing = [i for i in range(top, last) if i not in self.cache.fresh]  # (stale rows: read again first)
         pending = self._pending if self._pending is not None and self._pending[0] == self.generation else None
         if missing:
             if pending is not None and pending[1] <= missing[0] and missing[-1] < pending[1] + pending[2]:
@@ -297,15 +298,17 @@ class TicketTable(ScrollView, can_focus=True):
         (at the first row or the last, the only side it can move to)."""
         down = top == 0 or (self._heading >= 0 and (last < self.row_count or self.count_more))
         growing = self.count_more and not self._end_known  # rows may follow past row_count
-        below = gap_below(self.cache, last, AHEAD if down else BEHIND, CHUNK, self.row_count, growing)
-        above = gap_above(self.cache, top, BEHIND if down else AHEAD, CHUNK)
+        fresh = self.cache.fresh
+        below = gap_below(fresh, last, AHEAD if down else BEHIND, CHUNK, self.row_count, growing)
+        above = gap_above(fresh, top, BEHIND if down else AHEAD, CHUNK)
         return (below or above) if down else (above or below)
 
     def _fetch_span(self, start: int, end: int) -> None:
         """Fetch rows [start, end) (those cached already at either end left out)."""
-        while start < end and start in self.cache:
+        fresh = self.cache.fresh
+        while start < end and start in fresh:
             start += 1
-        while end > start and end - 1 in self.cache:
+        while end > start and end - 1 in fresh:
             end -= 1
         if start < end:
             self._pending = (self.generation, start, end - start)
