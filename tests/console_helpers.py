@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlmodel import select
 
 from conftest import frozen_now
@@ -46,6 +48,27 @@ async def queue_showing(pilot, source):
     table.set_source(source)
     await settle(pilot)
     return table
+
+
+async def pages_shown(pilot, table, gate: threading.Event, way: str, n: int) -> list[bool]:
+    """Press `way` `n` times with no read landing (`gate` cleared): for each key,
+    whether the rows of the screen it shows were there when it came."""
+    gate.clear()  # from here no read lands
+    shown: list[bool] = []
+    move_to = table.move_to
+
+    def moved(index: int) -> None:
+        move_to(index)
+        top = int(table.scroll_offset.y)
+        shown.append(all(i in table.cache for i in range(top, top + table.size.height - 1)))
+
+    table.move_to = moved
+    try:
+        await pilot.press(*[way] * n)
+    finally:
+        gate.set()
+        await settle(pilot)
+    return shown
 
 
 async def open_by_filter(pilot, reference: str) -> None:

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from conftest import FROZEN_NOW
-from console_helpers import counting_source, make_app, queue_rows, queue_showing, settle
+from console_helpers import counting_source, make_app, pages_shown, queue_rows, queue_showing, settle
 
 
 def _rows(n: int, breached_every: int = 0):
@@ -42,27 +42,6 @@ async def test_paging_down_reads_each_row_once(demo_desk):
     assert all(limit <= visible + 3 * CHUNK for _, limit in source.calls)  # (a read's row building is short)
 
 
-async def _pages_shown(pilot, table, gate: threading.Event, way: str, n: int) -> list[bool]:
-    """Press `way` `n` times with no read landing (`gate` cleared): for each key,
-    whether the rows of the screen it shows were there when it came."""
-    gate.clear()  # from here no read lands
-    shown: list[bool] = []
-    move_to = table.move_to
-
-    def moved(index: int) -> None:
-        move_to(index)
-        top = int(table.scroll_offset.y)
-        shown.append(all(i in table.cache for i in range(top, top + table.size.height - 1)))
-
-    table.move_to = moved
-    try:
-        await pilot.press(*[way] * n)
-    finally:
-        gate.set()
-        await settle(pilot)
-    return shown
-
-
 @pytest.mark.parametrize("way", ["pagedown", "pageup"])
 async def test_the_next_25_pages_either_way_are_read_ahead_before_their_keys_come(demo_desk, way):
     """Settled, the table holds the rows of the next 25 pages (of 19 rows) in the
@@ -80,7 +59,7 @@ async def test_the_next_25_pages_either_way_are_read_ahead_before_their_keys_com
             await pilot.press(way)
             await settle(pilot)
         start = table.cursor
-        shown = await _pages_shown(pilot, table, gate, way, 25)
+        shown = await pages_shown(pilot, table, gate, way, 25)
         assert abs(table.cursor - start) == 25 * (table.size.height - 2) == 25 * 19
         assert shown == [True] * 25  # each page's rows were there when its key came
 
@@ -98,7 +77,7 @@ async def test_a_burst_of_40_page_keys_on_a_full_screen_finds_every_page_read_at
         table = await queue_showing(pilot, source)
         await pilot.press(*["down"] * 60)  # as the bench: the cursor moves, then pages
         await settle(pilot)
-        shown = await _pages_shown(pilot, table, gate, "pagedown", 40)
+        shown = await pages_shown(pilot, table, gate, "pagedown", 40)
         assert len(shown) == 40 and table.size.height - 2 >= 45
         assert shown == [True] * 40  # each page's rows were there when its key came
 

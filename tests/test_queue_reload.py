@@ -9,7 +9,7 @@ import threading
 from datetime import timedelta
 
 from conftest import FROZEN_NOW
-from console_helpers import counting_source, make_app, queue_rows, queue_showing, settle
+from console_helpers import counting_source, make_app, pages_shown, queue_rows, queue_showing, settle
 
 
 def _rows(n: int):
@@ -54,21 +54,8 @@ async def test_page_keys_right_after_a_reload_find_rows_and_every_stale_row_is_r
                 break
             await pilot.pause(0.01)
         assert table.showing_current
-        shown: list[bool] = []
-        move_to = table.move_to
-
-        def moved(index: int) -> None:
-            move_to(index)
-            top = int(table.scroll_offset.y)
-            shown.append(all(i in table.cache for i in range(top, top + table.size.height - 1)))
-
-        table.move_to = moved
         reads_before = len(source.calls)
-        try:
-            await pilot.press(*["pagedown"] * 20)
-        finally:
-            gate.set()
-            await settle(pilot)
+        shown = await pages_shown(pilot, table, gate, "pagedown", 20)
         assert shown == [True] * 20  # each page's rows were there when its key came (kept from before)
         top = int(table.scroll_offset.y)
         # every kept row within the read-ahead's reach was read again (those further
