@@ -7,7 +7,7 @@ SQLite and 6,976 pages cold on PostgreSQL, for no row). On the suite's engine.""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event
 
@@ -140,3 +140,41 @@ def test_a_deadline_page_does_not_read_the_tickets_due_after_it(desk):
         assert after_refs == refs, view  # (none of the refunds is in these views)
         # one part per status read all 400 refunds in processing: at least one step, or row, each
         assert after_read - read < FAR // 4, (view, read, after_read)
+
+
+def test_a_views_kept_statements_follow_now_across_its_thresholds(desk):
+    """A view's page statements are built once (`_walk`) with the instant as a
+    bind parameter: run again as now moves, the same statements give the rows
+    of that instant, on both sides of at risk, due and the desk's midnight."""
+    due = NOW + 2 * H  # acknowledgment clock of 22 h: at risk from due - 5.5 h (NOW - 3.5 h)
+    with desk.session() as s:
+        s.add(
+            _ticket(
+                0,
+                reference="CMP-2026-000001",
+                kind="complaint",
+                status="submitted",
+                due_clock="acknowledgment",
+                ack_due_at=due,
+                due_at=due,
+            )
+        )
+    local_midnight = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)  # Europe/Tallinn, UTC+2
+    expected = {  # instant -> the views the ticket is in
+        NOW - 4 * H: {"due_today"},  # on track
+        NOW - 3 * H: {"at_risk", "due_today"},
+        due - timedelta(seconds=1): {"at_risk", "due_today"},
+        due + timedelta(seconds=1): {"breached", "due_today"},
+        local_midnight - timedelta(seconds=1): {"breached", "due_today"},
+        local_midnight: {"breached"},  # the next day in Tallinn
+        NOW - 13 * H: set(),  # 23:00 the day before in Tallinn, and on track
+    }
+    kept: dict[str, object] = {}
+    with desk.reader() as s:
+        for at, views in expected.items():
+            for view in ("at_risk", "breached", "due_today"):
+                q = qq.QueueQuery(view=view)
+                rows = [r.reference for r in qq.page(s, q, at, 0, 10)]
+                assert rows == (["CMP-2026-000001"] if view in views else []), (view, at)
+                assert qq.count(s, q, at) == len(rows), (view, at)
+                assert kept.setdefault(view, qq._walk(s, q)) is qq._walk(s, q), view  # built once
