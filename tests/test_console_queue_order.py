@@ -101,7 +101,7 @@ def test_pages_are_slices_of_the_reference(demo_desk, view, sort):
 )
 def test_a_page_sorted_by_due_walks_indexes_and_never_scans_the_desk(demo_desk, view):
     """The plan that makes the switch fast: each statement of a page follows
-    an index (the view's parts in due order, `_branches`), none scans the
+    an index (the view's parts in due order, app.queue_views `parts`), none scans the
     ticket table nor walks the whole desk's due index (at 1,000,000 tickets
     a scan and sort took 0.1-0.8 s, "my" of someone with no tickets 1.4 s)."""
     from sqlalchemy import event

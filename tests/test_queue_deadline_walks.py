@@ -1,5 +1,5 @@
-"""A deadline view's page reads about a page of rows (app/queue_query.py
-`_branches`): At risk, Due today and Breached walk the due index from their
+"""A deadline view's page reads about a page of rows (app/queue_views.py
+`parts`): At risk, Due today and Breached walk the due index from their
 bound, so tickets due later that are not in the view are never read. Read
 one part per open status, At risk read every ticket of a status with none at
 risk due after now (1,000,000 tickets: 7,000 refunds in processing, 13 ms on
