@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar, cast
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select, union
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, case, func, select, union
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import Session, col
 
-from app import clocks, queue_filter, queue_ranges, unread
+from app import clocks, queue_filter, queue_views, unread
 from app.errors import InputError
+from app.queue_views import DUE_VIEWS, OPEN_STATUSES
 from models import Customer, Order, Staff, Ticket
-from models.enums import TicketKind, TicketStatus
+from models.enums import TicketStatus
 
 # (id, title) in the order of the keys 1-9
 VIEWS: tuple[tuple[str, str], ...] = (
@@ -108,26 +108,6 @@ def _ticket_id() -> ColumnElement[int]:
     return cast("ColumnElement[int]", col(Ticket.id))
 
 
-def _open() -> ColumnElement[bool]:
-    # the value written out, not bound: SQLite uses a partial index only when the
-    # query's terms are those of its WHERE (migration 0019: unassigned)
-    return col(Ticket.status) != literal_column(f"'{CLOSED}'")
-
-
-# Every status but closed, spelled out: `status IN (...)` lets the
-# (status, due_at) index hand rows over in due order per status, so a page of
-# a deadline view reads a few rows instead of sorting the whole open set.
-OPEN_STATUSES: tuple[str, ...] = tuple(s.value for s in TicketStatus if s.value != CLOSED)
-
-# views whose condition implies `due_at IS NOT NULL`: sorted by due, they need
-# no "no deadline last" term and can follow the index
-_DUE_VIEWS = frozenset({"due_today", "at_risk", "breached"})
-
-
-def _open_in() -> ColumnElement[bool]:
-    return col(Ticket.status).in_(OPEN_STATUSES)
-
-
 S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 
 
@@ -146,58 +126,21 @@ def _from(stmt: S, q: QueueQuery, join: bool | None = None) -> S:
 
 
 def conditions(session: Session, q: QueueQuery, now: datetime, *, ordered: bool = False) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of the view and the filter text (over `_from(stmt, q)`)."""
-    conds, _join = _where(session, q, now, ordered=ordered)
+    """The WHERE clauses of the view and the filter text (over `_from(stmt, q)`), at `now`."""
+    conds, _join = _where(session, q, ordered=ordered, at=queue_views.instants(q, now))
     return conds
 
 
 def _where(
-    session: Session, q: QueueQuery, now: datetime, *, ordered: bool = False
+    session: Session, q: QueueQuery, *, ordered: bool = False, at: dict[str, datetime] | None = None
 ) -> tuple[list[ColumnElement[bool]], bool]:
     """(The WHERE clauses of the view and the filter text, whether they read
-    the customer and order rows beside the ticket).
-
-    `ordered`: the clauses feed a sorted page (at risk, sorted by due, then
-    names the open statuses so the (status, due_at) index serves the order;
-    a filter most tickets match is tested row by row in that order); a count
-    keeps the form whose plan counts fastest. Same rows either way.
-    """
-    now = _instant(now)
-    conds: list[ColumnElement[bool]] = []
-    v = q.view
-    if v == "my":
-        conds += [
-            _open(),
-            or_(col(Ticket.assignee_id) == (q.actor_id or -1), col(Ticket.reviewer_id) == (q.actor_id or -1)),
-        ]
-    elif v == "unassigned":
-        conds += [_open(), col(Ticket.assignee_id).is_(None)]
-    elif v == "due_today":
-        tz = ZoneInfo(q.tz)
-        local = now.astimezone(tz).date()
-        start = datetime.combine(local, time(0), tz)
-        end = datetime.combine(local + timedelta(days=1), time(0), tz)
-        conds += [_open_in(), col(Ticket.due_at) >= start, col(Ticket.due_at) < end]
-    elif v == "breached":
-        conds += [_open_in(), *clocks.breached_sql(now)]
-    elif v == "at_risk":
-        conds += [
-            # (sorted by due, each part names its status: `_branches`)
-            _open(),
-            col(Ticket.due_at).is_not(None),
-            clocks.stop_sql().is_(None),
-            *clocks.at_risk_sql(session.get_bind().dialect.name, now, float(q.at_risk_share)),
-        ]
-    elif v == "escalations":
-        conds += [_open(), col(Ticket.kind) == TicketKind.ESCALATION.value]
-    elif v == "refunds":
-        conds += [_open(), col(Ticket.kind) == TicketKind.REFUND.value]
-    elif v == "replied":
-        conds += [_open(), unread.replied()]
-    elif v == "out_of_scope":
-        conds += [
-            or_(col(Ticket.out_of_scope).is_not(None), and_(col(Ticket.kind) == TicketKind.INQUIRY.value, _open()))
-        ]
+    the customer and order rows beside the ticket), the view's judged at the
+    bind parameters of app.queue_views (`_values(q, now)` gives them), or at
+    the instants `at` they carry.
+    `ordered`: the clauses feed a sorted page (app.queue_views.conditions; a
+    filter most tickets match is tested row by row in that order)."""
+    conds = queue_views.conditions(q, session.get_bind().dialect.name, ordered=ordered, at=at)
     join = False
     if q.text.strip():
         text, join = queue_filter.condition(session, q.text, ordered=ordered)
@@ -212,7 +155,7 @@ def _order(q: QueueQuery) -> tuple[ColumnElement[Any] | UnaryExpression[Any], ..
         return (col(Ticket.received_at).asc(), tid.asc())
     if q.sort == "priority":
         return (col(Ticket.priority).asc(), due_nulls_last, due.asc(), tid.asc())
-    if q.view in _DUE_VIEWS:
+    if q.view in DUE_VIEWS:
         return (due.asc(), tid.asc())
     return (due_nulls_last, due.asc(), tid.asc())
 
@@ -221,92 +164,111 @@ def count(session: Session, q: QueueQuery, now: datetime, *, cap: int | None = N
     """How many tickets the view holds (with the filter applied); with `cap`,
     at most cap + 1 (the count stops at the first cap + 1 rows found: more
     than `cap` is all the console says)."""
-    conds, join = _where(session, q, now)
+    conds, join = _where(session, q)
+    values = queue_views.instants(q, now)
     if cap is None:
-        return int(session.scalar(_from(select(func.count(col(Ticket.id))), q, join).where(*conds)) or 0)
+        return int(session.scalar(_from(select(func.count(col(Ticket.id))), q, join).where(*conds), values) or 0)
     # every ticket: the filter's halves (substring, full text) each counted up to the cap first
     halves = queue_filter.halves(session, q.text) if q.view == "all" else []
     for ids in [*halves, _from(select(col(Ticket.id)), q, join).where(*conds)]:
-        n = int(session.scalar(select(func.count()).select_from(ids.limit(cap + 1).subquery())) or 0)
+        n = int(session.scalar(select(func.count()).select_from(ids.limit(cap + 1).subquery()), values) or 0)
         if n > cap:
             return n
     return n
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _branches(q: QueueQuery, now: datetime, dialect: str) -> list[list[ColumnElement[bool]]]:
-    """The view sorted by due as parts an index hands over in (due, id)
-    order, each with its own conditions beside the view's: one per open
-    status ((status, due_at) and its kind and assignee forms), and apart the
-    rows no such index orders (reviewed by me, out of scope, at risk judged
-    at a pause). [[]]: the view walks the due_at index whole ("all"); []:
-    it is read and sorted (a sort other than due, "replied")."""
-    if q.sort != "due" or q.view == "replied":
-        return []
-    if q.view in ("all", "unassigned"):  # (unassigned: its own partial index, migration 0019)
-        return [[]]
-    status = col(Ticket.status)
-    per_status: list[list[ColumnElement[bool]]] = [[status == s] for s in OPEN_STATUSES]
-    if q.view == "my":
-        return [[col(Ticket.assignee_id) == (q.actor_id or -1), *b] for b in per_status] + [
-            [col(Ticket.reviewer_id) == (q.actor_id or -1)]
-        ]
-    if q.view == "out_of_scope":
-        inquiry = col(Ticket.kind) == TicketKind.INQUIRY.value
-        return [[col(Ticket.out_of_scope).is_not(None)], *[[inquiry, *b] for b in per_status]]
-    if q.view == "at_risk":
-        # at risk implies due at or after now, unless paused before now (then judged at the pause)
-        paused = col(Ticket.paused_since)
-        running = [or_(paused.is_(None), paused >= now), col(Ticket.due_at) >= now]
-        if q.at_risk_share == queue_ranges.INDEXED_SHARE:
-            # judged at the pause: the few at risk then, in the partial index of them (migration 0022;
-            # the view's own conditions keep those paused after now out, as in every part)
-            return [[*running, *b] for b in per_status] + [[queue_ranges.paused_risk_pred(dialect)]]
-        # (paused: a range bounded both sides, so SQLite reads the few paused tickets
-        # through their index rather than walk every deadline of the desk)
-        return [[*running, *b] for b in per_status] + [[paused > _EPOCH, paused < now]]
-    return per_status
-
-
 Where = tuple[list[ColumnElement[bool]], bool]  # (conditions, whether they read customer and order)
-Branches = list[list[ColumnElement[bool]]]
+Parts = list[list[ColumnElement[bool]]]
+# the rows a walk asks for, bound when it runs beside the view's instants (`_values`)
+SKIP, ROWS, UPTO = (bindparam(name, type_=Integer) for name in ("skip", "rows", "upto"))
 
 
-def _part_ids(
-    session: Session, q: QueueQuery, where: Where, branches: Branches, dated: bool, offset: int, limit: int
-) -> list[int]:
-    """Ids of the dated rows [offset, offset+limit) in (due, id) order, or of
-    the undated ones in id order: each part's first offset+limit rows (its
-    index order, it stops there), merged."""
+class _Walk(NamedTuple):
+    """A view's page statements, judged at bind parameters (`_values`): built
+    once per view and sort (`_walk`), run at any instant and any offset."""
+
+    dated: Select[Any]  # the rows [skip, skip + rows) with a deadline, in (due, id) order (or the view's sort)
+    undated: Select[Any] | None  # those without, in id order (None: a deadline view has none; or sorted whole)
+    dated_count: Select[Any] | None  # how many have a deadline (where the undated ones start)
+    walked: bool  # PostgreSQL walks it with bitmap and sequential scans off (`_walked`)
+
+
+_WALKS: dict[tuple[str, QueueQuery], _Walk] = {}  # (dialect, query with no filter text) -> its statements
+_WALKS_KEPT = 64
+
+
+def _walk(session: Session, q: QueueQuery) -> _Walk:
+    """`q`'s page statements: kept per view when no filter text is typed, so a
+    view switch builds no SQL (At risk's 2 parts and their conditions took
+    about 3 ms of Python a page, 13 parts 5 ms; and each read-ahead chunk
+    built them again); filter text builds its own each time (its form
+    depends on the text, app.queue_filter)."""
+    dialect = session.get_bind().dialect.name
+    key = (dialect, q)
+    kept = _WALKS.get(key) if not q.text.strip() else None
+    if kept is not None:
+        return kept
+    where = _where(session, q, ordered=True)
+    parts = queue_views.parts(q, dialect)
+    if not parts:  # read and sorted whole
+        conds, join = where
+        base = _from(select(_ticket_id()), q, join).where(*conds).order_by(*_order(q)).offset(SKIP).limit(ROWS)
+        walk = _Walk(base, None, None, False)
+    else:
+        undated = None if q.view in DUE_VIEWS else _part(q, where, parts, False)
+        counted = None if undated is None else _dated_count(q, where, parts)
+        walk = _Walk(_part(q, where, parts, True), undated, counted, len(parts) > 1 or q.view in DUE_VIEWS)
+    if not q.text.strip():
+        if len(_WALKS) >= _WALKS_KEPT:
+            _WALKS.clear()
+        _WALKS[key] = walk
+    return walk
+
+
+def _values(q: QueueQuery, now: datetime, offset: int, limit: int) -> dict[str, Any]:
+    """The bind parameters of `q`'s statements: its instants at `now`, and the rows asked for."""
+    return {**queue_views.instants(q, now), "skip": offset, "rows": limit, "upto": offset + limit}
+
+
+def _part(q: QueueQuery, where: Where, parts: Parts, dated: bool) -> Select[Any]:
+    """Ids of the dated rows [skip, skip + rows) in (due, id) order, or of the
+    undated ones in id order: each part's first skip + rows rows (its index
+    order, it stops there), merged."""
     conds, join = where
     due, tid = col(Ticket.due_at), _ticket_id()
-    part = due.is_not(None) if dated else due.is_(None)
-    if len(branches) == 1:
-        order = (due, tid) if dated else (tid,)
-        stmt = _from(select(tid), q, join).where(*conds, *branches[0], part).order_by(*order)
-        stmt = stmt.offset(offset).limit(limit)
-        if q.view == "unassigned" and session.get_bind().dialect.name == "sqlite":
-            return _unassigned_sqlite(session, stmt)
-        return list(session.scalars(stmt))
+    has_due = due.is_not(None) if dated else due.is_(None)
+    order = (due, tid) if dated else (tid,)
+    if len(parts) == 1:
+        return _from(select(tid), q, join).where(*conds, *parts[0], has_due).order_by(*order).offset(SKIP).limit(ROWS)
     arms = [
         _from(select(tid.label("id"), due.label("due")), q, join)
-        .where(*conds, *b, part)
-        .order_by(*((due, tid) if dated else (tid,)))
-        .limit(offset + limit)
+        .where(*conds, *b, has_due)
+        .order_by(*order)
+        .limit(UPTO)
         .subquery()
-        for b in branches
+        for b in parts
     ]
     merged = union(*[select(a.c.id, a.c.due) for a in arms]).subquery()
     merged_order = (merged.c.due, merged.c.id) if dated else (merged.c.id,)
-    stmt = select(merged.c.id).order_by(*merged_order).offset(offset).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        return _walked(session, stmt)
-    return list(session.scalars(stmt))
+    return select(merged.c.id).order_by(*merged_order).offset(SKIP).limit(ROWS)
 
 
-def _walked(session: Session, stmt: Select[Any]) -> list[int]:
+def _run(session: Session, q: QueueQuery, walk: _Walk, stmt: Select[Any], values: dict[str, Any]) -> list[int]:
+    """Ids `stmt` (one of `walk`'s) finds at `values`."""
+    dialect = session.get_bind().dialect.name
+    if q.view == "unassigned" and dialect == "sqlite" and q.sort == "due":
+        return _unassigned_sqlite(session, stmt.params(values))
+    if walk.walked and dialect == "postgresql":
+        return _walked(session, stmt, values, whole=not q.text.strip())
+    return list(session.scalars(stmt, values))
+
+
+_WALK_SETTINGS = ("enable_bitmapscan", "enable_seqscan")
+
+
+def _walked(
+    session: Session, stmt: Select[Any], values: dict[str, Any] | None = None, *, whole: bool = True
+) -> list[int]:
     """PostgreSQL: `stmt`'s parts each walked in their index's order until
     they have their rows. The planner misjudges how few rows the at-risk
     test keeps (51 of a status's 12,456 estimated, 2,408 found, at 100,000
@@ -316,30 +278,39 @@ def _walked(session: Session, stmt: Select[Any]) -> list[int]:
     the transaction plans as before: the setting goes back to the server's
     default after it; when the statement fails, or is cancelled because the
     page is no longer wanted, the transaction is rolled back and that error,
-    not a second one from an aborted transaction, is the one raised)."""
-    session.execute(sql_text("SET LOCAL enable_bitmapscan = off"))
-    ids = list(session.scalars(stmt))
-    session.execute(sql_text("SET LOCAL enable_bitmapscan TO DEFAULT"))
+    not a second one from an aborted transaction, is the one raised).
+
+    `whole` (a view with no filter text): sequential scans are off too. For
+    the 2,468 rows of a read-ahead's parts the planner chose to read At risk's
+    whole table (1,000,000 tickets: 163 ms, 39,976 pages) over walking the due
+    index (2,468 rows, 1,873 pages). Filter text keeps the planner's choice
+    of how to read the customer and order rows beside the ticket."""
+    off = _WALK_SETTINGS if whole else _WALK_SETTINGS[:1]
+    listed = ", ".join(f"'{name}'" for name in off)
+    session.execute(sql_text("SELECT " + ", ".join(f"set_config('{name}', 'off', true)" for name in off)))
+    ids = list(session.scalars(stmt, values or {}))
+    # (back to the server's default: SET LOCAL ... TO DEFAULT)
+    session.execute(sql_text(f"SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN ({listed})"))
     return ids
 
 
 def _unassigned_sqlite(session: Session, stmt: Select[int]) -> list[int]:
-    """`stmt` (a page of the unassigned view) through its partial index: SQLite,
-    with no statistics, would rather sort every unassigned ticket from the
-    (assignee, status, due) index (SQLAlchemy writes no INDEXED BY: the
+    """`stmt` (a page of the unassigned view, its values bound) through its partial
+    index: SQLite, with no statistics, would rather sort every unassigned ticket
+    from the (assignee, status, due) index (SQLAlchemy writes no INDEXED BY: the
     statement is written out, its values inline)."""
     sql = str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
     sql = re.sub(r"\bFROM ticket\b", "FROM ticket INDEXED BY ix_ticket_unassigned_due", sql, count=1)
     return [int(r[0]) for r in session.connection().exec_driver_sql(sql)]
 
 
-def _dated_count(session: Session, q: QueueQuery, where: Where, branches: Branches) -> int:
+def _dated_count(q: QueueQuery, where: Where, parts: Parts) -> Select[Any]:
     """How many rows of the view have a deadline (its parts, each through its index)."""
     conds, join = where
     due, tid = col(Ticket.due_at), _ticket_id()
-    arms = [_from(select(tid.label("id")), q, join).where(*conds, *b, due.is_not(None)) for b in branches]
+    arms = [_from(select(tid.label("id")), q, join).where(*conds, *b, due.is_not(None)) for b in parts]
     merged = union(*arms).subquery() if len(arms) > 1 else arms[0].subquery()
-    return int(session.scalar(select(func.count()).select_from(merged)) or 0)
+    return select(func.count()).select_from(merged)
 
 
 def _ordered_ids(
@@ -349,35 +320,32 @@ def _ordered_ids(
 
     Sorted by due with no-deadline last, the dated rows and the undated ones
     are read apart (due, id: the order of the due_at index, id its
-    tie-break; then id), each in parts an index orders (`_branches`), so a
-    page follows indexes and stops when full instead of sorting every row of
-    the view (at risk: 75,000 at 1,000,000 tickets; an OR of two indexes,
-    as "my", had the desk scanned in id order for its undated rows).
-    Same rows as the one sorted statement. `every_part`: the undated part is
-    read even when the dated one filled the page (`warm`).
+    tie-break; then id), each in parts an index orders (app.queue_views
+    `parts`), so a page follows indexes and stops when full instead of
+    sorting every row of the view (at risk: 75,000 at 1,000,000 tickets; an
+    OR of two indexes, as "my", had the desk scanned in id order for its
+    undated rows). Same rows as the one sorted statement. `every_part`: the
+    undated part is read even when the dated one filled the page (`warm`).
     """
-    where = _where(session, q, now, ordered=True)
-    conds, join = where
-    branches = _branches(q, _instant(now), session.get_bind().dialect.name)
-    if not branches:
-        base = _from(select(_ticket_id()), q, join).where(*conds)
-        return list(session.scalars(base.order_by(*_order(q)).offset(offset).limit(limit)))
-    dated = _part_ids(session, q, where, branches, True, offset, limit)
-    if (len(dated) == limit and not every_part) or q.view in _DUE_VIEWS:  # (a deadline view has no undated rows)
+    walk = _walk(session, q)
+    values = _values(q, now, offset, limit)
+    dated = _run(session, q, walk, walk.dated, values)
+    if walk.undated is None or (len(dated) == limit and not every_part):
         return dated
     skip = 0  # undated rows before the page: the page starts among them only when no dated row is in it
-    if not dated and offset:
-        skip = max(0, offset - _dated_count(session, q, where, branches))
-    return dated + _part_ids(session, q, where, branches, False, skip, limit - len(dated))
+    if not dated and offset and walk.dated_count is not None:
+        skip = max(0, offset - int(session.scalar(walk.dated_count, values) or 0))
+    rest = _values(q, now, skip, limit - len(dated))
+    return dated + _run(session, q, walk, walk.undated, rest)
 
 
 def warm(session: Session, q: QueueQuery, now: datetime) -> None:
-    """Run the statements that find the ids of a first page of `q`, asking for
-    no row (LIMIT 0): the engine keeps them compiled, so the first switch to
-    the view does not build its SQL. A view's first page cost 8-15 ms more CPU
-    than its next ones (SQLite, 100,000 tickets: At risk 26.6 against 11 ms, its
-    parts' SQL compiled once); the rows and unread statements are the same
-    for every view (compiled by the first page shown)."""
+    """Build `q`'s page statements and run them asking for no row (LIMIT 0):
+    the statements are kept (`_walk`) and the engine keeps them compiled, so
+    the first switch to the view builds no SQL. A view's first page cost
+    8-15 ms more CPU than its next ones (SQLite, 100,000 tickets: At risk
+    26.6 against 11 ms, its parts' SQL compiled once); the rows and unread
+    statements are the same for every view (compiled by the first page shown)."""
     _ordered_ids(session, q, now, 0, 0, every_part=True)
 
 

@@ -1,8 +1,8 @@
 """The queue's parts that an index holds by app.clocks' rules (migration 0022).
 
 At risk, sorted by due, is read in parts an index hands over in (due, id)
-order (app/queue_query.py `_branches`). The tickets judged at their pause
-(paused before now) are apart: no (status, due_at) range holds them, and
+order (app/queue_views.py `parts`). The tickets judged at their pause
+(paused before now) are apart: the walk of the due index from now leaves them out, and
 reading every paused ticket to find the few at risk cost 36 ms (SQLite) to
 47 ms (PostgreSQL) at 1,000,000 tickets, for none. Judged at the pause, the
 rule does not depend on now (`clocks.at_risk_at_pause_sql`), so a partial

@@ -219,7 +219,8 @@ class QueueScreen(TaggedRows, KeptScreen):
             return
         self.view = view
         self._load()
-        self.table.focus()
+        if self.focused is not self.table:  # focus() repaints even the focused table: its old rows, for nothing
+            self.table.focus()
 
     def action_cycle_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]

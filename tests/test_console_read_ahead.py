@@ -127,3 +127,40 @@ async def test_the_kept_ticket_screen_shows_a_ticket_in_one_frame(demo_desk):
         await settle(pilot)
         assert app.screen is screen and b.reference in screen_text(app)
         assert first and first[0] == [(screen, "LayoutUpdate")]  # one full frame before anything else
+
+
+async def test_a_view_switched_to_reads_its_first_row_ahead_once_its_count_is_in(demo_desk, monkeypatch):
+    """Views (or sorts) switched in a row: the first row of each is read ahead
+    only once its count is in (a switch cancels the count before), so the read
+    never runs beside the next view's rows. A cursor move reads at once."""
+    import threading
+
+    from app.queue_source import QueueSource
+
+    release = threading.Event()
+    count = QueueSource.count
+
+    def held(self):
+        release.wait(10)
+        return count(self)
+
+    monkeypatch.setattr(QueueSource, "count", held)
+    app = make_app(demo_desk, "alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        release.set()
+        await settle(pilot)
+        release.clear()
+        table = app.screen.table
+        app.screen.action_cycle_sort()  # every ticket by age: a new source, as a view switched to
+        while not table.showing_current:
+            await pilot.pause(0.01)
+        await pilot.pause(0.05)
+        first = table.current
+        assert first is not None and not table.count_known
+        assert app._ahead_reading is None and (app._ahead is None or app._ahead.reference != first.reference)
+        release.set()
+        await settle(pilot)
+        assert table.count_known and app._ahead is not None and app._ahead.reference == first.reference
+        await pilot.press("down")  # a move in a counted view: read at once
+        await settle(pilot)
+        assert app._ahead.reference == table.current.reference != first.reference

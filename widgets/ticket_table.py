@@ -106,11 +106,13 @@ class TicketTable(ScrollView, can_focus=True):
             self.full, self.counted_all = full, counted_all
 
     class Highlighted(Message):
-        """The cursor is on a (loaded) row."""
+        """The cursor is on a (loaded) row; `settled`: the table's count is in
+        (False for the first rows of a source just shown: a view switched)."""
 
-        def __init__(self, row: QueueRow) -> None:
+        def __init__(self, row: QueueRow, settled: bool = True) -> None:
             super().__init__()
             self.row = row
+            self.settled = settled
 
     class Counted(Message):
         """The table learnt how many rows its source holds (`more`: more
@@ -254,7 +256,7 @@ class TicketTable(ScrollView, can_focus=True):
         row = self.cache.get(self.cursor)
         if row is not None and row is not self._announced:
             self._announced = row
-            self.post_message(self.Highlighted(row))
+            self.post_message(self.Highlighted(row, self.count_known))
 
     def _trim(self) -> None:
         top = int(self.scroll_offset.y)
