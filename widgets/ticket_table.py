@@ -106,13 +106,11 @@ class TicketTable(ScrollView, can_focus=True):
             self.full, self.counted_all = full, counted_all
 
     class Highlighted(Message):
-        """The cursor is on a (loaded) row; `settled`: the table's count is in
-        (False for the first rows of a source just shown: a view switched)."""
+        """The cursor is on a (loaded) row; `settled`: the count is in (not so for a view just switched to)."""
 
         def __init__(self, row: QueueRow, settled: bool = True) -> None:
             super().__init__()
-            self.row = row
-            self.settled = settled
+            self.row, self.settled = row, settled
 
     class Counted(Message):
         """The table learnt how many rows its source holds (`more`: more
