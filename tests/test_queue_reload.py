@@ -16,29 +16,12 @@ def _rows(n: int):
     return queue_rows(n, lambda i: FROZEN_NOW + timedelta(hours=1 + i))
 
 
-def _gated(rows, gate: threading.Event):
-    """A counting source whose pages wait for `gate`, but for the next `let_through` ones."""
-
-    class Gated(type(counting_source([]))):
-        let_through = 0
-
-        def page(self, offset, limit):
-            self.calls.append((offset, limit))
-            if self.let_through > 0:
-                self.let_through -= 1
-            else:
-                gate.wait(10)
-            return self.rows[offset : offset + limit]
-
-    return Gated(rows)
-
-
 async def test_page_keys_right_after_a_reload_find_rows_and_every_stale_row_is_read_again(demo_desk):
     from widgets.ticket_table import BEHIND
 
     gate = threading.Event()
     gate.set()
-    source = _gated(_rows(20_000), gate)
+    source = counting_source(_rows(20_000), gate)
     app = make_app(demo_desk)
     async with app.run_test(size=(160, 50)) as pilot:
         table = await queue_showing(pilot, source)
