@@ -28,6 +28,7 @@ from app.console_keys import TypeAheadApp
 from app.db import Desk
 from app.identity import Actor
 from app.screen_context import ContextHolder, ScreenContext
+from app.terminal_watch import exit_when_terminal_gone
 from screens.read_ahead import AheadView, ReadAheadApp
 from widgets.textual_compat import escape_then_key, load_screen_css, screen_stack, set_breakpoints
 
@@ -132,6 +133,7 @@ class EsimdeskApp(ContextHolder, ReadAheadApp, TypeAheadApp):
         gc.set_threshold(*GC_THRESHOLDS)
         gc.enable()  # `esimdesk` starts with it off (app.cli.main)
         self.set_interval(IDLE_COLLECT_AFTER, self._collect_when_idle)
+        exit_when_terminal_gone(self)
 
     def _on_idle(self) -> None:  # Textual's own handler runs after this one
         """Paint the screen's changes now if it waited for the app (widgets.kept_screen)."""

@@ -17,6 +17,7 @@ from app.config import DeskConfig
 from app.db import Desk
 from app.identity import Actor
 from app.screen_context import ContextHolder, ScreenContext
+from app.terminal_watch import exit_when_terminal_gone
 
 KIOSK_EXIT_KEY = "ctrl+x"  # pressed twice within KIOSK_EXIT_SECONDS: the only way out of --kiosk
 KIOSK_EXIT_SECONDS = 2.0
@@ -66,3 +67,4 @@ class WallApp(ContextHolder, App[None]):
         from screens.dashboard import DashboardScreen
 
         self.push_screen(DashboardScreen(kiosk=self.kiosk, refresh_seconds=self.refresh_seconds))
+        exit_when_terminal_gone(self)

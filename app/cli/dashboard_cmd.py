@@ -82,8 +82,9 @@ def run_dashboard(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.tickets import utcnow
     from app.wall import WallApp
 
-    WallApp(ctx.desk, actor, ctx.config, now=utcnow, kiosk=args.kiosk, refresh_seconds=refresh).run()
-    return 0
+    wall = WallApp(ctx.desk, actor, ctx.config, now=utcnow, kiosk=args.kiosk, refresh_seconds=refresh)
+    wall.run()
+    return int(wall.return_code or 0)
 
 
 def serve_command(args: argparse.Namespace, db_url: str) -> tuple[str, dict[str, str]]:
