@@ -53,7 +53,7 @@ def test_the_models_validators_are_built_when_first_used() -> None:
     """Importing the models builds no pydantic validator (~10 ms of every start); the
     first model_dump builds that model's, and dumps as before."""
     code = (
-        "import models, sqlmodel;"
+        "import models, sqlmodel; models.load_all();"
         "tables = [m for m in sqlmodel.SQLModel.__subclasses__() if m.__module__.startswith('models.')];"
         "print(len(tables), sum(m.__pydantic_complete__ for m in tables));"
         "d = models.Staff(login='ann', name='Ann', role='agent').model_dump();"
