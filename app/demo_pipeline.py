@@ -27,7 +27,7 @@ from sqlmodel import SQLModel
 
 from app.demo_bulk import Load, Rows, write_values
 from app.demo_data import DemoRow
-from models import Customer, Message, Order, Quarantine, RefundCase, Ticket, TicketEvent, table_of
+from models import Customer, Message, Order, Quarantine, RefundCase, Ticket, TicketEvent, load_all, table_of
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection as Pipe
@@ -60,6 +60,7 @@ def build_in_child(
     import queue
     import threading
 
+    load_all()  # the chunks name any table (SQLModel.metadata.tables below)
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child, args=(b, generate, conn.dialect, send), daemon=True)

@@ -35,7 +35,6 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlmodel import Session, col
 
 from app.errors import InputError
@@ -161,6 +160,8 @@ def _pg_queries(session: Session, q: Query) -> tuple[ColumnElement[Any], ColumnE
     first (one short round trip) and bound as values: folded inline they
     would be evaluated per row, and a value lets the planner judge how many
     tickets match."""
+    from sqlalchemy.dialects.postgresql import TSQUERY  # (here: SQLite's console never imports PostgreSQL's dialect)
+
     pairs = [func.search_pairs_query(bindparam(f"sp_{i}", t.text)) for i, t in enumerate(q.include) if not t.prefix]
     row = session.execute(select(cast(pg_tsquery(q), Text), *pairs)).one()
     tsq = cast(bindparam("tsq", row[0], type_=Text), TSQUERY)

@@ -5,10 +5,10 @@ watch for new mail on one's own tickets (the console's notice). No Textual."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import datetime
 
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import Exists
 from sqlmodel import Session, col
 
@@ -27,7 +27,8 @@ def mark_seen(session: Session, staff_id: int, ticket_id: int, now: datetime) ->
         )
         or 0
     )
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # the engine's own dialect module (sqlite or postgresql) for its upsert: the other one is never imported
+    dialect = importlib.import_module(f"sqlalchemy.dialects.{session.get_bind().dialect.name}")
     stmt = dialect.insert(table_of(TicketSeen)).values(
         staff_id=staff_id, ticket_id=ticket_id, message_id=newest, seen_at=now
     )

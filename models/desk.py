@@ -1,8 +1,6 @@
-"""Desk-wide bookkeeping: settings, reference counters and console presence."""
+"""Desk-wide bookkeeping: settings and reference counters."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
@@ -24,14 +22,3 @@ class ReferenceCounter(SQLModel, table=True):
     prefix: str = Field(primary_key=True, max_length=8)
     year: int = Field(primary_key=True)
     last: int = 0
-
-
-class Presence(SQLModel, table=True):
-    """Which console session has which ticket open; expires without heartbeat."""
-
-    __tablename__ = "presence"
-
-    session_id: str = Field(primary_key=True, max_length=64)
-    login: str = Field(max_length=64)
-    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
-    heartbeat_at: datetime = Field(index=True)

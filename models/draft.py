@@ -10,6 +10,8 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from models import staff, ticket  # noqa: F401 - the tables its foreign keys name, defined first (models/__init__.py)
+
 
 class Draft(SQLModel, table=True):
     __tablename__ = "draft"

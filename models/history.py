@@ -11,6 +11,8 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
+from models import ticket  # noqa: F401 - the tables its foreign keys name, defined first (models/__init__.py)
+
 
 class TicketEvent(SQLModel, table=True):
     __tablename__ = "ticket_event"

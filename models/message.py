@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
+from models import ticket  # noqa: F401 - the tables its foreign keys name, defined first (models/__init__.py)
 from models.enums import MessageKind
 
 

@@ -8,6 +8,8 @@ from decimal import Decimal
 from sqlalchemy import Numeric
 from sqlmodel import Field, SQLModel
 
+from models import ticket  # noqa: F401 - the tables its foreign keys name, defined first (models/__init__.py)
+
 
 class RefundCase(SQLModel, table=True):
     __tablename__ = "refund_case"

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
+from models import staff, ticket  # noqa: F401 - the tables its foreign keys name, defined first (models/__init__.py)
+
 
 class TicketSeen(SQLModel, table=True):
     __tablename__ = "ticket_seen"

@@ -5,6 +5,7 @@ bench/console_bench.py)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -53,7 +54,7 @@ def test_the_models_validators_are_built_when_first_used() -> None:
     """Importing the models builds no pydantic validator (~10 ms of every start); the
     first model_dump builds that model's, and dumps as before."""
     code = (
-        "import models, sqlmodel;"
+        "import models, sqlmodel; models.load_all();"
         "tables = [m for m in sqlmodel.SQLModel.__subclasses__() if m.__module__.startswith('models.')];"
         "print(len(tables), sum(m.__pydantic_complete__ for m in tables));"
         "d = models.Staff(login='ann', name='Ann', role='agent').model_dump();"
@@ -62,3 +63,30 @@ def test_the_models_validators_are_built_when_first_used() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert int(out[0]) >= 10 and out[1] == "0"
     assert out[2:] == ["ann", "agent", "True"]
+
+
+def test_the_console_starts_without_the_other_engine_or_the_tables_it_does_not_read(demo_url) -> None:
+    """The console's real start (`esimdesk --db URL --as olivia`) on SQLite, at its first rows: no
+    PostgreSQL dialect imported (~20 ms), and no table its first screen does not read (models/__init__.py)."""
+    code = f"""
+import asyncio, json, sys
+from app.cli.console_cmd import console_app
+from app.cli.context import CliContext
+from app.cli.main import parse_args
+
+app = console_app(CliContext(parse_args(["--db", {demo_url!r}, "--as", "olivia"])))
+
+async def main():
+    async with app.run_test(size=(160, 50)) as pilot:
+        while not (hasattr(app.screen, "table") and app.screen.table.loaded_once and app.screen.table.cache):
+            await pilot.pause(0.01)
+        from sqlmodel import SQLModel
+        print(json.dumps({{"tables": sorted(SQLModel.metadata.tables), "modules": sorted(sys.modules)}}))
+
+asyncio.run(main())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    assert "ticket" in got["tables"] and "sqlalchemy.dialects.sqlite" in got["modules"]
+    assert not [m for m in got["modules"] if m.startswith("sqlalchemy.dialects.postgresql")]
+    assert not {"draft", "quarantine", "refund_case", "wall_daily", "wall_tally"} & set(got["tables"])

@@ -11,11 +11,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (registers the tables)
+import models
 from app.db import open_desk
 from app.errors import DeskError
 from app.history import record
 from models import Ticket
+
+models.load_all()  # every table on SQLModel.metadata (compared below)
 
 
 def _not_search_index(name, type_, parent_names) -> bool:

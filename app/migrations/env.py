@@ -7,8 +7,9 @@ from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (registers every table on SQLModel.metadata)
+import models
 
+models.load_all()  # every table on SQLModel.metadata
 config = context.config
 target_metadata = SQLModel.metadata
 

@@ -32,7 +32,7 @@ down_revision = "0018"
 branch_labels = None
 depends_on = None
 
-# (name, WHERE): the models declare the same (models/ticket.py)
+# (name, WHERE): the WHERE lives here alone (models/ticket.py declares the indexes without it)
 INDEXES = (
     ("ix_ticket_unassigned_due", "assignee_id IS NULL AND status <> 'closed'"),
     ("ix_ticket_out_of_scope_due", "out_of_scope IS NOT NULL"),
