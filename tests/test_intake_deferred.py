@@ -47,6 +47,7 @@ def test_a_group_notes_its_tickets_and_builds_their_documents_at_its_commit(sqli
                 conn.exec_driver_sql(sql).scalar()
                 for sql in (
                     "SELECT count(*) FROM search_pending WHERE ticket_id > 0",
+                    "SELECT count(*) FROM search_pending WHERE fresh = 1",
                     "SELECT count(*) FROM search_pending WHERE ticket_id = 0",
                     "SELECT count(*) FROM search_fts",
                     "SELECT count(*) FROM search_filter",
@@ -59,7 +60,8 @@ def test_a_group_notes_its_tickets_and_builds_their_documents_at_its_commit(sqli
     monkeypatch.setattr(ingest, "GROUP_SECONDS", 60.0)  # one group, however busy the machine
     files = {f"{i}": eml(f"Complaint {i}", f"No data in Riga, case {i} lantern.", msgid=f"<c{i}@x>") for i in range(5)}
     ingest_paths(sqlite_desk, [make_maildir(tmp_path / "m", files)], now=at(60), config=CONFIG)
-    assert seen[0] == (5, 1, 0, 0)  # five tickets noted, the marker set, no document built before the commit
+    # five new tickets noted (fresh: no documents to delete first), the marker set, no document built before the commit
+    assert seen[0] == (5, 5, 1, 0, 0)
     assert len(_refs(sqlite_desk, "lantern")) == 5
     with sqlite_desk.reader() as s:
         assert s.execute(text("SELECT count(*) FROM search_pending")).scalar() == 0

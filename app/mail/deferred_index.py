@@ -38,6 +38,7 @@ _DEFER = text(f"SELECT set_config('{PENDING}', '0', true) WHERE coalesce(current
 
 _SQLITE_MARK = f"INSERT OR IGNORE INTO search_pending(ticket_id) VALUES ({_0028.MARKER})"
 _SQLITE_NOTED = f"t.id IN (SELECT ticket_id FROM search_pending WHERE ticket_id <> {_0028.MARKER})"
+_SQLITE_OLDER = f"(SELECT ticket_id FROM search_pending WHERE fresh = 0 AND ticket_id <> {_0028.MARKER})"
 # the document tables and the trigger whose INSERT builds a new ticket's row in each
 _SQLITE_DOCUMENTS = {"search_fts": "search_ticket_ins", "search_filter": "filter_ticket_ins"}
 _NOTED = "esimdesk_search_noted"  # session.info: this transaction set the SQLite marker
@@ -77,8 +78,8 @@ def _sqlite_build(conn: Connection) -> list[str]:
     )
     out = []
     for table, trigger in _SQLITE_DOCUMENTS.items():
-        # a noted ticket may have documents already (a message into an older ticket)
-        out.append(f"DELETE FROM {table} WHERE rowid IN (SELECT t.id FROM ticket t WHERE {_SQLITE_NOTED})")
+        # a ticket noted but not new has documents already (a message into an older ticket)
+        out.append(f"DELETE FROM {table} WHERE rowid IN {_SQLITE_OLDER}")
         out.append(sqlite_fill_statement(stored[trigger], _SQLITE_NOTED))
     out.append("DELETE FROM search_pending")
     return out

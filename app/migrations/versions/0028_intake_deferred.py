@@ -9,10 +9,14 @@ half of the database work of a message.
 A transaction may now defer them, as on PostgreSQL (0023): a marker row
 (ticket_id 0) in the table `search_pending`. While it is there, the
 rebuilding triggers below are skipped (their WHEN) and the `search_note_*`
-triggers note the ticket ids to be built instead; before the transaction
-commits, the writer builds every noted ticket's documents with the INSERT of
-the ticket triggers themselves (app.mail.deferred_index), then empties the
-table. The documents are exactly a rebuild's. Intake sets the marker in its
+triggers note the ticket ids to be built instead (a new ticket as `fresh`:
+it has no documents yet); before the transaction commits, the writer
+deletes the documents of the noted tickets that are not fresh, builds every
+noted ticket's documents with the INSERT of the ticket triggers themselves
+(app.mail.deferred_index), then empties the table. Should a fresh ticket
+have documents all the same (a trigger left unguarded rebuilt it
+meanwhile: an order renamed in the same transaction), the build fails on
+the duplicate and the group runs again guarded, without deferring. The documents are exactly a rebuild's. Intake sets the marker in its
 unguarded groups only; a kill, a rollback or a lost group forgets the marker
 and the noted ids with the rows they name. Every other writer (console, CLI,
 demo build) never sets it: its triggers build row by row as before, after one
@@ -62,18 +66,21 @@ GUARDED = (
     "search_customer_upd",
     "filter_customer_upd",
 )
-_NOTE = "INSERT OR IGNORE INTO search_pending(ticket_id)"
+_NOTE = "INSERT OR IGNORE INTO search_pending"
 # ... and what notes their tickets instead
 NOTES = {
-    "search_note_ticket_ins": f"AFTER INSERT ON ticket WHEN {_DEFERRING} BEGIN {_NOTE} VALUES (NEW.id); END",
+    # a new ticket is noted as fresh: it has no documents to delete before they are built
+    "search_note_ticket_ins": (
+        f"AFTER INSERT ON ticket WHEN {_DEFERRING} BEGIN {_NOTE}(ticket_id, fresh) VALUES (NEW.id, 1); END"
+    ),
     "search_note_ticket_upd": (
         f"AFTER UPDATE OF reference, subject, description, customer_id, order_id ON ticket WHEN {_DEFERRING} "
-        f"BEGIN {_NOTE} VALUES (NEW.id); END"
+        f"BEGIN {_NOTE}(ticket_id) VALUES (NEW.id); END"
     ),
-    "search_note_message_ins": f"AFTER INSERT ON message WHEN {_DEFERRING} BEGIN {_NOTE} VALUES (NEW.ticket_id); END",
+    "search_note_message_ins": f"AFTER INSERT ON message WHEN {_DEFERRING} BEGIN {_NOTE}(ticket_id) VALUES (NEW.ticket_id); END",
     "search_note_customer_upd": (
         f"AFTER UPDATE OF name, email, phone ON customer WHEN {_DEFERRING} "
-        f"BEGIN {_NOTE} SELECT id FROM ticket WHERE customer_id = NEW.id; END"
+        f"BEGIN {_NOTE}(ticket_id) SELECT id FROM ticket WHERE customer_id = NEW.id; END"
     ),
 }
 
@@ -103,7 +110,7 @@ def _stored(name: str) -> str | None:
 
 
 def _sqlite_upgrade() -> None:
-    op.execute("CREATE TABLE search_pending (ticket_id INTEGER PRIMARY KEY)")
+    op.execute("CREATE TABLE search_pending (ticket_id INTEGER PRIMARY KEY, fresh INTEGER NOT NULL DEFAULT 0)")
     for name in GUARDED:
         sql = _stored(name)
         if sql is not None and GUARD not in sql:
