@@ -118,7 +118,11 @@ def route_message(
         )
     else:
         t = wf.new_inquiry(session, parsed, received=received, now=now, config=config, language=lang)
-    message_id = _INSERT_MESSAGE.scalar(session, {**row, "ticket_id": t.id})
+    message, message_id = {**row, "ticket_id": t.id}, None
+    if parsed.attachments:
+        message_id = _INSERT_MESSAGE.scalar(session, message)
+    else:  # its id is not needed: on PostgreSQL it is sent with the next statement (app.queued_writes)
+        _INSERT_MESSAGE.write(session, message)
     store_inbound(session, t.id, message_id, parsed, now)
     _remember_language(session, t.customer_id, lang)
     for ref in turned["stranger"]:
