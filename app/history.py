@@ -36,7 +36,7 @@ def record(
 ) -> None:
     """Append one event, written at once (a prepared insert in the session's
     transaction: no ORM object, no flush; the ticket row must exist)."""
-    _INSERT_EVENT.write(session, event_values(ticket_id, actor, action, at, from_status, to_status, **detail))
+    _INSERT_EVENT.run(session, event_values(ticket_id, actor, action, at, from_status, to_status, **detail))
 
 
 def event_values(

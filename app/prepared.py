@@ -31,9 +31,6 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.schema import ScalarElementColumnDefault, Table
 from sqlmodel import Session
 
-from app import queued_writes
-from app.queued_writes import QUEUE
-
 
 @dataclass(frozen=True)
 class _Compiled:
@@ -105,11 +102,14 @@ class Prepared:
         if not conn.in_transaction():
             conn.begin()  # as SQLAlchemy's autobegin would: never run outside a transaction
         compiled = self._compiled(conn.dialect)
-        args = self._arguments(compiled, params)
+        values = (
+            {**compiled.constants, **self.defaults, **params} if params else {**compiled.constants, **self.defaults}
+        )
+        for name, proc, keeps_none in compiled.processors:
+            if name in values and (values[name] is not None or not keeps_none):
+                values[name] = proc(values[name])
+        args = compiled.args(values)
         cursor = _dbapi(conn).cursor()
-        if QUEUE in conn.info:  # what was queued goes first, in the same round trip (app.queued_writes)
-            queued_writes.send(conn, (cursor, compiled.sql, args))
-            return cursor
         try:
             cursor.execute(compiled.sql, args)
         except conn.dialect.loaded_dbapi.Error as exc:
@@ -118,30 +118,6 @@ class Prepared:
             # private SQLAlchemy call here, pinned by tests/test_foundation_prepared.py
             conn._handle_dbapi_exception(exc, compiled.sql, args, cursor, None)
         return cursor
-
-    def write(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> None:
-        """Execute for its effect only (its result is never read): in a block
-        where the connection's writes are queued (app.queued_writes), it is
-        sent with the next statement, else at once."""
-        conn = where.connection() if isinstance(where, Session) else where
-        queue = queued_writes.queue_of(conn)
-        if queue is None:
-            self.run(conn, params)
-            return
-        if not conn.in_transaction():
-            conn.begin()
-        compiled = self._compiled(conn.dialect)
-        queue.statements.append((compiled.sql, self._arguments(compiled, params)))
-
-    def _arguments(self, compiled: _Compiled, params: Mapping[str, Any] | None) -> Any:
-        """The driver's parameters: `params` over the defaults, each through its bind processor."""
-        values = (
-            {**compiled.constants, **self.defaults, **params} if params else {**compiled.constants, **self.defaults}
-        )
-        for name, proc, keeps_none in compiled.processors:
-            if name in values and (values[name] is not None or not keeps_none):
-                values[name] = proc(values[name])
-        return compiled.args(values)
 
     def run_many(
         self, where: Session | Connection, rows: Sequence[Mapping[str, Any]], ready: frozenset[str] = frozenset()
@@ -164,7 +140,6 @@ class Prepared:
                 if name in values:
                     values[name] = proc(values[name])
             args.append(compiled.args(values))
-        queued_writes.send(conn)
         cursor = _dbapi(conn).cursor()
         try:
             cursor.executemany(compiled.sql, args)

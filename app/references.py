@@ -80,7 +80,7 @@ def _kept(session: Session) -> dict[tuple[str, int], list[int]] | None:
 def _write_kept(session: Session, kept: dict[tuple[str, int], list[int]]) -> None:
     for (prefix, year), (written, issued) in kept.items():
         if issued > written:
-            _SET_LAST.write(session, {"prefix": prefix, "year": year, "last": issued})
+            _SET_LAST.run(session, {"prefix": prefix, "year": year, "last": issued})
     kept.clear()
 
 

@@ -152,18 +152,15 @@ def outgoing_of(session: Session, message_id: int) -> list[OutgoingFile]:
 _INSERT_ATTACHMENT = Prepared.insert(table_of(Attachment))
 
 
-def store_inbound(
-    session: Session, ticket_id: int, message_id: int | None, parsed: ParsedMessage, now: datetime
-) -> None:
+def store_inbound(session: Session, ticket_id: int, message_id: int, parsed: ParsedMessage, now: datetime) -> None:
     """Store the attachments of inbound message `message_id` (a file past the
-    storage cap keeps its name, type and size: event "attachment_not_stored";
-    None: the message has none)."""
+    storage cap keeps its name, type and size: event "attachment_not_stored")."""
     if not parsed.attachments:
         return
     conn = session.connection()
     big = []
     for a in parsed.attachments:
-        _INSERT_ATTACHMENT.write(
+        _INSERT_ATTACHMENT.run(
             conn,
             {
                 "message_id": message_id,

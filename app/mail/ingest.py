@@ -40,7 +40,6 @@ from app.mail.parse_ahead import parse_outcome, parsed_stream
 from app.mail.routing import CREATED, DUPLICATE, LINKED, QUARANTINED, route_message
 from app.mail.sources import RawMessage
 from app.prepared import Prepared
-from app.queued_writes import while_unguarded
 from models import Quarantine
 
 if TYPE_CHECKING:
@@ -108,9 +107,8 @@ def ingest_paths(
     config = config or DeskConfig()  # the caller's config (the CLI loads it), else the built-in defaults
     summary = Summary()
     messages = (rm for path, kind in checked for rm in sources.iter_messages(path, kind))
-    with desk.grouped(GROUP_MESSAGES, GROUP_SECONDS) as writes, while_unguarded(writes):
+    with desk.grouped(GROUP_MESSAGES, GROUP_SECONDS) as writes:
         writes.guarded = False  # no savepoint a message: a failure replays its group, guarded
-        # (PostgreSQL: writes nobody reads sent with the next statement meanwhile: app.queued_writes)
         fresh = FreshStats(writes.session)  # PostgreSQL: a desk the batch grows from empty is analyzed
         defer_new_ticket_index(writes.session)  # PostgreSQL: a group's new tickets indexed at its commit
         group: list[tuple[RawMessage, ParsedMessage | Unparseable]] = []  # the open group's messages

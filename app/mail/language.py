@@ -56,6 +56,6 @@ def remember(session: Session, customer_id: int | None, language: str | None) ->
     group = lookups(session)  # an intake group that knows the customer's language skips the statement
     if group is not None and group.languages.get(customer_id) is not None:
         return
-    _SET_IF_UNKNOWN.write(session, {"cid": customer_id, "lang": language[:8]})
+    _SET_IF_UNKNOWN.run(session, {"cid": customer_id, "lang": language[:8]})
     if group is not None and customer_id in group.languages:
         group.languages[customer_id] = language[:8]

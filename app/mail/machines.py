@@ -84,7 +84,7 @@ def route_machine_mail(
     tid, reference, status, _email = found
     mid = _store(session, tid, row, AUTO_REPLY, now)
     history.record(session, tid, None, "automatic_reply", now, status, status, message_id=mid, why=parsed.automatic)
-    _TOUCH.write(session, {"tid": tid})
+    _TOUCH.run(session, {"tid": tid})
     return "linked", tid, reference, mid
 
 
@@ -127,7 +127,7 @@ def _delivery_report(
     mid = _store(session, tid, row, DELIVERY_REPORT, now)
     if report.failed:
         error = "; ".join(x for x in (report.status, report.diagnostic) if x) or "delivery failed"
-        _BOUNCE.write(session, {"mid": out_id, "now": now, "error": f"bounced: {error}"[:1000]})
+        _BOUNCE.run(session, {"mid": out_id, "now": now, "error": f"bounced: {error}"[:1000]})
         history.record(
             session,
             tid,
@@ -140,7 +140,7 @@ def _delivery_report(
             report_message_id=mid,
             status_code=report.status,
         )
-        _FLAG.write(session, {"tid": tid, "flag": BOUNCED})
+        _FLAG.run(session, {"tid": tid, "flag": BOUNCED})
     else:
         history.record(
             session,
@@ -154,5 +154,5 @@ def _delivery_report(
             report_message_id=mid,
             report_action=report.action,
         )
-        _TOUCH.write(session, {"tid": tid})
+        _TOUCH.run(session, {"tid": tid})
     return "linked", tid, reference, mid

@@ -118,11 +118,7 @@ def route_message(
         )
     else:
         t = wf.new_inquiry(session, parsed, received=received, now=now, config=config, language=lang)
-    message, message_id = {**row, "ticket_id": t.id}, None
-    if parsed.attachments:
-        message_id = _INSERT_MESSAGE.scalar(session, message)
-    else:  # its id is not needed: on PostgreSQL it is sent with the next statement (app.queued_writes)
-        _INSERT_MESSAGE.write(session, message)
+    message_id = _INSERT_MESSAGE.scalar(session, {**row, "ticket_id": t.id})
     store_inbound(session, t.id, message_id, parsed, now)
     _remember_language(session, t.customer_id, lang)
     for ref in turned["stranger"]:

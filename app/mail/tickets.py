@@ -147,7 +147,7 @@ def new_refund(
         updated_at=now,
     )
     t = wf_intake.store_new(session, values, None, None, now, source="email", order=number, order_given=order_number)
-    _INSERT_CASE.write(session, {"ticket_id": t.id, "policy": policy})
+    _INSERT_CASE.run(session, {"ticket_id": t.id, "policy": policy})
     return t
 
 
@@ -319,4 +319,4 @@ def _row(session: Session, reference: str) -> Any:
 
 
 def _save_row(session: Session, t: SimpleNamespace) -> None:
-    _SAVE_ROW.write(session, {"tid": t.id, **{c: getattr(t, c) for c in _SAVED}})
+    _SAVE_ROW.run(session, {"tid": t.id, **{c: getattr(t, c) for c in _SAVED}})

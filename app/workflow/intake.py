@@ -216,7 +216,7 @@ def customer_id_for(
             group.customers[email_n.lower()], group.languages[cid] = Known(cid, bool(name_n), bool(phone_n)), lang
         return int(cid)
     if (name_n and not known.has_name) or (phone_n and not known.has_phone):
-        _FILL_CUSTOMER.write(conn, {"cid": known.id, "name": name_n, "phone": phone_n})
+        _FILL_CUSTOMER.run(conn, {"cid": known.id, "name": name_n, "phone": phone_n})
         known.has_name, known.has_phone = known.has_name or bool(name_n), known.has_phone or bool(phone_n)
     return known.id
 

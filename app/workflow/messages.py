@@ -209,7 +209,7 @@ def log_customer_reply(
         waiting.resume(session, t, now, desk_calendar(config or DeskConfig()))
         finish(t, None, now)
     else:
-        _TOUCH.write(session, {"tid": tid, "now": now})
+        _TOUCH.run(session, {"tid": tid, "now": now})
     return ReplyLogged(tid, ref, kind, status, order_id, mid)
 
 
