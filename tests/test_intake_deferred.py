@@ -18,7 +18,7 @@ from app.mail.ingest import ingest_paths
 from app.search import search
 from mail_helpers import eml, make_maildir
 from models import Ticket
-from pg_fixtures import engine_url  # noqa: F401  (fixture)
+from pg_fixtures import engine_url, pg_url  # noqa: F401  (fixtures)
 from workflow_helpers import CONFIG, at
 
 M0028 = importlib.import_module("app.migrations.versions.0028_intake_deferred")
@@ -130,3 +130,27 @@ def test_downgrade_takes_the_guards_out_and_upgrade_puts_them_back(sqlite_desk):
         assert M0028.GUARD in at_head[name] and M0028.GUARD not in back[name]
         assert M0028.guarded(back[name]) == at_head[name]
     assert "WHEN NOT (NEW.kind" in back["search_message_ins"]  # its own WHEN kept
+
+
+def test_postgresql_downgrade_and_upgrade_again(pg_url):
+    """0028 on PostgreSQL: the substring search and the customer's deferral
+    come and go with the revision (0023's functions back in between)."""
+    desk = open_desk(pg_url)
+    try:
+
+        def defer_body(conn) -> str:
+            return str(conn.exec_driver_sql("SELECT prosrc FROM pg_proc WHERE proname = 'search_defer'").scalar())
+
+        def customer_flush(conn) -> int:
+            sql = "SELECT count(*) FROM pg_trigger WHERE tgname = 'search_flush_customer'"
+            return int(conn.exec_driver_sql(sql).scalar() or 0)
+
+        with desk.engine.begin() as conn:
+            assert "strpos" in defer_body(conn) and customer_flush(conn) == 1
+            with Operations.context(MigrationContext.configure(conn)):
+                M0028.downgrade()
+                assert "string_to_array" in defer_body(conn) and customer_flush(conn) == 0
+                M0028.upgrade()
+            assert "strpos" in defer_body(conn) and customer_flush(conn) == 1
+    finally:
+        desk.dispose()
