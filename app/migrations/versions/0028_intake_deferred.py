@@ -29,6 +29,16 @@ transaction (intake filling in a blank name) notes its tickets for the
 commit instead of rebuilding them at once (a constraint trigger on the
 customer's update builds them, as the ticket's does).
 
+Measured (SQLite, 2,000 ticket inserts in one transaction of a 3,000-ticket
+desk, CPU): a ticket insert 167-175 -> 79 us deferred (39-42 us with the
+statement journals in memory, app.db); in intake (4,000 messages, groups of
+256, thread CPU at load 3-8): the ticket insert 214 -> 83 us a message, the
+message insert 118 -> 43, a customer's filled-in name 259 -> 27 us a
+statement; the build at commit ~28 us a message. `esimdesk intake` bench
+(10,100 messages, load 2.8-2.9, back to back): 1,187/1,188 -> 1,719/1,585
+msg/s, 0.81-0.82 -> 0.60 ms of CPU a message. PostgreSQL: search_defer with
+256 ids noted 15-26 -> 3-4 us a call.
+
 Upgrade cost: a table and triggers created, triggers and functions replaced,
 no row read: milliseconds at any size.
 
