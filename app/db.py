@@ -211,6 +211,31 @@ def committed(session: Session) -> Iterator[Session]:
         raise
 
 
+@contextmanager
+def _memory_statement_journals(conn: Connection) -> Iterator[None]:
+    """SQLite: while the block runs, the connection keeps its statement journals
+    (and any temporary table) in memory instead of in temporary files.
+
+    A write with triggers inside a transaction opens a statement journal (the
+    undo of that statement alone); in a file that cost about 40 of a new
+    ticket's ~80 us of CPU in an intake group (measured: a fresh desk, 2,000
+    ticket inserts in one transaction). It only ever serves to undo a
+    statement of the open transaction: a process killed meanwhile loses that
+    transaction whole, which the WAL alone decides (its frames without a
+    commit are never read), so nothing of it needs to outlive the process."""
+    dbapi = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+    if dbapi is None:
+        yield
+        return
+    before = dbapi.execute("PRAGMA temp_store").fetchone()[0]  # no transaction is begun for it
+    dbapi.execute("PRAGMA temp_store = MEMORY")
+    try:
+        yield
+    finally:
+        if conn.connection.dbapi_connection is dbapi:  # still this connection (not invalidated)
+            dbapi.execute(f"PRAGMA temp_store = {int(before)}")
+
+
 class Desk:
     """One desk's database: the engine plus a session factory."""
 
@@ -253,7 +278,11 @@ class Desk:
         last group commits when the block ends, and is rolled back if it fails."""
         from app.grouped_writes import GroupedWrites
 
-        with self.engine.connect() as conn, Session(bind=conn, expire_on_commit=False) as session:
+        with (
+            self.engine.connect() as conn,
+            _memory_statement_journals(conn),
+            Session(bind=conn, expire_on_commit=False) as session,
+        ):
             writes = GroupedWrites(session, size, seconds)
             try:
                 yield writes

@@ -70,7 +70,15 @@ PG_SUSPENDED = {
     "message": ("search_message",),
 }
 PG_FILLS = ("search_reindex", "search_filter_reindex")  # the functions those triggers call
-SQLITE_SUSPENDED = ("search_ticket_ins", "search_message_ins", "filter_ticket_ins", "wall_tally_ins", "wall_daily_ins")
+SQLITE_SUSPENDED = (
+    "search_ticket_ins",
+    "search_message_ins",
+    "filter_ticket_ins",
+    "wall_tally_ins",
+    "wall_daily_ins",
+    "search_note_ticket_ins",  # (0028: what notes a deferring transaction's tickets)
+    "search_note_message_ins",
+)
 SQLITE_FILLS = ("search_ticket_ins", "filter_ticket_ins")  # their INSERT, over a range of tickets
 # their secondary indexes (and on PostgreSQL their foreign keys) are made again after the
 # load: one sort (one join) each, not a random insert (a lookup) per row; at a million

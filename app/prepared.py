@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert
@@ -38,6 +39,20 @@ class _Compiled:
     constants: dict[str, Any]  # values the statement carries itself (a LIMIT 1, a literal)
     # (name, bind processor, whether it leaves None as None: then a None skips the call)
     processors: tuple[tuple[str, Callable[[Any], Any], bool], ...]
+    args: Callable[[dict[str, Any]], Any]  # the driver's parameters from the values by name
+
+
+def _arguments(names: tuple[str, ...] | None) -> Callable[[dict[str, Any]], Any]:
+    """The driver's parameters from the values by name: a tuple in `names`' order
+    (one itemgetter, not a generator a statement), else the values themselves."""
+    if names is None:
+        return lambda values: values
+    if not names:
+        return lambda values: ()
+    if len(names) == 1:
+        name = names[0]
+        return lambda values: (values[name],)
+    return itemgetter(*names)
 
 
 class Prepared:
@@ -75,7 +90,9 @@ class Prepared:
                 if proc is not None:
                     processors.append((name, proc, _keeps_none(proc)))
             names = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup is not None else None
-            c = self._by_dialect[dialect.name] = _Compiled(compiled.string, names, constants, tuple(processors))
+            c = self._by_dialect[dialect.name] = _Compiled(
+                compiled.string, names, constants, tuple(processors), _arguments(names)
+            )
         return c
 
     def run(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> DBAPICursor:
@@ -91,7 +108,7 @@ class Prepared:
         for name, proc, keeps_none in compiled.processors:
             if name in values and (values[name] is not None or not keeps_none):
                 values[name] = proc(values[name])
-        args = tuple(values[n] for n in compiled.names) if compiled.names is not None else values
+        args = compiled.args(values)
         cursor = _dbapi(conn).cursor()
         try:
             cursor.execute(compiled.sql, args)
@@ -122,7 +139,7 @@ class Prepared:
             for name, proc in procs:
                 if name in values:
                     values[name] = proc(values[name])
-            args.append(tuple(values[n] for n in compiled.names) if compiled.names is not None else values)
+            args.append(compiled.args(values))
         cursor = _dbapi(conn).cursor()
         try:
             cursor.executemany(compiled.sql, args)
