@@ -52,6 +52,7 @@ def _emit(summary: dict[str, Any]) -> None:
 
 
 def handler(args: argparse.Namespace, ctx: CliContext) -> int:
+    from app.mail.deferred_index import build_left_over
     from app.mail.ingest import ingest_paths
     from app.mail.sources import is_maildir
 
@@ -66,6 +67,7 @@ def handler(args: argparse.Namespace, ctx: CliContext) -> int:
         raise InputError(f"cannot watch {watch}: not a Maildir (needs new/ and cur/)")
     config = ctx.config
     desk = ctx.desk
+    build_left_over(desk.engine)  # documents noted but never built (app.mail.deferred_index)
     if args.paths:
         summary = ingest_paths(desk, args.paths, config=config)
         _emit(summary.as_dict())
