@@ -191,6 +191,7 @@ class _Walk(NamedTuple):
     undated: Select[Any] | None  # those without, in id order (None: a deadline view has none; or sorted whole)
     dated_count: Select[Any] | None  # how many have a deadline (where the undated ones start)
     walked: bool  # PostgreSQL walks it with bitmap and sequential scans off (`_walked`)
+    whole: bool = False  # and sequential scans too, with filter text (`_filter_walk`)
 
 
 _WALKS: dict[tuple[str, QueueQuery], _Walk] = {}  # (dialect, query with no filter text) -> its statements
@@ -208,6 +209,10 @@ def _walk(session: Session, q: QueueQuery) -> _Walk:
     kept = _WALKS.get(key) if not q.text.strip() else None
     if kept is not None:
         return kept
+    if q.view == "all" and q.sort == "due" and q.text.strip():
+        match = queue_filter.walk_match(session, q.text)
+        if match is not None:
+            return _filter_walk(dialect, match)
     where = _where(session, q, ordered=True)
     parts = queue_views.parts(q, dialect)
     if not parts:  # read and sorted whole
@@ -223,6 +228,21 @@ def _walk(session: Session, q: QueueQuery) -> _Walk:
             _WALKS.clear()
         _WALKS[key] = walk
     return walk
+
+
+def _filter_walk(dialect: str, match: ColumnElement[bool]) -> _Walk:
+    """All, filtered: the rows of `queue_filter.WALK` matching `match`, read in
+    its own (due, id) order (migration 0029): the same rows, in the same
+    order, as the ticket's due index gives, without reading a ticket."""
+    w = queue_filter.WALK.c
+    if dialect == "sqlite":  # due_key: the stored due_at, '' when none
+        has, none, due = w.due_key > "", w.due_key == "", w.due_key
+    else:
+        has, none, due = w.due_at.is_not(None), w.due_at.is_(None), w.due_at
+    dated = select(w.ticket_id).where(has, match).order_by(due, w.ticket_id).offset(SKIP).limit(ROWS)
+    undated = select(w.ticket_id).where(none, match).order_by(w.ticket_id).offset(SKIP).limit(ROWS)
+    counted = select(func.count()).select_from(queue_filter.WALK).where(has, match)
+    return _Walk(dated, undated, counted, True, True)
 
 
 def _values(q: QueueQuery, now: datetime, offset: int, limit: int) -> dict[str, Any]:
@@ -259,7 +279,7 @@ def _run(session: Session, q: QueueQuery, walk: _Walk, stmt: Select[Any], values
     if q.view == "unassigned" and dialect == "sqlite" and q.sort == "due":
         return _unassigned_sqlite(session, stmt.params(values))
     if walk.walked and dialect == "postgresql":
-        return _walked(session, stmt, values, whole=not q.text.strip())
+        return _walked(session, stmt, values, whole=walk.whole or not q.text.strip())
     return list(session.scalars(stmt, values))
 
 

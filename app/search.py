@@ -134,7 +134,7 @@ def fts5_expression(q: Query) -> str:
     return expr
 
 
-def _pg_term(term: Term, n: int) -> ColumnElement[Any]:
+def pg_term(term: Term, n: int) -> ColumnElement[Any]:
     norm = func.search_norm(bindparam(f"sq_{n}", term.text))
     cfg: ColumnElement[Any] = literal_column("'simple'::regconfig")
     if not term.prefix:
@@ -146,12 +146,12 @@ def _pg_term(term: Term, n: int) -> ColumnElement[Any]:
 
 def pg_tsquery(q: Query) -> ColumnElement[Any]:
     """SQL: the tsquery of `q` (words folded by the database's own search_norm)."""
-    terms = [_pg_term(t, i) for i, t in enumerate(q.include)]
+    terms = [pg_term(t, i) for i, t in enumerate(q.include)]
     expr: ColumnElement[Any] = terms[0]
     for term in terms[1:]:
         expr = expr.op("&&")(term)
     for i, t in enumerate(q.exclude, start=len(q.include)):
-        expr = expr.op("&&")(func.tsquery_not(_pg_term(t, i)))  # tsquery_not is the !! operator
+        expr = expr.op("&&")(func.tsquery_not(pg_term(t, i)))  # tsquery_not is the !! operator
     return expr
 
 
@@ -450,6 +450,7 @@ __all__ = [
     "locate",
     "matching_ids",
     "parse",
+    "pg_term",
     "purge_removed",
     "ranked_ids",
     "row_condition",
