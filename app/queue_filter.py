@@ -245,7 +245,9 @@ def walk_match(session: Session, text: str) -> ColumnElement[bool] | None:
             return None
         if not sqlite and not _many(session, ("substring", needle), substring_ids(session, needle)):
             return None
-    doc = _like(session, WALK.c.doc, _pattern(needle))
+    # (PostgreSQL: the document is stored lowercased, migration 0029: the ILIKE's own lowering)
+    pattern = _pattern(needle)
+    doc = WALK.c.doc.like(pattern if sqlite else func.lower(pattern), escape="\\")
     if not terms:
         return doc
     return or_(doc, and_(*[WALK.c.words.like(p) for p in search_words.like_patterns(terms)]))

@@ -15,8 +15,9 @@ last one: the start of one): a LIKE on the row itself.
   triggers) splits and folds text as FTS5's unicode61 tokenizer with
   remove_diacritics 2 does. Its table of token characters and their folds is
   FTS5's own: read once per process from a scratch FTS5 table holding each
-  character of the Basic Multilingual Plane between two letters (past it:
-  letters, digits and private use are token characters, kept as they are).
+  character of the Basic Multilingual Plane between two letters (0.6 s), and
+  each character past it the first time one is met (FTS5 does not class
+  those by their Unicode category: most emoji are word characters).
 - PostgreSQL: the lexemes of the tsvector itself (`tsvector_to_array`), in the
   trigger; the query's words are the lexemes of its own tsquery.
 """
@@ -26,7 +27,6 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-import unicodedata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,44 +35,44 @@ if TYPE_CHECKING:
 _WORD = re.compile(r"[^\W_]+")  # as app.search splits a term
 _TABLE: dict[int, str] = {}
 _TABLE_LOCK = threading.Lock()
-_TOKEN_CATEGORIES = ("L", "N", "Co")
+_SCRATCH: list[sqlite3.Connection] = []  # the scratch FTS5 table, kept for characters past the BMP
 
 
-def _build_table() -> dict[int, str]:
+def _asked(db: sqlite3.Connection, points: list[int]) -> dict[int, str]:
     """codepoint -> what unicode61 (remove_diacritics 2) makes of it inside a
-    word: its fold, "" (dropped), or " " (a separator). Codepoints missing
-    (past the BMP) follow `_outside`."""
-    table: dict[int, str] = {c: " " for c in range(0x80)}
-    for c in range(0x80):
-        ch = chr(c)
-        if ch.isascii() and ch.isalnum():
-            table[c] = ch.lower()
-    db = sqlite3.connect(":memory:")
-    try:
+    word: its fold, "" (dropped), or " " (a separator), asked of FTS5 itself."""
+    db.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)", ((c, "q" + chr(c) + "q") for c in points))
+    found: dict[int, list[str]] = {}
+    marks = ",".join("?" * len(points)) if len(points) < 500 else None
+    where = f" WHERE doc IN ({marks})" if marks else ""
+    for term, doc in db.execute(f"SELECT term, doc FROM v{where}", points if marks else ()):
+        found.setdefault(int(doc), []).append(term)
+    db.execute("DELETE FROM t")
+    return {c: found[c][0][1:-1] if len(found.get(c, [])) == 1 else " " for c in points}
+
+
+def _scratch() -> sqlite3.Connection:
+    if not _SCRATCH:
+        db = sqlite3.connect(":memory:", check_same_thread=False)
         db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize = 'unicode61 remove_diacritics 2')")
         db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
-        points = [c for c in range(0x80, 0x10000) if not 0xD800 <= c <= 0xDFFF]
-        db.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)", ((c, "q" + chr(c) + "q") for c in points))
-        found: dict[int, list[str]] = {}
-        for term, doc in db.execute("SELECT term, doc FROM v"):
-            found.setdefault(int(doc), []).append(term)
-        for c in points:
-            terms = found.get(c, [])
-            table[c] = terms[0][1:-1] if len(terms) == 1 else " "
-    finally:
-        db.close()
-    return table
+        _SCRATCH.append(db)
+    return _SCRATCH[0]
 
 
-def _outside(ch: str) -> str:
-    return ch if unicodedata.category(ch).startswith(_TOKEN_CATEGORIES) else " "
-
-
-def _table() -> dict[int, str]:
-    if not _TABLE:
-        with _TABLE_LOCK:
-            if not _TABLE:
-                _TABLE.update(_build_table())
+def _table(more: str = "") -> dict[int, str]:
+    """The fold of every character of the BMP (ASCII: letters and digits
+    lowercased, the rest separators), and of each character of `more` past it."""
+    rest = {o for ch in more if (o := ord(ch)) >= 0x10000 and o not in _TABLE}
+    if _TABLE and not rest:
+        return _TABLE
+    with _TABLE_LOCK:
+        if not _TABLE:
+            _TABLE.update({c: chr(c).lower() if chr(c).isalnum() else " " for c in range(0x80)})
+            _TABLE.update(_asked(_scratch(), [c for c in range(0x80, 0x10000) if not 0xD800 <= c <= 0xDFFF]))
+        rest = {o for o in rest if o not in _TABLE}
+        if rest:
+            _TABLE.update(_asked(_scratch(), sorted(rest)))
     return _TABLE
 
 
@@ -83,8 +83,8 @@ def words(*texts: Any) -> str:
     if text.isascii():
         found = set(re.findall(r"[a-z0-9]+", text.lower()))
     else:
-        table = _table()
-        folded = "".join(table[o] if (o := ord(ch)) in table else _outside(ch) for ch in text)
+        table = _table(text)
+        folded = "".join(table[ord(ch)] for ch in text)
         found = set(folded.split())
     return " " + " ".join(sorted(found)) + " " if found else ""
 

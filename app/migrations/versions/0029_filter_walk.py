@@ -19,7 +19,9 @@ substring document (`search_filter`'s) and the words of the search document
   a change of due_at moves the row; a ticket's delete removes it.
 - PostgreSQL: a table keyed by ticket_id with an index on (due_at,
   ticket_id); row triggers on search_doc (the words: its tsvector's lexemes)
-  and search_filter (the document) upsert it, one on ticket moves it.
+  and search_filter (the document, lowercased: ILIKE lowercases both sides
+  and then compares, so `lower(doc) LIKE lower(pattern)` is the same test
+  without lowering every row it walks) upsert it, one on ticket moves it.
 The ticket table and its indexes are unchanged: a ticket update that leaves
 due_at as it was writes nothing here (PostgreSQL keeps its in-place update).
 
@@ -137,7 +139,7 @@ BEGIN
     ON CONFLICT (ticket_id) DO UPDATE SET words = EXCLUDED.words;
   ELSE
     INSERT INTO filter_walk(ticket_id, due_at, doc)
-    SELECT t.id, t.due_at, NEW.doc FROM ticket t WHERE t.id = NEW.ticket_id
+    SELECT t.id, t.due_at, lower(NEW.doc) FROM ticket t WHERE t.id = NEW.ticket_id
     ON CONFLICT (ticket_id) DO UPDATE SET doc = EXCLUDED.doc;
   END IF;
   RETURN NULL;
@@ -151,7 +153,7 @@ END $$""",
 ]
 PG_FILL = (
     "INSERT INTO filter_walk(ticket_id, due_at, doc, words) "
-    "SELECT t.id, t.due_at, coalesce(f.doc, ''), coalesce(filter_walk_words(d.doc), '') FROM ticket t "
+    "SELECT t.id, t.due_at, lower(coalesce(f.doc, '')), coalesce(filter_walk_words(d.doc), '') FROM ticket t "
     "LEFT JOIN search_filter f ON f.ticket_id = t.id LEFT JOIN search_doc d ON d.ticket_id = t.id"
 )
 
