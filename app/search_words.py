@@ -13,11 +13,11 @@ last one: the start of one): a LIKE on the row itself.
 
 - SQLite: `words(...)` (registered as the SQL function search_words for the
   triggers) splits and folds text as FTS5's unicode61 tokenizer with
-  remove_diacritics 2 does. Its table of token characters and their folds is
-  FTS5's own: read once per process from a scratch FTS5 table holding each
-  character of the Basic Multilingual Plane between two letters (0.6 s), and
-  each character past it the first time one is met (FTS5 does not class
-  those by their Unicode category: most emoji are word characters).
+  remove_diacritics 2 does. Past ASCII, what FTS5 makes of a character (a
+  fold, nothing, a separator) is asked of FTS5 itself the first time the
+  process meets it (a scratch table holding it between two letters; its
+  classes follow no Unicode category past the BMP: most emoji are word
+  characters), and kept.
 - PostgreSQL: the lexemes of the tsvector itself (`tsvector_to_array`), in the
   trigger; the query's words are the lexemes of its own tsquery.
 """
@@ -33,46 +33,37 @@ if TYPE_CHECKING:
     from app.search import Query
 
 _WORD = re.compile(r"[^\W_]+")  # as app.search splits a term
+_ASCII_WORDS = re.compile(r"[a-z0-9]+")
 _TABLE: dict[int, str] = {}
 _TABLE_LOCK = threading.Lock()
-_SCRATCH: list[sqlite3.Connection] = []  # the scratch FTS5 table, kept for characters past the BMP
+_SCRATCH: list[sqlite3.Connection] = []  # the scratch FTS5 table that classes them
+# ASCII: letters and digits lowercased, the rest separators
+_TABLE.update({c: chr(c).lower() if chr(c).isalnum() else " " for c in range(0x80)})
 
 
 def _asked(db: sqlite3.Connection, points: list[int]) -> dict[int, str]:
     """codepoint -> what unicode61 (remove_diacritics 2) makes of it inside a
-    word: its fold, "" (dropped), or " " (a separator), asked of FTS5 itself."""
+    word: its fold, "" (dropped), or " " (a separator), asked of FTS5 itself
+    (each between two letters in a scratch table, emptied after)."""
     db.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)", ((c, "q" + chr(c) + "q") for c in points))
     found: dict[int, list[str]] = {}
-    marks = ",".join("?" * len(points)) if len(points) < 500 else None
-    where = f" WHERE doc IN ({marks})" if marks else ""
-    for term, doc in db.execute(f"SELECT term, doc FROM v{where}", points if marks else ()):
+    for term, doc in db.execute("SELECT term, doc FROM v"):
         found.setdefault(int(doc), []).append(term)
     db.execute("DELETE FROM t")
     return {c: found[c][0][1:-1] if len(found.get(c, [])) == 1 else " " for c in points}
 
 
-def _scratch() -> sqlite3.Connection:
-    if not _SCRATCH:
-        db = sqlite3.connect(":memory:", check_same_thread=False)
-        db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize = 'unicode61 remove_diacritics 2')")
-        db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
-        _SCRATCH.append(db)
-    return _SCRATCH[0]
-
-
-def _table(more: str = "") -> dict[int, str]:
-    """The fold of every character of the BMP (ASCII: letters and digits
-    lowercased, the rest separators), and of each character of `more` past it."""
-    rest = {o for ch in more if (o := ord(ch)) >= 0x10000 and o not in _TABLE}
-    if _TABLE and not rest:
-        return _TABLE
-    with _TABLE_LOCK:
-        if not _TABLE:
-            _TABLE.update({c: chr(c).lower() if chr(c).isalnum() else " " for c in range(0x80)})
-            _TABLE.update(_asked(_scratch(), [c for c in range(0x80, 0x10000) if not 0xD800 <= c <= 0xDFFF]))
-        rest = {o for o in rest if o not in _TABLE}
-        if rest:
-            _TABLE.update(_asked(_scratch(), sorted(rest)))
+def _table(text: str) -> dict[int, str]:
+    """The fold of every character of `text` (and of those met before)."""
+    rest = {o for ch in text if (o := ord(ch)) not in _TABLE}
+    if rest:
+        with _TABLE_LOCK:
+            if not _SCRATCH:
+                db = sqlite3.connect(":memory:", check_same_thread=False)
+                db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize = 'unicode61 remove_diacritics 2')")
+                db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+                _SCRATCH.append(db)
+            _TABLE.update(_asked(_SCRATCH[0], sorted(o for o in rest if o not in _TABLE)))
     return _TABLE
 
 
@@ -81,7 +72,7 @@ def words(*texts: Any) -> str:
     indexes them, sorted, each between spaces ("" when none)."""
     text = " ".join(t for t in texts if isinstance(t, str) and t)
     if text.isascii():
-        found = set(re.findall(r"[a-z0-9]+", text.lower()))
+        found = set(_ASCII_WORDS.findall(text.lower()))
     else:
         table = _table(text)
         folded = "".join(table[ord(ch)] for ch in text)
