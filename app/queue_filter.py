@@ -223,12 +223,15 @@ def _sqlite_walk(session: Session, needle: str, q: search.Query | None) -> Colum
 WALK = table("filter_walk", column("ticket_id"), column("due_key"), column("due_at"), column("doc"), column("words"))
 
 
-def walk_match(session: Session, text: str) -> ColumnElement[bool] | None:
+def walk_match(session: Session, text: str, *, counted: bool = True) -> ColumnElement[bool] | None:
     """SQL over `WALK`: its row matches `text` (the same tickets as
     `condition`), for a page of All that walks the due order; None when
     `condition` reads such a page otherwise (a reference or order prefix,
-    query syntax, few enough trigram matches to sort, a term of more than
-    one word or of other letters than ASCII ones: the full-text match)."""
+    query syntax, few enough trigram matches to sort). Terms of one ASCII
+    word each are tested on the row's words; others ("ord-1": two words in a
+    row), by the full-text index.
+    `counted=False`: PostgreSQL does not count the substring matches first
+    (its walk has a budget of rows instead: app.queue_walk `within`)."""
     needle = text.strip()
     if not needle or SEP in needle or _REF_PREFIX.match(needle) or _prefix_order(needle):
         return None
@@ -237,19 +240,21 @@ def walk_match(session: Session, text: str) -> ColumnElement[bool] | None:
         return None
     sqlite = _is_sqlite(session)
     terms = search_words.plain_terms(q) if sqlite else _pg_words(session, q)
-    if q is not None and terms is None:
-        return None
-    if indexed(needle):
+    if indexed(needle) and sqlite:
         cap = _cap(_tickets(session))
-        if sqlite and _capped_kept(session, ("trigram candidates", needle), _candidates(needle), cap) < cap:
+        if _capped_kept(session, ("trigram candidates", needle), _candidates(needle), cap) < cap:
             return None
-        if not sqlite and not _many(session, ("substring", needle), substring_ids(session, needle)):
-            return None
+    elif indexed(needle) and counted and not _many(session, ("substring", needle), substring_ids(session, needle)):
+        return None
     # (PostgreSQL: the document is stored lowercased, migration 0029: the ILIKE's own lowering)
     pattern = _pattern(needle)
     doc = WALK.c.doc.like(pattern if sqlite else func.lower(pattern), escape="\\")
-    if not terms:
+    if q is None:
         return doc
+    if terms is None:  # the full-text match of each row failing the substring test (as `condition`'s walk)
+        # (SQLite: `+`, so the list never leads the plan: the walk keeps its order)
+        tid = literal_column("+filter_walk.ticket_id") if sqlite else WALK.c.ticket_id
+        return or_(doc, search.row_condition(session, q, tid))
     return or_(doc, and_(*[WALK.c.words.like(p) for p in search_words.like_patterns(terms)]))
 
 

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, case, func, select, union
+from sqlalchemy import ColumnElement, Select, case, func, select, union
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import Session, col
 
-from app import clocks, queue_filter, queue_views, unread
+from app import clocks, queue_filter, queue_views, queue_walk, unread
 from app.errors import InputError
 from app.queue_views import DUE_VIEWS, OPEN_STATUSES
+from app.queue_walk import ROWS, SKIP, UPTO
 from models import Customer, Order, Staff, Ticket
 from models.enums import TicketStatus
 
@@ -179,8 +180,6 @@ def count(session: Session, q: QueueQuery, now: datetime, *, cap: int | None = N
 
 Where = tuple[list[ColumnElement[bool]], bool]  # (conditions, whether they read customer and order)
 Parts = list[list[ColumnElement[bool]]]
-# the rows a walk asks for, bound when it runs beside the view's instants (`_values`)
-SKIP, ROWS, UPTO = (bindparam(name, type_=Integer) for name in ("skip", "rows", "upto"))
 
 
 class _Walk(NamedTuple):
@@ -231,18 +230,9 @@ def _walk(session: Session, q: QueueQuery) -> _Walk:
 
 
 def _filter_walk(dialect: str, match: ColumnElement[bool]) -> _Walk:
-    """All, filtered: the rows of `queue_filter.WALK` matching `match`, read in
-    its own (due, id) order (migration 0029): the same rows, in the same
-    order, as the ticket's due index gives, without reading a ticket."""
-    w = queue_filter.WALK.c
-    if dialect == "sqlite":  # due_key: the stored due_at, '' when none
-        has, none, due = w.due_key > "", w.due_key == "", w.due_key
-    else:
-        has, none, due = w.due_at.is_not(None), w.due_at.is_(None), w.due_at
-    dated = select(w.ticket_id).where(has, match).order_by(due, w.ticket_id).offset(SKIP).limit(ROWS)
-    undated = select(w.ticket_id).where(none, match).order_by(w.ticket_id).offset(SKIP).limit(ROWS)
-    counted = select(func.count()).select_from(queue_filter.WALK).where(has, match)
-    return _Walk(dated, undated, counted, True, True)
+    """All, filtered: the rows of the filter's walk table matching `match`,
+    read in its own (due, id) order (app.queue_walk)."""
+    return _Walk(*queue_walk.statements(dialect, match), True, True)
 
 
 def _values(q: QueueQuery, now: datetime, offset: int, limit: int) -> dict[str, Any]:
@@ -347,6 +337,10 @@ def _ordered_ids(
     undated rows). Same rows as the one sorted statement. `every_part`: the
     undated part is read even when the dated one filled the page (`warm`).
     """
+    if q.view == "all" and q.sort == "due" and q.text.strip() and session.get_bind().dialect.name == "postgresql":
+        found = queue_walk.within(session, q.text, offset, limit, lambda stmt: _walked(session, stmt))
+        if found is not None:
+            return found
     walk = _walk(session, q)
     values = _values(q, now, offset, limit)
     dated = _run(session, q, walk, walk.dated, values)

@@ -125,7 +125,8 @@ def _sqlite_downgrade() -> None:
 PG_WORDS = "CASE WHEN length(d) = 0 THEN '' ELSE ' ' || array_to_string(tsvector_to_array(d), ' ') || ' ' END"
 _PG = [
     "CREATE TABLE filter_walk (ticket_id integer PRIMARY KEY REFERENCES ticket(id) ON DELETE CASCADE, "
-    "due_at timestamp with time zone, doc text NOT NULL DEFAULT '', words text NOT NULL DEFAULT '')",
+    "due_at timestamp with time zone, doc text NOT NULL DEFAULT '', words text NOT NULL DEFAULT '') "
+    "WITH (fillfactor = 80)",
     f"""CREATE FUNCTION filter_walk_words(d tsvector) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT {PG_WORDS}
 $$""",
@@ -156,18 +157,25 @@ PG_FILL = (
     "SELECT t.id, t.due_at, lower(coalesce(f.doc, '')), coalesce(filter_walk_words(d.doc), '') FROM ticket t "
     "LEFT JOIN search_filter f ON f.ticket_id = t.id LEFT JOIN search_doc d ON d.ticket_id = t.id"
 )
+# written in the walk's order: a page's rows lie together (a walk of 17,000 rows read
+# 14,000 pages of the table in ticket order, 90 ms at 1,000,000 tickets)
+PG_FILL_ORDER = " ORDER BY t.due_at, t.id"
 
 
 def _pg_upgrade() -> None:
     for sql in _PG:
         op.execute(sql)
-    op.execute(PG_FILL)
+    op.execute(PG_FILL + PG_FILL_ORDER)
     op.execute("CREATE INDEX ix_filter_walk_due ON filter_walk (due_at, ticket_id)")
     op.execute("ANALYZE filter_walk")
 
 
 def _pg_downgrade() -> None:
-    for name, table in (("filter_walk_due", "ticket"), ("filter_walk_words", "search_doc"), ("filter_walk_doc", "search_filter")):
+    for name, table in (
+        ("filter_walk_due", "ticket"),
+        ("filter_walk_words", "search_doc"),
+        ("filter_walk_doc", "search_filter"),
+    ):
         op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
     op.execute("DROP TABLE IF EXISTS filter_walk")
     op.execute("DROP FUNCTION IF EXISTS filter_walk_on_change()")
