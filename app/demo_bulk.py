@@ -71,6 +71,9 @@ _0029 = importlib.import_module("app.migrations.versions.0029_filter_walk")
 PG_SUSPENDED = {
     "ticket": ("search_ticket", "filter_ticket", "wall_tally_ins", "wall_daily_ins"),
     "message": ("search_message",),
+    # the queue filter's walk table (migration 0029): filled after the load, in its walk's order
+    "search_doc": ("filter_walk_words",),
+    "search_filter": ("filter_walk_doc",),
 }
 PG_FILLS = ("search_reindex", "search_filter_reindex")  # the functions those triggers call
 SQLITE_SUSPENDED = ("search_ticket_ins", "search_message_ins", "filter_ticket_ins", "wall_tally_ins", "wall_daily_ins")
@@ -252,6 +255,7 @@ def bulk_load(conn: Connection, lap: Callable[[str], None] = lambda name: None) 
         derived_keys = _pg_drop(conn, PG_DERIVED, indexes=False)
         yield load
         load.fill()
+        conn.exec_driver_sql(_0029.PG_FILL + _0029.PG_FILL_ORDER + " ON CONFLICT (ticket_id) DO NOTHING")
         lap("search fill")
         for sql in remake:
             conn.exec_driver_sql(sql)
