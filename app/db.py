@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Mapper
 from sqlmodel import Session
 
+from app import search_words
 from app.config import DeskConfig
 from app.errors import ConfigError, DeskError, InputError
 
@@ -92,6 +93,7 @@ def _sqlite_setup(engine: Engine, busy_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None
         cur.execute(f"PRAGMA journal_size_limit = {SQLITE_JOURNAL_SIZE_LIMIT}")
         cur.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         cur.close()
+        search_words.register(dbapi_conn)  # the filter's triggers call it (migration 0029)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

@@ -49,6 +49,7 @@ them by one executemany on SQLite or one COPY on PostgreSQL.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -64,10 +65,15 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 
 from app import wall_daily, wall_tally
 
+_0029 = importlib.import_module("app.migrations.versions.0029_filter_walk")
+
 # the triggers suspended: table -> names; each one's work is redone by a fill below
 PG_SUSPENDED = {
     "ticket": ("search_ticket", "filter_ticket", "wall_tally_ins", "wall_daily_ins"),
     "message": ("search_message",),
+    # the queue filter's walk table (migration 0029): filled after the load, in its walk's order
+    "search_doc": ("filter_walk_words",),
+    "search_filter": ("filter_walk_doc",),
 }
 PG_FILLS = ("search_reindex", "search_filter_reindex")  # the functions those triggers call
 SQLITE_SUSPENDED = (
@@ -168,7 +174,8 @@ def sqlite_fill_statement(trigger_sql: str, tickets: str = "1 = 1") -> str:
     """The INSERT of a ticket trigger's body (DELETE ...; INSERT ... WHERE
     t.id = NEW.id;) over the tickets `t` matching `tickets` (SQL; default every one)."""
     body = trigger_sql[trigger_sql.index(" BEGIN ") + 7 : trigger_sql.rindex("END")]
-    insert = body[body.index("INSERT INTO") :].strip().rstrip(";")
+    insert = body[body.index("INSERT INTO") :].strip()
+    insert = insert[: insert.index(";")] if ";" in insert else insert  # its document (filter_walk's copy apart)
     if insert.count(_ONE_TICKET) != 1 or "NEW." in insert.replace(_ONE_TICKET, ""):
         raise ValueError(f"not a one-ticket rebuild: {insert[:80]}")
     return insert.replace(_ONE_TICKET, tickets)
@@ -181,6 +188,8 @@ def _sqlite_fill(conn: Connection, triggers: dict[str, str], start: int, top: in
         for name in SQLITE_FILLS:
             if name in triggers:
                 conn.exec_driver_sql(sqlite_fill_statement(triggers[name], f"t.id >= {lo} AND t.id < {hi}"))
+        if "filter_walk" in triggers.get(SQLITE_FILLS[0], ""):  # the queue filter's walk (migration 0029)
+            conn.exec_driver_sql(_0029.sqlite_fill(f"t.id >= {lo} AND t.id < {hi}"))
 
 
 def _sqlite_suspend(conn: Connection) -> tuple[dict[str, str], list[str]]:
@@ -254,6 +263,7 @@ def bulk_load(conn: Connection, lap: Callable[[str], None] = lambda name: None) 
         derived_keys = _pg_drop(conn, PG_DERIVED, indexes=False)
         yield load
         load.fill()
+        conn.exec_driver_sql(_0029.PG_FILL + _0029.PG_FILL_ORDER + " ON CONFLICT (ticket_id) DO NOTHING")
         lap("search fill")
         for sql in remake:
             conn.exec_driver_sql(sql)

@@ -25,11 +25,11 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import and_, column, exists, func, literal, literal_column, or_, select, table, union
+from sqlalchemy import Text, and_, cast, column, exists, func, literal, literal_column, or_, select, table, union
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session, col
 
-from app import search
+from app import search, search_words
 from models import Customer, Order, Ticket
 
 SEP = "\x1f"  # joins the fields of a search_filter document (migration 0015)
@@ -219,6 +219,55 @@ def _sqlite_walk(session: Session, needle: str, q: search.Query | None) -> Colum
     return or_(own, *fts)
 
 
+# the queue filter's walk in due order (migration 0029, app/search_words.py)
+WALK = table("filter_walk", column("ticket_id"), column("due_key"), column("due_at"), column("doc"), column("words"))
+
+
+def walk_match(session: Session, text: str, *, counted: bool = True) -> ColumnElement[bool] | None:
+    """SQL over `WALK`: its row matches `text` (the same tickets as
+    `condition`), for a page of All that walks the due order; None when
+    `condition` reads such a page otherwise (a reference or order prefix,
+    query syntax, few enough trigram matches to sort). Terms of one ASCII
+    word each are tested on the row's words; others ("ord-1": two words in a
+    row), by the full-text index.
+    `counted=False`: PostgreSQL does not count the substring matches first
+    (its walk has a budget of rows instead: app.queue_walk `within`)."""
+    needle = text.strip()
+    if not needle or SEP in needle or _REF_PREFIX.match(needle) or _prefix_order(needle):
+        return None
+    q = search.parse(needle, lenient=True)
+    if q is not None and _syntax(needle, q):
+        return None
+    sqlite = _is_sqlite(session)
+    terms = search_words.plain_terms(q) if sqlite else _pg_words(session, q)
+    if indexed(needle) and sqlite:
+        cap = _cap(_tickets(session))
+        if _capped_kept(session, ("trigram candidates", needle), _candidates(needle), cap) < cap:
+            return None
+    elif indexed(needle) and counted and not _many(session, ("substring", needle), substring_ids(session, needle)):
+        return None
+    # (PostgreSQL: the document is stored lowercased, migration 0029: the ILIKE's own lowering)
+    pattern = _pattern(needle)
+    doc = WALK.c.doc.like(pattern if sqlite else func.lower(pattern), escape="\\")
+    if q is None:
+        return doc
+    if terms is None:  # the full-text match of each row failing the substring test (as `condition`'s walk)
+        # (SQLite: `+`, so the list never leads the plan: the walk keeps its order)
+        tid = literal_column("+filter_walk.ticket_id") if sqlite else WALK.c.ticket_id
+        return or_(doc, search.row_condition(session, q, tid))
+    return or_(doc, and_(*[WALK.c.words.like(p) for p in search_words.like_patterns(terms)]))
+
+
+def _pg_words(session: Session, q: search.Query | None) -> list[tuple[str, bool]] | None:
+    """PostgreSQL: (lexeme, is a prefix) of each term of `q` when each one's
+    tsquery is one lexeme (one round trip), else None."""
+    if search_words.plain_terms(q) is None or q is None:
+        return None
+    row = session.execute(select(*[cast(search.pg_term(t, i), Text) for i, t in enumerate(q.include)])).one()
+    found = [search_words.tsquery_word(str(r)) for r in row]
+    return None if any(f is None for f in found) else [f for f in found if f is not None]
+
+
 def halves(session: Session, text: str) -> list[Select[Any]]:
     """SELECTs of the ids the substring match and the full-text match find,
     when `condition(text)` is their union; [] when it is no such union (a
@@ -305,4 +354,4 @@ def condition(session: Session, text: str, *, ordered: bool = False) -> tuple[Co
     return (like if q is None else or_(like, search.row_condition(session, q))), True
 
 
-__all__ = ["MIN_TRIGRAM", "SEP", "condition", "halves", "indexed", "needs_join", "substring_ids"]
+__all__ = ["MIN_TRIGRAM", "SEP", "WALK", "condition", "halves", "indexed", "needs_join", "substring_ids", "walk_match"]

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, case, func, select, union
+from sqlalchemy import ColumnElement, Select, case, func, select, union
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import Session, col
 
-from app import clocks, queue_filter, queue_views, unread
+from app import clocks, queue_filter, queue_views, queue_walk, unread
 from app.errors import InputError
 from app.queue_views import DUE_VIEWS, OPEN_STATUSES
+from app.queue_walk import ROWS, SKIP, UPTO
 from models import Customer, Order, Staff, Ticket
 from models.enums import TicketStatus
 
@@ -179,8 +180,6 @@ def count(session: Session, q: QueueQuery, now: datetime, *, cap: int | None = N
 
 Where = tuple[list[ColumnElement[bool]], bool]  # (conditions, whether they read customer and order)
 Parts = list[list[ColumnElement[bool]]]
-# the rows a walk asks for, bound when it runs beside the view's instants (`_values`)
-SKIP, ROWS, UPTO = (bindparam(name, type_=Integer) for name in ("skip", "rows", "upto"))
 
 
 class _Walk(NamedTuple):
@@ -191,6 +190,7 @@ class _Walk(NamedTuple):
     undated: Select[Any] | None  # those without, in id order (None: a deadline view has none; or sorted whole)
     dated_count: Select[Any] | None  # how many have a deadline (where the undated ones start)
     walked: bool  # PostgreSQL walks it with bitmap and sequential scans off (`_walked`)
+    whole: bool = False  # and sequential scans too, with filter text (`_filter_walk`)
 
 
 _WALKS: dict[tuple[str, QueueQuery], _Walk] = {}  # (dialect, query with no filter text) -> its statements
@@ -208,6 +208,10 @@ def _walk(session: Session, q: QueueQuery) -> _Walk:
     kept = _WALKS.get(key) if not q.text.strip() else None
     if kept is not None:
         return kept
+    if q.view == "all" and q.sort == "due" and q.text.strip():
+        match = queue_filter.walk_match(session, q.text)
+        if match is not None:
+            return _filter_walk(dialect, match)
     where = _where(session, q, ordered=True)
     parts = queue_views.parts(q, dialect)
     if not parts:  # read and sorted whole
@@ -223,6 +227,12 @@ def _walk(session: Session, q: QueueQuery) -> _Walk:
             _WALKS.clear()
         _WALKS[key] = walk
     return walk
+
+
+def _filter_walk(dialect: str, match: ColumnElement[bool]) -> _Walk:
+    """All, filtered: the rows of the filter's walk table matching `match`,
+    read in its own (due, id) order (app.queue_walk)."""
+    return _Walk(*queue_walk.statements(dialect, match), True, True)
 
 
 def _values(q: QueueQuery, now: datetime, offset: int, limit: int) -> dict[str, Any]:
@@ -259,7 +269,7 @@ def _run(session: Session, q: QueueQuery, walk: _Walk, stmt: Select[Any], values
     if q.view == "unassigned" and dialect == "sqlite" and q.sort == "due":
         return _unassigned_sqlite(session, stmt.params(values))
     if walk.walked and dialect == "postgresql":
-        return _walked(session, stmt, values, whole=not q.text.strip())
+        return _walked(session, stmt, values, whole=walk.whole or not q.text.strip())
     return list(session.scalars(stmt, values))
 
 
@@ -327,6 +337,10 @@ def _ordered_ids(
     undated rows). Same rows as the one sorted statement. `every_part`: the
     undated part is read even when the dated one filled the page (`warm`).
     """
+    if q.view == "all" and q.sort == "due" and q.text.strip() and session.get_bind().dialect.name == "postgresql":
+        found = queue_walk.within(session, q.text, offset, limit, lambda stmt: _walked(session, stmt))
+        if found is not None:
+            return found
     walk = _walk(session, q)
     values = _values(q, now, offset, limit)
     dated = _run(session, q, walk, walk.dated, values)

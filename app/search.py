@@ -133,7 +133,7 @@ def fts5_expression(q: Query) -> str:
     return expr
 
 
-def _pg_term(term: Term, n: int) -> ColumnElement[Any]:
+def pg_term(term: Term, n: int) -> ColumnElement[Any]:
     norm = func.search_norm(bindparam(f"sq_{n}", term.text))
     cfg: ColumnElement[Any] = literal_column("'simple'::regconfig")
     if not term.prefix:
@@ -145,12 +145,12 @@ def _pg_term(term: Term, n: int) -> ColumnElement[Any]:
 
 def pg_tsquery(q: Query) -> ColumnElement[Any]:
     """SQL: the tsquery of `q` (words folded by the database's own search_norm)."""
-    terms = [_pg_term(t, i) for i, t in enumerate(q.include)]
+    terms = [pg_term(t, i) for i, t in enumerate(q.include)]
     expr: ColumnElement[Any] = terms[0]
     for term in terms[1:]:
         expr = expr.op("&&")(term)
     for i, t in enumerate(q.exclude, start=len(q.include)):
-        expr = expr.op("&&")(func.tsquery_not(_pg_term(t, i)))  # tsquery_not is the !! operator
+        expr = expr.op("&&")(func.tsquery_not(pg_term(t, i)))  # tsquery_not is the !! operator
     return expr
 
 
@@ -201,7 +201,7 @@ def condition(session: Session, q: Query) -> ColumnElement[bool]:
     return col(Ticket.id).in_(matching_ids(session, q))
 
 
-def row_condition(session: Session, q: Query) -> ColumnElement[bool]:
+def row_condition(session: Session, q: Query, ticket_id: ColumnElement[Any] | None = None) -> ColumnElement[bool]:
     """SQL: Ticket matches `q`, for an OR beside other tests of the row.
 
     On PostgreSQL the ticket's own document is read (its primary key) and
@@ -210,12 +210,13 @@ def row_condition(session: Session, q: Query) -> ColumnElement[bool]:
     1,000,000 tickets) PostgreSQL scans the whole list for every row (over
     20 s for a page); and kept per row (OFFSET 0), since PostgreSQL would
     otherwise make the EXISTS a hashed list of every match all the same.
-    SQLite hashes the list once: `condition`."""
+    SQLite hashes the list once: `condition`. `ticket_id`: the id tested (default Ticket.id)."""
+    tid = col(Ticket.id) if ticket_id is None else ticket_id
     if _is_sqlite(session):
-        return condition(session, q)
+        return tid.in_(matching_ids(session, q))
     # OFFSET 0 keeps the test per row: PostgreSQL turns a plain EXISTS into a hashed list of
     # every match (simplify_EXISTS_query), read whole ('to' at 1,000,000: 186,000 documents, 0.6-3.4 s)
-    own = select(_DOC.c.ticket_id).where(_DOC.c.ticket_id == col(Ticket.id), _pg_match(session, q))
+    own = select(_DOC.c.ticket_id).where(_DOC.c.ticket_id == tid, _pg_match(session, q))
     return exists(own.offset(0))
 
 
@@ -451,6 +452,7 @@ __all__ = [
     "locate",
     "matching_ids",
     "parse",
+    "pg_term",
     "purge_removed",
     "ranked_ids",
     "row_condition",

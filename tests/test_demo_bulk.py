@@ -28,11 +28,13 @@ DERIVED = {
     "sqlite": (
         "SELECT rowid, refs, subject, customer, messages, notes FROM search_fts ORDER BY rowid",
         "SELECT rowid, doc FROM search_filter ORDER BY rowid",
+        "SELECT ticket_id, due_key, doc, words FROM filter_walk ORDER BY ticket_id",  # migration 0029
     ),
     "postgresql": (
         # the words (a document built message by message orders them otherwise)
         "SELECT ticket_id, strip(doc)::text FROM search_doc ORDER BY ticket_id",
         "SELECT ticket_id, doc FROM search_filter ORDER BY ticket_id",
+        "SELECT ticket_id, due_at, doc, words FROM filter_walk ORDER BY ticket_id",
     ),
 }
 # the triggers, indexes and (PostgreSQL) constraints the bulk load takes away and makes again

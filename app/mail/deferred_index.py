@@ -8,8 +8,9 @@ its commit, all in one statement each, instead of at each row's insert:
   ticket).
 - SQLite: the marker row of 0028 (`search_pending`); the triggers note the
   ticket ids, and just before the session commits, `_build_noted` builds their
-  documents with the INSERT of the ticket triggers themselves and empties the
-  table (the marker with it).
+  documents with the INSERT of the ticket triggers themselves, then their rows
+  of the queue filter's walk table (0029's own fill), and empties the table
+  (the marker with it).
 The documents are the same; only a search inside that transaction, before
 its commit, would miss the new tickets (intake never searches).
 
@@ -32,6 +33,7 @@ from app.demo_bulk import sqlite_fill_statement
 
 PENDING: str = importlib.import_module("app.migrations.versions.0023_intake_batch").PENDING
 _0028 = importlib.import_module("app.migrations.versions.0028_intake_deferred")
+_0029 = importlib.import_module("app.migrations.versions.0029_filter_walk")
 
 # idempotent: a savepoint's begin must not forget the tickets already noted
 _DEFER = text(f"SELECT set_config('{PENDING}', '0', true) WHERE coalesce(current_setting('{PENDING}', true), '') = ''")
@@ -81,6 +83,8 @@ def _sqlite_build(conn: Connection) -> list[str]:
         # a ticket noted but not new has documents already (a message into an older ticket)
         out.append(f"DELETE FROM {table} WHERE rowid IN {_SQLITE_OLDER}")
         out.append(sqlite_fill_statement(stored[trigger], _SQLITE_NOTED))
+    if "filter_walk" in stored[_SQLITE_DOCUMENTS["search_fts"]]:  # the queue filter's copy of both (0029)
+        out.append(_0029.sqlite_fill(_SQLITE_NOTED))
     out.append("DELETE FROM search_pending")
     return out
 
