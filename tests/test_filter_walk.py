@@ -17,8 +17,8 @@ from sqlmodel import select
 
 from app import queue_filter, queue_walk, search, search_words
 from app.db import open_desk
-from app.queue_query import QueueQuery, page
 from app.mail.ingest import ingest_paths
+from app.queue_query import QueueQuery, page
 from app.workflow import add_note
 from mail_helpers import eml, make_maildir
 from models import Customer, Ticket
