@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert
+from sqlalchemy import Connection, DateTime, TypeDecorator, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
 from sqlalchemy.sql import ClauseElement
@@ -88,7 +88,7 @@ class Prepared:
             for name, bind in compiled.binds.items():
                 proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
                 if proc is not None:
-                    processors.append((name, proc, _keeps_none(proc)))
+                    processors.append((name, _shared(bind.type, dialect, proc), _keeps_none(proc)))
             names = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup is not None else None
             c = self._by_dialect[dialect.name] = _Compiled(
                 compiled.string, names, constants, tuple(processors), _arguments(names)
@@ -153,6 +153,34 @@ class Prepared:
     def scalar(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> Any:
         row = self.first(where, params)
         return None if row is None else row[0]
+
+
+# one bind processor a (dialect, date type): the instant bound last, and its driver form
+_LAST_INSTANT: dict[tuple[str, str], Callable[[Any], Any]] = {}
+
+
+def _shared(type_: Any, dialect: Dialect, proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A date column's bind processor remembering the last instant it bound
+    (by identity: a datetime is immutable), shared by every statement's
+    columns of that type: a message's "now" is bound to several columns of
+    several statements, formatted once (on SQLite about 1.6 µs each)."""
+    if not isinstance(type_.impl_instance if isinstance(type_, TypeDecorator) else type_, DateTime):
+        return proc
+    key = (dialect.name, repr(type_))
+    shared = _LAST_INSTANT.get(key)
+    if shared is None:
+        last: list[tuple[Any, Any]] = [(None, None)]
+
+        def shared(value: Any) -> Any:
+            seen, out = last[0]  # one tuple: read and written whole (threads)
+            if value is seen and value is not None:
+                return out
+            out = proc(value)
+            last[0] = (value, out)
+            return out
+
+        shared = _LAST_INSTANT[key] = shared
+    return shared
 
 
 def _keeps_none(proc: Callable[[Any], Any]) -> bool:
