@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert
+from sqlalchemy import Connection, DateTime, TypeDecorator, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
 from sqlalchemy.sql import ClauseElement
@@ -88,7 +88,7 @@ class Prepared:
             for name, bind in compiled.binds.items():
                 proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
                 if proc is not None:
-                    processors.append((name, proc, _keeps_none(proc)))
+                    processors.append((name, _shared(bind.type, dialect, proc), _keeps_none(proc)))
             names = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup is not None else None
             c = self._by_dialect[dialect.name] = _Compiled(
                 compiled.string, names, constants, tuple(processors), _arguments(names)
@@ -153,6 +153,38 @@ class Prepared:
     def scalar(self, where: Session | Connection, params: Mapping[str, Any] | None = None) -> Any:
         row = self.first(where, params)
         return None if row is None else row[0]
+
+
+# one bind processor a (dialect, date type), remembering the instants it bound last
+_INSTANTS: dict[tuple[str, str], Callable[[Any], Any]] = {}
+_REMEMBERED = 8  # a message binds some ten instants, of three or four distinct ones
+
+
+def _shared(type_: Any, dialect: Dialect, proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A date column's bind processor remembering the last instants it bound
+    (by identity: a datetime is immutable, and the one remembered is kept
+    alive), shared by every statement's columns of that type: a message's
+    "now" and receipt time, bound to several columns of several statements,
+    are formatted once each (on SQLite about 1.6 µs a value)."""
+    if not isinstance(type_.impl_instance if isinstance(type_, TypeDecorator) else type_, DateTime):
+        return proc
+    key = (dialect.name, repr(type_))
+    shared = _INSTANTS.get(key)
+    if shared is None:
+        seen: dict[int, tuple[Any, Any]] = {}
+
+        def shared(value: Any) -> Any:
+            hit = seen.get(id(value))
+            if hit is not None and hit[0] is value:
+                return hit[1]
+            out = proc(value)
+            if len(seen) >= _REMEMBERED:
+                seen.clear()
+            seen[id(value)] = (value, out)
+            return out
+
+        shared = _INSTANTS[key] = shared
+    return shared
 
 
 def _keeps_none(proc: Callable[[Any], Any]) -> bool:

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from sqlalchemy import String, TypeDecorator, bindparam, func, select, text
+from sqlalchemy import DateTime, String, TypeDecorator, bindparam, event, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
@@ -402,3 +402,56 @@ def test_a_none_skips_only_the_processors_that_keep_none(desk):
         for dash, shown in ((None, "-"), ("a", "A")):
             got = both.first(s, {"dash": dash, "at": None})
             assert got is not None and (got[0], bool(got[1])) == (shown, True)
+
+
+# -- 7. a date formatted once per instant; a refund's row read back without SQLAlchemy's execution ------
+def test_a_date_type_formats_each_instant_once_for_every_column(desk):
+    """The date columns of every statement share one bind processor a type,
+    which hands back what it made for the same instant (the same object)
+    instead of formatting it again; other instants, and equal instants in
+    another zone on a type that keeps zones, are formatted for themselves."""
+    dialect = desk.engine.dialect
+    ticket = {name: proc for name, proc, _ in INSERT_TICKET._compiled(dialect).processors}
+    event = {name: proc for name, proc, _ in INSERT_EVENT._compiled(dialect).processors}
+    shared = ticket["received_at"]
+    assert ticket["created_at"] is shared and ticket["ack_due_at"] is shared and event["at"] is shared
+    plain = Ticket.__table__.c.received_at.type.dialect_impl(dialect).bind_processor(dialect)
+    assert plain is not None
+    first = shared(RECEIVED)
+    assert first == plain(RECEIVED) and shared(RECEIVED) is first
+    for hours in range(20):  # more instants than it remembers: each still its own value
+        at = RECEIVED + timedelta(hours=hours)
+        assert shared(at) == plain(at)
+    stmt = Prepared(select(bindparam("a", type_=DateTime()).label("a"), bindparam("b", type_=DateTime()).label("b")))
+    procs = {name: proc for name, proc, _ in stmt._compiled(dialect).processors}
+    if procs:  # SQLite formats a plain DateTime itself (keeping no zone); PostgreSQL leaves it to the driver
+        utc = RECEIVED.astimezone(UTC)
+        assert procs["a"] is procs["b"] and procs["a"](RECEIVED) == DateTime().dialect_impl(dialect).bind_processor(
+            dialect
+        )(RECEIVED)
+        assert procs["a"](utc) == DateTime().dialect_impl(dialect).bind_processor(dialect)(utc) != procs["a"](RECEIVED)
+
+
+def test_auto_acknowledged_refund_row_is_read_back_decoded_without_sqlalchemy_execution(desk, tmp_path):
+    from app.mail import tickets as mail_tickets
+
+    md = make_maildir(tmp_path / "Maildir", {"1.eml": eml("Refund Request", msgid="<r1@example.com>")})
+    (item,) = ingest_paths(desk, [md], now=NOW, config=CONFIG).as_dict()["items"]
+    reference = item["ticket"]
+    assert reference.startswith("RFD-")
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    with desk.session() as s:
+        core = s.execute(select(Ticket.__table__).where(Ticket.__table__.c.reference == reference)).mappings().one()
+        event.listen(desk.engine, "before_cursor_execute", record)
+        try:
+            row = mail_tickets._row(s, reference)
+        finally:
+            event.remove(desk.engine, "before_cursor_execute", record)
+    assert seen == []
+    assert row is not None and vars(row) == dict(core)
+    assert all(type(v) is type(core[k]) for k, v in vars(row).items())
+    assert row.acknowledged_at is not None and row.acknowledged_at.utcoffset() == timedelta(0)

@@ -8,6 +8,7 @@ number is missing or unknown).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -299,7 +300,7 @@ def auto_acknowledge(
 
 
 _TICKET = table_of(Ticket)
-_ROW_OF = select(_TICKET).where(_TICKET.c.reference == bindparam("reference"))
+_ROW_OF = Prepared(select(_TICKET).where(_TICKET.c.reference == bindparam("reference")))
 # what an acknowledgment changes on the ticket
 _SAVED = ("review_due_at", "acknowledged_at", "due_at", "due_clock", "version", "updated_at", "updated_by", "mail_flag")
 _SAVE_ROW = Prepared(
@@ -310,12 +311,32 @@ _SAVE_ROW = Prepared(
 
 
 def _row(session: Session, reference: str) -> Any:
-    """Refund ticket `reference` as a row (Core: no ORM object); None when it
-    is not an unmerged refund ticket (the ORM path then says why)."""
-    found = session.connection().execute(_ROW_OF, {"reference": reference}).mappings().first()
-    if found is None or found["merged_into_id"] is not None or found["kind"] != TicketKind.REFUND.value:
+    """Refund ticket `reference` as a row (a prepared statement, its values
+    decoded by the columns' types: no ORM object); None when it is not an
+    unmerged refund ticket (the ORM path then says why)."""
+    raw = _ROW_OF.first(session, {"reference": reference})
+    if raw is None:
+        return None
+    found = {
+        name: v if decode is None else decode(v) for (name, decode), v in zip(_decoders(session), raw, strict=True)
+    }
+    if found["merged_into_id"] is not None or found["kind"] != TicketKind.REFUND.value:
         return None
     return SimpleNamespace(**found)
+
+
+_DECODERS: dict[str, tuple[tuple[str, Callable[[Any], Any] | None], ...]] = {}
+
+
+def _decoders(session: Session) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """(column name, its type's result processor) of every ticket column, per dialect."""
+    dialect = session.get_bind().dialect
+    found = _DECODERS.get(dialect.name)
+    if found is None:
+        found = _DECODERS[dialect.name] = tuple(
+            (c.name, c.type.dialect_impl(dialect).result_processor(dialect, None)) for c in _TICKET.columns
+        )
+    return found
 
 
 def _save_row(session: Session, t: SimpleNamespace) -> None:
