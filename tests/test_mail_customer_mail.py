@@ -222,6 +222,31 @@ def test_a_template_the_desk_overrides_wins_and_english_is_the_fallback(tmp_path
     assert r.subject == "[INQ-1] Device help" and "Ask Acme's partner shop." in r.body and r.language == "en"
 
 
+def test_a_template_is_found_on_disk_once_a_recheck_and_an_edit_shows_after_it(tmp_path, monkeypatch):
+    """A mail renders three templates; each is looked up on disk at most once a
+    RECHECK_SECONDS (about 33 us a mail before), and a file the desk edits while
+    intake or the console runs is used once that time has passed."""
+    (tmp_path / "en").mkdir()
+    own = tmp_path / "en" / "out_of_scope_hardware.txt"
+    own.write_text("Subject: [$reference] Device help\nAsk the shop.\n")
+    cfg = parse_config({"desk": {"templates_dir": str(tmp_path)}})
+    clock = [1000.0]
+    monkeypatch.setattr(tpl.time, "monotonic", lambda: clock[0])
+    looked: list[str] = []
+    real_find = tpl._find
+    monkeypatch.setattr(tpl, "_find", lambda name, *a: looked.append(name) or real_find(name, *a))
+
+    def body() -> str:
+        return tpl.render("out_of_scope_hardware", config=cfg, reference="INQ-1", customer_name="Ken").body
+
+    assert "Ask the shop." in body() and len(looked) == 3  # greeting, body and signature
+    own.write_text("Subject: [$reference] Device help\nAsk the partner shop.\n")
+    clock[0] += tpl.RECHECK_SECONDS / 2
+    assert "Ask the shop." in body() and len(looked) == 3, "within the recheck time nothing is looked up"
+    clock[0] += tpl.RECHECK_SECONDS
+    assert "Ask the partner shop." in body() and len(looked) == 6, "after it the edit is used"
+
+
 def test_ticket_subjects_keep_a_customers_dollar_text_inert(desk):
     ref = new_complaint(desk)
     with desk.session() as s:
