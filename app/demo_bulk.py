@@ -181,23 +181,37 @@ def sqlite_fill_statement(trigger_sql: str, tickets: str = "1 = 1") -> str:
     return insert.replace(_ONE_TICKET, tickets)
 
 
+def sqlite_rebuild(triggers: Mapping[str, str], tickets: str) -> list[str]:
+    """SQLite: the statements that make the derived rows of the tickets `t`
+    matching `tickets` (SQL) from the stored ticket triggers in `triggers`
+    (`stored_triggers`): each one's document INSERT (SQLITE_FILLS), then,
+    where migration 0029 has added the queue filter's copy to them, the
+    tickets' rows of its walk table. The demo build's fill and intake's
+    build at commit (app.mail.deferred_index) both run these."""
+    out = [sqlite_fill_statement(triggers[name], tickets) for name in SQLITE_FILLS if name in triggers]
+    if "filter_walk" in triggers.get(SQLITE_FILLS[0], ""):
+        out.append(_0029.sqlite_fill(tickets))
+    return out
+
+
+def stored_triggers(conn: Connection, names: Iterable[str]) -> dict[str, str]:
+    """SQLite: {trigger: its stored CREATE TRIGGER} of those of `names` the database has."""
+    q = text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN :names")
+    found = conn.execute(q.bindparams(bindparam("names", expanding=True)), {"names": tuple(names)})
+    return {str(name): str(sql) for name, sql in found.all()}
+
+
 def _sqlite_fill(conn: Connection, triggers: dict[str, str], start: int, top: int) -> None:
     """The derived tables' rows of tickets `start` to `top` (the bodies of the ticket triggers in `triggers`)."""
     for lo in range(start, top + 1, FILL_CHUNK):
-        hi = min(lo + FILL_CHUNK, top + 1)
-        for name in SQLITE_FILLS:
-            if name in triggers:
-                conn.exec_driver_sql(sqlite_fill_statement(triggers[name], f"t.id >= {lo} AND t.id < {hi}"))
-        if "filter_walk" in triggers.get(SQLITE_FILLS[0], ""):  # the queue filter's walk (migration 0029)
-            conn.exec_driver_sql(_0029.sqlite_fill(f"t.id >= {lo} AND t.id < {hi}"))
+        for sql in sqlite_rebuild(triggers, f"t.id >= {lo} AND t.id < {min(lo + FILL_CHUNK, top + 1)}"):
+            conn.exec_driver_sql(sql)
 
 
 def _sqlite_suspend(conn: Connection) -> tuple[dict[str, str], list[str]]:
     """Drop the suspended triggers and the secondary indexes of the bulk
     tables; return their definitions ({trigger: sql}, [index sql])."""
-    q = text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN :names")
-    names = {"names": SQLITE_SUSPENDED}
-    triggers: dict[str, str] = dict(conn.execute(q.bindparams(bindparam("names", expanding=True)), names).all())
+    triggers = stored_triggers(conn, SQLITE_SUSPENDED)
     q = text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN :tables")
     tables = {"tables": BULK_TABLES}
     indexes: dict[str, str] = dict(conn.execute(q.bindparams(bindparam("tables", expanding=True)), tables).all())

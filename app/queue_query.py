@@ -208,7 +208,7 @@ def _walk(session: Session, q: QueueQuery) -> _Walk:
     kept = _WALKS.get(key) if not q.text.strip() else None
     if kept is not None:
         return kept
-    if q.view == "all" and q.sort == "due" and q.text.strip():
+    if _filter_walks(q):
         match = queue_filter.walk_match(session, q.text)
         if match is not None:
             return _filter_walk(dialect, match)
@@ -227,6 +227,11 @@ def _walk(session: Session, q: QueueQuery) -> _Walk:
             _WALKS.clear()
         _WALKS[key] = walk
     return walk
+
+
+def _filter_walks(q: QueueQuery) -> bool:
+    """All in due order, filtered: read from the filter's walk table when its text allows (app.queue_walk)."""
+    return q.view == "all" and q.sort == "due" and bool(q.text.strip())
 
 
 def _filter_walk(dialect: str, match: ColumnElement[bool]) -> _Walk:
@@ -337,7 +342,7 @@ def _ordered_ids(
     undated rows). Same rows as the one sorted statement. `every_part`: the
     undated part is read even when the dated one filled the page (`warm`).
     """
-    if q.view == "all" and q.sort == "due" and q.text.strip() and session.get_bind().dialect.name == "postgresql":
+    if _filter_walks(q) and session.get_bind().dialect.name == "postgresql":
         found = queue_walk.within(session, q.text, offset, limit, lambda stmt: _walked(session, stmt))
         if found is not None:
             return found

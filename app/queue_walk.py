@@ -62,9 +62,9 @@ def within(
         return None
     w = queue_filter.WALK
     budget = max(WALK_BUDGET, (offset + limit) * WALK_PER_ROW)
+    has, none, due = _parts("postgresql", w)
     found: list[int] = []
     for dated in (True, False):
-        has, none, due = _parts("postgresql", w)
         order = (due, w.c.ticket_id) if dated else (w.c.ticket_id,)
         inner = (
             select(w.c.ticket_id, w.c.due_at, w.c.doc, w.c.words)

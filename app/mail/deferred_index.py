@@ -9,7 +9,7 @@ its commit, all in one statement each, instead of at each row's insert:
 - SQLite: the marker row of 0028 (`search_pending`); the triggers note the
   ticket ids, and just before the session commits, `_build_noted` builds their
   documents with the INSERT of the ticket triggers themselves, then their rows
-  of the queue filter's walk table (0029's own fill), and empties the table
+  of the queue filter's walk table (app.demo_bulk `sqlite_rebuild`), and empties the table
   (the marker with it).
 The documents are the same; only a search inside that transaction, before
 its commit, would miss the new tickets (intake never searches).
@@ -29,11 +29,10 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from app.demo_bulk import sqlite_fill_statement
+from app.demo_bulk import SQLITE_FILLS, sqlite_rebuild, stored_triggers
 
 PENDING: str = importlib.import_module("app.migrations.versions.0023_intake_batch").PENDING
 _0028 = importlib.import_module("app.migrations.versions.0028_intake_deferred")
-_0029 = importlib.import_module("app.migrations.versions.0029_filter_walk")
 
 # idempotent: a savepoint's begin must not forget the tickets already noted
 _DEFER = text(f"SELECT set_config('{PENDING}', '0', true) WHERE coalesce(current_setting('{PENDING}', true), '') = ''")
@@ -41,8 +40,7 @@ _DEFER = text(f"SELECT set_config('{PENDING}', '0', true) WHERE coalesce(current
 _SQLITE_MARK = f"INSERT OR IGNORE INTO search_pending(ticket_id) VALUES ({_0028.MARKER})"
 _SQLITE_NOTED = f"t.id IN (SELECT ticket_id FROM search_pending WHERE ticket_id <> {_0028.MARKER})"
 _SQLITE_OLDER = f"(SELECT ticket_id FROM search_pending WHERE fresh = 0 AND ticket_id <> {_0028.MARKER})"
-# the document tables and the trigger whose INSERT builds a new ticket's row in each
-_SQLITE_DOCUMENTS = {"search_fts": "search_ticket_ins", "search_filter": "filter_ticket_ins"}
+_SQLITE_DOCUMENTS = ("search_fts", "search_filter")  # the document tables (keyed by ticket id)
 _NOTED = "esimdesk_search_noted"  # session.info: this transaction set the SQLite marker
 _BUILD = "esimdesk_search_build"  # session.info: the statements of `_sqlite_build`
 
@@ -70,23 +68,13 @@ def _defer(session: Session, _transaction: Any, connection: Any) -> None:
 
 
 def _sqlite_build(conn: Connection) -> list[str]:
-    """SQLite: the statements that build the noted tickets' documents (from the
-    triggers' own stored definitions) and then forget the noted ids."""
-    stored: dict[str, str] = dict(
-        conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?)",
-            tuple(_SQLITE_DOCUMENTS.values()),
-        ).all()
-    )
-    out = []
-    for table, trigger in _SQLITE_DOCUMENTS.items():
-        # a ticket noted but not new has documents already (a message into an older ticket)
-        out.append(f"DELETE FROM {table} WHERE rowid IN {_SQLITE_OLDER}")
-        out.append(sqlite_fill_statement(stored[trigger], _SQLITE_NOTED))
-    if "filter_walk" in stored[_SQLITE_DOCUMENTS["search_fts"]]:  # the queue filter's copy of both (0029)
-        out.append(_0029.sqlite_fill(_SQLITE_NOTED))
-    out.append("DELETE FROM search_pending")
-    return out
+    """SQLite: the statements that build the noted tickets' derived rows (the
+    demo build's own rebuild, from the triggers' stored definitions) and then
+    forget the noted ids."""
+    # a ticket noted but not new has documents already (a message into an older ticket)
+    older = [f"DELETE FROM {table} WHERE rowid IN {_SQLITE_OLDER}" for table in _SQLITE_DOCUMENTS]
+    rebuild = sqlite_rebuild(stored_triggers(conn, SQLITE_FILLS), _SQLITE_NOTED)
+    return [*older, *rebuild, "DELETE FROM search_pending"]
 
 
 def build_left_over(engine: Engine) -> int:
