@@ -103,14 +103,16 @@ def _count(url: str, sql: str) -> int:
         return 0
 
 
-def _indexing(url: str) -> tuple[int, int, int, int]:
-    """(search documents, filter documents, tickets whose search document holds 'body', ids
-    still noted for a build at commit: SQLite's search_pending, which must be empty between
-    transactions; PostgreSQL notes them in a transaction-local setting)."""
+def _indexing(url: str) -> tuple[int, ...]:
+    """(search documents, filter documents, the queue filter's walk rows, tickets whose
+    search document holds 'body', ids still noted for a build at commit: SQLite's
+    search_pending, which must be empty between transactions; PostgreSQL notes them in a
+    transaction-local setting)."""
     if url.startswith("sqlite"):
         queries = (
             "SELECT count(*) FROM search_fts",
             "SELECT count(*) FROM search_filter",
+            "SELECT count(*) FROM filter_walk",
             "SELECT count(*) FROM search_fts WHERE search_fts MATCH 'body'",
             "SELECT count(*) FROM search_pending",
         )
@@ -118,11 +120,11 @@ def _indexing(url: str) -> tuple[int, int, int, int]:
         queries = (
             "SELECT count(*) FROM search_doc",
             "SELECT count(*) FROM search_filter",
+            "SELECT count(*) FROM filter_walk",
             "SELECT count(*) FROM search_doc WHERE doc @@ to_tsquery('simple', 'body')",
             "SELECT 0",
         )
-    a, b, c, d = (_count(url, sql) for sql in queries)
-    return a, b, c, d
+    return tuple(_count(url, sql) for sql in queries)
 
 
 def test_killed_batch_rerun_loses_nothing_and_duplicates_nothing(engine_url, tmp_path):
@@ -165,7 +167,7 @@ def test_killed_batch_rerun_loses_nothing_and_duplicates_nothing(engine_url, tmp
     assert 40 <= before < n
     assert _count(engine_url, "SELECT count(*) FROM ticket") == before  # each message and its ticket commit together
     # each committed ticket with its documents (built at its group's commit), nothing left noted
-    assert _indexing(engine_url) == (before, before, before, 0)
+    assert _indexing(engine_url) == (before, before, before, before, 0)
 
     p = subprocess.run(
         [*cmd[:-2], "intake", str(md)], capture_output=True, text=True, env=_env(tmp_path), cwd=ROOT, timeout=300
@@ -177,7 +179,7 @@ def test_killed_batch_rerun_loses_nothing_and_duplicates_nothing(engine_url, tmp
     assert _count(engine_url, "SELECT count(DISTINCT message_id) FROM message") == n
     assert _count(engine_url, "SELECT count(*) FROM ticket") == n
     assert _count(engine_url, "SELECT count(*) FROM quarantine") == 0
-    assert _indexing(engine_url) == (n, n, n, 0)  # every ticket found by a search, nothing left noted
+    assert _indexing(engine_url) == (n, n, n, n, 0)  # every ticket found by a search, nothing left noted
     # references as a clean run issues them: one each, none skipped (the counter kept in memory by a group
     # that the kill lost was never written; the committed groups wrote theirs)
     assert _count(engine_url, "SELECT last FROM reference_counter WHERE prefix = 'INQ'") == n
