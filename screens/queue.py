@@ -123,6 +123,7 @@ class QueueScreen(TaggedRows, KeptScreen):
         self.watch(self.query_one(Input), "value", self._filter_changed, init=False)
         self.table.focus()
         self._load()
+        self._keys_wait_for_rows()
         self.set_interval(POLL_SECONDS, self._poll)
 
     def on_resize(self) -> None:
@@ -219,12 +220,24 @@ class QueueScreen(TaggedRows, KeptScreen):
             return
         self.view = view
         self._load()
+        self._keys_wait_for_rows()
         if self.focused is not self.table:  # focus() repaints even the focused table: its old rows, for nothing
             self.table.focus()
 
     def action_cycle_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
         self._load()
+        self._keys_wait_for_rows()
+
+    def _keys_wait_for_rows(self) -> None:
+        """Keys typed behind a new view, a new sort or the first load wait
+        until its first rows are in (app.console_keys): `3` then enter opens
+        the first ticket due today, not the row the view before had under
+        the cursor, nor nothing at start. A filter's characters do not wait
+        (the rows follow the text as it is typed)."""
+        hold = getattr(self.app, "hold_keys", None)
+        if hold is not None:
+            hold(("queue-rows", id(self)), until=lambda: self.table.showing_current)
 
     def action_filter(self) -> None:
         row = self.query_one("#queue-filter-row")

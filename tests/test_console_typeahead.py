@@ -358,3 +358,25 @@ async def test_a_reference_typed_in_my_tickets_finds_a_ticket_outside_it(demo_de
         await burst(pilot, "escape")
         await settle(pilot)
         assert app.screen.view == "all" and app.screen.text == reference
+
+
+@pytest.mark.parametrize("size", SIZES, ids=_ids)
+async def test_a_view_key_then_enter_in_one_burst_opens_the_new_views_first_row(demo_desk, size):
+    """Enter typed right behind a view's key opens that view's first row, not
+    the row the view before had under the cursor (or nothing, at start)."""
+    app = make_app(demo_desk, "olivia")
+    async with app.run_test(size=size) as pilot:
+        await burst(pilot, "3", "enter")  # typed before the start view's rows are in, too
+        await settle(pilot)
+        opened = app.screen.reference
+        await burst(pilot, "escape")
+        await settle(pilot)
+        queue = app.screen
+        assert queue.view == "due_today"
+        assert opened == queue.table.cache[0].reference
+        await burst(pilot, "5", "enter")
+        await settle(pilot)
+        opened = app.screen.reference
+        await burst(pilot, "escape")
+        await settle(pilot)
+        assert queue.view == "breached" and opened == queue.table.cache[0].reference
