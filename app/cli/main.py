@@ -44,6 +44,9 @@ COMMANDS = {
     "search": "app.cli.search_cmd",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
+# the commands that open a screen on the terminal (None: no word, the console);
+# keys typed while they start are kept as typed (app.start_keys)
+SCREENS = (None, "console", "dashboard")
 # the options before the command word that take a value (build_parser)
 _VALUED = ("--db", "--config", "--as")
 
@@ -87,6 +90,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 def _modules_for(argv: Sequence[str] | None) -> tuple[str, ...]:
     if argv is None or any(a in ("-h", "--help") for a in argv):
         return COMMAND_MODULES
+    word = _command_word(argv)
+    if word is None:
+        return ()
+    module = COMMANDS.get(word)
+    return (module,) if module in COMMAND_MODULES else COMMAND_MODULES
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command word of `argv` (None: the console, which needs none)."""
     skip = False
     for arg in argv:
         if skip:
@@ -94,9 +106,8 @@ def _modules_for(argv: Sequence[str] | None) -> tuple[str, ...]:
         elif arg in _VALUED:
             skip = True
         elif not arg.startswith("-"):
-            module = COMMANDS.get(arg)
-            return (module,) if module in COMMAND_MODULES else COMMAND_MODULES
-    return ()
+            return arg
+    return None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -131,6 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # until a command runs, or until the console's first screen is up
     # (app.console freezes what was imported, then turns it on).
     gc.disable()
+    words = sys.argv[1:] if argv is None else argv
+    if _command_word(words) in SCREENS and not any(a in ("-h", "--help") for a in words):
+        from app.start_keys import hold_start_keys
+
+        hold_start_keys()
     try:
         return _main(argv)
     finally:

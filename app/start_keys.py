@@ -1,0 +1,70 @@
+"""Keys typed while the console starts are kept as they were typed.
+
+`esimdesk` takes about half a second to import and open its first screen.
+Until Textual puts the terminal in raw mode, the terminal is in line mode: it
+echoes what is typed over the shell's screen and turns Enter (CR) into a
+newline (LF) as each key arrives. Textual then reads that newline as ctrl+j,
+which nothing binds, so a burst such as `/RFD-2026-000215` Enter typed as the
+command starts filtered the queue and opened nothing (seen in tmux).
+
+`hold_start_keys(fd)` runs first thing in `esimdesk` (app.cli.main), before
+the heavy imports: it turns off line mode, echo and the CR to LF translation
+on the terminal, so each key stays in the terminal's input queue exactly as
+typed until the first screen reads it. Ctrl+C still interrupts a start.
+Textual saves and restores the mode it finds, which is this one, so the
+terminal's own mode is put back at exit (atexit, and by the returned hold).
+
+Left: keys that reach the terminal in the few tens of milliseconds before
+Python runs this are already translated.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import termios
+from typing import Any
+
+_IFLAG, _LFLAG, _CC = 0, 3, 6
+
+
+class StartKeys:
+    """The terminal's own mode, put back by `release()` (once; atexit too)."""
+
+    def __init__(self, fd: int, before: list[Any]) -> None:
+        self.fd = fd
+        self.before = before
+        self._released = False
+
+    def release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        try:
+            termios.tcsetattr(self.fd, termios.TCSANOW, self.before)
+        except (termios.error, OSError):
+            pass  # the terminal is gone: nothing to put back
+
+
+def held_mode(before: list[Any]) -> list[Any]:
+    """`before` with keys kept as typed: no line mode, no echo, CR stays CR; signals still work."""
+    mode = [*before[:_CC], list(before[_CC])]
+    mode[_IFLAG] &= ~(termios.ICRNL | termios.INLCR | termios.IGNCR)
+    mode[_LFLAG] &= ~(termios.ICANON | termios.ECHO)
+    mode[_CC][termios.VMIN] = 1
+    mode[_CC][termios.VTIME] = 0
+    return mode
+
+
+def hold_start_keys(fd: int = 0) -> StartKeys | None:
+    """Keep what is typed on terminal `fd` as typed until the console reads it (None when `fd` is no terminal)."""
+    try:
+        if not os.isatty(fd):
+            return None
+        before = termios.tcgetattr(fd)
+        termios.tcsetattr(fd, termios.TCSANOW, held_mode(before))
+    except (termios.error, OSError):
+        return None
+    hold = StartKeys(fd, before)
+    atexit.register(hold.release)
+    return hold
