@@ -22,6 +22,7 @@ from app.untrusted import inert
 from widgets.countdown import STATE_CLASS
 
 CLOCK_GAP = "   "  # the space between clocks on one line
+PART_GAP = "  ·  "  # between the first line's parts
 GAP_STYLE = Style(meta={"gap": True})  # its own span, as the clock widgets' margin was
 
 
@@ -45,29 +46,31 @@ class TicketHeader(Widget):
         self.customer = ""
         self.assignee: str | None = None
         self.reviewer: str | None = None
-        self._line = Text()
+        self._line: list[Text] = []  # the first line's parts, wrapped between parts when too wide
         self._subject = Text()
+        self._lines = 0  # lines drawn by the last render (a change asks for a new layout)
         self._clocks: list[ClockView] = []  # as of the last show(); render() takes them at its own now
-        self._narrow: bool | None = None
 
     def show(self, ticket, *, customer: str = "", assignee: str | None = None, reviewer: str | None = None) -> None:
         """Show `ticket` (a detached Ticket)."""
         self.ticket, self.customer, self.assignee, self.reviewer = ticket, customer, assignee, reviewer
         self.reference = ticket.reference
         t = ticket
-        line = Text()
-        line.append(t.reference, style="bold")
-        line.append(f"  {labels.kind(t.kind)}  ·  {labels.status(t.status)}")
+        head = Text()
+        head.append(t.reference, style="bold")
+        head.append(f"  {labels.kind(t.kind)}")
+        status = Text(labels.status(t.status))
         if t.close_reason:
-            line.append(f" ({t.close_reason.replace('_', ' ')})")
+            status.append(f" ({t.close_reason.replace('_', ' ')})")
+        parts = [head, status]
         if t.priority == 1:
-            line.append("  ·  HIGH PRIORITY", style="bold")
-        line.append(f"  ·  assignee: {assignee or '—'}")
+            parts.append(Text("HIGH PRIORITY", style="bold"))
+        parts.append(Text(f"assignee: {assignee or '—'}"))
         if t.kind == "escalation":
-            line.append(f"  ·  reviewer: {reviewer or '—'}")
+            parts.append(Text(f"reviewer: {reviewer or '—'}"))
         if t.paused_since:
-            line.append(f"  ·  waiting on customer since {due_text(t.paused_since, self.tz)}")
-        self._line = line
+            parts.append(Text(f"waiting on customer since {due_text(t.paused_since, self.tz)}"))
+        self._line = parts
         subject = Text(inert(t.subject, limit=200, single_line=True) or "(no subject)")
         subject.append(f"  —  {inert(customer, limit=80, single_line=True)}", style="italic")
         self._subject = subject
@@ -77,7 +80,7 @@ class TicketHeader(Widget):
     def show_loading(self, reference: str) -> None:
         """Only the reference, while the ticket is read."""
         self.ticket, self.reference = None, reference
-        self._line = Text(f"{reference}  loading…")
+        self._line = [Text(f"{reference}  loading…")]
         self._subject = Text()
         self._clocks = []
         self.refresh(layout=True)
@@ -97,10 +100,7 @@ class TicketHeader(Widget):
         return screen.has_class("-narrow") if screen.has_class("-narrow", "-wide") else self.app.size.width < 120
 
     def on_resize(self) -> None:
-        narrow = self._is_narrow()
-        if narrow != self._narrow:
-            self._narrow = narrow
-            self.refresh(layout=True)
+        self.refresh(layout=True)  # the lines wrap at the new width
 
     def _clock(self, c: ClockView) -> Text:
         style = self.get_component_rich_style("countdown--" + STATE_CLASS[c.state], partial=True) if c.state else ""
@@ -111,18 +111,43 @@ class TicketHeader(Widget):
         return text
 
     def render(self) -> Text:
+        width = self.content_size.width
         out = Text(no_wrap=True, overflow="crop", end="")
-        out.append_text(self._line)
-        if self.ticket is None:
-            return out
-        out.append("\n")
-        subject = self._subject.copy()
-        subject.stylize_before(Style(color=self.get_component_rich_style("header--subject").color))
-        out.append_text(subject)
-        out.append("\n")
-        if not self._clocks:
-            out.append("no clock running", style=self.get_component_rich_style("header--muted", partial=True))
-            return out
-        sep = Text("\n") if self._is_narrow() else Text(CLOCK_GAP, style=GAP_STYLE)
-        out.append_text(sep.join(self._clock(c) for c in ticket_clocks(self.ticket, self.now(), self.share)))
+        out.append_text(packed(self._line, Text(PART_GAP), width))
+        if self.ticket is not None:
+            out.append("\n")
+            subject = self._subject.copy()
+            subject.stylize_before(Style(color=self.get_component_rich_style("header--subject").color))
+            out.append_text(subject)
+            out.append("\n")
+            if not self._clocks:
+                out.append("no clock running", style=self.get_component_rich_style("header--muted", partial=True))
+            else:
+                clocks = [self._clock(c) for c in ticket_clocks(self.ticket, self.now(), self.share)]
+                if self._is_narrow():
+                    out.append_text(Text("\n").join(clocks))
+                else:
+                    out.append_text(packed(clocks, Text(CLOCK_GAP, style=GAP_STYLE), width))
+        lines = out.plain.count("\n") + 1
+        if lines != self._lines:
+            if self._lines:  # a countdown's words grew past the width: a new height
+                self.call_after_refresh(self.refresh, layout=True)
+            self._lines = lines
         return out
+
+
+def packed(parts: list[Text], gap: Text, width: int) -> Text:
+    """`parts` joined by `gap`, starting a new line before a part that would
+    pass `width` cells (0: one line, however long)."""
+    out = Text()
+    used = 0
+    for i, part in enumerate(parts):
+        if i and width and used + gap.cell_len + part.cell_len > width:
+            out.append("\n")
+            used = 0
+        elif i:
+            out.append_text(gap)
+            used += gap.cell_len
+        out.append_text(part)
+        used += part.cell_len
+    return out
