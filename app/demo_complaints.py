@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from app.demo_builder import DemoBuilder
-from app.demo_data import COMPLAINT_SUBJECTS, STEP_ORDER, DemoRow
+from app.demo_data import COMPLAINT_SUBJECTS, STEP_ORDER, SUBJECT_REGION, DemoRow
 from app.sla_clocks import clock_due
 from models.enums import (
     Clock,
@@ -27,7 +27,8 @@ class ComplaintStories(DemoBuilder):
         subject = rng.choice(COMPLAINT_SUBJECTS)
         t = self.base(TicketKind.COMPLAINT, received, cust, subject, order)
         tid = t["id"]
-        t["region"] = rng.choice(list(Region)).value
+        t["region"] = rng.choice(list(Region)).value  # drawn always: the rest of the demo stays as it was
+        t["region"] = SUBJECT_REGION.get(subject, t["region"])
         t["incident_date"] = (received - timedelta(days=rng.randrange(0, 4))).date().isoformat()
         if rng.random() < 0.2:
             t["inquiry_reference"] = f"INQ-{received.year}-{rng.randrange(1, 999999):06d}"

@@ -90,6 +90,13 @@ COMPLAINT_SUBJECTS = [
     "Complaint: QR code not working",
     "Complaint about coverage in Nairobi",
 ]
+# the region a subject names: Lisbon and Nairobi are in the policy's service
+# area; Tokyo is not (none of its seven regions holds Japan)
+SUBJECT_REGION: dict[str, str | None] = {
+    "Complaint: no data in Tokyo": None,
+    "Complaint about slow speeds in Lisbon": "europe",
+    "Complaint about coverage in Nairobi": "africa",
+}
 INQUIRY_SUBJECTS = [
     "Question about my phone",
     "Which plan for Peru?",

@@ -76,6 +76,14 @@ EVENT = {
 DELIVERY = {"queued": "waiting to be sent", "sent": "sent", "failed": "could not be delivered"}
 
 
+# the policy's end customer bought through a reseller (app.refunds.predicates)
+CUSTOMER_TYPE = {"end_customer": "end customer (via a reseller)"}
+
+
+def customer_type(name: str | None) -> str:
+    return CUSTOMER_TYPE.get(name or "", words(name))
+
+
 def words(name: str | None) -> str:
     return (name or "").replace("_", " ")
 

@@ -180,7 +180,7 @@ def _customer_and_order(facts: TicketFacts, data: DetailData, tz: str | None) ->
             f"name: {inert(c.name, limit=120, single_line=True) or '—'}",
             f"email: {inert(c.email, limit=120, single_line=True)}",
             f"phone: {inert(c.phone, limit=64, single_line=True) or '—'}",
-            f"type: {labels.words(c.customer_type)}",
+            f"type: {labels.customer_type(c.customer_type)}",
         ]
     o = facts.order
     if o is not None:

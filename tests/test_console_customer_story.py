@@ -131,3 +131,26 @@ def test_snap_customer_story(snap_compare, demo_desk, story, size):
         await open_by_filter(pilot, story["complaint"])
 
     assert snap_compare(make_app(demo_desk, "olivia"), terminal_size=size, run_before=before)
+
+
+def test_the_customer_type_says_what_an_end_customer_is(demo_desk):
+    """The policy's end customer bought through a reseller; beside "end user"
+    the bare words read as the same thing."""
+    from sqlmodel import select
+
+    from app.identity import resolve_actor
+    from app.ticket_view import read_detail
+    from models import Customer, Ticket
+
+    with demo_desk.reader() as s:
+        ref = s.exec(
+            select(Ticket.reference)
+            .join(Customer, Customer.id == Ticket.customer_id)
+            .where(Customer.customer_type == "end_customer")
+        ).first()
+        actor = resolve_actor(s, "olivia")
+    assert ref is not None
+    data, why = read_detail(demo_desk, ref, actor)
+    assert why is None and data is not None
+    assert "type: end customer (via a reseller)" in data.customer_lines
+    assert labels.customer_type("end_user") == "end user"

@@ -18,10 +18,13 @@ from pg_fixtures import engine_url, fresh_pg_database  # noqa: F401  (fixture)
 
 CAL = BusinessCalendar("EE", None, "Europe/Tallinn")
 # seed 7, 1,500 tickets, FROZEN_NOW: the digest of the desk built row by row
-# before the bulk load existed (commit a8f2ee7), on each engine
+# before the bulk load existed (commit a8f2ee7), on each engine, with one change
+# since: a complaint whose subject names a city has that city's region (Lisbon
+# Europe, Nairobi Africa, Tokyo none), where it had a random one. Checked when it
+# was made: against the desk before it, only ticket.region differs (306 rows).
 PINNED = {
-    "sqlite": "0e32e1a4a4062af586d395835abcda8389360e66b81f733e928ad265475ca4a7",
-    "postgresql": "2df1555ad34656fcb75bf23c95f41618acc8b3bf866313f8fd40f4c037de8fc7",
+    "sqlite": "d0726dd97c85b8c78b07ad801077da15819a4243e88b7bee95720326c6bb237a",
+    "postgresql": "9b604a0c0fcbedf120bc2d403da10862e199d40ad5c9ac4e666089d2bb1e001f",
 }
 # the derived tables, as the triggers make them
 DERIVED = {

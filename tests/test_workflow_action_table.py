@@ -161,3 +161,13 @@ def test_headlines_name_the_ticket_and_the_customer(action):
     fields = {"ref": "CMP-1", "who": "Ann", "value": "accepted", "choice": "the customer accepted", "status": "new"}
     line = action.headline(fields)
     assert "CMP-1" in line and "Ann" in line and "{" not in line
+
+
+def test_no_action_says_mail_was_sent_when_it_was_only_queued():
+    """Customer mail leaves with the next outbox run, and can fail: the word
+    after an action that writes mail says queued, never sent."""
+    from app.workflow.actions import TICKET_ACTIONS
+
+    for a in TICKET_ACTIONS:
+        assert "sent" not in a.done.split(), (a.id, a.done)
+    assert actions.BY_ID["final_response"].done == "final response queued"
