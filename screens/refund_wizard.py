@@ -265,7 +265,7 @@ class RefundWizardScreen(ServiceRunner, Screen):
             self._render_decision(step_view)
             return
         step, result = self.steps[self.page], self.results[self.page]
-        step_view.show_step(step, result, number=self.page + 1, facts=self.facts)
+        step_view.show_step(step, result, number=self.page + 1, facts=self.facts, tz=self.ctx.calendar.tz)
         free = [n for n in result.missing if not fact_prompt(n)[1]]
         if free:
             fact_input.placeholder = f"{free[0]}: {fact_prompt(free[0])[0]}"

@@ -194,7 +194,7 @@ async def test_unknown_fact_answered_in_the_wizard_continues_the_walk(desk, agen
         screen = app.screen
         await to_first_unknown(pilot, screen)
         text = page_text(screen)
-        assert "Establish documentation_provided" in text and "[1] Yes" in text
+        assert "Not known yet: documents supplied. Has the customer supplied" in text and "[1] Yes" in text
         await pilot.press("1")  # Yes: documents supplied
         assert screen.facts["documentation_provided"] is True
         await walk_to_decision(pilot)
@@ -383,7 +383,7 @@ async def test_invoice_date_typed_in_for_a_disputed_charge(desk, agent):
         await pilot.pause()
         screen = app.screen
         await to_first_unknown(pilot, screen)
-        assert "Establish invoice_received_at" in page_text(screen)
+        assert "Not known yet: invoice received. When did the invoice reach" in page_text(screen)
         await pilot.press(*"yesterday", "enter")  # not a date: refused, nothing changes
         await pilot.pause()
         assert screen.facts.get("invoice_received_at") is None
@@ -477,3 +477,27 @@ async def test_chargeback_outcome_recorded_in_the_wizard(desk, agent):
         await walk_to_decision(pilot)
         assert screen.decision() == decide("esimium", {**f, "chargeback_outcome": "withdrawn"})
         assert screen.decision()["outcome"] == "full_refund"
+
+
+async def test_facts_read_are_in_words_and_desk_time(desk, agent):
+    """Seen in tmux: "Facts read  reason = unused_data, data_used_mb = 0.0,
+    delivered_at = 2026-11-14T14:47:51+00:00": code names and a UTC instant."""
+    import re
+
+    f = facts(reason="unused_data", delivered_at="2026-11-14T14:47:51+00:00", data_used_mb=0.0)
+    app = wizard_for(desk, agent, "RFD-2026-000130", "esimium", f)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        lines = []
+        for _ in range(len(screen.steps)):
+            lines += [ln for ln in page_text(screen).splitlines() if ln.startswith("Facts read")]
+            if screen.page + 1 >= len(screen.results):
+                break
+            await pilot.press("right")
+            await pilot.pause()
+        shown = "\n".join(lines)
+        assert "reason: unused data" in shown
+        assert "eSIM delivered: Sat 14 Nov 2026 16:47" in shown  # Tallinn, not UTC
+        assert "data used: 0 MB" in shown
+        assert not re.search(r"_|\d{4}-\d\d-\d\dT|\+00:00| = ", shown), shown

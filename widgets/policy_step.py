@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual.widgets import Static
 
 from app.refunds import Step, StepResult, fact_prompt
+from app.refunds.fact_words import fact_label, facts_read
 from app.refunds.policies import method_words
 
 OUTCOME_LABEL = {
@@ -43,21 +45,15 @@ OUTCOME_STYLE = {
 _CSS = Path(__file__).with_suffix(".tcss").read_text(encoding="utf-8")
 
 
-def _fmt_value(v: Any) -> str:
-    if v is None:
-        return "unknown"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    return str(v)
-
-
 def fact_choices(name: str) -> tuple[str, tuple[tuple[Any, str], ...]]:
     """(question, choices) that establish a missing fact (app.refunds.fact_prompt)."""
     return fact_prompt(name)
 
 
-def step_text(step: Step, result: StepResult, *, number: int, facts: dict[str, Any]) -> Text:
-    """The page for one visited step."""
+def step_text(
+    step: Step, result: StepResult, *, number: int, facts: dict[str, Any], tz: ZoneInfo | str = "UTC"
+) -> Text:
+    """The page for one visited step (instants in `tz`, the desk's time zone)."""
     t = Text()
     t.append(f"Step {number}  ", style="dim")
     t.append(f"Section {step.section}", style="bold")
@@ -71,7 +67,7 @@ def step_text(step: Step, result: StepResult, *, number: int, facts: dict[str, A
         t.append(label + "\n", style="bold" if chosen else "")
     if result.answer == "unknown":
         t.append("  ? Not established yet\n", style="bold yellow")
-    reads = ", ".join(f"{n} = {_fmt_value(facts.get(n))}" for n in step.reads)
+    reads = facts_read(step.reads, facts, tz)
     if reads:
         t.append("\nFacts read  ", style="dim")
         t.append(reads + "\n", style="dim")
@@ -86,7 +82,7 @@ def step_text(step: Step, result: StepResult, *, number: int, facts: dict[str, A
         t.append("Continues to the next section  (→)\n", style="dim")
     for name in result.missing:
         question, choices = fact_choices(name)
-        t.append(f"\nEstablish {name}: ", style="bold yellow")
+        t.append(f"\nNot known yet: {fact_label(name)}. ", style="bold yellow")
         t.append(question + "\n")
         if choices:
             t.append("  " + "   ".join(f"[{i}] {label}" for i, (_v, label) in enumerate(choices, start=1)) + "\n")
@@ -183,10 +179,12 @@ class PolicyStepView(Static):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__("", markup=False, id=id, classes=classes)
 
-    def show_step(self, step: Step, result: StepResult, *, number: int, facts: dict[str, Any]) -> None:
+    def show_step(
+        self, step: Step, result: StepResult, *, number: int, facts: dict[str, Any], tz: ZoneInfo | str = "UTC"
+    ) -> None:
         self.set_class(True, "-step")
         self.set_class(False, "-decision")
-        self.update(step_text(step, result, number=number, facts=facts))
+        self.update(step_text(step, result, number=number, facts=facts, tz=tz))
 
     def show_decision(self, decision: dict[str, Any], **kw: Any) -> None:
         self.set_class(False, "-step")

@@ -139,6 +139,10 @@ _SPEC: dict[str, tuple[str, bool, Any]] = {
 }
 
 
+# each fact's kind ("datetime", "bool?", "enum", "amount", ...)
+FACT_KINDS: dict[str, str] = {name: kind for name, (kind, _required, _extra) in _SPEC.items()}
+
+
 class _Bad(Exception):
     pass
 
