@@ -14,13 +14,17 @@ typed until the first screen reads it. Ctrl+C still interrupts a start.
 Textual saves and restores the mode it finds, which is this one, so the
 terminal's own mode is put back at exit (atexit, and by the returned hold).
 
-Left: keys that reach the terminal in the few tens of milliseconds before
-Python runs this are already translated.
+Keys that reached the terminal before this ran (typed just after the command,
+while the shell started it and Python loaded) were read in line mode, their
+Enter already a newline: they are taken out and put back as typed (TIOCSTI),
+where the kernel allows it (`can_push_back`). A genuine ctrl+j typed then
+becomes Enter, which nothing else binds.
 """
 
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import termios
 from typing import Any
@@ -62,9 +66,54 @@ def hold_start_keys(fd: int = 0) -> StartKeys | None:
         if not os.isatty(fd):
             return None
         before = termios.tcgetattr(fd)
-        termios.tcsetattr(fd, termios.TCSANOW, held_mode(before))
+        mode = held_mode(before)
+        early = b""
+        if before[_IFLAG] & termios.ICRNL and can_push_back(fd):
+            # what arrived in line mode already had Enter turned into a newline:
+            # take it out (a read that waits for nothing) and type it in again
+            termios.tcsetattr(fd, termios.TCSANOW, _no_wait(mode))
+            early = _drain(fd)
+        termios.tcsetattr(fd, termios.TCSANOW, mode)
+        if early:
+            push_back(fd, early.replace(b"\n", b"\r"))
     except (termios.error, OSError):
         return None
     hold = StartKeys(fd, before)
     atexit.register(hold.release)
     return hold
+
+
+def can_push_back(fd: int) -> bool:
+    """True when keys can be put back on terminal `fd` (TIOCSTI): it is this
+    process's terminal, in the foreground, and the kernel allows it (Linux 6.2
+    and later turn it off with dev.tty.legacy_tiocsti = 0, except for root)."""
+    try:
+        if os.tcgetpgrp(fd) != os.getpgrp():
+            return False
+        with open("/proc/sys/dev/tty/legacy_tiocsti", encoding="ascii") as f:
+            allowed = f.read().strip() != "0"
+    except FileNotFoundError:
+        allowed = True  # a kernel before the switch: always allowed on one's own terminal
+    except OSError:
+        return False
+    return allowed or os.geteuid() == 0
+
+
+def push_back(fd: int, data: bytes) -> None:
+    """`data` into terminal `fd`'s input queue, as if typed again."""
+    for i in range(len(data)):
+        fcntl.ioctl(fd, termios.TIOCSTI, data[i : i + 1])
+
+
+def _no_wait(mode: list[Any]) -> list[Any]:
+    polling = [*mode[:_CC], list(mode[_CC])]
+    polling[_CC][termios.VMIN] = 0
+    polling[_CC][termios.VTIME] = 0
+    return polling
+
+
+def _drain(fd: int) -> bytes:
+    got = b""
+    while chunk := os.read(fd, 4096):
+        got += chunk
+    return got

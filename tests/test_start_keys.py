@@ -13,7 +13,7 @@ import time
 import pytest
 
 from app.cli.main import SCREENS, _command_word
-from app.start_keys import hold_start_keys
+from app.start_keys import can_push_back, hold_start_keys
 
 
 def _read_ready(fd: int, timeout: float = 2.0) -> bytes:
@@ -56,6 +56,56 @@ def test_line_mode_is_what_loses_enter(terminal):
     master, slave = terminal
     os.write(master, b"/x\r")
     assert _read_ready(slave) == b"/x\n"
+
+
+def _child_reads_after_hold(burst: bytes) -> bytes:
+    """In a child whose controlling terminal is a fresh pty: `burst` is typed
+    before the hold (line mode, as while the shell starts `esimdesk`), then the
+    hold, then what the child can read."""
+    r, w = os.pipe()
+    pid, master = pty.fork()
+    if pid == 0:  # the child: its stdin is the pty's terminal
+        os.close(r)
+        try:
+            while not select.select([0], [], [], 5)[0]:  # the burst is in (a whole line)
+                pass
+            time.sleep(0.1)  # and the rest after its newline
+            hold_start_keys(0)
+            os.write(w, _read_ready(0, timeout=1.0))
+        finally:
+            os._exit(0)
+    os.close(w)
+    try:
+        os.write(master, burst)
+        got = b""
+        while chunk := os.read(r, 1024):
+            got += chunk
+        return got
+    finally:
+        os.close(r)
+        os.waitpid(pid, 0)
+        os.close(master)
+
+
+def test_keys_typed_before_the_hold_get_their_enter_back():
+    """Typed while the shell still starts the command: line mode has already
+    made Enter a newline; the hold puts the keys back as they were typed."""
+    if not can_push_back_here():
+        pytest.skip("this kernel does not let a program put keys back on its terminal (dev.tty.legacy_tiocsti)")
+    assert _child_reads_after_hold(b"/RFD-2026-000215\r\rAb") == b"/RFD-2026-000215\r\rAb"
+
+
+def can_push_back_here() -> bool:
+    try:
+        with open("/proc/sys/dev/tty/legacy_tiocsti") as f:
+            return f.read().strip() != "0" or os.geteuid() == 0
+    except FileNotFoundError:
+        return True
+
+
+def test_a_terminal_that_is_not_ours_is_never_pushed_into(terminal):
+    _master, slave = terminal
+    assert not can_push_back(slave)  # not this process's controlling terminal
 
 
 def test_ctrl_c_still_interrupts_a_start(terminal):
@@ -132,6 +182,29 @@ def test_a_burst_typed_as_the_console_starts_opens_the_ticket(demo_url, demo_des
                 time.sleep(0.002)
         finally:
             os.close(fd)
+        con.send(f"/{t.reference}\r\r")
+        text = con.wait_for("Next steps")
+        assert t.reference in text
+    finally:
+        con.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(
+    subprocess.run(["which", "tmux"], capture_output=True).returncode != 0, reason="tmux is not installed"
+)
+def test_a_burst_typed_with_the_command_opens_the_ticket(demo_url, demo_desk):
+    """The burst goes in the moment the command is entered, before the shell
+    has even started `esimdesk` (as `clear; esimdesk` then typing ahead did in
+    tmux: the filter stayed open with the Enters lost)."""
+    if not can_push_back_here():
+        pytest.skip("this kernel does not let a program put keys back on its terminal (dev.tty.legacy_tiocsti)")
+    from test_console_typeahead import ticket_for
+    from test_console_typeahead_e2e import Console
+
+    t = ticket_for(demo_desk, "olivia", "note", kind="complaint")
+    con = Console(demo_url, "olivia", (160, 50))
+    try:
         con.send(f"/{t.reference}\r\r")
         text = con.wait_for("Next steps")
         assert t.reference in text
