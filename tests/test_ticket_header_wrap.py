@@ -35,3 +35,24 @@ def test_parts_wrap_only_between_parts():
     assert packed(parts, Text("  ·  "), 0).plain == "RFD-1  refund request  ·  decided  ·  assignee: farid"
     assert packed(parts, Text("  ·  "), 40).plain == "RFD-1  refund request  ·  decided\nassignee: farid"
     assert packed(parts, Text("  ·  "), 5).plain == "RFD-1  refund request\ndecided\nassignee: farid"
+
+
+async def test_a_subject_too_long_for_the_line_ends_with_an_ellipsis(demo_desk):
+    """Nothing else in the header can wrap; a cut subject says it was cut."""
+    from sqlmodel import select
+
+    from models import Ticket
+
+    t = find_ticket(demo_desk, kind="complaint", status="acknowledged")
+    with demo_desk.session() as s:
+        row = s.exec(select(Ticket).where(Ticket.id == t.id)).one()
+        row.subject = "My eSIM stopped working on the second day of my trip " * 3
+        s.add(row)
+        s.commit()
+    app = make_app(demo_desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_by_filter(pilot, t.reference)
+        header = app.screen.query_one(TicketHeader)
+        drawn = [header.render_line(y).text for y in range(header.size.height)]
+        painted = next(line for line in drawn if line.startswith("My eSIM stopped working"))
+        assert painted.rstrip().endswith("…"), drawn

@@ -112,7 +112,7 @@ class TicketHeader(Widget):
 
     def render(self) -> Text:
         width = self.content_size.width
-        out = Text(no_wrap=True, overflow="crop", end="")
+        out = Text(no_wrap=True, overflow="ellipsis", end="")
         out.append_text(packed(self._line, Text(PART_GAP), width))
         if self.ticket is not None:
             out.append("\n")
