@@ -192,6 +192,16 @@ def test_agent_text_loses_its_own_greeting_and_sign_off_only():
         tpl.agent_body("Lugupeetud Liis, raha jõuab 5 päevaga tagasi. Lugupidamisega, Alice")
         == "Raha jõuab 5 päevaga tagasi."
     )
+    # seen in a console reply read in the Maildir: "Best, Alice" and then the desk's own sign-off
+    assert (
+        tpl.agent_body("Hi Liis,\nWe found the double charge.\nIt shows on your card within 5 days.\nBest, Alice")
+        == "We found the double charge.\nIt shows on your card within 5 days."
+    )
+    assert tpl.agent_body("The profile is on its way.\nCheers,\nAlice") == "The profile is on its way."
+    assert tpl.agent_body("The profile is on its way. Best, Alice") == "The profile is on its way."
+    assert tpl.agent_body("Which plan suits you?\nBest value is the 10 GB plan.") == (
+        "Which plan suits you?\nBest value is the 10 GB plan."
+    )
     assert tpl.agent_body("Hello, we checked your order. Regards to your team in Tartu, they helped.") == (
         "Hello, we checked your order. Regards to your team in Tartu, they helped."
     )

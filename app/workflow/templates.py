@@ -292,8 +292,8 @@ _GREETING_LINE = re.compile(
     re.IGNORECASE,
 )
 _CLOSING_LINE = re.compile(
-    r"^\s*(kind regards|best regards|warm regards|regards|best wishes|sincerely|yours sincerely|thanks|many thanks|"
-    r"thank you|lugupidamisega|parimate soovidega|tervitades|tänan|ilusat päeva)\s*(,[^\n]{0,40})?[.!]?\s*$",
+    r"^\s*(kind regards|best regards|warm regards|regards|best wishes|all the best|best|cheers|warmly|sincerely|"
+    r"yours sincerely|thanks|many thanks|thank you|lugupidamisega|parimate soovidega|tervitades|tänan|ilusat päeva)\s*(,[^\n]{0,40})?[.!]?\s*$",
     re.IGNORECASE,
 )
 
@@ -304,7 +304,8 @@ _INLINE_GREETING = re.compile(
     re.IGNORECASE,
 )
 _INLINE_CLOSING = re.compile(
-    r"(?<=[.!?])\s+(?:kind regards|best regards|warm regards|regards|best wishes|sincerely|yours sincerely|many thanks|"
+    r"(?<=[.!?])\s+(?:kind regards|best regards|warm regards|regards|best wishes|all the best|best|cheers|sincerely|"
+    r"yours sincerely|many thanks|"
     r"lugupidamisega|parimate soovidega|tervitades)\s*[,.!]?(?:\s+[\w .'-]{1,40})?\s*$",
     re.IGNORECASE,
 )
