@@ -26,7 +26,8 @@ table as it is.
 Until then, each transaction of the batch plans with `enable_seqscan` off
 (SET LOCAL: the batch's own transactions only): its first 1,000 messages read
 `ticket` whole some ten times a message otherwise (10,065 scans, 4.8 million
-rows; server CPU 1.22 -> 1.01 ms a message over those, load 5-6).
+rows; server CPU over those 1.21 -> 1.13 ms a message, four alternating
+pairs of runs at load 5-9).
 """
 
 from __future__ import annotations
