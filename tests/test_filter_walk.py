@@ -254,17 +254,24 @@ def test_sqlite_reads_a_filtered_page_of_all_from_the_walk_table_alone(desk, mon
 
 def test_intake_groups_keep_the_walk_table_in_step(desk, tmp_path, monkeypatch):
     """Intake builds a group's documents at its commit (migration 0028): the
-    walk table gets its rows then too, for new tickets and for an older one
-    a reply reaches, and a filtered page finds them."""
+    walk table gets its rows then too (PostgreSQL: once a ticket, 0030), for
+    new tickets, for an older one a reply reaches and for an older one whose
+    customer's blank name a later mail fills in (its documents built again at
+    that commit), and a filtered page finds them."""
     first = {f"{i}": eml(f"Complaint {i}", f"lantern {i}", sender=f"c{i}@x.ee", msgid=f"<a{i}@x>") for i in range(3)}
+    nameless = eml("Complaint n", "lantern n", sender="n@x.ee", msgid="<an@x>")
+    first["n"] = nameless.replace(b"Customer <n@x.ee>", b"n@x.ee")
     ingest_paths(desk, [make_maildir(tmp_path / "a", first)], now=at(60), config=CONFIG)
     with desk.reader() as s:
         ref = s.exec(select(Ticket.reference).order_by(Ticket.id)).first()
     later = {"r": eml(f"Re: [{ref}] Complaint 0", "the beacon is still dark", sender="c0@x.ee", msgid="<r@x>")}
     later |= {f"{i}": eml(f"Complaint {i}", f"harbour {i}", sender=f"d{i}@x.ee", msgid=f"<b{i}@x>") for i in range(2)}
+    later["n"] = eml("Complaint again", "harbour n", sender="n@x.ee", msgid="<bn@x>")  # named "Customer" now
     ingest_paths(desk, [make_maildir(tmp_path / "b", later)], now=at(61), config=CONFIG)
     assert_in_step(desk)
     with desk.reader() as s:
-        assert len(_pages(s, "lantern", monkeypatch, walked=True)) == 3
-        assert len(_pages(s, "harbour", monkeypatch, walked=True)) == 2
+        named = s.execute(text("SELECT words FROM filter_walk WHERE doc LIKE '%complaint n%'")).scalar()
+        assert " customer " in named  # the older ticket's row has its customer's new name
+        assert len(_pages(s, "lantern", monkeypatch, walked=True)) == 4
+        assert len(_pages(s, "harbour", monkeypatch, walked=True)) == 3
         assert len(_pages(s, "beacon", monkeypatch, walked=True)) == 1
