@@ -33,6 +33,8 @@ SQLITE_BUSY_TIMEOUT_MS = 15000
 # let it grow meanwhile; it does not stay grown).
 SQLITE_JOURNAL_SIZE_LIMIT = 32 * 1024 * 1024
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 1000
+# ... and during a grouped batch (Desk.grouped): a checkpoint every few groups, not every other one
+SQLITE_BATCH_AUTOCHECKPOINT_PAGES = 8000
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _P = ParamSpec("_P")
@@ -238,6 +240,35 @@ def _memory_statement_journals(conn: Connection) -> Iterator[None]:
             dbapi.execute(f"PRAGMA temp_store = {int(before)}")
 
 
+@contextmanager
+def _batch_checkpoints(conn: Connection) -> Iterator[None]:
+    """SQLite: while the block runs, the connection checkpoints the WAL every
+    SQLITE_BATCH_AUTOCHECKPOINT_PAGES pages instead of every
+    SQLITE_WAL_AUTOCHECKPOINT_PAGES, and once more (passive) when the block
+    ends without error, so the next writer does not inherit the batch's WAL.
+
+    An intake group of 256 messages writes about 1,300 pages to the WAL, so
+    with the default a checkpoint ran at every other commit: about 10 ms of
+    CPU each, copying the pages the groups rewrite again and again (the
+    indexes' last pages, the search index's segments) once per checkpoint.
+    Measured on the intake bench: WAL and database writes 29 -> 22 KB a
+    message. A checkpoint only copies committed pages from the WAL into the
+    database file; what is committed, and what a kill loses, is the same."""
+    dbapi = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+    if dbapi is None:
+        yield
+        return
+    before = dbapi.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    dbapi.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_BATCH_AUTOCHECKPOINT_PAGES}")
+    try:
+        yield
+        if conn.connection.dbapi_connection is dbapi and not dbapi.in_transaction:
+            dbapi.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        if conn.connection.dbapi_connection is dbapi:  # still this connection (not invalidated)
+            dbapi.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
+
+
 class Desk:
     """One desk's database: the engine plus a session factory."""
 
@@ -283,6 +314,7 @@ class Desk:
         with (
             self.engine.connect() as conn,
             _memory_statement_journals(conn),
+            _batch_checkpoints(conn),
             Session(bind=conn, expire_on_commit=False) as session,
         ):
             writes = GroupedWrites(session, size, seconds)
