@@ -114,7 +114,14 @@ def route_message(
     elif kind == "refund":
         number = intent.order_number
         t = wf.new_refund(
-            session, parsed, order_number=number, received=received, now=now, config=config, language=lang
+            session,
+            parsed,
+            order_number=number,
+            received=received,
+            now=now,
+            config=config,
+            language=lang,
+            acknowledged=config.refunds.auto_acknowledge,  # below, at once
         )
     else:
         t = wf.new_inquiry(session, parsed, received=received, now=now, config=config, language=lang)
@@ -128,7 +135,9 @@ def route_message(
     if t.kind == "refund" and t.info_needed == "order_number":
         wf.ask_order_number(session, t, intent.order_number, now=now, config=config)
     if t.kind == "refund":
-        wf.auto_acknowledge(session, t.reference, now=now, config=config, asked_order=t.info_needed == "order_number")
+        wf.auto_acknowledge(
+            session, t.reference, now=now, config=config, asked_order=t.info_needed == "order_number", inserted=True
+        )
     return CREATED, t.reference
 
 
