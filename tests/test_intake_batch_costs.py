@@ -1,6 +1,6 @@
 """What an intake batch changes for its own duration only (issue 21): the
-SQLite connection checkpoints its WAL every few groups and once at the end
-(app.db `_batch_checkpoints`), and the cyclic collector leaves the objects
+SQLite connection checkpoints its WAL every few groups and once at the end,
+with a larger page cache (app.db `_batch_pages`), and the cyclic collector leaves the objects
 made before the batch alone (app.mail.ingest `_old_objects_frozen`)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 import app.mail.ingest as ingest
-from app.db import SQLITE_BATCH_AUTOCHECKPOINT_PAGES, SQLITE_WAL_AUTOCHECKPOINT_PAGES, open_desk
+from app.db import SQLITE_BATCH_AUTOCHECKPOINT_PAGES, SQLITE_BATCH_CACHE, SQLITE_WAL_AUTOCHECKPOINT_PAGES, open_desk
 from app.errors import DeskError
 from app.mail.ingest import ingest_paths
 from mail_helpers import eml, make_maildir
@@ -25,14 +25,18 @@ def sqlite_desk(tmp_path):
     desk.dispose()
 
 
-def _autocheckpoints(desk) -> list[int]:
-    """wal_autocheckpoint of every connection the pool holds (checked out all at once)."""
+def _pragmas(desk) -> set[tuple[int, int]]:
+    """(wal_autocheckpoint, cache_size) of every connection the pool holds (checked out all at once)."""
     conns = [desk.engine.connect() for _ in range(desk.engine.pool.checkedin() or 1)]
     try:
-        return [int(c.connection.dbapi_connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]) for c in conns]
+        return {_pages(c.connection.dbapi_connection) for c in conns}
     finally:
         for c in conns:
             c.close()
+
+
+def _pages(dbapi) -> tuple[int, int]:
+    return tuple(int(dbapi.execute(f"PRAGMA {p}").fetchone()[0]) for p in ("wal_autocheckpoint", "cache_size"))
 
 
 def _mail(tmp_path, name: str, n: int = 6):
@@ -40,21 +44,21 @@ def _mail(tmp_path, name: str, n: int = 6):
     return make_maildir(tmp_path / name, files)
 
 
-def test_a_grouped_batch_checkpoints_every_few_groups_and_once_at_its_end(sqlite_desk, tmp_path):
+def test_a_grouped_batch_checkpoints_every_few_groups_and_once_at_its_end_with_a_larger_cache(sqlite_desk, tmp_path):
     seen: list[str] = []
     with sqlite_desk.grouped(2, 60.0) as writes:
         dbapi = writes.session.connection().connection.dbapi_connection
-        during = int(dbapi.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+        during = _pages(dbapi)
         dbapi.set_trace_callback(seen.append)
     dbapi.set_trace_callback(None)
-    assert during == SQLITE_BATCH_AUTOCHECKPOINT_PAGES > SQLITE_WAL_AUTOCHECKPOINT_PAGES
+    assert during == (SQLITE_BATCH_AUTOCHECKPOINT_PAGES, SQLITE_BATCH_CACHE)
     assert "PRAGMA wal_checkpoint(PASSIVE)" in seen  # the next writer does not inherit the batch's WAL
-    assert set(_autocheckpoints(sqlite_desk)) == {SQLITE_WAL_AUTOCHECKPOINT_PAGES}
+    assert _pragmas(sqlite_desk) == {(SQLITE_WAL_AUTOCHECKPOINT_PAGES, -2000)}  # SQLite's default cache
 
 
-def test_the_checkpoint_setting_is_restored_after_an_intake_that_fails(sqlite_desk, tmp_path, monkeypatch):
+def test_the_page_settings_are_restored_after_an_intake_that_fails(sqlite_desk, tmp_path, monkeypatch):
     ingest_paths(sqlite_desk, [_mail(tmp_path, "a")], now=at(60), config=CONFIG)
-    assert set(_autocheckpoints(sqlite_desk)) == {SQLITE_WAL_AUTOCHECKPOINT_PAGES}
+    assert _pragmas(sqlite_desk) == {(SQLITE_WAL_AUTOCHECKPOINT_PAGES, -2000)}  # SQLite's default cache
 
     def broken(*a, **k):
         raise OperationalError("x", {}, Exception("disk I/O error"))
@@ -62,7 +66,7 @@ def test_the_checkpoint_setting_is_restored_after_an_intake_that_fails(sqlite_de
     monkeypatch.setattr(ingest, "route_message", broken)
     with pytest.raises(DeskError):
         ingest_paths(sqlite_desk, [_mail(tmp_path, "b")], now=at(60), config=CONFIG)
-    assert set(_autocheckpoints(sqlite_desk)) == {SQLITE_WAL_AUTOCHECKPOINT_PAGES}
+    assert _pragmas(sqlite_desk) == {(SQLITE_WAL_AUTOCHECKPOINT_PAGES, -2000)}  # SQLite's default cache
 
 
 def test_the_collector_skips_what_existed_before_the_batch_while_it_runs(sqlite_desk, tmp_path):
