@@ -114,14 +114,7 @@ def route_message(
     elif kind == "refund":
         number = intent.order_number
         t = wf.new_refund(
-            session,
-            parsed,
-            order_number=number,
-            received=received,
-            now=now,
-            config=config,
-            language=lang,
-            acknowledged=config.refunds.auto_acknowledge,  # below, at once
+            session, parsed, order_number=number, received=received, now=now, config=config, language=lang
         )
     else:
         t = wf.new_inquiry(session, parsed, received=received, now=now, config=config, language=lang)

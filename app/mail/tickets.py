@@ -118,7 +118,7 @@ def new_refund(
     now: datetime,
     config: DeskConfig,
     language: str | None = None,
-    acknowledged: bool = False,
+    acknowledged: bool | None = None,
 ) -> NewTicket:
     """A refund ticket (RFD-…) with its RefundCase; the review clock starts at
     receipt. The quoted order number stays on the ticket whether or not the
@@ -126,8 +126,9 @@ def new_refund(
     lookup). Only when the mail quotes none is `info_needed` "order_number",
     and the caller, once the message is stored, asks with `ask_order_number`.
 
-    `acknowledged`: the caller acknowledges it at once (`auto_acknowledge`
-    with `inserted`): the row is inserted as that acknowledgment leaves it
+    `acknowledged` (None: `[refunds] auto_acknowledge`): the caller
+    acknowledges it at once (`auto_acknowledge` with `inserted`, as intake
+    does): the row is inserted as that acknowledgment leaves it
     (acknowledged now, touched once, its deadline the next clock's), so the
     acknowledgment writes its mail and history and no second row version."""
     cal = desk_calendar(config)
@@ -154,6 +155,8 @@ def new_refund(
         created_at=now,
         updated_at=now,
     )
+    if acknowledged is None:
+        acknowledged = config.refunds.auto_acknowledge
     if acknowledged:  # store_new's deadline is then the one the acknowledgment's refresh_due gives
         values.update(acknowledged_at=now, version=ACKNOWLEDGED_VERSION)
     t = wf_intake.store_new(session, values, None, None, now, source="email", order=number, order_given=order_number)
