@@ -33,6 +33,10 @@ SQLITE_BUSY_TIMEOUT_MS = 15000
 # let it grow meanwhile; it does not stay grown).
 SQLITE_JOURNAL_SIZE_LIMIT = 32 * 1024 * 1024
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 1000
+# ... and during a grouped batch (Desk.grouped): a checkpoint every few groups, not every other one,
+# and a page cache (KiB, negative) that holds what a group reads and writes (SQLite's default: 2 MiB)
+SQLITE_BATCH_AUTOCHECKPOINT_PAGES = 8000
+SQLITE_BATCH_CACHE = -32 * 1024
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _P = ParamSpec("_P")
@@ -238,6 +242,40 @@ def _memory_statement_journals(conn: Connection) -> Iterator[None]:
             dbapi.execute(f"PRAGMA temp_store = {int(before)}")
 
 
+@contextmanager
+def _batch_pages(conn: Connection) -> Iterator[None]:
+    """SQLite: while the block runs, the connection checkpoints the WAL every
+    SQLITE_BATCH_AUTOCHECKPOINT_PAGES pages instead of every
+    SQLITE_WAL_AUTOCHECKPOINT_PAGES, and once more (passive) when the block
+    ends without error, so the next writer does not inherit the batch's WAL;
+    and its page cache is SQLITE_BATCH_CACHE instead of 2 MiB.
+
+    An intake group of 256 messages writes about 1,300 pages to the WAL, so
+    with the default a checkpoint ran at every other commit: about 10 ms of
+    CPU each, copying the pages the groups rewrite again and again (the
+    indexes' last pages, the search index's segments) once per checkpoint.
+    And 2 MiB held less than a group touches: every message read about 10
+    pages back from the file. Measured on the intake bench: writes 29 -> 22
+    KB a message, reads 37 -> 9 KB (10 -> 4 read calls). A checkpoint only
+    copies committed pages from the WAL into the database file; what is
+    committed, and what a kill loses, is the same."""
+    dbapi = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+    if dbapi is None:
+        yield
+        return
+    before = [(p, dbapi.execute(f"PRAGMA {p}").fetchone()[0]) for p in ("wal_autocheckpoint", "cache_size")]
+    dbapi.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_BATCH_AUTOCHECKPOINT_PAGES}")
+    dbapi.execute(f"PRAGMA cache_size = {SQLITE_BATCH_CACHE}")
+    try:
+        yield
+        if conn.connection.dbapi_connection is dbapi and not dbapi.in_transaction:
+            dbapi.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        if conn.connection.dbapi_connection is dbapi:  # still this connection (not invalidated)
+            for pragma, value in before:
+                dbapi.execute(f"PRAGMA {pragma} = {int(value)}")
+
+
 class Desk:
     """One desk's database: the engine plus a session factory."""
 
@@ -283,6 +321,7 @@ class Desk:
         with (
             self.engine.connect() as conn,
             _memory_statement_journals(conn),
+            _batch_pages(conn),
             Session(bind=conn, expire_on_commit=False) as session,
         ):
             writes = GroupedWrites(session, size, seconds)

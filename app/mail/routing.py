@@ -128,7 +128,9 @@ def route_message(
     if t.kind == "refund" and t.info_needed == "order_number":
         wf.ask_order_number(session, t, intent.order_number, now=now, config=config)
     if t.kind == "refund":
-        wf.auto_acknowledge(session, t.reference, now=now, config=config, asked_order=t.info_needed == "order_number")
+        wf.auto_acknowledge(
+            session, t.reference, now=now, config=config, asked_order=t.info_needed == "order_number", inserted=True
+        )
     return CREATED, t.reference
 
 

@@ -34,6 +34,7 @@ from models import Message, Order, RefundCase, Ticket, stored_id, table_of
 from models.enums import Clock, MessageKind, TicketKind, TicketStatus
 
 ORDER_QUESTION_TEMPLATE = "refund_order_number"
+ACKNOWLEDGED_VERSION = 2  # a new ticket's version (1) once the acknowledgment has touched it
 
 
 def inbound_row(parsed: ParsedMessage, dedupe: str, now: datetime, ticket_id: int | None = None) -> dict[str, Any]:
@@ -117,12 +118,19 @@ def new_refund(
     now: datetime,
     config: DeskConfig,
     language: str | None = None,
+    acknowledged: bool | None = None,
 ) -> NewTicket:
     """A refund ticket (RFD-…) with its RefundCase; the review clock starts at
     receipt. The quoted order number stays on the ticket whether or not the
     desk holds that order (it is linked when the order arrives: import or
     lookup). Only when the mail quotes none is `info_needed` "order_number",
-    and the caller, once the message is stored, asks with `ask_order_number`."""
+    and the caller, once the message is stored, asks with `ask_order_number`.
+
+    `acknowledged` (None: `[refunds] auto_acknowledge`): the caller
+    acknowledges it at once (`auto_acknowledge` with `inserted`, as intake
+    does): the row is inserted as that acknowledgment leaves it
+    (acknowledged now, touched once, its deadline the next clock's), so the
+    acknowledgment writes its mail and history and no second row version."""
     cal = desk_calendar(config)
     order = _FIND_ORDER.first(session, {"number": order_number}) if order_number else None
     order_id, number, brand = order if order is not None else (None, None, None)
@@ -147,6 +155,10 @@ def new_refund(
         created_at=now,
         updated_at=now,
     )
+    if acknowledged is None:
+        acknowledged = config.refunds.auto_acknowledge
+    if acknowledged:  # store_new's deadline is then the one the acknowledgment's refresh_due gives
+        values.update(acknowledged_at=now, version=ACKNOWLEDGED_VERSION)
     t = wf_intake.store_new(session, values, None, None, now, source="email", order=number, order_given=order_number)
     _INSERT_CASE.run(session, {"ticket_id": t.id, "policy": policy})
     return t
@@ -262,13 +274,24 @@ def _link_order_from_reply(session: Session, logged: ReplyLogged, row: dict[str,
 
 
 def auto_acknowledge(
-    session: Session, reference: str, *, now: datetime, config: DeskConfig, asked_order: bool = False
+    session: Session,
+    reference: str,
+    *,
+    now: datetime,
+    config: DeskConfig,
+    asked_order: bool = False,
+    inserted: bool = False,
 ) -> int | None:  # the id of the acknowledgment queued, if one was
     """Intake's hook for a new refund request: acknowledge it at once when
     `[refunds] auto_acknowledge` (the default); otherwise the clock runs
     until an agent acknowledges. When intake has just asked for the order
     number, that mail (reference, thanks, review once the number arrives) is
-    the acknowledgment: no second mail."""
+    the acknowledgment: no second mail.
+
+    `inserted`: the ticket was inserted as the acknowledgment leaves it
+    (`new_refund(acknowledged=True)`): it is acknowledged again on its row as
+    it was before (the same checks, mail and history), and the row is
+    written only where that differs from what was inserted."""
     from app import refund_cases  # late: the refund services import the workflow package
 
     if not config.refunds.auto_acknowledge:
@@ -276,6 +299,9 @@ def auto_acknowledge(
     t = _row(session, reference)  # a new ticket, locked since its insert: its row, no ORM load
     if t is None:
         return refund_cases.acknowledge_id(session, None, reference, now=now, config=config, expected_version=None)
+    stored = _saved(t)
+    if inserted and t.acknowledged_at is not None:  # the row before the acknowledgment (new_refund)
+        t.acknowledged_at, t.version = None, t.version - (ACKNOWLEDGED_VERSION - 1)
     if asked_order:
         if t.acknowledged_at is None:
             t.acknowledged_at = now
@@ -292,10 +318,10 @@ def auto_acknowledge(
             )
             refresh_due(t)
             tickets.touch(t, None, now)
-            _save_row(session, t)
+            _save_row(session, t, stored)
         return None
     mid = refund_cases.acknowledge_id(session, None, reference, now=now, config=config, expected_version=None, ticket=t)
-    _save_row(session, t)
+    _save_row(session, t, stored)
     return mid
 
 
@@ -339,5 +365,12 @@ def _decoders(session: Session) -> tuple[tuple[str, Callable[[Any], Any] | None]
     return found
 
 
-def _save_row(session: Session, t: SimpleNamespace) -> None:
-    _SAVE_ROW.run(session, {"tid": t.id, **{c: getattr(t, c) for c in _SAVED}})
+def _saved(t: SimpleNamespace) -> dict[str, Any]:
+    return {c: getattr(t, c) for c in _SAVED}
+
+
+def _save_row(session: Session, t: SimpleNamespace, stored: dict[str, Any]) -> None:
+    """Write what the acknowledgment changed, unless the row holds it already (`stored`: its values as read)."""
+    values = _saved(t)
+    if values != stored:
+        _SAVE_ROW.run(session, {"tid": t.id, **values})
