@@ -14,11 +14,12 @@ rules and restores the triggers:
 - PostgreSQL: ALTER TABLE ... DISABLE / ENABLE TRIGGER; the fill calls the
   functions the triggers call (search_reindex, search_filter_reindex) over
   the ticket ids in ranges, each chunk as soon as it is written (`Load.written`),
-  while the generator makes the next. The plain indexes and the foreign keys
-  of the bulk tables (message's indexes excepted: the fill reads threads by
-  them) are dropped and made again after the load from their own stored
-  definitions (pg_get_indexdef, pg_get_constraintdef); the GIN indexes stay
-  (made after the fill they cost as much again as the fill).
+  while the generator makes the next. The plain and expression indexes, the
+  unique keys and the foreign keys of the bulk tables (message's thread index
+  excepted: the fill reads threads by it) are dropped and made again after the
+  load from their own stored definitions (pg_get_indexdef,
+  pg_get_constraintdef), filter_walk's keys and index after its one fill; the
+  GIN indexes stay (PG_DERIVED).
 - SQLite: the triggers, and the secondary indexes of the bulk tables
   (message's kept, as on PostgreSQL), are dropped and made again from their
   own stored definitions (sqlite_master); the fill is the INSERT of each
@@ -96,8 +97,11 @@ BULK_TABLES = ("customer", "esim_order", "ticket", "ticket_event", "refund_case"
 # fill reads each ticket's thread by: 2.0 -> 0.8 s of server CPU a 100,000 tickets
 PG_BULK_TABLES = BULK_TABLES + ("message",)
 PG_KEPT = ("ix_message_ticket_created",)
-# PostgreSQL: the derived tables' foreign keys are made after their fill (their GIN
-# indexes stay: made after the fill they took as long again as the fill itself)
+# PostgreSQL: the derived tables' foreign keys are made after their fill. Their GIN
+# indexes stay: made after the fill (from the pending list, their incremental inserts
+# merge in batches) they cost as much server CPU or more (100,000 tickets: 8.5-9.1 s
+# against 7.0-8.0 incremental; 1,000,000: 107 s) and that time adds to the build's serial end,
+# where the generator no longer runs beside it
 PG_DERIVED = ("search_doc", "search_filter")
 # filled last, in one statement: its keys and index are made after it (one sort each)
 PG_WALK = ("filter_walk",)
@@ -134,7 +138,7 @@ def _pg_triggers(conn: Connection, enable: bool) -> None:
 _PG_INDEXES = """SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
 WHERE t.relname IN :tables AND t.relnamespace = to_regnamespace(current_schema())::oid
-AND i.indpred IS NULL AND i.indexprs IS NULL AND c.relname NOT IN :kept
+AND i.indpred IS NULL AND c.relname NOT IN :kept
 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) ORDER BY 1"""
 # the foreign keys (f) and, `keys` asked, the primary and unique keys no foreign key refers to;
 # the ones to make again first first
@@ -149,10 +153,9 @@ def _pg_drop(conn: Connection, tables: tuple[str, ...], indexes: bool = True, ke
     """Drop the foreign keys of `tables` and, with `indexes`, their secondary
     indexes (but PG_KEPT) and the keys of the kinds in `keys` ('p' primary,
     'u' unique) that no foreign key refers to; return the statements that
-    make them again (indexes first, foreign keys last). Partial and
-    expression indexes stay: their definitions do not come back from
-    pg_get_indexdef word for word (an ANY(ARRAY[...]) is cast otherwise), and
-    a partial index holds few rows."""
+    make them again (indexes first, foreign keys last). Partial indexes
+    stay: their definitions do not come back from pg_get_indexdef word for
+    word (an ANY(ARRAY[...]) is cast otherwise), and each holds few rows."""
     names = {"tables": tables, "kept": PG_KEPT, "types": ["f", *keys] if indexes else ["f"]}
     q = text(_PG_INDEXES).bindparams(bindparam("tables", expanding=True), bindparam("kept", expanding=True))
     found = conn.execute(q, names).all() if indexes else []
@@ -286,7 +289,7 @@ def bulk_load(conn: Connection, lap: Callable[[str], None] = lambda name: None) 
         _pg_settings(conn)
         _pg_triggers(conn, enable=False)
         remake = _pg_drop(conn, PG_BULK_TABLES)
-        derived_keys = _pg_drop(conn, PG_DERIVED, keys="")
+        derived_keys = _pg_drop(conn, PG_DERIVED, indexes=False)
         walk = _pg_drop(conn, PG_WALK, keys="pu")
         yield load
         load.fill()
