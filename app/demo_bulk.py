@@ -140,8 +140,8 @@ JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
 WHERE t.relname IN :tables AND t.relnamespace = to_regnamespace(current_schema())::oid
 AND i.indpred IS NULL AND c.relname NOT IN :kept
 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) ORDER BY 1"""
-# the foreign keys (f) and, `keys` asked, the primary and unique keys no foreign key refers to;
-# the ones to make again first first
+# the foreign keys (f) and the primary and unique keys asked (p, u) that no foreign key
+# refers to, in the order they are made again: the keys, then the foreign keys
 _PG_CONSTRAINTS = """SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k
 JOIN pg_class t ON t.oid = k.conrelid
 WHERE k.contype::text = ANY(:types) AND t.relname IN :tables AND t.relnamespace = to_regnamespace(current_schema())::oid
