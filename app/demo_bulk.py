@@ -40,7 +40,10 @@ at load 2-2.6, the writing process 168 s CPU (of it after the load: indexes
 PostgreSQL 363 s wall at load 1.7 -> 4.4, the server 257 s CPU (the
 search fill 214 s of it: search_pairs, the word pairs of migration 0013, a
 generated column, alone costs ~90 us a ticket), the client 43 + 108 s.
-Memory: ~1.3 GB in all (was 5.5-7 GB).
+Memory: ~1.3 GB in all (was 5.5-7 GB). Message's and filter_walk's keys made
+after their load (2026-12, A/B back to back, load 2.6-12.8): the server 284.9 ->
+268.0 and 284.4 -> 265.5 s CPU; the server's one process is still the build's
+floor (its work cannot leave the build's transaction: GIN indexes alone ~107 s).
 
 `Rows` turns a table's rows into the driver's values past the ORM's per-row
 parameter handling: each column's own bind conversion (so the stored values
