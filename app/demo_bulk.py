@@ -14,11 +14,12 @@ rules and restores the triggers:
 - PostgreSQL: ALTER TABLE ... DISABLE / ENABLE TRIGGER; the fill calls the
   functions the triggers call (search_reindex, search_filter_reindex) over
   the ticket ids in ranges, each chunk as soon as it is written (`Load.written`),
-  while the generator makes the next. The plain indexes and the foreign keys
-  of the bulk tables (message's indexes excepted: the fill reads threads by
-  them) are dropped and made again after the load from their own stored
-  definitions (pg_get_indexdef, pg_get_constraintdef); the GIN indexes stay
-  (made after the fill they cost as much again as the fill).
+  while the generator makes the next. The plain and expression indexes, the
+  unique keys and the foreign keys of the bulk tables (message's thread index
+  excepted: the fill reads threads by it) are dropped and made again after the
+  load from their own stored definitions (pg_get_indexdef,
+  pg_get_constraintdef), filter_walk's keys and index after its one fill; the
+  GIN indexes stay (PG_DERIVED).
 - SQLite: the triggers, and the secondary indexes of the bulk tables
   (message's kept, as on PostgreSQL), are dropped and made again from their
   own stored definitions (sqlite_master); the fill is the INSERT of each
@@ -39,7 +40,10 @@ at load 2-2.6, the writing process 168 s CPU (of it after the load: indexes
 PostgreSQL 363 s wall at load 1.7 -> 4.4, the server 257 s CPU (the
 search fill 214 s of it: search_pairs, the word pairs of migration 0013, a
 generated column, alone costs ~90 us a ticket), the client 43 + 108 s.
-Memory: ~1.3 GB in all (was 5.5-7 GB).
+Memory: ~1.3 GB in all (was 5.5-7 GB). Message's and filter_walk's keys made
+after their load (2026-12, A/B back to back, load 2.6-12.8): the server 284.9 ->
+268.0 and 284.4 -> 265.5 s CPU; the server's one process is still the build's
+floor (its work cannot leave the build's transaction: GIN indexes alone ~107 s).
 
 `Rows` turns a table's rows into the driver's values past the ORM's per-row
 parameter handling: each column's own bind conversion (so the stored values
@@ -91,9 +95,19 @@ SQLITE_FILLS = ("search_ticket_ins", "filter_ticket_ins")  # their INSERT, over 
 # tickets the ticket table has 27 indexes. Message keeps its indexes: the fill, made
 # during the load, reads each ticket's thread by them
 BULK_TABLES = ("customer", "esim_order", "ticket", "ticket_event", "refund_case")
-# PostgreSQL: the derived tables' foreign keys are made after their fill (their GIN
-# indexes stay: made after the fill they took as long again as the fill itself)
+# PostgreSQL: message's too, its unique constraints (message_id's index took random
+# inserts) and its foreign key (a look-up per row) with them, all but the index the
+# fill reads each ticket's thread by: 2.0 -> 0.8 s of server CPU a 100,000 tickets
+PG_BULK_TABLES = BULK_TABLES + ("message",)
+PG_KEPT = ("ix_message_ticket_created",)
+# PostgreSQL: the derived tables' foreign keys are made after their fill. Their GIN
+# indexes stay: made after the fill (from the pending list, their incremental inserts
+# merge in batches) they cost as much server CPU or more (100,000 tickets: 8.5-9.1 s
+# against 7.0-8.0 incremental; 1,000,000: 107 s) and that time adds to the build's serial end,
+# where the generator no longer runs beside it
 PG_DERIVED = ("search_doc", "search_filter")
+# filled last, in one statement: its keys and index are made after it (one sort each)
+PG_WALK = ("filter_walk",)
 # SQLite, for the build's connection only: page cache in KiB (negative), so the load's
 # pages, the index sorts and the fills' reads stay in memory instead of spilling
 SQLITE_CACHE = -512 * 1024
@@ -127,31 +141,35 @@ def _pg_triggers(conn: Connection, enable: bool) -> None:
 _PG_INDEXES = """SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
 WHERE t.relname IN :tables AND t.relnamespace = to_regnamespace(current_schema())::oid
-AND i.indpred IS NULL AND i.indexprs IS NULL
+AND i.indpred IS NULL AND c.relname NOT IN :kept
 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) ORDER BY 1"""
-_PG_FOREIGN_KEYS = """SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k
+# the foreign keys (f) and the primary and unique keys asked (p, u) that no foreign key
+# refers to, in the order they are made again: the keys, then the foreign keys
+_PG_CONSTRAINTS = """SELECT t.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k
 JOIN pg_class t ON t.oid = k.conrelid
-WHERE k.contype = 'f' AND t.relname IN :tables AND t.relnamespace = to_regnamespace(current_schema())::oid
-ORDER BY 1, 2"""
+WHERE k.contype::text = ANY(:types) AND t.relname IN :tables AND t.relnamespace = to_regnamespace(current_schema())::oid
+AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = k.conindid AND k.contype <> 'f')
+ORDER BY k.contype = 'f', 1, 2"""
 
 
-def _pg_drop(conn: Connection, tables: tuple[str, ...], indexes: bool = True) -> list[str]:
-    """Drop the secondary indexes and foreign keys of `tables`; return the
-    statements that make them again (indexes first). Partial and
-    expression indexes stay: their definitions do not come back from
-    pg_get_indexdef word for word (an ANY(ARRAY[...]) is cast otherwise), and
-    a partial index holds few rows."""
-    names = {"tables": tables}
-    q = text(_PG_INDEXES).bindparams(bindparam("tables", expanding=True))
+def _pg_drop(conn: Connection, tables: tuple[str, ...], indexes: bool = True, keys: str = "u") -> list[str]:
+    """Drop the foreign keys of `tables` and, with `indexes`, their secondary
+    indexes (but PG_KEPT) and the keys of the kinds in `keys` ('p' primary,
+    'u' unique) that no foreign key refers to; return the statements that
+    make them again (indexes first, foreign keys last). Partial indexes
+    stay: their definitions do not come back from pg_get_indexdef word for
+    word (an ANY(ARRAY[...]) is cast otherwise), and each holds few rows."""
+    names = {"tables": tables, "kept": PG_KEPT, "types": ["f", *keys] if indexes else ["f"]}
+    q = text(_PG_INDEXES).bindparams(bindparam("tables", expanding=True), bindparam("kept", expanding=True))
     found = conn.execute(q, names).all() if indexes else []
-    q = text(_PG_FOREIGN_KEYS).bindparams(bindparam("tables", expanding=True))
-    keys = conn.execute(q, names).all()
-    for table, name, _ in keys:
+    q = text(_PG_CONSTRAINTS).bindparams(bindparam("tables", expanding=True))
+    constraints = conn.execute(q, names).all()
+    for table, name, _ in reversed(constraints):
         conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     for name, _ in found:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
     return [sql for _, sql in found] + [
-        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {sql}' for table, name, sql in keys
+        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {sql}' for table, name, sql in constraints
     ]
 
 
@@ -273,13 +291,14 @@ def bulk_load(conn: Connection, lap: Callable[[str], None] = lambda name: None) 
     else:
         _pg_settings(conn)
         _pg_triggers(conn, enable=False)
-        remake = _pg_drop(conn, BULK_TABLES)
+        remake = _pg_drop(conn, PG_BULK_TABLES)
         derived_keys = _pg_drop(conn, PG_DERIVED, indexes=False)
+        walk = _pg_drop(conn, PG_WALK, keys="pu")
         yield load
         load.fill()
-        conn.exec_driver_sql(_0029.PG_FILL + _0029.PG_FILL_ORDER + " ON CONFLICT (ticket_id) DO NOTHING")
+        conn.exec_driver_sql(_0029.PG_FILL + _0029.PG_FILL_ORDER)  # (the desk had no ticket: nor a walk row)
         lap("search fill")
-        for sql in remake:
+        for sql in remake + walk:
             conn.exec_driver_sql(sql)
         lap("indexes")
         for sql in derived_keys:

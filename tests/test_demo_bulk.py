@@ -55,6 +55,25 @@ def _derived(desk, dialect: str) -> list[list[tuple]]:
         return [[tuple(r) for r in s.connection().execute(text(q))] for q in DERIVED[dialect]]
 
 
+def _found(desk) -> list[list]:
+    """What searches (words, a phrase, a prefix) and queue filters find on the
+    desk, through their indexes (PostgreSQL: sequential scans off, so the GIN
+    indexes the bulk load made answer)."""
+    from app import queue_filter, search
+
+    with desk.reader() as s:
+        conn = s.connection()
+        if desk.engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        names = [str(n).split() for (n,) in conn.execute(text("SELECT name FROM customer ORDER BY id LIMIT 6"))]
+        refs = [str(r) for (r,) in conn.execute(text("SELECT reference FROM ticket ORDER BY id DESC LIMIT 2"))]
+        names = [n for n in names if len(n) == 2 and all(w.isalpha() for w in n)]
+        queries = [w for n in names for w in n] + [f'"{a} {b}"' for a, b in names] + [f"{a[:3]}*" for a, _ in names]
+        needles = [w[:4].lower() for n in names for w in n] + [r[-6:] for r in refs]
+        found = [search.ranked_ids(s, search.parse(q), limit=500) for q in queries + refs]
+        return found + [sorted(s.scalars(queue_filter.substring_ids(s, n))) for n in needles]
+
+
 def _row_by_row(monkeypatch) -> None:
     """The build without the bulk load: every trigger fires per row."""
     from contextlib import nullcontext
@@ -99,6 +118,8 @@ def test_same_desk_as_before_the_bulk_load(engine_url, chunk, own_session, monke
 
 
 def test_derived_tables_as_the_triggers_make_them(engine_url, tmp_path, monkeypatch):
+    """The derived tables hold what the triggers make row by row, and searches
+    and filters read through their indexes find the same tickets."""
     monkeypatch.setattr(demo_pipeline, "CHUNK", 40)  # PostgreSQL fills each chunk as it is written
     bulk = open_desk(engine_url)
     try:
@@ -106,6 +127,7 @@ def test_derived_tables_as_the_triggers_make_them(engine_url, tmp_path, monkeypa
         with bulk.session() as s:
             build_demo(s, 300, 11, FROZEN_NOW, CAL, login="olivia")
         got = _derived(bulk, dialect)
+        got_found = _found(bulk)
     finally:
         bulk.dispose()
     _row_by_row(monkeypatch)
@@ -118,9 +140,11 @@ def test_derived_tables_as_the_triggers_make_them(engine_url, tmp_path, monkeypa
             with slow.session() as s:
                 build_demo(s, 300, 11, FROZEN_NOW, CAL, login="olivia")
             want = _derived(slow, dialect)
+            want_found = _found(slow)
         finally:
             slow.dispose()
     assert got == want and len(got[0]) == 300
+    assert got_found == want_found and sum(1 for ids in got_found if ids) >= len(got_found) - 2
 
 
 def test_a_build_cut_short_leaves_the_triggers(engine_url):
