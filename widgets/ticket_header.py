@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.widget import Widget
 
 from app import labels
@@ -49,6 +50,7 @@ class TicketHeader(Widget):
         self._line: list[Text] = []  # the first line's parts, wrapped between parts when too wide
         self._subject = Text()
         self._lines = 0  # lines drawn by the last render (a change asks for a new layout)
+        self._width = 0  # the width the lines were last wrapped at
         self._clocks: list[ClockView] = []  # as of the last show(); render() takes them at its own now
 
     def show(self, ticket, *, customer: str = "", assignee: str | None = None, reviewer: str | None = None) -> None:
@@ -99,8 +101,10 @@ class TicketHeader(Widget):
         screen = self.screen
         return screen.has_class("-narrow") if screen.has_class("-narrow", "-wide") else self.app.size.width < 120
 
-    def on_resize(self) -> None:
-        self.refresh(layout=True)  # the lines wrap at the new width
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._width:  # the lines wrap at the new width (a new height alone changes nothing)
+            self._width = event.size.width
+            self.refresh(layout=True)
 
     def _clock(self, c: ClockView) -> Text:
         style = self.get_component_rich_style("countdown--" + STATE_CLASS[c.state], partial=True) if c.state else ""
