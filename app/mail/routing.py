@@ -112,9 +112,16 @@ def route_message(
     if kind == "complaint":
         t = wf.new_complaint(session, parsed, received=received, now=now, config=config, language=lang)
     elif kind == "refund":
-        number = intent.order_number
+        auto = config.refunds.auto_acknowledge  # acknowledged below: inserted as that leaves it
         t = wf.new_refund(
-            session, parsed, order_number=number, received=received, now=now, config=config, language=lang
+            session,
+            parsed,
+            order_number=intent.order_number,
+            received=received,
+            now=now,
+            config=config,
+            language=lang,
+            acknowledged=auto,
         )
     else:
         t = wf.new_inquiry(session, parsed, received=received, now=now, config=config, language=lang)
@@ -129,7 +136,7 @@ def route_message(
         wf.ask_order_number(session, t, intent.order_number, now=now, config=config)
     if t.kind == "refund":
         wf.auto_acknowledge(
-            session, t.reference, now=now, config=config, asked_order=t.info_needed == "order_number", inserted=True
+            session, t.reference, now=now, config=config, asked_order=t.info_needed == "order_number", inserted=auto
         )
     return CREATED, t.reference
 

@@ -118,7 +118,7 @@ def new_refund(
     now: datetime,
     config: DeskConfig,
     language: str | None = None,
-    acknowledged: bool | None = None,
+    acknowledged: bool = False,
 ) -> NewTicket:
     """A refund ticket (RFD-…) with its RefundCase; the review clock starts at
     receipt. The quoted order number stays on the ticket whether or not the
@@ -126,9 +126,8 @@ def new_refund(
     lookup). Only when the mail quotes none is `info_needed` "order_number",
     and the caller, once the message is stored, asks with `ask_order_number`.
 
-    `acknowledged` (None: `[refunds] auto_acknowledge`): the caller
-    acknowledges it at once (`auto_acknowledge` with `inserted`, as intake
-    does): the row is inserted as that acknowledgment leaves it
+    `acknowledged`: the caller acknowledges it at once (`auto_acknowledge`
+    with `inserted`, as intake does): the row is inserted as that acknowledgment leaves it
     (acknowledged now, touched once, its deadline the next clock's), so the
     acknowledgment writes its mail and history and no second row version."""
     cal = desk_calendar(config)
@@ -155,8 +154,6 @@ def new_refund(
         created_at=now,
         updated_at=now,
     )
-    if acknowledged is None:
-        acknowledged = config.refunds.auto_acknowledge
     if acknowledged:  # store_new's deadline is then the one the acknowledgment's refresh_due gives
         values.update(acknowledged_at=now, version=ACKNOWLEDGED_VERSION)
     t = wf_intake.store_new(session, values, None, None, now, source="email", order=number, order_given=order_number)
@@ -301,7 +298,7 @@ def auto_acknowledge(
         return refund_cases.acknowledge_id(session, None, reference, now=now, config=config, expected_version=None)
     stored = _saved(t)
     if inserted and t.acknowledged_at is not None:  # the row before the acknowledgment (new_refund)
-        t.acknowledged_at, t.version = None, t.version - (ACKNOWLEDGED_VERSION - 1)
+        t.acknowledged_at, t.version = None, t.version - 1
     if asked_order:
         if t.acknowledged_at is None:
             t.acknowledged_at = now
