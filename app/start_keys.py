@@ -50,12 +50,13 @@ class StartKeys:
             pass  # the terminal is gone: nothing to put back
 
 
-def held_mode(before: list[Any]) -> list[Any]:
-    """`before` with keys kept as typed: no line mode, no echo, CR stays CR; signals still work."""
+def held_mode(before: list[Any], wait: bool = True) -> list[Any]:
+    """`before` with keys kept as typed: no line mode, no echo, CR stays CR;
+    signals still work. A read waits for a key (`wait`) or returns what is there."""
     mode = [*before[:_CC], list(before[_CC])]
     mode[_IFLAG] &= ~(termios.ICRNL | termios.INLCR | termios.IGNCR)
     mode[_LFLAG] &= ~(termios.ICANON | termios.ECHO)
-    mode[_CC][termios.VMIN] = 1
+    mode[_CC][termios.VMIN] = 1 if wait else 0
     mode[_CC][termios.VTIME] = 0
     return mode
 
@@ -66,14 +67,13 @@ def hold_start_keys(fd: int = 0) -> StartKeys | None:
         if not os.isatty(fd):
             return None
         before = termios.tcgetattr(fd)
-        mode = held_mode(before)
         early = b""
         if before[_IFLAG] & termios.ICRNL and can_push_back(fd):
             # what arrived in line mode already had Enter turned into a newline:
             # take it out (a read that waits for nothing) and type it in again
-            termios.tcsetattr(fd, termios.TCSANOW, _no_wait(mode))
+            termios.tcsetattr(fd, termios.TCSANOW, held_mode(before, wait=False))
             early = _drain(fd)
-        termios.tcsetattr(fd, termios.TCSANOW, mode)
+        termios.tcsetattr(fd, termios.TCSANOW, held_mode(before))
         if early:
             push_back(fd, early.replace(b"\n", b"\r"))
     except (termios.error, OSError):
@@ -103,13 +103,6 @@ def push_back(fd: int, data: bytes) -> None:
     """`data` into terminal `fd`'s input queue, as if typed again."""
     for i in range(len(data)):
         fcntl.ioctl(fd, termios.TIOCSTI, data[i : i + 1])
-
-
-def _no_wait(mode: list[Any]) -> list[Any]:
-    polling = [*mode[:_CC], list(mode[_CC])]
-    polling[_CC][termios.VMIN] = 0
-    polling[_CC][termios.VTIME] = 0
-    return polling
 
 
 def _drain(fd: int) -> bytes:

@@ -91,21 +91,8 @@ def test_a_fresh_ticket_given_documents_by_an_unguarded_trigger_replays_its_grou
     """0028's docstring: an order renamed in the group (search_order_upd is not
     guarded) gives a fresh ticket documents; the build fails on the duplicate,
     the group runs again guarded, and every ticket ends with its documents."""
-    add_order(sqlite_desk)
-    real = ingest.route_message
-    calls = []
-
-    def rename_after(session, *a, **k):
-        out = real(session, *a, **k)
-        calls.append(session.get_bind().dialect.name)
-        session.connection().exec_driver_sql("UPDATE esim_order SET number = number")
-        return out
-
-    monkeypatch.setattr(ingest, "route_message", rename_after)
-    monkeypatch.setattr(ingest, "GROUP_SECONDS", 60.0)
-    files = {f"{i}": eml(f"Complaint {i}", f"lantern {i}", msgid=f"<c{i}@x>") for i in range(3)}
-    files["r"] = eml("Refund Request ORD-1234567890-ABCD", "Please refund, the QR lantern.", msgid="<r@x>")
-    summary = ingest_paths(sqlite_desk, [make_maildir(tmp_path / "a", files)], now=at(60), config=CONFIG)
+    calls: list[str] = []
+    summary = _ingest_renaming_the_order(sqlite_desk, tmp_path, monkeypatch, calls)
     assert summary.count("created") == 4
     assert len(calls) > 4  # the group ran again
     assert len(_refs(sqlite_desk, "lantern")) == 4
@@ -166,19 +153,7 @@ def test_0028_down_and_up_on_a_desk_with_data_keeps_indexing(engine, tmp_path, r
 
 
 def test_a_failed_build_at_commit_leaves_references_as_a_clean_run(sqlite_desk, tmp_path, monkeypatch):
-    add_order(sqlite_desk)
-    real = ingest.route_message
-
-    def rename_after(session, *a, **k):
-        out = real(session, *a, **k)
-        session.connection().exec_driver_sql("UPDATE esim_order SET number = number")
-        return out
-
-    monkeypatch.setattr(ingest, "route_message", rename_after)
-    monkeypatch.setattr(ingest, "GROUP_SECONDS", 60.0)
-    files = {f"{i}": eml(f"Complaint {i}", f"lantern {i}", msgid=f"<c{i}@x>") for i in range(3)}
-    files["r"] = eml("Refund Request ORD-1234567890-ABCD", "Please refund, the QR lantern.", msgid="<r@x>")
-    ingest_paths(sqlite_desk, [make_maildir(tmp_path / "a", files)], now=at(60), config=CONFIG)
+    _ingest_renaming_the_order(sqlite_desk, tmp_path, monkeypatch, [])
     with sqlite_desk.reader() as s:
         refs = sorted(r for (r,) in s.execute(text("SELECT reference FROM ticket")))
         counters = dict(s.execute(text("SELECT prefix, last FROM reference_counter")).all())
@@ -283,3 +258,24 @@ def test_postgresql_search_defer_finds_whole_ids_only(pg_url):
             assert c.execute(text("SELECT current_setting('esimdesk.search_pending')")).scalar() == "0,112,1200,7,12"
     finally:
         desk.dispose()
+
+
+def _ingest_renaming_the_order(sqlite_desk, tmp_path, monkeypatch, calls: list[str]):
+    """Three complaints and a refund for a stored order in one group, each
+    message followed by an order rename (search_order_upd is not guarded: it
+    gives the group's fresh tickets documents before the build at commit);
+    `calls` gets one entry a routed message."""
+    add_order(sqlite_desk)
+    real = ingest.route_message
+
+    def rename_after(session, *a, **k):
+        out = real(session, *a, **k)
+        calls.append(session.get_bind().dialect.name)
+        session.connection().exec_driver_sql("UPDATE esim_order SET number = number")
+        return out
+
+    monkeypatch.setattr(ingest, "route_message", rename_after)
+    monkeypatch.setattr(ingest, "GROUP_SECONDS", 60.0)
+    files = {f"{i}": eml(f"Complaint {i}", f"lantern {i}", msgid=f"<c{i}@x>") for i in range(3)}
+    files["r"] = eml("Refund Request ORD-1234567890-ABCD", "Please refund, the QR lantern.", msgid="<r@x>")
+    return ingest_paths(sqlite_desk, [make_maildir(tmp_path / "a", files)], now=at(60), config=CONFIG)
