@@ -109,22 +109,14 @@ def route_message(
     # a new ticket (a follow-up of a closed one is an inquiry, for triage)
     kind = forced_kind or ("inquiry" if intent.kind == "escalation" or turned["closed"] else intent.kind)
     lang = _language(parsed, config)  # a new customer is created with it (no second statement)
+    auto = config.refunds.auto_acknowledge  # a refund is acknowledged below: inserted as that leaves it
+    kw: dict[str, Any] = {"received": received, "now": now, "config": config, "language": lang}
     if kind == "complaint":
-        t = wf.new_complaint(session, parsed, received=received, now=now, config=config, language=lang)
+        t = wf.new_complaint(session, parsed, **kw)
     elif kind == "refund":
-        auto = config.refunds.auto_acknowledge  # acknowledged below: inserted as that leaves it
-        t = wf.new_refund(
-            session,
-            parsed,
-            order_number=intent.order_number,
-            received=received,
-            now=now,
-            config=config,
-            language=lang,
-            acknowledged=auto,
-        )
+        t = wf.new_refund(session, parsed, order_number=intent.order_number, acknowledged=auto, **kw)
     else:
-        t = wf.new_inquiry(session, parsed, received=received, now=now, config=config, language=lang)
+        t = wf.new_inquiry(session, parsed, **kw)
     message_id = _INSERT_MESSAGE.scalar(session, {**row, "ticket_id": t.id})
     store_inbound(session, t.id, message_id, parsed, now)
     _remember_language(session, t.customer_id, lang)
