@@ -546,8 +546,8 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
             elif edit is not None:
                 edit()
 
-        screen = ConfirmScreen(headline, mails, back=None if edit else "Not now")
-        prompt = self._asking
+        prompt = self._asking  # escape on the confirm goes back to it, in its own words (a choice, a text)
+        screen = ConfirmScreen(headline, mails, back=getattr(prompt, "back_words", None) if edit else "Not now")
         if prompt is not None and prompt.saving and prompt is self.app.screen:
             prompt.preview(screen, answered)  # above the open prompt: back is the text as it was; confirmed, it saves
         else:

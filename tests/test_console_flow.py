@@ -173,6 +173,8 @@ async def test_dangerous_keys_confirm_naming_the_customer_and_going_back_changes
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
         assert words in app.screen.headline and t.reference in app.screen.headline and name in app.screen.headline
+        keys = str(app.screen.query_one("#confirm-keys").render())
+        assert "back to the choices" in keys and "editing" not in keys  # nothing was typed to edit
         await pilot.press(back)  # back to the choice
         await settle(pilot)
         assert isinstance(app.screen, ChoicePrompt)
