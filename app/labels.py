@@ -7,7 +7,7 @@ back to their words with underscores removed, never to a code name.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 STATUS = {
@@ -111,6 +111,14 @@ def delivery(name: str | None) -> str:
 def plural(n: int, one: str, many: str | None = None) -> str:
     """'1 ticket', '2 tickets', '1,204 tickets'."""
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def day(d: date | str | None) -> str:
+    """A local day (a date, or its ISO form as policy timelines store it) as a
+    person reads it: 'Wed 02 Dec 2026'."""
+    if not d:
+        return ""
+    return (date.fromisoformat(d) if isinstance(d, str) else d).strftime("%a %d %b %Y")
 
 
 def local_time(at: datetime | None, tz: ZoneInfo | str, *, year: bool = True) -> str:

@@ -354,7 +354,7 @@ class RefundWizardScreen(ServiceRunner, Screen):
         if case is not None and case.approved_at is not None:
             return milestones(
                 self.policy, case.approved_at, self.ctx.calendar, refund_method=d["refund_method"]
-            ), f" (approved {case.approved_at.date().isoformat()})"
+            ), f" (approved {labels.day(self.ctx.calendar.local_date(case.approved_at))})"
         return milestones(
             self.policy, self.ctx.now(), self.ctx.calendar, refund_method=d["refund_method"]
         ), " (if approved now)"
@@ -426,7 +426,7 @@ class RefundWizardScreen(ServiceRunner, Screen):
             (c.completed_at, "completed"),
         ):
             if when is not None:
-                out.append((cal.local_date(when).strftime("%a %d %b %Y"), what))
+                out.append((labels.day(cal.local_date(when)), what))
         return out
 
     # -- navigation ------------------------------------------------------------------
@@ -701,7 +701,7 @@ class RefundWizardScreen(ServiceRunner, Screen):
                     fee=fee,
                 )
                 due = ms[0].get("due_date") if ms else None
-                return f"Approved; initiation due {due or 'n/a'}; notice queued."
+                return f"Approved; initiation due {labels.day(due) or 'n/a'}; notice queued."
             if key == "n":
                 refund_cases.acknowledge(s, self.ctx.actor, ref, now=now, config=self.ctx.config, expected_version=v)
                 return "Acknowledgment sent; review clock running."

@@ -232,7 +232,7 @@ async def test_save_then_approve_from_the_wizard(desk, agent):
         assert app.screen.view.ticket.status == "decided"
         assert "[a] approve" in page_text(app.screen)
         await _press_and_wait(pilot, "a")
-        assert "(approved 2026-03-09)" in page_text(app.screen)
+        assert "(approved Mon 09 Mar 2026)" in page_text(app.screen), page_text(app.screen)
     with desk.reader() as s:
         t = s.scalars(select(Ticket).where(Ticket.reference == ref)).one()
         c = s.scalars(select(RefundCase).where(RefundCase.ticket_id == t.id)).one()

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 from textual.widgets import Static
 
+from app import labels
 from app.refunds import Step, StepResult, fact_prompt
 from app.refunds.fact_words import fact_label, facts_read
 from app.refunds.policies import method_words
@@ -106,6 +107,14 @@ def trail_text(steps: list[Step], results: list[StepResult], current: int) -> Te
     return t
 
 
+def _when(milestone: dict[str, Any]) -> str:
+    """A timeline milestone's day, or its earliest and latest days, in words."""
+    when = labels.day(milestone.get("due_date")) or "no stated period"
+    if milestone.get("earliest_date") and milestone.get("earliest_date") != milestone.get("due_date"):
+        when = f"{labels.day(milestone['earliest_date'])} – {when}"
+    return when
+
+
 def decision_text(
     decision: dict[str, Any],
     *,
@@ -147,18 +156,17 @@ def decision_text(
         t.append(", ".join(decision["missing"]) + "\n")
     t.append("\nExplanation (ready to send)\n", style="bold")
     t.append(decision["explanation"].strip() + "\n")
+    whens = [_when(m) for m in timeline]
+    width = max((len(w) + 2 for w in [*whens, *(when for when, _ in progress)]), default=0)
     if timeline:
         t.append(f"\nProcessing timeline{timeline_note}\n", style="bold")
-        for m in timeline:
-            when = m.get("due_date") or "no stated period"
-            if m.get("earliest_date") and m.get("earliest_date") != m.get("due_date"):
-                when = f"{m['earliest_date']} – {m['due_date']}"
-            t.append(f"  {when:<25}", style="bold")
+        for m, when in zip(timeline, whens, strict=True):
+            t.append(f"  {when:<{width}}", style="bold")
             t.append(f"{m['label']} ({m['source_section']})\n")
     if progress:
         t.append("\nRecorded\n", style="bold")
         for when, what in progress:
-            t.append(f"  {when:<25}", style="bold")
+            t.append(f"  {when:<{width}}", style="bold")
             t.append(what + "\n")
     if decision.get("chargeback_consequences"):
         t.append("\nChargeback filed: the policy's consequences\n", style="bold red")
