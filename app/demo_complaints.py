@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from app.demo_builder import DemoBuilder
 from app.demo_data import COMPLAINT_SUBJECTS, STEP_ORDER, SUBJECT_REGION, DemoRow
 from app.sla_clocks import clock_due
+from app.workflow.templates import customer_date
 from models.enums import (
     Clock,
     CloseReason,
@@ -96,7 +97,7 @@ class ComplaintStories(DemoBuilder):
             "outbound",
             ack,
             f"[{t['reference']}] We received your complaint",
-            f"Your complaint reference is {t['reference']}. We will resolve it by {t['resolution_due_at'].date().isoformat()}.",
+            f"Your complaint reference is {t['reference']}. We will resolve it by the end of {customer_date(self.cal, t['resolution_due_at'])}.",
             author=agent["login"],
             cust=cust,
             template="acknowledgment",
@@ -159,7 +160,7 @@ class ComplaintStories(DemoBuilder):
             "outbound",
             at,
             f"[{t['reference']}] Progress update",
-            f"We need more time; your new timeframe is {new.date().isoformat()}.",
+            f"We need more time; we now expect to resolve it by the end of {customer_date(cal, new)}.",
             author="olivia",
             cust=cust,
             template="progress_update",

@@ -23,8 +23,8 @@ CAL = BusinessCalendar("EE", None, "Europe/Tallinn")
 # Europe, Nairobi Africa, Tokyo none), where it had a random one. Checked when it
 # was made: against the desk before it, only ticket.region differs (306 rows).
 PINNED = {
-    "sqlite": "d0726dd97c85b8c78b07ad801077da15819a4243e88b7bee95720326c6bb237a",
-    "postgresql": "9b604a0c0fcbedf120bc2d403da10862e199d40ad5c9ac4e666089d2bb1e001f",
+    "sqlite": "f2d0a8a45a8c8bed8cce4d6befa968de65136cdfffe764bc2ea6872f4a39505e",
+    "postgresql": "3c98a9e2fdd6c180333b5ecd15e043cb30bf60da3e61c861a850235e1369370d",
 }
 # the derived tables, as the triggers make them
 DERIVED = {
