@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 
 from app.db import Desk, make_engine, normalise_url
 from app.errors import DeskError, InputError
+from app.labels import plural
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
@@ -376,7 +377,7 @@ def restore(url: str, path: str | os.PathLike[str], force: bool = False) -> dict
     others = other_sessions(url)
     if others and not force:
         raise InputError(
-            f"{len(others)} other session(s) use the target database ({'; '.join(others[:3])}); "
+            f"{plural(len(others), 'other session')} use{'s' if len(others) == 1 else ''} the target database ({'; '.join(others[:3])}); "
             "close them, or pass --force to stop them and restore"
         )
     stopped = stop_sessions(url) if others else 0

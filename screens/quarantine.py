@@ -14,7 +14,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from app.failures import as_desk_error
-from app.labels import local_time
+from app.labels import local_time, plural
 from app.untrusted import inert
 from screens.service_worker import Outcome, ServiceRunner
 from widgets.key_footer import KeyFooter
@@ -75,7 +75,7 @@ class QuarantineScreen(ServiceRunner, Screen):
             line.append(f"  — {inert(q.reason, limit=60, single_line=True)}")
             ol.add_option(Option(line, id=str(q.id)))
         self.query_one("#q-title", Static).update(
-            Text.assemble(("Quarantine", "bold"), f"  ·  {len(self.items)} held message(s)")
+            Text.assemble(("Quarantine", "bold"), f"  ·  {plural(len(self.items), 'held message')}")
         )
         if self.items:
             ol.highlighted = 0

@@ -206,7 +206,7 @@ def test_pg_restore_refuses_while_sessions_are_connected_and_force_ends_them(tmp
         try:
             assert main(["--db", target, "restore", str(tmp_path / "pg.backup")]) == 2
             err = capsys.readouterr().err
-            assert err.count("\n") == 1 and "1 other session(s)" in err and "--force" in err
+            assert err.count("\n") == 1 and "1 other session uses the target database" in err and "--force" in err
             assert main(["--db", target, "restore", str(tmp_path / "pg.backup"), "--force"]) == 0
             capsys.readouterr()
             with pytest.raises(psycopg.OperationalError):
