@@ -210,6 +210,8 @@ class TaggedRows(UsesContext):
             "Each ticket is checked on its own, as on its own screen: any that cannot be changed (its state, "
             "your role, or someone changed it since you tagged it) is listed afterwards and left as it is."
         )
+        if name == "note":  # what goes on every one of them, as typed
+            note = f"“{value}”\n\n{note}"
         self.app.push_screen(
             ConfirmScreen(headline, confirm=f"Yes, {labels.plural(n, 'ticket')}", note=note),
             lambda yes: self._start(name, value, targets) if yes else None,

@@ -239,8 +239,10 @@ async def test_bulk_note_through_the_menu(demo_desk):
             "enter",
             "Carrier outage in Tokyo; all affected.",
             "ctrl+s",
-            "enter",
         )
+        await settle(pilot)
+        assert "“Carrier outage in Tokyo; all affected.”" in screen_text(app)  # the confirmation quotes it
+        await burst(pilot, "enter")
         await settle(pilot)
         assert "2 of 2 noted" in screen_text(app)
     from models import Message
