@@ -7,7 +7,7 @@ result like any other. Roles and rules are the services'. No Textual.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -23,6 +23,8 @@ from models.enums import CloseReason
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from app.workflow.preview import MailPreview
+
 # what a bulk action does, in words: (verb for the confirmation, one ticket's result, the summary's word)
 ACTIONS: dict[str, tuple[str, str, str]] = {
     "assign": ("Assign", "assigned to {value}", "assigned"),
@@ -37,6 +39,7 @@ CLOSE_CHOICES: tuple[str, ...] = (
     CloseReason.WITHDRAWN.value,
     CloseReason.ANSWERED.value,
 )
+SAMPLE_TRIES = 5  # tickets a mail's sample is tried on before the confirmation goes without one
 TAG_LIMIT = 1000  # most tickets one "tag all matching" takes (and one bulk action works on)
 
 
@@ -123,6 +126,35 @@ def run(
     return results
 
 
+def sample_mail(
+    desk: Desk,
+    actor: Actor,
+    targets: Sequence[Target],
+    name: str,
+    value: str,
+    *,
+    now: datetime,
+    config: DeskConfig,
+    tries: int = SAMPLE_TRIES,
+) -> tuple[str, list[MailPreview]] | None:
+    """(the reference, the customer mail its service would queue) for the first
+    of the first `tries` targets the action is not refused on, exactly as it
+    would be queued (app.workflow.preview: rolled back); None when each is refused."""
+    from app.workflow.preview import mail_preview
+
+    fn = service(name)
+    for t in targets[:tries]:
+
+        def change(s: Session, at: datetime, ref: str = t.reference, version: int | None = t.version) -> object:
+            return fn(s, actor, ref, value, expected_version=version, now=at, config=config)
+
+        try:
+            return t.reference, mail_preview(desk, actor.login, change, now)
+        except DeskError:
+            continue
+    return None
+
+
 def matching(desk: Desk, query: QueueQuery, now: datetime, limit: int = TAG_LIMIT) -> tuple[list[Target], int]:
     """The first `limit` tickets of a queue view and filter, in its order,
     and how many it holds in all (for "tag every row matching")."""
@@ -157,6 +189,7 @@ __all__ = [
     "assignees",
     "matching",
     "run",
+    "sample_mail",
     "service",
     "summary",
 ]

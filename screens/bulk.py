@@ -46,6 +46,7 @@ MENU = [
     ("close", "Close as…"),
 ]
 RUN_HOLD = 600.0  # seconds keys typed during a bulk run may wait for its result list
+MAILS = ("triage",)  # bulk actions that mail each customer (a sample is previewed)
 _ACTING = {"assign": "assigning", "triage": "triaging", "note": "adding notes to", "close": "closing"}
 
 
@@ -62,6 +63,7 @@ class TaggedRows(UsesContext):
         self._tagging = False  # a "tag every row matching" read is in flight
         self._bulk_running = False
         self._reading_staff = False
+        self._previewing = False  # the sample mail of a bulk action is being rendered
 
     # -- tags ------------------------------------------------------------------
     def action_tag(self) -> None:
@@ -194,7 +196,6 @@ class TaggedRows(UsesContext):
         self.app.push_screen(prompt, lambda value: self._confirm(name, value) if value else None)
 
     def _confirm(self, name: str, value: str) -> None:
-        from screens.confirm import ConfirmScreen
 
         targets = list(self.tagged.values())
         n = len(targets)
@@ -212,10 +213,39 @@ class TaggedRows(UsesContext):
         )
         if name == "note":  # what goes on every one of them, as typed
             note = f"“{value}”\n\n{note}"
+        if name in MAILS:  # the customers' mail, shown as it will be queued (one of them), before anything goes
+            self._previewing = True
+            self._hold(lambda: not self._previewing, 10.0)  # keys typed now go to the confirmation
+            self._preview_bulk(name, value, targets, headline, note)
+            return
+        self._ask_sure(name, value, targets, headline, note)
+
+    def _ask_sure(
+        self, name: str, value: str, targets: list[Target], headline: str, note: str, mails: list | tuple = ()
+    ) -> None:
+        from screens.confirm import ConfirmScreen
+
+        self._previewing = False
+        n = len(targets)
         self.app.push_screen(
-            ConfirmScreen(headline, confirm=f"Yes, {labels.plural(n, 'ticket')}", note=note),
+            ConfirmScreen(headline, mails, confirm=f"Yes, {labels.plural(n, 'ticket')}", back="No, go back", note=note),
             lambda yes: self._start(name, value, targets) if yes else None,
         )
+
+    @work(thread=True, exclusive=True, group="queue-bulk-preview")
+    def _preview_bulk(self, name: str, value: str, targets: list[Target], headline: str, note: str) -> None:
+        ctx, mails = self.ctx, []
+        try:
+            sample = bulk.sample_mail(ctx.desk, ctx.actor, targets, name, value, now=ctx.now(), config=ctx.config)
+        except Exception as exc:  # noqa: BLE001 - said in the confirmation; nothing was done
+            sample, note = None, f"The mail could not be shown ({exc}).\n\n{note}"
+        if sample is not None:
+            ref, mails = sample
+            note = (
+                f"Shown: the mail for {ref}; each customer gets their own. Any ticket that cannot be changed "
+                "is listed afterwards and left as it is."
+            )
+        self.app.call_from_thread(self._ask_sure, name, value, targets, headline, note, mails)
 
     def _start(self, name: str, value: str, targets: list[Target]) -> None:
         self._bulk_running = True

@@ -63,6 +63,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.back_words = back or ("Back to editing" if self.mails else "No, go back")
 
     def compose(self) -> ComposeResult:
+        self.set_class(bool(self.note and self.mails), "-noted")  # less room for the mail: the keys stay in view
         with Vertical(id="confirm-box"):
             yield Static(Text(self.headline, style="bold"), id="confirm-headline")
             if self.note:

@@ -268,6 +268,41 @@ async def test_bulk_triage_through_the_menu_refuses_what_the_policy_forbids(demo
     assert reload_ticket(demo_desk, complaint.reference).status == "investigation"
 
 
+async def test_bulk_triage_previews_a_customers_mail_before_anything_is_queued(demo_desk):
+    """The redirect each customer gets is shown as it will be queued, taken from
+    the first tagged ticket the triage is not refused on; nothing is queued
+    until the confirmation, and what is queued is what was shown."""
+    from models import Customer, Message
+    from screens.confirm import ConfirmScreen
+
+    [complaint] = tickets_where(demo_desk, kind="complaint", status="investigation")  # refused: not out of scope
+    [inquiry] = tickets_where(demo_desk, kind="inquiry", status="submitted")
+
+    def outbound(t) -> list[str]:
+        with demo_desk.reader() as s:
+            rows = s.exec(select(Message).where(Message.ticket_id == t.id, Message.kind == "outbound"))
+            return [m.body for m in rows]
+
+    before = outbound(inquiry)
+    with demo_desk.reader() as s:
+        email = s.get(Customer, inquiry.customer_id).email
+    app = make_app(demo_desk)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        await burst(pilot, *tag_refs(complaint.reference, inquiry.reference), ";", "down", "enter", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        [mail] = app.screen.mails
+        assert mail.reference == inquiry.reference and mail.to == email and "$" not in mail.body
+        text = screen_text(app)
+        assert f"Shown: the mail for {inquiry.reference}" in text and "back to editing" not in text
+        assert outbound(inquiry) == before  # only shown
+        await burst(pilot, "enter")
+        await settle(pilot)
+        assert "1 of 2 triaged · 1 refused" in screen_text(app)
+    assert outbound(inquiry) == [*before, mail.body]
+
+
 async def test_bulk_key_with_nothing_tagged_says_how_to_tag(demo_desk):
     app = make_app(demo_desk)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -73,6 +73,19 @@ def test_snap_bulk_confirmation(snap_compare, demo_desk, size):
 
 
 @pytest.mark.parametrize("size", SIZES, ids=_ids)
+def test_snap_bulk_triage_confirmation_shows_a_customers_mail(snap_compare, demo_desk, size):
+    inquiries = tickets_where(demo_desk, 2, kind="inquiry", status="submitted")
+    keys = [*tag_refs(*(t.reference for t in inquiries)), ";", "down", "enter", "enter"]
+
+    async def before(pilot):
+        await settle(pilot)
+        await burst(pilot, *keys)
+        await settle(pilot)
+
+    assert snap_compare(make_app(demo_desk), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=_ids)
 def test_snap_bulk_results_with_refusals(snap_compare, demo_desk, size):
     keys = _close_keys(demo_desk)
 
