@@ -1,16 +1,20 @@
 """The customer's whole story, for the side of a ticket: the escalation link
 (an escalation's complaint, a complaint's escalation), the customer's other
 tickets and their orders, each with its state. A read model: no Textual, no
-writes; customer text is returned raw (screens make it inert)."""
+writes; customer text is returned raw (screens make it inert), apart from
+`story_lines`, the section's words."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from app import labels
+from app.untrusted import inert
 from models import Order, Ticket
 from models.enums import TicketStatus
 
@@ -121,4 +125,31 @@ def customer_story(session: Session, ticket: Ticket, *, shown_order_id: int | No
     return CustomerStory(tuple(links), tuple(orders), more)
 
 
-__all__ = ["MAX_ITEMS", "CustomerStory", "LinkedTicket", "OrderItem", "customer_story", "order_state"]
+_RELATION = {"escalated_from": "escalates", "escalated_as": "escalated as"}
+
+
+def story_lines(story: CustomerStory | None, tz: ZoneInfo) -> list[str]:
+    """The ticket screen's "Linked" section: each ticket and order with its
+    number key and state (customer text inert, days desk-local); empty when
+    there is nothing to link."""
+    if story is None:
+        return []
+    lines = []
+    for n, item in enumerate(story.items, start=1):
+        if isinstance(item, LinkedTicket):
+            what = _RELATION.get(item.relation, labels.kind(item.kind))
+            subject = inert(item.subject, limit=48, single_line=True)
+            lines.append(
+                f"{n} {what} {item.reference} · {labels.status(item.status)}" + (f" · {subject}" if subject else "")
+            )
+        else:
+            plan = inert(item.plan, limit=32, single_line=True) or "plan ?"
+            lines.append(
+                f"{n} order {item.number} · {item.state} · {plan} · bought {labels.local_day(item.purchased_at, tz)}"
+            )
+    if story.more_tickets:
+        lines.append(f"  and {story.more_tickets} more of this customer's tickets")
+    return lines
+
+
+__all__ = ["MAX_ITEMS", "CustomerStory", "LinkedTicket", "OrderItem", "customer_story", "order_state", "story_lines"]

@@ -121,6 +121,13 @@ def day(d: date | str | None) -> str:
     return (date.fromisoformat(d) if isinstance(d, str) else d).strftime("%a %d %b %Y")
 
 
+def local_day(at: datetime | None, tz: ZoneInfo | str) -> str:
+    """The desk-local day of an instant: 'Sat 14 Nov 2026'."""
+    if at is None:
+        return ""
+    return day(at.astimezone(ZoneInfo(tz) if isinstance(tz, str) else tz).date())
+
+
 def local_time(at: datetime | None, tz: ZoneInfo | str, *, year: bool = True) -> str:
     """An instant in desk-local time with its weekday, as the header shows it:
     'Mon 23 Nov 2026 12:00' (no UTC instants on screen)."""

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from app import labels
+from app.customer_story import story_lines
 from app.failures import as_desk_error
 from app.ticket_view import DetailData, evidence_lines, load_detail, read_detail  # noqa: F401 - the read model this screen shows
 from app.untrusted import inert
@@ -30,29 +31,6 @@ from widgets.key_footer import KeyFooter
 from widgets.section_text import SectionText
 from widgets.ticket_header import TicketHeader
 from widgets.timeline import Timeline
-
-_RELATION = {"escalated_from": "escalates", "escalated_as": "escalated as"}
-
-
-def story_lines(story) -> list[str]:
-    """The "Linked" section: each ticket and order with its number key and
-    state (customer text inert); empty when there is nothing to link."""
-    if story is None:
-        return []
-    lines = []
-    for n, item in enumerate(story.items, start=1):
-        if hasattr(item, "relation"):
-            what = _RELATION.get(item.relation, item.kind)
-            subject = inert(item.subject, limit=48, single_line=True)
-            lines.append(
-                f"{n} {what} {item.reference} · {labels.status(item.status)}" + (f" · {subject}" if subject else "")
-            )
-        else:
-            plan = inert(item.plan, limit=32, single_line=True) or "plan ?"
-            lines.append(f"{n} order {item.number} · {item.state} · {plan} · {item.purchased_at:%Y-%m-%d}")
-    if story.more_tickets:
-        lines.append(f"  and {story.more_tickets} more of this customer's tickets")
-    return lines
 
 
 def action_bindings(table) -> list[Binding]:
@@ -284,7 +262,7 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
         actions.display = True
         actions.update(acts)
         self._section("#detail-related", "Related", d.related)
-        self._section("#detail-story", "Linked · 1-9 opens", story_lines(d.story))
+        self._section("#detail-story", "Linked · 1-9 opens", story_lines(d.story, self.tz))
         self._section("#detail-evidence", "Evidence", d.evidence_lines)
         self._section("#detail-customer", "Customer", d.customer_lines or ["—"])
         self._section("#detail-order", "Order", d.order_lines or ["no order on file"])
@@ -393,7 +371,7 @@ class TicketDetailScreen(ServiceRunner, KeptScreen):
 
         title = (
             f"{item.number} · {item.state} · {inert(item.plan, limit=40, single_line=True) or 'plan ?'} · "
-            f"{item.amount} {item.currency} · bought {item.purchased_at:%Y-%m-%d}"
+            f"{item.amount} {item.currency} · bought {labels.local_day(item.purchased_at, self.tz)}"
         )
         options = [
             (

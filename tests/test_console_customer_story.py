@@ -154,3 +154,24 @@ def test_the_customer_type_says_what_an_end_customer_is(demo_desk):
     assert why is None and data is not None
     assert "type: end customer (via a reseller)" in data.customer_lines
     assert labels.customer_type("end_user") == "end user"
+
+
+def test_linked_lines_name_kinds_and_desk_local_days_in_words():
+    """The Linked section's words: a refund is a "refund request", and an
+    order bought late in the UTC day shows the desk's own day, never an ISO date."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from app.customer_story import CustomerStory, LinkedTicket, OrderItem, story_lines
+
+    late = datetime(2026, 11, 14, 22, 30, tzinfo=UTC)  # Sun 15 Nov 00:30 in Tallinn
+    story = CustomerStory(
+        tickets=(LinkedTicket("RFD-2026-000007", "refund", "decided", "Refund please", "same_customer"),),
+        orders=(OrderItem("ORD-1", "Estonia 1 GB", "5.00", "EUR", late, "delivered", ()),),
+    )
+    lines = story_lines(story, ZoneInfo("Europe/Tallinn"))
+    assert lines == [
+        "1 refund request RFD-2026-000007 · decided · Refund please",
+        "2 order ORD-1 · delivered · Estonia 1 GB · bought Sun 15 Nov 2026",
+    ]
+    assert story_lines(story, ZoneInfo("UTC"))[1].endswith("bought Sat 14 Nov 2026")
