@@ -63,6 +63,12 @@ MACHINE_HEADERS = [
     ("Return-Path: <>\n", "cust@example.com"),
     ("", "MAILER-DAEMON@mx.example.com"),
     ("", "postmaster@example.com"),
+    ("", "noreply@shop.example.com"),
+    ("", "No-Reply@shop.example.com"),
+    ("", "do-not-reply+orders@shop.example.com"),
+    ("", "bounces-123@lists.example.com"),
+    # Exchange's out-of-office reply: both headers together
+    ("X-Auto-Response-Suppress: All\nX-MS-Exchange-Inbox-Rules-Loop: cust@example.com\n", "cust@example.com"),
 ]
 
 
@@ -74,6 +80,51 @@ def test_a_machine_gets_nothing_back_and_opens_no_ticket(desk, tmp_path, extra, 
     item = ingest(desk, tmp_path, eml(subject, sender=sender, msgid="<auto1@example.com>", extra=extra), "a.eml")
     assert item.result == "quarantined" and item.reason.startswith("automatic reply"), item
     assert count(desk, select(func.count(Ticket.id))) == 0 and outbound(desk) == []
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Out of Office: Refund Request",
+        "Automatic reply: Complaint Regarding eSIM Service",
+        "AUTO: Refund Request",
+        "Autoreply: Refund Request",
+        "Abwesenheitsnotiz: Refund Request",
+        "Automaatne vastus: Refund Request",
+        "Réponse automatique : Refund Request",
+    ],
+)
+def test_a_responders_subject_alone_marks_it_a_machine(desk, tmp_path, subject):
+    """Responders that leave no header still start the subject their way: no ticket, no answer."""
+    item = ingest(desk, tmp_path, eml(subject, "I am away until Monday.", msgid="<oof@example.com>"), "a.eml")
+    assert item.result == "quarantined" and item.reason.startswith("automatic reply (Subject: "), item
+    assert count(desk, select(func.count(Ticket.id))) == 0 and outbound(desk) == []
+
+
+@pytest.mark.parametrize(
+    "subject,sender",
+    [
+        ("Out of office SIM does not connect", "cust@example.com"),  # the words, but not a responder's prefix
+        ("Complaint: my auto-renewal charged twice", "cust@example.com"),
+        ("Refund Request", "noreplyfan@example.com"),  # a person whose address merely starts so
+        ("Refund Request", "bouncer@example.com"),
+    ],
+)
+def test_a_persons_mail_that_only_looks_like_a_machines_opens_a_ticket(desk, tmp_path, subject, sender):
+    item = ingest(desk, tmp_path, eml(subject, sender=sender, msgid="<p1@example.com>"), "a.eml")
+    assert item.result == "created", item
+
+
+def test_the_desks_own_mail_come_back_is_never_answered(desk, tmp_path):
+    """A message from the desk's own address (a forward rule or a list sent it
+    back) is a loop: it opens nothing and gets nothing, even quoting a reference."""
+    first = ingest(desk, tmp_path, eml("Complaint about activation", msgid="<c1@example.com>"), "c.eml")
+    before = outbound(desk)
+    sender = CONFIG.desk_address.upper()
+    looped = eml(f"[{first.ticket}] We received your complaint", sender=sender, msgid="<loop@esimdesk.example>")
+    item = ingest(desk, tmp_path, looped, "loop.eml")
+    assert item.result == "quarantined" and "this desk's own address" in item.reason, item
+    assert count(desk, select(func.count(Ticket.id))) == 1 and outbound(desk) == before
 
 
 def test_auto_submitted_no_is_a_person(desk, tmp_path):

@@ -31,7 +31,10 @@ from email import errors as email_errors
 from email.header import decode_header
 from email.message import Message
 from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
+from functools import partial
 from html.parser import HTMLParser
+
+from app.mail.machine_signs import machine_mail
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024  # above this a message is quarantined unparsed
 ATTACHMENT_STORE_CAP = 25 * 1024 * 1024  # bigger attachments: name, type and size only
@@ -465,12 +468,13 @@ def parse_message(raw: bytes) -> ParsedMessage:
         raise Unparseable("undecodable: MIME boundaries broken, body lost")
 
     date, date_header = _date(msg)
+    subject = storable(" ".join((_header(msg, "subject") or "").splitlines()).strip())[:998]
     return ParsedMessage(
         message_id=_msgid(_raw_header(msg, "message-id")),
         from_addr=from_addr,
         from_name=from_name,
         to_addr=_first_address(msg, "to"),
-        subject=storable(" ".join((_header(msg, "subject") or "").splitlines()).strip())[:998],
+        subject=subject,
         body=storable(body),
         date=date,
         date_header=date_header,
@@ -479,40 +483,13 @@ def parse_message(raw: bytes) -> ParsedMessage:
         attachments=attachments,
         defects=[type(d).__name__ for d in msg.defects],
         size=len(raw),
-        automatic=machine_mail(msg, from_addr),
+        automatic=machine_mail(partial(_raw_header, msg), msg.get_content_type(), from_addr, subject),
         report=delivery_report(msg),
         language=_language(_raw_header(msg, "content-language")),
     )
 
 
 # -- mail from machines (RFC 3834) and delivery reports (RFC 3464) --------------------------
-_MACHINE_LOCALS = ("mailer-daemon", "postmaster")
-_BULK_PRECEDENCE = ("bulk", "junk", "list", "auto_reply")
-
-
-def machine_mail(msg: Message, from_addr: str | None) -> str | None:
-    """Why `msg` comes from a machine and must get no automatic answer (the
-    header that says so), or None for a person's mail."""
-    auto = _raw_header(msg, "auto-submitted")
-    if auto is not None and auto.split(";")[0].strip().lower() not in ("no", ""):
-        return f"Auto-Submitted: {' '.join(auto.split())[:40]}"
-    precedence = (_raw_header(msg, "precedence") or "").strip().lower()
-    if precedence in _BULK_PRECEDENCE:
-        return f"Precedence: {precedence}"
-    for name in ("X-Autoreply", "X-Autorespond", "List-Id"):
-        if _raw_header(msg, name) is not None:
-            return name
-    return_path = _raw_header(msg, "return-path")
-    if return_path is not None and return_path.strip().strip("<>").strip() == "":
-        return "Return-Path: <>"
-    local = (from_addr or "").rpartition("@")[0].lower()
-    if local in _MACHINE_LOCALS:
-        return f"From: {local}"
-    if msg.get_content_type() == "multipart/report":
-        return "multipart/report"
-    return None
-
-
 def delivery_report(msg: Message) -> DeliveryReport | None:
     """The delivery status notification in `msg` (multipart/report;
     report-type=delivery-status), or None."""

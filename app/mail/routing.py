@@ -5,6 +5,7 @@ transaction (app.mail.ingest, and a quarantined message released).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlmodel import Session, col
 from app import tickets
 from app.config import DeskConfig
 from app.mail.attachments import store_inbound
+from app.mail.machine_signs import from_this_desk
 from app.mail.parse import ParsedMessage, storable
 from app.mail.route import Intent, classify, threads_by_subject
 from app.prepared import Prepared
@@ -82,6 +84,8 @@ def route_message(
 
     intent = classify(parsed.subject, parsed.body)
     row = wf.inbound_row(parsed, dedupe, now)
+    if not parsed.automatic and (looped := from_this_desk(parsed.from_addr, config)):
+        parsed = replace(parsed, automatic=looped)  # the desk's own mail come back: never answered
     if forced_kind is None and parsed.automatic and raw is not None:
         from app.mail.machines import route_machine_mail
 
