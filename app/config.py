@@ -140,7 +140,7 @@ def load_config(path: Path | None = None) -> DeskConfig:
     path = path or config_path()
     if not path.exists():
         if os.environ.get("ESIMDESK_CONFIG"):
-            raise ConfigError(f"config file {path} does not exist (ESIMDESK_CONFIG)")
+            raise ConfigError(f"config file {path} does not exist")  # named by --config or ESIMDESK_CONFIG
         return DeskConfig()
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))

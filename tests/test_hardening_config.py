@@ -51,3 +51,13 @@ def test_defaults_are_readable_from_any_config():
     assert parse_config({"service": {"accounts": ["esimdesk-mail"]}}).setting("service", "accounts") == [
         "esimdesk-mail"
     ]
+
+
+def test_a_config_file_named_on_the_command_line_that_is_missing_is_one_plain_line(tmp_path, capsys, monkeypatch):
+    from app.cli.main import main
+
+    monkeypatch.delenv("ESIMDESK_CONFIG", raising=False)
+    missing = tmp_path / "nowhere.toml"
+    assert main(["--config", str(missing), "--db", f"sqlite:///{tmp_path / 'd.sqlite'}", "staff", "list"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"esimdesk: config file {missing} does not exist\n"
