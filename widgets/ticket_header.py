@@ -27,10 +27,6 @@ PART_GAP = "  ·  "  # between the first line's parts
 GAP_STYLE = Style(meta={"gap": True})  # its own span, as the clock widgets' margin was
 
 
-def due_text(due: datetime | None, tz: ZoneInfo) -> str:
-    return due.astimezone(tz).strftime("%a %d %b %Y %H:%M") if due else ""
-
-
 class TicketHeader(Widget):
     """Header block of the ticket detail screen (clocks one line each when the
     screen is narrow, side by side otherwise)."""
@@ -71,7 +67,7 @@ class TicketHeader(Widget):
         if t.kind == "escalation":
             parts.append(Text(f"reviewer: {reviewer or '—'}"))
         if t.paused_since:
-            parts.append(Text(f"waiting on customer since {due_text(t.paused_since, self.tz)}"))
+            parts.append(Text(f"waiting on customer since {labels.local_time(t.paused_since, self.tz)}"))
         self._line = parts
         subject = Text(inert(t.subject, limit=200, single_line=True) or "(no subject)")
         subject.append(f"  —  {inert(customer, limit=80, single_line=True)}", style="italic")
@@ -111,7 +107,7 @@ class TicketHeader(Widget):
         text = Text(f"{c.label}: ")
         text.append(words(c), style=style)
         if c.due:
-            text.append(f"  (due {due_text(c.due, self.tz)})")
+            text.append(f"  (due {labels.local_time(c.due, self.tz)})")
         return text
 
     def render(self) -> Text:
