@@ -309,12 +309,10 @@ class QueueScreen(TaggedRows, KeptScreen):
             self.set_focus(self.table)
             return
         self._enter_pending = True
-        if self.table.showing_current:
-            self._to_first_match()
-            return
         hold = getattr(self.app, "hold_keys", None)
-        if hold is not None:
+        if hold is not None:  # (also when the matches are in: none here, and All's are read next)
             hold(("queue-filter", id(self)), until=lambda: not self._enter_pending)
+        self._to_first_match()
 
     @on(TicketTable.Highlighted)
     @on(TicketTable.Counted)

@@ -285,6 +285,29 @@ async def test_filter_enter_goes_to_the_first_match_and_enter_again_opens_it(dem
         assert "no match" in screen_text(app)
 
 
+async def test_enter_on_no_match_in_my_tickets_looks_in_all_and_enter_again_opens_it(demo_desk):
+    """A colleague's reference typed in My tickets, its "no match" already on
+    screen: enter looks through every ticket, and the enter typed right behind
+    it waits for those matches and opens the ticket (it went to the filter, and
+    the letters after it to the queue's one-key actions)."""
+    from app.config import DeskConfig
+    from models import Staff, Ticket
+    from screens.ticket_detail import TicketDetailScreen
+
+    with demo_desk.reader() as s:
+        alice = s.exec(select(Staff).where(Staff.login == "alice")).one()
+        reference = s.exec(select(Ticket.reference).where(Ticket.assignee_id == alice.id).order_by(Ticket.id)).first()
+    app = make_app(demo_desk, "bob", config=DeskConfig(console_start_view="my"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        await burst(pilot, "/", reference)
+        await settle(pilot)
+        assert "no match in My tickets" in screen_text(app)
+        await burst(pilot, "enter", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TicketDetailScreen) and app.screen.reference == reference
+
+
 async def test_a_paste_lands_whole_in_the_filter(demo_desk):
     from textual import events
 
