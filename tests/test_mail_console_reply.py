@@ -25,7 +25,8 @@ def _offers(desk, **where) -> dict[str, str]:
 def test_offers_fit_the_state_and_are_filled(demo_desk):
     ack = _offers(demo_desk, kind="complaint", status="investigation")
     assert set(ack) == {"acknowledgment", "escalation_not_possible"}
-    assert "Pilot eSIM Desk" in ack["acknowledgment"] and "investigation" in ack["escalation_not_possible"]
+    assert "Pilot eSIM Desk" in ack["acknowledgment"]
+    assert 'the stage "Internal Investigation"' in ack["escalation_not_possible"]  # the policy's step, not a state name
     assert _offers(demo_desk, kind="complaint", status="submitted") == {}
     assert set(_offers(demo_desk, kind="escalation", status="in_review")) == {"escalation_acknowledgment"}
     assert _offers(demo_desk, kind="inquiry", status="submitted") == {}

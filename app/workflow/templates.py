@@ -228,9 +228,22 @@ def words(lang: str, config: DeskConfig | None = None) -> dict[str, Any]:
     return merged
 
 
+# a complaint's stage as the complaints policy names its steps (the process, steps 1-8)
+STAGES = {
+    "submitted": "Inquiry Submission",
+    "acknowledged": "Initial Review & Acknowledgment",
+    "information_gathering": "Information Gathering",
+    "investigation": "Internal Investigation",
+    "resolution_proposed": "Proposed Resolution Formulation",
+    "resolution_communicated": "Communication of Resolution",
+    "escalated": "Escalation",
+    "closed": "closed",
+}
+
+
 def stage(status: str) -> Localized:
-    """A ticket's stage in the customer's words."""
-    return Localized(status.replace("_", " "), "stage", status=status)
+    """A ticket's stage in the customer's words: the policy's name for its step."""
+    return Localized(STAGES.get(status, status.replace("_", " ")), "stage", status=status)
 
 
 def _values(
