@@ -58,6 +58,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
@@ -67,6 +68,7 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from sqlalchemy.types import TypeEngine
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from app import demo_stages as stages
 from app import wall_daily, wall_tally
 
 _0029 = importlib.import_module("app.migrations.versions.0029_filter_walk")
@@ -131,14 +133,14 @@ class Laps(dict[str, float]):
         self._last = now
 
 
-def _pg_triggers(conn: Connection, enable: bool) -> None:
+def pg_triggers(conn: Connection, enable: bool) -> None:
     verb = "ENABLE" if enable else "DISABLE"
     for table, names in PG_SUSPENDED.items():
         for name in names:
             conn.exec_driver_sql(f"ALTER TABLE {table} {verb} TRIGGER {name}")
 
 
-_PG_INDEXES = """SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
+_PG_INDEXES = """SELECT t.relname, c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
 WHERE t.relname IN :tables AND t.relnamespace = to_regnamespace(current_schema())::oid
 AND i.indpred IS NULL AND c.relname NOT IN :kept
@@ -152,13 +154,16 @@ AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conind
 ORDER BY k.contype = 'f', 1, 2"""
 
 
-def _pg_drop(conn: Connection, tables: tuple[str, ...], indexes: bool = True, keys: str = "u") -> list[str]:
+def _pg_drop(
+    conn: Connection, tables: tuple[str, ...], indexes: bool = True, keys: str = "u"
+) -> list[tuple[str, str, str]]:
     """Drop the foreign keys of `tables` and, with `indexes`, their secondary
     indexes (but PG_KEPT) and the keys of the kinds in `keys` ('p' primary,
-    'u' unique) that no foreign key refers to; return the statements that
-    make them again (indexes first, foreign keys last). Partial indexes
-    stay: their definitions do not come back from pg_get_indexdef word for
-    word (an ANY(ARRAY[...]) is cast otherwise), and each holds few rows."""
+    'u' unique) that no foreign key refers to; return (table, name, the
+    statement that makes it again) of each (indexes first, foreign keys
+    last). Partial indexes stay: their definitions do not come back from
+    pg_get_indexdef word for word (an ANY(ARRAY[...]) is cast otherwise),
+    and each holds few rows."""
     names = {"tables": tables, "kept": PG_KEPT, "types": ["f", *keys] if indexes else ["f"]}
     q = text(_PG_INDEXES).bindparams(bindparam("tables", expanding=True), bindparam("kept", expanding=True))
     found = conn.execute(q, names).all() if indexes else []
@@ -166,11 +171,21 @@ def _pg_drop(conn: Connection, tables: tuple[str, ...], indexes: bool = True, ke
     constraints = conn.execute(q, names).all()
     for table, name, _ in reversed(constraints):
         conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    for name, _ in found:
+    for _, name, _ in found:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    return [sql for _, sql in found] + [
-        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {sql}' for table, name, sql in constraints
+    return [(table, name, sql) for table, name, sql in found] + [
+        (table, name, f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {sql}') for table, name, sql in constraints
     ]
+
+
+def pg_remake(conn: Connection, fillers: stages.Fillers, remake: list[tuple[str, str, str]]) -> None:
+    """Make again what `_pg_drop` dropped (committed): the indexes and keys
+    several at a time on the fillers' connections, then the foreign keys on
+    the build's (each locks the table it refers to)."""
+    foreign = [sql for _, _, sql in remake if " FOREIGN KEY " in sql]
+    stages.in_parallel(fillers, [sql for _, _, sql in remake if " FOREIGN KEY " not in sql])
+    for sql in foreign:
+        conn.exec_driver_sql(sql)
 
 
 def _pg_settings(conn: Connection) -> None:
@@ -247,6 +262,7 @@ class Load:
         self.conn, self.filled = conn, 0
         self.fill_seconds = 0.0  # spent in `written`
         self.triggers: dict[str, str] = {}  # SQLite: the suspended triggers' definitions
+        self.fillers: stages.Fillers | None = None  # PostgreSQL: the connections that fill
 
     def written(self, top: int) -> None:
         """Tickets up to id `top` are written, with their messages, customers and
@@ -261,8 +277,12 @@ class Load:
             top = self.conn.execute(text("SELECT coalesce(max(id), 0) FROM ticket")).scalar_one()
         if self.conn.dialect.name == "sqlite":
             _sqlite_fill(self.conn, self.triggers, self.filled + 1, top)
-        else:
-            _pg_fill(self.conn, self.filled + 1, top)
+        else:  # committed: the fillers' connections read the rows
+            assert self.fillers is not None
+            stages.commit(self.conn)
+            _pg_settings(self.conn)
+            for lo in range(self.filled + 1, top + 1, FILL_CHUNK):
+                self.fillers.run(partial(_pg_fill, start=lo, top=min(lo + FILL_CHUNK - 1, top)))
         self.filled = max(self.filled, top)
 
 
@@ -289,25 +309,54 @@ def bulk_load(conn: Connection, lap: Callable[[str], None] = lambda name: None) 
         finally:
             conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache or 0)}")
     else:
-        _pg_settings(conn)
-        _pg_triggers(conn, enable=False)
-        remake = _pg_drop(conn, PG_BULK_TABLES)
-        derived_keys = _pg_drop(conn, PG_DERIVED, indexes=False)
-        walk = _pg_drop(conn, PG_WALK, keys="pu")
-        yield load
-        load.fill()
-        conn.exec_driver_sql(_0029.PG_FILL + _0029.PG_FILL_ORDER)  # (the desk had no ticket: nor a walk row)
-        lap("search fill")
-        for sql in remake + walk:
-            conn.exec_driver_sql(sql)
-        lap("indexes")
-        for sql in derived_keys:
-            conn.exec_driver_sql(sql)
-        _pg_triggers(conn, enable=True)
-        lap("foreign keys")
+        yield from _pg_bulk_load(conn, load, lap)
+        return
     wall_tally.recount(conn)
     wall_daily.recount(conn)
     lap("tallies")
+
+
+def _pg_bulk_load(conn: Connection, load: Load, lap: Callable[[str], None]) -> Iterator[Load]:
+    """`bulk_load` on PostgreSQL: committed in stages, the server work spread
+    over the fillers' connections (app/demo_stages.py); a failure puts the
+    desk back as it was (`pg_undo`) before it is raised."""
+    _pg_settings(conn)
+    pg_triggers(conn, enable=False)
+    remake = _pg_drop(conn, PG_BULK_TABLES)
+    derived_keys = _pg_drop(conn, PG_DERIVED, indexes=False)
+    walk = _pg_drop(conn, PG_WALK, keys="pu")
+    stages.begin(conn, remake + walk + derived_keys)
+    _pg_settings(conn)
+    load.fillers = fillers = stages.Fillers(conn.engine, _pg_settings)
+    try:
+        yield load
+        load.fill()
+        fillers.join()
+        conn.exec_driver_sql(_0029.PG_FILL + _0029.PG_FILL_ORDER)  # (the desk had no ticket: nor a walk row)
+        stages.commit(conn)
+        _pg_settings(conn)
+        lap("search fill")
+        pg_remake(conn, fillers, remake + walk)
+        lap("indexes")
+        for _, _, sql in derived_keys:
+            conn.exec_driver_sql(sql)
+        pg_triggers(conn, enable=True)
+        lap("foreign keys")
+        fillers.close()
+        wall_tally.recount(conn)
+        wall_daily.recount(conn)
+        conn.exec_driver_sql(f"DROP TABLE {stages.MARKER}")  # committed with the build's last rows
+        lap("tallies")
+    except BaseException:
+        fillers.close(stop=True)
+        conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+        pg_undo(conn)
+        raise
+
+
+def pg_undo(conn: Connection) -> None:
+    """Put a desk whose demo build did not finish back as it was before it (app/demo_stages.py)."""
+    stages.undo(conn, lambda c: pg_triggers(c, enable=True))
 
 
 def sqlite_datetime(v: datetime) -> str:
