@@ -178,14 +178,9 @@ def _pg_drop(
     ]
 
 
-def pg_remake(conn: Connection, fillers: stages.Fillers, remake: list[tuple[str, str, str]]) -> None:
-    """Make again what `_pg_drop` dropped (committed): the indexes and keys
-    several at a time on the fillers' connections, then the foreign keys on
-    the build's (each locks the table it refers to)."""
-    foreign = [sql for _, _, sql in remake if " FOREIGN KEY " in sql]
-    stages.in_parallel(fillers, [sql for _, _, sql in remake if " FOREIGN KEY " not in sql])
-    for sql in foreign:
-        conn.exec_driver_sql(sql)
+def _pg_tallies(conn: Connection) -> None:
+    wall_tally.recount(conn)
+    wall_daily.recount(conn)
 
 
 def _pg_settings(conn: Connection) -> None:
@@ -332,21 +327,26 @@ def _pg_bulk_load(conn: Connection, load: Load, lap: Callable[[str], None]) -> I
         yield load
         load.fill()
         fillers.join()
+        lap("search fill")
+        # the fillers make the indexes and keys (several at a time) and the tallies while
+        # this connection fills the walk; the walk's keys after it. This connection waits
+        # for the fillers (join) holding no lock: an ALTER TABLE of theirs may wait for one
+        made = [(table, sql) for table, _, sql in remake + walk if " FOREIGN KEY " not in sql]
+        stages.run_each(fillers, [sql for table, sql in made if table not in PG_WALK])
+        fillers.run(_pg_tallies)
         conn.exec_driver_sql(_0029.PG_FILL + _0029.PG_FILL_ORDER)  # (the desk had no ticket: nor a walk row)
         stages.commit(conn)
+        stages.run_each(fillers, [sql for table, sql in made if table in PG_WALK])
+        fillers.join()
         _pg_settings(conn)
-        lap("search fill")
-        pg_remake(conn, fillers, remake + walk)
         lap("indexes")
-        for _, _, sql in derived_keys:
-            conn.exec_driver_sql(sql)
+        for _, _, sql in remake + walk + derived_keys:  # the foreign keys: each locks the table it refers to
+            if " FOREIGN KEY " in sql:
+                conn.exec_driver_sql(sql)
         pg_triggers(conn, enable=True)
-        lap("foreign keys")
         fillers.close()
-        wall_tally.recount(conn)
-        wall_daily.recount(conn)
         conn.exec_driver_sql(f"DROP TABLE {stages.MARKER}")  # committed with the build's last rows
-        lap("tallies")
+        lap("foreign keys")
     except BaseException:
         fillers.close(stop=True)
         conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]

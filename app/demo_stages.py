@@ -155,11 +155,10 @@ class Fillers:
             t.join()
 
 
-def in_parallel(fillers: Fillers, statements: Iterable[str]) -> None:
-    """Run `statements` (each on its own) on the fillers' connections; wait for them all."""
+def run_each(fillers: Fillers, statements: Iterable[str]) -> None:
+    """Run `statements` (each on its own) on the fillers' connections (`Fillers.join` waits for them)."""
     for sql in statements:
         fillers.run(_statement(sql))
-    fillers.join()
 
 
 def _statement(sql: str) -> Job:
@@ -169,4 +168,4 @@ def _statement(sql: str) -> Job:
     return job
 
 
-__all__ = ["HALF_BUILT", "MARKER", "Fillers", "begin", "commit", "in_parallel", "undo", "unfinished"]
+__all__ = ["HALF_BUILT", "MARKER", "Fillers", "begin", "commit", "run_each", "undo", "unfinished"]
