@@ -13,13 +13,15 @@ build write, then fills the derived tables set-based by the triggers' own
 rules and restores the triggers:
 - PostgreSQL: ALTER TABLE ... DISABLE / ENABLE TRIGGER; the fill calls the
   functions the triggers call (search_reindex, search_filter_reindex) over
-  the ticket ids in ranges, each chunk as soon as it is written (`Load.written`),
-  while the generator makes the next. The plain and expression indexes, the
+  the ticket ids in ranges, each chunk as soon as it is written and committed
+  (`Load.written`), on the other connections of app/demo_stages.py (a
+  server process each), while the generator makes the next. The plain and expression indexes, the
   unique keys and the foreign keys of the bulk tables (message's thread index
   excepted: the fill reads threads by it) are dropped and made again after the
   load from their own stored definitions (pg_get_indexdef,
-  pg_get_constraintdef), filter_walk's keys and index after its one fill; the
-  GIN indexes stay (PG_DERIVED).
+  pg_get_constraintdef), several at a time on those connections,
+  filter_walk's keys and index after its one fill; the GIN indexes stay
+  (PG_DERIVED).
 - SQLite: the triggers, and the secondary indexes of the bulk tables
   (message's kept, as on PostgreSQL), are dropped and made again from their
   own stored definitions (sqlite_master); the fill is the INSERT of each
@@ -28,9 +30,12 @@ rules and restores the triggers:
 - Both: the tallies by wall_tally.recount and wall_daily.recount (their
   triggers' one rule each).
 
-Everything happens in the build's transaction (DDL included, on both
-engines): a build cut short leaves no rows, and the triggers and indexes as
-they were.
+SQLite: everything happens in the build's transaction (DDL included): a
+build cut short leaves no rows, and the triggers and indexes as they were.
+PostgreSQL: the build is committed in stages (one transaction ran all its
+server work in one process, the build's floor); a build that fails puts the
+desk back as it was, one killed leaves it half built, marked, refused by
+every command and put back by the next `demo` (app/demo_stages.py).
 
 Measured (2 CPUs shared with other work; CPU seconds are the honest
 figures), 1,000,000 tickets. Before (one process): SQLite 820 s wall at load
@@ -44,6 +49,15 @@ Memory: ~1.3 GB in all (was 5.5-7 GB). Message's and filter_walk's keys made
 after their load (2026-12, A/B back to back, load 2.6-12.8): the server 284.9 ->
 268.0 and 284.4 -> 265.5 s CPU; the server's one process is still the build's
 floor (its work cannot leave the build's transaction: GIN indexes alone ~107 s).
+Committed in stages, the server work on three connections (app/demo_stages.py;
+2026-12, A/B back to back, load 3.3-4.9, the other helpers' benches beside
+it): 446 -> 294 s wall, the server 268 -> 287 s CPU, the client 145 -> 151 s.
+Where the server's CPU goes (100,000 tickets, backend CPU): the search fill
+~215 us a ticket (its GIN inserts ~95, the document ~42 and its pairs ~20,
+the rows ~40, search_filter ~22; a larger gin_pending_list_limit only moves
+the GIN work to the pending list's clean-up; no ON CONFLICT: ~3 %); beside
+it the COPYs (12 s of statement time to the fill's 39 s); at 1,000,000
+tickets the walk's one ordered fill takes 12-24 s of the build's end.
 
 `Rows` turns a table's rows into the driver's values past the ORM's per-row
 parameter handling: each column's own bind conversion (so the stored values
@@ -285,8 +299,9 @@ class Load:
 def bulk_load(conn: Connection, lap: Callable[[str], None] = lambda name: None) -> Iterator[Load]:
     """Write a build's rows inside this block; on leaving it the derived
     tables hold what the triggers would have made. An exception leaves them,
-    the indexes and the triggers untouched (the caller's transaction is rolled
-    back). `lap(step)` is called as each step of the refill ends."""
+    the indexes and the triggers as they were (SQLite: the caller's
+    transaction is rolled back; PostgreSQL, committed in stages: `pg_undo`).
+    `lap(step)` is called as each step of the refill ends."""
     load = Load(conn)
     if conn.dialect.name == "sqlite":
         load.triggers, indexes = _sqlite_suspend(conn)

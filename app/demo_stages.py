@@ -31,8 +31,8 @@ from sqlalchemy import Connection, Engine, text
 
 MARKER = "demo_build_unfinished"
 HALF_BUILT = (
-    "this desk's demo build did not finish (it was stopped part way): "
-    "run `esimdesk demo` again to rebuild it, or use a new database"
+    "this desk's demo build has not finished (it is under way, or was stopped part way): "
+    "once stopped, run `esimdesk demo` again to rebuild it, or use a new database"
 )
 FILLERS = 2  # connections doing the build's server work beside its own (the machine's 2 CPUs)
 

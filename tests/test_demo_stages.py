@@ -72,7 +72,7 @@ def test_a_killed_build_is_refused_then_built_again(pg_url, capsys):
     finally:
         half.dispose()
 
-    with pytest.raises(DeskError, match="demo build did not finish"):
+    with pytest.raises(DeskError, match="demo build has not finished"):
         open_desk(pg_url)
     capsys.readouterr()
     for command in (["--as", "olivia", "search", "esim"], ["db", "current"], ["--as", "olivia"]):
