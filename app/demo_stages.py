@@ -54,9 +54,11 @@ def begin(conn: Connection, remake: Iterable[tuple[str, str, str]]) -> None:
     """Record what the build has changed so far, `remake` ((table, name,
     statement) of each index and constraint dropped) and the tables now
     empty, in MARKER; commit."""
-    tables = conn.exec_driver_sql(
-        "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
-    ).scalars().all()
+    tables = (
+        conn.exec_driver_sql("SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1")
+        .scalars()
+        .all()
+    )
     empty = [t for t in tables if not conn.exec_driver_sql(f'SELECT EXISTS (SELECT FROM "{t}")').scalar()]
     conn.exec_driver_sql(f"CREATE TABLE {MARKER} (step int NOT NULL, tbl text NOT NULL, name text, sql text)")
     rows = [{"tbl": t, "name": None, "sql": None} for t in empty]
