@@ -358,13 +358,17 @@ class Desk:
         self.engine.dispose()
 
 
-def open_desk(url: str, migrate: bool = True, config: DeskConfig | None = None) -> Desk:
+def open_desk(url: str, migrate: bool = True, config: DeskConfig | None = None, half_built_ok: bool = False) -> Desk:
     """Open the desk's database; a new (empty) database is migrated on first use.
+
+    A desk whose demo build was stopped part way (PostgreSQL) is refused
+    unless `half_built_ok` (the demo command, which builds it again).
 
     An existing database at an older schema is left alone (`esimdesk db
     upgrade` moves it); one at a newer schema than this program knows is
     refused with a clear message.
     """
+    from app.demo_stages import HALF_BUILT, unfinished
     from app.failures import damaged, database_line
     from app.migrations_runner import ensure_schema
 
@@ -376,11 +380,14 @@ def open_desk(url: str, migrate: bool = True, config: DeskConfig | None = None) 
             "sqlite_busy": config.setting("database", "sqlite_busy_seconds"),
         }
     engine = make_engine(url, **timeouts)
+    half_built = False
     try:
         with engine.execution_options(esimdesk_read_only=True).connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
             if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("SELECT 1")
                 conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
+            else:  # (the one round trip: is a demo build unfinished, app/demo_stages.py)
+                half_built = unfinished(conn)
     except OperationalError as exc:
         engine.dispose()
         line = database_line(exc, url)
@@ -393,6 +400,9 @@ def open_desk(url: str, migrate: bool = True, config: DeskConfig | None = None) 
     except (DBAPIError, sqlite3.Error):
         engine.dispose()
         raise DeskError(damaged(url)) from None
+    if half_built and not half_built_ok:
+        engine.dispose()
+        raise DeskError(HALF_BUILT)
     if migrate:
         try:
             ensure_schema(engine)

@@ -25,10 +25,11 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
+from app import demo_stages
 from app.business_calendar import BusinessCalendar
 from app.db import Desk, committed
 from app.demo_builder import aware_utc
-from app.demo_bulk import Laps, bulk_load, write_rows
+from app.demo_bulk import Laps, bulk_load, pg_undo, write_rows
 from app.demo_complaints import ComplaintStories
 from app.demo_data import COMPLAINT_MIX
 from app.demo_pipeline import build_in_child
@@ -106,6 +107,8 @@ def build_demo(
 
     if tickets < 1:
         raise InputError("--tickets must be at least 1")
+    if session.get_bind().dialect.name == "postgresql" and demo_stages.unfinished(session.connection()):
+        pg_undo(session.connection())  # a build stopped part way: the desk as it was before it
     existing = session.scalar(select(func.count()).select_from(Ticket)) or 0
     if existing:
         raise InputError(f"the desk already has {existing} tickets; the demo fills an empty desk (use a new --db)")

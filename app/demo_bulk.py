@@ -13,13 +13,15 @@ build write, then fills the derived tables set-based by the triggers' own
 rules and restores the triggers:
 - PostgreSQL: ALTER TABLE ... DISABLE / ENABLE TRIGGER; the fill calls the
   functions the triggers call (search_reindex, search_filter_reindex) over
-  the ticket ids in ranges, each chunk as soon as it is written (`Load.written`),
-  while the generator makes the next. The plain and expression indexes, the
+  the ticket ids in ranges, each chunk as soon as it is written and committed
+  (`Load.written`), on the other connections of app/demo_stages.py (a
+  server process each), while the generator makes the next. The plain and expression indexes, the
   unique keys and the foreign keys of the bulk tables (message's thread index
   excepted: the fill reads threads by it) are dropped and made again after the
   load from their own stored definitions (pg_get_indexdef,
-  pg_get_constraintdef), filter_walk's keys and index after its one fill; the
-  GIN indexes stay (PG_DERIVED).
+  pg_get_constraintdef), several at a time on those connections,
+  filter_walk's keys and index after its one fill; the GIN indexes stay
+  (PG_DERIVED).
 - SQLite: the triggers, and the secondary indexes of the bulk tables
   (message's kept, as on PostgreSQL), are dropped and made again from their
   own stored definitions (sqlite_master); the fill is the INSERT of each
@@ -28,9 +30,12 @@ rules and restores the triggers:
 - Both: the tallies by wall_tally.recount and wall_daily.recount (their
   triggers' one rule each).
 
-Everything happens in the build's transaction (DDL included, on both
-engines): a build cut short leaves no rows, and the triggers and indexes as
-they were.
+SQLite: everything happens in the build's transaction (DDL included): a
+build cut short leaves no rows, and the triggers and indexes as they were.
+PostgreSQL: the build is committed in stages (one transaction ran all its
+server work in one process, the build's floor); a build that fails puts the
+desk back as it was, one killed leaves it half built, marked, refused by
+every command and put back by the next `demo` (app/demo_stages.py).
 
 Measured (2 CPUs shared with other work; CPU seconds are the honest
 figures), 1,000,000 tickets. Before (one process): SQLite 820 s wall at load
@@ -44,6 +49,15 @@ Memory: ~1.3 GB in all (was 5.5-7 GB). Message's and filter_walk's keys made
 after their load (2026-12, A/B back to back, load 2.6-12.8): the server 284.9 ->
 268.0 and 284.4 -> 265.5 s CPU; the server's one process is still the build's
 floor (its work cannot leave the build's transaction: GIN indexes alone ~107 s).
+Committed in stages, the server work on three connections (app/demo_stages.py;
+2026-12, A/B back to back, load 3.3-4.9, the other helpers' benches beside
+it): 446 -> 294 s wall, the server 268 -> 287 s CPU, the client 145 -> 151 s.
+Where the server's CPU goes (100,000 tickets, backend CPU): the search fill
+~215 us a ticket (its GIN inserts ~95, the document ~42 and its pairs ~20,
+the rows ~40, search_filter ~22; a larger gin_pending_list_limit only moves
+the GIN work to the pending list's clean-up; no ON CONFLICT: ~3 %); beside
+it the COPYs (12 s of statement time to the fill's 39 s); at 1,000,000
+tickets the walk's one ordered fill takes 12-24 s of the build's end.
 
 `Rows` turns a table's rows into the driver's values past the ORM's per-row
 parameter handling: each column's own bind conversion (so the stored values
@@ -58,6 +72,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
@@ -67,6 +82,7 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from sqlalchemy.types import TypeEngine
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from app import demo_stages as stages
 from app import wall_daily, wall_tally
 
 _0029 = importlib.import_module("app.migrations.versions.0029_filter_walk")
@@ -131,14 +147,14 @@ class Laps(dict[str, float]):
         self._last = now
 
 
-def _pg_triggers(conn: Connection, enable: bool) -> None:
+def pg_triggers(conn: Connection, enable: bool) -> None:
     verb = "ENABLE" if enable else "DISABLE"
     for table, names in PG_SUSPENDED.items():
         for name in names:
             conn.exec_driver_sql(f"ALTER TABLE {table} {verb} TRIGGER {name}")
 
 
-_PG_INDEXES = """SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
+_PG_INDEXES = """SELECT t.relname, c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
 WHERE t.relname IN :tables AND t.relnamespace = to_regnamespace(current_schema())::oid
 AND i.indpred IS NULL AND c.relname NOT IN :kept
@@ -152,13 +168,16 @@ AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conind
 ORDER BY k.contype = 'f', 1, 2"""
 
 
-def _pg_drop(conn: Connection, tables: tuple[str, ...], indexes: bool = True, keys: str = "u") -> list[str]:
+def _pg_drop(
+    conn: Connection, tables: tuple[str, ...], indexes: bool = True, keys: str = "u"
+) -> list[tuple[str, str, str]]:
     """Drop the foreign keys of `tables` and, with `indexes`, their secondary
     indexes (but PG_KEPT) and the keys of the kinds in `keys` ('p' primary,
-    'u' unique) that no foreign key refers to; return the statements that
-    make them again (indexes first, foreign keys last). Partial indexes
-    stay: their definitions do not come back from pg_get_indexdef word for
-    word (an ANY(ARRAY[...]) is cast otherwise), and each holds few rows."""
+    'u' unique) that no foreign key refers to; return (table, name, the
+    statement that makes it again) of each (indexes first, foreign keys
+    last). Partial indexes stay: their definitions do not come back from
+    pg_get_indexdef word for word (an ANY(ARRAY[...]) is cast otherwise),
+    and each holds few rows."""
     names = {"tables": tables, "kept": PG_KEPT, "types": ["f", *keys] if indexes else ["f"]}
     q = text(_PG_INDEXES).bindparams(bindparam("tables", expanding=True), bindparam("kept", expanding=True))
     found = conn.execute(q, names).all() if indexes else []
@@ -166,11 +185,16 @@ def _pg_drop(conn: Connection, tables: tuple[str, ...], indexes: bool = True, ke
     constraints = conn.execute(q, names).all()
     for table, name, _ in reversed(constraints):
         conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    for name, _ in found:
+    for _, name, _ in found:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    return [sql for _, sql in found] + [
-        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {sql}' for table, name, sql in constraints
+    return [(table, name, sql) for table, name, sql in found] + [
+        (table, name, f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {sql}') for table, name, sql in constraints
     ]
+
+
+def _pg_tallies(conn: Connection) -> None:
+    wall_tally.recount(conn)
+    wall_daily.recount(conn)
 
 
 def _pg_settings(conn: Connection) -> None:
@@ -247,6 +271,7 @@ class Load:
         self.conn, self.filled = conn, 0
         self.fill_seconds = 0.0  # spent in `written`
         self.triggers: dict[str, str] = {}  # SQLite: the suspended triggers' definitions
+        self.fillers: stages.Fillers | None = None  # PostgreSQL: the connections that fill
 
     def written(self, top: int) -> None:
         """Tickets up to id `top` are written, with their messages, customers and
@@ -261,8 +286,12 @@ class Load:
             top = self.conn.execute(text("SELECT coalesce(max(id), 0) FROM ticket")).scalar_one()
         if self.conn.dialect.name == "sqlite":
             _sqlite_fill(self.conn, self.triggers, self.filled + 1, top)
-        else:
-            _pg_fill(self.conn, self.filled + 1, top)
+        else:  # committed: the fillers' connections read the rows
+            assert self.fillers is not None
+            stages.commit(self.conn)
+            _pg_settings(self.conn)
+            for lo in range(self.filled + 1, top + 1, FILL_CHUNK):
+                self.fillers.run(partial(_pg_fill, start=lo, top=min(lo + FILL_CHUNK - 1, top)))
         self.filled = max(self.filled, top)
 
 
@@ -270,8 +299,9 @@ class Load:
 def bulk_load(conn: Connection, lap: Callable[[str], None] = lambda name: None) -> Iterator[Load]:
     """Write a build's rows inside this block; on leaving it the derived
     tables hold what the triggers would have made. An exception leaves them,
-    the indexes and the triggers untouched (the caller's transaction is rolled
-    back). `lap(step)` is called as each step of the refill ends."""
+    the indexes and the triggers as they were (SQLite: the caller's
+    transaction is rolled back; PostgreSQL, committed in stages: `pg_undo`).
+    `lap(step)` is called as each step of the refill ends."""
     load = Load(conn)
     if conn.dialect.name == "sqlite":
         load.triggers, indexes = _sqlite_suspend(conn)
@@ -289,25 +319,59 @@ def bulk_load(conn: Connection, lap: Callable[[str], None] = lambda name: None) 
         finally:
             conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache or 0)}")
     else:
-        _pg_settings(conn)
-        _pg_triggers(conn, enable=False)
-        remake = _pg_drop(conn, PG_BULK_TABLES)
-        derived_keys = _pg_drop(conn, PG_DERIVED, indexes=False)
-        walk = _pg_drop(conn, PG_WALK, keys="pu")
-        yield load
-        load.fill()
-        conn.exec_driver_sql(_0029.PG_FILL + _0029.PG_FILL_ORDER)  # (the desk had no ticket: nor a walk row)
-        lap("search fill")
-        for sql in remake + walk:
-            conn.exec_driver_sql(sql)
-        lap("indexes")
-        for sql in derived_keys:
-            conn.exec_driver_sql(sql)
-        _pg_triggers(conn, enable=True)
-        lap("foreign keys")
+        yield from _pg_bulk_load(conn, load, lap)
+        return
     wall_tally.recount(conn)
     wall_daily.recount(conn)
     lap("tallies")
+
+
+def _pg_bulk_load(conn: Connection, load: Load, lap: Callable[[str], None]) -> Iterator[Load]:
+    """`bulk_load` on PostgreSQL: committed in stages, the server work spread
+    over the fillers' connections (app/demo_stages.py); a failure puts the
+    desk back as it was (`pg_undo`) before it is raised."""
+    _pg_settings(conn)
+    pg_triggers(conn, enable=False)
+    remake = _pg_drop(conn, PG_BULK_TABLES)
+    derived_keys = _pg_drop(conn, PG_DERIVED, indexes=False)
+    walk = _pg_drop(conn, PG_WALK, keys="pu")
+    stages.begin(conn, remake + walk + derived_keys)
+    _pg_settings(conn)
+    load.fillers = fillers = stages.Fillers(conn.engine, _pg_settings)
+    try:
+        yield load
+        load.fill()
+        fillers.join()
+        lap("search fill")
+        # the fillers make the indexes and keys (several at a time) and the tallies while
+        # this connection fills the walk; the walk's keys after it. This connection waits
+        # for the fillers (join) holding no lock: an ALTER TABLE of theirs may wait for one
+        made = [(table, sql) for table, _, sql in remake + walk if " FOREIGN KEY " not in sql]
+        stages.run_each(fillers, [sql for table, sql in made if table not in PG_WALK])
+        fillers.run(_pg_tallies)
+        conn.exec_driver_sql(_0029.PG_FILL + _0029.PG_FILL_ORDER)  # (the desk had no ticket: nor a walk row)
+        stages.commit(conn)
+        stages.run_each(fillers, [sql for table, sql in made if table in PG_WALK])
+        fillers.join()
+        _pg_settings(conn)
+        lap("indexes")
+        for _, _, sql in remake + walk + derived_keys:  # the foreign keys: each locks the table it refers to
+            if " FOREIGN KEY " in sql:
+                conn.exec_driver_sql(sql)
+        pg_triggers(conn, enable=True)
+        fillers.close()
+        conn.exec_driver_sql(f"DROP TABLE {stages.MARKER}")  # committed with the build's last rows
+        lap("foreign keys")
+    except BaseException:
+        fillers.close(stop=True)
+        conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+        pg_undo(conn)
+        raise
+
+
+def pg_undo(conn: Connection) -> None:
+    """Put a desk whose demo build did not finish back as it was before it (app/demo_stages.py)."""
+    stages.undo(conn, lambda c: pg_triggers(c, enable=True))
 
 
 def sqlite_datetime(v: datetime) -> str:

@@ -52,7 +52,8 @@ class CliContext:
         if self._desk is None:
             from app.db import open_desk
 
-            self._desk = open_desk(self.db_url, config=self.config)
+            rebuilds = getattr(self.args, "command", None) == "demo"  # a half-built desk: built again
+            self._desk = open_desk(self.db_url, config=self.config, half_built_ok=rebuilds)
         return self._desk
 
     def actor(self) -> Actor:
