@@ -10,7 +10,7 @@ clock repaint draws only rows whose words changed, and a row seen again
 
 from __future__ import annotations
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
@@ -42,8 +42,20 @@ def _cells(
     for i, (col, text, style) in enumerate(zip(cols, texts, styles, strict=False)):
         if i:
             segs.append(space)
-        segs.append(Segment(set_cell_size(text, col.width), style))
+        segs.append(Segment(fit(text, col.width), style))
     return segs
+
+
+def fit(text: str, width: int) -> str:
+    """`text` padded to `width` cells, or cut with "…" where it does not fit
+    (a cut name or subject says it is cut)."""
+    if len(text) <= width and text.isascii():  # (the common case: no cell widths to measure)
+        return text.ljust(width)
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    if width < 2:
+        return set_cell_size(text, width)
+    return set_cell_size(set_cell_size(text, width - 1).rstrip() + "…", width)  # (a wide character is never split)
 
 
 def _used(cols: list[Column]) -> int:
