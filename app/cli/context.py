@@ -52,8 +52,8 @@ class CliContext:
         if self._desk is None:
             from app.db import open_desk
 
-            rebuilds = getattr(self.args, "command", None) == "demo"  # a half-built desk: built again
-            self._desk = open_desk(self.db_url, config=self.config, half_built_ok=rebuilds)
+            half_built_ok = getattr(self.args, "half_built_ok", False)  # a command that rebuilds it (demo)
+            self._desk = open_desk(self.db_url, config=self.config, half_built_ok=half_built_ok)
         return self._desk
 
     def actor(self) -> Actor:

@@ -18,7 +18,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--tickets", type=int_in(1, 1_000_000, "a ticket count"), default=2000)
     p.add_argument("--seed", type=int_in(0, INT32_MAX, "a seed"), default=7)
     p.add_argument("--now", help="anchor time for the generated desk (ISO 8601; default: now)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, half_built_ok=True)  # a desk whose build was stopped part way: built again
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
