@@ -192,7 +192,8 @@ def _pg_drop(
     ]
 
 
-def _pg_tallies(conn: Connection) -> None:
+def _tallies(conn: Connection) -> None:
+    """The wall's tallies, by their triggers' one rule each."""
     wall_tally.recount(conn)
     wall_daily.recount(conn)
 
@@ -321,8 +322,7 @@ def bulk_load(conn: Connection, lap: Callable[[str], None] = lambda name: None) 
     else:
         yield from _pg_bulk_load(conn, load, lap)
         return
-    wall_tally.recount(conn)
-    wall_daily.recount(conn)
+    _tallies(conn)
     lap("tallies")
 
 
@@ -348,7 +348,7 @@ def _pg_bulk_load(conn: Connection, load: Load, lap: Callable[[str], None]) -> I
         # for the fillers (join) holding no lock: an ALTER TABLE of theirs may wait for one
         made = [(table, sql) for table, _, sql in remake + walk if " FOREIGN KEY " not in sql]
         stages.run_each(fillers, [sql for table, sql in made if table not in PG_WALK])
-        fillers.run(_pg_tallies)
+        fillers.run(_tallies)
         conn.exec_driver_sql(_0029.PG_FILL + _0029.PG_FILL_ORDER)  # (the desk had no ticket: nor a walk row)
         stages.commit(conn)
         stages.run_each(fillers, [sql for table, sql in made if table in PG_WALK])

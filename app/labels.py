@@ -113,19 +113,20 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
+_DAY = "%a %d %b %Y"  # a day as every screen writes it: 'Wed 02 Dec 2026'
+
+
 def day(d: date | str | None) -> str:
     """A local day (a date, or its ISO form as policy timelines store it) as a
     person reads it: 'Wed 02 Dec 2026'."""
     if not d:
         return ""
-    return (date.fromisoformat(d) if isinstance(d, str) else d).strftime("%a %d %b %Y")
+    return (date.fromisoformat(d) if isinstance(d, str) else d).strftime(_DAY)
 
 
 def local_day(at: datetime | None, tz: ZoneInfo | str) -> str:
     """The desk-local day of an instant: 'Sat 14 Nov 2026'."""
-    if at is None:
-        return ""
-    return day(at.astimezone(ZoneInfo(tz) if isinstance(tz, str) else tz).date())
+    return day(_local(at, tz).date()) if at is not None else ""
 
 
 def local_time(at: datetime | None, tz: ZoneInfo | str, *, year: bool = True) -> str:
@@ -133,8 +134,11 @@ def local_time(at: datetime | None, tz: ZoneInfo | str, *, year: bool = True) ->
     'Mon 23 Nov 2026 12:00' (no UTC instants on screen)."""
     if at is None:
         return ""
-    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
-    return at.astimezone(zone).strftime("%a %d %b %Y %H:%M" if year else "%a %d %b %H:%M")
+    return _local(at, tz).strftime(f"{_DAY} %H:%M" if year else "%a %d %b %H:%M")
+
+
+def _local(at: datetime, tz: ZoneInfo | str) -> datetime:
+    return at.astimezone(ZoneInfo(tz) if isinstance(tz, str) else tz)
 
 
 _RAW = re.compile(

@@ -196,7 +196,6 @@ class TaggedRows(UsesContext):
         self.app.push_screen(prompt, lambda value: self._confirm(name, value) if value else None)
 
     def _confirm(self, name: str, value: str) -> None:
-
         targets = list(self.tagged.values())
         n = len(targets)
         headline = {

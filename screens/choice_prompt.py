@@ -23,7 +23,7 @@ class ChoicePrompt(_Prompt):
     so, and enter then picks nothing."""
 
     HINT = "type to find, enter picks, escape cancels"
-    back_words = "Back to the choices"  # escape on the confirm after a pick (there is no text to edit)
+    back_words = "Back to the choices"  # (there is no text to edit)
 
     def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
         super().__init__()

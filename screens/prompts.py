@@ -52,6 +52,8 @@ class _Prompt(UsesContext, ModalScreen):
         Binding("ctrl+s", "submit", "Save", id="prompt_submit", priority=True),
         Binding("ctrl+r", "reload", "Reload, keep my text", id="prompt_reload"),
     ]
+    # what escape on the confirmation after this prompt goes back to (None: ConfirmScreen's "Back to editing")
+    back_words: str | None = None
 
     class DraftLoaded(Message):
         def __init__(self, body: str | None) -> None:

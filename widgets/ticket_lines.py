@@ -51,9 +51,7 @@ def fit(text: str, width: int) -> str:
     (a cut name or subject says it is cut)."""
     if len(text) <= width and text.isascii():  # (the common case: no cell widths to measure)
         return text.ljust(width)
-    if cell_len(text) <= width:
-        return set_cell_size(text, width)
-    if width < 2:
+    if width < 2 or cell_len(text) <= width:
         return set_cell_size(text, width)
     return set_cell_size(set_cell_size(text, width - 1).rstrip() + "…", width)  # (a wide character is never split)
 
